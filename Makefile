@@ -1,0 +1,102 @@
+# winnow - plain GNU make. `make help` lists the targets.
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+BINDIR  ?= $(PREFIX)/bin
+LIBDIR  ?= $(PREFIX)/lib
+INCDIR  ?= $(PREFIX)/include
+PKGDIR  ?= $(LIBDIR)/pkgconfig
+
+CC      ?= cc
+PKG_CONFIG ?= pkg-config
+DEPS    := libzstd libxxhash lmdb
+OPT     ?= -O2
+CFLAGS  ?= $(OPT) -g
+WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
+DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null || echo -lzstd -lxxhash -llmdb)
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Iinclude -Ilib $(DEP_CFLAGS) $(CFLAGS)
+ALL_LDLIBS := $(DEP_LIBS) -pthread $(LDLIBS)
+
+# Builds go to $(B) so that `make check` (sanitizers) does not mix objects with `make`.
+B ?= build
+
+LIB_SRC   := $(sort $(wildcard lib/*.c))
+TOOL_SRC  := $(sort $(wildcard tools/*.c))
+UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
+LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
+TOOL_OBJ  := $(TOOL_SRC:%.c=$(B)/%.o)
+UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+VERSION := 0.1.0
+
+.PHONY: all test check bench bench-scale fuzz install uninstall clean help unit cli gen
+
+all: $(B)/winnow winnow bench/gen  ## build the winnow tool, libwinnow.a and the data generator
+
+winnow: $(B)/winnow
+	@if [ "$(B)" = build ]; then ln -sf build/winnow winnow; fi
+
+$(B)/libwinnow.a: $(LIB_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+
+$(B)/winnow: $(TOOL_OBJ) $(B)/libwinnow.a
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $(TOOL_OBJ) $(B)/libwinnow.a $(ALL_LDLIBS)
+
+$(B)/%.o: %.c $(wildcard include/*.h lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libwinnow.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwinnow.a $(ALL_LDLIBS)
+
+# The generator is a standalone program: it must never be what a benchmark waits on.
+bench/gen: bench/gen.c
+	$(CC) -std=c11 -D_GNU_SOURCE -O3 -Wall -Wextra $(CFLAGS_GEN) -o $@ $<
+gen: bench/gen  ## build only the data generator
+
+test: $(B)/winnow $(UNIT_BIN) bench/gen  ## build and run every test (unit + command line)
+	@B=$(B) bash tests/run.sh $(UNIT_BIN)
+
+check:  ## build with ASan+UBSan and run every test
+	$(MAKE) B=build-san OPT=-O1 CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" test
+
+fuzz:  ## build the libFuzzer targets (needs clang) into build-fuzz/
+	@mkdir -p build-fuzz
+	for f in tests/fuzz/fuzz_*.c; do \
+		n=$$(basename $$f .c); \
+		clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ilib $(DEP_CFLAGS) \
+			-o build-fuzz/$$n $$f $(filter-out lib/%main.c,$(LIB_SRC)) $(DEP_LIBS) -pthread || exit 1; \
+	done
+	@echo "run e.g.: build-fuzz/fuzz_json -max_total_time=60 tests/data"
+
+bench: ## optimised build, generate data, run the benchmark, write bench/RESULTS.md
+	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
+	WINNOW=build-bench/winnow bash bench/run.sh
+
+bench-scale: ## ingest 1M, 10M and 100M generated records (long; needs ~80 GB free)
+	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
+	WINNOW=build-bench/winnow bash bench/scale.sh
+
+winnow.pc: Makefile
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: winnow\nDescription: deduplicated, checksummed, indexed music-metadata catalogs\nVersion: %s\nRequires.private: libzstd libxxhash lmdb\nLibs: -L$${libdir} -lwinnow\nLibs.private: -pthread\nCflags: -I$${includedir}\n' \
+		'$(PREFIX)' '$(VERSION)' > $@
+
+install: $(B)/winnow $(B)/libwinnow.a winnow.pc  ## install tool, library, header and winnow.pc under $(DESTDIR)$(PREFIX)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGDIR)
+	install -m 755 $(B)/winnow $(DESTDIR)$(BINDIR)/winnow
+	install -m 644 $(B)/libwinnow.a $(DESTDIR)$(LIBDIR)/libwinnow.a
+	install -m 644 include/winnow.h $(DESTDIR)$(INCDIR)/winnow.h
+	install -m 644 winnow.pc $(DESTDIR)$(PKGDIR)/winnow.pc
+
+uninstall:  ## remove what install put there
+	rm -f $(DESTDIR)$(BINDIR)/winnow $(DESTDIR)$(LIBDIR)/libwinnow.a $(DESTDIR)$(INCDIR)/winnow.h $(DESTDIR)$(PKGDIR)/winnow.pc
+
+clean:  ## remove build output
+	rm -rf build build-san build-bench build-fuzz winnow bench/gen winnow.pc tests/tmp
+
+help:  ## list the documented targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14

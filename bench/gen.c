@@ -1,0 +1,2069 @@
+/*
+ * gen.c - bench/gen, the deterministic generator of realistic music-metadata JSONL.
+ *
+ * This file owns the test data that every winnow benchmark and many tests feed on:
+ * Spotify-like track or artist records, as Web API objects (--layout api) or as the
+ * flat rows of the 2025 metadata dump (--layout dump), with duplicates, re-ordered
+ * and re-escaped copies, revisions, near-duplicate titles, shared ISRCs and bad lines
+ * mixed in at chosen rates. It also knows, exactly and by construction, what a
+ * correct deduplicator must report for the stream it wrote (--truth). bench/GEN.md is
+ * its manual; tests/cli/t0100-gen.sh checks the truth against an independent parser.
+ *
+ * How exactness and constant memory are had together:
+ *  - The stream is made of "new records" numbered k = 0, 1, 2, ... in the order they
+ *    are first written. Everything in record k (id, title, artists, ISRC, ...) is a
+ *    pure function of (seed, k), so a duplicate or a revision of record j < k is
+ *    regenerated from j instead of being remembered.
+ *  - Whether record k is a plain record, a near-duplicate title or an ISRC re-use is
+ *    itself a pure function of (seed, k), so regenerating j regenerates its kind too.
+ *  - Ids are injective in k (half of the id is a bijective mix of k), so every new
+ *    record is "kept"; ISRCs of non-sharing records are injective in k as well, so the
+ *    distinct ISRC count is known without a set.
+ *  - A repeat only ever copies the base version of a record already written, and a
+ *    revision always carries a fetched_at that no other version of that id has (base
+ *    plus a global revision counter), so each repeat is a duplicate or a revision
+ *    with certainty, and a revision differs from its base only in volatile fields.
+ *  - An ISRC re-use points at most ISRC_WINDOW records back; a ring of that many bits
+ *    tells whether the owner was already shared, which makes "tracks sharing an ISRC"
+ *    exact with bounded memory.
+ * Per-line choices (which kind of line, which earlier record) come from one sequential
+ * stream seeded by the seed, so the same flags always give the same bytes, and the
+ * first N lines of a longer run are the lines of a run with --count N.
+ *
+ * Speed matters more than elegance here: the generator must never be what a benchmark
+ * waits on. Records are assembled with memcpy from precomputed word tables and
+ * hand-written integer formatting straight into one large output buffer, which is
+ * handed to write(2) in big chunks. Artists and albums, which recur, are cached.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Exit codes shared by winnow's command line tools. */
+#define EXIT_USAGE 2
+#define EXIT_IO 3
+#define EXIT_INTERRUPTED 130
+
+#define OUT_BUF (1u << 20)       /* bytes handed to one write(2) */
+#define LINE_RESERVE (1u << 16)  /* room kept free for one line: far above the longest */
+#define TITLE_MAX 512            /* a built title never exceeds this (checked by construction) */
+#define ANAME_MAX 96             /* longest artist name the tables can produce, with margin */
+#define ISRC_WINDOW (1u << 20)   /* an ISRC re-use points at most this many records back */
+#define ACACHE 2048              /* artist cache entries (power of two) */
+#define ALCACHE 64               /* album cache entries (power of two) */
+
+enum { KIND_TRACK, KIND_ARTIST };
+enum { LAYOUT_API, LAYOUT_DUMP };
+enum { REC_PLAIN, REC_NEAR, REC_ISRC };
+enum { SC_LATIN, SC_CYRILLIC, SC_CJK, SC_HANGUL, SC_ARABIC, SC_OTHER, SC_N };
+enum { LN_NEW, LN_EXACT, LN_REORDER, LN_ESCAPE, LN_REVISION, LN_BAD };
+enum { BAD_MALFORMED, BAD_UTF8, BAD_NOID, BAD_BINARY, BAD_EMPTY, BAD_N };
+
+/* Hash streams: each kind of decision draws from its own key, so that changing how
+ * one field is made never shifts the values of another. */
+enum {
+	K_LINE, K_TYPE, K_SOURCE, K_OWNER, K_CORE, K_TRACK, K_ALBUMBLK, K_ALBUM,
+	K_ARTIST, K_VARIANT, K_BAD, K_ID_TRACK, K_ID_ALBUM, K_ID_ARTIST, K_ID_HI,
+	K_ISRC, K_N
+};
+
+/* ---------------------------------------------------------------------------------
+ * Hashing and random numbers
+ */
+
+/* A bijection on 64-bit integers with good avalanche (the splitmix64 finaliser
+ * constants): ids rely on it being invertible, everything else on it mixing well. */
+static inline uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static inline uint64_t hk(uint64_t key, uint64_t k)
+{
+	return mix64(mix64(k + key) ^ key);
+}
+
+/* splitmix64: a tiny generator whose whole state is one word, so seeding one per
+ * record costs nothing. */
+struct rng {
+	uint64_t s;
+};
+
+static inline struct rng rseed(uint64_t key, uint64_t k)
+{
+	struct rng r = { hk(key, k) };
+	return r;
+}
+
+static inline uint64_t rnext(struct rng *r)
+{
+	r->s += 0x9e3779b97f4a7c15ULL;
+	return mix64(r->s);
+}
+
+/* Uniform in [0, n) for n < 2^32 (multiply-shift; the bias is far below noise). */
+static inline uint32_t rbelow(struct rng *r, uint32_t n)
+{
+	return (uint32_t)(((rnext(r) >> 32) * (uint64_t)n) >> 32);
+}
+
+/* True with probability pm/1000. */
+static inline int rchance(struct rng *r, uint32_t pm)
+{
+	return rbelow(r, 1000) < pm;
+}
+
+/* Uniform in [0, n) for any 64-bit n. */
+static inline uint64_t below64(uint64_t h, uint64_t n)
+{
+	return (uint64_t)(((unsigned __int128)h * n) >> 64);
+}
+
+/* Roughly Zipf(1) in [0, n): a bit length is chosen uniformly, then a value of that
+ * length, so P(v) falls like 1/v. A few values (popular artists, recent records) come
+ * up very often and most rarely, without needing log() from libm. n >= 1. */
+static inline uint64_t zipf_below(uint64_t h, uint64_t n)
+{
+	unsigned bits = 64 - (unsigned)__builtin_clzll(n);
+	unsigned b = (unsigned)(((h & 0xffff) * bits) >> 16);
+	uint64_t v = h >> 16;
+	if (b > 47)
+		b = 47;
+	v = (((uint64_t)1 << b) | (v & (((uint64_t)1 << b) - 1))) - 1;
+	if (v >= n)
+		v = below64(h, n);
+	return v;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Word tables. Strings are stored already escaped for JSON (a '"' as \", a '\' as
+ * \\), so building a record is pure copying; the only escapes in normal output are
+ * \" and \\, which the re-escaper and the bad-line makers rely on.
+ */
+struct word {
+	const char *s;
+	unsigned len;
+};
+#define W(x) { x, sizeof(x) - 1 }
+#define NW(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
+
+static const struct word latin_words[] = {
+	W("Love"), W("Night"), W("Heart"), W("Fire"), W("Dream"), W("Baby"), W("Girl"), W("Boy"),
+	W("Summer"), W("Rain"), W("Light"), W("Dark"), W("Wild"), W("Home"), W("Time"), W("Forever"),
+	W("Alone"), W("Together"), W("Dance"), W("Tonight"), W("City"), W("River"), W("Golden"),
+	W("Blue"), W("Red"), W("Midnight"), W("Sunrise"), W("Ocean"), W("Stars"), W("Moon"), W("Sky"),
+	W("Ghost"), W("Angel"), W("Devil"), W("Paradise"), W("Lost"), W("Found"), W("Broken"),
+	W("Crazy"), W("Sweet"), W("Sugar"), W("Honey"), W("Money"), W("Gold"), W("Diamonds"),
+	W("Shadow"), W("Echo"), W("Silence"), W("Thunder"), W("Storm"), W("Wind"), W("Highway"),
+	W("Road"), W("Train"), W("Letter"), W("Memories"), W("Story"), W("Song"), W("Melody"),
+	W("Rhythm"), W("Groove"), W("Funk"), W("Soul"), W("Blues"), W("Rock"), W("Electric"),
+	W("Neon"), W("Velvet"), W("Crystal"), W("Silver"), W("Winter"), W("Spring"), W("Autumn"),
+	W("Morning"), W("Evening"), W("Yesterday"), W("Tomorrow"), W("Everything"), W("Nothing"),
+	W("Somebody"), W("Nobody"), W("Hello"), W("Goodbye"), W("Please"), W("Sorry"), W("Again"),
+	W("Never"), W("Always"), W("Maybe"), W("Burn"), W("Fly"), W("Run"), W("Fall"), W("Rise"),
+	W("Shine"), W("Cry"), W("Smile"), W("Kiss"), W("Touch"), W("Hold"), W("Wait"), W("Stay"),
+	W("Leave"), W("Breathe"), W("Don't"), W("I'm"), W("You're"), W("It's"), W("Can't"),
+	W("Won't"), W("Let's"), W("Tell"), W("Me"), W("You"), W("Us"), W("My"), W("Your"), W("Her"),
+	W("Who"), W("What"), W("Why"), W("Where"), W("When"), W("Heaven"), W("Body"), W("Mind"),
+	W("Eyes"), W("Hands"), W("Lips"), W("Blood"), W("Bones"), W("Tears"), W("Waves"), W("Fever"),
+	W("Magic"), W("Mirror"), W("Window"), W("Garden"), W("Island"), W("Desert"), W("Mountain"),
+	W("Valley"), W("Kingdom"), W("Empire"), W("Revolution"), W("Freedom"), W("Gravity"),
+	W("Satellite"), W("Rocket"), W("Machine"), W("Radio"), W("Disco"), W("Cowboy"), W("Outlaw"),
+	W("Sunset"), W("Sunshine"), W("Lullaby"), W("Serenade"), W("Anthem"), W("Ballad"),
+	W("Requiem"), W("Overture"), W("Ceremony"), W("Temptation"), W("Monday"), W("Saturday"),
+	/* Spanish, Portuguese, French, German, Nordic and more, with their diacritics */
+	W("Corazón"), W("Canción"), W("Amor"), W("Noche"), W("Vida"), W("Fuego"), W("Mañana"),
+	W("Sueño"), W("Bailando"), W("Besos"), W("Cielo"), W("Luna"), W("Sol"), W("Mar"), W("Niña"),
+	W("Adiós"), W("Señorita"), W("Qué"), W("Más"), W("Así"), W("Pasión"), W("Dímelo"), W("Tú"),
+	W("Olvídame"), W("Saudade"), W("Coração"), W("Você"), W("Não"), W("São"), W("Paixão"),
+	W("Ilusão"), W("Lágrimas"), W("Été"), W("Cœur"), W("Rêve"), W("Fenêtre"), W("Déjà"), W("Ça"),
+	W("Garçon"), W("Noël"), W("Où"), W("Éternité"), W("Mélodie"), W("Chérie"), W("Étoile"),
+	W("Mädchen"), W("Schön"), W("Über"), W("Straße"), W("Träume"), W("Nächte"), W("Frühling"),
+	W("Glück"), W("Tränen"), W("Müde"), W("Ljós"), W("Hjarta"), W("Sjö"), W("Fjäril"),
+	W("Ångest"), W("Kærlighed"), W("Øjne"), W("Hoppípolla"), W("Sæglópur"), W("Gönül"),
+	W("Şarkı"), W("Aşk"), W("Güzel"), W("Miłość"), W("Życie"), W("Świat"), W("Píseň"),
+	W("Srdce"), W("Người"), W("Yêu"),
+};
+
+/* Rare words with characters that need care in JSON or in tools: quotes, slashes,
+ * a backslash, punctuation. Used for a few percent of titles. */
+static const struct word special_words[] = {
+	W("12\\\" Mix"), W("Love/Hate"), W("24/7"), W("\\\\m/"), W("Rock 'n' Roll"), W("(Interlude)"),
+	W("Pt. 2"), W("No. 1"), W("#1"), W("100%"), W("$$$"), W("+"), W("&"), W("!"), W("?"),
+	W("..."), W("Vol. 3"), W("Mr."), W("\\\"Hey\\\""), W("A/B"), W("<3"), W("C'est la vie"),
+};
+
+static const struct word connect_words[] = {
+	W("of"), W("in the"), W("on my"), W("for"), W("with"), W("to the"), W("and"), W("&"),
+	W("de"), W("la"), W("el"), W("mi"), W("und"), W("les"), W("from the"), W("like"),
+};
+
+static const struct word version_words[] = {
+	W(" - Remix"), W(" - Radio Edit"), W(" - Live"), W(" (Live)"), W(" - Acoustic Version"),
+	W(" - Extended Mix"), W(" - Original Mix"), W(" (Remix)"), W(" - Instrumental"),
+	W(" - Sped Up"), W(" - Slowed + Reverb"), W(" (Demo)"), W(" - 2011 Remaster"),
+	W(" - Single Version"), W(" - Mono"), W(" - Remastered"), W(" (Bonus Track)"),
+	W(" - Live at Wembley Stadium, London / 1986"), W(" - 12\\\" Extended"),
+	W(" (Versión Acústica)"), W(" - Live aus Berlin"), W(" (Ao Vivo)"), W(" - Club Mix"),
+	W(" - Edit"), W(" (Deluxe Edition)"), W(" (Taylor's Version)"),
+	W(" - From \\\"The Lion King\\\""), W(" - Track Recap, Pt. 4"), W(" (ASOT 1145)"),
+};
+
+static const struct word emoji_words[] = {
+	W(" 🔥"), W(" ❤️"), W(" ✨"), W(" 🌙"), W(" 💔"), W(" 🎶"), W(" 😈"), W(" 🌹"), W(" 🦋"),
+	W(" 💫"),
+};
+
+static const struct word classical_forms[] = {
+	W("Symphony"), W("Piano Sonata"), W("String Quartet"), W("Piano Concerto"),
+	W("Violin Concerto"), W("Étude"), W("Prélude"), W("Nocturne"), W("Mazurka"), W("Suite"),
+	W("Cello Suite"), W("Sinfonía"), W("Sérénade"), W("Partita"),
+};
+static const struct word classical_keys[] = {
+	W("C"), W("D"), W("E"), W("F"), W("G"), W("A"), W("B"), W("E♭"), W("B♭"), W("A♭"), W("F♯"),
+	W("C♯"), W("D♭"),
+};
+static const struct word classical_movts[] = {
+	W("I. Allegro con brio"), W("II. Andante cantabile"), W("III. Scherzo. Allegro vivace"),
+	W("IV. Presto"), W("I. Adagio sostenuto"), W("II. Allegretto"),
+	W("III. Rondo. Allegro ma non troppo"), W("I. Largo"), W("II. Menuetto"), W("Prélude"),
+	W("Allemande"), W("Courante"), W("Sarabande"), W("Gigue"), W("I. Moderato"),
+};
+
+/* Cyrillic words are stored lower-case; the first word of a title is capitalised. */
+static const struct word cyr_words[] = {
+	W("любовь"), W("ночь"), W("звезда"), W("город"), W("мечта"), W("сердце"), W("небо"),
+	W("зима"), W("лето"), W("весна"), W("дождь"), W("ветер"), W("море"), W("огонь"),
+	W("танцуй"), W("песня"), W("навсегда"), W("один"), W("мы"), W("ты"), W("я"), W("не"),
+	W("всё"), W("москва"), W("тишина"), W("свет"), W("солнце"), W("душа"), W("кино"),
+	W("кукушка"), W("группа"), W("крови"), W("мама"), W("домой"), W("последний"), W("герой"),
+	W("белый"), W("чёрный"), W("красный"), W("мрія"), W("пісня"), W("київ"), W("україна"),
+	W("зоряна"), W("вітер"), W("щастя"), W("доля"), W("єдина"),
+};
+
+static const struct word cjk_words[] = {
+	W("愛"), W("夜"), W("空"), W("夢"), W("君"), W("桜"), W("花火"), W("東京"), W("恋"), W("心"),
+	W("涙"), W("星"), W("月"), W("雨"), W("風"), W("世界"), W("未来"), W("さよなら"),
+	W("ありがとう"), W("きみ"), W("ぼく"), W("メロディー"), W("ラブソング"), W("青い"), W("春"),
+	W("夏"), W("秋"), W("冬"), W("我们"), W("爱情"), W("月亮"), W("城市"), W("故事"), W("时间"),
+	W("朋友"), W("青春"), W("北京"), W("夜晚"), W("你"), W("的"), W("歌"), W("𠮷野家"), W("𩸽"),
+	W("ドライフラワー"), W("夜に駆ける"), W("紅蓮華"), W("残響散歌"), W("少女"), W("神様"),
+	W("光"), W("影"), W("香港"), W("上海"), W("晴天"), W("稻香"),
+};
+
+static const struct word hangul_words[] = {
+	W("사랑"), W("밤"), W("별"), W("꿈"), W("너"), W("나"), W("우리"), W("하늘"), W("봄날"),
+	W("노래"), W("안녕"), W("눈물"), W("그대"), W("바다"), W("기억"), W("시간"), W("마음"), W("빛"),
+	W("약속"), W("첫눈"),
+};
+
+static const struct word arabic_words[] = {
+	W("حب"), W("ليل"), W("قلب"), W("يا"), W("حبيبي"), W("نور"), W("سماء"), W("بحر"), W("أنت"),
+	W("عمري"), W("وطن"), W("شمس"), W("قمر"), W("أغنية"), W("حياتي"), W("الليل"), W("سلام"),
+	W("بيروت"), W("القاهرة"), W("عشق"), W("دل"),
+};
+
+/* Greek, Hebrew, Devanagari and Thai: one table each, a title keeps to one. */
+static const struct word greek_words[] = {
+	W("αγάπη"), W("νύχτα"), W("καρδιά"), W("θάλασσα"), W("ουρανός"), W("Αθήνα"), W("όνειρο"),
+};
+static const struct word hebrew_words[] = {
+	W("אהבה"), W("לילה"), W("שיר"), W("ים"), W("לב"), W("שמש"),
+};
+static const struct word hindi_words[] = {
+	W("प्यार"), W("दिल"), W("रात"), W("गाना"), W("तेरे"), W("बिना"), W("सपना"),
+};
+static const struct word thai_words[] = {
+	W("รัก"), W("คืน"), W("เพลง"), W("ใจ"), W("ฝัน"),
+};
+
+static const struct word first_names[] = {
+	W("James"), W("Maria"), W("José"), W("Björn"), W("Zoë"), W("Chloé"), W("Søren"), W("Ana"),
+	W("João"), W("François"), W("Renée"), W("Jürgen"), W("Łukasz"), W("Antonín"), W("Ólafur"),
+	W("Agnès"), W("Inés"), W("Raúl"), W("Ramón"), W("Nicolás"), W("Andrés"), W("Céline"),
+	W("Hélène"), W("Amélie"), W("Mikael"), W("Emma"), W("Olivia"), W("Liam"), W("Noah"),
+	W("Lucas"), W("Mia"), W("Sofía"), W("David"), W("Michael"), W("Sarah"), W("Laura"),
+	W("Marco"), W("Giulia"), W("Paolo"), W("Kenji"), W("Aaliyah"), W("Jamal"), W("Chris"),
+	W("Taylor"), W("Jordan"), W("Alex"), W("Sam"), W("Lena"), W("Nina"), W("Felix"), W("Max"),
+	W("Lars"), W("Ingrid"), W("Astrid"), W("Mateo"), W("Valentina"), W("Camila"), W("Diego"),
+	W("Luis"), W("Carlos"), W("Pedro"), W("Gabriel"), W("Léa"), W("Maël"), W("Émile"),
+	W("Jesús"), W("Ángel"), W("Íñigo"), W("Julian"), W("Richard"), W("Paul"), W("Dua"),
+};
+static const struct word last_names[] = {
+	W("Smith"), W("Johnson"), W("García"), W("Müller"), W("Schäfer"), W("Pérez"), W("González"),
+	W("Rodríguez"), W("Núñez"), W("Fernández"), W("López"), W("Martín"), W("Dubois"),
+	W("Lefèvre"), W("Ødegaard"), W("Åkesson"), W("Jónsson"), W("Kowalski"), W("Nowak"),
+	W("Dvořák"), W("Novák"), W("Yılmaz"), W("Öztürk"), W("Rossi"), W("Bianchi"), W("Silva"),
+	W("Conceição"), W("Brown"), W("Williams"), W("Taylor"), W("Wilson"), W("Andersson"),
+	W("Lindqvist"), W("van Dyk"), W("de la Cruz"), W("O'Connor"), W("MacLeod"), W("Durand"),
+	W("Elston"), W("Gray"), W("Jackson"), W("Lee"), W("Kim"), W("Nguyễn"), W("Trần"),
+	W("Sánchez"), W("Ramírez"), W("Gómez"), W("Díaz"), W("Vázquez"), W("Köhler"), W("Weiß"),
+	W("Strauß"), W("Björklund"), W("Sjöberg"), W("Hämäläinen"), W("Virtanen"),
+};
+static const struct word stage_names[] = {
+	W("Beyoncé"), W("Motörhead"), W("Sigur Rós"), W("Björk"), W("Mötley Crüe"), W("Maná"),
+	W("Zoé"), W("Rosalía"), W("Röyksopp"), W("Múm"), W("Blue Öyster Cult"), W("Queensrÿche"),
+	W("Hüsker Dü"), W("Café Tacvba"), W("Sinéad"), W("Céu"), W("MØ"), W("Ásgeir"),
+	W("Ñengo Flow"), W("AC/DC"), W("Guns N' Roses"), W("Florence + The Machine"), W("P!nk"),
+	W("Ke$ha"), W("will.i.am"), W("Tiësto"), W("Kölsch"), W("Hoopoe"), W("Moderat"),
+	W("Orchestral Manoeuvres In The Dark"), W("Sunn O)))"), W("!!!"),
+};
+static const struct word band_adj[] = {
+	W("Velvet"), W("Electric"), W("Midnight"), W("Golden"), W("Silver"), W("Neon"), W("Black"),
+	W("White"), W("Crimson"), W("Wild"), W("Lonely"), W("Broken"), W("Burning"), W("Flying"),
+	W("Arctic"), W("Cosmic"), W("Sonic"), W("Royal"), W("Little"), W("Big"), W("Young"),
+	W("Dead"), W("Happy"), W("Strange"), W("Wandering"), W("Fleetwood"), W("Gorillaz"),
+};
+static const struct word band_nouns[] = {
+	W("Ghosts"), W("Wolves"), W("Kings"), W("Queens"), W("Monkeys"), W("Lions"), W("Hearts"),
+	W("Stones"), W("Dreamers"), W("Strangers"), W("Rebels"), W("Saints"), W("Sinners"),
+	W("Foxes"), W("Tigers"), W("Birds"), W("Rockets"), W("Machines"), W("Lovers"), W("Brothers"),
+	W("Sisters"), W("Pilots"), W("Riders"), W("Shadows"), W("Echoes"), W("Children"),
+	W("Horses"), W("Owls"), W("Bears"),
+};
+static const struct word name_prefix[] = {
+	W("DJ "), W("MC "), W("Lil "), W("Young "), W("Big "), W("Los "), W("Les "), W("Die "),
+	W("Dr. "), W("King "),
+};
+static const struct word group_suffix[] = {
+	W(" Trio"), W(" Quartet"), W(" Orchestra"), W(" Band"), W(" Ensemble"), W(" Collective"),
+	W(" Project"), W(" Experience"), W(" Choir"), W(" Philharmonic"), W(" Sound System"),
+};
+static const struct word cyr_first[] = {
+	W("Алексей"), W("Мария"), W("Иван"), W("Анна"), W("Дмитрий"), W("Ольга"), W("Сергей"),
+	W("Наталья"), W("Виктор"), W("Алла"), W("Егор"), W("Полина"), W("Тарас"), W("Олена"),
+};
+static const struct word cyr_last[] = {
+	W("Иванов"), W("Смирнова"), W("Кузнецов"), W("Попова"), W("Соколов"), W("Лебедева"),
+	W("Цой"), W("Пугачёва"), W("Шевчук"), W("Крид"), W("Меладзе"),
+};
+static const struct word cyr_bands[] = {
+	W("Кино"), W("Сплин"), W("Ленинград"), W("Звери"), W("Мумий Тролль"), W("Би-2"),
+	W("Океан Ельзи"), W("Браво"), W("Агата Кристи"), W("Король и Шут"), W("Земфира"),
+};
+static const struct word cjk_family[] = {
+	W("山田"), W("佐藤"), W("鈴木"), W("高橋"), W("田中"), W("周"), W("王"), W("李"), W("陈"),
+	W("林"), W("米津"), W("宇多田"), W("椎名"),
+};
+static const struct word cjk_given[] = {
+	W("花子"), W("太郎"), W("美咲"), W("翔"), W("杰伦"), W("菲"), W("俊杰"), W("玄師"),
+	W("ヒカル"), W("林檎"), W("𠮷"),
+};
+static const struct word cjk_groups[] = {
+	W("あいみょん"), W("嵐"), W("乃木坂46"), W("五月天"), W("ヨルシカ"), W("King Gnu"),
+	W("YOASOBI"), W("米津玄師"),
+};
+static const struct word hangul_family[] = {
+	W("김"), W("이"), W("박"), W("최"), W("정"), W("강"),
+};
+static const struct word hangul_given[] = {
+	W("민지"), W("지수"), W("태연"), W("윤아"), W("하늘"), W("서준"), W("지민"),
+};
+static const struct word hangul_groups[] = {
+	W("방탄소년단"), W("소녀시대"), W("아이유"), W("뉴진스"), W("블랙핑크"), W("세븐틴"),
+};
+static const struct word arabic_first[] = {
+	W("محمد"), W("أحمد"), W("فيروز"), W("عمرو"), W("نانسي"), W("إليسا"), W("كاظم"), W("ماجدة"),
+};
+static const struct word arabic_last[] = {
+	W("دياب"), W("منير"), W("عجرم"), W("حسني"), W("الساهر"), W("الرومي"),
+};
+static const struct word other_names[] = {
+	W("Γιάννης Πάριος"), W("Άννα Βίσση"), W("Νίκος Βέρτης"), W("עומר אדם"), W("נועה קירל"),
+	W("अरिजीत सिंह"), W("श्रेया घोषाल"), W("लता मंगेशकर"), W("เบิร์ด ธงไชย"), W("ปาล์มมี่"),
+};
+
+static const struct word genres[] = {
+	W("pop"), W("dance pop"), W("k-pop"), W("j-pop"), W("c-pop"), W("mandopop"), W("cantopop"),
+	W("latin pop"), W("reggaeton"), W("trap latino"), W("urbano latino"), W("hip hop"), W("rap"),
+	W("trap"), W("drill"), W("uk drill"), W("grime"), W("r&b"), W("neo soul"), W("soul"),
+	W("funk"), W("disco"), W("house"), W("deep house"), W("tech house"), W("progressive house"),
+	W("trance"), W("progressive trance"), W("uplifting trance"), W("techno"),
+	W("minimal techno"), W("drum and bass"), W("dubstep"), W("edm"), W("electro"),
+	W("indie rock"), W("indie pop"), W("modern rock"), W("alternative rock"), W("post-punk"),
+	W("new wave"), W("synthpop"), W("art pop"), W("dream pop"), W("shoegaze"), W("metal"),
+	W("heavy metal"), W("thrash metal"), W("black metal"), W("hard rock"), W("classic rock"),
+	W("blues rock"), W("folk"), W("indie folk"), W("singer-songwriter"), W("country"),
+	W("contemporary country"), W("americana"), W("bluegrass"), W("jazz"), W("vocal jazz"),
+	W("bebop"), W("classical"), W("baroque"), W("romantic era"), W("opera"), W("soundtrack"),
+	W("lo-fi beats"), W("ambient"), W("new age"), W("mpb"), W("sertanejo"), W("samba"),
+	W("bossa nova"), W("forró"), W("cumbia"), W("bachata"), W("salsa"), W("merengue"),
+	W("música mexicana"), W("corridos tumbados"), W("banda"), W("regional mexican"),
+	W("flamenco"), W("rock en español"), W("chanson"), W("variété française"),
+	W("rap français"), W("schlager"), W("deutschrap"), W("italo pop"), W("russian pop"),
+	W("russian rock"), W("russian hip hop"), W("ukrainian pop"), W("turkish pop"),
+	W("arabic pop"), W("khaleeji"), W("rai"), W("afrobeats"), W("amapiano"), W("highlife"),
+	W("bollywood"), W("desi pop"), W("punjabi pop"), W("thai pop"), W("k-indie"), W("j-rock"),
+	W("anime"), W("vocaloid"), W("city pop"), W("gospel"), W("worship"),
+	W("children's music"), W("reggae"), W("dancehall"), W("ska"),
+};
+/* The first genre of an artist follows the script of the name (indexes into genres[]). */
+static const uint8_t script_genre[SC_N][4] = {
+	[SC_LATIN] = { 0, 11, 36, 8 },
+	[SC_CYRILLIC] = { 90, 91, 92, 93 },
+	[SC_CJK] = { 3, 4, 5, 108 },
+	[SC_HANGUL] = { 2, 106, 2, 0 },
+	[SC_ARABIC] = { 95, 96, 97, 95 },
+	[SC_OTHER] = { 101, 102, 104, 0 },
+};
+
+static const char country_codes[][3] = {
+	"US", "GB", "DE", "FR", "NL", "SE", "JP", "KR", "BR", "ES", "IT", "CA", "AU", "MX", "QM",
+	"QZ", "FI", "NO", "DK", "BE", "AT", "CH", "PL", "RU", "TR", "IN", "AR", "CO", "ZA", "IE",
+};
+#define N_CC 30u
+#define N_REG (36u * 36u * 36u)   /* 3 alphanumeric registrant characters */
+
+static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+static const char hexd[] = "0123456789abcdef";
+static const char alnum36[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+/* U+00C0..U+00FF and U+0100..U+017F without their accents (0: keep the letter). */
+static const char strip_c3[65] =
+	"AAAAAAACEEEEIIIIDNOOOOO\0OUUUUYTsaaaaaaaceeeeiiiidnooooo\0ouuuuyty";
+static const char strip_c4c5[129] =
+	"AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiIiJjKkkLlLlLlLlLlNnNnNnnNnOoOoOoOo"
+	"RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
+_Static_assert(sizeof(strip_c3) == 65 && sizeof(strip_c4c5) == 129, "accent tables cover 64 and 128 code points");
+
+/* ---------------------------------------------------------------------------------
+ * Generator state
+ */
+struct aent {                    /* one cached artist */
+	uint64_t idx;
+	uint8_t len, script;
+	char id[22];
+	char name[ANAME_MAX];
+};
+
+struct album {                   /* album-level fields shared by its tracks */
+	uint64_t key;                /* (block << 4) | first slot; UINT64_MAX when empty */
+	uint64_t artist;
+	uint32_t total, twodisc, namelen, datelen, type;
+	char id[22];
+	char date[10];
+	char name[TITLE_MAX];
+};
+
+struct core {                    /* what a re-release of the same recording keeps */
+	uint32_t namelen, nart, duration, explicit_, script;
+	uint64_t art[3];
+	char name[TITLE_MAX];
+};
+
+struct rev {                     /* how a revision differs from the base version */
+	uint64_t delta;              /* added to fetched_at: seconds (api) or ms/1000 (dump) */
+	int pop;                     /* new popularity, or -1 */
+};
+
+struct truth {
+	uint64_t lines, kept, exact, reordered, escaped, revisions, near, isrc_reuses;
+	uint64_t isrc_shared, distinct_isrcs, bad[BAD_N], bytes;
+};
+
+struct gen {
+	uint64_t seed, count;
+	int kind, layout;
+	uint64_t key[K_N];
+	/* line-kind thresholds, cumulative, in units of 2^-53 */
+	uint64_t t_bad, t_exact, t_reorder, t_escape, t_rev;
+	/* record-kind thresholds for a new record, in units of 2^-53 */
+	uint64_t t_near, t_isrc;
+	uint64_t isrc_mul, isrc_add;
+	uint64_t nkept, nrev;
+	struct truth tr;
+	uint8_t *isrc_ring;          /* ISRC_WINDOW bits: "this record's ISRC is already shared" */
+	struct aent *acache;
+	struct album *alcache;
+	char *scratch;               /* one normal-form line, before reordering or re-escaping */
+	char *scratch2;
+	/* output */
+	int fd;
+	char *buf;
+	size_t pos;
+	const char *out_path;        /* NULL for stdout */
+};
+
+static volatile sig_atomic_t interrupted;
+
+/* ---------------------------------------------------------------------------------
+ * Small writers. Each takes the write position and returns the new one; the caller
+ * guarantees room (LINE_RESERVE).
+ */
+#define LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) + sizeof(s) - 1)
+
+static inline char *put_word(char *p, const struct word *w)
+{
+	memcpy(p, w->s, w->len);
+	return p + w->len;
+}
+
+static inline char *put_mem(char *p, const void *s, size_t n)
+{
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static const char digits2[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+static char *put_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	char *e = tmp + sizeof(tmp), *q = e;
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+		v /= 100;
+		*--q = digits2[d + 1];
+		*--q = digits2[d];
+	}
+	if (v >= 10) {
+		*--q = digits2[v * 2 + 1];
+		*--q = digits2[v * 2];
+	} else {
+		*--q = (char)('0' + v);
+	}
+	return put_mem(p, q, (size_t)(e - q));
+}
+
+static inline char *put_2d(char *p, unsigned v)
+{
+	p[0] = digits2[v * 2];
+	p[1] = digits2[v * 2 + 1];
+	return p + 2;
+}
+
+/* 11 base-62 digits, most significant first: 62^11 > 2^64, so this is injective. */
+static void b62_11(char *out, uint64_t v)
+{
+	for (int i = 10; i >= 0; i--) {
+		out[i] = b62[v % 62];
+		v /= 62;
+	}
+}
+
+/* A 22-character Spotify-style id. The second half encodes a bijective mix of x, so
+ * ids are unique for unique x; the first half is a hash kept below 8 * 62^10, which
+ * makes the first character 0-7 as in Spotify's ids (they encode 128 bits). */
+static void make_id(const struct gen *g, char *out, int stream, uint64_t x)
+{
+	const uint64_t hi_lim = 8ULL * 839299365868340224ULL; /* 8 * 62^10 */
+	b62_11(out, below64(hk(g->key[K_ID_HI] ^ g->key[stream], x), hi_lim));
+	b62_11(out + 11, mix64(x ^ g->key[stream]));
+}
+
+/* ---------------------------------------------------------------------------------
+ * Record kinds and links between records (all pure functions of the seed and k)
+ */
+static int rec_type(const struct gen *g, uint64_t k)
+{
+	if (k == 0)
+		return REC_PLAIN;
+	uint64_t u = hk(g->key[K_TYPE], k) >> 11;
+	if (u < g->t_near)
+		return REC_NEAR;
+	if (u < g->t_near + g->t_isrc)
+		return REC_ISRC;
+	return REC_PLAIN;
+}
+
+/* The earlier record whose title a near-duplicate k varies (uniform over 0..k-1). */
+static uint64_t near_source(const struct gen *g, uint64_t k)
+{
+	return below64(hk(g->key[K_SOURCE], k), k);
+}
+
+/* The earlier record whose ISRC the re-use k carries: 1..ISRC_WINDOW-1 records back,
+ * mostly close (like a compilation next to its album), sometimes far. */
+static uint64_t isrc_owner(const struct gen *g, uint64_t k)
+{
+	uint64_t lim = k < ISRC_WINDOW - 1 ? k : ISRC_WINDOW - 1;
+	return k - 1 - zipf_below(hk(g->key[K_OWNER], k), lim);
+}
+
+/* The record whose own ISRC k carries (k itself unless k is a re-use). */
+static uint64_t isrc_root(const struct gen *g, uint64_t k)
+{
+	while (rec_type(g, k) == REC_ISRC)
+		k = isrc_owner(g, k);
+	return k;
+}
+
+/* The plain record at the end of k's chain of links: its title is a base title. */
+static uint64_t plain_source(const struct gen *g, uint64_t k)
+{
+	for (;;) {
+		int t = rec_type(g, k);
+		if (t == REC_PLAIN)
+			return k;
+		k = t == REC_NEAR ? near_source(g, k) : isrc_owner(g, k);
+	}
+}
+
+/* The artist pool grows with the record number (one new artist per ten records), so
+ * that a shorter run is a prefix of a longer one. */
+static inline uint64_t pool_at(uint64_t k)
+{
+	return 100 + k / 10;
+}
+
+/* ISRC CCXXXYYNNNNN, injective in k: records are taken in groups of 16 (a label's
+ * consecutive designation codes, like an album's), the group number goes through an
+ * affine bijection modulo the number of groups, and its image is spelled as country,
+ * registrant, year and the designation's upper part. */
+#define ISRC_COMBOS ((uint64_t)N_CC * N_REG * 100)
+#define ISRC_GROUPS (ISRC_COMBOS * 6250)   /* 6250 * 16 = 100000 designation codes */
+
+static void isrc_of(const struct gen *g, uint64_t k, char *out)
+{
+	uint64_t grp = (k >> 4) % ISRC_GROUPS;
+	uint64_t gp = (uint64_t)(((unsigned __int128)grp * g->isrc_mul + g->isrc_add) % ISRC_GROUPS);
+	uint64_t combo = gp / 6250;
+	unsigned des = (unsigned)(gp % 6250) * 16 + (unsigned)(k & 15);
+	unsigned cc = (unsigned)(combo % N_CC);
+	unsigned reg = (unsigned)((combo / N_CC) % N_REG);
+	unsigned yy = (unsigned)(combo / ((uint64_t)N_CC * N_REG));
+	out[0] = country_codes[cc][0];
+	out[1] = country_codes[cc][1];
+	out[2] = alnum36[reg / 1296];
+	out[3] = alnum36[(reg / 36) % 36];
+	out[4] = alnum36[reg % 36];
+	put_2d(out + 5, yy);
+	out[7] = (char)('0' + des / 10000);
+	put_2d(out + 8, des / 100 % 100);
+	put_2d(out + 10, des % 100);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Names and titles
+ */
+static int pick_script(struct rng *r)
+{
+	uint32_t x = rbelow(r, 100);
+	if (x < 78)
+		return SC_LATIN;
+	if (x < 85)
+		return SC_CYRILLIC;
+	if (x < 91)
+		return SC_CJK;
+	if (x < 94)
+		return SC_HANGUL;
+	if (x < 97)
+		return SC_ARABIC;
+	return SC_OTHER;
+}
+
+#define PICK(r, tab) (&(tab)[rbelow((r), NW(tab))])
+
+/* Capitalise the first letter of a Cyrillic word in place (basic, Ukrainian letters). */
+static void cyr_capitalise(char *s)
+{
+	unsigned char *u = (unsigned char *)s;
+	if (u[0] == 0xd0 && u[1] >= 0xb0 && u[1] <= 0xbf) {
+		u[1] -= 0x20;
+	} else if (u[0] == 0xd1 && u[1] >= 0x80 && u[1] <= 0x8f) {
+		u[0] = 0xd0;
+		u[1] += 0x20;
+	} else if (u[0] == 0xd1 && u[1] >= 0x90 && u[1] <= 0x9f) {
+		u[0] = 0xd0;
+		u[1] -= 0x10;
+	}
+}
+
+static uint32_t artist_name(const struct gen *g, uint64_t a, char *out, uint32_t *script)
+{
+	struct rng r = rseed(g->key[K_ARTIST], a);
+	int sc = pick_script(&r);
+	char *p = out;
+	uint32_t x = rbelow(&r, 100);
+	switch (sc) {
+	case SC_LATIN:
+		if (x < 40) {
+			p = put_word(p, PICK(&r, first_names));
+			*p++ = ' ';
+			p = put_word(p, PICK(&r, last_names));
+		} else if (x < 55) {
+			p = LIT(p, "The ");
+			p = put_word(p, PICK(&r, band_adj));
+			*p++ = ' ';
+			p = put_word(p, PICK(&r, band_nouns));
+		} else if (x < 62) {
+			p = put_word(p, PICK(&r, name_prefix));
+			p = put_word(p, PICK(&r, latin_words));
+		} else if (x < 70) {
+			p = put_word(p, PICK(&r, band_adj));
+			*p++ = ' ';
+			p = put_word(p, PICK(&r, latin_words));
+		} else if (x < 77) {
+			p = put_word(p, PICK(&r, first_names));
+			p = LIT(p, " & The ");
+			p = put_word(p, PICK(&r, band_nouns));
+		} else if (x < 84) {
+			p = put_word(p, PICK(&r, last_names));
+			p = put_word(p, PICK(&r, group_suffix));
+		} else if (x < 90) {
+			p = put_word(p, PICK(&r, stage_names));
+		} else {
+			p = put_word(p, PICK(&r, latin_words));
+			*p++ = ' ';
+			p = put_word(p, PICK(&r, latin_words));
+		}
+		break;
+	case SC_CYRILLIC:
+		if (x < 70) {
+			p = put_word(p, PICK(&r, cyr_first));
+			*p++ = ' ';
+			p = put_word(p, PICK(&r, cyr_last));
+		} else {
+			p = put_word(p, PICK(&r, cyr_bands));
+		}
+		break;
+	case SC_CJK:
+		if (x < 75) {
+			p = put_word(p, PICK(&r, cjk_family));
+			p = put_word(p, PICK(&r, cjk_given));
+		} else {
+			p = put_word(p, PICK(&r, cjk_groups));
+		}
+		break;
+	case SC_HANGUL:
+		if (x < 60) {
+			p = put_word(p, PICK(&r, hangul_family));
+			p = put_word(p, PICK(&r, hangul_given));
+		} else {
+			p = put_word(p, PICK(&r, hangul_groups));
+		}
+		break;
+	case SC_ARABIC:
+		p = put_word(p, PICK(&r, arabic_first));
+		*p++ = ' ';
+		p = put_word(p, PICK(&r, arabic_last));
+		break;
+	default:
+		p = put_word(p, PICK(&r, other_names));
+		break;
+	}
+	*script = (uint32_t)sc;
+	return (uint32_t)(p - out);
+}
+
+static const struct aent *artist_get(struct gen *g, uint64_t a)
+{
+	struct aent *e = &g->acache[a & (ACACHE - 1)];
+	if (e->idx != a) {
+		uint32_t sc;
+		e->idx = a;
+		make_id(g, e->id, K_ID_ARTIST, a);
+		e->len = (uint8_t)artist_name(g, a, e->name, &sc);
+		e->script = (uint8_t)sc;
+	}
+	return e;
+}
+
+/* Append " (feat. NAME)" for a new artist of k's pool, adding it to the credits. */
+static char *add_feat(struct gen *g, struct rng *r, struct core *c, uint64_t pool, char *p)
+{
+	uint64_t f = zipf_below(rnext(r), pool);
+	for (uint32_t i = 0; i < c->nart; i++)
+		if (c->art[i] == f)
+			f = (f + 1) % pool;
+	const struct aent *e = artist_get(g, f);
+	p = LIT(p, " (feat. ");
+	p = put_mem(p, e->name, e->len);
+	*p++ = ')';
+	if (c->nart < 3)
+		c->art[c->nart++] = f;
+	return p;
+}
+
+/* A title in the given script. When c is given (a track, not an album), some titles
+ * credit a featured artist, who is then added to the track's artists. */
+static uint32_t title_gen(struct gen *g, struct rng *r, int script, char *out, struct core *c,
+	uint64_t pool)
+{
+	char *p = out;
+	uint32_t n = 1 + rbelow(r, 3) + (rchance(r, 250) ? 1 + rbelow(r, 2) : 0);
+	switch (script) {
+	case SC_LATIN:
+		if (rchance(r, 40)) {
+			p = put_word(p, PICK(r, classical_forms));
+			p = LIT(p, " No. ");
+			p = put_u64(p, 1 + rbelow(r, 32));
+			p = LIT(p, " in ");
+			p = put_word(p, PICK(r, classical_keys));
+			p = rchance(r, 500) ? LIT(p, " Major, Op. ") : LIT(p, " Minor, Op. ");
+			p = put_u64(p, 1 + rbelow(r, 130));
+			p = LIT(p, ": ");
+			p = put_word(p, PICK(r, classical_movts));
+			return (uint32_t)(p - out);
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			if (i) {
+				*p++ = ' ';
+				if (rchance(r, 200)) {
+					p = put_word(p, PICK(r, connect_words));
+					*p++ = ' ';
+				}
+			}
+			p = put_word(p, rchance(r, 25) ? PICK(r, special_words) : PICK(r, latin_words));
+		}
+		break;
+	case SC_CYRILLIC: {
+		char *first = p;
+		for (uint32_t i = 0; i < n; i++) {
+			if (i)
+				*p++ = ' ';
+			p = put_word(p, PICK(r, cyr_words));
+		}
+		cyr_capitalise(first);
+		break;
+	}
+	case SC_CJK:
+		for (uint32_t i = 0; i < n; i++)
+			p = put_word(p, PICK(r, cjk_words));
+		if (rchance(r, 150)) {
+			*p++ = ' ';
+			p = put_word(p, PICK(r, latin_words));
+		}
+		break;
+	case SC_HANGUL:
+		for (uint32_t i = 0; i < n; i++) {
+			if (i)
+				*p++ = ' ';
+			p = put_word(p, PICK(r, hangul_words));
+		}
+		break;
+	case SC_ARABIC:
+		for (uint32_t i = 0; i < n; i++) {
+			if (i)
+				*p++ = ' ';
+			p = put_word(p, PICK(r, arabic_words));
+		}
+		break;
+	default: {
+		uint32_t t = rbelow(r, 4);
+		const struct word *tab = t == 0 ? greek_words : t == 1 ? hebrew_words
+			: t == 2 ? hindi_words : thai_words;
+		uint32_t nt = t == 0 ? NW(greek_words) : t == 1 ? NW(hebrew_words)
+			: t == 2 ? NW(hindi_words) : NW(thai_words);
+		for (uint32_t i = 0; i < n; i++) {
+			if (i)
+				*p++ = ' ';
+			p = put_word(p, &tab[rbelow(r, nt)]);
+		}
+		break;
+	}
+	}
+	/* decorations, as found on real releases */
+	uint32_t d = rbelow(r, 1000);
+	if (d < 170) {
+		p = put_word(p, PICK(r, version_words));
+	} else if (d < 210) {
+		const struct aent *e = artist_get(g, zipf_below(rnext(r), pool));
+		p = LIT(p, " - ");
+		p = put_mem(p, e->name, e->len);
+		p = LIT(p, " Remix");
+	} else if (d < 230) {
+		p = put_word(p, PICK(r, emoji_words));
+	}
+	if (c && rchance(r, 110))
+		p = add_feat(g, r, c, pool, p);
+	return (uint32_t)(p - out);
+}
+
+/* Near-duplicate variants of a title or name (s, in JSON-escaped form; the only
+ * escapes in it are \" and \\, so changing the case of ASCII letters is safe). */
+static uint32_t upper_ascii(char *s, uint32_t n, int lower)
+{
+	uint32_t changed = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		char ch = s[i];
+		if (!lower && ch >= 'a' && ch <= 'z')
+			s[i] = (char)(ch - 32), changed++;
+		else if (lower && ch >= 'A' && ch <= 'Z')
+			s[i] = (char)(ch + 32), changed++;
+	}
+	return changed;
+}
+
+static uint32_t strip_accents(char *s, uint32_t n, uint32_t *changed)
+{
+	uint32_t o = 0;
+	*changed = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)s[i];
+		if (i + 1 < n && (b == 0xc3 || b == 0xc4 || b == 0xc5)) {
+			unsigned char b2 = (unsigned char)s[i + 1];
+			char a = 0;
+			if (b2 >= 0x80 && b2 <= 0xbf)
+				a = b == 0xc3 ? strip_c3[b2 - 0x80] : strip_c4c5[(b - 0xc4) * 64 + (b2 - 0x80)];
+			if (a) {
+				s[o++] = a;
+				i++;
+				(*changed)++;
+				continue;
+			}
+		}
+		s[o++] = s[i];
+	}
+	return o;
+}
+
+/* Turn c (a copy of an earlier record's core) into near-duplicate k's core. */
+static void near_variant(struct gen *g, uint64_t k, struct core *c)
+{
+	struct rng r = rseed(g->key[K_VARIANT], k);
+	uint32_t v = rbelow(&r, 4), changed = 0;
+	if (v == 3) {
+		c->namelen = strip_accents(c->name, c->namelen, &changed);
+		if (!changed)
+			v = 2;
+	}
+	if (v == 2 && !upper_ascii(c->name, c->namelen, rchance(&r, 300)))
+		v = 0;
+	if (v == 1) {
+		if (g->kind == KIND_TRACK) {
+			c->namelen = (uint32_t)(add_feat(g, &r, c, pool_at(k), c->name + c->namelen) - c->name);
+		} else {
+			const struct aent *e = artist_get(g, zipf_below(rnext(&r), pool_at(k)));
+			char *p = c->name + c->namelen;
+			p = LIT(p, " & ");
+			p = put_mem(p, e->name, e->len);
+			c->namelen = (uint32_t)(p - c->name);
+		}
+	} else if (v == 0) {
+		char *p = c->name + c->namelen;
+		if (g->kind == KIND_TRACK) {
+			p = LIT(p, " - Remastered ");
+			p = put_u64(p, 1995 + rbelow(&r, 30));
+		} else {
+			p = put_word(p, PICK(&r, group_suffix));
+		}
+		c->namelen = (uint32_t)(p - c->name);
+	}
+}
+
+/* ---------------------------------------------------------------------------------
+ * Albums: records are cut into blocks of 16 consecutive numbers and each block into
+ * albums (an album starts at each slot with probability 3/16), so the tracks of an
+ * album are neighbours in the stream as in the real dump, and album membership is a
+ * pure function of k.
+ */
+static const char *const album_types[] = { "album", "single", "compilation" };
+
+static const struct album *album_get(struct gen *g, uint64_t k, uint32_t *pos)
+{
+	uint64_t blk = k >> 4;
+	unsigned slot = (unsigned)(k & 15);
+	uint64_t h = hk(g->key[K_ALBUMBLK], blk);
+	uint32_t mask = 1;
+	for (unsigned i = 1; i < 16; i++)
+		if (((h >> (4 * i)) & 15) < 3)
+			mask |= 1u << i;
+	uint32_t upto = mask & ((2u << slot) - 1);
+	unsigned start = 31 - (unsigned)__builtin_clz(upto);
+	uint32_t above = mask & ~((2u << slot) - 1);
+	unsigned end = above ? (unsigned)__builtin_ctz(above) : 16;
+	uint64_t key = (blk << 4) | start;
+	*pos = slot - start;
+	struct album *al = &g->alcache[key & (ALCACHE - 1)];
+	if (al->key == key)
+		return al;
+	al->key = key;
+	al->total = end - start;
+	struct rng r = rseed(g->key[K_ALBUM], key);
+	al->artist = zipf_below(rnext(&r), pool_at(key));
+	make_id(g, al->id, K_ID_ALBUM, key);
+	int sc = rchance(&r, 750) ? artist_get(g, al->artist)->script : pick_script(&r);
+	al->namelen = title_gen(g, &r, sc, al->name, NULL, pool_at(key));
+	if (al->total <= 3)
+		al->type = 1;
+	else if (al->total <= 6)
+		al->type = rchance(&r, 600) ? 1 : 0;
+	else
+		al->type = rchance(&r, 150) ? 2 : 0;
+	al->twodisc = al->total >= 10 && rchance(&r, 250);
+	/* the product of two uniforms leans towards recent years, as catalogues do */
+	unsigned year = 2025 - rbelow(&r, 76) * rbelow(&r, 76) / 75;
+	char *p = al->date;
+	p = put_2d(p, year / 100);
+	p = put_2d(p, year % 100);
+	if (rchance(&r, 850)) {
+		unsigned month = 1 + rbelow(&r, year == 2025 ? 3 : 12);
+		*p++ = '-';
+		p = put_2d(p, month);
+		*p++ = '-';
+		p = put_2d(p, 1 + rbelow(&r, 28));
+	}
+	al->datelen = (uint32_t)(p - al->date);
+	return al;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Tracks
+ */
+static void base_core(struct gen *g, uint64_t s, struct core *c)
+{
+	struct rng r = rseed(g->key[K_CORE], s);
+	uint32_t pos;
+	const struct album *al = album_get(g, s, &pos);
+	uint64_t pool = pool_at(s);
+	uint32_t x = rbelow(&r, 100);
+	c->nart = x < 72 ? 1 : x < 92 ? 2 : 3;
+	c->art[0] = rchance(&r, 850) ? al->artist : zipf_below(rnext(&r), pool);
+	for (uint32_t i = 1; i < c->nart; i++) {
+		uint64_t a = zipf_below(rnext(&r), pool);
+		for (uint32_t j = 0; j < i; j++)
+			if (c->art[j] == a)
+				a = (a + 1 + j) % pool;
+		c->art[i] = a;
+	}
+	int sc = rchance(&r, 700) ? artist_get(g, c->art[0])->script : pick_script(&r);
+	c->script = (uint32_t)sc;
+	c->namelen = title_gen(g, &r, sc, c->name, c, pool);
+	c->duration = 60000 + rbelow(&r, 130000) + rbelow(&r, 130000)
+		+ (rchance(&r, 50) ? rbelow(&r, 900000) : 0);
+	c->explicit_ = rchance(&r, 90);
+}
+
+static void core_of(struct gen *g, uint64_t k, int type, struct core *c)
+{
+	if (type == REC_ISRC) {
+		k = isrc_root(g, k);
+		type = rec_type(g, k);
+	}
+	if (type == REC_PLAIN) {
+		base_core(g, k, c);
+	} else {
+		base_core(g, plain_source(g, near_source(g, k)), c);
+		near_variant(g, k, c);
+	}
+}
+
+/* Weekly snapshot dates of the 2025 dump (ms), weighted like the real sample. */
+static const uint8_t dump_week[32] = {
+	0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 5, 6, 7,
+};
+#define DUMP_T0 1741824000000ULL   /* 2025-03-13T00:00:00Z, in ms */
+#define WEEK_MS 604800000ULL
+#define API_T0 1741824000ULL       /* the same instant, in seconds */
+#define API_SPAN (56u * 86400u)    /* base fetch times spread over eight weeks */
+
+/* "YYYY-MM-DDTHH:MM:SSZ" for seconds since 1970 (no time zones, no leap seconds). */
+static char *put_iso(char *p, uint64_t t)
+{
+	static const uint8_t mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	uint64_t days = t / 86400;
+	unsigned sec = (unsigned)(t % 86400);
+	unsigned year = 1970;
+	if (days >= 20089) {   /* 2025-01-01: start there, every time stamp made is later */
+		days -= 20089;
+		year = 2025;
+	}
+	for (;;) {
+		unsigned ylen = (year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)) ? 366 : 365;
+		if (days < ylen)
+			break;
+		days -= ylen;
+		year++;
+	}
+	unsigned month = 0;
+	for (;;) {
+		unsigned mlen = mdays[month] + (month == 1 && year % 4 == 0
+			&& (year % 100 != 0 || year % 400 == 0));
+		if (days < mlen)
+			break;
+		days -= mlen;
+		month++;
+	}
+	p = put_2d(p, year / 100);
+	p = put_2d(p, year % 100);
+	*p++ = '-';
+	p = put_2d(p, month + 1);
+	*p++ = '-';
+	p = put_2d(p, (unsigned)days + 1);
+	*p++ = 'T';
+	p = put_2d(p, sec / 3600);
+	*p++ = ':';
+	p = put_2d(p, sec / 60 % 60);
+	*p++ = ':';
+	p = put_2d(p, sec % 60);
+	*p++ = 'Z';
+	return p;
+}
+
+static char *write_track(struct gen *g, char *p, uint64_t k, const struct rev *rv)
+{
+	struct core c;
+	int type = rec_type(g, k);
+	core_of(g, k, type, &c);
+	uint32_t pos;
+	const struct album *al = album_get(g, k, &pos);
+	struct rng r = rseed(g->key[K_TRACK], k);
+	char id[22], isrc[12];
+	make_id(g, id, K_ID_TRACK, k);
+	isrc_of(g, type == REC_ISRC ? isrc_root(g, k) : k, isrc);
+	uint32_t bits = 64 - (uint32_t)__builtin_clzll(c.art[0] + 1);
+	int pop = 78 - 3 * (int)bits + (int)rbelow(&r, 36) - 12;
+	pop = pop < 0 ? 0 : pop > 100 ? 100 : pop;
+	if (rv && rv->pop >= 0)
+		pop = rv->pop;
+	uint32_t disc = 1, trackno = pos + 1;
+	if (al->twodisc && pos >= al->total / 2) {
+		disc = 2;
+		trackno = pos - al->total / 2 + 1;
+	}
+	uint32_t namelen = c.namelen;
+
+	if (g->layout == LAYOUT_API) {
+		uint64_t t = API_T0 + rbelow(&r, API_SPAN) + (rv ? rv->delta : 0);
+		p = LIT(p, "{\"id\":\"");
+		p = put_mem(p, id, 22);
+		p = LIT(p, "\",\"name\":\"");
+		p = put_mem(p, c.name, namelen);
+		p = LIT(p, "\",\"artists\":[");
+		for (uint32_t i = 0; i < c.nart; i++) {
+			const struct aent *e = artist_get(g, c.art[i]);
+			p = i ? LIT(p, ",{\"id\":\"") : LIT(p, "{\"id\":\"");
+			p = put_mem(p, e->id, 22);
+			p = LIT(p, "\",\"name\":\"");
+			p = put_mem(p, e->name, e->len);
+			p = LIT(p, "\"}");
+		}
+		p = LIT(p, "],\"album\":{\"id\":\"");
+		p = put_mem(p, al->id, 22);
+		p = LIT(p, "\",\"name\":\"");
+		/* a one-track album (a single) is named after its track */
+		if (al->total == 1)
+			p = put_mem(p, c.name, namelen);
+		else
+			p = put_mem(p, al->name, al->namelen);
+		p = LIT(p, "\",\"release_date\":\"");
+		p = put_mem(p, al->date, al->datelen);
+		p = LIT(p, "\",\"album_type\":\"");
+		p = put_mem(p, album_types[al->type], strlen(album_types[al->type]));
+		p = LIT(p, "\",\"total_tracks\":");
+		p = put_u64(p, al->total);
+		p = LIT(p, "},\"duration_ms\":");
+		p = put_u64(p, c.duration);
+		p = c.explicit_ ? LIT(p, ",\"explicit\":true") : LIT(p, ",\"explicit\":false");
+		p = LIT(p, ",\"external_ids\":{\"isrc\":\"");
+		p = put_mem(p, isrc, 12);
+		p = LIT(p, "\"},\"popularity\":");
+		p = put_u64(p, (uint64_t)pop);
+		p = LIT(p, ",\"disc_number\":");
+		p = put_u64(p, disc);
+		p = LIT(p, ",\"track_number\":");
+		p = put_u64(p, trackno);
+		p = LIT(p, ",\"fetched_at\":\"");
+		p = put_iso(p, t);
+		p = LIT(p, "\"}");
+	} else {
+		uint64_t t = DUMP_T0 + WEEK_MS * dump_week[rbelow(&r, 32)] + (rv ? rv->delta * 1000 : 0);
+		uint32_t mk = rbelow(&r, 100);
+		uint32_t markets = mk < 4 ? 1 : mk < 80 ? 3 : 2 + rbelow(&r, 7);
+		p = LIT(p, "{\"rowid\":");
+		p = put_u64(p, k + 1);
+		p = LIT(p, ",\"id\":\"");
+		p = put_mem(p, id, 22);
+		p = LIT(p, "\",\"fetched_at\":");
+		p = put_u64(p, t);
+		p = LIT(p, ",\"name\":\"");
+		p = put_mem(p, c.name, namelen);
+		if (markets == 1 || rchance(&r, 30)) {
+			p = LIT(p, "\",\"preview_url\":null,\"album_rowid\":");
+		} else {
+			p = LIT(p, "\",\"preview_url\":\"https://p.scdn.co/mp3-preview/");
+			uint64_t h1 = rnext(&r), h2 = rnext(&r), h3 = rnext(&r);
+			for (int i = 0; i < 16; i++)
+				*p++ = hexd[(h1 >> (4 * i)) & 15];
+			for (int i = 0; i < 16; i++)
+				*p++ = hexd[(h2 >> (4 * i)) & 15];
+			for (int i = 0; i < 8; i++)
+				*p++ = hexd[(h3 >> (4 * i)) & 15];
+			p = LIT(p, "?cid=65b708073fc0480ea92a077233ca87bd\",\"album_rowid\":");
+		}
+		p = put_u64(p, al->key + 1);
+		p = LIT(p, ",\"track_number\":");
+		p = put_u64(p, trackno);
+		p = LIT(p, ",\"external_id_isrc\":\"");
+		p = put_mem(p, isrc, 12);
+		p = LIT(p, "\",\"popularity\":");
+		p = put_u64(p, (uint64_t)pop);
+		p = LIT(p, ",\"available_markets_rowid\":");
+		p = put_u64(p, markets);
+		p = LIT(p, ",\"disc_number\":");
+		p = put_u64(p, disc);
+		p = LIT(p, ",\"duration_ms\":");
+		p = put_u64(p, c.duration);
+		p = c.explicit_ ? LIT(p, ",\"explicit\":1}") : LIT(p, ",\"explicit\":0}");
+	}
+	return p;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Artists (--kind artist): record k is artist k of the pool tracks draw from, so a
+ * track file and an artist file made with the same seed agree on ids and names.
+ */
+static char *write_artist(struct gen *g, char *p, uint64_t k, const struct rev *rv)
+{
+	struct core c;
+	int type = rec_type(g, k);
+	uint64_t src = type == REC_PLAIN ? k : plain_source(g, near_source(g, k));
+	const struct aent *e = artist_get(g, src);
+	memcpy(c.name, e->name, e->len);
+	c.namelen = e->len;
+	c.nart = 0;
+	uint32_t script = e->script;
+	if (type == REC_NEAR)
+		near_variant(g, k, &c);
+	char id[22];
+	make_id(g, id, K_ID_ARTIST, k);
+	struct rng r = rseed(g->key[K_TRACK], k);
+	/* followers fall with the artist's rank like the Zipf draws that credit them */
+	uint64_t followers = below64(rnext(&r), 200000000ULL / (k + 1) + 60);
+	uint32_t fb = 64 - (uint32_t)__builtin_clzll(followers + 1);
+	int pop = (int)(fb * 3) + (int)rbelow(&r, 20) - 8;
+	pop = pop < 0 ? 0 : pop > 100 ? 100 : pop;
+	if (rv && rv->pop >= 0)
+		pop = rv->pop;
+	if (g->layout == LAYOUT_API) {
+		uint64_t t = API_T0 + rbelow(&r, API_SPAN) + (rv ? rv->delta : 0);
+		uint32_t ng = rbelow(&r, 100);
+		ng = ng < 30 ? 0 : ng < 55 ? 1 : ng < 80 ? 2 : 3;
+		p = LIT(p, "{\"id\":\"");
+		p = put_mem(p, id, 22);
+		p = LIT(p, "\",\"name\":\"");
+		p = put_mem(p, c.name, c.namelen);
+		p = LIT(p, "\",\"genres\":[");
+		uint32_t prev = UINT32_MAX;
+		for (uint32_t i = 0; i < ng; i++) {
+			uint32_t gi = i == 0 ? script_genre[script][rbelow(&r, 4)] : rbelow(&r, NW(genres));
+			if (gi == prev)
+				gi = (gi + 1) % NW(genres);
+			prev = gi;
+			p = i ? LIT(p, ",\"") : LIT(p, "\"");
+			p = put_word(p, &genres[gi]);
+			*p++ = '"';
+		}
+		p = LIT(p, "],\"followers\":{\"total\":");
+		p = put_u64(p, followers);
+		p = LIT(p, "},\"popularity\":");
+		p = put_u64(p, (uint64_t)pop);
+		p = LIT(p, ",\"fetched_at\":\"");
+		p = put_iso(p, t);
+		p = LIT(p, "\"}");
+	} else {
+		uint64_t t = DUMP_T0 + WEEK_MS * dump_week[rbelow(&r, 32)] + (rv ? rv->delta * 1000 : 0);
+		p = LIT(p, "{\"rowid\":");
+		p = put_u64(p, k + 1);
+		p = LIT(p, ",\"id\":\"");
+		p = put_mem(p, id, 22);
+		p = LIT(p, "\",\"fetched_at\":");
+		p = put_u64(p, t);
+		p = LIT(p, ",\"name\":\"");
+		p = put_mem(p, c.name, c.namelen);
+		p = LIT(p, "\",\"followers_total\":");
+		p = put_u64(p, followers);
+		p = LIT(p, ",\"popularity\":");
+		p = put_u64(p, (uint64_t)pop);
+		*p++ = '}';
+	}
+	return p;
+}
+
+/* The normal form of record k (optionally as revised), without the newline. */
+static size_t write_record(struct gen *g, char *dst, uint64_t k, const struct rev *rv)
+{
+	char *e = g->kind == KIND_TRACK ? write_track(g, dst, k, rv) : write_artist(g, dst, k, rv);
+	return (size_t)(e - dst);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Re-serialisations of a normal-form line that stay JSON-equal to it. They parse only
+ * what this file writes: compact JSON whose strings hold no escapes but \" and \\.
+ */
+static const char *skip_string(const char *p)
+{
+	p++;
+	while (*p != '"')
+		p += *p == '\\' ? 2 : 1;
+	return p + 1;
+}
+
+static const char *skip_value(const char *p)
+{
+	if (*p == '"')
+		return skip_string(p);
+	if (*p == '{' || *p == '[') {
+		int depth = 0;
+		do {
+			if (*p == '"') {
+				p = skip_string(p);
+				continue;
+			}
+			if (*p == '{' || *p == '[')
+				depth++;
+			else if (*p == '}' || *p == ']')
+				depth--;
+			p++;
+		} while (depth);
+		return p;
+	}
+	while (*p != ',' && *p != '}' && *p != ']')
+		p++;
+	return p;
+}
+
+struct wstyle {
+	const char *colon, *comma, *open, *close;
+};
+static const struct wstyle wstyles[] = {
+	{ ":", ",", "", "" },
+	{ ": ", ", ", "", "" },
+	{ " : ", " , ", " ", " " },
+	{ ":\t", ",\t", "", "" },
+	{ ":", ", ", "", "" },
+};
+
+static char *put_cstr(char *p, const char *s)
+{
+	size_t n = strlen(s);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+/* Copy the value at *pp to p with every object's members shuffled (arrays keep their
+ * order: it is significant). At the top level the order is made to differ. */
+static char *reorder_value(const char **pp, char *p, struct rng *r, const struct wstyle *ws, int top)
+{
+	const char *s = *pp;
+	if (*s == '{') {
+		const char *ks[32], *vs[32];
+		uint32_t n = 0, idx[32];
+		s++;
+		while (*s != '}') {
+			ks[n] = s;
+			s = skip_string(s) + 1; /* past ':' */
+			vs[n] = s;
+			s = skip_value(s);
+			n++;
+			if (*s == ',')
+				s++;
+		}
+		*pp = s + 1;
+		for (uint32_t i = 0; i < n; i++)
+			idx[i] = i;
+		for (uint32_t i = n; i > 1; i--) {
+			uint32_t j = rbelow(r, i), t = idx[i - 1];
+			idx[i - 1] = idx[j];
+			idx[j] = t;
+		}
+		if (top && n >= 2) {
+			uint32_t same = 1;
+			for (uint32_t i = 0; i < n; i++)
+				same &= idx[i] == i;
+			if (same) {
+				idx[0] = 1;
+				idx[1] = 0;
+			}
+		}
+		*p++ = '{';
+		p = put_cstr(p, ws->open);
+		for (uint32_t i = 0; i < n; i++) {
+			if (i)
+				p = put_cstr(p, ws->comma);
+			const char *ke = skip_string(ks[idx[i]]);
+			p = put_mem(p, ks[idx[i]], (size_t)(ke - ks[idx[i]]));
+			p = put_cstr(p, ws->colon);
+			const char *v = vs[idx[i]];
+			p = reorder_value(&v, p, r, ws, 0);
+		}
+		p = put_cstr(p, ws->close);
+		*p++ = '}';
+		return p;
+	}
+	if (*s == '[') {
+		s++;
+		*p++ = '[';
+		int first = 1;
+		while (*s != ']') {
+			if (!first)
+				p = put_cstr(p, ws->comma);
+			first = 0;
+			p = reorder_value(&s, p, r, ws, 0);
+			if (*s == ',')
+				s++;
+		}
+		*pp = s + 1;
+		*p++ = ']';
+		return p;
+	}
+	const char *e = skip_value(s);
+	p = put_mem(p, s, (size_t)(e - s));
+	*pp = e;
+	return p;
+}
+
+static size_t reorder_line(const char *src, char *dst, struct rng *r)
+{
+	const struct wstyle *ws = &wstyles[rbelow(r, NW(wstyles))];
+	char *p = dst;
+	if (ws->open[0] && rchance(r, 500))
+		*p++ = ' ';
+	const char *s = src;
+	p = reorder_value(&s, p, r, ws, 1);
+	if (ws->open[0] && rchance(r, 500))
+		*p++ = '\t';
+	return (size_t)(p - dst);
+}
+
+static char *put_u16esc(char *p, unsigned cp, const char *hx)
+{
+	p[0] = '\\';
+	p[1] = 'u';
+	p[2] = hx[(cp >> 12) & 15];
+	p[3] = hx[(cp >> 8) & 15];
+	p[4] = hx[(cp >> 4) & 15];
+	p[5] = hx[cp & 15];
+	return p + 6;
+}
+
+/* The first occurrence of pat in s[0..n), or NULL. */
+static const char *find_str(const char *s, size_t n, const char *pat)
+{
+	size_t m = strlen(pat);
+	for (size_t i = 0; i + m <= n; i++)
+		if (memcmp(s + i, pat, m) == 0)
+			return s + i;
+	return NULL;
+}
+
+/* Write every non-ASCII character inside strings as \uXXXX (a surrogate pair above
+ * U+FFFF), every '/' as \/ and some ASCII letters as \u00XX. If nothing changed (an
+ * all-ASCII record without '/'), the first letter of the id is escaped, so that the
+ * bytes always differ. */
+static size_t escape_line(const char *src, size_t n, char *dst, struct rng *r, int force_id)
+{
+	const char *hx = rchance(r, 500) ? "0123456789abcdef" : "0123456789ABCDEF";
+	const unsigned char *s = (const unsigned char *)src, *end = s + n, *force_at = NULL;
+	char *p = dst;
+	int in = 0, changed = 0;
+	if (force_id) /* the first character of the top-level id's value */
+		force_at = (const unsigned char *)find_str(src, n, "\"id\":\"") + 6;
+	while (s < end) {
+		unsigned char b = *s;
+		if (!in) {
+			*p++ = (char)b;
+			s++;
+			in = b == '"';
+			continue;
+		}
+		if (s == force_at) {
+			p = put_u16esc(p, b, hx);
+			s++;
+		} else if (b == '"') {
+			in = 0;
+			*p++ = '"';
+			s++;
+		} else if (b == '\\') {
+			*p++ = (char)s[0];
+			*p++ = (char)s[1];
+			s += 2;
+		} else if (b == '/') {
+			p = LIT(p, "\\/");
+			s++;
+			changed = 1;
+		} else if (b < 0x80) {
+			if (((b | 32) >= 'a' && (b | 32) <= 'z') && rchance(r, 40)) {
+				p = put_u16esc(p, b, hx);
+				changed = 1;
+			} else {
+				*p++ = (char)b;
+			}
+			s++;
+		} else {
+			unsigned cp;
+			if (b < 0xe0) {
+				cp = (unsigned)(b & 0x1f) << 6 | (s[1] & 0x3f);
+				s += 2;
+			} else if (b < 0xf0) {
+				cp = (unsigned)(b & 0x0f) << 12 | (unsigned)(s[1] & 0x3f) << 6 | (s[2] & 0x3f);
+				s += 3;
+			} else {
+				cp = (unsigned)(b & 0x07) << 18 | (unsigned)(s[1] & 0x3f) << 12
+					| (unsigned)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+				s += 4;
+			}
+			if (cp >= 0x10000) {
+				cp -= 0x10000;
+				p = put_u16esc(p, 0xd800 | (cp >> 10), hx);
+				p = put_u16esc(p, 0xdc00 | (cp & 0x3ff), hx);
+			} else {
+				p = put_u16esc(p, cp, hx);
+			}
+			changed = 1;
+		}
+	}
+	if (!changed && !force_id)
+		return escape_line(src, n, dst, r, 1);
+	return (size_t)(p - dst);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Bad lines: each must be rejected by a strict JSON + UTF-8 parser that requires a
+ * string "id" member, and must be exactly one line (no '\n' inside).
+ */
+static size_t bad_line(struct gen *g, uint64_t line, char *dst, int *type)
+{
+	struct rng r = rseed(g->key[K_BAD], line);
+	uint32_t x = rbelow(&r, 100);
+	uint64_t j = g->nkept ? below64(rnext(&r), g->nkept) : 0;
+	char *src = g->scratch;
+	size_t n = 0;
+	if (x < 90)
+		n = write_record(g, src, j, NULL);
+	if (x < 20) {
+		/* truncated: a proper prefix, cut on a character boundary so the line is
+		 * still valid UTF-8 and the fault is only the grammar */
+		*type = BAD_MALFORMED;
+		size_t cut = 1 + below64(rnext(&r), n - 2);
+		while (cut > 1 && ((unsigned char)src[cut] & 0xc0) == 0x80)
+			cut--;
+		memcpy(dst, src, cut);
+		return cut;
+	}
+	if (x < 30) {
+		/* a missing quote: the closing quote of the first key or of the name */
+		*type = BAD_MALFORMED;
+		const char *q;
+		if (rchance(&r, 500)) {
+			q = skip_string(src + 1) - 1;
+		} else {
+			q = find_str(src, n, "\"name\":\"") + 7;
+			q = skip_string(q) - 1;
+		}
+		size_t at = (size_t)(q - src);
+		memcpy(dst, src, at);
+		memcpy(dst + at, src + at + 1, n - at - 1);
+		return n - 1;
+	}
+	if (x < 40) {
+		/* a trailing comma before the closing brace */
+		*type = BAD_MALFORMED;
+		memcpy(dst, src, n - 1);
+		dst[n - 1] = ',';
+		dst[n] = '}';
+		return n + 1;
+	}
+	if (x < 65) {
+		/* invalid UTF-8 at the start of the name's value */
+		static const struct word bad8[] = {
+			W("\xff"), W("\xe9"), W("\xc0\xaf"), W("\xed\xa0\x80"), W("\xf4\x90\x80\x80"),
+			W("\xe2\x82"), W("\xc3"), W("\x80"), W("\xfe\xfe"),
+		};
+		*type = BAD_UTF8;
+		const struct word *b = PICK(&r, bad8);
+		size_t at = (size_t)(find_str(src, n, "\"name\":\"") + 8 - src);
+		char *p = put_mem(dst, src, at);
+		p = put_word(p, b);
+		p = put_mem(p, src + at, n - at);
+		return (size_t)(p - dst);
+	}
+	if (x < 80) {
+		/* no usable id: removed, null, a number, or under another key */
+		*type = BAD_NOID;
+		const char *m = find_str(src, n, "\"id\":\"");
+		const char *ve = skip_string(m + 5);
+		size_t at = (size_t)(m - src), after = (size_t)(ve - src);
+		char *p = put_mem(dst, src, at);
+		uint32_t v = rbelow(&r, 4);
+		if (v == 0) {
+			after++; /* the ',' that followed the member */
+		} else if (v == 1) {
+			p = LIT(p, "\"id\":null");
+		} else if (v == 2) {
+			p = LIT(p, "\"id\":");
+			p = put_u64(p, j + 1);
+		} else {
+			p = LIT(p, "\"ID\":");
+			p = put_mem(p, m + 5, (size_t)(ve - m - 5));
+		}
+		p = put_mem(p, src + after, n - after);
+		return (size_t)(p - dst);
+	}
+	if (x < 90) {
+		/* binary garbage: random bytes other than '\n', not starting like an object */
+		*type = BAD_BINARY;
+		size_t len = 8 + rbelow(&r, 600);
+		for (size_t i = 0; i < len; i++) {
+			unsigned char b = (unsigned char)rnext(&r);
+			dst[i] = (char)(b == '\n' ? 0x0b : b);
+		}
+		unsigned char b0 = (unsigned char)dst[0];
+		if (b0 == '{' || b0 == ' ' || b0 == '\t' || b0 == '\r' || b0 == 0x0b)
+			dst[0] = (char)0xfe;
+		return len;
+	}
+	/* empty, or only blanks */
+	*type = BAD_EMPTY;
+	if (rchance(&r, 800))
+		return 0;
+	dst[0] = ' ';
+	dst[1] = '\t';
+	dst[2] = ' ';
+	return 1 + rbelow(&r, 3);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Output
+ */
+static void die_write(struct gen *g, int err)
+{
+	if (err == EPIPE)   /* the reader went away (SIGPIPE ignored): stop quietly */
+		exit(EXIT_IO);
+	fprintf(stderr, "gen: write error on '%s': %s\n", g->out_path ? g->out_path : "stdout",
+		strerror(err));
+	if (g->out_path)
+		unlink(g->out_path);
+	exit(EXIT_IO);
+}
+
+static void flush_out(struct gen *g)
+{
+	size_t off = 0;
+	while (off < g->pos) {
+		ssize_t w = write(g->fd, g->buf + off, g->pos - off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			die_write(g, errno);
+		}
+		off += (size_t)w;
+	}
+	g->pos = 0;
+	if (interrupted) {
+		if (g->out_path)
+			unlink(g->out_path);
+		exit(EXIT_INTERRUPTED);
+	}
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Pick an earlier record (0..nkept-1): a quarter uniformly, the rest at a Zipf-like
+ * distance back, since re-fetches cluster in time. */
+static uint64_t pick_earlier(struct gen *g, struct rng *lr)
+{
+	uint64_t h = rnext(lr);
+	if ((h & 3) == 0)
+		return below64(rnext(lr), g->nkept);
+	return g->nkept - 1 - zipf_below(h >> 2, g->nkept);
+}
+
+static void generate(struct gen *g)
+{
+	struct rng lr = rseed(g->key[K_LINE], 0);
+	struct truth *tr = &g->tr;
+	for (uint64_t n = 0; n < g->count; n++) {
+		if (g->pos > OUT_BUF - LINE_RESERVE)
+			flush_out(g);
+		char *p = g->buf + g->pos;
+		uint64_t u = rnext(&lr) >> 11;
+		int what = u < g->t_bad ? LN_BAD : u < g->t_exact ? LN_EXACT : u < g->t_reorder ? LN_REORDER
+			: u < g->t_escape ? LN_ESCAPE : u < g->t_rev ? LN_REVISION : LN_NEW;
+		if (what != LN_BAD && what != LN_NEW && g->nkept == 0)
+			what = LN_NEW;   /* nothing to repeat yet */
+		size_t len;
+		switch (what) {
+		case LN_NEW: {
+			uint64_t k = g->nkept++;
+			len = write_record(g, p, k, NULL);
+			int t = rec_type(g, k);
+			if (t == REC_NEAR)
+				tr->near++;
+			if (g->kind == KIND_TRACK) {
+				if (t == REC_ISRC) {
+					/* the owner's group already has two members if the owner is
+					 * itself a re-use or was re-used before (its ring bit) */
+					uint64_t o = isrc_owner(g, k);
+					uint8_t *byte = &g->isrc_ring[(o % ISRC_WINDOW) >> 3];
+					uint8_t bit = (uint8_t)(1u << (o & 7));
+					tr->isrc_reuses++;
+					if (rec_type(g, o) == REC_ISRC || (*byte & bit)) {
+						tr->isrc_shared += 1;
+					} else {
+						tr->isrc_shared += 2;
+						*byte |= bit;
+					}
+				} else {
+					tr->distinct_isrcs++;
+				}
+				g->isrc_ring[(k % ISRC_WINDOW) >> 3] &= (uint8_t)~(1u << (k & 7));
+			}
+			break;
+		}
+		case LN_EXACT:
+			len = write_record(g, p, pick_earlier(g, &lr), NULL);
+			tr->exact++;
+			break;
+		case LN_REORDER: {
+			size_t m = write_record(g, g->scratch2, pick_earlier(g, &lr), NULL);
+			g->scratch2[m] = 0;
+			len = reorder_line(g->scratch2, p, &lr);
+			tr->reordered++;
+			break;
+		}
+		case LN_ESCAPE: {
+			size_t m = write_record(g, g->scratch2, pick_earlier(g, &lr), NULL);
+			len = escape_line(g->scratch2, m, p, &lr, 0);
+			tr->escaped++;
+			break;
+		}
+		case LN_REVISION: {
+			/* fetched_at moves by a counter no other version of any id has used */
+			struct rev rv = { ++g->nrev, -1 };
+			uint64_t j = pick_earlier(g, &lr);
+			if (rnext(&lr) & 1) {
+				/* a new popularity, guaranteed to differ from the base one */
+				char *q = g->scratch2;
+				size_t m = write_record(g, q, j, NULL);
+				const char *pp = find_str(q, m, "\"popularity\":") + 13;
+				int old = atoi(pp);
+				rv.pop = (old + 1 + (int)(rnext(&lr) % 100)) % 101;
+			}
+			len = write_record(g, p, j, &rv);
+			tr->revisions++;
+			break;
+		}
+		default: {
+			int bt;
+			len = bad_line(g, n, p, &bt);
+			tr->bad[bt]++;
+			break;
+		}
+		}
+		p[len++] = '\n';
+		g->pos += len;
+		tr->bytes += len;
+	}
+	tr->lines = g->count;
+	tr->kept = g->nkept;
+	flush_out(g);
+}
+
+/* ---------------------------------------------------------------------------------
+ * Truth
+ */
+static int write_truth(const struct gen *g, const char *path)
+{
+	const struct truth *t = &g->tr;
+	FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+	if (!f) {
+		fprintf(stderr, "gen: cannot open '%s': %s\n", path, strerror(errno));
+		return EXIT_IO;
+	}
+	uint64_t dups = t->exact + t->reordered + t->escaped;
+	uint64_t rejected = 0;
+	for (int i = 0; i < BAD_N; i++)
+		rejected += t->bad[i];
+	uint64_t mean10 = t->lines ? (t->bytes * 10 + t->lines / 2) / t->lines : 0;
+	fprintf(f,
+		"{\"lines\":%llu,\"kept\":%llu,\"duplicates\":%llu,\"revisions\":%llu,\"rejected\":%llu,"
+		"\"duplicates_ignoring_volatile\":%llu,\"revisions_ignoring_volatile\":0,"
+		"\"exact_dups\":%llu,\"reordered_dups\":%llu,\"escaped_dups\":%llu,\"near_dups\":%llu,"
+		"\"isrc_shared\":%llu,\"isrc_reuses\":%llu,\"distinct_isrcs\":%llu,"
+		"\"bad_malformed\":%llu,\"bad_utf8\":%llu,\"bad_noid\":%llu,\"bad_binary\":%llu,"
+		"\"bad_empty\":%llu,\"bytes\":%llu,\"mean_line_bytes\":%llu.%llu,\"seed\":%llu,"
+		"\"kind\":\"%s\",\"layout\":\"%s\",\"volatile_fields\":[\"fetched_at\",\"popularity\"]}\n",
+		(unsigned long long)t->lines, (unsigned long long)t->kept, (unsigned long long)dups,
+		(unsigned long long)t->revisions, (unsigned long long)rejected,
+		(unsigned long long)(dups + t->revisions), (unsigned long long)t->exact,
+		(unsigned long long)t->reordered, (unsigned long long)t->escaped,
+		(unsigned long long)t->near, (unsigned long long)t->isrc_shared,
+		(unsigned long long)t->isrc_reuses, (unsigned long long)t->distinct_isrcs,
+		(unsigned long long)t->bad[BAD_MALFORMED], (unsigned long long)t->bad[BAD_UTF8],
+		(unsigned long long)t->bad[BAD_NOID], (unsigned long long)t->bad[BAD_BINARY],
+		(unsigned long long)t->bad[BAD_EMPTY], (unsigned long long)t->bytes,
+		(unsigned long long)(mean10 / 10), (unsigned long long)(mean10 % 10),
+		(unsigned long long)g->seed, g->kind == KIND_TRACK ? "track" : "artist",
+		g->layout == LAYOUT_API ? "api" : "dump");
+	int bad = ferror(f);
+	if (f == stdout)
+		bad |= fflush(f) != 0;
+	else
+		bad |= fclose(f) != 0;
+	if (bad) {
+		fprintf(stderr, "gen: write error on '%s': %s\n", path, strerror(errno));
+		return EXIT_IO;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------------------------
+ * Command line
+ */
+static const char usage_text[] =
+	"usage: bench/gen [options]\n"
+	"Write deterministic, realistic Spotify-like JSONL records (tracks or artists) with\n"
+	"duplicates, revisions and bad lines mixed in at chosen rates, and optionally the\n"
+	"exact counts a correct deduplicator must report. Same options, same bytes.\n"
+	"\n"
+	"  -n, --count N          lines to write, bad and repeated ones included (default 1000);\n"
+	"                         suffixes k, M, G multiply by 10^3, 10^6, 10^9\n"
+	"  -s, --seed N           seed, any 64-bit unsigned number (default 1)\n"
+	"      --kind track|artist      what the records describe (default track)\n"
+	"      --layout api|dump        Spotify Web API objects, or the flat rows of the 2025\n"
+	"                               metadata dump (default api)\n"
+	"  -o, --output FILE      write to FILE instead of stdout ('-' is stdout); removed\n"
+	"                         again on a write error or an interrupt\n"
+	"  -t, --truth FILE       write the expected deduplication counts as one JSON object\n"
+	"                         ('-' is stdout, only with -o FILE)\n"
+	"\n"
+	"Rates are fractions of all lines, written 0.05 or 5%; 0 turns a kind off:\n"
+	"      --dup-rate R           byte-identical repeat of an earlier record (0.05)\n"
+	"      --reorder-rate R       earlier record, keys re-ordered, other whitespace (0.02)\n"
+	"      --escape-rate R        earlier record, non-ASCII as \\uXXXX and / as \\/ (0.02)\n"
+	"      --revision-rate R      earlier id, new fetched_at, sometimes new popularity (0.03)\n"
+	"      --isrc-share-rate R    new track carrying an earlier track's ISRC (0.02; tracks)\n"
+	"      --near-rate R          new id, title of an earlier record slightly changed (0.02)\n"
+	"      --bad-rate R           malformed JSON, bad UTF-8, no id, binary, empty (0.005)\n"
+	"      --clean                every rate 0 unless given explicitly: unique records only\n"
+	"  -h, --help             show this help and exit\n"
+	"\n"
+	"Exit status: 0 ok, 2 usage error, 3 I/O error, 130 interrupted.\n"
+	"See bench/GEN.md for the record layouts and the meaning of every truth key.\n";
+
+static void usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "gen: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'bench/gen --help' for more information.\n");
+	exit(EXIT_USAGE);
+}
+
+static int parse_u64(const char *s, uint64_t *out, int suffixes)
+{
+	uint64_t v = 0;
+	const char *p = s;
+	if (*p < '0' || *p > '9')
+		return -1;
+	while (*p >= '0' && *p <= '9') {
+		unsigned d = (unsigned)(*p++ - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	if (suffixes && *p) {
+		uint64_t m = *p == 'k' || *p == 'K' ? 1000ULL : *p == 'm' || *p == 'M' ? 1000000ULL
+			: *p == 'g' || *p == 'G' ? 1000000000ULL : 0;
+		if (!m || p[1] || v > UINT64_MAX / m)
+			return -1;
+		v *= m;
+		p++;
+	}
+	if (*p)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_rate(const char *s, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || errno)
+		return -1;
+	if (*end == '%') {
+		v /= 100;
+		end++;
+	}
+	if (*end || !(v >= 0 && v <= 1))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+enum { R_DUP, R_REORDER, R_ESCAPE, R_REV, R_ISRC, R_NEAR, R_BAD, R_N };
+static const char *const rate_names[R_N] = {
+	"--dup-rate", "--reorder-rate", "--escape-rate", "--revision-rate", "--isrc-share-rate",
+	"--near-rate", "--bad-rate",
+};
+static const double rate_defaults[R_N] = { 0.05, 0.02, 0.02, 0.03, 0.02, 0.02, 0.005 };
+
+static uint64_t th53(double r)
+{
+	return (uint64_t)(r * 9007199254740992.0 + 0.5);
+}
+
+int main(int argc, char **argv)
+{
+	static struct gen G;
+	struct gen *g = &G;
+	double rate[R_N];
+	int rate_set[R_N] = { 0 }, clean = 0;
+	const char *truth_path = NULL, *out_path = NULL;
+	g->seed = 1;
+	g->count = 1000;
+	for (int i = 0; i < R_N; i++)
+		rate[i] = rate_defaults[i];
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = NULL;
+		char name[64];
+		/* accept both "--opt value" and "--opt=value" */
+		const char *eq = strncmp(a, "--", 2) == 0 ? strchr(a, '=') : NULL;
+		if (eq && (size_t)(eq - a) < sizeof(name)) {
+			memcpy(name, a, (size_t)(eq - a));
+			name[eq - a] = 0;
+			val = eq + 1;
+		} else {
+			snprintf(name, sizeof(name), "%s", a);
+		}
+#define NEEDVAL() do { if (!val) { if (i + 1 >= argc) usage_error("option '%s' needs a value", name); val = argv[++i]; } } while (0)
+		if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
+			fputs(usage_text, stdout);
+			return fflush(stdout) ? EXIT_IO : 0;
+		} else if (!strcmp(name, "--clean") && !val) {
+			clean = 1;
+		} else if (!strcmp(name, "-n") || !strcmp(name, "--count")) {
+			NEEDVAL();
+			if (parse_u64(val, &g->count, 1))
+				usage_error("invalid count '%s'", val);
+		} else if (!strcmp(name, "-s") || !strcmp(name, "--seed")) {
+			NEEDVAL();
+			if (parse_u64(val, &g->seed, 0))
+				usage_error("invalid seed '%s'", val);
+		} else if (!strcmp(name, "--kind")) {
+			NEEDVAL();
+			if (!strcmp(val, "track"))
+				g->kind = KIND_TRACK;
+			else if (!strcmp(val, "artist"))
+				g->kind = KIND_ARTIST;
+			else
+				usage_error("unknown kind '%s' (track or artist)", val);
+		} else if (!strcmp(name, "--layout")) {
+			NEEDVAL();
+			if (!strcmp(val, "api"))
+				g->layout = LAYOUT_API;
+			else if (!strcmp(val, "dump"))
+				g->layout = LAYOUT_DUMP;
+			else
+				usage_error("unknown layout '%s' (api or dump)", val);
+		} else if (!strcmp(name, "-o") || !strcmp(name, "--output")) {
+			NEEDVAL();
+			out_path = val;
+		} else if (!strcmp(name, "-t") || !strcmp(name, "--truth")) {
+			NEEDVAL();
+			truth_path = val;
+		} else {
+			int r;
+			for (r = 0; r < R_N; r++)
+				if (!strcmp(name, rate_names[r]))
+					break;
+			if (r == R_N)
+				usage_error("unknown option '%s'", a);
+			NEEDVAL();
+			if (parse_rate(val, &rate[r]))
+				usage_error("invalid rate '%s' (a number from 0 to 1, or a percentage)", val);
+			rate_set[r] = 1;
+		}
+#undef NEEDVAL
+	}
+	if (clean)
+		for (int r = 0; r < R_N; r++)
+			if (!rate_set[r])
+				rate[r] = 0;
+	if (g->kind == KIND_ARTIST)
+		rate[R_ISRC] = 0;   /* artists have no ISRC */
+	double sum = 0;
+	for (int r = 0; r < R_N; r++)
+		sum += rate[r];
+	if (sum > 1 + 1e-9)
+		usage_error("the rates add up to more than 1%s", "");
+	if (out_path && !strcmp(out_path, "-"))
+		out_path = NULL;
+	if (truth_path && !strcmp(truth_path, "-") && !out_path)
+		usage_error("'--truth -' needs the data in a file (-o FILE)%s", "");
+
+	/* thresholds: one uniform draw per line picks its kind */
+	g->t_bad = th53(rate[R_BAD]);
+	g->t_exact = g->t_bad + th53(rate[R_DUP]);
+	g->t_reorder = g->t_exact + th53(rate[R_REORDER]);
+	g->t_escape = g->t_reorder + th53(rate[R_ESCAPE]);
+	g->t_rev = g->t_escape + th53(rate[R_REV]);
+	double fresh = 1 - (rate[R_BAD] + rate[R_DUP] + rate[R_REORDER] + rate[R_ESCAPE] + rate[R_REV]);
+	if (fresh > 1e-12) {
+		double pn = rate[R_NEAR] / fresh, pi = rate[R_ISRC] / fresh;
+		if (pn + pi > 1)
+			pn = pn / (pn + pi), pi = 1 - pn;
+		g->t_near = th53(pn);
+		g->t_isrc = th53(pi);
+	}
+	for (int i = 0; i < K_N; i++)
+		g->key[i] = mix64(g->seed * 0x9e3779b97f4a7c15ULL + mix64((uint64_t)i + 0x5851f42d4c957f2dULL));
+	/* the ISRC bijection: a multiplier coprime to ISRC_GROUPS (whose only prime factors
+	 * are 2, 3 and 5) and an offset, both from the seed */
+	g->isrc_mul = (g->key[K_ISRC] % (1ULL << 30)) | 1;
+	while (g->isrc_mul % 3 == 0 || g->isrc_mul % 5 == 0)
+		g->isrc_mul += 2;
+	g->isrc_add = mix64(g->key[K_ISRC]) % ISRC_GROUPS;
+
+	g->buf = malloc(OUT_BUF);
+	g->scratch = malloc(LINE_RESERVE);
+	g->scratch2 = malloc(LINE_RESERVE);
+	g->isrc_ring = calloc(ISRC_WINDOW / 8, 1);
+	g->acache = malloc(sizeof(struct aent) * ACACHE);
+	g->alcache = malloc(sizeof(struct album) * ALCACHE);
+	if (!g->buf || !g->scratch || !g->scratch2 || !g->isrc_ring || !g->acache || !g->alcache) {
+		fprintf(stderr, "gen: out of memory\n");
+		return EXIT_IO;
+	}
+	for (int i = 0; i < ACACHE; i++)
+		g->acache[i].idx = UINT64_MAX;
+	for (int i = 0; i < ALCACHE; i++)
+		g->alcache[i].key = UINT64_MAX;
+
+	if (out_path) {
+		g->fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
+		if (g->fd < 0) {
+			fprintf(stderr, "gen: cannot open '%s': %s\n", out_path, strerror(errno));
+			return EXIT_IO;
+		}
+		g->out_path = out_path;
+		struct sigaction sa;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = on_signal;
+		sigaction(SIGINT, &sa, NULL);
+		sigaction(SIGTERM, &sa, NULL);
+	} else {
+		g->fd = 1;
+		/* a larger pipe means fewer wake-ups of the reader and of us */
+		struct stat st;
+		if (fstat(1, &st) == 0 && S_ISFIFO(st.st_mode))
+			(void)fcntl(1, F_SETPIPE_SZ, 1 << 20);
+	}
+
+	generate(g);
+
+	if (out_path && close(g->fd) != 0)
+		die_write(g, errno);
+	if (truth_path)
+		return write_truth(g, truth_path);
+	return 0;
+}

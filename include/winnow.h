@@ -1,0 +1,207 @@
+/*
+ * winnow.h - libwinnow: deduplicated, checksummed, indexed catalogs of music metadata.
+ *
+ * A catalog is a folder. Records (one JSON object each: a track or an artist) go in
+ * through wn_ingest(); every record read ends up in exactly one of four places:
+ *
+ *   kept        stored in a shard (seekable zstd, CATALOG/shards/) and indexed
+ *   duplicate   its canonical fingerprint is already in the catalog: noted in the ledger
+ *   revision    its id is in the catalog with another fingerprint: noted in the ledger
+ *               with its bytes (or, with WN_CONFLICT_LAST/NEWEST, it replaces the old
+ *               version, whose bytes stay in their shard and are listed as superseded)
+ *   rejected    unreadable (bad JSON, bad UTF-8, no id, too long, empty): noted with its
+ *               raw bytes and the reason in CATALOG/rejects/
+ *
+ * so that for every run read == kept + duplicates + revisions + rejected.
+ * doc/FORMAT.md describes every byte on disk and the commit protocol.
+ *
+ * Conventions (as in LMDB): every call returns an int, 0 on success, a negative WN_E_*
+ * code for winnow's own errors, or a positive errno value. After an error on a handle,
+ * wn_catalog_errmsg() says what and where ("tracks.jsonl line 18342: ..."); that text is
+ * owned by the handle and valid until the next call on it. The library never prints and
+ * never exits; progress reaches the caller through callbacks. A handle must be used by
+ * one thread at a time; the library runs its own worker threads internally.
+ */
+#ifndef WINNOW_H
+#define WINNOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WINNOW_VERSION "0.1.0"
+
+/* Return codes. 0 is success; negative values are winnow's own (pinned: their numbers
+ * never change once released); positive values are errno values. */
+#define WN_OK            0
+#define WN_E_USAGE      (-1)  /* bad argument or option */
+#define WN_E_NOMEM      (-2)  /* out of memory */
+#define WN_E_CORRUPT    (-3)  /* catalog is damaged or inconsistent */
+#define WN_E_VERSION    (-4)  /* catalog written by an incompatible format version */
+#define WN_E_LMDB       (-5)  /* the index (LMDB) reported an error */
+#define WN_E_ZSTD       (-6)  /* zstd reported an error */
+#define WN_E_INTERRUPTED (-7) /* stopped on request; work up to the last checkpoint is kept */
+#define WN_E_NOTFOUND   (-8)  /* no such record, catalog or key */
+#define WN_E_BUSY       (-9)  /* another process is writing to the catalog */
+#define WN_E_MISMATCH   (-10) /* options conflict with those the catalog was built with */
+#define WN_E_REJECTED   (-11) /* a record was rejected and strict mode is on */
+/* Why a record was rejected (also returned by the record-level helpers) */
+#define WN_E_PARSE      (-20) /* JSON syntax error */
+#define WN_E_UTF8       (-21) /* invalid UTF-8 */
+#define WN_E_DEPTH      (-22) /* nesting too deep */
+#define WN_E_DUPKEY     (-23) /* an object has the same key twice */
+#define WN_E_NOTOBJECT  (-24) /* the record is not a JSON object */
+#define WN_E_NOID       (-25) /* the record has no usable id */
+#define WN_E_TOOLONG    (-26) /* the line is longer than the limit */
+#define WN_E_EMPTY      (-27) /* the line is empty */
+
+/* Text for a return code: never NULL, static storage. */
+const char *wn_strerror(int code);
+
+/* Record kinds. Each kind has its own shards, ordinals and maps. */
+#define WN_KIND_TRACK  0
+#define WN_KIND_ARTIST 1
+
+/* ------------------------------------------------------------------------------------
+ * Catalog handle
+ */
+typedef struct wn_catalog wn_catalog;
+
+#define WN_OPEN_READ   0  /* read-only; concurrent readers and one writer are fine */
+#define WN_OPEN_WRITE  1  /* create the catalog if missing; takes the writer lock, and
+                             rolls back whatever an interrupted writer left beyond its
+                             last checkpoint */
+
+/* Open the catalog in folder `dir`. On success *out is a new handle (close it with
+ * wn_catalog_close). On failure *out is still set when a handle could be made, so that
+ * wn_catalog_errmsg() can explain; close it too. Errors: WN_E_NOTFOUND (no catalog there,
+ * read mode), WN_E_BUSY (another writer), WN_E_VERSION, WN_E_CORRUPT, WN_E_LMDB, errno. */
+int wn_catalog_open(wn_catalog **out, const char *dir, int flags);
+
+/* Close a handle; NULL is accepted. */
+void wn_catalog_close(wn_catalog *c);
+
+/* What went wrong in the last failed call on `c` (never NULL; "" if nothing). */
+const char *wn_catalog_errmsg(const wn_catalog *c);
+
+/* ------------------------------------------------------------------------------------
+ * Ingest
+ */
+#define WN_CONFLICT_FIRST  0  /* the version already in the catalog survives */
+#define WN_CONFLICT_LAST   1  /* the version read last survives */
+#define WN_CONFLICT_NEWEST 2  /* the version with the greater value of newest_field survives */
+
+typedef struct wn_progress {
+	uint64_t records;       /* records read so far in this run */
+	uint64_t bytes;         /* input bytes consumed so far */
+	uint64_t total_bytes;   /* input bytes in all, 0 when unknown (stdin, .zst) */
+	double elapsed;         /* seconds since the run started */
+	const char *input;      /* name of the input being read */
+} wn_progress;
+
+typedef struct wn_ingest_opts {
+	int kind;                     /* WN_KIND_TRACK (default) or WN_KIND_ARTIST */
+	int level;                    /* zstd level, default 3 */
+	size_t frame_bytes;           /* uncompressed bytes per zstd frame, default 1 MiB */
+	uint64_t shard_bytes;         /* uncompressed bytes per shard, default 256 MiB */
+	size_t max_line;              /* longer input lines are rejected, default 16 MiB */
+	size_t memory;                /* memory budget in bytes, default 1 GiB */
+	uint64_t checkpoint_records;  /* records between checkpoints; 0 = from the budget */
+	int threads;                  /* compression threads, default: number of cores */
+	int strict;                   /* stop at the first rejected record */
+	int on_conflict;              /* WN_CONFLICT_*, default FIRST */
+	const char *newest_field;     /* dotted path, with WN_CONFLICT_NEWEST */
+	/* Fingerprint and id settings. They are stored in the catalog when it is created;
+	 * a later run must use the same (WN_E_MISMATCH otherwise). NULL/0 = defaults. */
+	const char *const *ignore;    /* dotted paths left out of the fingerprint */
+	size_t n_ignore;
+	const char *id_field;         /* default "id" */
+	const char *isrc_field;       /* default: "external_ids.isrc", else "external_id_isrc" */
+	/* Called a few times a second from the ingesting thread (may be NULL). */
+	void (*progress)(const wn_progress *p, void *ud);
+	void *progress_ud;
+	/* Called once per rejected record with "NAME line N: reason" (may be NULL). */
+	void (*on_reject)(const char *msg, void *ud);
+	void *reject_ud;
+	/* When *cancel becomes non-zero (e.g. from a signal handler) the run stops at the
+	 * next record, commits a checkpoint and returns WN_E_INTERRUPTED. May be NULL. */
+	volatile const int *cancel;
+} wn_ingest_opts;
+
+/* Set every field of *o to its default. */
+void wn_ingest_opts_init(wn_ingest_opts *o);
+
+typedef struct wn_ingest_result {
+	uint64_t read, kept, duplicates, revisions, rejected;
+	uint64_t superseded;          /* kept records replaced by a newer version this run */
+	uint64_t bytes_in;            /* input bytes (decompressed) */
+	uint64_t resumed_records;     /* records already done by an interrupted earlier run */
+	double seconds;               /* wall time of the run */
+	/* time split by stage, seconds of the ingesting thread */
+	double t_read, t_parse, t_dedup, t_store, t_commit, t_compress_wait;
+	double t_compress;            /* CPU seconds spent compressing, all threads */
+} wn_ingest_result;
+
+/* Ingest the inputs (paths; "-" is standard input; .zst inputs are decompressed) as
+ * records of o->kind into the catalog, which must be open for writing. The catalog is
+ * made durable at checkpoints and at the end; if the run is interrupted (kill -9, power,
+ * full disk, WN_E_INTERRUPTED), running the same ingest again continues after the last
+ * checkpoint and ends with the same catalog contents and the same totals as an
+ * uninterrupted run. Rejected records are not errors (unless o->strict). *res (may be
+ * NULL) receives the counts, also on WN_E_INTERRUPTED and WN_E_REJECTED.
+ * Errors: WN_E_USAGE, WN_E_MISMATCH, WN_E_REJECTED, WN_E_INTERRUPTED, WN_E_LMDB,
+ * WN_E_ZSTD, WN_E_NOMEM, errno (I/O, e.g. ENOSPC). */
+int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, size_t n,
+	wn_ingest_result *res);
+
+/* ------------------------------------------------------------------------------------
+ * Reading
+ */
+
+/* Receives one record (its stored bytes, no line terminator). Return 0 to go on, any
+ * other value to stop (the calling function then returns that value). */
+typedef int (*wn_emit_fn)(const char *rec, size_t len, void *ud);
+
+/* Every surviving record of `kind`, in the order in which the catalog accepted them. */
+int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud);
+
+/* The surviving record with this id. Reads one frame. WN_E_NOTFOUND if none. */
+int wn_get(wn_catalog *c, int kind, const char *id, size_t idlen, wn_emit_fn emit, void *ud);
+
+/* Every surviving track whose ISRC is `isrc` (compared upper-case, alphanumerics only),
+ * in catalog order. WN_E_NOTFOUND if none. */
+int wn_get_isrc(wn_catalog *c, const char *isrc, size_t len, wn_emit_fn emit, void *ud);
+
+typedef struct wn_kind_stats {
+	uint64_t records;        /* surviving records */
+	uint64_t read, kept, duplicates, revisions, rejected, superseded;
+	uint64_t shards, frames;
+	uint64_t raw_bytes;      /* uncompressed bytes in shards */
+	uint64_t stored_bytes;   /* bytes of shard files */
+	uint64_t ledger_entries, reject_entries;
+	uint64_t id_entries, fp_entries, isrc_entries, runs;
+} wn_kind_stats;
+
+typedef struct wn_stats {
+	wn_kind_stats kind[2];
+	uint64_t index_file_bytes;   /* size of index/data.mdb */
+	uint64_t index_used_bytes;   /* pages in use (free pages excluded) */
+	uint64_t ledger_bytes, reject_bytes;
+	uint32_t format_version, fingerprint_version;
+	uint64_t generation;         /* completed ingest runs */
+} wn_stats;
+
+int wn_catalog_stats(wn_catalog *c, wn_stats *out);
+
+/* The ISRCs carried by the most surviving track records: calls fn with each ISRC (as
+ * stored in the first such record) and its count, most first, at most `limit`. */
+int wn_top_isrcs(wn_catalog *c, size_t limit,
+	int (*fn)(const char *isrc, size_t len, uint64_t count, void *ud), void *ud);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,572 @@
+/*
+ * catalog.c - the catalog folder: opening it, the writer lock, the LMDB environment and
+ * its metadata, rolling back what an interrupted writer left behind, and writing the
+ * manifests (MANIFEST, MANIFEST.json, catalog.json) from the index.
+ *
+ * The index is the source of truth. Every data file (shard, ledger, rejects) has a row
+ * in DB "files" giving its committed length; bytes beyond it were written after the last
+ * checkpoint and are cut off when a writer opens the catalog. Files that the index does
+ * not know, under names winnow would have given them, were created after the last
+ * checkpoint and are removed. The manifests are derived from the index and rewritten
+ * after each completed run, and at open if an interrupted run left them stale.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *role_dir[WN_NROLES] = { "shards", "ledger", "rejects" };
+
+int wn_seterr(wn_catalog *c, int code, const char *fmt, ...)
+{
+	if (!c)
+		return code;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof c->err, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+int wn_lmdb_err(wn_catalog *c, int rc, const char *what)
+{
+	if (rc == MDB_MAP_FULL)
+		return wn_seterr(c, ENOSPC, "index: %s: map full", what);
+	if (rc > 0)
+		return wn_seterr(c, rc, "index: %s: %s", what, strerror(rc));
+	return wn_seterr(c, WN_E_LMDB, "index: %s: %s", what, mdb_strerror(rc));
+}
+
+const char *wn_catalog_errmsg(const wn_catalog *c)
+{
+	return c ? c->err : "";
+}
+
+void wn_file_relpath(char *out, size_t cap, int role, int kind, uint32_t seq)
+{
+	snprintf(out, cap, "%s/%s-%06u.jsonl.zst", role_dir[role], wn_kind_name(kind), seq);
+}
+
+/* ---- packing of index values (layouts in doc/FORMAT.md) ---- */
+
+void wn_fileinfo_pack(uint8_t *p, const wn_fileinfo *f)
+{
+	memset(p, 0, WN_FILEINFO_BYTES);
+	p[0] = f->role;
+	p[1] = f->kind;
+	p[2] = f->sealed;
+	wn_put_be32(p + 4, f->seq);
+	wn_put_be64(p + 8, f->data_len);
+	wn_put_be64(p + 16, f->size);
+	wn_put_be32(p + 24, f->nframes);
+	wn_put_be64(p + 32, f->nrecords);
+	wn_put_be64(p + 40, f->raw_bytes);
+	wn_put_be64(p + 48, f->first_ord);
+	memcpy(p + 56, f->xxh128, 16);
+}
+
+void wn_fileinfo_unpack(wn_fileinfo *f, const uint8_t *p)
+{
+	f->role = p[0];
+	f->kind = p[1];
+	f->sealed = p[2];
+	f->seq = wn_get_be32(p + 4);
+	f->data_len = wn_get_be64(p + 8);
+	f->size = wn_get_be64(p + 16);
+	f->nframes = wn_get_be32(p + 24);
+	f->nrecords = wn_get_be64(p + 32);
+	f->raw_bytes = wn_get_be64(p + 40);
+	f->first_ord = wn_get_be64(p + 48);
+	memcpy(f->xxh128, p + 56, 16);
+}
+
+void wn_frameinfo_pack(uint8_t *p, const wn_frameinfo *f)
+{
+	wn_put_be32(p, f->shard_seq);
+	wn_put_be32(p + 4, f->frame_no);
+	wn_put_be64(p + 8, f->offset);
+	wn_put_be32(p + 16, f->csize);
+	wn_put_be32(p + 20, f->dsize);
+	wn_put_be32(p + 24, f->checksum);
+	wn_put_be32(p + 28, f->nrec);
+	wn_put_be64(p + 32, f->first_ord);
+}
+
+void wn_frameinfo_unpack(wn_frameinfo *f, const uint8_t *p)
+{
+	f->shard_seq = wn_get_be32(p);
+	f->frame_no = wn_get_be32(p + 4);
+	f->offset = wn_get_be64(p + 8);
+	f->csize = wn_get_be32(p + 16);
+	f->dsize = wn_get_be32(p + 20);
+	f->checksum = wn_get_be32(p + 24);
+	f->nrec = wn_get_be32(p + 28);
+	f->first_ord = wn_get_be64(p + 32);
+}
+
+/* ---- metadata ---- */
+
+int wn_meta_get(wn_catalog *c, MDB_txn *txn, const char *key, MDB_val *v)
+{
+	MDB_val k = { strlen(key), (void *)key };
+	int rc = mdb_get(txn, c->db_meta, &k, v);
+	if (rc == MDB_NOTFOUND)
+		return WN_E_NOTFOUND;
+	if (rc)
+		return wn_lmdb_err(c, rc, key);
+	return 0;
+}
+
+int wn_meta_put(wn_catalog *c, MDB_txn *txn, const char *key, const void *p, size_t n)
+{
+	MDB_val k = { strlen(key), (void *)key }, v = { n, (void *)p };
+	int rc = mdb_put(txn, c->db_meta, &k, &v, 0);
+	return rc ? wn_lmdb_err(c, rc, key) : 0;
+}
+
+int wn_meta_del(wn_catalog *c, MDB_txn *txn, const char *key)
+{
+	MDB_val k = { strlen(key), (void *)key };
+	int rc = mdb_del(txn, c->db_meta, &k, NULL);
+	if (rc && rc != MDB_NOTFOUND)
+		return wn_lmdb_err(c, rc, key);
+	return 0;
+}
+
+#define KSTATE_FIELDS 10
+int wn_meta_get_kstate(wn_catalog *c, MDB_txn *txn, int kind, wn_kstate *ks)
+{
+	char key[32];
+	MDB_val v;
+	memset(ks, 0, sizeof *ks);
+	snprintf(key, sizeof key, "state.%s", wn_kind_name(kind));
+	int rc = wn_meta_get(c, txn, key, &v);
+	if (rc == WN_E_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (v.mv_size < KSTATE_FIELDS * 8)
+		return wn_seterr(c, WN_E_CORRUPT, "index: meta %s has %zu bytes", key, v.mv_size);
+	const uint8_t *p = v.mv_data;
+	uint64_t *f[KSTATE_FIELDS - 1] = { &ks->next_ord, &ks->read, &ks->kept, &ks->duplicates, &ks->revisions,
+		&ks->rejected, &ks->superseded, &ks->ledger_entries, &ks->reject_entries };
+	for (int i = 0; i < KSTATE_FIELDS - 1; i++)
+		*f[i] = wn_get_be64(p + 8 * i);
+	ks->runs_next = (uint32_t)wn_get_be64(p + 8 * (KSTATE_FIELDS - 1));
+	return 0;
+}
+
+int wn_meta_put_kstate(wn_catalog *c, MDB_txn *txn, int kind, const wn_kstate *ks)
+{
+	char key[32];
+	uint8_t p[KSTATE_FIELDS * 8];
+	const uint64_t f[KSTATE_FIELDS] = { ks->next_ord, ks->read, ks->kept, ks->duplicates, ks->revisions,
+		ks->rejected, ks->superseded, ks->ledger_entries, ks->reject_entries, ks->runs_next };
+	for (int i = 0; i < KSTATE_FIELDS; i++)
+		wn_put_be64(p + 8 * i, f[i]);
+	snprintf(key, sizeof key, "state.%s", wn_kind_name(kind));
+	return wn_meta_put(c, txn, key, p, sizeof p);
+}
+
+/* catalog options as JSON: {"id_field":{"track":"id","artist":"id"},"isrc_field":"","ignore":[...]} */
+int wn_catopts_encode(const wn_catopts *o, wn_buf *b)
+{
+	int rc = wn_buf_puts(b, "{\"id_field\":{\"track\":");
+	rc |= wn_buf_json_str(b, o->id_field[0], strlen(o->id_field[0]));
+	rc |= wn_buf_puts(b, ",\"artist\":");
+	rc |= wn_buf_json_str(b, o->id_field[1], strlen(o->id_field[1]));
+	rc |= wn_buf_puts(b, "},\"isrc_field\":");
+	rc |= wn_buf_json_str(b, o->isrc_field, strlen(o->isrc_field));
+	rc |= wn_buf_puts(b, ",\"ignore_fields\":[");
+	for (int i = 0; i < o->n_ignore; i++) {
+		if (i)
+			rc |= wn_buf_puts(b, ",");
+		rc |= wn_buf_json_str(b, o->ignore[i], strlen(o->ignore[i]));
+	}
+	rc |= wn_buf_puts(b, "]}");
+	return rc ? WN_E_NOMEM : 0;
+}
+
+/* The options are stored in binary beside the JSON (the JSON is for people). */
+static int load_opts(wn_catalog *c, MDB_txn *txn)
+{
+	MDB_val v;
+	int rc = wn_meta_get(c, txn, "options.bin", &v);
+	if (rc == WN_E_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (v.mv_size != sizeof c->opts)
+		return wn_seterr(c, WN_E_CORRUPT, "index: meta options.bin has %zu bytes", v.mv_size);
+	memcpy(&c->opts, v.mv_data, sizeof c->opts);
+	c->have_opts = 1;
+	return 0;
+}
+
+/* ---- open / recover ---- */
+
+static int open_env(wn_catalog *c)
+{
+	char path[4096];
+	snprintf(path, sizeof path, "%s/index", c->dir);
+	if (c->writable) {
+		int e = wn_mkdir_p(path);
+		if (e)
+			return wn_seterr(c, e, "%s: %s", path, strerror(e));
+	}
+	int rc = mdb_env_create(&c->env);
+	if (rc)
+		return wn_lmdb_err(c, rc, "create");
+	mdb_env_set_maxdbs(c->env, 32);
+	mdb_env_set_mapsize(c->env, (size_t)1 << 40);   /* address space only; the file grows as needed */
+	mdb_env_set_maxreaders(c->env, 126);
+	rc = mdb_env_open(c->env, path, MDB_NORDAHEAD | MDB_NOTLS | (c->writable ? 0 : MDB_RDONLY), 0644);
+	if (rc) {
+		if (rc == ENOENT)
+			return wn_seterr(c, WN_E_NOTFOUND, "%s: not a catalog (no index)", c->dir);
+		return wn_lmdb_err(c, rc, path);
+	}
+	return 0;
+}
+
+static int open_dbs(wn_catalog *c, MDB_txn *txn)
+{
+	unsigned fl = c->writable ? MDB_CREATE : 0;
+	static const char *mapname[3] = { "id", "fp", "isrc" };
+	char name[64];
+	int rc;
+	if ((rc = mdb_dbi_open(txn, "meta", fl, &c->db_meta)) || (rc = mdb_dbi_open(txn, "files", fl, &c->db_files)))
+		goto fail;
+	for (int k = 0; k < WN_NKINDS; k++) {
+		snprintf(name, sizeof name, "%s.frames", wn_kind_name(k));
+		if ((rc = mdb_dbi_open(txn, name, fl, &c->db_frames[k])))
+			goto fail;
+		snprintf(name, sizeof name, "%s.superseded", wn_kind_name(k));
+		if ((rc = mdb_dbi_open(txn, name, fl, &c->db_super[k])))
+			goto fail;
+		for (int m = 0; m < 3; m++) {
+			snprintf(name, sizeof name, "%s.%s", wn_kind_name(k), mapname[m]);
+			if ((rc = mdb_dbi_open(txn, name, fl, &c->db_map[k][m])))
+				goto fail;
+		}
+	}
+	return 0;
+fail:
+	if (rc == MDB_NOTFOUND)
+		return wn_seterr(c, WN_E_CORRUPT, "index: a database is missing (not a winnow catalog?)");
+	return wn_lmdb_err(c, rc, "open databases");
+}
+
+static int check_format(wn_catalog *c, MDB_txn *txn)
+{
+	MDB_val v;
+	uint8_t b[4];
+	int rc = wn_meta_get(c, txn, "format_version", &v);
+	if (rc == WN_E_NOTFOUND) {
+		if (!c->writable)
+			return wn_seterr(c, WN_E_NOTFOUND, "%s: catalog is empty", c->dir);
+		wn_put_be32(b, WN_FORMAT_VERSION);
+		if ((rc = wn_meta_put(c, txn, "format_version", b, 4)))
+			return rc;
+		wn_put_be32(b, WN_FP_VERSION);
+		return wn_meta_put(c, txn, "fingerprint_version", b, 4);
+	}
+	if (rc)
+		return rc;
+	if (v.mv_size != 4 || wn_get_be32(v.mv_data) != WN_FORMAT_VERSION)
+		return wn_seterr(c, WN_E_VERSION, "%s: catalog format version %u, this winnow reads version %d",
+			c->dir, v.mv_size == 4 ? wn_get_be32(v.mv_data) : 0, WN_FORMAT_VERSION);
+	rc = wn_meta_get(c, txn, "fingerprint_version", &v);
+	if (rc)
+		return rc == WN_E_NOTFOUND ? wn_seterr(c, WN_E_CORRUPT, "index: no fingerprint_version") : rc;
+	if (v.mv_size != 4 || wn_get_be32(v.mv_data) != WN_FP_VERSION)
+		return wn_seterr(c, WN_E_VERSION, "%s: fingerprint version %u, this winnow computes version %d",
+			c->dir, v.mv_size == 4 ? wn_get_be32(v.mv_data) : 0, WN_FP_VERSION);
+	return 0;
+}
+
+/* Cut unsealed files back to their committed length; remove files created after the
+ * last checkpoint. Runs with the writer lock held. */
+static int recover(wn_catalog *c, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	char path[4096];
+	int rc = mdb_cursor_open(txn, c->db_files, &cur);
+	if (rc)
+		return wn_lmdb_err(c, rc, "files cursor");
+	uint32_t maxseq[WN_NROLES][WN_NKINDS] = { { 0 } };
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		wn_fileinfo f;
+		if (v.mv_size != WN_FILEINFO_BYTES || k.mv_size > 200) {
+			mdb_cursor_close(cur);
+			return wn_seterr(c, WN_E_CORRUPT, "index: bad row in files");
+		}
+		wn_fileinfo_unpack(&f, v.mv_data);
+		if (f.role < WN_NROLES && f.kind < WN_NKINDS && f.seq > maxseq[f.role][f.kind])
+			maxseq[f.role][f.kind] = f.seq;
+		if (f.sealed)
+			continue;
+		snprintf(path, sizeof path, "%s/%.*s", c->dir, (int)k.mv_size, (char *)k.mv_data);
+		struct stat st;
+		if (stat(path, &st)) {
+			int e = errno;
+			mdb_cursor_close(cur);
+			return wn_seterr(c, e == ENOENT ? WN_E_CORRUPT : e, "%s: %s (the index says it holds %llu committed bytes)",
+				path, strerror(e), (unsigned long long)f.data_len);
+		}
+		if ((uint64_t)st.st_size < f.data_len) {
+			mdb_cursor_close(cur);
+			return wn_seterr(c, WN_E_CORRUPT, "%s: %llu bytes, shorter than the %llu committed bytes",
+				path, (unsigned long long)st.st_size, (unsigned long long)f.data_len);
+		}
+		if ((uint64_t)st.st_size > f.data_len && truncate(path, (off_t)f.data_len)) {
+			int e = errno;
+			mdb_cursor_close(cur);
+			return wn_seterr(c, e, "%s: cannot roll back to %llu bytes: %s", path, (unsigned long long)f.data_len, strerror(e));
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return wn_lmdb_err(c, rc, "files");
+	/* files past the highest committed number of their series were never committed */
+	for (int r = 0; r < WN_NROLES; r++) {
+		snprintf(path, sizeof path, "%s/%s", c->dir, role_dir[r]);
+		DIR *d = opendir(path);
+		if (!d)
+			continue;
+		struct dirent *de;
+		while ((de = readdir(d))) {
+			for (int kd = 0; kd < WN_NKINDS; kd++) {
+				const char *kn = wn_kind_name(kd);
+				size_t kl = strlen(kn);
+				unsigned seq;
+				char tail[32];
+				if (strncmp(de->d_name, kn, kl) || de->d_name[kl] != '-')
+					continue;
+				if (sscanf(de->d_name + kl + 1, "%6u%31s", &seq, tail) != 2 || strcmp(tail, ".jsonl.zst"))
+					continue;
+				if (seq > maxseq[r][kd]) {
+					char fp[4400];
+					snprintf(fp, sizeof fp, "%s/%s", path, de->d_name);
+					unlink(fp);
+				}
+			}
+		}
+		closedir(d);
+	}
+	return 0;
+}
+
+int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
+{
+	wn_catalog *c = calloc(1, sizeof *c);
+	*out = c;
+	if (!c)
+		return WN_E_NOMEM;
+	c->lockfd = -1;
+	c->writable = (flags & WN_OPEN_WRITE) != 0;
+	c->dir = strdup(dir);
+	if (!c->dir)
+		return WN_E_NOMEM;
+	size_t dl = strlen(c->dir);
+	while (dl > 1 && c->dir[dl - 1] == '/')
+		c->dir[--dl] = 0;
+	struct stat st;
+	if (!c->writable) {
+		char ip[4096];
+		snprintf(ip, sizeof ip, "%s/index/data.mdb", c->dir);
+		if (stat(ip, &st))
+			return wn_seterr(c, WN_E_NOTFOUND, "%s: not a catalog (no index/data.mdb)", c->dir);
+	} else {
+		char p[4096];
+		for (int r = 0; r < WN_NROLES; r++) {
+			snprintf(p, sizeof p, "%s/%s", c->dir, role_dir[r]);
+			int e = wn_mkdir_p(p);
+			if (e)
+				return wn_seterr(c, e, "%s: %s", p, strerror(e));
+		}
+		snprintf(p, sizeof p, "%s/index", c->dir);
+		if (wn_mkdir_p(p))
+			return wn_seterr(c, errno, "%s: %s", p, strerror(errno));
+		snprintf(p, sizeof p, "%s/index/writer.lock", c->dir);
+		c->lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (c->lockfd < 0)
+			return wn_seterr(c, errno, "%s: %s", p, strerror(errno));
+		if (flock(c->lockfd, LOCK_EX | LOCK_NB))
+			return wn_seterr(c, WN_E_BUSY, "%s: another winnow is writing to this catalog", c->dir);
+	}
+	int rc = open_env(c);
+	if (rc)
+		return rc;
+	MDB_txn *txn;
+	rc = mdb_txn_begin(c->env, NULL, c->writable ? 0 : MDB_RDONLY, &txn);
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	if ((rc = open_dbs(c, txn)) || (rc = check_format(c, txn)) || (rc = load_opts(c, txn)))
+		goto abort;
+	for (int k = 0; k < WN_NKINDS; k++)
+		if ((rc = wn_meta_get_kstate(c, txn, k, &c->ks[k])))
+			goto abort;
+	MDB_val v;
+	if (!wn_meta_get(c, txn, "generation", &v) && v.mv_size == 8)
+		c->generation = wn_get_be64(v.mv_data);
+	if (c->writable) {
+		if ((rc = recover(c, txn)))
+			goto abort;
+		rc = mdb_txn_commit(txn);
+		if (rc)
+			return wn_lmdb_err(c, rc, "commit");
+		/* an interrupted run may have committed without rewriting the manifests */
+		return wn_catalog_write_manifests(c);
+	}
+	/* commit, not abort: DBI handles opened in an aborted transaction are closed */
+	rc = mdb_txn_commit(txn);
+	return rc ? wn_lmdb_err(c, rc, "commit") : 0;
+abort:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+void wn_catalog_close(wn_catalog *c)
+{
+	if (!c)
+		return;
+	if (c->env)
+		mdb_env_close(c->env);
+	if (c->lockfd >= 0)
+		close(c->lockfd);
+	free(c->dir);
+	free(c);
+}
+
+/* LMDB reads through a shared read-only map of data.mdb. Pages we touched count in our
+ * resident set although they are clean page cache that the kernel may drop at any time;
+ * with an index of many GB, every merge and lookup would grow RSS towards the index size.
+ * Between transactions no pointer into the map is live, so we drop our page-table
+ * entries for it: the pages stay in the page cache and come back on the next touch. */
+void wn_index_release_pages(wn_catalog *c)
+{
+	MDB_envinfo info;
+	if (!c->env || mdb_env_info(c->env, &info))
+		return;
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t used = (size_t)(info.me_last_pgno + 1) * (size_t)pg;
+	if (info.me_mapaddr && used)
+		madvise(info.me_mapaddr, used, MADV_DONTNEED);
+}
+
+/* ---- manifests ---- */
+
+static int json_file_entry(wn_buf *b, const char *rel, size_t rl, const wn_fileinfo *f, int first)
+{
+	char hex[33];
+	static const char *rolename[WN_NROLES] = { "shard", "ledger", "rejects" };
+	wn_hex(hex, f->xxh128, 16);
+	int rc = wn_buf_puts(b, first ? "\n  " : ",\n  ");
+	rc |= wn_buf_puts(b, "{\"path\":");
+	rc |= wn_buf_json_str(b, rel, rl);
+	rc |= wn_buf_printf(b, ",\"role\":\"%s\",\"kind\":\"%s\",\"bytes\":%llu,\"raw_bytes\":%llu,\"records\":%llu,"
+		"\"frames\":%u,\"xxh128\":\"%s\"", f->role < WN_NROLES ? rolename[f->role] : "?", wn_kind_name(f->kind),
+		(unsigned long long)f->size, (unsigned long long)f->raw_bytes, (unsigned long long)f->nrecords,
+		f->nframes, hex);
+	if (f->role == WN_ROLE_SHARD && f->nrecords)
+		rc |= wn_buf_printf(b, ",\"first_ordinal\":%llu,\"last_ordinal\":%llu",
+			(unsigned long long)f->first_ord, (unsigned long long)(f->first_ord + f->nrecords - 1));
+	rc |= wn_buf_puts(b, "}");
+	return rc ? WN_E_NOMEM : 0;
+}
+
+static int counts_json(wn_catalog *c, wn_buf *b)
+{
+	int rc = 0;
+	for (int k = 0; k < WN_NKINDS; k++) {
+		const wn_kstate *s = &c->ks[k];
+		rc |= wn_buf_printf(b, "%s\"%s\":{\"records\":%llu,\"read\":%llu,\"kept\":%llu,\"duplicates\":%llu,"
+			"\"revisions\":%llu,\"rejected\":%llu,\"superseded\":%llu}", k ? "," : "", wn_kind_name(k),
+			(unsigned long long)(s->kept), (unsigned long long)s->read, (unsigned long long)s->kept,
+			(unsigned long long)s->duplicates, (unsigned long long)s->revisions,
+			(unsigned long long)s->rejected, (unsigned long long)s->superseded);
+	}
+	return rc ? WN_E_NOMEM : 0;
+}
+
+int wn_catalog_write_manifests(wn_catalog *c)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	wn_buf man = { 0 }, js = { 0 }, cat = { 0 };
+	char path[4096], hex[33];
+	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	if ((rc = mdb_cursor_open(txn, c->db_files, &cur))) {
+		mdb_txn_abort(txn);
+		return wn_lmdb_err(c, rc, "files cursor");
+	}
+	wn_buf_printf(&js, "{\"format_version\":%d,\"fingerprint_version\":%d,\"generation\":%llu,\"files\":[",
+		WN_FORMAT_VERSION, WN_FP_VERSION, (unsigned long long)c->generation);
+	int first = 1, open_files = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		wn_fileinfo f;
+		if (v.mv_size != WN_FILEINFO_BYTES)
+			continue;
+		wn_fileinfo_unpack(&f, v.mv_data);
+		if (!f.sealed) {
+			open_files++;
+			continue;
+		}
+		wn_hex(hex, f.xxh128, 16);
+		wn_buf_printf(&man, "XXH128 (%.*s) = %s\n", (int)k.mv_size, (char *)k.mv_data, hex);
+		json_file_entry(&js, k.mv_data, k.mv_size, &f, first);
+		first = 0;
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (rc != MDB_NOTFOUND)
+		return wn_lmdb_err(c, rc, "files");
+	wn_buf_puts(&js, "\n],\"counts\":{");
+	counts_json(c, &js);
+	wn_buf_puts(&js, "}}\n");
+
+	wn_buf_printf(&cat, "{\"format\":\"winnow catalog\",\"format_version\":%d,\"fingerprint_version\":%d,"
+		"\"fingerprint\":\"XXH3-128 of the canonical form (doc/FORMAT.md)\",\"generation\":%llu,"
+		"\"interrupted_run\":%s,\"options\":", WN_FORMAT_VERSION, WN_FP_VERSION,
+		(unsigned long long)c->generation, open_files ? "true" : "false");
+	if (c->have_opts)
+		wn_catopts_encode(&c->opts, &cat);
+	else
+		wn_buf_puts(&cat, "null");
+	wn_buf_puts(&cat, ",\"counts\":{");
+	counts_json(c, &cat);
+	wn_buf_puts(&cat, "}}\n");
+	if (!man.p)
+		wn_buf_puts(&man, "");
+	rc = WN_E_NOMEM;
+	if (js.p && cat.p && man.p) {
+		snprintf(path, sizeof path, "%s/MANIFEST.json", c->dir);
+		rc = wn_write_file_atomic(path, js.p, js.len);
+		if (!rc) {
+			snprintf(path, sizeof path, "%s/catalog.json", c->dir);
+			rc = wn_write_file_atomic(path, cat.p, cat.len);
+		}
+		if (!rc) {
+			snprintf(path, sizeof path, "%s/MANIFEST", c->dir);
+			rc = wn_write_file_atomic(path, man.p, man.len);
+		}
+		if (rc > 0)
+			wn_seterr(c, rc, "%s: %s", path, strerror(rc));
+	}
+	wn_buf_free(&man);
+	wn_buf_free(&js);
+	wn_buf_free(&cat);
+	return rc;
+}

@@ -1,0 +1,887 @@
+/*
+ * ingest.c - the ingest pipeline: lines in, every record accounted for.
+ *
+ * One thread reads, parses, fingerprints and decides (kept / duplicate / revision /
+ * rejected); the pool compresses frames of kept records, ledger entries and rejects
+ * in parallel; the same thread writes finished frames in order. Every
+ * checkpoint_records records (and at the end, and when cancelled) it checkpoints:
+ *
+ *   1. all frames written so far are written and fdatasync'ed (shards, ledger, rejects)
+ *   2. one LMDB transaction records: the memtable as new sorted runs, the new frames
+ *      and file lengths, the catalog counters, and where each input stands ("pending")
+ *   3. at the end of the run, files are sealed before that transaction, "pending" is
+ *      deleted in it, and the manifests are rewritten after it
+ *
+ * A crash before step 2 commits leaves the index at the previous checkpoint; the next
+ * writer to open the catalog cuts the files back to the lengths it records, and an
+ * ingest of the same inputs skips what "pending" says was done. Checkpoints fall on
+ * record counts, never on time, so a resumed run writes the same bytes as one that was
+ * never interrupted.
+ */
+#include "internal.h"
+#include "reader.h"
+#include "stream.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* json slots */
+enum { SLOT_ID, SLOT_ISRC, SLOT_ISRC2, SLOT_NEWEST };
+
+typedef struct pending_in {
+	char *name;
+	int done, used;
+	uint64_t offset, line, size, head;
+} pending_in;
+
+typedef struct run_counts {
+	uint64_t read, kept, duplicates, revisions, rejected, superseded, bytes;
+} run_counts;
+
+typedef struct supers {
+	uint64_t old, by;
+} supers;
+
+typedef struct ing {
+	wn_catalog *c;
+	const wn_ingest_opts *o;
+	int kind;
+	wn_json *json;
+	wn_jresult jr;
+	wn_lsm *lsm;
+	wn_pool *pool;
+	wn_stream *shard, *ledger, *rejects;
+	MDB_txn *rtxn;
+	wn_kstate *ks;
+	run_counts rc;          /* this run, including what a resumed run had done */
+	pending_in *pend;
+	size_t npend;
+	supers *sup;
+	size_t nsup, capsup;
+	wn_buf ent, tmp, tmp2, fetched;
+	/* inputs of this run, for "pending" */
+	struct { const char *name; int done; uint64_t offset, line, size, head; } *cur_in;
+	size_t n_in;
+	uint64_t since_ckpt;
+	uint64_t ckpt_every;
+	double t0, t_last_progress;
+	uint64_t total_bytes, bytes_before;
+	double t_read, t_parse, t_dedup, t_store, t_commit;
+	int newest_numeric;
+	wn_ingest_result *res;
+} ing;
+
+void wn_ingest_opts_init(wn_ingest_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->kind = WN_KIND_TRACK;
+	o->level = 3;
+	o->frame_bytes = 1u << 20;
+	o->shard_bytes = 256ull << 20;
+	o->max_line = 16u << 20;
+	o->memory = 1ull << 30;
+	o->threads = 0;
+	o->on_conflict = WN_CONFLICT_FIRST;
+}
+
+/* ---- options fixed at catalog creation ---- */
+
+static int setup_opts(wn_catalog *c, const wn_ingest_opts *o, MDB_txn *txn)
+{
+	wn_catopts want;
+	memset(&want, 0, sizeof want);
+	if (c->have_opts)
+		want = c->opts;
+	else {
+		strcpy(want.id_field[0], "id");
+		strcpy(want.id_field[1], "id");
+	}
+	int empty_kind = c->ks[o->kind].read == 0;
+	int empty_all = c->ks[0].read == 0 && c->ks[1].read == 0;
+	const char *idf = o->id_field ? o->id_field : "id";
+	if (strlen(idf) >= sizeof want.id_field[0] || (o->isrc_field && strlen(o->isrc_field) >= sizeof want.isrc_field))
+		return wn_seterr(c, WN_E_USAGE, "field path too long");
+	if (strcmp(want.id_field[o->kind], idf)) {
+		if (!empty_kind)
+			return wn_seterr(c, WN_E_MISMATCH, "the catalog's %s records use id field \"%s\", not \"%s\"",
+				wn_kind_name(o->kind), want.id_field[o->kind], idf);
+		strcpy(want.id_field[o->kind], idf);
+	}
+	if (o->kind == WN_KIND_TRACK) {
+		const char *isf = o->isrc_field ? o->isrc_field : "";
+		if (strcmp(want.isrc_field, isf)) {
+			if (!empty_kind)
+				return wn_seterr(c, WN_E_MISMATCH, "the catalog's tracks use ISRC field \"%s\", not \"%s\"",
+					*want.isrc_field ? want.isrc_field : "(automatic)", *isf ? isf : "(automatic)");
+			strcpy(want.isrc_field, isf);
+		}
+	}
+	/* the ignore set must be the same set (order does not matter) */
+	if (o->n_ignore > 16)
+		return wn_seterr(c, WN_E_USAGE, "at most 16 --ignore-field paths");
+	int same = (size_t)want.n_ignore == o->n_ignore;
+	for (size_t i = 0; same && i < o->n_ignore; i++) {
+		int found = 0;
+		for (int j = 0; j < want.n_ignore; j++)
+			found |= !strcmp(want.ignore[j], o->ignore[i]);
+		same &= found;
+	}
+	if (!same) {
+		if (!empty_all) {
+			wn_buf b = { 0 };
+			for (int j = 0; j < want.n_ignore; j++)
+				wn_buf_printf(&b, "%s--ignore-field %s", j ? " " : "", want.ignore[j]);
+			wn_seterr(c, WN_E_MISMATCH, "the catalog's fingerprints were made with %s; use the same --ignore-field set",
+				b.p ? b.p : "no --ignore-field");
+			wn_buf_free(&b);
+			return WN_E_MISMATCH;
+		}
+		want.n_ignore = (int)o->n_ignore;
+		for (size_t i = 0; i < o->n_ignore; i++) {
+			if (strlen(o->ignore[i]) >= sizeof want.ignore[0] || !*o->ignore[i])
+				return wn_seterr(c, WN_E_USAGE, "bad --ignore-field path \"%s\"", o->ignore[i]);
+			strcpy(want.ignore[i], o->ignore[i]);
+		}
+	}
+	if (c->have_opts && !memcmp(&want, &c->opts, sizeof want))
+		return 0;
+	c->opts = want;
+	c->have_opts = 1;
+	wn_buf js = { 0 };
+	int rc = wn_catopts_encode(&want, &js);
+	if (!rc)
+		rc = wn_meta_put(c, txn, "options", js.p, js.len);
+	if (!rc)
+		rc = wn_meta_put(c, txn, "options.bin", &want, sizeof want);
+	wn_buf_free(&js);
+	return rc;
+}
+
+/* ---- "pending": where an interrupted run stood ----
+ * Text, one item a line:
+ *   counts READ KEPT DUPLICATES REVISIONS REJECTED SUPERSEDED BYTES
+ *   input DONE OFFSET LINE SIZE HEADHASH NAME            (NAME to the end of the line) */
+
+static int pending_load(ing *g, MDB_txn *txn)
+{
+	char key[32];
+	MDB_val v;
+	snprintf(key, sizeof key, "pending.%s", wn_kind_name(g->kind));
+	int rc = wn_meta_get(g->c, txn, key, &v);
+	if (rc == WN_E_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	char *text = strndup(v.mv_data, v.mv_size);
+	if (!text)
+		return WN_E_NOMEM;
+	char *save = NULL;
+	for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
+		run_counts *r = &g->rc;
+		if (!strncmp(ln, "counts ", 7)) {
+			if (sscanf(ln + 7, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
+				   &r->read, &r->kept, &r->duplicates, &r->revisions, &r->rejected, &r->superseded, &r->bytes) != 7)
+				goto bad;
+		} else if (!strncmp(ln, "input ", 6)) {
+			pending_in p = { 0 };
+			int done, pos = 0;
+			if (sscanf(ln + 6, "%d %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNx64 " %n", &done, &p.offset, &p.line,
+				   &p.size, &p.head, &pos) != 5 || !pos)
+				goto bad;
+			p.done = done;
+			p.name = strdup(ln + 6 + pos);
+			pending_in *np = realloc(g->pend, (g->npend + 1) * sizeof *np);
+			if (!p.name || !np) {
+				free(p.name);
+				free(text);
+				return WN_E_NOMEM;
+			}
+			g->pend = np;
+			g->pend[g->npend++] = p;
+		}
+	}
+	free(text);
+	if (g->res)
+		g->res->resumed_records = g->rc.read;
+	return 0;
+bad:
+	free(text);
+	return wn_seterr(g->c, WN_E_CORRUPT, "index: meta %s is malformed", key);
+}
+
+static int pending_store(ing *g, MDB_txn *txn)
+{
+	wn_buf b = { 0 };
+	run_counts *r = &g->rc;
+	char key[32];
+	snprintf(key, sizeof key, "pending.%s", wn_kind_name(g->kind));
+	wn_buf_printf(&b, "counts %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+		r->read, r->kept, r->duplicates, r->revisions, r->rejected, r->superseded, r->bytes);
+	for (size_t i = 0; i < g->n_in; i++)
+		wn_buf_printf(&b, "input %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIx64 " %s\n", g->cur_in[i].done,
+			g->cur_in[i].offset, g->cur_in[i].line, g->cur_in[i].size, g->cur_in[i].head, g->cur_in[i].name);
+	if (!b.p)
+		return WN_E_NOMEM;
+	int rc = wn_meta_put(g->c, txn, key, b.p, b.len);
+	wn_buf_free(&b);
+	return rc;
+}
+
+/* ---- checkpoint ---- */
+
+static int checkpoint(ing *g, int final)
+{
+	double t0 = wn_now();
+	wn_catalog *c = g->c;
+	wn_stream *st[3] = { g->shard, g->ledger, g->rejects };
+	int rc = 0;
+	for (int i = 0; i < 3 && !rc; i++)
+		rc = wn_stream_sync(st[i]);
+	for (int i = 0; i < 3 && !rc && final; i++)
+		rc = wn_stream_seal(st[i]);
+	if (rc)
+		return rc;
+	mdb_txn_reset(g->rtxn);
+	MDB_txn *txn;
+	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)))
+		return wn_lmdb_err(c, rc, "begin");
+	g->ks->next_ord = g->shard->next_ord;
+	rc = wn_lsm_flush(g->lsm, txn);
+	for (int i = 0; i < 3 && !rc; i++)
+		rc = wn_stream_commit(st[i], txn);
+	if (!rc && g->nsup) {
+		MDB_cursor *cur;
+		if ((rc = mdb_cursor_open(txn, c->db_super[g->kind], &cur)))
+			rc = wn_lmdb_err(c, rc, "superseded");
+		for (size_t i = 0; i < g->nsup && !rc; i++) {
+			uint8_t kb[8], vb[8];
+			wn_put_be64(kb, g->sup[i].old);
+			wn_put_be64(vb, g->sup[i].by);
+			MDB_val k = { 8, kb }, v = { 8, vb };
+			if ((rc = mdb_cursor_put(cur, &k, &v, 0)))
+				rc = wn_lmdb_err(c, rc, "superseded");
+		}
+		if (!rc || cur)
+			mdb_cursor_close(cur);
+	}
+	if (!rc)
+		rc = wn_meta_put_kstate(c, txn, g->kind, g->ks);
+	if (!rc) {
+		if (final) {
+			char key[32];
+			uint8_t gen[8];
+			snprintf(key, sizeof key, "pending.%s", wn_kind_name(g->kind));
+			rc = wn_meta_del(c, txn, key);
+			wn_put_be64(gen, c->generation + 1);
+			if (!rc)
+				rc = wn_meta_put(c, txn, "generation", gen, 8);
+		} else {
+			rc = pending_store(g, txn);
+		}
+	}
+	if (rc) {
+		mdb_txn_abort(txn);
+		wn_lsm_aborted(g->lsm);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(txn))) {
+		wn_lsm_aborted(g->lsm);
+		return wn_lmdb_err(c, rc, "commit");
+	}
+	if (final)
+		c->generation++;
+	wn_lsm_committed(g->lsm);
+	for (int i = 0; i < 3; i++)
+		wn_stream_committed(st[i]);
+	g->nsup = 0;
+	g->since_ckpt = 0;
+	wn_index_release_pages(c);
+	if ((rc = mdb_txn_renew(g->rtxn)))
+		return wn_lmdb_err(c, rc, "renew");
+	g->t_commit += wn_now() - t0;
+	return 0;
+}
+
+/* ---- ledger and rejects ---- */
+
+static int add_entry(ing *g, wn_stream *s)
+{
+	int rc = wn_stream_add(s, g->ent.p, g->ent.len);
+	g->ent.len = 0;
+	return rc;
+}
+
+static const char *reason_code(int code)
+{
+	switch (code) {
+	case WN_E_PARSE: return "malformed_json";
+	case WN_E_UTF8: return "invalid_utf8";
+	case WN_E_DEPTH: return "too_deep";
+	case WN_E_DUPKEY: return "duplicate_key";
+	case WN_E_NOTOBJECT: return "not_an_object";
+	case WN_E_NOID: return "missing_id";
+	case WN_E_TOOLONG: return "line_too_long";
+	case WN_E_EMPTY: return "empty_line";
+	}
+	return "other";
+}
+
+static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int put_base64(wn_buf *b, const uint8_t *p, size_t n)
+{
+	if (wn_buf_reserve(b, (n + 2) / 3 * 4 + 3))
+		return WN_E_NOMEM;
+	char *o = b->p + b->len;
+	*o++ = '"';
+	size_t i = 0;
+	for (; i + 2 < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		*o++ = b64[v >> 18]; *o++ = b64[(v >> 12) & 63]; *o++ = b64[(v >> 6) & 63]; *o++ = b64[v & 63];
+	}
+	if (i < n) {
+		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
+		*o++ = b64[v >> 18]; *o++ = b64[(v >> 12) & 63];
+		*o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		*o++ = '=';
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->p);
+	return 0;
+}
+
+static int reject(ing *g, wn_input *in, uint64_t line_off, const char *raw, size_t len, int code,
+	const char *why, size_t err_off, int has_off)
+{
+	wn_buf *e = &g->ent;
+	g->rc.rejected++;
+	g->ks->rejected++;
+	e->len = 0;
+	wn_buf_puts(e, "{\"input\":");
+	wn_buf_json_bytes(e, in->name, strlen(in->name));
+	wn_buf_printf(e, ",\"line\":%" PRIu64 ",\"offset\":%" PRIu64 ",\"reason\":\"%s\",\"detail\":",
+		in->line, line_off, reason_code(code));
+	wn_buf_json_bytes(e, why, strlen(why));
+	if (has_off)
+		wn_buf_printf(e, ",\"error_offset\":%zu", err_off);
+	if (code == WN_E_TOOLONG)
+		wn_buf_printf(e, ",\"length\":%zu,\"raw_truncated\":true", in->toolong_len);
+	if (wn_utf8_valid(raw, len)) {
+		wn_buf_puts(e, ",\"raw\":");
+		wn_buf_json_str(e, raw, len);
+	} else {
+		wn_buf_puts(e, ",\"raw\":");
+		wn_buf_json_bytes(e, raw, len);
+		wn_buf_puts(e, ",\"raw_base64\":");
+		put_base64(e, (const uint8_t *)raw, len);
+	}
+	if (wn_buf_puts(e, "}"))
+		return WN_E_NOMEM;
+	g->ks->reject_entries++;
+	int rc = add_entry(g, g->rejects);
+	if (rc)
+		return rc;
+	if (g->o->on_reject) {
+		g->tmp.len = 0;
+		wn_buf_printf(&g->tmp, "%s line %" PRIu64 ": %s", in->name, in->line, why);
+		g->o->on_reject(g->tmp.p, g->o->reject_ud);
+	}
+	if (g->o->strict)
+		return wn_seterr(g->c, WN_E_REJECTED, "%s line %" PRIu64 ": %s", in->name, in->line, why);
+	return 0;
+}
+
+static int ledger(ing *g, wn_input *in, const char *match, const char *id, size_t idlen, uint64_t survivor,
+	const char *rec, size_t reclen, int64_t superseded, const uint8_t fp[16])
+{
+	wn_buf *e = &g->ent;
+	char hex[33];
+	e->len = 0;
+	wn_buf_puts(e, "{\"input\":");
+	wn_buf_json_bytes(e, in->name, strlen(in->name));
+	wn_buf_printf(e, ",\"line\":%" PRIu64 ",\"match\":\"%s\",\"id\":", in->line, match);
+	wn_buf_json_str(e, id, idlen);
+	wn_buf_printf(e, ",\"survivor\":%" PRIu64, survivor);
+	wn_hex(hex, fp, 16);
+	wn_buf_printf(e, ",\"fingerprint\":\"%s\"", hex);
+	if (superseded >= 0)
+		wn_buf_printf(e, ",\"superseded\":%" PRId64, superseded);
+	if (rec) {
+		wn_buf_puts(e, ",\"record\":");
+		wn_buf_put(e, rec, reclen);
+	}
+	if (wn_buf_puts(e, "}"))
+		return WN_E_NOMEM;
+	g->ks->ledger_entries++;
+	return add_entry(g, g->ledger);
+}
+
+/* ---- conflict policy ---- */
+
+/* Fetch the stored record with ordinal ord (for newest:FIELD). */
+static int fetch_record(ing *g, uint64_t ord)
+{
+	int rc = wn_stream_fetch(g->shard, ord, &g->fetched, &g->tmp2);
+	if (rc)
+		return rc < 0 ? rc : 0;
+	wn_frameinfo fi;
+	if ((rc = wn_record_locate(g->c, g->rtxn, g->kind, ord, &fi)))
+		return rc;
+	if ((rc = wn_frame_load(g->c, g->kind, &fi, &g->tmp2, &g->fetched)))
+		return rc;
+	const char *line;
+	size_t len;
+	if (wn_frame_line(g->tmp2.p, g->tmp2.len, (uint32_t)(ord - fi.first_ord), &line, &len))
+		return wn_seterr(g->c, WN_E_CORRUPT, "record %" PRIu64 " not in its frame", ord);
+	g->fetched.len = 0;
+	return wn_buf_put(&g->fetched, line, len);
+}
+
+/* Compare two values of the newest field: numbers numerically, strings bytewise; a
+ * present value is newer than an absent one. >0 when a is newer than b. */
+static int newer(const wn_jslot *a, const char *bp, size_t bl, int btype)
+{
+	if (a->type == WN_JT_NONE || a->type == WN_JT_NULL)
+		return (btype == WN_JT_NONE || btype == WN_JT_NULL) ? 0 : -1;
+	if (btype == WN_JT_NONE || btype == WN_JT_NULL)
+		return 1;
+	if (a->type == WN_JT_NUMBER && btype == WN_JT_NUMBER) {
+		double x = strtod(a->ptr, NULL), y = strtod(bp, NULL);
+		return x > y ? 1 : x < y ? -1 : 0;
+	}
+	size_t n = a->len < bl ? a->len : bl;
+	int cmp = memcmp(a->ptr, bp, n);
+	return cmp ? cmp : (a->len > bl) - (a->len < bl);
+}
+
+/* Does the new record (in g->jr) win against the stored one? */
+static int new_wins(ing *g, const wn_idrec *old)
+{
+	if (g->o->on_conflict == WN_CONFLICT_LAST)
+		return 1;
+	if (g->o->on_conflict == WN_CONFLICT_FIRST)
+		return 0;
+	/* newest: keep the new record's slot, parse the old record */
+	wn_jslot mine = g->jr.slot[SLOT_NEWEST];
+	g->tmp.len = 0;
+	if (mine.ptr && wn_buf_put(&g->tmp, mine.ptr, mine.len))
+		return WN_E_NOMEM;
+	mine.ptr = g->tmp.p;
+	int rc = fetch_record(g, old->ord);
+	if (rc)
+		return rc;
+	wn_jresult r2;
+	if (wn_json_record(g->json, g->fetched.p, g->fetched.len, &r2))
+		return wn_seterr(g->c, WN_E_CORRUPT, "stored record %" PRIu64 " does not parse", old->ord);
+	/* the parser's arena now belongs to r2; mine was copied to g->tmp */
+	wn_jslot *theirs = &r2.slot[SLOT_NEWEST];
+	return newer(&mine, theirs->ptr, theirs->len, theirs->type) > 0;
+}
+
+/* ---- one record ---- */
+
+static int keep(ing *g, const char *rec, size_t len, uint64_t hash, uint16_t check, uint8_t flags,
+	const wn_jresult *jr, uint64_t *ord_out)
+{
+	uint64_t ord = g->shard->next_ord;
+	int rc = wn_stream_add(g->shard, rec, len);
+	if (rc)
+		return rc;
+	wn_idrec r = { .hash = hash, .check = check, .flags = flags, .ord = ord };
+	memcpy(r.fp, jr->fp, 16);
+	if ((rc = wn_lsm_put_id(g->lsm, &r)) || (rc = wn_lsm_put_pair(g->lsm, WN_MAP_FP, wn_fp_key(jr->fp), ord)))
+		return rc;
+	if (g->kind == WN_KIND_TRACK) {
+		const wn_jslot *is = jr->slot[SLOT_ISRC].type == WN_JT_STRING ? &jr->slot[SLOT_ISRC] : &jr->slot[SLOT_ISRC2];
+		if (is->type == WN_JT_STRING && is->len)
+			if ((rc = wn_lsm_put_pair(g->lsm, WN_MAP_ISRC, wn_isrc_hash(is->ptr, is->len), ord)))
+				return rc;
+	}
+	*ord_out = ord;
+	return 0;
+}
+
+static int one_record(ing *g, wn_input *in, const char *rec, size_t len, int toolong, uint64_t line_off)
+{
+	int rc;
+	g->rc.read++;
+	g->ks->read++;
+	if (toolong) {
+		char why[96];
+		snprintf(why, sizeof why, "line of %zu bytes is longer than the limit of %zu", in->toolong_len, in->max_line);
+		return reject(g, in, line_off, rec, len, WN_E_TOOLONG, why, 0, 0);
+	}
+	if (!len)
+		return reject(g, in, line_off, rec, len, WN_E_EMPTY, "empty line", 0, 0);
+	rc = wn_json_record(g->json, rec, len, &g->jr);
+	if (rc) {
+		if (rc == WN_E_NOMEM)
+			return rc;
+		return reject(g, in, line_off, rec, len, rc, g->jr.err, g->jr.err_offset, 1);
+	}
+	const wn_jslot *id = &g->jr.slot[SLOT_ID];
+	if (id->type != WN_JT_STRING && id->type != WN_JT_NUMBER) {
+		char why[200];
+		const char *f = g->c->opts.id_field[g->kind];
+		if (id->type == WN_JT_NONE)
+			snprintf(why, sizeof why, "missing id (no \"%s\" field)", f);
+		else
+			snprintf(why, sizeof why, "missing id (\"%s\" is not a string or number)", f);
+		return reject(g, in, line_off, rec, len, WN_E_NOID, why, 0, 0);
+	}
+	if (!id->len)
+		return reject(g, in, line_off, rec, len, WN_E_NOID, "missing id (empty string)", 0, 0);
+
+	uint64_t hash;
+	uint16_t check;
+	wn_id_hash(id->ptr, id->len, &hash, &check);
+	wn_idrec old;
+	rc = wn_lsm_find_id(g->lsm, g->rtxn, hash, check, &old);
+	if (rc < 0)
+		return rc;
+	uint64_t ord;
+	if (!rc) {
+		g->rc.kept++;
+		g->ks->kept++;
+		return keep(g, rec, len, hash, check, 0, &g->jr, &ord);
+	}
+	if (!memcmp(old.fp, g->jr.fp, 16)) {
+		g->rc.duplicates++;
+		g->ks->duplicates++;
+		return ledger(g, in, "duplicate", id->ptr, id->len, old.ord, NULL, 0, -1, g->jr.fp);
+	}
+	if (old.flags & WN_IDF_REVISED) {
+		rc = wn_lsm_has_fp(g->lsm, g->rtxn, g->jr.fp, old.ord);
+		if (rc < 0)
+			return rc;
+		if (rc) {
+			g->rc.duplicates++;
+			g->ks->duplicates++;
+			return ledger(g, in, "duplicate", id->ptr, id->len, old.ord, NULL, 0, -1, g->jr.fp);
+		}
+	}
+	/* a revision */
+	g->rc.revisions++;
+	g->ks->revisions++;
+	/* id points into the parser's arena or the input; copy it before new_wins reparses */
+	g->tmp2.len = 0;
+	if (wn_buf_put(&g->tmp2, id->ptr, id->len))
+		return WN_E_NOMEM;
+	wn_jresult jr = g->jr;
+	int wins = new_wins(g, &old);
+	if (wins < 0)
+		return wins;
+	char *idcopy = strndup(g->tmp2.p, g->tmp2.len);
+	size_t idlen = g->tmp2.len;
+	if (!idcopy)
+		return WN_E_NOMEM;
+	if (!wins) {
+		/* the stored version stays; this one goes to the ledger with its bytes */
+		old.flags |= WN_IDF_REVISED;
+		if (!(rc = wn_lsm_put_id(g->lsm, &old)) &&
+		    !(rc = wn_lsm_put_pair(g->lsm, WN_MAP_FP, wn_fp_key(jr.fp), old.ord)) &&
+		    !(rc = wn_lsm_note_revfp(g->lsm, jr.fp)))
+			rc = ledger(g, in, "revision", idcopy, idlen, old.ord, rec, len, -1, jr.fp);
+		free(idcopy);
+		return rc;
+	}
+	/* this version replaces the stored one, whose bytes stay in their shard */
+	rc = keep(g, rec, len, hash, check, WN_IDF_REVISED, &jr, &ord);
+	if (!rc)
+		rc = wn_lsm_note_revfp(g->lsm, old.fp);
+	if (!rc) {
+		if (g->nsup == g->capsup) {
+			size_t cap = g->capsup ? g->capsup * 2 : 1024;
+			supers *s = realloc(g->sup, cap * sizeof *s);
+			if (!s)
+				rc = WN_E_NOMEM;
+			else {
+				g->sup = s;
+				g->capsup = cap;
+			}
+		}
+		if (!rc) {
+			g->sup[g->nsup].old = old.ord;
+			g->sup[g->nsup].by = ord;
+			g->nsup++;
+			g->rc.superseded++;
+			g->ks->superseded++;
+			rc = ledger(g, in, "revision", idcopy, idlen, ord, NULL, 0, (int64_t)old.ord, old.fp);
+		}
+	}
+	free(idcopy);
+	return rc;
+}
+
+/* ---- the run ---- */
+
+static void progress(ing *g, wn_input *in, int force)
+{
+	if (!g->o->progress)
+		return;
+	double now = wn_now();
+	if (!force && now - g->t_last_progress < 0.25)
+		return;
+	g->t_last_progress = now;
+	wn_progress p = { .records = g->rc.read, .bytes = g->bytes_before + (in ? (in->zst ? in->raw_read : in->offset) : 0),
+		.total_bytes = g->total_bytes, .elapsed = now - g->t0, .input = in ? in->name : "" };
+	g->o->progress(&p, g->o->progress_ud);
+}
+
+static int ingest_input(ing *g, size_t idx, const char *path)
+{
+	wn_input in;
+	int rc = wn_input_open(&in, path, g->o->max_line);
+	if (rc) {
+		wn_seterr(g->c, rc, "%s: %s", strcmp(path, "-") ? path : "(stdin)", in.err);
+		wn_input_close(&in);
+		return rc;
+	}
+	g->cur_in[idx].name = strcmp(path, "-") ? path : "-";
+	g->cur_in[idx].size = in.regular ? in.size : 0;
+	g->cur_in[idx].head = in.head_hash;
+	/* resume: the first unused pending entry that is the same input */
+	for (size_t i = 0; i < g->npend; i++) {
+		pending_in *p = &g->pend[i];
+		if (p->used || strcmp(p->name, g->cur_in[idx].name) || p->size != g->cur_in[idx].size || p->head != in.head_hash)
+			continue;
+		p->used = 1;
+		g->cur_in[idx].offset = p->offset;
+		g->cur_in[idx].line = p->line;
+		if (p->done) {
+			g->cur_in[idx].done = 1;
+			wn_input_close(&in);
+			return 0;
+		}
+		if ((rc = wn_input_skip(&in, p->offset, p->line))) {
+			wn_seterr(g->c, rc, "%s: cannot resume: %s", in.name, in.err);
+			wn_input_close(&in);
+			return rc;
+		}
+		break;
+	}
+	const char *line;
+	size_t len;
+	int toolong;
+	uint64_t n = 0;
+	for (;;) {
+		int sample = (n++ & 15) == 0;
+		double t0 = sample ? wn_now() : 0;
+		uint64_t off = in.offset;
+		rc = wn_input_line(&in, &line, &len, &toolong);
+		if (rc <= 0) {
+			if (rc < 0 || rc > 0)
+				wn_seterr(g->c, rc, "%s line %" PRIu64 ": %s", in.name, in.line + 1, *in.err ? in.err : wn_strerror(rc));
+			break;
+		}
+		if (sample)
+			g->t_read += (wn_now() - t0) * 16;
+		rc = one_record(g, &in, line, len, toolong, off);
+		if (rc) {
+			if (rc != WN_E_REJECTED && !*g->c->err)
+				wn_seterr(g->c, rc, "%s line %" PRIu64 ": %s", in.name, in.line, wn_strerror(rc));
+			break;
+		}
+		g->cur_in[idx].offset = in.offset;
+		g->cur_in[idx].line = in.line;
+		if (++g->since_ckpt >= g->ckpt_every) {
+			if ((rc = checkpoint(g, 0)))
+				break;
+		}
+		if (WN_UNLIKELY((n & 1023) == 0)) {
+			progress(g, &in, 0);
+			if (g->o->cancel && *g->o->cancel) {
+				rc = WN_E_INTERRUPTED;
+				break;
+			}
+		}
+	}
+	if (rc == 0) {
+		g->cur_in[idx].done = 1;
+		g->cur_in[idx].offset = in.offset;
+		g->cur_in[idx].line = in.line;
+	}
+	g->rc.bytes += in.offset;
+	g->bytes_before += in.zst ? in.raw_read : in.offset;
+	wn_input_close(&in);
+	return rc;
+}
+
+int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, size_t n, wn_ingest_result *res)
+{
+	static const char *const stdin_only[] = { "-" };
+	c->err[0] = 0;
+	if (res)
+		memset(res, 0, sizeof *res);
+	if (!c->writable)
+		return wn_seterr(c, WN_E_USAGE, "catalog is open read-only");
+	if (o->kind != WN_KIND_TRACK && o->kind != WN_KIND_ARTIST)
+		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", o->kind);
+	if (o->level < 1 || o->level > 22 || o->frame_bytes < 4096 || o->frame_bytes > (1u << 30) ||
+	    o->shard_bytes < o->frame_bytes || o->max_line < 16)
+		return wn_seterr(c, WN_E_USAGE, "bad level, frame, shard or line size");
+	if (o->on_conflict == WN_CONFLICT_NEWEST && (!o->newest_field || !*o->newest_field))
+		return wn_seterr(c, WN_E_USAGE, "--on-conflict newest needs a field: newest:FIELD");
+	if (!n) {
+		paths = stdin_only;
+		n = 1;
+	}
+	ing g;
+	memset(&g, 0, sizeof g);
+	g.c = c;
+	g.o = o;
+	g.kind = o->kind;
+	g.ks = &c->ks[o->kind];
+	g.res = res;
+	g.t0 = wn_now();
+	g.ckpt_every = o->checkpoint_records;
+	if (!g.ckpt_every) {
+		g.ckpt_every = o->memory / 512;
+		if (g.ckpt_every < 65536)
+			g.ckpt_every = 65536;
+		if (g.ckpt_every > (8u << 20))
+			g.ckpt_every = 8u << 20;
+	}
+	int threads = o->threads > 0 ? o->threads : wn_ncores();
+	int rc;
+	wn_kstate ks_saved = *g.ks;
+	wn_catopts opts_saved = c->opts;
+	int have_saved = c->have_opts;
+
+	g.cur_in = calloc(n, sizeof *g.cur_in);
+	g.json = wn_json_new();
+	if (!g.cur_in || !g.json) {
+		rc = WN_E_NOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		g.cur_in[i].name = paths[i];
+	/* options and resume state */
+	MDB_txn *txn;
+	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn))) {
+		rc = wn_lmdb_err(c, rc, "begin");
+		goto out;
+	}
+	if ((rc = setup_opts(c, o, txn)) || (rc = pending_load(&g, txn))) {
+		mdb_txn_abort(txn);
+		goto out;
+	}
+	if ((rc = mdb_txn_commit(txn))) {
+		rc = wn_lmdb_err(c, rc, "commit");
+		goto out;
+	}
+	/* parser: slot 0 id, 1-2 ISRC, 3 newest field */
+	wn_json_set_slot(g.json, SLOT_ID, c->opts.id_field[g.kind]);
+	if (g.kind == WN_KIND_TRACK) {
+		if (*c->opts.isrc_field)
+			wn_json_set_slot(g.json, SLOT_ISRC, c->opts.isrc_field);
+		else {
+			wn_json_set_slot(g.json, SLOT_ISRC, "external_ids.isrc");
+			wn_json_set_slot(g.json, SLOT_ISRC2, "external_id_isrc");
+		}
+	}
+	if (o->on_conflict == WN_CONFLICT_NEWEST && (rc = wn_json_set_slot(g.json, SLOT_NEWEST, o->newest_field)))
+		goto out;
+	for (int i = 0; i < c->opts.n_ignore; i++)
+		if ((rc = wn_json_add_ignore(g.json, c->opts.ignore[i])))
+			goto out;
+
+	/* sizes of the inputs, for progress and for sizing the filter */
+	uint64_t expect = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct stat st;
+		if (strcmp(paths[i], "-") && !stat(paths[i], &st) && S_ISREG(st.st_mode)) {
+			g.total_bytes += (uint64_t)st.st_size;
+			expect += (uint64_t)st.st_size / 200;
+		} else {
+			expect += g.ckpt_every;
+		}
+	}
+	if ((rc = wn_pool_new(threads, o->level, &g.pool)))
+		goto out;
+	if ((rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &g.rtxn))) {
+		rc = wn_lmdb_err(c, rc, "begin");
+		goto out;
+	}
+	if ((rc = wn_stream_open(c, g.rtxn, WN_ROLE_SHARD, g.kind, g.pool, threads * 2 + 2, o->frame_bytes, o->shard_bytes,
+		     g.ks->next_ord, &g.shard)) ||
+	    (rc = wn_stream_open(c, g.rtxn, WN_ROLE_LEDGER, g.kind, g.pool, 3, o->frame_bytes, o->shard_bytes,
+		     g.ks->ledger_entries, &g.ledger)) ||
+	    (rc = wn_stream_open(c, g.rtxn, WN_ROLE_REJECT, g.kind, g.pool, 2, o->frame_bytes, o->shard_bytes,
+		     g.ks->reject_entries, &g.rejects)))
+		goto out;
+	if (g.shard->next_ord != g.ks->next_ord) {
+		rc = wn_seterr(c, WN_E_CORRUPT, "index: shard ordinals disagree with the counters");
+		goto out;
+	}
+	if ((rc = wn_lsm_open(c, g.kind, expect < g.ckpt_every ? expect : g.ckpt_every, o->memory, &g.lsm)))
+		goto out;
+
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = ingest_input(&g, i, paths[i]);
+	progress(&g, NULL, 1);
+	if (!rc) {
+		rc = checkpoint(&g, 1);
+		if (!rc)
+			rc = wn_catalog_write_manifests(c);
+	} else if (rc == WN_E_INTERRUPTED || rc == WN_E_REJECTED) {
+		/* keep what was done: a rerun goes on from here */
+		int rc2 = checkpoint(&g, 0);
+		if (rc2)
+			rc = rc2;
+		else if (rc == WN_E_INTERRUPTED)
+			wn_seterr(c, rc, "interrupted after %" PRIu64 " records; run the same command again to finish", g.rc.read);
+	}
+out:
+	if (rc && rc != WN_E_INTERRUPTED && rc != WN_E_REJECTED) {
+		/* the catalog on disk is at its last checkpoint; so must our idea of it be */
+		*g.ks = ks_saved;
+		MDB_txn *t;
+		if (!mdb_txn_begin(c->env, NULL, MDB_RDONLY, &t)) {
+			wn_meta_get_kstate(c, t, g.kind, g.ks);
+			mdb_txn_abort(t);
+		}
+		if (!have_saved || rc == WN_E_MISMATCH) {
+			c->opts = opts_saved;
+			c->have_opts = have_saved;
+		}
+	}
+	if (res) {
+		res->read = g.rc.read;
+		res->kept = g.rc.kept;
+		res->duplicates = g.rc.duplicates;
+		res->revisions = g.rc.revisions;
+		res->rejected = g.rc.rejected;
+		res->superseded = g.rc.superseded;
+		res->bytes_in = g.rc.bytes;
+		res->seconds = wn_now() - g.t0;
+		res->t_read = g.t_read;
+		res->t_parse = g.t_parse;
+		res->t_dedup = g.t_dedup;
+		res->t_store = g.t_store;
+		res->t_commit = g.t_commit;
+		res->t_compress_wait = (g.shard ? g.shard->t_wait : 0) + (g.ledger ? g.ledger->t_wait : 0);
+		res->t_compress = g.pool ? wn_pool_cpu(g.pool) : 0;
+	}
+	wn_stream_close(g.shard);
+	wn_stream_close(g.ledger);
+	wn_stream_close(g.rejects);
+	if (g.rtxn)
+		mdb_txn_abort(g.rtxn);
+	wn_lsm_close(g.lsm);
+	wn_pool_free(g.pool);
+	wn_json_free(g.json);
+	for (size_t i = 0; i < g.npend; i++)
+		free(g.pend[i].name);
+	free(g.pend);
+	free(g.sup);
+	free(g.cur_in);
+	wn_buf_free(&g.ent);
+	wn_buf_free(&g.tmp);
+	wn_buf_free(&g.tmp2);
+	wn_buf_free(&g.fetched);
+	return rc;
+}

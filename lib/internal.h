@@ -1,0 +1,246 @@
+/*
+ * internal.h - declarations shared by libwinnow's files; never installed.
+ *
+ * The catalog is split by responsibility:
+ *   util.c      errors, byte order, growable buffers, file helpers
+ *   seekable.c  zstd frames with checksums, the seekable-format seek table
+ *   pool.c      compression threads
+ *   stream.c    an append-only sequence of seekable zstd files (shards, ledger, rejects)
+ *   lsm.c       the hashed maps of the index: memtable, sorted runs in LMDB, merges, bloom filter
+ *   catalog.c   open/lock/recover, LMDB environment, metadata, manifests, commit protocol
+ *   reader.c    input: files, stdin, .zst, line splitting
+ *   ingest.c    the ingest pipeline
+ *   read.c      export, get, stats
+ *   json.c      strict JSON, canonical fingerprint (json.h)
+ */
+#ifndef WN_INTERNAL_H
+#define WN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <lmdb.h>
+#include <zstd.h>
+#include "winnow.h"
+#include "json.h"
+
+#define WN_FORMAT_VERSION 1
+
+#define WN_UNUSED __attribute__((unused))
+#define WN_LIKELY(x) __builtin_expect(!!(x), 1)
+#define WN_UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+/* ---- byte order: everything on disk is big-endian so that LMDB's memcmp key order is numeric order ---- */
+static inline void wn_put_be64(uint8_t *p, uint64_t v) { for (int i = 7; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; } }
+static inline uint64_t wn_get_be64(const uint8_t *p) { uint64_t v = 0; for (int i = 0; i < 8; i++) v = v << 8 | p[i]; return v; }
+static inline void wn_put_be32(uint8_t *p, uint32_t v) { p[0] = v >> 24; p[1] = v >> 16; p[2] = v >> 8; p[3] = (uint8_t)v; }
+static inline uint32_t wn_get_be32(const uint8_t *p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
+static inline void wn_put_be40(uint8_t *p, uint64_t v) { for (int i = 4; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; } }
+static inline uint64_t wn_get_be40(const uint8_t *p) { uint64_t v = 0; for (int i = 0; i < 5; i++) v = v << 8 | p[i]; return v; }
+static inline void wn_put_le32(uint8_t *p, uint32_t v) { p[0] = (uint8_t)v; p[1] = v >> 8; p[2] = v >> 16; p[3] = v >> 24; }
+static inline uint32_t wn_get_le32(const uint8_t *p) { return p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
+
+/* ---- growable byte buffer (util.c) ---- */
+typedef struct wn_buf {
+	char *p;
+	size_t len, cap;
+} wn_buf;
+int wn_buf_reserve(wn_buf *b, size_t extra);   /* 0 or WN_E_NOMEM */
+int wn_buf_put(wn_buf *b, const void *p, size_t n);
+int wn_buf_puts(wn_buf *b, const char *s);
+int wn_buf_printf(wn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int wn_buf_json_str(wn_buf *b, const char *s, size_t n);  /* quoted JSON string of valid UTF-8 */
+int wn_buf_json_bytes(wn_buf *b, const char *s, size_t n); /* as above, but invalid UTF-8 bytes as \u00XX */
+void wn_buf_free(wn_buf *b);
+
+/* ---- misc (util.c) ---- */
+void wn_hex(char *out, const uint8_t *p, size_t n);        /* writes 2n chars + NUL */
+int wn_unhex(uint8_t *out, const char *s, size_t n);       /* n bytes from 2n hex chars; 0 or -1 */
+int wn_write_all(int fd, const void *p, size_t n);         /* 0 or errno */
+int wn_pread_all(int fd, void *p, size_t n, uint64_t off); /* 0, errno, or WN_E_CORRUPT on short read */
+int wn_fsync_dir(const char *dir);                         /* 0 or errno */
+int wn_write_file_atomic(const char *path, const void *p, size_t n); /* tmp + fsync + rename + dir fsync */
+int wn_mkdir_p(const char *path);                          /* 0 or errno */
+double wn_now(void);                                       /* monotonic seconds */
+int wn_utf8_valid(const char *s, size_t n);                /* 1 if valid UTF-8 */
+int wn_file_xxh128(const char *path, uint8_t out[16], uint64_t *size); /* 0 or errno */
+const char *wn_kind_name(int kind);
+int wn_ncores(void);
+
+/* ---- seekable zstd (seekable.c) ---- */
+#define WN_SEEK_MAGIC     0x8F92EAB1u
+#define WN_SKIPPABLE_SEEK 0x184D2A5Eu
+#define WN_SEEK_FOOTER    9     /* number of frames (4) + descriptor (1) + magic (4) */
+#define WN_SEEK_ENTRY     12    /* compressed size, decompressed size, checksum: u32le each */
+
+typedef struct wn_seekent {
+	uint32_t csize, dsize, checksum;  /* checksum: low 32 bits of XXH64(decompressed, 0) */
+} wn_seekent;
+
+/* Compress raw[0..n) into one zstd frame with content size and content checksum.
+ * dst must hold ZSTD_compressBound(n). Returns the frame size or a negative WN_E_ZSTD. */
+long wn_frame_compress(ZSTD_CCtx *cctx, int level, const void *raw, size_t n, void *dst, size_t cap);
+/* Bytes of a seek table for n frames (skippable frame header included). */
+size_t wn_seektable_size(uint32_t nframes);
+/* Serialise a seek table with checksums into dst (wn_seektable_size(n) bytes). */
+void wn_seektable_write(uint8_t *dst, const wn_seekent *e, uint32_t n);
+/* Parse the seek table that ends a file of `fsize` bytes, reading with pread on fd.
+ * On success *out is malloc'd (caller frees) with *n entries and *table_bytes set.
+ * Returns 0, WN_E_CORRUPT (detail in err), or errno. */
+int wn_seektable_read(int fd, uint64_t fsize, wn_seekent **out, uint32_t *n, uint64_t *table_bytes, char *err, size_t errlen);
+
+/* ---- catalog handle (catalog.c) ---- */
+#define WN_NKINDS 2
+#define WN_ROLE_SHARD  0
+#define WN_ROLE_LEDGER 1
+#define WN_ROLE_REJECT 2
+#define WN_NROLES 3
+
+/* A data file as recorded in the index (DB "files", key = path relative to the catalog). */
+typedef struct wn_fileinfo {
+	uint8_t role, kind, sealed;
+	uint32_t seq;           /* 1, 2, ... within (role, kind) */
+	uint64_t data_len;      /* committed bytes of zstd frames (seek table excluded) */
+	uint64_t size;          /* sealed: whole file size including the seek table */
+	uint32_t nframes;
+	uint64_t nrecords;
+	uint64_t raw_bytes;     /* decompressed bytes */
+	uint64_t first_ord;     /* shards: ordinal of the first record */
+	uint8_t xxh128[16];     /* sealed: XXH128 of the whole file, canonical bytes */
+} wn_fileinfo;
+#define WN_FILEINFO_BYTES 72
+
+/* One frame of a shard (DB "<kind>.frames", key = u64be ordinal of its last record). */
+typedef struct wn_frameinfo {
+	uint32_t shard_seq;     /* shard file number */
+	uint32_t frame_no;      /* frame index within the shard */
+	uint64_t offset;        /* byte offset of the frame in the shard file */
+	uint32_t csize, dsize, checksum;
+	uint64_t first_ord;
+	uint32_t nrec;
+} wn_frameinfo;
+#define WN_FRAMEINFO_BYTES 40
+
+void wn_fileinfo_pack(uint8_t *p, const wn_fileinfo *f);
+void wn_fileinfo_unpack(wn_fileinfo *f, const uint8_t *p);
+void wn_frameinfo_pack(uint8_t *p, const wn_frameinfo *f);
+void wn_frameinfo_unpack(wn_frameinfo *f, const uint8_t *p);
+void wn_file_relpath(char *out, size_t cap, int role, int kind, uint32_t seq);
+
+/* Catalog-wide counters per kind (meta key "counts.<kind>"). */
+typedef struct wn_kstate {
+	uint64_t next_ord;       /* ordinals 0..next_ord-1 exist */
+	uint64_t read, kept, duplicates, revisions, rejected, superseded;
+	uint64_t ledger_entries, reject_entries;
+	uint32_t runs_next;      /* next LSM run number */
+} wn_kstate;
+
+/* Options fixed when a catalog is created (meta key "options", also in catalog.json). */
+typedef struct wn_catopts {
+	char id_field[2][128];     /* per kind */
+	char isrc_field[128];      /* tracks; empty = automatic (external_ids.isrc, external_id_isrc) */
+	char ignore[16][128];
+	int n_ignore;
+} wn_catopts;
+
+struct wn_catalog {
+	char *dir;
+	int writable;
+	int lockfd;
+	MDB_env *env;
+	MDB_dbi db_meta, db_files;
+	MDB_dbi db_frames[WN_NKINDS], db_super[WN_NKINDS];
+	MDB_dbi db_map[WN_NKINDS][3];   /* id, fp, isrc runs */
+	wn_kstate ks[WN_NKINDS];
+	wn_catopts opts;
+	int have_opts;
+	uint64_t generation;            /* bumped on every completed ingest */
+	char err[512];
+};
+
+struct wn_catalog;
+int wn_seterr(wn_catalog *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int wn_lmdb_err(wn_catalog *c, int rc, const char *what);
+int wn_meta_get_kstate(wn_catalog *c, MDB_txn *txn, int kind, wn_kstate *ks);
+int wn_meta_put_kstate(wn_catalog *c, MDB_txn *txn, int kind, const wn_kstate *ks);
+int wn_meta_get(wn_catalog *c, MDB_txn *txn, const char *key, MDB_val *v);  /* 0, WN_E_NOTFOUND */
+int wn_meta_put(wn_catalog *c, MDB_txn *txn, const char *key, const void *p, size_t n);
+int wn_meta_del(wn_catalog *c, MDB_txn *txn, const char *key);
+int wn_catopts_encode(const wn_catopts *o, wn_buf *out);
+int wn_catalog_write_manifests(wn_catalog *c);
+void wn_index_release_pages(wn_catalog *c);   /* drop our mappings of index pages (they stay cached) */
+
+/* ---- the hashed maps (lsm.c) ----
+ * Three maps per kind, each a set of fixed-size entries sorted by key:
+ *   id:   XXH3 of the id -> ordinal of the surviving record and its fingerprint
+ *   fp:   first 8 bytes of a fingerprint -> ordinal of a record with that id
+ *   isrc: XXH3 of the normalised ISRC -> ordinal (a multimap)
+ * See doc/FORMAT.md for the byte layout. */
+#define WN_MAP_ID   0
+#define WN_MAP_FP   1
+#define WN_MAP_ISRC 2
+#define WN_ID_ENTRY   32   /* hash(8) check(2) flags(1) ordinal(5) fp(16) */
+#define WN_PAIR_ENTRY 13   /* hash(8) ordinal(5) */
+#define WN_IDF_REVISED 0x01 /* other fingerprints of this id are in the fp map */
+
+typedef struct wn_idrec {
+	uint64_t hash;
+	uint16_t check;
+	uint8_t flags;
+	uint64_t ord;
+	uint8_t fp[16];
+} wn_idrec;
+
+typedef struct wn_lsm wn_lsm;
+/* Open the maps of one kind for ingest: load the run list and build the bloom filter.
+ * expect = records this run may add (sizing hint). */
+int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, size_t mem_budget, wn_lsm **out);
+void wn_lsm_close(wn_lsm *m);
+/* Look an id up (memtable first, then runs newest to oldest). 1 found, 0 not, <0 error. */
+int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_idrec *out);
+/* Does a record of this id (`ord`) have fingerprint `fp` recorded in the fp map? 1/0/<0 */
+int wn_lsm_has_fp(wn_lsm *m, MDB_txn *txn, const uint8_t fp[16], uint64_t ord);
+/* Record a new or updated id entry / fp / isrc pair in the memtable. */
+int wn_lsm_put_id(wn_lsm *m, const wn_idrec *r);
+int wn_lsm_put_pair(wn_lsm *m, int map, uint64_t hash, uint64_t ord);
+size_t wn_lsm_pending(const wn_lsm *m);   /* id entries in the memtable */
+/* Write the memtable as new runs inside txn (MDB_APPEND), merge runs when due. */
+int wn_lsm_flush(wn_lsm *m, MDB_txn *txn);
+/* After the txn of the last flush committed: drop merged-away runs, etc. */
+void wn_lsm_committed(wn_lsm *m);
+/* The flush's transaction was aborted: reload the committed run lists. */
+int wn_lsm_aborted(wn_lsm *m);
+/* A fingerprint of this id that is not (or no longer) its current one. */
+int wn_lsm_note_revfp(wn_lsm *m, const uint8_t fp[16]);
+
+/* Read-only lookups for get/verify (no memtable, no bloom). */
+int wn_map_find_id(wn_catalog *c, MDB_txn *txn, int kind, uint64_t hash, uint16_t check, wn_idrec *out);
+/* Call fn for every ordinal paired with `hash` in map (FP or ISRC). Returns 0 or error. */
+int wn_map_pairs(wn_catalog *c, MDB_txn *txn, int kind, int map, uint64_t hash,
+	int (*fn)(uint64_t ord, void *ud), void *ud);
+int wn_map_count(wn_catalog *c, MDB_txn *txn, int kind, int map, uint64_t *entries, uint64_t *runs);
+/* Iterate every entry of a map in key order across runs (for verify and stats). */
+int wn_map_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
+	int (*fn)(const uint8_t *entry, uint32_t run, void *ud), void *ud);
+
+/* The same, but merged across runs into one key order. */
+int wn_map_merged_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
+	int (*fn)(const uint8_t *entry, void *ud), void *ud);
+
+void wn_idrec_pack(uint8_t *p, const wn_idrec *r);
+void wn_idrec_unpack(wn_idrec *r, const uint8_t *p);
+void wn_id_hash(const char *id, size_t n, uint64_t *hash, uint16_t *check);
+uint64_t wn_isrc_hash(const char *isrc, size_t n);    /* normalised: upper-case, alnum only */
+size_t wn_isrc_norm(char *out, const char *isrc, size_t n); /* out >= n bytes */
+uint64_t wn_fp_key(const uint8_t fp[16]);
+
+/* ---- reading records back (read.c) ---- */
+typedef struct wn_reader wn_reader;  /* frame cache for random access */
+int wn_record_locate(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_frameinfo *fi);
+int wn_frame_load(wn_catalog *c, int kind, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch);
+/* Find the n-th line of a decompressed frame. */
+int wn_frame_line(const char *raw, size_t len, uint32_t n, const char **line, size_t *linelen);
+int wn_is_superseded(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord);
+
+#endif

@@ -1,0 +1,1193 @@
+/*
+ * json.c - strict JSON record parser, canonical form and fingerprint.
+ *
+ * This file owns everything winnow knows about JSON text. wn_json_record() takes one
+ * record, checks it against RFC 8259 and RFC 3629 (UTF-8), and in the same single
+ * pass writes the record's canonical form (doc/FORMAT.md, "Canonical form"): a
+ * binary, type-tagged, length-prefixed encoding in which object members are sorted
+ * by key and strings are unescaped, so that key order, whitespace and escape spelling
+ * do not change it while any change of value does. The canonical bytes are hashed
+ * once with XXH3-128 to give the record's fingerprint. Along the way it picks out the
+ * values at a few dotted paths (slots: the id, the ISRC, ...) and leaves out of the
+ * canonical form the members the user asked to ignore. wn_json_quote() is the way
+ * back: it writes a string as a JSON literal.
+ *
+ * This runs once per input record on the ingest hot path, so it is written for speed:
+ * - nothing is allocated per record: every buffer lives in the handle and only grows;
+ *   the canonical buffer is reserved once per record from an upper bound (3 bytes per
+ *   input byte plus the headers of open containers) so emitting needs no bounds checks;
+ * - strings are scanned and copied 8 bytes at a time until the first byte that needs a
+ *   look ('"', '\\', a control character or a non-ASCII byte);
+ * - an object's members are emitted in input order; only when the keys turn out not to
+ *   be in order (or a member is ignored) are the members' byte ranges permuted, through
+ *   a scratch buffer. Keys are compared on a 64-bit big-endian prefix first;
+ * - paths (slots and ignores) live in a small trie; a key is compared against it only
+ *   while the object being parsed lies on some path.
+ *
+ * Offsets inside the canonical buffer are 32-bit, which is why records are limited to
+ * WN_JSON_MAX_LEN bytes.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xxhash.h>
+#if defined(__SSE2__) && !defined(WN_JSON_NO_SIMD)
+# include <emmintrin.h>
+#endif
+
+#include "winnow.h"
+#include "json.h"
+
+#if defined(__GNUC__)
+# define WN_LIKELY(x)   __builtin_expect(!!(x), 1)
+# define WN_UNLIKELY(x) __builtin_expect(!!(x), 0)
+# define WN_COLD        __attribute__((cold, noinline))
+#else
+# define WN_LIKELY(x)   (x)
+# define WN_UNLIKELY(x) (x)
+# define WN_COLD
+#endif
+
+/* Longest record accepted: 3 canonical bytes per input byte must fit a 32-bit offset. */
+#define WN_JSON_MAX_LEN ((size_t)1 << 30)
+/* Room past the bound: a 5-byte header per open container, and the 8-byte
+ * over-store of the string copier. */
+#define CANON_SLACK (5 * (WN_JSON_MAX_DEPTH + 2) + 64)
+
+/* A node of the path trie: one segment of one or more dotted paths. Node 0 is the
+ * root (the record itself). Children of a node are a linked list through `next`. */
+struct wn_pnode {
+	uint64_t pfx;         /* first 8 bytes of seg, as wn_member.pfx */
+	const char *seg;      /* points into one of the handle's path copies */
+	uint32_t len;
+	int32_t child;        /* first child, -1 if none */
+	int32_t next;         /* next sibling, -1 if none */
+	uint64_t cmask;       /* bit key_bit() set for each child: most keys miss here */
+	uint8_t ignore;       /* leave this member out of the canonical form */
+	uint8_t slots;        /* bit k set: slot k takes this member's value */
+};
+
+/* One member of an object being parsed, kept until the object closes. Offsets are
+ * into the canonical buffer, where the member is `u32 keylen, key, value`. */
+struct wn_member {
+	uint64_t pfx;         /* first 8 key bytes, big-endian, zero padded */
+	uint32_t start;       /* offset of the member's key length */
+	uint32_t end;         /* offset past its value (past the key if ignored) */
+	uint32_t klen;
+	uint32_t at;          /* input offset of the key, for error messages */
+	uint32_t ignored;
+	uint32_t pad_;
+};
+
+struct wn_json {
+	uint8_t *cb;          /* canonical bytes of the current record */
+	size_t cbcap;
+	uint8_t *tmp;         /* scratch for re-ordering an object's members */
+	size_t tmpcap;
+	uint8_t *arena;       /* unescaped copies of string slot values */
+	size_t arenacap;
+	struct wn_member *ms; /* members of all open objects, innermost last */
+	size_t mcap;
+
+	struct wn_pnode *nodes;
+	size_t nnodes, nodecap;
+	char *slot_path[WN_JSON_MAX_SLOTS];
+	char **ign;
+	size_t nign, igncap;
+	int any_slot;
+};
+
+/* Per-call parse state; lives on the stack of wn_json_record(). */
+struct ps {
+	const uint8_t *buf, *end;
+	uint8_t *o;           /* next canonical byte */
+	uint8_t *cb;
+	wn_json *j;
+	wn_jresult *res;
+	size_t nm;            /* entries used in j->ms */
+	size_t alen;          /* bytes used in j->arena */
+	int code;
+};
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static inline void put32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline uint64_t load64le(const void *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+static inline uint64_t load64be(const void *p)
+{
+	uint64_t v;
+	memcpy(&v, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+/* The first 8 bytes of a key, zero padded, as a big-endian number: comparing two of
+ * these orders keys as memcmp() would, up to the 8th byte. k must be readable for 8
+ * bytes whatever its length (the canonical buffer has slack). */
+static inline uint64_t key_prefix(const uint8_t *k, size_t len)
+{
+	uint64_t v = load64be(k);
+
+	if (len < 8)
+		v &= len ? ~(uint64_t)0 << (64 - 8 * len) : 0;
+	return v;
+}
+
+/* One of 64 bits for a key, from its prefix and length; a cheap filter before the
+ * children of a trie node are walked. */
+static inline uint64_t key_bit(uint64_t pfx, size_t len)
+{
+	return (uint64_t)1 << ((pfx + len) * 0x9e3779b97f4a7c15ull >> 58);
+}
+
+static inline unsigned ctz64(uint64_t v)
+{
+#if defined(__GNUC__)
+	return (unsigned)__builtin_ctzll(v);
+#else
+	unsigned n = 0;
+	while (!(v & 1)) { v >>= 1; n++; }
+	return n;
+#endif
+}
+
+/* Grow an array of `elem`-byte items to hold at least `need`: returns the new
+ * array (b is then invalid) or NULL (b untouched). New bytes are zeroed so that the
+ * 8-byte key-prefix loads never read indeterminate memory. */
+static void *grow(void *b, size_t *cap, size_t need, size_t elem)
+{
+	size_t n = *cap ? *cap : 1024 / elem + 1;
+	char *nb;
+
+	while (n < need)
+		n = n > ((size_t)-1 / elem) / 2 ? need : n * 2;
+	if (n > (size_t)-1 / elem || !(nb = realloc(b, n * elem)))
+		return NULL;
+	memset(nb + *cap * elem, 0, (n - *cap) * elem);
+	*cap = n;
+	return nb;
+}
+
+static int reserve_bytes(uint8_t **b, size_t *cap, size_t need)
+{
+	uint8_t *nb;
+
+	if (need <= *cap)
+		return 0;
+	if (!(nb = grow(*b, cap, need, 1)))
+		return WN_E_NOMEM;
+	*b = nb;
+	return 0;
+}
+
+static inline const uint8_t *skip_ws(const uint8_t *p, const uint8_t *end)
+{
+	while (p < end && *p <= ' ' && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	return p;
+}
+
+static inline int is_digit(uint8_t c)
+{
+	return (unsigned)(c - '0') < 10;
+}
+
+/* ---- errors ----------------------------------------------------------------- */
+
+static WN_COLD const uint8_t *fail(struct ps *s, int code, const uint8_t *at, const char *fmt, ...)
+{
+	va_list ap;
+
+	s->code = code;
+	s->res->err_offset = (size_t)(at - s->buf);
+	va_start(ap, fmt);
+	vsnprintf(s->res->err, sizeof s->res->err, fmt, ap);
+	va_end(ap);
+	return NULL;
+}
+
+/* Length of the well-formed UTF-8 sequence starting at p (p[0] >= 0x80), or 0. */
+static inline size_t utf8_len(const uint8_t *p, const uint8_t *end)
+{
+	size_t avail = (size_t)(end - p);
+	uint8_t c = p[0], lo = 0x80, hi = 0xbf;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (c == 0xe0)
+			lo = 0xa0;          /* below: overlong */
+		else if (c == 0xed)
+			hi = 0x9f;          /* above: a surrogate */
+		return avail >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (c == 0xf0)
+			lo = 0x90;          /* below: overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;          /* above: past U+10FFFF */
+		return avail >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
+		       (p[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
+
+/* Say why the bytes at p are not UTF-8 (utf8_len() returned 0). */
+static WN_COLD const uint8_t *utf8_fail(struct ps *s, const uint8_t *p)
+{
+	size_t avail = (size_t)(s->end - p);
+	uint8_t c = p[0];
+
+	if (c >= 0x80 && c <= 0xbf)
+		return fail(s, WN_E_UTF8, p, "unexpected utf-8 continuation byte 0x%02x", c);
+	if (c == 0xc0 || c == 0xc1)
+		return fail(s, WN_E_UTF8, p, "overlong utf-8 sequence");
+	if (c >= 0xf5)
+		return fail(s, WN_E_UTF8, p, "invalid utf-8 byte 0x%02x", c);
+	if (avail < 2 || (p[1] & 0xc0) != 0x80)
+		return fail(s, WN_E_UTF8, p, "truncated utf-8 sequence");
+	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xf0 && p[1] < 0x90))
+		return fail(s, WN_E_UTF8, p, "overlong utf-8 sequence");
+	if (c == 0xed && p[1] >= 0xa0)
+		return fail(s, WN_E_UTF8, p, "utf-8 encoded surrogate u+%04x",
+		            0xd000u | ((p[1] & 0x3fu) << 6) | (avail >= 3 ? p[2] & 0x3fu : 0));
+	if (c == 0xf4 && p[1] >= 0x90)
+		return fail(s, WN_E_UTF8, p, "utf-8 code point above u+10ffff");
+	return fail(s, WN_E_UTF8, p, "truncated utf-8 sequence");  /* a later byte */
+}
+
+/* An unexpected byte at p: if it is not the start of valid UTF-8, that is the more
+ * basic fault and is what gets reported; otherwise `what` (a grammar message). */
+static WN_COLD const uint8_t *unexpected(struct ps *s, const uint8_t *p, const char *what)
+{
+	if (p < s->end && *p >= 0x80 && !utf8_len(p, s->end))
+		return utf8_fail(s, p);
+	return fail(s, WN_E_PARSE, p, "%s", what);
+}
+
+/* Append key k[0..n) to dst, quoted and escaped, cut (at a character boundary) so
+ * that an error message stays readable. */
+static WN_COLD void key_excerpt(char *dst, size_t cap, const uint8_t *k, size_t n)
+{
+	size_t o = 0, i = 0;
+
+	dst[o++] = '"';
+	while (i < n && o + 12 < cap) {
+		uint8_t c = k[i];
+		if (c < 0x20 || c == '"' || c == '\\' || c == 0x7f) {
+			o += (size_t)snprintf(dst + o, cap - o, c == '"' || c == '\\' ? "\\%c" : "\\u%04x", c);
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t m = 1;
+			while (i + m < n && (k[i + m] & 0xc0) == 0x80 && m < 4)
+				m++;
+			if (o + m + 12 >= cap)
+				break;
+			memcpy(dst + o, k + i, m);
+			o += m;
+			i += m;
+			continue;
+		}
+		dst[o++] = (char)c;
+		i++;
+	}
+	if (i < n) {
+		memcpy(dst + o, "...", 3);
+		o += 3;
+	}
+	dst[o++] = '"';
+	dst[o] = 0;
+}
+
+/* ---- strings ---------------------------------------------------------------- */
+
+/* Nonzero in the high bit of each byte of w that is '"', '\\', < 0x20 or >= 0x80.
+ * Borrows can only set spurious bits above a true hit, so the lowest set bit is
+ * exact, which is all the callers use. */
+static inline uint64_t special8(uint64_t w)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = 0x8080808080808080ull;
+	uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+
+	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((w - ones * 0x20) & ~w) | w) & high;
+}
+
+static inline int hex4(const uint8_t *p)
+{
+	int v = 0, i;
+
+	for (i = 0; i < 4; i++) {
+		uint8_t c = p[i];
+		int d;
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			d = (c | 0x20) - 'a' + 10;
+		else
+			return -1;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/* Encode a code point (a lone surrogate included, as 3 bytes) as UTF-8. */
+static inline uint8_t *put_utf8(uint8_t *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		*o++ = (uint8_t)cp;
+	} else if (cp < 0x800) {
+		*o++ = (uint8_t)(0xc0 | cp >> 6);
+		*o++ = (uint8_t)(0x80 | (cp & 0x3f));
+	} else if (cp < 0x10000) {
+		*o++ = (uint8_t)(0xe0 | cp >> 12);
+		*o++ = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (uint8_t)(0x80 | (cp & 0x3f));
+	} else {
+		*o++ = (uint8_t)(0xf0 | cp >> 18);
+		*o++ = (uint8_t)(0x80 | ((cp >> 12) & 0x3f));
+		*o++ = (uint8_t)(0x80 | ((cp >> 6) & 0x3f));
+		*o++ = (uint8_t)(0x80 | (cp & 0x3f));
+	}
+	return o;
+}
+
+/* Parse the escape at p (p[0] == '\\'), write its bytes at *op. Returns the byte
+ * after the escape, or NULL. A \uXXXX high surrogate directly followed by a \uXXXX
+ * low surrogate is one code point; any other surrogate escape stands alone and is
+ * written as its 3-byte generalised UTF-8 form (which raw input can never contain,
+ * as encoded surrogates are rejected), so every string still has one canonical
+ * byte form. */
+static const uint8_t *escape(struct ps *s, const uint8_t *p, uint8_t **op)
+{
+	const uint8_t *end = s->end;
+	uint8_t *o = *op;
+	int cp, lo;
+
+	if (end - p < 2)
+		return fail(s, WN_E_PARSE, end, "unterminated string");
+	switch (p[1]) {
+	case '"': case '\\': case '/':
+		*o++ = p[1]; break;
+	case 'b': *o++ = '\b'; break;
+	case 'f': *o++ = '\f'; break;
+	case 'n': *o++ = '\n'; break;
+	case 'r': *o++ = '\r'; break;
+	case 't': *o++ = '\t'; break;
+	case 'u':
+		if (end - p < 6 || (cp = hex4(p + 2)) < 0)
+			return fail(s, WN_E_PARSE, p, "invalid \\u escape (need 4 hex digits)");
+		if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 12 && p[6] == '\\' && p[7] == 'u' &&
+		    (lo = hex4(p + 8)) >= 0xdc00 && lo <= 0xdfff) {
+			*op = put_utf8(o, 0x10000 + ((uint32_t)(cp - 0xd800) << 10) + (uint32_t)(lo - 0xdc00));
+			return p + 12;
+		}
+		*op = put_utf8(o, (uint32_t)cp);
+		return p + 6;
+	default:
+		if (p[1] > 0x20 && p[1] < 0x7f)
+			return fail(s, WN_E_PARSE, p, "invalid escape '\\%c'", p[1]);
+		return fail(s, WN_E_PARSE, p, "invalid escape '\\' before byte 0x%02x", p[1]);
+	}
+	*op = o;
+	return p + 2;
+}
+
+/* Copy the body of the string whose opening quote is at q to s->o, unescaped and
+ * validated. Returns the byte after the closing quote, or NULL. */
+static const uint8_t *string_body(struct ps *s, const uint8_t *q)
+{
+	const uint8_t *p = q + 1, *end = s->end;
+	uint8_t *o = s->o;
+
+	for (;;) {
+		uint8_t c;
+
+		/* The bytes are stored before we know how many belong to the string; the
+		 * canonical buffer's slack makes the over-store harmless. */
+#if defined(__SSE2__) && !defined(WN_JSON_NO_SIMD)
+		while (WN_LIKELY(end - p >= 16)) {
+			__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+			/* signed: < 0x20 also catches every byte >= 0x80 */
+			__m128i x = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			                                      _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+			                         _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+			unsigned m = (unsigned)_mm_movemask_epi8(x);
+			_mm_storeu_si128((__m128i *)(void *)o, v);
+			if (m) {
+				unsigned k = ctz64(m);
+				p += k;
+				o += k;
+				goto look;
+			}
+			p += 16;
+			o += 16;
+		}
+#endif
+		while (WN_LIKELY(end - p >= 8)) {
+			uint64_t w = load64le(p), m;
+			memcpy(o, p, 8);
+			m = special8(w);
+			if (m) {
+				unsigned k = ctz64(m) >> 3;
+				p += k;
+				o += k;
+				goto look;
+			}
+			p += 8;
+			o += 8;
+		}
+		while (p < end && *p >= 0x20 && *p < 0x80 && *p != '"' && *p != '\\')
+			*o++ = *p++;
+		if (p == end)
+			return fail(s, WN_E_PARSE, end, "unterminated string");
+look:
+		c = *p;
+		if (c == '"') {
+			s->o = o;
+			return p + 1;
+		}
+		if (c == '\\') {
+			p = escape(s, p, &o);
+			if (!p)
+				return NULL;
+			continue;
+		}
+		if (c < 0x20)
+			return fail(s, WN_E_PARSE, p, "unescaped control character 0x%02x in string", c);
+		{
+			size_t n = utf8_len(p, end);
+			if (WN_UNLIKELY(!n))
+				return utf8_fail(s, p);
+			o[0] = p[0];
+			o[1] = p[1];
+			if (n > 2)
+				o[2] = p[2];
+			if (n > 3)
+				o[3] = p[3];
+			o += n;
+			p += n;
+		}
+	}
+}
+
+/* ---- values ----------------------------------------------------------------- */
+
+static const uint8_t *value(struct ps *s, const uint8_t *p, int depth, int node);
+
+static const uint8_t *number(struct ps *s, const uint8_t *p)
+{
+	const uint8_t *st = p, *end = s->end;
+	uint8_t *o = s->o;
+	size_t n;
+
+	if (*p == '-')
+		p++;
+	if (p == end)
+		goto bad;
+	if (*p == '0')
+		p++;
+	else if (*p >= '1' && *p <= '9')
+		while (++p < end && is_digit(*p))
+			;
+	else
+		goto bad;
+	if (p < end && *p == '.') {
+		if (++p == end || !is_digit(*p))
+			goto bad;
+		while (++p < end && is_digit(*p))
+			;
+	}
+	if (p < end && (*p | 0x20) == 'e') {
+		if (++p < end && (*p == '+' || *p == '-'))
+			p++;
+		if (p == end || !is_digit(*p))
+			goto bad;
+		while (++p < end && is_digit(*p))
+			;
+	}
+	/* "01", "1.2.3", "1x": the grammar ends the number early, but reporting the
+	 * separator that follows would be misleading. */
+	if (p < end && (is_digit(*p) || *p == '.' || *p == '+' || *p == '-' ||
+	                ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')))
+		goto bad;
+	n = (size_t)(p - st);
+	o[0] = 'd';
+	put32(o + 1, (uint32_t)n);
+	if (n <= 16 && end - st >= 16)
+		memcpy(o + 5, st, 16);   /* fixed size: one load and store; slack covers the rest */
+	else
+		memcpy(o + 5, st, n);
+	s->o = o + 5 + n;
+	return p;
+bad:
+	return fail(s, WN_E_PARSE, st, "invalid number");
+}
+
+static inline const uint8_t *literal(struct ps *s, const uint8_t *p, const char *word, size_t n, uint8_t tag)
+{
+	size_t i, avail = (size_t)(s->end - p);
+
+	for (i = 1; i < n; i++)   /* p[0] matched already; a loop, not memcmp(): n <= 5 */
+		if (i >= avail || p[i] != (uint8_t)word[i])
+			goto bad;
+	if (avail > n && (((p[n] | 0x20) >= 'a' && (p[n] | 0x20) <= 'z') || is_digit(p[n])))
+		goto bad;
+	*s->o++ = tag;
+	return p + n;
+bad:
+	return fail(s, WN_E_PARSE, p, "invalid literal");
+}
+
+static inline int member_cmp(const uint8_t *cb, const struct wn_member *a, const struct wn_member *b)
+{
+	size_t n;
+	int c;
+
+	if (a->pfx != b->pfx)
+		return a->pfx < b->pfx ? -1 : 1;
+	/* Same first 8 bytes (zero padded): a key of 8 bytes or fewer is then a prefix
+	 * of the other key. */
+	if (a->klen > 8 && b->klen > 8) {
+		n = a->klen < b->klen ? a->klen : b->klen;
+		c = memcmp(cb + a->start + 4 + 8, cb + b->start + 4 + 8, n - 8);
+		if (c)
+			return c;
+	}
+	return (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+static void sort_members(const uint8_t *cb, struct wn_member *m, size_t n)
+{
+	size_t i, j;
+
+	if (n <= 24) {
+		for (i = 1; i < n; i++) {
+			struct wn_member x = m[i];
+			for (j = i; j > 0 && member_cmp(cb, &m[j - 1], &x) > 0; j--)
+				m[j] = m[j - 1];
+			m[j] = x;
+		}
+		return;
+	}
+	/* Heapsort: big objects are rare, and it needs no scratch memory. */
+	for (i = n / 2; i-- > 0;) {
+		for (j = i;;) {
+			size_t c = 2 * j + 1;
+			struct wn_member t;
+			if (c >= n)
+				break;
+			if (c + 1 < n && member_cmp(cb, &m[c], &m[c + 1]) < 0)
+				c++;
+			if (member_cmp(cb, &m[j], &m[c]) >= 0)
+				break;
+			t = m[j]; m[j] = m[c]; m[c] = t;
+			j = c;
+		}
+	}
+	for (i = n; i-- > 1;) {
+		struct wn_member t = m[0];
+		m[0] = m[i];
+		m[i] = t;
+		for (j = 0;;) {
+			size_t c = 2 * j + 1;
+			if (c >= i)
+				break;
+			if (c + 1 < i && member_cmp(cb, &m[c], &m[c + 1]) < 0)
+				c++;
+			if (member_cmp(cb, &m[j], &m[c]) >= 0)
+				break;
+			t = m[j]; m[j] = m[c]; m[c] = t;
+			j = c;
+		}
+	}
+}
+
+static WN_COLD const uint8_t *dupkey(struct ps *s, const struct wn_member *a, const struct wn_member *b)
+{
+	char k[128];
+	const struct wn_member *later = a->at > b->at ? a : b;
+
+	key_excerpt(k, sizeof k, s->cb + later->start + 4, later->klen);
+	return fail(s, WN_E_DUPKEY, s->buf + later->at, "duplicate key %s", k);
+}
+
+/* The object whose header is at hdr has its members j->ms[base..s->nm) in the
+ * canonical buffer in input order: check for duplicate keys, put the members in key
+ * order, drop the ignored ones, write the count. Returns 0 or -1 (error set). */
+static int finish_object(struct ps *s, uint8_t *hdr, size_t base, size_t nign)
+{
+	struct wn_member *m = s->j->ms + base;
+	size_t n = s->nm - base, i, x = 0;
+	int sorted = 1;
+
+	for (i = 1; i < n; i++) {
+		int c = member_cmp(s->cb, &m[i - 1], &m[i]);
+		if (c >= 0) {
+			if (c == 0) {
+				dupkey(s, &m[i - 1], &m[i]);
+				return -1;
+			}
+			sorted = 0;
+			break;
+		}
+	}
+	if (!sorted) {
+		sort_members(s->cb, m, n);
+		for (i = 1; i < n; i++)
+			if (member_cmp(s->cb, &m[i - 1], &m[i]) == 0) {
+				dupkey(s, &m[i - 1], &m[i]);
+				return -1;
+			}
+	}
+	if (!sorted || nign) {
+		uint8_t *t = s->j->tmp;
+		/* The record's own object is built in tmp behind a copy of its header and
+		 * then tmp and cb trade places, which saves copying it back. */
+		int top = hdr == s->cb;
+		if (top)
+			x = 5;
+		for (i = 0; i < n; i++) {
+			const uint8_t *from = s->cb + m[i].start;
+			size_t len = m[i].end - m[i].start, k;
+			if (m[i].ignored)
+				continue;
+			/* 16 bytes at a time, over-reading and over-storing into slack:
+			 * members are short and a memcpy() call would cost more. */
+			for (k = 0; k < len; k += 16)
+				memcpy(t + x + k, from + k, 16);
+			x += len;
+		}
+		if (top) {
+			size_t cap = s->j->tmpcap;
+			memcpy(t, hdr, 5);
+			s->j->tmpcap = s->j->cbcap;
+			s->j->cbcap = cap;
+			s->j->tmp = s->cb;
+			s->j->cb = s->cb = t;
+			hdr = t;
+			s->o = t + x;
+			x -= 5;
+		} else {
+			memcpy(hdr + 5, t, x);
+			s->o = hdr + 5 + x;
+		}
+	}
+	put32(hdr + 1, (uint32_t)(n - nign));
+	s->nm = base;
+	return 0;
+}
+
+/* Record the value just parsed (input vs..ve, canonical bytes at vo) in the slots of
+ * `mask`. */
+static void set_slots(struct ps *s, unsigned mask, const uint8_t *vs, const uint8_t *ve, const uint8_t *vo)
+{
+	wn_jslot v;
+	int k;
+
+	v.ptr = (const char *)vs;
+	v.len = (size_t)(ve - vs);
+	switch (*vs) {
+	case '"':
+		v.type = WN_JT_STRING;
+		v.len = (size_t)(s->o - vo - 5);
+		if (v.len == (size_t)(ve - vs) - 2) {
+			/* Every escape is longer than what it stands for, so equal lengths
+			 * mean there was none: the input bytes are the value. */
+			v.ptr = (const char *)vs + 1;
+		} else {
+			v.ptr = (const char *)s->j->arena + s->alen;
+			memcpy(s->j->arena + s->alen, vo + 5, v.len);
+			s->alen += v.len;
+		}
+		break;
+	case '{': v.type = WN_JT_OBJECT; break;
+	case '[': v.type = WN_JT_ARRAY; break;
+	case 't': v.type = WN_JT_TRUE; break;
+	case 'f': v.type = WN_JT_FALSE; break;
+	case 'n': v.type = WN_JT_NULL; break;
+	default: v.type = WN_JT_NUMBER; break;
+	}
+	for (k = 0; k < WN_JSON_MAX_SLOTS; k++)
+		if (mask & (1u << k))
+			s->res->slot[k] = v;
+}
+
+static const uint8_t *object(struct ps *s, const uint8_t *p, int depth, int node)
+{
+	const uint8_t *end = s->end;
+	const struct wn_pnode *nd = s->j->nodes;
+	uint8_t *hdr = s->o;
+	size_t base = s->nm, nign = 0;
+
+	if (depth > WN_JSON_MAX_DEPTH)
+		return fail(s, WN_E_DEPTH, p, "nesting deeper than %d levels", WN_JSON_MAX_DEPTH);
+	hdr[0] = 'o';
+	s->o = hdr + 5;
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == '}') {
+		put32(hdr + 1, 0);
+		return p + 1;
+	}
+	for (;;) {
+		struct wn_member *m;
+		uint8_t *mo, *vo;
+		const uint8_t *vs;
+		size_t klen, mi;
+		int child = -1, c;
+		unsigned ign = 0, slots = 0;
+
+		if (p == end)
+			return fail(s, WN_E_PARSE, p, "unterminated object");
+		if (*p != '"')
+			return unexpected(s, p, "object key must be a string");
+		if (WN_UNLIKELY(s->nm == s->j->mcap)) {
+			struct wn_member *nm = grow(s->j->ms, &s->j->mcap, s->nm + 1, sizeof *nm);
+			if (!nm)
+				return fail(s, WN_E_NOMEM, p, "out of memory");
+			s->j->ms = nm;
+		}
+		mi = s->nm++;
+		mo = s->o;
+		s->o = mo + 4;
+		m = &s->j->ms[mi];
+		m->at = (uint32_t)(p - s->buf);
+		p = string_body(s, p);
+		if (!p)
+			return NULL;
+		klen = (size_t)(s->o - mo - 4);
+		put32(mo, (uint32_t)klen);
+		m->start = (uint32_t)(mo - s->cb);
+		m->klen = (uint32_t)klen;
+		m->pfx = key_prefix(mo + 4, klen);
+		m->ignored = 0;
+		if (node >= 0 && (nd[node].cmask & key_bit(m->pfx, klen))) {
+			for (c = nd[node].child; c >= 0; c = nd[c].next) {
+				if (nd[c].pfx == m->pfx && nd[c].len == klen &&
+				    (klen <= 8 || memcmp(nd[c].seg + 8, mo + 12, klen - 8) == 0)) {
+					ign = nd[c].ignore;
+					slots = nd[c].slots;
+					child = nd[c].child >= 0 ? c : -1;
+					break;
+				}
+			}
+		}
+		p = skip_ws(p, end);
+		if (p == end)
+			return fail(s, WN_E_PARSE, p, "unterminated object");
+		if (*p != ':')
+			return unexpected(s, p, "expected ':' after object key");
+		p = skip_ws(p + 1, end);
+		if (p == end)
+			return fail(s, WN_E_PARSE, p, "unterminated object");
+		vs = p;
+		vo = s->o;
+		p = value(s, p, depth, child);
+		if (!p)
+			return NULL;
+		if (slots)
+			set_slots(s, slots, vs, p, vo);
+		m = &s->j->ms[mi];   /* the value may have grown the member stack */
+		if (ign) {
+			/* Keep the key until the object closes, for the duplicate check. */
+			s->o = mo + 4 + klen;
+			m->ignored = 1;
+			nign++;
+		}
+		m->end = (uint32_t)(s->o - s->cb);
+		p = skip_ws(p, end);
+		if (p < end && *p == ',') {
+			p = skip_ws(p + 1, end);
+			if (p < end && *p == '}')
+				return fail(s, WN_E_PARSE, p, "trailing comma before '}'");
+			continue;
+		}
+		if (p < end && *p == '}')
+			break;
+		if (p == end)
+			return fail(s, WN_E_PARSE, p, "unterminated object");
+		return unexpected(s, p, "expected ',' or '}' after object member");
+	}
+	if (finish_object(s, hdr, base, nign))
+		return NULL;
+	return p + 1;
+}
+
+static const uint8_t *array(struct ps *s, const uint8_t *p, int depth)
+{
+	const uint8_t *end = s->end;
+	uint8_t *hdr = s->o;
+	uint32_t count = 0;
+
+	if (depth > WN_JSON_MAX_DEPTH)
+		return fail(s, WN_E_DEPTH, p, "nesting deeper than %d levels", WN_JSON_MAX_DEPTH);
+	hdr[0] = 'a';
+	s->o = hdr + 5;
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == ']') {
+		put32(hdr + 1, 0);
+		return p + 1;
+	}
+	for (;;) {
+		if (p == end)
+			return fail(s, WN_E_PARSE, p, "unterminated array");
+		p = value(s, p, depth, -1);
+		if (!p)
+			return NULL;
+		count++;
+		p = skip_ws(p, end);
+		if (p < end && *p == ',') {
+			p = skip_ws(p + 1, end);
+			if (p < end && *p == ']')
+				return fail(s, WN_E_PARSE, p, "trailing comma before ']'");
+			continue;
+		}
+		if (p < end && *p == ']')
+			break;
+		if (p == end)
+			return fail(s, WN_E_PARSE, p, "unterminated array");
+		return unexpected(s, p, "expected ',' or ']' after array element");
+	}
+	put32(hdr + 1, count);
+	return p + 1;
+}
+
+/* Parse the value at p (p < end), which sits `depth` containers deep, writing its
+ * canonical form. `node` is the trie node of the member holding it, or -1. */
+static const uint8_t *value(struct ps *s, const uint8_t *p, int depth, int node)
+{
+	uint8_t *o;
+
+	switch (*p) {
+	case '{':
+		return object(s, p, depth + 1, node);
+	case '[':
+		return array(s, p, depth + 1);
+	case '"':
+		o = s->o;
+		o[0] = 's';
+		s->o = o + 5;
+		p = string_body(s, p);
+		if (p)
+			put32(o + 1, (uint32_t)(s->o - o - 5));
+		return p;
+	case '-': case '0': case '1': case '2': case '3': case '4':
+	case '5': case '6': case '7': case '8': case '9':
+		return number(s, p);
+	case 't':
+		return literal(s, p, "true", 4, 't');
+	case 'f':
+		return literal(s, p, "false", 5, 'f');
+	case 'n':
+		return literal(s, p, "null", 4, 'n');
+	case '+': case '.':
+		return fail(s, WN_E_PARSE, p, "invalid number");
+	default:
+		if ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z')
+			return fail(s, WN_E_PARSE, p, "invalid literal");
+		return unexpected(s, p, "expected value");
+	}
+}
+
+/* ---- the interface ---------------------------------------------------------- */
+
+int wn_json_record(wn_json *j, const char *buf, size_t len, wn_jresult *res)
+{
+	struct ps s;
+	const uint8_t *p, *start;
+	XXH128_canonical_t c;
+	int k;
+
+	if (!res)
+		return WN_E_USAGE;
+	memset(res->fp, 0, sizeof res->fp);
+	for (k = 0; k < WN_JSON_MAX_SLOTS; k++) {
+		res->slot[k].type = WN_JT_NONE;
+		res->slot[k].ptr = NULL;
+		res->slot[k].len = 0;
+	}
+	res->canon = NULL;
+	res->canon_len = 0;
+	res->err_offset = 0;
+	res->err[0] = 0;
+	if (!j || (!buf && len)) {
+		snprintf(res->err, sizeof res->err, "bad argument");
+		return WN_E_USAGE;
+	}
+	if (len >= WN_JSON_MAX_LEN) {
+		snprintf(res->err, sizeof res->err, "record longer than %zu bytes", WN_JSON_MAX_LEN - 1);
+		return WN_E_TOOLONG;
+	}
+	if (reserve_bytes(&j->cb, &j->cbcap, 3 * len + CANON_SLACK) ||
+	    reserve_bytes(&j->tmp, &j->tmpcap, 3 * len + CANON_SLACK) ||
+	    (j->any_slot && reserve_bytes(&j->arena, &j->arenacap, len + 1))) {
+		snprintf(res->err, sizeof res->err, "out of memory");
+		return WN_E_NOMEM;
+	}
+	s.buf = (const uint8_t *)buf;
+	s.end = s.buf + len;
+	s.cb = s.o = j->cb;
+	s.j = j;
+	s.res = res;
+	s.nm = 0;
+	s.alen = 0;
+	s.code = 0;
+
+	p = skip_ws(s.buf, s.end);
+	if (p == s.end) {
+		fail(&s, WN_E_PARSE, p, "empty record");
+		return s.code;
+	}
+	start = p;
+	p = value(&s, p, 0, j->nodes[0].child >= 0 ? 0 : -1);
+	if (p) {
+		p = skip_ws(p, s.end);
+		if (p != s.end)
+			p = unexpected(&s, p, "trailing data after value");
+		else if (*start != '{')
+			p = fail(&s, WN_E_NOTOBJECT, start, "record is not a JSON object");
+	}
+	if (!p) {
+		for (k = 0; k < WN_JSON_MAX_SLOTS; k++)
+			res->slot[k].type = WN_JT_NONE;
+		return s.code;
+	}
+	res->canon = j->cb;
+	res->canon_len = (size_t)(s.o - j->cb);
+	XXH128_canonicalFromHash(&c, XXH3_128bits(res->canon, res->canon_len));
+	memcpy(res->fp, c.digest, sizeof res->fp);
+	return 0;
+}
+
+size_t wn_json_quote(char *out, const char *str, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *s = (const uint8_t *)str;
+	char *o = out;
+	size_t i;
+
+	*o++ = '"';
+	for (i = 0; i < n; i++) {
+		uint8_t c = s[i];
+		unsigned cp = c;
+
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			if (c != 0xed || i + 2 >= n || s[i + 1] < 0xa0 || s[i + 1] > 0xbf) {
+				*o++ = (char)c;
+				continue;
+			}
+			/* A lone surrogate, as wn_json_record() decodes a \uXXXX escape that
+			 * is not part of a pair: write the escape back, so that the output is
+			 * valid UTF-8 and reads back to the same bytes. */
+			cp = 0xd000u | (unsigned)(s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3fu);
+			i += 2;
+		}
+		*o++ = '\\';
+		switch (cp) {
+		case '"': *o++ = '"'; continue;
+		case '\\': *o++ = '\\'; continue;
+		case '\b': *o++ = 'b'; continue;
+		case '\f': *o++ = 'f'; continue;
+		case '\n': *o++ = 'n'; continue;
+		case '\r': *o++ = 'r'; continue;
+		case '\t': *o++ = 't'; continue;
+		}
+		*o++ = 'u';
+		*o++ = hex[cp >> 12 & 0xf];
+		*o++ = hex[cp >> 8 & 0xf];
+		*o++ = hex[cp >> 4 & 0xf];
+		*o++ = hex[cp & 0xf];
+	}
+	*o++ = '"';
+	return (size_t)(o - out);
+}
+
+/* ---- paths ------------------------------------------------------------------ */
+
+/* Check a dotted path: not empty, no empty segment. */
+static int path_ok(const char *path)
+{
+	const char *p;
+
+	if (!path || !*path)
+		return 0;
+	for (p = path; *p; p++)
+		if (*p == '.' && (p == path || p[1] == '.' || p[1] == 0))
+			return 0;
+	return 1;
+}
+
+/* Add `path` to the trie; returns the node of its last segment, or -1. */
+static int32_t trie_add(wn_json *j, const char *path)
+{
+	int32_t cur = 0;
+	const char *seg = path;
+
+	for (;;) {
+		size_t len = strcspn(seg, ".");
+		int32_t c;
+
+		for (c = j->nodes[cur].child; c >= 0; c = j->nodes[c].next)
+			if (j->nodes[c].len == len && memcmp(j->nodes[c].seg, seg, len) == 0)
+				break;
+		if (c < 0) {
+			struct wn_pnode *nd;
+			if (j->nnodes == j->nodecap) {
+				if (!(nd = grow(j->nodes, &j->nodecap, j->nnodes + 1, sizeof *nd)))
+					return -1;
+				j->nodes = nd;
+			}
+			c = (int32_t)j->nnodes++;
+			nd = &j->nodes[c];
+			nd->seg = seg;
+			nd->len = (uint32_t)len;
+			{
+				uint8_t b[8] = { 0 };
+				memcpy(b, seg, len < 8 ? len : 8);
+				nd->pfx = key_prefix(b, len);
+			}
+			nd->child = -1;
+			nd->ignore = 0;
+			nd->slots = 0;
+			nd->cmask = 0;
+			nd->next = j->nodes[cur].child;
+			j->nodes[cur].child = c;
+			j->nodes[cur].cmask |= key_bit(nd->pfx, len);
+		}
+		cur = c;
+		if (!seg[len])
+			return cur;
+		seg += len + 1;
+	}
+}
+
+/* Rebuild the trie from the slot and ignore paths (rare: only when they change). */
+static int trie_build(wn_json *j)
+{
+	size_t i;
+	int32_t n;
+
+	if (!j->nodecap) {
+		struct wn_pnode *nd = grow(j->nodes, &j->nodecap, 1, sizeof *nd);
+		if (!nd)
+			return WN_E_NOMEM;
+		j->nodes = nd;
+	}
+	j->nnodes = 1;
+	memset(&j->nodes[0], 0, sizeof j->nodes[0]);
+	j->nodes[0].child = -1;
+	j->nodes[0].next = -1;
+	j->any_slot = 0;
+	for (i = 0; i < j->nign; i++) {
+		if ((n = trie_add(j, j->ign[i])) < 0)
+			return WN_E_NOMEM;
+		j->nodes[n].ignore = 1;
+	}
+	for (i = 0; i < WN_JSON_MAX_SLOTS; i++) {
+		if (!j->slot_path[i])
+			continue;
+		if ((n = trie_add(j, j->slot_path[i])) < 0)
+			return WN_E_NOMEM;
+		j->nodes[n].slots |= (uint8_t)(1u << i);
+		j->any_slot = 1;
+	}
+	return 0;
+}
+
+wn_json *wn_json_new(void)
+{
+	wn_json *j = calloc(1, sizeof *j);
+
+	if (j && trie_build(j)) {
+		wn_json_free(j);
+		return NULL;
+	}
+	return j;
+}
+
+void wn_json_free(wn_json *j)
+{
+	size_t i;
+
+	if (!j)
+		return;
+	free(j->cb);
+	free(j->tmp);
+	free(j->arena);
+	free(j->ms);
+	free(j->nodes);
+	for (i = 0; i < WN_JSON_MAX_SLOTS; i++)
+		free(j->slot_path[i]);
+	for (i = 0; i < j->nign; i++)
+		free(j->ign[i]);
+	free(j->ign);
+	free(j);
+}
+
+int wn_json_set_slot(wn_json *j, int slot, const char *path)
+{
+	char *copy = NULL, *old;
+	int rc;
+
+	if (!j || slot < 0 || slot >= WN_JSON_MAX_SLOTS || (path && !path_ok(path)))
+		return WN_E_USAGE;
+	if (path && !(copy = strdup(path)))
+		return WN_E_NOMEM;
+	old = j->slot_path[slot];
+	j->slot_path[slot] = copy;
+	if ((rc = trie_build(j)) != 0) {
+		j->slot_path[slot] = old;
+		free(copy);
+		/* The old trie pointed at old's text; rebuilding it needs no more nodes
+		 * than it had, so it cannot fail. */
+		trie_build(j);
+		return rc;
+	}
+	free(old);
+	return 0;
+}
+
+int wn_json_add_ignore(wn_json *j, const char *path)
+{
+	char *copy;
+	int rc;
+
+	if (!j || !path_ok(path))
+		return WN_E_USAGE;
+	if (j->nign == j->igncap) {
+		char **ni = grow(j->ign, &j->igncap, j->nign + 1, sizeof *ni);
+		if (!ni)
+			return WN_E_NOMEM;
+		j->ign = ni;
+	}
+	if (!(copy = strdup(path)))
+		return WN_E_NOMEM;
+	j->ign[j->nign++] = copy;
+	if ((rc = trie_build(j)) != 0) {
+		free(j->ign[--j->nign]);
+		trie_build(j);
+		return rc;
+	}
+	return 0;
+}

@@ -1,0 +1,1089 @@
+/*
+ * lsm.c - the three hashed maps of the index (id, fp, isrc) as sorted runs in LMDB.
+ *
+ * Why runs: ids and fingerprints are hashes, so they arrive in random key order. A
+ * B-tree that takes random keys has to rewrite a page for almost every insert once it
+ * is larger than memory (measured here: ~100k puts/s at 20M keys), and the cost per
+ * record keeps growing with the catalog. Instead, new entries collect in a memtable
+ * and are written at each checkpoint as one sorted run with MDB_APPEND (~3M puts/s,
+ * full pages), and runs of similar size are merged (tiered, FANOUT at a time), so each
+ * entry is rewritten O(log_FANOUT(N / checkpoint)) times in all.
+ *
+ * Storage: a run is a sequence of blocks in its map's LMDB database. A block is one LMDB
+ * value holding up to BLOCK_BYTES of fixed-size entries in key order; its LMDB key is
+ * the run number (u32be) followed by the sort key of its last entry, so MDB_SET_RANGE on
+ * (run, key) lands on the only block that can hold key. Blocks of ~4 KiB fill exactly
+ * one overflow page, so the maps cost little more than their entries (doc/FORMAT.md).
+ *
+ * Lookups during ingest go: bloom filter over every id hash (memory, one cache line) ->
+ * memtable -> runs newest to oldest. Only ids the filter has seen reach LMDB.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <xxhash.h>
+
+#define FANOUT 4
+#define BLOCK_BYTES 4064      /* + LMDB's 16-byte page header = one 4 KiB overflow page */
+#define MAX_RUNS 4096
+
+typedef struct run {
+	uint32_t no;
+	uint8_t level;
+	uint64_t entries, blocks;
+} run;
+#define RUN_BYTES 24
+
+typedef struct runlist {
+	run *r;
+	size_t n, cap;
+} runlist;
+
+typedef struct pair {
+	uint64_t hash, ord;
+} pair;
+
+typedef struct pairvec {
+	pair *p;
+	size_t n, cap;
+} pairvec;
+
+/* open-addressing table of id entries; ord == EMPTY marks a free slot */
+#define EMPTY UINT64_MAX
+typedef struct idtab {
+	wn_idrec *slot;
+	size_t mask, n;
+} idtab;
+
+/* open-addressing set of fingerprint keys (revised ids only; see wn_lsm_has_fp) */
+typedef struct keyset {
+	uint64_t *k;
+	size_t mask, n;
+} keyset;
+
+struct wn_lsm {
+	wn_catalog *c;
+	int kind;
+	runlist runs[3];
+	idtab mem;
+	pairvec pairs[3];       /* [WN_MAP_FP], [WN_MAP_ISRC] used */
+	keyset revfp;
+	uint64_t *bloom;        /* blocked bloom filter, 512-bit blocks */
+	size_t bloom_blocks;
+	uint64_t bloom_n;
+	uint32_t dead[MAX_RUNS];  /* runs merged away in the last flush, to drop from memory */
+	size_t ndead;
+};
+
+static const size_t entry_size[3] = { WN_ID_ENTRY, WN_PAIR_ENTRY, WN_PAIR_ENTRY };
+static const size_t sortkey_size[3] = { 8, 13, 13 };
+
+/* ---- hashing ---- */
+
+void wn_id_hash(const char *id, size_t n, uint64_t *hash, uint16_t *check)
+{
+	XXH128_hash_t h = XXH3_128bits(id, n);
+	*hash = h.high64;
+	*check = (uint16_t)h.low64;
+}
+
+size_t wn_isrc_norm(char *out, const char *isrc, size_t n)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = isrc[i];
+		if (ch >= 'a' && ch <= 'z')
+			out[o++] = (char)(ch - 32);
+		else if ((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
+			out[o++] = ch;
+	}
+	return o;
+}
+
+uint64_t wn_isrc_hash(const char *isrc, size_t n)
+{
+	char buf[64];
+	if (n > sizeof buf)
+		n = sizeof buf;
+	size_t l = wn_isrc_norm(buf, isrc, n);
+	return XXH3_64bits(buf, l);
+}
+
+uint64_t wn_fp_key(const uint8_t fp[16])
+{
+	return wn_get_be64(fp);
+}
+
+void wn_idrec_pack(uint8_t *p, const wn_idrec *r)
+{
+	wn_put_be64(p, r->hash);
+	p[8] = (uint8_t)(r->check >> 8);
+	p[9] = (uint8_t)r->check;
+	p[10] = r->flags;
+	wn_put_be40(p + 11, r->ord);
+	memcpy(p + 16, r->fp, 16);
+}
+
+void wn_idrec_unpack(wn_idrec *r, const uint8_t *p)
+{
+	r->hash = wn_get_be64(p);
+	r->check = (uint16_t)(p[8] << 8 | p[9]);
+	r->flags = p[10];
+	r->ord = wn_get_be40(p + 11);
+	memcpy(r->fp, p + 16, 16);
+}
+
+static void pair_pack(uint8_t *p, const pair *x)
+{
+	wn_put_be64(p, x->hash);
+	wn_put_be40(p + 8, x->ord);
+}
+
+/* ---- run lists (meta "runs.<kind>.<map>") ---- */
+
+static const char *map_name[3] = { "id", "fp", "isrc" };
+
+static int runs_load(wn_catalog *c, MDB_txn *txn, int kind, int map, runlist *rl)
+{
+	char key[64];
+	MDB_val v;
+	snprintf(key, sizeof key, "runs.%s.%s", wn_kind_name(kind), map_name[map]);
+	rl->n = 0;
+	int rc = wn_meta_get(c, txn, key, &v);
+	if (rc == WN_E_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (v.mv_size % RUN_BYTES)
+		return wn_seterr(c, WN_E_CORRUPT, "index: meta %s has %zu bytes", key, v.mv_size);
+	size_t n = v.mv_size / RUN_BYTES;
+	if (n > rl->cap) {
+		run *r = realloc(rl->r, n * sizeof *r);
+		if (!r)
+			return WN_E_NOMEM;
+		rl->r = r;
+		rl->cap = n;
+	}
+	const uint8_t *p = v.mv_data;
+	for (size_t i = 0; i < n; i++, p += RUN_BYTES) {
+		rl->r[i].no = wn_get_be32(p);
+		rl->r[i].level = p[4];
+		rl->r[i].entries = wn_get_be64(p + 8);
+		rl->r[i].blocks = wn_get_be64(p + 16);
+	}
+	rl->n = n;
+	return 0;
+}
+
+static int runs_store(wn_catalog *c, MDB_txn *txn, int kind, int map, const runlist *rl)
+{
+	char key[64];
+	uint8_t *buf = calloc(rl->n ? rl->n : 1, RUN_BYTES);
+	if (!buf)
+		return WN_E_NOMEM;
+	for (size_t i = 0; i < rl->n; i++) {
+		uint8_t *p = buf + i * RUN_BYTES;
+		wn_put_be32(p, rl->r[i].no);
+		p[4] = rl->r[i].level;
+		wn_put_be64(p + 8, rl->r[i].entries);
+		wn_put_be64(p + 16, rl->r[i].blocks);
+	}
+	snprintf(key, sizeof key, "runs.%s.%s", wn_kind_name(kind), map_name[map]);
+	int rc = wn_meta_put(c, txn, key, buf, rl->n * RUN_BYTES);
+	free(buf);
+	return rc;
+}
+
+static int runs_push(runlist *rl, run r)
+{
+	if (rl->n == rl->cap) {
+		size_t cap = rl->cap ? rl->cap * 2 : 16;
+		run *p = realloc(rl->r, cap * sizeof *p);
+		if (!p)
+			return WN_E_NOMEM;
+		rl->r = p;
+		rl->cap = cap;
+	}
+	rl->r[rl->n++] = r;
+	return 0;
+}
+
+/* ---- block lookup ---- */
+
+/* Position on the block of run `no` that may hold sortkey (klen bytes). Returns 1 and
+ * the block, 0 if the run has no such block, <0 on error. */
+static int block_seek(wn_catalog *c, MDB_cursor *cur, uint32_t no, const uint8_t *sk, size_t klen, MDB_val *val)
+{
+	uint8_t kb[4 + 16];
+	wn_put_be32(kb, no);
+	memcpy(kb + 4, sk, klen);
+	MDB_val k = { 4 + klen, kb };
+	int rc = mdb_cursor_get(cur, &k, val, MDB_SET_RANGE);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return wn_lmdb_err(c, rc, "block seek");
+	if (k.mv_size < 4 || wn_get_be32(k.mv_data) != no)
+		return 0;
+	return 1;
+}
+
+/* first entry index in block with hash >= h */
+static size_t block_lower(const uint8_t *b, size_t n, size_t es, uint64_t h)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		if (wn_get_be64(b + mid * es) < h)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static int run_find_id(wn_catalog *c, MDB_cursor *cur, uint32_t no, uint64_t hash, uint16_t check, wn_idrec *out)
+{
+	uint8_t sk[8];
+	MDB_val v;
+	wn_put_be64(sk, hash);
+	int rc = block_seek(c, cur, no, sk, 8, &v);
+	if (rc <= 0)
+		return rc;
+	if (v.mv_size % WN_ID_ENTRY)
+		return wn_seterr(c, WN_E_CORRUPT, "index: id block of run %u has %zu bytes", no, v.mv_size);
+	const uint8_t *b = v.mv_data;
+	size_t n = v.mv_size / WN_ID_ENTRY;
+	for (size_t i = block_lower(b, n, WN_ID_ENTRY, hash); i < n; i++) {
+		const uint8_t *e = b + i * WN_ID_ENTRY;
+		if (wn_get_be64(e) != hash)
+			break;
+		if ((uint16_t)(e[8] << 8 | e[9]) == check) {
+			wn_idrec_unpack(out, e);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Calls fn for each ordinal under `hash` in one run of a pair map. */
+static int run_pairs(wn_catalog *c, MDB_cursor *cur, uint32_t no, uint64_t hash,
+	int (*fn)(uint64_t ord, void *ud), void *ud)
+{
+	uint8_t sk[13] = { 0 };
+	MDB_val k, v;
+	wn_put_be64(sk, hash);
+	int rc = block_seek(c, cur, no, sk, 13, &v);
+	if (rc <= 0)
+		return rc;
+	for (;;) {
+		if (v.mv_size % WN_PAIR_ENTRY)
+			return wn_seterr(c, WN_E_CORRUPT, "index: pair block of run %u has %zu bytes", no, v.mv_size);
+		const uint8_t *b = v.mv_data;
+		size_t n = v.mv_size / WN_PAIR_ENTRY;
+		size_t i = block_lower(b, n, WN_PAIR_ENTRY, hash);
+		for (; i < n; i++) {
+			const uint8_t *e = b + i * WN_PAIR_ENTRY;
+			if (wn_get_be64(e) != hash)
+				return 0;
+			if ((rc = fn(wn_get_be40(e + 8), ud)))
+				return rc;
+		}
+		/* the run of equal hashes may go on in the next block */
+		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		if (rc == MDB_NOTFOUND)
+			return 0;
+		if (rc)
+			return wn_lmdb_err(c, rc, "next block");
+		if (k.mv_size < 4 || wn_get_be32(k.mv_data) != no)
+			return 0;
+	}
+}
+
+/* ---- read-only access (get, verify, stats) ---- */
+
+int wn_map_find_id(wn_catalog *c, MDB_txn *txn, int kind, uint64_t hash, uint16_t check, wn_idrec *out)
+{
+	runlist rl = { 0 };
+	MDB_cursor *cur;
+	int rc = runs_load(c, txn, kind, WN_MAP_ID, &rl);
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, c->db_map[kind][WN_MAP_ID], &cur))) {
+		free(rl.r);
+		return wn_lmdb_err(c, rc, "cursor");
+	}
+	rc = 0;
+	for (size_t i = rl.n; i-- > 0 && rc == 0;)
+		rc = run_find_id(c, cur, rl.r[i].no, hash, check, out);
+	mdb_cursor_close(cur);
+	free(rl.r);
+	return rc;
+}
+
+int wn_map_pairs(wn_catalog *c, MDB_txn *txn, int kind, int map, uint64_t hash,
+	int (*fn)(uint64_t ord, void *ud), void *ud)
+{
+	runlist rl = { 0 };
+	MDB_cursor *cur;
+	int rc = runs_load(c, txn, kind, map, &rl);
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, c->db_map[kind][map], &cur))) {
+		free(rl.r);
+		return wn_lmdb_err(c, rc, "cursor");
+	}
+	rc = 0;
+	for (size_t i = 0; i < rl.n && rc == 0; i++)
+		rc = run_pairs(c, cur, rl.r[i].no, hash, fn, ud);
+	mdb_cursor_close(cur);
+	free(rl.r);
+	return rc;
+}
+
+int wn_map_count(wn_catalog *c, MDB_txn *txn, int kind, int map, uint64_t *entries, uint64_t *runs)
+{
+	runlist rl = { 0 };
+	int rc = runs_load(c, txn, kind, map, &rl);
+	*entries = 0;
+	for (size_t i = 0; i < rl.n; i++)
+		*entries += rl.r[i].entries;
+	*runs = rl.n;
+	free(rl.r);
+	return rc;
+}
+
+int wn_map_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
+	int (*fn)(const uint8_t *entry, uint32_t run, void *ud), void *ud)
+{
+	runlist rl = { 0 };
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int rc = runs_load(c, txn, kind, map, &rl);
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, c->db_map[kind][map], &cur))) {
+		free(rl.r);
+		return wn_lmdb_err(c, rc, "cursor");
+	}
+	size_t es = entry_size[map];
+	for (size_t i = 0; i < rl.n && !rc; i++) {
+		uint8_t kb[4];
+		wn_put_be32(kb, rl.r[i].no);
+		k.mv_size = 4;
+		k.mv_data = kb;
+		int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+		while (!r && k.mv_size >= 4 && wn_get_be32(k.mv_data) == rl.r[i].no) {
+			if (v.mv_size % es) {
+				rc = wn_seterr(c, WN_E_CORRUPT, "index: %s block of run %u has %zu bytes",
+					map_name[map], rl.r[i].no, v.mv_size);
+				break;
+			}
+			for (size_t j = 0; j < v.mv_size / es && !rc; j++)
+				rc = fn((const uint8_t *)v.mv_data + j * es, rl.r[i].no, ud);
+			if (rc)
+				break;
+			r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		}
+		if (!rc && r && r != MDB_NOTFOUND)
+			rc = wn_lmdb_err(c, r, "scan");
+	}
+	mdb_cursor_close(cur);
+	free(rl.r);
+	return rc;
+}
+
+/* ---- bloom filter ---- */
+
+static inline uint64_t *bloom_block(const wn_lsm *m, uint64_t h)
+{
+	return m->bloom + (((unsigned __int128)h * m->bloom_blocks) >> 64) * 8;
+}
+
+static inline void bloom_add(wn_lsm *m, uint64_t h)
+{
+	uint64_t *b = bloom_block(m, h);
+	uint64_t g = h * 0x9E3779B97F4A7C15ull ^ (h >> 29);
+	for (int i = 0; i < 6; i++, g >>= 9)
+		b[(g >> 6) & 7] |= 1ull << (g & 63);
+	m->bloom_n++;
+}
+
+static inline int bloom_maybe(const wn_lsm *m, uint64_t h)
+{
+	const uint64_t *b = bloom_block(m, h);
+	uint64_t g = h * 0x9E3779B97F4A7C15ull ^ (h >> 29);
+	for (int i = 0; i < 6; i++, g >>= 9)
+		if (!(b[(g >> 6) & 7] & (1ull << (g & 63))))
+			return 0;
+	return 1;
+}
+
+static int bloom_scan_fn(const uint8_t *e, uint32_t runno, void *ud)
+{
+	bloom_add(ud, wn_get_be64(e));
+	return 0;
+}
+
+/* (Re)build the filter for `capacity` ids at ~16 bits each (false positives ~0.1%). */
+static int bloom_build(wn_lsm *m, MDB_txn *txn, uint64_t capacity)
+{
+	size_t blocks = 1;
+	while ((uint64_t)blocks * 512 < capacity * 16)
+		blocks *= 2;
+	uint64_t *b = calloc(blocks, 64);
+	if (!b)
+		return WN_E_NOMEM;
+	free(m->bloom);
+	m->bloom = b;
+	m->bloom_blocks = blocks;
+	m->bloom_n = 0;
+	int rc = wn_map_scan(m->c, txn, m->kind, WN_MAP_ID, bloom_scan_fn, m);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i <= m->mem.mask; i++)
+		if (m->mem.slot[i].ord != EMPTY)
+			bloom_add(m, m->mem.slot[i].hash);
+	return 0;
+}
+
+/* ---- memtable ---- */
+
+static int idtab_init(idtab *t, size_t want)
+{
+	size_t cap = 1024;
+	while (cap < want * 2)
+		cap *= 2;
+	t->slot = malloc(cap * sizeof *t->slot);
+	if (!t->slot)
+		return WN_E_NOMEM;
+	for (size_t i = 0; i < cap; i++)
+		t->slot[i].ord = EMPTY;
+	t->mask = cap - 1;
+	t->n = 0;
+	return 0;
+}
+
+static wn_idrec *idtab_find(const idtab *t, uint64_t hash, uint16_t check)
+{
+	for (size_t i = (size_t)(hash >> 7) & t->mask;; i = (i + 1) & t->mask) {
+		wn_idrec *s = &t->slot[i];
+		if (s->ord == EMPTY)
+			return NULL;
+		if (s->hash == hash && s->check == check)
+			return s;
+	}
+}
+
+static int idtab_grow(idtab *t)
+{
+	idtab n;
+	if (idtab_init(&n, (t->mask + 1)))
+		return WN_E_NOMEM;
+	for (size_t i = 0; i <= t->mask; i++) {
+		wn_idrec *s = &t->slot[i];
+		if (s->ord == EMPTY)
+			continue;
+		size_t j = (size_t)(s->hash >> 7) & n.mask;
+		while (n.slot[j].ord != EMPTY)
+			j = (j + 1) & n.mask;
+		n.slot[j] = *s;
+		n.n++;
+	}
+	free(t->slot);
+	*t = n;
+	return 0;
+}
+
+static int idtab_put(idtab *t, const wn_idrec *r)
+{
+	if ((t->n + 1) * 10 > (t->mask + 1) * 7 && idtab_grow(t))
+		return WN_E_NOMEM;
+	size_t i = (size_t)(r->hash >> 7) & t->mask;
+	for (;; i = (i + 1) & t->mask) {
+		wn_idrec *s = &t->slot[i];
+		if (s->ord == EMPTY) {
+			*s = *r;
+			t->n++;
+			return 0;
+		}
+		if (s->hash == r->hash && s->check == r->check) {
+			*s = *r;
+			return 0;
+		}
+	}
+}
+
+static void idtab_clear(idtab *t)
+{
+	for (size_t i = 0; i <= t->mask; i++)
+		t->slot[i].ord = EMPTY;
+	t->n = 0;
+}
+
+static int keyset_put(keyset *s, uint64_t k)
+{
+	if (!s->k || (s->n + 1) * 2 > s->mask + 1) {
+		size_t cap = s->k ? (s->mask + 1) * 2 : 1024;
+		uint64_t *nk = calloc(cap, 8);
+		if (!nk)
+			return WN_E_NOMEM;
+		for (size_t i = 0; s->k && i <= s->mask; i++) {
+			if (!s->k[i])
+				continue;
+			size_t j = (size_t)s->k[i] & (cap - 1);
+			while (nk[j])
+				j = (j + 1) & (cap - 1);
+			nk[j] = s->k[i];
+		}
+		free(s->k);
+		s->k = nk;
+		s->mask = cap - 1;
+	}
+	k |= 1;   /* 0 marks a free slot; the low bit is not significant enough to matter */
+	size_t i = (size_t)k & s->mask;
+	while (s->k[i] && s->k[i] != k)
+		i = (i + 1) & s->mask;
+	if (!s->k[i]) {
+		s->k[i] = k;
+		s->n++;
+	}
+	return 0;
+}
+
+static int keyset_has(const keyset *s, uint64_t k)
+{
+	if (!s->k)
+		return 0;
+	k |= 1;
+	for (size_t i = (size_t)k & s->mask; s->k[i]; i = (i + 1) & s->mask)
+		if (s->k[i] == k)
+			return 1;
+	return 0;
+}
+
+static int pairvec_push(pairvec *v, uint64_t hash, uint64_t ord)
+{
+	if (v->n == v->cap) {
+		size_t cap = v->cap ? v->cap * 2 : 4096;
+		pair *p = realloc(v->p, cap * sizeof *p);
+		if (!p)
+			return WN_E_NOMEM;
+		v->p = p;
+		v->cap = cap;
+	}
+	v->p[v->n].hash = hash;
+	v->p[v->n].ord = ord;
+	v->n++;
+	return 0;
+}
+
+/* ---- ingest-side API ---- */
+
+int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, size_t mem_budget, wn_lsm **out)
+{
+	wn_lsm *m = calloc(1, sizeof *m);
+	MDB_txn *txn;
+	*out = NULL;
+	if (!m)
+		return WN_E_NOMEM;
+	m->c = c;
+	m->kind = kind;
+	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	if (rc) {
+		free(m);
+		return wn_lmdb_err(c, rc, "begin");
+	}
+	for (int i = 0; i < 3 && !rc; i++)
+		rc = runs_load(c, txn, kind, i, &m->runs[i]);
+	uint64_t existing = 0;
+	for (size_t i = 0; !rc && i < m->runs[WN_MAP_ID].n; i++)
+		existing += m->runs[WN_MAP_ID].r[i].entries;
+	if (!rc)
+		rc = idtab_init(&m->mem, expect < (1u << 20) ? expect : (1u << 20));
+	if (!rc)
+		rc = bloom_build(m, txn, existing + (expect > (1u << 20) ? expect : (1u << 20)));
+	mdb_txn_abort(txn);
+	wn_index_release_pages(c);
+	if (rc) {
+		wn_lsm_close(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+void wn_lsm_close(wn_lsm *m)
+{
+	if (!m)
+		return;
+	for (int i = 0; i < 3; i++) {
+		free(m->runs[i].r);
+		free(m->pairs[i].p);
+	}
+	free(m->mem.slot);
+	free(m->revfp.k);
+	free(m->bloom);
+	free(m);
+}
+
+int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_idrec *out)
+{
+	if (!bloom_maybe(m, hash))
+		return 0;
+	wn_idrec *r = idtab_find(&m->mem, hash, check);
+	if (r) {
+		*out = *r;
+		return 1;
+	}
+	runlist *rl = &m->runs[WN_MAP_ID];
+	if (!rl->n)
+		return 0;
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, m->c->db_map[m->kind][WN_MAP_ID], &cur);
+	if (rc)
+		return wn_lmdb_err(m->c, rc, "cursor");
+	rc = 0;
+	for (size_t i = rl->n; i-- > 0 && rc == 0;)
+		rc = run_find_id(m->c, cur, rl->r[i].no, hash, check, out);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+static int found_fn(uint64_t ord, void *ud)
+{
+	return 1;
+}
+
+int wn_lsm_has_fp(wn_lsm *m, MDB_txn *txn, const uint8_t fp[16], uint64_t ord)
+{
+	uint64_t k = wn_fp_key(fp);
+	if (keyset_has(&m->revfp, k))
+		return 1;
+	/* Fingerprints of this memtable that are not the current one of their id (ledger
+	 * revisions, superseded versions) are all in revfp; older ones are in the runs. */
+	runlist *rl = &m->runs[WN_MAP_FP];
+	MDB_cursor *cur;
+	int rc = mdb_cursor_open(txn, m->c->db_map[m->kind][WN_MAP_FP], &cur);
+	if (rc)
+		return wn_lmdb_err(m->c, rc, "cursor");
+	rc = 0;
+	for (size_t i = rl->n; i-- > 0 && rc == 0;)
+		rc = run_pairs(m->c, cur, rl->r[i].no, k, found_fn, NULL);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+int wn_lsm_put_id(wn_lsm *m, const wn_idrec *r)
+{
+	if (!idtab_find(&m->mem, r->hash, r->check) && !bloom_maybe(m, r->hash))
+		bloom_add(m, r->hash);
+	if (m->bloom_n * 16 > (uint64_t)m->bloom_blocks * 512 * 2) {
+		/* far past its design load: rebuild larger (rare, doubling) */
+		MDB_txn *txn;
+		int rc = mdb_txn_begin(m->c->env, NULL, MDB_RDONLY, &txn);
+		if (rc)
+			return wn_lmdb_err(m->c, rc, "begin");
+		if (!(rc = idtab_put(&m->mem, r)))
+			rc = bloom_build(m, txn, m->bloom_n * 4);
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return idtab_put(&m->mem, r);
+}
+
+int wn_lsm_put_pair(wn_lsm *m, int map, uint64_t hash, uint64_t ord)
+{
+	return pairvec_push(&m->pairs[map], hash, ord);
+}
+
+int wn_lsm_note_revfp(wn_lsm *m, const uint8_t fp[16])
+{
+	return keyset_put(&m->revfp, wn_fp_key(fp));
+}
+
+size_t wn_lsm_pending(const wn_lsm *m)
+{
+	return m->mem.n + m->pairs[WN_MAP_FP].n + m->pairs[WN_MAP_ISRC].n;
+}
+
+/* ---- writing runs ---- */
+
+typedef struct blockw {
+	wn_catalog *c;
+	MDB_cursor *cur;
+	uint32_t no;
+	int map;
+	uint8_t buf[BLOCK_BYTES];
+	size_t len;
+	uint64_t entries, blocks;
+} blockw;
+
+static int blockw_flush(blockw *w)
+{
+	if (!w->len)
+		return 0;
+	size_t es = entry_size[w->map], kl = sortkey_size[w->map];
+	uint8_t kb[4 + 16];
+	wn_put_be32(kb, w->no);
+	memcpy(kb + 4, w->buf + w->len - es, kl);
+	MDB_val k = { 4 + kl, kb }, v = { w->len, w->buf };
+	int rc = mdb_cursor_put(w->cur, &k, &v, MDB_APPEND);
+	if (rc)
+		return wn_lmdb_err(w->c, rc, "append block");
+	w->blocks++;
+	w->len = 0;
+	return 0;
+}
+
+static int blockw_add(blockw *w, const uint8_t *e)
+{
+	size_t es = entry_size[w->map];
+	if (w->len + es > BLOCK_BYTES) {
+		/* equal id hashes must not straddle blocks: their block keys would be equal */
+		if (w->map == WN_MAP_ID && w->len && !memcmp(w->buf + w->len - es, e, 8)) {
+			size_t keep = w->len;
+			while (keep >= es && !memcmp(w->buf + keep - es, e, 8))
+				keep -= es;
+			if (keep == 0)
+				return wn_seterr(w->c, WN_E_CORRUPT, "index: too many ids share one hash");
+			uint8_t tail[BLOCK_BYTES];
+			size_t tl = w->len - keep;
+			memcpy(tail, w->buf + keep, tl);
+			w->len = keep;
+			int rc = blockw_flush(w);
+			if (rc)
+				return rc;
+			memcpy(w->buf, tail, tl);
+			w->len = tl;
+		} else {
+			int rc = blockw_flush(w);
+			if (rc)
+				return rc;
+		}
+	}
+	memcpy(w->buf + w->len, e, es);
+	w->len += es;
+	w->entries++;
+	return 0;
+}
+
+static int cmp_idrec(const void *a, const void *b)
+{
+	const wn_idrec *x = a, *y = b;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->check < y->check ? -1 : x->check > y->check;
+}
+
+static int cmp_pair(const void *a, const void *b)
+{
+	const pair *x = a, *y = b;
+	if (x->hash != y->hash)
+		return x->hash < y->hash ? -1 : 1;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+static int open_writer(wn_lsm *m, MDB_txn *txn, int map, blockw *w)
+{
+	memset(w, 0, offsetof(blockw, buf));
+	w->len = 0;
+	w->entries = w->blocks = 0;
+	w->c = m->c;
+	w->map = map;
+	w->no = m->c->ks[m->kind].runs_next++;
+	int rc = mdb_cursor_open(txn, m->c->db_map[m->kind][map], &w->cur);
+	return rc ? wn_lmdb_err(m->c, rc, "cursor") : 0;
+}
+
+static int close_writer(wn_lsm *m, blockw *w, uint8_t level)
+{
+	int rc = blockw_flush(w);
+	mdb_cursor_close(w->cur);
+	if (rc)
+		return rc;
+	if (!w->entries)
+		return 0;
+	run r = { w->no, level, w->entries, w->blocks };
+	return runs_push(&m->runs[w->map], r);
+}
+
+/* merge source: a cursor walking one run's entries */
+typedef struct msrc {
+	MDB_cursor *cur;
+	uint32_t no;
+	const uint8_t *b;
+	size_t n, i;
+	int done;
+} msrc;
+
+static int msrc_next_block(wn_catalog *c, msrc *s, int first, size_t es)
+{
+	MDB_val k, v;
+	int rc;
+	if (first) {
+		uint8_t kb[4];
+		wn_put_be32(kb, s->no);
+		k.mv_size = 4;
+		k.mv_data = kb;
+		rc = mdb_cursor_get(s->cur, &k, &v, MDB_SET_RANGE);
+	} else {
+		rc = mdb_cursor_get(s->cur, &k, &v, MDB_NEXT);
+	}
+	if (rc == MDB_NOTFOUND || (!rc && (k.mv_size < 4 || wn_get_be32(k.mv_data) != s->no))) {
+		s->done = 1;
+		return 0;
+	}
+	if (rc)
+		return wn_lmdb_err(c, rc, "merge read");
+	if (v.mv_size % es || !v.mv_size)
+		return wn_seterr(c, WN_E_CORRUPT, "index: block of run %u has %zu bytes", s->no, v.mv_size);
+	s->b = v.mv_data;
+	s->n = v.mv_size / es;
+	s->i = 0;
+	return 0;
+}
+
+static int delete_run(wn_catalog *c, MDB_txn *txn, MDB_dbi dbi, uint32_t no)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	uint8_t kb[4];
+	int rc = mdb_cursor_open(txn, dbi, &cur);
+	if (rc)
+		return wn_lmdb_err(c, rc, "cursor");
+	wn_put_be32(kb, no);
+	k.mv_size = 4;
+	k.mv_data = kb;
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	while (!rc && k.mv_size >= 4 && wn_get_be32(k.mv_data) == no) {
+		if ((rc = mdb_cursor_del(cur, 0)))
+			break;
+		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
+	}
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND && rc != EINVAL)
+		return wn_lmdb_err(c, rc, "delete run");
+	return 0;
+}
+
+/* Merge runs idx[0..n) (indexes into the run list, oldest first) into one new run at
+ * `level`. For the id map, an id present in several runs keeps its newest entry. */
+static int merge_runs(wn_lsm *m, MDB_txn *txn, int map, const size_t *idx, size_t n, uint8_t level)
+{
+	runlist *rl = &m->runs[map];
+	size_t es = entry_size[map], kl = map == WN_MAP_ID ? 10 : 13;  /* id: hash+check identify */
+	msrc src[FANOUT * 4];
+	blockw *w = malloc(sizeof *w);
+	int rc = 0;
+	if (!w)
+		return WN_E_NOMEM;
+	memset(src, 0, sizeof src);
+	for (size_t i = 0; i < n && !rc; i++) {
+		src[i].no = rl->r[idx[i]].no;
+		if ((rc = mdb_cursor_open(txn, m->c->db_map[m->kind][map], &src[i].cur)))
+			rc = wn_lmdb_err(m->c, rc, "cursor");
+		else
+			rc = msrc_next_block(m->c, &src[i], 1, es);
+	}
+	if (!rc)
+		rc = open_writer(m, txn, map, w);
+	while (!rc) {
+		/* smallest key; among equals the newest source (highest index) wins */
+		int best = -1;
+		for (size_t i = 0; i < n; i++) {
+			if (src[i].done)
+				continue;
+			if (best < 0) {
+				best = (int)i;
+				continue;
+			}
+			int cmp = memcmp(src[i].b + src[i].i * es, src[best].b + src[best].i * es, kl);
+			if (cmp <= 0)
+				best = (int)i;
+		}
+		if (best < 0)
+			break;
+		const uint8_t *e = src[best].b + src[best].i * es;
+		rc = blockw_add(w, e);
+		/* skip the same key in every source */
+		uint8_t key[16];
+		memcpy(key, e, kl);
+		for (size_t i = 0; i < n && !rc; i++) {
+			while (!src[i].done && !memcmp(src[i].b + src[i].i * es, key, kl)) {
+				if (++src[i].i == src[i].n && (rc = msrc_next_block(m->c, &src[i], 0, es)))
+					break;
+			}
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		if (src[i].cur)
+			mdb_cursor_close(src[i].cur);
+	if (!rc)
+		rc = close_writer(m, w, level);
+	else
+		mdb_cursor_close(w->cur);
+	free(w);
+	if (rc)
+		return rc;
+	/* drop the sources from the database and the run list */
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = delete_run(m->c, txn, m->c->db_map[m->kind][map], rl->r[idx[i]].no);
+	if (rc)
+		return rc;
+	size_t o = 0;
+	for (size_t i = 0; i < rl->n; i++) {
+		int gone = 0;
+		for (size_t j = 0; j < n; j++)
+			gone |= (idx[j] == i);
+		if (!gone)
+			rl->r[o++] = rl->r[i];
+	}
+	rl->n = o;
+	return 0;
+}
+
+static int maybe_merge(wn_lsm *m, MDB_txn *txn, int map)
+{
+	runlist *rl = &m->runs[map];
+	for (int again = 1; again;) {
+		again = 0;
+		for (uint8_t lv = 0; lv < 64 && !again; lv++) {
+			size_t idx[FANOUT * 4], n = 0;
+			for (size_t i = 0; i < rl->n; i++)
+				if (rl->r[i].level == lv && n < FANOUT * 4)
+					idx[n++] = i;
+			if (n >= FANOUT) {
+				int rc = merge_runs(m, txn, map, idx, n, (uint8_t)(lv + 1));
+				if (rc)
+					return rc;
+				again = 1;
+			}
+		}
+	}
+	return 0;
+}
+
+int wn_lsm_flush(wn_lsm *m, MDB_txn *txn)
+{
+	int rc = 0;
+	blockw *w = malloc(sizeof *w);
+	if (!w)
+		return WN_E_NOMEM;
+	/* id entries */
+	if (m->mem.n) {
+		wn_idrec *v = malloc(m->mem.n * sizeof *v);
+		if (!v) {
+			free(w);
+			return WN_E_NOMEM;
+		}
+		size_t n = 0;
+		for (size_t i = 0; i <= m->mem.mask; i++)
+			if (m->mem.slot[i].ord != EMPTY)
+				v[n++] = m->mem.slot[i];
+		qsort(v, n, sizeof *v, cmp_idrec);
+		rc = open_writer(m, txn, WN_MAP_ID, w);
+		for (size_t i = 0; i < n && !rc; i++) {
+			uint8_t e[WN_ID_ENTRY];
+			wn_idrec_pack(e, &v[i]);
+			rc = blockw_add(w, e);
+		}
+		if (!rc)
+			rc = close_writer(m, w, 0);
+		else
+			mdb_cursor_close(w->cur);
+		free(v);
+	}
+	for (int map = WN_MAP_FP; map <= WN_MAP_ISRC && !rc; map++) {
+		pairvec *pv = &m->pairs[map];
+		if (!pv->n)
+			continue;
+		qsort(pv->p, pv->n, sizeof *pv->p, cmp_pair);
+		rc = open_writer(m, txn, map, w);
+		for (size_t i = 0; i < pv->n && !rc; i++) {
+			uint8_t e[WN_PAIR_ENTRY];
+			if (i && !cmp_pair(&pv->p[i], &pv->p[i - 1]))
+				continue;
+			pair_pack(e, &pv->p[i]);
+			rc = blockw_add(w, e);
+		}
+		if (!rc)
+			rc = close_writer(m, w, 0);
+		else
+			mdb_cursor_close(w->cur);
+	}
+	free(w);
+	for (int map = 0; map < 3 && !rc; map++)
+		rc = maybe_merge(m, txn, map);
+	for (int map = 0; map < 3 && !rc; map++)
+		rc = runs_store(m->c, txn, m->kind, map, &m->runs[map]);
+	return rc;
+}
+
+/* The flush's transaction committed: the memtable's contents are now in the runs. */
+void wn_lsm_committed(wn_lsm *m)
+{
+	idtab_clear(&m->mem);
+	m->pairs[WN_MAP_FP].n = 0;
+	m->pairs[WN_MAP_ISRC].n = 0;
+	free(m->revfp.k);
+	memset(&m->revfp, 0, sizeof m->revfp);
+}
+
+/* The flush's transaction was aborted: reload the run lists as committed. The memtable
+ * is kept, so a retry writes it again. */
+int wn_lsm_aborted(wn_lsm *m)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(m->c->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return wn_lmdb_err(m->c, rc, "begin");
+	for (int i = 0; i < 3 && !rc; i++)
+		rc = runs_load(m->c, txn, m->kind, i, &m->runs[i]);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* Every entry of a map in key order across all runs (ties: older run first). */
+int wn_map_merged_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
+	int (*fn)(const uint8_t *entry, void *ud), void *ud)
+{
+	runlist rl = { 0 };
+	size_t es = entry_size[map], kl = sortkey_size[map];
+	int rc = runs_load(c, txn, kind, map, &rl);
+	if (rc)
+		return rc;
+	msrc *src = calloc(rl.n ? rl.n : 1, sizeof *src);
+	if (!src) {
+		free(rl.r);
+		return WN_E_NOMEM;
+	}
+	for (size_t i = 0; i < rl.n && !rc; i++) {
+		src[i].no = rl.r[i].no;
+		if ((rc = mdb_cursor_open(txn, c->db_map[kind][map], &src[i].cur)))
+			rc = wn_lmdb_err(c, rc, "cursor");
+		else
+			rc = msrc_next_block(c, &src[i], 1, es);
+	}
+	while (!rc) {
+		int best = -1;
+		for (size_t i = 0; i < rl.n; i++) {
+			if (src[i].done)
+				continue;
+			if (best < 0 || memcmp(src[i].b + src[i].i * es, src[best].b + src[best].i * es, kl) < 0)
+				best = (int)i;
+		}
+		if (best < 0)
+			break;
+		rc = fn(src[best].b + src[best].i * es, ud);
+		if (!rc && ++src[best].i == src[best].n)
+			rc = msrc_next_block(c, &src[best], 0, es);
+	}
+	for (size_t i = 0; i < rl.n; i++)
+		if (src[i].cur)
+			mdb_cursor_close(src[i].cur);
+	free(src);
+	free(rl.r);
+	return rc;
+}

@@ -1,0 +1,559 @@
+/*
+ * read.c - getting records back: export (every survivor in catalog order), get by id or
+ * ISRC (one frame read per record), and the numbers behind `winnow stats`.
+ *
+ * Readers work from one read-only LMDB snapshot, so they see the catalog as of the last
+ * checkpoint even while a writer is appending beyond it. A record is located by its
+ * ordinal: DB "<kind>.frames" is keyed by the ordinal of each frame's last record, so
+ * MDB_SET_RANGE on an ordinal lands on its frame; the record is the n-th line of it.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int wn_record_locate(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_frameinfo *fi)
+{
+	MDB_cursor *cur;
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, v;
+	wn_put_be64(kb, ord);
+	int rc = mdb_cursor_open(txn, c->db_frames[kind], &cur);
+	if (rc)
+		return wn_lmdb_err(c, rc, "frames cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return wn_seterr(c, WN_E_CORRUPT, "index: no frame holds record %llu", (unsigned long long)ord);
+	if (rc)
+		return wn_lmdb_err(c, rc, "frames");
+	if (v.mv_size != WN_FRAMEINFO_BYTES)
+		return wn_seterr(c, WN_E_CORRUPT, "index: frame row of %zu bytes", v.mv_size);
+	wn_frameinfo_unpack(fi, v.mv_data);
+	if (ord < fi->first_ord || ord >= fi->first_ord + fi->nrec)
+		return wn_seterr(c, WN_E_CORRUPT, "index: frame rows do not cover record %llu", (unsigned long long)ord);
+	return 0;
+}
+
+static int open_shard(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t rl)
+{
+	char path[4400];
+	wn_file_relpath(rel, rl, WN_ROLE_SHARD, kind, seq);
+	snprintf(path, sizeof path, "%s/%s", c->dir, rel);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -wn_seterr(c, errno, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
+static int load_from(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
+{
+	scratch->len = raw->len = 0;
+	if (wn_buf_reserve(scratch, fi->csize) || wn_buf_reserve(raw, (size_t)fi->dsize + 1))
+		return WN_E_NOMEM;
+	int rc = wn_pread_all(fd, scratch->p, fi->csize, fi->offset);
+	if (rc == WN_E_CORRUPT)
+		return wn_seterr(c, rc, "%s: frame %u at byte %llu: file is truncated", rel, fi->frame_no,
+			(unsigned long long)fi->offset);
+	if (rc)
+		return wn_seterr(c, rc, "%s: %s", rel, strerror(rc));
+	size_t r = ZSTD_decompress(raw->p, fi->dsize + 1, scratch->p, fi->csize);
+	if (ZSTD_isError(r))
+		return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u (bytes %llu-%llu): %s", rel, fi->frame_no,
+			(unsigned long long)fi->offset, (unsigned long long)(fi->offset + fi->csize - 1), ZSTD_getErrorName(r));
+	if (r != fi->dsize)
+		return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u decodes to %zu bytes, the index says %u", rel, fi->frame_no,
+			r, fi->dsize);
+	raw->len = r;
+	return 0;
+}
+
+int wn_frame_load(wn_catalog *c, int kind, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
+{
+	char rel[128];
+	int fd = open_shard(c, kind, fi->shard_seq, rel, sizeof rel);
+	if (fd < 0)
+		return -fd;
+	int rc = load_from(c, fd, rel, fi, raw, scratch);
+	close(fd);
+	return rc;
+}
+
+int wn_frame_line(const char *raw, size_t len, uint32_t n, const char **line, size_t *linelen)
+{
+	const char *p = raw, *end = raw + len;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return -1;
+		p = nl + 1;
+	}
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	if (!nl)
+		return -1;
+	*line = p;
+	*linelen = (size_t)(nl - p);
+	return 0;
+}
+
+int wn_is_superseded(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord)
+{
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, v;
+	wn_put_be64(kb, ord);
+	int rc = mdb_get(txn, c->db_super[kind], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return wn_lmdb_err(c, rc, "superseded");
+	return 1;
+}
+
+/* ---- export ---- */
+
+int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur = NULL, *sup = NULL;
+	MDB_val k, v, sk, sv;
+	wn_buf raw = { 0 }, scratch = { 0 };
+	char rel[128];
+	int fd = -1;
+	uint32_t fd_seq = 0;
+	c->err[0] = 0;
+	if (kind != WN_KIND_TRACK && kind != WN_KIND_ARTIST)
+		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", kind);
+	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	if ((rc = mdb_cursor_open(txn, c->db_frames[kind], &cur)) || (rc = mdb_cursor_open(txn, c->db_super[kind], &sup))) {
+		rc = wn_lmdb_err(c, rc, "cursor");
+		goto out;
+	}
+	/* superseded ordinals, walked in step with the frames */
+	uint64_t next_dead = UINT64_MAX;
+	int sr = mdb_cursor_get(sup, &sk, &sv, MDB_FIRST);
+	if (!sr && sk.mv_size == 8)
+		next_dead = wn_get_be64(sk.mv_data);
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		wn_frameinfo fi;
+		if (v.mv_size != WN_FRAMEINFO_BYTES) {
+			rc = wn_seterr(c, WN_E_CORRUPT, "index: frame row of %zu bytes", v.mv_size);
+			goto out;
+		}
+		wn_frameinfo_unpack(&fi, v.mv_data);
+		if (fd < 0 || fd_seq != fi.shard_seq) {
+			if (fd >= 0)
+				close(fd);
+			fd = open_shard(c, kind, fi.shard_seq, rel, sizeof rel);
+			if (fd < 0) {
+				rc = -fd;
+				goto out;
+			}
+			fd_seq = fi.shard_seq;
+		}
+		if ((rc = load_from(c, fd, rel, &fi, &raw, &scratch)))
+			goto out;
+		const char *p = raw.p, *end = raw.p + raw.len;
+		for (uint32_t i = 0; i < fi.nrec; i++) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl) {
+				rc = wn_seterr(c, WN_E_CORRUPT, "%s: frame %u holds fewer records than the index says", rel, fi.frame_no);
+				goto out;
+			}
+			uint64_t ord = fi.first_ord + i;
+			while (next_dead < ord) {
+				sr = mdb_cursor_get(sup, &sk, &sv, MDB_NEXT);
+				next_dead = (!sr && sk.mv_size == 8) ? wn_get_be64(sk.mv_data) : UINT64_MAX;
+			}
+			if (ord != next_dead && (rc = emit(p, (size_t)(nl - p), ud)))
+				goto out;
+			p = nl + 1;
+		}
+	}
+	if (rc == MDB_NOTFOUND)
+		rc = 0;
+	else if (rc > 0 || rc < -30000)
+		rc = wn_lmdb_err(c, rc, "frames");
+out:
+	if (fd >= 0)
+		close(fd);
+	if (cur)
+		mdb_cursor_close(cur);
+	if (sup)
+		mdb_cursor_close(sup);
+	mdb_txn_abort(txn);
+	wn_buf_free(&raw);
+	wn_buf_free(&scratch);
+	return rc;
+}
+
+/* ---- get ---- */
+
+typedef struct fetcher {
+	wn_catalog *c;
+	MDB_txn *txn;
+	int kind;
+	wn_buf raw, scratch;
+	wn_json *json;
+} fetcher;
+
+static int fetch(fetcher *f, uint64_t ord, const char **line, size_t *len)
+{
+	wn_frameinfo fi;
+	int rc = wn_record_locate(f->c, f->txn, f->kind, ord, &fi);
+	if (rc)
+		return rc;
+	if ((rc = wn_frame_load(f->c, f->kind, &fi, &f->raw, &f->scratch)))
+		return rc;
+	if (wn_frame_line(f->raw.p, f->raw.len, (uint32_t)(ord - fi.first_ord), line, len))
+		return wn_seterr(f->c, WN_E_CORRUPT, "record %llu is not in its frame", (unsigned long long)ord);
+	return 0;
+}
+
+int wn_get(wn_catalog *c, int kind, const char *id, size_t idlen, wn_emit_fn emit, void *ud)
+{
+	fetcher f = { .c = c, .kind = kind };
+	uint64_t hash;
+	uint16_t check;
+	wn_idrec r;
+	c->err[0] = 0;
+	if (kind != WN_KIND_TRACK && kind != WN_KIND_ARTIST)
+		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", kind);
+	wn_id_hash(id, idlen, &hash, &check);
+	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &f.txn);
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	f.json = wn_json_new();
+	if (!f.json) {
+		rc = WN_E_NOMEM;
+		goto out;
+	}
+	rc = wn_map_find_id(c, f.txn, kind, hash, check, &r);
+	if (rc == 0) {
+		rc = wn_seterr(c, WN_E_NOTFOUND, "no %s with id \"%.*s\"", wn_kind_name(kind), (int)(idlen > 200 ? 200 : idlen), id);
+		goto out;
+	}
+	if (rc < 0)
+		goto out;
+	const char *line;
+	size_t len;
+	if ((rc = fetch(&f, r.ord, &line, &len)))
+		goto out;
+	/* the index is keyed by a hash of the id: make sure it is this id */
+	wn_jresult jr;
+	wn_json_set_slot(f.json, 0, c->opts.id_field[kind]);
+	if (wn_json_record(f.json, line, len, &jr) || jr.slot[0].len != idlen || memcmp(jr.slot[0].ptr, id, idlen)) {
+		rc = wn_seterr(c, WN_E_NOTFOUND, "no %s with id \"%.*s\"", wn_kind_name(kind), (int)(idlen > 200 ? 200 : idlen), id);
+		goto out;
+	}
+	rc = emit(line, len, ud);
+out:
+	wn_json_free(f.json);
+	wn_buf_free(&f.raw);
+	wn_buf_free(&f.scratch);
+	mdb_txn_abort(f.txn);
+	return rc;
+}
+
+typedef struct ordvec {
+	uint64_t *v;
+	size_t n, cap;
+} ordvec;
+
+static int collect_ord(uint64_t ord, void *ud)
+{
+	ordvec *o = ud;
+	if (o->n == o->cap) {
+		size_t cap = o->cap ? o->cap * 2 : 16;
+		uint64_t *p = realloc(o->v, cap * sizeof *p);
+		if (!p)
+			return WN_E_NOMEM;
+		o->v = p;
+		o->cap = cap;
+	}
+	o->v[o->n++] = ord;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+int wn_get_isrc(wn_catalog *c, const char *isrc, size_t ilen, wn_emit_fn emit, void *ud)
+{
+	fetcher f = { .c = c, .kind = WN_KIND_TRACK };
+	ordvec ords = { 0 };
+	char want[64], got[64];
+	c->err[0] = 0;
+	if (ilen > sizeof want)
+		return wn_seterr(c, WN_E_NOTFOUND, "no track with ISRC \"%.*s\"", 64, isrc);
+	size_t wl = wn_isrc_norm(want, isrc, ilen);
+	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &f.txn);
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	f.json = wn_json_new();
+	if (!f.json) {
+		rc = WN_E_NOMEM;
+		goto out;
+	}
+	if ((rc = wn_map_pairs(c, f.txn, WN_KIND_TRACK, WN_MAP_ISRC, wn_isrc_hash(isrc, ilen), collect_ord, &ords)))
+		goto out;
+	qsort(ords.v, ords.n, sizeof *ords.v, cmp_u64);
+	if (*c->opts.isrc_field)
+		wn_json_set_slot(f.json, 0, c->opts.isrc_field);
+	else {
+		wn_json_set_slot(f.json, 0, "external_ids.isrc");
+		wn_json_set_slot(f.json, 1, "external_id_isrc");
+	}
+	size_t found = 0;
+	for (size_t i = 0; i < ords.n; i++) {
+		if (i && ords.v[i] == ords.v[i - 1])
+			continue;
+		int sup = wn_is_superseded(c, f.txn, WN_KIND_TRACK, ords.v[i]);
+		if (sup < 0) {
+			rc = sup;
+			goto out;
+		}
+		if (sup)
+			continue;
+		const char *line;
+		size_t len;
+		if ((rc = fetch(&f, ords.v[i], &line, &len)))
+			goto out;
+		wn_jresult jr;
+		if (wn_json_record(f.json, line, len, &jr))
+			continue;
+		const wn_jslot *s = jr.slot[0].type == WN_JT_STRING ? &jr.slot[0] : &jr.slot[1];
+		if (s->type != WN_JT_STRING || s->len > sizeof got)
+			continue;
+		size_t gl = wn_isrc_norm(got, s->ptr, s->len);
+		if (gl != wl || memcmp(got, want, wl))
+			continue;
+		found++;
+		if ((rc = emit(line, len, ud)))
+			goto out;
+	}
+	if (!found)
+		rc = wn_seterr(c, WN_E_NOTFOUND, "no track with ISRC \"%.*s\"", (int)ilen, isrc);
+out:
+	free(ords.v);
+	wn_json_free(f.json);
+	wn_buf_free(&f.raw);
+	wn_buf_free(&f.scratch);
+	mdb_txn_abort(f.txn);
+	return rc;
+}
+
+/* ---- stats ---- */
+
+static uint64_t db_pages(MDB_txn *txn, MDB_dbi dbi)
+{
+	MDB_stat st;
+	if (mdb_stat(txn, dbi, &st))
+		return 0;
+	return st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+}
+
+int wn_catalog_stats(wn_catalog *c, wn_stats *out)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	MDB_val k, v;
+	memset(out, 0, sizeof *out);
+	c->err[0] = 0;
+	out->format_version = WN_FORMAT_VERSION;
+	out->fingerprint_version = WN_FP_VERSION;
+	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	MDB_val g;
+	if (!wn_meta_get(c, txn, "generation", &g) && g.mv_size == 8)
+		out->generation = wn_get_be64(g.mv_data);
+	for (int kd = 0; kd < WN_NKINDS; kd++) {
+		wn_kstate ks;
+		wn_kind_stats *s = &out->kind[kd];
+		if ((rc = wn_meta_get_kstate(c, txn, kd, &ks)))
+			goto out;
+		s->records = ks.kept;
+		s->read = ks.read;
+		s->kept = ks.kept;
+		s->duplicates = ks.duplicates;
+		s->revisions = ks.revisions;
+		s->rejected = ks.rejected;
+		s->superseded = ks.superseded;
+		s->ledger_entries = ks.ledger_entries;
+		s->reject_entries = ks.reject_entries;
+		uint64_t runs;
+		if ((rc = wn_map_count(c, txn, kd, WN_MAP_ID, &s->id_entries, &runs)))
+			goto out;
+		s->runs = runs;
+		if ((rc = wn_map_count(c, txn, kd, WN_MAP_FP, &s->fp_entries, &runs)))
+			goto out;
+		s->runs += runs;
+		if ((rc = wn_map_count(c, txn, kd, WN_MAP_ISRC, &s->isrc_entries, &runs)))
+			goto out;
+		s->runs += runs;
+	}
+	if ((rc = mdb_cursor_open(txn, c->db_files, &cur))) {
+		rc = wn_lmdb_err(c, rc, "files");
+		goto out;
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		wn_fileinfo f;
+		if (v.mv_size != WN_FILEINFO_BYTES)
+			continue;
+		wn_fileinfo_unpack(&f, v.mv_data);
+		if (f.kind >= WN_NKINDS)
+			continue;
+		uint64_t bytes = f.sealed ? f.size : f.data_len;
+		if (f.role == WN_ROLE_SHARD) {
+			wn_kind_stats *s = &out->kind[f.kind];
+			s->shards++;
+			s->frames += f.nframes;
+			s->raw_bytes += f.raw_bytes;
+			s->stored_bytes += bytes;
+		} else if (f.role == WN_ROLE_LEDGER) {
+			out->ledger_bytes += bytes;
+		} else {
+			out->reject_bytes += bytes;
+		}
+	}
+	mdb_cursor_close(cur);
+	rc = 0;
+	/* index size: the file, and the pages the databases use */
+	char path[4400];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/index/data.mdb", c->dir);
+	if (!stat(path, &st))
+		out->index_file_bytes = (uint64_t)st.st_size;
+	MDB_stat est;
+	mdb_env_stat(c->env, &est);
+	uint64_t pages = 2 + db_pages(txn, 0) + db_pages(txn, c->db_meta) + db_pages(txn, c->db_files);
+	for (int kd = 0; kd < WN_NKINDS; kd++) {
+		pages += db_pages(txn, c->db_frames[kd]) + db_pages(txn, c->db_super[kd]);
+		for (int m = 0; m < 3; m++)
+			pages += db_pages(txn, c->db_map[kd][m]);
+	}
+	out->index_used_bytes = pages * est.ms_psize;
+out:
+	mdb_txn_abort(txn);
+	return rc;
+}
+
+/* ---- the ISRCs on most tracks ---- */
+
+typedef struct topn {
+	uint64_t *hash, *count;
+	size_t n, limit;
+	uint64_t cur_hash, cur_count;
+	MDB_txn *txn;
+	wn_catalog *c;
+} topn;
+
+static void top_push(topn *t)
+{
+	size_t i = t->n;
+	if (t->n < t->limit)
+		t->n++;
+	else if (t->count[t->n - 1] >= t->cur_count)
+		return;
+	else
+		i = t->n - 1;
+	while (i > 0 && t->count[i - 1] < t->cur_count) {
+		t->hash[i] = t->hash[i - 1];
+		t->count[i] = t->count[i - 1];
+		i--;
+	}
+	t->hash[i] = t->cur_hash;
+	t->count[i] = t->cur_count;
+}
+
+static int top_fn(const uint8_t *e, void *ud)
+{
+	topn *t = ud;
+	uint64_t h = wn_get_be64(e), ord = wn_get_be40(e + 8);
+	int sup = wn_is_superseded(t->c, t->txn, WN_KIND_TRACK, ord);
+	if (sup < 0)
+		return sup;
+	if (sup)
+		return 0;
+	if (h != t->cur_hash || !t->cur_count) {
+		if (t->cur_count)
+			top_push(t);
+		t->cur_hash = h;
+		t->cur_count = 0;
+	}
+	t->cur_count++;
+	return 0;
+}
+
+typedef struct first_isrc {
+	wn_buf *out;
+	fetcher *f;
+} first_isrc;
+
+int wn_top_isrcs(wn_catalog *c, size_t limit, int (*fn)(const char *isrc, size_t len, uint64_t count, void *ud), void *ud)
+{
+	topn t = { .limit = limit, .c = c };
+	fetcher f = { .c = c, .kind = WN_KIND_TRACK };
+	ordvec ords = { 0 };
+	c->err[0] = 0;
+	if (!limit)
+		return 0;
+	t.hash = calloc(limit, 8);
+	t.count = calloc(limit, 8);
+	f.json = wn_json_new();
+	if (!t.hash || !t.count || !f.json) {
+		free(t.hash);
+		free(t.count);
+		wn_json_free(f.json);
+		return WN_E_NOMEM;
+	}
+	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &t.txn);
+	if (rc) {
+		rc = wn_lmdb_err(c, rc, "begin");
+		goto out0;
+	}
+	f.txn = t.txn;
+	rc = wn_map_merged_scan(c, t.txn, WN_KIND_TRACK, WN_MAP_ISRC, top_fn, &t);
+	if (!rc && t.cur_count)
+		top_push(&t);
+	if (*c->opts.isrc_field)
+		wn_json_set_slot(f.json, 0, c->opts.isrc_field);
+	else {
+		wn_json_set_slot(f.json, 0, "external_ids.isrc");
+		wn_json_set_slot(f.json, 1, "external_id_isrc");
+	}
+	for (size_t i = 0; i < t.n && !rc; i++) {
+		ords.n = 0;
+		if ((rc = wn_map_pairs(c, t.txn, WN_KIND_TRACK, WN_MAP_ISRC, t.hash[i], collect_ord, &ords)))
+			break;
+		if (!ords.n)
+			continue;
+		qsort(ords.v, ords.n, sizeof *ords.v, cmp_u64);
+		const char *line;
+		size_t len;
+		if ((rc = fetch(&f, ords.v[0], &line, &len)))
+			break;
+		wn_jresult jr;
+		if (wn_json_record(f.json, line, len, &jr))
+			continue;
+		const wn_jslot *s = jr.slot[0].type == WN_JT_STRING ? &jr.slot[0] : &jr.slot[1];
+		rc = fn(s->ptr ? s->ptr : "", s->ptr ? s->len : 0, t.count[i], ud);
+	}
+	mdb_txn_abort(t.txn);
+out0:
+	free(ords.v);
+	free(t.hash);
+	free(t.count);
+	wn_json_free(f.json);
+	wn_buf_free(&f.raw);
+	wn_buf_free(&f.scratch);
+	return rc;
+}

@@ -1,0 +1,286 @@
+/*
+ * reader.c - input: a file, standard input or a .zst of either, cut into lines.
+ *
+ * One buffer, allocated once and reused: lines are found with memchr and handed out as
+ * pointers into it (getline() was 5x slower here). A line longer than max_line is not
+ * buffered whole: its first bytes are returned with `toolong` set and the rest skipped.
+ * zstd input is recognised by its magic number, not by its name.
+ *
+ * For resuming an interrupted run, an input is identified by its name, its size when it
+ * is a regular file, and XXH3-64 of its first 64 KiB (decompressed); the position to go
+ * on from is a byte offset in the decompressed stream that falls on a line boundary.
+ */
+#include "internal.h"
+#include "reader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define CHUNK (1u << 20)
+#define HEAD_BYTES 65536
+
+static int read_raw(wn_input *in, char *dst, size_t cap, size_t *got)
+{
+	*got = 0;
+	for (;;) {
+		ssize_t r = read(in->fd, dst, cap);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		*got = (size_t)r;
+		in->raw_read += (uint64_t)r;
+		return 0;
+	}
+}
+
+/* Append decompressed (or plain) bytes to buf[end..cap). Sets eof when the input ends. */
+static int fill(wn_input *in)
+{
+	if (in->eof)
+		return 0;
+	size_t room = in->cap - in->end;
+	if (!room)
+		return 0;
+	if (!in->zst) {
+		size_t got = 0;
+		int rc = read_raw(in, in->buf + in->end, room, &got);
+		if (rc)
+			return rc;
+		if (!got)
+			in->eof = 1;
+		in->end += got;
+		return 0;
+	}
+	for (;;) {
+		if (in->zpos == in->zlen && !in->zeof) {
+			size_t got = 0;
+			int rc = read_raw(in, in->zin, CHUNK, &got);
+			if (rc)
+				return rc;
+			in->zpos = 0;
+			in->zlen = got;
+			if (!got)
+				in->zeof = 1;
+		}
+		ZSTD_inBuffer ib = { in->zin, in->zlen, in->zpos };
+		ZSTD_outBuffer ob = { in->buf + in->end, room, 0 };
+		size_t r = ZSTD_decompressStream(in->dctx, &ob, &ib);
+		if (ZSTD_isError(r)) {
+			snprintf(in->err, sizeof in->err, "zstd: %s", ZSTD_getErrorName(r));
+			return WN_E_ZSTD;
+		}
+		in->zpos = ib.pos;
+		in->end += ob.pos;
+		in->zframe_open = r != 0;
+		if (ob.pos)
+			return 0;
+		if (in->zeof && in->zpos == in->zlen) {
+			if (in->zframe_open) {
+				snprintf(in->err, sizeof in->err, "zstd: input ends inside a frame (truncated file)");
+				return WN_E_ZSTD;
+			}
+			in->eof = 1;
+			return 0;
+		}
+	}
+}
+
+int wn_input_open(wn_input *in, const char *path, size_t max_line)
+{
+	memset(in, 0, sizeof *in);
+	in->fd = -1;
+	in->max_line = max_line;
+	in->name = strcmp(path, "-") ? path : "(stdin)";
+	if (!strcmp(path, "-")) {
+		in->fd = 0;
+	} else {
+		in->fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (in->fd < 0) {
+			int e = errno;
+			snprintf(in->err, sizeof in->err, "%s", strerror(e));
+			return e;
+		}
+		in->own_fd = 1;
+	}
+	struct stat st;
+	if (!fstat(in->fd, &st) && S_ISREG(st.st_mode)) {
+		in->size = (uint64_t)st.st_size;
+		in->regular = 1;
+		posix_fadvise(in->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	}
+	in->cap = 4 * CHUNK;
+	in->buf = malloc(in->cap);
+	if (!in->buf)
+		return WN_E_NOMEM;
+	/* sniff: zstd frames start with 28 b5 2f fd */
+	int rc;
+	while (in->end < 4 && !in->eof)
+		if ((rc = fill(in)))
+			return rc;
+	if (in->end >= 4 && (uint8_t)in->buf[0] == 0x28 && (uint8_t)in->buf[1] == 0xb5 &&
+	    (uint8_t)in->buf[2] == 0x2f && (uint8_t)in->buf[3] == 0xfd) {
+		in->zst = 1;
+		in->dctx = ZSTD_createDCtx();
+		in->zin = malloc(CHUNK);
+		if (!in->dctx || !in->zin)
+			return WN_E_NOMEM;
+		memcpy(in->zin, in->buf, in->end);
+		in->zlen = in->end;
+		in->end = 0;
+		in->eof = 0;
+	}
+	while (in->end < HEAD_BYTES && !in->eof)
+		if ((rc = fill(in)))
+			return rc;
+	in->head_hash = XXH3_64bits(in->buf, in->end < HEAD_BYTES ? in->end : HEAD_BYTES);
+	return 0;
+}
+
+void wn_input_close(wn_input *in)
+{
+	if (in->own_fd && in->fd >= 0)
+		close(in->fd);
+	in->fd = -1;
+	free(in->buf);
+	free(in->zin);
+	ZSTD_freeDCtx(in->dctx);
+	in->buf = in->zin = NULL;
+	in->dctx = NULL;
+}
+
+int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines)
+{
+	while (bytes) {
+		size_t have = in->end - in->start;
+		if (!have) {
+			in->start = in->end = 0;
+			int rc = fill(in);
+			if (rc)
+				return rc;
+			if (in->end == 0 && in->eof) {
+				snprintf(in->err, sizeof in->err, "input is shorter than the %llu bytes an earlier run read",
+					(unsigned long long)bytes);
+				return WN_E_MISMATCH;
+			}
+			continue;
+		}
+		size_t n = have < bytes ? have : (size_t)bytes;
+		in->start += n;
+		bytes -= n;
+		in->offset += n;
+	}
+	in->line = lines;
+	return 0;
+}
+
+int wn_input_line(wn_input *in, const char **line, size_t *len, int *toolong)
+{
+	*toolong = 0;
+	size_t scan_from = in->start;
+	for (;;) {
+		char *nl = memchr(in->buf + scan_from, '\n', in->end - scan_from);
+		if (nl) {
+			size_t l = (size_t)(nl - (in->buf + in->start));
+			*line = in->buf + in->start;
+			in->start += l + 1;
+			in->offset += l + 1;
+			in->line++;
+			if (l && (*line)[l - 1] == '\r')
+				l--;
+			if (l > in->max_line) {
+				*toolong = 1;
+				in->toolong_len = l;
+				l = in->max_line < 4096 ? in->max_line : 4096;
+			}
+			*len = l;
+			return 1;
+		}
+		if (in->eof) {
+			if (in->start == in->end)
+				return 0;
+			/* a last line without a terminator */
+			size_t l = in->end - in->start;
+			*line = in->buf + in->start;
+			in->start = in->end;
+			in->offset += l;
+			in->line++;
+			if (l && (*line)[l - 1] == '\r')
+				l--;
+			if (l > in->max_line) {
+				*toolong = 1;
+				in->toolong_len = l;
+				l = in->max_line < 4096 ? in->max_line : 4096;
+			}
+			*len = l;
+			return 1;
+		}
+		size_t have = in->end - in->start;
+		if (have > in->max_line + 1) {
+			/* too long: keep the head for the rejects file, drop the rest up to '\n' */
+			return wn_input_longline(in, line, len, toolong);
+		}
+		if (in->start) {
+			memmove(in->buf, in->buf + in->start, have);
+			in->start = 0;
+			in->end = have;
+		}
+		if (in->end == in->cap) {
+			size_t cap = in->cap * 2;
+			char *b = realloc(in->buf, cap);
+			if (!b)
+				return WN_E_NOMEM;
+			in->buf = b;
+			in->cap = cap;
+		}
+		scan_from = in->end;
+		int rc = fill(in);
+		if (rc)
+			return rc;
+	}
+}
+
+/* The line at buf[start..] has no '\n' within max_line+1 bytes. Return its first
+ * max_line bytes (kept in a side buffer) and consume up to and including the '\n'. */
+int wn_input_longline(wn_input *in, const char **line, size_t *len, int *toolong)
+{
+	size_t keep = in->max_line < 4096 ? in->max_line : 4096;
+	free(in->longhead);
+	in->longhead = malloc(keep ? keep : 1);
+	if (!in->longhead)
+		return WN_E_NOMEM;
+	memcpy(in->longhead, in->buf + in->start, keep);
+	uint64_t total = 0;
+	for (;;) {
+		char *nl = memchr(in->buf + in->start, '\n', in->end - in->start);
+		if (nl) {
+			size_t l = (size_t)(nl - (in->buf + in->start));
+			total += l;
+			in->start += l + 1;
+			in->offset += l + 1;
+			break;
+		}
+		size_t l = in->end - in->start;
+		total += l;
+		in->offset += l;
+		in->start = in->end = 0;
+		if (in->eof)
+			break;
+		int rc = fill(in);
+		if (rc)
+			return rc;
+		if (in->end == 0 && in->eof)
+			break;
+	}
+	in->line++;
+	in->toolong_len = total;
+	*line = in->longhead;
+	*len = keep;
+	*toolong = 1;
+	return 1;
+}

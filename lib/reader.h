@@ -1,0 +1,42 @@
+/*
+ * reader.h - line input from files, stdin and .zst (internal; see reader.c).
+ */
+#ifndef WN_READER_H
+#define WN_READER_H
+
+#include "internal.h"
+
+typedef struct wn_input {
+	const char *name;       /* as given, "(stdin)" for "-" */
+	int fd, own_fd, regular, zst;
+	uint64_t size;          /* file size for regular files (compressed size for .zst) */
+	uint64_t raw_read;      /* bytes read from fd */
+	uint64_t offset;        /* decompressed bytes consumed (line terminators included) */
+	uint64_t line;          /* lines consumed */
+	uint64_t head_hash;     /* XXH3-64 of the first 64 KiB, decompressed */
+	size_t max_line;
+	size_t toolong_len;     /* length of the last over-long line */
+	char *buf;
+	size_t cap, start, end;
+	int eof;
+	ZSTD_DCtx *dctx;
+	char *zin;
+	size_t zpos, zlen;
+	int zeof, zframe_open;
+	char *longhead;
+	char err[256];          /* detail of the last error */
+} wn_input;
+
+/* Open path ("-" = stdin). Returns 0, errno, WN_E_ZSTD or WN_E_NOMEM (detail in in->err).
+ * Call wn_input_close() in every case. */
+int wn_input_open(wn_input *in, const char *path, size_t max_line);
+void wn_input_close(wn_input *in);
+/* Skip bytes already ingested by an interrupted run, which had read `lines` lines. */
+int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines);
+/* Next line without its terminator ("\n" or "\r\n"). 1 = a line, 0 = end of input, <0 or
+ * errno = error. *line is valid until the next call. A line longer than max_line comes
+ * back cut to at most 4096 bytes with *toolong set and in->toolong_len its length. */
+int wn_input_line(wn_input *in, const char **line, size_t *len, int *toolong);
+int wn_input_longline(wn_input *in, const char **line, size_t *len, int *toolong);
+
+#endif

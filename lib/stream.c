@@ -1,0 +1,658 @@
+/*
+ * stream.c - append-only series of seekable zstd files (shards, ledger, rejects) and the
+ * compression threads that feed them.
+ *
+ * The ingesting thread fills a frame buffer with whole records ('\n' after each) and
+ * hands it to the pool when the next record would pass frame_bytes; worker threads
+ * compress frames in any order; the ingesting thread writes finished frames strictly in
+ * submission order, so a file is always a prefix of what was submitted. Each stream owns
+ * a small ring of frame jobs, which bounds memory whatever the input size.
+ *
+ * Durability: wn_stream_sync() writes every submitted frame and fsyncs the file; only
+ * then does the caller commit the index transaction that records the new length
+ * (wn_stream_commit). A file is sealed (seek table appended, fsynced, XXH128 taken) when
+ * it reaches file_bytes of records or at the end of a run; sealed files never change.
+ */
+#include "internal.h"
+#include "stream.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+/* ---- the pool ---- */
+
+enum { JOB_FREE, JOB_QUEUED, JOB_DONE };
+
+struct wn_pool {
+	pthread_t *th;
+	int n;
+	int level;
+	pthread_mutex_t mu;
+	pthread_cond_t cv_work, cv_done;
+	wn_job *qhead, *qtail;
+	int stop;
+	double cpu;      /* CPU seconds spent compressing, all workers */
+};
+
+static double thread_cpu(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *worker(void *arg)
+{
+	wn_pool *p = arg;
+	ZSTD_CCtx *cctx = ZSTD_createCCtx();
+	if (cctx) {
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, p->level);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
+	}
+	pthread_mutex_lock(&p->mu);
+	for (;;) {
+		while (!p->qhead && !p->stop)
+			pthread_cond_wait(&p->cv_work, &p->mu);
+		if (!p->qhead && p->stop)
+			break;
+		wn_job *j = p->qhead;
+		p->qhead = j->qnext;
+		if (!p->qhead)
+			p->qtail = NULL;
+		pthread_mutex_unlock(&p->mu);
+
+		double t0 = thread_cpu();
+		size_t bound = ZSTD_compressBound(j->raw_len);
+		int err = 0;
+		if (j->comp_cap < bound) {
+			char *c = realloc(j->comp, bound);
+			if (c) {
+				j->comp = c;
+				j->comp_cap = bound;
+			} else {
+				err = WN_E_NOMEM;
+			}
+		}
+		if (!err && !cctx)
+			err = WN_E_NOMEM;
+		if (!err) {
+			size_t r = ZSTD_compress2(cctx, j->comp, j->comp_cap, j->raw, j->raw_len);
+			if (ZSTD_isError(r))
+				err = WN_E_ZSTD;
+			else
+				j->comp_len = r;
+		}
+		j->checksum = (uint32_t)XXH64(j->raw, j->raw_len, 0);
+		double dt = thread_cpu() - t0;
+
+		pthread_mutex_lock(&p->mu);
+		j->err = err;
+		j->state = JOB_DONE;
+		p->cpu += dt;
+		pthread_cond_broadcast(&p->cv_done);
+	}
+	pthread_mutex_unlock(&p->mu);
+	ZSTD_freeCCtx(cctx);
+	return NULL;
+}
+
+int wn_pool_new(int threads, int level, wn_pool **out)
+{
+	wn_pool *p = calloc(1, sizeof *p);
+	*out = NULL;
+	if (!p)
+		return WN_E_NOMEM;
+	if (threads < 1)
+		threads = 1;
+	p->level = level;
+	p->th = calloc((size_t)threads, sizeof *p->th);
+	if (!p->th) {
+		free(p);
+		return WN_E_NOMEM;
+	}
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv_work, NULL);
+	pthread_cond_init(&p->cv_done, NULL);
+	for (int i = 0; i < threads; i++) {
+		if (pthread_create(&p->th[i], NULL, worker, p)) {
+			wn_pool_free(p);
+			return WN_E_NOMEM;
+		}
+		p->n++;
+	}
+	*out = p;
+	return 0;
+}
+
+void wn_pool_free(wn_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->stop = 1;
+	pthread_cond_broadcast(&p->cv_work);
+	pthread_mutex_unlock(&p->mu);
+	for (int i = 0; i < p->n; i++)
+		pthread_join(p->th[i], NULL);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv_work);
+	pthread_cond_destroy(&p->cv_done);
+	free(p->th);
+	free(p);
+}
+
+double wn_pool_cpu(wn_pool *p)
+{
+	pthread_mutex_lock(&p->mu);
+	double c = p->cpu;
+	pthread_mutex_unlock(&p->mu);
+	return c;
+}
+
+static void pool_submit(wn_pool *p, wn_job *j)
+{
+	pthread_mutex_lock(&p->mu);
+	j->state = JOB_QUEUED;
+	j->qnext = NULL;
+	if (p->qtail)
+		p->qtail->qnext = j;
+	else
+		p->qhead = j;
+	p->qtail = j;
+	pthread_cond_signal(&p->cv_work);
+	pthread_mutex_unlock(&p->mu);
+}
+
+static int job_is_done(wn_pool *p, wn_job *j)
+{
+	pthread_mutex_lock(&p->mu);
+	int d = j->state == JOB_DONE;
+	pthread_mutex_unlock(&p->mu);
+	return d;
+}
+
+static void job_wait(wn_pool *p, wn_job *j)
+{
+	pthread_mutex_lock(&p->mu);
+	while (j->state != JOB_DONE)
+		pthread_cond_wait(&p->cv_done, &p->mu);
+	pthread_mutex_unlock(&p->mu);
+}
+
+/* ---- streams ---- */
+
+static int stream_err(wn_stream *s, int e, const char *what)
+{
+	return wn_seterr(s->c, e, "%s/%s: %s: %s", s->c->dir, s->rel, what, e > 0 ? strerror(e) : wn_strerror(e));
+}
+
+static wn_job *ring_at(wn_stream *s, int i)
+{
+	return &s->jobs[(s->head + i) % s->njobs];
+}
+
+/* Find the newest file of this series in the index: reopen it if unsealed. */
+static int stream_resume(wn_stream *s, MDB_txn *txn)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	char prefix[64];
+	wn_file_relpath(prefix, sizeof prefix, s->role, s->kind, 0);
+	size_t pl = strlen(prefix) - strlen("000000.jsonl.zst");
+	int rc = mdb_cursor_open(txn, s->c->db_files, &cur);
+	if (rc)
+		return wn_lmdb_err(s->c, rc, "files cursor");
+	wn_fileinfo last = { 0 };
+	int have = 0;
+	k.mv_size = pl;
+	k.mv_data = prefix;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < pl || memcmp(k.mv_data, prefix, pl))
+			break;
+		if (v.mv_size != WN_FILEINFO_BYTES)
+			continue;
+		wn_fileinfo f;
+		wn_fileinfo_unpack(&f, v.mv_data);
+		if (f.role == s->role && f.kind == s->kind && f.seq >= last.seq) {
+			last = f;
+			have = 1;
+		}
+	}
+	mdb_cursor_close(cur);
+	s->fi.role = (uint8_t)s->role;
+	s->fi.kind = (uint8_t)s->kind;
+	s->fd = -1;
+	if (!have || last.sealed) {
+		s->fi.seq = have ? last.seq + 1 : 1;
+		s->sub_seq = s->fi.seq;
+		wn_file_relpath(s->rel, sizeof s->rel, s->role, s->kind, s->fi.seq);
+		return 0;
+	}
+	/* an unsealed file: an earlier run was interrupted; go on appending to it */
+	s->fi = last;
+	s->sub_seq = last.seq;
+	s->sub_raw = last.raw_bytes;
+	wn_file_relpath(s->rel, sizeof s->rel, s->role, s->kind, s->fi.seq);
+	char key[160], path[4400];
+	snprintf(key, sizeof key, "open:%s", s->rel);
+	rc = wn_meta_get(s->c, txn, key, &v);
+	if (rc)
+		return rc == WN_E_NOTFOUND ? wn_seterr(s->c, WN_E_CORRUPT, "index: no frame list for open file %s", s->rel) : rc;
+	if (v.mv_size != (size_t)last.nframes * WN_SEEK_ENTRY)
+		return wn_seterr(s->c, WN_E_CORRUPT, "index: frame list of %s has %zu bytes for %u frames", s->rel, v.mv_size, last.nframes);
+	s->capseek = last.nframes + 64;
+	s->seek = malloc(s->capseek * sizeof *s->seek);
+	if (!s->seek)
+		return WN_E_NOMEM;
+	for (uint32_t i = 0; i < last.nframes; i++) {
+		const uint8_t *p = (const uint8_t *)v.mv_data + i * WN_SEEK_ENTRY;
+		s->seek[i].csize = wn_get_be32(p);
+		s->seek[i].dsize = wn_get_be32(p + 4);
+		s->seek[i].checksum = wn_get_be32(p + 8);
+	}
+	s->nseek = last.nframes;
+	snprintf(path, sizeof path, "%s/%s", s->c->dir, s->rel);
+	s->fd = open(path, O_RDWR | O_CLOEXEC);
+	if (s->fd < 0)
+		return stream_err(s, errno, "open");
+	/* the running hash covers the committed bytes */
+	XXH3_128bits_reset(s->hs);
+	char *buf = malloc(1 << 20);
+	if (!buf)
+		return WN_E_NOMEM;
+	uint64_t off = 0;
+	while (off < last.data_len) {
+		size_t n = last.data_len - off < (1 << 20) ? (size_t)(last.data_len - off) : (1 << 20);
+		if ((rc = wn_pread_all(s->fd, buf, n, off))) {
+			free(buf);
+			return stream_err(s, rc, "read");
+		}
+		XXH3_128bits_update(s->hs, buf, n);
+		off += n;
+	}
+	free(buf);
+	if (lseek(s->fd, (off_t)last.data_len, SEEK_SET) < 0)
+		return stream_err(s, errno, "seek");
+	return 0;
+}
+
+int wn_stream_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *pool, int njobs,
+	size_t frame_bytes, uint64_t file_bytes, uint64_t first_ord, wn_stream **out)
+{
+	wn_stream *s = calloc(1, sizeof *s);
+	*out = NULL;
+	if (!s)
+		return WN_E_NOMEM;
+	s->c = c;
+	s->pool = pool;
+	s->role = role;
+	s->kind = kind;
+	s->frame_bytes = frame_bytes;
+	s->file_bytes = file_bytes;
+	s->next_ord = first_ord;
+	s->njobs = njobs < 2 ? 2 : njobs;
+	s->jobs = calloc((size_t)s->njobs, sizeof *s->jobs);
+	s->hs = XXH3_createState();
+	s->fd = -1;
+	int rc = (!s->jobs || !s->hs) ? WN_E_NOMEM : stream_resume(s, txn);
+	if (rc) {
+		wn_stream_close(s);
+		return rc;
+	}
+	if (s->fd < 0)
+		XXH3_128bits_reset(s->hs);
+	s->cur = ring_at(s, 0);
+	s->cur->first_ord = s->next_ord;
+	*out = s;
+	return 0;
+}
+
+void wn_stream_close(wn_stream *s)
+{
+	if (!s)
+		return;
+	/* jobs still with the pool must finish before their buffers go */
+	for (int i = 0; i < s->count; i++)
+		job_wait(s->pool, ring_at(s, i));
+	for (int i = 0; s->jobs && i < s->njobs; i++) {
+		free(s->jobs[i].raw);
+		free(s->jobs[i].comp);
+	}
+	free(s->jobs);
+	if (s->fd >= 0)
+		close(s->fd);
+	XXH3_freeState(s->hs);
+	free(s->seek);
+	free(s->newframes);
+	free(s->dirty);
+	free(s);
+}
+
+/* Create the current file on first use. */
+static int open_file(wn_stream *s)
+{
+	char path[4400];
+	snprintf(path, sizeof path, "%s/%s", s->c->dir, s->rel);
+	s->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (s->fd < 0)
+		return stream_err(s, errno, "create");
+	XXH3_128bits_reset(s->hs);
+	s->fi.data_len = s->fi.size = 0;
+	s->fi.nframes = 0;
+	s->fi.nrecords = s->fi.raw_bytes = 0;
+	s->fi.sealed = 0;
+	s->nseek = 0;
+	s->file_new = 1;
+	return 0;
+}
+
+static int push_dirty(wn_stream *s)
+{
+	if (s->ndirty == s->capdirty) {
+		size_t cap = s->capdirty ? s->capdirty * 2 : 4;
+		wn_fileinfo *d = realloc(s->dirty, cap * sizeof *d);
+		if (!d)
+			return WN_E_NOMEM;
+		s->dirty = d;
+		s->capdirty = cap;
+	}
+	s->dirty[s->ndirty++] = s->fi;
+	return 0;
+}
+
+/* Append the seek table, fsync, take the file's hash: the file is final. */
+static int seal_file(wn_stream *s)
+{
+	if (s->fd < 0)
+		return 0;
+	size_t tl = wn_seektable_size((uint32_t)s->nseek);
+	uint8_t *t = malloc(tl);
+	if (!t)
+		return WN_E_NOMEM;
+	wn_seektable_write(t, s->seek, (uint32_t)s->nseek);
+	int rc = wn_write_all(s->fd, t, tl);
+	if (!rc)
+		XXH3_128bits_update(s->hs, t, tl);
+	free(t);
+	if (rc)
+		return stream_err(s, rc, "write seek table");
+	if (fsync(s->fd))
+		return stream_err(s, errno, "fsync");
+	close(s->fd);
+	s->fd = -1;
+	XXH128_canonical_t canon;
+	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(s->hs));
+	memcpy(s->fi.xxh128, canon.digest, 16);
+	s->fi.size = s->fi.data_len + tl;
+	s->fi.sealed = 1;
+	rc = push_dirty(s);
+	if (rc)
+		return rc;
+	s->fi.seq++;
+	wn_file_relpath(s->rel, sizeof s->rel, s->role, s->kind, s->fi.seq);
+	s->nseek = 0;
+	s->fi.data_len = s->fi.size = 0;
+	s->fi.nframes = 0;
+	s->fi.nrecords = s->fi.raw_bytes = 0;
+	s->fi.sealed = 0;
+	return 0;
+}
+
+/* Write the oldest in-flight frame (waiting for it if needed). */
+static int write_one(wn_stream *s)
+{
+	wn_job *j = ring_at(s, 0);
+	double t0 = wn_now();
+	job_wait(s->pool, j);
+	s->t_wait += wn_now() - t0;
+	if (j->err)
+		return stream_err(s, j->err, "compress");
+	int rc;
+	if (j->file_seq != s->fi.seq && (rc = seal_file(s)))
+		return rc;
+	if (s->fd < 0) {
+		s->fi.first_ord = j->first_ord;
+		if ((rc = open_file(s)))
+			return rc;
+	}
+	if ((rc = wn_write_all(s->fd, j->comp, j->comp_len)))
+		return stream_err(s, rc, "write");
+	XXH3_128bits_update(s->hs, j->comp, j->comp_len);
+	if (s->nseek == s->capseek) {
+		size_t cap = s->capseek ? s->capseek * 2 : 64;
+		wn_seekent *e = realloc(s->seek, cap * sizeof *e);
+		if (!e)
+			return WN_E_NOMEM;
+		s->seek = e;
+		s->capseek = cap;
+	}
+	s->seek[s->nseek].csize = (uint32_t)j->comp_len;
+	s->seek[s->nseek].dsize = (uint32_t)j->raw_len;
+	s->seek[s->nseek].checksum = j->checksum;
+	s->nseek++;
+	if (s->role == WN_ROLE_SHARD) {
+		if (s->nnew == s->capnew) {
+			size_t cap = s->capnew ? s->capnew * 2 : 256;
+			wn_frameinfo *f = realloc(s->newframes, cap * sizeof *f);
+			if (!f)
+				return WN_E_NOMEM;
+			s->newframes = f;
+			s->capnew = cap;
+		}
+		wn_frameinfo *f = &s->newframes[s->nnew++];
+		f->shard_seq = s->fi.seq;
+		f->frame_no = s->fi.nframes;
+		f->offset = s->fi.data_len;
+		f->csize = (uint32_t)j->comp_len;
+		f->dsize = (uint32_t)j->raw_len;
+		f->checksum = j->checksum;
+		f->first_ord = j->first_ord;
+		f->nrec = j->nrec;
+	}
+	s->fi.data_len += j->comp_len;
+	s->fi.nframes++;
+	s->fi.nrecords += j->nrec;
+	s->fi.raw_bytes += j->raw_len;
+	s->written_since_sync = 1;
+	j->state = JOB_FREE;
+	s->head = (s->head + 1) % s->njobs;
+	s->count--;
+	return 0;
+}
+
+/* Hand the frame being filled to the pool and start the next one. */
+int wn_stream_submit(wn_stream *s)
+{
+	wn_job *j = s->cur;
+	if (!j->raw_len)
+		return 0;
+	if (s->sub_raw && s->sub_raw + j->raw_len > s->file_bytes) {
+		s->sub_seq++;
+		s->sub_raw = 0;
+	}
+	j->file_seq = s->sub_seq;
+	s->sub_raw += j->raw_len;
+	pool_submit(s->pool, j);
+	s->count++;
+	int rc;
+	/* write what is finished; wait only when every job is in flight */
+	while (s->count && (s->count == s->njobs || job_is_done(s->pool, ring_at(s, 0))))
+		if ((rc = write_one(s)))
+			return rc;
+	s->cur = ring_at(s, s->count);
+	s->cur->raw_len = 0;
+	s->cur->nrec = 0;
+	s->cur->first_ord = s->next_ord;
+	return 0;
+}
+
+int wn_stream_add(wn_stream *s, const char *rec, size_t len)
+{
+	wn_job *j = s->cur;
+	if (j->raw_len && j->raw_len + len + 1 > s->frame_bytes) {
+		int rc = wn_stream_submit(s);
+		if (rc)
+			return rc;
+		j = s->cur;
+	}
+	if (j->raw_len + len + 1 > j->raw_cap) {
+		size_t cap = s->frame_bytes + 1;
+		while (cap < j->raw_len + len + 1)
+			cap *= 2;
+		char *r = realloc(j->raw, cap);
+		if (!r)
+			return WN_E_NOMEM;
+		j->raw = r;
+		j->raw_cap = cap;
+	}
+	memcpy(j->raw + j->raw_len, rec, len);
+	j->raw[j->raw_len + len] = '\n';
+	j->raw_len += len + 1;
+	j->nrec++;
+	s->next_ord++;
+	return 0;
+}
+
+/* Everything added so far is written and on stable storage. */
+int wn_stream_sync(wn_stream *s)
+{
+	int rc = wn_stream_submit(s);
+	while (!rc && s->count)
+		rc = write_one(s);
+	if (rc)
+		return rc;
+	if (s->fd >= 0 && s->written_since_sync) {
+		if (fdatasync(s->fd))
+			return stream_err(s, errno, "fsync");
+		if (s->file_new) {
+			/* the new file's name must be durable too */
+			char dir[4400];
+			snprintf(dir, sizeof dir, "%s/%s", s->c->dir, s->rel);
+			*strrchr(dir, '/') = 0;
+			wn_fsync_dir(dir);
+			s->file_new = 0;
+		}
+	}
+	s->written_since_sync = 0;
+	return 0;
+}
+
+/* Seal the current file (end of run). Call wn_stream_sync first. */
+int wn_stream_seal(wn_stream *s)
+{
+	return s->fd >= 0 ? seal_file(s) : 0;
+}
+
+/* Record in txn what wn_stream_sync made durable: file rows, frame rows (shards), and
+ * the frame list of a file still open. */
+int wn_stream_commit(wn_stream *s, MDB_txn *txn)
+{
+	uint8_t val[WN_FILEINFO_BYTES > WN_FRAMEINFO_BYTES ? WN_FILEINFO_BYTES : WN_FRAMEINFO_BYTES];
+	char rel[128], key[160];
+	MDB_val k, v;
+	int rc;
+	for (size_t i = 0; i < s->ndirty; i++) {
+		wn_fileinfo *f = &s->dirty[i];
+		wn_file_relpath(rel, sizeof rel, f->role, f->kind, f->seq);
+		wn_fileinfo_pack(val, f);
+		k.mv_size = strlen(rel);
+		k.mv_data = rel;
+		v.mv_size = WN_FILEINFO_BYTES;
+		v.mv_data = val;
+		if ((rc = mdb_put(txn, s->c->db_files, &k, &v, 0)))
+			return wn_lmdb_err(s->c, rc, "files");
+		snprintf(key, sizeof key, "open:%s", rel);
+		if ((rc = wn_meta_del(s->c, txn, key)))
+			return rc;
+	}
+	if (s->fd >= 0) {
+		wn_fileinfo_pack(val, &s->fi);
+		k.mv_size = strlen(s->rel);
+		k.mv_data = s->rel;
+		v.mv_size = WN_FILEINFO_BYTES;
+		v.mv_data = val;
+		if ((rc = mdb_put(txn, s->c->db_files, &k, &v, 0)))
+			return wn_lmdb_err(s->c, rc, "files");
+		uint8_t *sb = malloc(s->nseek * WN_SEEK_ENTRY + 1);
+		if (!sb)
+			return WN_E_NOMEM;
+		for (size_t i = 0; i < s->nseek; i++) {
+			wn_put_be32(sb + i * WN_SEEK_ENTRY, s->seek[i].csize);
+			wn_put_be32(sb + i * WN_SEEK_ENTRY + 4, s->seek[i].dsize);
+			wn_put_be32(sb + i * WN_SEEK_ENTRY + 8, s->seek[i].checksum);
+		}
+		snprintf(key, sizeof key, "open:%s", s->rel);
+		rc = wn_meta_put(s->c, txn, key, sb, s->nseek * WN_SEEK_ENTRY);
+		free(sb);
+		if (rc)
+			return rc;
+	}
+	if (s->nnew) {
+		MDB_cursor *cur;
+		if ((rc = mdb_cursor_open(txn, s->c->db_frames[s->kind], &cur)))
+			return wn_lmdb_err(s->c, rc, "frames cursor");
+		for (size_t i = 0; i < s->nnew; i++) {
+			uint8_t kb[8];
+			wn_frameinfo *f = &s->newframes[i];
+			wn_put_be64(kb, f->first_ord + f->nrec - 1);
+			wn_frameinfo_pack(val, f);
+			k.mv_size = 8;
+			k.mv_data = kb;
+			v.mv_size = WN_FRAMEINFO_BYTES;
+			v.mv_data = val;
+			if ((rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND))) {
+				mdb_cursor_close(cur);
+				return wn_lmdb_err(s->c, rc, "frames");
+			}
+		}
+		mdb_cursor_close(cur);
+	}
+	return 0;
+}
+
+/* The transaction of wn_stream_commit is durable: forget what it recorded. */
+void wn_stream_committed(wn_stream *s)
+{
+	s->ndirty = 0;
+	s->nnew = 0;
+}
+
+/* Find record `ord` among frames not yet committed to the index (the one being filled,
+ * those in flight, those written since the last checkpoint). Returns 1 and the bytes in
+ * *out, 0 if it is not there (then it is in a committed frame), <0 on error. */
+int wn_stream_fetch(wn_stream *s, uint64_t ord, wn_buf *out, wn_buf *scratch)
+{
+	for (int i = 0; i <= s->count; i++) {
+		wn_job *j = i == s->count ? s->cur : ring_at(s, i);
+		if (ord < j->first_ord || ord >= j->first_ord + j->nrec)
+			continue;
+		const char *line;
+		size_t len;
+		if (wn_frame_line(j->raw, j->raw_len, (uint32_t)(ord - j->first_ord), &line, &len))
+			return WN_E_CORRUPT;
+		out->len = 0;
+		return wn_buf_put(out, line, len) ? WN_E_NOMEM : 1;
+	}
+	for (size_t i = 0; i < s->nnew; i++) {
+		wn_frameinfo *f = &s->newframes[i];
+		if (ord < f->first_ord || ord >= f->first_ord + f->nrec)
+			continue;
+		int rc = wn_frame_load(s->c, s->kind, f, scratch, out);
+		if (rc)
+			return rc;
+		const char *line;
+		size_t len;
+		if (wn_frame_line(scratch->p, scratch->len, (uint32_t)(ord - f->first_ord), &line, &len))
+			return WN_E_CORRUPT;
+		out->len = 0;
+		return wn_buf_put(out, line, len) ? WN_E_NOMEM : 1;
+	}
+	return 0;
+}

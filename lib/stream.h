@@ -1,0 +1,69 @@
+/*
+ * stream.h - append-only series of seekable zstd files and the compression pool
+ * (internal; see stream.c).
+ */
+#ifndef WN_STREAM_H
+#define WN_STREAM_H
+
+#include "internal.h"
+#include <xxhash.h>
+
+typedef struct wn_pool wn_pool;
+
+typedef struct wn_job {
+	char *raw, *comp;
+	size_t raw_len, raw_cap, comp_len, comp_cap;
+	uint32_t checksum;     /* low 32 bits of XXH64(raw) */
+	int state, err;        /* guarded by the pool's mutex while in flight */
+	struct wn_job *qnext;
+	uint32_t file_seq;     /* file this frame goes to */
+	uint64_t first_ord;    /* ordinal (shards) or entry number of the first record */
+	uint32_t nrec;
+} wn_job;
+
+typedef struct wn_stream {
+	wn_catalog *c;
+	wn_pool *pool;
+	int role, kind;
+	size_t frame_bytes;
+	uint64_t file_bytes;
+	wn_job *jobs;          /* ring: jobs[head .. head+count) in flight, then cur */
+	int njobs, head, count;
+	wn_job *cur;
+	uint64_t next_ord;
+	/* submission side */
+	uint32_t sub_seq;
+	uint64_t sub_raw;
+	/* the file being written */
+	int fd, file_new, written_since_sync;
+	char rel[128];
+	wn_fileinfo fi;
+	XXH3_state_t *hs;
+	wn_seekent *seek;
+	size_t nseek, capseek;
+	/* written since the last commit */
+	wn_frameinfo *newframes;
+	size_t nnew, capnew;
+	wn_fileinfo *dirty;    /* files sealed since the last commit */
+	size_t ndirty, capdirty;
+	double t_wait;         /* seconds spent waiting for compression */
+} wn_stream;
+
+int wn_pool_new(int threads, int level, wn_pool **out);
+void wn_pool_free(wn_pool *p);
+double wn_pool_cpu(wn_pool *p);
+
+/* Open the series (role, kind): resumes an unsealed file left by an interrupted run.
+ * first_ord: number given to the next record added. */
+int wn_stream_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *pool, int njobs,
+	size_t frame_bytes, uint64_t file_bytes, uint64_t first_ord, wn_stream **out);
+void wn_stream_close(wn_stream *s);
+int wn_stream_add(wn_stream *s, const char *rec, size_t len);
+int wn_stream_submit(wn_stream *s);
+int wn_stream_sync(wn_stream *s);
+int wn_stream_seal(wn_stream *s);
+int wn_stream_commit(wn_stream *s, MDB_txn *txn);
+void wn_stream_committed(wn_stream *s);
+int wn_stream_fetch(wn_stream *s, uint64_t ord, wn_buf *out, wn_buf *scratch);
+
+#endif

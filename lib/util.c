@@ -1,0 +1,374 @@
+/*
+ * util.c - the small things every other file needs: error text, growable buffers,
+ * JSON string output, hex, whole-buffer I/O that survives EINTR and short writes,
+ * durable file replacement (tmp, fsync, rename, fsync of the folder).
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+const char *wn_strerror(int code)
+{
+	switch (code) {
+	case WN_OK: return "success";
+	case WN_E_USAGE: return "invalid argument";
+	case WN_E_NOMEM: return "out of memory";
+	case WN_E_CORRUPT: return "catalog is damaged";
+	case WN_E_VERSION: return "catalog format version not supported";
+	case WN_E_LMDB: return "index error";
+	case WN_E_ZSTD: return "compression error";
+	case WN_E_INTERRUPTED: return "interrupted";
+	case WN_E_NOTFOUND: return "not found";
+	case WN_E_BUSY: return "catalog is locked by another writer";
+	case WN_E_MISMATCH: return "options conflict with the catalog";
+	case WN_E_REJECTED: return "record rejected";
+	case WN_E_PARSE: return "malformed JSON";
+	case WN_E_UTF8: return "invalid UTF-8";
+	case WN_E_DEPTH: return "nesting too deep";
+	case WN_E_DUPKEY: return "duplicate object key";
+	case WN_E_NOTOBJECT: return "record is not a JSON object";
+	case WN_E_NOID: return "missing id";
+	case WN_E_TOOLONG: return "line too long";
+	case WN_E_EMPTY: return "empty line";
+	}
+	if (code > 0)
+		return strerror(code);
+	return "unknown error";
+}
+
+int wn_buf_reserve(wn_buf *b, size_t extra)
+{
+	if (b->len + extra <= b->cap)
+		return 0;
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < b->len + extra)
+		cap *= 2;
+	char *p = realloc(b->p, cap);
+	if (!p)
+		return WN_E_NOMEM;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+int wn_buf_put(wn_buf *b, const void *p, size_t n)
+{
+	if (wn_buf_reserve(b, n + 1))
+		return WN_E_NOMEM;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = 0;
+	return 0;
+}
+
+int wn_buf_puts(wn_buf *b, const char *s)
+{
+	return wn_buf_put(b, s, strlen(s));
+}
+
+int wn_buf_printf(wn_buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0 || wn_buf_reserve(b, (size_t)n + 1))
+		return WN_E_NOMEM;
+	va_start(ap, fmt);
+	vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+	return 0;
+}
+
+/* Appends s[0..n) escaped for the inside of a JSON string: '"', '\\' and control
+ * characters; other bytes are copied as they are. */
+static int json_escape(wn_buf *b, const char *s, size_t n)
+{
+	static const char hexd[] = "0123456789abcdef";
+	if (wn_buf_reserve(b, n * 6 + 1))
+		return WN_E_NOMEM;
+	char *o = b->p + b->len;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '"' || ch == '\\') {
+			*o++ = '\\';
+			*o++ = (char)ch;
+		} else if (ch < 0x20) {
+			*o++ = '\\';
+			switch (ch) {
+			case '\n': *o++ = 'n'; break;
+			case '\r': *o++ = 'r'; break;
+			case '\t': *o++ = 't'; break;
+			default:
+				*o++ = 'u'; *o++ = '0'; *o++ = '0';
+				*o++ = hexd[ch >> 4]; *o++ = hexd[ch & 15];
+			}
+		} else {
+			*o++ = (char)ch;
+		}
+	}
+	b->len = (size_t)(o - b->p);
+	b->p[b->len] = 0;
+	return 0;
+}
+
+int wn_buf_json_str(wn_buf *b, const char *s, size_t n)
+{
+	if (wn_buf_put(b, "\"", 1) || json_escape(b, s, n) || wn_buf_put(b, "\"", 1))
+		return WN_E_NOMEM;
+	return 0;
+}
+
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t len;
+	uint32_t cp;
+	if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
+	else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
+	else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
+	else return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3F);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+		return 0;
+	return len;
+}
+
+int wn_utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0;
+	while (i < n) {
+		if (p[i] < 0x80) { i++; continue; }
+		size_t l = utf8_seq(p + i, n - i);
+		if (!l)
+			return 0;
+		i += l;
+	}
+	return 1;
+}
+
+/* Like wn_buf_json_str, but a byte that does not start a valid UTF-8 sequence is
+ * written as \u00XX (so the text is readable, though no longer byte-exact: callers
+ * that must keep bytes exact store them in base64 beside it). */
+int wn_buf_json_bytes(wn_buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	if (wn_buf_put(b, "\"", 1))
+		return WN_E_NOMEM;
+	size_t i = 0;
+	while (i < n) {
+		size_t j = i;
+		while (j < n) {   /* longest valid run */
+			size_t l = utf8_seq(p + j, n - j);
+			if (!l)
+				break;
+			j += l;
+		}
+		if (json_escape(b, s + i, j - i))
+			return WN_E_NOMEM;
+		if (j < n && wn_buf_printf(b, "\\u%04x", p[j]))
+			return WN_E_NOMEM;
+		i = j + 1;
+	}
+	return wn_buf_put(b, "\"", 1);
+}
+
+void wn_buf_free(wn_buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+void wn_hex(char *out, const uint8_t *p, size_t n)
+{
+	static const char d[] = "0123456789abcdef";
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = d[p[i] >> 4];
+		out[2 * i + 1] = d[p[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') return c - '0';
+	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+	return -1;
+}
+
+int wn_unhex(uint8_t *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int wn_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int wn_pread_all(int fd, void *p, size_t n, uint64_t off)
+{
+	char *c = p;
+	while (n) {
+		ssize_t r = pread(fd, c, n, (off_t)off);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return errno;
+		}
+		if (r == 0)
+			return WN_E_CORRUPT;
+		c += r;
+		n -= (size_t)r;
+		off += (uint64_t)r;
+	}
+	return 0;
+}
+
+int wn_fsync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	int rc = fsync(fd) ? errno : 0;
+	close(fd);
+	return rc;
+}
+
+int wn_write_file_atomic(const char *path, const void *p, size_t n)
+{
+	char tmp[4096], dir[4096];
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return errno;
+	int rc = wn_write_all(fd, p, n);
+	if (!rc && fsync(fd))
+		rc = errno;
+	if (close(fd) && !rc)
+		rc = errno;
+	if (!rc && rename(tmp, path))
+		rc = errno;
+	if (rc) {
+		unlink(tmp);
+		return rc;
+	}
+	snprintf(dir, sizeof dir, "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	return wn_fsync_dir(dir);
+}
+
+int wn_mkdir_p(const char *path)
+{
+	char buf[4096];
+	snprintf(buf, sizeof buf, "%s", path);
+	for (char *s = buf + 1; *s; s++) {
+		if (*s == '/') {
+			*s = 0;
+			if (mkdir(buf, 0755) && errno != EEXIST)
+				return errno;
+			*s = '/';
+		}
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return errno;
+	return 0;
+}
+
+double wn_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int wn_file_xxh128(const char *path, uint8_t out[16], uint64_t *size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno;
+	XXH3_state_t *st = XXH3_createState();
+	size_t cap = 1 << 20;
+	char *buf = malloc(cap);
+	int rc = 0;
+	uint64_t total = 0;
+	if (!st || !buf) {
+		rc = WN_E_NOMEM;
+		goto out;
+	}
+	XXH3_128bits_reset(st);
+	for (;;) {
+		ssize_t r = read(fd, buf, cap);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			rc = errno;
+			goto out;
+		}
+		if (r == 0)
+			break;
+		XXH3_128bits_update(st, buf, (size_t)r);
+		total += (uint64_t)r;
+	}
+	XXH128_canonical_t canon;
+	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(st));
+	memcpy(out, canon.digest, 16);
+	if (size)
+		*size = total;
+out:
+	free(buf);
+	XXH3_freeState(st);
+	close(fd);
+	return rc;
+}
+
+const char *wn_kind_name(int kind)
+{
+	return kind == WN_KIND_ARTIST ? "artist" : "track";
+}
+
+int wn_ncores(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : (int)n;
+}

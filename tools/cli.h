@@ -1,0 +1,67 @@
+/*
+ * cli.h - what the subcommands share: exit codes, option helpers, buffered stdout
+ * whose write errors (ENOSPC on a redirect) are reported, and the progress line.
+ */
+#ifndef WN_CLI_H
+#define WN_CLI_H
+
+#include <stdio.h>
+#include <stdint.h>
+#include "winnow.h"
+
+/* exit codes (documented in README.md and `winnow --help`) */
+#define EXIT_OK 0
+#define EXIT_DATA 1         /* a data check failed */
+#define EXIT_USAGE 2
+#define EXIT_IO 3           /* I/O or runtime error */
+#define EXIT_INTERRUPTED 130
+
+extern const char *wn_prog;
+extern volatile int wn_interrupted;
+
+/* "winnow: message" on stderr; returns code */
+int die(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* usage error: message + hint on stderr, returns EXIT_USAGE */
+int usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* map a library return code to an exit code */
+int exit_for(int rc);
+/* report a library error on handle c (or without handle) and return its exit code */
+int report(wn_catalog *c, int rc, const char *what);
+
+/* parse "track"/"artist" */
+int parse_kind(const char *s, int *kind);
+/* parse sizes like 1048576, 1M, 256MiB, 1G; 0 on success */
+int parse_size(const char *s, uint64_t *out);
+
+/* buffered stdout that notices write errors */
+typedef struct outbuf {
+	char *p;
+	size_t len, cap;
+	int err;
+} outbuf;
+void out_init(outbuf *o);
+void out_put(outbuf *o, const char *s, size_t n);
+void out_str(outbuf *o, const char *s);
+void out_fmt(outbuf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void out_json_str(outbuf *o, const char *s, size_t n);
+/* flush and close stdout; returns 0 or an errno */
+int out_finish(outbuf *o);
+
+/* install SIGINT/SIGTERM handlers that set wn_interrupted */
+void catch_signals(void);
+
+/* progress: enabled when stderr is a terminal, or forced */
+typedef struct progress {
+	int on;
+	double last;
+	int drawn;
+} progress;
+void progress_ingest(const wn_progress *p, void *ud);
+void progress_clear(progress *pr);
+
+int cmd_ingest(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_get(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
+
+#endif

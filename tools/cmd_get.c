@@ -1,0 +1,77 @@
+/*
+ * cmd_get.c - `winnow get`: records by id, or every track with an ISRC.
+ */
+#include <getopt.h>
+#include <string.h>
+#include "cli.h"
+
+static const char usage[] =
+	"usage: winnow get -C CATALOG [--kind track|artist] ID ...\n"
+	"       winnow get -C CATALOG --isrc ISRC ...\n"
+	"\n"
+	"Prints the surviving record of each ID (JSONL, in the order given), or every surviving\n"
+	"track that carries the ISRC (catalog order). Exit status 1 if any was not found.\n";
+
+static int emit(const char *rec, size_t len, void *ud)
+{
+	outbuf *o = ud;
+	out_put(o, rec, len);
+	out_put(o, "\n", 1);
+	return o->err ? o->err : 0;
+}
+
+int cmd_get(int argc, char **argv)
+{
+	static const struct option lo[] = { { "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "isrc", 0, 0, 'i' },
+		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+	const char *dir = NULL;
+	int kind = WN_KIND_TRACK, isrc = 0, c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "C:k:ih", lo, NULL)) != -1) {
+		switch (c) {
+		case 'C': dir = optarg; break;
+		case 'k':
+			if (parse_kind(optarg, &kind))
+				return usage_error("get", "unknown kind '%s' (track or artist)", optarg);
+			break;
+		case 'i': isrc = 1; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		default: return usage_error("get", "bad option");
+		}
+	}
+	if (!dir)
+		return usage_error("get", "-C CATALOG is required");
+	if (optind >= argc)
+		return usage_error("get", isrc ? "no ISRC given" : "no ID given");
+	if (isrc && kind != WN_KIND_TRACK)
+		return usage_error("get", "--isrc finds tracks only");
+	wn_catalog *cat;
+	int rc = wn_catalog_open(&cat, dir, WN_OPEN_READ);
+	if (rc) {
+		int e = report(cat, rc, dir);
+		wn_catalog_close(cat);
+		return e;
+	}
+	outbuf out;
+	out_init(&out);
+	int status = EXIT_OK;
+	for (int i = optind; i < argc; i++) {
+		if (isrc)
+			rc = wn_get_isrc(cat, argv[i], strlen(argv[i]), emit, &out);
+		else
+			rc = wn_get(cat, kind, argv[i], strlen(argv[i]), emit, &out);
+		if (rc == WN_E_NOTFOUND) {
+			die(0, "%s", wn_catalog_errmsg(cat));
+			if (!status)
+				status = EXIT_DATA;
+		} else if (rc) {
+			status = out.err ? EXIT_IO : report(cat, rc, "get");
+			break;
+		}
+	}
+	int oe = out_finish(&out);
+	wn_catalog_close(cat);
+	if (oe)
+		return die(EXIT_IO, "standard output: %s", strerror(oe));
+	return status;
+}

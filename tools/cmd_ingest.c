@@ -1,0 +1,205 @@
+/*
+ * cmd_ingest.c - `winnow ingest`: records in, a deduplicated catalog out.
+ */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+
+static const char usage[] =
+	"usage: winnow ingest -C CATALOG [options] [FILE ...]\n"
+	"\n"
+	"Reads JSONL records (one JSON object a line) from each FILE, or standard input when\n"
+	"there is none or FILE is '-'; zstd-compressed input is recognised and decompressed.\n"
+	"Every record is kept, or dropped as a duplicate or revision (noted in the ledger), or\n"
+	"rejected (noted with its reason and raw bytes in CATALOG/rejects/). An interrupted run\n"
+	"(kill, power loss, full disk) resumes when the same command is run again.\n"
+	"\n"
+	"  -C, --catalog DIR        the catalog (created if missing)\n"
+	"  -k, --kind KIND          track (default) or artist\n"
+	"      --json               print the counts as one JSON object on stdout\n"
+	"      --on-conflict P      when an id comes again with other content: first (default:\n"
+	"                           keep the stored version), last (keep the new one), or\n"
+	"                           newest:FIELD (keep the one with the greater FIELD)\n"
+	"      --ignore-field PATH  leave PATH (e.g. fetched_at, album.popularity) out of the\n"
+	"                           fingerprint; repeatable; fixed when the catalog is created\n"
+	"      --id-field PATH      where the id is (default: id)\n"
+	"      --isrc-field PATH    where the ISRC is (default: external_ids.isrc or\n"
+	"                           external_id_isrc)\n"
+	"      --strict             stop at the first rejected record (exit status 1)\n"
+	"  -l, --level N            zstd level (default 3)\n"
+	"      --frame-size SIZE    uncompressed bytes per zstd frame (default 1M)\n"
+	"      --shard-size SIZE    uncompressed bytes per shard (default 256M)\n"
+	"      --max-line SIZE      longer lines are rejected (default 16M)\n"
+	"      --memory SIZE        memory budget (default 1G)\n"
+	"      --checkpoint N       records between checkpoints (default: from --memory)\n"
+	"  -j, --threads N          compression threads (default: number of cores)\n"
+	"      --progress, --no-progress   progress on stderr (default: when it is a terminal)\n"
+	"  -q, --quiet              do not list rejected records on stderr\n";
+
+static int rejects_shown;
+static int quiet;
+
+static void on_reject(const char *msg, void *ud)
+{
+	progress *pr = ud;
+	if (quiet)
+		return;
+	if (rejects_shown < 20) {
+		progress_clear(pr);
+		fprintf(stderr, "winnow: rejected: %s\n", msg);
+	}
+	rejects_shown++;
+}
+
+int cmd_ingest(int argc, char **argv)
+{
+	enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
+		O_CKPT, O_PROGRESS, O_NOPROGRESS };
+	static const struct option lo[] = {
+		{ "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "json", 0, 0, O_JSON },
+		{ "on-conflict", 1, 0, O_CONFLICT }, { "ignore-field", 1, 0, O_IGNORE }, { "id-field", 1, 0, O_IDF },
+		{ "isrc-field", 1, 0, O_ISRCF }, { "strict", 0, 0, O_STRICT }, { "level", 1, 0, 'l' },
+		{ "frame-size", 1, 0, O_FRAME }, { "shard-size", 1, 0, O_SHARD }, { "max-line", 1, 0, O_MAXLINE },
+		{ "memory", 1, 0, O_MEM }, { "checkpoint", 1, 0, O_CKPT }, { "threads", 1, 0, 'j' },
+		{ "progress", 0, 0, O_PROGRESS }, { "no-progress", 0, 0, O_NOPROGRESS }, { "quiet", 0, 0, 'q' },
+		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+	wn_ingest_opts o;
+	wn_ingest_opts_init(&o);
+	const char *dir = NULL;
+	const char *ignore[16];
+	size_t nign = 0;
+	int json = 0;
+	progress pr = { .on = isatty(2) };
+	uint64_t v;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "C:k:l:j:qh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'C': dir = optarg; break;
+		case 'k':
+			if (parse_kind(optarg, &o.kind))
+				return usage_error("ingest", "unknown kind '%s' (track or artist)", optarg);
+			break;
+		case O_JSON: json = 1; break;
+		case O_CONFLICT:
+			if (!strcmp(optarg, "first"))
+				o.on_conflict = WN_CONFLICT_FIRST;
+			else if (!strcmp(optarg, "last"))
+				o.on_conflict = WN_CONFLICT_LAST;
+			else if (!strncmp(optarg, "newest:", 7) && optarg[7]) {
+				o.on_conflict = WN_CONFLICT_NEWEST;
+				o.newest_field = optarg + 7;
+			} else
+				return usage_error("ingest", "--on-conflict takes first, last or newest:FIELD, not '%s'", optarg);
+			break;
+		case O_IGNORE:
+			if (nign == 16)
+				return usage_error("ingest", "at most 16 --ignore-field");
+			if (!*optarg)
+				return usage_error("ingest", "--ignore-field needs a field path");
+			ignore[nign++] = optarg;
+			break;
+		case O_IDF: o.id_field = optarg; break;
+		case O_ISRCF: o.isrc_field = optarg; break;
+		case O_STRICT: o.strict = 1; break;
+		case 'l':
+			o.level = atoi(optarg);
+			if (o.level < 1 || o.level > 22)
+				return usage_error("ingest", "--level takes 1 to 22");
+			break;
+		case O_FRAME:
+			if (parse_size(optarg, &v) || v < 4096 || v > (1u << 30))
+				return usage_error("ingest", "bad --frame-size '%s' (4K to 1G)", optarg);
+			o.frame_bytes = v;
+			break;
+		case O_SHARD:
+			if (parse_size(optarg, &v) || v < 4096)
+				return usage_error("ingest", "bad --shard-size '%s'", optarg);
+			o.shard_bytes = v;
+			break;
+		case O_MAXLINE:
+			if (parse_size(optarg, &v) || v < 16 || v > (1ull << 31))
+				return usage_error("ingest", "bad --max-line '%s'", optarg);
+			o.max_line = v;
+			break;
+		case O_MEM:
+			if (parse_size(optarg, &v) || v < (16u << 20))
+				return usage_error("ingest", "bad --memory '%s' (at least 16M)", optarg);
+			o.memory = v;
+			break;
+		case O_CKPT:
+			if (parse_size(optarg, &v) || v < 1)
+				return usage_error("ingest", "bad --checkpoint '%s'", optarg);
+			o.checkpoint_records = v;
+			break;
+		case 'j':
+			o.threads = atoi(optarg);
+			if (o.threads < 1 || o.threads > 256)
+				return usage_error("ingest", "--threads takes 1 to 256");
+			break;
+		case O_PROGRESS: pr.on = 1; break;
+		case O_NOPROGRESS: pr.on = 0; break;
+		case 'q': quiet = 1; break;
+		case 'h': fputs(usage, stdout); return EXIT_OK;
+		default: return usage_error("ingest", "bad option");
+		}
+	}
+	if (!dir)
+		return usage_error("ingest", "-C CATALOG is required");
+	if (o.shard_bytes < o.frame_bytes)
+		return usage_error("ingest", "--shard-size must be at least --frame-size");
+	o.ignore = ignore;
+	o.n_ignore = nign;
+	o.progress = progress_ingest;
+	o.progress_ud = &pr;
+	o.on_reject = on_reject;
+	o.reject_ud = &pr;
+	o.cancel = &wn_interrupted;
+	catch_signals();
+
+	wn_catalog *cat;
+	int rc = wn_catalog_open(&cat, dir, WN_OPEN_WRITE);
+	if (rc) {
+		int e = report(cat, rc, dir);
+		wn_catalog_close(cat);
+		return e;
+	}
+	wn_ingest_result r;
+	rc = wn_ingest(cat, &o, (const char *const *)argv + optind, (size_t)(argc - optind), &r);
+	progress_clear(&pr);
+	if (rejects_shown > 20)
+		fprintf(stderr, "winnow: ... and %d more rejected records\n", rejects_shown - 20);
+	if (rejects_shown)
+		fprintf(stderr, "winnow: rejected records are in %s/rejects/ with their reasons\n", dir);
+	int status = EXIT_OK;
+	if (rc)
+		status = report(cat, rc, "ingest");
+	outbuf out;
+	out_init(&out);
+	if (json) {
+		out_fmt(&out, "{\"read\":%llu,\"kept\":%llu,\"duplicates\":%llu,\"revisions\":%llu,\"rejected\":%llu,"
+			"\"superseded\":%llu,\"resumed\":%llu,\"bytes\":%llu,\"seconds\":%.3f,\"records_per_second\":%.0f,"
+			"\"complete\":%s,\"stage_seconds\":{\"read\":%.3f,\"parse\":%.3f,\"dedup\":%.3f,\"store\":%.3f,"
+			"\"commit\":%.3f,\"compress_wait\":%.3f,\"compress_cpu\":%.3f}}\n",
+			(unsigned long long)r.read, (unsigned long long)r.kept, (unsigned long long)r.duplicates,
+			(unsigned long long)r.revisions, (unsigned long long)r.rejected, (unsigned long long)r.superseded,
+			(unsigned long long)r.resumed_records, (unsigned long long)r.bytes_in, r.seconds,
+			r.seconds > 0 ? (r.read - r.resumed_records) / r.seconds : 0, rc ? "false" : "true",
+			r.t_read, r.t_parse, r.t_dedup, r.t_store, r.t_commit, r.t_compress_wait, r.t_compress);
+	} else if (!rc || r.read) {
+		out_fmt(&out, "read %llu: kept %llu, duplicates %llu, revisions %llu, rejected %llu",
+			(unsigned long long)r.read, (unsigned long long)r.kept, (unsigned long long)r.duplicates,
+			(unsigned long long)r.revisions, (unsigned long long)r.rejected);
+		if (r.resumed_records)
+			out_fmt(&out, " (%llu of them read before an interruption)", (unsigned long long)r.resumed_records);
+		out_fmt(&out, "; %.2f s, %.0f records/s\n", r.seconds,
+			r.seconds > 0 ? (r.read - r.resumed_records) / r.seconds : 0);
+	}
+	int oe = out_finish(&out);
+	wn_catalog_close(cat);
+	if (oe && !status)
+		status = die(EXIT_IO, "standard output: %s", strerror(oe));
+	return status;
+}

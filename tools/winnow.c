@@ -1,0 +1,290 @@
+/*
+ * winnow.c - main(): global options and the table of commands. Each command lives in
+ * tools/cmd_<name>.c and uses only the public API (include/winnow.h).
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "cli.h"
+
+const char *wn_prog = "winnow";
+volatile int wn_interrupted;
+
+static const struct cmd {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *what;
+} commands[] = {
+	{ "ingest", cmd_ingest, "read JSONL records into a catalog, deduplicating" },
+	{ "export", cmd_export, "write every kept record as JSONL" },
+	{ "get", cmd_get, "records by id or by ISRC" },
+	{ "stats", cmd_stats, "counts, sizes and the index's cost per record" },
+};
+
+static void help(FILE *f)
+{
+	fprintf(f, "usage: winnow <command> [options] [args]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].what);
+	fprintf(f, "\n'winnow <command> --help' describes a command.\n\n"
+		"exit status: 0 success, 1 a data check failed, 2 usage error, 3 I/O or runtime error,\n"
+		"130 interrupted (work up to the last checkpoint is kept; run the same command again)\n");
+}
+
+int main(int argc, char **argv)
+{
+	/* keep freed memory for reuse: fresh pages are expensive on virtual machines */
+	mallopt(M_MMAP_THRESHOLD, 64 << 20);
+	mallopt(M_TRIM_THRESHOLD, 512 << 20);
+	if (argc < 2)
+		return help(stderr), EXIT_USAGE;
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+		return help(stdout), EXIT_OK;
+	if (!strcmp(argv[1], "--version"))
+		return printf("winnow %s\n", WINNOW_VERSION), EXIT_OK;
+	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "winnow: unknown command '%s'\n", argv[1]);
+	help(stderr);
+	return EXIT_USAGE;
+}
+
+int die(int code, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s: ", wn_prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return code;
+}
+
+int usage_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "%s %s: ", wn_prog, cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n(see 'winnow %s --help')\n", cmd);
+	return EXIT_USAGE;
+}
+
+int exit_for(int rc)
+{
+	switch (rc) {
+	case WN_OK: return EXIT_OK;
+	case WN_E_USAGE:
+	case WN_E_MISMATCH: return EXIT_USAGE;
+	case WN_E_INTERRUPTED: return EXIT_INTERRUPTED;
+	case WN_E_CORRUPT:
+	case WN_E_REJECTED:
+	case WN_E_NOTFOUND: return EXIT_DATA;
+	}
+	return EXIT_IO;
+}
+
+int report(wn_catalog *c, int rc, const char *what)
+{
+	const char *m = wn_catalog_errmsg(c);
+	if (m && *m)
+		die(0, "%s", m);
+	else
+		die(0, "%s: %s", what, wn_strerror(rc));
+	return exit_for(rc);
+}
+
+int parse_kind(const char *s, int *kind)
+{
+	if (!strcmp(s, "track") || !strcmp(s, "tracks"))
+		*kind = WN_KIND_TRACK;
+	else if (!strcmp(s, "artist") || !strcmp(s, "artists"))
+		*kind = WN_KIND_ARTIST;
+	else
+		return -1;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return -1;
+	uint64_t mul = 1;
+	if (*end) {
+		switch (*end) {
+		case 'k': case 'K': mul = 1ull << 10; break;
+		case 'm': case 'M': mul = 1ull << 20; break;
+		case 'g': case 'G': mul = 1ull << 30; break;
+		case 't': case 'T': mul = 1ull << 40; break;
+		default: return -1;
+		}
+		end++;
+		if (*end == 'i')
+			end++;
+		if (*end == 'B' || *end == 'b')
+			end++;
+		if (*end)
+			return -1;
+	}
+	*out = v * mul;
+	return 0;
+}
+
+/* ---- stdout ---- */
+
+void out_init(outbuf *o)
+{
+	o->cap = 1 << 20;
+	o->p = malloc(o->cap);
+	o->len = 0;
+	o->err = o->p ? 0 : ENOMEM;
+}
+
+static void out_flush(outbuf *o)
+{
+	const char *p = o->p;
+	size_t n = o->len;
+	while (n && !o->err) {
+		ssize_t w = write(1, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			o->err = errno;
+			break;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	o->len = 0;
+}
+
+void out_put(outbuf *o, const char *s, size_t n)
+{
+	if (o->err)
+		return;
+	if (o->len + n > o->cap) {
+		out_flush(o);
+		if (n > o->cap) {
+			char *save = o->p;
+			size_t sl = o->len;
+			o->p = (char *)s;
+			o->len = n;
+			out_flush(o);
+			o->p = save;
+			o->len = sl;
+			return;
+		}
+	}
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+void out_str(outbuf *o, const char *s)
+{
+	out_put(o, s, strlen(s));
+}
+
+void out_fmt(outbuf *o, const char *fmt, ...)
+{
+	char buf[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		out_put(o, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+void out_json_str(outbuf *o, const char *s, size_t n)
+{
+	out_put(o, "\"", 1);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch == '"' || ch == '\\') {
+			char e[2] = { '\\', (char)ch };
+			out_put(o, e, 2);
+		} else if (ch < 0x20) {
+			out_fmt(o, "\\u%04x", ch);
+		} else {
+			out_put(o, (const char *)&s[i], 1);
+		}
+	}
+	out_put(o, "\"", 1);
+}
+
+int out_finish(outbuf *o)
+{
+	out_flush(o);
+	free(o->p);
+	o->p = NULL;
+	if (!o->err && close(1) && errno != EBADF)
+		o->err = errno;
+	return o->err;
+}
+
+/* ---- signals and progress ---- */
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	wn_interrupted = 1;
+}
+
+void catch_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void human(char *out, size_t n, double v)
+{
+	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	int i = 0;
+	while (v >= 1024 && i < 4) {
+		v /= 1024;
+		i++;
+	}
+	snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
+}
+
+void progress_ingest(const wn_progress *p, void *ud)
+{
+	progress *pr = ud;
+	if (!pr->on)
+		return;
+	char done[32], tot[32], eta[32] = "";
+	human(done, sizeof done, (double)p->bytes);
+	double rate = p->elapsed > 0 ? p->records / p->elapsed : 0;
+	if (p->total_bytes && p->bytes && p->elapsed > 0.5) {
+		double left = (double)(p->total_bytes - (p->bytes < p->total_bytes ? p->bytes : p->total_bytes)) /
+			(p->bytes / p->elapsed);
+		snprintf(eta, sizeof eta, ", ETA %d:%02d", (int)left / 60, (int)left % 60);
+		human(tot, sizeof tot, (double)p->total_bytes);
+		fprintf(stderr, "\r%s: %llu records, %.0f records/s, %s of %s%s   ", p->input ? p->input : "",
+			(unsigned long long)p->records, rate, done, tot, eta);
+	} else {
+		fprintf(stderr, "\r%s: %llu records, %.0f records/s, %s   ", p->input ? p->input : "",
+			(unsigned long long)p->records, rate, done);
+	}
+	pr->drawn = 1;
+}
+
+void progress_clear(progress *pr)
+{
+	if (pr->drawn)
+		fprintf(stderr, "\r\033[K");
+	pr->drawn = 0;
+}
