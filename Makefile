@@ -30,7 +30,7 @@ UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 
 VERSION := 0.1.0
 
-.PHONY: all test check bench bench-scale fuzz install uninstall clean help unit cli gen
+.PHONY: demo all test check bench bench-scale fuzz install uninstall clean help unit cli gen
 
 all: $(B)/winnow winnow bench/gen  ## build the winnow tool, libwinnow.a and the data generator
 
@@ -56,6 +56,9 @@ $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libwinnow.a
 bench/gen: bench/gen.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O3 -Wall -Wextra $(CFLAGS_GEN) -o $@ $<
 gen: bench/gen  ## build only the data generator
+
+demo: $(B)/winnow bench/gen  ## generate sample data, ingest it, check it with stock tools (in ./demo)
+	WINNOW=$(B)/winnow bash tools/demo.sh
 
 test: $(B)/winnow $(UNIT_BIN) bench/gen  ## build and run every test (unit + command line)
 	@B=$(B) bash tests/run.sh $(UNIT_BIN)
@@ -96,7 +99,7 @@ uninstall:  ## remove what install put there
 	rm -f $(DESTDIR)$(BINDIR)/winnow $(DESTDIR)$(LIBDIR)/libwinnow.a $(DESTDIR)$(INCDIR)/winnow.h $(DESTDIR)$(PKGDIR)/winnow.pc
 
 clean:  ## remove build output
-	rm -rf build build-san build-bench build-fuzz winnow bench/gen winnow.pc tests/tmp
+	rm -rf build build-san build-bench build-fuzz winnow bench/gen winnow.pc tests/tmp demo
 
 help:  ## list the documented targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 14

@@ -53,7 +53,7 @@
 #define OUT_BUF (1u << 20)       /* bytes handed to one write(2) */
 #define LINE_RESERVE (1u << 16)  /* room kept free for one line: far above the longest */
 #define TITLE_MAX 512            /* a built title never exceeds this (checked by construction) */
-#define ANAME_MAX 96             /* longest artist name the tables can produce, with margin */
+#define ANAME_MAX 128            /* an artist name is at most ~60 bytes: room for put_fast */
 #define ISRC_WINDOW (1u << 20)   /* an ISRC re-use points at most this many records back */
 #define ACACHE 2048              /* artist cache entries (power of two) */
 #define ALCACHE 64               /* album cache entries (power of two) */
@@ -91,8 +91,9 @@ static inline uint64_t hk(uint64_t key, uint64_t k)
 	return mix64(mix64(k + key) ^ key);
 }
 
-/* splitmix64: a tiny generator whose whole state is one word, so seeding one per
- * record costs nothing. */
+/* A tiny generator whose whole state is one word, so seeding one per record costs
+ * nothing: a Weyl sequence folded through one 64x64->128 multiplication (the idea of
+ * wyrand), cheaper than a full mix64 per draw. Seeds go through hk. */
 struct rng {
 	uint64_t s;
 };
@@ -105,8 +106,9 @@ static inline struct rng rseed(uint64_t key, uint64_t k)
 
 static inline uint64_t rnext(struct rng *r)
 {
-	r->s += 0x9e3779b97f4a7c15ULL;
-	return mix64(r->s);
+	r->s += 0xa0761d6478bd642fULL;
+	unsigned __int128 t = (unsigned __int128)r->s * (r->s ^ 0xe7037ed1a0b428dbULL);
+	return (uint64_t)(t >> 64) ^ (uint64_t)t;
 }
 
 /* Uniform in [0, n) for n < 2^32 (multiply-shift; the bias is far below noise). */
@@ -146,7 +148,9 @@ static inline uint64_t zipf_below(uint64_t h, uint64_t n)
 /* ---------------------------------------------------------------------------------
  * Word tables. Strings are stored already escaped for JSON (a '"' as \", a '\' as
  * \\), so building a record is pure copying; the only escapes in normal output are
- * \" and \\, which the re-escaper and the bad-line makers rely on.
+ * \" and \\, which the re-escaper and the bad-line makers rely on. At start-up every
+ * table is moved into one padded arena (words_init), so that copying a word may read
+ * a whole 16-byte block past its end (see put_fast).
  */
 struct word {
 	const char *s;
@@ -155,7 +159,7 @@ struct word {
 #define W(x) { x, sizeof(x) - 1 }
 #define NW(a) ((uint32_t)(sizeof(a) / sizeof((a)[0])))
 
-static const struct word latin_words[] = {
+static struct word latin_words[] = {
 	W("Love"), W("Night"), W("Heart"), W("Fire"), W("Dream"), W("Baby"), W("Girl"), W("Boy"),
 	W("Summer"), W("Rain"), W("Light"), W("Dark"), W("Wild"), W("Home"), W("Time"), W("Forever"),
 	W("Alone"), W("Together"), W("Dance"), W("Tonight"), W("City"), W("River"), W("Golden"),
@@ -195,18 +199,18 @@ static const struct word latin_words[] = {
 
 /* Rare words with characters that need care in JSON or in tools: quotes, slashes,
  * a backslash, punctuation. Used for a few percent of titles. */
-static const struct word special_words[] = {
+static struct word special_words[] = {
 	W("12\\\" Mix"), W("Love/Hate"), W("24/7"), W("\\\\m/"), W("Rock 'n' Roll"), W("(Interlude)"),
 	W("Pt. 2"), W("No. 1"), W("#1"), W("100%"), W("$$$"), W("+"), W("&"), W("!"), W("?"),
 	W("..."), W("Vol. 3"), W("Mr."), W("\\\"Hey\\\""), W("A/B"), W("<3"), W("C'est la vie"),
 };
 
-static const struct word connect_words[] = {
+static struct word connect_words[] = {
 	W("of"), W("in the"), W("on my"), W("for"), W("with"), W("to the"), W("and"), W("&"),
 	W("de"), W("la"), W("el"), W("mi"), W("und"), W("les"), W("from the"), W("like"),
 };
 
-static const struct word version_words[] = {
+static struct word version_words[] = {
 	W(" - Remix"), W(" - Radio Edit"), W(" - Live"), W(" (Live)"), W(" - Acoustic Version"),
 	W(" - Extended Mix"), W(" - Original Mix"), W(" (Remix)"), W(" - Instrumental"),
 	W(" - Sped Up"), W(" - Slowed + Reverb"), W(" (Demo)"), W(" - 2011 Remaster"),
@@ -217,21 +221,21 @@ static const struct word version_words[] = {
 	W(" - From \\\"The Lion King\\\""), W(" - Track Recap, Pt. 4"), W(" (ASOT 1145)"),
 };
 
-static const struct word emoji_words[] = {
+static struct word emoji_words[] = {
 	W(" 🔥"), W(" ❤️"), W(" ✨"), W(" 🌙"), W(" 💔"), W(" 🎶"), W(" 😈"), W(" 🌹"), W(" 🦋"),
 	W(" 💫"),
 };
 
-static const struct word classical_forms[] = {
+static struct word classical_forms[] = {
 	W("Symphony"), W("Piano Sonata"), W("String Quartet"), W("Piano Concerto"),
 	W("Violin Concerto"), W("Étude"), W("Prélude"), W("Nocturne"), W("Mazurka"), W("Suite"),
 	W("Cello Suite"), W("Sinfonía"), W("Sérénade"), W("Partita"),
 };
-static const struct word classical_keys[] = {
+static struct word classical_keys[] = {
 	W("C"), W("D"), W("E"), W("F"), W("G"), W("A"), W("B"), W("E♭"), W("B♭"), W("A♭"), W("F♯"),
 	W("C♯"), W("D♭"),
 };
-static const struct word classical_movts[] = {
+static struct word classical_movts[] = {
 	W("I. Allegro con brio"), W("II. Andante cantabile"), W("III. Scherzo. Allegro vivace"),
 	W("IV. Presto"), W("I. Adagio sostenuto"), W("II. Allegretto"),
 	W("III. Rondo. Allegro ma non troppo"), W("I. Largo"), W("II. Menuetto"), W("Prélude"),
@@ -239,7 +243,7 @@ static const struct word classical_movts[] = {
 };
 
 /* Cyrillic words are stored lower-case; the first word of a title is capitalised. */
-static const struct word cyr_words[] = {
+static struct word cyr_words[] = {
 	W("любовь"), W("ночь"), W("звезда"), W("город"), W("мечта"), W("сердце"), W("небо"),
 	W("зима"), W("лето"), W("весна"), W("дождь"), W("ветер"), W("море"), W("огонь"),
 	W("танцуй"), W("песня"), W("навсегда"), W("один"), W("мы"), W("ты"), W("я"), W("не"),
@@ -249,7 +253,7 @@ static const struct word cyr_words[] = {
 	W("зоряна"), W("вітер"), W("щастя"), W("доля"), W("єдина"),
 };
 
-static const struct word cjk_words[] = {
+static struct word cjk_words[] = {
 	W("愛"), W("夜"), W("空"), W("夢"), W("君"), W("桜"), W("花火"), W("東京"), W("恋"), W("心"),
 	W("涙"), W("星"), W("月"), W("雨"), W("風"), W("世界"), W("未来"), W("さよなら"),
 	W("ありがとう"), W("きみ"), W("ぼく"), W("メロディー"), W("ラブソング"), W("青い"), W("春"),
@@ -259,33 +263,33 @@ static const struct word cjk_words[] = {
 	W("光"), W("影"), W("香港"), W("上海"), W("晴天"), W("稻香"),
 };
 
-static const struct word hangul_words[] = {
+static struct word hangul_words[] = {
 	W("사랑"), W("밤"), W("별"), W("꿈"), W("너"), W("나"), W("우리"), W("하늘"), W("봄날"),
 	W("노래"), W("안녕"), W("눈물"), W("그대"), W("바다"), W("기억"), W("시간"), W("마음"), W("빛"),
 	W("약속"), W("첫눈"),
 };
 
-static const struct word arabic_words[] = {
+static struct word arabic_words[] = {
 	W("حب"), W("ليل"), W("قلب"), W("يا"), W("حبيبي"), W("نور"), W("سماء"), W("بحر"), W("أنت"),
 	W("عمري"), W("وطن"), W("شمس"), W("قمر"), W("أغنية"), W("حياتي"), W("الليل"), W("سلام"),
 	W("بيروت"), W("القاهرة"), W("عشق"), W("دل"),
 };
 
 /* Greek, Hebrew, Devanagari and Thai: one table each, a title keeps to one. */
-static const struct word greek_words[] = {
+static struct word greek_words[] = {
 	W("αγάπη"), W("νύχτα"), W("καρδιά"), W("θάλασσα"), W("ουρανός"), W("Αθήνα"), W("όνειρο"),
 };
-static const struct word hebrew_words[] = {
+static struct word hebrew_words[] = {
 	W("אהבה"), W("לילה"), W("שיר"), W("ים"), W("לב"), W("שמש"),
 };
-static const struct word hindi_words[] = {
+static struct word hindi_words[] = {
 	W("प्यार"), W("दिल"), W("रात"), W("गाना"), W("तेरे"), W("बिना"), W("सपना"),
 };
-static const struct word thai_words[] = {
+static struct word thai_words[] = {
 	W("รัก"), W("คืน"), W("เพลง"), W("ใจ"), W("ฝัน"),
 };
 
-static const struct word first_names[] = {
+static struct word first_names[] = {
 	W("James"), W("Maria"), W("José"), W("Björn"), W("Zoë"), W("Chloé"), W("Søren"), W("Ana"),
 	W("João"), W("François"), W("Renée"), W("Jürgen"), W("Łukasz"), W("Antonín"), W("Ólafur"),
 	W("Agnès"), W("Inés"), W("Raúl"), W("Ramón"), W("Nicolás"), W("Andrés"), W("Céline"),
@@ -297,7 +301,7 @@ static const struct word first_names[] = {
 	W("Luis"), W("Carlos"), W("Pedro"), W("Gabriel"), W("Léa"), W("Maël"), W("Émile"),
 	W("Jesús"), W("Ángel"), W("Íñigo"), W("Julian"), W("Richard"), W("Paul"), W("Dua"),
 };
-static const struct word last_names[] = {
+static struct word last_names[] = {
 	W("Smith"), W("Johnson"), W("García"), W("Müller"), W("Schäfer"), W("Pérez"), W("González"),
 	W("Rodríguez"), W("Núñez"), W("Fernández"), W("López"), W("Martín"), W("Dubois"),
 	W("Lefèvre"), W("Ødegaard"), W("Åkesson"), W("Jónsson"), W("Kowalski"), W("Nowak"),
@@ -308,7 +312,7 @@ static const struct word last_names[] = {
 	W("Sánchez"), W("Ramírez"), W("Gómez"), W("Díaz"), W("Vázquez"), W("Köhler"), W("Weiß"),
 	W("Strauß"), W("Björklund"), W("Sjöberg"), W("Hämäläinen"), W("Virtanen"),
 };
-static const struct word stage_names[] = {
+static struct word stage_names[] = {
 	W("Beyoncé"), W("Motörhead"), W("Sigur Rós"), W("Björk"), W("Mötley Crüe"), W("Maná"),
 	W("Zoé"), W("Rosalía"), W("Röyksopp"), W("Múm"), W("Blue Öyster Cult"), W("Queensrÿche"),
 	W("Hüsker Dü"), W("Café Tacvba"), W("Sinéad"), W("Céu"), W("MØ"), W("Ásgeir"),
@@ -316,72 +320,72 @@ static const struct word stage_names[] = {
 	W("Ke$ha"), W("will.i.am"), W("Tiësto"), W("Kölsch"), W("Hoopoe"), W("Moderat"),
 	W("Orchestral Manoeuvres In The Dark"), W("Sunn O)))"), W("!!!"),
 };
-static const struct word band_adj[] = {
+static struct word band_adj[] = {
 	W("Velvet"), W("Electric"), W("Midnight"), W("Golden"), W("Silver"), W("Neon"), W("Black"),
 	W("White"), W("Crimson"), W("Wild"), W("Lonely"), W("Broken"), W("Burning"), W("Flying"),
 	W("Arctic"), W("Cosmic"), W("Sonic"), W("Royal"), W("Little"), W("Big"), W("Young"),
 	W("Dead"), W("Happy"), W("Strange"), W("Wandering"), W("Fleetwood"), W("Gorillaz"),
 };
-static const struct word band_nouns[] = {
+static struct word band_nouns[] = {
 	W("Ghosts"), W("Wolves"), W("Kings"), W("Queens"), W("Monkeys"), W("Lions"), W("Hearts"),
 	W("Stones"), W("Dreamers"), W("Strangers"), W("Rebels"), W("Saints"), W("Sinners"),
 	W("Foxes"), W("Tigers"), W("Birds"), W("Rockets"), W("Machines"), W("Lovers"), W("Brothers"),
 	W("Sisters"), W("Pilots"), W("Riders"), W("Shadows"), W("Echoes"), W("Children"),
 	W("Horses"), W("Owls"), W("Bears"),
 };
-static const struct word name_prefix[] = {
+static struct word name_prefix[] = {
 	W("DJ "), W("MC "), W("Lil "), W("Young "), W("Big "), W("Los "), W("Les "), W("Die "),
 	W("Dr. "), W("King "),
 };
-static const struct word group_suffix[] = {
+static struct word group_suffix[] = {
 	W(" Trio"), W(" Quartet"), W(" Orchestra"), W(" Band"), W(" Ensemble"), W(" Collective"),
 	W(" Project"), W(" Experience"), W(" Choir"), W(" Philharmonic"), W(" Sound System"),
 };
-static const struct word cyr_first[] = {
+static struct word cyr_first[] = {
 	W("Алексей"), W("Мария"), W("Иван"), W("Анна"), W("Дмитрий"), W("Ольга"), W("Сергей"),
 	W("Наталья"), W("Виктор"), W("Алла"), W("Егор"), W("Полина"), W("Тарас"), W("Олена"),
 };
-static const struct word cyr_last[] = {
+static struct word cyr_last[] = {
 	W("Иванов"), W("Смирнова"), W("Кузнецов"), W("Попова"), W("Соколов"), W("Лебедева"),
 	W("Цой"), W("Пугачёва"), W("Шевчук"), W("Крид"), W("Меладзе"),
 };
-static const struct word cyr_bands[] = {
+static struct word cyr_bands[] = {
 	W("Кино"), W("Сплин"), W("Ленинград"), W("Звери"), W("Мумий Тролль"), W("Би-2"),
 	W("Океан Ельзи"), W("Браво"), W("Агата Кристи"), W("Король и Шут"), W("Земфира"),
 };
-static const struct word cjk_family[] = {
+static struct word cjk_family[] = {
 	W("山田"), W("佐藤"), W("鈴木"), W("高橋"), W("田中"), W("周"), W("王"), W("李"), W("陈"),
 	W("林"), W("米津"), W("宇多田"), W("椎名"),
 };
-static const struct word cjk_given[] = {
+static struct word cjk_given[] = {
 	W("花子"), W("太郎"), W("美咲"), W("翔"), W("杰伦"), W("菲"), W("俊杰"), W("玄師"),
 	W("ヒカル"), W("林檎"), W("𠮷"),
 };
-static const struct word cjk_groups[] = {
+static struct word cjk_groups[] = {
 	W("あいみょん"), W("嵐"), W("乃木坂46"), W("五月天"), W("ヨルシカ"), W("King Gnu"),
 	W("YOASOBI"), W("米津玄師"),
 };
-static const struct word hangul_family[] = {
+static struct word hangul_family[] = {
 	W("김"), W("이"), W("박"), W("최"), W("정"), W("강"),
 };
-static const struct word hangul_given[] = {
+static struct word hangul_given[] = {
 	W("민지"), W("지수"), W("태연"), W("윤아"), W("하늘"), W("서준"), W("지민"),
 };
-static const struct word hangul_groups[] = {
+static struct word hangul_groups[] = {
 	W("방탄소년단"), W("소녀시대"), W("아이유"), W("뉴진스"), W("블랙핑크"), W("세븐틴"),
 };
-static const struct word arabic_first[] = {
+static struct word arabic_first[] = {
 	W("محمد"), W("أحمد"), W("فيروز"), W("عمرو"), W("نانسي"), W("إليسا"), W("كاظم"), W("ماجدة"),
 };
-static const struct word arabic_last[] = {
+static struct word arabic_last[] = {
 	W("دياب"), W("منير"), W("عجرم"), W("حسني"), W("الساهر"), W("الرومي"),
 };
-static const struct word other_names[] = {
+static struct word other_names[] = {
 	W("Γιάννης Πάριος"), W("Άννα Βίσση"), W("Νίκος Βέρτης"), W("עומר אדם"), W("נועה קירל"),
 	W("अरिजीत सिंह"), W("श्रेया घोषाल"), W("लता मंगेशकर"), W("เบิร์ด ธงไชย"), W("ปาล์มมี่"),
 };
 
-static const struct word genres[] = {
+static struct word genres[] = {
 	W("pop"), W("dance pop"), W("k-pop"), W("j-pop"), W("c-pop"), W("mandopop"), W("cantopop"),
 	W("latin pop"), W("reggaeton"), W("trap latino"), W("urbano latino"), W("hip hop"), W("rap"),
 	W("trap"), W("drill"), W("uk drill"), W("grime"), W("r&b"), W("neo soul"), W("soul"),
@@ -415,6 +419,42 @@ static const uint8_t script_genre[SC_N][4] = {
 	[SC_OTHER] = { 101, 102, 104, 0 },
 };
 
+#define T(x) { x, NW(x) }
+static const struct {
+	struct word *tab;
+	uint32_t n;
+} all_tables[] = {
+	T(latin_words), T(special_words), T(connect_words), T(version_words), T(emoji_words),
+	T(classical_forms), T(classical_keys), T(classical_movts), T(cyr_words), T(cjk_words),
+	T(hangul_words), T(arabic_words), T(greek_words), T(hebrew_words), T(hindi_words),
+	T(thai_words), T(first_names), T(last_names), T(stage_names), T(band_adj), T(band_nouns),
+	T(name_prefix), T(group_suffix), T(cyr_first), T(cyr_last), T(cyr_bands), T(cjk_family),
+	T(cjk_given), T(cjk_groups), T(hangul_family), T(hangul_given), T(hangul_groups),
+	T(arabic_first), T(arabic_last), T(other_names), T(genres),
+};
+#undef T
+
+/* Move every word into one arena with 16 spare bytes after each, so put_fast may
+ * read whole blocks. Returns -1 when out of memory. */
+static int words_init(void)
+{
+	size_t total = 0;
+	for (size_t t = 0; t < NW(all_tables); t++)
+		for (uint32_t i = 0; i < all_tables[t].n; i++)
+			total += all_tables[t].tab[i].len + 16;
+	char *arena = calloc(total, 1), *p = arena;
+	if (!arena)
+		return -1;
+	for (size_t t = 0; t < NW(all_tables); t++)
+		for (uint32_t i = 0; i < all_tables[t].n; i++) {
+			struct word *w = &all_tables[t].tab[i];
+			memcpy(p, w->s, w->len);
+			w->s = p;
+			p += w->len + 16;
+		}
+	return 0;
+}
+
 static const char country_codes[][3] = {
 	"US", "GB", "DE", "FR", "NL", "SE", "JP", "KR", "BR", "ES", "IT", "CA", "AU", "MX", "QM",
 	"QZ", "FI", "NO", "DK", "BE", "AT", "CH", "PL", "RU", "TR", "IN", "AR", "CO", "ZA", "IE",
@@ -440,7 +480,7 @@ _Static_assert(sizeof(strip_c3) == 65 && sizeof(strip_c4c5) == 129, "accent tabl
 struct aent {                    /* one cached artist */
 	uint64_t idx;
 	uint8_t len, script;
-	char id[22];
+	char id[32];                 /* 22 used; the rest lets put_fast copy whole blocks */
 	char name[ANAME_MAX];
 };
 
@@ -448,8 +488,8 @@ struct album {                   /* album-level fields shared by its tracks */
 	uint64_t key;                /* (block << 4) | first slot; UINT64_MAX when empty */
 	uint64_t artist;
 	uint32_t total, twodisc, namelen, datelen, type;
-	char id[22];
-	char date[10];
+	char id[32];
+	char date[16];
 	char name[TITLE_MAX];
 };
 
@@ -461,7 +501,7 @@ struct core {                    /* what a re-release of the same recording keep
 
 struct rev {                     /* how a revision differs from the base version */
 	uint64_t delta;              /* added to fetched_at: seconds (api) or ms/1000 (dump) */
-	int pop;                     /* new popularity, or -1 */
+	int pop_add;                 /* 0, or 1..100: popularity becomes (base + pop_add) % 101 */
 };
 
 struct truth {
@@ -483,6 +523,8 @@ struct gen {
 	uint8_t *isrc_ring;          /* ISRC_WINDOW bits: "this record's ISRC is already shared" */
 	struct aent *acache;
 	struct album *alcache;
+	uint64_t blk;                /* the last block of 16 records cut into albums ... */
+	uint32_t blk_mask;           /* ... and where its albums start */
 	char *scratch;               /* one normal-form line, before reordering or re-escaping */
 	char *scratch2;
 	/* output */
@@ -490,6 +532,7 @@ struct gen {
 	char *buf;
 	size_t pos;
 	const char *out_path;        /* NULL for stdout */
+	int remove_on_error;         /* out_path is a regular file we truncated: remove it */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -500,10 +543,21 @@ static volatile sig_atomic_t interrupted;
  */
 #define LIT(p, s) (memcpy((p), (s), sizeof(s) - 1), (p) + sizeof(s) - 1)
 
+/* Copy n bytes in whole 16-byte blocks: it may read up to 15 bytes past s + n and
+ * write up to 15 past p + n. Every source handed to it is padded for that (the word
+ * arena, the caches' and records' fixed-size buffers), and every destination has room
+ * to spare (the output keeps LINE_RESERVE free; later bytes overwrite the excess).
+ * Fixed-size memcpy compiles to vector moves, where a variable one is a call. */
+static inline char *put_fast(char *p, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i += 16)
+		memcpy(p + i, s + i, 16);
+	return p + n;
+}
+
 static inline char *put_word(char *p, const struct word *w)
 {
-	memcpy(p, w->s, w->len);
-	return p + w->len;
+	return put_fast(p, w->s, w->len);
 }
 
 static inline char *put_mem(char *p, const void *s, size_t n)
@@ -519,8 +573,10 @@ static const char digits2[201] =
 
 static char *put_u64(char *p, uint64_t v)
 {
-	char tmp[20];
-	char *e = tmp + sizeof(tmp), *q = e;
+	unsigned n = 1;
+	for (uint64_t x = v; x >= 10; x /= 10)
+		n++;
+	char *q = p + n;
 	while (v >= 100) {
 		unsigned d = (unsigned)(v % 100) * 2;
 		v /= 100;
@@ -533,7 +589,7 @@ static char *put_u64(char *p, uint64_t v)
 	} else {
 		*--q = (char)('0' + v);
 	}
-	return put_mem(p, q, (size_t)(e - q));
+	return p + n;
 }
 
 static inline char *put_2d(char *p, unsigned v)
@@ -543,13 +599,32 @@ static inline char *put_2d(char *p, unsigned v)
 	return p + 2;
 }
 
-/* 11 base-62 digits, most significant first: 62^11 > 2^64, so this is injective. */
+/* Pairs of base-62 digits for 0..3843, filled at start-up. */
+static char b62pair[62 * 62][2];
+
+static void b62_init(void)
+{
+	for (int i = 0; i < 62 * 62; i++) {
+		b62pair[i][0] = b62[i / 62];
+		b62pair[i][1] = b62[i % 62];
+	}
+}
+
+/* 11 base-62 digits, most significant first: 62^11 > 2^64, so this is injective.
+ * Split as v = hi * 62^6 + lo so that the rest is short 32-bit work on digit pairs. */
 static void b62_11(char *out, uint64_t v)
 {
-	for (int i = 10; i >= 0; i--) {
-		out[i] = b62[v % 62];
-		v /= 62;
-	}
+	const uint64_t p6 = 56800235584ULL; /* 62^6 */
+	uint32_t hi = (uint32_t)(v / p6);    /* < 62^5 */
+	uint64_t lo = v % p6;
+	uint32_t lh = (uint32_t)(lo / 238328), ll = (uint32_t)(lo % 238328); /* 62^3 each */
+	memcpy(out + 1, b62pair[hi / 3844 % 3844], 2);
+	memcpy(out + 3, b62pair[hi % 3844], 2);
+	out[0] = b62[hi / (3844 * 3844)];
+	out[5] = b62[lh / 3844];
+	memcpy(out + 6, b62pair[lh % 3844], 2);
+	out[8] = b62[ll / 3844];
+	memcpy(out + 9, b62pair[ll % 3844], 2);
 }
 
 /* A 22-character Spotify-style id. The second half encodes a bijective mix of x, so
@@ -688,35 +763,38 @@ static uint32_t artist_name(const struct gen *g, uint64_t a, char *out, uint32_t
 	uint32_t x = rbelow(&r, 100);
 	switch (sc) {
 	case SC_LATIN:
-		if (x < 40) {
+		/* shares chosen to give the ~10-byte mean of the real dump's names */
+		if (x < 38) {
 			p = put_word(p, PICK(&r, first_names));
 			*p++ = ' ';
 			p = put_word(p, PICK(&r, last_names));
-		} else if (x < 55) {
+		} else if (x < 48) {
 			p = LIT(p, "The ");
 			p = put_word(p, PICK(&r, band_adj));
 			*p++ = ' ';
 			p = put_word(p, PICK(&r, band_nouns));
-		} else if (x < 62) {
+		} else if (x < 55) {
 			p = put_word(p, PICK(&r, name_prefix));
 			p = put_word(p, PICK(&r, latin_words));
-		} else if (x < 70) {
+		} else if (x < 62) {
 			p = put_word(p, PICK(&r, band_adj));
 			*p++ = ' ';
 			p = put_word(p, PICK(&r, latin_words));
-		} else if (x < 77) {
+		} else if (x < 65) {
 			p = put_word(p, PICK(&r, first_names));
 			p = LIT(p, " & The ");
 			p = put_word(p, PICK(&r, band_nouns));
-		} else if (x < 84) {
+		} else if (x < 70) {
 			p = put_word(p, PICK(&r, last_names));
 			p = put_word(p, PICK(&r, group_suffix));
-		} else if (x < 90) {
+		} else if (x < 76) {
 			p = put_word(p, PICK(&r, stage_names));
+		} else if (x < 88) {
+			p = put_word(p, PICK(&r, latin_words));
+		} else if (x < 94) {
+			p = put_word(p, PICK(&r, first_names));
 		} else {
-			p = put_word(p, PICK(&r, latin_words));
-			*p++ = ' ';
-			p = put_word(p, PICK(&r, latin_words));
+			p = put_word(p, PICK(&r, band_nouns));
 		}
 		break;
 	case SC_CYRILLIC:
@@ -779,7 +857,7 @@ static char *add_feat(struct gen *g, struct rng *r, struct core *c, uint64_t poo
 			f = (f + 1) % pool;
 	const struct aent *e = artist_get(g, f);
 	p = LIT(p, " (feat. ");
-	p = put_mem(p, e->name, e->len);
+	p = put_fast(p, e->name, e->len);
 	*p++ = ')';
 	if (c->nart < 3)
 		c->art[c->nart++] = f;
@@ -864,19 +942,22 @@ static uint32_t title_gen(struct gen *g, struct rng *r, int script, char *out, s
 		break;
 	}
 	}
-	/* decorations, as found on real releases */
+	/* decorations, as found on real releases; album names carry fewer */
 	uint32_t d = rbelow(r, 1000);
-	if (d < 170) {
+	if (!c) {
+		if (d < 60)
+			p = put_word(p, PICK(r, version_words));
+	} else if (d < 170) {
 		p = put_word(p, PICK(r, version_words));
 	} else if (d < 210) {
 		const struct aent *e = artist_get(g, zipf_below(rnext(r), pool));
 		p = LIT(p, " - ");
-		p = put_mem(p, e->name, e->len);
+		p = put_fast(p, e->name, e->len);
 		p = LIT(p, " Remix");
 	} else if (d < 230) {
 		p = put_word(p, PICK(r, emoji_words));
 	}
-	if (c && rchance(r, 110))
+	if (c && rchance(r, 80))
 		p = add_feat(g, r, c, pool, p);
 	return (uint32_t)(p - out);
 }
@@ -938,7 +1019,7 @@ static void near_variant(struct gen *g, uint64_t k, struct core *c)
 			const struct aent *e = artist_get(g, zipf_below(rnext(&r), pool_at(k)));
 			char *p = c->name + c->namelen;
 			p = LIT(p, " & ");
-			p = put_mem(p, e->name, e->len);
+			p = put_fast(p, e->name, e->len);
 			c->namelen = (uint32_t)(p - c->name);
 		}
 	} else if (v == 0) {
@@ -959,17 +1040,22 @@ static void near_variant(struct gen *g, uint64_t k, struct core *c)
  * album are neighbours in the stream as in the real dump, and album membership is a
  * pure function of k.
  */
-static const char *const album_types[] = { "album", "single", "compilation" };
+static const struct word album_types[] = { W("album"), W("single"), W("compilation") };
 
 static const struct album *album_get(struct gen *g, uint64_t k, uint32_t *pos)
 {
 	uint64_t blk = k >> 4;
 	unsigned slot = (unsigned)(k & 15);
-	uint64_t h = hk(g->key[K_ALBUMBLK], blk);
-	uint32_t mask = 1;
-	for (unsigned i = 1; i < 16; i++)
-		if (((h >> (4 * i)) & 15) < 3)
-			mask |= 1u << i;
+	uint32_t mask = g->blk_mask;
+	if (blk != g->blk) {
+		uint64_t h = hk(g->key[K_ALBUMBLK], blk);
+		mask = 1;
+		for (unsigned i = 1; i < 16; i++)
+			if (((h >> (4 * i)) & 15) < 3)
+				mask |= 1u << i;
+		g->blk = blk;
+		g->blk_mask = mask;
+	}
 	uint32_t upto = mask & ((2u << slot) - 1);
 	unsigned start = 31 - (unsigned)__builtin_clz(upto);
 	uint32_t above = mask & ~((2u << slot) - 1);
@@ -1019,7 +1105,7 @@ static void base_core(struct gen *g, uint64_t s, struct core *c)
 	const struct album *al = album_get(g, s, &pos);
 	uint64_t pool = pool_at(s);
 	uint32_t x = rbelow(&r, 100);
-	c->nart = x < 72 ? 1 : x < 92 ? 2 : 3;
+	c->nart = x < 80 ? 1 : x < 95 ? 2 : 3;
 	c->art[0] = rchance(&r, 850) ? al->artist : zipf_below(rnext(&r), pool);
 	for (uint32_t i = 1; i < c->nart; i++) {
 		uint64_t a = zipf_below(rnext(&r), pool);
@@ -1057,6 +1143,9 @@ static const uint8_t dump_week[32] = {
 #define DUMP_T0 1741824000000ULL   /* 2025-03-13T00:00:00Z, in ms */
 #define WEEK_MS 604800000ULL
 #define API_T0 1741824000ULL       /* the same instant, in seconds */
+/* Dump rowids: record k is row TRACK_ROWID0 + k, in the range of the real dump's. */
+#define TRACK_ROWID0 100000001ULL
+#define ALBUM_ROWID0 10000001ULL
 #define API_SPAN (56u * 86400u)    /* base fetch times spread over eight weeks */
 
 /* "YYYY-MM-DDTHH:MM:SSZ" for seconds since 1970 (no time zones, no leap seconds). */
@@ -1110,14 +1199,14 @@ static char *write_track(struct gen *g, char *p, uint64_t k, const struct rev *r
 	uint32_t pos;
 	const struct album *al = album_get(g, k, &pos);
 	struct rng r = rseed(g->key[K_TRACK], k);
-	char id[22], isrc[12];
+	char id[32], isrc[16];
 	make_id(g, id, K_ID_TRACK, k);
 	isrc_of(g, type == REC_ISRC ? isrc_root(g, k) : k, isrc);
 	uint32_t bits = 64 - (uint32_t)__builtin_clzll(c.art[0] + 1);
 	int pop = 78 - 3 * (int)bits + (int)rbelow(&r, 36) - 12;
 	pop = pop < 0 ? 0 : pop > 100 ? 100 : pop;
-	if (rv && rv->pop >= 0)
-		pop = rv->pop;
+	if (rv)
+		pop = (pop + rv->pop_add) % 101;
 	uint32_t disc = 1, trackno = pos + 1;
 	if (al->twodisc && pos >= al->total / 2) {
 		disc = 2;
@@ -1128,37 +1217,37 @@ static char *write_track(struct gen *g, char *p, uint64_t k, const struct rev *r
 	if (g->layout == LAYOUT_API) {
 		uint64_t t = API_T0 + rbelow(&r, API_SPAN) + (rv ? rv->delta : 0);
 		p = LIT(p, "{\"id\":\"");
-		p = put_mem(p, id, 22);
+		p = put_fast(p, id, 22);
 		p = LIT(p, "\",\"name\":\"");
-		p = put_mem(p, c.name, namelen);
+		p = put_fast(p, c.name, namelen);
 		p = LIT(p, "\",\"artists\":[");
 		for (uint32_t i = 0; i < c.nart; i++) {
 			const struct aent *e = artist_get(g, c.art[i]);
 			p = i ? LIT(p, ",{\"id\":\"") : LIT(p, "{\"id\":\"");
-			p = put_mem(p, e->id, 22);
+			p = put_fast(p, e->id, 22);
 			p = LIT(p, "\",\"name\":\"");
-			p = put_mem(p, e->name, e->len);
+			p = put_fast(p, e->name, e->len);
 			p = LIT(p, "\"}");
 		}
 		p = LIT(p, "],\"album\":{\"id\":\"");
-		p = put_mem(p, al->id, 22);
+		p = put_fast(p, al->id, 22);
 		p = LIT(p, "\",\"name\":\"");
 		/* a one-track album (a single) is named after its track */
 		if (al->total == 1)
-			p = put_mem(p, c.name, namelen);
+			p = put_fast(p, c.name, namelen);
 		else
-			p = put_mem(p, al->name, al->namelen);
+			p = put_fast(p, al->name, al->namelen);
 		p = LIT(p, "\",\"release_date\":\"");
-		p = put_mem(p, al->date, al->datelen);
+		p = put_fast(p, al->date, al->datelen);
 		p = LIT(p, "\",\"album_type\":\"");
-		p = put_mem(p, album_types[al->type], strlen(album_types[al->type]));
+		p = put_mem(p, album_types[al->type].s, album_types[al->type].len);
 		p = LIT(p, "\",\"total_tracks\":");
 		p = put_u64(p, al->total);
 		p = LIT(p, "},\"duration_ms\":");
 		p = put_u64(p, c.duration);
 		p = c.explicit_ ? LIT(p, ",\"explicit\":true") : LIT(p, ",\"explicit\":false");
 		p = LIT(p, ",\"external_ids\":{\"isrc\":\"");
-		p = put_mem(p, isrc, 12);
+		p = put_fast(p, isrc, 12);
 		p = LIT(p, "\"},\"popularity\":");
 		p = put_u64(p, (uint64_t)pop);
 		p = LIT(p, ",\"disc_number\":");
@@ -1173,13 +1262,13 @@ static char *write_track(struct gen *g, char *p, uint64_t k, const struct rev *r
 		uint32_t mk = rbelow(&r, 100);
 		uint32_t markets = mk < 4 ? 1 : mk < 80 ? 3 : 2 + rbelow(&r, 7);
 		p = LIT(p, "{\"rowid\":");
-		p = put_u64(p, k + 1);
+		p = put_u64(p, TRACK_ROWID0 + k);
 		p = LIT(p, ",\"id\":\"");
-		p = put_mem(p, id, 22);
+		p = put_fast(p, id, 22);
 		p = LIT(p, "\",\"fetched_at\":");
 		p = put_u64(p, t);
 		p = LIT(p, ",\"name\":\"");
-		p = put_mem(p, c.name, namelen);
+		p = put_fast(p, c.name, namelen);
 		if (markets == 1 || rchance(&r, 30)) {
 			p = LIT(p, "\",\"preview_url\":null,\"album_rowid\":");
 		} else {
@@ -1193,11 +1282,11 @@ static char *write_track(struct gen *g, char *p, uint64_t k, const struct rev *r
 				*p++ = hexd[(h3 >> (4 * i)) & 15];
 			p = LIT(p, "?cid=65b708073fc0480ea92a077233ca87bd\",\"album_rowid\":");
 		}
-		p = put_u64(p, al->key + 1);
+		p = put_u64(p, ALBUM_ROWID0 + al->key);
 		p = LIT(p, ",\"track_number\":");
 		p = put_u64(p, trackno);
 		p = LIT(p, ",\"external_id_isrc\":\"");
-		p = put_mem(p, isrc, 12);
+		p = put_fast(p, isrc, 12);
 		p = LIT(p, "\",\"popularity\":");
 		p = put_u64(p, (uint64_t)pop);
 		p = LIT(p, ",\"available_markets_rowid\":");
@@ -1227,24 +1316,26 @@ static char *write_artist(struct gen *g, char *p, uint64_t k, const struct rev *
 	uint32_t script = e->script;
 	if (type == REC_NEAR)
 		near_variant(g, k, &c);
-	char id[22];
-	make_id(g, id, K_ID_ARTIST, k);
+	char id[32];
+	/* a plain record k is pool artist k, as tracks credit it; a near-duplicate takes
+	 * an id from the upper half of the id space, which no pool artist reaches */
+	make_id(g, id, K_ID_ARTIST, type == REC_PLAIN ? k : k | (1ULL << 63));
 	struct rng r = rseed(g->key[K_TRACK], k);
 	/* followers fall with the artist's rank like the Zipf draws that credit them */
 	uint64_t followers = below64(rnext(&r), 200000000ULL / (k + 1) + 60);
 	uint32_t fb = 64 - (uint32_t)__builtin_clzll(followers + 1);
 	int pop = (int)(fb * 3) + (int)rbelow(&r, 20) - 8;
 	pop = pop < 0 ? 0 : pop > 100 ? 100 : pop;
-	if (rv && rv->pop >= 0)
-		pop = rv->pop;
+	if (rv)
+		pop = (pop + rv->pop_add) % 101;
 	if (g->layout == LAYOUT_API) {
 		uint64_t t = API_T0 + rbelow(&r, API_SPAN) + (rv ? rv->delta : 0);
 		uint32_t ng = rbelow(&r, 100);
 		ng = ng < 30 ? 0 : ng < 55 ? 1 : ng < 80 ? 2 : 3;
 		p = LIT(p, "{\"id\":\"");
-		p = put_mem(p, id, 22);
+		p = put_fast(p, id, 22);
 		p = LIT(p, "\",\"name\":\"");
-		p = put_mem(p, c.name, c.namelen);
+		p = put_fast(p, c.name, c.namelen);
 		p = LIT(p, "\",\"genres\":[");
 		uint32_t prev = UINT32_MAX;
 		for (uint32_t i = 0; i < ng; i++) {
@@ -1268,11 +1359,11 @@ static char *write_artist(struct gen *g, char *p, uint64_t k, const struct rev *
 		p = LIT(p, "{\"rowid\":");
 		p = put_u64(p, k + 1);
 		p = LIT(p, ",\"id\":\"");
-		p = put_mem(p, id, 22);
+		p = put_fast(p, id, 22);
 		p = LIT(p, "\",\"fetched_at\":");
 		p = put_u64(p, t);
 		p = LIT(p, ",\"name\":\"");
-		p = put_mem(p, c.name, c.namelen);
+		p = put_fast(p, c.name, c.namelen);
 		p = LIT(p, "\",\"followers_total\":");
 		p = put_u64(p, followers);
 		p = LIT(p, ",\"popularity\":");
@@ -1456,6 +1547,8 @@ static const char *find_str(const char *s, size_t n, const char *pat)
 static size_t escape_line(const char *src, size_t n, char *dst, struct rng *r, int force_id)
 {
 	const char *hx = rchance(r, 500) ? "0123456789abcdef" : "0123456789ABCDEF";
+	/* every stride-th ASCII letter is escaped too: cheaper than a draw per letter */
+	uint32_t stride = 12 + rbelow(r, 40), letters = rbelow(r, 12);
 	const unsigned char *s = (const unsigned char *)src, *end = s + n, *force_at = NULL;
 	char *p = dst;
 	int in = 0, changed = 0;
@@ -1485,7 +1578,7 @@ static size_t escape_line(const char *src, size_t n, char *dst, struct rng *r, i
 			s++;
 			changed = 1;
 		} else if (b < 0x80) {
-			if (((b | 32) >= 'a' && (b | 32) <= 'z') && rchance(r, 40)) {
+			if ((b | 32) >= 'a' && (b | 32) <= 'z' && ++letters % stride == 0) {
 				p = put_u16esc(p, b, hx);
 				changed = 1;
 			} else {
@@ -1634,7 +1727,7 @@ static void die_write(struct gen *g, int err)
 		exit(EXIT_IO);
 	fprintf(stderr, "gen: write error on '%s': %s\n", g->out_path ? g->out_path : "stdout",
 		strerror(err));
-	if (g->out_path)
+	if (g->remove_on_error)
 		unlink(g->out_path);
 	exit(EXIT_IO);
 }
@@ -1653,7 +1746,7 @@ static void flush_out(struct gen *g)
 	}
 	g->pos = 0;
 	if (interrupted) {
-		if (g->out_path)
+		if (g->remove_on_error)
 			unlink(g->out_path);
 		exit(EXIT_INTERRUPTED);
 	}
@@ -1736,16 +1829,11 @@ static void generate(struct gen *g)
 		}
 		case LN_REVISION: {
 			/* fetched_at moves by a counter no other version of any id has used */
-			struct rev rv = { ++g->nrev, -1 };
+			struct rev rv = { ++g->nrev, 0 };
 			uint64_t j = pick_earlier(g, &lr);
-			if (rnext(&lr) & 1) {
-				/* a new popularity, guaranteed to differ from the base one */
-				char *q = g->scratch2;
-				size_t m = write_record(g, q, j, NULL);
-				const char *pp = find_str(q, m, "\"popularity\":") + 13;
-				int old = atoi(pp);
-				rv.pop = (old + 1 + (int)(rnext(&lr) % 100)) % 101;
-			}
+			/* half the time also a popularity that differs from the base one */
+			if (rnext(&lr) & 1)
+				rv.pop_add = 1 + (int)rbelow(&lr, 100);
 			len = write_record(g, p, j, &rv);
 			tr->revisions++;
 			break;
@@ -2038,6 +2126,12 @@ int main(int argc, char **argv)
 		g->acache[i].idx = UINT64_MAX;
 	for (int i = 0; i < ALCACHE; i++)
 		g->alcache[i].key = UINT64_MAX;
+	g->blk = UINT64_MAX;
+	b62_init();
+	if (words_init()) {
+		fprintf(stderr, "gen: out of memory\n");
+		return EXIT_IO;
+	}
 
 	if (out_path) {
 		g->fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0666);
@@ -2046,6 +2140,9 @@ int main(int argc, char **argv)
 			return EXIT_IO;
 		}
 		g->out_path = out_path;
+		/* never remove a device or a pipe (think of -o /dev/full) */
+		struct stat st;
+		g->remove_on_error = fstat(g->fd, &st) == 0 && S_ISREG(st.st_mode);
 		struct sigaction sa;
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_signal;

@@ -67,7 +67,8 @@ typedef struct ing {
 	size_t n_in;
 	uint64_t since_ckpt;
 	uint64_t ckpt_every;
-	double t0, t_last_progress;
+	double t0, t_last_progress, t_mark;
+	int sample;             /* time the stages of this record (one in 16) */
 	uint64_t total_bytes, bytes_before;
 	double t_read, t_parse, t_dedup, t_store, t_commit;
 	int newest_numeric;
@@ -484,7 +485,7 @@ static int new_wins(ing *g, const wn_idrec *old)
 /* ---- one record ---- */
 
 static int keep(ing *g, const char *rec, size_t len, uint64_t hash, uint16_t check, uint8_t flags,
-	const wn_jresult *jr, uint64_t *ord_out)
+	const wn_jresult *jr, uint64_t *ord_out, int known)
 {
 	uint64_t ord = g->shard->next_ord;
 	int rc = wn_stream_add(g->shard, rec, len);
@@ -492,7 +493,7 @@ static int keep(ing *g, const char *rec, size_t len, uint64_t hash, uint16_t che
 		return rc;
 	wn_idrec r = { .hash = hash, .check = check, .flags = flags, .ord = ord };
 	memcpy(r.fp, jr->fp, 16);
-	if ((rc = wn_lsm_put_id(g->lsm, &r)) || (rc = wn_lsm_put_pair(g->lsm, WN_MAP_FP, wn_fp_key(jr->fp), ord)))
+	if ((rc = wn_lsm_put_id(g->lsm, &r, known)) || (rc = wn_lsm_put_pair(g->lsm, WN_MAP_FP, wn_fp_key(jr->fp), ord)))
 		return rc;
 	if (g->kind == WN_KIND_TRACK) {
 		const wn_jslot *is = jr->slot[SLOT_ISRC].type == WN_JT_STRING ? &jr->slot[SLOT_ISRC] : &jr->slot[SLOT_ISRC2];
@@ -516,7 +517,13 @@ static int one_record(ing *g, wn_input *in, const char *rec, size_t len, int too
 	}
 	if (!len)
 		return reject(g, in, line_off, rec, len, WN_E_EMPTY, "empty line", 0, 0);
+	double t0 = g->sample ? wn_now() : 0;
 	rc = wn_json_record(g->json, rec, len, &g->jr);
+	if (g->sample) {
+		double t1 = wn_now();
+		g->t_parse += (t1 - t0) * 16;
+		g->t_mark = t1;
+	}
 	if (rc) {
 		if (rc == WN_E_NOMEM)
 			return rc;
@@ -542,11 +549,19 @@ static int one_record(ing *g, wn_input *in, const char *rec, size_t len, int too
 	rc = wn_lsm_find_id(g->lsm, g->rtxn, hash, check, &old);
 	if (rc < 0)
 		return rc;
+	if (g->sample) {
+		double t1 = wn_now();
+		g->t_dedup += (t1 - g->t_mark) * 16;
+		g->t_mark = t1;
+	}
 	uint64_t ord;
 	if (!rc) {
 		g->rc.kept++;
 		g->ks->kept++;
-		return keep(g, rec, len, hash, check, 0, &g->jr, &ord);
+		rc = keep(g, rec, len, hash, check, 0, &g->jr, &ord, 0);
+		if (g->sample)
+			g->t_store += (wn_now() - g->t_mark) * 16;
+		return rc;
 	}
 	if (!memcmp(old.fp, g->jr.fp, 16)) {
 		g->rc.duplicates++;
@@ -581,7 +596,7 @@ static int one_record(ing *g, wn_input *in, const char *rec, size_t len, int too
 	if (!wins) {
 		/* the stored version stays; this one goes to the ledger with its bytes */
 		old.flags |= WN_IDF_REVISED;
-		if (!(rc = wn_lsm_put_id(g->lsm, &old)) &&
+		if (!(rc = wn_lsm_put_id(g->lsm, &old, 1)) &&
 		    !(rc = wn_lsm_put_pair(g->lsm, WN_MAP_FP, wn_fp_key(jr.fp), old.ord)) &&
 		    !(rc = wn_lsm_note_revfp(g->lsm, jr.fp)))
 			rc = ledger(g, in, "revision", idcopy, idlen, old.ord, rec, len, -1, jr.fp);
@@ -589,7 +604,7 @@ static int one_record(ing *g, wn_input *in, const char *rec, size_t len, int too
 		return rc;
 	}
 	/* this version replaces the stored one, whose bytes stay in their shard */
-	rc = keep(g, rec, len, hash, check, WN_IDF_REVISED, &jr, &ord);
+	rc = keep(g, rec, len, hash, check, WN_IDF_REVISED, &jr, &ord, 1);
 	if (!rc)
 		rc = wn_lsm_note_revfp(g->lsm, old.fp);
 	if (!rc) {
@@ -670,6 +685,7 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 	for (;;) {
 		int sample = (n++ & 15) == 0;
 		double t0 = sample ? wn_now() : 0;
+		g->sample = sample;
 		uint64_t off = in.offset;
 		rc = wn_input_line(&in, &line, &len, &toolong);
 		if (rc <= 0) {

@@ -66,6 +66,9 @@ double wn_now(void);                                       /* monotonic seconds 
 int wn_utf8_valid(const char *s, size_t n);                /* 1 if valid UTF-8 */
 int wn_file_xxh128(const char *path, uint8_t out[16], uint64_t *size); /* 0 or errno */
 const char *wn_kind_name(int kind);
+void *wn_big_alloc(size_t n);                 /* zero-filled, huge pages where possible; NULL on failure */
+void *wn_big_realloc(void *p, size_t old, size_t n);
+void wn_big_free(void *p, size_t n);
 int wn_ncores(void);
 
 /* ---- seekable zstd (seekable.c) ---- */
@@ -202,7 +205,8 @@ int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_id
 /* Does a record of this id (`ord`) have fingerprint `fp` recorded in the fp map? 1/0/<0 */
 int wn_lsm_has_fp(wn_lsm *m, MDB_txn *txn, const uint8_t fp[16], uint64_t ord);
 /* Record a new or updated id entry / fp / isrc pair in the memtable. */
-int wn_lsm_put_id(wn_lsm *m, const wn_idrec *r);
+/* known: the id is already in the catalog (found by wn_lsm_find_id) */
+int wn_lsm_put_id(wn_lsm *m, const wn_idrec *r, int known);
 int wn_lsm_put_pair(wn_lsm *m, int map, uint64_t hash, uint64_t ord);
 size_t wn_lsm_pending(const wn_lsm *m);   /* id entries in the memtable */
 /* Write the memtable as new runs inside txn (MDB_APPEND), merge runs when due. */

@@ -46,13 +46,20 @@ typedef struct pair {
 
 typedef struct pairvec {
 	pair *p;
-	size_t n, cap;
+	size_t n, cap;    /* cap in elements; p is a wn_big_alloc mapping */
 } pairvec;
 
-/* open-addressing table of id entries; ord == EMPTY marks a free slot */
-#define EMPTY UINT64_MAX
+/* open-addressing table of id entries in zero-filled memory: ord1 == 0 marks a free
+ * slot (ord1 = ordinal + 1) */
+typedef struct mslot {
+	uint64_t hash, ord1;
+	uint16_t check;
+	uint8_t flags;
+	uint8_t fp[16];
+} mslot;
+
 typedef struct idtab {
-	wn_idrec *slot;
+	mslot *slot;
 	size_t mask, n;
 } idtab;
 
@@ -72,8 +79,9 @@ struct wn_lsm {
 	uint64_t *bloom;        /* blocked bloom filter, 512-bit blocks */
 	size_t bloom_blocks;
 	uint64_t bloom_n;
-	uint32_t dead[MAX_RUNS];  /* runs merged away in the last flush, to drop from memory */
-	size_t ndead;
+	uint8_t *sortbuf;       /* packed entries being sorted for a flush */
+	size_t sortcap;
+	size_t *bucket;         /* 65536 + 1 counters for the bucket sort */
 };
 
 static const size_t entry_size[3] = { WN_ID_ENTRY, WN_PAIR_ENTRY, WN_PAIR_ENTRY };
@@ -432,18 +440,18 @@ static int bloom_build(wn_lsm *m, MDB_txn *txn, uint64_t capacity)
 	size_t blocks = 1;
 	while ((uint64_t)blocks * 512 < capacity * 16)
 		blocks *= 2;
-	uint64_t *b = calloc(blocks, 64);
+	uint64_t *b = wn_big_alloc(blocks * 64);
 	if (!b)
 		return WN_E_NOMEM;
-	free(m->bloom);
+	wn_big_free(m->bloom, m->bloom_blocks * 64);
 	m->bloom = b;
 	m->bloom_blocks = blocks;
 	m->bloom_n = 0;
 	int rc = wn_map_scan(m->c, txn, m->kind, WN_MAP_ID, bloom_scan_fn, m);
 	if (rc)
 		return rc;
-	for (size_t i = 0; i <= m->mem.mask; i++)
-		if (m->mem.slot[i].ord != EMPTY)
+	for (size_t i = 0; m->mem.slot && i <= m->mem.mask; i++)
+		if (m->mem.slot[i].ord1)
 			bloom_add(m, m->mem.slot[i].hash);
 	return 0;
 }
@@ -453,63 +461,90 @@ static int bloom_build(wn_lsm *m, MDB_txn *txn, uint64_t capacity)
 static int idtab_init(idtab *t, size_t want)
 {
 	size_t cap = 1024;
-	while (cap < want * 2)
+	while (cap * 7 < want * 10)
 		cap *= 2;
-	t->slot = malloc(cap * sizeof *t->slot);
+	t->slot = wn_big_alloc(cap * sizeof *t->slot);
 	if (!t->slot)
 		return WN_E_NOMEM;
-	for (size_t i = 0; i < cap; i++)
-		t->slot[i].ord = EMPTY;
 	t->mask = cap - 1;
 	t->n = 0;
 	return 0;
 }
 
-static wn_idrec *idtab_find(const idtab *t, uint64_t hash, uint16_t check)
+static void idtab_free(idtab *t)
 {
-	for (size_t i = (size_t)(hash >> 7) & t->mask;; i = (i + 1) & t->mask) {
-		wn_idrec *s = &t->slot[i];
-		if (s->ord == EMPTY)
+	wn_big_free(t->slot, (t->mask + 1) * sizeof *t->slot);
+	t->slot = NULL;
+}
+
+static inline size_t idtab_home(const idtab *t, uint64_t hash)
+{
+	return (size_t)(hash >> 7) & t->mask;
+}
+
+static mslot *idtab_find(const idtab *t, uint64_t hash, uint16_t check)
+{
+	for (size_t i = idtab_home(t, hash);; i = (i + 1) & t->mask) {
+		mslot *s = &t->slot[i];
+		if (!s->ord1)
 			return NULL;
 		if (s->hash == hash && s->check == check)
 			return s;
 	}
 }
 
+static void idtab_set(mslot *s, const wn_idrec *r)
+{
+	s->hash = r->hash;
+	s->ord1 = r->ord + 1;
+	s->check = r->check;
+	s->flags = r->flags;
+	memcpy(s->fp, r->fp, 16);
+}
+
+static void idtab_get(const mslot *s, wn_idrec *r)
+{
+	r->hash = s->hash;
+	r->ord = s->ord1 - 1;
+	r->check = s->check;
+	r->flags = s->flags;
+	memcpy(r->fp, s->fp, 16);
+}
+
 static int idtab_grow(idtab *t)
 {
 	idtab n;
-	if (idtab_init(&n, (t->mask + 1)))
+	if (idtab_init(&n, (t->mask + 1) * 2 * 7 / 10))
 		return WN_E_NOMEM;
 	for (size_t i = 0; i <= t->mask; i++) {
-		wn_idrec *s = &t->slot[i];
-		if (s->ord == EMPTY)
+		mslot *s = &t->slot[i];
+		if (!s->ord1)
 			continue;
-		size_t j = (size_t)(s->hash >> 7) & n.mask;
-		while (n.slot[j].ord != EMPTY)
+		size_t j = idtab_home(&n, s->hash);
+		while (n.slot[j].ord1)
 			j = (j + 1) & n.mask;
 		n.slot[j] = *s;
 		n.n++;
 	}
-	free(t->slot);
+	idtab_free(t);
 	*t = n;
 	return 0;
 }
 
+/* insert or replace */
 static int idtab_put(idtab *t, const wn_idrec *r)
 {
 	if ((t->n + 1) * 10 > (t->mask + 1) * 7 && idtab_grow(t))
 		return WN_E_NOMEM;
-	size_t i = (size_t)(r->hash >> 7) & t->mask;
-	for (;; i = (i + 1) & t->mask) {
-		wn_idrec *s = &t->slot[i];
-		if (s->ord == EMPTY) {
-			*s = *r;
+	for (size_t i = idtab_home(t, r->hash);; i = (i + 1) & t->mask) {
+		mslot *s = &t->slot[i];
+		if (!s->ord1) {
+			idtab_set(s, r);
 			t->n++;
 			return 0;
 		}
 		if (s->hash == r->hash && s->check == r->check) {
-			*s = *r;
+			idtab_set(s, r);
 			return 0;
 		}
 	}
@@ -517,8 +552,8 @@ static int idtab_put(idtab *t, const wn_idrec *r)
 
 static void idtab_clear(idtab *t)
 {
-	for (size_t i = 0; i <= t->mask; i++)
-		t->slot[i].ord = EMPTY;
+	if (t->n)
+		memset(t->slot, 0, (t->mask + 1) * sizeof *t->slot);
 	t->n = 0;
 }
 
@@ -566,8 +601,8 @@ static int keyset_has(const keyset *s, uint64_t k)
 static int pairvec_push(pairvec *v, uint64_t hash, uint64_t ord)
 {
 	if (v->n == v->cap) {
-		size_t cap = v->cap ? v->cap * 2 : 4096;
-		pair *p = realloc(v->p, cap * sizeof *p);
+		size_t cap = v->cap ? v->cap * 2 : 65536;
+		pair *p = wn_big_realloc(v->p, v->cap * sizeof *p, cap * sizeof *p);
 		if (!p)
 			return WN_E_NOMEM;
 		v->p = p;
@@ -600,10 +635,16 @@ int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, size_t mem_budget, wn_
 	uint64_t existing = 0;
 	for (size_t i = 0; !rc && i < m->runs[WN_MAP_ID].n; i++)
 		existing += m->runs[WN_MAP_ID].r[i].entries;
+	/* the memtable holds one checkpoint's ids: size it once */
 	if (!rc)
-		rc = idtab_init(&m->mem, expect < (1u << 20) ? expect : (1u << 20));
+		rc = idtab_init(&m->mem, expect);
+	if (!rc) {
+		m->bucket = calloc(65537, sizeof *m->bucket);
+		if (!m->bucket)
+			rc = WN_E_NOMEM;
+	}
 	if (!rc)
-		rc = bloom_build(m, txn, existing + (expect > (1u << 20) ? expect : (1u << 20)));
+		rc = bloom_build(m, txn, existing + expect);
 	mdb_txn_abort(txn);
 	wn_index_release_pages(c);
 	if (rc) {
@@ -620,11 +661,13 @@ void wn_lsm_close(wn_lsm *m)
 		return;
 	for (int i = 0; i < 3; i++) {
 		free(m->runs[i].r);
-		free(m->pairs[i].p);
+		wn_big_free(m->pairs[i].p, m->pairs[i].cap * sizeof(pair));
 	}
-	free(m->mem.slot);
+	idtab_free(&m->mem);
 	free(m->revfp.k);
-	free(m->bloom);
+	wn_big_free(m->bloom, m->bloom_blocks * 64);
+	wn_big_free(m->sortbuf, m->sortcap);
+	free(m->bucket);
 	free(m);
 }
 
@@ -632,9 +675,9 @@ int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_id
 {
 	if (!bloom_maybe(m, hash))
 		return 0;
-	wn_idrec *r = idtab_find(&m->mem, hash, check);
+	mslot *r = idtab_find(&m->mem, hash, check);
 	if (r) {
-		*out = *r;
+		idtab_get(r, out);
 		return 1;
 	}
 	runlist *rl = &m->runs[WN_MAP_ID];
@@ -675,20 +718,21 @@ int wn_lsm_has_fp(wn_lsm *m, MDB_txn *txn, const uint8_t fp[16], uint64_t ord)
 	return rc;
 }
 
-int wn_lsm_put_id(wn_lsm *m, const wn_idrec *r)
+int wn_lsm_put_id(wn_lsm *m, const wn_idrec *r, int known)
 {
-	if (!idtab_find(&m->mem, r->hash, r->check) && !bloom_maybe(m, r->hash))
+	if (!known) {
 		bloom_add(m, r->hash);
-	if (m->bloom_n * 16 > (uint64_t)m->bloom_blocks * 512 * 2) {
-		/* far past its design load: rebuild larger (rare, doubling) */
-		MDB_txn *txn;
-		int rc = mdb_txn_begin(m->c->env, NULL, MDB_RDONLY, &txn);
-		if (rc)
-			return wn_lmdb_err(m->c, rc, "begin");
-		if (!(rc = idtab_put(&m->mem, r)))
-			rc = bloom_build(m, txn, m->bloom_n * 4);
-		mdb_txn_abort(txn);
-		return rc;
+		if (m->bloom_n * 16 > (uint64_t)m->bloom_blocks * 512 * 2) {
+			/* far past its design load: rebuild larger (rare, doubling) */
+			MDB_txn *txn;
+			int rc = mdb_txn_begin(m->c->env, NULL, MDB_RDONLY, &txn);
+			if (rc)
+				return wn_lmdb_err(m->c, rc, "begin");
+			if (!(rc = idtab_put(&m->mem, r)))
+				rc = bloom_build(m, txn, m->bloom_n * 4);
+			mdb_txn_abort(txn);
+			return rc;
+		}
 	}
 	return idtab_put(&m->mem, r);
 }
@@ -767,22 +811,6 @@ static int blockw_add(blockw *w, const uint8_t *e)
 	w->len += es;
 	w->entries++;
 	return 0;
-}
-
-static int cmp_idrec(const void *a, const void *b)
-{
-	const wn_idrec *x = a, *y = b;
-	if (x->hash != y->hash)
-		return x->hash < y->hash ? -1 : 1;
-	return x->check < y->check ? -1 : x->check > y->check;
-}
-
-static int cmp_pair(const void *a, const void *b)
-{
-	const pair *x = a, *y = b;
-	if (x->hash != y->hash)
-		return x->hash < y->hash ? -1 : 1;
-	return x->ord < y->ord ? -1 : x->ord > y->ord;
 }
 
 static int open_writer(wn_lsm *m, MDB_txn *txn, int map, blockw *w)
@@ -965,55 +993,137 @@ static int maybe_merge(wn_lsm *m, MDB_txn *txn, int map)
 	return 0;
 }
 
-int wn_lsm_flush(wn_lsm *m, MDB_txn *txn)
+static int sortbuf_reserve(wn_lsm *m, size_t need)
 {
-	int rc = 0;
+	if (need <= m->sortcap)
+		return 0;
+	size_t cap = need + need / 4 + 4096;
+	uint8_t *p = wn_big_realloc(m->sortbuf, m->sortcap, cap);
+	if (!p)
+		return WN_E_NOMEM;
+	m->sortbuf = p;
+	m->sortcap = cap;
+	return 0;
+}
+
+/* After the scatter pass, m->bucket[k] is the end of bucket k in m->sortbuf: insertion
+ * sort inside each bucket (a few dozen entries, as the hashes are uniformly random). */
+static void sort_buckets(wn_lsm *m, size_t es, size_t kl)
+{
+	uint8_t tmp[64];
+	size_t start = 0, *b = m->bucket;
+	for (size_t k = 0; k < 65536; k++) {
+		size_t end = b[k];
+		for (size_t i = start + 1; i < end; i++) {
+			uint8_t *e = m->sortbuf + i * es;
+			if (memcmp(e - es, e, kl) <= 0)
+				continue;
+			memcpy(tmp, e, es);
+			size_t j = i;
+			while (j > start && memcmp(m->sortbuf + (j - 1) * es, tmp, kl) > 0) {
+				memcpy(m->sortbuf + j * es, m->sortbuf + (j - 1) * es, es);
+				j--;
+			}
+			memcpy(m->sortbuf + j * es, tmp, es);
+		}
+		start = end;
+	}
+}
+
+static void bucket_prefix(size_t *b)
+{
+	for (size_t i = 1; i <= 65536; i++)
+		b[i] += b[i - 1];
+}
+
+/* Sort n packed entries of es bytes by their first kl bytes into m->sortbuf: one
+ * scatter pass into 65536 buckets by the top 16 bits of the hash, then sort_buckets. */
+static int sort_packed(wn_lsm *m, const uint8_t *src, size_t n, size_t es, size_t kl)
+{
+	if (sortbuf_reserve(m, n * es))
+		return WN_E_NOMEM;
+	size_t *b = m->bucket;
+	memset(b, 0, 65537 * sizeof *b);
+	for (size_t i = 0; i < n; i++)
+		b[(src[i * es] << 8 | src[i * es + 1]) + 1]++;
+	bucket_prefix(b);
+	for (size_t i = 0; i < n; i++) {
+		size_t k = src[i * es] << 8 | src[i * es + 1];
+		memcpy(m->sortbuf + b[k]++ * es, src + i * es, es);
+	}
+	sort_buckets(m, es, kl);
+	return 0;
+}
+
+/* The same for the memtable's id entries, packed on the way. */
+static int sort_ids(wn_lsm *m, size_t *n_out)
+{
+	if (sortbuf_reserve(m, m->mem.n * WN_ID_ENTRY))
+		return WN_E_NOMEM;
+	size_t *b = m->bucket;
+	memset(b, 0, 65537 * sizeof *b);
+	for (size_t i = 0; i <= m->mem.mask; i++)
+		if (m->mem.slot[i].ord1)
+			b[(m->mem.slot[i].hash >> 48) + 1]++;
+	bucket_prefix(b);
+	size_t n = 0;
+	for (size_t i = 0; i <= m->mem.mask; i++) {
+		if (!m->mem.slot[i].ord1)
+			continue;
+		wn_idrec r;
+		idtab_get(&m->mem.slot[i], &r);
+		wn_idrec_pack(m->sortbuf + b[r.hash >> 48]++ * WN_ID_ENTRY, &r);
+		n++;
+	}
+	sort_buckets(m, WN_ID_ENTRY, 10);
+	*n_out = n;
+	return 0;
+}
+
+static int write_sorted(wn_lsm *m, MDB_txn *txn, int map, const uint8_t *v, size_t n)
+{
 	blockw *w = malloc(sizeof *w);
 	if (!w)
 		return WN_E_NOMEM;
-	/* id entries */
+	size_t es = entry_size[map], kl = map == WN_MAP_ID ? 10 : 13;
+	int rc = open_writer(m, txn, map, w);
+	for (size_t i = 0; i < n && !rc; i++) {
+		if (i && !memcmp(v + i * es, v + (i - 1) * es, kl))
+			continue;   /* the same pair twice */
+		rc = blockw_add(w, v + i * es);
+	}
+	if (!rc)
+		rc = close_writer(m, w, 0);
+	else
+		mdb_cursor_close(w->cur);
+	free(w);
+	return rc;
+}
+
+int wn_lsm_flush(wn_lsm *m, MDB_txn *txn)
+{
+	int rc = 0;
 	if (m->mem.n) {
-		wn_idrec *v = malloc(m->mem.n * sizeof *v);
-		if (!v) {
-			free(w);
-			return WN_E_NOMEM;
-		}
-		size_t n = 0;
-		for (size_t i = 0; i <= m->mem.mask; i++)
-			if (m->mem.slot[i].ord != EMPTY)
-				v[n++] = m->mem.slot[i];
-		qsort(v, n, sizeof *v, cmp_idrec);
-		rc = open_writer(m, txn, WN_MAP_ID, w);
-		for (size_t i = 0; i < n && !rc; i++) {
-			uint8_t e[WN_ID_ENTRY];
-			wn_idrec_pack(e, &v[i]);
-			rc = blockw_add(w, e);
-		}
+		size_t n;
+		rc = sort_ids(m, &n);
 		if (!rc)
-			rc = close_writer(m, w, 0);
-		else
-			mdb_cursor_close(w->cur);
-		free(v);
+			rc = write_sorted(m, txn, WN_MAP_ID, m->sortbuf, n);
 	}
 	for (int map = WN_MAP_FP; map <= WN_MAP_ISRC && !rc; map++) {
 		pairvec *pv = &m->pairs[map];
 		if (!pv->n)
 			continue;
-		qsort(pv->p, pv->n, sizeof *pv->p, cmp_pair);
-		rc = open_writer(m, txn, map, w);
-		for (size_t i = 0; i < pv->n && !rc; i++) {
-			uint8_t e[WN_PAIR_ENTRY];
-			if (i && !cmp_pair(&pv->p[i], &pv->p[i - 1]))
-				continue;
-			pair_pack(e, &pv->p[i]);
-			rc = blockw_add(w, e);
+		/* pack in place (13-byte entries fit in 16-byte pairs), then sort */
+		uint8_t *p = (uint8_t *)pv->p;
+		for (size_t i = 0; i < pv->n; i++) {
+			pair x = pv->p[i];
+			pair_pack(p + i * WN_PAIR_ENTRY, &x);
 		}
+		rc = sort_packed(m, p, pv->n, WN_PAIR_ENTRY, WN_PAIR_ENTRY);
 		if (!rc)
-			rc = close_writer(m, w, 0);
-		else
-			mdb_cursor_close(w->cur);
+			rc = write_sorted(m, txn, map, m->sortbuf, pv->n);
+		pv->n = 0;   /* packed in place: the memtable cannot be flushed again */
 	}
-	free(w);
 	for (int map = 0; map < 3 && !rc; map++)
 		rc = maybe_merge(m, txn, map);
 	for (int map = 0; map < 3 && !rc; map++)

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -371,4 +372,37 @@ int wn_ncores(void)
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n < 1 ? 1 : (int)n;
+}
+
+/* Large buffers: anonymous mappings with transparent huge pages requested. On virtual
+ * machines the first touch of a 4 KiB page can cost ~10 us; 2 MiB pages cut the number
+ * of faults 512-fold. Allocate once, reuse, free at the end. */
+void *wn_big_alloc(size_t n)
+{
+	void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(p, n, MADV_HUGEPAGE);
+#endif
+	return p;
+}
+
+void *wn_big_realloc(void *p, size_t old, size_t n)
+{
+	if (!p)
+		return wn_big_alloc(n);
+	void *q = mremap(p, old, n, MREMAP_MAYMOVE);
+	if (q == MAP_FAILED)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	madvise(q, n, MADV_HUGEPAGE);
+#endif
+	return q;
+}
+
+void wn_big_free(void *p, size_t n)
+{
+	if (p)
+		munmap(p, n);
 }
