@@ -55,7 +55,7 @@
 #define TITLE_MAX 512            /* a built title never exceeds this (checked by construction) */
 #define ANAME_MAX 128            /* an artist name is at most ~60 bytes: room for put_fast */
 #define ISRC_WINDOW (1u << 20)   /* an ISRC re-use points at most this many records back */
-#define ACACHE 2048              /* artist cache entries (power of two) */
+#define ACACHE 8192              /* artist cache entries (power of two) */
 #define ALCACHE 64               /* album cache entries (power of two) */
 
 enum { KIND_TRACK, KIND_ARTIST };
@@ -1417,21 +1417,19 @@ static const char *skip_value(const char *p)
 }
 
 struct wstyle {
-	const char *colon, *comma, *open, *close;
+	struct word colon, comma, open, close;
 };
 static const struct wstyle wstyles[] = {
-	{ ":", ",", "", "" },
-	{ ": ", ", ", "", "" },
-	{ " : ", " , ", " ", " " },
-	{ ":\t", ",\t", "", "" },
-	{ ":", ", ", "", "" },
+	{ W(":"), W(","), W(""), W("") },
+	{ W(": "), W(", "), W(""), W("") },
+	{ W(" : "), W(" , "), W(" "), W(" ") },
+	{ W(":\t"), W(",\t"), W(""), W("") },
+	{ W(":"), W(", "), W(""), W("") },
 };
 
-static char *put_cstr(char *p, const char *s)
+static inline char *put_ws(char *p, const struct word *w)
 {
-	size_t n = strlen(s);
-	memcpy(p, s, n);
-	return p + n;
+	return put_mem(p, w->s, w->len);
 }
 
 /* Copy the value at *pp to p with every object's members shuffled (arrays keep their
@@ -1470,17 +1468,17 @@ static char *reorder_value(const char **pp, char *p, struct rng *r, const struct
 			}
 		}
 		*p++ = '{';
-		p = put_cstr(p, ws->open);
+		p = put_ws(p, &ws->open);
 		for (uint32_t i = 0; i < n; i++) {
 			if (i)
-				p = put_cstr(p, ws->comma);
+				p = put_ws(p, &ws->comma);
 			const char *ke = skip_string(ks[idx[i]]);
 			p = put_mem(p, ks[idx[i]], (size_t)(ke - ks[idx[i]]));
-			p = put_cstr(p, ws->colon);
+			p = put_ws(p, &ws->colon);
 			const char *v = vs[idx[i]];
 			p = reorder_value(&v, p, r, ws, 0);
 		}
-		p = put_cstr(p, ws->close);
+		p = put_ws(p, &ws->close);
 		*p++ = '}';
 		return p;
 	}
@@ -1490,7 +1488,7 @@ static char *reorder_value(const char **pp, char *p, struct rng *r, const struct
 		int first = 1;
 		while (*s != ']') {
 			if (!first)
-				p = put_cstr(p, ws->comma);
+				p = put_ws(p, &ws->comma);
 			first = 0;
 			p = reorder_value(&s, p, r, ws, 0);
 			if (*s == ',')
@@ -1510,11 +1508,11 @@ static size_t reorder_line(const char *src, char *dst, struct rng *r)
 {
 	const struct wstyle *ws = &wstyles[rbelow(r, NW(wstyles))];
 	char *p = dst;
-	if (ws->open[0] && rchance(r, 500))
+	if (ws->open.len && rchance(r, 500))
 		*p++ = ' ';
 	const char *s = src;
 	p = reorder_value(&s, p, r, ws, 1);
-	if (ws->open[0] && rchance(r, 500))
+	if (ws->open.len && rchance(r, 500))
 		*p++ = '\t';
 	return (size_t)(p - dst);
 }
@@ -1548,7 +1546,7 @@ static size_t escape_line(const char *src, size_t n, char *dst, struct rng *r, i
 {
 	const char *hx = rchance(r, 500) ? "0123456789abcdef" : "0123456789ABCDEF";
 	/* every stride-th ASCII letter is escaped too: cheaper than a draw per letter */
-	uint32_t stride = 12 + rbelow(r, 40), letters = rbelow(r, 12);
+	uint32_t stride = 12 + rbelow(r, 40), countdown = 1 + rbelow(r, 12);
 	const unsigned char *s = (const unsigned char *)src, *end = s + n, *force_at = NULL;
 	char *p = dst;
 	int in = 0, changed = 0;
@@ -1578,7 +1576,8 @@ static size_t escape_line(const char *src, size_t n, char *dst, struct rng *r, i
 			s++;
 			changed = 1;
 		} else if (b < 0x80) {
-			if ((b | 32) >= 'a' && (b | 32) <= 'z' && ++letters % stride == 0) {
+			if ((b | 32) >= 'a' && (b | 32) <= 'z' && --countdown == 0) {
+				countdown = stride;
 				p = put_u16esc(p, b, hx);
 				changed = 1;
 			} else {

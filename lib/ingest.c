@@ -50,6 +50,7 @@ typedef struct ing {
 	const wn_ingest_opts *o;
 	int kind;
 	wn_json *json;
+	wn_json *json2;         /* parses stored records (newest:FIELD) without disturbing json */
 	wn_jresult jr;
 	wn_lsm *lsm;
 	wn_pool *pool;
@@ -465,21 +466,15 @@ static int new_wins(ing *g, const wn_idrec *old)
 		return 1;
 	if (g->o->on_conflict == WN_CONFLICT_FIRST)
 		return 0;
-	/* newest: keep the new record's slot, parse the old record */
-	wn_jslot mine = g->jr.slot[SLOT_NEWEST];
-	g->tmp.len = 0;
-	if (mine.ptr && wn_buf_put(&g->tmp, mine.ptr, mine.len))
-		return WN_E_NOMEM;
-	mine.ptr = g->tmp.p;
+	/* newest: parse the stored record with the second parser */
 	int rc = fetch_record(g, old->ord);
 	if (rc)
 		return rc;
 	wn_jresult r2;
-	if (wn_json_record(g->json, g->fetched.p, g->fetched.len, &r2))
+	if (wn_json_record(g->json2, g->fetched.p, g->fetched.len, &r2))
 		return wn_seterr(g->c, WN_E_CORRUPT, "stored record %" PRIu64 " does not parse", old->ord);
-	/* the parser's arena now belongs to r2; mine was copied to g->tmp */
-	wn_jslot *theirs = &r2.slot[SLOT_NEWEST];
-	return newer(&mine, theirs->ptr, theirs->len, theirs->type) > 0;
+	const wn_jslot *theirs = &r2.slot[0];
+	return newer(&g->jr.slot[SLOT_NEWEST], theirs->ptr, theirs->len, theirs->type) > 0;
 }
 
 /* ---- one record ---- */
@@ -581,30 +576,23 @@ static int one_record(ing *g, wn_input *in, const char *rec, size_t len, int too
 	/* a revision */
 	g->rc.revisions++;
 	g->ks->revisions++;
-	/* id points into the parser's arena or the input; copy it before new_wins reparses */
-	g->tmp2.len = 0;
-	if (wn_buf_put(&g->tmp2, id->ptr, id->len))
-		return WN_E_NOMEM;
-	wn_jresult jr = g->jr;
+	const wn_jresult *jr = &g->jr;
 	int wins = new_wins(g, &old);
 	if (wins < 0)
 		return wins;
-	char *idcopy = strndup(g->tmp2.p, g->tmp2.len);
-	size_t idlen = g->tmp2.len;
-	if (!idcopy)
-		return WN_E_NOMEM;
+	const char *idcopy = id->ptr;
+	size_t idlen = id->len;
 	if (!wins) {
 		/* the stored version stays; this one goes to the ledger with its bytes */
 		old.flags |= WN_IDF_REVISED;
 		if (!(rc = wn_lsm_put_id(g->lsm, &old, 1)) &&
-		    !(rc = wn_lsm_put_pair(g->lsm, WN_MAP_FP, wn_fp_key(jr.fp), old.ord)) &&
-		    !(rc = wn_lsm_note_revfp(g->lsm, jr.fp)))
-			rc = ledger(g, in, "revision", idcopy, idlen, old.ord, rec, len, -1, jr.fp);
-		free(idcopy);
+		    !(rc = wn_lsm_put_pair(g->lsm, WN_MAP_FP, wn_fp_key(jr->fp), old.ord)) &&
+		    !(rc = wn_lsm_note_revfp(g->lsm, jr->fp)))
+			rc = ledger(g, in, "revision", idcopy, idlen, old.ord, rec, len, -1, jr->fp);
 		return rc;
 	}
 	/* this version replaces the stored one, whose bytes stay in their shard */
-	rc = keep(g, rec, len, hash, check, WN_IDF_REVISED, &jr, &ord, 1);
+	rc = keep(g, rec, len, hash, check, WN_IDF_REVISED, jr, &ord, 1);
 	if (!rc)
 		rc = wn_lsm_note_revfp(g->lsm, old.fp);
 	if (!rc) {
@@ -627,7 +615,6 @@ static int one_record(ing *g, wn_input *in, const char *rec, size_t len, int too
 			rc = ledger(g, in, "revision", idcopy, idlen, ord, NULL, 0, (int64_t)old.ord, old.fp);
 		}
 	}
-	free(idcopy);
 	return rc;
 }
 
@@ -799,8 +786,18 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 			wn_json_set_slot(g.json, SLOT_ISRC2, "external_id_isrc");
 		}
 	}
-	if (o->on_conflict == WN_CONFLICT_NEWEST && (rc = wn_json_set_slot(g.json, SLOT_NEWEST, o->newest_field)))
-		goto out;
+	if (o->on_conflict == WN_CONFLICT_NEWEST) {
+		g.json2 = wn_json_new();
+		if (!g.json2) {
+			rc = WN_E_NOMEM;
+			goto out;
+		}
+		if ((rc = wn_json_set_slot(g.json, SLOT_NEWEST, o->newest_field)) ||
+		    (rc = wn_json_set_slot(g.json2, 0, o->newest_field))) {
+			wn_seterr(c, rc, "bad --on-conflict field \"%s\"", o->newest_field);
+			goto out;
+		}
+	}
 	for (int i = 0; i < c->opts.n_ignore; i++)
 		if ((rc = wn_json_add_ignore(g.json, c->opts.ignore[i])))
 			goto out;
@@ -890,6 +887,7 @@ out:
 	wn_lsm_close(g.lsm);
 	wn_pool_free(g.pool);
 	wn_json_free(g.json);
+	wn_json_free(g.json2);
 	for (size_t i = 0; i < g.npend; i++)
 		free(g.pend[i].name);
 	free(g.pend);

@@ -907,6 +907,7 @@ static int merge_runs(wn_lsm *m, MDB_txn *txn, int map, const size_t *idx, size_
 	int rc = 0;
 	if (!w)
 		return WN_E_NOMEM;
+	w->cur = NULL;
 	memset(src, 0, sizeof src);
 	for (size_t i = 0; i < n && !rc; i++) {
 		src[i].no = rl->r[idx[i]].no;
@@ -949,9 +950,10 @@ static int merge_runs(wn_lsm *m, MDB_txn *txn, int map, const size_t *idx, size_
 		if (src[i].cur)
 			mdb_cursor_close(src[i].cur);
 	if (!rc)
-		rc = close_writer(m, w, level);
-	else
+		rc = blockw_flush(w);
+	if (w->cur)
 		mdb_cursor_close(w->cur);
+	run merged = { w->no, level, w->entries, w->blocks };
 	free(w);
 	if (rc)
 		return rc;
@@ -960,12 +962,16 @@ static int merge_runs(wn_lsm *m, MDB_txn *txn, int map, const size_t *idx, size_
 		rc = delete_run(m->c, txn, m->c->db_map[m->kind][map], rl->r[idx[i]].no);
 	if (rc)
 		return rc;
+	/* The list is in age order, and the sources are adjacent in it (a level's runs are
+	 * all newer than the next level's): the merged run takes their place. */
 	size_t o = 0;
 	for (size_t i = 0; i < rl->n; i++) {
 		int gone = 0;
 		for (size_t j = 0; j < n; j++)
 			gone |= (idx[j] == i);
-		if (!gone)
+		if (i == idx[0] && merged.entries)
+			rl->r[o++] = merged;
+		else if (!gone)
 			rl->r[o++] = rl->r[i];
 	}
 	rl->n = o;

@@ -1,0 +1,170 @@
+/*
+ * test_lsm.c - the hashed maps: entries survive flushes and tiered merges, the newest
+ * version of an id wins, multimap pairs are all found, absent keys are not, and the
+ * run layout stays sorted (checked by scanning every map).
+ */
+#include <stdlib.h>
+#include <unistd.h>
+#include "internal.h"
+#include "tap.h"
+
+static uint64_t rng;
+static uint64_t next(void)
+{
+	rng += 0x9E3779B97F4A7C15ull;
+	uint64_t z = rng;
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+	return z ^ (z >> 31);
+}
+
+static int flush(wn_catalog *c, wn_lsm *m)
+{
+	MDB_txn *txn;
+	if (mdb_txn_begin(c->env, NULL, 0, &txn))
+		return -1;
+	int rc = wn_lsm_flush(m, txn);
+	if (!rc)
+		rc = wn_meta_put_kstate(c, txn, WN_KIND_TRACK, &c->ks[WN_KIND_TRACK]);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(txn)))
+		return rc;
+	wn_lsm_committed(m);
+	return 0;
+}
+
+typedef struct cnt {
+	uint64_t n, last_ord;
+	int sorted;
+	uint8_t prev[WN_ID_ENTRY];
+	int have_prev;
+} cnt;
+
+static int count_ord(uint64_t ord, void *ud)
+{
+	cnt *c = ud;
+	c->n++;
+	c->last_ord = ord;
+	return 0;
+}
+
+static int check_sorted(const uint8_t *e, void *ud)
+{
+	cnt *c = ud;
+	if (c->have_prev && memcmp(c->prev, e, 10) > 0)
+		c->sorted = 0;
+	memcpy(c->prev, e, 10);
+	c->have_prev = 1;
+	c->n++;
+	return 0;
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/wn-test-lsm.XXXXXX";
+	if (!mkdtemp(dir))
+		return 1;
+	rng = tap_seed();
+	wn_catalog *c;
+	int rc = wn_catalog_open(&c, dir, WN_OPEN_WRITE);
+	OK(rc == 0, "open a new catalog for writing");
+	if (rc)
+		return tap_done();
+	wn_lsm *m;
+	rc = wn_lsm_open(c, WN_KIND_TRACK, 1000, 64 << 20, &m);
+	OK(rc == 0, "open the maps");
+
+	/* 40 flushes of 500 ids: enough for merges at two levels (FANOUT 4) */
+	enum { ROUNDS = 40, PER = 500, N = ROUNDS * PER };
+	uint64_t *hash = malloc(N * sizeof *hash);
+	int bad = 0;
+	uint64_t ord = 0;
+	for (int r = 0; r < ROUNDS && !bad; r++) {
+		for (int i = 0; i < PER; i++, ord++) {
+			wn_idrec e = { .hash = next(), .check = (uint16_t)ord, .ord = ord };
+			memcpy(e.fp, &e.hash, 8);
+			hash[ord] = e.hash;
+			bad |= wn_lsm_put_id(m, &e, 0) != 0;
+			bad |= wn_lsm_put_pair(m, WN_MAP_FP, e.hash ^ 1, ord) != 0;
+			/* every 10th ISRC is shared by 3 records */
+			bad |= wn_lsm_put_pair(m, WN_MAP_ISRC, ord % 10 == 0 ? 42 : e.hash, ord) != 0;
+		}
+		/* re-put an older id with a new ordinal: the newest entry must win */
+		if (r >= 2) {
+			uint64_t o = (uint64_t)(r - 2) * PER + 7;
+			wn_idrec e = { .hash = hash[o], .check = (uint16_t)o, .ord = 1000000 + o, .flags = WN_IDF_REVISED };
+			memcpy(e.fp, &e.hash, 8);
+			bad |= wn_lsm_put_id(m, &e, 1) != 0;
+		}
+		bad |= flush(c, m) != 0;
+	}
+	OK(!bad, "%d flushes of %d ids each", ROUNDS, PER);
+
+	MDB_txn *txn;
+	mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	uint64_t entries, runs;
+	wn_map_count(c, txn, WN_KIND_TRACK, WN_MAP_ID, &entries, &runs);
+	/* an id put again in a later run is shadowed there until a merge drops the old entry */
+	OK(entries >= N && entries <= N + ROUNDS, "id map holds every id (%llu entries)", (unsigned long long)entries);
+	OK(runs < 10, "merges keep the number of runs small (%llu runs)", (unsigned long long)runs);
+
+	int missing = 0, wrong = 0;
+	for (uint64_t i = 0; i < N; i++) {
+		wn_idrec out;
+		int f = wn_map_find_id(c, txn, WN_KIND_TRACK, hash[i], (uint16_t)i, &out);
+		if (f != 1) {
+			missing++;
+			continue;
+		}
+		int revised = (i % PER == 7) && i / PER < ROUNDS - 2;
+		uint64_t want = revised ? 1000000 + i : i;
+		if (out.ord != want || (revised && !(out.flags & WN_IDF_REVISED)) || memcmp(out.fp, &hash[i], 8)) {
+			if (wrong++ < 3)
+				printf("# id %llu: ord %llu want %llu flags %u\n", (unsigned long long)i, (unsigned long long)out.ord,
+					(unsigned long long)want, out.flags);
+		}
+	}
+	IS_INT(missing, 0, "every id is found (read-only path)");
+	IS_INT(wrong, 0, "every id maps to its newest ordinal and fingerprint");
+
+	int ghosts = 0;
+	for (int i = 0; i < 2000; i++) {
+		wn_idrec out;
+		ghosts += wn_map_find_id(c, txn, WN_KIND_TRACK, next(), 0, &out) == 1;
+	}
+	IS_INT(ghosts, 0, "ids never inserted are not found");
+	wn_idrec out;
+	IS_INT(wn_map_find_id(c, txn, WN_KIND_TRACK, hash[5], 6, &out), 0, "same hash, other check: not found");
+
+	cnt k = { 0 };
+	wn_map_pairs(c, txn, WN_KIND_TRACK, WN_MAP_ISRC, 42, count_ord, &k);
+	IS_INT(k.n, N / 10, "a shared ISRC finds all its %d records across runs", N / 10);
+	memset(&k, 0, sizeof k);
+	wn_map_pairs(c, txn, WN_KIND_TRACK, WN_MAP_FP, hash[N - 1] ^ 1, count_ord, &k);
+	OK(k.n == 1 && k.last_ord == N - 1, "fingerprint pair found with its ordinal");
+
+	cnt s = { .sorted = 1 };
+	wn_map_merged_scan(c, txn, WN_KIND_TRACK, WN_MAP_ID, check_sorted, &s);
+	OK(s.sorted && s.n >= N, "merged scan of the id map is in key order (%llu entries)", (unsigned long long)s.n);
+	mdb_txn_abort(txn);
+
+	/* the ingest-side lookup (bloom + memtable + runs) agrees */
+	int lm = 0;
+	mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	for (uint64_t i = 0; i < N; i += 37)
+		lm += wn_lsm_find_id(m, txn, hash[i], (uint16_t)i, &out) != 1;
+	mdb_txn_abort(txn);
+	IS_INT(lm, 0, "ingest-side lookups find flushed ids");
+
+	wn_lsm_close(m);
+	wn_catalog_close(c);
+	free(hash);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd))
+		return 1;
+	return tap_done();
+}
