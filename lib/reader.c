@@ -68,6 +68,11 @@ static int fill(wn_input *in)
 			if (!got)
 				in->zeof = 1;
 		}
+		if (in->zpos == in->zlen && in->zeof && !in->zframe_open) {
+			in->eof = 1;
+			return 0;
+		}
+		/* with input left, or at the end with output still held in the decoder */
 		ZSTD_inBuffer ib = { in->zin, in->zlen, in->zpos };
 		ZSTD_outBuffer ob = { in->buf + in->end, room, 0 };
 		size_t r = ZSTD_decompressStream(in->dctx, &ob, &ib);
@@ -77,16 +82,13 @@ static int fill(wn_input *in)
 		}
 		in->zpos = ib.pos;
 		in->end += ob.pos;
-		in->zframe_open = r != 0;
+		if (ib.pos || ob.pos)
+			in->zframe_open = r != 0;
 		if (ob.pos)
 			return 0;
-		if (in->zeof && in->zpos == in->zlen) {
-			if (in->zframe_open) {
-				snprintf(in->err, sizeof in->err, "zstd: input ends inside a frame (truncated file)");
-				return WN_E_ZSTD;
-			}
-			in->eof = 1;
-			return 0;
+		if (in->zpos == in->zlen && in->zeof && in->zframe_open) {
+			snprintf(in->err, sizeof in->err, "zstd: input ends inside a frame (truncated file)");
+			return WN_E_ZSTD;
 		}
 	}
 }
@@ -118,11 +120,17 @@ int wn_input_open(wn_input *in, const char *path, size_t max_line)
 	in->buf = malloc(in->cap);
 	if (!in->buf)
 		return WN_E_NOMEM;
-	/* sniff: zstd frames start with 28 b5 2f fd */
+	/* sniff: zstd frames start with 28 b5 2f fd. Read at most CHUNK bytes here: if the
+	 * input is zstd, they move to the compressed-input buffer, which holds CHUNK. */
 	int rc;
-	while (in->end < 4 && !in->eof)
-		if ((rc = fill(in)))
+	while (in->end < 4 && !in->eof) {
+		size_t got = 0;
+		if ((rc = read_raw(in, in->buf + in->end, CHUNK - in->end, &got)))
 			return rc;
+		if (!got)
+			in->eof = 1;
+		in->end += got;
+	}
 	if (in->end >= 4 && (uint8_t)in->buf[0] == 0x28 && (uint8_t)in->buf[1] == 0xb5 &&
 	    (uint8_t)in->buf[2] == 0x2f && (uint8_t)in->buf[3] == 0xfd) {
 		in->zst = 1;
