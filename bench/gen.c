@@ -1674,7 +1674,9 @@ static size_t bad_line(struct gen *g, uint64_t line, char *dst, int *type)
 		return (size_t)(p - dst);
 	}
 	if (x < 80) {
-		/* no usable id: removed, null, a number, or under another key */
+		/* no id: removed, null, or under another key ("ID", or Mongo-style "_id").
+		 * A number is avoided: some readers take integer ids, which is a choice,
+		 * not a fault of the line. */
 		*type = BAD_NOID;
 		const char *m = find_str(src, n, "\"id\":\"");
 		const char *ve = skip_string(m + 5);
@@ -1686,8 +1688,8 @@ static size_t bad_line(struct gen *g, uint64_t line, char *dst, int *type)
 		} else if (v == 1) {
 			p = LIT(p, "\"id\":null");
 		} else if (v == 2) {
-			p = LIT(p, "\"id\":");
-			p = put_u64(p, j + 1);
+			p = LIT(p, "\"_id\":");
+			p = put_mem(p, m + 5, (size_t)(ve - m - 5));
 		} else {
 			p = LIT(p, "\"ID\":");
 			p = put_mem(p, m + 5, (size_t)(ve - m - 5));

@@ -51,16 +51,26 @@ typedef struct pairvec {
 
 /* open-addressing table of id entries in zero-filled memory: ord1 == 0 marks a free
  * slot (ord1 = ordinal + 1) */
-typedef struct mslot {
-	uint64_t hash, ord1;
-	uint16_t check;
-	uint8_t flags;
+typedef struct mslot {     /* 32 bytes */
+	uint64_t hash;
 	uint8_t fp[16];
+	uint32_t ord_lo;       /* ordinal + 1, 40 bits; 0 = free slot */
+	uint8_t ord_hi;
+	uint8_t flags;
+	uint16_t check;
 } mslot;
 
+static inline uint64_t mslot_ord1(const mslot *s)
+{
+	return (uint64_t)s->ord_hi << 32 | s->ord_lo;
+}
+
+/* The home slot of a hash is its top bits, so the table is in hash order but for the
+ * displacement of linear probing: a flush sorts it in place almost for free. */
 typedef struct idtab {
 	mslot *slot;
 	size_t mask, n;
+	int shift;
 } idtab;
 
 /* open-addressing set of fingerprint keys (revised ids only; see wn_lsm_has_fp) */
@@ -79,8 +89,6 @@ struct wn_lsm {
 	uint64_t *bloom;        /* blocked bloom filter, 512-bit blocks */
 	size_t bloom_blocks;
 	uint64_t bloom_n;
-	uint8_t *sortbuf;       /* packed entries being sorted for a flush */
-	size_t sortcap;
 	size_t *bucket;         /* 65536 + 1 counters for the bucket sort */
 };
 
@@ -451,7 +459,7 @@ static int bloom_build(wn_lsm *m, MDB_txn *txn, uint64_t capacity)
 	if (rc)
 		return rc;
 	for (size_t i = 0; m->mem.slot && i <= m->mem.mask; i++)
-		if (m->mem.slot[i].ord1)
+		if (mslot_ord1(&m->mem.slot[i]))
 			bloom_add(m, m->mem.slot[i].hash);
 	return 0;
 }
@@ -468,6 +476,11 @@ static int idtab_init(idtab *t, size_t want)
 		return WN_E_NOMEM;
 	t->mask = cap - 1;
 	t->n = 0;
+	t->shift = 64;
+	while (cap > 1) {
+		cap >>= 1;
+		t->shift--;
+	}
 	return 0;
 }
 
@@ -479,14 +492,14 @@ static void idtab_free(idtab *t)
 
 static inline size_t idtab_home(const idtab *t, uint64_t hash)
 {
-	return (size_t)(hash >> 7) & t->mask;
+	return (size_t)(hash >> t->shift);
 }
 
 static mslot *idtab_find(const idtab *t, uint64_t hash, uint16_t check)
 {
 	for (size_t i = idtab_home(t, hash);; i = (i + 1) & t->mask) {
 		mslot *s = &t->slot[i];
-		if (!s->ord1)
+		if (!mslot_ord1(s))
 			return NULL;
 		if (s->hash == hash && s->check == check)
 			return s;
@@ -496,7 +509,8 @@ static mslot *idtab_find(const idtab *t, uint64_t hash, uint16_t check)
 static void idtab_set(mslot *s, const wn_idrec *r)
 {
 	s->hash = r->hash;
-	s->ord1 = r->ord + 1;
+	s->ord_lo = (uint32_t)(r->ord + 1);
+	s->ord_hi = (uint8_t)((r->ord + 1) >> 32);
 	s->check = r->check;
 	s->flags = r->flags;
 	memcpy(s->fp, r->fp, 16);
@@ -505,7 +519,7 @@ static void idtab_set(mslot *s, const wn_idrec *r)
 static void idtab_get(const mslot *s, wn_idrec *r)
 {
 	r->hash = s->hash;
-	r->ord = s->ord1 - 1;
+	r->ord = mslot_ord1(s) - 1;
 	r->check = s->check;
 	r->flags = s->flags;
 	memcpy(r->fp, s->fp, 16);
@@ -518,10 +532,10 @@ static int idtab_grow(idtab *t)
 		return WN_E_NOMEM;
 	for (size_t i = 0; i <= t->mask; i++) {
 		mslot *s = &t->slot[i];
-		if (!s->ord1)
+		if (!mslot_ord1(s))
 			continue;
 		size_t j = idtab_home(&n, s->hash);
-		while (n.slot[j].ord1)
+		while (mslot_ord1(&n.slot[j]))
 			j = (j + 1) & n.mask;
 		n.slot[j] = *s;
 		n.n++;
@@ -538,7 +552,7 @@ static int idtab_put(idtab *t, const wn_idrec *r)
 		return WN_E_NOMEM;
 	for (size_t i = idtab_home(t, r->hash);; i = (i + 1) & t->mask) {
 		mslot *s = &t->slot[i];
-		if (!s->ord1) {
+		if (!mslot_ord1(s)) {
 			idtab_set(s, r);
 			t->n++;
 			return 0;
@@ -639,7 +653,7 @@ int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, size_t mem_budget, wn_
 	if (!rc)
 		rc = idtab_init(&m->mem, expect);
 	if (!rc) {
-		m->bucket = calloc(65537, sizeof *m->bucket);
+		m->bucket = calloc(2 * 65537, sizeof *m->bucket);
 		if (!m->bucket)
 			rc = WN_E_NOMEM;
 	}
@@ -666,7 +680,6 @@ void wn_lsm_close(wn_lsm *m)
 	idtab_free(&m->mem);
 	free(m->revfp.k);
 	wn_big_free(m->bloom, m->bloom_blocks * 64);
-	wn_big_free(m->sortbuf, m->sortcap);
 	free(m->bucket);
 	free(m);
 }
@@ -999,137 +1012,131 @@ static int maybe_merge(wn_lsm *m, MDB_txn *txn, int map)
 	return 0;
 }
 
-static int sortbuf_reserve(wn_lsm *m, size_t need)
+static inline int mslot_less(const mslot *a, const mslot *b)
 {
-	if (need <= m->sortcap)
-		return 0;
-	size_t cap = need + need / 4 + 4096;
-	uint8_t *p = wn_big_realloc(m->sortbuf, m->sortcap, cap);
-	if (!p)
-		return WN_E_NOMEM;
-	m->sortbuf = p;
-	m->sortcap = cap;
-	return 0;
+	return a->hash < b->hash || (a->hash == b->hash && a->check < b->check);
 }
 
-/* After the scatter pass, m->bucket[k] is the end of bucket k in m->sortbuf: insertion
- * sort inside each bucket (a few dozen entries, as the hashes are uniformly random). */
-static void sort_buckets(wn_lsm *m, size_t es, size_t kl)
+/* Sort the memtable's ids in place: move the entries to the front in slot order (the
+ * few that wrapped around the end of the table go last), then insertion sort, which
+ * costs little more than a pass because every entry is near its place. Returns n. */
+static size_t sort_ids(idtab *t)
 {
-	uint8_t tmp[64];
-	size_t start = 0, *b = m->bucket;
-	for (size_t k = 0; k < 65536; k++) {
-		size_t end = b[k];
-		for (size_t i = start + 1; i < end; i++) {
-			uint8_t *e = m->sortbuf + i * es;
-			if (memcmp(e - es, e, kl) <= 0)
-				continue;
-			memcpy(tmp, e, es);
-			size_t j = i;
-			while (j > start && memcmp(m->sortbuf + (j - 1) * es, tmp, kl) > 0) {
-				memcpy(m->sortbuf + j * es, m->sortbuf + (j - 1) * es, es);
-				j--;
-			}
-			memcpy(m->sortbuf + j * es, tmp, es);
-		}
-		start = end;
+	mslot *s = t->slot;
+	size_t cap = t->mask + 1, n = 0, nwrap = 0;
+	mslot wrapped[256];
+	size_t i = 0;
+	/* the cluster at slot 0 may hold entries whose home is near the end */
+	for (; i < cap && mslot_ord1(&s[i]); i++) {
+		if (idtab_home(t, s[i].hash) > i && nwrap < 256)
+			wrapped[nwrap++] = s[i];
+		else
+			s[n++] = s[i];
 	}
-}
-
-static void bucket_prefix(size_t *b)
-{
-	for (size_t i = 1; i <= 65536; i++)
-		b[i] += b[i - 1];
-}
-
-/* Sort n packed entries of es bytes by their first kl bytes into m->sortbuf: one
- * scatter pass into 65536 buckets by the top 16 bits of the hash, then sort_buckets. */
-static int sort_packed(wn_lsm *m, const uint8_t *src, size_t n, size_t es, size_t kl)
-{
-	if (sortbuf_reserve(m, n * es))
-		return WN_E_NOMEM;
-	size_t *b = m->bucket;
-	memset(b, 0, 65537 * sizeof *b);
-	for (size_t i = 0; i < n; i++)
-		b[(src[i * es] << 8 | src[i * es + 1]) + 1]++;
-	bucket_prefix(b);
-	for (size_t i = 0; i < n; i++) {
-		size_t k = src[i * es] << 8 | src[i * es + 1];
-		memcpy(m->sortbuf + b[k]++ * es, src + i * es, es);
-	}
-	sort_buckets(m, es, kl);
-	return 0;
-}
-
-/* The same for the memtable's id entries, packed on the way. */
-static int sort_ids(wn_lsm *m, size_t *n_out)
-{
-	if (sortbuf_reserve(m, m->mem.n * WN_ID_ENTRY))
-		return WN_E_NOMEM;
-	size_t *b = m->bucket;
-	memset(b, 0, 65537 * sizeof *b);
-	for (size_t i = 0; i <= m->mem.mask; i++)
-		if (m->mem.slot[i].ord1)
-			b[(m->mem.slot[i].hash >> 48) + 1]++;
-	bucket_prefix(b);
-	size_t n = 0;
-	for (size_t i = 0; i <= m->mem.mask; i++) {
-		if (!m->mem.slot[i].ord1)
+	for (; i < cap; i++)
+		if (mslot_ord1(&s[i]))
+			s[n++] = s[i];
+	for (size_t w = 0; w < nwrap; w++)
+		s[n++] = wrapped[w];
+	for (size_t k = 1; k < n; k++) {
+		if (!mslot_less(&s[k], &s[k - 1]))
 			continue;
-		wn_idrec r;
-		idtab_get(&m->mem.slot[i], &r);
-		wn_idrec_pack(m->sortbuf + b[r.hash >> 48]++ * WN_ID_ENTRY, &r);
-		n++;
+		mslot tmp = s[k];
+		size_t j = k;
+		while (j > 0 && mslot_less(&tmp, &s[j - 1])) {
+			s[j] = s[j - 1];
+			j--;
+		}
+		s[j] = tmp;
 	}
-	sort_buckets(m, WN_ID_ENTRY, 10);
-	*n_out = n;
-	return 0;
+	return n;
 }
 
-static int write_sorted(wn_lsm *m, MDB_txn *txn, int map, const uint8_t *v, size_t n)
+static inline int pair_less(const pair *a, const pair *b)
 {
-	blockw *w = malloc(sizeof *w);
-	if (!w)
-		return WN_E_NOMEM;
-	size_t es = entry_size[map], kl = map == WN_MAP_ID ? 10 : 13;
-	int rc = open_writer(m, txn, map, w);
-	for (size_t i = 0; i < n && !rc; i++) {
-		if (i && !memcmp(v + i * es, v + (i - 1) * es, kl))
-			continue;   /* the same pair twice */
-		rc = blockw_add(w, v + i * es);
+	return a->hash < b->hash || (a->hash == b->hash && a->ord < b->ord);
+}
+
+/* Sort pairs in place: American flag sort on the top 16 bits of the (uniformly random)
+ * hash, then insertion sort inside each bucket of a few dozen. cnt: 2 * 65537 slots. */
+static void sort_pairs(size_t *cnt, pair *p, size_t n)
+{
+	size_t *next = cnt, *bend = cnt + 65537;
+	memset(next, 0, 65537 * sizeof *next);
+	for (size_t i = 0; i < n; i++)
+		next[(p[i].hash >> 48) + 1]++;
+	for (size_t k = 1; k <= 65536; k++)
+		next[k] += next[k - 1];
+	for (size_t k = 0; k < 65536; k++)
+		bend[k] = next[k + 1];
+	/* next[k]: first position of bucket k not yet holding one of its own */
+	for (size_t k = 0; k < 65536; k++) {
+		while (next[k] < bend[k]) {
+			pair x = p[next[k]];
+			size_t b = x.hash >> 48;
+			while (b != k) {   /* carry x home, pick up what was there */
+				pair y = p[next[b]];
+				p[next[b]++] = x;
+				x = y;
+				b = x.hash >> 48;
+			}
+			p[next[k]++] = x;
+		}
 	}
-	if (!rc)
-		rc = close_writer(m, w, 0);
-	else
-		mdb_cursor_close(w->cur);
-	free(w);
-	return rc;
+	for (size_t i = 1; i < n; i++) {
+		if (!pair_less(&p[i], &p[i - 1]))
+			continue;
+		pair tmp = p[i];
+		size_t j = i;
+		while (j > 0 && pair_less(&tmp, &p[j - 1])) {
+			p[j] = p[j - 1];
+			j--;
+		}
+		p[j] = tmp;
+	}
 }
 
 int wn_lsm_flush(wn_lsm *m, MDB_txn *txn)
 {
 	int rc = 0;
+	blockw *w = malloc(sizeof *w);
+	if (!w)
+		return WN_E_NOMEM;
 	if (m->mem.n) {
-		size_t n;
-		rc = sort_ids(m, &n);
+		size_t n = sort_ids(&m->mem);
+		rc = open_writer(m, txn, WN_MAP_ID, w);
+		for (size_t i = 0; i < n && !rc; i++) {
+			uint8_t e[WN_ID_ENTRY];
+			wn_idrec r;
+			idtab_get(&m->mem.slot[i], &r);
+			wn_idrec_pack(e, &r);
+			rc = blockw_add(w, e);
+		}
 		if (!rc)
-			rc = write_sorted(m, txn, WN_MAP_ID, m->sortbuf, n);
+			rc = close_writer(m, w, 0);
+		else
+			mdb_cursor_close(w->cur);
+		/* the table is no longer a hash table: wn_lsm_committed clears it */
 	}
 	for (int map = WN_MAP_FP; map <= WN_MAP_ISRC && !rc; map++) {
 		pairvec *pv = &m->pairs[map];
 		if (!pv->n)
 			continue;
-		/* pack in place (13-byte entries fit in 16-byte pairs), then sort */
-		uint8_t *p = (uint8_t *)pv->p;
-		for (size_t i = 0; i < pv->n; i++) {
-			pair x = pv->p[i];
-			pair_pack(p + i * WN_PAIR_ENTRY, &x);
+		sort_pairs(m->bucket, pv->p, pv->n);
+		rc = open_writer(m, txn, map, w);
+		for (size_t i = 0; i < pv->n && !rc; i++) {
+			uint8_t e[WN_PAIR_ENTRY];
+			if (i && pv->p[i].hash == pv->p[i - 1].hash && pv->p[i].ord == pv->p[i - 1].ord)
+				continue;   /* the same pair twice */
+			pair_pack(e, &pv->p[i]);
+			rc = blockw_add(w, e);
 		}
-		rc = sort_packed(m, p, pv->n, WN_PAIR_ENTRY, WN_PAIR_ENTRY);
 		if (!rc)
-			rc = write_sorted(m, txn, map, m->sortbuf, pv->n);
-		pv->n = 0;   /* packed in place: the memtable cannot be flushed again */
+			rc = close_writer(m, w, 0);
+		else
+			mdb_cursor_close(w->cur);
 	}
+	free(w);
 	for (int map = 0; map < 3 && !rc; map++)
 		rc = maybe_merge(m, txn, map);
 	for (int map = 0; map < 3 && !rc; map++)
@@ -1140,6 +1147,7 @@ int wn_lsm_flush(wn_lsm *m, MDB_txn *txn)
 /* The flush's transaction committed: the memtable's contents are now in the runs. */
 void wn_lsm_committed(wn_lsm *m)
 {
+	m->mem.n = 1;   /* sorted in place: clear every slot */
 	idtab_clear(&m->mem);
 	m->pairs[WN_MAP_FP].n = 0;
 	m->pairs[WN_MAP_ISRC].n = 0;

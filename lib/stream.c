@@ -50,6 +50,7 @@ static double thread_cpu(void)
 static void *worker(void *arg)
 {
 	wn_pool *p = arg;
+	pthread_setname_np(pthread_self(), "winnow-zstd");
 	ZSTD_CCtx *cctx = ZSTD_createCCtx();
 	if (cctx) {
 		ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, p->level);
