@@ -54,7 +54,7 @@
 #define LINE_RESERVE (1u << 16)  /* room kept free for one line: far above the longest */
 #define TITLE_MAX 512            /* titles stay under ~350 bytes (5 words, one decoration, a
                                   * feat. credit, a near-duplicate suffix): room for put_fast */
-#define ANAME_MAX 128            /* an artist name is at most ~60 bytes: room for put_fast */
+#define ANAME_MAX 64             /* artist names are at most ~35 bytes; put_fast needs 16 more */
 #define ISRC_WINDOW (1u << 20)   /* an ISRC re-use points at most this many records back */
 #define ACACHE 8192              /* artist cache entries (power of two) */
 #define ALCACHE 64               /* album cache entries (power of two) */
@@ -69,7 +69,7 @@ enum { BAD_MALFORMED, BAD_UTF8, BAD_NOID, BAD_BINARY, BAD_EMPTY, BAD_N };
 /* Hash streams: each kind of decision draws from its own key, so that changing how
  * one field is made never shifts the values of another. */
 enum {
-	K_LINE, K_TYPE, K_SOURCE, K_OWNER, K_CORE, K_TRACK, K_ALBUMBLK, K_ALBUM,
+	K_LINE, K_TYPE, K_SOURCE, K_OWNER, K_CORE, K_TRACK, K_ALBUMBLK, K_ALBUM, K_ALBUMNAME,
 	K_ARTIST, K_VARIANT, K_BAD, K_ID_TRACK, K_ID_ALBUM, K_ID_ARTIST, K_ID_HI,
 	K_ISRC, K_N
 };
@@ -87,9 +87,11 @@ static inline uint64_t mix64(uint64_t z)
 	return z ^ (z >> 31);
 }
 
+/* Hash of record number k in stream key: one mix64 of an odd multiple of k plus the
+ * key, a bijection in k for a fixed key. */
 static inline uint64_t hk(uint64_t key, uint64_t k)
 {
-	return mix64(mix64(k + key) ^ key);
+	return mix64(k * 0x9e3779b97f4a7c15ULL + key);
 }
 
 /* A tiny generator whose whole state is one word, so seeding one per record costs
@@ -465,6 +467,7 @@ static const char country_codes[][3] = {
 
 static const char b62[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 static const char hexd[] = "0123456789abcdef";
+static char hexpair[256][2];   /* filled by b62_init */
 static const char alnum36[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
 
 /* U+00C0..U+00FF and U+0100..U+017F without their accents (0: keep the letter). */
@@ -473,22 +476,22 @@ static const char strip_c3[65] =
 static const char strip_c4c5[129] =
 	"AaAaAaCcCcCcCcDdDdEeEeEeEeEeGgGgGgGgHhHhIiIiIiIiIiIiJjKkkLlLlLlLlLlNnNnNnnNnOoOoOoOo"
 	"RrRrRrSsSsSsSsTtTtTtUuUuUuUuUuUuWwYyYZzZzZzs";
-_Static_assert(sizeof(strip_c3) == 65 && sizeof(strip_c4c5) == 129, "accent tables cover 64 and 128 code points");
+_Static_assert(sizeof(strip_c3) == 65 && sizeof(strip_c4c5) == 129,
+	"the accent tables cover 64 and 128 code points");
 
 /* ---------------------------------------------------------------------------------
  * Generator state
  */
-struct aent {                    /* one cached artist */
+struct aent {                    /* one cached artist: 96 bytes, so the cache stays small */
 	uint64_t idx;
 	uint8_t len, script;
-	char id[32];                 /* 22 used; the rest lets put_fast copy whole blocks */
+	char id[22];                 /* put_fast reads 32 bytes here: 10 from name, in bounds */
 	char name[ANAME_MAX];
 };
 
-struct album {                   /* album-level fields shared by its tracks */
+struct album {                   /* an album's names and dates, cached (see album_get) */
 	uint64_t key;                /* (block << 4) | first slot; UINT64_MAX when empty */
-	uint64_t artist;
-	uint32_t total, twodisc, namelen, datelen, type;
+	uint32_t namelen, datelen, type;
 	char id[32];
 	char date[16];
 	char name[TITLE_MAX];
@@ -501,7 +504,7 @@ struct core {                    /* what a re-release of the same recording keep
 };
 
 struct rev {                     /* how a revision differs from the base version */
-	uint64_t delta;              /* added to fetched_at: seconds (api) or ms/1000 (dump) */
+	uint64_t delta;              /* steps added to fetched_at: 1 s each (api), 1000 ms (dump) */
 	int pop_add;                 /* 0, or 1..100: popularity becomes (base + pop_add) % 101 */
 };
 
@@ -526,6 +529,8 @@ struct gen {
 	struct album *alcache;
 	uint64_t blk;                /* the last block of 16 records cut into albums ... */
 	uint32_t blk_mask;           /* ... and where its albums start */
+	uint64_t pl_key, pl_artist;  /* the last album placed: its key, main artist ... */
+	int pl_twodisc;              /* ... and whether it has two discs */
 	char *scratch;               /* one normal-form line, before reordering or re-escaping */
 	char *scratch2;
 	/* output */
@@ -572,10 +577,17 @@ static const char digits2[201] =
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
 	"8081828384858687888990919293949596979899";
 
+static const uint64_t pow10s[20] = {
+	1ULL, 10ULL, 100ULL, 1000ULL, 10000ULL, 100000ULL, 1000000ULL, 10000000ULL,
+	100000000ULL, 1000000000ULL, 10000000000ULL, 100000000000ULL, 1000000000000ULL,
+	10000000000000ULL, 100000000000000ULL, 1000000000000000ULL, 10000000000000000ULL,
+	100000000000000000ULL, 1000000000000000000ULL, 10000000000000000000ULL,
+};
+
 static char *put_u64(char *p, uint64_t v)
 {
 	unsigned n = 1;
-	for (uint64_t x = v; x >= 10; x /= 10)
+	while (n < 20 && v >= pow10s[n])   /* count digits without dividing */
 		n++;
 	char *q = p + n;
 	while (v >= 100) {
@@ -600,7 +612,7 @@ static inline char *put_2d(char *p, unsigned v)
 	return p + 2;
 }
 
-/* Pairs of base-62 digits for 0..3843, filled at start-up. */
+/* Pairs of base-62 digits for 0..3843 (and hex digits for a byte), filled at start-up. */
 static char b62pair[62 * 62][2];
 
 static void b62_init(void)
@@ -608,6 +620,10 @@ static void b62_init(void)
 	for (int i = 0; i < 62 * 62; i++) {
 		b62pair[i][0] = b62[i / 62];
 		b62pair[i][1] = b62[i % 62];
+	}
+	for (int i = 0; i < 256; i++) {
+		hexpair[i][0] = hexd[i >> 4];
+		hexpair[i][1] = hexd[i & 15];
 	}
 }
 
@@ -836,6 +852,14 @@ static uint32_t artist_name(const struct gen *g, uint64_t a, char *out, uint32_t
 	return (uint32_t)(p - out);
 }
 
+/* The word tables bound every name and title well below its buffer; this guards the
+ * bound (put_fast needs 16 spare bytes) should the tables grow. */
+static void too_long(const char *what, uint32_t len)
+{
+	fprintf(stderr, "gen: internal error: %s of %u bytes is over its limit\n", what, len);
+	abort();
+}
+
 static const struct aent *artist_get(struct gen *g, uint64_t a)
 {
 	struct aent *e = &g->acache[a & (ACACHE - 1)];
@@ -843,7 +867,10 @@ static const struct aent *artist_get(struct gen *g, uint64_t a)
 		uint32_t sc;
 		e->idx = a;
 		make_id(g, e->id, K_ID_ARTIST, a);
-		e->len = (uint8_t)artist_name(g, a, e->name, &sc);
+		uint32_t len = artist_name(g, a, e->name, &sc);
+		if (len > ANAME_MAX - 16)
+			too_long("artist name", len);
+		e->len = (uint8_t)len;
 		e->script = (uint8_t)sc;
 	}
 	return e;
@@ -1043,7 +1070,14 @@ static void near_variant(struct gen *g, uint64_t k, struct core *c)
  */
 static const struct word album_types[] = { W("album"), W("single"), W("compilation") };
 
-static const struct album *album_get(struct gen *g, uint64_t k, uint32_t *pos)
+/* Where record k sits: its album's key (block << 4 | first slot), size, main artist,
+ * and k's disc and track number. Cheap, no names: every record needs it. */
+struct aplace {
+	uint64_t key, artist;
+	uint32_t total, disc, trackno;
+};
+
+static void album_place(struct gen *g, uint64_t k, struct aplace *ap)
 {
 	uint64_t blk = k >> 4;
 	unsigned slot = (unsigned)(k & 15);
@@ -1061,25 +1095,43 @@ static const struct album *album_get(struct gen *g, uint64_t k, uint32_t *pos)
 	unsigned start = 31 - (unsigned)__builtin_clz(upto);
 	uint32_t above = mask & ~((2u << slot) - 1);
 	unsigned end = above ? (unsigned)__builtin_ctz(above) : 16;
-	uint64_t key = (blk << 4) | start;
-	*pos = slot - start;
+	uint32_t pos = slot - start;
+	ap->key = (blk << 4) | start;
+	ap->total = end - start;
+	if (ap->key != g->pl_key) {
+		struct rng r = rseed(g->key[K_ALBUM], ap->key);
+		g->pl_key = ap->key;
+		g->pl_artist = zipf_below(rnext(&r), pool_at(ap->key));
+		/* a quarter of the longer albums are on two discs, numbered afresh on each */
+		g->pl_twodisc = ap->total >= 10 && rchance(&r, 250);
+	}
+	ap->artist = g->pl_artist;
+	ap->disc = 1;
+	ap->trackno = pos + 1;
+	if (g->pl_twodisc && pos >= ap->total / 2) {
+		ap->disc = 2;
+		ap->trackno = pos - ap->total / 2 + 1;
+	}
+}
+
+/* The album's id, name, date and type (the api layout shows them), cached. */
+static const struct album *album_get(struct gen *g, const struct aplace *ap)
+{
+	uint64_t key = ap->key;
 	struct album *al = &g->alcache[key & (ALCACHE - 1)];
 	if (al->key == key)
 		return al;
 	al->key = key;
-	al->total = end - start;
-	struct rng r = rseed(g->key[K_ALBUM], key);
-	al->artist = zipf_below(rnext(&r), pool_at(key));
+	struct rng r = rseed(g->key[K_ALBUMNAME], key);
 	make_id(g, al->id, K_ID_ALBUM, key);
-	int sc = rchance(&r, 750) ? artist_get(g, al->artist)->script : pick_script(&r);
+	int sc = rchance(&r, 750) ? artist_get(g, ap->artist)->script : pick_script(&r);
 	al->namelen = title_gen(g, &r, sc, al->name, NULL, pool_at(key));
-	if (al->total <= 3)
+	if (ap->total <= 3)
 		al->type = 1;
-	else if (al->total <= 6)
+	else if (ap->total <= 6)
 		al->type = rchance(&r, 600) ? 1 : 0;
 	else
 		al->type = rchance(&r, 150) ? 2 : 0;
-	al->twodisc = al->total >= 10 && rchance(&r, 250);
 	/* the product of two uniforms leans towards recent years, as catalogues do */
 	unsigned year = 2025 - rbelow(&r, 76) * rbelow(&r, 76) / 75;
 	char *p = al->date;
@@ -1102,12 +1154,12 @@ static const struct album *album_get(struct gen *g, uint64_t k, uint32_t *pos)
 static void base_core(struct gen *g, uint64_t s, struct core *c)
 {
 	struct rng r = rseed(g->key[K_CORE], s);
-	uint32_t pos;
-	const struct album *al = album_get(g, s, &pos);
+	struct aplace ap;
+	album_place(g, s, &ap);
 	uint64_t pool = pool_at(s);
 	uint32_t x = rbelow(&r, 100);
 	c->nart = x < 80 ? 1 : x < 95 ? 2 : 3;
-	c->art[0] = rchance(&r, 850) ? al->artist : zipf_below(rnext(&r), pool);
+	c->art[0] = rchance(&r, 850) ? ap.artist : zipf_below(rnext(&r), pool);
 	for (uint32_t i = 1; i < c->nart; i++) {
 		uint64_t a = zipf_below(rnext(&r), pool);
 		for (uint32_t j = 0; j < i; j++)
@@ -1135,6 +1187,8 @@ static void core_of(struct gen *g, uint64_t k, int type, struct core *c)
 		base_core(g, plain_source(g, near_source(g, k)), c);
 		near_variant(g, k, c);
 	}
+	if (c->namelen > TITLE_MAX - 16)
+		too_long("title", c->namelen);
 }
 
 /* Weekly snapshot dates of the 2025 dump (ms), weighted like the real sample. */
@@ -1149,12 +1203,10 @@ static const uint8_t dump_week[32] = {
 #define ALBUM_ROWID0 10000001ULL
 #define API_SPAN (56u * 86400u)    /* base fetch times spread over eight weeks */
 
-/* "YYYY-MM-DDTHH:MM:SSZ" for seconds since 1970 (no time zones, no leap seconds). */
-static char *put_iso(char *p, uint64_t t)
+/* "YYYY-MM-DD" for a day number (days since 1970-01-01). */
+static char *put_date(char *p, uint64_t days)
 {
 	static const uint8_t mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
-	uint64_t days = t / 86400;
-	unsigned sec = (unsigned)(t % 86400);
 	unsigned year = 1970;
 	if (days >= 20089) {   /* 2025-01-01: start there, every time stamp made is later */
 		days -= 20089;
@@ -1182,6 +1234,28 @@ static char *put_iso(char *p, uint64_t t)
 	p = put_2d(p, month + 1);
 	*p++ = '-';
 	p = put_2d(p, (unsigned)days + 1);
+	return p;
+}
+
+/* Dates of the days from API_T0 on, made once: nearly every time stamp falls in them. */
+#define ISO_DAYS 512
+static char iso_days[ISO_DAYS][10];
+
+static void iso_init(void)
+{
+	for (unsigned d = 0; d < ISO_DAYS; d++)
+		put_date(iso_days[d], API_T0 / 86400 + d);
+}
+
+/* "YYYY-MM-DDTHH:MM:SSZ" for seconds since 1970 (no time zones, no leap seconds). */
+static char *put_iso(char *p, uint64_t t)
+{
+	uint64_t day = t / 86400 - API_T0 / 86400;
+	unsigned sec = (unsigned)(t % 86400);
+	if (t >= API_T0 && day < ISO_DAYS)
+		p = put_mem(p, iso_days[day], 10);
+	else
+		p = put_date(p, t / 86400);
 	*p++ = 'T';
 	p = put_2d(p, sec / 3600);
 	*p++ = ':';
@@ -1197,8 +1271,8 @@ static char *write_track(struct gen *g, char *p, uint64_t k, const struct rev *r
 	struct core c;
 	int type = rec_type(g, k);
 	core_of(g, k, type, &c);
-	uint32_t pos;
-	const struct album *al = album_get(g, k, &pos);
+	struct aplace ap;
+	album_place(g, k, &ap);
 	struct rng r = rseed(g->key[K_TRACK], k);
 	char id[32], isrc[16];
 	make_id(g, id, K_ID_TRACK, k);
@@ -1208,14 +1282,10 @@ static char *write_track(struct gen *g, char *p, uint64_t k, const struct rev *r
 	pop = pop < 0 ? 0 : pop > 100 ? 100 : pop;
 	if (rv)
 		pop = (pop + rv->pop_add) % 101;
-	uint32_t disc = 1, trackno = pos + 1;
-	if (al->twodisc && pos >= al->total / 2) {
-		disc = 2;
-		trackno = pos - al->total / 2 + 1;
-	}
 	uint32_t namelen = c.namelen;
 
 	if (g->layout == LAYOUT_API) {
+		const struct album *al = album_get(g, &ap);
 		uint64_t t = API_T0 + rbelow(&r, API_SPAN) + (rv ? rv->delta : 0);
 		p = LIT(p, "{\"id\":\"");
 		p = put_fast(p, id, 22);
@@ -1234,7 +1304,7 @@ static char *write_track(struct gen *g, char *p, uint64_t k, const struct rev *r
 		p = put_fast(p, al->id, 22);
 		p = LIT(p, "\",\"name\":\"");
 		/* a one-track album (a single) is named after its track */
-		if (al->total == 1)
+		if (ap.total == 1)
 			p = put_fast(p, c.name, namelen);
 		else
 			p = put_fast(p, al->name, al->namelen);
@@ -1243,7 +1313,7 @@ static char *write_track(struct gen *g, char *p, uint64_t k, const struct rev *r
 		p = LIT(p, "\",\"album_type\":\"");
 		p = put_mem(p, album_types[al->type].s, album_types[al->type].len);
 		p = LIT(p, "\",\"total_tracks\":");
-		p = put_u64(p, al->total);
+		p = put_u64(p, ap.total);
 		p = LIT(p, "},\"duration_ms\":");
 		p = put_u64(p, c.duration);
 		p = c.explicit_ ? LIT(p, ",\"explicit\":true") : LIT(p, ",\"explicit\":false");
@@ -1252,9 +1322,9 @@ static char *write_track(struct gen *g, char *p, uint64_t k, const struct rev *r
 		p = LIT(p, "\"},\"popularity\":");
 		p = put_u64(p, (uint64_t)pop);
 		p = LIT(p, ",\"disc_number\":");
-		p = put_u64(p, disc);
+		p = put_u64(p, ap.disc);
 		p = LIT(p, ",\"track_number\":");
-		p = put_u64(p, trackno);
+		p = put_u64(p, ap.trackno);
 		p = LIT(p, ",\"fetched_at\":\"");
 		p = put_iso(p, t);
 		p = LIT(p, "\"}");
@@ -1274,18 +1344,15 @@ static char *write_track(struct gen *g, char *p, uint64_t k, const struct rev *r
 			p = LIT(p, "\",\"preview_url\":null,\"album_rowid\":");
 		} else {
 			p = LIT(p, "\",\"preview_url\":\"https://p.scdn.co/mp3-preview/");
-			uint64_t h1 = rnext(&r), h2 = rnext(&r), h3 = rnext(&r);
-			for (int i = 0; i < 16; i++)
-				*p++ = hexd[(h1 >> (4 * i)) & 15];
-			for (int i = 0; i < 16; i++)
-				*p++ = hexd[(h2 >> (4 * i)) & 15];
-			for (int i = 0; i < 8; i++)
-				*p++ = hexd[(h3 >> (4 * i)) & 15];
+			/* 40 hex digits (160 bits), one byte at a time */
+			uint64_t h[3] = { rnext(&r), rnext(&r), rnext(&r) };
+			for (int i = 0; i < 20; i++, p += 2)
+				memcpy(p, hexpair[(h[i >> 3] >> (8 * (i & 7))) & 255], 2);
 			p = LIT(p, "?cid=65b708073fc0480ea92a077233ca87bd\",\"album_rowid\":");
 		}
-		p = put_u64(p, ALBUM_ROWID0 + al->key);
+		p = put_u64(p, ALBUM_ROWID0 + ap.key);
 		p = LIT(p, ",\"track_number\":");
-		p = put_u64(p, trackno);
+		p = put_u64(p, ap.trackno);
 		p = LIT(p, ",\"external_id_isrc\":\"");
 		p = put_fast(p, isrc, 12);
 		p = LIT(p, "\",\"popularity\":");
@@ -1293,7 +1360,7 @@ static char *write_track(struct gen *g, char *p, uint64_t k, const struct rev *r
 		p = LIT(p, ",\"available_markets_rowid\":");
 		p = put_u64(p, markets);
 		p = LIT(p, ",\"disc_number\":");
-		p = put_u64(p, disc);
+		p = put_u64(p, ap.disc);
 		p = LIT(p, ",\"duration_ms\":");
 		p = put_u64(p, c.duration);
 		p = c.explicit_ ? LIT(p, ",\"explicit\":1}") : LIT(p, ",\"explicit\":0}");
@@ -1387,10 +1454,17 @@ static size_t write_record(struct gen *g, char *dst, uint64_t k, const struct re
  */
 static const char *skip_string(const char *p)
 {
-	p++;
-	while (*p != '"')
-		p += *p == '\\' ? 2 : 1;
-	return p + 1;
+	const char *s = ++p;
+	for (;;) {
+		p = rawmemchr(p, '"');
+		/* escaped if preceded by an odd number of backslashes */
+		const char *b = p;
+		while (b > s && b[-1] == '\\')
+			b--;
+		if ((p - b) % 2 == 0)
+			return p + 1;
+		p++;
+	}
 }
 
 static const char *skip_value(const char *p)
@@ -2025,7 +2099,15 @@ int main(int argc, char **argv)
 		} else {
 			snprintf(name, sizeof(name), "%s", a);
 		}
-#define NEEDVAL() do { if (!val) { if (i + 1 >= argc) usage_error("option '%s' needs a value", name); val = argv[++i]; } } while (0)
+		/* the option's value: after '=', or else the next argument */
+#define NEEDVAL() \
+	do { \
+		if (!val) { \
+			if (i + 1 >= argc) \
+				usage_error("option '%s' needs a value", name); \
+			val = argv[++i]; \
+		} \
+	} while (0)
 		if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
 			fputs(usage_text, stdout);
 			return fflush(stdout) ? EXIT_IO : 0;
@@ -2129,7 +2211,9 @@ int main(int argc, char **argv)
 	for (int i = 0; i < ALCACHE; i++)
 		g->alcache[i].key = UINT64_MAX;
 	g->blk = UINT64_MAX;
+	g->pl_key = UINT64_MAX;
 	b62_init();
+	iso_init();
 	if (words_init()) {
 		fprintf(stderr, "gen: out of memory\n");
 		return EXIT_IO;

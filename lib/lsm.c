@@ -89,7 +89,8 @@ struct wn_lsm {
 	uint64_t *bloom;        /* blocked bloom filter, 512-bit blocks */
 	size_t bloom_blocks;
 	uint64_t bloom_n;
-	size_t *bucket;         /* 65536 + 1 counters for the bucket sort */
+	void *sortbuf;          /* scratch for sorting pairs, kept between flushes */
+	size_t sortcap;
 };
 
 static const size_t entry_size[3] = { WN_ID_ENTRY, WN_PAIR_ENTRY, WN_PAIR_ENTRY };
@@ -652,11 +653,6 @@ int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, size_t mem_budget, wn_
 	/* the memtable holds one checkpoint's ids: size it once */
 	if (!rc)
 		rc = idtab_init(&m->mem, expect);
-	if (!rc) {
-		m->bucket = calloc(2 * 65537, sizeof *m->bucket);
-		if (!m->bucket)
-			rc = WN_E_NOMEM;
-	}
 	if (!rc)
 		rc = bloom_build(m, txn, existing + expect);
 	mdb_txn_abort(txn);
@@ -680,7 +676,7 @@ void wn_lsm_close(wn_lsm *m)
 	idtab_free(&m->mem);
 	free(m->revfp.k);
 	wn_big_free(m->bloom, m->bloom_blocks * 64);
-	free(m->bucket);
+	wn_big_free(m->sortbuf, m->sortcap);
 	free(m);
 }
 
@@ -1057,43 +1053,50 @@ static inline int pair_less(const pair *a, const pair *b)
 	return a->hash < b->hash || (a->hash == b->hash && a->ord < b->ord);
 }
 
-/* Sort pairs in place: American flag sort on the top 16 bits of the (uniformly random)
- * hash, then insertion sort inside each bucket of a few dozen. cnt: 2 * 65537 slots. */
-static void sort_pairs(size_t *cnt, pair *p, size_t n)
+/* Sort pairs: two LSD radix passes of 8 bits over the top 16 bits of the (uniformly
+ * random) hash, through a scratch array of the same size (256 write streams stay in
+ * cache, unlike a one-pass scatter into 65536 buckets), then insertion sort of the
+ * few dozen pairs that share their top 16 bits. The result is in p again. */
+static int sort_pairs(wn_lsm *m, pair *p, size_t n)
 {
-	size_t *next = cnt, *bend = cnt + 65537;
-	memset(next, 0, 65537 * sizeof *next);
-	for (size_t i = 0; i < n; i++)
-		next[(p[i].hash >> 48) + 1]++;
-	for (size_t k = 1; k <= 65536; k++)
-		next[k] += next[k - 1];
-	for (size_t k = 0; k < 65536; k++)
-		bend[k] = next[k + 1];
-	/* next[k]: first position of bucket k not yet holding one of its own */
-	for (size_t k = 0; k < 65536; k++) {
-		while (next[k] < bend[k]) {
-			pair x = p[next[k]];
-			size_t b = x.hash >> 48;
-			while (b != k) {   /* carry x home, pick up what was there */
-				pair y = p[next[b]];
-				p[next[b]++] = x;
-				x = y;
-				b = x.hash >> 48;
-			}
-			p[next[k]++] = x;
-		}
+	size_t need = n * sizeof *p;
+	if (need > m->sortcap) {
+		size_t cap = need + need / 2;
+		void *q = wn_big_realloc(m->sortbuf, m->sortcap, cap);
+		if (!q)
+			return WN_E_NOMEM;
+		m->sortbuf = q;
+		m->sortcap = cap;
 	}
+	pair *tmp = m->sortbuf, *src = p, *dst = tmp;
+	for (int shift = 48; shift <= 56; shift += 8) {
+		size_t cnt[256] = { 0 }, pos = 0;
+		for (size_t i = 0; i < n; i++)
+			cnt[(src[i].hash >> shift) & 255]++;
+		for (int k = 0; k < 256; k++) {
+			size_t c = cnt[k];
+			cnt[k] = pos;
+			pos += c;
+		}
+		for (size_t i = 0; i < n; i++)
+			dst[cnt[(src[i].hash >> shift) & 255]++] = src[i];
+		pair *t = src;
+		src = dst;
+		dst = t;
+	}
+	/* two passes: the sorted data is back in p */
 	for (size_t i = 1; i < n; i++) {
 		if (!pair_less(&p[i], &p[i - 1]))
 			continue;
-		pair tmp = p[i];
+		pair x = p[i];
 		size_t j = i;
-		while (j > 0 && pair_less(&tmp, &p[j - 1])) {
+		while (j > 0 && pair_less(&x, &p[j - 1])) {
 			p[j] = p[j - 1];
 			j--;
 		}
-		p[j] = tmp;
+		p[j] = x;
 	}
+	return 0;
 }
 
 int wn_lsm_flush(wn_lsm *m, MDB_txn *txn)
@@ -1122,7 +1125,8 @@ int wn_lsm_flush(wn_lsm *m, MDB_txn *txn)
 		pairvec *pv = &m->pairs[map];
 		if (!pv->n)
 			continue;
-		sort_pairs(m->bucket, pv->p, pv->n);
+		if ((rc = sort_pairs(m, pv->p, pv->n)))
+			break;
 		rc = open_writer(m, txn, map, w);
 		for (size_t i = 0; i < pv->n && !rc; i++) {
 			uint8_t e[WN_PAIR_ENTRY];

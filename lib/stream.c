@@ -18,6 +18,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/types.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -281,6 +282,7 @@ static int stream_resume(wn_stream *s, MDB_txn *txn)
 	free(buf);
 	if (lseek(s->fd, (off_t)last.data_len, SEEK_SET) < 0)
 		return stream_err(s, errno, "seek");
+	s->synced_upto = last.data_len;
 	return 0;
 }
 
@@ -351,6 +353,7 @@ static int open_file(wn_stream *s)
 	s->fi.sealed = 0;
 	s->nseek = 0;
 	s->file_new = 1;
+	s->synced_upto = 0;
 	return 0;
 }
 
@@ -458,6 +461,12 @@ static int write_one(wn_stream *s)
 		f->nrec = j->nrec;
 	}
 	s->fi.data_len += j->comp_len;
+	/* start writeback early so the fdatasync of the next checkpoint finds little to do
+	 * (the kernel would otherwise wait for gigabytes of dirty pages) */
+	if (s->fi.data_len - s->synced_upto >= (8u << 20)) {
+		sync_file_range(s->fd, (off_t)s->synced_upto, (off_t)(s->fi.data_len - s->synced_upto), SYNC_FILE_RANGE_WRITE);
+		s->synced_upto = s->fi.data_len;
+	}
 	s->fi.nframes++;
 	s->fi.nrecords += j->nrec;
 	s->fi.raw_bytes += j->raw_len;

@@ -36,6 +36,7 @@ typedef struct wn_stream {
 	uint64_t sub_raw;
 	/* the file being written */
 	int fd, file_new, written_since_sync;
+	uint64_t synced_upto;  /* writeback started up to here */
 	char rel[128];
 	wn_fileinfo fi;
 	XXH3_state_t *hs;
