@@ -175,7 +175,7 @@ int wn_meta_put_kstate(wn_catalog *c, MDB_txn *txn, int kind, const wn_kstate *k
 	return wn_meta_put(c, txn, key, p, sizeof p);
 }
 
-/* catalog options as JSON: {"id_field":{"track":"id","artist":"id"},"isrc_field":"","ignore":[...]} */
+/* catalog options as JSON: {"id_field":{"track":"id","artist":"id"},"isrc_field":"","ignore_fields":[...]} */
 int wn_catopts_encode(const wn_catopts *o, wn_buf *b)
 {
 	int rc = wn_buf_puts(b, "{\"id_field\":{\"track\":");
@@ -347,11 +347,11 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 			for (int kd = 0; kd < WN_NKINDS; kd++) {
 				const char *kn = wn_kind_name(kd);
 				size_t kl = strlen(kn);
-				unsigned seq;
-				char tail[32];
 				if (strncmp(de->d_name, kn, kl) || de->d_name[kl] != '-')
 					continue;
-				if (sscanf(de->d_name + kl + 1, "%6u%31s", &seq, tail) != 2 || strcmp(tail, ".jsonl.zst"))
+				char *end;
+				unsigned long seq = strtoul(de->d_name + kl + 1, &end, 10);
+				if (end - (de->d_name + kl + 1) < 6 || strcmp(end, ".jsonl.zst"))
 					continue;
 				if (seq > maxseq[r][kd]) {
 					char fp[4400];

@@ -4,8 +4,8 @@
  * The catalog is split by responsibility:
  *   util.c      errors, byte order, growable buffers, file helpers
  *   seekable.c  zstd frames with checksums, the seekable-format seek table
- *   pool.c      compression threads
  *   stream.c    an append-only sequence of seekable zstd files (shards, ledger, rejects)
+ *               and the pool of compression threads
  *   lsm.c       the hashed maps of the index: memtable, sorted runs in LMDB, merges, bloom filter
  *   catalog.c   open/lock/recover, LMDB environment, metadata, manifests, commit protocol
  *   reader.c    input: files, stdin, .zst, line splitting
@@ -131,7 +131,7 @@ void wn_frameinfo_pack(uint8_t *p, const wn_frameinfo *f);
 void wn_frameinfo_unpack(wn_frameinfo *f, const uint8_t *p);
 void wn_file_relpath(char *out, size_t cap, int role, int kind, uint32_t seq);
 
-/* Catalog-wide counters per kind (meta key "counts.<kind>"). */
+/* Catalog-wide counters per kind (meta key "state.<kind>"). */
 typedef struct wn_kstate {
 	uint64_t next_ord;       /* ordinals 0..next_ord-1 exist */
 	uint64_t read, kept, duplicates, revisions, rejected, superseded;
@@ -201,6 +201,8 @@ typedef struct wn_lsm wn_lsm;
 int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, size_t mem_budget, wn_lsm **out);
 void wn_lsm_close(wn_lsm *m);
 /* Look an id up (memtable first, then runs newest to oldest). 1 found, 0 not, <0 error. */
+/* Start loading what wn_lsm_find_id/put_id will touch for this hash. */
+void wn_lsm_prefetch(const wn_lsm *m, uint64_t hash);
 int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_idrec *out);
 /* Does a record of this id (`ord`) have fingerprint `fp` recorded in the fp map? 1/0/<0 */
 int wn_lsm_has_fp(wn_lsm *m, MDB_txn *txn, const uint8_t fp[16], uint64_t ord);

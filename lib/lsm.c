@@ -680,6 +680,12 @@ void wn_lsm_close(wn_lsm *m)
 	free(m);
 }
 
+void wn_lsm_prefetch(const wn_lsm *m, uint64_t hash)
+{
+	__builtin_prefetch(bloom_block(m, hash));
+	__builtin_prefetch(&m->mem.slot[idtab_home(&m->mem, hash)]);
+}
+
 int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_idrec *out)
 {
 	if (!bloom_maybe(m, hash))
@@ -1160,7 +1166,8 @@ void wn_lsm_committed(wn_lsm *m)
 }
 
 /* The flush's transaction was aborted: reload the run lists as committed. The memtable
- * is kept, so a retry writes it again. */
+ * was sorted in place and cannot be flushed again: the ingest fails, and a rerun
+ * resumes from the last checkpoint. */
 int wn_lsm_aborted(wn_lsm *m)
 {
 	MDB_txn *txn;

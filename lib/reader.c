@@ -187,28 +187,39 @@ int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines)
 	return 0;
 }
 
+static int take_line(wn_input *in, const char *nl, const char **line, size_t *len, int *toolong)
+{
+	size_t l = (size_t)(nl - (in->buf + in->start));
+	*line = in->buf + in->start;
+	in->start += l + 1;
+	in->offset += l + 1;
+	in->line++;
+	if (l && (*line)[l - 1] == '\r')
+		l--;
+	if (l > in->max_line) {
+		*toolong = 1;
+		in->toolong_len = l;
+		l = in->max_line < 4096 ? in->max_line : 4096;
+	}
+	*len = l;
+	return 1;
+}
+
+int wn_input_line_nomove(wn_input *in, const char **line, size_t *len, int *toolong)
+{
+	*toolong = 0;
+	const char *nl = memchr(in->buf + in->start, '\n', in->end - in->start);
+	return nl ? take_line(in, nl, line, len, toolong) : 2;
+}
+
 int wn_input_line(wn_input *in, const char **line, size_t *len, int *toolong)
 {
 	*toolong = 0;
 	size_t scan_from = in->start;
 	for (;;) {
 		char *nl = memchr(in->buf + scan_from, '\n', in->end - scan_from);
-		if (nl) {
-			size_t l = (size_t)(nl - (in->buf + in->start));
-			*line = in->buf + in->start;
-			in->start += l + 1;
-			in->offset += l + 1;
-			in->line++;
-			if (l && (*line)[l - 1] == '\r')
-				l--;
-			if (l > in->max_line) {
-				*toolong = 1;
-				in->toolong_len = l;
-				l = in->max_line < 4096 ? in->max_line : 4096;
-			}
-			*len = l;
-			return 1;
-		}
+		if (nl)
+			return take_line(in, nl, line, len, toolong);
 		if (in->eof) {
 			if (in->start == in->end)
 				return 0;

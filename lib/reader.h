@@ -37,6 +37,10 @@ int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines);
  * errno = error. *line is valid until the next call. A line longer than max_line comes
  * back cut to at most 4096 bytes with *toolong set and in->toolong_len its length. */
 int wn_input_line(wn_input *in, const char **line, size_t *len, int *toolong);
+/* The next line only if it is whole in the buffer already: nothing moves, so lines
+ * returned since the last wn_input_line() stay valid. Returns 2 when it would have to
+ * read (then call wn_input_line). */
+int wn_input_line_nomove(wn_input *in, const char **line, size_t *len, int *toolong);
 int wn_input_longline(wn_input *in, const char **line, size_t *len, int *toolong);
 
 #endif

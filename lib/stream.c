@@ -406,6 +406,7 @@ static int seal_file(wn_stream *s)
 	s->fi.nframes = 0;
 	s->fi.nrecords = s->fi.raw_bytes = 0;
 	s->fi.sealed = 0;
+	memset(s->fi.xxh128, 0, sizeof s->fi.xxh128);   /* known when sealed */
 	return 0;
 }
 
@@ -546,7 +547,9 @@ int wn_stream_sync(wn_stream *s)
 			char dir[4400];
 			snprintf(dir, sizeof dir, "%s/%s", s->c->dir, s->rel);
 			*strrchr(dir, '/') = 0;
-			wn_fsync_dir(dir);
+			int e = wn_fsync_dir(dir);
+			if (e)
+				return stream_err(s, e, "fsync of its folder");
 			s->file_new = 0;
 		}
 	}

@@ -118,6 +118,8 @@ case "$resumed" in '' | *[!0-9]*) not_ok "the final run's --json has an integer 
 is "final run: read == kept + duplicates + revisions + rejected" "$br" "$((bk + bd + bv + bj))"
 is "final run: read == the input's line count (the whole run's counts)" "$br" "$nlines"
 is "final run: the same counts as the uninterrupted run" "$br $bk $bd $bv $bj" "$ar $ak $ad $av $aj"
+is "final run: \"bytes\" == the input's size, as in the uninterrupted run" \
+	"$(json_get "$T/b.json" bytes)/$(json_get "$T/a.json" bytes)" "$(wc -c <"$IN")/$(wc -c <"$IN")"
 if [ "$resumed" -le "$br" ] && [ $((resumed % 2000)) -eq 0 ]; then ok "final run: resumed ($resumed) is a whole number of checkpoints, at most read"
 else not_ok "final run: resumed ($resumed) is a whole number of checkpoints, at most read ($br)"; fi
 "$WINNOW" export -C "$B" >"$T/b.export" 2>/dev/null
@@ -129,8 +131,9 @@ is "ledger(B) == ledger(A): no entry lost or written twice" "$?" 0
 stream "$B" rejects | cmp -s - "$T/a.rejects"
 is "rejects(B) == rejects(A): no entry lost or written twice" "$?" 0
 (cd "$B" && xxhsum -c MANIFEST) >"$T/xxh.out" 2>&1
-is "cd B && xxhsum -c MANIFEST passes" "$?" 0
-[ $? -eq 0 ] || diag "$(grep -v ': OK$' "$T/xxh.out" | head -n 5)"
+st=$?
+is "cd B && xxhsum -c MANIFEST passes" "$st" 0
+[ $st -eq 0 ] || diag "$(grep -v ': OK$' "$T/xxh.out" | head -n 5)"
 (cd "$B" && ls shards/*.zst ledger/*.zst rejects/*.zst 2>/dev/null) | sort >"$T/b.files"
 sed -n 's/^XXH128 (\(.*\)) = .*/\1/p' "$B/MANIFEST" | sort | cmp -s - "$T/b.files"
 is "MANIFEST(B) lists every file, no leftover of a killed run" "$?" 0
@@ -169,6 +172,8 @@ else
 	read -r ir ik id iv ij <<<"$(counts "$T/i2.json")"
 	is "SIGINT: the rerun reports the whole run's counts (read == lines)" "$ir" "$nlines"
 	is "SIGINT: the rerun's counts == the uninterrupted run's" "$ir $ik $id $iv $ij" "$ar $ak $ad $av $aj"
+	is "SIGINT: the rerun's \"bytes\" == the input's size (bytes read before the interruption counted once)" \
+		"$(json_get "$T/i2.json" bytes)" "$(wc -c <"$IN")"
 	r=$(json_get "$T/i2.json" resumed)
 	if [ "${r:-0}" -gt 0 ]; then ok "SIGINT: the rerun resumed ($r records done before)"; else not_ok "SIGINT: the rerun resumed (resumed=$r)"; fi
 	is "SIGINT: stats == the uninterrupted run's" "$(kstats "$I")" "$astats"
