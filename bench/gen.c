@@ -1172,7 +1172,7 @@ static void base_core(struct gen *g, uint64_t s, struct core *c)
 	c->namelen = title_gen(g, &r, sc, c->name, c, pool);
 	c->duration = 60000 + rbelow(&r, 130000) + rbelow(&r, 130000)
 		+ (rchance(&r, 50) ? rbelow(&r, 900000) : 0);
-	c->explicit_ = rchance(&r, 90);
+	c->explicit_ = (uint32_t)rchance(&r, 90);
 }
 
 static void core_of(struct gen *g, uint64_t k, int type, struct core *c)
@@ -1221,7 +1221,7 @@ static char *put_date(char *p, uint64_t days)
 	}
 	unsigned month = 0;
 	for (;;) {
-		unsigned mlen = mdays[month] + (month == 1 && year % 4 == 0
+		unsigned mlen = mdays[month] + (unsigned)(month == 1 && year % 4 == 0
 			&& (year % 100 != 0 || year % 400 == 0));
 		if (days < mlen)
 			break;
@@ -2187,8 +2187,10 @@ int main(int argc, char **argv)
 		g->t_near = th53(pn);
 		g->t_isrc = th53(pi);
 	}
+	/* one key per hash stream, all from the seed */
 	for (int i = 0; i < K_N; i++)
-		g->key[i] = mix64(g->seed * 0x9e3779b97f4a7c15ULL + mix64((uint64_t)i + 0x5851f42d4c957f2dULL));
+		g->key[i] = mix64(g->seed * 0x9e3779b97f4a7c15ULL
+			+ mix64((uint64_t)i + (uint64_t)0x5851f42d4c957f2dULL));
 	/* the ISRC bijection: a multiplier coprime to ISRC_GROUPS (whose only prime factors
 	 * are 2, 3 and 5) and an offset, both from the seed */
 	g->isrc_mul = (g->key[K_ISRC] % (1ULL << 30)) | 1;

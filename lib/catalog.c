@@ -365,6 +365,17 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 	return 0;
 }
 
+int wn_catalog_rollback(wn_catalog *c)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	rc = recover(c, txn);
+	mdb_txn_abort(txn);
+	return rc;
+}
+
 int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 {
 	wn_catalog *c = calloc(1, sizeof *c);

@@ -944,16 +944,19 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		rc = checkpoint(&g, 1);
 		if (!rc)
 			rc = wn_catalog_write_manifests(c);
-	} else if (rc == WN_E_INTERRUPTED || rc == WN_E_REJECTED) {
-		/* keep what was done: a rerun goes on from here */
+	} else if (rc == WN_E_REJECTED) {
+		/* --strict: keep the records before the bad one (and its rejects entry) */
 		int rc2 = checkpoint(&g, 0);
 		if (rc2)
 			rc = rc2;
-		else if (rc == WN_E_INTERRUPTED)
-			wn_seterr(c, rc, "interrupted after %" PRIu64 " records; run the same command again to finish", g.rc.read);
+	} else if (rc == WN_E_INTERRUPTED) {
+		/* Like a crash, but tidy: work since the last checkpoint is dropped, so that the
+		 * rerun writes exactly the bytes an uninterrupted run would have written. */
+		wn_seterr(c, rc, "interrupted: %" PRIu64 " records are in the catalog, %" PRIu64 " more were dropped; "
+			"run the same command again to finish", g.rc.read - g.since_ckpt, g.since_ckpt);
 	}
 out:
-	if (rc && rc != WN_E_INTERRUPTED && rc != WN_E_REJECTED) {
+	if (rc && rc != WN_E_REJECTED) {
 		/* the catalog on disk is at its last checkpoint; so must our idea of it be */
 		*g.ks = ks_saved;
 		MDB_txn *t;
@@ -986,6 +989,13 @@ out:
 	wn_stream_close(g.shard);
 	wn_stream_close(g.ledger);
 	wn_stream_close(g.rejects);
+	if (rc && rc != WN_E_REJECTED && rc != WN_E_MISMATCH && rc != WN_E_USAGE) {
+		/* cut the files back to the last checkpoint now rather than at the next open */
+		char keep[sizeof c->err];
+		memcpy(keep, c->err, sizeof keep);
+		wn_catalog_rollback(c);
+		memcpy(c->err, keep, sizeof keep);
+	}
 	if (g.rtxn)
 		mdb_txn_abort(g.rtxn);
 	wn_lsm_close(g.lsm);

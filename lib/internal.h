@@ -172,6 +172,8 @@ int wn_meta_put(wn_catalog *c, MDB_txn *txn, const char *key, const void *p, siz
 int wn_meta_del(wn_catalog *c, MDB_txn *txn, const char *key);
 int wn_catopts_encode(const wn_catopts *o, wn_buf *out);
 int wn_catalog_write_manifests(wn_catalog *c);
+/* Cut data files back to their committed lengths, remove uncommitted ones (writer only). */
+int wn_catalog_rollback(wn_catalog *c);
 void wn_index_release_pages(wn_catalog *c);   /* drop our mappings of index pages (they stay cached) */
 
 /* ---- the hashed maps (lsm.c) ----
