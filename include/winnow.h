@@ -43,7 +43,7 @@ extern "C" {
 #define WN_E_VERSION    (-4)  /* catalog written by an incompatible format version */
 #define WN_E_LMDB       (-5)  /* the index (LMDB) reported an error */
 #define WN_E_ZSTD       (-6)  /* zstd reported an error */
-#define WN_E_INTERRUPTED (-7) /* stopped on request; work up to the last checkpoint is kept */
+#define WN_E_INTERRUPTED (-7) /* stopped on request; the catalog is at its last checkpoint */
 #define WN_E_NOTFOUND   (-8)  /* no such record, catalog or key */
 #define WN_E_BUSY       (-9)  /* another process is writing to the catalog */
 #define WN_E_MISMATCH   (-10) /* options conflict with those the catalog was built with */
@@ -126,8 +126,10 @@ typedef struct wn_ingest_opts {
 	/* Called once per rejected record with "NAME line N: reason" (may be NULL). */
 	void (*on_reject)(const char *msg, void *ud);
 	void *reject_ud;
-	/* When *cancel becomes non-zero (e.g. from a signal handler) the run stops at the
-	 * next record, commits a checkpoint and returns WN_E_INTERRUPTED. May be NULL. */
+	/* When *cancel becomes non-zero (e.g. from a signal handler) the run stops within a
+	 * few records, drops what it did since the last checkpoint (as a crash would, so that
+	 * running it again writes the same bytes as an uninterrupted run) and returns
+	 * WN_E_INTERRUPTED. May be NULL. */
 	volatile const int *cancel;
 } wn_ingest_opts;
 

@@ -4,7 +4,7 @@
  * One thread reads, parses, fingerprints and decides (kept / duplicate / revision /
  * rejected); the pool compresses frames of kept records, ledger entries and rejects
  * in parallel; the same thread writes finished frames in order. Every
- * checkpoint_records records (and at the end, and when cancelled) it checkpoints:
+ * checkpoint_records records (and at the end, and at a --strict stop) it checkpoints:
  *
  *   1. all frames written so far are written and fdatasync'ed (shards, ledger, rejects)
  *   2. one LMDB transaction records: the memtable as new sorted runs, the new frames
@@ -15,8 +15,9 @@
  * A crash before step 2 commits leaves the index at the previous checkpoint; the next
  * writer to open the catalog cuts the files back to the lengths it records, and an
  * ingest of the same inputs skips what "pending" says was done. Checkpoints fall on
- * record counts, never on time, so a resumed run writes the same bytes as one that was
- * never interrupted.
+ * record counts, never on time, and a stop on request does not checkpoint (it drops the
+ * work since the last one, like a crash), so a resumed run writes the same bytes as one
+ * that was never interrupted.
  */
 #include "internal.h"
 #include "reader.h"
