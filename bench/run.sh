@@ -18,13 +18,14 @@ rm -rf "$D" && mkdir -p "$D"
 RES=$D/results.tsv
 : >"$RES"
 
+exec 3>&1
 # measure NAME RECORDS BYTES -- command...: wall seconds and peak RSS of a command
 measure() {
 	local name=$1 recs=$2 bytes=$3; shift 4
 	"$TIME" -f '%e %M' -o "$D/.time" "$@"
 	read -r secs rss <"$D/.time"
 	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$secs" "$rss" "$recs" "$bytes" >>"$RES"
-	printf '  %-44s %7.2f s %9.0f rec/s %7.0f MB/s %6.0f MiB RSS\n' "$name" "$secs" \
+	printf '  %-44s %7.2f s %9.0f rec/s %7.0f MB/s %6.0f MiB RSS\n' "$name" "$secs" >&3 \
 		"$(echo "$recs / $secs" | bc -l)" "$(echo "$bytes / $secs / 1000000" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 }
 jget() { grep -o "\"$2\":[0-9.]*" "$1" | head -n 1 | cut -d: -f2; }
@@ -57,15 +58,24 @@ measure "winnow export" "$KEPT" "$BYTES" -- sh -c "'$WINNOW' export -C '$D/cat' 
 [ "$(wc -l <"$D/export.jsonl")" = "$KEPT" ] || fail "export has $(wc -l <"$D/export.jsonl") records, want $KEPT"
 
 echo "== winnow get: $LOOKUPS random ids, one process"
-grep -o '"id":"[0-9A-Za-z]\{22\}"' "$D/export.jsonl" | cut -d'"' -f4 | awk 'NR % 7 == 1' | shuf -n "$LOOKUPS" --random-source=<(yes) >"$D/ids.txt"
+# the record's own id is the first "id" member of the line in both layouts
+awk 'NR % 7 == 1 && match($0, /"id":"[0-9A-Za-z]+"/) { print substr($0, RSTART + 6, RLENGTH - 7) }' "$D/export.jsonl" |
+	shuf -n "$LOOKUPS" --random-source=<(yes) >"$D/ids.txt"
 measure "winnow get (random ids)" "$(wc -l <"$D/ids.txt")" 0 -- sh -c "xargs '$WINNOW' get -C '$D/cat' <'$D/ids.txt' >'$D/got.jsonl'"
 [ "$(wc -l <"$D/got.jsonl")" = "$(wc -l <"$D/ids.txt")" ] || fail "get returned $(wc -l <"$D/got.jsonl") of $(wc -l <"$D/ids.txt")"
 
 echo "== peers on the same input"
 measure "zstd -3 -T2 (compression only)" "$N" "$BYTES" -- sh -c "zstd -q -3 -T2 -c '$D/tracks.jsonl' >'$D/peer.zst'"
 measure "sort -u | zstd -3 -T2 (line dedup)" "$N" "$BYTES" -- sh -c "LC_ALL=C sort -u -S 1G --parallel=2 '$D/tracks.jsonl' | zstd -q -3 -T2 >'$D/peer-sort.zst'"
+# JSON tools stop at the first malformed line: give them the valid lines only (the
+# lines winnow rejected, by number, are left out)
+zstd -dc "$D"/cat/rejects/*.zst | grep -o '"line":[0-9]*' | cut -d: -f2 >"$D/rejected-lines.txt"
+awk 'NR == FNR { bad[$1] = 1; next } !(FNR in bad)' "$D/rejected-lines.txt" "$D/tracks.jsonl" >"$D/valid.jsonl"
+VALID=$(wc -l <"$D/valid.jsonl")
+VBYTES=$(stat -c %s "$D/valid.jsonl")
 if command -v mlr >/dev/null; then
-	measure "mlr head -n 1 -g id (id dedup)" "$N" "$BYTES" -- sh -c "grep -a '^{' '$D/tracks.jsonl' | mlr --ijsonl --ojsonl head -n 1 -g id >'$D/peer-mlr.jsonl' 2>/dev/null || true"
+	measure "mlr head -n 1 -g id (id dedup, valid lines)" "$VALID" "$VBYTES" -- sh -c "mlr --ijsonl --ojsonl head -n 1 -g id '$D/valid.jsonl' >'$D/peer-mlr.jsonl'"
+	[ "$(wc -l <"$D/peer-mlr.jsonl")" = "$(jget "$D/truth.json" kept)" ] || echo "  note: mlr kept $(wc -l <"$D/peer-mlr.jsonl") records (winnow: $(jget "$D/truth.json" kept))"
 else
 	echo "  mlr: not installed (apt-get install miller), skipped"
 fi

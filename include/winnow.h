@@ -173,6 +173,16 @@ int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud);
 /* The surviving record with this id. Reads one frame. WN_E_NOTFOUND if none. */
 int wn_get(wn_catalog *c, int kind, const char *id, size_t idlen, wn_emit_fn emit, void *ud);
 
+/* Receives the answer for ids[i]: the record, or rec == NULL if there is none. Return 0
+ * to go on; any other value stops the call, which returns it. */
+typedef int (*wn_get_fn)(size_t i, const char *rec, size_t len, void *ud);
+
+/* The surviving records of n ids (lens[i] bytes each), answered in the order given.
+ * Each frame involved is read once, and only as far as the last record wanted from it,
+ * so asking for many ids at once is much faster than one call per id. */
+int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *lens, size_t n, wn_get_fn fn,
+	void *ud);
+
 /* Every surviving track whose ISRC is `isrc` (compared upper-case, alphanumerics only),
  * in catalog order. WN_E_NOTFOUND if none. */
 int wn_get_isrc(wn_catalog *c, const char *isrc, size_t len, wn_emit_fn emit, void *ud);

@@ -214,48 +214,187 @@ static int fetch(fetcher *f, uint64_t ord, const char **line, size_t *len)
 	return 0;
 }
 
-int wn_get(wn_catalog *c, int kind, const char *id, size_t idlen, wn_emit_fn emit, void *ud)
+/* Decompress a frame only as far as its line `upto` (0-based), in steps, so that a get
+ * reads on average half a frame. */
+static int load_upto(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, uint32_t upto, wn_buf *raw,
+	wn_buf *scratch, ZSTD_DCtx *dctx)
 {
-	fetcher f = { .c = c, .kind = kind };
-	uint64_t hash;
-	uint16_t check;
-	wn_idrec r;
+	scratch->len = raw->len = 0;
+	if (wn_buf_reserve(scratch, fi->csize) || wn_buf_reserve(raw, (size_t)fi->dsize + 1))
+		return WN_E_NOMEM;
+	int rc = wn_pread_all(fd, scratch->p, fi->csize, fi->offset);
+	if (rc == WN_E_CORRUPT)
+		return wn_seterr(c, rc, "%s: frame %u at byte %llu: file is truncated", rel, fi->frame_no,
+			(unsigned long long)fi->offset);
+	if (rc)
+		return wn_seterr(c, rc, "%s: %s", rel, strerror(rc));
+	ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+	ZSTD_inBuffer ib = { scratch->p, fi->csize, 0 };
+	uint32_t lines = 0;
+	size_t scanned = 0;
+	for (;;) {
+		size_t step = fi->dsize + 1 - raw->len < 65536 ? fi->dsize + 1 - raw->len : 65536;
+		ZSTD_outBuffer ob = { raw->p + raw->len, step, 0 };
+		size_t r = ZSTD_decompressStream(dctx, &ob, &ib);
+		if (ZSTD_isError(r))
+			return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u (bytes %llu-%llu): %s", rel, fi->frame_no,
+				(unsigned long long)fi->offset, (unsigned long long)(fi->offset + fi->csize - 1), ZSTD_getErrorName(r));
+		raw->len += ob.pos;
+		for (const char *p = raw->p + scanned; (p = memchr(p, '\n', raw->len - (size_t)(p - raw->p))); p++)
+			if (lines++ == upto)
+				return 0;
+		scanned = raw->len;
+		if (r == 0 || (!ob.pos && ib.pos == ib.size))
+			break;
+	}
+	return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u holds fewer records than the index says", rel, fi->frame_no);
+}
+
+typedef struct wanted {
+	size_t i;          /* position in the caller's list */
+	uint64_t ord;
+	wn_frameinfo fi;
+	char *rec;         /* found record (copy), NULL if not found */
+	size_t len;
+} wanted;
+
+static int cmp_want_ord(const void *a, const void *b)
+{
+	const wanted *x = a, *y = b;
+	return x->ord < y->ord ? -1 : x->ord > y->ord;
+}
+
+static int cmp_want_i(const void *a, const void *b)
+{
+	const wanted *x = a, *y = b;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *lens, size_t n, wn_get_fn fn, void *ud)
+{
+	MDB_txn *txn;
+	wn_buf raw = { 0 }, scratch = { 0 };
+	char rel[128];
+	int fd = -1;
+	uint32_t fd_seq = 0;
 	c->err[0] = 0;
 	if (kind != WN_KIND_TRACK && kind != WN_KIND_ARTIST)
 		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", kind);
-	wn_id_hash(id, idlen, &hash, &check);
-	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &f.txn);
-	if (rc)
-		return wn_lmdb_err(c, rc, "begin");
-	f.json = wn_json_new();
-	if (!f.json) {
-		rc = WN_E_NOMEM;
-		goto out;
+	wanted *w = calloc(n ? n : 1, sizeof *w);
+	wn_json *json = wn_json_new();
+	ZSTD_DCtx *dctx = ZSTD_createDCtx();
+	int rc = (!w || !json || !dctx) ? WN_E_NOMEM : mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	if (rc) {
+		free(w);
+		wn_json_free(json);
+		ZSTD_freeDCtx(dctx);
+		return rc == WN_E_NOMEM ? rc : wn_lmdb_err(c, rc, "begin");
 	}
-	rc = wn_map_find_id(c, f.txn, kind, hash, check, &r);
-	if (rc == 0) {
+	wn_json_set_slot(json, 0, c->opts.id_field[kind]);
+	/* index lookups, then frames in ordinal order: each frame is read once */
+	size_t nw = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		uint64_t hash;
+		uint16_t check;
+		wn_idrec r;
+		wn_id_hash(ids[i], lens[i], &hash, &check);
+		int f = wn_map_find_id(c, txn, kind, hash, check, &r);
+		if (f < 0)
+			rc = f;
+		else if (f) {
+			w[nw].i = i;
+			w[nw].ord = r.ord;
+			nw++;
+		}
+	}
+	if (!rc)
+		qsort(w, nw, sizeof *w, cmp_want_ord);
+	for (size_t k = 0; k < nw && !rc; k++) {
+		if (!k || w[k].ord > w[k - 1].fi.first_ord + w[k - 1].fi.nrec - 1) {
+			/* a new frame: how far into it do the wanted records go? */
+			if ((rc = wn_record_locate(c, txn, kind, w[k].ord, &w[k].fi)))
+				break;
+			uint32_t upto = (uint32_t)(w[k].ord - w[k].fi.first_ord);
+			for (size_t j = k + 1; j < nw && w[j].ord < w[k].fi.first_ord + w[k].fi.nrec; j++)
+				upto = (uint32_t)(w[j].ord - w[k].fi.first_ord);
+			if (fd < 0 || fd_seq != w[k].fi.shard_seq) {
+				if (fd >= 0)
+					close(fd);
+				if ((fd = open_shard(c, kind, w[k].fi.shard_seq, rel, sizeof rel)) < 0) {
+					rc = -fd;
+					break;
+				}
+				fd_seq = w[k].fi.shard_seq;
+			}
+			if ((rc = load_upto(c, fd, rel, &w[k].fi, upto, &raw, &scratch, dctx)))
+				break;
+		} else {
+			w[k].fi = w[k - 1].fi;
+		}
+		const char *line;
+		size_t len;
+		if (wn_frame_line(raw.p, raw.len, (uint32_t)(w[k].ord - w[k].fi.first_ord), &line, &len)) {
+			rc = wn_seterr(c, WN_E_CORRUPT, "record %llu is not in its frame", (unsigned long long)w[k].ord);
+			break;
+		}
+		/* the index is keyed by a hash of the id: make sure it is this id */
+		wn_jresult jr;
+		size_t i = w[k].i;
+		if (wn_json_record(json, line, len, &jr) || jr.slot[0].len != lens[i] || memcmp(jr.slot[0].ptr, ids[i], lens[i]))
+			continue;
+		w[k].rec = malloc(len ? len : 1);
+		if (!w[k].rec) {
+			rc = WN_E_NOMEM;
+			break;
+		}
+		memcpy(w[k].rec, line, len);
+		w[k].len = len;
+	}
+	if (fd >= 0)
+		close(fd);
+	mdb_txn_abort(txn);
+	/* answer in the caller's order */
+	qsort(w, nw, sizeof *w, cmp_want_i);
+	size_t k = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		while (k < nw && w[k].i < i)
+			k++;
+		if (k < nw && w[k].i == i && w[k].rec)
+			rc = fn(i, w[k].rec, w[k].len, ud);
+		else
+			rc = fn(i, NULL, 0, ud);
+	}
+	for (size_t j = 0; j < nw; j++)
+		free(w[j].rec);
+	free(w);
+	wn_json_free(json);
+	ZSTD_freeDCtx(dctx);
+	wn_buf_free(&raw);
+	wn_buf_free(&scratch);
+	return rc;
+}
+
+typedef struct one {
+	wn_emit_fn emit;
+	void *ud;
+	int found;
+} one;
+
+static int one_fn(size_t i, const char *rec, size_t len, void *ud)
+{
+	one *o = ud;
+	if (!rec)
+		return 0;
+	o->found = 1;
+	return o->emit(rec, len, o->ud);
+}
+
+int wn_get(wn_catalog *c, int kind, const char *id, size_t idlen, wn_emit_fn emit, void *ud)
+{
+	one o = { emit, ud, 0 };
+	int rc = wn_get_many(c, kind, &id, &idlen, 1, one_fn, &o);
+	if (!rc && !o.found)
 		rc = wn_seterr(c, WN_E_NOTFOUND, "no %s with id \"%.*s\"", wn_kind_name(kind), (int)(idlen > 200 ? 200 : idlen), id);
-		goto out;
-	}
-	if (rc < 0)
-		goto out;
-	const char *line;
-	size_t len;
-	if ((rc = fetch(&f, r.ord, &line, &len)))
-		goto out;
-	/* the index is keyed by a hash of the id: make sure it is this id */
-	wn_jresult jr;
-	wn_json_set_slot(f.json, 0, c->opts.id_field[kind]);
-	if (wn_json_record(f.json, line, len, &jr) || jr.slot[0].len != idlen || memcmp(jr.slot[0].ptr, id, idlen)) {
-		rc = wn_seterr(c, WN_E_NOTFOUND, "no %s with id \"%.*s\"", wn_kind_name(kind), (int)(idlen > 200 ? 200 : idlen), id);
-		goto out;
-	}
-	rc = emit(line, len, ud);
-out:
-	wn_json_free(f.json);
-	wn_buf_free(&f.raw);
-	wn_buf_free(&f.scratch);
-	mdb_txn_abort(f.txn);
 	return rc;
 }
 

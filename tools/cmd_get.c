@@ -2,6 +2,7 @@
  * cmd_get.c - `winnow get`: records by id, or every track with an ISRC.
  */
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 
@@ -18,6 +19,24 @@ static int emit(const char *rec, size_t len, void *ud)
 	out_put(o, rec, len);
 	out_put(o, "\n", 1);
 	return o->err ? o->err : 0;
+}
+
+typedef struct many {
+	outbuf *o;
+	char **ids;
+	const char *kind;
+	int missing;
+} many;
+
+static int many_fn(size_t i, const char *rec, size_t len, void *ud)
+{
+	many *m = ud;
+	if (!rec) {
+		die(0, "no %s with id \"%s\"", m->kind, m->ids[i]);
+		m->missing++;
+		return 0;
+	}
+	return emit(rec, len, m->o);
 }
 
 int cmd_get(int argc, char **argv)
@@ -55,19 +74,33 @@ int cmd_get(int argc, char **argv)
 	outbuf out;
 	out_init(&out);
 	int status = EXIT_OK;
-	for (int i = optind; i < argc; i++) {
-		if (isrc)
+	if (isrc) {
+		for (int i = optind; i < argc; i++) {
 			rc = wn_get_isrc(cat, argv[i], strlen(argv[i]), emit, &out);
-		else
-			rc = wn_get(cat, kind, argv[i], strlen(argv[i]), emit, &out);
-		if (rc == WN_E_NOTFOUND) {
-			die(0, "%s", wn_catalog_errmsg(cat));
-			if (!status)
-				status = EXIT_DATA;
-		} else if (rc) {
-			status = out.err ? EXIT_IO : report(cat, rc, "get");
-			break;
+			if (rc == WN_E_NOTFOUND) {
+				die(0, "%s", wn_catalog_errmsg(cat));
+				if (!status)
+					status = EXIT_DATA;
+			} else if (rc) {
+				status = out.err ? EXIT_IO : report(cat, rc, "get");
+				break;
+			}
 		}
+	} else {
+		/* all ids in one call: each frame is read once */
+		size_t n = (size_t)(argc - optind);
+		size_t *lens = malloc(n * sizeof *lens);
+		if (!lens)
+			return die(EXIT_IO, "out of memory");
+		for (size_t i = 0; i < n; i++)
+			lens[i] = strlen(argv[optind + i]);
+		many m = { &out, argv + optind, kind == WN_KIND_ARTIST ? "artist" : "track", 0 };
+		rc = wn_get_many(cat, kind, (const char *const *)argv + optind, lens, n, many_fn, &m);
+		free(lens);
+		if (rc)
+			status = out.err ? EXIT_IO : report(cat, rc, "get");
+		else if (m.missing)
+			status = EXIT_DATA;
 	}
 	int oe = out_finish(&out);
 	wn_catalog_close(cat);
