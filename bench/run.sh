@@ -107,7 +107,8 @@ sed -n 's/.*"stage_seconds":\({[^}]*}\).*/  stage seconds: \1/p' "$D/ingest.json
 	echo
 	echo "| what | seconds | records/s | MB/s | peak RSS MiB |"
 	echo "|---|---:|---:|---:|---:|"
-	awk -F'\t' '{ r = $2 > 0 ? $4 / $2 : 0; m = $2 > 0 ? $5 / $2 / 1e6 : 0; printf "| %s | %.2f | %.0f | %.0f | %.0f |\n", $1, $2, r, m, $3 / 1024 }' "$RES"
+	awk -F'\t' '{ r = $2 > 0 ? $4 / $2 : 0; m = $2 > 0 ? $5 / $2 / 1e6 : 0; name = $1; gsub(/\|/, "\\|", name)
+		printf "| %s | %.2f | %.0f | %.0f | %.0f |\n", name, $2, r, m, $3 / 1024 }' "$RES"
 	echo
 	echo "winnow ingest: catalog $(echo "$CAT_BYTES / 1048576" | bc) MiB, index $IDX bytes per kept record, stage seconds $(sed -n 's/.*"stage_seconds":\({[^}]*}\).*/\1/p' "$D/ingest.json")"
 	echo
