@@ -20,7 +20,7 @@
  * that was never interrupted.
  */
 #include "internal.h"
-#include "reader.h"
+#include "source.h"
 #include "stream.h"
 
 #include <errno.h>
@@ -41,6 +41,25 @@ typedef struct pending_in {
 typedef struct run_counts {
 	uint64_t read, kept, duplicates, revisions, rejected, superseded, bytes;
 } run_counts;
+
+/* A record between parsing and deciding. Records are parsed a batch at a time so that
+ * the memory the decisions need (bloom filter block, memtable slot) can be prefetched
+ * for the whole batch: those are cache misses, and hiding them is worth ~20%. */
+typedef struct prep {
+	const char *line;
+	size_t len;
+	uint64_t off, lineno, end;   /* byte offset of the line, its number, offset after it */
+	size_t toolong_len;
+	int code;                    /* 0, or why it is rejected (WN_E_*) */
+	size_t err_off, err_at;      /* error offset in the record; error text in the arena */
+	int has_err_off;
+	uint64_t hash, isrc_hash;
+	uint16_t check;
+	uint8_t fp[16];
+	size_t id_at, id_len;        /* id bytes in the arena */
+	wn_jslot newest;             /* ptr is an offset in the arena (newest:FIELD only) */
+	int has_isrc;
+} prep;
 
 typedef struct supers {
 	uint64_t old, by;
@@ -360,7 +379,7 @@ static int put_base64(wn_buf *b, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static int reject(ing *g, wn_input *in, uint64_t line_off, const char *raw, size_t len, int code,
+static int reject(ing *g, const wn_source *src, const prep *r, const char *raw, size_t len, int code,
 	const char *why, size_t err_off, int has_off)
 {
 	wn_buf *e = &g->ent;
@@ -368,14 +387,14 @@ static int reject(ing *g, wn_input *in, uint64_t line_off, const char *raw, size
 	g->ks->rejected++;
 	e->len = 0;
 	wn_buf_puts(e, "{\"input\":");
-	wn_buf_json_bytes(e, in->name, strlen(in->name));
+	wn_buf_json_bytes(e, src->name, strlen(src->name));
 	wn_buf_printf(e, ",\"line\":%" PRIu64 ",\"offset\":%" PRIu64 ",\"reason\":\"%s\",\"detail\":",
-		in->line, line_off, reason_code(code));
+		r->lineno, r->off, reason_code(code));
 	wn_buf_json_bytes(e, why, strlen(why));
 	if (has_off)
 		wn_buf_printf(e, ",\"error_offset\":%zu", err_off);
 	if (code == WN_E_TOOLONG)
-		wn_buf_printf(e, ",\"length\":%zu,\"raw_truncated\":true", in->toolong_len);
+		wn_buf_printf(e, ",\"length\":%zu,\"raw_truncated\":true", r->toolong_len);
 	if (wn_utf8_valid(raw, len)) {
 		wn_buf_puts(e, ",\"raw\":");
 		wn_buf_json_str(e, raw, len);
@@ -393,23 +412,23 @@ static int reject(ing *g, wn_input *in, uint64_t line_off, const char *raw, size
 		return rc;
 	if (g->o->on_reject) {
 		g->tmp.len = 0;
-		wn_buf_printf(&g->tmp, "%s line %" PRIu64 ": %s", in->name, in->line, why);
+		wn_buf_printf(&g->tmp, "%s line %" PRIu64 ": %s", src->name, r->lineno, why);
 		g->o->on_reject(g->tmp.p, g->o->reject_ud);
 	}
 	if (g->o->strict)
-		return wn_seterr(g->c, WN_E_REJECTED, "%s line %" PRIu64 ": %s", in->name, in->line, why);
+		return wn_seterr(g->c, WN_E_REJECTED, "%s line %" PRIu64 ": %s", src->name, r->lineno, why);
 	return 0;
 }
 
-static int ledger(ing *g, wn_input *in, const char *match, const char *id, size_t idlen, uint64_t survivor,
+static int ledger(ing *g, const wn_source *src, const prep *r, const char *match, const char *id, size_t idlen, uint64_t survivor,
 	const char *rec, size_t reclen, int64_t superseded, const uint8_t fp[16])
 {
 	wn_buf *e = &g->ent;
 	char hex[33];
 	e->len = 0;
 	wn_buf_puts(e, "{\"input\":");
-	wn_buf_json_bytes(e, in->name, strlen(in->name));
-	wn_buf_printf(e, ",\"line\":%" PRIu64 ",\"match\":\"%s\",\"id\":", in->line, match);
+	wn_buf_json_bytes(e, src->name, strlen(src->name));
+	wn_buf_printf(e, ",\"line\":%" PRIu64 ",\"match\":\"%s\",\"id\":", r->lineno, match);
 	wn_buf_json_str(e, id, idlen);
 	wn_buf_printf(e, ",\"survivor\":%" PRIu64, survivor);
 	wn_hex(hex, fp, 16);
@@ -466,25 +485,6 @@ static int newer(const wn_jslot *a, const char *bp, size_t bl, int btype)
 
 /* ---- one record ---- */
 
-/* A record between parsing and deciding. Records are parsed a batch at a time so that
- * the memory the decisions need (bloom filter block, memtable slot) can be prefetched
- * for the whole batch: those are cache misses, and hiding them is worth ~20%. */
-typedef struct prep {
-	const char *line;
-	size_t len;
-	uint64_t off, lineno, end;   /* byte offset of the line, its number, offset after it */
-	size_t toolong_len;
-	int code;                    /* 0, or why it is rejected (WN_E_*) */
-	size_t err_off, err_at;      /* error offset in the record; error text in the arena */
-	int has_err_off;
-	uint64_t hash, isrc_hash;
-	uint16_t check;
-	uint8_t fp[16];
-	size_t id_at, id_len;        /* id bytes in the arena */
-	wn_jslot newest;             /* ptr is an offset in the arena (newest:FIELD only) */
-	int has_isrc;
-} prep;
-
 #define BATCH 64
 #define MAX_ID 512
 
@@ -496,16 +496,24 @@ static size_t arena_put(ing *g, const char *p, size_t n)
 	return at;
 }
 
-/* Parse one line; never fails but for memory (the verdict is in r->code). */
-static int prepare(ing *g, prep *r, const char *line, size_t len, int toolong)
+/* Parse one record; never fails but for memory (the verdict is in r->code). */
+static int prepare(ing *g, prep *r, const wn_srec *s)
 {
+	const char *line = s->rec;
+	size_t len = s->len;
 	r->line = line;
 	r->len = len;
 	r->has_err_off = 0;
 	r->has_isrc = 0;
-	if (toolong) {
+	if (s->toolong_len) {
 		r->code = WN_E_TOOLONG;
 		return 0;
+	}
+	if (s->code) {
+		/* the source rejected it (a CSV row with the wrong number of fields, ...) */
+		r->code = s->code;
+		r->err_at = arena_put(g, s->why ? s->why : wn_strerror(s->code), strlen(s->why ? s->why : wn_strerror(s->code)) + 1);
+		return r->err_at == SIZE_MAX ? WN_E_NOMEM : 0;
 	}
 	if (!len) {
 		r->code = WN_E_EMPTY;
@@ -603,24 +611,22 @@ static int new_wins(ing *g, const prep *r, const wn_idrec *old)
 	return newer(&mine, theirs->ptr, theirs->len, theirs->type) > 0;
 }
 
-static int decide(ing *g, wn_input *in, const prep *r)
+static int decide(ing *g, const wn_source *src, const prep *r)
 {
 	int rc;
 	g->rc.read++;
 	g->ks->read++;
-	in->line = r->lineno;   /* for messages */
 	if (r->code) {
 		char why[128];
 		const char *msg = why;
 		if (r->code == WN_E_TOOLONG) {
-			in->toolong_len = r->toolong_len;
-			snprintf(why, sizeof why, "line of %zu bytes is longer than the limit of %zu", r->toolong_len, in->max_line);
+			snprintf(why, sizeof why, "record of %zu bytes is longer than the limit of %zu", r->toolong_len, g->o->max_line);
 		} else if (r->code == WN_E_EMPTY) {
 			msg = "empty line";
 		} else {
 			msg = g->arena.p + r->err_at;
 		}
-		return reject(g, in, r->off, r->line, r->len, r->code, msg, r->err_off, r->has_err_off);
+		return reject(g, src, r, r->line, r->len, r->code, msg, r->err_off, r->has_err_off);
 	}
 	double t0 = g->sample ? wn_now() : 0;
 	wn_idrec old;
@@ -645,7 +651,7 @@ static int decide(ing *g, wn_input *in, const prep *r)
 	if (!memcmp(old.fp, r->fp, 16)) {
 		g->rc.duplicates++;
 		g->ks->duplicates++;
-		return ledger(g, in, "duplicate", id, r->id_len, old.ord, NULL, 0, -1, r->fp);
+		return ledger(g, src, r, "duplicate", id, r->id_len, old.ord, NULL, 0, -1, r->fp);
 	}
 	if (old.flags & WN_IDF_REVISED) {
 		rc = wn_lsm_has_fp(g->lsm, g->rtxn, r->fp, old.ord);
@@ -654,7 +660,7 @@ static int decide(ing *g, wn_input *in, const prep *r)
 		if (rc) {
 			g->rc.duplicates++;
 			g->ks->duplicates++;
-			return ledger(g, in, "duplicate", id, r->id_len, old.ord, NULL, 0, -1, r->fp);
+			return ledger(g, src, r, "duplicate", id, r->id_len, old.ord, NULL, 0, -1, r->fp);
 		}
 	}
 	/* a revision */
@@ -670,7 +676,7 @@ static int decide(ing *g, wn_input *in, const prep *r)
 		if (!(rc = wn_lsm_put_id(g->lsm, &old, 1)) &&
 		    !(rc = wn_lsm_put_pair(g->lsm, WN_MAP_FP, wn_fp_key(r->fp), old.ord)) &&
 		    !(rc = wn_lsm_note_revfp(g->lsm, r->fp)))
-			rc = ledger(g, in, "revision", id, r->id_len, old.ord, r->line, r->len, -1, r->fp);
+			rc = ledger(g, src, r, "revision", id, r->id_len, old.ord, r->line, r->len, -1, r->fp);
 		return rc;
 	}
 	/* this version replaces the stored one, whose bytes stay in their shard */
@@ -692,12 +698,12 @@ static int decide(ing *g, wn_input *in, const prep *r)
 	g->nsup++;
 	g->rc.superseded++;
 	g->ks->superseded++;
-	return ledger(g, in, "revision", id, r->id_len, ord, NULL, 0, (int64_t)old.ord, old.fp);
+	return ledger(g, src, r, "revision", id, r->id_len, ord, NULL, 0, (int64_t)old.ord, old.fp);
 }
 
 /* ---- the run ---- */
 
-static void progress(ing *g, wn_input *in, int force)
+static void progress(ing *g, wn_source *in, int force)
 {
 	if (!g->o->progress)
 		return;
@@ -705,39 +711,39 @@ static void progress(ing *g, wn_input *in, int force)
 	if (!force && now - g->t_last_progress < 0.25)
 		return;
 	g->t_last_progress = now;
-	wn_progress p = { .records = g->rc.read, .bytes = g->bytes_before + (in ? (in->zst ? in->raw_read : in->offset) : 0),
+	wn_progress p = { .records = g->rc.read, .bytes = g->bytes_before + (in ? in->consumed(in) : 0),
 		.total_bytes = g->total_bytes, .elapsed = now - g->t0, .input = in ? in->name : "" };
 	g->o->progress(&p, g->o->progress_ud);
 }
 
 static int ingest_input(ing *g, size_t idx, const char *path)
 {
-	wn_input in;
-	int rc = wn_input_open(&in, path, g->o->max_line);
+	wn_source *src;
+	int rc = wn_source_open(&src, path, g->o);
 	if (rc) {
-		wn_seterr(g->c, rc, "%s: %s", strcmp(path, "-") ? path : "(stdin)", in.err);
-		wn_input_close(&in);
+		wn_seterr(g->c, rc, "%s: %s", strcmp(path, "-") ? path : "(stdin)", src ? src->err : wn_strerror(rc));
+		wn_source_close(src);
 		return rc;
 	}
 	g->cur_in[idx].name = strcmp(path, "-") ? path : "-";
-	g->cur_in[idx].size = in.regular ? in.size : 0;
-	g->cur_in[idx].head = in.head_hash;
+	g->cur_in[idx].size = src->size;
+	g->cur_in[idx].head = src->head_hash;
 	/* resume: the first unused pending entry that is the same input */
 	for (size_t i = 0; i < g->npend; i++) {
 		pending_in *p = &g->pend[i];
-		if (p->used || strcmp(p->name, g->cur_in[idx].name) || p->size != g->cur_in[idx].size || p->head != in.head_hash)
+		if (p->used || strcmp(p->name, g->cur_in[idx].name) || p->size != src->size || p->head != src->head_hash)
 			continue;
 		p->used = 1;
 		g->cur_in[idx].offset = p->offset;
 		g->cur_in[idx].line = p->line;
 		if (p->done) {
 			g->cur_in[idx].done = 1;
-			wn_input_close(&in);
+			wn_source_close(src);
 			return 0;
 		}
-		if ((rc = wn_input_skip(&in, p->offset, p->line))) {
-			wn_seterr(g->c, rc, "%s: cannot resume: %s", in.name, in.err);
-			wn_input_close(&in);
+		if ((rc = src->skip(src, p->offset, p->line))) {
+			wn_seterr(g->c, rc, "%s: cannot resume: %s", src->name, src->err);
+			wn_source_close(src);
 			return rc;
 		}
 		break;
@@ -746,45 +752,43 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 	uint64_t n = 0;
 	int eof = 0;
 	while (!eof && !rc) {
-		/* read and parse a batch: lines stay valid until the next wn_input_line() */
+		/* read and parse a batch: records stay valid until the next next(may_move) */
 		size_t nb = 0;
 		g->arena.len = 0;
 		double t0 = wn_now();
 		while (nb < BATCH) {
-			const char *line;
-			size_t len;
-			int toolong;
+			wn_srec s;
 			prep *r = &batch[nb];
-			r->off = in.offset;
-			int got = nb ? wn_input_line_nomove(&in, &line, &len, &toolong) : wn_input_line(&in, &line, &len, &toolong);
+			int got = src->next(src, &s, nb == 0);
 			if (got == 2)
 				break;
-			if (got <= 0) {
+			if (got <= 0 || got > 2) {
 				if (got)
-					rc = wn_seterr(g->c, got, "%s line %" PRIu64 ": %s", in.name, in.line + 1,
-						*in.err ? in.err : wn_strerror(got));
+					rc = wn_seterr(g->c, got, "%s line %" PRIu64 ": %s", src->name, g->cur_in[idx].line + 1,
+						*src->err ? src->err : wn_strerror(got));
 				eof = 1;
 				break;
 			}
-			r->lineno = in.line;
-			r->end = in.offset;
-			r->toolong_len = toolong ? in.toolong_len : 0;
+			r->off = s.off;
+			r->lineno = s.lineno;
+			r->end = s.end;
+			r->toolong_len = s.toolong_len;
 			g->sample = (n + nb) % 16 == 0;
-			int prc = prepare(g, r, line, len, toolong);
+			int prc = prepare(g, r, &s);
 			if (prc) {
 				rc = prc;
 				break;
 			}
 			nb++;
-			if (toolong)
-				break;   /* its head sits in a buffer the next long line reuses */
+			if (s.toolong_len)
+				break;   /* its head sits in a buffer the next long record reuses */
 		}
-		g->t_read += wn_now() - t0;   /* includes parsing; t_parse is taken out below */
+		g->t_read += wn_now() - t0;   /* includes parsing; t_parse is taken out at the end */
 		/* decide, in order */
 		for (size_t i = 0; i < nb && !rc; i++) {
 			g->sample = (n % 16) == 0;
 			n++;
-			rc = decide(g, &in, &batch[i]);
+			rc = decide(g, src, &batch[i]);
 			if (rc == 0 || rc == WN_E_REJECTED) {
 				/* a record rejected under --strict is accounted for too: consumed */
 				g->cur_in[idx].offset = batch[i].end;
@@ -792,7 +796,7 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 			}
 			if (rc) {
 				if (rc != WN_E_REJECTED && !*g->c->err)
-					wn_seterr(g->c, rc, "%s line %" PRIu64 ": %s", in.name, batch[i].lineno, wn_strerror(rc));
+					wn_seterr(g->c, rc, "%s line %" PRIu64 ": %s", src->name, batch[i].lineno, wn_strerror(rc));
 				break;
 			}
 			if (++g->since_ckpt >= g->ckpt_every && (rc = checkpoint(g, 0)))
@@ -800,20 +804,19 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 		}
 		if (rc)
 			break;
-		progress(g, &in, 0);
+		progress(g, src, 0);
 		if (g->o->cancel && *g->o->cancel)
 			rc = WN_E_INTERRUPTED;
 	}
-	/* records read but not decided (an error stopped the batch) do not count */
 	/* bytes count once an input is done; "pending" keeps the position of the others */
 	if (rc == 0) {
 		g->cur_in[idx].done = 1;
-		g->rc.bytes += in.offset;
+		g->rc.bytes += src->consumed(src);
 	} else {
 		g->partial_bytes = g->cur_in[idx].offset;
 	}
-	g->bytes_before += in.zst ? in.raw_read : in.offset;
-	wn_input_close(&in);
+	g->bytes_before += src->consumed(src);
+	wn_source_close(src);
 	return rc;
 }
 

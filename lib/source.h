@@ -1,0 +1,48 @@
+/*
+ * source.h - where records come from (internal). A source turns an input (file, stdin,
+ * .zst) into records: JSON object texts with a position for messages and for resuming.
+ * JSONL is the source in source.c; other formats add their own source_*.c and a line
+ * in wn_source_open().
+ */
+#ifndef WN_SOURCE_H
+#define WN_SOURCE_H
+
+#include "internal.h"
+
+typedef struct wn_srec {
+	const char *rec;        /* the record: a JSON object text, or the raw bytes of a rejected one */
+	size_t len;
+	uint64_t off;           /* byte offset where it starts in the (decompressed) input */
+	uint64_t lineno;        /* its line (first line, for records over several lines) or row number */
+	uint64_t end;           /* position to resume from after it (source-defined; bytes for text) */
+	size_t toolong_len;     /* > 0: longer than the limit; rec holds its first bytes only */
+	int code;               /* 0, or a WN_E_* reason when the source itself rejects it */
+	const char *why;        /* the reason in words when code != 0 (valid like rec) */
+} wn_srec;
+
+typedef struct wn_source wn_source;
+struct wn_source {
+	const char *name;       /* for messages: the path as given, "(stdin)" */
+	uint64_t size;          /* identity for resuming: size of a regular file, else 0 */
+	uint64_t head_hash;     /* ... and XXH3-64 of its first 64 KiB (decompressed) */
+	/* Next record: 1 = one in *r, 0 = end of input, 2 = only with may_move (records
+	 * returned since the last call with may_move must stay valid until the next such
+	 * call), < 0 or errno = error (text in err). */
+	int (*next)(wn_source *s, wn_srec *r, int may_move);
+	/* Go on from a position an earlier run reached: `pos` as in wn_srec.end, `recno` the
+	 * line or row number of the last record done. */
+	int (*skip)(wn_source *s, uint64_t pos, uint64_t recno);
+	uint64_t (*consumed)(wn_source *s);   /* input bytes read so far (progress) */
+	void (*close)(wn_source *s);
+	char err[256];
+};
+
+/* Open `path` ("-" = stdin) as records of the format o->format (detected when NULL or
+ * "auto"). On error returns a code and, if a source was made, *out to close. */
+int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o);
+void wn_source_close(wn_source *s);
+
+/* the JSONL source (source.c) */
+int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o);
+
+#endif
