@@ -131,6 +131,28 @@ typedef struct wn_ingest_opts {
 	 * running it again writes the same bytes as an uninterrupted run) and returns
 	 * WN_E_INTERRUPTED. May be NULL. */
 	volatile const int *cancel;
+	/* Input formats (README.md "Input formats"; doc/FORMAT.md "Records read from other
+	 * formats" says what record a row becomes). Every input of a run is read with the
+	 * same settings. NULL/0 = default. */
+	const char *format;           /* "jsonl", "json", "csv", "tsv" or "sqlite"; NULL or "auto":
+	                                 from the file name (.jsonl .ndjson .json .csv .tsv .sqlite3
+	                                 .sqlite .db, after any .zst), else from the first bytes */
+	const char *records_path;     /* json: where the records are, e.g. "playlists[].tracks[]";
+	                                 NULL = the elements of a top-level array */
+	const char *encoding;         /* text input: "utf-8" (default: invalid UTF-8 is rejected),
+	                                 "cp1252" or "latin1" (transcoded to UTF-8 before parsing) */
+	const char *csv_types;        /* csv/tsv: "auto" (values that are JSON numbers become
+	                                 numbers) and/or "COLUMN=string|int|number|bool", comma-
+	                                 separated; NULL = every value a string. It changes the
+	                                 records, hence their fingerprints: use the same every run */
+	int csv_delimiter;            /* csv/tsv: field separator; 0 = ',' (csv) or '\t' (tsv) */
+	int csv_unwrap;               /* csv/tsv: every line is one quoted field that holds a CSV
+	                                 line (a double-encoded file): parse the inner line */
+	int csv_empty_null;           /* csv/tsv: an unquoted empty field becomes null, not "" */
+	const char *sqlite_table;     /* sqlite: read this table's rows as they are, instead of the
+	                                 dump's tracks (or artists) joined with their artists and album */
+	const char *title_field;      /* recorded for near-duplicate detection (not used yet) */
+	const char *artist_field;     /* likewise */
 } wn_ingest_opts;
 
 /* Set every field of *o to its default. */
@@ -212,6 +234,112 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out);
  * stored in the first such record) and its count, most first, at most `limit`. */
 int wn_top_isrcs(wn_catalog *c, size_t limit,
 	int (*fn)(const char *isrc, size_t len, uint64_t count, void *ud), void *ud);
+
+/* ------------------------------------------------------------------------------------
+ * Tamper evidence: SHA-256 beside XXH128
+ */
+
+/* Keep CATALOG/SHA256SUMS (the SHA-256 of every sealed data file, in the format that
+ * `sha256sum -c` reads) from now on. `algo` must be "sha256". The setting is stored in
+ * the catalog: every later ingest run computes SHA-256 as it writes and rewrites the
+ * file. Files sealed before the call are read once, their XXH128 checked against the
+ * index, and their SHA-256 added. The handle must be open for writing.
+ * Errors: WN_E_USAGE (unknown algorithm, read-only handle), WN_E_CORRUPT (a sealed file
+ * no longer matches its XXH128: it is not vouched for; run wn_verify), WN_E_LMDB,
+ * WN_E_NOMEM, errno (I/O). */
+int wn_catalog_set_digest(wn_catalog *c, const char *algo);
+
+/* ------------------------------------------------------------------------------------
+ * Verify
+ *
+ * wn_verify() proves a catalog whole, or says exactly what is broken. Fast mode: every
+ * data file that MANIFEST lists exists, none exists that it does not list, sizes agree
+ * with MANIFEST.json (and the index), the XXH128 of every file matches, and so does its
+ * SHA-256 when SHA256SUMS exists. Deep mode also decodes every frame (zstd content
+ * checksums, the seek table against the frames), recounts the records of every file,
+ * recomputes every record's fingerprint and checks the index both ways (every index entry
+ * points at a record with that id, fingerprint or ISRC; every record is indexed), the
+ * ledger and the counters. Damage is not an error: it is reported through o->problem and
+ * counted in res->problems, and the call returns 0.
+ */
+
+/* One finding. Valid only during the callback. */
+typedef struct wn_problem {
+	const char *kind;    /* "missing", "extra", "size", "checksum", "truncated", "frame-corrupt",
+	                        "seek-table", "count", "index-dangling", "record-unindexed",
+	                        "index-mismatch", "metadata"; or "note" for what is not damage
+	                        (an unsealed file of an interrupted run, files left unchecked) */
+	const char *path;    /* the data file, relative to the catalog; NULL if none */
+	int64_t frame;       /* zstd frame number in that file (0-based), -1 if none */
+	int64_t offset;      /* byte offset in that file, -1 if none */
+	uint64_t length;     /* bytes concerned from offset, 0 if not known */
+	int64_t record;      /* record ordinal (shards), entry number (ledger, rejects), or -1 */
+	const char *id;      /* the record's id, NULL if not known */
+	size_t id_len;
+	const char *detail;  /* what is wrong, lower-case, no full stop */
+} wn_problem;
+
+typedef struct wn_verify_progress {
+	uint64_t bytes;        /* bytes read so far (file bytes, then frame bytes in deep mode) */
+	uint64_t total_bytes;  /* bytes to read in all */
+	uint64_t records;      /* records decoded so far (deep mode) */
+	double elapsed;        /* seconds since the call started */
+	const char *stage;     /* "files", "frames" or "index" */
+} wn_verify_progress;
+
+typedef struct wn_verify_opts {
+	int deep;                    /* 0: fast mode (default), 1: deep mode */
+	int threads;                 /* worker threads; default 0 = number of cores */
+	int ignore_missing;          /* a listed file that is absent is skipped, not damage */
+	const char *const *only;     /* check only files whose path or name matches one of
+	                                these shell patterns (fnmatch); NULL = all */
+	size_t n_only;
+	/* Bare-folder mode (wn_verify with c == NULL): the folder of data files, laid out as
+	 * in a catalog (shards/, ledger/, rejects/), and the MANIFEST to check it against
+	 * (default DIR/MANIFEST). MANIFEST.json is read from "<manifest>.json", SHA256SUMS and
+	 * catalog.json from the manifest's folder, each if present. No index is opened. */
+	const char *dir;
+	const char *manifest;
+	unsigned max_per_kind;       /* problems of one kind reported per file (the rest are
+	                                counted, and summed up in a note); default 20, 0 = all */
+	/* Called for each problem and note, from the calling thread, after the checks, in
+	 * file order (files by path, then frame and offset; index findings last). */
+	void (*problem)(const wn_problem *p, void *ud);
+	void *problem_ud;
+	/* Called a few times a second from the calling thread (may be NULL). */
+	void (*progress)(const wn_verify_progress *p, void *ud);
+	void *progress_ud;
+	/* When *cancel becomes non-zero the call stops soon and returns WN_E_INTERRUPTED. */
+	volatile const int *cancel;
+} wn_verify_opts;
+
+/* Set every field of *o to its default. */
+void wn_verify_opts_init(wn_verify_opts *o);
+
+typedef struct wn_verify_result {
+	uint64_t problems;        /* findings of damage, all of them (also those not reported) */
+	uint64_t notes;
+	uint64_t files_checked;   /* data files read */
+	uint64_t bytes_checked;   /* bytes of those files */
+	uint64_t frames_checked;  /* deep mode: zstd frames decoded */
+	uint64_t records_checked; /* deep mode: lines decoded (records, ledger and reject entries) */
+	uint64_t index_entries_checked;  /* deep mode: id, fp and isrc entries and frame rows */
+	uint64_t files_skipped;   /* listed files not checked (--ignore-missing, only) */
+	uint64_t bytes_skipped;   /* their sizes, as far as MANIFEST.json knows them */
+	int sha256_checked;       /* SHA256SUMS was there and was checked */
+	double seconds;
+	char err[256];            /* when the call fails: why ("" otherwise) */
+} wn_verify_result;
+
+/* Check the catalog `c` (open for reading or writing), or, with c == NULL, the bare folder
+ * o->dir against o->manifest. Returns 0 when the check ran to its end, whatever it found:
+ * res->problems is 0 if and only if nothing is damaged. A catalog being written by a live
+ * ingest run is checked as of its last checkpoint; its unsealed files are notes.
+ * Memory: deep mode on a catalog keeps about 28 bytes per stored record.
+ * Errors (the check could not run; res->err and, with c, wn_catalog_errmsg() say why):
+ * WN_E_USAGE (no o, no c and no o->dir), WN_E_NOTFOUND (bare folder: no MANIFEST),
+ * WN_E_INTERRUPTED, WN_E_LMDB, WN_E_NOMEM, errno (e.g. the folder cannot be read). */
+int wn_verify(wn_catalog *c, const wn_verify_opts *o, wn_verify_result *res);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static const char *role_dir[WN_NROLES] = { "shards", "ledger", "rejects" };
@@ -463,15 +464,61 @@ void wn_catalog_close(wn_catalog *c)
  * with an index of many GB, every merge and lookup would grow RSS towards the index size.
  * Between transactions no pointer into the map is live, so we drop our page-table
  * entries for it: the pages stay in the page cache and come back on the next touch. */
+/* Resident bytes of file-backed mappings (mostly the index map): /proc/self/statm's
+ * "shared" field. 0 when it cannot be read. */
+uint64_t wn_mapped_file_bytes(void)
+{
+	char buf[128];
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	unsigned long long size, res, shared;
+	if (sscanf(buf, "%llu %llu %llu", &size, &res, &shared) != 3)
+		return 0;
+	return (uint64_t)shared * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Where LMDB mapped data.mdb: mdb_env_info() gives the address only for MDB_FIXEDMAP,
+ * so find the mapping of that file (by device and inode) in /proc/self/maps. */
+static void find_map(wn_catalog *c)
+{
+	char path[4400], line[4600];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/index/data.mdb", c->dir);
+	c->map_searched = 1;
+	if (stat(path, &st))
+		return;
+	FILE *f = fopen("/proc/self/maps", "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		unsigned long lo, hi, ino, maj, min;
+		if (sscanf(line, "%lx-%lx %*s %*s %lx:%lx %lu", &lo, &hi, &maj, &min, &ino) != 5)
+			continue;
+		if (ino == (unsigned long)st.st_ino && makedev(maj, min) == st.st_dev && hi - lo > c->map_len) {
+			c->map_addr = (void *)lo;
+			c->map_len = hi - lo;
+		}
+	}
+	fclose(f);
+}
+
 void wn_index_release_pages(wn_catalog *c)
 {
 	MDB_envinfo info;
 	if (!c->env || mdb_env_info(c->env, &info))
 		return;
-	long pg = sysconf(_SC_PAGESIZE);
-	size_t used = (size_t)(info.me_last_pgno + 1) * (size_t)pg;
-	if (info.me_mapaddr && used)
-		madvise(info.me_mapaddr, used, MADV_DONTNEED);
+	if (!c->map_searched)
+		find_map(c);
+	if (!c->map_addr)
+		return;
+	size_t used = (size_t)(info.me_last_pgno + 1) * (size_t)sysconf(_SC_PAGESIZE);
+	madvise(c->map_addr, used < c->map_len ? used : c->map_len, MADV_DONTNEED);
 }
 
 /* ---- manifests ---- */

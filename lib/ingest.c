@@ -325,6 +325,8 @@ static int checkpoint(ing *g, int final)
 	g->nsup = 0;
 	g->since_ckpt = 0;
 	wn_index_release_pages(c);
+	if ((rc = wn_lsm_compact(g->lsm)))
+		return rc;
 	if ((rc = mdb_txn_renew(g->rtxn)))
 		return wn_lmdb_err(c, rc, "renew");
 	g->t_commit += wn_now() - t0;
@@ -805,6 +807,11 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 		if (rc)
 			break;
 		progress(g, src, 0);
+		/* Lookups of ids already in the catalog map index pages, which count in our
+		 * resident set although the kernel may drop them; keep that part of the memory
+		 * budget (a quarter of it) by letting go of the mappings when it is spent. */
+		if ((n & 4095) < BATCH && wn_mapped_file_bytes() > g->o->memory / 4)
+			wn_index_release_pages(g->c);
 		if (g->o->cancel && *g->o->cancel)
 			rc = WN_E_INTERRUPTED;
 	}
@@ -939,6 +946,12 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		goto out;
 	}
 	if ((rc = wn_lsm_open(c, g.kind, expect < g.ckpt_every ? expect : g.ckpt_every, o->memory, &g.lsm)))
+		goto out;
+	/* a merge a crash interrupted is finished before anything else is written */
+	mdb_txn_reset(g.rtxn);
+	rc = wn_lsm_compact(g.lsm);
+	int rr = mdb_txn_renew(g.rtxn);
+	if (rc || (rr && (rc = wn_lmdb_err(c, rr, "renew"))))
 		goto out;
 
 	for (size_t i = 0; i < n && !rc; i++)

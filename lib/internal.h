@@ -12,6 +12,7 @@
  *   ingest.c    the ingest pipeline
  *   read.c      export, get, stats
  *   json.c      strict JSON, canonical fingerprint (json.h)
+ *   verify.c    checking a catalog or a bare folder of its files; hashing files (XXH128, SHA-256)
  */
 #ifndef WN_INTERNAL_H
 #define WN_INTERNAL_H
@@ -65,6 +66,8 @@ int wn_mkdir_p(const char *path);                          /* 0 or errno */
 double wn_now(void);                                       /* monotonic seconds */
 int wn_utf8_valid(const char *s, size_t n);                /* 1 if valid UTF-8 */
 int wn_file_xxh128(const char *path, uint8_t out[16], uint64_t *size); /* 0 or errno */
+/* XXH128 and SHA-256 of a whole file in one pass (verify.c). 0, WN_E_NOMEM or errno. */
+int wn_file_digests(const char *path, uint8_t xxh[16], uint8_t sha256[32], uint64_t *size);
 const char *wn_kind_name(int kind);
 void *wn_big_alloc(size_t n);                 /* zero-filled, huge pages where possible; NULL on failure */
 void *wn_big_realloc(void *p, size_t old, size_t n);
@@ -111,6 +114,9 @@ typedef struct wn_fileinfo {
 	uint64_t raw_bytes;     /* decompressed bytes */
 	uint64_t first_ord;     /* shards: ordinal of the first record */
 	uint8_t xxh128[16];     /* sealed: XXH128 of the whole file, canonical bytes */
+	/* not in the row: kept in meta "sha256:<path>" when the catalog keeps SHA256SUMS */
+	uint8_t has_sha256;
+	uint8_t sha256[32];
 } wn_fileinfo;
 #define WN_FILEINFO_BYTES 72
 
@@ -159,6 +165,10 @@ struct wn_catalog {
 	wn_catopts opts;
 	int have_opts;
 	uint64_t generation;            /* bumped on every completed ingest */
+	void *map_addr;                 /* where data.mdb is mapped (wn_index_release_pages) */
+	size_t map_len;
+	int map_searched;
+	int digest;                     /* keep SHA256SUMS (meta "digest" = "sha256") */
 	char err[512];
 };
 
@@ -175,6 +185,7 @@ int wn_catalog_write_manifests(wn_catalog *c);
 /* Cut data files back to their committed lengths, remove uncommitted ones (writer only). */
 int wn_catalog_rollback(wn_catalog *c);
 void wn_index_release_pages(wn_catalog *c);   /* drop our mappings of index pages (they stay cached) */
+uint64_t wn_mapped_file_bytes(void);          /* resident bytes of file mappings, from /proc */
 
 /* ---- the hashed maps (lsm.c) ----
  * Three maps per kind, each a set of fixed-size entries sorted by key:
@@ -213,10 +224,14 @@ int wn_lsm_has_fp(wn_lsm *m, MDB_txn *txn, const uint8_t fp[16], uint64_t ord);
 int wn_lsm_put_id(wn_lsm *m, const wn_idrec *r, int known);
 int wn_lsm_put_pair(wn_lsm *m, int map, uint64_t hash, uint64_t ord);
 size_t wn_lsm_pending(const wn_lsm *m);   /* id entries in the memtable */
-/* Write the memtable as new runs inside txn (MDB_APPEND), merge runs when due. */
+/* Write the memtable as new runs inside txn (MDB_APPEND). */
 int wn_lsm_flush(wn_lsm *m, MDB_txn *txn);
-/* After the txn of the last flush committed: drop merged-away runs, etc. */
+/* After the txn of the flush committed: empty the memtable. */
 void wn_lsm_committed(wn_lsm *m);
+/* Merge runs where due (and finish a merge a crash interrupted), in transactions of its
+ * own: call after a checkpoint committed. */
+int wn_lsm_compact(wn_lsm *m);
+int wn_lsm_compact_steps(wn_lsm *m, int max_steps, uint64_t step_entries);
 /* The flush's transaction was aborted: reload the committed run lists. */
 int wn_lsm_aborted(wn_lsm *m);
 /* A fingerprint of this id that is not (or no longer) its current one. */

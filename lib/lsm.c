@@ -27,6 +27,7 @@
 #define FANOUT 4
 #define BLOCK_BYTES 4064      /* + LMDB's 16-byte page header = one 4 KiB overflow page */
 #define MAX_RUNS 4096
+#define MERGE_STEP (1u << 20)  /* output entries per merge transaction (see merge_step) */
 
 typedef struct run {
 	uint32_t no;
@@ -89,6 +90,7 @@ struct wn_lsm {
 	uint64_t *bloom;        /* blocked bloom filter, 512-bit blocks */
 	size_t bloom_blocks;
 	uint64_t bloom_n;
+	uint64_t merge_step;    /* output entries per merge transaction */
 	void *sortbuf;          /* scratch for sorting pairs, kept between flushes */
 	size_t sortcap;
 };
@@ -640,6 +642,7 @@ int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, size_t mem_budget, wn_
 		return WN_E_NOMEM;
 	m->c = c;
 	m->kind = kind;
+	m->merge_step = MERGE_STEP;
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
 	if (rc) {
 		free(m);
@@ -888,7 +891,92 @@ static int msrc_next_block(wn_catalog *c, msrc *s, int first, size_t es)
 	return 0;
 }
 
-static int delete_run(wn_catalog *c, MDB_txn *txn, MDB_dbi dbi, uint32_t no)
+/* ---- merging ----
+ * A merge of n runs into one is done in steps of MERGE_STEP output entries, each in its
+ * own transaction, so that the memory it dirties and the index pages it maps stay
+ * bounded, and the space of consumed source blocks is reused by the next steps instead
+ * of the file growing by the size of the merge. Between steps the output run R holds
+ * every merged key below K and sits right after the sources in the run list (newer than
+ * they are), so lookups find R's entry first for keys below K and the sources' for the
+ * rest; blocks of the sources that lie wholly below K are deleted at each step. The
+ * state (R, the sources, K) is in meta "merge.<kind>.<map>", so a merge interrupted by a
+ * crash is finished by the next ingest. */
+
+#define MAX_SRC (FANOUT * 4)
+
+typedef struct mstate {
+	uint32_t out, src[MAX_SRC];
+	uint8_t level, nsrc, have_key;
+	uint8_t key[16];          /* resume key: the smallest sort key not yet merged */
+} mstate;
+#define MSTATE_BYTES (4 + 4 * MAX_SRC + 3 + 16)
+
+static void mstate_key(char *out, size_t cap, int kind, int map)
+{
+	snprintf(out, cap, "merge.%s.%s", wn_kind_name(kind), map_name[map]);
+}
+
+static int mstate_load(wn_lsm *m, MDB_txn *txn, int map, mstate *st)
+{
+	char key[64];
+	MDB_val v;
+	mstate_key(key, sizeof key, m->kind, map);
+	int rc = wn_meta_get(m->c, txn, key, &v);
+	if (rc)
+		return rc == WN_E_NOTFOUND ? 0 : rc;
+	const uint8_t *p = v.mv_data;
+	if (v.mv_size != MSTATE_BYTES || p[4 + 4 * MAX_SRC + 1] > MAX_SRC)
+		return wn_seterr(m->c, WN_E_CORRUPT, "index: meta %s has %zu bytes", key, v.mv_size);
+	st->out = wn_get_be32(p);
+	for (int i = 0; i < MAX_SRC; i++)
+		st->src[i] = wn_get_be32(p + 4 + 4 * i);
+	st->level = p[4 + 4 * MAX_SRC];
+	st->nsrc = p[4 + 4 * MAX_SRC + 1];
+	st->have_key = p[4 + 4 * MAX_SRC + 2];
+	memcpy(st->key, p + 4 + 4 * MAX_SRC + 3, 16);
+	return 1;
+}
+
+static int mstate_store(wn_lsm *m, MDB_txn *txn, int map, const mstate *st)
+{
+	char key[64];
+	uint8_t p[MSTATE_BYTES];
+	mstate_key(key, sizeof key, m->kind, map);
+	if (!st)
+		return wn_meta_del(m->c, txn, key);
+	wn_put_be32(p, st->out);
+	for (int i = 0; i < MAX_SRC; i++)
+		wn_put_be32(p + 4 + 4 * i, st->src[i]);
+	p[4 + 4 * MAX_SRC] = st->level;
+	p[4 + 4 * MAX_SRC + 1] = st->nsrc;
+	p[4 + 4 * MAX_SRC + 2] = st->have_key;
+	memcpy(p + 4 + 4 * MAX_SRC + 3, st->key, 16);
+	return wn_meta_put(m->c, txn, key, p, sizeof p);
+}
+
+static run *find_run(runlist *rl, uint32_t no, size_t *at)
+{
+	for (size_t i = 0; i < rl->n; i++)
+		if (rl->r[i].no == no) {
+			if (at)
+				*at = i;
+			return &rl->r[i];
+		}
+	return NULL;
+}
+
+static void drop_run(runlist *rl, uint32_t no)
+{
+	size_t at;
+	if (!find_run(rl, no, &at))
+		return;
+	memmove(rl->r + at, rl->r + at + 1, (rl->n - at - 1) * sizeof *rl->r);
+	rl->n--;
+}
+
+/* Delete the blocks of run `no` whose last key is below key[0..kl) (all of them if key
+ * is NULL): their entries are all in the merge output. */
+static int delete_blocks(wn_catalog *c, MDB_txn *txn, MDB_dbi dbi, uint32_t no, const uint8_t *key, size_t kl)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -901,117 +989,224 @@ static int delete_run(wn_catalog *c, MDB_txn *txn, MDB_dbi dbi, uint32_t no)
 	k.mv_data = kb;
 	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 	while (!rc && k.mv_size >= 4 && wn_get_be32(k.mv_data) == no) {
+		if (key) {
+			size_t bl = k.mv_size - 4 < kl ? k.mv_size - 4 : kl;
+			if (memcmp((const uint8_t *)k.mv_data + 4, key, bl) >= 0)
+				break;
+		}
 		if ((rc = mdb_cursor_del(cur, 0)))
 			break;
 		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
 	}
 	mdb_cursor_close(cur);
 	if (rc && rc != MDB_NOTFOUND && rc != EINVAL)
-		return wn_lmdb_err(c, rc, "delete run");
+		return wn_lmdb_err(c, rc, "delete blocks");
 	return 0;
 }
 
-/* Merge runs idx[0..n) (indexes into the run list, oldest first) into one new run at
- * `level`. For the id map, an id present in several runs keeps its newest entry. */
-static int merge_runs(wn_lsm *m, MDB_txn *txn, int map, const size_t *idx, size_t n, uint8_t level)
+/* One step of a merge, in txn. Returns 1 when the merge is complete, 0 if more steps
+ * are needed, < 0 on error. */
+static int merge_step(wn_lsm *m, MDB_txn *txn, int map, mstate *st)
 {
 	runlist *rl = &m->runs[map];
 	size_t es = entry_size[map], kl = map == WN_MAP_ID ? 10 : 13;  /* id: hash+check identify */
-	msrc src[FANOUT * 4];
+	MDB_dbi dbi = m->c->db_map[m->kind][map];
+	msrc src[MAX_SRC];
 	blockw *w = malloc(sizeof *w);
-	int rc = 0;
+	int rc = 0, done = 0;
 	if (!w)
 		return WN_E_NOMEM;
-	w->cur = NULL;
 	memset(src, 0, sizeof src);
-	for (size_t i = 0; i < n && !rc; i++) {
-		src[i].no = rl->r[idx[i]].no;
-		if ((rc = mdb_cursor_open(txn, m->c->db_map[m->kind][map], &src[i].cur)))
+	/* position every source on the first entry not yet merged */
+	for (size_t i = 0; i < st->nsrc && !rc; i++) {
+		src[i].no = st->src[i];
+		if ((rc = mdb_cursor_open(txn, dbi, &src[i].cur))) {
 			rc = wn_lmdb_err(m->c, rc, "cursor");
-		else
-			rc = msrc_next_block(m->c, &src[i], 1, es);
+			break;
+		}
+		MDB_val k, v;
+		uint8_t kb[4 + 16];
+		wn_put_be32(kb, st->src[i]);
+		memcpy(kb + 4, st->key, sortkey_size[map]);
+		k.mv_size = st->have_key ? 4 + sortkey_size[map] : 4;
+		k.mv_data = kb;
+		int r = mdb_cursor_get(src[i].cur, &k, &v, MDB_SET_RANGE);
+		if (r == MDB_NOTFOUND || (!r && (k.mv_size < 4 || wn_get_be32(k.mv_data) != src[i].no))) {
+			src[i].done = 1;
+			continue;
+		}
+		if (r) {
+			rc = wn_lmdb_err(m->c, r, "merge read");
+			break;
+		}
+		if (v.mv_size % es || !v.mv_size) {
+			rc = wn_seterr(m->c, WN_E_CORRUPT, "index: block of run %u has %zu bytes", src[i].no, v.mv_size);
+			break;
+		}
+		src[i].b = v.mv_data;
+		src[i].n = v.mv_size / es;
+		src[i].i = 0;
+		while (st->have_key && src[i].i < src[i].n && memcmp(src[i].b + src[i].i * es, st->key, kl) < 0)
+			src[i].i++;
+		if (src[i].i == src[i].n)
+			rc = msrc_next_block(m->c, &src[i], 0, es);
 	}
-	if (!rc)
-		rc = open_writer(m, txn, map, w);
+	/* the writer continues run `out` (appending: it is the newest run number) */
+	memset(w, 0, offsetof(blockw, buf));
+	w->len = 0;
+	w->entries = w->blocks = 0;
+	w->c = m->c;
+	w->map = map;
+	w->no = st->out;
+	if (!rc && (rc = mdb_cursor_open(txn, dbi, &w->cur)))
+		rc = wn_lmdb_err(m->c, rc, "cursor");
+	uint64_t written = 0;
 	while (!rc) {
 		/* smallest key; among equals the newest source (highest index) wins */
 		int best = -1;
-		for (size_t i = 0; i < n; i++) {
+		for (size_t i = 0; i < st->nsrc; i++) {
 			if (src[i].done)
 				continue;
-			if (best < 0) {
-				best = (int)i;
-				continue;
-			}
-			int cmp = memcmp(src[i].b + src[i].i * es, src[best].b + src[best].i * es, kl);
-			if (cmp <= 0)
+			if (best < 0 || memcmp(src[i].b + src[i].i * es, src[best].b + src[best].i * es, kl) <= 0)
 				best = (int)i;
 		}
-		if (best < 0)
+		if (best < 0) {
+			done = 1;
 			break;
+		}
 		const uint8_t *e = src[best].b + src[best].i * es;
+		if (written >= m->merge_step && (map != WN_MAP_ID || memcmp(e, w->buf + w->len - es, 8))) {
+			/* step boundary (never between equal id hashes: see blockw_add) */
+			memcpy(st->key, e, kl);
+			st->have_key = 1;
+			break;
+		}
 		rc = blockw_add(w, e);
-		/* skip the same key in every source */
+		written++;
 		uint8_t key[16];
 		memcpy(key, e, kl);
-		for (size_t i = 0; i < n && !rc; i++) {
-			while (!src[i].done && !memcmp(src[i].b + src[i].i * es, key, kl)) {
+		for (size_t i = 0; i < st->nsrc && !rc; i++)
+			while (!src[i].done && !memcmp(src[i].b + src[i].i * es, key, kl))
 				if (++src[i].i == src[i].n && (rc = msrc_next_block(m->c, &src[i], 0, es)))
 					break;
-			}
-		}
 	}
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < st->nsrc; i++)
 		if (src[i].cur)
 			mdb_cursor_close(src[i].cur);
 	if (!rc)
 		rc = blockw_flush(w);
 	if (w->cur)
 		mdb_cursor_close(w->cur);
-	run merged = { w->no, level, w->entries, w->blocks };
+	uint64_t add_e = w->entries, add_b = w->blocks;
 	free(w);
 	if (rc)
 		return rc;
-	/* drop the sources from the database and the run list */
-	for (size_t i = 0; i < n && !rc; i++)
-		rc = delete_run(m->c, txn, m->c->db_map[m->kind][map], rl->r[idx[i]].no);
-	if (rc)
-		return rc;
-	/* The list is in age order, and the sources are adjacent in it (a level's runs are
-	 * all newer than the next level's): the merged run takes their place. */
-	size_t o = 0;
-	for (size_t i = 0; i < rl->n; i++) {
-		int gone = 0;
-		for (size_t j = 0; j < n; j++)
-			gone |= (idx[j] == i);
-		if (i == idx[0] && merged.entries)
-			rl->r[o++] = merged;
-		else if (!gone)
-			rl->r[o++] = rl->r[i];
+	/* the output run: right after the sources in the list (see above) */
+	run *out = find_run(rl, st->out, NULL);
+	if (!out && (add_e || done)) {
+		size_t last = 0;
+		for (size_t i = 0; i < st->nsrc; i++) {
+			size_t at;
+			if (find_run(rl, st->src[i], &at) && at >= last)
+				last = at + 1;
+		}
+		run r = { st->out, st->level, 0, 0 };
+		if ((rc = runs_push(rl, r)))
+			return rc;
+		memmove(rl->r + last + 1, rl->r + last, (rl->n - 1 - last) * sizeof *rl->r);
+		rl->r[last] = r;
+		out = &rl->r[last];
 	}
-	rl->n = o;
-	return 0;
+	if (out) {
+		out->entries += add_e;
+		out->blocks += add_b;
+	}
+	/* sources: blocks wholly merged go; when done, the runs go */
+	for (size_t i = 0; i < st->nsrc && !rc; i++) {
+		rc = delete_blocks(m->c, txn, dbi, st->src[i], done ? NULL : st->key, map == WN_MAP_ID ? 8 : 13);
+		if (!rc && done)
+			drop_run(rl, st->src[i]);
+	}
+	if (!rc && done && out && !out->entries)
+		drop_run(rl, st->out);
+	if (!rc)
+		rc = mstate_store(m, txn, map, done ? NULL : st);
+	if (!rc)
+		rc = runs_store(m->c, txn, m->kind, map, rl);
+	return rc ? rc : done;
 }
 
-static int maybe_merge(wn_lsm *m, MDB_txn *txn, int map)
+/* Pick the next merge of a map: FANOUT or more runs of one level (they are adjacent in
+ * the list and all newer than the next level's). Returns 1 and fills st, or 0. */
+static int merge_due(wn_lsm *m, int map, mstate *st)
 {
 	runlist *rl = &m->runs[map];
-	for (int again = 1; again;) {
-		again = 0;
-		for (uint8_t lv = 0; lv < 64 && !again; lv++) {
-			size_t idx[FANOUT * 4], n = 0;
-			for (size_t i = 0; i < rl->n; i++)
-				if (rl->r[i].level == lv && n < FANOUT * 4)
-					idx[n++] = i;
-			if (n >= FANOUT) {
-				int rc = merge_runs(m, txn, map, idx, n, (uint8_t)(lv + 1));
-				if (rc)
-					return rc;
-				again = 1;
-			}
+	for (uint8_t lv = 0; lv < 64; lv++) {
+		size_t n = 0;
+		memset(st, 0, sizeof *st);
+		for (size_t i = 0; i < rl->n; i++)
+			if (rl->r[i].level == lv && n < MAX_SRC)
+				st->src[n++] = rl->r[i].no;
+		if (n >= FANOUT) {
+			st->nsrc = (uint8_t)n;
+			st->level = (uint8_t)(lv + 1);
+			st->out = m->c->ks[m->kind].runs_next++;
+			return 1;
 		}
 	}
 	return 0;
+}
+
+/* Run every merge that is due (or was interrupted), a step per transaction; at most
+ * max_steps steps when max_steps > 0 (tests use it to leave a merge half done). */
+int wn_lsm_compact_steps(wn_lsm *m, int max_steps, uint64_t step_entries)
+{
+	int rc = 0, steps = 0;
+	if (step_entries)
+		m->merge_step = step_entries;
+	for (int map = 0; map < 3 && !rc; map++) {
+		for (;;) {
+			if (max_steps > 0 && steps++ >= max_steps)
+				return 0;
+			MDB_txn *txn;
+			mstate st;
+			if ((rc = mdb_txn_begin(m->c->env, NULL, 0, &txn))) {
+				rc = wn_lmdb_err(m->c, rc, "begin");
+				break;
+			}
+			int have = mstate_load(m, txn, map, &st);
+			if (have < 0) {
+				rc = have;
+				mdb_txn_abort(txn);
+				break;
+			}
+			if (!have && !merge_due(m, map, &st)) {
+				mdb_txn_abort(txn);
+				break;
+			}
+			int r = merge_step(m, txn, map, &st);
+			if (r >= 0)
+				r = wn_meta_put_kstate(m->c, txn, m->kind, &m->c->ks[m->kind]) ? -1 : r;
+			if (r < 0) {
+				rc = r;
+				mdb_txn_abort(txn);
+				wn_lsm_aborted(m);
+				break;
+			}
+			if ((rc = mdb_txn_commit(txn))) {
+				rc = wn_lmdb_err(m->c, rc, "commit");
+				wn_lsm_aborted(m);
+				break;
+			}
+			wn_index_release_pages(m->c);
+		}
+	}
+	return rc;
+}
+
+int wn_lsm_compact(wn_lsm *m)
+{
+	return wn_lsm_compact_steps(m, 0, 0);
 }
 
 static inline int mslot_less(const mslot *a, const mslot *b)
@@ -1147,8 +1342,6 @@ int wn_lsm_flush(wn_lsm *m, MDB_txn *txn)
 			mdb_cursor_close(w->cur);
 	}
 	free(w);
-	for (int map = 0; map < 3 && !rc; map++)
-		rc = maybe_merge(m, txn, map);
 	for (int map = 0; map < 3 && !rc; map++)
 		rc = runs_store(m->c, txn, m->kind, map, &m->runs[map]);
 	return rc;

@@ -45,4 +45,42 @@ void wn_source_close(wn_source *s);
 /* the JSONL source (source.c) */
 int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o);
 
+/* The other sources. The text ones take over an input that wn_source_open() has already
+ * opened (and looked at, to tell the format): *in is moved into the source, which closes
+ * it, also on error. On error *out is set when a source was made (close it). */
+struct wn_input;
+int wn_source_csv(wn_source **out, struct wn_input *in, const wn_ingest_opts *o, int tsv);   /* source_csv.c */
+int wn_source_json(wn_source **out, struct wn_input *in, const wn_ingest_opts *o);           /* source_json.c */
+int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o);            /* source_sqlite.c */
+
+/* ---- text encodings (encoding.c) ---- */
+enum { WN_ENC_UTF8, WN_ENC_CP1252, WN_ENC_LATIN1 };
+/* "utf-8"/"utf8" (also NULL), "cp1252"/"windows-1252", "latin1"/"iso-8859-1": WN_ENC_*, or -1 */
+int wn_encoding_parse(const char *name);
+/* The UTF-8 form of byte c >= 0x80 of encoding enc, written at o (2 or 3 bytes): its
+ * length, or 0 when the byte has no character in enc (cp1252 81 8d 8f 90 9d). */
+size_t wn_enc_byte(int enc, uint8_t c, char *o);
+/* Length of the well-formed UTF-8 sequence at p (p[0] >= 0x80, n bytes readable), or 0;
+ * then wn_utf8_why() says why, in json.c's words ("invalid utf-8 byte 0xe9"). */
+size_t wn_utf8_seq(const uint8_t *p, size_t n);
+void wn_utf8_why(const uint8_t *p, size_t n, char *out, size_t cap);
+
+/* Where sources put the records they make: blocks that never move, so a record stays
+ * where it is until the next reset (a source resets when next() is called with may_move). */
+typedef struct wn_arena {
+	char **blk;
+	size_t nblk, capblk;
+	size_t used, size;      /* of the last block */
+	size_t total;           /* bytes taken since the last reset */
+} wn_arena;
+char *wn_arena_room(wn_arena *a, size_t n);    /* room for n bytes at the end; NULL = no memory */
+void wn_arena_take(wn_arena *a, size_t n);     /* keep n bytes of the last room */
+char *wn_arena_copy(wn_arena *a, const void *p, size_t n);   /* room + copy + take */
+void wn_arena_reset(wn_arena *a);
+void wn_arena_free(wn_arena *a);
+
+/* Wrap a source of JSON texts in one that transcodes each record from enc to UTF-8 (JSONL
+ * and nested JSON; CSV transcodes as it parses). Takes ownership of inner, also on error. */
+int wn_source_transcode(wn_source **out, wn_source *inner, int enc);
+
 #endif
