@@ -79,6 +79,19 @@ if command -v mlr >/dev/null; then
 else
 	echo "  mlr: not installed (apt-get install miller), skipped"
 fi
+# DuckDB from npm (@duckdb/node-api ships a prebuilt library); skipped with a note if it
+# cannot be installed here
+DUCK=bench/.duckdb
+if command -v node >/dev/null && { [ -d "$DUCK/node_modules/@duckdb/node-api" ] ||
+	{ mkdir -p "$DUCK" && npm install --silent --prefix "$DUCK" @duckdb/node-api >/dev/null 2>&1; }; }; then
+	cp bench/duckdb-dedup.mjs "$DUCK/"
+	measure "duckdb: one row per id -> jsonl.zst (valid lines)" "$VALID" "$VBYTES" -- \
+		node "$DUCK/duckdb-dedup.mjs" "$PWD/$D/valid.jsonl" "$PWD/$D/peer-duckdb.jsonl.zst" 2 >"$D/duckdb.json"
+	[ "$(jget "$D/duckdb.json" rows)" = "$(jget "$D/truth.json" kept)" ] ||
+		echo "  note: duckdb kept $(jget "$D/duckdb.json" rows) rows (winnow: $(jget "$D/truth.json" kept); it keys on id alone and reads only valid JSON)"
+else
+	echo "  duckdb: node/npm or @duckdb/node-api not available here, skipped"
+fi
 
 # ---- summary ----
 WIN_S=$(awk -F'\t' '$1 == "winnow ingest" { print $2 }' "$RES")
