@@ -91,6 +91,8 @@ struct wn_lsm {
 	size_t bloom_blocks;
 	uint64_t bloom_n;
 	uint64_t merge_step;    /* output entries per merge transaction */
+	struct rbloom *rb;      /* a bloom filter per run of the id map */
+	size_t nrb, caprb;
 	void *sortbuf;          /* scratch for sorting pairs, kept between flushes */
 	size_t sortcap;
 };
@@ -413,7 +415,142 @@ int wn_map_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
 	return rc;
 }
 
-/* ---- bloom filter ---- */
+/* ---- bloom filters ----
+ * One over every id (memory only, rebuilt at open): most records are new ids and cost
+ * one cache line here. And one per run of the id map (kept in meta "bloom.<kind>.<run>"):
+ * an id the first one may have seen is looked up only in the runs whose filter says so,
+ * which matters once the index is larger than memory and every probe of a run costs
+ * page faults. */
+
+typedef struct rbloom {
+	uint32_t no;
+	uint64_t *bits;
+	size_t blocks;
+} rbloom;
+
+static inline uint64_t *bb_block(uint64_t *bits, size_t blocks, uint64_t h)
+{
+	return bits + (((unsigned __int128)h * blocks) >> 64) * 8;
+}
+
+static inline void bb_add(uint64_t *bits, size_t blocks, uint64_t h)
+{
+	uint64_t *b = bb_block(bits, blocks, h);
+	uint64_t g = h * 0x9E3779B97F4A7C15ull ^ (h >> 29);
+	for (int i = 0; i < 6; i++, g >>= 9)
+		b[(g >> 6) & 7] |= 1ull << (g & 63);
+}
+
+static inline int bb_maybe(uint64_t *bits, size_t blocks, uint64_t h)
+{
+	const uint64_t *b = bb_block(bits, blocks, h);
+	uint64_t g = h * 0x9E3779B97F4A7C15ull ^ (h >> 29);
+	for (int i = 0; i < 6; i++, g >>= 9)
+		if (!(b[(g >> 6) & 7] & (1ull << (g & 63))))
+			return 0;
+	return 1;
+}
+
+static rbloom *rb_find(wn_lsm *m, uint32_t no)
+{
+	for (size_t i = 0; i < m->nrb; i++)
+		if (m->rb[i].no == no)
+			return &m->rb[i];
+	return NULL;
+}
+
+/* ~12 bits an entry: about 0.5% false positives with 6 probes in 512-bit blocks */
+static rbloom *rb_new(wn_lsm *m, uint32_t no, uint64_t entries)
+{
+	if (m->nrb == m->caprb) {
+		size_t cap = m->caprb ? m->caprb * 2 : 16;
+		rbloom *p = realloc(m->rb, cap * sizeof *p);
+		if (!p)
+			return NULL;
+		m->rb = p;
+		m->caprb = cap;
+	}
+	size_t blocks = (size_t)((entries * 12 + 511) / 512);
+	if (!blocks)
+		blocks = 1;
+	uint64_t *bits = calloc(blocks, 64);
+	if (!bits)
+		return NULL;
+	rbloom *b = &m->rb[m->nrb++];
+	b->no = no;
+	b->bits = bits;
+	b->blocks = blocks;
+	return b;
+}
+
+static void rb_drop(wn_lsm *m, uint32_t no)
+{
+	rbloom *b = rb_find(m, no);
+	if (!b)
+		return;
+	free(b->bits);
+	*b = m->rb[--m->nrb];
+}
+
+static int rb_store(wn_lsm *m, MDB_txn *txn, const rbloom *b)
+{
+	char key[64];
+	snprintf(key, sizeof key, "bloom.%s.%u", wn_kind_name(m->kind), b->no);
+	if (!b->bits)
+		return wn_meta_del(m->c, txn, key);
+	return wn_meta_put(m->c, txn, key, b->bits, b->blocks * 64);
+}
+
+static int rb_forget(wn_lsm *m, MDB_txn *txn, uint32_t no)
+{
+	char key[64];
+	snprintf(key, sizeof key, "bloom.%s.%u", wn_kind_name(m->kind), no);
+	rb_drop(m, no);
+	return wn_meta_del(m->c, txn, key);
+}
+
+/* Load a run's filter, or build it from the run's entries if it is not stored (a merge
+ * that a crash interrupted). */
+static int rb_load(wn_lsm *m, MDB_txn *txn, const run *r)
+{
+	char key[64];
+	MDB_val v;
+	snprintf(key, sizeof key, "bloom.%s.%u", wn_kind_name(m->kind), r->no);
+	int rc = wn_meta_get(m->c, txn, key, &v);
+	if (rc && rc != WN_E_NOTFOUND)
+		return rc;
+	if (!rc && v.mv_size % 64 == 0 && v.mv_size) {
+		rbloom *b = rb_new(m, r->no, 0);
+		if (!b)
+			return WN_E_NOMEM;
+		uint64_t *bits = malloc(v.mv_size);
+		if (!bits)
+			return WN_E_NOMEM;
+		memcpy(bits, v.mv_data, v.mv_size);
+		free(b->bits);
+		b->bits = bits;
+		b->blocks = v.mv_size / 64;
+		return 0;
+	}
+	rbloom *b = rb_new(m, r->no, r->entries);
+	if (!b)
+		return WN_E_NOMEM;
+	MDB_cursor *cur;
+	MDB_val k;
+	uint8_t kb[4];
+	if ((rc = mdb_cursor_open(txn, m->c->db_map[m->kind][WN_MAP_ID], &cur)))
+		return wn_lmdb_err(m->c, rc, "cursor");
+	wn_put_be32(kb, r->no);
+	k.mv_size = 4;
+	k.mv_data = kb;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && k.mv_size >= 4 && wn_get_be32(k.mv_data) == r->no;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		for (size_t i = 0; i + WN_ID_ENTRY <= v.mv_size; i += WN_ID_ENTRY)
+			bb_add(b->bits, b->blocks, wn_get_be64((const uint8_t *)v.mv_data + i));
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND || rc == 0 ? 0 : wn_lmdb_err(m->c, rc, "bloom scan");
+}
+
 
 static inline uint64_t *bloom_block(const wn_lsm *m, uint64_t h)
 {
@@ -658,6 +795,8 @@ int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, size_t mem_budget, wn_
 		rc = idtab_init(&m->mem, expect);
 	if (!rc)
 		rc = bloom_build(m, txn, existing + expect);
+	for (size_t i = 0; !rc && i < m->runs[WN_MAP_ID].n; i++)
+		rc = rb_load(m, txn, &m->runs[WN_MAP_ID].r[i]);
 	mdb_txn_abort(txn);
 	wn_index_release_pages(c);
 	if (rc) {
@@ -680,6 +819,9 @@ void wn_lsm_close(wn_lsm *m)
 	free(m->revfp.k);
 	wn_big_free(m->bloom, m->bloom_blocks * 64);
 	wn_big_free(m->sortbuf, m->sortcap);
+	for (size_t i = 0; i < m->nrb; i++)
+		free(m->rb[i].bits);
+	free(m->rb);
 	free(m);
 }
 
@@ -706,8 +848,12 @@ int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_id
 	if (rc)
 		return wn_lmdb_err(m->c, rc, "cursor");
 	rc = 0;
-	for (size_t i = rl->n; i-- > 0 && rc == 0;)
+	for (size_t i = rl->n; i-- > 0 && rc == 0;) {
+		rbloom *b = rb_find(m, rl->r[i].no);
+		if (b && !bb_maybe(b->bits, b->blocks, hash))
+			continue;
 		rc = run_find_id(m->c, cur, rl->r[i].no, hash, check, out);
+	}
 	mdb_cursor_close(cur);
 	return rc;
 }
@@ -1060,6 +1206,25 @@ static int merge_step(wn_lsm *m, MDB_txn *txn, int map, mstate *st)
 	w->no = st->out;
 	if (!rc && (rc = mdb_cursor_open(txn, dbi, &w->cur)))
 		rc = wn_lmdb_err(m->c, rc, "cursor");
+	/* the output's filter: built as entries are written (rebuilt from the run's entries
+	 * if a crash interrupted the merge), stored when the merge is complete */
+	rbloom *ob = NULL;
+	if (!rc && map == WN_MAP_ID && !(ob = rb_find(m, st->out))) {
+		run *o = find_run(rl, st->out, NULL);
+		uint64_t total = 0;
+		for (size_t i = 0; i < st->nsrc; i++) {
+			run *r = find_run(rl, st->src[i], NULL);
+			total += r ? r->entries : 0;
+		}
+		if (o) {
+			run big = *o;
+			big.entries = total;
+			rc = rb_load(m, txn, &big);
+			ob = rb_find(m, st->out);
+		} else if (!(ob = rb_new(m, st->out, total))) {
+			rc = WN_E_NOMEM;
+		}
+	}
 	uint64_t written = 0;
 	while (!rc) {
 		/* smallest key; among equals the newest source (highest index) wins */
@@ -1081,6 +1246,8 @@ static int merge_step(wn_lsm *m, MDB_txn *txn, int map, mstate *st)
 			st->have_key = 1;
 			break;
 		}
+		if (ob)
+			bb_add(ob->bits, ob->blocks, wn_get_be64(e));
 		rc = blockw_add(w, e);
 		written++;
 		uint8_t key[16];
@@ -1124,9 +1291,14 @@ static int merge_step(wn_lsm *m, MDB_txn *txn, int map, mstate *st)
 	/* sources: blocks wholly merged go; when done, the runs go */
 	for (size_t i = 0; i < st->nsrc && !rc; i++) {
 		rc = delete_blocks(m->c, txn, dbi, st->src[i], done ? NULL : st->key, map == WN_MAP_ID ? 8 : 13);
-		if (!rc && done)
+		if (!rc && done) {
 			drop_run(rl, st->src[i]);
+			if (map == WN_MAP_ID)
+				rc = rb_forget(m, txn, st->src[i]);
+		}
 	}
+	if (!rc && done && ob)
+		rc = rb_store(m, txn, ob);
 	if (!rc && done && out && !out->entries)
 		drop_run(rl, st->out);
 	if (!rc)
@@ -1309,17 +1481,23 @@ int wn_lsm_flush(wn_lsm *m, MDB_txn *txn)
 	if (m->mem.n) {
 		size_t n = sort_ids(&m->mem);
 		rc = open_writer(m, txn, WN_MAP_ID, w);
+		rbloom *b = rc ? NULL : rb_new(m, w->no, n);
+		if (!rc && !b)
+			rc = WN_E_NOMEM;
 		for (size_t i = 0; i < n && !rc; i++) {
 			uint8_t e[WN_ID_ENTRY];
 			wn_idrec r;
 			idtab_get(&m->mem.slot[i], &r);
 			wn_idrec_pack(e, &r);
+			bb_add(b->bits, b->blocks, r.hash);
 			rc = blockw_add(w, e);
 		}
 		if (!rc)
 			rc = close_writer(m, w, 0);
 		else
 			mdb_cursor_close(w->cur);
+		if (!rc)
+			rc = rb_store(m, txn, b);
 		/* the table is no longer a hash table: wn_lsm_committed clears it */
 	}
 	for (int map = WN_MAP_FP; map <= WN_MAP_ISRC && !rc; map++) {
