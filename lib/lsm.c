@@ -582,12 +582,13 @@ static int bloom_scan_fn(const uint8_t *e, uint32_t runno, void *ud)
 	return 0;
 }
 
-/* (Re)build the filter for `capacity` ids at ~16 bits each (false positives ~0.1%). */
+/* (Re)build the filter for `capacity` ids at ~10 bits each (false positives ~1%: an id
+ * that passes it by mistake is stopped by the per-run filters, still in memory). */
 static int bloom_build(wn_lsm *m, MDB_txn *txn, uint64_t capacity)
 {
-	size_t blocks = 1;
-	while ((uint64_t)blocks * 512 < capacity * 16)
-		blocks *= 2;
+	size_t blocks = (size_t)((capacity * 10 + 511) / 512);   /* any count: blocks are picked by multiply-shift */
+	if (blocks < 64)
+		blocks = 64;
 	uint64_t *b = wn_big_alloc(blocks * 64);
 	if (!b)
 		return WN_E_NOMEM;
@@ -843,18 +844,18 @@ int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_id
 	runlist *rl = &m->runs[WN_MAP_ID];
 	if (!rl->n)
 		return 0;
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, m->c->db_map[m->kind][WN_MAP_ID], &cur);
-	if (rc)
-		return wn_lmdb_err(m->c, rc, "cursor");
-	rc = 0;
+	MDB_cursor *cur = NULL;
+	int rc = 0;
 	for (size_t i = rl->n; i-- > 0 && rc == 0;) {
 		rbloom *b = rb_find(m, rl->r[i].no);
 		if (b && !bb_maybe(b->bits, b->blocks, hash))
 			continue;
+		if (!cur && (rc = mdb_cursor_open(txn, m->c->db_map[m->kind][WN_MAP_ID], &cur)))
+			return wn_lmdb_err(m->c, rc, "cursor");
 		rc = run_find_id(m->c, cur, rl->r[i].no, hash, check, out);
 	}
-	mdb_cursor_close(cur);
+	if (cur)
+		mdb_cursor_close(cur);
 	return rc;
 }
 
@@ -886,14 +887,14 @@ int wn_lsm_put_id(wn_lsm *m, const wn_idrec *r, int known)
 {
 	if (!known) {
 		bloom_add(m, r->hash);
-		if (m->bloom_n * 16 > (uint64_t)m->bloom_blocks * 512 * 2) {
+		if (m->bloom_n * 10 > (uint64_t)m->bloom_blocks * 512 * 5 / 4) {
 			/* far past its design load: rebuild larger (rare, doubling) */
 			MDB_txn *txn;
 			int rc = mdb_txn_begin(m->c->env, NULL, MDB_RDONLY, &txn);
 			if (rc)
 				return wn_lmdb_err(m->c, rc, "begin");
 			if (!(rc = idtab_put(&m->mem, r)))
-				rc = bloom_build(m, txn, m->bloom_n * 4);
+				rc = bloom_build(m, txn, m->bloom_n * 2);
 			mdb_txn_abort(txn);
 			return rc;
 		}
