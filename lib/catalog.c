@@ -430,6 +430,8 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 	MDB_val v;
 	if (!wn_meta_get(c, txn, "generation", &v) && v.mv_size == 8)
 		c->generation = wn_get_be64(v.mv_data);
+	if (!wn_meta_get(c, txn, "digest", &v) && v.mv_size == 6 && !memcmp(v.mv_data, "sha256", 6))
+		c->digest = 1;
 	if (c->writable) {
 		if ((rc = recover(c, txn)))
 			goto abort;
@@ -464,11 +466,13 @@ void wn_catalog_close(wn_catalog *c)
  * with an index of many GB, every merge and lookup would grow RSS towards the index size.
  * Between transactions no pointer into the map is live, so we drop our page-table
  * entries for it: the pages stay in the page cache and come back on the next touch. */
-/* Resident bytes of file-backed mappings (mostly the index map): /proc/self/statm's
- * "shared" field. 0 when it cannot be read. */
-uint64_t wn_mapped_file_bytes(void)
+/* Resident bytes of file-backed mappings (mostly the index map: "shared" in
+ * /proc/self/statm) and of the rest (anonymous memory). 0 when it cannot be read. */
+uint64_t wn_mapped_file_bytes(uint64_t *anon)
 {
 	char buf[128];
+	if (anon)
+		*anon = 0;
 	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
@@ -480,7 +484,10 @@ uint64_t wn_mapped_file_bytes(void)
 	unsigned long long size, res, shared;
 	if (sscanf(buf, "%llu %llu %llu", &size, &res, &shared) != 3)
 		return 0;
-	return (uint64_t)shared * (uint64_t)sysconf(_SC_PAGESIZE);
+	uint64_t pg = (uint64_t)sysconf(_SC_PAGESIZE);
+	if (anon)
+		*anon = res > shared ? (res - shared) * pg : 0;
+	return (uint64_t)shared * pg;
 }
 
 /* Where LMDB mapped data.mdb: mdb_env_info() gives the address only for MDB_FIXEDMAP,
@@ -538,6 +545,11 @@ static int json_file_entry(wn_buf *b, const char *rel, size_t rl, const wn_filei
 	if (f->role == WN_ROLE_SHARD && f->nrecords)
 		rc |= wn_buf_printf(b, ",\"first_ordinal\":%llu,\"last_ordinal\":%llu",
 			(unsigned long long)f->first_ord, (unsigned long long)(f->first_ord + f->nrecords - 1));
+	if (f->has_sha256) {
+		char sh[65];
+		wn_hex(sh, f->sha256, 32);
+		rc |= wn_buf_printf(b, ",\"sha256\":\"%s\"", sh);
+	}
 	rc |= wn_buf_puts(b, "}");
 	return rc ? WN_E_NOMEM : 0;
 }
@@ -556,13 +568,92 @@ static int counts_json(wn_catalog *c, wn_buf *b)
 	return rc ? WN_E_NOMEM : 0;
 }
 
+/* The SHA-256 of a sealed file for SHA256SUMS: from meta "sha256:<path>", written when the
+ * file was sealed; for a file sealed before the catalog kept SHA256SUMS, read the file
+ * (its XXH128 must still match: a damaged file is not vouched for) and note it in *add
+ * (path, NUL, 32 bytes) to be stored. */
+static int file_sha256(wn_catalog *c, MDB_txn *txn, const char *rel, size_t rl, wn_fileinfo *f, wn_buf *add)
+{
+	char key[200], path[4400];
+	MDB_val v;
+	if (rl > 150)
+		return wn_seterr(c, WN_E_CORRUPT, "index: a file name of %zu bytes", rl);
+	snprintf(key, sizeof key, "sha256:%.*s", (int)rl, rel);
+	int rc = wn_meta_get(c, txn, key, &v);
+	if (!rc && v.mv_size == 32) {
+		memcpy(f->sha256, v.mv_data, 32);
+		f->has_sha256 = 1;
+		return 0;
+	}
+	if (rc && rc != WN_E_NOTFOUND)
+		return rc;
+	uint8_t xxh[16];
+	snprintf(path, sizeof path, "%s/%.*s", c->dir, (int)rl, rel);
+	rc = wn_file_digests(path, xxh, f->sha256, NULL);
+	if (rc)
+		return wn_seterr(c, rc, "%s: %s", path, rc > 0 ? strerror(rc) : wn_strerror(rc));
+	if (memcmp(xxh, f->xxh128, 16))
+		return wn_seterr(c, WN_E_CORRUPT, "%s: its XXH128 no longer matches the index: not adding its SHA-256 "
+			"(run winnow verify)", path);
+	f->has_sha256 = 1;
+	if (wn_buf_put(add, rel, rl) || wn_buf_put(add, "", 1) || wn_buf_put(add, f->sha256, 32))
+		return WN_E_NOMEM;
+	return 0;
+}
+
+/* Store the SHA-256 that file_sha256 computed (writer only). */
+static int store_sha256(wn_catalog *c, const wn_buf *add)
+{
+	MDB_txn *txn;
+	char key[200];
+	if (!add->len || !c->writable)
+		return 0;
+	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	for (size_t i = 0; i < add->len && !rc;) {
+		size_t n = strlen(add->p + i);
+		snprintf(key, sizeof key, "sha256:%s", add->p + i);
+		rc = wn_meta_put(c, txn, key, add->p + i + n + 1, 32);
+		i += n + 1 + 32;
+	}
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	rc = mdb_txn_commit(txn);
+	return rc ? wn_lmdb_err(c, rc, "commit") : 0;
+}
+
+int wn_catalog_set_digest(wn_catalog *c, const char *algo)
+{
+	if (!algo || strcmp(algo, "sha256"))
+		return wn_seterr(c, WN_E_USAGE, "unknown digest \"%s\" (sha256 is the one there is)", algo ? algo : "");
+	if (!c->writable)
+		return wn_seterr(c, WN_E_USAGE, "the catalog must be open for writing to keep SHA256SUMS");
+	if (c->digest)
+		return 0;
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	if ((rc = wn_meta_put(c, txn, "digest", "sha256", 6))) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(txn)))
+		return wn_lmdb_err(c, rc, "commit");
+	c->digest = 1;
+	return wn_catalog_write_manifests(c);
+}
+
 int wn_catalog_write_manifests(wn_catalog *c)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	wn_buf man = { 0 }, js = { 0 }, cat = { 0 };
-	char path[4096], hex[33];
+	wn_buf man = { 0 }, js = { 0 }, cat = { 0 }, sums = { 0 }, add = { 0 };
+	char path[4096], hex[65];
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return wn_lmdb_err(c, rc, "begin");
@@ -572,7 +663,7 @@ int wn_catalog_write_manifests(wn_catalog *c)
 	}
 	wn_buf_printf(&js, "{\"format_version\":%d,\"fingerprint_version\":%d,\"generation\":%llu,\"files\":[",
 		WN_FORMAT_VERSION, WN_FP_VERSION, (unsigned long long)c->generation);
-	int first = 1, open_files = 0;
+	int first = 1, open_files = 0, ferr = 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		wn_fileinfo f;
 		if (v.mv_size != WN_FILEINFO_BYTES)
@@ -584,13 +675,31 @@ int wn_catalog_write_manifests(wn_catalog *c)
 		}
 		wn_hex(hex, f.xxh128, 16);
 		wn_buf_printf(&man, "XXH128 (%.*s) = %s\n", (int)k.mv_size, (char *)k.mv_data, hex);
+		f.has_sha256 = 0;
+		if (c->digest) {
+			if ((ferr = file_sha256(c, txn, k.mv_data, k.mv_size, &f, &add)))
+				break;
+			wn_hex(hex, f.sha256, 32);
+			wn_buf_printf(&sums, "%s  %.*s\n", hex, (int)k.mv_size, (char *)k.mv_data);
+		}
 		json_file_entry(&js, k.mv_data, k.mv_size, &f, first);
 		first = 0;
 	}
 	mdb_cursor_close(cur);
 	mdb_txn_abort(txn);
-	if (rc != MDB_NOTFOUND)
-		return wn_lmdb_err(c, rc, "files");
+	if (ferr)
+		rc = ferr;
+	else if (rc == MDB_NOTFOUND)
+		rc = store_sha256(c, &add);
+	else
+		rc = wn_lmdb_err(c, rc, "files");
+	wn_buf_free(&add);
+	if (rc) {
+		wn_buf_free(&man);
+		wn_buf_free(&js);
+		wn_buf_free(&sums);
+		return rc;
+	}
 	wn_buf_puts(&js, "\n],\"counts\":{");
 	counts_json(c, &js);
 	wn_buf_puts(&js, "}}\n");
@@ -608,13 +717,20 @@ int wn_catalog_write_manifests(wn_catalog *c)
 	wn_buf_puts(&cat, "}}\n");
 	if (!man.p)
 		wn_buf_puts(&man, "");
+	if (!sums.p)
+		wn_buf_puts(&sums, "");
 	rc = WN_E_NOMEM;
-	if (js.p && cat.p && man.p) {
+	if (js.p && cat.p && man.p && sums.p) {
 		snprintf(path, sizeof path, "%s/MANIFEST.json", c->dir);
 		rc = wn_write_file_atomic(path, js.p, js.len);
 		if (!rc) {
 			snprintf(path, sizeof path, "%s/catalog.json", c->dir);
 			rc = wn_write_file_atomic(path, cat.p, cat.len);
+		}
+		if (!rc && c->digest) {
+			/* what `sha256sum -c SHA256SUMS` reads, in MANIFEST's order */
+			snprintf(path, sizeof path, "%s/SHA256SUMS", c->dir);
+			rc = wn_write_file_atomic(path, sums.p, sums.len);
 		}
 		if (!rc) {
 			snprintf(path, sizeof path, "%s/MANIFEST", c->dir);
@@ -626,5 +742,6 @@ int wn_catalog_write_manifests(wn_catalog *c)
 	wn_buf_free(&man);
 	wn_buf_free(&js);
 	wn_buf_free(&cat);
+	wn_buf_free(&sums);
 	return rc;
 }

@@ -808,10 +808,17 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 			break;
 		progress(g, src, 0);
 		/* Lookups of ids already in the catalog map index pages, which count in our
-		 * resident set although the kernel may drop them; keep that part of the memory
-		 * budget (a quarter of it) by letting go of the mappings when it is spent. */
-		if ((n & 4095) < BATCH && wn_mapped_file_bytes() > g->o->memory / 4)
-			wn_index_release_pages(g->c);
+		 * resident set although the kernel may drop them at will. Keep the whole within
+		 * the budget by letting go of the mappings when they fill what the rest of our
+		 * memory leaves (at least 1/16 of the budget). */
+		if ((n & 4095) < BATCH) {
+			uint64_t anon, mapped = wn_mapped_file_bytes(&anon);
+			uint64_t room = g->o->memory > anon + g->o->memory / 16 ? g->o->memory - anon - g->o->memory / 16 : 0;
+			if (room < g->o->memory / 16)
+				room = g->o->memory / 16;
+			if (mapped > room)
+				wn_index_release_pages(g->c);
+		}
 		if (g->o->cancel && *g->o->cancel)
 			rc = WN_E_INTERRUPTED;
 	}

@@ -185,7 +185,7 @@ int wn_catalog_write_manifests(wn_catalog *c);
 /* Cut data files back to their committed lengths, remove uncommitted ones (writer only). */
 int wn_catalog_rollback(wn_catalog *c);
 void wn_index_release_pages(wn_catalog *c);   /* drop our mappings of index pages (they stay cached) */
-uint64_t wn_mapped_file_bytes(void);          /* resident bytes of file mappings, from /proc */
+uint64_t wn_mapped_file_bytes(uint64_t *anon); /* resident bytes of file mappings (and *anon of the rest) */
 
 /* ---- the hashed maps (lsm.c) ----
  * Three maps per kind, each a set of fixed-size entries sorted by key:
