@@ -9,12 +9,12 @@ PKGDIR  ?= $(LIBDIR)/pkgconfig
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
-DEPS    := libzstd libxxhash lmdb
+DEPS    := libzstd libxxhash lmdb libcrypto sqlite3
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
-DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null || echo -lzstd -lxxhash -llmdb)
+DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null || echo -lzstd -lxxhash -llmdb -lcrypto -lsqlite3)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Iinclude -Ilib $(DEP_CFLAGS) $(CFLAGS)
 ALL_LDLIBS := $(DEP_LIBS) -pthread $(LDLIBS)
 
@@ -27,6 +27,7 @@ UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
 LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(B)/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+TEST_TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 
 VERSION := 0.1.0
 
@@ -48,6 +49,11 @@ $(B)/%.o: %.c $(wildcard include/*.h lib/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+# helpers the command line tests run (e.g. wn-corrupt damages an index on purpose)
+$(B)/tests/tools/%: tests/tools/%.c $(B)/libwinnow.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwinnow.a $(ALL_LDLIBS)
+
 $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libwinnow.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwinnow.a $(ALL_LDLIBS)
@@ -60,7 +66,7 @@ gen: bench/gen  ## build only the data generator
 demo: $(B)/winnow bench/gen  ## generate sample data, ingest it, check it with stock tools (in ./demo)
 	WINNOW=$(B)/winnow bash tools/demo.sh
 
-test: $(B)/winnow $(UNIT_BIN) bench/gen  ## build and run every test (unit + command line)
+test: $(B)/winnow $(UNIT_BIN) $(TEST_TOOLS) bench/gen  ## build and run every test (unit + command line)
 	@B=$(B) bash tests/run.sh $(UNIT_BIN)
 
 check:  ## build with ASan+UBSan and run every test
@@ -85,7 +91,7 @@ bench-scale: ## ingest 1M, 10M and 100M generated records (long; needs ~80 GB fr
 	WINNOW=build-bench/winnow bash bench/scale.sh
 
 winnow.pc: Makefile
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: winnow\nDescription: deduplicated, checksummed, indexed music-metadata catalogs\nVersion: %s\nRequires.private: libzstd libxxhash lmdb\nLibs: -L$${libdir} -lwinnow\nLibs.private: -pthread\nCflags: -I$${includedir}\n' \
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: winnow\nDescription: deduplicated, checksummed, indexed music-metadata catalogs\nVersion: %s\nRequires.private: libzstd libxxhash lmdb libcrypto sqlite3\nLibs: -L$${libdir} -lwinnow\nLibs.private: -pthread\nCflags: -I$${includedir}\n' \
 		'$(PREFIX)' '$(VERSION)' > $@
 
 install: $(B)/winnow $(B)/libwinnow.a winnow.pc  ## install tool, library, header and winnow.pc under $(DESTDIR)$(PREFIX)

@@ -4,7 +4,8 @@
 # same data in the same run; print a table and write bench/RESULTS.md.
 #
 # Environment: WINNOW (binary), BENCH_RECORDS (default 2000000), BENCH_DIR (default
-# bench/out), BENCH_LOOKUPS (random gets, default 20000).
+# bench/out), BENCH_LOOKUPS (random gets, default 20000), BENCH_FORMAT_RECORDS (records
+# for the CSV and SQLite comparisons, default 1000000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WINNOW=${WINNOW:-build-bench/winnow}
@@ -57,6 +58,26 @@ KEPT=$(jget "$D/truth.json" kept)
 measure "winnow export" "$KEPT" "$BYTES" -- sh -c "'$WINNOW' export -C '$D/cat' >'$D/export.jsonl'"
 [ "$(wc -l <"$D/export.jsonl")" = "$KEPT" ] || fail "export has $(wc -l <"$D/export.jsonl") records, want $KEPT"
 
+echo "== winnow verify, beside xxhsum -c and zstd -t (the catalog's files from the page cache)"
+VER_FILES=$(sed -n 's/^XXH128 (\(.*\)) = .*/\1/p' "$D/cat/MANIFEST" | tr '\n' ' ')
+VER_BYTES=$(cd "$D/cat" && cat $VER_FILES | wc -c)          # (and into the page cache)
+VER_LINES=$(cd "$D/cat" && zstd -q -dc $VER_FILES | wc -l)  # records, ledger and reject entries
+# correctness first: both modes must say clean and have read everything
+"$WINNOW" verify -C "$D/cat" --json >"$D/verify.json" || fail "verify: $(head -c 300 "$D/verify.json")"
+[ "$(jget "$D/verify.json" bytes_checked)" = "$VER_BYTES" ] || fail "verify read $(jget "$D/verify.json" bytes_checked) bytes, want $VER_BYTES"
+"$WINNOW" verify -C "$D/cat" --deep -j 2 --json >"$D/verify-deep.json" || fail "verify --deep: $(head -c 300 "$D/verify-deep.json")"
+[ "$(jget "$D/verify-deep.json" records_checked)" = "$VER_LINES" ] ||
+	fail "verify --deep decoded $(jget "$D/verify-deep.json" records_checked) lines, want $VER_LINES"
+(cd "$D/cat" && xxhsum -c --quiet MANIFEST) || fail "xxhsum -c MANIFEST"
+echo "  verify says clean (fast and deep), and so does xxhsum -c: $VER_BYTES bytes, $VER_LINES lines in $(echo $VER_FILES | wc -w) files"
+# the fast checks take a fraction of a second: five runs each
+measure "winnow verify (fast; 5 runs)" $((5 * VER_LINES)) $((5 * VER_BYTES)) -- \
+	sh -c "for i in 1 2 3 4 5; do '$WINNOW' verify -C '$D/cat' >/dev/null || exit 1; done"
+measure "xxhsum -c MANIFEST (5 runs)" $((5 * VER_LINES)) $((5 * VER_BYTES)) -- \
+	sh -c "cd '$D/cat' && for i in 1 2 3 4 5; do xxhsum -c --quiet MANIFEST || exit 1; done"
+measure "winnow verify --deep -j 2" "$VER_LINES" "$VER_BYTES" -- sh -c "'$WINNOW' verify -C '$D/cat' --deep -j 2 >/dev/null"
+measure "zstd -t (every data file)" "$VER_LINES" "$VER_BYTES" -- sh -c "cd '$D/cat' && zstd -q -t $VER_FILES"
+
 echo "== winnow get: $LOOKUPS random ids, one process"
 # the record's own id is the first "id" member of the line in both layouts
 awk 'NR % 7 == 1 && match($0, /"id":"[0-9A-Za-z]+"/) { print substr($0, RSTART + 6, RLENGTH - 7) }' "$D/export.jsonl" |
@@ -93,6 +114,43 @@ else
 	echo "  duckdb: node/npm or @duckdb/node-api not available here, skipped"
 fi
 
+echo "== input formats: the same records as JSONL and as CSV; SQLite in the dump's layout"
+NF=${BENCH_FORMAT_RECORDS:-1000000}
+# CSV: the generator's flat dump-layout rows without its bad lines, as JSONL and as CSV
+"$GEN" --count "$NF" --seed 1 --layout dump --truth "$D/dump-truth.json" -o "$D/dump-all.jsonl"
+NCSV=$(python3 bench/formats.py csv "$D/dump-all.jsonl" "$D/dump.csv" "$D/dump.jsonl")
+rm -f "$D/dump-all.jsonl"
+cat "$D/dump.jsonl" "$D/dump.csv" >/dev/null
+measure "winnow ingest, dump-layout JSONL" "$NCSV" "$(stat -c %s "$D/dump.jsonl")" -- \
+	"$WINNOW" ingest -q -C "$D/cat-jsonl" --json "$D/dump.jsonl" >"$D/ingest-jsonl.json"
+measure "winnow ingest, the same records as CSV" "$NCSV" "$(stat -c %s "$D/dump.csv")" -- \
+	"$WINNOW" ingest -q -C "$D/cat-csv" --json --map id=id "$D/dump.csv" >"$D/ingest-csv.json"
+for k in kept duplicates revisions; do
+	[ "$(jget "$D/ingest-jsonl.json" $k)" = "$(jget "$D/dump-truth.json" $k)" ] ||
+		fail "dump-layout JSONL $k: winnow $(jget "$D/ingest-jsonl.json" $k), generator $(jget "$D/dump-truth.json" $k)"
+done
+for k in read kept duplicates revisions rejected; do
+	[ "$(jget "$D/ingest-csv.json" $k)" = "$(jget "$D/ingest-jsonl.json" $k)" ] ||
+		fail "CSV $k: $(jget "$D/ingest-csv.json" $k), JSONL of the same records $(jget "$D/ingest-jsonl.json" $k)"
+done
+echo "  CSV counts == JSONL counts == the generator's truth: kept $(jget "$D/ingest-csv.json" kept) of $NCSV rows"
+# SQLite: tracks, albums, artists and track_artists from the same generator (--clean)
+"$GEN" --count "$NF" --seed 1 --clean --layout dump -o "$D/sq-dump.jsonl"
+"$GEN" --count "$NF" --seed 1 --clean --layout api -o "$D/sq-api.jsonl"
+python3 bench/formats.py sqlite "$D/sq-dump.jsonl" "$D/sq-api.jsonl" "$D/dump.sqlite3" >/dev/null
+rm -f "$D/sq-dump.jsonl" "$D/sq-api.jsonl"
+cat "$D/dump.sqlite3" >/dev/null
+measure "winnow ingest, SQLite (dump layout, denormalised)" "$NF" "$(stat -c %s "$D/dump.sqlite3")" -- \
+	"$WINNOW" ingest -q -C "$D/cat-sqlite" --json "$D/dump.sqlite3" >"$D/ingest-sqlite.json"
+[ "$(jget "$D/ingest-sqlite.json" kept)" = "$NF" ] || fail "SQLite: kept $(jget "$D/ingest-sqlite.json" kept) tracks, want $NF"
+"$WINNOW" export -C "$D/cat-sqlite" >"$D/sqlite.jsonl"
+[ "$(grep -c '"artists":\[{"id":"[^"]*","name":.*"album":{"id":' "$D/sqlite.jsonl")" = "$NF" ] ||
+	fail "SQLite: not every track record has its artists and album"
+echo "  SQLite: $NF tracks kept, each with its artists and album"
+measure "winnow ingest, the SQLite records as JSONL" "$NF" "$(stat -c %s "$D/sqlite.jsonl")" -- \
+	"$WINNOW" ingest -q -C "$D/cat-sqlite-jsonl" --json "$D/sqlite.jsonl" >"$D/ingest-sqlite-jsonl.json"
+[ "$(jget "$D/ingest-sqlite-jsonl.json" kept)" = "$NF" ] || fail "SQLite records as JSONL: kept $(jget "$D/ingest-sqlite-jsonl.json" kept)"
+
 # ---- summary ----
 WIN_S=$(awk -F'\t' '$1 == "winnow ingest" { print $2 }' "$RES")
 WIN_RSS=$(awk -F'\t' '$1 == "winnow ingest" { print $3 }' "$RES")
@@ -106,6 +164,16 @@ printf '  winnow ingest: %.0f records/s, %.0f MB/s, peak RSS %.0f MiB, catalog %
 	"$(echo "$CAT_BYTES / 1048576" | bc -l)" "$IDX"
 printf '  winnow / (sort -u | zstd): %.2fx the speed\n' "$(echo "$SORT_S / $WIN_S" | bc -l)"
 sed -n 's/.*"stage_seconds":\({[^}]*}\).*/  stage seconds: \1/p' "$D/ingest.json"
+rate() { awk -F'\t' -v n="$1" -v k="$2" '$1 == n { printf "%.2f", k == "gb" ? $5 / $2 / 1e9 : $4 / $2 }' "$RES"; }
+VERIFY_LINE=$(printf 'winnow verify: fast %s GB/s (xxhsum -c %s GB/s); deep -j 2 %.0f records/s (zstd -t %.0f records/s)' \
+	"$(rate "winnow verify (fast; 5 runs)" gb)" "$(rate "xxhsum -c MANIFEST (5 runs)" gb)" \
+	"$(rate "winnow verify --deep -j 2" rec)" "$(rate "zstd -t (every data file)" rec)")
+echo "  $VERIFY_LINE"
+FORMATS_LINE=$(printf 'input formats: CSV %.0f records/s, JSONL of the same records %.0f records/s (CSV takes %.2fx the time); SQLite %.0f denormalised tracks/s, JSONL of the same records %.0f records/s' \
+	"$(rate "winnow ingest, the same records as CSV" rec)" "$(rate "winnow ingest, dump-layout JSONL" rec)" \
+	"$(echo "$(rate "winnow ingest, dump-layout JSONL" rec) / $(rate "winnow ingest, the same records as CSV" rec)" | bc -l)" \
+	"$(rate "winnow ingest, SQLite (dump layout, denormalised)" rec)" "$(rate "winnow ingest, the SQLite records as JSONL" rec)")
+echo "  $FORMATS_LINE"
 
 # ---- RESULTS.md ----
 {
@@ -125,6 +193,10 @@ sed -n 's/.*"stage_seconds":\({[^}]*}\).*/  stage seconds: \1/p' "$D/ingest.json
 	echo
 	echo "winnow ingest: catalog $(echo "$CAT_BYTES / 1048576" | bc) MiB, index $IDX bytes per kept record, stage seconds $(sed -n 's/.*"stage_seconds":\({[^}]*}\).*/\1/p' "$D/ingest.json")"
 	echo
-	echo "Commands: \`$WINNOW ingest -C CAT --json tracks.jsonl\`; \`zstd -3 -T2\`; \`LC_ALL=C sort -u -S 1G --parallel=2 | zstd -3 -T2\`; \`mlr --ijsonl --ojsonl head -n 1 -g id\` (valid JSON lines only); each timed with GNU time (wall clock, maximum RSS)."
+	echo "$VERIFY_LINE; over the catalog after both ingest runs: $VER_BYTES bytes, $VER_LINES lines (records, ledger and reject entries), verified clean before timing."
+	echo
+	echo "$FORMATS_LINE. CSV: \`bench/gen --count $NF --seed 1 --layout dump\` without its bad lines, $NCSV rows, written as CSV by \`bench/formats.py csv\` and ingested with \`--map id=id\` (values as strings); counts equal to the JSONL run's and the generator's. SQLite: \`bench/formats.py sqlite\` from \`bench/gen --clean\` (dump and api layouts, $NF tracks), the dump's tables without an index; every record checked to have its artists and album."
+	echo
+	echo "Commands: \`$WINNOW ingest -C CAT --json tracks.jsonl\`; \`winnow verify -C CAT\` and \`--deep -j 2\`, \`xxhsum -c MANIFEST\`, \`zstd -t\` on every data file; \`zstd -3 -T2\`; \`LC_ALL=C sort -u -S 1G --parallel=2 | zstd -3 -T2\`; \`mlr --ijsonl --ojsonl head -n 1 -g id\` (valid JSON lines only); each timed with GNU time (wall clock, maximum RSS)."
 } >bench/RESULTS.md
 echo "== wrote bench/RESULTS.md"

@@ -335,7 +335,7 @@ typedef struct wn_verify_result {
  * o->dir against o->manifest. Returns 0 when the check ran to its end, whatever it found:
  * res->problems is 0 if and only if nothing is damaged. A catalog being written by a live
  * ingest run is checked as of its last checkpoint; its unsealed files are notes.
- * Memory: deep mode on a catalog keeps about 28 bytes per stored record.
+ * Memory: deep mode on a catalog keeps 32 bytes per stored record.
  * Errors (the check could not run; res->err and, with c, wn_catalog_errmsg() say why):
  * WN_E_USAGE (no o, no c and no o->dir), WN_E_NOTFOUND (bare folder: no MANIFEST),
  * WN_E_INTERRUPTED, WN_E_LMDB, WN_E_NOMEM, errno (e.g. the folder cannot be read). */

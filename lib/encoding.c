@@ -18,6 +18,7 @@
 #include "source.h"
 
 #include <stdlib.h>
+#include <strings.h>
 
 /* Windows-1252 80..9f; 0 = unassigned */
 static const uint16_t cp1252_hi[32] = {
@@ -153,8 +154,8 @@ void wn_arena_reset(wn_arena *a)
 			free(a->blk[i]);
 		a->nblk = 0;
 		a->size = a->used = 0;
-		if (want > ARENA_MIN && wn_arena_room(a, want))
-			a->used = 0;
+		if (want > ARENA_MIN)
+			wn_arena_room(a, want);   /* on failure, the next room() tries again */
 	}
 	a->used = 0;
 	a->total = 0;
@@ -175,7 +176,7 @@ typedef struct tsrc {
 	wn_source *in;
 	int enc;
 	wn_arena arena;
-	char why[96];
+	char why[160];
 } tsrc;
 
 static int t_next(wn_source *s, wn_srec *r, int may_move)

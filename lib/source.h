@@ -79,6 +79,10 @@ char *wn_arena_copy(wn_arena *a, const void *p, size_t n);   /* room + copy + ta
 void wn_arena_reset(wn_arena *a);
 void wn_arena_free(wn_arena *a);
 
+/* Wrap a source in one that runs it in a thread of its own, reading ahead (source_ahead.c).
+ * Takes ownership of inner, also on error. */
+int wn_source_ahead(wn_source **out, wn_source *inner);
+
 /* Wrap a source of JSON texts in one that transcodes each record from enc to UTF-8 (JSONL
  * and nested JSON; CSV transcodes as it parses). Takes ownership of inner, also on error. */
 int wn_source_transcode(wn_source **out, wn_source *inner, int enc);

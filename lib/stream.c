@@ -10,8 +10,9 @@
  *
  * Durability: wn_stream_sync() writes every submitted frame and fsyncs the file; only
  * then does the caller commit the index transaction that records the new length
- * (wn_stream_commit). A file is sealed (seek table appended, fsynced, XXH128 taken) when
- * it reaches file_bytes of records or at the end of a run; sealed files never change.
+ * (wn_stream_commit). A file is sealed (seek table appended, fsynced, XXH128 taken, and its
+ * SHA-256 when the catalog keeps SHA256SUMS) when it reaches file_bytes of records or at
+ * the end of a run; sealed files never change.
  */
 #include "internal.h"
 #include "stream.h"
@@ -24,6 +25,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <openssl/evp.h>
 #include <xxhash.h>
 
 /* ---- the pool ---- */
@@ -195,6 +197,21 @@ static int stream_err(wn_stream *s, int e, const char *what)
 	return wn_seterr(s->c, e, "%s/%s: %s: %s", s->c->dir, s->rel, what, e > 0 ? strerror(e) : wn_strerror(e));
 }
 
+/* The file's running hashes: XXH3-128 always, SHA-256 when the catalog keeps SHA256SUMS. */
+static void hash_reset(wn_stream *s)
+{
+	XXH3_128bits_reset(s->hs);
+	if (s->sha)
+		EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL);
+}
+
+static void hash_update(wn_stream *s, const void *p, size_t n)
+{
+	XXH3_128bits_update(s->hs, p, n);
+	if (s->sha)
+		EVP_DigestUpdate(s->sha, p, n);
+}
+
 static wn_job *ring_at(wn_stream *s, int i)
 {
 	return &s->jobs[(s->head + i) % s->njobs];
@@ -264,8 +281,8 @@ static int stream_resume(wn_stream *s, MDB_txn *txn)
 	s->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (s->fd < 0)
 		return stream_err(s, errno, "open");
-	/* the running hash covers the committed bytes */
-	XXH3_128bits_reset(s->hs);
+	/* the running hashes cover the committed bytes */
+	hash_reset(s);
 	char *buf = malloc(1 << 20);
 	if (!buf)
 		return WN_E_NOMEM;
@@ -276,7 +293,7 @@ static int stream_resume(wn_stream *s, MDB_txn *txn)
 			free(buf);
 			return stream_err(s, rc, "read");
 		}
-		XXH3_128bits_update(s->hs, buf, n);
+		hash_update(s, buf, n);
 		off += n;
 	}
 	free(buf);
@@ -304,13 +321,17 @@ int wn_stream_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *poo
 	s->jobs = calloc((size_t)s->njobs, sizeof *s->jobs);
 	s->hs = XXH3_createState();
 	s->fd = -1;
+	if (c->digest && !(s->sha = EVP_MD_CTX_new())) {
+		wn_stream_close(s);
+		return WN_E_NOMEM;
+	}
 	int rc = (!s->jobs || !s->hs) ? WN_E_NOMEM : stream_resume(s, txn);
 	if (rc) {
 		wn_stream_close(s);
 		return rc;
 	}
 	if (s->fd < 0)
-		XXH3_128bits_reset(s->hs);
+		hash_reset(s);
 	s->cur = ring_at(s, 0);
 	s->cur->first_ord = s->next_ord;
 	*out = s;
@@ -332,6 +353,7 @@ void wn_stream_close(wn_stream *s)
 	if (s->fd >= 0)
 		close(s->fd);
 	XXH3_freeState(s->hs);
+	EVP_MD_CTX_free(s->sha);
 	free(s->seek);
 	free(s->newframes);
 	free(s->dirty);
@@ -346,7 +368,7 @@ static int open_file(wn_stream *s)
 	s->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (s->fd < 0)
 		return stream_err(s, errno, "create");
-	XXH3_128bits_reset(s->hs);
+	hash_reset(s);
 	s->fi.data_len = s->fi.size = 0;
 	s->fi.nframes = 0;
 	s->fi.nrecords = s->fi.raw_bytes = 0;
@@ -383,7 +405,7 @@ static int seal_file(wn_stream *s)
 	wn_seektable_write(t, s->seek, (uint32_t)s->nseek);
 	int rc = wn_write_all(s->fd, t, tl);
 	if (!rc)
-		XXH3_128bits_update(s->hs, t, tl);
+		hash_update(s, t, tl);
 	free(t);
 	if (rc)
 		return stream_err(s, rc, "write seek table");
@@ -394,6 +416,11 @@ static int seal_file(wn_stream *s)
 	XXH128_canonical_t canon;
 	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(s->hs));
 	memcpy(s->fi.xxh128, canon.digest, 16);
+	if (s->sha) {
+		unsigned len = 32;
+		EVP_DigestFinal_ex(s->sha, s->fi.sha256, &len);
+		s->fi.has_sha256 = 1;
+	}
 	s->fi.size = s->fi.data_len + tl;
 	s->fi.sealed = 1;
 	rc = push_dirty(s);
@@ -406,6 +433,7 @@ static int seal_file(wn_stream *s)
 	s->fi.nframes = 0;
 	s->fi.nrecords = s->fi.raw_bytes = 0;
 	s->fi.sealed = 0;
+	s->fi.has_sha256 = 0;
 	memset(s->fi.xxh128, 0, sizeof s->fi.xxh128);   /* known when sealed */
 	return 0;
 }
@@ -429,7 +457,7 @@ static int write_one(wn_stream *s)
 	}
 	if ((rc = wn_write_all(s->fd, j->comp, j->comp_len)))
 		return stream_err(s, rc, "write");
-	XXH3_128bits_update(s->hs, j->comp, j->comp_len);
+	hash_update(s, j->comp, j->comp_len);
 	if (s->nseek == s->capseek) {
 		size_t cap = s->capseek ? s->capseek * 2 : 64;
 		wn_seekent *e = realloc(s->seek, cap * sizeof *e);
@@ -583,6 +611,10 @@ int wn_stream_commit(wn_stream *s, MDB_txn *txn)
 			return wn_lmdb_err(s->c, rc, "files");
 		snprintf(key, sizeof key, "open:%s", rel);
 		if ((rc = wn_meta_del(s->c, txn, key)))
+			return rc;
+		/* the SHA-256 for SHA256SUMS (doc/FORMAT.md, meta "sha256:<path>") */
+		snprintf(key, sizeof key, "sha256:%s", rel);
+		if (f->has_sha256 && (rc = wn_meta_put(s->c, txn, key, f->sha256, 32)))
 			return rc;
 	}
 	if (s->fd >= 0) {

@@ -40,6 +40,7 @@ typedef struct wn_stream {
 	char rel[128];
 	wn_fileinfo fi;
 	XXH3_state_t *hs;
+	struct evp_md_ctx_st *sha;   /* SHA-256 of the file (OpenSSL), when c->digest */
 	wn_seekent *seek;
 	size_t nseek, capseek;
 	/* written since the last commit */

@@ -63,5 +63,6 @@ int cmd_ingest(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 
 #endif

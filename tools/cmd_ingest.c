@@ -10,8 +10,9 @@
 static const char usage[] =
 	"usage: winnow ingest -C CATALOG [options] [FILE ...]\n"
 	"\n"
-	"Reads JSONL records (one JSON object a line) from each FILE, or standard input when\n"
-	"there is none or FILE is '-'; zstd-compressed input is recognised and decompressed.\n"
+	"Reads records from each FILE, or standard input when there is none or FILE is '-':\n"
+	"JSONL (one JSON object a line), JSON documents, CSV/TSV or SQLite (the format comes\n"
+	"from the name, else from the first bytes); zstd-compressed text is decompressed.\n"
 	"Every record is kept, or dropped as a duplicate or revision (noted in the ledger), or\n"
 	"rejected (noted with its reason and raw bytes in CATALOG/rejects/). An interrupted run\n"
 	"(kill, power loss, full disk) resumes when the same command is run again.\n"
@@ -36,7 +37,30 @@ static const char usage[] =
 	"      --checkpoint N       records between checkpoints (default: from --memory)\n"
 	"  -j, --threads N          compression threads (default: number of cores)\n"
 	"      --progress, --no-progress   progress on stderr (default: when it is a terminal)\n"
-	"  -q, --quiet              do not list rejected records on stderr\n";
+	"      --digest sha256      also keep CATALOG/SHA256SUMS (for sha256sum -c), from now on\n"
+	"  -q, --quiet              do not list rejected records on stderr\n"
+	"\n"
+	"Input formats (README.md, \"Input formats\"):\n"
+	"      --format F           jsonl, json, csv, tsv or sqlite (default: from the name: .jsonl\n"
+	"                           .ndjson .json .csv .tsv .sqlite3 .sqlite .db, each maybe .zst;\n"
+	"                           else from the first bytes)\n"
+	"      --map K=NAME,...     name the fields: id (the id; as --id-field), isrc (as\n"
+	"                           --isrc-field), title and artist (recorded for near-duplicate\n"
+	"                           detection, which is not done yet), e.g. --map id=track_id\n"
+	"      --encoding E         utf-8 (default: invalid UTF-8 is rejected), cp1252 or latin1\n"
+	"                           (transcoded before parsing)\n"
+	"      --records-path P     json: where the records are, e.g. playlists[].tracks[]\n"
+	"                           (default: the elements of a top-level array)\n"
+	"      --types SPEC         csv/tsv: auto (values that are JSON numbers become numbers)\n"
+	"                           and/or COLUMN=string|int|number|bool, comma-separated, e.g.\n"
+	"                           auto,explicit=bool (default: every value a string); use the\n"
+	"                           same every run: it changes the records' fingerprints\n"
+	"      --empty-null         csv/tsv: unquoted empty fields are null (default: \"\")\n"
+	"      --delimiter C        csv/tsv: the field separator (default ',' or tab)\n"
+	"      --csv-unwrap         csv/tsv: every line is one quoted field holding a CSV line\n"
+	"      --sqlite-table T     sqlite: read table T's rows as they are (default: the dump's\n"
+	"                           tracks, or artists with --kind artist, with their artists,\n"
+	"                           album or genres)\n";
 
 static int rejects_shown;
 static int quiet;
@@ -56,7 +80,8 @@ static void on_reject(const char *msg, void *ud)
 int cmd_ingest(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
-		O_CKPT, O_PROGRESS, O_NOPROGRESS };
+		O_CKPT, O_PROGRESS, O_NOPROGRESS, O_DIGEST, O_FORMAT, O_MAP, O_ENCODING, O_RPATH, O_TYPES, O_EMPTYNULL, O_DELIM,
+		O_UNWRAP, O_TABLE };
 	static const struct option lo[] = {
 		{ "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "json", 0, 0, O_JSON },
 		{ "on-conflict", 1, 0, O_CONFLICT }, { "ignore-field", 1, 0, O_IGNORE }, { "id-field", 1, 0, O_IDF },
@@ -64,6 +89,10 @@ int cmd_ingest(int argc, char **argv)
 		{ "frame-size", 1, 0, O_FRAME }, { "shard-size", 1, 0, O_SHARD }, { "max-line", 1, 0, O_MAXLINE },
 		{ "memory", 1, 0, O_MEM }, { "checkpoint", 1, 0, O_CKPT }, { "threads", 1, 0, 'j' },
 		{ "progress", 0, 0, O_PROGRESS }, { "no-progress", 0, 0, O_NOPROGRESS }, { "quiet", 0, 0, 'q' },
+		{ "digest", 1, 0, O_DIGEST },
+		{ "format", 1, 0, O_FORMAT }, { "map", 1, 0, O_MAP }, { "encoding", 1, 0, O_ENCODING },
+		{ "records-path", 1, 0, O_RPATH }, { "types", 1, 0, O_TYPES }, { "empty-null", 0, 0, O_EMPTYNULL },
+		{ "delimiter", 1, 0, O_DELIM }, { "csv-unwrap", 0, 0, O_UNWRAP }, { "sqlite-table", 1, 0, O_TABLE },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	wn_ingest_opts o;
 	wn_ingest_opts_init(&o);
@@ -71,6 +100,7 @@ int cmd_ingest(int argc, char **argv)
 	const char *ignore[16];
 	size_t nign = 0;
 	int json = 0;
+	const char *digest = NULL;
 	progress pr = { .on = isatty(2) };
 	uint64_t v;
 	int c;
@@ -141,6 +171,53 @@ int cmd_ingest(int argc, char **argv)
 			break;
 		case O_PROGRESS: pr.on = 1; break;
 		case O_NOPROGRESS: pr.on = 0; break;
+		case O_DIGEST:
+			if (strcmp(optarg, "sha256"))
+				return usage_error("ingest", "--digest takes sha256, not '%s'", optarg);
+			digest = optarg;
+			break;
+		case O_FORMAT:
+			if (strcmp(optarg, "jsonl") && strcmp(optarg, "json") && strcmp(optarg, "csv") && strcmp(optarg, "tsv") &&
+			    strcmp(optarg, "sqlite") && strcmp(optarg, "auto"))
+				return usage_error("ingest", "--format takes jsonl, json, csv, tsv or sqlite, not '%s'", optarg);
+			o.format = optarg;
+			break;
+		case O_MAP:
+			/* K=NAME,K=NAME: split in place (argv is ours to change) */
+			for (char *item = optarg, *next; item && *item; item = next) {
+				next = strchr(item, ',');
+				if (next)
+					*next++ = 0;
+				char *eq = strchr(item, '=');
+				if (!eq || !eq[1])
+					return usage_error("ingest", "--map takes KEY=NAME items (id, isrc, title, artist), not '%s'", item);
+				*eq = 0;
+				if (!strcmp(item, "id"))
+					o.id_field = eq + 1;
+				else if (!strcmp(item, "isrc"))
+					o.isrc_field = eq + 1;
+				else if (!strcmp(item, "title"))
+					o.title_field = eq + 1;
+				else if (!strcmp(item, "artist"))
+					o.artist_field = eq + 1;
+				else
+					return usage_error("ingest", "--map: unknown key '%s' (id, isrc, title or artist)", item);
+			}
+			break;
+		case O_ENCODING: o.encoding = optarg; break;
+		case O_RPATH: o.records_path = optarg; break;
+		case O_TYPES: o.csv_types = optarg; break;
+		case O_EMPTYNULL: o.csv_empty_null = 1; break;
+		case O_DELIM:
+			if (!strcmp(optarg, "\\t") || !strcmp(optarg, "tab"))
+				o.csv_delimiter = '\t';
+			else if (strlen(optarg) == 1 && optarg[0] != '"' && optarg[0] != '\n' && optarg[0] != '\r')
+				o.csv_delimiter = (unsigned char)optarg[0];
+			else
+				return usage_error("ingest", "--delimiter takes one character (or tab), not '%s'", optarg);
+			break;
+		case O_UNWRAP: o.csv_unwrap = 1; break;
+		case O_TABLE: o.sqlite_table = optarg; break;
 		case 'q': quiet = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return usage_error("ingest", "bad option");
@@ -161,6 +238,8 @@ int cmd_ingest(int argc, char **argv)
 
 	wn_catalog *cat;
 	int rc = wn_catalog_open(&cat, dir, WN_OPEN_WRITE);
+	if (!rc && digest)
+		rc = wn_catalog_set_digest(cat, digest);
 	if (rc) {
 		int e = report(cat, rc, dir);
 		wn_catalog_close(cat);

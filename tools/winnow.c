@@ -23,6 +23,7 @@ static const struct cmd {
 	{ "export", cmd_export, "write every kept record as JSONL" },
 	{ "get", cmd_get, "records by id or by ISRC" },
 	{ "stats", cmd_stats, "counts, sizes and the index's cost per record" },
+	{ "verify", cmd_verify, "prove a catalog whole, or locate what is broken" },
 };
 
 static void help(FILE *f)

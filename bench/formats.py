@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""bench/formats.py - the generator's records in the other input formats, for make bench.
+
+    python3 bench/formats.py csv IN.jsonl OUT.csv OUT.jsonl
+        Every line of IN that is a JSON object with a string "id" (the generator's bad
+        lines are left out) goes to OUT.jsonl as it is and to OUT.csv as one row: the
+        first such line's keys are the header, values as text (null as an empty field),
+        quoted per RFC 4180 where needed. So both files hold the same records, in order.
+        Prints the number of rows.
+
+    python3 bench/formats.py sqlite DUMP.jsonl API.jsonl OUT.sqlite3
+        with  bench/gen --count N --seed S --clean --layout dump >DUMP.jsonl
+              bench/gen --count N --seed S --clean --layout api  >API.jsonl
+        builds a database in the layout of the 2025 metadata dump. With --clean and the
+        same seed, line k of both files is the same track (bench/GEN.md): the dump row
+        gives the tracks table, the API object its artists (credit order) and album.
+        Tables and columns are the dump's (CREATE TABLE statements as in the real sample),
+        with no index, like the dump: tracks, albums, artists, track_artists (rows in track
+        order, credit order within a track), artist_genres, available_markets. Values the
+        generator does not make (labels, UPCs, follower counts, genres) are derived from
+        row numbers, so the same inputs always give the same database. Prints "tracks
+        artists albums".
+"""
+import csv
+import json
+import sqlite3
+import sys
+
+SCHEMA = """
+CREATE TABLE artists (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, fetched_at INTEGER NOT NULL, name TEXT NOT NULL, followers_total INTEGER NOT NULL, popularity INTEGER NOT NULL);
+CREATE TABLE albums (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, fetched_at INTEGER NOT NULL, name TEXT NOT NULL, album_type TEXT NOT NULL, available_markets_rowid INTEGER NOT NULL, external_id_upc TEXT, copyright_c TEXT, copyright_p TEXT, label TEXT NOT NULL, popularity INTEGER NOT NULL, release_date TEXT NOT NULL, release_date_precision TEXT NOT NULL, total_tracks INTEGER NOT NULL, external_id_amgid TEXT);
+CREATE TABLE tracks (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, fetched_at INTEGER NOT NULL, name TEXT NOT NULL, preview_url TEXT, album_rowid INTEGER NOT NULL, track_number INTEGER NOT NULL, external_id_isrc TEXT, popularity INTEGER NOT NULL, available_markets_rowid INTEGER NOT NULL, disc_number INTEGER NOT NULL, duration_ms INTEGER NOT NULL, explicit INTEGER NOT NULL);
+CREATE TABLE track_artists (track_rowid INTEGER NOT NULL, artist_rowid INTEGER NOT NULL);
+CREATE TABLE artist_genres (artist_rowid INTEGER NOT NULL, genre TEXT NOT NULL);
+CREATE TABLE available_markets (rowid INTEGER PRIMARY KEY, available_markets TEXT NOT NULL);
+"""
+GENRES = ["pop", "rock", "indie", "hip hop", "trance", "jazz", "k-pop", "latin", "metal", "folk", "house", "soul"]
+LABELS = ["Rhino", "Columbia", "Atlantic", "Sub Pop", "Warp", "XL Recordings", "Nonesuch", "Domino"]
+
+
+def to_csv(src, out_csv, out_jsonl):
+    keys, writer, n = None, None, 0
+    with open(src, "rb") as f, open(out_csv, "w", newline="", encoding="utf-8") as oc, open(out_jsonl, "wb") as oj:
+        for line in f:
+            try:
+                o = json.loads(line.decode("utf-8"))
+            except ValueError:
+                continue
+            if not isinstance(o, dict) or not isinstance(o.get("id"), str) or not o["id"]:
+                continue
+            if keys is None:
+                keys = list(o)
+                writer = csv.writer(oc, lineterminator="\n")
+                writer.writerow(keys)
+            if set(o) != set(keys):
+                continue
+            writer.writerow(["" if o[k] is None else o[k] for k in keys])
+            oj.write(line)
+            n += 1
+    print(n)
+
+
+def main():
+    if len(sys.argv) == 5 and sys.argv[1] == "csv":
+        return to_csv(*sys.argv[2:])
+    if len(sys.argv) != 5 or sys.argv[1] != "sqlite":
+        sys.exit("usage: formats.py csv IN.jsonl OUT.csv OUT.jsonl | formats.py sqlite DUMP.jsonl API.jsonl OUT.sqlite3")
+    del sys.argv[1]
+    db = sqlite3.connect(sys.argv[3])
+    db.executescript("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;" + SCHEMA)
+    db.execute("INSERT INTO available_markets VALUES (1, 'unavailable'), (3, 'AR,AU,AT,BE,BO,BR,BG,CA,CL,CO')")
+    artist_rowid = {}
+    albums_done = set()
+    tracks, links, albums, artists, genres = [], [], [], [], []
+    ntracks = 0
+
+    def flush():
+        db.executemany("INSERT INTO tracks VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", tracks)
+        db.executemany("INSERT INTO track_artists VALUES (?,?)", links)
+        db.executemany("INSERT INTO albums VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", albums)
+        db.executemany("INSERT INTO artists VALUES (?,?,?,?,?,?)", artists)
+        db.executemany("INSERT INTO artist_genres VALUES (?,?)", genres)
+        for lst in (tracks, links, albums, artists, genres):
+            lst.clear()
+
+    with open(sys.argv[1], encoding="utf-8") as fd, open(sys.argv[2], encoding="utf-8") as fa:
+        for ld, la in zip(fd, fa):
+            d, a = json.loads(ld), json.loads(la)
+            if d["id"] != a["id"]:
+                sys.exit("formats.py: the two inputs do not line up (same --count, --seed and --clean?)")
+            ntracks += 1
+            tracks.append((d["rowid"], d["id"], d["fetched_at"], d["name"], d["preview_url"], d["album_rowid"],
+                           d["track_number"], d["external_id_isrc"], d["popularity"], d["available_markets_rowid"],
+                           d["disc_number"], d["duration_ms"], d["explicit"]))
+            for ar in a["artists"]:
+                r = artist_rowid.get(ar["id"])
+                if r is None:
+                    r = artist_rowid[ar["id"]] = len(artist_rowid) + 1
+                    artists.append((r, ar["id"], d["fetched_at"], ar["name"], (r * 7919) % 5000000, r % 90 + 5))
+                    for g in range(r % 3):
+                        genres.append((r, GENRES[(r + g * 5) % len(GENRES)]))
+                links.append((d["rowid"], r))
+            al = a["album"]
+            if d["album_rowid"] not in albums_done:
+                albums_done.add(d["album_rowid"])
+                ar_ = d["album_rowid"]
+                albums.append((ar_, al["id"], d["fetched_at"], al["name"], al["album_type"], d["available_markets_rowid"],
+                               "%012d" % (ar_ * 37 % 10**12), None, None, LABELS[ar_ % len(LABELS)], ar_ % 100,
+                               al["release_date"], "day" if len(al["release_date"]) == 10 else "year",
+                               al["total_tracks"], None))
+            if len(tracks) >= 50000:
+                flush()
+    flush()
+    db.commit()
+    db.close()
+    print(ntracks, len(artist_rowid), len(albums_done))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# t0610-ingest-json.sh - records inside JSON documents: a top-level array (by name, by
+# --format, from standard input), --records-path playlists[].tracks[] (the Million
+# Playlist Dataset layout), records made compact, faults in the document, and a large
+# document resumed after kill -9.
+. "$(dirname "$0")/lib.sh"
+
+DATA=$TOP/tests/data
+PL=$DATA/playlists.json
+counts() { echo "$(json_get "$1" read) $(json_get "$1" kept) $(json_get "$1" duplicates) $(json_get "$1" revisions) $(json_get "$1" rejected)"; }
+adds_up() {
+	local r k d v j
+	read -r r k d v j <<<"$(counts "$1")"
+	case "$r$k$d$v$j" in '' | *[!0-9]*) not_ok "$2: counts are integers"; return ;; esac
+	is "$2: read == kept + duplicates + revisions + rejected" "$r" "$((k + d + v + j))"
+}
+
+# ---- --records-path ----
+check "ingest playlists.json --records-path playlists[].tracks[] --map id=track_uri" \
+	"$WINNOW" ingest -C "$T/p1" --json -q --records-path 'playlists[].tracks[]' --map id=track_uri "$PL"
+cp "$T/.out" "$T/p1.json"
+is "counts: 5 tracks on the path (none from info.tracks): 3 kept, 1 duplicate, 1 without id" "$(counts "$T/p1.json")" "5 3 1 0 1"
+adds_up "$T/p1.json" "playlists"
+cat >"$T/want1" <<'EOF'
+{"pos":0,"track_uri":"spotify:track:A","track_name":"Song A","artist_name":"Art \"Q\"","duration_ms":1000}
+{"pos":1,"track_uri":"spotify:track:B","track_name":"Song B","duration_ms":2000}
+{"pos":1,"track_uri":"spotify:track:C","track_name":"[brackets] {braces}","duration_ms":3000}
+EOF
+"$WINNOW" export -C "$T/p1" >"$T/got1" 2>/dev/null
+if cmp -s "$T/got1" "$T/want1"; then ok "records are the track objects, compact, one a line"
+else not_ok "records are the track objects, compact, one a line"; diag "$(diff "$T/want1" "$T/got1")"; fi
+zstd -dc "$T/p1"/rejects/*.zst 2>/dev/null | grep -qF '"line":18,"offset":779,"reason":"missing_id"'
+is "the record without an id is rejected with the line where it starts" "$?" 0
+zstd -dc "$T/p1"/ledger/*.zst 2>/dev/null | grep -qF '"line":15,"match":"duplicate","id":"spotify:track:A"'
+is "the same track in a second playlist is a duplicate (its line in the ledger)" "$?" 0
+check "the same document again" "$WINNOW" ingest -C "$T/p1" --json -q --records-path 'playlists[].tracks[]' --map id=track_uri "$PL"
+is "second run: all duplicates" "$(counts "$T/.out")" "5 0 4 0 1"
+
+# ---- a top-level array: by name, by --format, from stdin ----
+printf '[\n {"id": "a", "v": [1, 2]},\n {"id": "b", "s": "x y"}\n]\n' >"$T/arr.json"
+check "a .json file holding an array" "$WINNOW" ingest -C "$T/a1" --json -q "$T/arr.json"
+is "array: two kept" "$(json_get "$T/.out" kept)" 2
+is "array: compact records" "$("$WINNOW" export -C "$T/a1" 2>/dev/null)" '{"id":"a","v":[1,2]}
+{"id":"b","s":"x y"}'
+cp "$T/arr.json" "$T/arr.data"
+check "--format json on a file with another name" "$WINNOW" ingest -C "$T/a2" --json -q --format json "$T/arr.data"
+is "--format json: two kept" "$(json_get "$T/.out" kept)" 2
+"$WINNOW" ingest -C "$T/a3" --json -q - <"$T/arr.json" >"$T/a3.json" 2>/dev/null
+is "a JSON array on standard input (told by its '['): exit 0" "$?" 0
+is "... two kept" "$(json_get "$T/a3.json" kept)" 2
+# a JSONL file named .json is still JSONL
+printf '{"id":"x1"}\n{"id":"x2"}\n' >"$T/lines.json"
+check "a .json file that is JSONL" "$WINNOW" ingest -C "$T/a4" --json -q "$T/lines.json"
+is "... read as JSONL: two kept" "$(json_get "$T/.out" kept)" 2
+if have zstd; then
+	zstd -q -c "$PL" >"$T/pl.json.zst"
+	check "a .json.zst document" "$WINNOW" ingest -C "$T/a5" --json -q --records-path 'playlists[].tracks[]' --map id=track_uri "$T/pl.json.zst"
+	"$WINNOW" export -C "$T/a5" 2>/dev/null | cmp -s - "$T/want1"
+	is ".json.zst: the same records" "$?" 0
+else
+	skip ".json.zst" "zstd not installed"
+fi
+
+# ---- faults ----
+must_fail "an object document without --records-path: exit 2" 2 "$WINNOW" ingest -C "$T/f1" -q --map id=track_uri "$PL"
+grep -q -- '--records-path' "$T/.err"; is "... the message mentions --records-path" "$?" 0
+must_fail "a path that matches nothing: exit 2" 2 "$WINNOW" ingest -C "$T/f2" -q --records-path 'lists[].tracks[]' "$PL"
+grep -q 'nothing in the document matches' "$T/.err"; is "... says so" "$?" 0
+head -c 500 "$PL" >"$T/cut.json"
+must_fail "a truncated document: exit 3" 3 "$WINNOW" ingest -C "$T/f3" -q --records-path 'playlists[].tracks[]' --map id=track_uri "$T/cut.json"
+grep -q 'truncated' "$T/.err"; is "... the message says it may be truncated" "$?" 0
+must_fail "--records-path on a CSV: exit 2" 2 "$WINNOW" ingest -C "$T/f4" -q --records-path 'a[]' "$DATA/csv-edge.csv"
+must_fail "--records-path without a final []: exit 2" 2 "$WINNOW" ingest -C "$T/f5" -q --records-path 'playlists' "$PL"
+
+# ---- a large document, resumed after kill -9 ----
+if [ -x "$GEN" ]; then
+	"$GEN" --count 60000 --seed 7 --clean -o "$T/g.jsonl"
+	{ printf '{"playlists": [{"name": "all", "tracks": [\n'; sed '$!s/$/,/' "$T/g.jsonl"; printf ']}]}\n'; } >"$T/big.json"
+	OPTS=(-q --json --records-path 'playlists[].tracks[]' --checkpoint 2000 --frame-size 16K)
+	ms_now() { date +%s%3N; }
+	t0=$(ms_now)
+	"$WINNOW" ingest -C "$T/ra" "${OPTS[@]}" "$T/big.json" >"$T/ra.json" 2>/dev/null
+	dur=$(($(ms_now) - t0))
+	is "large document: every record kept" "$(json_get "$T/ra.json" kept)" 60000
+	"$WINNOW" export -C "$T/ra" >"$T/ra.export" 2>/dev/null
+	cmp -s "$T/ra.export" "$T/g.jsonl"
+	is "large document: the records are the generator's lines" "$?" 0
+	kills=0 iter=0
+	while [ $kills -lt 5 ] && [ $iter -lt 40 ]; do
+		iter=$((iter + 1))
+		"$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$T/big.json" >/dev/null 2>&1 &
+		pid=$!
+		ms=$((RANDOM % (dur * 3 / 4 + 1)))
+		sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+		kill -9 $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		if [ $? -eq 137 ]; then kills=$((kills + 1)); else rm -rf "$T/rb"; fi
+	done
+	diag "reference run $dur ms; $kills runs killed in $iter tries"
+	"$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$T/big.json" >"$T/rb.json" 2>/dev/null
+	is "document after kill -9: the rerun exits 0" "$?" 0
+	"$WINNOW" export -C "$T/rb" 2>/dev/null | cmp -s - "$T/ra.export"
+	is "document after kill -9: export == an uninterrupted run's" "$?" 0
+	is "document after kill -9: counts == an uninterrupted run's" "$(counts "$T/rb.json")" "$(counts "$T/ra.json")"
+else
+	skip "large document" "no $GEN"
+fi

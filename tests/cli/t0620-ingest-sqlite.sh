@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# t0620-ingest-sqlite.sh - SQLite databases in the layout of the 2025 dump: one record per
+# track with its artists (in track_artists row order, the credit order) and album, artists
+# with their genres; the same records whether track_artists is in track order, out of
+# order, or out of order with an index; --sqlite-table; errors; and a run killed with
+# kill -9 mid-table, resumed, ending with the same catalog as an uninterrupted run.
+# The databases are made here with the sqlite3 command-line tool (skipped without it).
+. "$(dirname "$0")/lib.sh"
+
+if ! have sqlite3; then
+	skip "SQLite input" "no sqlite3 command-line tool (apt-get install sqlite3)"
+	exit 0
+fi
+counts() { echo "$(json_get "$1" read) $(json_get "$1" kept) $(json_get "$1" duplicates) $(json_get "$1" revisions) $(json_get "$1" rejected)"; }
+adds_up() {
+	local r k d v j
+	read -r r k d v j <<<"$(counts "$1")"
+	case "$r$k$d$v$j" in '' | *[!0-9]*) not_ok "$2: counts are integers"; return ;; esac
+	is "$2: read == kept + duplicates + revisions + rejected" "$r" "$((k + d + v + j))"
+}
+
+# the dump's tables (as in its published CREATE TABLE statements)
+SCHEMA="
+CREATE TABLE artists (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, fetched_at INTEGER NOT NULL, name TEXT NOT NULL, followers_total INTEGER NOT NULL, popularity INTEGER NOT NULL);
+CREATE TABLE albums (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, fetched_at INTEGER NOT NULL, name TEXT NOT NULL, album_type TEXT NOT NULL, available_markets_rowid INTEGER NOT NULL, external_id_upc TEXT, copyright_c TEXT, copyright_p TEXT, label TEXT NOT NULL, popularity INTEGER NOT NULL, release_date TEXT NOT NULL, release_date_precision TEXT NOT NULL, total_tracks INTEGER NOT NULL, external_id_amgid TEXT);
+CREATE TABLE tracks (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, fetched_at INTEGER NOT NULL, name TEXT NOT NULL, preview_url TEXT, album_rowid INTEGER NOT NULL, track_number INTEGER NOT NULL, external_id_isrc TEXT, popularity INTEGER NOT NULL, available_markets_rowid INTEGER NOT NULL, disc_number INTEGER NOT NULL, duration_ms INTEGER NOT NULL, explicit INTEGER NOT NULL);
+CREATE TABLE track_artists (track_rowid INTEGER NOT NULL, artist_rowid INTEGER NOT NULL);
+CREATE TABLE artist_genres (artist_rowid INTEGER NOT NULL, genre TEXT NOT NULL);
+CREATE TABLE available_markets (rowid INTEGER PRIMARY KEY, available_markets TEXT NOT NULL);
+"
+DB=$T/small.sqlite3
+sqlite3 "$DB" "$SCHEMA
+INSERT INTO available_markets VALUES (1, 'unavailable'), (3, 'AR,AU');
+INSERT INTO albums VALUES (10, 'alb10', 1700000000000, 'Album \"Ten\"', 'album', 3, '012345678905', '(c)', NULL, 'Label\\One', 50, '2020-01-02', 'day', 2, NULL);
+INSERT INTO albums VALUES (11, 'alb11', 1700000000000, 'Single', 'single', 3, NULL, NULL, NULL, 'Indie', 5, '1999', 'year', 1, NULL);
+INSERT INTO artists VALUES (1, 'art1', 1700000000000, 'Zed', 10, 20), (2, 'art2', 1700000000000, 'Åsa \"A\"', 5, 6), (3, 'art3', 1700000000000, 'Tab' || char(9) || 'here', 0, 1);
+INSERT INTO tracks VALUES (100, 'trk100', 1743033600000, 'First', NULL, 10, 1, 'USX000000001', 10, 3, 1, 1000, 0);
+INSERT INTO tracks VALUES (101, 'trk101', 1743033600000, 'Ctrl' || char(1) || ' 日本', 'https://p.example/1', 10, 2, 'USX000000001', 11, 3, 1, 2000, 1);
+INSERT INTO tracks VALUES (102, 'trk102', 1743033600000, 'No album, no artists', NULL, 99, 1, 'USX000000002', 0, 1, 1, 3000, 0);
+INSERT INTO tracks VALUES (103, 'trk103', 1743033600000, 'No ISRC', NULL, 11, 1, NULL, 0, 3, 1, 4000, 0);
+INSERT INTO track_artists VALUES (99, 1), (100, 2), (100, 1), (101, 3), (103, 1), (103, 3), (150, 2);
+INSERT INTO artist_genres VALUES (1, 'rock'), (2, 'pop'), (2, 'folk');
+"
+A10='{"id":"alb10","name":"Album \"Ten\"","album_type":"album","release_date":"2020-01-02","release_date_precision":"day","label":"Label\\One","external_id_upc":"012345678905"}'
+A11='{"id":"alb11","name":"Single","album_type":"single","release_date":"1999","release_date_precision":"year","label":"Indie","external_id_upc":null}'
+R1='{"id":"art1","name":"Zed"}' R2='{"id":"art2","name":"Åsa \"A\""}' R3='{"id":"art3","name":"Tab\there"}'
+cat >"$T/want" <<EOF
+{"id":"trk100","fetched_at":1743033600000,"name":"First","preview_url":null,"track_number":1,"external_id_isrc":"USX000000001","popularity":10,"disc_number":1,"duration_ms":1000,"explicit":0,"artists":[$R2,$R1],"album":$A10}
+{"id":"trk101","fetched_at":1743033600000,"name":"Ctrl\u0001 日本","preview_url":"https://p.example/1","track_number":2,"external_id_isrc":"USX000000001","popularity":11,"disc_number":1,"duration_ms":2000,"explicit":1,"artists":[$R3],"album":$A10}
+{"id":"trk102","fetched_at":1743033600000,"name":"No album, no artists","preview_url":null,"track_number":1,"external_id_isrc":"USX000000002","popularity":0,"disc_number":1,"duration_ms":3000,"explicit":0,"artists":[],"album":null}
+{"id":"trk103","fetched_at":1743033600000,"name":"No ISRC","preview_url":null,"track_number":1,"external_id_isrc":null,"popularity":0,"disc_number":1,"duration_ms":4000,"explicit":0,"artists":[$R1,$R3],"album":$A11}
+EOF
+cat >"$T/want-artists" <<'EOF'
+{"id":"art1","fetched_at":1700000000000,"name":"Zed","followers_total":10,"popularity":20,"genres":["rock"]}
+{"id":"art2","fetched_at":1700000000000,"name":"Åsa \"A\"","followers_total":5,"popularity":6,"genres":["pop","folk"]}
+{"id":"art3","fetched_at":1700000000000,"name":"Tab\there","followers_total":0,"popularity":1,"genres":[]}
+EOF
+
+# ---- tracks and artists ----
+check "ingest small.sqlite3 (tracks)" "$WINNOW" ingest -C "$T/s1" --json -q "$DB"
+is "tracks: every row kept" "$(counts "$T/.out")" "4 4 0 0 0"
+adds_up "$T/.out" "tracks"
+"$WINNOW" export -C "$T/s1" >"$T/got" 2>/dev/null
+if cmp -s "$T/got" "$T/want"; then ok "track records: columns, then artists in credit order and the album"
+else not_ok "track records: columns, then artists in credit order and the album"; diag "$(diff "$T/want" "$T/got")"; fi
+is "get --isrc finds the two tracks of one recording" "$("$WINNOW" get -C "$T/s1" --isrc USX000000001 2>/dev/null | wc -l)" 2
+check "ingest small.sqlite3 --kind artist" "$WINNOW" ingest -C "$T/s1" --kind artist --json -q "$DB"
+is "artists: every row kept" "$(counts "$T/.out")" "3 3 0 0 0"
+"$WINNOW" export -C "$T/s1" --kind artist >"$T/got-artists" 2>/dev/null
+if cmp -s "$T/got-artists" "$T/want-artists"; then ok "artist records: columns and genres in row order"
+else not_ok "artist records: columns and genres in row order"; diag "$(diff "$T/want-artists" "$T/got-artists")"; fi
+check "the database again" "$WINNOW" ingest -C "$T/s1" --json -q "$DB"
+is "second run: all duplicates" "$(counts "$T/.out")" "4 0 4 0 0"
+cp "$DB" "$T/other-name.bin"
+check "told by its header when the name says nothing" "$WINNOW" ingest -C "$T/s2" --json -q "$T/other-name.bin"
+"$WINNOW" export -C "$T/s2" 2>/dev/null | cmp -s - "$T/want"
+is "... the same records" "$?" 0
+
+# ---- track_artists out of track order: sorted by SQLite, or through an index ----
+cp "$DB" "$T/shuffled.sqlite3"
+sqlite3 "$T/shuffled.sqlite3" "DELETE FROM track_artists;
+INSERT INTO track_artists VALUES (103, 1), (101, 3), (150, 2), (100, 2), (99, 1), (103, 3), (100, 1);
+DELETE FROM artist_genres; INSERT INTO artist_genres VALUES (2, 'pop'), (1, 'rock'), (2, 'folk');"
+check "track_artists out of order (no index)" "$WINNOW" ingest -C "$T/s3" --json -q "$T/shuffled.sqlite3"
+"$WINNOW" export -C "$T/s3" 2>/dev/null | cmp -s - "$T/want"
+is "... the same records (credit order kept)" "$?" 0
+"$WINNOW" ingest -C "$T/s3" --kind artist --json -q "$T/shuffled.sqlite3" >/dev/null 2>&1
+"$WINNOW" export -C "$T/s3" --kind artist 2>/dev/null | cmp -s - "$T/want-artists"
+is "... and the same artists (genre order kept)" "$?" 0
+cp "$T/shuffled.sqlite3" "$T/indexed.sqlite3"
+sqlite3 "$T/indexed.sqlite3" "CREATE INDEX ta ON track_artists(track_rowid); CREATE INDEX ag ON artist_genres(artist_rowid);"
+check "track_artists out of order, with an index" "$WINNOW" ingest -C "$T/s4" --json -q "$T/indexed.sqlite3"
+"$WINNOW" export -C "$T/s4" 2>/dev/null | cmp -s - "$T/want"
+is "... the same records" "$?" 0
+
+# ---- one table as it is ----
+sqlite3 "$T/misc.db" "CREATE TABLE misc (id TEXT, r REAL, b BLOB, n INTEGER, t TEXT);
+INSERT INTO misc VALUES ('m1', 0.5, x'00ff', NULL, 'a\"b'), ('m2', 1e300, NULL, -7, '');"
+check "--sqlite-table misc" "$WINNOW" ingest -C "$T/s5" --json -q --sqlite-table misc "$T/misc.db"
+is "--sqlite-table: the rows as they are (REAL, BLOB as hex, NULL)" "$("$WINNOW" export -C "$T/s5" 2>/dev/null)" \
+'{"id":"m1","r":0.5,"b":"00ff","n":null,"t":"a\"b"}
+{"id":"m2","r":1e+300,"b":null,"n":-7,"t":""}'
+
+# ---- errors ----
+must_fail "a database that is not the dump's: exit 2" 2 "$WINNOW" ingest -C "$T/e1" -q "$T/misc.db"
+grep -q -- '--sqlite-table' "$T/.err" && grep -q 'misc' "$T/.err"
+is "... the message lists its tables and names --sqlite-table" "$?" 0
+must_fail "SQLite on standard input: exit 2" 2 "$WINNOW" ingest -C "$T/e2" -q - <"$DB"
+grep -q 'must be read from a file' "$T/.err"; is "... says it must be a file" "$?" 0
+must_fail "--encoding with SQLite: exit 2" 2 "$WINNOW" ingest -C "$T/e3" -q --encoding cp1252 "$DB"
+printf 'not a database\n' >"$T/fake.db"
+must_fail "a .db file that is not SQLite: exit 2" 2 "$WINNOW" ingest -C "$T/e4" -q "$T/fake.db"
+must_fail "--sqlite-table of a missing table: exit 2" 2 "$WINNOW" ingest -C "$T/e5" -q --sqlite-table nope "$DB"
+
+# ---- kill -9 mid-table, then resume ----
+BIG=$T/big.sqlite3
+sqlite3 "$BIG" "$SCHEMA
+WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 2000)
+INSERT INTO artists SELECT k, printf('art%019d', k), 1743033600000, 'Artist ' || k, k * 7, k % 100 FROM n;
+WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 20000)
+INSERT INTO albums SELECT k, printf('alb%019d', k), 1743033600000, 'Album ' || k, 'album', 3, printf('%012d', k), NULL, NULL,
+	'Label ' || (k % 50), k % 100, '2001-01-01', 'day', 10, NULL FROM n;
+WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 200000)
+INSERT INTO tracks SELECT 1000 + k, printf('trk%019d', k), 1743033600000 + (k % 7) * 604800000, 'Track ' || k, NULL,
+	1 + k / 10, k % 10 + 1, printf('QZ%010d', k / 3), k % 100, 3, 1, 100000 + k, k % 2 FROM n;
+WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 200000)
+INSERT INTO track_artists SELECT 1000 + k, 1 + (k * 7919) % 2000 FROM n;
+WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < 200000)
+INSERT INTO track_artists SELECT 1000 + k, 1 + k % 2000 FROM n WHERE k % 3 = 0;
+"
+# the second artists went in after all the first ones: make the table track-ordered again
+sqlite3 "$BIG" "CREATE TABLE ta2 AS SELECT track_rowid, artist_rowid FROM track_artists ORDER BY track_rowid, rowid;
+DROP TABLE track_artists; ALTER TABLE ta2 RENAME TO track_artists;"
+OPTS=(-q --json --checkpoint 5000 --frame-size 64K)
+ms_now() { date +%s%3N; }
+t0=$(ms_now)
+"$WINNOW" ingest -C "$T/ra" "${OPTS[@]}" "$BIG" >"$T/ra.json" 2>"$T/ra.err"
+dur=$(($(ms_now) - t0))
+is "generated database: 200000 tracks kept" "$(json_get "$T/ra.json" kept)" 200000
+adds_up "$T/ra.json" "generated database"
+"$WINNOW" export -C "$T/ra" >"$T/ra.export" 2>/dev/null
+is "a track with two artists, in order" "$(grep -c '"artists":\[{[^]]*},{' "$T/ra.export")" 66666
+kills=0 iter=0
+while [ $kills -lt 5 ] && [ $iter -lt 40 ]; do
+	iter=$((iter + 1))
+	"$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$BIG" >/dev/null 2>&1 &
+	pid=$!
+	ms=$((RANDOM % (dur * 3 / 4 + 1)))
+	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	if [ $? -eq 137 ]; then kills=$((kills + 1)); else rm -rf "$T/rb"; fi
+done
+diag "reference run $dur ms; $kills runs killed in $iter tries"
+"$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$BIG" >"$T/rb.json" 2>"$T/rb.err"
+is "after kill -9: the rerun exits 0" "$?" 0
+grep -q '"resumed":[1-9]' "$T/rb.json"; is "after kill -9: the rerun resumed mid-table" "$?" 0
+"$WINNOW" export -C "$T/rb" 2>/dev/null | cmp -s - "$T/ra.export"
+is "after kill -9: export == an uninterrupted run's (no record twice, none lost)" "$?" 0
+is "after kill -9: counts == an uninterrupted run's" "$(counts "$T/rb.json")" "$(counts "$T/ra.json")"
+
+# the same, with track_artists out of track order (SQLite sorts it; a resume starts after
+# the last track done with a WHERE on the sort key)
+sqlite3 "$BIG" "CREATE TABLE ta3 AS SELECT track_rowid, artist_rowid FROM track_artists ORDER BY (track_rowid * 7919) % 1009, rowid;
+DROP TABLE track_artists; ALTER TABLE ta3 RENAME TO track_artists;"
+"$WINNOW" ingest -C "$T/rc" "${OPTS[@]}" "$BIG" >"$T/rc.json" 2>/dev/null
+"$WINNOW" export -C "$T/rc" 2>/dev/null | cmp -s - "$T/ra.export"
+is "track_artists out of order: the same records as in order" "$?" 0
+kills=0 iter=0
+while [ $kills -lt 3 ] && [ $iter -lt 30 ]; do
+	iter=$((iter + 1))
+	"$WINNOW" ingest -C "$T/rd" "${OPTS[@]}" "$BIG" >/dev/null 2>&1 &
+	pid=$!
+	ms=$((RANDOM % (dur * 3 / 4 + 1)))
+	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	if [ $? -eq 137 ]; then kills=$((kills + 1)); else rm -rf "$T/rd"; fi
+done
+"$WINNOW" ingest -C "$T/rd" "${OPTS[@]}" "$BIG" >"$T/rd.json" 2>/dev/null
+"$WINNOW" export -C "$T/rd" 2>/dev/null | cmp -s - "$T/ra.export"
+is "out of order, after $kills kill -9: export == an uninterrupted run's" "$?" 0
+is "out of order, after kill -9: counts == an uninterrupted run's" "$(counts "$T/rd.json")" "$(counts "$T/ra.json")"
