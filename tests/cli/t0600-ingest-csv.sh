@@ -116,6 +116,11 @@ is "... and the message names the column and --map id=" "$?" 0
 must_fail "--map isrc= on a missing column: exit 2" 2 "$WINNOW" ingest -C "$T/u6" -q --map id=track_id,isrc=ISRC "$EDGE"
 must_fail "--strict stops at the first bad row: exit 1" 1 "$WINNOW" ingest -C "$T/u7" -q --strict --map id=track_id "$EDGE"
 "$WINNOW" ingest --help | grep -q -- '--csv-unwrap'; is "ingest --help lists the CSV options" "$?" 0
+# --map is for JSONL too: the same as --id-field and --isrc-field
+printf '{"track_id":"j1","code":"USAAA0000009"}\n{"track_id":"j1","code":"USAAA0000009"}\n' >"$T/map.jsonl"
+check "--map on JSONL" "$WINNOW" ingest -C "$T/m1" --json -q --map id=track_id,isrc=code "$T/map.jsonl"
+is "--map on JSONL: one kept, one duplicate" "$(counts "$T/.out")" "2 1 1 0 0"
+is "--map on JSONL: get --isrc by the mapped field" "$("$WINNOW" get -C "$T/m1" --isrc USAAA0000009 2>/dev/null)" '{"track_id":"j1","code":"USAAA0000009"}'
 
 # ---- resume after kill -9 ----
 if [ -x "$GEN" ] && have python3; then
