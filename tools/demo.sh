@@ -24,6 +24,8 @@ echo "== winnow stats"
 isrc=$(head -n 1 "$D/tracks.jsonl" | grep -o '"isrc":"[A-Z0-9]*"' | cut -d'"' -f4)
 echo "== winnow get --isrc $isrc"
 "$W" get -C "$D/catalog" --isrc "$isrc" | cut -c1-120
+echo "== winnow verify --deep: every frame decoded, every record's fingerprint and index entry checked"
+"$W" verify -C "$D/catalog" --deep
 echo "== stock tools agree"
 (cd "$D/catalog" && xxhsum -c MANIFEST)
 zstd -tq "$D"/catalog/shards/*.zst && echo "zstd -t: all shards OK"
