@@ -20,6 +20,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -40,6 +41,12 @@ int wn_lmdb_err(wn_catalog *c, int rc, const char *what)
 {
 	if (rc == MDB_MAP_FULL)
 		return wn_seterr(c, ENOSPC, "index: %s: map full", what);
+	if (rc == EIO && c && c->dir) {
+		/* LMDB turns a short write into EIO: say so when the disk is full */
+		struct statvfs sv;
+		if (!statvfs(c->dir, &sv) && (uint64_t)sv.f_bavail * sv.f_frsize < (16u << 20))
+			return wn_seterr(c, ENOSPC, "index: %s: %s", what, strerror(ENOSPC));
+	}
 	if (rc > 0)
 		return wn_seterr(c, rc, "index: %s: %s", what, strerror(rc));
 	return wn_seterr(c, WN_E_LMDB, "index: %s: %s", what, mdb_strerror(rc));
