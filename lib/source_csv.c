@@ -3,7 +3,7 @@
  *
  * The first row is the header; its names are the keys, in header order, and each row
  * becomes {"name1":"value1","name2":"value2",...}: values are strings unless --types
- * says otherwise (csv_types below). The text made for a row depends on the row's values
+ * says otherwise (--types: parse_types() and typed() below). The text made for a row depends on the row's values
  * only, byte for byte, so the same row always gets the same fingerprint.
  *
  * Parsing follows RFC 4180 and is lenient where files in the wild are not: a field that
@@ -55,7 +55,7 @@ typedef struct col {
 	int type;
 } col;
 
-typedef struct row {
+typedef struct crow {
 	const char *p;          /* the row's bytes, without its final line end */
 	size_t n;
 	uint64_t off, line, end;

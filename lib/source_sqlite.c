@@ -84,6 +84,9 @@ typedef struct sq {
 	char **prefix;          /* {"name": or ,"name": */
 	size_t *plen;
 	int *skip;              /* column not in the record */
+	const char **sprefix;   /* the prefixes of the selected columns only */
+	size_t *splen;
+	int nsel;
 	child ch;
 	fwd album, artist;
 	cached *albums, *artists;
@@ -111,36 +114,68 @@ static int dberr(sq *q, const char *what)
 
 /* ---- JSON output ---- */
 
+/* s[0..n) as a JSON string at o (room for 6n+2 bytes and 16 more): copied 16 bytes at a
+ * time up to a byte that needs escaping; the last bytes of a long enough string are done
+ * as one 16-byte block that overlaps bytes already copied (same bytes, same place). */
 static inline char *put_str(char *o, const uint8_t *s, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
-	const uint8_t *e = s + n;
+	const uint8_t *e = s + n, *raw = s;   /* from raw on, input and output go one to one */
 	*o++ = '"';
 	for (;;) {
 #if defined(__SSE2__)
 		const __m128i vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\'), vc = _mm_set1_epi8(0x1f);
+		/* '"', '\\' and bytes <= 0x1f (unsigned: min(x, 0x1f) == x) */
+#define SPECIALS(x) ((unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vq), \
+	_mm_cmpeq_epi8(x, vb)), _mm_cmpeq_epi8(_mm_min_epu8(x, vc), x))))
+		unsigned mask = 0;
 		while (e - s >= 16) {
 			__m128i x = _mm_loadu_si128((const __m128i *)s);
 			_mm_storeu_si128((__m128i *)o, x);
-			/* unsigned x <= 0x1f: min(x, 0x1f) == x */
-			__m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vq), _mm_cmpeq_epi8(x, vb)),
-				_mm_cmpeq_epi8(_mm_min_epu8(x, vc), x));
-			unsigned mask = (unsigned)_mm_movemask_epi8(m);
-			if (mask) {
-				unsigned k = (unsigned)__builtin_ctz(mask);
+			if ((mask = SPECIALS(x)))
+				break;
+			s += 16;
+			o += 16;
+		}
+		if (mask) {
+			unsigned k = (unsigned)__builtin_ctz(mask);
+			s += k;
+			o += k;
+		} else if (s < e && e - raw >= 16) {
+			size_t back = (size_t)(s - (e - 16));
+			__m128i x = _mm_loadu_si128((const __m128i *)(e - 16));
+			_mm_storeu_si128((__m128i *)(o - back), x);
+			unsigned m = SPECIALS(x) >> back;
+			size_t k = m ? (size_t)__builtin_ctz(m) : (size_t)(e - s);
+			s += k;
+			o += k;
+		}
+#undef SPECIALS
+#endif
+		/* short strings: 8 bytes at a time (the lowest flagged byte of each test is exact) */
+		while (e - s >= 8) {
+			uint64_t x, ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+			memcpy(&x, s, 8);
+			uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+			uint64_t m = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x);
+			m &= highs;
+			if (m) {
+				size_t k = (size_t)__builtin_ctzll(m) / 8;
+				memcpy(o, s, k);
 				s += k;
 				o += k;
 				break;
 			}
-			s += 16;
-			o += 16;
+			memcpy(o, s, 8);
+			s += 8;
+			o += 8;
 		}
-#endif
 		while (s < e && *s >= 0x20 && *s != '"' && *s != '\\')
 			*o++ = (char)*s++;
 		if (s == e)
 			break;
 		uint8_t ch = *s++;
+		raw = s;
 		*o++ = '\\';
 		switch (ch) {
 		case '"': *o++ = '"'; break;
@@ -157,68 +192,97 @@ static inline char *put_str(char *o, const uint8_t *s, size_t n)
 
 static inline char *put_int(char *o, int64_t v)
 {
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+		"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+		"8081828384858687888990919293949596979899";
 	char tmp[24];
-	int n = 0;
+	int n = sizeof tmp;
 	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
-	do {
-		tmp[n++] = (char)('0' + u % 10);
-		u /= 10;
-	} while (u);
+	while (u >= 100) {
+		unsigned r = (unsigned)(u % 100);
+		u /= 100;
+		n -= 2;
+		memcpy(tmp + n, pairs + 2 * r, 2);
+	}
+	if (u >= 10) {
+		n -= 2;
+		memcpy(tmp + n, pairs + 2 * u, 2);
+	} else {
+		tmp[--n] = (char)('0' + u);
+	}
 	if (v < 0)
 		*o++ = '-';
-	while (n)
-		*o++ = tmp[--n];
-	return o;
+	memcpy(o, tmp + n, sizeof tmp - (size_t)n);
+	return o + (sizeof tmp - (size_t)n);
 }
 
-/* Append column i of st as a JSON value. 0 or WN_E_NOMEM. The column is fetched once as
- * an sqlite3_value and read with the sqlite3_value_* calls, which cost less than the
- * sqlite3_column_* ones (the connection has no mutex, so the value needs no protection). */
-static int put_value(wn_buf *b, sqlite3_stmt *st, int i)
+#define PREFIX_PAD 32
+
+/* Append columns first .. first+n-1 of st, column i preceded by the text prefix[i] (plen[i]
+ * bytes, readable to at least PREFIX_PAD bytes): the values are fetched first, so that one
+ * reservation covers the whole. */
+static int put_columns(wn_buf *b, sqlite3_stmt *st, int first, int n, const char *const *prefix, const size_t *plen)
 {
-	sqlite3_value *v = sqlite3_column_value(st, i);
-	int t = sqlite3_value_type(v);
-	if (t == SQLITE_INTEGER) {
-		if (wn_buf_reserve(b, 24))
-			return WN_E_NOMEM;
-		b->len = (size_t)(put_int(b->p + b->len, sqlite3_value_int64(v)) - b->p);
-		return 0;
-	}
-	if (t == SQLITE_TEXT) {
-		const uint8_t *s = sqlite3_value_text(v);
-		size_t n = (size_t)sqlite3_value_bytes(v);
-		if (wn_buf_reserve(b, 6 * n + 2 + 16))
-			return WN_E_NOMEM;
-		b->len = (size_t)(put_str(b->p + b->len, s, n) - b->p);
-		return 0;
-	}
-	if (t == SQLITE_FLOAT) {
-		double d = sqlite3_value_double(v);
-		char num[40];
-		if (d != d || d - d != 0)
-			return wn_buf_puts(b, "null");   /* NaN, infinities: not JSON */
-		snprintf(num, sizeof num, "%.15g", d);
-		if (strtod(num, NULL) != d)
-			snprintf(num, sizeof num, "%.17g", d);
-		return wn_buf_puts(b, num);
-	}
-	if (t == SQLITE_BLOB) {
-		static const char hex[] = "0123456789abcdef";
-		const uint8_t *s = sqlite3_value_blob(v);
-		size_t n = (size_t)sqlite3_value_bytes(v);
-		if (wn_buf_reserve(b, 2 * n + 2))
+	static const char hex[] = "0123456789abcdef";
+	for (int at = 0; at < n; at += 32) {
+		sqlite3_value *v[32];
+		int t[32], m = n - at < 32 ? n - at : 32;
+		size_t need = 16;
+		for (int i = 0; i < m; i++) {
+			v[i] = sqlite3_column_value(st, first + at + i);
+			t[i] = sqlite3_value_type(v[i]);
+			need += plen[at + i] + 40;
+			if (t[i] == SQLITE_TEXT || t[i] == SQLITE_BLOB)
+				need += 6 * (size_t)sqlite3_value_bytes(v[i]);
+		}
+		if (wn_buf_reserve(b, need))
 			return WN_E_NOMEM;
 		char *o = b->p + b->len;
-		*o++ = '"';
-		for (size_t k = 0; k < n; k++) {
-			*o++ = hex[s[k] >> 4];
-			*o++ = hex[s[k] & 15];
+		for (int i = 0; i < m; i++) {
+			if (plen[at + i] <= PREFIX_PAD)
+				memcpy(o, prefix[at + i], PREFIX_PAD);   /* a fixed size: two moves */
+			else
+				memcpy(o, prefix[at + i], plen[at + i]);
+			o += plen[at + i];
+			switch (t[i]) {
+			case SQLITE_INTEGER:
+				o = put_int(o, sqlite3_value_int64(v[i]));
+				break;
+			case SQLITE_TEXT:
+				o = put_str(o, sqlite3_value_text(v[i]), (size_t)sqlite3_value_bytes(v[i]));
+				break;
+			case SQLITE_FLOAT: {
+				double d = sqlite3_value_double(v[i]);
+				if (d != d || d - d != 0) {
+					memcpy(o, "null", 4);   /* NaN, infinities: not JSON */
+					o += 4;
+					break;
+				}
+				int k = snprintf(o, 32, "%.15g", d);
+				if (strtod(o, NULL) != d)
+					k = snprintf(o, 32, "%.17g", d);
+				o += k;
+				break;
+			}
+			case SQLITE_BLOB: {
+				const uint8_t *s = sqlite3_value_blob(v[i]);
+				size_t len = (size_t)sqlite3_value_bytes(v[i]);
+				*o++ = '"';
+				for (size_t k = 0; k < len; k++) {
+					*o++ = hex[s[k] >> 4];
+					*o++ = hex[s[k] & 15];
+				}
+				*o++ = '"';
+				break;
+			}
+			default:
+				memcpy(o, "null", 4);
+				o += 4;
+			}
 		}
-		*o++ = '"';
 		b->len = (size_t)(o - b->p);
-		return 0;
 	}
-	return wn_buf_puts(b, "null");
+	return 0;
 }
 
 /* ---- lookups by rowid, cached ---- */
@@ -239,12 +303,17 @@ static int fwd_step(sq *q, fwd *f)
 
 /* The JSON of row `rowid` of a lookup statement (columns after the rowid named by keys),
  * or "null" when there is no such row. */
-static int lookup(sq *q, fwd *f, const char *const *keys, int nkeys, cached *cache, unsigned bits, int64_t rowid,
-	wn_buf *b)
+static int lookup(sq *q, fwd *f, const char *const *keys, const size_t *klen, int nkeys, cached *cache, unsigned bits,
+	int64_t rowid, wn_buf *b)
 {
 	cached *c = &cache[slot_of(rowid, bits)];
-	if (c->rowid == rowid && c->json)
-		return wn_buf_put(b, c->json, c->len);
+	if (c->rowid == rowid && c->json) {
+		if (wn_buf_reserve(b, c->len))
+			return WN_E_NOMEM;
+		memcpy(b->p + b->len, c->json, c->len);
+		b->len += c->len;
+		return 0;
+	}
 	size_t at = b->len;
 	int rc = 0;
 	for (int k = 0; k < 8 && f->have && f->cur < rowid && !rc; k++)
@@ -257,11 +326,7 @@ static int lookup(sq *q, fwd *f, const char *const *keys, int nkeys, cached *cac
 	if (rc)
 		return rc;
 	if (f->have && f->cur == rowid) {
-		for (int i = 0; i < nkeys; i++) {
-			if (wn_buf_puts(b, keys[i]) || put_value(b, f->st, i + 1))
-				return WN_E_NOMEM;
-		}
-		if (wn_buf_put(b, "}", 1))
+		if (put_columns(b, f->st, 1, nkeys, keys, klen) || wn_buf_put(b, "}", 1))
 			return WN_E_NOMEM;
 	} else if (wn_buf_puts(b, "null")) {
 		return WN_E_NOMEM;
@@ -280,9 +345,19 @@ static int lookup(sq *q, fwd *f, const char *const *keys, int nkeys, cached *cac
 	return 0;
 }
 
-static const char *const album_keys[] = { "{\"id\":", ",\"name\":", ",\"album_type\":", ",\"release_date\":",
-	",\"release_date_precision\":", ",\"label\":", ",\"external_id_upc\":" };
-static const char *const artist_keys[] = { "{\"id\":", ",\"name\":" };
+/* the keys of the album and artist objects, and their lengths */
+#define ALBUM_KEYS(X) X("{\"id\":") X(",\"name\":") X(",\"album_type\":") X(",\"release_date\":") \
+	X(",\"release_date_precision\":") X(",\"label\":") X(",\"external_id_upc\":")
+#define ARTIST_KEYS(X) X("{\"id\":") X(",\"name\":")
+#define KEY_TEXT(s) { s },
+#define KEY_LEN(s) sizeof(s) - 1,
+static const char album_kpad[][PREFIX_PAD] = { ALBUM_KEYS(KEY_TEXT) };
+static const char *const album_keys[] = { album_kpad[0], album_kpad[1], album_kpad[2], album_kpad[3], album_kpad[4],
+	album_kpad[5], album_kpad[6] };
+static const size_t album_klen[] = { ALBUM_KEYS(KEY_LEN) };
+static const char artist_kpad[][PREFIX_PAD] = { ARTIST_KEYS(KEY_TEXT) };
+static const char *const artist_keys[] = { artist_kpad[0], artist_kpad[1] };
+static const size_t artist_klen[] = { ARTIST_KEYS(KEY_LEN) };
 
 /* ---- the child table ---- */
 
@@ -415,51 +490,62 @@ static int child_open(sq *q, child *ch, const char *table, const char *parent, c
 
 /* ---- records ---- */
 
+/* Append a constant (a few bytes) */
+static inline int put_lit(wn_buf *b, const char *s, size_t n)
+{
+	if (wn_buf_reserve(b, n))
+		return WN_E_NOMEM;
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	return 0;
+}
+
 static int make_record(sq *q, int64_t rowid)
 {
 	wn_buf *b = &q->out;
 	sqlite3_stmt *st = q->main;
 	int rc;
 	b->len = 0;
-	for (int i = 0, k = q->first_col; i < q->ncols; i++) {
-		if (q->skip[i])
-			continue;   /* not selected */
-		if (wn_buf_put(b, q->prefix[i], q->plen[i]) || put_value(b, st, k++))
-			return WN_E_NOMEM;
-	}
+	if (put_columns(b, st, q->first_col, q->nsel, q->sprefix, q->splen))
+		return WN_E_NOMEM;
 	if (q->mode == 2)
-		return wn_buf_put(b, "}", 1);
+		return put_lit(b, "}", 1);
 	/* children: skip rows of parents that are not in the main table, take ours */
 	child *ch = &q->ch;
 	while (ch->have && ch->cur < rowid)
 		if ((rc = child_step(q, ch)))
 			return rc;
-	if (wn_buf_puts(b, q->mode == 0 ? ",\"artists\":[" : ",\"genres\":["))
+	if (q->mode == 0 ? put_lit(b, ",\"artists\":[", 12) : put_lit(b, ",\"genres\":[", 11))
 		return WN_E_NOMEM;
+	static const char comma_pad[][PREFIX_PAD] = { "", "," };
+	static const char *const comma[] = { comma_pad[0], comma_pad[1] };
+	static const size_t comma_len[] = { 0, 1 };
 	int n = 0;
 	while (ch->have && ch->cur == rowid) {
-		if (n++ && wn_buf_put(b, ",", 1))
-			return WN_E_NOMEM;
-		if (q->mode == 0)
-			rc = lookup(q, &q->artist, artist_keys, 2, q->artists, 16, sqlite3_column_int64(ch->st, 1), b);
-		else
-			rc = put_value(b, ch->st, 1);
+		if (q->mode == 0) {
+			if (n && put_lit(b, ",", 1))
+				return WN_E_NOMEM;
+			rc = lookup(q, &q->artist, artist_keys, artist_klen, 2, q->artists, 16, sqlite3_column_int64(ch->st, 1), b);
+		} else {
+			rc = put_columns(b, ch->st, 1, 1, comma + (n > 0), comma_len + (n > 0));
+		}
+		n++;
 		if (rc || (rc = child_step(q, ch)))
 			return rc;
 	}
-	if (wn_buf_put(b, "]", 1))
+	if (put_lit(b, "]", 1))
 		return WN_E_NOMEM;
 	if (q->mode == 0) {
-		if (wn_buf_puts(b, ",\"album\":"))
+		if (put_lit(b, ",\"album\":", 9))
 			return WN_E_NOMEM;
 		if (sqlite3_column_type(st, 1) == SQLITE_NULL)
-			rc = wn_buf_puts(b, "null");
+			rc = put_lit(b, "null", 4);
 		else
-			rc = lookup(q, &q->album, album_keys, 7, q->albums, 12, sqlite3_column_int64(st, 1), b);
+			rc = lookup(q, &q->album, album_keys, album_klen, 7, q->albums, 12, sqlite3_column_int64(st, 1), b);
 		if (rc)
 			return rc;
 	}
-	return wn_buf_put(b, "}", 1);
+	return put_lit(b, "}", 1);
 }
 
 static int sq_next(wn_source *s, wn_srec *r, int may_move)
@@ -532,6 +618,8 @@ static void sq_close(wn_source *s)
 	free(q->prefix);
 	free(q->plen);
 	free(q->skip);
+	free(q->sprefix);
+	free(q->splen);
 	for (size_t i = 0; q->albums && i < ALBUM_SLOTS; i++)
 		free(q->albums[i].json);
 	for (size_t i = 0; q->artists && i < ARTIST_SLOTS; i++)
@@ -606,7 +694,7 @@ static int open_main(sq *q, const char *table)
 		for (int i = 0; i < n; i++)
 			first &= q->skip[i];
 		if (wn_buf_put(&key, first ? "{" : ",", 1) || wn_buf_json_str(&key, name, strlen(name)) || wn_buf_put(&key, ":", 1) ||
-		    !(q->prefix[n] = malloc(key.len))) {
+		    !(q->prefix[n] = calloc(1, key.len > PREFIX_PAD ? key.len : PREFIX_PAD))) {
 			rc = WN_E_NOMEM;
 			break;
 		}
@@ -639,6 +727,15 @@ static int open_main(sq *q, const char *table)
 	wn_buf_free(&sql);
 	if (rc)
 		return rc;
+	q->sprefix = malloc((size_t)n * sizeof *q->sprefix);
+	q->splen = malloc((size_t)n * sizeof *q->splen);
+	if (!q->sprefix || !q->splen)
+		return WN_E_NOMEM;
+	for (int i = 0; i < n; i++)
+		if (!q->skip[i]) {
+			q->sprefix[q->nsel] = q->prefix[i];
+			q->splen[q->nsel++] = q->plen[i];
+		}
 	/* the rowid range, for progress (min and max in one query would scan the table) */
 	char *mm = sqlite3_mprintf("SELECT (SELECT min(rowid) FROM \"%w\"), (SELECT max(rowid) FROM \"%w\")", table, table);
 	sqlite3_stmt *st;
@@ -703,8 +800,10 @@ int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
 		return rc;
 	if (sqlite3_open_v2(path, &q->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		return dberr(q, "open");
-	/* read through a memory map (no copy per page), with a page cache of 64 MiB */
-	sqlite3_exec(q->db, "PRAGMA mmap_size = 1099511627776; PRAGMA cache_size = -65536", NULL, NULL, NULL);
+	/* No memory map: the ingest keeps its resident memory within --memory and counts
+	 * mapped file pages in it (index pages), so a map of a 117 GB database would crowd
+	 * them out. Pages are read into SQLite's own cache instead, which is bounded. */
+	sqlite3_exec(q->db, "PRAGMA mmap_size = 0; PRAGMA cache_size = -16384", NULL, NULL, NULL);
 	const char *table = o->sqlite_table;
 	if (table) {
 		q->mode = 2;
