@@ -57,6 +57,8 @@ extern "C" {
 #define WN_E_NOID       (-25) /* the record has no usable id */
 #define WN_E_TOOLONG    (-26) /* the line is longer than the limit */
 #define WN_E_EMPTY      (-27) /* the line is empty */
+#define WN_E_ROW        (-28) /* a CSV/TSV row that does not fit its header: field count,
+                                 an unclosed quote, a value not of its --types type */
 
 /* Text for a return code: never NULL, static storage. */
 const char *wn_strerror(int code);

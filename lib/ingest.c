@@ -353,6 +353,7 @@ static const char *reason_code(int code)
 	case WN_E_NOID: return "missing_id";
 	case WN_E_TOOLONG: return "line_too_long";
 	case WN_E_EMPTY: return "empty_line";
+	case WN_E_ROW: return "bad_row";
 	}
 	return "other";
 }

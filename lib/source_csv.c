@@ -570,7 +570,7 @@ static int convert(csv *c, const char *text, size_t n, int inner, char *out, siz
 		*o++ = '"';
 		if (cl->type != T_STRING || c->empty_null) {
 			if (!(o = typed(c, cl, vs, o, quoted))) {
-				rc = WN_E_PARSE;
+				rc = WN_E_ROW;
 				goto bad;
 			}
 		}
@@ -588,12 +588,12 @@ static int convert(csv *c, const char *text, size_t n, int inner, char *out, siz
 	if (nf != c->ncols) {
 		snprintf(c->why, sizeof c->why, "row has %zu field%s, the header has %zu%s", nf, nf == 1 ? "" : "s", c->ncols,
 			unclosed ? " (the last field's quote is not closed)" : "");
-		return WN_E_PARSE;
+		return WN_E_ROW;
 	}
 	if (unclosed) {
 		/* an unwrapped line whose last quote is open was cut short, even if its count is right */
 		snprintf(c->why, sizeof c->why, "the last field's quote is not closed (is the row cut short?)");
-		return WN_E_PARSE;
+		return WN_E_ROW;
 	}
 	if (id_empty) {
 		snprintf(c->why, sizeof c->why, "missing id (column \"%s\" is empty)", c->cols[c->id_col].name);
@@ -622,14 +622,14 @@ static int unwrap(csv *c, const char *p, size_t n)
 	c->inner.len = 0;
 	if (!n || p[0] != '"') {
 		snprintf(c->why, sizeof c->why, "with --csv-unwrap every row must be one quoted field; this one does not start with a quote");
-		return WN_E_PARSE;
+		return WN_E_ROW;
 	}
 	size_t i = 1;
 	for (;;) {
 		const char *q = memchr(p + i, '"', n - i);
 		if (!q) {
 			snprintf(c->why, sizeof c->why, "with --csv-unwrap every row must be one quoted field; its quote is not closed");
-			return WN_E_PARSE;
+			return WN_E_ROW;
 		}
 		size_t k = (size_t)(q - p);
 		if (wn_buf_put(&c->inner, p + i, k - i))
@@ -643,7 +643,7 @@ static int unwrap(csv *c, const char *p, size_t n)
 		if (k + 1 != n) {
 			snprintf(c->why, sizeof c->why, "with --csv-unwrap every row must be one quoted field; this one has %zu fields",
 				count_fields(p, n, c->sep));
-			return WN_E_PARSE;
+			return WN_E_ROW;
 		}
 		return c->inner.p ? 0 : wn_buf_put(&c->inner, "", 0);
 	}
@@ -686,7 +686,7 @@ static int csv_next(wn_source *s, wn_srec *r, int may_move)
 	if (w.unclosed) {
 		snprintf(c->why, sizeof c->why, "the quoted field opened on line %llu is not closed at the end of the input",
 			(unsigned long long)w.line);
-		return reject(c, r, &w, WN_E_PARSE);
+		return reject(c, r, &w, WN_E_ROW);
 	}
 	const char *text = w.p;
 	size_t n = w.n;
@@ -707,7 +707,7 @@ static int csv_next(wn_source *s, wn_srec *r, int may_move)
 	if (rc == INCOMPLETE) {
 		/* read_row saw the row end where convert did not: cannot happen (same rules) */
 		snprintf(c->why, sizeof c->why, "the row ends inside a quoted field");
-		rc = WN_E_PARSE;
+		rc = WN_E_ROW;
 	}
 	if (rc)
 		return reject(c, r, &w, rc);

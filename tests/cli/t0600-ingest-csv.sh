@@ -37,9 +37,9 @@ if cmp -s "$T/got1" "$T/want1"; then ok "export: one JSON object a row, keys in 
 else not_ok "export: one JSON object a row, keys in header order, values as strings, BOM gone"; diag "$(diff "$T/want1" "$T/got1")"; fi
 rejects "$T/c1" >"$T/rej1"
 is "four rejects entries" "$(wc -l <"$T/rej1")" 4
-grep -qF '"line":6,"offset":213,"reason":"malformed_json","detail":"row has 3 fields, the header has 6","raw":"T4,Too few,fields"}' "$T/rej1"
+grep -qF '"line":6,"offset":213,"reason":"bad_row","detail":"row has 3 fields, the header has 6","raw":"T4,Too few,fields"}' "$T/rej1"
 is "too few fields: line, offset, reason with the counts, raw bytes" "$?" 0
-grep -qF '"line":7,"offset":232,"reason":"malformed_json","detail":"row has 7 fields, the header has 6","raw":"T5,\"Too many\nfields\",a,b,c,d,e"}' "$T/rej1"
+grep -qF '"line":7,"offset":232,"reason":"bad_row","detail":"row has 7 fields, the header has 6","raw":"T5,\"Too many\nfields\",a,b,c,d,e"}' "$T/rej1"
 is "too many fields, over two lines: raw bytes of both lines" "$?" 0
 grep -qF '"line":9,"offset":264,"reason":"empty_line"' "$T/rej1"
 is "an empty line is rejected as such" "$?" 0

@@ -118,10 +118,10 @@ static void basics(void)
 
 	read_all("c.csv", STR("id,a,b\n1,x\n2,\"multi\nline\",y,z\n\n3,\"\",\n"), &o);
 	IS_INT(G.n, 4, "rows with wrong field counts and an empty line are records to reject");
-	IS_INT(G.code[0], WN_E_PARSE, "too few fields: rejected");
+	IS_INT(G.code[0], WN_E_ROW, "too few fields: rejected");
 	is_str(G.why[0], "row has 2 fields, the header has 3", "... with the counts");
 	is_str(G.rec[0], "1,x", "... and the raw bytes of the row");
-	IS_INT(G.code[1], WN_E_PARSE, "too many fields: rejected");
+	IS_INT(G.code[1], WN_E_ROW, "too many fields: rejected");
 	is_str(G.why[1], "row has 4 fields, the header has 3", "... with the counts");
 	is_str(G.rec[1], "2,\"multi\nline\",y,z", "raw bytes of a row over two lines, line end included");
 	IS_INT(G.line[1], 3, "... and the line where it starts");
@@ -136,7 +136,7 @@ static void basics(void)
 
 	read_all("e.csv", STR("id,x\n1,\"never closed\n2,b\n"), &o);
 	IS_INT(G.n, 1, "a quote left open runs to the end of the input");
-	IS_INT(G.code[0], WN_E_PARSE, "... and that row is rejected");
+	IS_INT(G.code[0], WN_E_ROW, "... and that row is rejected");
 	is_str(G.why[0], "the quoted field opened on line 2 is not closed at the end of the input", "... saying so");
 
 	read_all("f.csv", STR("id,x,x,x_2\n1,a,b,c\n"), &o);
@@ -190,12 +190,12 @@ static void types(void)
 	is_str(G.rec[1], "{\"id\":\"2\",\"i\":1234567,\"n\":-1e3,\"b\":false,\"s\":\"x\"}", "thousands separators, exponents, False");
 	is_str(G.rec[2], "{\"id\":\"3\",\"i\":null,\"n\":null,\"b\":null,\"s\":\"\"}", "empty typed values are null");
 	is_str(G.rec[3], "{\"id\":\"4\",\"i\":7,\"n\":0.5,\"b\":true,\"s\":\"1\"}", "+007 is 7, .5 is 0.5, YES is true");
-	IS_INT(G.code[4], WN_E_PARSE, "1.5 is not an int");
+	IS_INT(G.code[4], WN_E_ROW, "1.5 is not an int");
 	is_str(G.why[4], "column \"i\": \"1.5\" is not an integer", "... and the reason says so");
-	IS_INT(G.code[5], WN_E_PARSE, "12a is not an int");
-	IS_INT(G.code[6], WN_E_PARSE, "maybe is not a bool");
+	IS_INT(G.code[5], WN_E_ROW, "12a is not an int");
+	IS_INT(G.code[6], WN_E_ROW, "maybe is not a bool");
 	is_str(G.why[6], "column \"b\": \"maybe\" is not true or false", "... and the reason says so");
-	IS_INT(G.code[7], WN_E_PARSE, "1,23 is not a number with thousands separators");
+	IS_INT(G.code[7], WN_E_ROW, "1,23 is not a number with thousands separators");
 
 	o.csv_types = "auto";
 	read_all("t2.csv", STR("id,a,b,c,d,e\n1,12,-0.5e2,007,\"1,234\",x\n"), &o);
@@ -235,10 +235,10 @@ static void unwrap_and_encodings(void)
 	read_all("w.csv", STR(wrapped), &o);
 	IS_INT(G.rc, 0, "--csv-unwrap reads it");
 	is_str(G.rec[0], "{\"id\":\"1\",\"name\":\"A, B\",\"n\":\"2\"}", "the inner line is parsed");
-	IS_INT(G.code[1], WN_E_PARSE, "a truncated inner line is rejected");
+	IS_INT(G.code[1], WN_E_ROW, "a truncated inner line is rejected");
 	is_str(G.why[1], "row has 2 fields, the header has 3 (the last field's quote is not closed)", "... with the counts");
 	is_str(G.rec[1], "\"2,\"\"cut\"", "... and its raw bytes");
-	IS_INT(G.code[2], WN_E_PARSE, "a line that is not wrapped is rejected");
+	IS_INT(G.code[2], WN_E_ROW, "a line that is not wrapped is rejected");
 	read_all("w2.csv", STR("id,name\n1,x\n"), &o);
 	IS_INT(G.rc, WN_E_USAGE, "--csv-unwrap on a plain file: an error");
 
