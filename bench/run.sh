@@ -29,6 +29,9 @@ measure() {
 	printf '  %-44s %7.2f s %9.0f rec/s %7.0f MB/s %6.0f MiB RSS\n' "$name" "$secs" >&3 \
 		"$(echo "$recs / $secs" | bc -l)" "$(echo "$bytes / $secs / 1000000" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
 }
+# let the writeback of what the previous step wrote finish, so that it does not land on
+# the fsyncs of the next measurement
+settle() { sync; sleep 2; }
 jget() { grep -o "\"$2\":[0-9.]*" "$1" | head -n 1 | cut -d: -f2; }
 fail() { echo "bench: CORRECTNESS CHECK FAILED: $*" >&2; exit 1; }
 
@@ -41,6 +44,7 @@ printf '  generator alone: %.2f s (%.0f lines/s to /dev/null)\n' "$GEN_S" "$(ech
 cat "$D/tracks.jsonl" >/dev/null   # page cache: every tool reads from memory
 
 echo "== winnow ingest (zstd level 3, default settings)"
+settle
 measure "winnow ingest" "$N" "$BYTES" -- "$WINNOW" ingest -q -C "$D/cat" --json "$D/tracks.jsonl" >"$D/ingest.json"
 for k in kept duplicates revisions rejected; do
 	[ "$(jget "$D/ingest.json" $k)" = "$(jget "$D/truth.json" $k)" ] ||
@@ -50,6 +54,7 @@ done
 echo "  counts match the generator's truth: kept $(jget "$D/truth.json" kept), duplicates $(jget "$D/truth.json" duplicates), revisions $(jget "$D/truth.json" revisions), rejected $(jget "$D/truth.json" rejected)"
 
 echo "== winnow ingest of the same input again (incremental: all duplicates)"
+settle
 measure "winnow ingest, second run" "$N" "$BYTES" -- "$WINNOW" ingest -q -C "$D/cat" --json "$D/tracks.jsonl" >"$D/ingest2.json"
 [ "$(jget "$D/ingest2.json" kept)" = 0 ] || fail "second run kept records"
 
@@ -121,8 +126,10 @@ NF=${BENCH_FORMAT_RECORDS:-1000000}
 NCSV=$(python3 bench/formats.py csv "$D/dump-all.jsonl" "$D/dump.csv" "$D/dump.jsonl")
 rm -f "$D/dump-all.jsonl"
 cat "$D/dump.jsonl" "$D/dump.csv" >/dev/null
+settle
 measure "winnow ingest, dump-layout JSONL" "$NCSV" "$(stat -c %s "$D/dump.jsonl")" -- \
 	"$WINNOW" ingest -q -C "$D/cat-jsonl" --json "$D/dump.jsonl" >"$D/ingest-jsonl.json"
+settle
 measure "winnow ingest, the same records as CSV" "$NCSV" "$(stat -c %s "$D/dump.csv")" -- \
 	"$WINNOW" ingest -q -C "$D/cat-csv" --json --map id=id "$D/dump.csv" >"$D/ingest-csv.json"
 for k in kept duplicates revisions; do
@@ -140,6 +147,7 @@ echo "  CSV counts == JSONL counts == the generator's truth: kept $(jget "$D/ing
 python3 bench/formats.py sqlite "$D/sq-dump.jsonl" "$D/sq-api.jsonl" "$D/dump.sqlite3" >/dev/null
 rm -f "$D/sq-dump.jsonl" "$D/sq-api.jsonl"
 cat "$D/dump.sqlite3" >/dev/null
+settle
 measure "winnow ingest, SQLite (dump layout, denormalised)" "$NF" "$(stat -c %s "$D/dump.sqlite3")" -- \
 	"$WINNOW" ingest -q -C "$D/cat-sqlite" --json "$D/dump.sqlite3" >"$D/ingest-sqlite.json"
 [ "$(jget "$D/ingest-sqlite.json" kept)" = "$NF" ] || fail "SQLite: kept $(jget "$D/ingest-sqlite.json" kept) tracks, want $NF"
@@ -147,6 +155,7 @@ measure "winnow ingest, SQLite (dump layout, denormalised)" "$NF" "$(stat -c %s 
 [ "$(grep -c '"artists":\[{"id":"[^"]*","name":.*"album":{"id":' "$D/sqlite.jsonl")" = "$NF" ] ||
 	fail "SQLite: not every track record has its artists and album"
 echo "  SQLite: $NF tracks kept, each with its artists and album"
+settle
 measure "winnow ingest, the SQLite records as JSONL" "$NF" "$(stat -c %s "$D/sqlite.jsonl")" -- \
 	"$WINNOW" ingest -q -C "$D/cat-sqlite-jsonl" --json "$D/sqlite.jsonl" >"$D/ingest-sqlite-jsonl.json"
 [ "$(jget "$D/ingest-sqlite-jsonl.json" kept)" = "$NF" ] || fail "SQLite records as JSONL: kept $(jget "$D/ingest-sqlite-jsonl.json" kept)"
