@@ -578,7 +578,12 @@ static inline int bloom_maybe(const wn_lsm *m, uint64_t h)
 
 static int bloom_scan_fn(const uint8_t *e, uint32_t runno, void *ud)
 {
-	bloom_add(ud, wn_get_be64(e));
+	wn_lsm *m = ud;
+	bloom_add(m, wn_get_be64(e));
+	/* the scan maps the whole id map: keep our resident set small while it runs (the
+	 * cursor's pages just come back on the next touch) */
+	if ((m->bloom_n & ((1u << 20) - 1)) == 0)
+		wn_index_release_pages(m->c);
 	return 0;
 }
 
