@@ -49,7 +49,8 @@ static int open_shard(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t r
 	return fd;
 }
 
-static int load_from(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
+/* Read a frame's compressed bytes into scratch and make room for its content in raw. */
+static int read_frame(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
 {
 	scratch->len = raw->len = 0;
 	if (wn_buf_reserve(scratch, fi->csize) || wn_buf_reserve(raw, (size_t)fi->dsize + 1))
@@ -60,6 +61,14 @@ static int load_from(wn_catalog *c, int fd, const char *rel, const wn_frameinfo 
 			(unsigned long long)fi->offset);
 	if (rc)
 		return wn_seterr(c, rc, "%s: %s", rel, strerror(rc));
+	return 0;
+}
+
+static int load_from(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
+{
+	int rc = read_frame(c, fd, rel, fi, raw, scratch);
+	if (rc)
+		return rc;
 	size_t r = ZSTD_decompress(raw->p, fi->dsize + 1, scratch->p, fi->csize);
 	if (ZSTD_isError(r))
 		return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u (bytes %llu-%llu): %s", rel, fi->frame_no,
@@ -219,15 +228,9 @@ static int fetch(fetcher *f, uint64_t ord, const char **line, size_t *len)
 static int load_upto(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, uint32_t upto, wn_buf *raw,
 	wn_buf *scratch, ZSTD_DCtx *dctx)
 {
-	scratch->len = raw->len = 0;
-	if (wn_buf_reserve(scratch, fi->csize) || wn_buf_reserve(raw, (size_t)fi->dsize + 1))
-		return WN_E_NOMEM;
-	int rc = wn_pread_all(fd, scratch->p, fi->csize, fi->offset);
-	if (rc == WN_E_CORRUPT)
-		return wn_seterr(c, rc, "%s: frame %u at byte %llu: file is truncated", rel, fi->frame_no,
-			(unsigned long long)fi->offset);
+	int rc = read_frame(c, fd, rel, fi, raw, scratch);
 	if (rc)
-		return wn_seterr(c, rc, "%s: %s", rel, strerror(rc));
+		return rc;
 	ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
 	ZSTD_inBuffer ib = { scratch->p, fi->csize, 0 };
 	uint32_t lines = 0;
