@@ -169,6 +169,7 @@ typedef struct wn_ingest_result {
 	/* time split by stage, seconds of the ingesting thread */
 	double t_read, t_parse, t_dedup, t_store, t_commit, t_compress_wait;
 	double t_compress;            /* CPU seconds spent compressing, all threads */
+	double t_merge;               /* the part of t_commit spent merging runs of the index */
 } wn_ingest_result;
 
 /* Ingest the inputs (paths; "-" is standard input; .zst inputs are decompressed) as

@@ -522,6 +522,13 @@ static void find_map(wn_catalog *c)
 	fclose(f);
 }
 
+const uint8_t *wn_index_map(wn_catalog *c)
+{
+	if (!c->map_searched)
+		find_map(c);
+	return c->map_addr;
+}
+
 void wn_index_release_pages(wn_catalog *c)
 {
 	MDB_envinfo info;

@@ -93,7 +93,7 @@ typedef struct ing {
 	int sample;             /* time the stages of this record (one in 16) */
 	uint64_t total_bytes, bytes_before;
 	uint64_t partial_bytes;     /* consumed of an input left unfinished */
-	double t_read, t_parse, t_dedup, t_store, t_commit;
+	double t_read, t_parse, t_dedup, t_store, t_commit, t_merge;
 	int newest_numeric;
 	wn_ingest_result *res;
 } ing;
@@ -325,8 +325,10 @@ static int checkpoint(ing *g, int final)
 	g->nsup = 0;
 	g->since_ckpt = 0;
 	wn_index_release_pages(c);
+	double t1 = wn_now();
 	if ((rc = wn_lsm_compact(g->lsm)))
 		return rc;
+	g->t_merge += wn_now() - t1;
 	if ((rc = mdb_txn_renew(g->rtxn)))
 		return wn_lmdb_err(c, rc, "renew");
 	g->t_commit += wn_now() - t0;
@@ -1008,6 +1010,7 @@ out:
 		res->t_dedup = g.t_dedup;
 		res->t_store = g.t_store;
 		res->t_commit = g.t_commit;
+		res->t_merge = g.t_merge;
 		res->t_compress_wait = (g.shard ? g.shard->t_wait : 0) + (g.ledger ? g.ledger->t_wait : 0);
 		res->t_compress = g.pool ? wn_pool_cpu(g.pool) : 0;
 	}

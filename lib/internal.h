@@ -190,6 +190,8 @@ int wn_catopts_encode(const wn_catopts *o, wn_buf *out);
 int wn_catalog_write_manifests(wn_catalog *c);
 /* Cut data files back to their committed lengths, remove uncommitted ones (writer only). */
 int wn_catalog_rollback(wn_catalog *c);
+/* Where LMDB maps data.mdb in this process (NULL if it cannot be told). */
+const uint8_t *wn_index_map(wn_catalog *c);
 void wn_index_release_pages(wn_catalog *c);   /* drop our mappings of index pages (they stay cached) */
 uint64_t wn_mapped_file_bytes(uint64_t *anon); /* resident bytes of file mappings (and *anon of the rest) */
 
@@ -223,6 +225,8 @@ void wn_lsm_close(wn_lsm *m);
 /* Start loading what wn_lsm_find_id/put_id will touch for this hash. */
 void wn_lsm_prefetch(const wn_lsm *m, uint64_t hash);
 int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_idrec *out);
+/* How many run probes were served by a fence and one pread, and how many through LMDB. */
+void wn_lsm_probes(const wn_lsm *m, uint64_t *by_fence, uint64_t *by_tree);
 /* Does a record of this id (`ord`) have fingerprint `fp` recorded in the fp map? 1/0/<0 */
 int wn_lsm_has_fp(wn_lsm *m, MDB_txn *txn, const uint8_t fp[16], uint64_t ord);
 /* Record a new or updated id entry / fp / isrc pair in the memtable. */
