@@ -171,8 +171,11 @@ is "generated database: 200000 tracks kept" "$(json_get "$T/ra.json" kept)" 2000
 adds_up "$T/ra.json" "generated database"
 "$WINNOW" export -C "$T/ra" >"$T/ra.export" 2>/dev/null
 is "a track with two artists, in order" "$(grep -c '"artists":\[{[^]]*},{' "$T/ra.export")" 66666
+# the rerun must have something to resume from: go on until a killed run had committed
+# a checkpoint (kills that land before the first one leave an empty catalog)
+has_ckpt() { "$WINNOW" stats -C "$1" --json 2>/dev/null | grep -q '"read":[1-9]'; }
 kills=0 iter=0
-while [ $kills -lt 5 ] && [ $iter -lt 40 ]; do
+while { [ $kills -lt 5 ] || ! has_ckpt "$T/rb"; } && [ $iter -lt 40 ]; do
 	iter=$((iter + 1))
 	"$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$BIG" >/dev/null 2>&1 &
 	pid=$!
