@@ -163,7 +163,6 @@ measure "winnow ingest, the SQLite records as JSONL" "$NF" "$(stat -c %s "$D/sql
 # ---- summary ----
 WIN_S=$(awk -F'\t' '$1 == "winnow ingest" { print $2 }' "$RES")
 WIN_RSS=$(awk -F'\t' '$1 == "winnow ingest" { print $3 }' "$RES")
-SORT_S=$(awk -F'\t' '$1 ~ /^sort -u/ { print $2 }' "$RES")
 "$WINNOW" stats -C "$D/cat" --json --top 0 >"$D/stats.json"
 IDX=$(jget "$D/stats.json" index_bytes_per_record)
 CAT_BYTES=$(du -sb "$D/cat" | cut -f1)
@@ -171,7 +170,26 @@ echo "== summary"
 printf '  winnow ingest: %.0f records/s, %.0f MB/s, peak RSS %.0f MiB, catalog %.0f MiB, index %s bytes/record\n' \
 	"$(echo "$N / $WIN_S" | bc -l)" "$(echo "$BYTES / $WIN_S / 1000000" | bc -l)" "$(echo "$WIN_RSS / 1024" | bc -l)" \
 	"$(echo "$CAT_BYTES / 1048576" | bc -l)" "$IDX"
-printf '  winnow / (sort -u | zstd): %.2fx the speed\n' "$(echo "$SORT_S / $WIN_S" | bc -l)"
+# each peer's counterpart in winnow: its records/s over the peer's (valid-line peers
+# count the lines they were given)
+counterpart() {
+	case "$1" in
+	"zstd -3"* | "sort -u"* | "mlr "* | "duckdb"*) echo "winnow ingest" ;;
+	"xxhsum -c"*) echo "winnow verify (fast; 5 runs)" ;;
+	"zstd -t"*) echo "winnow verify --deep -j 2" ;;
+	esac
+}
+ratio_of() {   # ratio_of PEER: winnow's records/s / the peer's, or empty
+	local w; w=$(counterpart "$1")
+	[ -n "$w" ] || return 0
+	awk -F'\t' -v p="$1" -v w="$w" '$1 == p { pr = $4 / $2 } $1 == w { wr = $4 / $2 } END { if (pr > 0 && wr > 0) printf "%.2f", wr / pr }' "$RES"
+}
+RATIOS=$(cut -f1 "$RES" | while IFS= read -r name; do
+	r=$(ratio_of "$name")
+	[ -z "$r" ] || printf '%s: %sx (%s)\n' "$(counterpart "$name")" "$r" "$name"
+done)
+echo "  winnow / peer, records per second:"
+printf '%s\n' "$RATIOS" | sed 's/^/    /'
 sed -n 's/.*"stage_seconds":\({[^}]*}\).*/  stage seconds: \1/p' "$D/ingest.json"
 rate() { awk -F'\t' -v n="$1" -v k="$2" '$1 == n { printf "%.2f", k == "gb" ? $5 / $2 / 1e9 : $4 / $2 }' "$RES"; }
 VERIFY_LINE=$(printf 'winnow verify: fast %s GB/s (xxhsum -c %s GB/s); deep -j 2 %.0f records/s (zstd -t %.0f records/s)' \
@@ -195,10 +213,15 @@ echo "  $FORMATS_LINE"
 	echo "- data: \`bench/gen --count $N --seed 1\`: $N lines, $BYTES bytes ($(jget "$D/truth.json" mean_line_bytes) bytes a line), read from the page cache"
 	echo "- truth: kept $(jget "$D/truth.json" kept), duplicates $(jget "$D/truth.json" duplicates), revisions $(jget "$D/truth.json" revisions), rejected $(jget "$D/truth.json" rejected); winnow's counts matched exactly before any speed was taken"
 	echo
-	echo "| what | seconds | records/s | MB/s | peak RSS MiB |"
-	echo "|---|---:|---:|---:|---:|"
-	awk -F'\t' '{ r = $2 > 0 ? $4 / $2 : 0; m = $2 > 0 ? $5 / $2 / 1e6 : 0; name = $1; gsub(/\|/, "\\|", name)
-		printf "| %s | %.2f | %.0f | %.0f | %.0f |\n", name, $2, r, m, $3 / 1024 }' "$RES"
+	echo "| what | seconds | records/s | MB/s | peak RSS MiB | winnow / peer |"
+	echo "|---|---:|---:|---:|---:|---|"
+	while IFS=$'\t' read -r name secs rss recs bytes; do
+		r=$(ratio_of "$name")
+		[ -z "$r" ] || r="${r}x ($(counterpart "$name"))"
+		awk -v name="$name" -v s="$secs" -v rss="$rss" -v n="$recs" -v b="$bytes" -v r="$r" 'BEGIN {
+			rate = 0; mbs = 0; if (s > 0) { rate = n / s; mbs = b / s / 1e6 }
+			gsub(/\|/, "\\|", name); printf "| %s | %.2f | %.0f | %.0f | %.0f | %s |\n", name, s, rate, mbs, rss / 1024, r }'
+	done <"$RES"
 	echo
 	echo "winnow ingest: catalog $(echo "$CAT_BYTES / 1048576" | bc) MiB, index $IDX bytes per kept record, stage seconds $(sed -n 's/.*"stage_seconds":\({[^}]*}\).*/\1/p' "$D/ingest.json")"
 	echo

@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define FANOUT 4
+#define FANOUT 8
 #define BLOCK_BYTES 4064      /* + LMDB's 16-byte page header = one 4 KiB overflow page */
 #define MAX_RUNS 4096
 #define MERGE_STEP (1u << 20)  /* output entries per merge transaction (see merge_step) */
@@ -1211,7 +1211,7 @@ static int msrc_next_block(wn_catalog *c, msrc *s, int first, size_t es)
  * state (R, the sources, K) is in meta "merge.<kind>.<map>", so a merge interrupted by a
  * crash is finished by the next ingest. */
 
-#define MAX_SRC (FANOUT * 4)
+#define MAX_SRC 16    /* sources a merge state can name: fixed by its meta format */
 
 typedef struct mstate {
 	uint32_t out, src[MAX_SRC];

@@ -77,8 +77,8 @@ int main(void)
 	rc = wn_lsm_open(c, WN_KIND_TRACK, 1000, 64 << 20, &m);
 	OK(rc == 0, "open the maps");
 
-	/* 40 flushes of 500 ids: enough for merges at two levels (FANOUT 4) */
-	enum { ROUNDS = 40, PER = 500, N = ROUNDS * PER };
+	/* 72 flushes of 500 ids: enough for merges at two levels (FANOUT 8) */
+	enum { ROUNDS = 72, PER = 500, N = ROUNDS * PER };
 	uint64_t *hash = malloc(N * sizeof *hash);
 	int bad = 0, partial_missing = 0, partial_wrong = 0;
 	uint64_t ord = 0;
