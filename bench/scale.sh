@@ -3,28 +3,45 @@
 # piped straight from the generator (nothing is stored but the catalog), checking the
 # counts against the generator's truth, and report throughput, peak RSS and index bytes
 # per record at each point, and the per-record cost at the largest point relative to
-# the smallest. Results: bench/RESULTS-scale.md.
+# the smallest. One point (10M by default) is also ingested from a file in the page
+# cache, which takes the generator's share of the two cores out of the measurement.
+# Results: bench/RESULTS-scale.md.
 #
 # Environment: WINNOW (binary), SCALE_POINTS (default "1000000 10000000 100000000"),
-# BENCH_DIR (default bench/out-scale; needs ~20 GB free for the 100M point).
+# SCALE_FILE_POINT (default 10000000; empty: none), BENCH_DIR (default bench/out-scale;
+# needs ~20 GB free for the 100M point, and 4.5 GB per 10M records for the file point).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WINNOW=${WINNOW:-build-bench/winnow}
 GEN=${GEN:-bench/gen}
 POINTS=${SCALE_POINTS:-"1000000 10000000 100000000"}
+FILE_POINT=${SCALE_FILE_POINT-10000000}
 D=${BENCH_DIR:-bench/out-scale}
 TIME=/usr/bin/time
 [ -x "$TIME" ] || { echo "bench-scale: needs GNU time (apt-get install time)" >&2; exit 2; }
 mkdir -p "$D"
 jget() { grep -o "\"$2\":[0-9.]*" "$1" | head -n 1 | cut -d: -f2; }
+settle() { sync; sleep 2; }
 rows=()
-first_cost=
-for n in $POINTS; do
+first_cost= last_cost= last_n= max_rss=0 max_idx=0
+file_rate= ten_rate=
+# point N HOW: run one measured ingest (HOW: pipe or file), check it, add its row
+point() {
+	local n=$1 how=$2 cmd
 	rm -rf "$D/cat"
-	echo "== $n records: bench/gen --count $n --seed 11 | winnow ingest"
-	# the generator writes its truth while it streams the records into winnow
-	"$TIME" -f '%e %M' -o "$D/time.txt" sh -c \
-		"'$GEN' --count $n --seed 11 --truth '$D/truth.json' | '$WINNOW' ingest -q -C '$D/cat' --json >'$D/ingest.json'"
+	if [ "$how" = pipe ]; then
+		echo "== $n records: bench/gen --count $n --seed 11 | winnow ingest"
+		# the generator writes its truth while it streams the records into winnow
+		cmd="'$GEN' --count $n --seed 11 --truth '$D/truth.json' | '$WINNOW' ingest -q -C '$D/cat' --json >'$D/ingest.json'"
+	else
+		echo "== $n records from a file in the page cache: winnow ingest FILE"
+		"$GEN" --count "$n" --seed 11 --truth "$D/truth.json" -o "$D/in.jsonl"
+		cat "$D/in.jsonl" >/dev/null
+		cmd="'$WINNOW' ingest -q -C '$D/cat' --json '$D/in.jsonl' >'$D/ingest.json'"
+	fi
+	settle
+	"$TIME" -f '%e %M' -o "$D/time.txt" sh -c "$cmd"
+	rm -f "$D/in.jsonl"
 	read -r secs rss <"$D/time.txt"
 	for k in kept duplicates revisions rejected; do
 		[ "$(jget "$D/ingest.json" $k)" = "$(jget "$D/truth.json" $k)" ] || {
@@ -32,30 +49,62 @@ for n in $POINTS; do
 			exit 1
 		}
 	done
+	[ "$(jget "$D/ingest.json" read)" = "$n" ] || { echo "bench-scale: CORRECTNESS CHECK FAILED at $n: read" >&2; exit 1; }
 	"$WINNOW" stats -C "$D/cat" --json --top 0 >"$D/stats.json"
+	local idx cat_mb rate cost ratio stages
 	idx=$(jget "$D/stats.json" index_bytes_per_record)
 	cat_mb=$(du -sm "$D/cat" | cut -f1)
 	rate=$(echo "$n / $secs" | bc -l)
 	cost=$(echo "$secs * 1000000000 / $n" | bc -l)   # ns per record
-	[ -n "$first_cost" ] || first_cost=$cost
-	ratio=$(echo "$cost / $first_cost" | bc -l)
-	printf '  %.1f s, %.0f records/s, peak RSS %.0f MiB, index %s bytes/record, catalog %s MiB, %.0f ns/record (%.2fx the first point)\n' \
-		"$secs" "$rate" "$(echo "$rss / 1024" | bc -l)" "$idx" "$cat_mb" "$cost" "$ratio"
-	rows+=("$(printf '| %s | %.1f | %.0f | %.0f | %s | %s | %.0f | %.2f |' "$n" "$secs" "$rate" "$(echo "$rss / 1024" | bc -l)" "$idx" "$cat_mb" "$cost" "$ratio")")
-	cp "$D/ingest.json" "$D/ingest-$n.json"
+	stages=$(sed -n 's/.*"stage_seconds":{\([^}]*\)}.*/\1/p' "$D/ingest.json" | tr -d '"' | sed 's/,/, /g')
+	if [ "$how" = pipe ]; then
+		[ -n "$first_cost" ] || first_cost=$cost
+		last_cost=$cost last_n=$n
+		ratio=$(printf '%.2f' "$(echo "$cost / $first_cost" | bc -l)")
+		[ "$n" != 10000000 ] || ten_rate=$rate
+	else
+		ratio="(file)"
+		file_rate=$rate
+	fi
+	[ "$rss" -le "$max_rss" ] || max_rss=$rss
+	[ "$(echo "$idx > $max_idx" | bc)" = 0 ] || max_idx=$idx
+	printf '  %.1f s, %.0f records/s, peak RSS %.0f MiB, index %s bytes/record, catalog %s MiB, %.0f ns/record%s\n  stage seconds: %s\n' \
+		"$secs" "$rate" "$(echo "$rss / 1024" | bc -l)" "$idx" "$cat_mb" "$cost" \
+		"$([ "$how" = pipe ] && echo " (${ratio}x the first point)")" "$stages"
+	rows+=("$(printf '| %s | %s | %.1f | %.0f | %.0f | %s | %s | %.0f | %s | %s |' "$n" "$how" "$secs" "$rate" \
+		"$(echo "$rss / 1024" | bc -l)" "$idx" "$cat_mb" "$cost" "$ratio" "$stages")")
+	cp "$D/ingest.json" "$D/ingest-$n-$how.json"
+}
+for n in $POINTS; do
+	point "$n" pipe
 done
+[ -z "$FILE_POINT" ] || point "$FILE_POINT" file
 rm -rf "$D/cat"
+verdict() { if [ "$1" = 1 ]; then echo "met"; else echo "NOT met"; fi; }
+cost_ratio=$(echo "$last_cost / $first_cost" | bc -l)
+summary=()
+summary+=("$(printf -- '- per-record cost at %s records: %.2fx that at the first point (target <= 1.5x: %s)' "$last_n" "$cost_ratio" "$(verdict "$(echo "$cost_ratio <= 1.5" | bc)")")")
+summary+=("$(printf -- '- peak RSS, largest of all points: %.0f MiB (target <= 1024 MiB: %s)' "$(echo "$max_rss / 1024" | bc -l)" "$(verdict "$(echo "$max_rss <= 1048576" | bc)")")")
+summary+=("$(printf -- '- index, largest of all points: %s bytes per kept record (target <= 64: %s)' "$max_idx" "$(verdict "$(echo "$max_idx <= 64" | bc)")")")
+[ -z "$ten_rate" ] || summary+=("$(printf -- '- 10M records piped from the generator: %.0f records/s (target >= 600000: %s; the generator shares the two cores)' "$ten_rate" "$(verdict "$(echo "$ten_rate >= 600000" | bc)")")")
+[ -z "$file_rate" ] || summary+=("$(printf -- '- %s records from a file in the page cache: %.0f records/s (target >= 600000 at 10M: %s)' "$FILE_POINT" "$file_rate" "$(verdict "$(echo "$file_rate >= 600000" | bc)")")")
+echo "== summary"
+printf '%s\n' "${summary[@]}"
 {
 	echo "# Ingest at scale"
 	echo
-	echo "Produced by \`make bench-scale\` (bench/scale.sh) on $(date -u +%Y-%m-%d): $(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM."
+	echo "Produced by \`make bench-scale\` (bench/scale.sh) on $(date -u +%Y-%m-%d): $(lscpu | sed -n 's/^Model name: *//p' | head -n 1), $(nproc) cores, $(free -g | awk '/^Mem:/ { print $2 }') GiB RAM, $("$WINNOW" --version)."
 	echo
-	echo "Each point: \`bench/gen --count N --seed 11 | $WINNOW ingest -C CAT --json\` (default settings: zstd level 3,"
-	echo "1 GiB memory budget), the generator and winnow sharing the two cores; the counts matched the generator's"
-	echo "truth before any figure was taken. Time and peak RSS by GNU time (RSS of the whole pipeline's largest process)."
+	echo "Each pipe point: \`bench/gen --count N --seed 11 | $WINNOW ingest -C CAT --json\` (default settings: zstd level 3,"
+	echo "1 GiB memory budget), the generator and winnow sharing the two cores. The file point: the same records"
+	echo "written to a file first and read from the page cache. The counts matched the generator's truth before any"
+	echo "figure was taken. Time and peak RSS by GNU time (RSS of the pipeline's largest process); stage seconds are"
+	echo "winnow's own (\`stage_seconds\`, the ingesting thread; merge is part of commit)."
 	echo
-	echo "| records | seconds | records/s | peak RSS MiB | index bytes/record | catalog MiB | ns/record | cost vs first |"
-	echo "|---:|---:|---:|---:|---:|---:|---:|---:|"
+	printf '%s\n' "${summary[@]}"
+	echo
+	echo "| records | input | seconds | records/s | peak RSS MiB | index bytes/record | catalog MiB | ns/record | cost vs first | stage seconds |"
+	echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---|"
 	printf '%s\n' "${rows[@]}"
 } >bench/RESULTS-scale.md
 echo "== wrote bench/RESULTS-scale.md"

@@ -4,8 +4,10 @@
  *
  * The ingesting thread fills a frame buffer with whole records ('\n' after each) and
  * hands it to the pool when the next record would pass frame_bytes; worker threads
- * compress frames in any order; the ingesting thread writes finished frames strictly in
- * submission order, so a file is always a prefix of what was submitted. Each stream owns
+ * compress frames in any order; finished frames are written strictly in submission
+ * order, so a file is always a prefix of what was submitted (shards by a writer thread
+ * of their own, which also hashes them: copying a gigabyte into the page cache costs
+ * seconds the ingesting thread does not have; the ledger and rejects by that thread). Each stream owns
  * a small ring of frame jobs, which bounds memory whatever the input size.
  *
  * Durability: wn_stream_sync() writes every submitted frame and fsyncs the file; only
@@ -217,6 +219,96 @@ static wn_job *ring_at(wn_stream *s, int i)
 	return &s->jobs[(s->head + i) % s->njobs];
 }
 
+/* ---- the writer (shard streams) ---- */
+
+static void start_writeback(wn_stream *s, int fd, uint64_t end)
+{
+	/* start writeback early so the fdatasync of the next checkpoint finds little to do
+	 * (the kernel would otherwise wait for gigabytes of dirty pages) */
+	if (end - s->synced_upto >= (8u << 20)) {
+		sync_file_range(fd, (off_t)s->synced_upto, (off_t)(end - s->synced_upto), SYNC_FILE_RANGE_WRITE);
+		s->synced_upto = end;
+	}
+}
+
+static void *writer(void *arg)
+{
+	wn_stream *s = arg;
+	pthread_setname_np(pthread_self(), "winnow-write");
+	pthread_mutex_lock(&s->wmu);
+	for (;;) {
+		while (!s->wq_n && !s->wstop)
+			pthread_cond_wait(&s->wcv, &s->wmu);
+		if (!s->wq_n)
+			break;
+		wn_witem it = s->wq[s->wq_head];
+		int failed = s->werr;
+		pthread_mutex_unlock(&s->wmu);
+		int rc = 0;
+		if (!failed && !(rc = wn_write_all(it.fd, it.j->comp, it.j->comp_len))) {
+			hash_update(s, it.j->comp, it.j->comp_len);
+			start_writeback(s, it.fd, it.end);
+		}
+		pthread_mutex_lock(&s->wmu);
+		if (rc && !s->werr)
+			s->werr = rc;
+		it.j->writing = 0;
+		s->wq_head = (s->wq_head + 1) % s->njobs;
+		s->wq_n--;
+		pthread_cond_broadcast(&s->wcv);
+	}
+	pthread_mutex_unlock(&s->wmu);
+	return NULL;
+}
+
+/* Wait until the writer has written everything queued (or, with j, until j's frame is
+ * written). Returns its error, if it had one. */
+static int writer_wait(wn_stream *s, wn_job *j)
+{
+	if (!s->wstarted)
+		return 0;
+	pthread_mutex_lock(&s->wmu);
+	while (j ? j->writing : s->wq_n > 0)
+		pthread_cond_wait(&s->wcv, &s->wmu);
+	int e = s->werr;
+	pthread_mutex_unlock(&s->wmu);
+	return e ? stream_err(s, e, "write") : 0;
+}
+
+/* Queue a finished frame for the writer; in the thread of the caller when there is none. */
+static int writer_put(wn_stream *s, wn_job *j, uint64_t end)
+{
+	if (!s->async) {
+		int rc = wn_write_all(s->fd, j->comp, j->comp_len);
+		if (rc)
+			return stream_err(s, rc, "write");
+		hash_update(s, j->comp, j->comp_len);
+		start_writeback(s, s->fd, end);
+		return 0;
+	}
+	if (!s->wstarted) {
+		if (!s->wq && !(s->wq = calloc((size_t)s->njobs, sizeof *s->wq)))
+			return WN_E_NOMEM;
+		if (pthread_create(&s->wth, NULL, writer, s))
+			return stream_err(s, EAGAIN, "start the writing thread");
+		s->wstarted = 1;
+	}
+	pthread_mutex_lock(&s->wmu);
+	int e = s->werr;
+	if (!e) {
+		/* never more items than jobs: a job is queued at most once */
+		wn_witem *it = &s->wq[(s->wq_head + s->wq_n) % s->njobs];
+		it->j = j;
+		it->fd = s->fd;
+		it->end = end;
+		j->writing = 1;
+		s->wq_n++;
+		pthread_cond_broadcast(&s->wcv);
+	}
+	pthread_mutex_unlock(&s->wmu);
+	return e ? stream_err(s, e, "write") : 0;
+}
+
 /* Find the newest file of this series in the index: reopen it if unsealed. */
 static int stream_resume(wn_stream *s, MDB_txn *txn)
 {
@@ -321,6 +413,11 @@ int wn_stream_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *poo
 	s->jobs = calloc((size_t)s->njobs, sizeof *s->jobs);
 	s->hs = XXH3_createState();
 	s->fd = -1;
+	if (role == WN_ROLE_SHARD) {
+		s->async = 1;
+		pthread_mutex_init(&s->wmu, NULL);
+		pthread_cond_init(&s->wcv, NULL);
+	}
 	if (c->digest && !(s->sha = EVP_MD_CTX_new())) {
 		wn_stream_close(s);
 		return WN_E_NOMEM;
@@ -342,9 +439,21 @@ void wn_stream_close(wn_stream *s)
 {
 	if (!s)
 		return;
-	/* jobs still with the pool must finish before their buffers go */
+	/* jobs still with the pool or the writer must finish before their buffers go */
 	for (int i = 0; i < s->count; i++)
 		job_wait(s->pool, ring_at(s, i));
+	if (s->wstarted) {
+		pthread_mutex_lock(&s->wmu);
+		s->wstop = 1;
+		pthread_cond_broadcast(&s->wcv);
+		pthread_mutex_unlock(&s->wmu);
+		pthread_join(s->wth, NULL);
+	}
+	if (s->async) {
+		pthread_mutex_destroy(&s->wmu);
+		pthread_cond_destroy(&s->wcv);
+	}
+	free(s->wq);
 	for (int i = 0; s->jobs && i < s->njobs; i++) {
 		free(s->jobs[i].raw);
 		free(s->jobs[i].comp);
@@ -398,6 +507,9 @@ static int seal_file(wn_stream *s)
 {
 	if (s->fd < 0)
 		return 0;
+	int wrc = writer_wait(s, NULL);
+	if (wrc)
+		return wrc;
 	size_t tl = wn_seektable_size((uint32_t)s->nseek);
 	uint8_t *t = malloc(tl);
 	if (!t)
@@ -455,9 +567,8 @@ static int write_one(wn_stream *s)
 		if ((rc = open_file(s)))
 			return rc;
 	}
-	if ((rc = wn_write_all(s->fd, j->comp, j->comp_len)))
-		return stream_err(s, rc, "write");
-	hash_update(s, j->comp, j->comp_len);
+	if ((rc = writer_put(s, j, s->fi.data_len + j->comp_len)))
+		return rc;
 	if (s->nseek == s->capseek) {
 		size_t cap = s->capseek ? s->capseek * 2 : 64;
 		wn_seekent *e = realloc(s->seek, cap * sizeof *e);
@@ -490,12 +601,6 @@ static int write_one(wn_stream *s)
 		f->nrec = j->nrec;
 	}
 	s->fi.data_len += j->comp_len;
-	/* start writeback early so the fdatasync of the next checkpoint finds little to do
-	 * (the kernel would otherwise wait for gigabytes of dirty pages) */
-	if (s->fi.data_len - s->synced_upto >= (8u << 20)) {
-		sync_file_range(s->fd, (off_t)s->synced_upto, (off_t)(s->fi.data_len - s->synced_upto), SYNC_FILE_RANGE_WRITE);
-		s->synced_upto = s->fi.data_len;
-	}
 	s->fi.nframes++;
 	s->fi.nrecords += j->nrec;
 	s->fi.raw_bytes += j->raw_len;
@@ -518,6 +623,9 @@ int wn_stream_submit(wn_stream *s)
 	}
 	j->file_seq = s->sub_seq;
 	s->sub_raw += j->raw_len;
+	int wrc = writer_wait(s, j);   /* its comp buffer may still be queued for writing */
+	if (wrc)
+		return wrc;
 	pool_submit(s->pool, j);
 	s->count++;
 	int rc;
@@ -565,6 +673,8 @@ int wn_stream_sync(wn_stream *s)
 	int rc = wn_stream_submit(s);
 	while (!rc && s->count)
 		rc = write_one(s);
+	if (!rc)
+		rc = writer_wait(s, NULL);
 	if (rc)
 		return rc;
 	if (s->fd >= 0 && s->written_since_sync) {
@@ -689,7 +799,9 @@ int wn_stream_fetch(wn_stream *s, uint64_t ord, wn_buf *out, wn_buf *scratch)
 		wn_frameinfo *f = &s->newframes[i];
 		if (ord < f->first_ord || ord >= f->first_ord + f->nrec)
 			continue;
-		int rc = wn_frame_load(s->c, s->kind, f, scratch, out);
+		int rc = writer_wait(s, NULL);   /* the frame may still be on its way to the file */
+		if (!rc)
+			rc = wn_frame_load(s->c, s->kind, f, scratch, out);
 		if (rc)
 			return rc;
 		const char *line;

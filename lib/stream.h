@@ -6,6 +6,7 @@
 #define WN_STREAM_H
 
 #include "internal.h"
+#include <pthread.h>
 #include <xxhash.h>
 
 typedef struct wn_pool wn_pool;
@@ -19,7 +20,14 @@ typedef struct wn_job {
 	uint32_t file_seq;     /* file this frame goes to */
 	uint64_t first_ord;    /* ordinal (shards) or entry number of the first record */
 	uint32_t nrec;
+	int writing;           /* comp is queued for the stream's writer (guarded by its wmu) */
 } wn_job;
+
+typedef struct wn_witem {
+	wn_job *j;
+	int fd;
+	uint64_t end;          /* the file's length once it is written */
+} wn_witem;
 
 typedef struct wn_stream {
 	wn_catalog *c;
@@ -49,6 +57,15 @@ typedef struct wn_stream {
 	wn_fileinfo *dirty;    /* files sealed since the last commit */
 	size_t ndirty, capdirty;
 	double t_wait;         /* seconds spent waiting for compression */
+	/* the writer thread (shards): writes finished frames in order, hashes them and starts
+	 * their writeback, so that copying them into the page cache is not the ingesting
+	 * thread's work. Items wq[wq_head ..) of wq_n; werr: its first error */
+	int async, wstarted, wstop, werr;
+	pthread_t wth;
+	pthread_mutex_t wmu;
+	pthread_cond_t wcv;
+	wn_witem *wq;
+	int wq_head, wq_n;
 } wn_stream;
 
 int wn_pool_new(int threads, int level, wn_pool **out);
