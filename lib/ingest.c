@@ -821,6 +821,12 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 				room = g->o->memory / 16;
 			if (mapped > room)
 				wn_index_release_pages(g->c);
+			/* while the whole index fits in half that room, lookups read it through the
+			 * map (no system call); past that, with pread (no faults that map 16 pages
+			 * at a time, nothing that counts in the resident set) */
+			MDB_envinfo info;
+			if (!mdb_env_info(g->c->env, &info))
+				wn_lsm_via_map(g->lsm, (uint64_t)(info.me_last_pgno + 1) * 4096 <= room / 2);
 		}
 		if (g->o->cancel && *g->o->cancel)
 			rc = WN_E_INTERRUPTED;

@@ -225,7 +225,10 @@ void wn_lsm_close(wn_lsm *m);
 /* Start loading what wn_lsm_find_id/put_id will touch for this hash. */
 void wn_lsm_prefetch(const wn_lsm *m, uint64_t hash);
 int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_idrec *out);
-/* How many run probes were served by a fence and one pread, and how many through LMDB. */
+/* Read the blocks that fences point to through LMDB's map (on: no system call, but the
+ * pages count in the resident set) or with pread (off, the default). */
+void wn_lsm_via_map(wn_lsm *m, int on);
+/* How many run probes were served by a fence, and how many through LMDB. */
 void wn_lsm_probes(const wn_lsm *m, uint64_t *by_fence, uint64_t *by_tree);
 /* Does a record of this id (`ord`) have fingerprint `fp` recorded in the fp map? 1/0/<0 */
 int wn_lsm_has_fp(wn_lsm *m, MDB_txn *txn, const uint8_t fp[16], uint64_t ord);

@@ -98,7 +98,8 @@ struct wn_lsm {
 	size_t sortcap;
 	int fd;                 /* data.mdb, for reading blocks by their fences; -1: none */
 	size_t psize;           /* LMDB's page size */
-	uint64_t n_pread, n_tree;   /* run probes by fence and pread, and through LMDB */
+	uint64_t n_pread, n_tree;   /* run probes by fence, and through LMDB */
+	int via_map;            /* read fenced blocks through LMDB's map instead of pread */
 	uint8_t page[BLOCK_BYTES + 64];
 };
 
@@ -664,16 +665,23 @@ static int fence_find(wn_lsm *m, MDB_txn *txn, rbloom *b, uint64_t hash, uint16_
 	if (!f->pgno)
 		return FENCE_NONE;
 	size_t want = 16 + (size_t)f->n * WN_ID_ENTRY;
-	ssize_t got = pread(m->fd, m->page, want, (off_t)f->pgno * (off_t)m->psize);
+	const uint8_t *map = m->via_map ? wn_index_map(m->c) : NULL, *pgp;
+	if (map) {
+		pgp = map + (size_t)f->pgno * m->psize;
+	} else {
+		if (pread(m->fd, m->page, want, (off_t)f->pgno * (off_t)m->psize) != (ssize_t)want)
+			return FENCE_NONE;
+		pgp = m->page;
+	}
 	/* the page's header names its own number and says overflow (LMDB's P_OVERFLOW) */
 	uint64_t pg;
 	uint16_t flags;
-	memcpy(&pg, m->page, 8);
-	memcpy(&flags, m->page + 10, 2);
-	if (got != (ssize_t)want || pg != f->pgno || !(flags & 0x04))
+	memcpy(&pg, pgp, 8);
+	memcpy(&flags, pgp + 10, 2);
+	if (pg != f->pgno || !(flags & 0x04))
 		return FENCE_NONE;
 	m->n_pread++;
-	const uint8_t *blk = m->page + 16;
+	const uint8_t *blk = pgp + 16;
 	for (size_t i = block_lower(blk, f->n, WN_ID_ENTRY, hash); i < f->n; i++) {
 		const uint8_t *e = blk + i * WN_ID_ENTRY;
 		if (wn_get_be64(e) != hash)
@@ -1013,6 +1021,11 @@ int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_id
 	if (cur)
 		mdb_cursor_close(cur);
 	return rc;
+}
+
+void wn_lsm_via_map(wn_lsm *m, int on)
+{
+	m->via_map = on;
 }
 
 void wn_lsm_probes(const wn_lsm *m, uint64_t *by_fence, uint64_t *by_tree)

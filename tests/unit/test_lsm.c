@@ -190,6 +190,16 @@ int main(void)
 		if (wn_lsm_find_id(m, txn, hash[i], (uint16_t)i, &out) != 1 || out.ord != (revised ? 1000000 + i : i))
 			lm++;
 	}
+	/* the same through the map instead of pread */
+	int lmap = 0;
+	wn_lsm_via_map(m, 1);
+	for (uint64_t i = 0; i < N; i++) {
+		int revised = (i % PER == 7) && i / PER < ROUNDS - 2;
+		if (wn_lsm_find_id(m, txn, hash[i], (uint16_t)i, &out) != 1 || out.ord != (revised ? 1000000 + i : i))
+			lmap++;
+	}
+	wn_lsm_via_map(m, 0);
+	IS_INT(lmap, 0, "... and by fences read through the map");
 	int lghosts = 0;
 	for (int i = 0; i < 2000; i++)
 		lghosts += wn_lsm_find_id(m, txn, next(), 0, &out) == 1;
