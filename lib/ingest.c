@@ -826,7 +826,7 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 			 * at a time, nothing that counts in the resident set) */
 			MDB_envinfo info;
 			if (!mdb_env_info(g->c->env, &info))
-				wn_lsm_via_map(g->lsm, (uint64_t)(info.me_last_pgno + 1) * 4096 <= room / 2);
+				wn_lsm_via_map(g->lsm, (uint64_t)(info.me_last_pgno + 1) * (uint64_t)sysconf(_SC_PAGESIZE) <= room / 2);
 		}
 		if (g->o->cancel && *g->o->cancel)
 			rc = WN_E_INTERRUPTED;

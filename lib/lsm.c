@@ -98,7 +98,7 @@ struct wn_lsm {
 	size_t sortcap;
 	int fd;                 /* data.mdb, for reading blocks by their fences; -1: none */
 	size_t psize;           /* LMDB's page size */
-	uint64_t n_pread, n_tree;   /* run probes by fence, and through LMDB */
+	uint64_t n_fence, n_tree;   /* run probes by fence, and through LMDB */
 	int via_map;            /* read fenced blocks through LMDB's map instead of pread */
 	uint8_t page[BLOCK_BYTES + 64];
 };
@@ -270,18 +270,9 @@ static size_t block_lower(const uint8_t *b, size_t n, size_t es, uint64_t h)
 	return lo;
 }
 
-static int run_find_id(wn_catalog *c, MDB_cursor *cur, uint32_t no, uint64_t hash, uint16_t check, wn_idrec *out)
+/* the entry of (hash, check) in a block of n id entries: 1 and *out, or 0 */
+static int block_find_id(const uint8_t *b, size_t n, uint64_t hash, uint16_t check, wn_idrec *out)
 {
-	uint8_t sk[8];
-	MDB_val v;
-	wn_put_be64(sk, hash);
-	int rc = block_seek(c, cur, no, sk, 8, &v);
-	if (rc <= 0)
-		return rc;
-	if (v.mv_size % WN_ID_ENTRY)
-		return wn_seterr(c, WN_E_CORRUPT, "index: id block of run %u has %zu bytes", no, v.mv_size);
-	const uint8_t *b = v.mv_data;
-	size_t n = v.mv_size / WN_ID_ENTRY;
 	for (size_t i = block_lower(b, n, WN_ID_ENTRY, hash); i < n; i++) {
 		const uint8_t *e = b + i * WN_ID_ENTRY;
 		if (wn_get_be64(e) != hash)
@@ -292,6 +283,19 @@ static int run_find_id(wn_catalog *c, MDB_cursor *cur, uint32_t no, uint64_t has
 		}
 	}
 	return 0;
+}
+
+static int run_find_id(wn_catalog *c, MDB_cursor *cur, uint32_t no, uint64_t hash, uint16_t check, wn_idrec *out)
+{
+	uint8_t sk[8];
+	MDB_val v;
+	wn_put_be64(sk, hash);
+	int rc = block_seek(c, cur, no, sk, 8, &v);
+	if (rc <= 0)
+		return rc;
+	if (v.mv_size % WN_ID_ENTRY)
+		return wn_seterr(c, WN_E_CORRUPT, "index: id block of run %u has %zu bytes", no, v.mv_size);
+	return block_find_id(v.mv_data, v.mv_size / WN_ID_ENTRY, hash, check, out);
 }
 
 /* Calls fn for each ordinal under `hash` in one run of a pair map. */
@@ -680,18 +684,8 @@ static int fence_find(wn_lsm *m, MDB_txn *txn, rbloom *b, uint64_t hash, uint16_
 	memcpy(&flags, pgp + 10, 2);
 	if (pg != f->pgno || !(flags & 0x04))
 		return FENCE_NONE;
-	m->n_pread++;
-	const uint8_t *blk = pgp + 16;
-	for (size_t i = block_lower(blk, f->n, WN_ID_ENTRY, hash); i < f->n; i++) {
-		const uint8_t *e = blk + i * WN_ID_ENTRY;
-		if (wn_get_be64(e) != hash)
-			break;
-		if ((uint16_t)(e[8] << 8 | e[9]) == check) {
-			wn_idrec_unpack(out, e);
-			return 1;
-		}
-	}
-	return 0;
+	m->n_fence++;
+	return block_find_id(pgp + 16, f->n, hash, check, out);
 }
 
 
@@ -1030,7 +1024,7 @@ void wn_lsm_via_map(wn_lsm *m, int on)
 
 void wn_lsm_probes(const wn_lsm *m, uint64_t *by_fence, uint64_t *by_tree)
 {
-	*by_fence = m->n_pread;
+	*by_fence = m->n_fence;
 	*by_tree = m->n_tree;
 }
 

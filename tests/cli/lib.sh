@@ -44,3 +44,37 @@ json_get() {
 	grep -o "\"$2\":[a-z0-9.-]*" "$1" | head -n 1 | cut -d: -f2
 }
 have() { command -v "$1" >/dev/null 2>&1; }
+
+# counts FILE: "read kept duplicates revisions rejected" of an ingest's --json output
+counts() { echo "$(json_get "$1" read) $(json_get "$1" kept) $(json_get "$1" duplicates) $(json_get "$1" revisions) $(json_get "$1" rejected)"; }
+# adds_up FILE "what": every record read is accounted for
+adds_up() {
+	local r k d v j
+	read -r r k d v j <<<"$(counts "$1")"
+	case "$r$k$d$v$j" in '' | *[!0-9]*) not_ok "$2: counts are integers"; return ;; esac
+	is "$2: read == kept + duplicates + revisions + rejected" "$r" "$((k + d + v + j))"
+}
+# killed_mid_run STATUS CAT: the run was killed (-9) before it finished the catalog
+killed_mid_run() { [ "$1" -eq 137 ] && ! "$WINNOW" stats -C "$2" --json 2>/dev/null | grep -q '"generation":[1-9]'; }
+# has_checkpoint CAT: a killed run had committed a checkpoint (a rerun has something to resume)
+has_checkpoint() { "$WINNOW" stats -C "$1" --json 2>/dev/null | grep -q '"read":[1-9]'; }
+# kill_mid_runs CAT DUR_MS KILLS MAX_TRIES NEED_CKPT command...: start the ingest command
+# (which writes CAT) again and again, killing it with -9 at a random moment within the
+# first 3/4 of DUR_MS, until KILLS runs were killed mid-run (and, if NEED_CKPT is 1, CAT
+# holds a checkpoint) or MAX_TRIES is reached; a run that finished first starts over on a
+# fresh CAT. Sets kills and iter.
+kill_mid_runs() {
+	local cat=$1 dur=$2 want=$3 max=$4 need=$5 pid ms
+	shift 5
+	kills=0 iter=0
+	while { [ $kills -lt "$want" ] || { [ "$need" = 1 ] && ! has_checkpoint "$cat"; }; } && [ $iter -lt "$max" ]; do
+		iter=$((iter + 1))
+		"$@" >/dev/null 2>&1 &
+		pid=$!
+		ms=$((RANDOM % (dur * 3 / 4 + 1)))
+		sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
+		kill -9 $pid 2>/dev/null
+		wait $pid 2>/dev/null
+		if killed_mid_run $? "$cat"; then kills=$((kills + 1)); else rm -rf "$cat"; fi
+	done
+}

@@ -18,7 +18,6 @@ nlines=$(wc -l <"$IN")
 # kstat FILE KIND KEY: a count of one kind in `winnow stats --json`
 kstat() { grep -o "\"$2\":{[^}]*}" "$1" | head -n 1 | grep -o "\"$3\":[0-9]*" | cut -d: -f2; }
 # counts FILE: "read kept duplicates revisions rejected" of an ingest --json line
-counts() { echo "$(json_get "$1" read) $(json_get "$1" kept) $(json_get "$1" duplicates) $(json_get "$1" revisions) $(json_get "$1" rejected)"; }
 add_up() {
 	local r k d v j
 	read -r r k d v j <<<"$(counts "$1")"

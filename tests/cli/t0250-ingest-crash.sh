@@ -42,7 +42,6 @@ fi
 nlines=$(wc -l <"$IN")
 OPTS=(-q --json --checkpoint 2000 --frame-size 16K --shard-size 512K)
 ms_now() { date +%s%3N; }
-counts() { echo "$(json_get "$1" read) $(json_get "$1" kept) $(json_get "$1" duplicates) $(json_get "$1" revisions) $(json_get "$1" rejected)"; }
 kstats() {
 	"$WINNOW" stats -C "$1" --json 2>/dev/null | grep -o '"track":{[^}]*}' | head -n 1 |
 		grep -o '"\(records\|read\|kept\|duplicates\|revisions\|rejected\|superseded\)":[0-9]*' | tr '\n' ' '

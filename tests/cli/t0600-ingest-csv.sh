@@ -10,14 +10,6 @@ DATA=$TOP/tests/data
 EDGE=$DATA/csv-edge.csv
 # killed_mid_run STATUS CATALOG: the run was killed before it finished (a kill that lands
 # after the final commit, while the process exits, leaves a finished catalog)
-killed_mid_run() { [ "$1" -eq 137 ] && ! "$WINNOW" stats -C "$2" --json 2>/dev/null | grep -q '"generation":[1-9]'; }
-counts() { echo "$(json_get "$1" read) $(json_get "$1" kept) $(json_get "$1" duplicates) $(json_get "$1" revisions) $(json_get "$1" rejected)"; }
-adds_up() {
-	local r k d v j
-	read -r r k d v j <<<"$(counts "$1")"
-	case "$r$k$d$v$j" in '' | *[!0-9]*) not_ok "$2: counts are integers"; return ;; esac
-	is "$2: read == kept + duplicates + revisions + rejected" "$r" "$((k + d + v + j))"
-}
 rejects() { zstd -dc "$1"/rejects/*.zst 2>/dev/null; }
 
 # ---- the edge cases file ----
@@ -152,18 +144,7 @@ EOF
 	t0=$(ms_now)
 	"$WINNOW" ingest -C "$T/rt" "${OPTS[@]}" "$T/big.csv" >/dev/null 2>&1
 	dur=$(($(ms_now) - t0))
-	kills=0 iter=0
-	while [ $kills -lt 5 ] && [ $iter -lt 40 ]; do
-		iter=$((iter + 1))
-		"$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$T/big.csv" >/dev/null 2>&1 &
-		pid=$!
-		ms=$((RANDOM % (dur * 3 / 4 + 1)))
-		sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
-		kill -9 $pid 2>/dev/null
-		wait $pid 2>/dev/null
-		st=$?
-		if killed_mid_run $st "$T/rb"; then kills=$((kills + 1)); else rm -rf "$T/rb"; fi   # finished first: again
-	done
+	kill_mid_runs "$T/rb" "$dur" 5 40 0 "$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$T/big.csv"
 	diag "reference run $dur ms; $kills runs killed in $iter tries"
 	"$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$T/big.csv" >"$T/rb.json" 2>/dev/null
 	is "CSV after $kills kill -9: the rerun exits 0" "$?" 0

@@ -9,14 +9,6 @@ DATA=$TOP/tests/data
 PL=$DATA/playlists.json
 # killed_mid_run STATUS CATALOG: the run was killed before it finished (a kill that lands
 # after the final commit, while the process exits, leaves a finished catalog)
-killed_mid_run() { [ "$1" -eq 137 ] && ! "$WINNOW" stats -C "$2" --json 2>/dev/null | grep -q '"generation":[1-9]'; }
-counts() { echo "$(json_get "$1" read) $(json_get "$1" kept) $(json_get "$1" duplicates) $(json_get "$1" revisions) $(json_get "$1" rejected)"; }
-adds_up() {
-	local r k d v j
-	read -r r k d v j <<<"$(counts "$1")"
-	case "$r$k$d$v$j" in '' | *[!0-9]*) not_ok "$2: counts are integers"; return ;; esac
-	is "$2: read == kept + duplicates + revisions + rejected" "$r" "$((k + d + v + j))"
-}
 
 # ---- --records-path ----
 check "ingest playlists.json --records-path playlists[].tracks[] --map id=track_uri" \
@@ -88,17 +80,7 @@ if [ -x "$GEN" ]; then
 	"$WINNOW" export -C "$T/ra" >"$T/ra.export" 2>/dev/null
 	cmp -s "$T/ra.export" "$T/g.jsonl"
 	is "large document: the records are the generator's lines" "$?" 0
-	kills=0 iter=0
-	while [ $kills -lt 5 ] && [ $iter -lt 40 ]; do
-		iter=$((iter + 1))
-		"$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$T/big.json" >/dev/null 2>&1 &
-		pid=$!
-		ms=$((RANDOM % (dur * 3 / 4 + 1)))
-		sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
-		kill -9 $pid 2>/dev/null
-		wait $pid 2>/dev/null
-		if killed_mid_run $? "$T/rb"; then kills=$((kills + 1)); else rm -rf "$T/rb"; fi
-	done
+	kill_mid_runs "$T/rb" "$dur" 5 40 0 "$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$T/big.json"
 	diag "reference run $dur ms; $kills runs killed in $iter tries"
 	"$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$T/big.json" >"$T/rb.json" 2>/dev/null
 	is "document after kill -9: the rerun exits 0" "$?" 0

@@ -13,14 +13,6 @@ if ! have sqlite3; then
 fi
 # killed_mid_run STATUS CATALOG: the run was killed before it finished (a kill that lands
 # after the final commit, while the process exits, leaves a finished catalog)
-killed_mid_run() { [ "$1" -eq 137 ] && ! "$WINNOW" stats -C "$2" --json 2>/dev/null | grep -q '"generation":[1-9]'; }
-counts() { echo "$(json_get "$1" read) $(json_get "$1" kept) $(json_get "$1" duplicates) $(json_get "$1" revisions) $(json_get "$1" rejected)"; }
-adds_up() {
-	local r k d v j
-	read -r r k d v j <<<"$(counts "$1")"
-	case "$r$k$d$v$j" in '' | *[!0-9]*) not_ok "$2: counts are integers"; return ;; esac
-	is "$2: read == kept + duplicates + revisions + rejected" "$r" "$((k + d + v + j))"
-}
 
 # the dump's tables (as in its published CREATE TABLE statements)
 SCHEMA="
@@ -173,18 +165,7 @@ adds_up "$T/ra.json" "generated database"
 is "a track with two artists, in order" "$(grep -c '"artists":\[{[^]]*},{' "$T/ra.export")" 66666
 # the rerun must have something to resume from: go on until a killed run had committed
 # a checkpoint (kills that land before the first one leave an empty catalog)
-has_ckpt() { "$WINNOW" stats -C "$1" --json 2>/dev/null | grep -q '"read":[1-9]'; }
-kills=0 iter=0
-while { [ $kills -lt 5 ] || ! has_ckpt "$T/rb"; } && [ $iter -lt 40 ]; do
-	iter=$((iter + 1))
-	"$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$BIG" >/dev/null 2>&1 &
-	pid=$!
-	ms=$((RANDOM % (dur * 3 / 4 + 1)))
-	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
-	kill -9 $pid 2>/dev/null
-	wait $pid 2>/dev/null
-	if killed_mid_run $? "$T/rb"; then kills=$((kills + 1)); else rm -rf "$T/rb"; fi
-done
+kill_mid_runs "$T/rb" "$dur" 5 40 1 "$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$BIG"
 diag "reference run $dur ms; $kills runs killed in $iter tries"
 "$WINNOW" ingest -C "$T/rb" "${OPTS[@]}" "$BIG" >"$T/rb.json" 2>"$T/rb.err"
 is "after kill -9: the rerun exits 0" "$?" 0
@@ -200,17 +181,7 @@ DROP TABLE track_artists; ALTER TABLE ta3 RENAME TO track_artists;"
 "$WINNOW" ingest -C "$T/rc" "${OPTS[@]}" "$BIG" >"$T/rc.json" 2>/dev/null
 "$WINNOW" export -C "$T/rc" 2>/dev/null | cmp -s - "$T/ra.export"
 is "track_artists out of order: the same records as in order" "$?" 0
-kills=0 iter=0
-while [ $kills -lt 3 ] && [ $iter -lt 30 ]; do
-	iter=$((iter + 1))
-	"$WINNOW" ingest -C "$T/rd" "${OPTS[@]}" "$BIG" >/dev/null 2>&1 &
-	pid=$!
-	ms=$((RANDOM % (dur * 3 / 4 + 1)))
-	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
-	kill -9 $pid 2>/dev/null
-	wait $pid 2>/dev/null
-	if killed_mid_run $? "$T/rd"; then kills=$((kills + 1)); else rm -rf "$T/rd"; fi
-done
+kill_mid_runs "$T/rd" "$dur" 3 30 0 "$WINNOW" ingest -C "$T/rd" "${OPTS[@]}" "$BIG"
 "$WINNOW" ingest -C "$T/rd" "${OPTS[@]}" "$BIG" >"$T/rd.json" 2>/dev/null
 "$WINNOW" export -C "$T/rd" 2>/dev/null | cmp -s - "$T/ra.export"
 is "out of order, after $kills kill -9: export == an uninterrupted run's" "$?" 0

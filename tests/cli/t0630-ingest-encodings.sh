@@ -6,7 +6,6 @@
 
 DATA=$TOP/tests/data
 CP=$DATA/cp1252-small.csv
-counts() { echo "$(json_get "$1" read) $(json_get "$1" kept) $(json_get "$1" duplicates) $(json_get "$1" revisions) $(json_get "$1" rejected)"; }
 
 check "cp1252 CSV read as UTF-8 (the default)" "$WINNOW" ingest -C "$T/e1" --json -q "$CP"
 is "default: the three lines with cp1252 bytes are rejected" "$(counts "$T/.out")" "4 1 0 0 3"

@@ -18,13 +18,6 @@ if [ ! -d "$SHARED" ]; then
 	skip "real files" "no $SHARED"
 	exit 0
 fi
-counts() { echo "$(json_get "$1" read) $(json_get "$1" kept) $(json_get "$1" duplicates) $(json_get "$1" revisions) $(json_get "$1" rejected)"; }
-adds_up() {
-	local r k d v j
-	read -r r k d v j <<<"$(counts "$1")"
-	case "$r$k$d$v$j" in '' | *[!0-9]*) not_ok "$2: counts are integers"; return ;; esac
-	is "$2: read == kept + duplicates + revisions + rejected" "$r" "$((k + d + v + j))"
-}
 # run NAME FILE ARGS...: ingest into a fresh catalog $T/NAME, --json output in $T/NAME.json
 run() {
 	local name=$1 file=$2

@@ -8,6 +8,9 @@
 #include "internal.h"
 #include "tap.h"
 
+/* 72 flushes of 500 ids: enough for merges at two levels (FANOUT 8) */
+enum { ROUNDS = 72, PER = 500, N = ROUNDS * PER };
+
 static uint64_t rng;
 static uint64_t next(void)
 {
@@ -62,6 +65,20 @@ static int check_sorted(const uint8_t *e, void *ud)
 	return 0;
 }
 
+/* ids (of the main test's N) that the ingest-side lookup misses or maps to another
+ * ordinal than the newest */
+static int lsm_misses(wn_lsm *m, MDB_txn *txn, const uint64_t *hash)
+{
+	int bad = 0;
+	for (uint64_t i = 0; i < N; i++) {
+		int revised = (i % PER == 7) && i / PER < ROUNDS - 2;
+		wn_idrec out;
+		if (wn_lsm_find_id(m, txn, hash[i], (uint16_t)i, &out) != 1 || out.ord != (revised ? 1000000 + i : i))
+			bad++;
+	}
+	return bad;
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/wn-test-lsm.XXXXXX";
@@ -77,8 +94,6 @@ int main(void)
 	rc = wn_lsm_open(c, WN_KIND_TRACK, 1000, 64 << 20, &m);
 	OK(rc == 0, "open the maps");
 
-	/* 72 flushes of 500 ids: enough for merges at two levels (FANOUT 8) */
-	enum { ROUNDS = 72, PER = 500, N = ROUNDS * PER };
 	uint64_t *hash = malloc(N * sizeof *hash);
 	int bad = 0, partial_missing = 0, partial_wrong = 0;
 	uint64_t ord = 0;
@@ -181,23 +196,11 @@ int main(void)
 	mdb_txn_abort(txn);
 
 	/* the ingest-side lookup (bloom + memtable + runs) agrees */
-	int lm = 0;
 	mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
-	for (uint64_t i = 0; i < N; i += 37)
-		lm += wn_lsm_find_id(m, txn, hash[i], (uint16_t)i, &out) != 1;
-	for (uint64_t i = 0; i < N; i++) {
-		int revised = (i % PER == 7) && i / PER < ROUNDS - 2;
-		if (wn_lsm_find_id(m, txn, hash[i], (uint16_t)i, &out) != 1 || out.ord != (revised ? 1000000 + i : i))
-			lm++;
-	}
+	int lm = lsm_misses(m, txn, hash);
 	/* the same through the map instead of pread */
-	int lmap = 0;
 	wn_lsm_via_map(m, 1);
-	for (uint64_t i = 0; i < N; i++) {
-		int revised = (i % PER == 7) && i / PER < ROUNDS - 2;
-		if (wn_lsm_find_id(m, txn, hash[i], (uint16_t)i, &out) != 1 || out.ord != (revised ? 1000000 + i : i))
-			lmap++;
-	}
+	int lmap = lsm_misses(m, txn, hash);
 	wn_lsm_via_map(m, 0);
 	IS_INT(lmap, 0, "... and by fences read through the map");
 	int lghosts = 0;
