@@ -166,10 +166,12 @@ typedef struct wn_ingest_result {
 	uint64_t bytes_in;            /* input bytes (decompressed) */
 	uint64_t resumed_records;     /* records already done by an interrupted earlier run */
 	double seconds;               /* wall time of the run */
-	/* time split by stage, seconds of the ingesting thread */
+	/* time split by stage: reading and parsing in the parsing thread, the rest in the
+	 * ingesting thread, which waits t_input_wait for parsed records */
 	double t_read, t_parse, t_dedup, t_store, t_commit, t_compress_wait;
 	double t_compress;            /* CPU seconds spent compressing, all threads */
 	double t_merge;               /* the part of t_commit spent merging runs of the index */
+	double t_input_wait;
 } wn_ingest_result;
 
 /* Ingest the inputs (paths; "-" is standard input; .zst inputs are decompressed) as

@@ -291,7 +291,7 @@ static int cancelled(vctx *x)
 {
 	if (atomic_load(&x->stop))
 		return 1;
-	if (x->o->cancel && *x->o->cancel) {
+	if (x->o->cancel && __atomic_load_n(x->o->cancel, __ATOMIC_RELAXED)) {
 		atomic_store(&x->stop, 1);
 		return 1;
 	}

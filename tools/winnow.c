@@ -237,7 +237,8 @@ int out_finish(outbuf *o)
 static void on_signal(int sig)
 {
 	(void)sig;
-	wn_interrupted = 1;
+	/* atomic: the library's threads watch it too */
+	__atomic_store_n(&wn_interrupted, 1, __ATOMIC_RELAXED);
 }
 
 void catch_signals(void)
