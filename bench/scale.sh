@@ -43,11 +43,12 @@ point() {
 	else
 		echo "== $n records from a file in the page cache: winnow ingest FILE ($reps run(s))"
 		"$GEN" --count "$n" --seed 11 --truth "$D/truth.json" -o "$D/in.jsonl"
-		cat "$D/in.jsonl" >/dev/null
 		cmd="'$WINNOW' ingest -q -C '$D/cat' --json '$D/in.jsonl' >'$D/ingest.json'"
 	fi
 	for r in $(seq 1 "$reps"); do
 		rm -rf "$D/cat"
+		# the kernel may page out what has not been read for a minute (DAMON here)
+		[ "$how" = pipe ] || cat "$D/in.jsonl" >/dev/null
 		settle
 		"$TIME" -f '%e %M' -o "$D/time.txt" sh -c "$cmd"
 		read -r secs rss <"$D/time.txt"

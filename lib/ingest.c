@@ -1125,7 +1125,7 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		rc = wn_seterr(c, WN_E_CORRUPT, "index: shard ordinals disagree with the counters");
 		goto out;
 	}
-	if ((rc = wn_lsm_open(c, g.kind, expect < g.ckpt_every ? expect : g.ckpt_every, o->memory, &g.lsm)))
+	if ((rc = wn_lsm_open(c, g.kind, expect < g.ckpt_every ? expect : g.ckpt_every, expect, o->memory, &g.lsm)))
 		goto out;
 	/* a merge a crash interrupted is finished before anything else is written */
 	mdb_txn_reset(g.rtxn);

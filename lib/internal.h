@@ -219,7 +219,7 @@ typedef struct wn_idrec {
 typedef struct wn_lsm wn_lsm;
 /* Open the maps of one kind for ingest: load the run list and build the bloom filter.
  * expect = records this run may add (sizing hint). */
-int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, size_t mem_budget, wn_lsm **out);
+int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, uint64_t expect_total, size_t mem_budget, wn_lsm **out);
 void wn_lsm_close(wn_lsm *m);
 /* Look an id up (memtable first, then runs newest to oldest). 1 found, 0 not, <0 error. */
 /* Start loading what wn_lsm_find_id/put_id will touch for this hash. */

@@ -913,7 +913,11 @@ static int pairvec_push(pairvec *v, uint64_t hash, uint64_t ord)
 
 /* ---- ingest-side API ---- */
 
-int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, size_t mem_budget, wn_lsm **out)
+/* expect: new ids per checkpoint (sizes the memtable); expect_total: new ids this run, as
+ * far as known (sizes the filter, with a floor of mem_budget / 64 ids: 1/50 of the budget
+ * in filter, which saves rebuilding it by doubling, a scan of every id each time, when
+ * the input's size is not known). */
+int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, uint64_t expect_total, size_t mem_budget, wn_lsm **out)
 {
 	wn_lsm *m = calloc(1, sizeof *m);
 	MDB_txn *txn;
@@ -943,8 +947,12 @@ int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, size_t mem_budget, wn_
 	/* the memtable holds one checkpoint's ids: size it once */
 	if (!rc)
 		rc = idtab_init(&m->mem, expect);
+	if (expect_total < expect)
+		expect_total = expect;
+	if (expect_total < mem_budget / 64)
+		expect_total = mem_budget / 64;
 	if (!rc)
-		rc = bloom_build(m, txn, existing + expect);
+		rc = bloom_build(m, txn, existing + expect_total);
 	for (size_t i = 0; !rc && i < m->runs[WN_MAP_ID].n; i++)
 		rc = rb_load(m, txn, &m->runs[WN_MAP_ID].r[i]);
 	mdb_txn_abort(txn);

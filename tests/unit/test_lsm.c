@@ -91,7 +91,7 @@ int main(void)
 	if (rc)
 		return tap_done();
 	wn_lsm *m;
-	rc = wn_lsm_open(c, WN_KIND_TRACK, 1000, 64 << 20, &m);
+	rc = wn_lsm_open(c, WN_KIND_TRACK, 1000, 1000, 64 << 20, &m);
 	OK(rc == 0, "open the maps");
 
 	uint64_t *hash = malloc(N * sizeof *hash);
