@@ -50,13 +50,15 @@ typedef struct prep {
 	uint64_t off, lineno, end;   /* byte offset of the line, its number, offset after it */
 	size_t toolong_len;
 	int code;                    /* 0, or why it is rejected (WN_E_*) */
-	size_t err_off, err_at;      /* error offset in the record; error text in the arena */
+	size_t err_off;              /* error offset in the record */
+	const char *err;             /* error text (in the slot's arena) */
 	int has_err_off;
 	uint64_t hash, isrc_hash;
 	uint16_t check;
 	uint8_t fp[16];
-	size_t id_at, id_len;        /* id bytes in the arena */
-	wn_jslot newest;             /* ptr is an offset in the arena (newest:FIELD only) */
+	const char *id;              /* id bytes (in the slot's arena) */
+	size_t id_len;
+	wn_jslot newest;             /* newest:FIELD only; ptr in the slot's arena, NUL-terminated */
 	int has_isrc;
 } prep;
 
@@ -82,7 +84,6 @@ typedef struct ing {
 	supers *sup;
 	size_t nsup, capsup;
 	wn_buf ent, tmp, tmp2, fetched;
-	const char *abase;      /* the arena of the slot being decided (ids, error texts, ...) */
 	/* inputs of this run, for "pending" */
 	struct { const char *name; int done; uint64_t offset, line, size, head; } *cur_in;
 	size_t n_in;
@@ -496,19 +497,23 @@ static int newer(const wn_jslot *a, const char *bp, size_t bl, int btype)
 typedef struct pctx {
 	wn_json *json;
 	wn_jresult jr;
-	wn_buf *arena;          /* ids, error texts, newest values of the slot being filled */
+	wn_arena *arena;        /* the slot being filled: its records' bytes, ids, error texts */
 	const char *id_field;
 	int kind, newest;
 	int sample;             /* time this record's parse (one in 16) */
 	double t_parse;
 } pctx;
 
-static size_t arena_put(pctx *x, const char *p, size_t n)
+/* A NUL-terminated copy of p[0..n) in the slot's arena, or NULL (no memory). */
+static const char *arena_str(pctx *x, const char *p, size_t n)
 {
-	size_t at = x->arena->len;
-	if (wn_buf_put(x->arena, p, n))
-		return SIZE_MAX;
-	return at;
+	char *d = wn_arena_room(x->arena, n + 1);
+	if (!d)
+		return NULL;
+	memcpy(d, p, n);
+	d[n] = 0;
+	wn_arena_take(x->arena, n + 1);
+	return d;
 }
 
 /* Parse one record; never fails but for memory (the verdict is in r->code). */
@@ -525,11 +530,11 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 		return 0;
 	}
 	if (s->code) {
-		/* the source rejected it (a CSV row with the wrong number of fields, ...) */
-		const char *why = s->why ? s->why : wn_strerror(s->code);
+		/* the source rejected it (a CSV row with the wrong number of fields, ...); its
+		 * reason is in the slot's arena already */
 		r->code = s->code;
-		r->err_at = arena_put(x, why, strlen(why) + 1);
-		return r->err_at == SIZE_MAX ? WN_E_NOMEM : 0;
+		r->err = s->why ? s->why : wn_strerror(s->code);
+		return 0;
 	}
 	if (!len) {
 		r->code = WN_E_EMPTY;
@@ -546,8 +551,8 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 		r->code = rc;
 		r->err_off = x->jr.err_offset;
 		r->has_err_off = 1;
-		r->err_at = arena_put(x, x->jr.err, strlen(x->jr.err) + 1);
-		return r->err_at == SIZE_MAX ? WN_E_NOMEM : 0;
+		r->err = arena_str(x, x->jr.err, strlen(x->jr.err));
+		return r->err ? 0 : WN_E_NOMEM;
 	}
 	const wn_jslot *id = &x->jr.slot[SLOT_ID];
 	const char *f = x->id_field;
@@ -562,14 +567,14 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 		snprintf(why, sizeof why, "id of %zu bytes is longer than %d", id->len, MAX_ID);
 	if (why[0]) {
 		r->code = WN_E_NOID;
-		r->err_at = arena_put(x, why, strlen(why) + 1);
-		return r->err_at == SIZE_MAX ? WN_E_NOMEM : 0;
+		r->err = arena_str(x, why, strlen(why));
+		return r->err ? 0 : WN_E_NOMEM;
 	}
 	r->code = 0;
 	memcpy(r->fp, x->jr.fp, 16);
 	wn_id_hash(id->ptr, id->len, &r->hash, &r->check);
 	r->id_len = id->len;
-	if ((r->id_at = arena_put(x, id->ptr, id->len)) == SIZE_MAX)
+	if (!(r->id = arena_str(x, id->ptr, id->len)))
 		return WN_E_NOMEM;
 	if (x->kind == WN_KIND_TRACK) {
 		const wn_jslot *is = x->jr.slot[SLOT_ISRC].type == WN_JT_STRING ? &x->jr.slot[SLOT_ISRC] : &x->jr.slot[SLOT_ISRC2];
@@ -580,12 +585,8 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 	}
 	if (x->newest) {
 		r->newest = x->jr.slot[SLOT_NEWEST];
-		if (r->newest.ptr) {
-			size_t at = arena_put(x, r->newest.ptr, r->newest.len);
-			if (at == SIZE_MAX || wn_buf_put(x->arena, "", 1))   /* NUL: strtod reads it */
-				return WN_E_NOMEM;
-			r->newest.ptr = (const char *)(uintptr_t)at;
-		}
+		if (r->newest.ptr && !(r->newest.ptr = arena_str(x, r->newest.ptr, r->newest.len)))   /* NUL: strtod reads it */
+			return WN_E_NOMEM;
 	}
 	return 0;
 }
@@ -620,8 +621,6 @@ static int new_wins(ing *g, const prep *r, const wn_idrec *old)
 	if (wn_json_record(g->json2, g->fetched.p, g->fetched.len, &r2))
 		return wn_seterr(g->c, WN_E_CORRUPT, "stored record %" PRIu64 " does not parse", old->ord);
 	wn_jslot mine = r->newest;
-	if (mine.ptr)
-		mine.ptr = g->abase + (uintptr_t)mine.ptr;
 	const wn_jslot *theirs = &r2.slot[0];
 	return newer(&mine, theirs->ptr, theirs->len, theirs->type) > 0;
 }
@@ -639,7 +638,7 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 		} else if (r->code == WN_E_EMPTY) {
 			msg = "empty line";
 		} else {
-			msg = g->abase + r->err_at;
+			msg = r->err;
 		}
 		return reject(g, src, r, r->line, r->len, r->code, msg, r->err_off, r->has_err_off);
 	}
@@ -653,7 +652,7 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 		g->t_dedup += (t1 - t0) * 16;
 		t0 = t1;
 	}
-	const char *id = g->abase + r->id_at;
+	const char *id = r->id;
 	uint64_t ord;
 	if (!rc) {
 		g->rc.kept++;
@@ -684,7 +683,6 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 	int wins = new_wins(g, r, &old);
 	if (wins < 0)
 		return wins;
-	id = g->abase + r->id_at;
 	if (!wins) {
 		/* the stored version stays; this one goes to the ledger with its bytes */
 		old.flags |= WN_IDF_REVISED;
@@ -736,7 +734,8 @@ static void progress(ing *g, const char *name, uint64_t consumed, int force)
  * Reading and parsing (a third of the work per record) run in a thread of their own,
  * one input at a time, while the ingesting thread decides and stores: the two halves
  * overlap on two cores. The parser fills slots of SLOT_RECS records in turn, each with
- * its own copy of the records' bytes (the source's buffer moves on) and its own arena;
+ * an arena of its own holding the records' bytes (the source's buffer moves on), their
+ * ids and error texts;
  * the ingesting thread takes the slots in order, so the result does not depend on the
  * timing. A slot ends early at the end of the input or at an error of the source,
  * which the ingesting thread sees after that slot's records. */
@@ -752,8 +751,7 @@ typedef struct pslot {
 	int status;             /* 0 more follow, END, or the error that stopped the source */
 	char err[256];
 	uint64_t consumed;      /* input bytes read when the slot was filled */
-	wn_arena bytes;         /* the records' bytes */
-	wn_buf arena;           /* ids, error texts, newest values (prep offsets) */
+	wn_arena bytes;         /* the records' bytes, ids, error texts */
 } pslot;
 
 typedef struct parser {
@@ -773,9 +771,8 @@ typedef struct parser {
 static int fill_slot(parser *ps, pslot *sl)
 {
 	wn_arena_reset(&sl->bytes);
-	sl->arena.len = 0;
 	sl->n = 0;
-	ps->x.arena = &sl->arena;
+	ps->x.arena = &sl->bytes;
 	while (sl->n < SLOT_RECS && !(ps->cancel && __atomic_load_n(ps->cancel, __ATOMIC_RELAXED))) {
 		wn_srec s;
 		int got = ps->src->next(ps->src, &s, 1);
@@ -878,7 +875,6 @@ static void parser_end(ing *g, parser *ps)
 	pthread_cond_destroy(&ps->cv);
 	for (int i = 0; i < SLOTS; i++) {
 		wn_arena_free(&ps->slots[i].bytes);
-		wn_buf_free(&ps->slots[i].arena);
 	}
 	free(ps);
 }
@@ -936,7 +932,6 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 			rc = wn_seterr(g->c, WN_E_NOMEM, "%s: cannot start the parsing thread", src->name);
 			break;
 		}
-		g->abase = sl->arena.p;
 		/* decide, in order; the memory a decision needs (bloom filter block, memtable
 		 * slot) is prefetched a few records ahead: those are cache misses, and hiding
 		 * them is worth ~20% */

@@ -13,7 +13,6 @@
  *   source_csv.c    CSV and TSV rows as JSON records
  *   source_json.c   records inside JSON documents (top-level arrays, --records-path)
  *   source_sqlite.c the dump's SQLite databases (tracks with artists and album), or one table
- *   source_ahead.c  running a source in a thread of its own
  *   encoding.c  cp1252/latin1 to UTF-8, UTF-8 checks, the arena sources write records into
  *   ingest.c    the ingest pipeline
  *   read.c      export, get, stats

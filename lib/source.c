@@ -6,6 +6,7 @@
 #include "reader.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <strings.h>
 
@@ -145,11 +146,14 @@ static const char *format_by_content(const wn_input *in, const char *hint, char 
 	return tabs > commas ? "tsv" : commas ? "csv" : "jsonl";
 }
 
-/* SQLite reading costs about as much as the rest of the ingest: it runs ahead in a thread */
-static int open_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
+
+int wn_source_fail(wn_source *s, int code, const char *fmt, ...)
 {
-	int rc = wn_source_sqlite(out, path, o);
-	return rc ? rc : wn_source_ahead(out, *out);
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->err, sizeof s->err, fmt, ap);
+	va_end(ap);
+	return code;
 }
 
 int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
@@ -162,7 +166,7 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 	if (!fmt && strcmp(path, "-"))
 		fmt = format_by_name(path);
 	if (fmt && !strcmp(fmt, "sqlite"))
-		return open_sqlite(out, path, o);
+		return wn_source_sqlite(out, path, o);
 	/* the JSONL source opens the input (and explains why it cannot); if the format is
 	 * another, its input moves to the source of that format */
 	int rc = wn_source_jsonl(out, path, o);
@@ -180,7 +184,7 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 				return WN_E_USAGE;
 			}
 			wn_source_close(*out);
-			return open_sqlite(out, path, o);
+			return wn_source_sqlite(out, path, o);
 		}
 	}
 	if (strcmp(fmt, "jsonl") && strcmp(fmt, "json") && strcmp(fmt, "csv") && strcmp(fmt, "tsv")) {

@@ -37,6 +37,9 @@ struct wn_source {
 	char err[256];
 };
 
+/* Set s->err from the format, and return code (for `return wn_source_fail(...)`). */
+int wn_source_fail(wn_source *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 /* Open `path` ("-" = stdin) as records of the format o->format (detected when NULL or
  * "auto"). On error returns a code and, if a source was made, *out to close. */
 int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o);
@@ -78,10 +81,6 @@ void wn_arena_take(wn_arena *a, size_t n);     /* keep n bytes of the last room 
 char *wn_arena_copy(wn_arena *a, const void *p, size_t n);   /* room + copy + take */
 void wn_arena_reset(wn_arena *a);
 void wn_arena_free(wn_arena *a);
-
-/* Wrap a source in one that runs it in a thread of its own, reading ahead (source_ahead.c).
- * Takes ownership of inner, also on error. */
-int wn_source_ahead(wn_source **out, wn_source *inner);
 
 /* Wrap a source of JSON texts in one that transcodes each record from enc to UTF-8 (JSONL
  * and nested JSON; CSV transcodes as it parses). Takes ownership of inner, also on error. */

@@ -34,7 +34,6 @@
 #include "source.h"
 #include "reader.h"
 
-#include <stdarg.h>
 #include <stdlib.h>
 #include <strings.h>
 #if defined(__SSE2__)
@@ -763,16 +762,6 @@ static void csv_close(wn_source *s)
 
 /* ---- the header ---- */
 
-static int fail(csv *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(csv *c, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(c->s.err, sizeof c->s.err, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 static long find_col(const csv *c, const char *name)
 {
 	for (size_t i = 0; i < c->ncols; i++)
@@ -808,7 +797,7 @@ static int name_utf8(csv *c, const char *p, size_t n, wn_buf *out)
 		size_t l;
 		if (c->enc == WN_ENC_UTF8) {
 			if (!(l = wn_utf8_seq((const uint8_t *)p + i, n - i)))
-				return fail(c, WN_E_USAGE, "the header is not UTF-8 (byte 0x%02x in column %.*s...); if the file is in "
+				return wn_source_fail(&c->s, WN_E_USAGE, "the header is not UTF-8 (byte 0x%02x in column %.*s...); if the file is in "
 					"Windows-1252 or Latin-1, say so with --encoding cp1252 or --encoding latin1", ch, (int)(i > 40 ? 40 : i), p);
 			if (wn_buf_put(out, p + i, l))
 				return WN_E_NOMEM;
@@ -816,7 +805,7 @@ static int name_utf8(csv *c, const char *p, size_t n, wn_buf *out)
 			continue;
 		}
 		if (!(l = wn_enc_byte(c->enc, ch, u)))
-			return fail(c, WN_E_USAGE, "the header has byte 0x%02x, which cp1252 does not define", ch);
+			return wn_source_fail(&c->s, WN_E_USAGE, "the header has byte 0x%02x, which cp1252 does not define", ch);
 		if (wn_buf_put(out, u, l))
 			return WN_E_NOMEM;
 		i++;
@@ -841,7 +830,7 @@ static int parse_types(csv *c, const char *spec)
 				t = k;
 		if (!eq) {
 			if (t != T_AUTO && t != T_STRING) {
-				rc = fail(c, WN_E_USAGE, "--types: \"%s\" is neither auto nor COLUMN=TYPE", item);
+				rc = wn_source_fail(&c->s, WN_E_USAGE, "--types: \"%s\" is neither auto nor COLUMN=TYPE", item);
 				break;
 			}
 			for (size_t i = 0; i < c->ncols; i++)
@@ -851,12 +840,12 @@ static int parse_types(csv *c, const char *spec)
 		}
 		*eq = 0;
 		if (t < 0 || t == T_AUTO) {
-			rc = fail(c, WN_E_USAGE, "--types: unknown type \"%s\" for column \"%s\" (string, int, number or bool)", tn, item);
+			rc = wn_source_fail(&c->s, WN_E_USAGE, "--types: unknown type \"%s\" for column \"%s\" (string, int, number or bool)", tn, item);
 			break;
 		}
 		long i = find_col(c, item);
 		if (i < 0) {
-			rc = fail(c, WN_E_USAGE, "--types: no column \"%s\" in the header (columns: %s)", item, col_list(c));
+			rc = wn_source_fail(&c->s, WN_E_USAGE, "--types: no column \"%s\" in the header (columns: %s)", item, col_list(c));
 			break;
 		}
 		c->cols[i].type = t | 0x100;   /* explicit: "auto" later does not override it */
@@ -876,7 +865,7 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 	if (got != 1)
 		return got;
 	if (h.toolong)
-		return fail(c, WN_E_USAGE, "the header line is longer than --max-line (%zu bytes)", c->max_line);
+		return wn_source_fail(&c->s, WN_E_USAGE, "the header line is longer than --max-line (%zu bytes)", c->max_line);
 	const char *p = h.p;
 	size_t n = h.n;
 	if (n >= 3 && !memcmp(p, "\xef\xbb\xbf", 3)) {
@@ -887,7 +876,7 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 	int rc = split_fields(p, n, c->sep, &fl);
 	if (!rc && c->unwrap) {
 		if (fl.n != 1 || !fl.quoted_one) {
-			rc = fail(c, WN_E_USAGE, "--csv-unwrap: the header is not one quoted field (it has %zu fields): "
+			rc = wn_source_fail(&c->s, WN_E_USAGE, "--csv-unwrap: the header is not one quoted field (it has %zu fields): "
 				"this file does not need --csv-unwrap", fl.n);
 		} else {
 			wn_buf_free(&c->inner);
@@ -903,7 +892,7 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 			wn_buf names = { 0 };
 			for (size_t i = 0; i < in.n && i < 4; i++)
 				wn_buf_printf(&names, "%s\"%.*s\"", i ? ", " : "", (int)(in.at[i + 1] - in.at[i]), in.text.p + in.at[i]);
-			rc = fail(c, WN_E_USAGE, "every line of this file is one quoted field that holds a whole CSV line (a CSV "
+			rc = wn_source_fail(&c->s, WN_E_USAGE, "every line of this file is one quoted field that holds a whole CSV line (a CSV "
 				"encoded twice: the header's one field holds %zu columns: %s%s); pass --csv-unwrap to read the lines "
 				"inside", in.n, names.p ? names.p : "", in.n > 4 ? ", ..." : "");
 			wn_buf_free(&names);
@@ -972,15 +961,15 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 	const char *idf = o->id_field ? o->id_field : "id";
 	long id = find_col(c, idf);
 	if (id < 0)
-		return fail(c, WN_E_USAGE, "no column \"%s\" in the header (columns: %s); name the id column with --map id=COLUMN",
+		return wn_source_fail(&c->s, WN_E_USAGE, "no column \"%s\" in the header (columns: %s); name the id column with --map id=COLUMN",
 			idf, col_list(c));
 	if (strchr(idf, '.'))
-		return fail(c, WN_E_USAGE, "the id column \"%s\" has a '.' in its name, which field paths read as nesting", idf);
+		return wn_source_fail(&c->s, WN_E_USAGE, "the id column \"%s\" has a '.' in its name, which field paths read as nesting", idf);
 	c->id_col = (size_t)id;
 	const char *const mapped[][2] = { { "isrc", o->isrc_field }, { "title", o->title_field }, { "artist", o->artist_field } };
 	for (int k = 0; k < 3; k++)
 		if (mapped[k][1] && find_col(c, mapped[k][1]) < 0)
-			return fail(c, WN_E_USAGE, "--map %s=%s: no such column in the header (columns: %s)", mapped[k][0], mapped[k][1],
+			return wn_source_fail(&c->s, WN_E_USAGE, "--map %s=%s: no such column in the header (columns: %s)", mapped[k][0], mapped[k][1],
 				col_list(c));
 	return 0;
 }
@@ -1010,8 +999,8 @@ int wn_source_csv(wn_source **out, wn_input *in, const wn_ingest_opts *o, int ts
 	c->max_line = o->max_line;
 	c->enc = wn_encoding_parse(o->encoding);
 	if (c->enc < 0)
-		return fail(c, WN_E_USAGE, "unknown encoding \"%s\" (utf-8, cp1252 or latin1)", o->encoding);
+		return wn_source_fail(&c->s, WN_E_USAGE, "unknown encoding \"%s\" (utf-8, cp1252 or latin1)", o->encoding);
 	if (c->sep == '"' || c->sep == '\n' || c->sep == '\r')
-		return fail(c, WN_E_USAGE, "the field separator cannot be a quote or a line end");
+		return wn_source_fail(&c->s, WN_E_USAGE, "the field separator cannot be a quote or a line end");
 	return read_header(c, o);
 }

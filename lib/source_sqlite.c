@@ -35,7 +35,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -97,19 +96,9 @@ typedef struct sq {
 	char path_err[64];
 } sq;
 
-static int fail(sq *q, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int fail(sq *q, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(q->s.err, sizeof q->s.err, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 static int dberr(sq *q, const char *what)
 {
-	return fail(q, EIO, "sqlite: %s: %s", what, sqlite3_errmsg(q->db));
+	return wn_source_fail(&q->s, EIO, "sqlite: %s: %s", what, sqlite3_errmsg(q->db));
 }
 
 /* ---- JSON output ---- */
@@ -367,7 +356,7 @@ static int child_step(sq *q, child *ch)
 	if (rc == SQLITE_ROW) {
 		int64_t p = sqlite3_column_int64(ch->st, 0);
 		if (ch->mode == CH_MERGE && ch->have && p < ch->cur)
-			return fail(q, WN_E_CORRUPT, "%s: its rows are no longer in %s order (was the database changed "
+			return wn_source_fail(&q->s, WN_E_CORRUPT, "%s: its rows are no longer in %s order (was the database changed "
 				"while it was read?)", ch->table, ch->parent);
 		ch->cur = p;
 		ch->have = 1;
@@ -720,9 +709,9 @@ static int open_main(sq *q, const char *table)
 	sqlite3_free(from);
 	wn_buf_free(&key);
 	if (!rc && !n)
-		rc = fail(q, WN_E_USAGE, "table %s has no columns", table);
+		rc = wn_source_fail(&q->s, WN_E_USAGE, "table %s has no columns", table);
 	if (!rc && sqlite3_prepare_v2(q->db, sql.p, -1, &q->main, NULL) != SQLITE_OK)
-		rc = strstr(sqlite3_errmsg(q->db), "rowid") ? fail(q, WN_E_USAGE, "table %s has no rowid (WITHOUT ROWID): "
+		rc = strstr(sqlite3_errmsg(q->db), "rowid") ? wn_source_fail(&q->s, WN_E_USAGE, "table %s has no rowid (WITHOUT ROWID): "
 			"winnow reads tables in rowid order", table) : dberr(q, table);
 	wn_buf_free(&sql);
 	if (rc)
@@ -754,13 +743,13 @@ static int identity(sq *q, const char *path)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return fail(q, errno, "%s", strerror(errno));
+		return wn_source_fail(&q->s, errno, "%s", strerror(errno));
 	struct stat stt;
 	char head[65536];
 	ssize_t got = 0;
 	int rc = 0;
 	if (fstat(fd, &stt) || !S_ISREG(stt.st_mode))
-		rc = fail(q, WN_E_USAGE, "an SQLite database must be a regular file");
+		rc = wn_source_fail(&q->s, WN_E_USAGE, "an SQLite database must be a regular file");
 	else {
 		while (got < (ssize_t)sizeof head) {
 			ssize_t r = read(fd, head + got, sizeof head - (size_t)got);
@@ -771,7 +760,7 @@ static int identity(sq *q, const char *path)
 			got += r;
 		}
 		if (got < 16 || memcmp(head, "SQLite format 3", 16))
-			rc = fail(q, WN_E_USAGE, "not an SQLite database (no \"SQLite format 3\" header)");
+			rc = wn_source_fail(&q->s, WN_E_USAGE, "not an SQLite database (no \"SQLite format 3\" header)");
 		q->s.size = (uint64_t)stt.st_size;
 		q->s.head_hash = XXH3_64bits(head, (size_t)(got > 0 ? got : 0));
 	}
@@ -792,9 +781,9 @@ int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
 	q->s.close = sq_close;
 	*out = &q->s;
 	if (!strcmp(path, "-"))
-		return fail(q, WN_E_USAGE, "an SQLite database must be read from a file, not from standard input");
+		return wn_source_fail(&q->s, WN_E_USAGE, "an SQLite database must be read from a file, not from standard input");
 	if (wn_encoding_parse(o->encoding) > WN_ENC_UTF8)
-		return fail(q, WN_E_USAGE, "--encoding does not apply to SQLite, whose text is UTF-8");
+		return wn_source_fail(&q->s, WN_E_USAGE, "--encoding does not apply to SQLite, whose text is UTF-8");
 	int rc = identity(q, path);
 	if (rc)
 		return rc;
@@ -815,7 +804,7 @@ int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
 			if (!table_exists(q, need[i])) {
 				wn_buf b = { 0 };
 				table_list(q, &b);
-				fail(q, WN_E_USAGE, "no table \"%s\", so this is not the dump's %s database (its tables: %s); "
+				wn_source_fail(&q->s, WN_E_USAGE, "no table \"%s\", so this is not the dump's %s database (its tables: %s); "
 					"read one table as it is with --sqlite-table TABLE", need[i], q->mode ? "artist" : "track",
 					b.p ? b.p : "none");
 				wn_buf_free(&b);
@@ -825,7 +814,7 @@ int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
 	if (!table_exists(q, table)) {
 		wn_buf b = { 0 };
 		table_list(q, &b);
-		fail(q, WN_E_USAGE, "no table \"%s\" (its tables: %s)", table, b.p ? b.p : "none");
+		wn_source_fail(&q->s, WN_E_USAGE, "no table \"%s\" (its tables: %s)", table, b.p ? b.p : "none");
 		wn_buf_free(&b);
 		return WN_E_USAGE;
 	}

@@ -50,6 +50,9 @@ int out_finish(outbuf *o);
 /* install SIGINT/SIGTERM handlers that set wn_interrupted */
 void catch_signals(void);
 
+/* v bytes as "512 B", "1.5 MiB", ... */
+void human_bytes(char *out, size_t n, double v);
+
 /* progress: enabled when stderr is a terminal, or forced */
 typedef struct progress {
 	int on;

@@ -170,17 +170,6 @@ static void on_problem(const wn_problem *p, void *ud)
 	out_str(o, "\n");
 }
 
-static void human_bytes(char *out, size_t n, double v)
-{
-	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	int i = 0;
-	while (v >= 1024 && i < 4) {
-		v /= 1024;
-		i++;
-	}
-	snprintf(out, n, i ? "%.1f %s" : "%.0f %s", v, u[i]);
-}
-
 static void on_progress(const wn_verify_progress *p, void *ud)
 {
 	progress *pr = ud;

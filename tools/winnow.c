@@ -251,7 +251,7 @@ void catch_signals(void)
 	signal(SIGPIPE, SIG_IGN);
 }
 
-static void human(char *out, size_t n, double v)
+void human_bytes(char *out, size_t n, double v)
 {
 	const char *u[] = { "B", "KiB", "MiB", "GiB", "TiB" };
 	int i = 0;
@@ -268,13 +268,13 @@ void progress_ingest(const wn_progress *p, void *ud)
 	if (!pr->on)
 		return;
 	char done[32], tot[32], eta[32] = "";
-	human(done, sizeof done, (double)p->bytes);
+	human_bytes(done, sizeof done, (double)p->bytes);
 	double rate = p->elapsed > 0 ? p->records / p->elapsed : 0;
 	if (p->total_bytes && p->bytes && p->elapsed > 0.5) {
 		double left = (double)(p->total_bytes - (p->bytes < p->total_bytes ? p->bytes : p->total_bytes)) /
 			(p->bytes / p->elapsed);
 		snprintf(eta, sizeof eta, ", ETA %d:%02d", (int)left / 60, (int)left % 60);
-		human(tot, sizeof tot, (double)p->total_bytes);
+		human_bytes(tot, sizeof tot, (double)p->total_bytes);
 		fprintf(stderr, "\r%s: %llu records, %.0f records/s, %s of %s%s   ", p->input ? p->input : "",
 			(unsigned long long)p->records, rate, done, tot, eta);
 	} else {

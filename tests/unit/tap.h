@@ -31,6 +31,27 @@ static int tap_n, tap_failed;
 	if (g_ != w_) printf("#   got %lld, want %lld\n", g_, w_); \
 } while (0)
 
+static inline void tap_is_str(const char *got, const char *want, const char *what)
+{
+	OK(!strcmp(got, want), "%s", what);
+	if (strcmp(got, want))
+		printf("#   got:  %s\n#   want: %s\n", got, want);
+}
+
+/* Write n bytes of data to dir/name (exits on failure); returns the path, valid until
+ * the next call. */
+static inline const char *tap_write_file(const char *dir, const char *name, const void *data, size_t n)
+{
+	static char path[4096];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+	if (!f || fwrite(data, 1, n, f) != n || fclose(f)) {
+		perror(path);
+		exit(2);
+	}
+	return path;
+}
+
 static inline uint64_t tap_seed(void)
 {
 	const char *s = getenv("WN_SEED");

@@ -19,19 +19,6 @@
 #include "tap.h"
 
 static char tmpdir[] = "/tmp/winnow-test-jsondoc.XXXXXX";
-static char path[4096];
-
-static const char *write_file(const char *name, const char *data, size_t n)
-{
-	snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-	FILE *f = fopen(path, "wb");
-	if (!f || fwrite(data, 1, n, f) != n || fclose(f)) {
-		perror(path);
-		exit(2);
-	}
-	return path;
-}
-
 typedef struct results {
 	int rc;
 	char err[256];
@@ -55,7 +42,7 @@ static void read_all(const char *name, const char *data, size_t n, const char *r
 		o.format = "json";
 	wn_source *s;
 	memset(&G, 0, sizeof G);
-	G.rc = wn_source_open(&s, write_file(name, data, n), &o);
+	G.rc = wn_source_open(&s, tap_write_file(tmpdir, name, data, n), &o);
 	if (G.rc) {
 		snprintf(G.err, sizeof G.err, "%s", s ? s->err : "");
 		wn_source_close(s);
@@ -81,20 +68,13 @@ static void read_all(const char *name, const char *data, size_t n, const char *r
 
 #define STR(s) s, sizeof(s) - 1
 
-static void is_str(const char *got, const char *want, const char *what)
-{
-	OK(!strcmp(got, want), "%s", what);
-	if (strcmp(got, want))
-		printf("#   got:  %s\n#   want: %s\n", got, want);
-}
-
 static void cases(void)
 {
 	read_all("a.json", STR("[\n  {\"id\": \"1\", \"t\": \"a b\"},\n  {\"id\":\"2\",\n   \"x\": [1, {\"y\": null}]}\n]\n"), NULL, NULL);
 	IS_INT(G.rc, 0, "top-level array");
 	IS_INT(G.n, 2, "two records");
-	is_str(G.rec[0], "{\"id\":\"1\",\"t\":\"a b\"}", "whitespace outside strings is left out, inside kept");
-	is_str(G.rec[1], "{\"id\":\"2\",\"x\":[1,{\"y\":null}]}", "a record over several lines becomes one line");
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"t\":\"a b\"}", "whitespace outside strings is left out, inside kept");
+	tap_is_str(G.rec[1], "{\"id\":\"2\",\"x\":[1,{\"y\":null}]}", "a record over several lines becomes one line");
 	IS_INT(G.line[1], 3, "line of the second record");
 	IS_INT(G.off[0], 4, "offset of the first record");
 	IS_INT(G.end[0], 27, "end of the first record");
@@ -111,21 +91,21 @@ static void cases(void)
 	read_all("mpd.json", STR(mpd), "playlists[].tracks[]", NULL);
 	IS_INT(G.rc, 0, "--records-path playlists[].tracks[]");
 	IS_INT(G.n, 3, "three records on the path, none elsewhere");
-	is_str(G.rec[0], "{\"id\":\"a\"}", "first");
-	is_str(G.rec[1], "{\"id\":\"b\",\"s\":\"]}[{\\\"\"}", "brackets and an escaped quote inside a string");
-	is_str(G.rec[2], "{\"id\":\"c\"}", "a key written with escapes still matches");
+	tap_is_str(G.rec[0], "{\"id\":\"a\"}", "first");
+	tap_is_str(G.rec[1], "{\"id\":\"b\",\"s\":\"]}[{\\\"\"}", "brackets and an escaped quote inside a string");
+	tap_is_str(G.rec[2], "{\"id\":\"c\"}", "a key written with escapes still matches");
 	IS_INT(G.line[2], 7, "line of the third record");
 
 	read_all("arr.json", STR("[{\"tracks\":[{\"id\":1},{\"id\":2}]},{\"tracks\":[{\"id\":3}]}]"), "[].tracks[]", NULL);
 	IS_INT(G.n, 3, "--records-path [].tracks[]");
-	is_str(G.rec[2], "{\"id\":3}", "... records of every element");
+	tap_is_str(G.rec[2], "{\"id\":3}", "... records of every element");
 	read_all("obj.json", STR("{\"a\":{\"b\":[{\"id\":1}],\"c\":2},\"b\":[{\"id\":9}]}"), "a.b[]", NULL);
 	IS_INT(G.n, 1, "--records-path a.b[] (an object step)");
-	is_str(G.rec[0], "{\"id\":1}", "... only a.b");
+	tap_is_str(G.rec[0], "{\"id\":1}", "... only a.b");
 	read_all("scalars.json", STR("[1, \"two\", true, null, {\"id\":\"x\"}]"), NULL, NULL);
 	IS_INT(G.n, 5, "scalar elements are records too (the JSON parser rejects them)");
-	is_str(G.rec[1], "\"two\"", "... a string");
-	is_str(G.rec[3], "null", "... null");
+	tap_is_str(G.rec[1], "\"two\"", "... a string");
+	tap_is_str(G.rec[3], "null", "... null");
 
 	read_all("o.json", STR("{\"a\":[1]}"), NULL, NULL);
 	IS_INT(G.rc, WN_E_USAGE, "an object without --records-path: an error");
@@ -146,18 +126,18 @@ static void cases(void)
 	OK(strstr(G.err, "line 1") != NULL, "... with the line (%s)", G.err);
 	read_all("bad.json", STR("[{\"id\":\"1\",}]"), NULL, NULL);
 	IS_INT(G.rc, 0, "a bad record inside a good document is a record");
-	is_str(G.rec[0], "{\"id\":\"1\",}", "... which the JSON parser will reject");
+	tap_is_str(G.rec[0], "{\"id\":\"1\",}", "... which the JSON parser will reject");
 	read_all("long.json", STR("[{\"id\":\"1\",\"pad\":\"0123456789012345678901234567890123456789012345678901234567890123"
 		"456789012345678901234567890123456789\"},{\"id\":\"2\"}]"), NULL, NULL);
 	IS_INT(G.n, 2, "a record longer than --max-line");
 	IS_INT(G.toolong[0], 119, "... is marked too long, with its length");
-	is_str(G.rec[1], "{\"id\":\"2\"}", "... and the next one is fine");
+	tap_is_str(G.rec[1], "{\"id\":\"2\"}", "... and the next one is fine");
 	read_all("bad-path.json", STR("[]"), "a.b", NULL);
 	IS_INT(G.rc, WN_E_USAGE, "a path that does not end with [] is an error");
 	read_all("cp.json", STR("[{\"id\":\"1\",\"n\":\"Beyonc\xe9 \x93x\x94\"}]"), NULL, "cp1252");
-	is_str(G.rec[0], "{\"id\":\"1\",\"n\":\"Beyonc\xc3\xa9 \xe2\x80\x9cx\xe2\x80\x9d\"}", "--encoding cp1252 transcodes records");
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"n\":\"Beyonc\xc3\xa9 \xe2\x80\x9cx\xe2\x80\x9d\"}", "--encoding cp1252 transcodes records");
 	read_all("cp.jsonl", STR("{\"id\":\"1\",\"n\":\"\xe9\"}\n"), NULL, "latin1");
-	is_str(G.rec[0], "{\"id\":\"1\",\"n\":\"\xc3\xa9\"}", "... JSONL too");
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"n\":\"\xc3\xa9\"}", "... JSONL too");
 }
 
 /* ---- randomised ---- */
@@ -232,17 +212,16 @@ static void randomised(void)
 	wn_buf_puts(&doc, "\n]}}\n");
 	for (int z = 0; z < 2; z++) {
 		const char *name = z ? "random.json.zst" : "random.json";
+		char file[4096];
 		if (z) {
 			size_t cap = ZSTD_compressBound(doc.len);
 			char *c = malloc(cap);
 			size_t cl = ZSTD_compress(c, cap, doc.p, doc.len, 1);
-			write_file(name, c, cl);
+			snprintf(file, sizeof file, "%s", tap_write_file(tmpdir, name, c, cl));
 			free(c);
 		} else {
-			write_file(name, doc.p, doc.len);
+			snprintf(file, sizeof file, "%s", tap_write_file(tmpdir, name, doc.p, doc.len));
 		}
-		char file[4096];
-		snprintf(file, sizeof file, "%s", path);
 		wn_ingest_opts o;
 		wn_ingest_opts_init(&o);
 		o.records_path = "data.records[]";
