@@ -66,6 +66,26 @@ typedef struct supers {
 	uint64_t old, by;
 } supers;
 
+/* A checkpoint's index transaction and what it records (see "checkpoint"). */
+typedef struct ckjob {
+	wn_stream_snap snap[3];     /* shards, ledger, rejects */
+	wn_kstate ks;
+	int final;
+	wn_buf pending;             /* meta "pending.KIND" (not final) */
+	supers *sup;                /* superseded ordinals */
+	size_t nsup, capsup;
+} ckjob;
+
+/* The checkpoint thread: runs one job at a time while the ingesting thread goes on. */
+typedef struct ckthread {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started;
+	int busy, done, quit, rc;   /* guarded by mu */
+	ckjob job;
+} ckthread;
+
 typedef struct ing {
 	wn_catalog *c;
 	const wn_ingest_opts *o;
@@ -89,6 +109,7 @@ typedef struct ing {
 	size_t n_in;
 	uint64_t since_ckpt;
 	uint64_t ckpt_every;
+	ckthread ck;
 	double t0, t_last_progress, t_mark;
 	int sample;             /* time the stages of this record (one in 16) */
 	double t_input_wait;    /* waiting for parsed records */
@@ -237,56 +258,51 @@ bad:
 	return wn_seterr(g->c, WN_E_CORRUPT, "index: meta %s is malformed", key);
 }
 
-static int pending_store(ing *g, MDB_txn *txn)
+static int pending_text(ing *g, wn_buf *b)
 {
-	wn_buf b = { 0 };
 	run_counts *r = &g->rc;
-	char key[32];
-	snprintf(key, sizeof key, "pending.%s", wn_kind_name(g->kind));
-	wn_buf_printf(&b, "counts %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
+	b->len = 0;
+	wn_buf_printf(b, "counts %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
 		r->read, r->kept, r->duplicates, r->revisions, r->rejected, r->superseded, r->bytes);
 	for (size_t i = 0; i < g->n_in; i++)
-		wn_buf_printf(&b, "input %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIx64 " %s\n", g->cur_in[i].done,
+		wn_buf_printf(b, "input %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIx64 " %s\n", g->cur_in[i].done,
 			g->cur_in[i].offset, g->cur_in[i].line, g->cur_in[i].size, g->cur_in[i].head, g->cur_in[i].name);
-	if (!b.p)
-		return WN_E_NOMEM;
-	int rc = wn_meta_put(g->c, txn, key, b.p, b.len);
-	wn_buf_free(&b);
-	return rc;
+	return b->p ? 0 : WN_E_NOMEM;
 }
 
-/* ---- checkpoint ---- */
+/* ---- checkpoint ----
+ *
+ * Every checkpoint_records records the ingesting thread makes the files durable, takes
+ * what the checkpoint records (stream snapshots, counters, input positions, superseded
+ * ordinals), freezes the memtable and hands the transaction to the checkpoint thread,
+ * then goes on deciding into a new memtable. The next checkpoint, or the ingesting
+ * thread as soon as it sees the job done, installs the result: the new runs become
+ * readable, the streams forget what was recorded, runs are merged where due. The final
+ * checkpoint and a --strict stop run the same job on the ingesting thread. Either way
+ * the transaction holds what was decided up to the checkpoint's record and nothing
+ * after, so the bytes written do not depend on timing.
+ */
 
-static int checkpoint(ing *g, int final)
+static int ckpt_txn(ing *g, ckjob *j)
 {
-	double t0 = wn_now();
 	wn_catalog *c = g->c;
-	wn_stream *st[3] = { g->shard, g->ledger, g->rejects };
-	int rc = 0;
-	for (int i = 0; i < 3 && !rc; i++)
-		rc = wn_stream_sync(st[i]);
-	for (int i = 0; i < 3 && !rc && final; i++)
-		rc = wn_stream_seal(st[i]);
-	if (rc)
-		return rc;
-	mdb_txn_reset(g->rtxn);
 	MDB_txn *txn;
-	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)))
+	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc)
 		return wn_lmdb_err(c, rc, "begin");
-	g->ks->next_ord = g->shard->next_ord;
-	rc = wn_lsm_flush(g->lsm, txn);
+	rc = wn_lsm_flush_frozen(g->lsm, txn);
 	for (int i = 0; i < 3 && !rc; i++)
-		rc = wn_stream_commit(st[i], txn);
-	if (!rc && g->nsup) {
+		rc = wn_stream_commit(c, &j->snap[i], txn);
+	if (!rc && j->nsup) {
 		MDB_cursor *cur = NULL;
 		if ((rc = mdb_cursor_open(txn, c->db_super[g->kind], &cur))) {
 			rc = wn_lmdb_err(c, rc, "superseded");
 			cur = NULL;
 		}
-		for (size_t i = 0; i < g->nsup && !rc; i++) {
+		for (size_t i = 0; i < j->nsup && !rc; i++) {
 			uint8_t kb[8], vb[8];
-			wn_put_be64(kb, g->sup[i].old);
-			wn_put_be64(vb, g->sup[i].by);
+			wn_put_be64(kb, j->sup[i].old);
+			wn_put_be64(vb, j->sup[i].by);
 			MDB_val k = { 8, kb }, v = { 8, vb };
 			if ((rc = mdb_cursor_put(cur, &k, &v, 0)))
 				rc = wn_lmdb_err(c, rc, "superseded");
@@ -294,44 +310,213 @@ static int checkpoint(ing *g, int final)
 		if (cur)
 			mdb_cursor_close(cur);
 	}
-	if (!rc)
-		rc = wn_meta_put_kstate(c, txn, g->kind, g->ks);
 	if (!rc) {
-		if (final) {
-			char key[32];
+		/* the flush numbered its runs; nothing else does while it runs */
+		j->ks.runs_next = c->ks[g->kind].runs_next;
+		rc = wn_meta_put_kstate(c, txn, g->kind, &j->ks);
+	}
+	if (!rc) {
+		char key[32];
+		snprintf(key, sizeof key, "pending.%s", wn_kind_name(g->kind));
+		if (j->final) {
 			uint8_t gen[8];
-			snprintf(key, sizeof key, "pending.%s", wn_kind_name(g->kind));
 			rc = wn_meta_del(c, txn, key);
 			wn_put_be64(gen, c->generation + 1);
 			if (!rc)
 				rc = wn_meta_put(c, txn, "generation", gen, 8);
 		} else {
-			rc = pending_store(g, txn);
+			rc = wn_meta_put(c, txn, key, j->pending.p, j->pending.len);
 		}
 	}
 	if (rc) {
 		mdb_txn_abort(txn);
-		wn_lsm_aborted(g->lsm);
 		return rc;
 	}
-	if ((rc = mdb_txn_commit(txn))) {
-		wn_lsm_aborted(g->lsm);
+	if ((rc = mdb_txn_commit(txn)))
 		return wn_lmdb_err(c, rc, "commit");
-	}
-	if (final)
-		c->generation++;
-	wn_lsm_committed(g->lsm);
-	for (int i = 0; i < 3; i++)
-		wn_stream_committed(st[i]);
-	g->nsup = 0;
-	g->since_ckpt = 0;
-	wn_index_release_pages(c);
-	double t1 = wn_now();
-	if ((rc = wn_lsm_compact(g->lsm)))
+	return 0;
+}
+
+/* Make the files durable, take what the checkpoint records and freeze the memtable. */
+static int ckpt_prepare(ing *g, ckjob *j, int final)
+{
+	wn_stream *st[3] = { g->shard, g->ledger, g->rejects };
+	int rc = 0;
+	for (int i = 0; i < 3 && !rc; i++)
+		rc = wn_stream_sync(st[i]);
+	for (int i = 0; i < 3 && !rc && final; i++)
+		rc = wn_stream_seal(st[i]);
+	for (int i = 0; i < 3 && !rc; i++)
+		rc = wn_stream_snapshot(st[i], &j->snap[i]);
+	if (rc)
 		return rc;
+	g->ks->next_ord = g->shard->next_ord;
+	j->ks = *g->ks;
+	j->final = final;
+	if (!final && (rc = pending_text(g, &j->pending)))
+		return rc;
+	/* the superseded pairs go with the job; its emptied array comes back */
+	supers *sp = j->sup;
+	size_t cap = j->capsup;
+	j->sup = g->sup;
+	j->nsup = g->nsup;
+	j->capsup = g->capsup;
+	g->sup = sp;
+	g->capsup = cap;
+	g->nsup = 0;
+	if ((rc = wn_lsm_freeze(g->lsm)))
+		return rc;
+	g->since_ckpt = 0;
+	return 0;
+}
+
+/* The job's transaction committed (rc 0) or failed: catch up with it. */
+static int ckpt_finish(ing *g, ckjob *j, int rc, int rtxn_reset)
+{
+	wn_stream *st[3] = { g->shard, g->ledger, g->rejects };
+	if (rc) {
+		wn_lsm_aborted(g->lsm);
+	} else {
+		if (j->final)
+			g->c->generation++;
+		rc = wn_lsm_install(g->lsm);
+		for (int i = 0; i < 3; i++)
+			wn_stream_committed(st[i], &j->snap[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		wn_stream_snap_free(&j->snap[i]);
+	j->nsup = 0;
+	if (rc)
+		return rc;
+	if (!rtxn_reset)
+		mdb_txn_reset(g->rtxn);
+	wn_index_release_pages(g->c);
+	/* merges record the counters with the run numbers: those of the checkpoint, as
+	 * records decided since then are not in the catalog yet */
+	wn_kstate live = *g->ks;
+	*g->ks = j->ks;
+	double t1 = wn_now();
+	rc = wn_lsm_compact(g->lsm);
 	g->t_merge += wn_now() - t1;
-	if ((rc = mdb_txn_renew(g->rtxn)))
-		return wn_lmdb_err(c, rc, "renew");
+	live.runs_next = g->ks->runs_next;
+	*g->ks = live;
+	int rr = mdb_txn_renew(g->rtxn);
+	if (!rc && rr)
+		rc = wn_lmdb_err(g->c, rr, "renew");
+	return rc;
+}
+
+static void *ckpt_thread(void *arg)
+{
+	ing *g = arg;
+	ckthread *t = &g->ck;
+	pthread_setname_np(pthread_self(), "winnow-ckpt");
+	pthread_mutex_lock(&t->mu);
+	for (;;) {
+		while (!t->quit && !(t->busy && !t->done))
+			pthread_cond_wait(&t->cv, &t->mu);
+		if (t->quit)
+			break;
+		pthread_mutex_unlock(&t->mu);
+		int rc = ckpt_txn(g, &t->job);
+		pthread_mutex_lock(&t->mu);
+		t->rc = rc;
+		t->done = 1;
+		pthread_cond_broadcast(&t->cv);
+	}
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+/* Wait for the checkpoint in the background, if any, and catch up with it. */
+static int ckpt_wait(ing *g)
+{
+	ckthread *t = &g->ck;
+	if (!t->busy)
+		return 0;
+	double t0 = wn_now();
+	pthread_mutex_lock(&t->mu);
+	while (!t->done)
+		pthread_cond_wait(&t->cv, &t->mu);
+	int rc = t->rc;
+	t->busy = t->done = 0;
+	pthread_mutex_unlock(&t->mu);
+	rc = ckpt_finish(g, &t->job, rc, 0);
+	g->t_commit += wn_now() - t0;
+	return rc;
+}
+
+/* Catch up with the checkpoint in the background if it is done. */
+static int ckpt_poll(ing *g)
+{
+	ckthread *t = &g->ck;
+	if (!t->busy)
+		return 0;
+	pthread_mutex_lock(&t->mu);
+	int done = t->done;
+	pthread_mutex_unlock(&t->mu);
+	return done ? ckpt_wait(g) : 0;
+}
+
+static void ckpt_stop(ing *g)
+{
+	ckthread *t = &g->ck;
+	if (!t->started)
+		return;
+	pthread_mutex_lock(&t->mu);
+	t->quit = 1;
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
+	pthread_join(t->th, NULL);
+	pthread_mutex_destroy(&t->mu);
+	pthread_cond_destroy(&t->cv);
+	t->started = 0;
+}
+
+/* A checkpoint on the ingesting thread: the final one, or a --strict stop. */
+static int checkpoint(ing *g, int final)
+{
+	double t0 = wn_now();
+	int rc = ckpt_wait(g);
+	ckjob *j = &g->ck.job;
+	if (!rc && !(rc = ckpt_prepare(g, j, final))) {
+		mdb_txn_reset(g->rtxn);
+		rc = ckpt_finish(g, j, ckpt_txn(g, j), 1);
+	}
+	g->t_commit += wn_now() - t0;
+	return rc;
+}
+
+/* A checkpoint in the background (inline if the thread cannot start). */
+static int checkpoint_bg(ing *g)
+{
+	ckthread *t = &g->ck;
+	int rc = ckpt_wait(g);
+	if (rc)
+		return rc;
+	if (!t->started) {
+		if (pthread_mutex_init(&t->mu, NULL))
+			return checkpoint(g, 0);
+		if (pthread_cond_init(&t->cv, NULL)) {
+			pthread_mutex_destroy(&t->mu);
+			return checkpoint(g, 0);
+		}
+		t->quit = t->busy = t->done = 0;
+		if (pthread_create(&t->th, NULL, ckpt_thread, g)) {
+			pthread_cond_destroy(&t->cv);
+			pthread_mutex_destroy(&t->mu);
+			return checkpoint(g, 0);
+		}
+		t->started = 1;
+	}
+	double t0 = wn_now();
+	if ((rc = ckpt_prepare(g, &t->job, 0)))
+		return rc;
+	pthread_mutex_lock(&t->mu);
+	t->busy = 1;
+	t->done = 0;
+	pthread_cond_broadcast(&t->cv);
+	pthread_mutex_unlock(&t->mu);
 	g->t_commit += wn_now() - t0;
 	return 0;
 }
@@ -954,7 +1139,7 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 					wn_seterr(g->c, rc, "%s line %" PRIu64 ": %s", src->name, sl->r[i].lineno, wn_strerror(rc));
 				break;
 			}
-			if (++g->since_ckpt >= g->ckpt_every && (rc = checkpoint(g, 0)))
+			if (++g->since_ckpt >= g->ckpt_every && (rc = checkpoint_bg(g)))
 				break;
 		}
 		if (rc)
@@ -967,6 +1152,8 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 		}
 		consumed = sl->consumed;
 		parser_give_back(ps);
+		if (!rc)
+			rc = ckpt_poll(g);
 		progress(g, src->name, consumed, 0);
 		/* Lookups of ids already in the catalog map index pages, which count in our
 		 * resident set although the kernel may drop them at will. Keep the whole within
@@ -1031,7 +1218,9 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 	g.t0 = wn_now();
 	g.ckpt_every = o->checkpoint_records;
 	if (!g.ckpt_every) {
-		g.ckpt_every = o->memory / 512;
+		/* two memtables (one filling, one being written) of 32-byte slots at most 70%
+		 * full, a power of two of them: each takes 1/16 of the budget */
+		g.ckpt_every = o->memory / 768;
 		if (g.ckpt_every < 65536)
 			g.ckpt_every = 65536;
 		if (g.ckpt_every > (8u << 20))
@@ -1131,6 +1320,10 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 
 	for (size_t i = 0; i < n && !rc; i++)
 		rc = ingest_input(&g, i, paths[i]);
+	/* a checkpoint still in the background commits (or fails) before anything else */
+	int rcw = ckpt_wait(&g);
+	if (rcw && (!rc || rc == WN_E_INTERRUPTED))
+		rc = rcw;
 	progress(&g, NULL, 0, 1);
 	if (!rc) {
 		rc = checkpoint(&g, 1);
@@ -1190,6 +1383,7 @@ out:
 		wn_catalog_rollback(c);
 		memcpy(c->err, keep, sizeof keep);
 	}
+	ckpt_stop(&g);
 	if (g.rtxn)
 		mdb_txn_abort(g.rtxn);
 	wn_lsm_close(g.lsm);
@@ -1200,6 +1394,10 @@ out:
 		free(g.pend[i].name);
 	free(g.pend);
 	free(g.sup);
+	free(g.ck.job.sup);
+	wn_buf_free(&g.ck.job.pending);
+	for (int i = 0; i < 3; i++)
+		wn_stream_snap_free(&g.ck.job.snap[i]);
 	free(g.cur_in);
 	wn_buf_free(&g.ent);
 	wn_buf_free(&g.tmp);

@@ -236,10 +236,17 @@ int wn_lsm_has_fp(wn_lsm *m, MDB_txn *txn, const uint8_t fp[16], uint64_t ord);
 int wn_lsm_put_id(wn_lsm *m, const wn_idrec *r, int known);
 int wn_lsm_put_pair(wn_lsm *m, int map, uint64_t hash, uint64_t ord);
 size_t wn_lsm_pending(const wn_lsm *m);   /* id entries in the memtable */
-/* Write the memtable as new runs inside txn (MDB_APPEND). */
+/* Write the memtable as new runs inside txn (MDB_APPEND): freeze + flush_frozen. */
 int wn_lsm_flush(wn_lsm *m, MDB_txn *txn);
-/* After the txn of the flush committed: empty the memtable. */
+/* After the txn of the flush committed: wn_lsm_install. */
 void wn_lsm_committed(wn_lsm *m);
+/* A checkpoint in the background (lsm.c, "freezing"): set the memtable aside for
+ * writing and start an empty one (ingesting thread); write the frozen one inside txn
+ * (any one thread, while the ingesting thread goes on); once txn committed, read the
+ * new runs and clear the frozen table (ingesting thread). */
+int wn_lsm_freeze(wn_lsm *m);
+int wn_lsm_flush_frozen(wn_lsm *m, MDB_txn *txn);
+int wn_lsm_install(wn_lsm *m);
 /* Merge runs where due (and finish a merge a crash interrupted), in transactions of its
  * own: call after a checkpoint committed. */
 int wn_lsm_compact(wn_lsm *m);

@@ -25,7 +25,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define FANOUT 8
+#define FANOUT 10
 #define BLOCK_BYTES 4064      /* + LMDB's 16-byte page header = one 4 KiB overflow page */
 #define MAX_RUNS 4096
 #define MERGE_STEP (1u << 20)  /* output entries per merge transaction (see merge_step) */
@@ -88,6 +88,15 @@ struct wn_lsm {
 	idtab mem;
 	pairvec pairs[3];       /* [WN_MAP_FP], [WN_MAP_ISRC] used */
 	keyset revfp;
+	/* A checkpoint writes a frozen memtable while the next one fills (see "freezing"):
+	 * its ids sorted at the front of fz.slot (fz_n of them), its pairs and revfp. */
+	int frozen;
+	idtab fz, spare;        /* spare: a cleared table for the next freeze */
+	size_t fz_n;
+	pairvec fz_pairs[3];
+	keyset fz_rev;
+	runlist new_runs[3];    /* the run lists as the frozen memtable's flush leaves them */
+	struct rbloom *new_rb;  /* the filter of its id run (installed with the lists) */
 	uint64_t *bloom;        /* blocked bloom filter, 512-bit blocks */
 	size_t bloom_blocks;
 	uint64_t bloom_n;
@@ -486,29 +495,41 @@ static rbloom *rb_find(wn_lsm *m, uint32_t no)
 }
 
 /* ~12 bits an entry: about 0.5% false positives with 6 probes in 512-bit blocks */
-static rbloom *rb_new(wn_lsm *m, uint32_t no, uint64_t entries)
+static int rb_init(rbloom *b, uint32_t no, uint64_t entries)
+{
+	size_t blocks = (size_t)((entries * 12 + 511) / 512);
+	if (!blocks)
+		blocks = 1;
+	memset(b, 0, sizeof *b);
+	if (!(b->bits = calloc(blocks, 64)))
+		return WN_E_NOMEM;
+	b->no = no;
+	b->blocks = blocks;
+	b->fscan = 1;
+	return 0;
+}
+
+/* Add a filter to the list; *b is moved in (on failure it is freed). */
+static rbloom *rb_add(wn_lsm *m, rbloom *b)
 {
 	if (m->nrb == m->caprb) {
 		size_t cap = m->caprb ? m->caprb * 2 : 16;
 		rbloom *p = realloc(m->rb, cap * sizeof *p);
-		if (!p)
+		if (!p) {
+			free(b->bits);
 			return NULL;
+		}
 		m->rb = p;
 		m->caprb = cap;
 	}
-	size_t blocks = (size_t)((entries * 12 + 511) / 512);
-	if (!blocks)
-		blocks = 1;
-	uint64_t *bits = calloc(blocks, 64);
-	if (!bits)
-		return NULL;
-	rbloom *b = &m->rb[m->nrb++];
-	memset(b, 0, sizeof *b);
-	b->no = no;
-	b->bits = bits;
-	b->blocks = blocks;
-	b->fscan = 1;
-	return b;
+	m->rb[m->nrb] = *b;
+	return &m->rb[m->nrb++];
+}
+
+static rbloom *rb_new(wn_lsm *m, uint32_t no, uint64_t entries)
+{
+	rbloom b;
+	return rb_init(&b, no, entries) ? NULL : rb_add(m, &b);
 }
 
 static void rb_drop(wn_lsm *m, uint32_t no)
@@ -744,6 +765,8 @@ static int bloom_build(wn_lsm *m, MDB_txn *txn, uint64_t capacity)
 	for (size_t i = 0; m->mem.slot && i <= m->mem.mask; i++)
 		if (mslot_ord1(&m->mem.slot[i]))
 			bloom_add(m, m->mem.slot[i].hash);
+	for (size_t i = 0; m->frozen && i < m->fz_n; i++)
+		bloom_add(m, m->fz.slot[i].hash);
 	return 0;
 }
 
@@ -971,10 +994,18 @@ void wn_lsm_close(wn_lsm *m)
 		return;
 	for (int i = 0; i < 3; i++) {
 		free(m->runs[i].r);
+		free(m->new_runs[i].r);
 		wn_big_free(m->pairs[i].p, m->pairs[i].cap * sizeof(pair));
+		wn_big_free(m->fz_pairs[i].p, m->fz_pairs[i].cap * sizeof(pair));
 	}
 	idtab_free(&m->mem);
+	idtab_free(&m->fz);
+	idtab_free(&m->spare);
 	free(m->revfp.k);
+	free(m->fz_rev.k);
+	if (m->new_rb)
+		free(m->new_rb->bits);
+	free(m->new_rb);
 	wn_big_free(m->bloom, m->bloom_blocks * 64);
 	wn_big_free(m->sortbuf, m->sortcap);
 	for (size_t i = 0; i < m->nrb; i++) {
@@ -983,6 +1014,21 @@ void wn_lsm_close(wn_lsm *m)
 	}
 	free(m->rb);
 	free(m);
+}
+
+/* The frozen memtable is sorted: binary search. */
+static mslot *frozen_find(const wn_lsm *m, uint64_t hash, uint16_t check)
+{
+	const mslot *s = m->fz.slot;
+	size_t lo = 0, hi = m->fz_n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s[mid].hash < hash || (s[mid].hash == hash && s[mid].check < check))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < m->fz_n && s[lo].hash == hash && s[lo].check == check ? &m->fz.slot[lo] : NULL;
 }
 
 void wn_lsm_prefetch(const wn_lsm *m, uint64_t hash)
@@ -996,6 +1042,8 @@ int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_id
 	if (!bloom_maybe(m, hash))
 		return 0;
 	mslot *r = idtab_find(&m->mem, hash, check);
+	if (!r && m->frozen)
+		r = frozen_find(m, hash, check);
 	if (r) {
 		idtab_get(r, out);
 		return 1;
@@ -1044,7 +1092,7 @@ static int found_fn(uint64_t ord, void *ud)
 int wn_lsm_has_fp(wn_lsm *m, MDB_txn *txn, const uint8_t fp[16], uint64_t ord)
 {
 	uint64_t k = wn_fp_key(fp);
-	if (keyset_has(&m->revfp, k))
+	if (keyset_has(&m->revfp, k) || (m->frozen && keyset_has(&m->fz_rev, k)))
 		return 1;
 	/* Fingerprints of this memtable that are not the current one of their id (ledger
 	 * revisions, superseded versions) are all in revfp; older ones are in the runs. */
@@ -1167,7 +1215,7 @@ static int open_writer(wn_lsm *m, MDB_txn *txn, int map, blockw *w)
 	return rc ? wn_lmdb_err(m->c, rc, "cursor") : 0;
 }
 
-static int close_writer(wn_lsm *m, blockw *w, uint8_t level)
+static int close_writer(blockw *w, uint8_t level, runlist *rl)
 {
 	int rc = blockw_flush(w);
 	mdb_cursor_close(w->cur);
@@ -1176,7 +1224,7 @@ static int close_writer(wn_lsm *m, blockw *w, uint8_t level)
 	if (!w->entries)
 		return 0;
 	run r = { w->no, level, w->entries, w->blocks };
-	return runs_push(&m->runs[w->map], r);
+	return runs_push(rl, r);
 }
 
 /* merge source: a cursor walking one run's entries */
@@ -1661,36 +1709,93 @@ static int sort_pairs(wn_lsm *m, pair *p, size_t n)
 	return 0;
 }
 
-int wn_lsm_flush(wn_lsm *m, MDB_txn *txn)
+/* ---- freezing ----
+ *
+ * A checkpoint's index transaction runs on a thread of its own while the ingesting
+ * thread goes on deciding records. wn_lsm_freeze (ingesting thread) sorts the memtable
+ * in place and sets it aside with its pairs and revfp; an empty table takes its place.
+ * Lookups then go: memtable -> frozen table (binary search) -> runs. wn_lsm_flush_frozen
+ * (checkpoint thread) writes the frozen contents as new runs, building the new run lists
+ * and the new run's filter apart from the ones lookups use; wn_lsm_install (ingesting
+ * thread, once the transaction committed) swaps them in and clears the frozen table for
+ * the next freeze. Between freeze and install the ingesting thread only reads what was
+ * committed before (its read transaction keeps those pages), and the checkpoint thread
+ * only writes what lookups do not read.
+ */
+
+static int runs_copy(runlist *dst, const runlist *src)
+{
+	free(dst->r);
+	memset(dst, 0, sizeof *dst);
+	if (!src->n)
+		return 0;
+	if (!(dst->r = malloc(src->n * sizeof *src->r)))
+		return WN_E_NOMEM;
+	memcpy(dst->r, src->r, src->n * sizeof *src->r);
+	dst->n = dst->cap = src->n;
+	return 0;
+}
+
+int wn_lsm_freeze(wn_lsm *m)
+{
+	if (m->frozen)
+		return wn_seterr(m->c, WN_E_USAGE, "index: a memtable is already being written");
+	if (!m->spare.slot && idtab_init(&m->spare, (m->mem.mask + 1) * 7 / 10))
+		return WN_E_NOMEM;
+	m->fz_n = sort_ids(&m->mem);
+	m->fz = m->mem;
+	m->mem = m->spare;
+	memset(&m->spare, 0, sizeof m->spare);
+	for (int map = WN_MAP_FP; map <= WN_MAP_ISRC; map++) {
+		pairvec t = m->fz_pairs[map];
+		m->fz_pairs[map] = m->pairs[map];
+		t.n = 0;
+		m->pairs[map] = t;
+	}
+	free(m->fz_rev.k);
+	m->fz_rev = m->revfp;
+	memset(&m->revfp, 0, sizeof m->revfp);
+	m->frozen = 1;
+	return 0;
+}
+
+int wn_lsm_flush_frozen(wn_lsm *m, MDB_txn *txn)
 {
 	int rc = 0;
+	for (int map = 0; map < 3 && !rc; map++)
+		rc = runs_copy(&m->new_runs[map], &m->runs[map]);
+	if (rc)
+		return rc;
 	blockw *w = malloc(sizeof *w);
 	if (!w)
 		return WN_E_NOMEM;
-	if (m->mem.n) {
-		size_t n = sort_ids(&m->mem);
+	if (m->fz_n) {
+		size_t n = m->fz_n;
 		rc = open_writer(m, txn, WN_MAP_ID, w);
-		rbloom *b = rc ? NULL : rb_new(m, w->no, n);
-		if (!rc && !b)
+		rbloom *b = rc ? NULL : calloc(1, sizeof *b);
+		if (!rc && (!b || rb_init(b, w->no, n))) {
+			free(b);
+			b = NULL;
 			rc = WN_E_NOMEM;
+		}
+		m->new_rb = b;
 		for (size_t i = 0; i < n && !rc; i++) {
 			uint8_t e[WN_ID_ENTRY];
 			wn_idrec r;
-			idtab_get(&m->mem.slot[i], &r);
+			idtab_get(&m->fz.slot[i], &r);
 			wn_idrec_pack(e, &r);
 			bb_add(b->bits, b->blocks, r.hash);
 			rc = blockw_add(w, e);
 		}
 		if (!rc)
-			rc = close_writer(m, w, 0);
-		else
+			rc = close_writer(w, 0, &m->new_runs[WN_MAP_ID]);
+		else if (w->cur)
 			mdb_cursor_close(w->cur);
 		if (!rc)
 			rc = rb_store(m, txn, b);
-		/* the table is no longer a hash table: wn_lsm_committed clears it */
 	}
 	for (int map = WN_MAP_FP; map <= WN_MAP_ISRC && !rc; map++) {
-		pairvec *pv = &m->pairs[map];
+		pairvec *pv = &m->fz_pairs[map];
 		if (!pv->n)
 			continue;
 		if ((rc = sort_pairs(m, pv->p, pv->n)))
@@ -1704,32 +1809,71 @@ int wn_lsm_flush(wn_lsm *m, MDB_txn *txn)
 			rc = blockw_add(w, e);
 		}
 		if (!rc)
-			rc = close_writer(m, w, 0);
-		else
+			rc = close_writer(w, 0, &m->new_runs[map]);
+		else if (w->cur)
 			mdb_cursor_close(w->cur);
 	}
 	free(w);
 	for (int map = 0; map < 3 && !rc; map++)
-		rc = runs_store(m->c, txn, m->kind, map, &m->runs[map]);
+		rc = runs_store(m->c, txn, m->kind, map, &m->new_runs[map]);
 	return rc;
 }
 
-/* The flush's transaction committed: the memtable's contents are now in the runs. */
-void wn_lsm_committed(wn_lsm *m)
+/* The frozen memtable's transaction committed: its runs are now the ones to read. */
+int wn_lsm_install(wn_lsm *m)
 {
-	m->mem.n = 1;   /* sorted in place: clear every slot */
-	idtab_clear(&m->mem);
-	m->pairs[WN_MAP_FP].n = 0;
-	m->pairs[WN_MAP_ISRC].n = 0;
-	free(m->revfp.k);
-	memset(&m->revfp, 0, sizeof m->revfp);
+	if (!m->frozen)
+		return 0;
+	for (int map = 0; map < 3; map++) {
+		free(m->runs[map].r);
+		m->runs[map] = m->new_runs[map];
+		memset(&m->new_runs[map], 0, sizeof m->new_runs[map]);
+	}
+	int rc = 0;
+	if (m->new_rb) {
+		if (!rb_add(m, m->new_rb))
+			rc = WN_E_NOMEM;
+		free(m->new_rb);
+		m->new_rb = NULL;
+	}
+	m->fz.n = 1;   /* sorted in place: clear every slot */
+	idtab_clear(&m->fz);
+	m->spare = m->fz;
+	memset(&m->fz, 0, sizeof m->fz);
+	m->fz_n = 0;
+	for (int map = 0; map < 3; map++)
+		m->fz_pairs[map].n = 0;
+	free(m->fz_rev.k);
+	memset(&m->fz_rev, 0, sizeof m->fz_rev);
+	m->frozen = 0;
+	return rc;
 }
 
-/* The flush's transaction was aborted: reload the run lists as committed. The memtable
- * was sorted in place and cannot be flushed again: the ingest fails, and a rerun
- * resumes from the last checkpoint. */
+int wn_lsm_flush(wn_lsm *m, MDB_txn *txn)
+{
+	int rc = wn_lsm_freeze(m);
+	return rc ? rc : wn_lsm_flush_frozen(m, txn);
+}
+
+void wn_lsm_committed(wn_lsm *m)
+{
+	(void)wn_lsm_install(m);
+}
+
+/* The flush's transaction was aborted: reload the run lists as committed. The frozen
+ * memtable was not written and is dropped: the ingest fails, and a rerun resumes from
+ * the last checkpoint. */
 int wn_lsm_aborted(wn_lsm *m)
 {
+	for (int map = 0; map < 3; map++) {
+		free(m->new_runs[map].r);
+		memset(&m->new_runs[map], 0, sizeof m->new_runs[map]);
+	}
+	if (m->new_rb) {
+		free(m->new_rb->bits);
+		free(m->new_rb);
+		m->new_rb = NULL;
+	}
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(m->c->env, NULL, MDB_RDONLY, &txn);
 	if (rc)

@@ -714,61 +714,91 @@ int wn_stream_seal(wn_stream *s)
 	return s->fd >= 0 ? seal_file(s) : 0;
 }
 
-/* Record in txn what wn_stream_sync made durable: file rows, frame rows (shards), and
- * the frame list of a file still open. */
-int wn_stream_commit(wn_stream *s, MDB_txn *txn)
+/* Take what wn_stream_sync made durable, for a checkpoint's transaction to record
+ * (wn_stream_commit) while the stream goes on: file rows, frame rows (shards), and the
+ * frame list of a file still open. */
+int wn_stream_snapshot(wn_stream *s, wn_stream_snap *sn)
+{
+	memset(sn, 0, sizeof *sn);
+	sn->kind = s->kind;
+	if (s->ndirty && !(sn->dirty = malloc(s->ndirty * sizeof *s->dirty)))
+		return WN_E_NOMEM;
+	if (s->ndirty)
+		memcpy(sn->dirty, s->dirty, s->ndirty * sizeof *s->dirty);
+	sn->ndirty = s->ndirty;
+	if (s->nnew && !(sn->frames = malloc(s->nnew * sizeof *s->newframes)))
+		return WN_E_NOMEM;
+	if (s->nnew)
+		memcpy(sn->frames, s->newframes, s->nnew * sizeof *s->newframes);
+	sn->nframes = s->nnew;
+	if (s->fd >= 0) {
+		sn->open = 1;
+		memcpy(sn->rel, s->rel, sizeof sn->rel);
+		sn->fi = s->fi;
+		if (!(sn->seek = malloc(s->nseek * WN_SEEK_ENTRY + 1)))
+			return WN_E_NOMEM;
+		for (size_t i = 0; i < s->nseek; i++) {
+			wn_put_be32(sn->seek + i * WN_SEEK_ENTRY, s->seek[i].csize);
+			wn_put_be32(sn->seek + i * WN_SEEK_ENTRY + 4, s->seek[i].dsize);
+			wn_put_be32(sn->seek + i * WN_SEEK_ENTRY + 8, s->seek[i].checksum);
+		}
+		sn->nseek = s->nseek;
+	}
+	return 0;
+}
+
+void wn_stream_snap_free(wn_stream_snap *sn)
+{
+	free(sn->dirty);
+	free(sn->frames);
+	free(sn->seek);
+	memset(sn, 0, sizeof *sn);
+}
+
+/* Record a snapshot in txn. Touches nothing of the stream: any thread may call it. */
+int wn_stream_commit(wn_catalog *c, const wn_stream_snap *sn, MDB_txn *txn)
 {
 	uint8_t val[WN_FILEINFO_BYTES > WN_FRAMEINFO_BYTES ? WN_FILEINFO_BYTES : WN_FRAMEINFO_BYTES];
 	char rel[128], key[160];
 	MDB_val k, v;
 	int rc;
-	for (size_t i = 0; i < s->ndirty; i++) {
-		wn_fileinfo *f = &s->dirty[i];
+	for (size_t i = 0; i < sn->ndirty; i++) {
+		const wn_fileinfo *f = &sn->dirty[i];
 		wn_file_relpath(rel, sizeof rel, f->role, f->kind, f->seq);
 		wn_fileinfo_pack(val, f);
 		k.mv_size = strlen(rel);
 		k.mv_data = rel;
 		v.mv_size = WN_FILEINFO_BYTES;
 		v.mv_data = val;
-		if ((rc = mdb_put(txn, s->c->db_files, &k, &v, 0)))
-			return wn_lmdb_err(s->c, rc, "files");
+		if ((rc = mdb_put(txn, c->db_files, &k, &v, 0)))
+			return wn_lmdb_err(c, rc, "files");
 		snprintf(key, sizeof key, "open:%s", rel);
-		if ((rc = wn_meta_del(s->c, txn, key)))
+		if ((rc = wn_meta_del(c, txn, key)))
 			return rc;
 		/* the SHA-256 for SHA256SUMS (doc/FORMAT.md, meta "sha256:<path>") */
 		snprintf(key, sizeof key, "sha256:%s", rel);
-		if (f->has_sha256 && (rc = wn_meta_put(s->c, txn, key, f->sha256, 32)))
+		if (f->has_sha256 && (rc = wn_meta_put(c, txn, key, f->sha256, 32)))
 			return rc;
 	}
-	if (s->fd >= 0) {
-		wn_fileinfo_pack(val, &s->fi);
-		k.mv_size = strlen(s->rel);
-		k.mv_data = s->rel;
+	if (sn->open) {
+		wn_fileinfo_pack(val, &sn->fi);
+		k.mv_size = strlen(sn->rel);
+		k.mv_data = (void *)sn->rel;
 		v.mv_size = WN_FILEINFO_BYTES;
 		v.mv_data = val;
-		if ((rc = mdb_put(txn, s->c->db_files, &k, &v, 0)))
-			return wn_lmdb_err(s->c, rc, "files");
-		uint8_t *sb = malloc(s->nseek * WN_SEEK_ENTRY + 1);
-		if (!sb)
-			return WN_E_NOMEM;
-		for (size_t i = 0; i < s->nseek; i++) {
-			wn_put_be32(sb + i * WN_SEEK_ENTRY, s->seek[i].csize);
-			wn_put_be32(sb + i * WN_SEEK_ENTRY + 4, s->seek[i].dsize);
-			wn_put_be32(sb + i * WN_SEEK_ENTRY + 8, s->seek[i].checksum);
-		}
-		snprintf(key, sizeof key, "open:%s", s->rel);
-		rc = wn_meta_put(s->c, txn, key, sb, s->nseek * WN_SEEK_ENTRY);
-		free(sb);
-		if (rc)
+		if ((rc = mdb_put(txn, c->db_files, &k, &v, 0)))
+			return wn_lmdb_err(c, rc, "files");
+		snprintf(key, sizeof key, "open:%s", sn->rel);
+		if ((rc = wn_meta_put(c, txn, key, sn->seek, sn->nseek * WN_SEEK_ENTRY)))
 			return rc;
 	}
-	if (s->nnew) {
+	if (sn->nframes) {
 		MDB_cursor *cur;
-		if ((rc = mdb_cursor_open(txn, s->c->db_frames[s->kind], &cur)))
-			return wn_lmdb_err(s->c, rc, "frames cursor");
-		for (size_t i = 0; i < s->nnew; i++) {
+		if ((rc = mdb_cursor_open(txn, c->db_frames[sn->kind], &cur)))
+			return wn_lmdb_err(c, rc, "frames cursor");
+		for (size_t i = 0; i < sn->nframes; i++) {
 			uint8_t kb[8];
-			wn_frameinfo *f = &s->newframes[i];
+			const wn_frameinfo *f = &sn->frames[i];
 			wn_put_be64(kb, f->first_ord + f->nrec - 1);
 			wn_frameinfo_pack(val, f);
 			k.mv_size = 8;
@@ -777,7 +807,7 @@ int wn_stream_commit(wn_stream *s, MDB_txn *txn)
 			v.mv_data = val;
 			if ((rc = mdb_cursor_put(cur, &k, &v, MDB_APPEND))) {
 				mdb_cursor_close(cur);
-				return wn_lmdb_err(s->c, rc, "frames");
+				return wn_lmdb_err(c, rc, "frames");
 			}
 		}
 		mdb_cursor_close(cur);
@@ -785,11 +815,18 @@ int wn_stream_commit(wn_stream *s, MDB_txn *txn)
 	return 0;
 }
 
-/* The transaction of wn_stream_commit is durable: forget what it recorded. */
-void wn_stream_committed(wn_stream *s)
+/* The transaction that recorded sn is durable: forget what it recorded (the stream may
+ * have sealed files and written frames since). */
+void wn_stream_committed(wn_stream *s, const wn_stream_snap *sn)
 {
-	s->ndirty = 0;
-	s->nnew = 0;
+	if (sn->ndirty) {
+		memmove(s->dirty, s->dirty + sn->ndirty, (s->ndirty - sn->ndirty) * sizeof *s->dirty);
+		s->ndirty -= sn->ndirty;
+	}
+	if (sn->nframes) {
+		memmove(s->newframes, s->newframes + sn->nframes, (s->nnew - sn->nframes) * sizeof *s->newframes);
+		s->nnew -= sn->nframes;
+	}
 }
 
 /* Find record `ord` among frames not yet committed to the index (the one being filled,

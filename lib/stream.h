@@ -81,8 +81,24 @@ int wn_stream_add(wn_stream *s, const char *rec, size_t len);
 int wn_stream_submit(wn_stream *s);
 int wn_stream_sync(wn_stream *s);
 int wn_stream_seal(wn_stream *s);
-int wn_stream_commit(wn_stream *s, MDB_txn *txn);
-void wn_stream_committed(wn_stream *s);
+/* What a checkpoint records of a stream, taken after wn_stream_sync (stream.c). */
+typedef struct wn_stream_snap {
+	int kind;
+	wn_fileinfo *dirty;     /* files sealed since the last commit */
+	size_t ndirty;
+	int open;               /* a file is open: its row and its seek table so far */
+	char rel[128];
+	wn_fileinfo fi;
+	uint8_t *seek;          /* packed, nseek entries of WN_SEEK_ENTRY bytes */
+	size_t nseek;
+	wn_frameinfo *frames;   /* frames written since the last commit (shards) */
+	size_t nframes;
+} wn_stream_snap;
+
+int wn_stream_snapshot(wn_stream *s, wn_stream_snap *sn);
+void wn_stream_snap_free(wn_stream_snap *sn);
+int wn_stream_commit(wn_catalog *c, const wn_stream_snap *sn, MDB_txn *txn);
+void wn_stream_committed(wn_stream *s, const wn_stream_snap *sn);
 int wn_stream_fetch(wn_stream *s, uint64_t ord, wn_buf *out, wn_buf *scratch);
 
 #endif
