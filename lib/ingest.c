@@ -104,6 +104,7 @@ typedef struct ing {
 	supers *sup;
 	size_t nsup, capsup;
 	wn_buf ent, tmp, tmp2, fetched;
+	wn_buf name_json;       /* the current input's name as a JSON string (entries) */
 	/* inputs of this run, for "pending" */
 	struct { const char *name; int done; uint64_t offset, line, size, head; } *cur_in;
 	size_t n_in;
@@ -578,9 +579,14 @@ static int reject(ing *g, const wn_source *src, const prep *r, const char *raw, 
 	g->ks->rejected++;
 	e->len = 0;
 	wn_buf_puts(e, "{\"input\":");
-	wn_buf_json_bytes(e, src->name, strlen(src->name));
-	wn_buf_printf(e, ",\"line\":%" PRIu64 ",\"offset\":%" PRIu64 ",\"reason\":\"%s\",\"detail\":",
-		r->lineno, r->off, reason_code(code));
+	wn_buf_put(e, g->name_json.p, g->name_json.len);
+	wn_buf_puts(e, ",\"line\":");
+	wn_buf_put_u64(e, r->lineno);
+	wn_buf_puts(e, ",\"offset\":");
+	wn_buf_put_u64(e, r->off);
+	wn_buf_puts(e, ",\"reason\":\"");
+	wn_buf_puts(e, reason_code(code));
+	wn_buf_puts(e, "\",\"detail\":");
 	wn_buf_json_bytes(e, why, strlen(why));
 	if (has_off)
 		wn_buf_printf(e, ",\"error_offset\":%zu", err_off);
@@ -617,15 +623,25 @@ static int ledger(ing *g, const wn_source *src, const prep *r, const char *match
 	wn_buf *e = &g->ent;
 	char hex[33];
 	e->len = 0;
+	/* the most frequent entry: no printf */
 	wn_buf_puts(e, "{\"input\":");
-	wn_buf_json_bytes(e, src->name, strlen(src->name));
-	wn_buf_printf(e, ",\"line\":%" PRIu64 ",\"match\":\"%s\",\"id\":", r->lineno, match);
+	wn_buf_put(e, g->name_json.p, g->name_json.len);
+	wn_buf_puts(e, ",\"line\":");
+	wn_buf_put_u64(e, r->lineno);
+	wn_buf_puts(e, ",\"match\":\"");
+	wn_buf_puts(e, match);
+	wn_buf_puts(e, "\",\"id\":");
 	wn_buf_json_str(e, id, idlen);
-	wn_buf_printf(e, ",\"survivor\":%" PRIu64, survivor);
+	wn_buf_puts(e, ",\"survivor\":");
+	wn_buf_put_u64(e, survivor);
 	wn_hex(hex, fp, 16);
-	wn_buf_printf(e, ",\"fingerprint\":\"%s\"", hex);
-	if (superseded >= 0)
-		wn_buf_printf(e, ",\"superseded\":%" PRId64, superseded);
+	wn_buf_puts(e, ",\"fingerprint\":\"");
+	wn_buf_put(e, hex, 32);
+	wn_buf_puts(e, "\"");
+	if (superseded >= 0) {
+		wn_buf_puts(e, ",\"superseded\":");
+		wn_buf_put_u64(e, (uint64_t)superseded);
+	}
 	if (rec) {
 		wn_buf_puts(e, ",\"record\":");
 		wn_buf_put(e, rec, reclen);
@@ -1076,6 +1092,12 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 	g->cur_in[idx].name = strcmp(path, "-") ? path : "-";
 	g->cur_in[idx].size = src->size;
 	g->cur_in[idx].head = src->head_hash;
+	g->name_json.len = 0;
+	if (wn_buf_json_bytes(&g->name_json, src->name, strlen(src->name))) {
+		rc = wn_seterr(g->c, WN_E_NOMEM, "%s: out of memory", src->name);
+		wn_source_close(src);
+		return rc;
+	}
 	/* resume: the first unused pending entry that is the same input */
 	for (size_t i = 0; i < g->npend; i++) {
 		pending_in *p = &g->pend[i];
@@ -1403,5 +1425,6 @@ out:
 	wn_buf_free(&g.tmp);
 	wn_buf_free(&g.tmp2);
 	wn_buf_free(&g.fetched);
+	wn_buf_free(&g.name_json);
 	return rc;
 }

@@ -55,6 +55,7 @@ typedef struct wn_buf {
 int wn_buf_reserve(wn_buf *b, size_t extra);   /* 0 or WN_E_NOMEM */
 int wn_buf_put(wn_buf *b, const void *p, size_t n);
 int wn_buf_puts(wn_buf *b, const char *s);
+int wn_buf_put_u64(wn_buf *b, uint64_t v);     /* decimal */
 int wn_buf_printf(wn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int wn_buf_json_str(wn_buf *b, const char *s, size_t n);  /* quoted JSON string of valid UTF-8 */
 int wn_buf_json_bytes(wn_buf *b, const char *s, size_t n); /* as above, but invalid UTF-8 bytes as \u00XX */

@@ -68,7 +68,7 @@ static inline uint64_t mslot_ord1(const mslot *s)
 }
 
 /* The home slot of a hash is its top bits, so the table is in hash order but for the
- * displacement of linear probing: a flush sorts it in place almost for free. */
+ * displacement of linear probing: a flush sorts it almost for free. */
 typedef struct idtab {
 	mslot *slot;
 	size_t mask, n;
@@ -89,10 +89,9 @@ struct wn_lsm {
 	pairvec pairs[3];       /* [WN_MAP_FP], [WN_MAP_ISRC] used */
 	keyset revfp;
 	/* A checkpoint writes a frozen memtable while the next one fills (see "freezing"):
-	 * its ids sorted at the front of fz.slot (fz_n of them), its pairs and revfp. */
+	 * its id table fz, its pairs and revfp. */
 	int frozen;
 	idtab fz, spare;        /* spare: a cleared table for the next freeze */
-	size_t fz_n;
 	pairvec fz_pairs[3];
 	keyset fz_rev;
 	runlist new_runs[3];    /* the run lists as the frozen memtable's flush leaves them */
@@ -103,7 +102,7 @@ struct wn_lsm {
 	uint64_t merge_step;    /* output entries per merge transaction */
 	struct rbloom *rb;      /* a bloom filter per run of the id map */
 	size_t nrb, caprb;
-	void *sortbuf;          /* scratch for sorting pairs, kept between flushes */
+	void *sortbuf;          /* scratch for sorting, kept between flushes */
 	size_t sortcap;
 	int fd;                 /* data.mdb, for reading blocks by their fences; -1: none */
 	size_t psize;           /* LMDB's page size */
@@ -765,8 +764,9 @@ static int bloom_build(wn_lsm *m, MDB_txn *txn, uint64_t capacity)
 	for (size_t i = 0; m->mem.slot && i <= m->mem.mask; i++)
 		if (mslot_ord1(&m->mem.slot[i]))
 			bloom_add(m, m->mem.slot[i].hash);
-	for (size_t i = 0; m->frozen && i < m->fz_n; i++)
-		bloom_add(m, m->fz.slot[i].hash);
+	for (size_t i = 0; m->frozen && i <= m->fz.mask; i++)
+		if (mslot_ord1(&m->fz.slot[i]))
+			bloom_add(m, m->fz.slot[i].hash);
 	return 0;
 }
 
@@ -1016,21 +1016,6 @@ void wn_lsm_close(wn_lsm *m)
 	free(m);
 }
 
-/* The frozen memtable is sorted: binary search. */
-static mslot *frozen_find(const wn_lsm *m, uint64_t hash, uint16_t check)
-{
-	const mslot *s = m->fz.slot;
-	size_t lo = 0, hi = m->fz_n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s[mid].hash < hash || (s[mid].hash == hash && s[mid].check < check))
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < m->fz_n && s[lo].hash == hash && s[lo].check == check ? &m->fz.slot[lo] : NULL;
-}
-
 void wn_lsm_prefetch(const wn_lsm *m, uint64_t hash)
 {
 	__builtin_prefetch(bloom_block(m, hash));
@@ -1043,7 +1028,7 @@ int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_id
 		return 0;
 	mslot *r = idtab_find(&m->mem, hash, check);
 	if (!r && m->frozen)
-		r = frozen_find(m, hash, check);
+		r = idtab_find(&m->fz, hash, check);
 	if (r) {
 		idtab_get(r, out);
 		return 1;
@@ -1623,39 +1608,88 @@ static inline int mslot_less(const mslot *a, const mslot *b)
 	return a->hash < b->hash || (a->hash == b->hash && a->check < b->check);
 }
 
-/* Sort the memtable's ids in place: move the entries to the front in slot order (the
- * few that wrapped around the end of the table go last), then insertion sort, which
- * costs little more than a pass because every entry is near its place. Returns n. */
-static size_t sort_ids(idtab *t)
+/* Sort a cluster of entries (few: the table is at most 70% full). */
+static void sort_cluster(mslot *c, size_t n)
 {
-	mslot *s = t->slot;
-	size_t cap = t->mask + 1, n = 0, nwrap = 0;
-	mslot wrapped[256];
-	size_t i = 0;
-	/* the cluster at slot 0 may hold entries whose home is near the end */
-	for (; i < cap && mslot_ord1(&s[i]); i++) {
-		if (idtab_home(t, s[i].hash) > i && nwrap < 256)
-			wrapped[nwrap++] = s[i];
-		else
-			s[n++] = s[i];
-	}
-	for (; i < cap; i++)
-		if (mslot_ord1(&s[i]))
-			s[n++] = s[i];
-	for (size_t w = 0; w < nwrap; w++)
-		s[n++] = wrapped[w];
 	for (size_t k = 1; k < n; k++) {
-		if (!mslot_less(&s[k], &s[k - 1]))
+		if (!mslot_less(&c[k], &c[k - 1]))
 			continue;
-		mslot tmp = s[k];
+		mslot tmp = c[k];
 		size_t j = k;
-		while (j > 0 && mslot_less(&tmp, &s[j - 1])) {
-			s[j] = s[j - 1];
+		while (j > 0 && mslot_less(&tmp, &c[j - 1])) {
+			c[j] = c[j - 1];
 			j--;
 		}
-		s[j] = tmp;
+		c[j] = tmp;
 	}
-	return n;
+}
+
+static int cluster_push(mslot **b, size_t *n, size_t *cap, const mslot *e)
+{
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 256;
+		mslot *p = realloc(*b, c * sizeof *p);
+		if (!p)
+			return WN_E_NOMEM;
+		*b = p;
+		*cap = c;
+	}
+	(*b)[(*n)++] = *e;
+	return 0;
+}
+
+typedef int (*id_fn)(const mslot *e, void *ud);
+
+/* Visit the ids of a table in key order without moving them. A home slot is the top
+ * bits of the hash, and a cluster of linear probing (occupied slots between two free
+ * ones) holds exactly the entries whose home is in it: sorting cluster by cluster sorts
+ * the whole. The one cluster that wraps around the end of the table holds the smallest
+ * hashes (homes at its head) and the largest (homes at its tail): they go first and
+ * last. */
+static int ids_in_order(const idtab *t, id_fn fn, void *ud)
+{
+	const mslot *s = t->slot;
+	size_t cap = t->mask + 1, a = cap, b = 0;
+	mslot *c = NULL, *high = NULL;
+	size_t nc = 0, capc = 0, nh = 0, caph = 0;
+	int rc = 0;
+	if (mslot_ord1(&s[0]) && mslot_ord1(&s[cap - 1])) {
+		while (b < cap && mslot_ord1(&s[b]))
+			b++;
+		while (a > b && mslot_ord1(&s[a - 1]))
+			a--;
+		for (size_t i = 0; i < cap && !rc; i++) {
+			if (i == b)
+				i = a;
+			if (i >= cap)
+				break;
+			if (idtab_home(t, s[i].hash) >= a)
+				rc = cluster_push(&high, &nh, &caph, &s[i]);
+			else
+				rc = cluster_push(&c, &nc, &capc, &s[i]);
+		}
+		sort_cluster(c, nc);
+		sort_cluster(high, nh);
+		for (size_t k = 0; k < nc && !rc; k++)
+			rc = fn(&c[k], ud);
+	}
+	for (size_t i = b; i < a && !rc;) {
+		if (!mslot_ord1(&s[i])) {
+			i++;
+			continue;
+		}
+		nc = 0;
+		for (; i < a && mslot_ord1(&s[i]) && !rc; i++)
+			rc = cluster_push(&c, &nc, &capc, &s[i]);
+		sort_cluster(c, nc);
+		for (size_t k = 0; k < nc && !rc; k++)
+			rc = fn(&c[k], ud);
+	}
+	for (size_t k = 0; k < nh && !rc; k++)
+		rc = fn(&high[k], ud);
+	free(c);
+	free(high);
+	return rc;
 }
 
 static inline int pair_less(const pair *a, const pair *b)
@@ -1667,9 +1701,8 @@ static inline int pair_less(const pair *a, const pair *b)
  * random) hash, through a scratch array of the same size (256 write streams stay in
  * cache, unlike a one-pass scatter into 65536 buckets), then insertion sort of the
  * few dozen pairs that share their top 16 bits. The result is in p again. */
-static int sort_pairs(wn_lsm *m, pair *p, size_t n)
+static int sort_scratch(wn_lsm *m, size_t need)
 {
-	size_t need = n * sizeof *p;
 	if (need > m->sortcap) {
 		size_t cap = need + need / 2;
 		void *q = wn_big_realloc(m->sortbuf, m->sortcap, cap);
@@ -1678,6 +1711,13 @@ static int sort_pairs(wn_lsm *m, pair *p, size_t n)
 		m->sortbuf = q;
 		m->sortcap = cap;
 	}
+	return 0;
+}
+
+static int sort_pairs(wn_lsm *m, pair *p, size_t n)
+{
+	if (sort_scratch(m, n * sizeof *p))
+		return WN_E_NOMEM;
 	pair *tmp = m->sortbuf, *src = p, *dst = tmp;
 	for (int shift = 48; shift <= 56; shift += 8) {
 		size_t cnt[256] = { 0 }, pos = 0;
@@ -1712,10 +1752,11 @@ static int sort_pairs(wn_lsm *m, pair *p, size_t n)
 /* ---- freezing ----
  *
  * A checkpoint's index transaction runs on a thread of its own while the ingesting
- * thread goes on deciding records. wn_lsm_freeze (ingesting thread) sorts the memtable
- * in place and sets it aside with its pairs and revfp; an empty table takes its place.
- * Lookups then go: memtable -> frozen table (binary search) -> runs. wn_lsm_flush_frozen
- * (checkpoint thread) writes the frozen contents as new runs, building the new run lists
+ * thread goes on deciding records. wn_lsm_freeze (ingesting thread) sets the memtable
+ * aside with its pairs and revfp; an empty table takes its place. Lookups then go:
+ * memtable -> frozen table -> runs. wn_lsm_flush_frozen (checkpoint thread) sorts the
+ * frozen ids into the scratch buffer (the table stays as it is for lookups) and
+ * writes the frozen contents as new runs, building the new run lists
  * and the new run's filter apart from the ones lookups use; wn_lsm_install (ingesting
  * thread, once the transaction committed) swaps them in and clears the frozen table for
  * the next freeze. Between freeze and install the ingesting thread only reads what was
@@ -1736,13 +1777,28 @@ static int runs_copy(runlist *dst, const runlist *src)
 	return 0;
 }
 
+typedef struct idwrite {
+	blockw *w;
+	rbloom *b;
+} idwrite;
+
+static int id_write(const mslot *s, void *ud)
+{
+	idwrite *iw = ud;
+	uint8_t e[WN_ID_ENTRY];
+	wn_idrec r;
+	idtab_get(s, &r);
+	wn_idrec_pack(e, &r);
+	bb_add(iw->b->bits, iw->b->blocks, r.hash);
+	return blockw_add(iw->w, e);
+}
+
 int wn_lsm_freeze(wn_lsm *m)
 {
 	if (m->frozen)
 		return wn_seterr(m->c, WN_E_USAGE, "index: a memtable is already being written");
 	if (!m->spare.slot && idtab_init(&m->spare, (m->mem.mask + 1) * 7 / 10))
 		return WN_E_NOMEM;
-	m->fz_n = sort_ids(&m->mem);
 	m->fz = m->mem;
 	m->mem = m->spare;
 	memset(&m->spare, 0, sizeof m->spare);
@@ -1769,24 +1825,19 @@ int wn_lsm_flush_frozen(wn_lsm *m, MDB_txn *txn)
 	blockw *w = malloc(sizeof *w);
 	if (!w)
 		return WN_E_NOMEM;
-	if (m->fz_n) {
-		size_t n = m->fz_n;
+	if (m->fz.n) {
+		/* in key order, read where they are: the table serves lookups meanwhile */
 		rc = open_writer(m, txn, WN_MAP_ID, w);
 		rbloom *b = rc ? NULL : calloc(1, sizeof *b);
-		if (!rc && (!b || rb_init(b, w->no, n))) {
+		if (!rc && (!b || rb_init(b, w->no, m->fz.n))) {
 			free(b);
 			b = NULL;
 			rc = WN_E_NOMEM;
 		}
 		m->new_rb = b;
-		for (size_t i = 0; i < n && !rc; i++) {
-			uint8_t e[WN_ID_ENTRY];
-			wn_idrec r;
-			idtab_get(&m->fz.slot[i], &r);
-			wn_idrec_pack(e, &r);
-			bb_add(b->bits, b->blocks, r.hash);
-			rc = blockw_add(w, e);
-		}
+		idwrite iw = { w, b };
+		if (!rc)
+			rc = ids_in_order(&m->fz, id_write, &iw);
 		if (!rc)
 			rc = close_writer(w, 0, &m->new_runs[WN_MAP_ID]);
 		else if (w->cur)
@@ -1836,11 +1887,9 @@ int wn_lsm_install(wn_lsm *m)
 		free(m->new_rb);
 		m->new_rb = NULL;
 	}
-	m->fz.n = 1;   /* sorted in place: clear every slot */
 	idtab_clear(&m->fz);
 	m->spare = m->fz;
 	memset(&m->fz, 0, sizeof m->fz);
-	m->fz_n = 0;
 	for (int map = 0; map < 3; map++)
 		m->fz_pairs[map].n = 0;
 	free(m->fz_rev.k);

@@ -75,6 +75,17 @@ int wn_buf_puts(wn_buf *b, const char *s)
 	return wn_buf_put(b, s, strlen(s));
 }
 
+int wn_buf_put_u64(wn_buf *b, uint64_t v)
+{
+	char t[20];
+	size_t n = 0;
+	do {
+		t[sizeof t - ++n] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return wn_buf_put(b, t + sizeof t - n, n);
+}
+
 int wn_buf_printf(wn_buf *b, const char *fmt, ...)
 {
 	va_list ap;
