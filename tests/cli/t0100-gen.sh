@@ -76,6 +76,13 @@ got=$("$GEN" --count 2k --kind artist | wc -l)
 check "--count accepts the k suffix" test "$got" -eq 2000
 "$GEN" --count 5000 --seed 3 -o "$tmp/o.jsonl" --truth - >"$tmp/o.truth"
 check "-o FILE writes the same bytes as stdout" cmp -s "$tmp/o.jsonl" <("$GEN" --count 5000 --seed 3)
+# --vmsplice hands the pipe pages that are written again later: a reader that is slower
+# than the writer (here: reads of 1 byte to 1 MiB, with pauses) must still get the same bytes
+"$GEN" --count 60000 --seed 3 >"$tmp/v.plain"
+"$GEN" --count 60000 --seed 3 --vmsplice | { sleep 0.2; dd bs=1 count=100 status=none; sleep 0.2; cat; } >"$tmp/v.spliced"
+check "--vmsplice to a pipe: the same bytes, whatever the reader's pace" cmp -s "$tmp/v.plain" "$tmp/v.spliced"
+"$GEN" --count 60000 --seed 3 --vmsplice -o "$tmp/v.file"
+check "--vmsplice to a file: plain writes, the same bytes" cmp -s "$tmp/v.plain" "$tmp/v.file"
 check "--truth - with -o prints the truth on stdout" grep -q '"lines":5000' "$tmp/o.truth"
 "$GEN" --count 200000 -o /dev/full 2>"$tmp/err"
 rc=$?
