@@ -93,6 +93,8 @@ void wn_fileinfo_unpack(wn_fileinfo *f, const uint8_t *p)
 	f->raw_bytes = wn_get_be64(p + 40);
 	f->first_ord = wn_get_be64(p + 48);
 	memcpy(f->xxh128, p + 56, 16);
+	f->has_sha256 = 0;   /* not in the row (meta "sha256:<path>") */
+	memset(f->sha256, 0, sizeof f->sha256);
 }
 
 void wn_frameinfo_pack(uint8_t *p, const wn_frameinfo *f)

@@ -133,6 +133,11 @@ is "rejects(B) == rejects(A): no entry lost or written twice" "$?" 0
 st=$?
 is "cd B && xxhsum -c MANIFEST passes" "$st" 0
 [ $st -eq 0 ] || diag "$(grep -v ': OK$' "$T/xxh.out" | head -n 5)"
+# every file row and digest the resumed runs recorded matches the files
+"$WINNOW" verify -C "$B" --deep >"$T/bverify.out" 2>&1
+st=$?
+is "winnow verify --deep B: clean after the kills" "$st" 0
+[ $st -eq 0 ] || diag "$(head -n 5 "$T/bverify.out")"
 (cd "$B" && ls shards/*.zst ledger/*.zst rejects/*.zst 2>/dev/null) | sort >"$T/b.files"
 sed -n 's/^XXH128 (\(.*\)) = .*/\1/p' "$B/MANIFEST" | sort | cmp -s - "$T/b.files"
 is "MANIFEST(B) lists every file, no leftover of a killed run" "$?" 0
