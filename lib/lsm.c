@@ -1754,10 +1754,10 @@ static int sort_pairs(wn_lsm *m, pair *p, size_t n)
  * A checkpoint's index transaction runs on a thread of its own while the ingesting
  * thread goes on deciding records. wn_lsm_freeze (ingesting thread) sets the memtable
  * aside with its pairs and revfp; an empty table takes its place. Lookups then go:
- * memtable -> frozen table -> runs. wn_lsm_flush_frozen (checkpoint thread) sorts the
- * frozen ids into the scratch buffer (the table stays as it is for lookups) and
- * writes the frozen contents as new runs, building the new run lists
- * and the new run's filter apart from the ones lookups use; wn_lsm_install (ingesting
+ * memtable -> frozen table -> runs. wn_lsm_flush_frozen (checkpoint thread) writes the
+ * frozen ids in key order as they lie (ids_in_order: the table stays a hash table for
+ * lookups) and the frozen pairs as new runs, building the new run lists and the new
+ * run's filter apart from the ones lookups use; wn_lsm_install (ingesting
  * thread, once the transaction committed) swaps them in and clears the frozen table for
  * the next freeze. Between freeze and install the ingesting thread only reads what was
  * committed before (its read transaction keeps those pages), and the checkpoint thread
