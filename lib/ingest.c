@@ -464,11 +464,7 @@ static void ckpt_stop(ing *g)
 	ckthread *t = &g->ck;
 	if (!t->started)
 		return;
-	pthread_mutex_lock(&t->mu);
-	t->quit = 1;
-	pthread_cond_broadcast(&t->cv);
-	pthread_mutex_unlock(&t->mu);
-	pthread_join(t->th, NULL);
+	wn_thread_stop(t->th, &t->mu, &t->cv, &t->quit);
 	pthread_mutex_destroy(&t->mu);
 	pthread_cond_destroy(&t->cv);
 	t->started = 0;
@@ -1063,13 +1059,8 @@ static void parser_give_back(parser *ps)
 /* Stop the thread (if it runs) and free the parser; the source stays open. */
 static void parser_end(ing *g, parser *ps)
 {
-	if (ps->started) {
-		pthread_mutex_lock(&ps->mu);
-		ps->stop = 1;
-		pthread_cond_broadcast(&ps->cv);
-		pthread_mutex_unlock(&ps->mu);
-		pthread_join(ps->th, NULL);
-	}
+	if (ps->started)
+		wn_thread_stop(ps->th, &ps->mu, &ps->cv, &ps->stop);
 	g->t_read += ps->t_fill > ps->x.t_parse ? ps->t_fill - ps->x.t_parse : 0;
 	g->t_parse += ps->x.t_parse;
 	pthread_mutex_destroy(&ps->mu);

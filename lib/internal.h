@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <zstd.h>
 #include "winnow.h"
 #include "json.h"
@@ -79,6 +80,8 @@ void *wn_big_alloc(size_t n);                 /* zero-filled, huge pages where p
 void *wn_big_realloc(void *p, size_t old, size_t n);
 void wn_big_free(void *p, size_t n);
 int wn_ncores(void);
+/* Set *flag under mu, wake the thread waiting on cv, and join it. */
+void wn_thread_stop(pthread_t th, pthread_mutex_t *mu, pthread_cond_t *cv, int *flag);
 
 /* ---- seekable zstd (seekable.c) ---- */
 #define WN_SEEK_MAGIC     0x8F92EAB1u

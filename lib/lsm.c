@@ -1658,11 +1658,8 @@ static int ids_in_order(const idtab *t, id_fn fn, void *ud)
 			b++;
 		while (a > b && mslot_ord1(&s[a - 1]))
 			a--;
-		for (size_t i = 0; i < cap && !rc; i++) {
-			if (i == b)
-				i = a;
-			if (i >= cap)
-				break;
+		/* its slots: [0, b) and [a, cap) */
+		for (size_t i = 0; i < cap && !rc; i = i + 1 == b ? a : i + 1) {
 			if (idtab_home(t, s[i].hash) >= a)
 				rc = cluster_push(&high, &nh, &caph, &s[i]);
 			else
@@ -1701,8 +1698,9 @@ static inline int pair_less(const pair *a, const pair *b)
  * random) hash, through a scratch array of the same size (256 write streams stay in
  * cache, unlike a one-pass scatter into 65536 buckets), then insertion sort of the
  * few dozen pairs that share their top 16 bits. The result is in p again. */
-static int sort_scratch(wn_lsm *m, size_t need)
+static int sort_pairs(wn_lsm *m, pair *p, size_t n)
 {
+	size_t need = n * sizeof *p;
 	if (need > m->sortcap) {
 		size_t cap = need + need / 2;
 		void *q = wn_big_realloc(m->sortbuf, m->sortcap, cap);
@@ -1711,13 +1709,6 @@ static int sort_scratch(wn_lsm *m, size_t need)
 		m->sortbuf = q;
 		m->sortcap = cap;
 	}
-	return 0;
-}
-
-static int sort_pairs(wn_lsm *m, pair *p, size_t n)
-{
-	if (sort_scratch(m, n * sizeof *p))
-		return WN_E_NOMEM;
 	pair *tmp = m->sortbuf, *src = p, *dst = tmp;
 	for (int shift = 48; shift <= 56; shift += 8) {
 		size_t cnt[256] = { 0 }, pos = 0;

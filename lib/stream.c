@@ -455,13 +455,8 @@ void wn_stream_close(wn_stream *s)
 	/* jobs still with the pool or the writer must finish before their buffers go */
 	for (int i = 0; i < s->count; i++)
 		job_wait(s->pool, ring_at(s, i));
-	if (s->wstarted) {
-		pthread_mutex_lock(&s->wmu);
-		s->wstop = 1;
-		pthread_cond_broadcast(&s->wcv);
-		pthread_mutex_unlock(&s->wmu);
-		pthread_join(s->wth, NULL);
-	}
+	if (s->wstarted)
+		wn_thread_stop(s->wth, &s->wmu, &s->wcv, &s->wstop);
 	if (s->async) {
 		pthread_mutex_destroy(&s->wmu);
 		pthread_cond_destroy(&s->wcv);

@@ -413,6 +413,15 @@ void *wn_big_realloc(void *p, size_t old, size_t n)
 	return q;
 }
 
+void wn_thread_stop(pthread_t th, pthread_mutex_t *mu, pthread_cond_t *cv, int *flag)
+{
+	pthread_mutex_lock(mu);
+	*flag = 1;
+	pthread_cond_broadcast(cv);
+	pthread_mutex_unlock(mu);
+	pthread_join(th, NULL);
+}
+
 void wn_big_free(void *p, size_t n)
 {
 	if (p)
