@@ -30,8 +30,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* json slots */
-enum { SLOT_ID, SLOT_ISRC, SLOT_ISRC2, SLOT_NEWEST };
+/* json slots: the record's keys (record.h), then ours */
+enum { SLOT_NEWEST = WN_SLOT_FREE };
 
 typedef struct pending_in {
 	char *name;
@@ -143,12 +143,12 @@ static int setup_opts(wn_catalog *c, const wn_ingest_opts *o, MDB_txn *txn)
 	if (c->have_opts)
 		want = c->opts;
 	else {
-		strcpy(want.id_field[0], "id");
-		strcpy(want.id_field[1], "id");
+		for (int k = 0; k < WN_NKINDS; k++)
+			strcpy(want.id_field[k], wn_record_default_id(k));
 	}
 	int empty_kind = c->ks[o->kind].read == 0;
 	int empty_all = c->ks[0].read == 0 && c->ks[1].read == 0;
-	const char *idf = o->id_field ? o->id_field : "id";
+	const char *idf = o->id_field ? o->id_field : wn_record_default_id(o->kind);
 	if (strlen(idf) >= sizeof want.id_field[0] || (o->isrc_field && strlen(o->isrc_field) >= sizeof want.isrc_field))
 		return wn_seterr(c, WN_E_USAGE, "field path too long");
 	if (strcmp(want.id_field[o->kind], idf)) {
@@ -688,8 +688,6 @@ static int newer(const wn_jslot *a, const char *bp, size_t bl, int btype)
 
 /* ---- one record ---- */
 
-#define MAX_ID 512
-
 /* What parsing needs; the parsing thread's own (see "parsing ahead"). */
 typedef struct pctx {
 	wn_json *json;
@@ -751,35 +749,21 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 		r->err = arena_str(x, x->jr.err, strlen(x->jr.err));
 		return r->err ? 0 : WN_E_NOMEM;
 	}
-	const wn_jslot *id = &x->jr.slot[SLOT_ID];
-	const char *f = x->id_field;
-	why[0] = 0;
-	if (id->type == WN_JT_NONE)
-		snprintf(why, sizeof why, "missing id (no \"%s\" field)", f);
-	else if (id->type != WN_JT_STRING && id->type != WN_JT_NUMBER)
-		snprintf(why, sizeof why, "missing id (\"%s\" is not a string or number)", f);
-	else if (!id->len)
-		snprintf(why, sizeof why, "missing id (\"%s\" is an empty string)", f);
-	else if (id->len > MAX_ID)
-		snprintf(why, sizeof why, "id of %zu bytes is longer than %d", id->len, MAX_ID);
-	if (why[0]) {
+	wn_keys k;
+	if (wn_record_keys(&x->jr, x->kind, x->id_field, &k, why, sizeof why)) {
 		r->code = WN_E_NOID;
 		r->err = arena_str(x, why, strlen(why));
 		return r->err ? 0 : WN_E_NOMEM;
 	}
 	r->code = 0;
-	memcpy(r->fp, x->jr.fp, 16);
-	wn_id_hash(id->ptr, id->len, &r->hash, &r->check);
-	r->id_len = id->len;
-	if (!(r->id = arena_str(x, id->ptr, id->len)))
+	memcpy(r->fp, k.fp, 16);
+	r->hash = k.hash;
+	r->check = k.check;
+	r->has_isrc = k.has_isrc;
+	r->isrc_hash = k.isrc_hash;
+	r->id_len = k.id_len;
+	if (!(r->id = arena_str(x, k.id, k.id_len)))
 		return WN_E_NOMEM;
-	if (x->kind == WN_KIND_TRACK) {
-		const wn_jslot *is = x->jr.slot[SLOT_ISRC].type == WN_JT_STRING ? &x->jr.slot[SLOT_ISRC] : &x->jr.slot[SLOT_ISRC2];
-		if (is->type == WN_JT_STRING && is->len) {
-			r->isrc_hash = wn_isrc_hash(is->ptr, is->len);
-			r->has_isrc = 1;
-		}
-	}
 	if (x->newest) {
 		r->newest = x->jr.slot[SLOT_NEWEST];
 		if (r->newest.ptr && !(r->newest.ptr = arena_str(x, r->newest.ptr, r->newest.len)))   /* NUL: strtod reads it */
@@ -1268,16 +1252,9 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		rc = wn_lmdb_err(c, rc, "commit");
 		goto out;
 	}
-	/* parser: slot 0 id, 1-2 ISRC, 3 newest field */
-	wn_json_set_slot(g.json, SLOT_ID, c->opts.id_field[g.kind]);
-	if (g.kind == WN_KIND_TRACK) {
-		if (*c->opts.isrc_field)
-			wn_json_set_slot(g.json, SLOT_ISRC, c->opts.isrc_field);
-		else {
-			wn_json_set_slot(g.json, SLOT_ISRC, "external_ids.isrc");
-			wn_json_set_slot(g.json, SLOT_ISRC2, "external_id_isrc");
-		}
-	}
+	/* parser: the record's keys (record.c), then the newest field */
+	if ((rc = wn_record_parser(g.json, &c->opts, g.kind, WN_RECORD_FP)))
+		goto out;
 	if (o->on_conflict == WN_CONFLICT_NEWEST) {
 		g.json2 = wn_json_new();
 		if (!g.json2) {
@@ -1290,9 +1267,6 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 			goto out;
 		}
 	}
-	for (int i = 0; i < c->opts.n_ignore; i++)
-		if ((rc = wn_json_add_ignore(g.json, c->opts.ignore[i])))
-			goto out;
 
 	/* sizes of the inputs, for progress and for sizing the filter */
 	uint64_t expect = 0;

@@ -31,6 +31,7 @@
 #include <zstd.h>
 #include "winnow.h"
 #include "json.h"
+#include "record.h"
 
 #define WN_FORMAT_VERSION 1
 
@@ -72,9 +73,6 @@ int wn_write_file_atomic(const char *path, const void *p, size_t n); /* tmp + fs
 int wn_mkdir_p(const char *path);                          /* 0 or errno */
 double wn_now(void);                                       /* monotonic seconds */
 int wn_utf8_valid(const char *s, size_t n);                /* 1 if valid UTF-8 */
-int wn_file_xxh128(const char *path, uint8_t out[16], uint64_t *size); /* 0 or errno */
-/* XXH128 and SHA-256 of a whole file in one pass (verify.c). 0, WN_E_NOMEM or errno. */
-int wn_file_digests(const char *path, uint8_t xxh[16], uint8_t sha256[32], uint64_t *size);
 const char *wn_kind_name(int kind);
 void *wn_big_alloc(size_t n);                 /* zero-filled, huge pages where possible; NULL on failure */
 void *wn_big_realloc(void *p, size_t old, size_t n);
@@ -82,6 +80,19 @@ void wn_big_free(void *p, size_t n);
 int wn_ncores(void);
 /* Set *flag under mu, wake the thread waiting on cv, and join it. */
 void wn_thread_stop(pthread_t th, pthread_mutex_t *mu, pthread_cond_t *cv, int *flag);
+
+/* ---- whole-file digests (digest.c) ---- */
+typedef struct wn_hasher wn_hasher;   /* buffers and hash states for hashing files, one per thread */
+wn_hasher *wn_hasher_new(void);       /* NULL when out of memory */
+void wn_hasher_free(wn_hasher *h);    /* NULL is accepted */
+/* XXH128 (canonical bytes) of fd from byte 0 to its end, and SHA-256 too when sha256 is
+ * not NULL. *size: bytes hashed (on a read error: where it happened). step, if not NULL,
+ * is called after every chunk with the bytes hashed so far and the chunk's size; a
+ * non-zero return stops the hash with WN_E_INTERRUPTED. Returns 0, errno, or that. */
+int wn_hasher_fd(wn_hasher *h, int fd, uint8_t xxh[16], uint8_t *sha256, uint64_t *size,
+	int (*step)(uint64_t done, size_t n, void *ud), void *ud);
+/* Both digests of the file at path in one pass. 0, WN_E_NOMEM or errno. */
+int wn_file_digests(const char *path, uint8_t xxh[16], uint8_t sha256[32], uint64_t *size);
 
 /* ---- seekable zstd (seekable.c) ---- */
 #define WN_SEEK_MAGIC     0x8F92EAB1u
@@ -276,17 +287,26 @@ int wn_map_merged_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
 
 void wn_idrec_pack(uint8_t *p, const wn_idrec *r);
 void wn_idrec_unpack(wn_idrec *r, const uint8_t *p);
-void wn_id_hash(const char *id, size_t n, uint64_t *hash, uint16_t *check);
-uint64_t wn_isrc_hash(const char *isrc, size_t n);    /* normalised: upper-case, alnum only */
-size_t wn_isrc_norm(char *out, const char *isrc, size_t n); /* out >= n bytes */
-uint64_t wn_fp_key(const uint8_t fp[16]);
 
-/* ---- reading records back (read.c) ---- */
-typedef struct wn_reader wn_reader;  /* frame cache for random access */
+/* ---- the frame layer (frame.c) ---- */
+/* The frame row of the frame that holds record `ord`. 0, WN_E_CORRUPT (no row covers
+ * it, or the row is malformed) or an LMDB error, with the detail in c->err. */
 int wn_record_locate(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_frameinfo *fi);
+/* Open shard `seq` of kind read-only; rel receives its catalog-relative name. Returns
+ * the descriptor, or minus an errno (detail in c->err). */
+int wn_shard_open(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t rl);
+/* Read and decompress frame fi whole into raw (scratch holds the compressed bytes).
+ * 0, WN_E_NOMEM, WN_E_CORRUPT (truncated, undecodable, wrong size) or errno. */
 int wn_frame_load(wn_catalog *c, int kind, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch);
-/* Find the n-th line of a decompressed frame. */
+/* The same from the open shard fd (named rel). */
+int wn_frame_load_fd(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch);
+/* Decompress frame fi of the open shard fd (named rel) only as far as its line `upto`
+ * (0-based), in steps, so that a get reads on average half a frame. Errors as above. */
+int wn_frame_load_upto(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, uint32_t upto, wn_buf *raw,
+	wn_buf *scratch, ZSTD_DCtx *dctx);
+/* Find the n-th line (0-based) of a decompressed frame. 0, or -1 if it holds fewer. */
 int wn_frame_line(const char *raw, size_t len, uint32_t n, const char **line, size_t *linelen);
+/* Was record `ord` superseded by a later version? 1, 0, or an LMDB error. */
 int wn_is_superseded(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord);
 
 #endif

@@ -114,41 +114,7 @@ struct wn_lsm {
 static const size_t entry_size[3] = { WN_ID_ENTRY, WN_PAIR_ENTRY, WN_PAIR_ENTRY };
 static const size_t sortkey_size[3] = { 8, 13, 13 };
 
-/* ---- hashing ---- */
-
-void wn_id_hash(const char *id, size_t n, uint64_t *hash, uint16_t *check)
-{
-	XXH128_hash_t h = XXH3_128bits(id, n);
-	*hash = h.high64;
-	*check = (uint16_t)h.low64;
-}
-
-size_t wn_isrc_norm(char *out, const char *isrc, size_t n)
-{
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		char ch = isrc[i];
-		if (ch >= 'a' && ch <= 'z')
-			out[o++] = (char)(ch - 32);
-		else if ((ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9'))
-			out[o++] = ch;
-	}
-	return o;
-}
-
-uint64_t wn_isrc_hash(const char *isrc, size_t n)
-{
-	char buf[64];
-	if (n > sizeof buf)
-		n = sizeof buf;
-	size_t l = wn_isrc_norm(buf, isrc, n);
-	return XXH3_64bits(buf, l);
-}
-
-uint64_t wn_fp_key(const uint8_t fp[16])
-{
-	return wn_get_be64(fp);
-}
+/* ---- entries ---- */
 
 void wn_idrec_pack(uint8_t *p, const wn_idrec *r)
 {

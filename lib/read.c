@@ -3,9 +3,9 @@
  * ISRC (one frame read per record), and the numbers behind `winnow stats`.
  *
  * Readers work from one read-only LMDB snapshot, so they see the catalog as of the last
- * checkpoint even while a writer is appending beyond it. A record is located by its
- * ordinal: DB "<kind>.frames" is keyed by the ordinal of each frame's last record, so
- * MDB_SET_RANGE on an ordinal lands on its frame; the record is the n-th line of it.
+ * checkpoint even while a writer is appending beyond it. Records are found by their
+ * ordinals through the frame layer (frame.c) and read with the record's own parser
+ * set-up (record.c).
  */
 #include "internal.h"
 
@@ -14,112 +14,6 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-int wn_record_locate(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_frameinfo *fi)
-{
-	MDB_cursor *cur;
-	uint8_t kb[8];
-	MDB_val k = { 8, kb }, v;
-	wn_put_be64(kb, ord);
-	int rc = mdb_cursor_open(txn, c->db_frames[kind], &cur);
-	if (rc)
-		return wn_lmdb_err(c, rc, "frames cursor");
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	mdb_cursor_close(cur);
-	if (rc == MDB_NOTFOUND)
-		return wn_seterr(c, WN_E_CORRUPT, "index: no frame holds record %llu", (unsigned long long)ord);
-	if (rc)
-		return wn_lmdb_err(c, rc, "frames");
-	if (v.mv_size != WN_FRAMEINFO_BYTES)
-		return wn_seterr(c, WN_E_CORRUPT, "index: frame row of %zu bytes", v.mv_size);
-	wn_frameinfo_unpack(fi, v.mv_data);
-	if (ord < fi->first_ord || ord >= fi->first_ord + fi->nrec)
-		return wn_seterr(c, WN_E_CORRUPT, "index: frame rows do not cover record %llu", (unsigned long long)ord);
-	return 0;
-}
-
-static int open_shard(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t rl)
-{
-	char path[4400];
-	wn_file_relpath(rel, rl, WN_ROLE_SHARD, kind, seq);
-	snprintf(path, sizeof path, "%s/%s", c->dir, rel);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -wn_seterr(c, errno, "%s: %s", path, strerror(errno));
-	return fd;
-}
-
-/* Read a frame's compressed bytes into scratch and make room for its content in raw. */
-static int read_frame(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
-{
-	scratch->len = raw->len = 0;
-	if (wn_buf_reserve(scratch, fi->csize) || wn_buf_reserve(raw, (size_t)fi->dsize + 1))
-		return WN_E_NOMEM;
-	int rc = wn_pread_all(fd, scratch->p, fi->csize, fi->offset);
-	if (rc == WN_E_CORRUPT)
-		return wn_seterr(c, rc, "%s: frame %u at byte %llu: file is truncated", rel, fi->frame_no,
-			(unsigned long long)fi->offset);
-	if (rc)
-		return wn_seterr(c, rc, "%s: %s", rel, strerror(rc));
-	return 0;
-}
-
-static int load_from(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
-{
-	int rc = read_frame(c, fd, rel, fi, raw, scratch);
-	if (rc)
-		return rc;
-	size_t r = ZSTD_decompress(raw->p, fi->dsize + 1, scratch->p, fi->csize);
-	if (ZSTD_isError(r))
-		return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u (bytes %llu-%llu): %s", rel, fi->frame_no,
-			(unsigned long long)fi->offset, (unsigned long long)(fi->offset + fi->csize - 1), ZSTD_getErrorName(r));
-	if (r != fi->dsize)
-		return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u decodes to %zu bytes, the index says %u", rel, fi->frame_no,
-			r, fi->dsize);
-	raw->len = r;
-	return 0;
-}
-
-int wn_frame_load(wn_catalog *c, int kind, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
-{
-	char rel[128];
-	int fd = open_shard(c, kind, fi->shard_seq, rel, sizeof rel);
-	if (fd < 0)
-		return -fd;
-	int rc = load_from(c, fd, rel, fi, raw, scratch);
-	close(fd);
-	return rc;
-}
-
-int wn_frame_line(const char *raw, size_t len, uint32_t n, const char **line, size_t *linelen)
-{
-	const char *p = raw, *end = raw + len;
-	for (uint32_t i = 0; i < n; i++) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			return -1;
-		p = nl + 1;
-	}
-	const char *nl = memchr(p, '\n', (size_t)(end - p));
-	if (!nl)
-		return -1;
-	*line = p;
-	*linelen = (size_t)(nl - p);
-	return 0;
-}
-
-int wn_is_superseded(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord)
-{
-	uint8_t kb[8];
-	MDB_val k = { 8, kb }, v;
-	wn_put_be64(kb, ord);
-	int rc = mdb_get(txn, c->db_super[kind], &k, &v);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return wn_lmdb_err(c, rc, "superseded");
-	return 1;
-}
 
 /* ---- export ---- */
 
@@ -157,14 +51,14 @@ int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud)
 		if (fd < 0 || fd_seq != fi.shard_seq) {
 			if (fd >= 0)
 				close(fd);
-			fd = open_shard(c, kind, fi.shard_seq, rel, sizeof rel);
+			fd = wn_shard_open(c, kind, fi.shard_seq, rel, sizeof rel);
 			if (fd < 0) {
 				rc = -fd;
 				goto out;
 			}
 			fd_seq = fi.shard_seq;
 		}
-		if ((rc = load_from(c, fd, rel, &fi, &raw, &scratch)))
+		if ((rc = wn_frame_load_fd(c, fd, rel, &fi, &raw, &scratch)))
 			goto out;
 		const char *p = raw.p, *end = raw.p + raw.len;
 		for (uint32_t i = 0; i < fi.nrec; i++) {
@@ -223,36 +117,6 @@ static int fetch(fetcher *f, uint64_t ord, const char **line, size_t *len)
 	return 0;
 }
 
-/* Decompress a frame only as far as its line `upto` (0-based), in steps, so that a get
- * reads on average half a frame. */
-static int load_upto(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, uint32_t upto, wn_buf *raw,
-	wn_buf *scratch, ZSTD_DCtx *dctx)
-{
-	int rc = read_frame(c, fd, rel, fi, raw, scratch);
-	if (rc)
-		return rc;
-	ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
-	ZSTD_inBuffer ib = { scratch->p, fi->csize, 0 };
-	uint32_t lines = 0;
-	size_t scanned = 0;
-	for (;;) {
-		size_t step = fi->dsize + 1 - raw->len < 65536 ? fi->dsize + 1 - raw->len : 65536;
-		ZSTD_outBuffer ob = { raw->p + raw->len, step, 0 };
-		size_t r = ZSTD_decompressStream(dctx, &ob, &ib);
-		if (ZSTD_isError(r))
-			return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u (bytes %llu-%llu): %s", rel, fi->frame_no,
-				(unsigned long long)fi->offset, (unsigned long long)(fi->offset + fi->csize - 1), ZSTD_getErrorName(r));
-		raw->len += ob.pos;
-		for (const char *p = raw->p + scanned; (p = memchr(p, '\n', raw->len - (size_t)(p - raw->p))); p++)
-			if (lines++ == upto)
-				return 0;
-		scanned = raw->len;
-		if (r == 0 || (!ob.pos && ib.pos == ib.size))
-			break;
-	}
-	return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u holds fewer records than the index says", rel, fi->frame_no);
-}
-
 typedef struct wanted {
 	size_t i;          /* position in the caller's list */
 	uint64_t ord;
@@ -293,7 +157,7 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 		ZSTD_freeDCtx(dctx);
 		return rc == WN_E_NOMEM ? rc : wn_lmdb_err(c, rc, "begin");
 	}
-	wn_json_set_slot(json, 0, c->opts.id_field[kind]);
+	wn_json_set_slot(json, WN_SLOT_ID, c->opts.id_field[kind]);
 	/* index lookups, then frames in ordinal order: each frame is read once */
 	size_t nw = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -323,13 +187,13 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 			if (fd < 0 || fd_seq != w[k].fi.shard_seq) {
 				if (fd >= 0)
 					close(fd);
-				if ((fd = open_shard(c, kind, w[k].fi.shard_seq, rel, sizeof rel)) < 0) {
+				if ((fd = wn_shard_open(c, kind, w[k].fi.shard_seq, rel, sizeof rel)) < 0) {
 					rc = -fd;
 					break;
 				}
 				fd_seq = w[k].fi.shard_seq;
 			}
-			if ((rc = load_upto(c, fd, rel, &w[k].fi, upto, &raw, &scratch, dctx)))
+			if ((rc = wn_frame_load_upto(c, fd, rel, &w[k].fi, upto, &raw, &scratch, dctx)))
 				break;
 		} else {
 			w[k].fi = w[k - 1].fi;
@@ -343,7 +207,7 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 		/* the index is keyed by a hash of the id: make sure it is this id */
 		wn_jresult jr;
 		size_t i = w[k].i;
-		if (wn_json_record(json, line, len, &jr) || jr.slot[0].len != lens[i] || memcmp(jr.slot[0].ptr, ids[i], lens[i]))
+		if (wn_json_record(json, line, len, &jr) || jr.slot[WN_SLOT_ID].len != lens[i] || memcmp(jr.slot[WN_SLOT_ID].ptr, ids[i], lens[i]))
 			continue;
 		w[k].rec = malloc(len ? len : 1);
 		if (!w[k].rec) {
@@ -431,10 +295,10 @@ int wn_get_isrc(wn_catalog *c, const char *isrc, size_t ilen, wn_emit_fn emit, v
 {
 	fetcher f = { .c = c, .kind = WN_KIND_TRACK };
 	ordvec ords = { 0 };
-	char want[64], got[64];
+	char want[WN_MAX_ISRC], got[WN_MAX_ISRC];
 	c->err[0] = 0;
 	if (ilen > sizeof want)
-		return wn_seterr(c, WN_E_NOTFOUND, "no track with ISRC \"%.*s\"", 64, isrc);
+		return wn_seterr(c, WN_E_NOTFOUND, "no track with ISRC \"%.*s\"", WN_MAX_ISRC, isrc);
 	size_t wl = wn_isrc_norm(want, isrc, ilen);
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &f.txn);
 	if (rc)
@@ -447,12 +311,8 @@ int wn_get_isrc(wn_catalog *c, const char *isrc, size_t ilen, wn_emit_fn emit, v
 	if ((rc = wn_map_pairs(c, f.txn, WN_KIND_TRACK, WN_MAP_ISRC, wn_isrc_hash(isrc, ilen), collect_ord, &ords)))
 		goto out;
 	qsort(ords.v, ords.n, sizeof *ords.v, cmp_u64);
-	if (*c->opts.isrc_field)
-		wn_json_set_slot(f.json, 0, c->opts.isrc_field);
-	else {
-		wn_json_set_slot(f.json, 0, "external_ids.isrc");
-		wn_json_set_slot(f.json, 1, "external_id_isrc");
-	}
+	if ((rc = wn_record_parser(f.json, &c->opts, WN_KIND_TRACK, 0)))
+		goto out;
 	size_t found = 0;
 	for (size_t i = 0; i < ords.n; i++) {
 		if (i && ords.v[i] == ords.v[i - 1])
@@ -471,8 +331,8 @@ int wn_get_isrc(wn_catalog *c, const char *isrc, size_t ilen, wn_emit_fn emit, v
 		wn_jresult jr;
 		if (wn_json_record(f.json, line, len, &jr))
 			continue;
-		const wn_jslot *s = jr.slot[0].type == WN_JT_STRING ? &jr.slot[0] : &jr.slot[1];
-		if (s->type != WN_JT_STRING || s->len > sizeof got)
+		const wn_jslot *s = wn_record_isrc(&jr);
+		if (!s || s->len > sizeof got)
 			continue;
 		size_t gl = wn_isrc_norm(got, s->ptr, s->len);
 		if (gl != wl || memcmp(got, want, wl))
@@ -666,12 +526,8 @@ int wn_top_isrcs(wn_catalog *c, size_t limit, int (*fn)(const char *isrc, size_t
 	rc = wn_map_merged_scan(c, t.txn, WN_KIND_TRACK, WN_MAP_ISRC, top_fn, &t);
 	if (!rc && t.cur_count)
 		top_push(&t);
-	if (*c->opts.isrc_field)
-		wn_json_set_slot(f.json, 0, c->opts.isrc_field);
-	else {
-		wn_json_set_slot(f.json, 0, "external_ids.isrc");
-		wn_json_set_slot(f.json, 1, "external_id_isrc");
-	}
+	if (!rc)
+		rc = wn_record_parser(f.json, &c->opts, WN_KIND_TRACK, 0);
 	for (size_t i = 0; i < t.n && !rc; i++) {
 		ords.n = 0;
 		if ((rc = wn_map_pairs(c, t.txn, WN_KIND_TRACK, WN_MAP_ISRC, t.hash[i], collect_ord, &ords)))
@@ -686,8 +542,8 @@ int wn_top_isrcs(wn_catalog *c, size_t limit, int (*fn)(const char *isrc, size_t
 		wn_jresult jr;
 		if (wn_json_record(f.json, line, len, &jr))
 			continue;
-		const wn_jslot *s = jr.slot[0].type == WN_JT_STRING ? &jr.slot[0] : &jr.slot[1];
-		rc = fn(s->ptr ? s->ptr : "", s->ptr ? s->len : 0, t.count[i], ud);
+		const wn_jslot *s = wn_record_isrc(&jr);
+		rc = fn(s ? s->ptr : "", s ? s->len : 0, t.count[i], ud);
 	}
 	mdb_txn_abort(t.txn);
 out0:

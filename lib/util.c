@@ -335,46 +335,6 @@ double wn_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-int wn_file_xxh128(const char *path, uint8_t out[16], uint64_t *size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	XXH3_state_t *st = XXH3_createState();
-	size_t cap = 1 << 20;
-	char *buf = malloc(cap);
-	int rc = 0;
-	uint64_t total = 0;
-	if (!st || !buf) {
-		rc = WN_E_NOMEM;
-		goto out;
-	}
-	XXH3_128bits_reset(st);
-	for (;;) {
-		ssize_t r = read(fd, buf, cap);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		XXH3_128bits_update(st, buf, (size_t)r);
-		total += (uint64_t)r;
-	}
-	XXH128_canonical_t canon;
-	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(st));
-	memcpy(out, canon.digest, 16);
-	if (size)
-		*size = total;
-out:
-	free(buf);
-	XXH3_freeState(st);
-	close(fd);
-	return rc;
-}
-
 const char *wn_kind_name(int kind)
 {
 	return kind == WN_KIND_ARTIST ? "artist" : "track";

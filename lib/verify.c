@@ -55,10 +55,8 @@ static const char *const pk_name[PK_N] = {
 	"index-dangling", "record-unindexed", "index-mismatch", "metadata", "note"
 };
 
-#define READ_CHUNK (256u << 10)     /* file hashing: stays in L2 between read and hash */
 #define MAX_TEXT (256u << 20)       /* larger manifests are refused */
 #define MAX_FRAME_RAW (1ull << 31)  /* larger declared frame contents are implausible */
-#define MAX_ID 512                  /* as ingest: longer ids are never stored */
 #define MAX_SUSPECT 100000          /* index entries kept for a closer look, per map */
 
 static const char *const role_dir[WN_NROLES] = { "shards", "ledger", "rejects" };
@@ -683,58 +681,6 @@ static const char *snip(char *out, size_t cap, const char *s, size_t n)
 	}
 	out[o] = 0;
 	return out;
-}
-
-/* ---- hashing whole files ---- */
-
-static void sha_begin(EVP_MD_CTX *m)
-{
-	EVP_DigestInit_ex(m, EVP_sha256(), NULL);
-}
-
-int wn_file_digests(const char *path, uint8_t xxh[16], uint8_t sha256[32], uint64_t *size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	XXH3_state_t *xs = XXH3_createState();
-	EVP_MD_CTX *m = EVP_MD_CTX_new();
-	char *buf = malloc(READ_CHUNK);
-	int rc = 0;
-	uint64_t off = 0;
-	if (!xs || !m || !buf) {
-		rc = WN_E_NOMEM;
-		goto out;
-	}
-	XXH3_128bits_reset(xs);
-	sha_begin(m);
-	for (;;) {
-		ssize_t r = pread(fd, buf, READ_CHUNK, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			rc = errno;
-			goto out;
-		}
-		if (!r)
-			break;
-		XXH3_128bits_update(xs, buf, (size_t)r);
-		EVP_DigestUpdate(m, buf, (size_t)r);
-		off += (uint64_t)r;
-	}
-	XXH128_canonical_t canon;
-	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(xs));
-	memcpy(xxh, canon.digest, 16);
-	unsigned sl = 32;
-	EVP_DigestFinal_ex(m, sha256, &sl);
-	if (size)
-		*size = off;
-out:
-	close(fd);
-	XXH3_freeState(xs);
-	EVP_MD_CTX_free(m);
-	free(buf);
-	return rc;
 }
 
 /* ---- MANIFEST: xxhsum's format ---- */
@@ -1831,34 +1777,18 @@ typedef struct vworker {
 	size_t incap;
 	char *out;
 	size_t outcap;
-	XXH3_state_t *xs;
-	EVP_MD_CTX *sha;
-	char *rbuf;
+	wn_hasher *hasher;
 	vfile *fd_file;          /* the file fd is open on */
 	int fd;
 	wn_jresult jr;
 } vworker;
 
-/* A parser set up as ingest sets it up for this kind: id slot 0, ISRC slots 1 and 2,
- * the catalog's ignore paths. */
+/* A parser set up as ingest sets it up for this kind (record.c). */
 static int json_for_kind(wn_catalog *c, int kind, wn_json **out)
 {
 	wn_json *j = wn_json_new();
 	*out = j;
-	if (!j)
-		return WN_E_NOMEM;
-	int rc = wn_json_set_slot(j, 0, c->opts.id_field[kind]);
-	if (kind == WN_KIND_TRACK) {
-		if (*c->opts.isrc_field)
-			rc |= wn_json_set_slot(j, 1, c->opts.isrc_field);
-		else {
-			rc |= wn_json_set_slot(j, 1, "external_ids.isrc");
-			rc |= wn_json_set_slot(j, 2, "external_id_isrc");
-		}
-	}
-	for (int i = 0; i < c->opts.n_ignore && !rc; i++)
-		rc = wn_json_add_ignore(j, c->opts.ignore[i]);
-	return rc;
+	return j ? wn_record_parser(j, &c->opts, kind, WN_RECORD_FP) : WN_E_NOMEM;
 }
 
 static int worker_init(vctx *x, vworker *w)
@@ -1867,10 +1797,8 @@ static int worker_init(vctx *x, vworker *w)
 	w->x = x;
 	w->fd = -1;
 	w->dctx = ZSTD_createDCtx();
-	w->xs = XXH3_createState();
-	w->sha = EVP_MD_CTX_new();
-	w->rbuf = malloc(READ_CHUNK);
-	if (!w->dctx || !w->xs || !w->sha || !w->rbuf)
+	w->hasher = wn_hasher_new();
+	if (!w->dctx || !w->hasher)
 		return WN_E_NOMEM;
 	if (x->c && x->deep && x->c->have_opts)
 		for (int k = 0; k < WN_NKINDS; k++) {
@@ -1884,9 +1812,7 @@ static int worker_init(vctx *x, vworker *w)
 static void worker_free(vworker *w)
 {
 	ZSTD_freeDCtx(w->dctx);
-	XXH3_freeState(w->xs);
-	EVP_MD_CTX_free(w->sha);
-	free(w->rbuf);
+	wn_hasher_free(w->hasher);
 	free(w->in);
 	free(w->out);
 	for (int k = 0; k < WN_NKINDS; k++)
@@ -1921,6 +1847,14 @@ static int grow(void **p, size_t *cap, size_t need)
 	return 0;
 }
 
+/* After each chunk a file's hash reads: progress, and every 64 MiB a look at the cancel flag. */
+static int hash_step(uint64_t done, size_t n, void *ud)
+{
+	vctx *x = ud;
+	atomic_fetch_add(&x->bytes_done, (uint64_t)n);
+	return !(done & ((64u << 20) - 1)) && cancelled(x);
+}
+
 static void task_hash(vworker *w, vfile *f)
 {
 	vctx *x = w->x;
@@ -1931,39 +1865,15 @@ static void task_hash(vworker *w, vfile *f)
 		return;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	XXH3_128bits_reset(w->xs);
-	if (f->want_sha)
-		sha_begin(w->sha);
 	uint64_t off = 0;
-	for (;;) {
-		ssize_t r = pread(fd, w->rbuf, READ_CHUNK, (off_t)off);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			l.offset = (int64_t)off;
-			prob(x, PK_CHECKSUM, &l, "read error at byte %llu: %s", (unsigned long long)off, strerror(errno));
-			close(fd);
-			return;
-		}
-		if (!r)
-			break;
-		XXH3_128bits_update(w->xs, w->rbuf, (size_t)r);
-		if (f->want_sha)
-			EVP_DigestUpdate(w->sha, w->rbuf, (size_t)r);
-		off += (uint64_t)r;
-		atomic_fetch_add(&x->bytes_done, (uint64_t)r);
-		if (!(off & ((64u << 20) - 1)) && cancelled(x)) {
-			close(fd);
-			return;
-		}
-	}
+	int rc = wn_hasher_fd(w->hasher, fd, f->got_xxh, f->want_sha ? f->got_sha : NULL, &off, hash_step, x);
 	close(fd);
-	XXH128_canonical_t canon;
-	XXH128_canonicalFromHash(&canon, XXH3_128bits_digest(w->xs));
-	memcpy(f->got_xxh, canon.digest, 16);
-	if (f->want_sha) {
-		unsigned sl = 32;
-		EVP_DigestFinal_ex(w->sha, f->got_sha, &sl);
+	if (rc == WN_E_INTERRUPTED)
+		return;
+	if (rc) {
+		l.offset = (int64_t)off;
+		prob(x, PK_CHECKSUM, &l, "read error at byte %llu: %s", (unsigned long long)off, strerror(rc));
+		return;
 	}
 	f->got_size = off;
 	f->hashed = 1;
@@ -2057,7 +1967,7 @@ static void frame_records(vworker *w, vfile *f, uint32_t fi, const char *raw, si
 		vloc l = at_frame(f, fi);
 		l.record = fr->ord0 >= 0 ? fr->ord0 + i : -1;
 		int rc = wn_json_record(jp, p, ll, &w->jr);
-		const wn_jslot *id = &w->jr.slot[0];
+		wn_keys k;
 		uint64_t d = 0, fpkey = 0, isrc = 0;
 		uint8_t flags;
 		if (rc == WN_E_NOMEM) {
@@ -2068,27 +1978,21 @@ static void frame_records(vworker *w, vfile *f, uint32_t fi, const char *raw, si
 			prob(x, PK_FRAME, &l, "line %u of the frame is not a valid record: %s at byte %zu", i + 1, w->jr.err,
 				w->jr.err_offset);
 			flags = RF_BADID;
-		} else if ((id->type != WN_JT_STRING && id->type != WN_JT_NUMBER) || !id->len || id->len > MAX_ID) {
+		} else if (wn_record_keys(&w->jr, f->kind, NULL, &k, NULL, 0)) {
 			prob(x, PK_FRAME, &l, "line %u of the frame has no usable id in \"%s\"", i + 1, x->c->opts.id_field[f->kind]);
 			flags = RF_BADID;
 		} else {
 			uint8_t key[26];
-			uint64_t h;
-			uint16_t ck;
-			wn_id_hash(id->ptr, id->len, &h, &ck);
-			wn_put_be64(key, h);
-			key[8] = (uint8_t)(ck >> 8);
-			key[9] = (uint8_t)ck;
-			memcpy(key + 10, w->jr.fp, 16);
+			wn_put_be64(key, k.hash);
+			key[8] = (uint8_t)(k.check >> 8);
+			key[9] = (uint8_t)k.check;
+			memcpy(key + 10, k.fp, 16);
 			d = XXH3_64bits(key, sizeof key);
-			fpkey = wn_get_be64(w->jr.fp);
+			fpkey = wn_fp_key(k.fp);
 			flags = RF_KNOWN;
-			if (f->kind == WN_KIND_TRACK) {
-				const wn_jslot *is = w->jr.slot[1].type == WN_JT_STRING ? &w->jr.slot[1] : &w->jr.slot[2];
-				if (is->type == WN_JT_STRING && is->len) {
-					isrc = wn_isrc_hash(is->ptr, is->len);
-					flags |= RF_ISRC;
-				}
+			if (k.has_isrc) {
+				isrc = k.isrc_hash;
+				flags |= RF_ISRC;
 			}
 		}
 		if (dst) {
@@ -3031,7 +2935,7 @@ static int describe(vctx *x, vworker *w, int kd, uint64_t ord, char *id, size_t 
 	if (ZSTD_isError(r) || wn_frame_line(w->out, r, (uint32_t)(ord - first), &line, &len) ||
 	    wn_json_record(w->json[kd], line, len, &w->jr))
 		return -1;
-	const wn_jslot *s = &w->jr.slot[0];
+	const wn_jslot *s = &w->jr.slot[WN_SLOT_ID];
 	*idlen = s->len < cap ? s->len : cap;
 	memcpy(id, s->ptr, *idlen);
 	memcpy(fp, w->jr.fp, 16);
@@ -3041,7 +2945,7 @@ static int describe(vctx *x, vworker *w, int kd, uint64_t ord, char *id, size_t 
 static void check_index_kind(vctx *x, vworker *w, int kd)
 {
 	vkind *K = &x->k[kd];
-	char id[MAX_ID], a[33], b[33];
+	char id[WN_MAX_ID], a[33], b[33];
 	size_t idlen;
 	uint8_t fp[16];
 	x->res->index_entries_checked += K->id_entries + K->fp_entries + K->isrc_entries;

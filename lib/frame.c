@@ -1,0 +1,151 @@
+/*
+ * frame.c - the frame layer: where a record of a shard is, and its frame read back.
+ *
+ * A record is found by its ordinal: DB "<kind>.frames" is keyed by the ordinal of each
+ * frame's last record, so MDB_SET_RANGE on an ordinal lands on its frame, and the record
+ * is the n-th line of that frame's content. Queries (get, export), ingest (the stored
+ * version that newest:FIELD compares with), the series (a frame not in memory any more)
+ * and verify all read records this way, so this file sits below all of them.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+int wn_record_locate(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_frameinfo *fi)
+{
+	MDB_cursor *cur;
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, v;
+	wn_put_be64(kb, ord);
+	int rc = mdb_cursor_open(txn, c->db_frames[kind], &cur);
+	if (rc)
+		return wn_lmdb_err(c, rc, "frames cursor");
+	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+	mdb_cursor_close(cur);
+	if (rc == MDB_NOTFOUND)
+		return wn_seterr(c, WN_E_CORRUPT, "index: no frame holds record %llu", (unsigned long long)ord);
+	if (rc)
+		return wn_lmdb_err(c, rc, "frames");
+	if (v.mv_size != WN_FRAMEINFO_BYTES)
+		return wn_seterr(c, WN_E_CORRUPT, "index: frame row of %zu bytes", v.mv_size);
+	wn_frameinfo_unpack(fi, v.mv_data);
+	if (ord < fi->first_ord || ord >= fi->first_ord + fi->nrec)
+		return wn_seterr(c, WN_E_CORRUPT, "index: frame rows do not cover record %llu", (unsigned long long)ord);
+	return 0;
+}
+
+int wn_shard_open(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t rl)
+{
+	char path[4400];
+	wn_file_relpath(rel, rl, WN_ROLE_SHARD, kind, seq);
+	snprintf(path, sizeof path, "%s/%s", c->dir, rel);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -wn_seterr(c, errno, "%s: %s", path, strerror(errno));
+	return fd;
+}
+
+/* Read a frame's compressed bytes into scratch and make room for its content in raw. */
+static int read_frame(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
+{
+	scratch->len = raw->len = 0;
+	if (wn_buf_reserve(scratch, fi->csize) || wn_buf_reserve(raw, (size_t)fi->dsize + 1))
+		return WN_E_NOMEM;
+	int rc = wn_pread_all(fd, scratch->p, fi->csize, fi->offset);
+	if (rc == WN_E_CORRUPT)
+		return wn_seterr(c, rc, "%s: frame %u at byte %llu: file is truncated", rel, fi->frame_no,
+			(unsigned long long)fi->offset);
+	if (rc)
+		return wn_seterr(c, rc, "%s: %s", rel, strerror(rc));
+	return 0;
+}
+
+int wn_frame_load_fd(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
+{
+	int rc = read_frame(c, fd, rel, fi, raw, scratch);
+	if (rc)
+		return rc;
+	size_t r = ZSTD_decompress(raw->p, fi->dsize + 1, scratch->p, fi->csize);
+	if (ZSTD_isError(r))
+		return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u (bytes %llu-%llu): %s", rel, fi->frame_no,
+			(unsigned long long)fi->offset, (unsigned long long)(fi->offset + fi->csize - 1), ZSTD_getErrorName(r));
+	if (r != fi->dsize)
+		return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u decodes to %zu bytes, the index says %u", rel, fi->frame_no,
+			r, fi->dsize);
+	raw->len = r;
+	return 0;
+}
+
+int wn_frame_load(wn_catalog *c, int kind, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
+{
+	char rel[128];
+	int fd = wn_shard_open(c, kind, fi->shard_seq, rel, sizeof rel);
+	if (fd < 0)
+		return -fd;
+	int rc = wn_frame_load_fd(c, fd, rel, fi, raw, scratch);
+	close(fd);
+	return rc;
+}
+
+int wn_frame_line(const char *raw, size_t len, uint32_t n, const char **line, size_t *linelen)
+{
+	const char *p = raw, *end = raw + len;
+	for (uint32_t i = 0; i < n; i++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!nl)
+			return -1;
+		p = nl + 1;
+	}
+	const char *nl = memchr(p, '\n', (size_t)(end - p));
+	if (!nl)
+		return -1;
+	*line = p;
+	*linelen = (size_t)(nl - p);
+	return 0;
+}
+
+int wn_is_superseded(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord)
+{
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, v;
+	wn_put_be64(kb, ord);
+	int rc = mdb_get(txn, c->db_super[kind], &k, &v);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return wn_lmdb_err(c, rc, "superseded");
+	return 1;
+}
+
+/* Decompress a frame only as far as its line `upto` (0-based), in steps, so that a get
+ * reads on average half a frame. */
+int wn_frame_load_upto(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, uint32_t upto, wn_buf *raw,
+	wn_buf *scratch, ZSTD_DCtx *dctx)
+{
+	int rc = read_frame(c, fd, rel, fi, raw, scratch);
+	if (rc)
+		return rc;
+	ZSTD_DCtx_reset(dctx, ZSTD_reset_session_only);
+	ZSTD_inBuffer ib = { scratch->p, fi->csize, 0 };
+	uint32_t lines = 0;
+	size_t scanned = 0;
+	for (;;) {
+		size_t step = fi->dsize + 1 - raw->len < 65536 ? fi->dsize + 1 - raw->len : 65536;
+		ZSTD_outBuffer ob = { raw->p + raw->len, step, 0 };
+		size_t r = ZSTD_decompressStream(dctx, &ob, &ib);
+		if (ZSTD_isError(r))
+			return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u (bytes %llu-%llu): %s", rel, fi->frame_no,
+				(unsigned long long)fi->offset, (unsigned long long)(fi->offset + fi->csize - 1), ZSTD_getErrorName(r));
+		raw->len += ob.pos;
+		for (const char *p = raw->p + scanned; (p = memchr(p, '\n', raw->len - (size_t)(p - raw->p))); p++)
+			if (lines++ == upto)
+				return 0;
+		scanned = raw->len;
+		if (r == 0 || (!ob.pos && ib.pos == ib.size))
+			break;
+	}
+	return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u holds fewer records than the index says", rel, fi->frame_no);
+}
