@@ -160,6 +160,13 @@ typedef struct wn_ingest_opts {
 /* Set every field of *o to its default. */
 void wn_ingest_opts_init(wn_ingest_opts *o);
 
+/* The outcome counters, in the order they are stored and printed: every record read is
+ * kept, a duplicate, a revision or rejected (read = kept + duplicates + revisions +
+ * rejected); superseded counts kept records that a newer version replaced. The fields of
+ * wn_ingest_result and wn_kind_stats carry these names, so WN_OUTCOMES(X) with X(name)
+ * expanding to `r->name` walks them all. */
+#define WN_OUTCOMES(X) X(read) X(kept) X(duplicates) X(revisions) X(rejected) X(superseded)
+
 typedef struct wn_ingest_result {
 	uint64_t read, kept, duplicates, revisions, rejected;
 	uint64_t superseded;          /* kept records replaced by a newer version this run */

@@ -165,8 +165,9 @@ int wn_meta_get_kstate(wn_catalog *c, MDB_txn *txn, int kind, wn_kstate *ks)
 	if (v.mv_size < KSTATE_FIELDS * 8)
 		return wn_seterr(c, WN_E_CORRUPT, "index: meta %s has %zu bytes", key, v.mv_size);
 	const uint8_t *p = v.mv_data;
-	uint64_t *f[KSTATE_FIELDS - 1] = { &ks->next_ord, &ks->read, &ks->kept, &ks->duplicates, &ks->revisions,
-		&ks->rejected, &ks->superseded, &ks->ledger_entries, &ks->reject_entries };
+#define WN_X(n) &ks->n,
+	uint64_t *f[KSTATE_FIELDS - 1] = { &ks->next_ord, WN_OUTCOMES(WN_X) &ks->ledger_entries, &ks->reject_entries };
+#undef WN_X
 	for (int i = 0; i < KSTATE_FIELDS - 1; i++)
 		*f[i] = wn_get_be64(p + 8 * i);
 	ks->runs_next = (uint32_t)wn_get_be64(p + 8 * (KSTATE_FIELDS - 1));
@@ -177,8 +178,9 @@ int wn_meta_put_kstate(wn_catalog *c, MDB_txn *txn, int kind, const wn_kstate *k
 {
 	char key[32];
 	uint8_t p[KSTATE_FIELDS * 8];
-	const uint64_t f[KSTATE_FIELDS] = { ks->next_ord, ks->read, ks->kept, ks->duplicates, ks->revisions,
-		ks->rejected, ks->superseded, ks->ledger_entries, ks->reject_entries, ks->runs_next };
+#define WN_X(n) ks->n,
+	const uint64_t f[KSTATE_FIELDS] = { ks->next_ord, WN_OUTCOMES(WN_X) ks->ledger_entries, ks->reject_entries, ks->runs_next };
+#undef WN_X
 	for (int i = 0; i < KSTATE_FIELDS; i++)
 		wn_put_be64(p + 8 * i, f[i]);
 	snprintf(key, sizeof key, "state.%s", wn_kind_name(kind));
@@ -249,7 +251,6 @@ static int open_env(wn_catalog *c)
 static int open_dbs(wn_catalog *c, MDB_txn *txn)
 {
 	unsigned fl = c->writable ? MDB_CREATE : 0;
-	static const char *mapname[3] = { "id", "fp", "isrc" };
 	char name[64];
 	int rc;
 	if ((rc = mdb_dbi_open(txn, "meta", fl, &c->db_meta)) || (rc = mdb_dbi_open(txn, "files", fl, &c->db_files)))
@@ -261,8 +262,8 @@ static int open_dbs(wn_catalog *c, MDB_txn *txn)
 		snprintf(name, sizeof name, "%s.superseded", wn_kind_name(k));
 		if ((rc = mdb_dbi_open(txn, name, fl, &c->db_super[k])))
 			goto fail;
-		for (int m = 0; m < 3; m++) {
-			snprintf(name, sizeof name, "%s.%s", wn_kind_name(k), mapname[m]);
+		for (int m = 0; m < WN_NMAPS; m++) {
+			snprintf(name, sizeof name, "%s.%s", wn_kind_name(k), wn_map_name(m));
 			if ((rc = mdb_dbi_open(txn, name, fl, &c->db_map[k][m])))
 				goto fail;
 		}
@@ -575,11 +576,11 @@ static int counts_json(wn_catalog *c, wn_buf *b)
 	int rc = 0;
 	for (int k = 0; k < WN_NKINDS; k++) {
 		const wn_kstate *s = &c->ks[k];
-		rc |= wn_buf_printf(b, "%s\"%s\":{\"records\":%llu,\"read\":%llu,\"kept\":%llu,\"duplicates\":%llu,"
-			"\"revisions\":%llu,\"rejected\":%llu,\"superseded\":%llu}", k ? "," : "", wn_kind_name(k),
-			(unsigned long long)(s->kept), (unsigned long long)s->read, (unsigned long long)s->kept,
-			(unsigned long long)s->duplicates, (unsigned long long)s->revisions,
-			(unsigned long long)s->rejected, (unsigned long long)s->superseded);
+		rc |= wn_buf_printf(b, "%s\"%s\":{\"records\":%llu", k ? "," : "", wn_kind_name(k), (unsigned long long)s->kept);
+#define WN_X(n) rc |= wn_buf_printf(b, ",\"" #n "\":%llu", (unsigned long long)s->n);
+		WN_OUTCOMES(WN_X)
+#undef WN_X
+		rc |= wn_buf_puts(b, "}");
 	}
 	return rc ? WN_E_NOMEM : 0;
 }

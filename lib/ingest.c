@@ -40,7 +40,10 @@ typedef struct pending_in {
 } pending_in;
 
 typedef struct run_counts {
-	uint64_t read, kept, duplicates, revisions, rejected, superseded, bytes;
+#define WN_X(n) uint64_t n;
+	WN_OUTCOMES(WN_X)
+#undef WN_X
+	uint64_t bytes;
 } run_counts;
 
 /* A record between parsing and deciding (see "parsing ahead"). */
@@ -68,7 +71,7 @@ typedef struct supers {
 
 /* A checkpoint's index transaction and what it records (see "checkpoint"). */
 typedef struct ckjob {
-	wn_stream_snap snap[3];     /* shards, ledger, rejects */
+	wn_stream_snap snap[WN_NROLES];   /* shards, ledger, rejects */
 	wn_kstate ks;
 	int final;
 	wn_buf pending;             /* meta "pending.KIND" (not final) */
@@ -229,9 +232,17 @@ static int pending_load(ing *g, MDB_txn *txn)
 	for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
 		run_counts *r = &g->rc;
 		if (!strncmp(ln, "counts ", 7)) {
-			if (sscanf(ln + 7, "%" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNu64,
-				   &r->read, &r->kept, &r->duplicates, &r->revisions, &r->rejected, &r->superseded, &r->bytes) != 7)
-				goto bad;
+#define WN_X(n) &r->n,
+			uint64_t *f[] = { WN_OUTCOMES(WN_X) &r->bytes };
+#undef WN_X
+			const char *p = ln + 7;
+			for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+				char *e;
+				*f[i] = strtoull(p, &e, 10);
+				if (e == p)
+					goto bad;
+				p = e;
+			}
 		} else if (!strncmp(ln, "input ", 6)) {
 			pending_in p = { 0 };
 			int done, pos = 0;
@@ -263,8 +274,13 @@ static int pending_text(ing *g, wn_buf *b)
 {
 	run_counts *r = &g->rc;
 	b->len = 0;
-	wn_buf_printf(b, "counts %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIu64 "\n",
-		r->read, r->kept, r->duplicates, r->revisions, r->rejected, r->superseded, r->bytes);
+	wn_buf_puts(b, "counts");
+#define WN_X(n) wn_buf_puts(b, " "), wn_buf_put_u64(b, r->n);
+	WN_OUTCOMES(WN_X)
+#undef WN_X
+	wn_buf_puts(b, " ");
+	wn_buf_put_u64(b, r->bytes);
+	wn_buf_puts(b, "\n");
 	for (size_t i = 0; i < g->n_in; i++)
 		wn_buf_printf(b, "input %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIx64 " %s\n", g->cur_in[i].done,
 			g->cur_in[i].offset, g->cur_in[i].line, g->cur_in[i].size, g->cur_in[i].head, g->cur_in[i].name);
@@ -292,7 +308,7 @@ static int ckpt_txn(ing *g, ckjob *j)
 	if (rc)
 		return wn_lmdb_err(c, rc, "begin");
 	rc = wn_lsm_flush_frozen(g->lsm, txn);
-	for (int i = 0; i < 3 && !rc; i++)
+	for (int i = 0; i < WN_NROLES && !rc; i++)
 		rc = wn_stream_commit(c, &j->snap[i], txn);
 	if (!rc && j->nsup) {
 		MDB_cursor *cur = NULL;
@@ -341,13 +357,13 @@ static int ckpt_txn(ing *g, ckjob *j)
 /* Make the files durable, take what the checkpoint records and freeze the memtable. */
 static int ckpt_prepare(ing *g, ckjob *j, int final)
 {
-	wn_stream *st[3] = { g->shard, g->ledger, g->rejects };
+	wn_stream *st[WN_NROLES] = { g->shard, g->ledger, g->rejects };
 	int rc = 0;
-	for (int i = 0; i < 3 && !rc; i++)
+	for (int i = 0; i < WN_NROLES && !rc; i++)
 		rc = wn_stream_sync(st[i]);
-	for (int i = 0; i < 3 && !rc && final; i++)
+	for (int i = 0; i < WN_NROLES && !rc && final; i++)
 		rc = wn_stream_seal(st[i]);
-	for (int i = 0; i < 3 && !rc; i++)
+	for (int i = 0; i < WN_NROLES && !rc; i++)
 		rc = wn_stream_snapshot(st[i], &j->snap[i]);
 	if (rc)
 		return rc;
@@ -374,17 +390,17 @@ static int ckpt_prepare(ing *g, ckjob *j, int final)
 /* The job's transaction committed (rc 0) or failed: catch up with it. */
 static int ckpt_finish(ing *g, ckjob *j, int rc, int rtxn_reset)
 {
-	wn_stream *st[3] = { g->shard, g->ledger, g->rejects };
+	wn_stream *st[WN_NROLES] = { g->shard, g->ledger, g->rejects };
 	if (rc) {
 		wn_lsm_aborted(g->lsm);
 	} else {
 		if (j->final)
 			g->c->generation++;
 		rc = wn_lsm_install(g->lsm);
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < WN_NROLES; i++)
 			wn_stream_committed(st[i], &j->snap[i]);
 	}
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < WN_NROLES; i++)
 		wn_stream_snap_free(&j->snap[i]);
 	j->nsup = 0;
 	if (rc)
@@ -1342,12 +1358,9 @@ out:
 		}
 	}
 	if (res) {
-		res->read = g.rc.read;
-		res->kept = g.rc.kept;
-		res->duplicates = g.rc.duplicates;
-		res->revisions = g.rc.revisions;
-		res->rejected = g.rc.rejected;
-		res->superseded = g.rc.superseded;
+#define WN_X(n) res->n = g.rc.n;
+		WN_OUTCOMES(WN_X)
+#undef WN_X
 		res->bytes_in = g.rc.bytes + g.partial_bytes;
 		res->seconds = wn_now() - g.t0;
 		res->t_read = g.t_read;
@@ -1383,7 +1396,7 @@ out:
 	free(g.sup);
 	free(g.ck.job.sup);
 	wn_buf_free(&g.ck.job.pending);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < WN_NROLES; i++)
 		wn_stream_snap_free(&g.ck.job.snap[i]);
 	free(g.cur_in);
 	wn_buf_free(&g.ent);

@@ -65,7 +65,6 @@ void wn_buf_free(wn_buf *b);
 
 /* ---- misc (util.c) ---- */
 void wn_hex(char *out, const uint8_t *p, size_t n);        /* writes 2n chars + NUL */
-int wn_unhex(uint8_t *out, const char *s, size_t n);       /* n bytes from 2n hex chars; 0 or -1 */
 int wn_write_all(int fd, const void *p, size_t n);         /* 0 or errno */
 int wn_pread_all(int fd, void *p, size_t n, uint64_t off); /* 0, errno, or WN_E_CORRUPT on short read */
 int wn_fsync_dir(const char *dir);                         /* 0 or errno */
@@ -104,9 +103,6 @@ typedef struct wn_seekent {
 	uint32_t csize, dsize, checksum;  /* checksum: low 32 bits of XXH64(decompressed, 0) */
 } wn_seekent;
 
-/* Compress raw[0..n) into one zstd frame with content size and content checksum.
- * dst must hold ZSTD_compressBound(n). Returns the frame size or a negative WN_E_ZSTD. */
-long wn_frame_compress(ZSTD_CCtx *cctx, int level, const void *raw, size_t n, void *dst, size_t cap);
 /* Bytes of a seek table for n frames (skippable frame header included). */
 size_t wn_seektable_size(uint32_t nframes);
 /* Serialise a seek table with checksums into dst (wn_seektable_size(n) bytes). */
@@ -122,6 +118,12 @@ int wn_seektable_read(int fd, uint64_t fsize, wn_seekent **out, uint32_t *n, uin
 #define WN_ROLE_LEDGER 1
 #define WN_ROLE_REJECT 2
 #define WN_NROLES 3
+/* the maps of the index, per kind (lsm.c) */
+#define WN_MAP_ID   0
+#define WN_MAP_FP   1
+#define WN_MAP_ISRC 2
+#define WN_NMAPS    3
+const char *wn_map_name(int map);   /* "id", "fp", "isrc": meta keys and DB names */
 
 /* A data file as recorded in the index (DB "files", key = path relative to the catalog). */
 typedef struct wn_fileinfo {
@@ -160,7 +162,9 @@ void wn_file_relpath(char *out, size_t cap, int role, int kind, uint32_t seq);
 /* Catalog-wide counters per kind (meta key "state.<kind>"). */
 typedef struct wn_kstate {
 	uint64_t next_ord;       /* ordinals 0..next_ord-1 exist */
-	uint64_t read, kept, duplicates, revisions, rejected, superseded;
+#define WN_X(n) uint64_t n;
+	WN_OUTCOMES(WN_X)        /* read, kept, duplicates, revisions, rejected, superseded */
+#undef WN_X
 	uint64_t ledger_entries, reject_entries;
 	uint32_t runs_next;      /* next LSM run number */
 } wn_kstate;
@@ -180,7 +184,7 @@ struct wn_catalog {
 	MDB_env *env;
 	MDB_dbi db_meta, db_files;
 	MDB_dbi db_frames[WN_NKINDS], db_super[WN_NKINDS];
-	MDB_dbi db_map[WN_NKINDS][3];   /* id, fp, isrc runs */
+	MDB_dbi db_map[WN_NKINDS][WN_NMAPS];   /* id, fp, isrc runs */
 	wn_kstate ks[WN_NKINDS];
 	wn_catopts opts;
 	int have_opts;
@@ -215,9 +219,6 @@ uint64_t wn_mapped_file_bytes(uint64_t *anon); /* resident bytes of file mapping
  *   fp:   first 8 bytes of a fingerprint -> ordinal of a record with that id
  *   isrc: XXH3 of the normalised ISRC -> ordinal (a multimap)
  * See doc/FORMAT.md for the byte layout. */
-#define WN_MAP_ID   0
-#define WN_MAP_FP   1
-#define WN_MAP_ISRC 2
 #define WN_ID_ENTRY   32   /* hash(8) check(2) flags(1) ordinal(5) fp(16) */
 #define WN_PAIR_ENTRY 13   /* hash(8) ordinal(5) */
 #define WN_IDF_REVISED 0x01 /* other fingerprints of this id are in the fp map */
@@ -250,7 +251,6 @@ int wn_lsm_has_fp(wn_lsm *m, MDB_txn *txn, const uint8_t fp[16], uint64_t ord);
 /* known: the id is already in the catalog (found by wn_lsm_find_id) */
 int wn_lsm_put_id(wn_lsm *m, const wn_idrec *r, int known);
 int wn_lsm_put_pair(wn_lsm *m, int map, uint64_t hash, uint64_t ord);
-size_t wn_lsm_pending(const wn_lsm *m);   /* id entries in the memtable */
 /* Write the memtable as new runs inside txn (MDB_APPEND): freeze + flush_frozen. */
 int wn_lsm_flush(wn_lsm *m, MDB_txn *txn);
 /* After the txn of the flush committed: wn_lsm_install. */

@@ -84,17 +84,17 @@ typedef struct keyset {
 struct wn_lsm {
 	wn_catalog *c;
 	int kind;
-	runlist runs[3];
+	runlist runs[WN_NMAPS];
 	idtab mem;
-	pairvec pairs[3];       /* [WN_MAP_FP], [WN_MAP_ISRC] used */
+	pairvec pairs[WN_NMAPS];       /* [WN_MAP_FP], [WN_MAP_ISRC] used */
 	keyset revfp;
 	/* A checkpoint writes a frozen memtable while the next one fills (see "freezing"):
 	 * its id table fz, its pairs and revfp. */
 	int frozen;
 	idtab fz, spare;        /* spare: a cleared table for the next freeze */
-	pairvec fz_pairs[3];
+	pairvec fz_pairs[WN_NMAPS];
 	keyset fz_rev;
-	runlist new_runs[3];    /* the run lists as the frozen memtable's flush leaves them */
+	runlist new_runs[WN_NMAPS];    /* the run lists as the frozen memtable's flush leaves them */
 	struct rbloom *new_rb;  /* the filter of its id run (installed with the lists) */
 	uint64_t *bloom;        /* blocked bloom filter, 512-bit blocks */
 	size_t bloom_blocks;
@@ -111,8 +111,8 @@ struct wn_lsm {
 	uint8_t page[BLOCK_BYTES + 64];
 };
 
-static const size_t entry_size[3] = { WN_ID_ENTRY, WN_PAIR_ENTRY, WN_PAIR_ENTRY };
-static const size_t sortkey_size[3] = { 8, 13, 13 };
+static const size_t entry_size[WN_NMAPS] = { WN_ID_ENTRY, WN_PAIR_ENTRY, WN_PAIR_ENTRY };
+static const size_t sortkey_size[WN_NMAPS] = { 8, 13, 13 };
 
 /* ---- entries ---- */
 
@@ -143,13 +143,17 @@ static void pair_pack(uint8_t *p, const pair *x)
 
 /* ---- run lists (meta "runs.<kind>.<map>") ---- */
 
-static const char *map_name[3] = { "id", "fp", "isrc" };
+const char *wn_map_name(int map)
+{
+	static const char *const name[WN_NMAPS] = { "id", "fp", "isrc" };
+	return name[map];
+}
 
 static int runs_load(wn_catalog *c, MDB_txn *txn, int kind, int map, runlist *rl)
 {
 	char key[64];
 	MDB_val v;
-	snprintf(key, sizeof key, "runs.%s.%s", wn_kind_name(kind), map_name[map]);
+	snprintf(key, sizeof key, "runs.%s.%s", wn_kind_name(kind), wn_map_name(map));
 	rl->n = 0;
 	int rc = wn_meta_get(c, txn, key, &v);
 	if (rc == WN_E_NOTFOUND)
@@ -190,7 +194,7 @@ static int runs_store(wn_catalog *c, MDB_txn *txn, int kind, int map, const runl
 		wn_put_be64(p + 8, rl->r[i].entries);
 		wn_put_be64(p + 16, rl->r[i].blocks);
 	}
-	snprintf(key, sizeof key, "runs.%s.%s", wn_kind_name(kind), map_name[map]);
+	snprintf(key, sizeof key, "runs.%s.%s", wn_kind_name(kind), wn_map_name(map));
 	int rc = wn_meta_put(c, txn, key, buf, rl->n * RUN_BYTES);
 	free(buf);
 	return rc;
@@ -382,7 +386,7 @@ int wn_map_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
 		while (!r && k.mv_size >= 4 && wn_get_be32(k.mv_data) == rl.r[i].no) {
 			if (v.mv_size % es) {
 				rc = wn_seterr(c, WN_E_CORRUPT, "index: %s block of run %u has %zu bytes",
-					map_name[map], rl.r[i].no, v.mv_size);
+					wn_map_name(map), rl.r[i].no, v.mv_size);
 				break;
 			}
 			for (size_t j = 0; j < v.mv_size / es && !rc; j++)
@@ -928,7 +932,7 @@ int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, uint64_t expect_total,
 		free(m);
 		return wn_lmdb_err(c, rc, "begin");
 	}
-	for (int i = 0; i < 3 && !rc; i++)
+	for (int i = 0; i < WN_NMAPS && !rc; i++)
 		rc = runs_load(c, txn, kind, i, &m->runs[i]);
 	uint64_t existing = 0;
 	for (size_t i = 0; !rc && i < m->runs[WN_MAP_ID].n; i++)
@@ -958,7 +962,7 @@ void wn_lsm_close(wn_lsm *m)
 {
 	if (!m)
 		return;
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < WN_NMAPS; i++) {
 		free(m->runs[i].r);
 		free(m->new_runs[i].r);
 		wn_big_free(m->pairs[i].p, m->pairs[i].cap * sizeof(pair));
@@ -1086,11 +1090,6 @@ int wn_lsm_put_pair(wn_lsm *m, int map, uint64_t hash, uint64_t ord)
 int wn_lsm_note_revfp(wn_lsm *m, const uint8_t fp[16])
 {
 	return keyset_put(&m->revfp, wn_fp_key(fp));
-}
-
-size_t wn_lsm_pending(const wn_lsm *m)
-{
-	return m->mem.n + m->pairs[WN_MAP_FP].n + m->pairs[WN_MAP_ISRC].n;
 }
 
 /* ---- writing runs ---- */
@@ -1236,7 +1235,7 @@ typedef struct mstate {
 
 static void mstate_key(char *out, size_t cap, int kind, int map)
 {
-	snprintf(out, cap, "merge.%s.%s", wn_kind_name(kind), map_name[map]);
+	snprintf(out, cap, "merge.%s.%s", wn_kind_name(kind), wn_map_name(map));
 }
 
 static int mstate_load(wn_lsm *m, MDB_txn *txn, int map, mstate *st)
@@ -1513,7 +1512,7 @@ int wn_lsm_compact_steps(wn_lsm *m, int max_steps, uint64_t step_entries)
 	int rc = 0, steps = 0;
 	if (step_entries)
 		m->merge_step = step_entries;
-	for (int map = 0; map < 3 && !rc; map++) {
+	for (int map = 0; map < WN_NMAPS && !rc; map++) {
 		for (;;) {
 			if (max_steps > 0 && steps++ >= max_steps)
 				return 0;
@@ -1775,7 +1774,7 @@ int wn_lsm_freeze(wn_lsm *m)
 int wn_lsm_flush_frozen(wn_lsm *m, MDB_txn *txn)
 {
 	int rc = 0;
-	for (int map = 0; map < 3 && !rc; map++)
+	for (int map = 0; map < WN_NMAPS && !rc; map++)
 		rc = runs_copy(&m->new_runs[map], &m->runs[map]);
 	if (rc)
 		return rc;
@@ -1822,7 +1821,7 @@ int wn_lsm_flush_frozen(wn_lsm *m, MDB_txn *txn)
 			mdb_cursor_close(w->cur);
 	}
 	free(w);
-	for (int map = 0; map < 3 && !rc; map++)
+	for (int map = 0; map < WN_NMAPS && !rc; map++)
 		rc = runs_store(m->c, txn, m->kind, map, &m->new_runs[map]);
 	return rc;
 }
@@ -1832,7 +1831,7 @@ int wn_lsm_install(wn_lsm *m)
 {
 	if (!m->frozen)
 		return 0;
-	for (int map = 0; map < 3; map++) {
+	for (int map = 0; map < WN_NMAPS; map++) {
 		free(m->runs[map].r);
 		m->runs[map] = m->new_runs[map];
 		memset(&m->new_runs[map], 0, sizeof m->new_runs[map]);
@@ -1847,7 +1846,7 @@ int wn_lsm_install(wn_lsm *m)
 	idtab_clear(&m->fz);
 	m->spare = m->fz;
 	memset(&m->fz, 0, sizeof m->fz);
-	for (int map = 0; map < 3; map++)
+	for (int map = 0; map < WN_NMAPS; map++)
 		m->fz_pairs[map].n = 0;
 	free(m->fz_rev.k);
 	memset(&m->fz_rev, 0, sizeof m->fz_rev);
@@ -1871,7 +1870,7 @@ void wn_lsm_committed(wn_lsm *m)
  * the last checkpoint. */
 int wn_lsm_aborted(wn_lsm *m)
 {
-	for (int map = 0; map < 3; map++) {
+	for (int map = 0; map < WN_NMAPS; map++) {
 		free(m->new_runs[map].r);
 		memset(&m->new_runs[map], 0, sizeof m->new_runs[map]);
 	}
@@ -1884,7 +1883,7 @@ int wn_lsm_aborted(wn_lsm *m)
 	int rc = mdb_txn_begin(m->c->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return wn_lmdb_err(m->c, rc, "begin");
-	for (int i = 0; i < 3 && !rc; i++)
+	for (int i = 0; i < WN_NMAPS && !rc; i++)
 		rc = runs_load(m->c, txn, m->kind, i, &m->runs[i]);
 	mdb_txn_abort(txn);
 	for (size_t i = 0; i < m->nrb; i++) {   /* read the fences again as committed */

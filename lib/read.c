@@ -383,12 +383,9 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out)
 		if ((rc = wn_meta_get_kstate(c, txn, kd, &ks)))
 			goto out;
 		s->records = ks.kept;
-		s->read = ks.read;
-		s->kept = ks.kept;
-		s->duplicates = ks.duplicates;
-		s->revisions = ks.revisions;
-		s->rejected = ks.rejected;
-		s->superseded = ks.superseded;
+#define WN_X(n) s->n = ks.n;
+		WN_OUTCOMES(WN_X)
+#undef WN_X
 		s->ledger_entries = ks.ledger_entries;
 		s->reject_entries = ks.reject_entries;
 		uint64_t runs;
@@ -439,7 +436,7 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out)
 	uint64_t pages = 2 + db_pages(txn, 0) + db_pages(txn, c->db_meta) + db_pages(txn, c->db_files);
 	for (int kd = 0; kd < WN_NKINDS; kd++) {
 		pages += db_pages(txn, c->db_frames[kd]) + db_pages(txn, c->db_super[kd]);
-		for (int m = 0; m < 3; m++)
+		for (int m = 0; m < WN_NMAPS; m++)
 			pages += db_pages(txn, c->db_map[kd][m]);
 	}
 	out->index_used_bytes = pages * est.ms_psize;

@@ -18,19 +18,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-long wn_frame_compress(ZSTD_CCtx *cctx, int level, const void *raw, size_t n, void *dst, size_t cap)
-{
-	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
-	if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, level)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1)) ||
-	    ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1)))
-		return WN_E_ZSTD;
-	size_t r = ZSTD_compress2(cctx, dst, cap, raw, n);
-	if (ZSTD_isError(r))
-		return WN_E_ZSTD;
-	return (long)r;
-}
-
 size_t wn_seektable_size(uint32_t nframes)
 {
 	return 8 + (size_t)nframes * WN_SEEK_ENTRY + WN_SEEK_FOOTER;

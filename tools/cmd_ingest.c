@@ -258,12 +258,13 @@ int cmd_ingest(int argc, char **argv)
 	outbuf out;
 	out_init(&out);
 	if (json) {
-		out_fmt(&out, "{\"read\":%llu,\"kept\":%llu,\"duplicates\":%llu,\"revisions\":%llu,\"rejected\":%llu,"
-			"\"superseded\":%llu,\"resumed\":%llu,\"bytes\":%llu,\"seconds\":%.3f,\"records_per_second\":%.0f,"
+		const char *sep = "{";
+#define WN_X(n) out_fmt(&out, "%s\"" #n "\":%llu", sep, (unsigned long long)r.n), sep = ",";
+		WN_OUTCOMES(WN_X)
+#undef WN_X
+		out_fmt(&out, ",\"resumed\":%llu,\"bytes\":%llu,\"seconds\":%.3f,\"records_per_second\":%.0f,"
 			"\"complete\":%s,\"stage_seconds\":{\"read\":%.3f,\"parse\":%.3f,\"dedup\":%.3f,\"store\":%.3f,"
 			"\"commit\":%.3f,\"merge\":%.3f,\"input_wait\":%.3f,\"compress_wait\":%.3f,\"compress_cpu\":%.3f}}\n",
-			(unsigned long long)r.read, (unsigned long long)r.kept, (unsigned long long)r.duplicates,
-			(unsigned long long)r.revisions, (unsigned long long)r.rejected, (unsigned long long)r.superseded,
 			(unsigned long long)r.resumed_records, (unsigned long long)r.bytes_in, r.seconds,
 			r.seconds > 0 ? (r.read - r.resumed_records) / r.seconds : 0, rc ? "false" : "true",
 			r.t_read, r.t_parse, r.t_dedup, r.t_store, r.t_commit, r.t_merge, r.t_input_wait, r.t_compress_wait, r.t_compress);

@@ -74,12 +74,13 @@ int cmd_stats(int argc, char **argv)
 			s.format_version, s.fingerprint_version, (unsigned long long)s.generation);
 		for (int k = 0; k < 2; k++) {
 			wn_kind_stats *x = &s.kind[k];
-			out_fmt(&o, "%s\"%s\":{\"records\":%llu,\"read\":%llu,\"kept\":%llu,\"duplicates\":%llu,\"revisions\":%llu,"
-				"\"rejected\":%llu,\"superseded\":%llu,\"shards\":%llu,\"frames\":%llu,\"raw_bytes\":%llu,"
+			out_fmt(&o, "%s\"%s\":{\"records\":%llu", k ? "," : "", kn[k], (unsigned long long)x->records);
+#define WN_X(n) out_fmt(&o, ",\"" #n "\":%llu", (unsigned long long)x->n);
+			WN_OUTCOMES(WN_X)
+#undef WN_X
+			out_fmt(&o, ",\"shards\":%llu,\"frames\":%llu,\"raw_bytes\":%llu,"
 				"\"compressed_bytes\":%llu,\"ratio\":%.3f,\"id_entries\":%llu,\"fp_entries\":%llu,\"isrc_entries\":%llu,"
-				"\"index_runs\":%llu}", k ? "," : "", kn[k], (unsigned long long)x->records, (unsigned long long)x->read,
-				(unsigned long long)x->kept, (unsigned long long)x->duplicates, (unsigned long long)x->revisions,
-				(unsigned long long)x->rejected, (unsigned long long)x->superseded, (unsigned long long)x->shards,
+				"\"index_runs\":%llu}", (unsigned long long)x->shards,
 				(unsigned long long)x->frames, (unsigned long long)x->raw_bytes, (unsigned long long)x->stored_bytes,
 				x->stored_bytes ? (double)x->raw_bytes / x->stored_bytes : 0, (unsigned long long)x->id_entries,
 				(unsigned long long)x->fp_entries, (unsigned long long)x->isrc_entries, (unsigned long long)x->runs);
