@@ -1,0 +1,171 @@
+/*
+ * ingest.h - what the stages of the ingest pipeline share (never installed).
+ *
+ *   ingest.c        the run: options, inputs, the decision on each record, ledger and
+ *                   reject entries, the conflict policy
+ *   ingest_parse.c  the parsing thread: records read, parsed and keyed ahead of the
+ *                   decisions, in slots
+ *   ingest_ckpt.c   checkpoints (on the ingesting thread or in the background) and the
+ *                   "pending" record of where an interrupted run stood
+ *
+ * The ingesting thread owns `ing`; the parsing thread touches only its parser and the
+ * slots it has not handed over; the checkpoint thread only its job (see ingest_ckpt.c).
+ */
+#ifndef WN_INGEST_H
+#define WN_INGEST_H
+
+#include "internal.h"
+#include "source.h"
+#include "stream.h"
+
+#include <pthread.h>
+
+/* json slots: the record's keys (record.h), then ours */
+enum { SLOT_NEWEST = WN_SLOT_FREE };
+
+typedef struct pending_in {
+	char *name;
+	int done, used;
+	uint64_t offset, line, size, head;
+} pending_in;
+
+typedef struct run_counts {
+#define WN_X(n) uint64_t n;
+	WN_OUTCOMES(WN_X)
+#undef WN_X
+	uint64_t bytes;
+} run_counts;
+
+/* A record between parsing and deciding (see "parsing ahead"). */
+typedef struct prep {
+	const char *line;
+	size_t len;
+	uint64_t off, lineno, end;   /* byte offset of the line, its number, offset after it */
+	size_t toolong_len;
+	int code;                    /* 0, or why it is rejected (WN_E_*) */
+	size_t err_off;              /* error offset in the record */
+	const char *err;             /* error text (in the slot's arena) */
+	int has_err_off;
+	wn_keys key;                 /* the record's keys (record.c); its id copied into the slot's arena */
+	wn_jslot newest;             /* newest:FIELD only; ptr in the slot's arena, NUL-terminated */
+} prep;
+
+typedef struct supers {
+	uint64_t old, by;
+} supers;
+
+/* A checkpoint's index transaction and what it records (see "checkpoint"). */
+typedef struct ckjob {
+	wn_stream_snap snap[WN_NROLES];   /* shards, ledger, rejects */
+	wn_kstate ks;
+	int final;
+	wn_buf pending;             /* meta "pending.KIND" (not final) */
+	supers *sup;                /* superseded ordinals */
+	size_t nsup, capsup;
+} ckjob;
+
+/* The checkpoint thread: runs one job at a time while the ingesting thread goes on. */
+typedef struct ckthread {
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int started;
+	int busy, done, quit, rc;   /* guarded by mu */
+	ckjob job;
+} ckthread;
+
+typedef struct ing {
+	wn_catalog *c;
+	const wn_ingest_opts *o;
+	int kind;
+	wn_json *json;
+	wn_json *json2;         /* parses stored records (newest:FIELD) without disturbing json */
+	wn_jresult jr;
+	wn_lsm *lsm;
+	wn_pool *pool;
+	wn_stream *shard, *ledger, *rejects;
+	MDB_txn *rtxn;
+	wn_kstate *ks;
+	run_counts rc;          /* this run, including what a resumed run had done */
+	pending_in *pend;
+	size_t npend;
+	supers *sup;
+	size_t nsup, capsup;
+	wn_buf ent, tmp, tmp2, fetched;
+	wn_buf name_json;       /* the current input's name as a JSON string (entries) */
+	/* inputs of this run, for "pending" */
+	struct { const char *name; int done; uint64_t offset, line, size, head; } *cur_in;
+	size_t n_in;
+	uint64_t since_ckpt;
+	uint64_t ckpt_every;
+	ckthread ck;
+	double t0, t_last_progress, t_mark;
+	int sample;             /* time the stages of this record (one in 16) */
+	double t_input_wait;    /* waiting for parsed records */
+	uint64_t total_bytes, bytes_before;
+	uint64_t partial_bytes;     /* consumed of an input left unfinished */
+	double t_read, t_parse, t_dedup, t_store, t_commit, t_merge;
+	int newest_numeric;
+	wn_ingest_result *res;
+} ing;
+
+/* What parsing needs; the parsing thread's own (see "parsing ahead"). */
+typedef struct pctx {
+	wn_json *json;
+	wn_jresult jr;
+	wn_arena *arena;        /* the slot being filled: its records' bytes, ids, error texts */
+	const char *id_field;
+	int kind, newest;
+	int sample;             /* time this record's parse (one in 16) */
+	double t_parse;
+} pctx;
+
+/* ---- parsing ahead: slots of parsed records (ingest_parse.c says how) ---- */
+
+#define SLOTS 8
+#define SLOT_RECS 1024
+#define PREFETCH 16     /* records between the prefetch of a record's index memory and its decision */
+#define END 1           /* slot status: the input ends after this slot */
+
+typedef struct pslot {
+	prep r[SLOT_RECS];
+	int n;
+	int status;             /* 0 more follow, END, or the error that stopped the source */
+	char err[256];
+	uint64_t consumed;      /* input bytes read when the slot was filled */
+	wn_arena bytes;         /* the records' bytes, ids, error texts */
+} pslot;
+
+typedef struct parser {
+	wn_source *src;
+	pctx x;
+	pthread_t th;
+	int started, stop;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t filled, taken;     /* slots filled by the parser; slots the ingesting thread is done with */
+	uint64_t nrec;
+	volatile const int *cancel;     /* a slot ends early when it is set */
+	double t_fill;              /* the parser's time filling slots (reading and parsing) */
+	pslot slots[SLOTS];
+} parser;
+
+/* ---- the parsing thread (ingest_parse.c) ---- */
+/* The next filled slot (waiting for it; starts the thread on first use), or NULL when
+ * the thread cannot start. */
+pslot *wn_parser_take(ing *g, parser *ps);
+/* The ingesting thread is done with the slot wn_parser_take gave it. */
+void wn_parser_give_back(parser *ps);
+/* Stop the thread (if it runs) and free the parser; the source stays open. */
+void wn_parser_end(ing *g, parser *ps);
+
+/* ---- checkpoints and "pending" (ingest_ckpt.c) ---- */
+int wn_pending_load(ing *g, MDB_txn *txn);   /* where an interrupted run stood, into g->pend and g->rc */
+int wn_pending_text(ing *g, wn_buf *b);      /* the same for this run, as meta "pending.KIND" */
+int wn_checkpoint(ing *g, int final);        /* on the ingesting thread: the final one, or a --strict stop */
+int wn_checkpoint_bg(ing *g);                /* in the background (inline if the thread cannot start) */
+int wn_ckpt_wait(ing *g);                    /* wait for the one in the background, and catch up with it */
+int wn_ckpt_poll(ing *g);                    /* catch up with it if it is done */
+void wn_ckpt_stop(ing *g);                   /* end the checkpoint thread */
+
+#endif
