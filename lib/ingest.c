@@ -388,14 +388,8 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 	rc = keep(g, r, WN_IDF_REVISED, &ord, 1);
 	if (!rc)
 		rc = wn_lsm_note_revfp(g->lsm, old.fp);
-	if (!rc && g->nsup == g->capsup) {
-		size_t cap = g->capsup ? g->capsup * 2 : 1024;
-		supers *s = realloc(g->sup, cap * sizeof *s);
-		if (!s)
-			return WN_E_NOMEM;
-		g->sup = s;
-		g->capsup = cap;
-	}
+	if (!rc)
+		rc = WN_GROW(g->sup, g->nsup, g->capsup, 1024);
 	if (rc)
 		return rc;
 	g->sup[g->nsup].old = old.ord;

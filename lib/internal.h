@@ -63,6 +63,14 @@ int wn_buf_json_str(wn_buf *b, const char *s, size_t n);  /* quoted JSON string 
 int wn_buf_json_bytes(wn_buf *b, const char *s, size_t n); /* as above, but invalid UTF-8 bytes as \u00XX */
 void wn_buf_free(wn_buf *b);
 
+/* ---- growable arrays (util.c) ----
+ * WN_GROW(p, n, cap, first): make room for element n (0-based) of array p whose
+ * capacity, a size_t lvalue, is cap; the capacity doubles, starting at `first`. 0, or
+ * WN_E_NOMEM with p and cap unchanged. New elements are zeroed. Every array that grows
+ * by appending uses it. */
+int wn_grow(void *pp, size_t *cap, size_t need, size_t size, size_t first);
+#define WN_GROW(p, n, cap, first) ((n) < (cap) ? 0 : wn_grow(&(p), &(cap), (size_t)(n) + 1, sizeof *(p), (first)))
+
 /* ---- misc (util.c) ---- */
 void wn_hex(char *out, const uint8_t *p, size_t n);        /* writes 2n chars + NUL */
 int wn_write_all(int fd, const void *p, size_t n);         /* 0 or errno */

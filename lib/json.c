@@ -48,6 +48,7 @@
 
 #include "winnow.h"
 #include "json.h"
+#include "internal.h"   /* wn_grow */
 
 #if defined(__GNUC__)
 # define WN_LIKELY(x)   __builtin_expect(!!(x), 1)
@@ -187,16 +188,7 @@ static inline unsigned ctz64(uint64_t v)
  * 8-byte key-prefix loads never read indeterminate memory. */
 static void *grow(void *b, size_t *cap, size_t need, size_t elem)
 {
-	size_t n = *cap ? *cap : 1024 / elem + 1;
-	char *nb;
-
-	while (n < need)
-		n = n > ((size_t)-1 / elem) / 2 ? need : n * 2;
-	if (n > (size_t)-1 / elem || !(nb = realloc(b, n * elem)))
-		return NULL;
-	memset(nb + *cap * elem, 0, (n - *cap) * elem);
-	*cap = n;
-	return nb;
+	return wn_grow(&b, cap, need, elem, 1024 / elem + 1) ? NULL : b;
 }
 
 static int reserve_bytes(uint8_t **b, size_t *cap, size_t need)

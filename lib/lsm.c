@@ -202,14 +202,8 @@ static int runs_store(wn_catalog *c, MDB_txn *txn, int kind, int map, const runl
 
 static int runs_push(runlist *rl, run r)
 {
-	if (rl->n == rl->cap) {
-		size_t cap = rl->cap ? rl->cap * 2 : 16;
-		run *p = realloc(rl->r, cap * sizeof *p);
-		if (!p)
-			return WN_E_NOMEM;
-		rl->r = p;
-		rl->cap = cap;
-	}
+	if (WN_GROW(rl->r, rl->n, rl->cap, 16))
+		return WN_E_NOMEM;
 	rl->r[rl->n++] = r;
 	return 0;
 }
@@ -481,15 +475,9 @@ static int rb_init(rbloom *b, uint32_t no, uint64_t entries)
 /* Add a filter to the list; *b is moved in (on failure it is freed). */
 static rbloom *rb_add(wn_lsm *m, rbloom *b)
 {
-	if (m->nrb == m->caprb) {
-		size_t cap = m->caprb ? m->caprb * 2 : 16;
-		rbloom *p = realloc(m->rb, cap * sizeof *p);
-		if (!p) {
-			free(b->bits);
-			return NULL;
-		}
-		m->rb = p;
-		m->caprb = cap;
+	if (WN_GROW(m->rb, m->nrb, m->caprb, 16)) {
+		free(b->bits);
+		return NULL;
 	}
 	m->rb[m->nrb] = *b;
 	return &m->rb[m->nrb++];
@@ -601,15 +589,9 @@ static int fence_extend(wn_lsm *m, MDB_txn *txn, rbloom *b)
 			return wn_seterr(m->c, WN_E_CORRUPT, "index: id block of run %u has a %zu-byte key and %zu bytes",
 				b->no, k.mv_size, v.mv_size);
 		}
-		if (b->nf == b->capf) {
-			size_t cap = b->capf ? b->capf * 2 : 256;
-			fence *f = realloc(b->f, cap * sizeof *f);
-			if (!f) {
-				mdb_cursor_close(cur);
-				return WN_E_NOMEM;
-			}
-			b->f = f;
-			b->capf = cap;
+		if (WN_GROW(b->f, b->nf, b->capf, 256)) {
+			mdb_cursor_close(cur);
+			return WN_E_NOMEM;
 		}
 		fence *f = &b->f[b->nf++];
 		f->last = wn_get_be64((const uint8_t *)k.mv_data + 4);
@@ -1591,14 +1573,8 @@ static void sort_cluster(mslot *c, size_t n)
 
 static int cluster_push(mslot **b, size_t *n, size_t *cap, const mslot *e)
 {
-	if (*n == *cap) {
-		size_t c = *cap ? *cap * 2 : 256;
-		mslot *p = realloc(*b, c * sizeof *p);
-		if (!p)
-			return WN_E_NOMEM;
-		*b = p;
-		*cap = c;
-	}
+	if (WN_GROW(*b, *n, *cap, 256))
+		return WN_E_NOMEM;
 	(*b)[(*n)++] = *e;
 	return 0;
 }

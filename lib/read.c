@@ -273,14 +273,8 @@ typedef struct ordvec {
 static int collect_ord(uint64_t ord, void *ud)
 {
 	ordvec *o = ud;
-	if (o->n == o->cap) {
-		size_t cap = o->cap ? o->cap * 2 : 16;
-		uint64_t *p = realloc(o->v, cap * sizeof *p);
-		if (!p)
-			return WN_E_NOMEM;
-		o->v = p;
-		o->cap = cap;
-	}
+	if (WN_GROW(o->v, o->n, o->cap, 16))
+		return WN_E_NOMEM;
 	o->v[o->n++] = ord;
 	return 0;
 }

@@ -498,14 +498,8 @@ static int open_file(wn_stream *s)
 
 static int push_dirty(wn_stream *s)
 {
-	if (s->ndirty == s->capdirty) {
-		size_t cap = s->capdirty ? s->capdirty * 2 : 4;
-		wn_fileinfo *d = realloc(s->dirty, cap * sizeof *d);
-		if (!d)
-			return WN_E_NOMEM;
-		s->dirty = d;
-		s->capdirty = cap;
-	}
+	if (WN_GROW(s->dirty, s->ndirty, s->capdirty, 4))
+		return WN_E_NOMEM;
 	s->dirty[s->ndirty++] = s->fi;
 	return 0;
 }
@@ -577,27 +571,15 @@ static int write_one(wn_stream *s)
 	}
 	if ((rc = writer_put(s, j, s->fi.data_len + j->comp_len)))
 		return rc;
-	if (s->nseek == s->capseek) {
-		size_t cap = s->capseek ? s->capseek * 2 : 64;
-		wn_seekent *e = realloc(s->seek, cap * sizeof *e);
-		if (!e)
-			return WN_E_NOMEM;
-		s->seek = e;
-		s->capseek = cap;
-	}
+	if (WN_GROW(s->seek, s->nseek, s->capseek, 64))
+		return WN_E_NOMEM;
 	s->seek[s->nseek].csize = (uint32_t)j->comp_len;
 	s->seek[s->nseek].dsize = (uint32_t)j->raw_len;
 	s->seek[s->nseek].checksum = j->checksum;
 	s->nseek++;
 	if (s->role == WN_ROLE_SHARD) {
-		if (s->nnew == s->capnew) {
-			size_t cap = s->capnew ? s->capnew * 2 : 256;
-			wn_frameinfo *f = realloc(s->newframes, cap * sizeof *f);
-			if (!f)
-				return WN_E_NOMEM;
-			s->newframes = f;
-			s->capnew = cap;
-		}
+		if (WN_GROW(s->newframes, s->nnew, s->capnew, 256))
+			return WN_E_NOMEM;
 		wn_frameinfo *f = &s->newframes[s->nnew++];
 		f->shard_seq = s->fi.seq;
 		f->frame_no = s->fi.nframes;

@@ -45,19 +45,26 @@ const char *wn_strerror(int code)
 	return "unknown error";
 }
 
+int wn_grow(void *pp, size_t *cap, size_t need, size_t size, size_t first)
+{
+	size_t c = *cap ? *cap : first;
+	while (c < need)
+		c *= 2;
+	if (c > SIZE_MAX / size)
+		return WN_E_NOMEM;
+	void *p;
+	memcpy(&p, pp, sizeof p);   /* pp is the address of any object pointer */
+	if (!(p = realloc(p, c * size)))
+		return WN_E_NOMEM;
+	memset((char *)p + *cap * size, 0, (c - *cap) * size);
+	memcpy(pp, &p, sizeof p);
+	*cap = c;
+	return 0;
+}
+
 int wn_buf_reserve(wn_buf *b, size_t extra)
 {
-	if (b->len + extra <= b->cap)
-		return 0;
-	size_t cap = b->cap ? b->cap : 256;
-	while (cap < b->len + extra)
-		cap *= 2;
-	char *p = realloc(b->p, cap);
-	if (!p)
-		return WN_E_NOMEM;
-	b->p = p;
-	b->cap = cap;
-	return 0;
+	return b->len + extra <= b->cap ? 0 : wn_grow(&b->p, &b->cap, b->len + extra, 1, 256);
 }
 
 int wn_buf_put(wn_buf *b, const void *p, size_t n)
