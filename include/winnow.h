@@ -133,9 +133,8 @@ typedef struct wn_ingest_opts {
 	 * running it again writes the same bytes as an uninterrupted run) and returns
 	 * WN_E_INTERRUPTED. May be NULL. */
 	volatile const int *cancel;
-	/* Input formats (README.md "Input formats"; doc/FORMAT.md "Records read from other
-	 * formats" says what record a row becomes). Every input of a run is read with the
-	 * same settings. NULL/0 = default. */
+	/* Input formats (README.md "Input formats"; doc/INPUTS.md says what record a row
+	 * becomes). Every input of a run is read with the same settings. NULL/0 = default. */
 	const char *format;           /* "jsonl", "json", "csv", "tsv" or "sqlite"; NULL or "auto":
 	                                 from the file name (.jsonl .ndjson .json .csv .tsv .sqlite3
 	                                 .sqlite .db, after any .zst), else from the first bytes */
