@@ -159,8 +159,12 @@ typedef struct wn_ingest_opts {
 	int csv_empty_null;           /* csv/tsv: an unquoted empty field becomes null, not "" */
 	const char *sqlite_table;     /* sqlite: read this table's rows as they are, instead of the
 	                                 dump's tracks (or artists) joined with their artists and album */
-	const char *title_field;      /* recorded for near-duplicate detection (not used yet) */
-	const char *artist_field;     /* likewise */
+	const char *title_field;      /* csv/tsv: a column the header must have (--map
+	                                 title=COLUMN; the input fails with WN_E_USAGE if it
+	                                 has not); nothing else reads it: it is not stored, and
+	                                 other formats ignore it (kept for near-duplicate
+	                                 detection, which is not built) */
+	const char *artist_field;     /* likewise, for the artist column (--map artist=) */
 } wn_ingest_opts;
 
 /* Set every field of *o to its default. */
