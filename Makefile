@@ -29,7 +29,8 @@ TOOL_OBJ  := $(TOOL_SRC:%.c=$(B)/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
 
-VERSION := 0.1.0
+# the version is written once, in winnow.h's WN_VERSION_MAJOR/MINOR/PATCH
+VERSION := $(shell awk '$$2 ~ /^WN_VERSION_(MAJOR|MINOR|PATCH)$$/ { v = v s $$3; s = "." } END { print v }' include/winnow.h)
 
 .PHONY: demo all test check bench bench-scale fuzz install uninstall clean help unit cli gen
 
@@ -90,7 +91,7 @@ bench-scale: ## ingest 1M, 10M and 100M generated records (long; needs ~80 GB fr
 	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
 	WINNOW=build-bench/winnow bash bench/scale.sh
 
-winnow.pc: Makefile
+winnow.pc: Makefile include/winnow.h
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: winnow\nDescription: deduplicated, checksummed, indexed music-metadata catalogs\nVersion: %s\nRequires.private: libzstd libxxhash lmdb libcrypto sqlite3\nLibs: -L$${libdir} -lwinnow\nLibs.private: -pthread\nCflags: -I$${includedir}\n' \
 		'$(PREFIX)' '$(VERSION)' > $@
 

@@ -32,7 +32,21 @@
 extern "C" {
 #endif
 
-#define WINNOW_VERSION "0.1.0"
+/* Version of this header, MAJOR.MINOR.PATCH. The Makefile reads VERSION (and so
+ * winnow.pc's) from these three lines. wn_version() gives the version of the library a
+ * program runs with, which can differ from the header it was compiled with. */
+#define WN_VERSION_MAJOR 0
+#define WN_VERSION_MINOR 1
+#define WN_VERSION_PATCH 0
+#define WN_VERSTR_(x) #x
+#define WN_VERSTR(x) WN_VERSTR_(x)
+#define WN_VERSION_STRING \
+	WN_VERSTR(WN_VERSION_MAJOR) "." WN_VERSTR(WN_VERSION_MINOR) "." WN_VERSTR(WN_VERSION_PATCH)
+#define WINNOW_VERSION WN_VERSION_STRING  /* the same string, under its first name */
+
+/* The library's version, "MAJOR.MINOR.PATCH" (WN_VERSION_STRING of the header it was
+ * built with): never NULL, static storage. Cannot fail. */
+const char *wn_version(void);
 
 /* Return codes. 0 is success; negative values are winnow's own (pinned: their numbers
  * never change once released); positive values are errno values. */
