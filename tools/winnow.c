@@ -19,7 +19,7 @@ static const struct cmd {
 	int (*fn)(int, char **);
 	const char *what;
 } commands[] = {
-	{ "ingest", cmd_ingest, "read JSONL records into a catalog, deduplicating" },
+	{ "ingest", cmd_ingest, "read JSONL, JSON, CSV/TSV (also .zst) or SQLite into a catalog, deduplicating" },
 	{ "export", cmd_export, "write every kept record as JSONL" },
 	{ "get", cmd_get, "records by id or by ISRC" },
 	{ "stats", cmd_stats, "counts, sizes and the index's cost per record" },
