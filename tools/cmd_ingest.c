@@ -39,6 +39,7 @@ static const char usage[] =
 	"      --progress, --no-progress   progress on stderr (default: when it is a terminal)\n"
 	"      --digest sha256      also keep CATALOG/SHA256SUMS (for sha256sum -c), from now on\n"
 	"  -q, --quiet              do not list rejected records on stderr\n"
+	"  -h, --help               print this text\n"
 	"\n"
 	"Input formats (README.md, \"Input formats\"):\n"
 	"      --format F           jsonl, json, csv, tsv or sqlite (default: from the name: .jsonl\n"
