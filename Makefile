@@ -91,7 +91,9 @@ bench-scale: ## ingest 1M, 10M and 100M generated records (long; needs ~80 GB fr
 	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
 	WINNOW=build-bench/winnow bash bench/scale.sh
 
-winnow.pc: Makefile include/winnow.h
+# written on every install: it holds $(PREFIX), which may differ from one install to the next
+.PHONY: winnow.pc
+winnow.pc:
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: winnow\nDescription: deduplicated, checksummed, indexed music-metadata catalogs\nVersion: %s\nRequires.private: libzstd libxxhash lmdb libcrypto sqlite3\nLibs: -L$${libdir} -lwinnow\nLibs.private: -pthread\nCflags: -I$${includedir}\n' \
 		'$(PREFIX)' '$(VERSION)' > $@
 
