@@ -401,8 +401,9 @@ typedef struct wn_verify_result {
  * ingest run is checked as of its last checkpoint; its unsealed files are notes.
  * Memory: deep mode on a catalog keeps 32 bytes per stored record.
  * Errors (the check could not run; res->err and, with c, wn_catalog_errmsg() say why):
- * WN_E_USAGE (no o, no c and no o->dir), WN_E_NOTFOUND (bare folder: no MANIFEST),
- * WN_E_INTERRUPTED, WN_E_LMDB, WN_E_NOMEM, errno (e.g. the folder cannot be read). */
+ * WN_E_USAGE (no o, no c and no o->dir), WN_E_NOTFOUND (bare folder: no such folder or
+ * no MANIFEST), WN_E_INTERRUPTED, WN_E_LMDB, WN_E_NOMEM, errno (e.g. the folder cannot be
+ * read). */
 int wn_verify(wn_catalog *c, const wn_verify_opts *o, wn_verify_result *res);
 
 #ifdef __cplusplus
