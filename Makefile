@@ -6,6 +6,7 @@ BINDIR  ?= $(PREFIX)/bin
 LIBDIR  ?= $(PREFIX)/lib
 INCDIR  ?= $(PREFIX)/include
 PKGDIR  ?= $(LIBDIR)/pkgconfig
+MANDIR  ?= $(PREFIX)/share/man
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
@@ -28,8 +29,11 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(B)/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
+# one page for the tool and one per command (tests/cli/t0110-man.sh keeps them in step with --help)
+MAN_PAGES := $(sort $(wildcard doc/man/*.1))
 
-VERSION := 0.1.0
+# the version is written once, in winnow.h's WN_VERSION_MAJOR/MINOR/PATCH
+VERSION := $(shell awk '$$2 ~ /^WN_VERSION_(MAJOR|MINOR|PATCH)$$/ { v = v s $$3; s = "." } END { print v }' include/winnow.h)
 
 .PHONY: demo all test check bench bench-scale fuzz install uninstall clean help unit cli gen
 
@@ -90,19 +94,23 @@ bench-scale: ## ingest 1M, 10M and 100M generated records (long; needs ~80 GB fr
 	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
 	WINNOW=build-bench/winnow bash bench/scale.sh
 
-winnow.pc: Makefile
+# written on every install: it holds $(PREFIX), which may differ from one install to the next
+.PHONY: winnow.pc
+winnow.pc:
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: winnow\nDescription: deduplicated, checksummed, indexed music-metadata catalogs\nVersion: %s\nRequires.private: libzstd libxxhash lmdb libcrypto sqlite3\nLibs: -L$${libdir} -lwinnow\nLibs.private: -pthread\nCflags: -I$${includedir}\n' \
 		'$(PREFIX)' '$(VERSION)' > $@
 
-install: $(B)/winnow $(B)/libwinnow.a winnow.pc  ## install tool, library, header and winnow.pc under $(DESTDIR)$(PREFIX)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGDIR)
+install: $(B)/winnow $(B)/libwinnow.a winnow.pc  ## install tool, library, header, winnow.pc and man pages under $(DESTDIR)$(PREFIX)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCDIR) $(DESTDIR)$(PKGDIR) $(DESTDIR)$(MANDIR)/man1
 	install -m 755 $(B)/winnow $(DESTDIR)$(BINDIR)/winnow
 	install -m 644 $(B)/libwinnow.a $(DESTDIR)$(LIBDIR)/libwinnow.a
 	install -m 644 include/winnow.h $(DESTDIR)$(INCDIR)/winnow.h
 	install -m 644 winnow.pc $(DESTDIR)$(PKGDIR)/winnow.pc
+	install -m 644 $(MAN_PAGES) $(DESTDIR)$(MANDIR)/man1/
 
 uninstall:  ## remove what install put there
 	rm -f $(DESTDIR)$(BINDIR)/winnow $(DESTDIR)$(LIBDIR)/libwinnow.a $(DESTDIR)$(INCDIR)/winnow.h $(DESTDIR)$(PKGDIR)/winnow.pc
+	rm -f $(addprefix $(DESTDIR)$(MANDIR)/man1/,$(notdir $(MAN_PAGES)))
 
 clean:  ## remove build output
 	rm -rf build build-san build-bench build-fuzz winnow bench/gen winnow.pc tests/tmp demo

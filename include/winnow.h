@@ -32,7 +32,21 @@
 extern "C" {
 #endif
 
-#define WINNOW_VERSION "0.1.0"
+/* Version of this header, MAJOR.MINOR.PATCH. The Makefile reads VERSION (and so
+ * winnow.pc's) from these three lines. wn_version() gives the version of the library a
+ * program runs with, which can differ from the header it was compiled with. */
+#define WN_VERSION_MAJOR 0
+#define WN_VERSION_MINOR 1
+#define WN_VERSION_PATCH 0
+#define WN_VERSTR_(x) #x
+#define WN_VERSTR(x) WN_VERSTR_(x)
+#define WN_VERSION_STRING \
+	WN_VERSTR(WN_VERSION_MAJOR) "." WN_VERSTR(WN_VERSION_MINOR) "." WN_VERSTR(WN_VERSION_PATCH)
+#define WINNOW_VERSION WN_VERSION_STRING  /* the same string, under its first name */
+
+/* The library's version, "MAJOR.MINOR.PATCH" (WN_VERSION_STRING of the header it was
+ * built with): never NULL, static storage. Cannot fail. */
+const char *wn_version(void);
 
 /* Return codes. 0 is success; negative values are winnow's own (pinned: their numbers
  * never change once released); positive values are errno values. */
@@ -48,7 +62,9 @@ extern "C" {
 #define WN_E_BUSY       (-9)  /* another process is writing to the catalog */
 #define WN_E_MISMATCH   (-10) /* options conflict with those the catalog was built with */
 #define WN_E_REJECTED   (-11) /* a record was rejected and strict mode is on */
-/* Why a record was rejected (also returned by the record-level helpers) */
+/* Why a record was rejected: each entry of the rejects file has one (its "reason",
+ * doc/FORMAT.md section 6), and wn_strerror() gives its text. wn_ingest() returns
+ * WN_E_PARSE itself when a JSON document is broken outside its records. */
 #define WN_E_PARSE      (-20) /* JSON syntax error */
 #define WN_E_UTF8       (-21) /* invalid UTF-8 */
 #define WN_E_DEPTH      (-22) /* nesting too deep */
@@ -79,8 +95,13 @@ typedef struct wn_catalog wn_catalog;
 
 /* Open the catalog in folder `dir`. On success *out is a new handle (close it with
  * wn_catalog_close). On failure *out is still set when a handle could be made, so that
- * wn_catalog_errmsg() can explain; close it too. Errors: WN_E_NOTFOUND (no catalog there,
- * read mode), WN_E_BUSY (another writer), WN_E_VERSION, WN_E_CORRUPT, WN_E_LMDB, errno. */
+ * wn_catalog_errmsg() can explain; close it too.
+ * Errors: WN_E_NOTFOUND (read mode: no catalog there, or an empty one), WN_E_BUSY
+ * (write mode: another writer holds the lock), WN_E_VERSION (another format or
+ * fingerprint version), WN_E_CORRUPT (the index is damaged; write mode: a data file it
+ * lists is missing or shorter than its committed length), WN_E_LMDB, WN_E_NOMEM, errno (the
+ * folder cannot be created or read, the lock file cannot be opened; write mode: the
+ * rollback or the manifests cannot be written, e.g. ENOSPC). */
 int wn_catalog_open(wn_catalog **out, const char *dir, int flags);
 
 /* Close a handle; NULL is accepted. */
@@ -133,9 +154,8 @@ typedef struct wn_ingest_opts {
 	 * running it again writes the same bytes as an uninterrupted run) and returns
 	 * WN_E_INTERRUPTED. May be NULL. */
 	volatile const int *cancel;
-	/* Input formats (README.md "Input formats"; doc/FORMAT.md "Records read from other
-	 * formats" says what record a row becomes). Every input of a run is read with the
-	 * same settings. NULL/0 = default. */
+	/* Input formats (README.md "Input formats"; doc/INPUTS.md says what record a row
+	 * becomes). Every input of a run is read with the same settings. NULL/0 = default. */
 	const char *format;           /* "jsonl", "json", "csv", "tsv" or "sqlite"; NULL or "auto":
 	                                 from the file name (.jsonl .ndjson .json .csv .tsv .sqlite3
 	                                 .sqlite .db, after any .zst), else from the first bytes */
@@ -153,8 +173,12 @@ typedef struct wn_ingest_opts {
 	int csv_empty_null;           /* csv/tsv: an unquoted empty field becomes null, not "" */
 	const char *sqlite_table;     /* sqlite: read this table's rows as they are, instead of the
 	                                 dump's tracks (or artists) joined with their artists and album */
-	const char *title_field;      /* recorded for near-duplicate detection (not used yet) */
-	const char *artist_field;     /* likewise */
+	const char *title_field;      /* csv/tsv: a column the header must have (--map
+	                                 title=COLUMN; the input fails with WN_E_USAGE if it
+	                                 has not); nothing else reads it: it is not stored, and
+	                                 other formats ignore it (kept for near-duplicate
+	                                 detection, which is not built) */
+	const char *artist_field;     /* likewise, for the artist column (--map artist=) */
 } wn_ingest_opts;
 
 /* Set every field of *o to its default. */
@@ -188,8 +212,16 @@ typedef struct wn_ingest_result {
  * checkpoint and ends with the same catalog contents and the same totals as an
  * uninterrupted run. Rejected records are not errors (unless o->strict). *res (may be
  * NULL) receives the counts, also on WN_E_INTERRUPTED and WN_E_REJECTED.
- * Errors: WN_E_USAGE, WN_E_MISMATCH, WN_E_REJECTED, WN_E_INTERRUPTED, WN_E_LMDB,
- * WN_E_ZSTD, WN_E_NOMEM, errno (I/O, e.g. ENOSPC). */
+ * Errors: WN_E_USAGE (the handle is read-only; an option out of range or unknown; an
+ * input that cannot be read as asked: no id column in a CSV header, a --map or --types
+ * column that is not there, no such SQLite table, a --records-path that matches nothing,
+ * a database on standard input), WN_E_MISMATCH (id field, ISRC field or ignore set
+ * other than the catalog's; an input that no longer matches what the interrupted run it
+ * resumes had read), WN_E_PARSE (a JSON document broken outside its records: the run
+ * stops at its line), WN_E_REJECTED (o->strict), WN_E_INTERRUPTED, WN_E_CORRUPT (the
+ * index or a stored record is damaged; an SQLite table's rows changed order while it was
+ * read), WN_E_ZSTD (a .zst input that does not decode), WN_E_LMDB, WN_E_NOMEM, errno
+ * (I/O: ENOENT for a missing input, ENOSPC, EIO also for SQLite errors). */
 int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, size_t n,
 	wn_ingest_result *res);
 
@@ -197,28 +229,47 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
  * Reading
  */
 
-/* Receives one record (its stored bytes, no line terminator). Return 0 to go on, any
- * other value to stop (the calling function then returns that value). */
+/* The reading calls work on any open handle, from one read-only snapshot of the index:
+ * the catalog as of its last checkpoint, even while a writer appends beyond it. They
+ * share these errors: WN_E_CORRUPT (the index or a shard is damaged: a malformed row,
+ * a frame that does not decode or holds fewer records than the index says, a shard
+ * shorter than its frames), WN_E_LMDB, WN_E_NOMEM, errno (a shard cannot be opened or
+ * read, e.g. ENOENT when it is missing; or LMDB reported one).
+ * After an error, emit or fn may already have been called for some records. */
+
+/* Receives one record (its stored bytes, no line terminator; valid only during the
+ * call). Return 0 to go on, any other value to stop (the calling function then returns
+ * that value). */
 typedef int (*wn_emit_fn)(const char *rec, size_t len, void *ud);
 
-/* Every surviving record of `kind`, in the order in which the catalog accepted them. */
+/* Every surviving record of `kind`, in the order in which the catalog accepted them.
+ * Errors: WN_E_USAGE (kind is not WN_KIND_TRACK or WN_KIND_ARTIST), the reading errors
+ * above, or the value emit returned. */
 int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud);
 
-/* The surviving record with this id. Reads one frame. WN_E_NOTFOUND if none. */
+/* The surviving record with this id (idlen bytes, compared exactly). Reads one frame.
+ * Errors: WN_E_NOTFOUND (no surviving record of `kind` has this id), WN_E_USAGE (bad
+ * kind), the reading errors above, or the value emit returned. */
 int wn_get(wn_catalog *c, int kind, const char *id, size_t idlen, wn_emit_fn emit, void *ud);
 
-/* Receives the answer for ids[i]: the record, or rec == NULL if there is none. Return 0
- * to go on; any other value stops the call, which returns it. */
+/* Receives the answer for ids[i]: the record (valid only during the call), or
+ * rec == NULL if there is none. Return 0 to go on; any other value stops the call,
+ * which returns it. */
 typedef int (*wn_get_fn)(size_t i, const char *rec, size_t len, void *ud);
 
 /* The surviving records of n ids (lens[i] bytes each), answered in the order given.
  * Each frame involved is read once, and only as far as the last record wanted from it,
- * so asking for many ids at once is much faster than one call per id. */
+ * so asking for many ids at once is much faster than one call per id. An id without a
+ * record is an answer (rec == NULL), not an error. All the reading is done before the
+ * first answer, so after an error fn has not been called.
+ * Errors: WN_E_USAGE (bad kind), the reading errors above, or the value fn returned. */
 int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *lens, size_t n, wn_get_fn fn,
 	void *ud);
 
 /* Every surviving track whose ISRC is `isrc` (compared upper-case, alphanumerics only),
- * in catalog order. WN_E_NOTFOUND if none. */
+ * in catalog order.
+ * Errors: WN_E_NOTFOUND (no surviving track carries it; also for an `isrc` longer than
+ * 64 bytes), the reading errors above, or the value emit returned. */
 int wn_get_isrc(wn_catalog *c, const char *isrc, size_t len, wn_emit_fn emit, void *ud);
 
 typedef struct wn_kind_stats {
@@ -240,10 +291,18 @@ typedef struct wn_stats {
 	uint64_t generation;         /* completed ingest runs */
 } wn_stats;
 
+/* Counts and sizes of the catalog as of its last checkpoint, from the index alone (no
+ * data file is read). *out is cleared first; after an error it is incomplete.
+ * Errors: WN_E_CORRUPT (the counters or run lists in the index are malformed),
+ * WN_E_LMDB, WN_E_NOMEM, errno (from LMDB). */
 int wn_catalog_stats(wn_catalog *c, wn_stats *out);
 
-/* The ISRCs carried by the most surviving track records: calls fn with each ISRC (as
- * stored in the first such record) and its count, most first, at most `limit`. */
+/* The ISRCs carried by the most surviving track records: calls fn with each ISRC and its
+ * count, most first, at most `limit` times (with limit 0, not at all). The ISRC is the
+ * text of the record of lowest ordinal that carries it, which may be a superseded
+ * version; it is valid only during the call. fn returns 0 to go on, any other value to
+ * stop the call, which returns it.
+ * Errors: the reading errors above, or the value fn returned. */
 int wn_top_isrcs(wn_catalog *c, size_t limit,
 	int (*fn)(const char *isrc, size_t len, uint64_t count, void *ud), void *ud);
 
@@ -349,8 +408,9 @@ typedef struct wn_verify_result {
  * ingest run is checked as of its last checkpoint; its unsealed files are notes.
  * Memory: deep mode on a catalog keeps 32 bytes per stored record.
  * Errors (the check could not run; res->err and, with c, wn_catalog_errmsg() say why):
- * WN_E_USAGE (no o, no c and no o->dir), WN_E_NOTFOUND (bare folder: no MANIFEST),
- * WN_E_INTERRUPTED, WN_E_LMDB, WN_E_NOMEM, errno (e.g. the folder cannot be read). */
+ * WN_E_USAGE (no o, no c and no o->dir), WN_E_NOTFOUND (bare folder: no such folder or
+ * no MANIFEST), WN_E_INTERRUPTED, WN_E_LMDB, WN_E_NOMEM, errno (e.g. the folder cannot be
+ * read). */
 int wn_verify(wn_catalog *c, const wn_verify_opts *o, wn_verify_result *res);
 
 #ifdef __cplusplus

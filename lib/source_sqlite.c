@@ -12,7 +12,7 @@
  *            "external_id_upc"}
  * and an artist record is the artist's columns (but rowid) and "genres":[...] in
  * artist_genres row order. INTEGER and REAL values are JSON numbers, TEXT strings, NULL
- * null, BLOB a string of lower-case hex. doc/FORMAT.md has the details.
+ * null, BLOB a string of lower-case hex. doc/INPUTS.md has the details.
  *
  * Streaming in constant memory: the main table is read with one statement in rowid order
  * (never loaded), and so is the child table (track_artists, artist_genres), merged with

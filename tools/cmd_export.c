@@ -11,7 +11,12 @@ static const char usage[] =
 	"usage: winnow export -C CATALOG [--kind track|artist] [-o FILE]\n"
 	"\n"
 	"Writes every surviving record, one a line, in the order in which the catalog accepted\n"
-	"them (the stored bytes: for JSONL input, each record's original line).\n";
+	"them (the stored bytes: for JSONL input, each record's original line).\n"
+	"\n"
+	"  -C, --catalog DIR        the catalog\n"
+	"  -k, --kind KIND          track (default) or artist\n"
+	"  -o, --output FILE        write to FILE instead of standard output ('-')\n"
+	"  -h, --help               print this text\n";
 
 static int emit(const char *rec, size_t len, void *ud)
 {

@@ -11,7 +11,13 @@ static const char usage[] =
 	"       winnow get -C CATALOG --isrc ISRC ...\n"
 	"\n"
 	"Prints the surviving record of each ID (JSONL, in the order given), or every surviving\n"
-	"track that carries the ISRC (catalog order). Exit status 1 if any was not found.\n";
+	"track that carries the ISRC (catalog order). Exit status 1 if any was not found.\n"
+	"\n"
+	"  -C, --catalog DIR        the catalog\n"
+	"  -k, --kind KIND          track (default) or artist\n"
+	"  -i, --isrc               the arguments are ISRCs (tracks only; compared upper-case,\n"
+	"                           letters and digits only)\n"
+	"  -h, --help               print this text\n";
 
 static int emit(const char *rec, size_t len, void *ud)
 {

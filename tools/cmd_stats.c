@@ -10,7 +10,12 @@ static const char usage[] =
 	"usage: winnow stats -C CATALOG [--json] [--top N]\n"
 	"\n"
 	"Counts per kind (kept, duplicates, revisions, rejected), bytes raw and compressed,\n"
-	"shards and frames, index bytes per kept record, and the ISRCs on most track ids.\n";
+	"shards and frames, index bytes per kept record, and the ISRCs on most track ids.\n"
+	"\n"
+	"  -C, --catalog DIR        the catalog\n"
+	"      --json               print one JSON object on stdout\n"
+	"      --top N              list the N ISRCs on most tracks (default 10, 0: none)\n"
+	"  -h, --help               print this text\n";
 
 typedef struct topctx {
 	outbuf *o;

@@ -30,6 +30,7 @@ static const char usage[] =
 	"      --ignore-missing     skip listed files that are absent (a partial mirror)\n"
 	"      --limit N            problems shown per kind and file (default 20, 0: all)\n"
 	"      --progress, --no-progress   progress on stderr (default: when it is a terminal)\n"
+	"  -h, --help               print this text\n"
 	"\n"
 	"exit status: 0 clean, 1 damage found, 2 usage error, 3 could not run, 130 interrupted\n";
 

@@ -19,7 +19,7 @@ static const struct cmd {
 	int (*fn)(int, char **);
 	const char *what;
 } commands[] = {
-	{ "ingest", cmd_ingest, "read JSONL records into a catalog, deduplicating" },
+	{ "ingest", cmd_ingest, "read JSONL, JSON, CSV/TSV (also .zst) or SQLite into a catalog, deduplicating" },
 	{ "export", cmd_export, "write every kept record as JSONL" },
 	{ "get", cmd_get, "records by id or by ISRC" },
 	{ "stats", cmd_stats, "counts, sizes and the index's cost per record" },
@@ -28,10 +28,13 @@ static const struct cmd {
 
 static void help(FILE *f)
 {
-	fprintf(f, "usage: winnow <command> [options] [args]\n\ncommands:\n");
+	fprintf(f, "usage: winnow <command> [options] [args]\n"
+		"       winnow --help | --version\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].what);
 	fprintf(f, "\n'winnow <command> --help' describes a command.\n\n"
+		"  -h, --help     print this text\n"
+		"      --version  print the version of winnow (of its library)\n\n"
 		"exit status: 0 success, 1 a data check failed, 2 usage error, 3 I/O or runtime error,\n"
 		"130 interrupted (work up to the last checkpoint is kept; run the same command again)\n");
 }
@@ -46,7 +49,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
 		return help(stdout), EXIT_OK;
 	if (!strcmp(argv[1], "--version"))
-		return printf("winnow %s\n", WINNOW_VERSION), EXIT_OK;
+		return printf("winnow %s\n", wn_version()), EXIT_OK;
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);

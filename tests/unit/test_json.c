@@ -6,7 +6,7 @@
  * written out with shuffled keys, random whitespace and random escaping, and must keep
  * their fingerprint, while a random change of one value must change it. The canonical
  * bytes are also checked against an independent encoder written here from the spec in
- * doc/CANONICAL.md, and random garbage and truncated records must never crash the
+ * doc/FORMAT.md section 13, and random garbage and truncated records must never crash the
  * parser nor be accepted when they are not UTF-8.
  *
  * Run with `--bench FILE [LOOPS]` to time the parser on the JSON lines of FILE and on
@@ -540,7 +540,7 @@ static void write_jv(struct sb *b, const struct jv *v, int wild)
 	free(ord);
 }
 
-/* The reference canonical encoder, straight from doc/CANONICAL.md. */
+/* The reference canonical encoder, straight from doc/FORMAT.md section 13. */
 static int bytes_cmp(const struct sb *a, const struct sb *b)
 {
 	size_t n = a->n < b->n ? a->n : b->n;
@@ -772,7 +772,7 @@ static void test_differ(wn_json *j)
 		OK(differ_fp(j, ne[i][0], ne[i][1]), "different fingerprint: %s vs %s", show(ne[i][0]), show(ne[i][1]));
 }
 
-/* The worked example of doc/CANONICAL.md, byte for byte. */
+/* The worked example of doc/FORMAT.md section 13.7, byte for byte. */
 static void test_canonical_bytes(wn_json *j)
 {
 	const char *rec = "{\"name\":\"Caf\\u00e9\", \"id\":7, \"tags\":[true,null]}";
@@ -796,11 +796,11 @@ static void test_canonical_bytes(wn_json *j)
 		sprintf(hex + 2 * i, "%02x", R.fp[i]);
 	printf("# worked example fingerprint %s\n", hex);
 	OK(strcmp(hex, "eee7e34d53cbb5386b6b2278dd04ca38") == 0,
-	   "worked example fingerprint matches doc/CANONICAL.md");
+	   "worked example fingerprint matches doc/FORMAT.md 13.7");
 
 	rc = parse(j, "{\"x\":\"\\ud800\"}");
 	OK(rc == 0 && R.canon_len == 18 && memcmp(R.canon, "o\1\0\0\0\1\0\0\0xs\3\0\0\0\xed\xa0\x80", 18) == 0,
-	   "lone surrogate example of doc/CANONICAL.md");
+	   "lone surrogate example of doc/FORMAT.md 13.7");
 	{
 		wn_json *k = wn_json_new();
 		wn_json_add_ignore(k, "fetched_at");
