@@ -638,7 +638,7 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 			expect += g.ckpt_every;
 		}
 	}
-	if ((rc = wn_pool_new(threads, o->level, &g.pool)))
+	if ((rc = wn_stream_pool_new(threads, &o->level, &g.pool)))
 		goto out;
 	if ((rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &g.rtxn))) {
 		rc = wn_lmdb_err(c, rc, "begin");

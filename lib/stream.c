@@ -25,184 +25,72 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 #include <openssl/evp.h>
 #include <xxhash.h>
 
-/* ---- the pool ---- */
-
-enum { JOB_FREE, JOB_QUEUED, JOB_DONE };
+/* ---- compressing frames on the pool (pool.c) ---- */
 
 #define WORKER_NICE 10   /* niceness of the compressing threads (relative to 0) */
 
-struct wn_pool {
-	pthread_t *th;
-	int n;
-	int level;
-	pthread_mutex_t mu;
-	pthread_cond_t cv_work, cv_done;
-	wn_job *qhead, *qtail;
-	int stop;
-	double cpu;      /* CPU seconds spent compressing, all workers */
-};
-
-static double thread_cpu(void)
+/* Each compressing thread's zstd context, made on that thread. */
+static void *cctx_new(void *ud, int i)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void *worker(void *arg)
-{
-	wn_pool *p = arg;
-	pthread_setname_np(pthread_self(), "winnow-zstd");
-	/* Below the ingesting thread, which is the pipeline's bottleneck: compression has
-	 * slack (frames wait in the ring) and should take the cores when it does not run,
-	 * rather than share them evenly with it. Worth ~5% of ingest time on two cores. */
-	errno = 0;
-	int nice_now = getpriority(PRIO_PROCESS, (id_t)gettid());
-	if (!errno)
-		setpriority(PRIO_PROCESS, (id_t)gettid(), nice_now + WORKER_NICE > 19 ? 19 : nice_now + WORKER_NICE);
 	ZSTD_CCtx *cctx = ZSTD_createCCtx();
 	if (cctx) {
-		ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, p->level);
+		ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, *(const int *)ud);
 		ZSTD_CCtx_setParameter(cctx, ZSTD_c_checksumFlag, 1);
 		ZSTD_CCtx_setParameter(cctx, ZSTD_c_contentSizeFlag, 1);
 	}
-	pthread_mutex_lock(&p->mu);
-	for (;;) {
-		while (!p->qhead && !p->stop)
-			pthread_cond_wait(&p->cv_work, &p->mu);
-		if (!p->qhead && p->stop)
-			break;
-		wn_job *j = p->qhead;
-		p->qhead = j->qnext;
-		if (!p->qhead)
-			p->qtail = NULL;
-		pthread_mutex_unlock(&p->mu);
+	return cctx;
+}
 
-		double t0 = thread_cpu();
-		size_t bound = ZSTD_compressBound(j->raw_len);
-		int err = 0;
-		if (j->comp_cap < bound) {
-			char *c = realloc(j->comp, bound);
-			if (c) {
-				j->comp = c;
-				j->comp_cap = bound;
-			} else {
-				err = WN_E_NOMEM;
-			}
-		}
-		if (!err && !cctx)
+static void cctx_free(void *w)
+{
+	ZSTD_freeCCtx(w);
+}
+
+/* A frame job's task: compress raw into comp (on a pool thread). */
+static void compress_job(wn_task *t, void *worker)
+{
+	wn_job *j = (wn_job *)t;
+	ZSTD_CCtx *cctx = worker;
+	size_t bound = ZSTD_compressBound(j->raw_len);
+	int err = 0;
+	if (j->comp_cap < bound) {
+		char *c = realloc(j->comp, bound);
+		if (c) {
+			j->comp = c;
+			j->comp_cap = bound;
+		} else {
 			err = WN_E_NOMEM;
-		if (!err) {
-			size_t r = ZSTD_compress2(cctx, j->comp, j->comp_cap, j->raw, j->raw_len);
-			if (ZSTD_isError(r))
-				err = WN_E_ZSTD;
-			else
-				j->comp_len = r;
 		}
-		/* the frame ends with its content checksum, the low 32 bits of XXH64 of raw,
-		 * little-endian: the seek table's checksum, without hashing raw again */
-		if (!err)
-			j->checksum = j->comp_len >= 4 ? wn_get_le32((const uint8_t *)j->comp + j->comp_len - 4) : 0;
-		double dt = thread_cpu() - t0;
-
-		pthread_mutex_lock(&p->mu);
-		j->err = err;
-		j->state = JOB_DONE;
-		p->cpu += dt;
-		pthread_cond_broadcast(&p->cv_done);
 	}
-	pthread_mutex_unlock(&p->mu);
-	ZSTD_freeCCtx(cctx);
-	return NULL;
-}
-
-int wn_pool_new(int threads, int level, wn_pool **out)
-{
-	wn_pool *p = calloc(1, sizeof *p);
-	*out = NULL;
-	if (!p)
-		return WN_E_NOMEM;
-	if (threads < 1)
-		threads = 1;
-	p->level = level;
-	p->th = calloc((size_t)threads, sizeof *p->th);
-	if (!p->th) {
-		free(p);
-		return WN_E_NOMEM;
+	if (!err && !cctx)
+		err = WN_E_NOMEM;
+	if (!err) {
+		size_t r = ZSTD_compress2(cctx, j->comp, j->comp_cap, j->raw, j->raw_len);
+		if (ZSTD_isError(r))
+			err = WN_E_ZSTD;
+		else
+			j->comp_len = r;
 	}
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cv_work, NULL);
-	pthread_cond_init(&p->cv_done, NULL);
-	for (int i = 0; i < threads; i++) {
-		if (pthread_create(&p->th[i], NULL, worker, p)) {
-			wn_pool_free(p);
-			return WN_E_NOMEM;
-		}
-		p->n++;
-	}
-	*out = p;
-	return 0;
+	/* the frame ends with its content checksum, the low 32 bits of XXH64 of raw,
+	 * little-endian: the seek table's checksum, without hashing raw again */
+	if (!err)
+		j->checksum = j->comp_len >= 4 ? wn_get_le32((const uint8_t *)j->comp + j->comp_len - 4) : 0;
+	j->err = err;
 }
 
-void wn_pool_free(wn_pool *p)
+int wn_stream_pool_new(int threads, const int *level, wn_pool **out)
 {
-	if (!p)
-		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = 1;
-	pthread_cond_broadcast(&p->cv_work);
-	pthread_mutex_unlock(&p->mu);
-	for (int i = 0; i < p->n; i++)
-		pthread_join(p->th[i], NULL);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cv_work);
-	pthread_cond_destroy(&p->cv_done);
-	free(p->th);
-	free(p);
-}
-
-double wn_pool_cpu(wn_pool *p)
-{
-	pthread_mutex_lock(&p->mu);
-	double c = p->cpu;
-	pthread_mutex_unlock(&p->mu);
-	return c;
-}
-
-static void pool_submit(wn_pool *p, wn_job *j)
-{
-	pthread_mutex_lock(&p->mu);
-	j->state = JOB_QUEUED;
-	j->qnext = NULL;
-	if (p->qtail)
-		p->qtail->qnext = j;
-	else
-		p->qhead = j;
-	p->qtail = j;
-	pthread_cond_signal(&p->cv_work);
-	pthread_mutex_unlock(&p->mu);
-}
-
-static int job_is_done(wn_pool *p, wn_job *j)
-{
-	pthread_mutex_lock(&p->mu);
-	int d = j->state == JOB_DONE;
-	pthread_mutex_unlock(&p->mu);
-	return d;
-}
-
-static void job_wait(wn_pool *p, wn_job *j)
-{
-	pthread_mutex_lock(&p->mu);
-	while (j->state != JOB_DONE)
-		pthread_cond_wait(&p->cv_done, &p->mu);
-	pthread_mutex_unlock(&p->mu);
+	/* Below the ingesting thread, which is the pipeline's bottleneck: compression has
+	 * slack (frames wait in the ring) and should take the cores when it does not run,
+	 * rather than share them evenly with it. Worth ~5% of ingest time on two cores. */
+	wn_pool_opts o = { .threads = threads, .nice = WORKER_NICE, .name = "winnow-zstd", .worker_new = cctx_new,
+		.worker_free = cctx_free, .ud = (void *)level };
+	return wn_pool_new(&o, out);
 }
 
 /* ---- streams ---- */
@@ -454,7 +342,7 @@ void wn_stream_close(wn_stream *s)
 		return;
 	/* jobs still with the pool or the writer must finish before their buffers go */
 	for (int i = 0; i < s->count; i++)
-		job_wait(s->pool, ring_at(s, i));
+		wn_pool_wait(s->pool, &ring_at(s, i)->task);
 	if (s->wstarted)
 		wn_thread_stop(s->wth, &s->wmu, &s->wcv, &s->wstop);
 	if (s->async) {
@@ -557,7 +445,7 @@ static int write_one(wn_stream *s)
 {
 	wn_job *j = ring_at(s, 0);
 	double t0 = wn_now();
-	job_wait(s->pool, j);
+	wn_pool_wait(s->pool, &j->task);
 	s->t_wait += wn_now() - t0;
 	if (j->err)
 		return stream_err(s, j->err, "compress");
@@ -595,7 +483,6 @@ static int write_one(wn_stream *s)
 	s->fi.nrecords += j->nrec;
 	s->fi.raw_bytes += j->raw_len;
 	s->written_since_sync = 1;
-	j->state = JOB_FREE;
 	s->head = (s->head + 1) % s->njobs;
 	s->count--;
 	return 0;
@@ -616,11 +503,12 @@ int wn_stream_submit(wn_stream *s)
 	int wrc = writer_wait(s, j);   /* its comp buffer may still be queued for writing */
 	if (wrc)
 		return wrc;
-	pool_submit(s->pool, j);
+	j->task.run = compress_job;
+	wn_pool_submit(s->pool, &j->task);
 	s->count++;
 	int rc;
 	/* write what is finished; wait only when every job is in flight */
-	while (s->count && (s->count == s->njobs || job_is_done(s->pool, ring_at(s, 0))))
+	while (s->count && (s->count == s->njobs || wn_pool_done(s->pool, &ring_at(s, 0)->task)))
 		if ((rc = write_one(s)))
 			return rc;
 	s->cur = ring_at(s, s->count);

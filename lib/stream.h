@@ -9,14 +9,14 @@
 #include <pthread.h>
 #include <xxhash.h>
 
-typedef struct wn_pool wn_pool;
+#include "pool.h"
 
 typedef struct wn_job {
+	wn_task task;          /* first: the pool runs it (compression) */
 	char *raw, *comp;
 	size_t raw_len, raw_cap, comp_len, comp_cap;
 	uint32_t checksum;     /* low 32 bits of XXH64(raw) */
-	int state, err;        /* guarded by the pool's mutex while in flight */
-	struct wn_job *qnext;
+	int err;               /* set by the compression, read once the task is done */
 	uint32_t file_seq;     /* file this frame goes to */
 	uint64_t first_ord;    /* ordinal (shards) or entry number of the first record */
 	uint32_t nrec;
@@ -68,9 +68,9 @@ typedef struct wn_stream {
 	int wq_head, wq_n;
 } wn_stream;
 
-int wn_pool_new(int threads, int level, wn_pool **out);
-void wn_pool_free(wn_pool *p);
-double wn_pool_cpu(wn_pool *p);
+/* The pool that compresses frames at zstd `level` (which must outlive it), with its
+ * threads below the ingesting thread's priority. 0 or WN_E_NOMEM. */
+int wn_stream_pool_new(int threads, const int *level, wn_pool **out);
 
 /* Open the series (role, kind): resumes an unsealed file left by an interrupted run.
  * first_ord: number given to the next record added. */
