@@ -117,9 +117,9 @@ static int setup_opts(wn_catalog *c, const wn_ingest_opts *o, MDB_txn *txn)
 
 /* ---- ledger and rejects ---- */
 
-static int add_entry(ing *g, wn_stream *s)
+static int add_entry(ing *g, wn_series *s)
 {
-	int rc = wn_stream_add(s, g->ent.p, g->ent.len);
+	int rc = wn_series_add(s, g->ent.p, g->ent.len);
 	g->ent.len = 0;
 	return rc;
 }
@@ -250,7 +250,7 @@ static int ledger(ing *g, const wn_source *src, const prep *r, const char *match
 /* Fetch the stored record with ordinal ord (for newest:FIELD). */
 static int fetch_record(ing *g, uint64_t ord)
 {
-	int rc = wn_stream_fetch(g->shard, ord, &g->fetched, &g->tmp2);
+	int rc = wn_series_fetch(g->shard, ord, &g->fetched, &g->tmp2);
 	if (rc)
 		return rc < 0 ? rc : 0;
 	wn_frameinfo fi;
@@ -291,7 +291,7 @@ static int newer(const wn_jslot *a, const char *bp, size_t bl, int btype)
 static int keep(ing *g, const prep *r, uint8_t flags, uint64_t *ord_out, int known)
 {
 	uint64_t ord = g->shard->next_ord;
-	int rc = wn_stream_add(g->shard, r->line, r->len);
+	int rc = wn_series_add(g->shard, r->line, r->len);
 	if (rc)
 		return rc;
 	wn_idrec e = { .hash = r->key.hash, .check = r->key.check, .flags = flags, .ord = ord };
@@ -638,17 +638,17 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 			expect += g.ckpt_every;
 		}
 	}
-	if ((rc = wn_stream_pool_new(threads, &o->level, &g.pool)))
+	if ((rc = wn_series_pool_new(threads, &o->level, &g.pool)))
 		goto out;
 	if ((rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &g.rtxn))) {
 		rc = wn_lmdb_err(c, rc, "begin");
 		goto out;
 	}
-	if ((rc = wn_stream_open(c, g.rtxn, WN_ROLE_SHARD, g.kind, g.pool, threads * 2 + 2, o->frame_bytes, o->shard_bytes,
+	if ((rc = wn_series_open(c, g.rtxn, WN_ROLE_SHARD, g.kind, g.pool, threads * 2 + 2, o->frame_bytes, o->shard_bytes,
 		     g.ks->next_ord, &g.shard)) ||
-	    (rc = wn_stream_open(c, g.rtxn, WN_ROLE_LEDGER, g.kind, g.pool, 3, o->frame_bytes, o->shard_bytes,
+	    (rc = wn_series_open(c, g.rtxn, WN_ROLE_LEDGER, g.kind, g.pool, 3, o->frame_bytes, o->shard_bytes,
 		     g.ks->ledger_entries, &g.ledger)) ||
-	    (rc = wn_stream_open(c, g.rtxn, WN_ROLE_REJECT, g.kind, g.pool, 2, o->frame_bytes, o->shard_bytes,
+	    (rc = wn_series_open(c, g.rtxn, WN_ROLE_REJECT, g.kind, g.pool, 2, o->frame_bytes, o->shard_bytes,
 		     g.ks->reject_entries, &g.rejects)))
 		goto out;
 	if (g.shard->next_ord != g.ks->next_ord) {
@@ -716,9 +716,9 @@ out:
 		res->t_compress_wait = (g.shard ? g.shard->t_wait : 0) + (g.ledger ? g.ledger->t_wait : 0);
 		res->t_compress = g.pool ? wn_pool_cpu(g.pool) : 0;
 	}
-	wn_stream_close(g.shard);
-	wn_stream_close(g.ledger);
-	wn_stream_close(g.rejects);
+	wn_series_close(g.shard);
+	wn_series_close(g.ledger);
+	wn_series_close(g.rejects);
 	if (rc && rc != WN_E_REJECTED && rc != WN_E_MISMATCH && rc != WN_E_USAGE) {
 		/* cut the files back to the last checkpoint now rather than at the next open */
 		char keep[sizeof c->err];
@@ -740,7 +740,7 @@ out:
 	free(g.ck.job.sup);
 	wn_buf_free(&g.ck.job.pending);
 	for (int i = 0; i < WN_NROLES; i++)
-		wn_stream_snap_free(&g.ck.job.snap[i]);
+		wn_series_snap_free(&g.ck.job.snap[i]);
 	free(g.cur_in);
 	wn_buf_free(&g.ent);
 	wn_buf_free(&g.tmp);

@@ -16,7 +16,7 @@
 
 #include "internal.h"
 #include "source.h"
-#include "stream.h"
+#include "series.h"
 
 #include <pthread.h>
 
@@ -56,7 +56,7 @@ typedef struct supers {
 
 /* A checkpoint's index transaction and what it records (see "checkpoint"). */
 typedef struct ckjob {
-	wn_stream_snap snap[WN_NROLES];   /* shards, ledger, rejects */
+	wn_series_snap snap[WN_NROLES];   /* shards, ledger, rejects */
 	wn_kstate ks;
 	int final;
 	wn_buf pending;             /* meta "pending.KIND" (not final) */
@@ -83,7 +83,7 @@ typedef struct ing {
 	wn_jresult jr;
 	wn_lsm *lsm;
 	wn_pool *pool;
-	wn_stream *shard, *ledger, *rejects;
+	wn_series *shard, *ledger, *rejects;
 	MDB_txn *rtxn;
 	wn_kstate *ks;
 	run_counts rc;          /* this run, including what a resumed run had done */

@@ -3,11 +3,11 @@
  * interrupted run stood.
  *
  * Every checkpoint_records records the ingesting thread makes the files durable, takes
- * what the checkpoint records (stream snapshots, counters, input positions, superseded
+ * what the checkpoint records (series snapshots, counters, input positions, superseded
  * ordinals), freezes the memtable and hands the transaction to the checkpoint thread,
  * then goes on deciding into a new memtable. The next checkpoint, or the ingesting
  * thread as soon as it sees the job done, installs the result: the new runs become
- * readable, the streams forget what was recorded, runs are merged where due. The final
+ * readable, the series forget what was recorded, runs are merged where due. The final
  * checkpoint and a --strict stop run the same job on the ingesting thread. Either way
  * the transaction holds what was decided up to the checkpoint's record and nothing
  * after, so the bytes written do not depend on timing.
@@ -110,7 +110,7 @@ static int ckpt_txn(ing *g, ckjob *j)
 		return wn_lmdb_err(c, rc, "begin");
 	rc = wn_lsm_flush_frozen(g->lsm, txn);
 	for (int i = 0; i < WN_NROLES && !rc; i++)
-		rc = wn_stream_commit(c, &j->snap[i], txn);
+		rc = wn_series_commit(c, &j->snap[i], txn);
 	if (!rc && j->nsup) {
 		MDB_cursor *cur = NULL;
 		if ((rc = mdb_cursor_open(txn, c->db_super[g->kind], &cur))) {
@@ -158,14 +158,14 @@ static int ckpt_txn(ing *g, ckjob *j)
 /* Make the files durable, take what the checkpoint records and freeze the memtable. */
 static int ckpt_prepare(ing *g, ckjob *j, int final)
 {
-	wn_stream *st[WN_NROLES] = { g->shard, g->ledger, g->rejects };
+	wn_series *st[WN_NROLES] = { g->shard, g->ledger, g->rejects };
 	int rc = 0;
 	for (int i = 0; i < WN_NROLES && !rc; i++)
-		rc = wn_stream_sync(st[i]);
+		rc = wn_series_sync(st[i]);
 	for (int i = 0; i < WN_NROLES && !rc && final; i++)
-		rc = wn_stream_seal(st[i]);
+		rc = wn_series_seal(st[i]);
 	for (int i = 0; i < WN_NROLES && !rc; i++)
-		rc = wn_stream_snapshot(st[i], &j->snap[i]);
+		rc = wn_series_snapshot(st[i], &j->snap[i]);
 	if (rc)
 		return rc;
 	g->ks->next_ord = g->shard->next_ord;
@@ -191,7 +191,7 @@ static int ckpt_prepare(ing *g, ckjob *j, int final)
 /* The job's transaction committed (rc 0) or failed: catch up with it. */
 static int ckpt_finish(ing *g, ckjob *j, int rc, int rtxn_reset)
 {
-	wn_stream *st[WN_NROLES] = { g->shard, g->ledger, g->rejects };
+	wn_series *st[WN_NROLES] = { g->shard, g->ledger, g->rejects };
 	if (rc) {
 		wn_lsm_aborted(g->lsm);
 	} else {
@@ -199,10 +199,10 @@ static int ckpt_finish(ing *g, ckjob *j, int rc, int rtxn_reset)
 			g->c->generation++;
 		rc = wn_lsm_install(g->lsm);
 		for (int i = 0; i < WN_NROLES; i++)
-			wn_stream_committed(st[i], &j->snap[i]);
+			wn_series_committed(st[i], &j->snap[i]);
 	}
 	for (int i = 0; i < WN_NROLES; i++)
-		wn_stream_snap_free(&j->snap[i]);
+		wn_series_snap_free(&j->snap[i]);
 	j->nsup = 0;
 	if (rc)
 		return rc;

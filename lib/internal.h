@@ -4,7 +4,7 @@
  * The catalog is split by responsibility:
  *   util.c      errors, byte order, growable buffers, file helpers
  *   seekable.c  zstd frames with checksums, the seekable-format seek table
- *   stream.c    an append-only sequence of seekable zstd files (shards, ledger, rejects)
+ *   series.c    an append-only sequence of seekable zstd files (shards, ledger, rejects)
  *               and the pool of compression threads
  *   lsm.c       the hashed maps of the index: memtable, sorted runs in LMDB, merges, bloom filter
  *   catalog.c   open/lock/recover, LMDB environment, metadata, manifests, commit protocol
@@ -15,7 +15,7 @@
  *   source_sqlite.c the dump's SQLite databases (tracks with artists and album), or one table
  *   encoding.c  cp1252/latin1 to UTF-8, UTF-8 checks, the arena sources write records into
  *   ingest.c    the ingest pipeline
- *   read.c      export, get, stats
+ *   query.c     export, get, stats
  *   json.c      strict JSON, canonical fingerprint (json.h)
  *   verify.c    checking a catalog or a bare folder of its files; hashing files (XXH128, SHA-256)
  */

@@ -1,5 +1,5 @@
 /*
- * read.c - getting records back: export (every survivor in catalog order), get by id or
+ * query.c - getting records back: export (every survivor in catalog order), get by id or
  * ISRC (one frame read per record), and the numbers behind `winnow stats`.
  *
  * Readers work from one read-only LMDB snapshot, so they see the catalog as of the last

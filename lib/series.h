@@ -1,9 +1,9 @@
 /*
- * stream.h - append-only series of seekable zstd files and the compression pool
- * (internal; see stream.c).
+ * series.h - append-only series of seekable zstd files and the compression pool
+ * (internal; see series.c).
  */
-#ifndef WN_STREAM_H
-#define WN_STREAM_H
+#ifndef WN_SERIES_H
+#define WN_SERIES_H
 
 #include "internal.h"
 #include <pthread.h>
@@ -20,7 +20,7 @@ typedef struct wn_job {
 	uint32_t file_seq;     /* file this frame goes to */
 	uint64_t first_ord;    /* ordinal (shards) or entry number of the first record */
 	uint32_t nrec;
-	int writing;           /* comp is queued for the stream's writer (guarded by its wmu) */
+	int writing;           /* comp is queued for the series' writer (guarded by its wmu) */
 } wn_job;
 
 typedef struct wn_witem {
@@ -29,7 +29,7 @@ typedef struct wn_witem {
 	uint64_t end;          /* the file's length once it is written */
 } wn_witem;
 
-typedef struct wn_stream {
+typedef struct wn_series {
 	wn_catalog *c;
 	wn_pool *pool;
 	int role, kind;
@@ -66,23 +66,23 @@ typedef struct wn_stream {
 	pthread_cond_t wcv;
 	wn_witem *wq;
 	int wq_head, wq_n;
-} wn_stream;
+} wn_series;
 
 /* The pool that compresses frames at zstd `level` (which must outlive it), with its
  * threads below the ingesting thread's priority. 0 or WN_E_NOMEM. */
-int wn_stream_pool_new(int threads, const int *level, wn_pool **out);
+int wn_series_pool_new(int threads, const int *level, wn_pool **out);
 
 /* Open the series (role, kind): resumes an unsealed file left by an interrupted run.
  * first_ord: number given to the next record added. */
-int wn_stream_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *pool, int njobs,
-	size_t frame_bytes, uint64_t file_bytes, uint64_t first_ord, wn_stream **out);
-void wn_stream_close(wn_stream *s);
-int wn_stream_add(wn_stream *s, const char *rec, size_t len);
-int wn_stream_submit(wn_stream *s);
-int wn_stream_sync(wn_stream *s);
-int wn_stream_seal(wn_stream *s);
-/* What a checkpoint records of a stream, taken after wn_stream_sync (stream.c). */
-typedef struct wn_stream_snap {
+int wn_series_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *pool, int njobs,
+	size_t frame_bytes, uint64_t file_bytes, uint64_t first_ord, wn_series **out);
+void wn_series_close(wn_series *s);
+int wn_series_add(wn_series *s, const char *rec, size_t len);
+int wn_series_submit(wn_series *s);
+int wn_series_sync(wn_series *s);
+int wn_series_seal(wn_series *s);
+/* What a checkpoint records of a series, taken after wn_series_sync (series.c). */
+typedef struct wn_series_snap {
 	int kind;
 	wn_fileinfo *dirty;     /* files sealed since the last commit */
 	size_t ndirty;
@@ -93,12 +93,12 @@ typedef struct wn_stream_snap {
 	size_t nseek;
 	wn_frameinfo *frames;   /* frames written since the last commit (shards) */
 	size_t nframes;
-} wn_stream_snap;
+} wn_series_snap;
 
-int wn_stream_snapshot(wn_stream *s, wn_stream_snap *sn);
-void wn_stream_snap_free(wn_stream_snap *sn);
-int wn_stream_commit(wn_catalog *c, const wn_stream_snap *sn, MDB_txn *txn);
-void wn_stream_committed(wn_stream *s, const wn_stream_snap *sn);
-int wn_stream_fetch(wn_stream *s, uint64_t ord, wn_buf *out, wn_buf *scratch);
+int wn_series_snapshot(wn_series *s, wn_series_snap *sn);
+void wn_series_snap_free(wn_series_snap *sn);
+int wn_series_commit(wn_catalog *c, const wn_series_snap *sn, MDB_txn *txn);
+void wn_series_committed(wn_series *s, const wn_series_snap *sn);
+int wn_series_fetch(wn_series *s, uint64_t ord, wn_buf *out, wn_buf *scratch);
 
 #endif

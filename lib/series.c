@@ -1,23 +1,24 @@
 /*
- * stream.c - append-only series of seekable zstd files (shards, ledger, rejects) and the
- * compression threads that feed them.
+ * series.c - append-only series of seekable zstd files (shards, ledger, rejects), as
+ * doc/FORMAT.md calls them, and the compression of their frames.
  *
  * The ingesting thread fills a frame buffer with whole records ('\n' after each) and
  * hands it to the pool when the next record would pass frame_bytes; worker threads
  * compress frames in any order; finished frames are written strictly in submission
  * order, so a file is always a prefix of what was submitted (shards by a writer thread
  * of their own, which also hashes them: copying a gigabyte into the page cache costs
- * seconds the ingesting thread does not have; the ledger and rejects by that thread). Each stream owns
- * a small ring of frame jobs, which bounds memory whatever the input size.
+ * seconds the ingesting thread does not have; the ledger and rejects by that thread).
+ * Each series owns a small ring of frame jobs, which bounds memory whatever the input
+ * size. Frames are compressed on the library's pool (pool.c).
  *
- * Durability: wn_stream_sync() writes every submitted frame and fsyncs the file; only
+ * Durability: wn_series_sync() writes every submitted frame and fsyncs the file; only
  * then does the caller commit the index transaction that records the new length
- * (wn_stream_commit). A file is sealed (seek table appended, fsynced, XXH128 taken, and its
+ * (wn_series_commit). A file is sealed (seek table appended, fsynced, XXH128 taken, and its
  * SHA-256 when the catalog keeps SHA256SUMS) when it reaches file_bytes of records or at
  * the end of a run; sealed files never change.
  */
 #include "internal.h"
-#include "stream.h"
+#include "series.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,7 +84,7 @@ static void compress_job(wn_task *t, void *worker)
 	j->err = err;
 }
 
-int wn_stream_pool_new(int threads, const int *level, wn_pool **out)
+int wn_series_pool_new(int threads, const int *level, wn_pool **out)
 {
 	/* Below the ingesting thread, which is the pipeline's bottleneck: compression has
 	 * slack (frames wait in the ring) and should take the cores when it does not run,
@@ -93,36 +94,36 @@ int wn_stream_pool_new(int threads, const int *level, wn_pool **out)
 	return wn_pool_new(&o, out);
 }
 
-/* ---- streams ---- */
+/* ---- series ---- */
 
-static int stream_err(wn_stream *s, int e, const char *what)
+static int series_err(wn_series *s, int e, const char *what)
 {
 	return wn_seterr(s->c, e, "%s/%s: %s: %s", s->c->dir, s->rel, what, e > 0 ? strerror(e) : wn_strerror(e));
 }
 
 /* The file's running hashes: XXH3-128 always, SHA-256 when the catalog keeps SHA256SUMS. */
-static void hash_reset(wn_stream *s)
+static void hash_reset(wn_series *s)
 {
 	XXH3_128bits_reset(s->hs);
 	if (s->sha)
 		EVP_DigestInit_ex(s->sha, EVP_sha256(), NULL);
 }
 
-static void hash_update(wn_stream *s, const void *p, size_t n)
+static void hash_update(wn_series *s, const void *p, size_t n)
 {
 	XXH3_128bits_update(s->hs, p, n);
 	if (s->sha)
 		EVP_DigestUpdate(s->sha, p, n);
 }
 
-static wn_job *ring_at(wn_stream *s, int i)
+static wn_job *ring_at(wn_series *s, int i)
 {
 	return &s->jobs[(s->head + i) % s->njobs];
 }
 
-/* ---- the writer (shard streams) ---- */
+/* ---- the writer (shard series) ---- */
 
-static void start_writeback(wn_stream *s, int fd, uint64_t end)
+static void start_writeback(wn_series *s, int fd, uint64_t end)
 {
 	/* start writeback early so the fdatasync of the next checkpoint finds little to do
 	 * (the kernel would otherwise wait for gigabytes of dirty pages) */
@@ -134,7 +135,7 @@ static void start_writeback(wn_stream *s, int fd, uint64_t end)
 
 static void *writer(void *arg)
 {
-	wn_stream *s = arg;
+	wn_series *s = arg;
 	pthread_setname_np(pthread_self(), "winnow-write");
 	pthread_mutex_lock(&s->wmu);
 	for (;;) {
@@ -164,7 +165,7 @@ static void *writer(void *arg)
 
 /* Wait until the writer has written everything queued (or, with j, until j's frame is
  * written). Returns its error, if it had one. */
-static int writer_wait(wn_stream *s, wn_job *j)
+static int writer_wait(wn_series *s, wn_job *j)
 {
 	if (!s->wstarted)
 		return 0;
@@ -173,16 +174,16 @@ static int writer_wait(wn_stream *s, wn_job *j)
 		pthread_cond_wait(&s->wcv, &s->wmu);
 	int e = s->werr;
 	pthread_mutex_unlock(&s->wmu);
-	return e ? stream_err(s, e, "write") : 0;
+	return e ? series_err(s, e, "write") : 0;
 }
 
 /* Queue a finished frame for the writer; in the thread of the caller when there is none. */
-static int writer_put(wn_stream *s, wn_job *j, uint64_t end)
+static int writer_put(wn_series *s, wn_job *j, uint64_t end)
 {
 	if (!s->async) {
 		int rc = wn_write_all(s->fd, j->comp, j->comp_len);
 		if (rc)
-			return stream_err(s, rc, "write");
+			return series_err(s, rc, "write");
 		hash_update(s, j->comp, j->comp_len);
 		start_writeback(s, s->fd, end);
 		return 0;
@@ -191,7 +192,7 @@ static int writer_put(wn_stream *s, wn_job *j, uint64_t end)
 		if (!s->wq && !(s->wq = calloc((size_t)s->njobs, sizeof *s->wq)))
 			return WN_E_NOMEM;
 		if (pthread_create(&s->wth, NULL, writer, s))
-			return stream_err(s, EAGAIN, "start the writing thread");
+			return series_err(s, EAGAIN, "start the writing thread");
 		s->wstarted = 1;
 	}
 	pthread_mutex_lock(&s->wmu);
@@ -207,11 +208,11 @@ static int writer_put(wn_stream *s, wn_job *j, uint64_t end)
 		pthread_cond_broadcast(&s->wcv);
 	}
 	pthread_mutex_unlock(&s->wmu);
-	return e ? stream_err(s, e, "write") : 0;
+	return e ? series_err(s, e, "write") : 0;
 }
 
 /* Find the newest file of this series in the index: reopen it if unsealed. */
-static int stream_resume(wn_stream *s, MDB_txn *txn)
+static int series_resume(wn_series *s, MDB_txn *txn)
 {
 	MDB_cursor *cur;
 	MDB_val k, v;
@@ -273,7 +274,7 @@ static int stream_resume(wn_stream *s, MDB_txn *txn)
 	snprintf(path, sizeof path, "%s/%s", s->c->dir, s->rel);
 	s->fd = open(path, O_RDWR | O_CLOEXEC);
 	if (s->fd < 0)
-		return stream_err(s, errno, "open");
+		return series_err(s, errno, "open");
 	/* the running hashes cover the committed bytes */
 	hash_reset(s);
 	char *buf = malloc(1 << 20);
@@ -284,22 +285,22 @@ static int stream_resume(wn_stream *s, MDB_txn *txn)
 		size_t n = last.data_len - off < (1 << 20) ? (size_t)(last.data_len - off) : (1 << 20);
 		if ((rc = wn_pread_all(s->fd, buf, n, off))) {
 			free(buf);
-			return stream_err(s, rc, "read");
+			return series_err(s, rc, "read");
 		}
 		hash_update(s, buf, n);
 		off += n;
 	}
 	free(buf);
 	if (lseek(s->fd, (off_t)last.data_len, SEEK_SET) < 0)
-		return stream_err(s, errno, "seek");
+		return series_err(s, errno, "seek");
 	s->synced_upto = last.data_len;
 	return 0;
 }
 
-int wn_stream_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *pool, int njobs,
-	size_t frame_bytes, uint64_t file_bytes, uint64_t first_ord, wn_stream **out)
+int wn_series_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *pool, int njobs,
+	size_t frame_bytes, uint64_t file_bytes, uint64_t first_ord, wn_series **out)
 {
-	wn_stream *s = calloc(1, sizeof *s);
+	wn_series *s = calloc(1, sizeof *s);
 	*out = NULL;
 	if (!s)
 		return WN_E_NOMEM;
@@ -320,12 +321,12 @@ int wn_stream_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *poo
 		pthread_cond_init(&s->wcv, NULL);
 	}
 	if (c->digest && !(s->sha = EVP_MD_CTX_new())) {
-		wn_stream_close(s);
+		wn_series_close(s);
 		return WN_E_NOMEM;
 	}
-	int rc = (!s->jobs || !s->hs) ? WN_E_NOMEM : stream_resume(s, txn);
+	int rc = (!s->jobs || !s->hs) ? WN_E_NOMEM : series_resume(s, txn);
 	if (rc) {
-		wn_stream_close(s);
+		wn_series_close(s);
 		return rc;
 	}
 	if (s->fd < 0)
@@ -336,7 +337,7 @@ int wn_stream_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *poo
 	return 0;
 }
 
-void wn_stream_close(wn_stream *s)
+void wn_series_close(wn_series *s)
 {
 	if (!s)
 		return;
@@ -366,13 +367,13 @@ void wn_stream_close(wn_stream *s)
 }
 
 /* Create the current file on first use. */
-static int open_file(wn_stream *s)
+static int open_file(wn_series *s)
 {
 	char path[4400];
 	snprintf(path, sizeof path, "%s/%s", s->c->dir, s->rel);
 	s->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (s->fd < 0)
-		return stream_err(s, errno, "create");
+		return series_err(s, errno, "create");
 	hash_reset(s);
 	s->fi.data_len = s->fi.size = 0;
 	s->fi.nframes = 0;
@@ -384,7 +385,7 @@ static int open_file(wn_stream *s)
 	return 0;
 }
 
-static int push_dirty(wn_stream *s)
+static int push_dirty(wn_series *s)
 {
 	if (WN_GROW(s->dirty, s->ndirty, s->capdirty, 4))
 		return WN_E_NOMEM;
@@ -393,7 +394,7 @@ static int push_dirty(wn_stream *s)
 }
 
 /* Append the seek table, fsync, take the file's hash: the file is final. */
-static int seal_file(wn_stream *s)
+static int seal_file(wn_series *s)
 {
 	if (s->fd < 0)
 		return 0;
@@ -410,9 +411,9 @@ static int seal_file(wn_stream *s)
 		hash_update(s, t, tl);
 	free(t);
 	if (rc)
-		return stream_err(s, rc, "write seek table");
+		return series_err(s, rc, "write seek table");
 	if (fsync(s->fd))
-		return stream_err(s, errno, "fsync");
+		return series_err(s, errno, "fsync");
 	close(s->fd);
 	s->fd = -1;
 	XXH128_canonical_t canon;
@@ -441,14 +442,14 @@ static int seal_file(wn_stream *s)
 }
 
 /* Write the oldest in-flight frame (waiting for it if needed). */
-static int write_one(wn_stream *s)
+static int write_one(wn_series *s)
 {
 	wn_job *j = ring_at(s, 0);
 	double t0 = wn_now();
 	wn_pool_wait(s->pool, &j->task);
 	s->t_wait += wn_now() - t0;
 	if (j->err)
-		return stream_err(s, j->err, "compress");
+		return series_err(s, j->err, "compress");
 	int rc;
 	if (j->file_seq != s->fi.seq && (rc = seal_file(s)))
 		return rc;
@@ -489,7 +490,7 @@ static int write_one(wn_stream *s)
 }
 
 /* Hand the frame being filled to the pool and start the next one. */
-int wn_stream_submit(wn_stream *s)
+int wn_series_submit(wn_series *s)
 {
 	wn_job *j = s->cur;
 	if (!j->raw_len)
@@ -518,11 +519,11 @@ int wn_stream_submit(wn_stream *s)
 	return 0;
 }
 
-int wn_stream_add(wn_stream *s, const char *rec, size_t len)
+int wn_series_add(wn_series *s, const char *rec, size_t len)
 {
 	wn_job *j = s->cur;
 	if (j->raw_len && j->raw_len + len + 1 > s->frame_bytes) {
-		int rc = wn_stream_submit(s);
+		int rc = wn_series_submit(s);
 		if (rc)
 			return rc;
 		j = s->cur;
@@ -546,9 +547,9 @@ int wn_stream_add(wn_stream *s, const char *rec, size_t len)
 }
 
 /* Everything added so far is written and on stable storage. */
-int wn_stream_sync(wn_stream *s)
+int wn_series_sync(wn_series *s)
 {
-	int rc = wn_stream_submit(s);
+	int rc = wn_series_submit(s);
 	while (!rc && s->count)
 		rc = write_one(s);
 	if (!rc)
@@ -557,7 +558,7 @@ int wn_stream_sync(wn_stream *s)
 		return rc;
 	if (s->fd >= 0 && s->written_since_sync) {
 		if (fdatasync(s->fd))
-			return stream_err(s, errno, "fsync");
+			return series_err(s, errno, "fsync");
 		if (s->file_new) {
 			/* the new file's name must be durable too */
 			char dir[4400];
@@ -565,7 +566,7 @@ int wn_stream_sync(wn_stream *s)
 			*strrchr(dir, '/') = 0;
 			int e = wn_fsync_dir(dir);
 			if (e)
-				return stream_err(s, e, "fsync of its folder");
+				return series_err(s, e, "fsync of its folder");
 			s->file_new = 0;
 		}
 	}
@@ -573,16 +574,16 @@ int wn_stream_sync(wn_stream *s)
 	return 0;
 }
 
-/* Seal the current file (end of run). Call wn_stream_sync first. */
-int wn_stream_seal(wn_stream *s)
+/* Seal the current file (end of run). Call wn_series_sync first. */
+int wn_series_seal(wn_series *s)
 {
 	return s->fd >= 0 ? seal_file(s) : 0;
 }
 
-/* Take what wn_stream_sync made durable, for a checkpoint's transaction to record
- * (wn_stream_commit) while the stream goes on: file rows, frame rows (shards), and the
+/* Take what wn_series_sync made durable, for a checkpoint's transaction to record
+ * (wn_series_commit) while the series goes on: file rows, frame rows (shards), and the
  * frame list of a file still open. */
-int wn_stream_snapshot(wn_stream *s, wn_stream_snap *sn)
+int wn_series_snapshot(wn_series *s, wn_series_snap *sn)
 {
 	memset(sn, 0, sizeof *sn);
 	sn->kind = s->kind;
@@ -612,7 +613,7 @@ int wn_stream_snapshot(wn_stream *s, wn_stream_snap *sn)
 	return 0;
 }
 
-void wn_stream_snap_free(wn_stream_snap *sn)
+void wn_series_snap_free(wn_series_snap *sn)
 {
 	free(sn->dirty);
 	free(sn->frames);
@@ -620,8 +621,8 @@ void wn_stream_snap_free(wn_stream_snap *sn)
 	memset(sn, 0, sizeof *sn);
 }
 
-/* Record a snapshot in txn. Touches nothing of the stream: any thread may call it. */
-int wn_stream_commit(wn_catalog *c, const wn_stream_snap *sn, MDB_txn *txn)
+/* Record a snapshot in txn. Touches nothing of the series: any thread may call it. */
+int wn_series_commit(wn_catalog *c, const wn_series_snap *sn, MDB_txn *txn)
 {
 	uint8_t val[WN_FILEINFO_BYTES > WN_FRAMEINFO_BYTES ? WN_FILEINFO_BYTES : WN_FRAMEINFO_BYTES];
 	char rel[128], key[160];
@@ -680,9 +681,9 @@ int wn_stream_commit(wn_catalog *c, const wn_stream_snap *sn, MDB_txn *txn)
 	return 0;
 }
 
-/* The transaction that recorded sn is durable: forget what it recorded (the stream may
+/* The transaction that recorded sn is durable: forget what it recorded (the series may
  * have sealed files and written frames since). */
-void wn_stream_committed(wn_stream *s, const wn_stream_snap *sn)
+void wn_series_committed(wn_series *s, const wn_series_snap *sn)
 {
 	if (sn->ndirty) {
 		memmove(s->dirty, s->dirty + sn->ndirty, (s->ndirty - sn->ndirty) * sizeof *s->dirty);
@@ -697,7 +698,7 @@ void wn_stream_committed(wn_stream *s, const wn_stream_snap *sn)
 /* Find record `ord` among frames not yet committed to the index (the one being filled,
  * those in flight, those written since the last checkpoint). Returns 1 and the bytes in
  * *out, 0 if it is not there (then it is in a committed frame), <0 on error. */
-int wn_stream_fetch(wn_stream *s, uint64_t ord, wn_buf *out, wn_buf *scratch)
+int wn_series_fetch(wn_series *s, uint64_t ord, wn_buf *out, wn_buf *scratch)
 {
 	for (int i = 0; i <= s->count; i++) {
 		wn_job *j = i == s->count ? s->cur : ring_at(s, i);
