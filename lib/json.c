@@ -986,14 +986,21 @@ int wn_json_record(wn_json *j, const char *buf, size_t len, wn_jresult *res)
 	return 0;
 }
 
-size_t wn_json_quote(char *out, const char *str, size_t n)
+size_t wn_json_quote(char *out, const char *s, size_t n)
+{
+	out[0] = '"';
+	size_t l = 1 + wn_json_escape(out + 1, s, n);
+	out[l] = '"';
+	return l + 1;
+}
+
+size_t wn_json_escape(char *out, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const uint8_t *s = (const uint8_t *)str;
 	char *o = out;
 	size_t i;
 
-	*o++ = '"';
 	for (i = 0; i < n; i++) {
 		uint8_t c = s[i];
 		unsigned cp = c;
@@ -1025,7 +1032,6 @@ size_t wn_json_quote(char *out, const char *str, size_t n)
 		*o++ = hex[cp >> 4 & 0xf];
 		*o++ = hex[cp & 0xf];
 	}
-	*o++ = '"';
 	return (size_t)(o - out);
 }
 

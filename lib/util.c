@@ -108,34 +108,12 @@ int wn_buf_printf(wn_buf *b, const char *fmt, ...)
 	return 0;
 }
 
-/* Appends s[0..n) escaped for the inside of a JSON string: '"', '\\' and control
- * characters; other bytes are copied as they are. */
+/* Appends s[0..n) escaped for the inside of a JSON string (json.c's escaper). */
 static int json_escape(wn_buf *b, const char *s, size_t n)
 {
-	static const char hexd[] = "0123456789abcdef";
 	if (wn_buf_reserve(b, n * 6 + 1))
 		return WN_E_NOMEM;
-	char *o = b->p + b->len;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '"' || ch == '\\') {
-			*o++ = '\\';
-			*o++ = (char)ch;
-		} else if (ch < 0x20) {
-			*o++ = '\\';
-			switch (ch) {
-			case '\n': *o++ = 'n'; break;
-			case '\r': *o++ = 'r'; break;
-			case '\t': *o++ = 't'; break;
-			default:
-				*o++ = 'u'; *o++ = '0'; *o++ = '0';
-				*o++ = hexd[ch >> 4]; *o++ = hexd[ch & 15];
-			}
-		} else {
-			*o++ = (char)ch;
-		}
-	}
-	b->len = (size_t)(o - b->p);
+	b->len += wn_json_escape(b->p + b->len, s, n);
 	b->p[b->len] = 0;
 	return 0;
 }
