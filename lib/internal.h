@@ -8,7 +8,7 @@
  *               and the pool of compression threads
  *   lsm.c       the hashed maps of the index: memtable, sorted runs in LMDB, merges, bloom filter
  *   catalog.c   open/lock/recover, LMDB environment, metadata, manifests, commit protocol
- *   reader.c    input: files, stdin, .zst, line splitting
+ *   input.c     input: files, stdin, .zst, line splitting
  *   source.c    choosing an input's format; the JSONL source (source.h: the record-source interface)
  *   source_csv.c    CSV and TSV rows as JSON records
  *   source_json.c   records inside JSON documents (top-level arrays, --records-path)

@@ -1,9 +1,9 @@
 /*
  * source.c - choosing the source for an input (by --format, else by the file name, else by
- * the first bytes), and the JSONL source: one record a line, over reader.c's line splitting.
+ * the first bytes), and the JSONL source: one record a line, over input.c's line splitting.
  */
 #include "source.h"
-#include "reader.h"
+#include "input.h"
 
 #include <errno.h>
 #include <stdarg.h>

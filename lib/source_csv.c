@@ -32,7 +32,7 @@
  * is made once from the header.
  */
 #include "source.h"
-#include "reader.h"
+#include "input.h"
 
 #include <stdlib.h>
 #include <strings.h>

@@ -21,7 +21,7 @@
  * structure is ASCII in every encoding winnow reads).
  */
 #include "source.h"
-#include "reader.h"
+#include "input.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -76,7 +76,7 @@ static int fail(jdoc *d, int code, const char *fmt, ...)
 
 /* Make sure the buffer holds at least one unread byte: 1, 0 at the end, -1 on a read
  * error (its code in d->ioerr, its text in err).
- * reader.c hands out lines, and a document may be one huge line, so it is read in
+ * input.c hands out lines, and a document may be one huge line, so it is read in
  * buffers: wn_input_skip() of one byte refills the buffer when it is empty (and
  * consumes that byte, which is still there, one place back). */
 static int more(jdoc *d)

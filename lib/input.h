@@ -1,8 +1,8 @@
 /*
- * reader.h - line input from files, stdin and .zst (internal; see reader.c).
+ * input.h - line input from files, stdin and .zst (internal; see input.c).
  */
-#ifndef WN_READER_H
-#define WN_READER_H
+#ifndef WN_INPUT_H
+#define WN_INPUT_H
 
 #include "internal.h"
 
