@@ -282,7 +282,6 @@ size_t wn_isrc_norm(char *out, const char *isrc, size_t n); /* out >= n bytes */
 uint64_t wn_fp_key(const uint8_t fp[16]);
 
 /* ---- reading records back (read.c) ---- */
-typedef struct wn_reader wn_reader;  /* frame cache for random access */
 int wn_record_locate(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_frameinfo *fi);
 int wn_frame_load(wn_catalog *c, int kind, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch);
 /* Find the n-th line of a decompressed frame. */
