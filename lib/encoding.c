@@ -1,5 +1,5 @@
 /*
- * encoding.c - text encodings of the input, and where sources keep the records they make.
+ * encoding.c - text encodings of the input.
  *
  * Records must be UTF-8 (RFC 3629). Input in Windows-1252 or ISO-8859-1 is transcoded
  * to UTF-8 before it is parsed: both are single-byte supersets of ASCII, so transcoding
@@ -8,10 +8,6 @@
  * typographic characters (€ ‚ ƒ „ … † ‡ ˆ ‰ Š ‹ Œ Ž ‘ ’ “ ” • – — ˜ ™ š › œ ž Ÿ). Its five
  * unassigned bytes (81 8d 8f 90 9d) are not guessed at: the record holding one is
  * rejected, and the message says that --encoding latin1 takes them as U+0081 etc.
- *
- * The arena: a source hands out records that must stay valid until its next call with
- * may_move (source.h), while it goes on reading. They are written into blocks that never
- * move; a reset forgets them all and keeps one block big enough for the last batch.
  *
  * The transcoding source wraps another (JSONL, nested JSON) and rewrites each record.
  */
@@ -101,72 +97,6 @@ void wn_utf8_why(const uint8_t *p, size_t n, char *out, size_t cap)
 		snprintf(out, cap, "utf-8 encoded surrogate u+%04x", (unsigned)((c & 0x0f) << 12 | (p[1] & 0x3f) << 6 | (p[2] & 0x3f)));
 	else
 		snprintf(out, cap, "utf-8 code point above u+10ffff");
-}
-
-/* ---- arena ---- */
-
-#define ARENA_MIN (1u << 20)
-
-char *wn_arena_room(wn_arena *a, size_t n)
-{
-	if (a->nblk && a->size - a->used >= n)
-		return a->blk[a->nblk - 1] + a->used;
-	if (a->nblk == a->capblk) {
-		size_t cap = a->capblk ? a->capblk * 2 : 8;
-		char **b = realloc(a->blk, cap * sizeof *b);
-		if (!b)
-			return NULL;
-		a->blk = b;
-		a->capblk = cap;
-	}
-	size_t size = n > ARENA_MIN ? n : ARENA_MIN;
-	char *p = malloc(size);
-	if (!p)
-		return NULL;
-	a->blk[a->nblk++] = p;
-	a->size = size;
-	a->used = 0;
-	return p;
-}
-
-void wn_arena_take(wn_arena *a, size_t n)
-{
-	a->used += n;
-	a->total += n;
-}
-
-char *wn_arena_copy(wn_arena *a, const void *p, size_t n)
-{
-	char *d = wn_arena_room(a, n ? n : 1);
-	if (!d)
-		return NULL;
-	memcpy(d, p, n);
-	wn_arena_take(a, n);
-	return d;
-}
-
-void wn_arena_reset(wn_arena *a)
-{
-	if (a->nblk > 1) {
-		/* several blocks: the batch outgrew the first; next time one block holds it all */
-		size_t want = a->total + a->total / 4;
-		for (size_t i = 0; i < a->nblk; i++)
-			free(a->blk[i]);
-		a->nblk = 0;
-		a->size = a->used = 0;
-		if (want > ARENA_MIN)
-			wn_arena_room(a, want);   /* on failure, the next room() tries again */
-	}
-	a->used = 0;
-	a->total = 0;
-}
-
-void wn_arena_free(wn_arena *a)
-{
-	for (size_t i = 0; i < a->nblk; i++)
-		free(a->blk[i]);
-	free(a->blk);
-	memset(a, 0, sizeof *a);
 }
 
 /* ---- transcoding source ---- */

@@ -9,11 +9,12 @@
  *   lsm.c       the hashed maps of the index: memtable, sorted runs in LMDB, merges, bloom filter
  *   catalog.c   open/lock/recover, LMDB environment, metadata, manifests, commit protocol
  *   input.c     input: files, stdin, .zst, line splitting
+ *   arena.c     the blocks sources write their records into (arena.h)
  *   source.c    choosing an input's format; the JSONL source (source.h: the record-source interface)
  *   source_csv.c    CSV and TSV rows as JSON records
  *   source_json.c   records inside JSON documents (top-level arrays, --records-path)
  *   source_sqlite.c the dump's SQLite databases (tracks with artists and album), or one table
- *   encoding.c  cp1252/latin1 to UTF-8, UTF-8 checks, the arena sources write records into
+ *   encoding.c  cp1252/latin1 to UTF-8, UTF-8 checks
  *   ingest.c    the ingest pipeline
  *   read.c      export, get, stats
  *   json.c      strict JSON, canonical fingerprint (json.h)

@@ -8,6 +8,7 @@
 #define WN_SOURCE_H
 
 #include "internal.h"
+#include "arena.h"
 
 typedef struct wn_srec {
 	const char *rec;        /* the record: a JSON object text, or the raw bytes of a rejected one */
@@ -67,20 +68,6 @@ size_t wn_enc_byte(int enc, uint8_t c, char *o);
  * then wn_utf8_why() says why, in json.c's words ("invalid utf-8 byte 0xe9"). */
 size_t wn_utf8_seq(const uint8_t *p, size_t n);
 void wn_utf8_why(const uint8_t *p, size_t n, char *out, size_t cap);
-
-/* Where sources put the records they make: blocks that never move, so a record stays
- * where it is until the next reset (a source resets when next() is called with may_move). */
-typedef struct wn_arena {
-	char **blk;
-	size_t nblk, capblk;
-	size_t used, size;      /* of the last block */
-	size_t total;           /* bytes taken since the last reset */
-} wn_arena;
-char *wn_arena_room(wn_arena *a, size_t n);    /* room for n bytes at the end; NULL = no memory */
-void wn_arena_take(wn_arena *a, size_t n);     /* keep n bytes of the last room */
-char *wn_arena_copy(wn_arena *a, const void *p, size_t n);   /* room + copy + take */
-void wn_arena_reset(wn_arena *a);
-void wn_arena_free(wn_arena *a);
 
 /* Wrap a source of JSON texts in one that transcodes each record from enc to UTF-8 (JSONL
  * and nested JSON; CSV transcodes as it parses). Takes ownership of inner, also on error. */
