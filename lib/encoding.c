@@ -11,13 +11,14 @@
  *
  * The transcoding source wraps another (JSONL, nested JSON) and rewrites each record.
  */
+#include "encoding.h"
 #include "source.h"
 
 #include <stdlib.h>
 #include <strings.h>
 
-/* Windows-1252 80..9f; 0 = unassigned */
-static const uint16_t cp1252_hi[32] = {
+/* Windows-1252 80..9f; 0 = unassigned (wn_enc_byte() in encoding.h reads it) */
+const uint16_t wn_cp1252_hi[32] = {
 	0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
 	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
 	0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
@@ -33,22 +34,6 @@ int wn_encoding_parse(const char *name)
 	if (!strcasecmp(name, "latin1") || !strcasecmp(name, "iso-8859-1") || !strcasecmp(name, "latin-1"))
 		return WN_ENC_LATIN1;
 	return -1;
-}
-
-size_t wn_enc_byte(int enc, uint8_t c, char *o)
-{
-	unsigned cp = c;
-	if (enc == WN_ENC_CP1252 && c < 0xa0 && !(cp = cp1252_hi[c - 0x80]))
-		return 0;
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	o[0] = (char)(0xe0 | cp >> 12);
-	o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[2] = (char)(0x80 | (cp & 0x3f));
-	return 3;
 }
 
 size_t wn_utf8_seq(const uint8_t *p, size_t n)

@@ -9,6 +9,7 @@
 
 #include "internal.h"
 #include "arena.h"
+#include "encoding.h"
 
 typedef struct wn_srec {
 	const char *rec;        /* the record: a JSON object text, or the raw bytes of a rejected one */
@@ -56,18 +57,6 @@ struct wn_input;
 int wn_source_csv(wn_source **out, struct wn_input *in, const wn_ingest_opts *o, int tsv);   /* source_csv.c */
 int wn_source_json(wn_source **out, struct wn_input *in, const wn_ingest_opts *o);           /* source_json.c */
 int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o);            /* source_sqlite.c */
-
-/* ---- text encodings (encoding.c) ---- */
-enum { WN_ENC_UTF8, WN_ENC_CP1252, WN_ENC_LATIN1 };
-/* "utf-8"/"utf8" (also NULL), "cp1252"/"windows-1252", "latin1"/"iso-8859-1": WN_ENC_*, or -1 */
-int wn_encoding_parse(const char *name);
-/* The UTF-8 form of byte c >= 0x80 of encoding enc, written at o (2 or 3 bytes): its
- * length, or 0 when the byte has no character in enc (cp1252 81 8d 8f 90 9d). */
-size_t wn_enc_byte(int enc, uint8_t c, char *o);
-/* Length of the well-formed UTF-8 sequence at p (p[0] >= 0x80, n bytes readable), or 0;
- * then wn_utf8_why() says why, in json.c's words ("invalid utf-8 byte 0xe9"). */
-size_t wn_utf8_seq(const uint8_t *p, size_t n);
-void wn_utf8_why(const uint8_t *p, size_t n, char *out, size_t cap);
 
 /* Wrap a source of JSON texts in one that transcodes each record from enc to UTF-8 (JSONL
  * and nested JSON; CSV transcodes as it parses). Takes ownership of inner, also on error. */
