@@ -1,5 +1,6 @@
 /*
- * encoding.c - text encodings of the input.
+ * encoding.c - the text encodings of the input: their names, the Windows-1252 table,
+ * and the checks of UTF-8 text.
  *
  * Records must be UTF-8 (RFC 3629). Input in Windows-1252 or ISO-8859-1 is transcoded
  * to UTF-8 before it is parsed: both are single-byte supersets of ASCII, so transcoding
@@ -9,12 +10,14 @@
  * unassigned bytes (81 8d 8f 90 9d) are not guessed at: the record holding one is
  * rejected, and the message says that --encoding latin1 takes them as U+0081 etc.
  *
- * The transcoding source wraps another (JSONL, nested JSON) and rewrites each record.
+ * Two places transcode, both with wn_enc_byte(): CSV while it makes a row's JSON text
+ * (source_csv.c), and for JSONL and JSON documents a source that wraps the one that
+ * cuts the records (transcode.c). This file holds no state and calls nothing else in the
+ * library, so that every source can use it.
  */
 #include "encoding.h"
-#include "source.h"
 
-#include <stdlib.h>
+#include <stdio.h>
 #include <strings.h>
 
 /* Windows-1252 80..9f; 0 = unassigned (wn_enc_byte() in encoding.h reads it) */
@@ -82,104 +85,4 @@ void wn_utf8_why(const uint8_t *p, size_t n, char *out, size_t cap)
 		snprintf(out, cap, "utf-8 encoded surrogate u+%04x", (unsigned)((c & 0x0f) << 12 | (p[1] & 0x3f) << 6 | (p[2] & 0x3f)));
 	else
 		snprintf(out, cap, "utf-8 code point above u+10ffff");
-}
-
-/* ---- transcoding source ---- */
-
-typedef struct tsrc {
-	wn_source s;
-	wn_source *in;
-	int enc;
-	wn_arena arena;
-	char why[160];
-} tsrc;
-
-static int t_next(wn_source *s, wn_srec *r, int may_move)
-{
-	tsrc *t = (tsrc *)s;
-	if (may_move)
-		wn_arena_reset(&t->arena);
-	int got = t->in->next(t->in, r, may_move);
-	if (got != 1) {
-		if (got != 0 && got != 2)
-			memcpy(s->err, t->in->err, sizeof s->err);
-		return got;
-	}
-	if (r->code || r->toolong_len)
-		return 1;
-	const uint8_t *p = (const uint8_t *)r->rec;
-	size_t n = r->len, i = 0;
-	while (i < n && p[i] < 0x80)
-		i++;
-	if (i == n)
-		return 1;   /* ASCII: nothing to do */
-	char *o = wn_arena_room(&t->arena, n * 3);
-	if (!o)
-		return WN_E_NOMEM;
-	memcpy(o, p, i);
-	size_t k = i;
-	for (; i < n; i++) {
-		if (p[i] < 0x80) {
-			o[k++] = (char)p[i];
-			continue;
-		}
-		size_t l = wn_enc_byte(t->enc, p[i], o + k);
-		if (!l) {
-			/* keep the record as it was: rejected, with its bytes */
-			snprintf(t->why, sizeof t->why, "byte 0x%02x at offset %zu has no character in cp1252 "
-				"(--encoding latin1 reads it as u+00%02x)", p[i], i, p[i]);
-			r->code = WN_E_UTF8;
-			r->why = t->why;
-			return 1;
-		}
-		k += l;
-	}
-	wn_arena_take(&t->arena, k);
-	r->rec = o;
-	r->len = k;
-	return 1;
-}
-
-static int t_skip(wn_source *s, uint64_t pos, uint64_t recno)
-{
-	tsrc *t = (tsrc *)s;
-	int rc = t->in->skip(t->in, pos, recno);
-	if (rc)
-		memcpy(s->err, t->in->err, sizeof s->err);
-	return rc;
-}
-
-static uint64_t t_consumed(wn_source *s)
-{
-	tsrc *t = (tsrc *)s;
-	return t->in->consumed(t->in);
-}
-
-static void t_close(wn_source *s)
-{
-	tsrc *t = (tsrc *)s;
-	wn_source_close(t->in);
-	wn_arena_free(&t->arena);
-	free(t);
-}
-
-int wn_source_transcode(wn_source **out, wn_source *inner, int enc)
-{
-	tsrc *t = calloc(1, sizeof *t);
-	*out = NULL;
-	if (!t) {
-		wn_source_close(inner);
-		return WN_E_NOMEM;
-	}
-	t->in = inner;
-	t->enc = enc;
-	t->s.name = inner->name;
-	t->s.size = inner->size;
-	t->s.head_hash = inner->head_hash;
-	t->s.next = t_next;
-	t->s.skip = t_skip;
-	t->s.consumed = t_consumed;
-	t->s.close = t_close;
-	*out = &t->s;
-	return 0;
 }

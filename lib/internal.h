@@ -14,7 +14,8 @@
  *   source_csv.c    CSV and TSV rows as JSON records
  *   source_json.c   records inside JSON documents (top-level arrays, --records-path)
  *   source_sqlite.c the dump's SQLite databases (tracks with artists and album), or one table
- *   encoding.c  cp1252/latin1 to UTF-8, UTF-8 checks
+ *   encoding.c  the input's encodings: names, the cp1252 table, UTF-8 checks (encoding.h)
+ *   transcode.c a source that transcodes another's records from cp1252/latin1 to UTF-8
  *   ingest.c    the ingest pipeline
  *   read.c      export, get, stats
  *   json.c      strict JSON, canonical fingerprint (json.h)

@@ -59,7 +59,8 @@ int wn_source_json(wn_source **out, struct wn_input *in, const wn_ingest_opts *o
 int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o);            /* source_sqlite.c */
 
 /* Wrap a source of JSON texts in one that transcodes each record from enc to UTF-8 (JSONL
- * and nested JSON; CSV transcodes as it parses). Takes ownership of inner, also on error. */
+ * and nested JSON; CSV transcodes as it parses). Takes ownership of inner, also on error.
+ * (transcode.c) */
 int wn_source_transcode(wn_source **out, wn_source *inner, int enc);
 
 #endif
