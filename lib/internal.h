@@ -10,7 +10,8 @@
  *   catalog.c   open/lock/recover, LMDB environment, metadata, manifests, commit protocol
  *   input.c     input: files, stdin, .zst, line splitting
  *   arena.c     the blocks sources write their records into (arena.h)
- *   source.c    choosing an input's format; the JSONL source (source.h: the record-source interface)
+ *   source.c    choosing an input's format (source.h: the record-source interface)
+ *   source_jsonl.c  JSONL: one record a line
  *   source_csv.c    CSV and TSV rows as JSON records
  *   source_json.c   records inside JSON documents (top-level arrays, --records-path)
  *   source_sqlite.c the dump's SQLite databases (tracks with artists and album), or one table

@@ -1,6 +1,6 @@
 /*
  * source.c - choosing the source for an input (by --format, else by the file name, else by
- * the first bytes), and the JSONL source: one record a line, over input.c's line splitting.
+ * the first bytes).
  */
 #include "source.h"
 #include "input.h"
@@ -9,76 +9,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <strings.h>
-
-typedef struct jsonl {
-	wn_source s;
-	wn_input in;
-} jsonl;
-
-static int jsonl_next(wn_source *s, wn_srec *r, int may_move)
-{
-	jsonl *j = (jsonl *)s;
-	int toolong;
-	r->off = j->in.offset;
-	int got = may_move ? wn_input_line(&j->in, &r->rec, &r->len, &toolong)
-			   : wn_input_line_nomove(&j->in, &r->rec, &r->len, &toolong);
-	if (got < 0 || (got > 2)) {
-		snprintf(s->err, sizeof s->err, "%s", *j->in.err ? j->in.err : wn_strerror(got));
-		return got;
-	}
-	if (got != 1)
-		return got;
-	r->lineno = j->in.line;
-	r->end = j->in.offset;
-	r->toolong_len = toolong ? j->in.toolong_len : 0;
-	r->code = 0;
-	r->why = NULL;
-	return 1;
-}
-
-static int jsonl_skip(wn_source *s, uint64_t pos, uint64_t recno)
-{
-	jsonl *j = (jsonl *)s;
-	int rc = wn_input_skip(&j->in, pos, recno);
-	if (rc)
-		snprintf(s->err, sizeof s->err, "%s", j->in.err);
-	return rc;
-}
-
-static uint64_t jsonl_consumed(wn_source *s)
-{
-	jsonl *j = (jsonl *)s;
-	return j->in.zst ? j->in.raw_read : j->in.offset;
-}
-
-static void jsonl_close(wn_source *s)
-{
-	jsonl *j = (jsonl *)s;
-	wn_input_close(&j->in);
-	free(j);
-}
-
-int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o)
-{
-	jsonl *j = calloc(1, sizeof *j);
-	*out = NULL;
-	if (!j)
-		return WN_E_NOMEM;
-	j->s.next = jsonl_next;
-	j->s.skip = jsonl_skip;
-	j->s.consumed = jsonl_consumed;
-	j->s.close = jsonl_close;
-	*out = &j->s;
-	int rc = wn_input_open(&j->in, path, o->max_line);
-	j->s.name = j->in.name;
-	if (rc) {
-		snprintf(j->s.err, sizeof j->s.err, "%s", j->in.err);
-		return rc;
-	}
-	j->s.size = j->in.regular ? j->in.size : 0;
-	j->s.head_hash = j->in.head_hash;
-	return 0;
-}
 
 /* ---- choosing the source ---- */
 
@@ -172,15 +102,16 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 	int rc = wn_source_jsonl(out, path, o);
 	if (rc)
 		return rc;
-	jsonl *j = (jsonl *)*out;
+	wn_source *s = *out;
+	wn_input *in = wn_source_jsonl_input(s);
 	if (!fmt || !strcmp(fmt, "json?")) {
-		fmt = format_by_content(&j->in, fmt ? "json" : NULL, j->s.err, sizeof j->s.err);
+		fmt = format_by_content(in, fmt ? "json" : NULL, s->err, sizeof s->err);
 		if (!fmt)
 			return WN_E_USAGE;
 		if (!strcmp(fmt, "sqlite")) {
-			if (!j->in.regular || j->in.zst) {
-				snprintf(j->s.err, sizeof j->s.err, "an SQLite database must be read from a file (not from %s)",
-					j->in.zst ? "a .zst: decompress it first" : "a pipe or standard input");
+			if (!in->regular || in->zst) {
+				snprintf(s->err, sizeof s->err, "an SQLite database must be read from a file (not from %s)",
+					in->zst ? "a .zst: decompress it first" : "a pipe or standard input");
 				return WN_E_USAGE;
 			}
 			wn_source_close(*out);
@@ -188,26 +119,26 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 		}
 	}
 	if (strcmp(fmt, "jsonl") && strcmp(fmt, "json") && strcmp(fmt, "csv") && strcmp(fmt, "tsv")) {
-		snprintf(j->s.err, sizeof j->s.err, "unknown format \"%s\" (jsonl, json, csv, tsv or sqlite)", fmt);
+		snprintf(s->err, sizeof s->err, "unknown format \"%s\" (jsonl, json, csv, tsv or sqlite)", fmt);
 		return WN_E_USAGE;
 	}
 	if (enc < 0) {
-		snprintf(j->s.err, sizeof j->s.err, "unknown encoding \"%s\" (utf-8, cp1252 or latin1)", o->encoding);
+		snprintf(s->err, sizeof s->err, "unknown encoding \"%s\" (utf-8, cp1252 or latin1)", o->encoding);
 		return WN_E_USAGE;
 	}
 	if (o->records_path && strcmp(fmt, "json")) {
-		snprintf(j->s.err, sizeof j->s.err, "--records-path is for JSON documents, and this input is read as %s", fmt);
+		snprintf(s->err, sizeof s->err, "--records-path is for JSON documents, and this input is read as %s", fmt);
 		return WN_E_USAGE;
 	}
 	if (strcmp(fmt, "jsonl")) {
-		wn_input in = j->in;
-		memset(&j->in, 0, sizeof j->in);
-		j->in.fd = -1;
+		wn_input moved = *in;
+		memset(in, 0, sizeof *in);
+		in->fd = -1;
 		wn_source_close(*out);
 		*out = NULL;
 		if (!strcmp(fmt, "csv") || !strcmp(fmt, "tsv"))
-			return wn_source_csv(out, &in, o, fmt[0] == 't');
-		if ((rc = wn_source_json(out, &in, o)))
+			return wn_source_csv(out, &moved, o, fmt[0] == 't');
+		if ((rc = wn_source_json(out, &moved, o)))
 			return rc;
 	}
 	if (enc != WN_ENC_UTF8)

@@ -47,13 +47,16 @@ int wn_source_fail(wn_source *s, int code, const char *fmt, ...) __attribute__((
 int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o);
 void wn_source_close(wn_source *s);
 
-/* the JSONL source (source.c) */
+/* The JSONL source (source_jsonl.c). It opens the input itself (and says why it cannot);
+ * wn_source_jsonl_input() is that input, for wn_source_open() to look at its first bytes
+ * and to move it on to the source of another format. */
+struct wn_input;
 int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o);
+struct wn_input *wn_source_jsonl_input(wn_source *s);
 
 /* The other sources. The text ones take over an input that wn_source_open() has already
  * opened (and looked at, to tell the format): *in is moved into the source, which closes
  * it, also on error. On error *out is set when a source was made (close it). */
-struct wn_input;
 int wn_source_csv(wn_source **out, struct wn_input *in, const wn_ingest_opts *o, int tsv);   /* source_csv.c */
 int wn_source_json(wn_source **out, struct wn_input *in, const wn_ingest_opts *o);           /* source_json.c */
 int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o);            /* source_sqlite.c */
