@@ -10,7 +10,7 @@
  *   catalog.c   open/lock/recover, LMDB environment, metadata, manifests, commit protocol
  *   input.c     input: files, stdin, .zst, line splitting
  *   arena.c     the blocks sources write their records into (arena.h)
- *   source.c    choosing an input's format (source.h: the record-source interface)
+ *   source_open.c   choosing an input's format (source.h: the record-source interface)
  *   source_jsonl.c  JSONL: one record a line
  *   source_csv.c    CSV and TSV rows as JSON records
  *   source_json.c   records inside JSON documents (top-level arrays, --records-path)

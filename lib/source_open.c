@@ -1,6 +1,6 @@
 /*
- * source.c - choosing the source for an input (by --format, else by the file name, else by
- * the first bytes).
+ * source_open.c - choosing the source for an input (by --format, else by the file name,
+ * else by the first bytes).
  */
 #include "source.h"
 #include "input.h"
