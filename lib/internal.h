@@ -10,13 +10,14 @@
  *   catalog.c   open/lock/recover, LMDB environment, metadata, manifests, commit protocol
  *   input.c     input: files, stdin, .zst, line splitting
  *   arena.c     the blocks sources write their records into (arena.h)
- *   source_open.c   choosing an input's format (source.h: the record-source interface)
+ *   encoding.c  the input's encodings: names, the cp1252 table, UTF-8 checks (encoding.h)
+ *   source.c    what every record source shares (source.h: the record-source interface)
  *   source_jsonl.c  JSONL: one record a line
  *   source_csv.c    CSV and TSV rows as JSON records
  *   source_json.c   records inside JSON documents (top-level arrays, --records-path)
  *   source_sqlite.c the dump's SQLite databases (tracks with artists and album), or one table
- *   encoding.c  the input's encodings: names, the cp1252 table, UTF-8 checks (encoding.h)
  *   transcode.c a source that transcodes another's records from cp1252/latin1 to UTF-8
+ *   source_open.c   choosing an input's format and its source
  *   ingest.c    the ingest pipeline
  *   read.c      export, get, stats
  *   json.c      strict JSON, canonical fingerprint (json.h)

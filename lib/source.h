@@ -1,8 +1,14 @@
 /*
  * source.h - where records come from (internal). A source turns an input (file, stdin,
  * .zst) into records: JSON object texts with a position for messages and for resuming.
- * JSONL is the source in source.c; other formats add their own source_*.c and a line
- * in wn_source_open().
+ * The files from the bottom up; each calls only the ones listed before it, and input.c,
+ * arena.c and encoding.c, which are below them all:
+ *   source.c        what every source shares (wn_source_fail, wn_source_close)
+ *   source_jsonl.c, source_csv.c (and TSV), source_json.c (documents), source_sqlite.c:
+ *                   one source a format
+ *   transcode.c     a source that wraps another and transcodes its records to UTF-8
+ *   source_open.c   wn_source_open(): chooses the format and the source
+ * A new format adds its own source_*.c and a line in wn_source_open().
  */
 #ifndef WN_SOURCE_H
 #define WN_SOURCE_H
@@ -39,13 +45,12 @@ struct wn_source {
 	char err[256];
 };
 
+/* ---- every source (source.c) ---- */
 /* Set s->err from the format, and return code (for `return wn_source_fail(...)`). */
 int wn_source_fail(wn_source *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void wn_source_close(wn_source *s);   /* s->close(s); accepts NULL */
 
-/* Open `path` ("-" = stdin) as records of the format o->format (detected when NULL or
- * "auto"). On error returns a code and, if a source was made, *out to close. */
-int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o);
-void wn_source_close(wn_source *s);
+/* ---- the sources ---- */
 
 /* The JSONL source (source_jsonl.c). It opens the input itself (and says why it cannot);
  * wn_source_jsonl_input() is that input, for wn_source_open() to look at its first bytes
@@ -61,9 +66,14 @@ int wn_source_csv(wn_source **out, struct wn_input *in, const wn_ingest_opts *o,
 int wn_source_json(wn_source **out, struct wn_input *in, const wn_ingest_opts *o);           /* source_json.c */
 int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o);            /* source_sqlite.c */
 
+/* ---- transcoding (transcode.c) ---- */
 /* Wrap a source of JSON texts in one that transcodes each record from enc to UTF-8 (JSONL
- * and nested JSON; CSV transcodes as it parses). Takes ownership of inner, also on error.
- * (transcode.c) */
+ * and nested JSON; CSV transcodes as it parses). Takes ownership of inner, also on error. */
 int wn_source_transcode(wn_source **out, wn_source *inner, int enc);
+
+/* ---- choosing the source (source_open.c) ---- */
+/* Open `path` ("-" = stdin) as records of the format o->format (detected when NULL or
+ * "auto"). On error returns a code and, if a source was made, *out to close. */
+int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o);
 
 #endif

@@ -1,13 +1,18 @@
 /*
- * source_open.c - choosing the source for an input (by --format, else by the file name,
- * else by the first bytes).
+ * source_open.c - choosing the source for an input: by --format, else by the file name,
+ * else by the first bytes.
+ *
+ * This is the one file that knows every format. It sits above the sources and the
+ * transcoding source, and none of them calls it. A text input is opened once, by the
+ * JSONL source (source_jsonl.c), which reads its first 64 KiB; what those bytes say
+ * decides the format, and the input, none of it consumed yet, moves on to that
+ * format's source. SQLite is opened by its path, as SQLite reads the file itself. With
+ * --encoding, JSONL and JSON documents are wrapped in the transcoding source
+ * (transcode.c); CSV transcodes as it parses.
  */
 #include "source.h"
 #include "input.h"
 
-#include <errno.h>
-#include <stdarg.h>
-#include <stdlib.h>
 #include <strings.h>
 
 /* ---- choosing the source ---- */
@@ -76,16 +81,6 @@ static const char *format_by_content(const wn_input *in, const char *hint, char 
 	return tabs > commas ? "tsv" : commas ? "csv" : "jsonl";
 }
 
-
-int wn_source_fail(wn_source *s, int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(s->err, sizeof s->err, fmt, ap);
-	va_end(ap);
-	return code;
-}
-
 int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 {
 	const char *fmt = o->format && strcmp(o->format, "auto") ? o->format : NULL;
@@ -144,10 +139,4 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 	if (enc != WN_ENC_UTF8)
 		return wn_source_transcode(out, *out, enc);
 	return 0;
-}
-
-void wn_source_close(wn_source *s)
-{
-	if (s)
-		s->close(s);
 }
