@@ -162,6 +162,13 @@ void wn_input_close(wn_input *in)
 	in->dctx = NULL;
 }
 
+void wn_input_move(wn_input *to, wn_input *from)
+{
+	*to = *from;
+	memset(from, 0, sizeof *from);
+	from->fd = -1;
+}
+
 int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines)
 {
 	while (bytes) {

@@ -49,13 +49,15 @@ struct wn_source {
 /* Set s->err from the format, and return code (for `return wn_source_fail(...)`). */
 int wn_source_fail(wn_source *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void wn_source_close(wn_source *s);   /* s->close(s); accepts NULL */
+/* A text source's name, size and head hash are its input's (input.c says why these). */
+struct wn_input;
+void wn_source_identity(wn_source *s, const struct wn_input *in);
 
 /* ---- the sources ---- */
 
 /* The JSONL source (source_jsonl.c). It opens the input itself (and says why it cannot);
  * wn_source_jsonl_input() is that input, for wn_source_open() to look at its first bytes
  * and to move it on to the source of another format. */
-struct wn_input;
 int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o);
 struct wn_input *wn_source_jsonl_input(wn_source *s);
 

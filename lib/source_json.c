@@ -450,7 +450,7 @@ static int json_skip(wn_source *s, uint64_t pos, uint64_t recno)
 static uint64_t json_consumed(wn_source *s)
 {
 	jdoc *d = (jdoc *)s;
-	return d->in.zst ? d->in.raw_read : d->in.offset;
+	return wn_input_consumed(&d->in);
 }
 
 static void json_close(wn_source *s)
@@ -507,12 +507,8 @@ int wn_source_json(wn_source **out, wn_input *in, const wn_ingest_opts *o)
 		wn_input_close(in);
 		return WN_E_NOMEM;
 	}
-	d->in = *in;   /* moved: the caller's copy must not be closed */
-	memset(in, 0, sizeof *in);
-	in->fd = -1;
-	d->s.name = d->in.name;
-	d->s.size = d->in.regular ? d->in.size : 0;
-	d->s.head_hash = d->in.head_hash;
+	wn_input_move(&d->in, in);
+	wn_source_identity(&d->s, &d->in);
 	d->s.next = json_next;
 	d->s.skip = json_skip;
 	d->s.consumed = json_consumed;

@@ -54,7 +54,7 @@ static int jsonl_skip(wn_source *s, uint64_t pos, uint64_t recno)
 static uint64_t jsonl_consumed(wn_source *s)
 {
 	jsonl *j = (jsonl *)s;
-	return j->in.zst ? j->in.raw_read : j->in.offset;
+	return wn_input_consumed(&j->in);
 }
 
 static void jsonl_close(wn_source *s)
@@ -81,8 +81,7 @@ int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o)
 		snprintf(j->s.err, sizeof j->s.err, "%s", j->in.err);
 		return rc;
 	}
-	j->s.size = j->in.regular ? j->in.size : 0;
-	j->s.head_hash = j->in.head_hash;
+	wn_source_identity(&j->s, &j->in);
 	return 0;
 }
 

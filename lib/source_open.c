@@ -126,9 +126,8 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 		return WN_E_USAGE;
 	}
 	if (strcmp(fmt, "jsonl")) {
-		wn_input moved = *in;
-		memset(in, 0, sizeof *in);
-		in->fd = -1;
+		wn_input moved;
+		wn_input_move(&moved, in);
 		wn_source_close(*out);
 		*out = NULL;
 		if (!strcmp(fmt, "csv") || !strcmp(fmt, "tsv"))
