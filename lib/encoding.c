@@ -1,5 +1,6 @@
 /*
- * encoding.c - text encodings of the input, and where sources keep the records they make.
+ * encoding.c - the text encodings of the input: their names, the Windows-1252 table,
+ * and the checks of UTF-8 text.
  *
  * Records must be UTF-8 (RFC 3629). Input in Windows-1252 or ISO-8859-1 is transcoded
  * to UTF-8 before it is parsed: both are single-byte supersets of ASCII, so transcoding
@@ -9,19 +10,18 @@
  * unassigned bytes (81 8d 8f 90 9d) are not guessed at: the record holding one is
  * rejected, and the message says that --encoding latin1 takes them as U+0081 etc.
  *
- * The arena: a source hands out records that must stay valid until its next call with
- * may_move (source.h), while it goes on reading. They are written into blocks that never
- * move; a reset forgets them all and keeps one block big enough for the last batch.
- *
- * The transcoding source wraps another (JSONL, nested JSON) and rewrites each record.
+ * Two places transcode, both with wn_enc_byte(): CSV while it makes a row's JSON text
+ * (source_csv.c), and for JSONL and JSON documents a source that wraps the one that
+ * cuts the records (transcode.c). This file holds no state and calls nothing else in the
+ * library, so that every source can use it.
  */
-#include "source.h"
+#include "encoding.h"
 
-#include <stdlib.h>
+#include <stdio.h>
 #include <strings.h>
 
-/* Windows-1252 80..9f; 0 = unassigned */
-static const uint16_t cp1252_hi[32] = {
+/* Windows-1252 80..9f; 0 = unassigned (wn_enc_byte() in encoding.h reads it) */
+const uint16_t wn_cp1252_hi[32] = {
 	0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
 	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
 	0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
@@ -37,22 +37,6 @@ int wn_encoding_parse(const char *name)
 	if (!strcasecmp(name, "latin1") || !strcasecmp(name, "iso-8859-1") || !strcasecmp(name, "latin-1"))
 		return WN_ENC_LATIN1;
 	return -1;
-}
-
-size_t wn_enc_byte(int enc, uint8_t c, char *o)
-{
-	unsigned cp = c;
-	if (enc == WN_ENC_CP1252 && c < 0xa0 && !(cp = cp1252_hi[c - 0x80]))
-		return 0;
-	if (cp < 0x800) {
-		o[0] = (char)(0xc0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	}
-	o[0] = (char)(0xe0 | cp >> 12);
-	o[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	o[2] = (char)(0x80 | (cp & 0x3f));
-	return 3;
 }
 
 size_t wn_utf8_seq(const uint8_t *p, size_t n)
@@ -101,170 +85,4 @@ void wn_utf8_why(const uint8_t *p, size_t n, char *out, size_t cap)
 		snprintf(out, cap, "utf-8 encoded surrogate u+%04x", (unsigned)((c & 0x0f) << 12 | (p[1] & 0x3f) << 6 | (p[2] & 0x3f)));
 	else
 		snprintf(out, cap, "utf-8 code point above u+10ffff");
-}
-
-/* ---- arena ---- */
-
-#define ARENA_MIN (1u << 20)
-
-char *wn_arena_room(wn_arena *a, size_t n)
-{
-	if (a->nblk && a->size - a->used >= n)
-		return a->blk[a->nblk - 1] + a->used;
-	if (a->nblk == a->capblk) {
-		size_t cap = a->capblk ? a->capblk * 2 : 8;
-		char **b = realloc(a->blk, cap * sizeof *b);
-		if (!b)
-			return NULL;
-		a->blk = b;
-		a->capblk = cap;
-	}
-	size_t size = n > ARENA_MIN ? n : ARENA_MIN;
-	char *p = malloc(size);
-	if (!p)
-		return NULL;
-	a->blk[a->nblk++] = p;
-	a->size = size;
-	a->used = 0;
-	return p;
-}
-
-void wn_arena_take(wn_arena *a, size_t n)
-{
-	a->used += n;
-	a->total += n;
-}
-
-char *wn_arena_copy(wn_arena *a, const void *p, size_t n)
-{
-	char *d = wn_arena_room(a, n ? n : 1);
-	if (!d)
-		return NULL;
-	memcpy(d, p, n);
-	wn_arena_take(a, n);
-	return d;
-}
-
-void wn_arena_reset(wn_arena *a)
-{
-	if (a->nblk > 1) {
-		/* several blocks: the batch outgrew the first; next time one block holds it all */
-		size_t want = a->total + a->total / 4;
-		for (size_t i = 0; i < a->nblk; i++)
-			free(a->blk[i]);
-		a->nblk = 0;
-		a->size = a->used = 0;
-		if (want > ARENA_MIN)
-			wn_arena_room(a, want);   /* on failure, the next room() tries again */
-	}
-	a->used = 0;
-	a->total = 0;
-}
-
-void wn_arena_free(wn_arena *a)
-{
-	for (size_t i = 0; i < a->nblk; i++)
-		free(a->blk[i]);
-	free(a->blk);
-	memset(a, 0, sizeof *a);
-}
-
-/* ---- transcoding source ---- */
-
-typedef struct tsrc {
-	wn_source s;
-	wn_source *in;
-	int enc;
-	wn_arena arena;
-	char why[160];
-} tsrc;
-
-static int t_next(wn_source *s, wn_srec *r, int may_move)
-{
-	tsrc *t = (tsrc *)s;
-	if (may_move)
-		wn_arena_reset(&t->arena);
-	int got = t->in->next(t->in, r, may_move);
-	if (got != 1) {
-		if (got != 0 && got != 2)
-			memcpy(s->err, t->in->err, sizeof s->err);
-		return got;
-	}
-	if (r->code || r->toolong_len)
-		return 1;
-	const uint8_t *p = (const uint8_t *)r->rec;
-	size_t n = r->len, i = 0;
-	while (i < n && p[i] < 0x80)
-		i++;
-	if (i == n)
-		return 1;   /* ASCII: nothing to do */
-	char *o = wn_arena_room(&t->arena, n * 3);
-	if (!o)
-		return WN_E_NOMEM;
-	memcpy(o, p, i);
-	size_t k = i;
-	for (; i < n; i++) {
-		if (p[i] < 0x80) {
-			o[k++] = (char)p[i];
-			continue;
-		}
-		size_t l = wn_enc_byte(t->enc, p[i], o + k);
-		if (!l) {
-			/* keep the record as it was: rejected, with its bytes */
-			snprintf(t->why, sizeof t->why, "byte 0x%02x at offset %zu has no character in cp1252 "
-				"(--encoding latin1 reads it as u+00%02x)", p[i], i, p[i]);
-			r->code = WN_E_UTF8;
-			r->why = t->why;
-			return 1;
-		}
-		k += l;
-	}
-	wn_arena_take(&t->arena, k);
-	r->rec = o;
-	r->len = k;
-	return 1;
-}
-
-static int t_skip(wn_source *s, uint64_t pos, uint64_t recno)
-{
-	tsrc *t = (tsrc *)s;
-	int rc = t->in->skip(t->in, pos, recno);
-	if (rc)
-		memcpy(s->err, t->in->err, sizeof s->err);
-	return rc;
-}
-
-static uint64_t t_consumed(wn_source *s)
-{
-	tsrc *t = (tsrc *)s;
-	return t->in->consumed(t->in);
-}
-
-static void t_close(wn_source *s)
-{
-	tsrc *t = (tsrc *)s;
-	wn_source_close(t->in);
-	wn_arena_free(&t->arena);
-	free(t);
-}
-
-int wn_source_transcode(wn_source **out, wn_source *inner, int enc)
-{
-	tsrc *t = calloc(1, sizeof *t);
-	*out = NULL;
-	if (!t) {
-		wn_source_close(inner);
-		return WN_E_NOMEM;
-	}
-	t->in = inner;
-	t->enc = enc;
-	t->s.name = inner->name;
-	t->s.size = inner->size;
-	t->s.head_hash = inner->head_hash;
-	t->s.next = t_next;
-	t->s.skip = t_skip;
-	t->s.consumed = t_consumed;
-	t->s.close = t_close;
-	*out = &t->s;
-	return 0;
 }

@@ -8,12 +8,16 @@
  *               and the pool of compression threads
  *   lsm.c       the hashed maps of the index: memtable, sorted runs in LMDB, merges, bloom filter
  *   catalog.c   open/lock/recover, LMDB environment, metadata, manifests, commit protocol
- *   reader.c    input: files, stdin, .zst, line splitting
- *   source.c    choosing an input's format; the JSONL source (source.h: the record-source interface)
+ *   input.c     input: files, stdin, .zst, line splitting
+ *   arena.c     the blocks sources write their records into (arena.h)
+ *   encoding.c  the input's encodings: names, the cp1252 table, UTF-8 checks (encoding.h)
+ *   source.c    what every record source shares (source.h: the record-source interface)
+ *   source_jsonl.c  JSONL: one record a line
  *   source_csv.c    CSV and TSV rows as JSON records
  *   source_json.c   records inside JSON documents (top-level arrays, --records-path)
  *   source_sqlite.c the dump's SQLite databases (tracks with artists and album), or one table
- *   encoding.c  cp1252/latin1 to UTF-8, UTF-8 checks, the arena sources write records into
+ *   transcode.c a source that transcodes another's records from cp1252/latin1 to UTF-8
+ *   source_open.c   choosing an input's format and its source
  *   ingest.c    the ingest pipeline
  *   query.c     export, get, stats
  *   json.c      strict JSON, canonical fingerprint (json.h)

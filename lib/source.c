@@ -1,151 +1,15 @@
 /*
- * source.c - choosing the source for an input (by --format, else by the file name, else by
- * the first bytes), and the JSONL source: one record a line, over reader.c's line splitting.
+ * source.c - what every source shares: the error text a source leaves in its err,
+ * closing a source whatever its kind, and a text source's identity for resuming.
+ *
+ * The sources (source_jsonl.c, _csv.c, _json.c, _sqlite.c), the transcoding source
+ * (transcode.c) and the chooser (source_open.c) are all above this file, and it calls
+ * none of them: a source is closed through the close() it set when it was made.
  */
 #include "source.h"
-#include "reader.h"
+#include "input.h"
 
-#include <errno.h>
 #include <stdarg.h>
-#include <stdlib.h>
-#include <strings.h>
-
-typedef struct jsonl {
-	wn_source s;
-	wn_input in;
-} jsonl;
-
-static int jsonl_next(wn_source *s, wn_srec *r, int may_move)
-{
-	jsonl *j = (jsonl *)s;
-	int toolong;
-	r->off = j->in.offset;
-	int got = may_move ? wn_input_line(&j->in, &r->rec, &r->len, &toolong)
-			   : wn_input_line_nomove(&j->in, &r->rec, &r->len, &toolong);
-	if (got < 0 || (got > 2)) {
-		snprintf(s->err, sizeof s->err, "%s", *j->in.err ? j->in.err : wn_strerror(got));
-		return got;
-	}
-	if (got != 1)
-		return got;
-	r->lineno = j->in.line;
-	r->end = j->in.offset;
-	r->toolong_len = toolong ? j->in.toolong_len : 0;
-	r->code = 0;
-	r->why = NULL;
-	return 1;
-}
-
-static int jsonl_skip(wn_source *s, uint64_t pos, uint64_t recno)
-{
-	jsonl *j = (jsonl *)s;
-	int rc = wn_input_skip(&j->in, pos, recno);
-	if (rc)
-		snprintf(s->err, sizeof s->err, "%s", j->in.err);
-	return rc;
-}
-
-static uint64_t jsonl_consumed(wn_source *s)
-{
-	jsonl *j = (jsonl *)s;
-	return j->in.zst ? j->in.raw_read : j->in.offset;
-}
-
-static void jsonl_close(wn_source *s)
-{
-	jsonl *j = (jsonl *)s;
-	wn_input_close(&j->in);
-	free(j);
-}
-
-int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o)
-{
-	jsonl *j = calloc(1, sizeof *j);
-	*out = NULL;
-	if (!j)
-		return WN_E_NOMEM;
-	j->s.next = jsonl_next;
-	j->s.skip = jsonl_skip;
-	j->s.consumed = jsonl_consumed;
-	j->s.close = jsonl_close;
-	*out = &j->s;
-	int rc = wn_input_open(&j->in, path, o->max_line);
-	j->s.name = j->in.name;
-	if (rc) {
-		snprintf(j->s.err, sizeof j->s.err, "%s", j->in.err);
-		return rc;
-	}
-	j->s.size = j->in.regular ? j->in.size : 0;
-	j->s.head_hash = j->in.head_hash;
-	return 0;
-}
-
-/* ---- choosing the source ---- */
-
-static int ends_with(const char *s, size_t n, const char *suf)
-{
-	size_t k = strlen(suf);
-	return n >= k && !strncasecmp(s + n - k, suf, k);
-}
-
-/* What the file name says: a format, "json?" (a .json file may hold one JSON document or
- * be JSONL under another name: its first line tells), or NULL. */
-static const char *format_by_name(const char *path)
-{
-	static const char *const ext[][2] = { { ".jsonl", "jsonl" }, { ".ndjson", "jsonl" }, { ".json", "json?" },
-		{ ".csv", "csv" }, { ".tsv", "tsv" }, { ".sqlite3", "sqlite" }, { ".sqlite", "sqlite" }, { ".db", "sqlite" } };
-	size_t n = strlen(path);
-	if (ends_with(path, n, ".zst"))
-		n -= 4;
-	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
-		if (ends_with(path, n, ext[i][0]))
-			return ext[i][1];
-	return NULL;
-}
-
-/* What the first bytes say (the first 64 KiB are in the buffer): "{" starts JSONL (or,
- * if the first line is not a whole object, a JSON document), "[" a JSON document, the
- * SQLite header a database, and a first line with commas (tabs) a CSV (TSV) header.
- * Only text is told apart: bytes that are not (control bytes other than whitespace) are
- * read as JSONL, whose every line is then rejected with its reason, as before formats. */
-static const char *format_by_content(const wn_input *in, const char *hint, char *err, size_t cap)
-{
-	const uint8_t *p = (const uint8_t *)in->buf + in->start, *e = (const uint8_t *)in->buf + in->end;
-	if (e - p >= 16 && !memcmp(p, "SQLite format 3", 16))
-		return "sqlite";
-	if (e - p >= 4 && ((p[0] == 0xff && p[1] == 0xfe && p[3] == 0) || (p[0] == 0xfe && p[1] == 0xff && p[2] == 0))) {
-		snprintf(err, cap, "the input is UTF-16, which winnow does not read: convert it first (iconv -f UTF-16 -t UTF-8)");
-		return NULL;
-	}
-	if (e - p >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8) {
-		snprintf(err, cap, "the input is gzip-compressed: decompress it first (zcat FILE | winnow ingest ... -)");
-		return NULL;
-	}
-	for (const uint8_t *q = p; q < e && q < p + 4096; q++)
-		if (*q < 0x20 && *q != '\t' && *q != '\n' && *q != '\r')
-			return "jsonl";
-	if (e - p >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
-		p += 3;
-	while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
-		p++;
-	const uint8_t *nl = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL, *le = nl ? nl : e;
-	if (p < e && *p == '[')
-		return "json";
-	if (p < e && *p == '{') {
-		while (le > p && (le[-1] == ' ' || le[-1] == '\t' || le[-1] == '\r'))
-			le--;
-		return !nl || le[-1] == '}' ? "jsonl" : "json";
-	}
-	if (hint)
-		return hint;
-	size_t commas = 0, tabs = 0;
-	for (const uint8_t *q = p; q < le; q++) {
-		commas += *q == ',';
-		tabs += *q == '\t';
-	}
-	return tabs > commas ? "tsv" : commas ? "csv" : "jsonl";
-}
-
 
 int wn_source_fail(wn_source *s, int code, const char *fmt, ...)
 {
@@ -156,67 +20,15 @@ int wn_source_fail(wn_source *s, int code, const char *fmt, ...)
 	return code;
 }
 
-int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
-{
-	const char *fmt = o->format && strcmp(o->format, "auto") ? o->format : NULL;
-	int enc = wn_encoding_parse(o->encoding);
-	*out = NULL;
-	if (!fmt && o->records_path)
-		fmt = "json";
-	if (!fmt && strcmp(path, "-"))
-		fmt = format_by_name(path);
-	if (fmt && !strcmp(fmt, "sqlite"))
-		return wn_source_sqlite(out, path, o);
-	/* the JSONL source opens the input (and explains why it cannot); if the format is
-	 * another, its input moves to the source of that format */
-	int rc = wn_source_jsonl(out, path, o);
-	if (rc)
-		return rc;
-	jsonl *j = (jsonl *)*out;
-	if (!fmt || !strcmp(fmt, "json?")) {
-		fmt = format_by_content(&j->in, fmt ? "json" : NULL, j->s.err, sizeof j->s.err);
-		if (!fmt)
-			return WN_E_USAGE;
-		if (!strcmp(fmt, "sqlite")) {
-			if (!j->in.regular || j->in.zst) {
-				snprintf(j->s.err, sizeof j->s.err, "an SQLite database must be read from a file (not from %s)",
-					j->in.zst ? "a .zst: decompress it first" : "a pipe or standard input");
-				return WN_E_USAGE;
-			}
-			wn_source_close(*out);
-			return wn_source_sqlite(out, path, o);
-		}
-	}
-	if (strcmp(fmt, "jsonl") && strcmp(fmt, "json") && strcmp(fmt, "csv") && strcmp(fmt, "tsv")) {
-		snprintf(j->s.err, sizeof j->s.err, "unknown format \"%s\" (jsonl, json, csv, tsv or sqlite)", fmt);
-		return WN_E_USAGE;
-	}
-	if (enc < 0) {
-		snprintf(j->s.err, sizeof j->s.err, "unknown encoding \"%s\" (utf-8, cp1252 or latin1)", o->encoding);
-		return WN_E_USAGE;
-	}
-	if (o->records_path && strcmp(fmt, "json")) {
-		snprintf(j->s.err, sizeof j->s.err, "--records-path is for JSON documents, and this input is read as %s", fmt);
-		return WN_E_USAGE;
-	}
-	if (strcmp(fmt, "jsonl")) {
-		wn_input in = j->in;
-		memset(&j->in, 0, sizeof j->in);
-		j->in.fd = -1;
-		wn_source_close(*out);
-		*out = NULL;
-		if (!strcmp(fmt, "csv") || !strcmp(fmt, "tsv"))
-			return wn_source_csv(out, &in, o, fmt[0] == 't');
-		if ((rc = wn_source_json(out, &in, o)))
-			return rc;
-	}
-	if (enc != WN_ENC_UTF8)
-		return wn_source_transcode(out, *out, enc);
-	return 0;
-}
-
 void wn_source_close(wn_source *s)
 {
 	if (s)
 		s->close(s);
+}
+
+void wn_source_identity(wn_source *s, const wn_input *in)
+{
+	s->name = in->name;
+	s->size = in->regular ? in->size : 0;
+	s->head_hash = in->head_hash;
 }

@@ -1,13 +1,21 @@
 /*
  * source.h - where records come from (internal). A source turns an input (file, stdin,
  * .zst) into records: JSON object texts with a position for messages and for resuming.
- * JSONL is the source in source.c; other formats add their own source_*.c and a line
- * in wn_source_open().
+ * The files from the bottom up; each calls only the ones listed before it, and input.c,
+ * arena.c and encoding.c, which are below them all:
+ *   source.c        what every source shares (wn_source_fail, wn_source_close)
+ *   source_jsonl.c, source_csv.c (and TSV), source_json.c (documents), source_sqlite.c:
+ *                   one source a format
+ *   transcode.c     a source that wraps another and transcodes its records to UTF-8
+ *   source_open.c   wn_source_open(): chooses the format and the source
+ * A new format adds its own source_*.c and a line in wn_source_open().
  */
 #ifndef WN_SOURCE_H
 #define WN_SOURCE_H
 
 #include "internal.h"
+#include "arena.h"
+#include "encoding.h"
 
 typedef struct wn_srec {
 	const char *rec;        /* the record: a JSON object text, or the raw bytes of a rejected one */
@@ -37,53 +45,37 @@ struct wn_source {
 	char err[256];
 };
 
+/* ---- every source (source.c) ---- */
 /* Set s->err from the format, and return code (for `return wn_source_fail(...)`). */
 int wn_source_fail(wn_source *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void wn_source_close(wn_source *s);   /* s->close(s); accepts NULL */
+/* A text source's name, size and head hash are its input's (input.c says why these). */
+struct wn_input;
+void wn_source_identity(wn_source *s, const struct wn_input *in);
 
-/* Open `path` ("-" = stdin) as records of the format o->format (detected when NULL or
- * "auto"). On error returns a code and, if a source was made, *out to close. */
-int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o);
-void wn_source_close(wn_source *s);
+/* ---- the sources ---- */
 
-/* the JSONL source (source.c) */
+/* The JSONL source (source_jsonl.c). It opens the input itself (and says why it cannot);
+ * wn_source_jsonl_input() is that input, for wn_source_open() to look at its first bytes
+ * and to move it on to the source of another format. */
 int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o);
+struct wn_input *wn_source_jsonl_input(wn_source *s);
 
 /* The other sources. The text ones take over an input that wn_source_open() has already
  * opened (and looked at, to tell the format): *in is moved into the source, which closes
  * it, also on error. On error *out is set when a source was made (close it). */
-struct wn_input;
 int wn_source_csv(wn_source **out, struct wn_input *in, const wn_ingest_opts *o, int tsv);   /* source_csv.c */
 int wn_source_json(wn_source **out, struct wn_input *in, const wn_ingest_opts *o);           /* source_json.c */
 int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o);            /* source_sqlite.c */
 
-/* ---- text encodings (encoding.c) ---- */
-enum { WN_ENC_UTF8, WN_ENC_CP1252, WN_ENC_LATIN1 };
-/* "utf-8"/"utf8" (also NULL), "cp1252"/"windows-1252", "latin1"/"iso-8859-1": WN_ENC_*, or -1 */
-int wn_encoding_parse(const char *name);
-/* The UTF-8 form of byte c >= 0x80 of encoding enc, written at o (2 or 3 bytes): its
- * length, or 0 when the byte has no character in enc (cp1252 81 8d 8f 90 9d). */
-size_t wn_enc_byte(int enc, uint8_t c, char *o);
-/* Length of the well-formed UTF-8 sequence at p (p[0] >= 0x80, n bytes readable), or 0;
- * then wn_utf8_why() says why, in json.c's words ("invalid utf-8 byte 0xe9"). */
-size_t wn_utf8_seq(const uint8_t *p, size_t n);
-void wn_utf8_why(const uint8_t *p, size_t n, char *out, size_t cap);
-
-/* Where sources put the records they make: blocks that never move, so a record stays
- * where it is until the next reset (a source resets when next() is called with may_move). */
-typedef struct wn_arena {
-	char **blk;
-	size_t nblk, capblk;
-	size_t used, size;      /* of the last block */
-	size_t total;           /* bytes taken since the last reset */
-} wn_arena;
-char *wn_arena_room(wn_arena *a, size_t n);    /* room for n bytes at the end; NULL = no memory */
-void wn_arena_take(wn_arena *a, size_t n);     /* keep n bytes of the last room */
-char *wn_arena_copy(wn_arena *a, const void *p, size_t n);   /* room + copy + take */
-void wn_arena_reset(wn_arena *a);
-void wn_arena_free(wn_arena *a);
-
+/* ---- transcoding (transcode.c) ---- */
 /* Wrap a source of JSON texts in one that transcodes each record from enc to UTF-8 (JSONL
  * and nested JSON; CSV transcodes as it parses). Takes ownership of inner, also on error. */
 int wn_source_transcode(wn_source **out, wn_source *inner, int enc);
+
+/* ---- choosing the source (source_open.c) ---- */
+/* Open `path` ("-" = stdin) as records of the format o->format (detected when NULL or
+ * "auto"). On error returns a code and, if a source was made, *out to close. */
+int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o);
 
 #endif

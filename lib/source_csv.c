@@ -32,7 +32,7 @@
  * is made once from the header.
  */
 #include "source.h"
-#include "reader.h"
+#include "input.h"
 
 #include <stdlib.h>
 #include <strings.h>
@@ -741,7 +741,7 @@ static int csv_skip(wn_source *s, uint64_t pos, uint64_t recno)
 static uint64_t csv_consumed(wn_source *s)
 {
 	csv *c = (csv *)s;
-	return c->in.zst ? c->in.raw_read : c->in.offset;
+	return wn_input_consumed(&c->in);
 }
 
 static void csv_close(wn_source *s)
@@ -982,12 +982,8 @@ int wn_source_csv(wn_source **out, wn_input *in, const wn_ingest_opts *o, int ts
 		wn_input_close(in);
 		return WN_E_NOMEM;
 	}
-	c->in = *in;   /* moved: the caller's copy must not be closed */
-	memset(in, 0, sizeof *in);
-	in->fd = -1;
-	c->s.name = c->in.name;
-	c->s.size = c->in.regular ? c->in.size : 0;
-	c->s.head_hash = c->in.head_hash;
+	wn_input_move(&c->in, in);
+	wn_source_identity(&c->s, &c->in);
 	c->s.next = csv_next;
 	c->s.skip = csv_skip;
 	c->s.consumed = csv_consumed;

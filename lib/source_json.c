@@ -21,7 +21,7 @@
  * structure is ASCII in every encoding winnow reads).
  */
 #include "source.h"
-#include "reader.h"
+#include "input.h"
 
 #include <stdarg.h>
 #include <stdlib.h>
@@ -76,7 +76,7 @@ static int fail(jdoc *d, int code, const char *fmt, ...)
 
 /* Make sure the buffer holds at least one unread byte: 1, 0 at the end, -1 on a read
  * error (its code in d->ioerr, its text in err).
- * reader.c hands out lines, and a document may be one huge line, so it is read in
+ * input.c hands out lines, and a document may be one huge line, so it is read in
  * buffers: wn_input_skip() of one byte refills the buffer when it is empty (and
  * consumes that byte, which is still there, one place back). */
 static int more(jdoc *d)
@@ -450,7 +450,7 @@ static int json_skip(wn_source *s, uint64_t pos, uint64_t recno)
 static uint64_t json_consumed(wn_source *s)
 {
 	jdoc *d = (jdoc *)s;
-	return d->in.zst ? d->in.raw_read : d->in.offset;
+	return wn_input_consumed(&d->in);
 }
 
 static void json_close(wn_source *s)
@@ -507,12 +507,8 @@ int wn_source_json(wn_source **out, wn_input *in, const wn_ingest_opts *o)
 		wn_input_close(in);
 		return WN_E_NOMEM;
 	}
-	d->in = *in;   /* moved: the caller's copy must not be closed */
-	memset(in, 0, sizeof *in);
-	in->fd = -1;
-	d->s.name = d->in.name;
-	d->s.size = d->in.regular ? d->in.size : 0;
-	d->s.head_hash = d->in.head_hash;
+	wn_input_move(&d->in, in);
+	wn_source_identity(&d->s, &d->in);
 	d->s.next = json_next;
 	d->s.skip = json_skip;
 	d->s.consumed = json_consumed;

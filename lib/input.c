@@ -1,5 +1,5 @@
 /*
- * reader.c - input: a file, standard input or a .zst of either, cut into lines.
+ * input.c - input: a file, standard input or a .zst of either, cut into lines.
  *
  * One buffer, allocated once and reused: lines are found with memchr and handed out as
  * pointers into it (getline() was 5x slower here). A line longer than max_line is not
@@ -11,7 +11,7 @@
  * on from is a byte offset in the decompressed stream that falls on a line boundary.
  */
 #include "internal.h"
-#include "reader.h"
+#include "input.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -160,6 +160,13 @@ void wn_input_close(wn_input *in)
 	ZSTD_freeDCtx(in->dctx);
 	in->buf = in->zin = NULL;
 	in->dctx = NULL;
+}
+
+void wn_input_move(wn_input *to, wn_input *from)
+{
+	*to = *from;
+	memset(from, 0, sizeof *from);
+	from->fd = -1;
 }
 
 int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines)

@@ -1,8 +1,8 @@
 /*
- * reader.h - line input from files, stdin and .zst (internal; see reader.c).
+ * input.h - line input from files, stdin and .zst (internal; see input.c).
  */
-#ifndef WN_READER_H
-#define WN_READER_H
+#ifndef WN_INPUT_H
+#define WN_INPUT_H
 
 #include "internal.h"
 
@@ -31,6 +31,15 @@ typedef struct wn_input {
  * Call wn_input_close() in every case. */
 int wn_input_open(wn_input *in, const char *path, size_t max_line);
 void wn_input_close(wn_input *in);
+/* Hand an open input over: *to takes it as it is, *from is left closed (closing it
+ * again does nothing): how an input goes from the source chooser to a source. */
+void wn_input_move(wn_input *to, wn_input *from);
+/* Input bytes read so far, for progress: of a .zst the compressed bytes (in->size is its
+ * compressed size too), else the bytes consumed. */
+static inline uint64_t wn_input_consumed(const wn_input *in)
+{
+	return in->zst ? in->raw_read : in->offset;
+}
 /* Skip bytes already ingested by an interrupted run, which had read `lines` lines. */
 int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines);
 /* Next line without its terminator ("\n" or "\r\n"). 1 = a line, 0 = end of input, <0 or

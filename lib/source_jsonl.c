@@ -1,0 +1,91 @@
+/*
+ * source_jsonl.c - the JSONL source: one record a line, over input.c's line splitting.
+ *
+ * A record is its line as input.c hands it out, a pointer into the input's buffer:
+ * nothing is copied here. Lines returned without may_move stay where they are, and a
+ * call with may_move may move the buffer, which is the rule of next() (source.h). A
+ * record's position is the byte offset of its line and its end the offset after the
+ * line end, so resuming is skipping that many bytes.
+ *
+ * The JSONL source is also how a text input is opened: wn_source_open() opens it as
+ * JSONL, looks at its first bytes through wn_source_jsonl_input(), and for another
+ * format moves the input on to that format's source.
+ */
+#include "source.h"
+#include "input.h"
+
+#include <stdlib.h>
+
+typedef struct jsonl {
+	wn_source s;
+	wn_input in;
+} jsonl;
+
+static int jsonl_next(wn_source *s, wn_srec *r, int may_move)
+{
+	jsonl *j = (jsonl *)s;
+	int toolong;
+	r->off = j->in.offset;
+	int got = may_move ? wn_input_line(&j->in, &r->rec, &r->len, &toolong)
+			   : wn_input_line_nomove(&j->in, &r->rec, &r->len, &toolong);
+	if (got < 0 || (got > 2)) {
+		snprintf(s->err, sizeof s->err, "%s", *j->in.err ? j->in.err : wn_strerror(got));
+		return got;
+	}
+	if (got != 1)
+		return got;
+	r->lineno = j->in.line;
+	r->end = j->in.offset;
+	r->toolong_len = toolong ? j->in.toolong_len : 0;
+	r->code = 0;
+	r->why = NULL;
+	return 1;
+}
+
+static int jsonl_skip(wn_source *s, uint64_t pos, uint64_t recno)
+{
+	jsonl *j = (jsonl *)s;
+	int rc = wn_input_skip(&j->in, pos, recno);
+	if (rc)
+		snprintf(s->err, sizeof s->err, "%s", j->in.err);
+	return rc;
+}
+
+static uint64_t jsonl_consumed(wn_source *s)
+{
+	jsonl *j = (jsonl *)s;
+	return wn_input_consumed(&j->in);
+}
+
+static void jsonl_close(wn_source *s)
+{
+	jsonl *j = (jsonl *)s;
+	wn_input_close(&j->in);
+	free(j);
+}
+
+int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o)
+{
+	jsonl *j = calloc(1, sizeof *j);
+	*out = NULL;
+	if (!j)
+		return WN_E_NOMEM;
+	j->s.next = jsonl_next;
+	j->s.skip = jsonl_skip;
+	j->s.consumed = jsonl_consumed;
+	j->s.close = jsonl_close;
+	*out = &j->s;
+	int rc = wn_input_open(&j->in, path, o->max_line);
+	j->s.name = j->in.name;
+	if (rc) {
+		snprintf(j->s.err, sizeof j->s.err, "%s", j->in.err);
+		return rc;
+	}
+	wn_source_identity(&j->s, &j->in);
+	return 0;
+}
+
+wn_input *wn_source_jsonl_input(wn_source *s)
+{
+	return &((jsonl *)s)->in;
+}
