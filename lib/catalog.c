@@ -24,8 +24,6 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-static const char *role_dir[WN_NROLES] = { "shards", "ledger", "rejects" };
-
 int wn_seterr(wn_catalog *c, int code, const char *fmt, ...)
 {
 	if (!c)
@@ -59,7 +57,7 @@ const char *wn_catalog_errmsg(const wn_catalog *c)
 
 void wn_file_relpath(char *out, size_t cap, int role, int kind, uint32_t seq)
 {
-	snprintf(out, cap, "%s/%s-%06u.jsonl.zst", role_dir[role], wn_kind_name(kind), seq);
+	snprintf(out, cap, "%s/%s-%06u.jsonl.zst", wn_role_dir(role), wn_kind_name(kind), seq);
 }
 
 /* ---- packing of index values (layouts in doc/FORMAT.md) ---- */
@@ -349,7 +347,7 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 		return wn_lmdb_err(c, rc, "files");
 	/* files past the highest committed number of their series were never committed */
 	for (int r = 0; r < WN_NROLES; r++) {
-		snprintf(path, sizeof path, "%s/%s", c->dir, role_dir[r]);
+		snprintf(path, sizeof path, "%s/%s", c->dir, wn_role_dir(r));
 		DIR *d = opendir(path);
 		if (!d)
 			continue;
@@ -410,7 +408,7 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 	} else {
 		char p[4096];
 		for (int r = 0; r < WN_NROLES; r++) {
-			snprintf(p, sizeof p, "%s/%s", c->dir, role_dir[r]);
+			snprintf(p, sizeof p, "%s/%s", c->dir, wn_role_dir(r));
 			int e = wn_mkdir_p(p);
 			if (e)
 				return wn_seterr(c, e, "%s: %s", p, strerror(e));

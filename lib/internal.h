@@ -65,6 +65,9 @@ void wn_buf_free(wn_buf *b);
 
 /* ---- misc (util.c) ---- */
 void wn_hex(char *out, const uint8_t *p, size_t n);        /* writes 2n chars + NUL */
+int wn_hexval(int ch);                                     /* a hex digit of either case: 0-15, else -1 */
+int wn_unhex(uint8_t *out, const char *s, size_t n);       /* n bytes from 2n hex digits: 0, or -1 */
+size_t wn_utf8_put(char *o, uint32_t cp);                  /* a code point as 1-4 UTF-8 bytes at o: how many */
 int wn_write_all(int fd, const void *p, size_t n);         /* 0 or errno */
 int wn_pread_all(int fd, void *p, size_t n, uint64_t off); /* 0, errno, or WN_E_CORRUPT on short read */
 int wn_fsync_dir(const char *dir);                         /* 0 or errno */
@@ -73,6 +76,7 @@ int wn_mkdir_p(const char *path);                          /* 0 or errno */
 double wn_now(void);                                       /* monotonic seconds */
 int wn_utf8_valid(const char *s, size_t n);                /* 1 if valid UTF-8 */
 const char *wn_kind_name(int kind);
+int wn_kind_by_name(const char *s);                        /* "track" 0, "artist" 1, else -1 */
 void *wn_big_alloc(size_t n);                 /* zero-filled, huge pages where possible; NULL on failure */
 void *wn_big_realloc(void *p, size_t old, size_t n);
 void wn_big_free(void *p, size_t n);
@@ -118,6 +122,18 @@ int wn_seektable_read(int fd, uint64_t fsize, wn_seekent **out, uint32_t *n, uin
 #define WN_ROLE_LEDGER 1
 #define WN_ROLE_REJECT 2
 #define WN_NROLES 3
+/* A role's folder ("shards", "ledger", "rejects") and its name in MANIFEST.json ("shard",
+ * "ledger", "rejects"): the one table of both, inline so that every layer can use it. */
+static inline const char *wn_role_dir(int role)
+{
+	static const char *const dir[WN_NROLES] = { "shards", "ledger", "rejects" };
+	return role >= 0 && role < WN_NROLES ? dir[role] : "?";
+}
+static inline const char *wn_role_name(int role)
+{
+	static const char *const name[WN_NROLES] = { "shard", "ledger", "rejects" };
+	return role >= 0 && role < WN_NROLES ? name[role] : "?";
+}
 /* the maps of the index, per kind (lsm.c) */
 #define WN_MAP_ID   0
 #define WN_MAP_FP   1
