@@ -21,6 +21,7 @@
  * folder. The library never prints.
  */
 #include "internal.h"
+#include "ledger.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -1879,66 +1880,6 @@ static void task_hash(vworker *w, vfile *f)
 	f->hashed = 1;
 }
 
-/* A ledger entry begins {"input":S,"line":N,"match":"duplicate"|"revision","id":S,
- * "survivor":N, exactly so: winnow writes it without spaces and with its keys in this order
- * (doc/FORMAT.md section 5). Read at the speed of a scan, since ledgers are long. */
-static int lit(const char **p, const char *e, const char *s, size_t n)
-{
-	if ((size_t)(e - *p) < n || memcmp(*p, s, n))
-		return 0;
-	*p += n;
-	return 1;
-}
-
-static int skip_string(const char **p, const char *e)
-{
-	const char *q = *p;
-	if (q >= e || *q++ != '"')
-		return 0;
-	for (;;) {
-		while (q < e && *q != '"' && *q != '\\')
-			q++;
-		if (q >= e)
-			return 0;
-		if (*q == '"')
-			break;
-		q += 2;
-	}
-	*p = q + 1;
-	return 1;
-}
-
-static int digits(const char **p, const char *e, uint64_t *v)
-{
-	const char *q = *p;
-	uint64_t x = 0;
-	while (q < e && *q >= '0' && *q <= '9' && q - *p < 19)
-		x = x * 10 + (uint64_t)(*q++ - '0');
-	if (q == *p)
-		return 0;
-	*v = x;
-	*p = q;
-	return 1;
-}
-
-static int ledger_entry(const char *line, size_t n, int *revision, uint64_t *survivor)
-{
-	const char *p = line, *e = line + n;
-	uint64_t v;
-	if (!lit(&p, e, "{\"input\":", 9) || !skip_string(&p, e) || !lit(&p, e, ",\"line\":", 8) || !digits(&p, e, &v) ||
-	    !lit(&p, e, ",\"match\":\"", 10))
-		return -1;
-	if (lit(&p, e, "duplicate\"", 10))
-		*revision = 0;
-	else if (lit(&p, e, "revision\"", 9))
-		*revision = 1;
-	else
-		return -1;
-	if (!lit(&p, e, ",\"id\":", 6) || !skip_string(&p, e) || !lit(&p, e, ",\"survivor\":", 12) || !digits(&p, e, survivor))
-		return -1;
-	return 0;
-}
-
 /* The fingerprint and id of every record of a shard frame (catalog, deep mode). */
 static void frame_records(vworker *w, vfile *f, uint32_t fi, const char *raw, size_t len)
 {
@@ -2109,17 +2050,16 @@ static void task_frame(vworker *w, vfile *f, uint32_t fi)
 		const char *p = w->out, *end = w->out + r;
 		for (uint32_t i = 0; i < n; i++) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			int rev = 0;
-			uint64_t sv = 0;
-			if (ledger_entry(p, (size_t)(nl - p), &rev, &sv)) {
+			wn_ledger_entry le;
+			if (wn_ledger_decode(p, (size_t)(nl - p), WN_LEDGER_HEAD, &le, NULL)) {
 				prob(x, PK_FRAME, &l, "line %u of the frame is not a ledger entry", i + 1);
 			} else {
-				if (rev)
+				if (le.revision)
 					fr->rev++;
 				else
 					fr->dup++;
-				if (!fr->has_survivor || sv > fr->max_survivor)
-					fr->max_survivor = sv;
+				if (!fr->has_survivor || le.survivor > fr->max_survivor)
+					fr->max_survivor = le.survivor;
 				fr->has_survivor = 1;
 			}
 			p = nl + 1;
