@@ -22,6 +22,7 @@
  */
 #include "internal.h"
 #include "ledger.h"
+#include "manifest.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -60,8 +61,6 @@ static const char *const pk_name[PK_N] = {
 #define MAX_FRAME_RAW (1ull << 31)  /* larger declared frame contents are implausible */
 #define MAX_SUSPECT 100000          /* index entries kept for a closer look, per map */
 
-static const char *const role_dir[WN_NROLES] = { "shards", "ledger", "rejects" };
-static const char *const role_json[WN_NROLES] = { "shard", "ledger", "rejects" };
 
 /* What a shard record says, per ordinal: d = XXH3-64 of (id hash u64be, check u16be,
  * fingerprint), which is also computable from an id entry's bytes 0-9 and 16-31. */
@@ -113,12 +112,7 @@ typedef struct vfile {
 	uint8_t xxh[16];                /* MANIFEST */
 	uint8_t sum_sha[32];            /* SHA256SUMS */
 	uint8_t meta_sha[32];           /* index */
-	struct {
-		uint64_t bytes, raw, records, frames, first, last;
-		uint8_t have_bytes, have_raw, have_records, have_frames, have_first, have_xxh, have_sha;
-		int role, kind;
-		uint8_t xxh[16], sha[32];
-	} j;                            /* MANIFEST.json */
+	wn_mfile j;                     /* MANIFEST.json */
 	wn_fileinfo row;                /* index */
 	wn_seekent *olist;              /* unsealed: the committed frames (meta open:<path>) */
 	uint32_t nolist;
@@ -226,7 +220,7 @@ typedef struct vctx {
 	/* manifests */
 	int have_mjson, have_cjson, interrupted;   /* interrupted: -1 unknown */
 	int mj_counts, cj_counts;
-	uint64_t mjc[WN_NKINDS][7], cjc[WN_NKINDS][7];
+	uint64_t mjc[WN_NKINDS][WN_NCOUNTS], cjc[WN_NKINDS][WN_NCOUNTS];
 	uint64_t mj_gen, cj_gen;
 	int mj_have_gen, cj_have_gen;
 	vkind k[WN_NKINDS];
@@ -248,42 +242,12 @@ typedef struct vctx {
 
 /* ---- small helpers ---- */
 
-static int hexval(int ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* n bytes from 2n hex digits of either case; 0 or -1 */
-static int unhex_any(uint8_t *out, const char *s, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		int a = hexval((unsigned char)s[2 * i]), b = hexval((unsigned char)s[2 * i + 1]);
-		if (a < 0 || b < 0)
-			return -1;
-		out[i] = (uint8_t)(a << 4 | b);
-	}
-	return 0;
-}
-
 static uint64_t fnv(const char *s)
 {
 	uint64_t h = 1469598103934665603ull;
 	for (; *s; s++)
 		h = (h ^ (unsigned char)*s) * 1099511628211ull;
 	return h;
-}
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 static int cancelled(vctx *x)
@@ -483,8 +447,8 @@ static void name_parse(vfile *f)
 	f->role = f->kind = -1;
 	f->seq = 0;
 	for (int r = 0; r < WN_NROLES; r++) {
-		size_t rl = strlen(role_dir[r]);
-		if (strncmp(f->path, role_dir[r], rl) || f->path[rl] != '/')
+		size_t rl = strlen(wn_role_dir(r));
+		if (strncmp(f->path, wn_role_dir(r), rl) || f->path[rl] != '/')
 			continue;
 		const char *n = f->path + rl + 1;
 		for (int k = 0; k < WN_NKINDS; k++) {
@@ -684,77 +648,7 @@ static const char *snip(char *out, size_t cap, const char *s, size_t n)
 	return out;
 }
 
-/* ---- MANIFEST: xxhsum's format ---- */
-
-/* One MANIFEST line as xxhsum 0.8 reads it: a BSD tag line "XXH128 (PATH) = HASH" (the
- * tag starts with XXH128; "_LE" in it means the digits are little-endian), or a GNU line
- * "HASH  PATH" (xxhsum skips whatever character follows the first space). Returns NULL
- * and the path and canonical hash, or why the line is malformed. */
-static const char *parse_xxh_line(const char *line, size_t n, const char **path, size_t *plen, uint8_t h[16])
-{
-	const char *sp = memchr(line, ' ', n), *end = line + n, *hex;
-	size_t hl;
-	int le = 0;
-	if (!sp || sp + 1 >= end)
-		return "not a checksum line";
-	if (sp[1] == '(') {
-		const char *last = end - 1;
-		while (last > sp && *last != ' ')
-			last--;
-		if (last - sp < 5 || last[-1] != '=' || last[-2] != ' ' || last[-3] != ')')
-			return "not a checksum line (want \"XXH128 (PATH) = HASH\")";
-		size_t tl = (size_t)(sp - line);
-		if (tl < 6 || memcmp(line, "XXH128", 6))
-			return "not an XXH128 line";
-		le = memmem(line, tl, "_LE", 3) != NULL;
-		*path = sp + 2;
-		*plen = (size_t)(last - 3 - (sp + 2));
-		hex = last + 1;
-		hl = (size_t)(end - hex);
-	} else {
-		hex = line;
-		hl = (size_t)(sp - line);
-		*path = sp + 2;
-		*plen = (size_t)(end - (sp + 2));
-		if (hl != 32 || unhex_any(h, hex, 16))
-			return "not a checksum line (want \"XXH128 (PATH) = HASH\" or \"HASH  PATH\")";
-	}
-	if (hl != 32 || unhex_any(h, hex, 16))
-		return "the hash is not 32 hex digits";
-	if (le)
-		for (int i = 0; i < 8; i++) {
-			uint8_t t = h[i];
-			h[i] = h[15 - i];
-			h[15 - i] = t;
-		}
-	if (!*plen)
-		return "no file name";
-	return NULL;
-}
-
-/* SHA256SUMS as sha256sum writes it: "HASH  PATH" (or "HASH *PATH"), or the BSD tag
- * form "SHA256 (PATH) = HASH". */
-static const char *parse_sha_line(const char *line, size_t n, const char **path, size_t *plen, uint8_t h[32])
-{
-	if (n > 10 && !memcmp(line, "SHA256 (", 8)) {
-		if (n < 8 + 1 + 4 + 64 || memcmp(line + n - 64 - 4, ") = ", 4))
-			return "not a checksum line (want \"HASH  PATH\")";
-		*path = line + 8;
-		*plen = n - 64 - 4 - 8;
-		if (unhex_any(h, line + n - 64, 32))
-			return "the hash is not 64 hex digits";
-	} else {
-		if (n < 64 + 3 || line[64] != ' ' || (line[65] != ' ' && line[65] != '*'))
-			return "not a checksum line (want \"HASH  PATH\")";
-		if (unhex_any(h, line, 32))
-			return "the hash is not 64 hex digits";
-		*path = line + 66;
-		*plen = n - 66;
-	}
-	if (!*plen)
-		return "no file name";
-	return NULL;
-}
+/* ---- MANIFEST and SHA256SUMS ---- */
 
 typedef const char *(*line_parser)(const char *, size_t, const char **, size_t *, uint8_t *);
 
@@ -762,7 +656,7 @@ typedef const char *(*line_parser)(const char *, size_t, const char **, size_t *
 static int load_sumfile(vctx *x, const wn_buf *b, int which)
 {
 	const char *name = which ? "SHA256SUMS" : "MANIFEST";
-	line_parser parse = which ? parse_sha_line : parse_xxh_line;
+	line_parser parse = which ? wn_manifest_parse_sha : wn_manifest_parse_xxh;
 	unsigned lineno = 0;
 	char s1[80], norm[4096];
 	for (const char *p = b->p, *end = b->p + b->len; p < end;) {
@@ -806,230 +700,7 @@ static int load_sumfile(vctx *x, const wn_buf *b, int which)
 	return 0;
 }
 
-/* ---- MANIFEST.json, catalog.json: a small reader for text already known to be valid
- * JSON (wn_json_record checked it), which only has to be careful about bounds ---- */
-
-typedef struct jrd {
-	const char *p, *e;
-} jrd;
-
-static void j_ws(jrd *j)
-{
-	while (j->p < j->e && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-		j->p++;
-}
-
-static int j_eat(jrd *j, char ch)
-{
-	j_ws(j);
-	if (j->p < j->e && *j->p == ch) {
-		j->p++;
-		return 1;
-	}
-	return 0;
-}
-
-static int j_peek(jrd *j)
-{
-	j_ws(j);
-	return j->p < j->e ? (unsigned char)*j->p : -1;
-}
-
-static size_t put_utf8(char *o, uint32_t cp)
-{
-	if (cp < 0x80) {
-		o[0] = (char)cp;
-		return 1;
-	}
-	if (cp < 0x800) {
-		o[0] = (char)(0xC0 | cp >> 6);
-		o[1] = (char)(0x80 | (cp & 0x3F));
-		return 2;
-	}
-	if (cp < 0x10000) {
-		o[0] = (char)(0xE0 | cp >> 12);
-		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		o[2] = (char)(0x80 | (cp & 0x3F));
-		return 3;
-	}
-	o[0] = (char)(0xF0 | cp >> 18);
-	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-	o[3] = (char)(0x80 | (cp & 0x3F));
-	return 4;
-}
-
-/* A string, unescaped into out (cap bytes, NUL-terminated, truncated: *len is the full
- * length); out may be NULL to skip it. 0 or -1. */
-static int j_str(jrd *j, char *out, size_t cap, size_t *len)
-{
-	if (!j_eat(j, '"'))
-		return -1;
-	size_t o = 0;
-	while (j->p < j->e && *j->p != '"') {
-		char tmp[4];
-		size_t tl = 1;
-		if (*j->p == '\\') {
-			if (j->e - j->p < 2)
-				return -1;
-			char ch = j->p[1];
-			j->p += 2;
-			switch (ch) {
-			case 'b': tmp[0] = '\b'; break;
-			case 'f': tmp[0] = '\f'; break;
-			case 'n': tmp[0] = '\n'; break;
-			case 'r': tmp[0] = '\r'; break;
-			case 't': tmp[0] = '\t'; break;
-			case 'u': {
-				uint32_t cp = 0;
-				if (j->e - j->p < 4)
-					return -1;
-				for (int i = 0; i < 4; i++) {
-					int v = hexval((unsigned char)j->p[i]);
-					if (v < 0)
-						return -1;
-					cp = cp << 4 | (uint32_t)v;
-				}
-				j->p += 4;
-				if (cp >= 0xD800 && cp < 0xDC00 && j->e - j->p >= 6 && j->p[0] == '\\' && j->p[1] == 'u') {
-					uint32_t lo = 0;
-					int okp = 1;
-					for (int i = 0; i < 4; i++) {
-						int v = hexval((unsigned char)j->p[2 + i]);
-						if (v < 0)
-							okp = 0;
-						lo = lo << 4 | (uint32_t)(v < 0 ? 0 : v);
-					}
-					if (okp && lo >= 0xDC00 && lo < 0xE000) {
-						cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-						j->p += 6;
-					}
-				}
-				tl = put_utf8(tmp, cp);
-				break;
-			}
-			default: tmp[0] = ch; break;
-			}
-		} else {
-			tmp[0] = *j->p++;
-		}
-		for (size_t i = 0; i < tl; i++, o++)
-			if (out && o + 1 < cap)
-				out[o] = tmp[i];
-	}
-	if (j->p >= j->e)
-		return -1;
-	j->p++;
-	if (out && cap)
-		out[o < cap ? o : cap - 1] = 0;
-	if (len)
-		*len = o;
-	return 0;
-}
-
-/* A number: 1 and *v if it is a non-negative integer that fits, 0 if it is another
- * number (skipped), -1 if it is not a number. */
-static int j_num(jrd *j, uint64_t *v)
-{
-	j_ws(j);
-	const char *s = j->p;
-	while (j->p < j->e && (strchr("0123456789+-.eE", *j->p)))
-		j->p++;
-	if (j->p == s)
-		return -1;
-	uint64_t x = 0;
-	for (const char *q = s; q < j->p; q++) {
-		if (*q < '0' || *q > '9' || x > (UINT64_MAX - 9) / 10)
-			return 0;
-		x = x * 10 + (uint64_t)(*q - '0');
-	}
-	*v = x;
-	return 1;
-}
-
-static int j_skip(jrd *j, int depth)
-{
-	int ch = j_peek(j);
-	if (depth > 64 || ch < 0)
-		return -1;
-	if (ch == '"')
-		return j_str(j, NULL, 0, NULL);
-	if (ch == '{' || ch == '[') {
-		char close = ch == '{' ? '}' : ']';
-		j->p++;
-		if (j_eat(j, close))
-			return 0;
-		for (;;) {
-			if (ch == '{' && (j_str(j, NULL, 0, NULL) || !j_eat(j, ':')))
-				return -1;
-			if (j_skip(j, depth + 1))
-				return -1;
-			if (j_eat(j, ','))
-				continue;
-			return j_eat(j, close) ? 0 : -1;
-		}
-	}
-	while (j->p < j->e && !strchr(",]} \t\r\n", *j->p))
-		j->p++;
-	return 0;
-}
-
-static const char *const count_key[7] = { "records", "read", "kept", "duplicates", "revisions", "rejected", "superseded" };
-
-/* "counts":{"track":{"records":N,...},"artist":{...}} */
-static int j_counts(jrd *j, uint64_t c[WN_NKINDS][7])
-{
-	char key[64];
-	if (!j_eat(j, '{'))
-		return -1;
-	if (j_eat(j, '}'))
-		return 0;
-	do {
-		if (j_str(j, key, sizeof key, NULL) || !j_eat(j, ':'))
-			return -1;
-		int kd = !strcmp(key, "track") ? 0 : !strcmp(key, "artist") ? 1 : -1;
-		if (kd < 0 || j_peek(j) != '{') {
-			if (j_skip(j, 1))
-				return -1;
-			continue;
-		}
-		j_eat(j, '{');
-		if (j_eat(j, '}'))
-			continue;
-		do {
-			char k2[64];
-			uint64_t v;
-			if (j_str(j, k2, sizeof k2, NULL) || !j_eat(j, ':'))
-				return -1;
-			int idx = -1;
-			for (int i = 0; i < 7; i++)
-				if (!strcmp(k2, count_key[i]))
-					idx = i;
-			if (idx >= 0 && j_peek(j) != '"' && j_peek(j) != '{' && j_peek(j) != '[') {
-				if (j_num(j, &v) == 1)
-					c[kd][idx] = v;
-			} else if (j_skip(j, 2)) {
-				return -1;
-			}
-		} while (j_eat(j, ','));
-		if (!j_eat(j, '}'))
-			return -1;
-	} while (j_eat(j, ','));
-	return j_eat(j, '}') ? 0 : -1;
-}
-
-static int role_by_json(const char *s)
-{
-	for (int r = 0; r < WN_NROLES; r++)
-		if (!strcmp(s, role_json[r]))
-			return r;
-	return -1;
-}
-
-static int kind_by_name(const char *s)
-{
-	return !strcmp(s, "track") ? 0 : !strcmp(s, "artist") ? 1 : -1;
-}
+/* ---- MANIFEST.json, catalog.json (read by manifest.c) ---- */
 
 /* Check that text is one valid JSON object; a problem if not. 1 valid, 0 not, <0 error. */
 static int json_valid(vctx *x, const char *name, const wn_buf *b)
@@ -1049,68 +720,20 @@ static int json_valid(vctx *x, const char *name, const wn_buf *b)
 	return 1;
 }
 
-static int j_file(vctx *x, jrd *j, size_t idx)
+typedef struct mjdoc {
+	vctx *x;
+	const char *name;
+} mjdoc;
+
+/* One element of MANIFEST.json's files[]. */
+static int mj_file(void *ud, size_t idx, const char *path, size_t plen, int have_path, const wn_mfile *m)
 {
-	char key[64], path[4096], sval[128], norm[4096], s1[80];
-	size_t plen = 0;
-	int have_path = 0;
-	uint64_t v;
-	vfile tmp;
-	memset(&tmp, 0, sizeof tmp);
-	tmp.j.role = tmp.j.kind = -1;
-	if (!j_eat(j, '{'))
-		return -1;
-	if (!j_eat(j, '}')) {
-		do {
-			if (j_str(j, key, sizeof key, NULL) || !j_eat(j, ':'))
-				return -1;
-			int ch = j_peek(j);
-			if (!strcmp(key, "path") && ch == '"') {
-				if (j_str(j, path, sizeof path, &plen))
-					return -1;
-				have_path = plen < sizeof path;
-			} else if (ch == '"' && (!strcmp(key, "role") || !strcmp(key, "kind") || !strcmp(key, "xxh128") ||
-					   !strcmp(key, "sha256"))) {
-				size_t sl;
-				if (j_str(j, sval, sizeof sval, &sl))
-					return -1;
-				if (!strcmp(key, "role"))
-					tmp.j.role = role_by_json(sval);
-				else if (!strcmp(key, "kind"))
-					tmp.j.kind = kind_by_name(sval);
-				else if (!strcmp(key, "xxh128"))
-					tmp.j.have_xxh = sl == 32 && !unhex_any(tmp.j.xxh, sval, 16);
-				else
-					tmp.j.have_sha = sl == 64 && !unhex_any(tmp.j.sha, sval, 32);
-			} else if (ch != '"' && ch != '{' && ch != '[' && ch != 't' && ch != 'f' && ch != 'n') {
-				int r = j_num(j, &v);
-				if (r < 0)
-					return -1;
-				if (r == 1) {
-					if (!strcmp(key, "bytes"))
-						tmp.j.bytes = v, tmp.j.have_bytes = 1;
-					else if (!strcmp(key, "raw_bytes"))
-						tmp.j.raw = v, tmp.j.have_raw = 1;
-					else if (!strcmp(key, "records"))
-						tmp.j.records = v, tmp.j.have_records = 1;
-					else if (!strcmp(key, "frames"))
-						tmp.j.frames = v, tmp.j.have_frames = 1;
-					else if (!strcmp(key, "first_ordinal"))
-						tmp.j.first = v, tmp.j.have_first = 1;
-					else if (!strcmp(key, "last_ordinal"))
-						tmp.j.last = v;
-				}
-			} else if (j_skip(j, 2)) {
-				return -1;
-			}
-		} while (j_eat(j, ','));
-		if (!j_eat(j, '}'))
-			return -1;
-	}
+	vctx *x = ((const mjdoc *)ud)->x;
+	char norm[4096], s1[80];
 	const char *why = have_path ? path_norm(path, plen, norm, sizeof norm) : "no \"path\"";
 	if (why) {
 		prob(x, PK_METADATA, &NOLOC, "MANIFEST.json files[%zu]: %s (\"%s\"): refused, not opened", idx, why,
-			snip(s1, sizeof s1, path, have_path ? plen : 0));
+			snip(s1, sizeof s1, path, plen));
 		return 0;
 	}
 	vfile *f = file_get(x, norm);
@@ -1121,126 +744,69 @@ static int j_file(vctx *x, jrd *j, size_t idx)
 		prob(x, PK_METADATA, &l, "MANIFEST.json lists the file a second time (files[%zu])", idx);
 		return 0;
 	}
-	f->j = tmp.j;
+	f->j = *m;
 	f->have_json = 1;
 	return 0;
 }
 
-static int load_manifest_json(vctx *x)
+static void mj_version(void *ud, const char *key)
 {
-	wn_buf b = { 0 };
-	char path[4400];
-	snprintf(path, sizeof path, "%s.json", x->manifest);
-	int e = read_text(path, &b);
-	if (e) {
-		if (e != ENOENT || x->c)
-			prob(x, PK_METADATA, &NOLOC, "MANIFEST.json: %s", strerror(e));
-		wn_buf_free(&b);
-		return 0;
-	}
-	int rc = json_valid(x, "MANIFEST.json", &b);
-	if (rc <= 0) {
-		wn_buf_free(&b);
-		return rc;
-	}
-	jrd j = { b.p, b.p + b.len };
-	char key[64];
-	int bad = !j_eat(&j, '{');
-	x->have_mjson = 1;
-	while (!bad && j_peek(&j) == '"') {
-		uint64_t v;
-		if (j_str(&j, key, sizeof key, NULL) || !j_eat(&j, ':')) {
-			bad = 1;
-			break;
-		}
-		if (!strcmp(key, "files") && j_peek(&j) == '[') {
-			j_eat(&j, '[');
-			size_t idx = 0;
-			if (!j_eat(&j, ']')) {
-				do {
-					if ((rc = j_file(x, &j, idx++)) < 0) {
-						if (rc == WN_E_NOMEM) {
-							wn_buf_free(&b);
-							return rc;
-						}
-						bad = 1;
-						break;
-					}
-				} while (j_eat(&j, ','));
-				if (!bad && !j_eat(&j, ']'))
-					bad = 1;
-			}
-		} else if (!strcmp(key, "counts") && j_peek(&j) == '{') {
-			bad = j_counts(&j, x->mjc) != 0;
-			x->mj_counts = !bad;
-		} else if (!strcmp(key, "generation") && j_num(&j, &v) == 1) {
-			x->mj_gen = v;
-			x->mj_have_gen = 1;
-		} else if ((!strcmp(key, "format_version") || !strcmp(key, "fingerprint_version")) && j_peek(&j) != '"') {
-			if (j_num(&j, &v) != 1 || v != 1)
-				prob(x, PK_METADATA, &NOLOC, "MANIFEST.json: %s is not 1 (this winnow reads version 1)", key);
-		} else if (j_skip(&j, 1)) {
-			bad = 1;
-		}
-		if (!bad && !j_eat(&j, ','))
-			break;
-	}
-	if (bad)
-		prob(x, PK_METADATA, &NOLOC, "MANIFEST.json: unexpected layout near byte %zu", (size_t)(j.p - b.p));
-	wn_buf_free(&b);
-	return 0;
+	const mjdoc *d = ud;
+	prob(d->x, PK_METADATA, &NOLOC, "%s: %s is not 1 (this winnow reads version 1)", d->name, key);
 }
 
-static int load_catalog_json(vctx *x)
+/* Read MANIFEST.json (catalog 0) or catalog.json (1) into *m; *have: it is there and is
+ * JSON. 0, or WN_E_NOMEM. */
+static int load_mjson(vctx *x, int catalog, int *have, wn_mjson *m)
 {
 	wn_buf b = { 0 };
 	char path[4400];
-	snprintf(path, sizeof path, "%s/catalog.json", x->mdir);
-	x->interrupted = -1;
+	const char *name = catalog ? "catalog.json" : "MANIFEST.json";
+	if (catalog)
+		snprintf(path, sizeof path, "%s/catalog.json", x->mdir);
+	else
+		snprintf(path, sizeof path, "%s.json", x->manifest);
 	int e = read_text(path, &b);
 	if (e) {
 		if (e != ENOENT || x->c)
-			prob(x, PK_METADATA, &NOLOC, "catalog.json: %s", strerror(e));
+			prob(x, PK_METADATA, &NOLOC, "%s: %s", name, strerror(e));
 		wn_buf_free(&b);
 		return 0;
 	}
-	int rc = json_valid(x, "catalog.json", &b);
-	if (rc <= 0) {
-		wn_buf_free(&b);
-		return rc;
+	int rc = json_valid(x, name, &b);
+	if (rc > 0) {
+		mjdoc d = { x, name };
+		wn_mjson_cb cb = { catalog ? NULL : mj_file, mj_version, catalog, &d };
+		*have = 1;
+		rc = wn_mjson_read(b.p, b.len, &cb, m);
+		if (!rc && m->bad)
+			prob(x, PK_METADATA, &NOLOC, "%s: unexpected layout near byte %zu", name, m->bad_at);
 	}
-	x->have_cjson = 1;
-	jrd j = { b.p, b.p + b.len };
-	char key[64];
-	int bad = !j_eat(&j, '{');
-	while (!bad && j_peek(&j) == '"') {
-		uint64_t v;
-		if (j_str(&j, key, sizeof key, NULL) || !j_eat(&j, ':')) {
-			bad = 1;
-			break;
-		}
-		if (!strcmp(key, "interrupted_run") && (j_peek(&j) == 't' || j_peek(&j) == 'f')) {
-			x->interrupted = j_peek(&j) == 't';
-			bad = j_skip(&j, 1) != 0;
-		} else if (!strcmp(key, "counts") && j_peek(&j) == '{') {
-			bad = j_counts(&j, x->cjc) != 0;
-			x->cj_counts = !bad;
-		} else if (!strcmp(key, "generation") && j_num(&j, &v) == 1) {
-			x->cj_gen = v;
-			x->cj_have_gen = 1;
-		} else if ((!strcmp(key, "format_version") || !strcmp(key, "fingerprint_version")) && j_peek(&j) != '"') {
-			if (j_num(&j, &v) != 1 || v != 1)
-				prob(x, PK_METADATA, &NOLOC, "catalog.json: %s is not 1 (this winnow reads version 1)", key);
-		} else if (j_skip(&j, 1)) {
-			bad = 1;
-		}
-		if (!bad && !j_eat(&j, ','))
-			break;
-	}
-	if (bad)
-		prob(x, PK_METADATA, &NOLOC, "catalog.json: unexpected layout near byte %zu", (size_t)(j.p - b.p));
 	wn_buf_free(&b);
-	return 0;
+	return rc < 0 ? rc : 0;
+}
+
+static int load_manifests_json(vctx *x)
+{
+	wn_mjson mj, cj;
+	x->interrupted = -1;
+	int rc = load_mjson(x, 0, &x->have_mjson, &mj);
+	if (!rc && x->have_mjson) {
+		x->mj_counts = mj.have_counts;
+		memcpy(x->mjc, mj.counts, sizeof x->mjc);
+		x->mj_have_gen = mj.have_generation;
+		x->mj_gen = mj.generation;
+	}
+	if (!rc)
+		rc = load_mjson(x, 1, &x->have_cjson, &cj);
+	if (!rc && x->have_cjson) {
+		x->cj_counts = cj.have_counts;
+		memcpy(x->cjc, cj.counts, sizeof x->cjc);
+		x->cj_have_gen = cj.have_generation;
+		x->cj_gen = cj.generation;
+		x->interrupted = cj.interrupted;
+	}
+	return rc;
 }
 
 /* ---- the index (catalog mode) ---- */
@@ -1432,7 +998,7 @@ static int scan_extras(vctx *x)
 	if (!folders)
 		return WN_E_NOMEM;
 	for (int r = 0; r < WN_NROLES; r++)
-		snprintf(folders[nfold++], 256, "%s", role_dir[r]);
+		snprintf(folders[nfold++], 256, "%s", wn_role_dir(r));
 	size_t nfiles = x->nf;
 	for (size_t i = 0; i < nfiles; i++) {
 		vfile *f = x->f[i];
@@ -1461,7 +1027,7 @@ static int scan_extras(vctx *x)
 
 static uint64_t expected_bytes(const vfile *f)
 {
-	if (f->have_json && f->j.have_bytes)
+	if (f->have_json && f->j.have[WN_MF_BYTES])
 		return f->j.bytes;
 	if (f->have_row)
 		return f->row.sealed ? f->row.size : f->row.data_len;
@@ -2107,7 +1673,7 @@ static void report_progress(vctx *x)
 	if (!x->o->progress)
 		return;
 	wn_verify_progress p = { atomic_load(&x->bytes_done), x->total_bytes, atomic_load(&x->recs_done),
-		now_s() - x->t0, x->stage };
+		wn_now() - x->t0, x->stage };
 	x->o->progress(&p, x->o->progress_ud);
 }
 
@@ -2146,7 +1712,7 @@ static int run_pool(vctx *x, vworker *ws, int n)
 		if (!left)
 			break;
 		cancelled(x);
-		double t = now_s();
+		double t = wn_now();
 		if (t - last >= 0.25) {
 			report_progress(x);
 			last = t;
@@ -2159,11 +1725,6 @@ static int run_pool(vctx *x, vworker *ws, int n)
 }
 
 /* ---- what the files say, compared with what the manifests and the index say ---- */
-
-static void hex_of(char *out, const uint8_t *p, size_t n)
-{
-	wn_hex(out, p, n);
-}
 
 static void check_file(vctx *x, vfile *f)
 {
@@ -2184,11 +1745,11 @@ static void check_file(vctx *x, vfile *f)
 		prob(x, PK_METADATA, &l, "SHA256SUMS lists the file, MANIFEST does not");
 	if (f->listed && x->have_sums && !f->have_sum)
 		prob(x, PK_METADATA, &l, "MANIFEST line %u lists the file, SHA256SUMS does not", f->line);
-	if (f->listed && f->have_json && f->j.have_xxh && memcmp(f->j.xxh, f->xxh, 16)) {
-		hex_of(a, f->xxh, 16), hex_of(b, f->j.xxh, 16);
+	if (f->listed && f->have_json && f->j.have[WN_MF_XXH128] && memcmp(f->j.xxh128, f->xxh, 16)) {
+		wn_hex(a, f->xxh, 16), wn_hex(b, f->j.xxh128, 16);
 		prob(x, PK_METADATA, &l, "MANIFEST says XXH128 %s, MANIFEST.json %s", a, b);
 	}
-	if (f->have_sum && f->have_json && f->j.have_sha && memcmp(f->j.sha, f->sum_sha, 32))
+	if (f->have_sum && f->have_json && f->j.have[WN_MF_SHA256] && memcmp(f->j.sha256, f->sum_sha, 32))
 		prob(x, PK_METADATA, &l, "SHA256SUMS and MANIFEST.json give different SHA-256");
 	if (f->listed && f->role >= 0 && f->have_json &&
 	    ((f->j.role >= 0 && f->j.role != f->role) || (f->j.kind >= 0 && f->j.kind != f->kind)))
@@ -2198,32 +1759,32 @@ static void check_file(vctx *x, vfile *f)
 			prob(x, PK_IXMISMATCH, &l, "index: the files row says role %u, kind %u, number %u, unlike the file's name",
 				f->row.role, f->row.kind, f->row.seq);
 		if (f->row.sealed && f->listed && memcmp(f->row.xxh128, f->xxh, 16)) {
-			hex_of(a, f->xxh, 16), hex_of(b, f->row.xxh128, 16);
+			wn_hex(a, f->xxh, 16), wn_hex(b, f->row.xxh128, 16);
 			prob(x, PK_METADATA, &l, "MANIFEST line %u says XXH128 %s, the index %s", f->line, a, b);
 		}
-		if (f->row.sealed && f->have_json && f->j.have_bytes && f->j.bytes != f->row.size)
+		if (f->row.sealed && f->have_json && f->j.have[WN_MF_BYTES] && f->j.bytes != f->row.size)
 			prob(x, PK_METADATA, &l, "MANIFEST.json says %llu bytes, the index %llu", (unsigned long long)f->j.bytes,
 				(unsigned long long)f->row.size);
 		if (f->row.sealed && f->have_sum && f->have_meta_sha && memcmp(f->meta_sha, f->sum_sha, 32))
 			prob(x, PK_METADATA, &l, "SHA256SUMS and the index give different SHA-256");
 		if (!x->deep && f->have_json && f->row.sealed) {
 			/* fast mode: the counts of MANIFEST.json against the index's (deep mode counts) */
-			if (f->j.have_records && f->j.records != f->row.nrecords)
+			if (f->j.have[WN_MF_RECORDS] && f->j.records != f->row.nrecords)
 				prob(x, PK_COUNT, &l, "MANIFEST.json says %llu records, the index %llu", (unsigned long long)f->j.records,
 					(unsigned long long)f->row.nrecords);
-			if (f->j.have_frames && f->j.frames != f->row.nframes)
+			if (f->j.have[WN_MF_FRAMES] && f->j.frames != f->row.nframes)
 				prob(x, PK_COUNT, &l, "MANIFEST.json says %llu frames, the index %u", (unsigned long long)f->j.frames,
 					f->row.nframes);
-			if (f->j.have_raw && f->j.raw != f->row.raw_bytes)
-				prob(x, PK_COUNT, &l, "MANIFEST.json says %llu raw bytes, the index %llu", (unsigned long long)f->j.raw,
+			if (f->j.have[WN_MF_RAW_BYTES] && f->j.raw_bytes != f->row.raw_bytes)
+				prob(x, PK_COUNT, &l, "MANIFEST.json says %llu raw bytes, the index %llu", (unsigned long long)f->j.raw_bytes,
 					(unsigned long long)f->row.raw_bytes);
 		}
 	}
 	if (!f->checked || !f->sealed)
 		return;
 	/* the file against them */
-	uint64_t want = f->have_json && f->j.have_bytes ? f->j.bytes : f->have_row && f->row.sealed ? f->row.size : f->size;
-	const char *src = f->have_json && f->j.have_bytes ? "MANIFEST.json" : "the index";
+	uint64_t want = f->have_json && f->j.have[WN_MF_BYTES] ? f->j.bytes : f->have_row && f->row.sealed ? f->row.size : f->size;
+	const char *src = f->have_json && f->j.have[WN_MF_BYTES] ? "MANIFEST.json" : "the index";
 	uint64_t size = f->hashed ? f->got_size : f->size;
 	if (size < want) {
 		l.offset = (int64_t)size;
@@ -2242,16 +1803,16 @@ static void check_file(vctx *x, vfile *f)
 		return;
 	x->res->bytes_checked += f->got_size;
 	if (f->listed && memcmp(f->got_xxh, f->xxh, 16)) {
-		hex_of(a, f->got_xxh, 16), hex_of(b, f->xxh, 16);
+		wn_hex(a, f->got_xxh, 16), wn_hex(b, f->xxh, 16);
 		prob(x, PK_CHECKSUM, &l, "XXH128 is %s, MANIFEST line %u says %s", a, f->line, b);
 	} else if (!f->listed && f->have_row && memcmp(f->got_xxh, f->row.xxh128, 16)) {
-		hex_of(a, f->got_xxh, 16), hex_of(b, f->row.xxh128, 16);
+		wn_hex(a, f->got_xxh, 16), wn_hex(b, f->row.xxh128, 16);
 		prob(x, PK_CHECKSUM, &l, "XXH128 is %s, the index says %s", a, b);
 	}
 	if (f->want_sha) {
 		const uint8_t *ws = f->have_sum ? f->sum_sha : f->meta_sha;
 		if (memcmp(f->got_sha, ws, 32)) {
-			hex_of(a, f->got_sha, 32);
+			wn_hex(a, f->got_sha, 32);
 			prob(x, PK_CHECKSUM, &l, "SHA-256 is %s, %s says otherwise", a, f->have_sum ? "SHA256SUMS" : "the index");
 		}
 	}
@@ -2276,17 +1837,17 @@ static void check_file_frames(vctx *x, vfile *f)
 	if (!all)
 		return;     /* a frame could not be decoded: counts would only repeat that */
 	if (f->have_json) {
-		if (f->j.have_records && f->j.records != recs)
+		if (f->j.have[WN_MF_RECORDS] && f->j.records != recs)
 			prob(x, PK_COUNT, &l, "MANIFEST.json says %llu records, the file holds %llu", (unsigned long long)f->j.records,
 				(unsigned long long)recs);
-		if (f->j.have_frames && f->j.frames != f->nfr)
+		if (f->j.have[WN_MF_FRAMES] && f->j.frames != f->nfr)
 			prob(x, PK_COUNT, &l, "MANIFEST.json says %llu frames, the file has %u", (unsigned long long)f->j.frames, f->nfr);
-		if (f->j.have_raw && f->j.raw != raw)
-			prob(x, PK_COUNT, &l, "MANIFEST.json says %llu raw bytes, the frames hold %llu", (unsigned long long)f->j.raw,
+		if (f->j.have[WN_MF_RAW_BYTES] && f->j.raw_bytes != raw)
+			prob(x, PK_COUNT, &l, "MANIFEST.json says %llu raw bytes, the frames hold %llu", (unsigned long long)f->j.raw_bytes,
 				(unsigned long long)raw);
-		if (f->role == WN_ROLE_SHARD && recs && f->j.have_first && f->j.last != f->j.first + recs - 1)
+		if (f->role == WN_ROLE_SHARD && recs && f->j.have[WN_MF_FIRST_ORDINAL] && f->j.last_ordinal != f->j.first_ordinal + recs - 1)
 			prob(x, PK_COUNT, &l, "MANIFEST.json gives ordinals %llu-%llu, for %llu records",
-				(unsigned long long)f->j.first, (unsigned long long)f->j.last, (unsigned long long)recs);
+				(unsigned long long)f->j.first_ordinal, (unsigned long long)f->j.last_ordinal, (unsigned long long)recs);
 	}
 	if (f->have_row) {
 		if (f->row.nrecords != recs)
@@ -2494,7 +2055,7 @@ static int place_kind(vctx *x, int kd)
 	for (size_t s = 0; s < ns; s++) {
 		vfile *f = sh[s];
 		vloc fl = at_file(f);
-		uint64_t first = f->have_row ? f->row.first_ord : f->have_json && f->j.have_first ? f->j.first : running;
+		uint64_t first = f->have_row ? f->row.first_ord : f->have_json && f->j.have[WN_MF_FIRST_ORDINAL] ? f->j.first_ordinal : running;
 		uint64_t claimed = f->have_row ? f->row.nrecords : f->j.records;
 		if (chain && f->have_row && first != running)
 			prob(x, PK_IXMISMATCH, &fl, "index: the files row says the first record is %llu, the shards before hold %llu",
@@ -2915,8 +2476,8 @@ static void check_index_kind(vctx *x, vworker *w, int kd)
 				"(%016llx.%04x)", (unsigned long long)wn_get_be64(e), e[8] << 8 | e[9], (unsigned long long)ord,
 				(unsigned long long)h, ck);
 		} else {
-			hex_of(a, e + 16, 16);
-			hex_of(b, fp, 16);
+			wn_hex(a, e + 16, 16);
+			wn_hex(b, fp, 16);
 			prob(x, PK_IXMISMATCH, &l, "index: the id entry of this record holds fingerprint %s, the record's is %s", a, b);
 		}
 	}
@@ -2971,7 +2532,7 @@ static void check_index_kind(vctx *x, vworker *w, int kd)
 				prob(x, PK_UNINDEXED, &l, "the record's id is not in the id map");
 		}
 		if (no_fp) {
-			hex_of(a, have ? fp : (const uint8_t *)"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
+			wn_hex(a, have ? fp : (const uint8_t *)"\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16);
 			prob(x, PK_UNINDEXED, &l, "the fp map has no pair for this record%s%s", have ? " and its fingerprint " : "",
 				have ? a : "");
 		}
@@ -3004,7 +2565,7 @@ static void sums_of(vctx *x, int kd, rolesum s[WN_NROLES])
 		if (f->have_row)
 			t->rows += f->row.nrecords;
 		if (f->listed) {
-			if (f->have_json && f->j.have_records)
+			if (f->have_json && f->j.have[WN_MF_RECORDS])
 				t->json += f->j.records;
 			else
 				t->json_all = 0;
@@ -3029,20 +2590,21 @@ static void sums_of(vctx *x, int kd, rolesum s[WN_NROLES])
 }
 
 /* counts in catalog.json / MANIFEST.json against the index's */
-static void manifest_counts(vctx *x, const char *name, uint64_t m[WN_NKINDS][7], int stale)
+static void manifest_counts(vctx *x, const char *name, uint64_t m[WN_NKINDS][WN_NCOUNTS], int stale)
 {
 	for (int kd = 0; kd < WN_NKINDS; kd++) {
 		const wn_kstate *s = &x->ks[kd];
-		const uint64_t want[7] = { s->kept, s->read, s->kept, s->duplicates, s->revisions, s->rejected, s->superseded };
-		for (int i = 0; i < 7; i++) {
+		uint64_t want[WN_NCOUNTS];
+		wn_counts_of(s, want);
+		for (int i = 0; i < WN_NCOUNTS; i++) {
 			if (m[kd][i] == want[i])
 				continue;
 			if (stale)
 				prob(x, PK_NOTE, &NOLOC, "%s says %s %s %llu, the index %llu (it is rewritten when the next ingest opens "
-					"the catalog)", name, wn_kind_name(kd), count_key[i], (unsigned long long)m[kd][i],
+					"the catalog)", name, wn_kind_name(kd), wn_count_name(i), (unsigned long long)m[kd][i],
 					(unsigned long long)want[i]);
 			else
-				prob(x, PK_METADATA, &NOLOC, "%s says %s %s %llu, the index %llu", name, wn_kind_name(kd), count_key[i],
+				prob(x, PK_METADATA, &NOLOC, "%s says %s %s %llu, the index %llu", name, wn_kind_name(kd), wn_count_name(i),
 					(unsigned long long)m[kd][i], (unsigned long long)want[i]);
 			break;
 		}
@@ -3093,13 +2655,13 @@ static void check_counters(vctx *x)
 			continue;
 		}
 		/* a bare folder: the manifests' own numbers must agree */
-		uint64_t (*m)[7] = x->mj_counts ? x->mjc : x->cj_counts ? x->cjc : NULL;
+		uint64_t (*m)[WN_NCOUNTS] = x->mj_counts ? x->mjc : x->cj_counts ? x->cjc : NULL;
 		if (!m || x->interrupted == 1)
 			continue;
-		const uint64_t want[WN_NROLES] = { m[kd][2] + m[kd][6], m[kd][3] + m[kd][4], m[kd][5] };
-		if (m[kd][1] != m[kd][2] + m[kd][3] + m[kd][4] + m[kd][5])
+		const uint64_t want[WN_NROLES] = { m[kd][WN_C_kept] + m[kd][WN_C_superseded], m[kd][WN_C_duplicates] + m[kd][WN_C_revisions], m[kd][WN_C_rejected] };
+		if (m[kd][WN_C_read] != m[kd][WN_C_kept] + m[kd][WN_C_duplicates] + m[kd][WN_C_revisions] + m[kd][WN_C_rejected])
 			prob(x, PK_METADATA, &NOLOC, "%s: %s read %llu is not kept + duplicates + revisions + rejected",
-				x->mj_counts ? "MANIFEST.json" : "catalog.json", kn, (unsigned long long)m[kd][1]);
+				x->mj_counts ? "MANIFEST.json" : "catalog.json", kn, (unsigned long long)m[kd][WN_C_read]);
 		for (int r = 0; r < WN_NROLES; r++) {
 			if (s[r].json_all && (s[r].any || want[r]) && s[r].json != want[r])
 				prob(x, PK_COUNT, &NOLOC, "MANIFEST.json: the %s files hold %llu %s, its counts say %llu", kn,
@@ -3108,22 +2670,22 @@ static void check_counters(vctx *x)
 				prob(x, PK_COUNT, &NOLOC, "the %s files hold %llu %s, the manifest's counts say %llu", kn,
 					(unsigned long long)s[r].counted, what[r], (unsigned long long)want[r]);
 		}
-		if (x->deep && s[1].all_decoded && s[1].any && (s[1].dup != m[kd][3] || s[1].rev != m[kd][4]))
+		if (x->deep && s[1].all_decoded && s[1].any && (s[1].dup != m[kd][WN_C_duplicates] || s[1].rev != m[kd][WN_C_revisions]))
 			prob(x, PK_COUNT, &NOLOC, "the %s ledger has %llu duplicates and %llu revisions, the manifest's counts say "
 				"%llu and %llu", kn, (unsigned long long)s[1].dup, (unsigned long long)s[1].rev,
-				(unsigned long long)m[kd][3], (unsigned long long)m[kd][4]);
+				(unsigned long long)m[kd][WN_C_duplicates], (unsigned long long)m[kd][WN_C_revisions]);
 		/* the shards' ordinal ranges follow each other */
 		size_t ns;
 		vfile **sh = shards_of(x, kd, &ns);
 		uint64_t running = 0;
 		for (size_t i = 0; sh && i < ns; i++) {
 			vfile *f = sh[i];
-			if (!f->have_json || !f->j.have_records)
+			if (!f->have_json || !f->j.have[WN_MF_RECORDS])
 				break;
-			if (f->j.records && (!f->j.have_first || f->j.first != running)) {
+			if (f->j.records && (!f->j.have[WN_MF_FIRST_ORDINAL] || f->j.first_ordinal != running)) {
 				vloc l = at_file(f);
 				prob(x, PK_METADATA, &l, "MANIFEST.json gives the first ordinal %llu, the shards before hold %llu",
-					(unsigned long long)f->j.first, (unsigned long long)running);
+					(unsigned long long)f->j.first_ordinal, (unsigned long long)running);
 				break;
 			}
 			running += f->j.records;
@@ -3226,7 +2788,7 @@ static int verify_run(vctx *x, vworker *ws, int nw)
 			e == ENOENT ? " (the catalog keeps one: ingest --digest sha256)" : "");
 	}
 	wn_buf_free(&b);
-	if ((rc = load_manifest_json(x)) || (rc = load_catalog_json(x)))
+	if ((rc = load_manifests_json(x)))
 		return fail(x, rc, "out of memory");
 	if (c) {
 		x->stale = x->writer_active || x->pending || (x->cj_have_gen && x->cj_gen != x->generation) ||
@@ -3343,7 +2905,7 @@ int wn_verify(wn_catalog *c, const wn_verify_opts *o, wn_verify_result *res)
 	x->c = c;
 	x->o = o;
 	x->res = res;
-	x->t0 = now_s();
+	x->t0 = wn_now();
 	x->dirfd = -1;
 	x->deep = o->deep != 0;
 	x->interrupted = -1;
@@ -3405,7 +2967,7 @@ out:
 	res->problems = x->problems;
 	res->notes = x->notes;
 	res->records_checked = atomic_load(&x->recs_done);
-	res->seconds = now_s() - x->t0;
+	res->seconds = wn_now() - x->t0;
 	if (rc) {
 		snprintf(res->err, sizeof res->err, "%s", x->fatal_msg[0] ? x->fatal_msg : wn_strerror(rc));
 		if (c)
