@@ -17,7 +17,10 @@
  *   ingest.c    the ingest pipeline
  *   read.c      export, get, stats
  *   json.c      strict JSON, canonical fingerprint (json.h)
- *   verify.c    checking a catalog or a bare folder of its files; hashing files (XXH128, SHA-256)
+ *   verify.c    checking a catalog or a bare folder of its files (verify.h: verify_*.c)
+ *   ledger.c    the ledger and reject entries, written and read (ledger.h)
+ *   manifest.c  MANIFEST, SHA256SUMS, MANIFEST.json, catalog.json, written and read (manifest.h)
+ *   jread.c     a token reader for winnow's own JSON files (jread.h)
  */
 #ifndef WN_INTERNAL_H
 #define WN_INTERNAL_H
