@@ -65,6 +65,9 @@ int wn_buf_printf(wn_buf *b, const char *fmt, ...) __attribute__((format(printf,
 int wn_buf_json_str(wn_buf *b, const char *s, size_t n);  /* quoted JSON string of valid UTF-8 */
 int wn_buf_json_bytes(wn_buf *b, const char *s, size_t n); /* as above, but invalid UTF-8 bytes as \u00XX */
 void wn_buf_free(wn_buf *b);
+/* Room for element n of the array *pp (elem bytes each, *cap of them), doubling from
+ * first: for appending with arr[n++] = v. 0 or WN_E_NOMEM (the array is unchanged). */
+int wn_array_grow(void *pp, size_t *cap, size_t n, size_t elem, size_t first);
 
 /* ---- misc (util.c) ---- */
 void wn_hex(char *out, const uint8_t *p, size_t n);        /* writes 2n chars + NUL */

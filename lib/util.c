@@ -203,6 +203,20 @@ int wn_buf_json_bytes(wn_buf *b, const char *s, size_t n)
 	return wn_buf_put(b, "\"", 1);
 }
 
+int wn_array_grow(void *pp, size_t *cap, size_t n, size_t elem, size_t first)
+{
+	void **p = pp;
+	if (n < *cap)
+		return 0;
+	size_t c = *cap ? *cap * 2 : first;
+	void *q = realloc(*p, c * elem);
+	if (!q)
+		return WN_E_NOMEM;
+	*p = q;
+	*cap = c;
+	return 0;
+}
+
 void wn_buf_free(wn_buf *b)
 {
 	free(b->p);

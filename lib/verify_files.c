@@ -111,14 +111,8 @@ vfile *wn_vfile_get(vctx *x, const char *path)
 	vfile *f = wn_vfile_find(x, path);
 	if (f)
 		return f;
-	if (x->nf == x->capf) {
-		size_t cap = x->capf ? x->capf * 2 : 64;
-		vfile **p = realloc(x->f, cap * sizeof *p);
-		if (!p)
-			return NULL;
-		x->f = p;
-		x->capf = cap;
-	}
+	if (wn_array_grow(&x->f, &x->capf, x->nf, sizeof *x->f, 64))
+		return NULL;
 	f = calloc(1, sizeof *f);
 	if (!f || !(f->path = strdup(path))) {
 		free(f);

@@ -594,14 +594,8 @@ int wn_valloc_kinds(vctx *x)
 
 static int span_push(vkind *K, uint64_t first, uint32_t nrec, vfile *f, uint32_t fi)
 {
-	if (K->nspan == K->capspan) {
-		size_t cap = K->capspan ? K->capspan * 2 : 256;
-		vspan *p = realloc(K->span, cap * sizeof *p);
-		if (!p)
-			return WN_E_NOMEM;
-		K->span = p;
-		K->capspan = cap;
-	}
+	if (wn_array_grow(&K->span, &K->capspan, K->nspan, sizeof *K->span, 256))
+		return WN_E_NOMEM;
 	K->span[K->nspan++] = (vspan){ first, nrec, f, fi };
 	return 0;
 }

@@ -25,18 +25,24 @@ static int same(const char *a, size_t al, const char *b, size_t bl)
 	return al == bl && (!al || !memcmp(a, b, al));
 }
 
+/* The encoder's and the decoder's verdicts on one entry: 1 if it decoded. */
+static int coded(int enc, int rc, const wn_buf *line, const char *what)
+{
+	OK(!enc, "%s: encodes", what);
+	OK(!rc, "%s: decodes", what);
+	if (rc)
+		printf("#   line: %.*s\n", (int)line->len, line->p);
+	return !rc;
+}
+
 /* Encode e, decode it back with WN_LEDGER_ALL, compare every field. */
 static void ledger_round_trip(const wn_ledger_entry *e, const char *what)
 {
 	wn_buf line = { 0 }, scratch = { 0 };
 	wn_ledger_entry d, h;
 	int enc = wn_ledger_encode(e, &line);
-	OK(!enc, "%s: encodes", what);
 	int rc = wn_ledger_decode(line.p, line.len, WN_LEDGER_ALL, &d, &scratch);
-	OK(!rc, "%s: decodes", what);
-	if (rc) {
-		printf("#   line: %.*s\n", (int)line.len, line.p);
-	} else {
+	if (coded(enc, rc, &line, what)) {
 		OK(same(d.input, d.input_len, e->input, e->input_len), "%s: input", what);
 		OK(d.line == e->line && d.revision == e->revision && d.survivor == e->survivor, "%s: line, match, survivor", what);
 		OK(same(d.id, d.id_len, e->id, e->id_len), "%s: id", what);
@@ -95,6 +101,29 @@ static void ledger_cases(void)
 	wn_buf_free(&scratch);
 }
 
+static int ledger_all(const char *line, size_t n, wn_buf *scratch)
+{
+	wn_ledger_entry d;
+	return wn_ledger_decode(line, n, WN_LEDGER_ALL, &d, scratch);
+}
+
+static int reject_all(const char *line, size_t n, wn_buf *scratch)
+{
+	wn_reject_entry d;
+	return wn_reject_decode(line, n, &d, scratch);
+}
+
+/* Each line must be refused (-1) by the decoder. */
+static void refused(const char *const *bad, size_t n, int (*decode)(const char *, size_t, wn_buf *), const char *what)
+{
+	wn_buf scratch = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		int rc = decode(bad[i], strlen(bad[i]), &scratch);
+		OK(rc == -1, "refused: malformed %s %zu", what, i);
+	}
+	wn_buf_free(&scratch);
+}
+
 static void ledger_refused(void)
 {
 	static const char *const bad[] = {
@@ -119,11 +148,7 @@ static void ledger_refused(void)
 		"{\"input\":\"a\",\"line\":1,\"match\":\"duplicate\",\"id\":\"x\",\"survivor\":0,\"fingerprint\":\"6337d6070e8b2a177d92780cb3714af2\",\"other\":1}",
 	};
 	wn_buf scratch = { 0 };
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		wn_ledger_entry d;
-		int rc = wn_ledger_decode(bad[i], strlen(bad[i]), WN_LEDGER_ALL, &d, &scratch);
-		OK(rc == -1, "refused: malformed entry %zu", i);
-	}
+	refused(bad, sizeof bad / sizeof bad[0], ledger_all, "entry");
 	/* a line cut anywhere is not an entry */
 	wn_ledger_entry e = entry("in.jsonl", "abc", 5, 1, 3), d;
 	e.record = "{\"id\":\"abc\"}";
@@ -144,12 +169,8 @@ static void reject_round_trip(const wn_reject_entry *e, const char *what)
 	wn_buf line = { 0 }, scratch = { 0 };
 	wn_reject_entry d;
 	int enc = wn_reject_encode(e, &line);
-	OK(!enc, "%s: encodes", what);
 	int rc = wn_reject_decode(line.p, line.len, &d, &scratch);
-	OK(!rc, "%s: decodes", what);
-	if (rc) {
-		printf("#   line: %.*s\n", (int)line.len, line.p);
-	} else {
+	if (coded(enc, rc, &line, what)) {
 		OK(same(d.input, d.input_len, e->input, e->input_len), "%s: input", what);
 		OK(d.line == e->line && d.offset == e->offset && d.code == e->code, "%s: line, offset, reason", what);
 		OK(same(d.detail, d.detail_len, e->detail, e->detail_len), "%s: detail", what);
@@ -207,13 +228,7 @@ static void reject_cases(void)
 		"{\"input\":\"a\",\"line\":1,\"offset\":0,\"reason\":\"empty_line\",\"detail\":\"x\",\"raw\":\"\",\"raw_base64\":\"ab!c\"}",
 		"{\"input\":\"a\",\"line\":1,\"offset\":0,\"reason\":\"empty_line\",\"detail\":\"\\q\",\"raw\":\"\"}",
 	};
-	wn_buf scratch = { 0 };
-	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-		wn_reject_entry d;
-		int rc = wn_reject_decode(bad[i], strlen(bad[i]), &d, &scratch);
-		OK(rc == -1, "refused: malformed reject %zu", i);
-	}
-	wn_buf_free(&scratch);
+	refused(bad, sizeof bad / sizeof bad[0], reject_all, "reject");
 }
 
 static uint64_t rnd(uint64_t *s)
