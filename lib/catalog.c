@@ -11,6 +11,7 @@
  * after each completed run, and at open if an interrupted run left them stale.
  */
 #include "internal.h"
+#include "manifest.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -23,8 +24,6 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-
-static const char *role_dir[WN_NROLES] = { "shards", "ledger", "rejects" };
 
 int wn_seterr(wn_catalog *c, int code, const char *fmt, ...)
 {
@@ -59,7 +58,7 @@ const char *wn_catalog_errmsg(const wn_catalog *c)
 
 void wn_file_relpath(char *out, size_t cap, int role, int kind, uint32_t seq)
 {
-	snprintf(out, cap, "%s/%s-%06u.jsonl.zst", role_dir[role], wn_kind_name(kind), seq);
+	snprintf(out, cap, "%s/%s-%06u.jsonl.zst", wn_role_dir(role), wn_kind_name(kind), seq);
 }
 
 /* ---- packing of index values (layouts in doc/FORMAT.md) ---- */
@@ -349,7 +348,7 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 		return wn_lmdb_err(c, rc, "files");
 	/* files past the highest committed number of their series were never committed */
 	for (int r = 0; r < WN_NROLES; r++) {
-		snprintf(path, sizeof path, "%s/%s", c->dir, role_dir[r]);
+		snprintf(path, sizeof path, "%s/%s", c->dir, wn_role_dir(r));
 		DIR *d = opendir(path);
 		if (!d)
 			continue;
@@ -410,7 +409,7 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 	} else {
 		char p[4096];
 		for (int r = 0; r < WN_NROLES; r++) {
-			snprintf(p, sizeof p, "%s/%s", c->dir, role_dir[r]);
+			snprintf(p, sizeof p, "%s/%s", c->dir, wn_role_dir(r));
 			int e = wn_mkdir_p(p);
 			if (e)
 				return wn_seterr(c, e, "%s: %s", p, strerror(e));
@@ -547,44 +546,6 @@ void wn_index_release_pages(wn_catalog *c)
 
 /* ---- manifests ---- */
 
-static int json_file_entry(wn_buf *b, const char *rel, size_t rl, const wn_fileinfo *f, int first)
-{
-	char hex[33];
-	static const char *rolename[WN_NROLES] = { "shard", "ledger", "rejects" };
-	wn_hex(hex, f->xxh128, 16);
-	int rc = wn_buf_puts(b, first ? "\n  " : ",\n  ");
-	rc |= wn_buf_puts(b, "{\"path\":");
-	rc |= wn_buf_json_str(b, rel, rl);
-	rc |= wn_buf_printf(b, ",\"role\":\"%s\",\"kind\":\"%s\",\"bytes\":%llu,\"raw_bytes\":%llu,\"records\":%llu,"
-		"\"frames\":%u,\"xxh128\":\"%s\"", f->role < WN_NROLES ? rolename[f->role] : "?", wn_kind_name(f->kind),
-		(unsigned long long)f->size, (unsigned long long)f->raw_bytes, (unsigned long long)f->nrecords,
-		f->nframes, hex);
-	if (f->role == WN_ROLE_SHARD && f->nrecords)
-		rc |= wn_buf_printf(b, ",\"first_ordinal\":%llu,\"last_ordinal\":%llu",
-			(unsigned long long)f->first_ord, (unsigned long long)(f->first_ord + f->nrecords - 1));
-	if (f->has_sha256) {
-		char sh[65];
-		wn_hex(sh, f->sha256, 32);
-		rc |= wn_buf_printf(b, ",\"sha256\":\"%s\"", sh);
-	}
-	rc |= wn_buf_puts(b, "}");
-	return rc ? WN_E_NOMEM : 0;
-}
-
-static int counts_json(wn_catalog *c, wn_buf *b)
-{
-	int rc = 0;
-	for (int k = 0; k < WN_NKINDS; k++) {
-		const wn_kstate *s = &c->ks[k];
-		rc |= wn_buf_printf(b, "%s\"%s\":{\"records\":%llu", k ? "," : "", wn_kind_name(k), (unsigned long long)s->kept);
-#define WN_X(n) rc |= wn_buf_printf(b, ",\"" #n "\":%llu", (unsigned long long)s->n);
-		WN_OUTCOMES(WN_X)
-#undef WN_X
-		rc |= wn_buf_puts(b, "}");
-	}
-	return rc ? WN_E_NOMEM : 0;
-}
-
 /* The SHA-256 of a sealed file for SHA256SUMS: from meta "sha256:<path>", written when the
  * file was sealed; for a file sealed before the catalog kept SHA256SUMS, read the file
  * (its XXH128 must still match: a damaged file is not vouched for) and note it in *add
@@ -669,8 +630,8 @@ int wn_catalog_write_manifests(wn_catalog *c)
 	MDB_txn *txn;
 	MDB_cursor *cur;
 	MDB_val k, v;
-	wn_buf man = { 0 }, js = { 0 }, cat = { 0 }, sums = { 0 }, add = { 0 };
-	char path[4096], hex[65];
+	wn_buf man = { 0 }, js = { 0 }, cat = { 0 }, sums = { 0 }, add = { 0 }, opts = { 0 };
+	char path[4096];
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return wn_lmdb_err(c, rc, "begin");
@@ -678,8 +639,7 @@ int wn_catalog_write_manifests(wn_catalog *c)
 		mdb_txn_abort(txn);
 		return wn_lmdb_err(c, rc, "files cursor");
 	}
-	wn_buf_printf(&js, "{\"format_version\":%d,\"fingerprint_version\":%d,\"generation\":%llu,\"files\":[",
-		WN_FORMAT_VERSION, WN_FP_VERSION, (unsigned long long)c->generation);
+	wn_manifest_json_begin(&js, c->generation);
 	int first = 1, open_files = 0, ferr = 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		wn_fileinfo f;
@@ -690,16 +650,14 @@ int wn_catalog_write_manifests(wn_catalog *c)
 			open_files++;
 			continue;
 		}
-		wn_hex(hex, f.xxh128, 16);
-		wn_buf_printf(&man, "XXH128 (%.*s) = %s\n", (int)k.mv_size, (char *)k.mv_data, hex);
+		wn_manifest_xxh_line(&man, k.mv_data, k.mv_size, f.xxh128);
 		f.has_sha256 = 0;
 		if (c->digest) {
 			if ((ferr = file_sha256(c, txn, k.mv_data, k.mv_size, &f, &add)))
 				break;
-			wn_hex(hex, f.sha256, 32);
-			wn_buf_printf(&sums, "%s  %.*s\n", hex, (int)k.mv_size, (char *)k.mv_data);
+			wn_manifest_sha_line(&sums, k.mv_data, k.mv_size, f.sha256);
 		}
-		json_file_entry(&js, k.mv_data, k.mv_size, &f, first);
+		wn_manifest_json_file(&js, k.mv_data, k.mv_size, &f, first);
 		first = 0;
 	}
 	mdb_cursor_close(cur);
@@ -717,21 +675,11 @@ int wn_catalog_write_manifests(wn_catalog *c)
 		wn_buf_free(&sums);
 		return rc;
 	}
-	wn_buf_puts(&js, "\n],\"counts\":{");
-	counts_json(c, &js);
-	wn_buf_puts(&js, "}}\n");
-
-	wn_buf_printf(&cat, "{\"format\":\"winnow catalog\",\"format_version\":%d,\"fingerprint_version\":%d,"
-		"\"fingerprint\":\"XXH3-128 of the canonical form (doc/FORMAT.md)\",\"generation\":%llu,"
-		"\"interrupted_run\":%s,\"options\":", WN_FORMAT_VERSION, WN_FP_VERSION,
-		(unsigned long long)c->generation, open_files ? "true" : "false");
-	if (c->have_opts)
-		wn_catopts_encode(&c->opts, &cat);
-	else
-		wn_buf_puts(&cat, "null");
-	wn_buf_puts(&cat, ",\"counts\":{");
-	counts_json(c, &cat);
-	wn_buf_puts(&cat, "}}\n");
+	wn_manifest_json_end(&js, c->ks);
+	int opts_rc = c->have_opts ? wn_catopts_encode(&c->opts, &opts) : 0;
+	if (!opts_rc)
+		wn_catalog_json(&cat, c->generation, open_files, c->have_opts ? opts.p : NULL, c->ks);
+	wn_buf_free(&opts);
 	if (!man.p)
 		wn_buf_puts(&man, "");
 	if (!sums.p)

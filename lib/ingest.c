@@ -21,6 +21,7 @@
  * that was never interrupted.
  */
 #include "ingest.h"
+#include "ledger.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -124,77 +125,18 @@ static int add_entry(ing *g, wn_series *s)
 	return rc;
 }
 
-static const char *reason_code(int code)
-{
-	switch (code) {
-	case WN_E_PARSE: return "malformed_json";
-	case WN_E_UTF8: return "invalid_utf8";
-	case WN_E_DEPTH: return "too_deep";
-	case WN_E_DUPKEY: return "duplicate_key";
-	case WN_E_NOTOBJECT: return "not_an_object";
-	case WN_E_NOID: return "missing_id";
-	case WN_E_TOOLONG: return "line_too_long";
-	case WN_E_EMPTY: return "empty_line";
-	case WN_E_ROW: return "bad_row";
-	}
-	return "other";
-}
-
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int put_base64(wn_buf *b, const uint8_t *p, size_t n)
-{
-	if (wn_buf_reserve(b, (n + 2) / 3 * 4 + 3))
-		return WN_E_NOMEM;
-	char *o = b->p + b->len;
-	*o++ = '"';
-	size_t i = 0;
-	for (; i + 2 < n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-		*o++ = b64[v >> 18]; *o++ = b64[(v >> 12) & 63]; *o++ = b64[(v >> 6) & 63]; *o++ = b64[v & 63];
-	}
-	if (i < n) {
-		uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0);
-		*o++ = b64[v >> 18]; *o++ = b64[(v >> 12) & 63];
-		*o++ = i + 1 < n ? b64[(v >> 6) & 63] : '=';
-		*o++ = '=';
-	}
-	*o++ = '"';
-	b->len = (size_t)(o - b->p);
-	return 0;
-}
-
+/* A reject entry for a line with no record in it (FORMAT.md 6). */
 static int reject(ing *g, const wn_source *src, const prep *r, const char *raw, size_t len, int code,
 	const char *why, size_t err_off, int has_off)
 {
-	wn_buf *e = &g->ent;
+	wn_reject_entry e = { .input_json = g->name_json.p, .input_json_len = g->name_json.len, .line = r->lineno,
+		.offset = r->off, .code = code, .detail = why, .detail_len = strlen(why), .has_error_offset = has_off,
+		.error_offset = err_off, .truncated = code == WN_E_TOOLONG, .length = r->toolong_len, .raw = raw,
+		.raw_len = len };
 	g->rc.rejected++;
 	g->ks->rejected++;
-	e->len = 0;
-	wn_buf_puts(e, "{\"input\":");
-	wn_buf_put(e, g->name_json.p, g->name_json.len);
-	wn_buf_puts(e, ",\"line\":");
-	wn_buf_put_u64(e, r->lineno);
-	wn_buf_puts(e, ",\"offset\":");
-	wn_buf_put_u64(e, r->off);
-	wn_buf_puts(e, ",\"reason\":\"");
-	wn_buf_puts(e, reason_code(code));
-	wn_buf_puts(e, "\",\"detail\":");
-	wn_buf_json_bytes(e, why, strlen(why));
-	if (has_off)
-		wn_buf_printf(e, ",\"error_offset\":%zu", err_off);
-	if (code == WN_E_TOOLONG)
-		wn_buf_printf(e, ",\"length\":%zu,\"raw_truncated\":true", r->toolong_len);
-	if (wn_utf8_valid(raw, len)) {
-		wn_buf_puts(e, ",\"raw\":");
-		wn_buf_json_str(e, raw, len);
-	} else {
-		wn_buf_puts(e, ",\"raw\":");
-		wn_buf_json_bytes(e, raw, len);
-		wn_buf_puts(e, ",\"raw_base64\":");
-		put_base64(e, (const uint8_t *)raw, len);
-	}
-	if (wn_buf_puts(e, "}"))
+	g->ent.len = 0;
+	if (wn_reject_encode(&e, &g->ent))
 		return WN_E_NOMEM;
 	g->ks->reject_entries++;
 	int rc = add_entry(g, g->rejects);
@@ -210,36 +152,20 @@ static int reject(ing *g, const wn_source *src, const prep *r, const char *raw, 
 	return 0;
 }
 
-static int ledger(ing *g, const wn_source *src, const prep *r, const char *match, const char *id, size_t idlen, uint64_t survivor,
-	const char *rec, size_t reclen, int64_t superseded, const uint8_t fp[16])
+/* A ledger entry for record r (FORMAT.md 5): the common part; the caller adds the
+ * superseded ordinal or the record's bytes where the case has them. */
+static wn_ledger_entry entry_for(const ing *g, const prep *r, int revision, uint64_t survivor, const uint8_t fp[16])
 {
-	wn_buf *e = &g->ent;
-	char hex[33];
-	e->len = 0;
-	/* the most frequent entry: no printf */
-	wn_buf_puts(e, "{\"input\":");
-	wn_buf_put(e, g->name_json.p, g->name_json.len);
-	wn_buf_puts(e, ",\"line\":");
-	wn_buf_put_u64(e, r->lineno);
-	wn_buf_puts(e, ",\"match\":\"");
-	wn_buf_puts(e, match);
-	wn_buf_puts(e, "\",\"id\":");
-	wn_buf_json_str(e, id, idlen);
-	wn_buf_puts(e, ",\"survivor\":");
-	wn_buf_put_u64(e, survivor);
-	wn_hex(hex, fp, 16);
-	wn_buf_puts(e, ",\"fingerprint\":\"");
-	wn_buf_put(e, hex, 32);
-	wn_buf_puts(e, "\"");
-	if (superseded >= 0) {
-		wn_buf_puts(e, ",\"superseded\":");
-		wn_buf_put_u64(e, (uint64_t)superseded);
-	}
-	if (rec) {
-		wn_buf_puts(e, ",\"record\":");
-		wn_buf_put(e, rec, reclen);
-	}
-	if (wn_buf_puts(e, "}"))
+	wn_ledger_entry e = { .input_json = g->name_json.p, .input_json_len = g->name_json.len, .line = r->lineno,
+		.revision = revision, .id = r->key.id, .id_len = r->key.id_len, .survivor = survivor, .superseded = -1 };
+	memcpy(e.fp, fp, 16);
+	return e;
+}
+
+static int ledger(ing *g, const wn_ledger_entry *e)
+{
+	g->ent.len = 0;
+	if (wn_ledger_encode(e, &g->ent))
 		return WN_E_NOMEM;
 	g->ks->ledger_entries++;
 	return add_entry(g, g->ledger);
@@ -348,7 +274,6 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 		g->t_dedup += (t1 - t0) * 16;
 		t0 = t1;
 	}
-	const char *id = r->key.id;
 	uint64_t ord;
 	if (!rc) {
 		COUNT(g, kept);
@@ -359,7 +284,8 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 	}
 	if (!memcmp(old.fp, r->key.fp, 16)) {
 		COUNT(g, duplicates);
-		return ledger(g, src, r, "duplicate", id, r->key.id_len, old.ord, NULL, 0, -1, r->key.fp);
+		wn_ledger_entry e = entry_for(g, r, 0, old.ord, r->key.fp);
+		return ledger(g, &e);
 	}
 	if (old.flags & WN_IDF_REVISED) {
 		rc = wn_lsm_has_fp(g->lsm, g->rtxn, r->key.fp, old.ord);
@@ -367,7 +293,8 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 			return rc;
 		if (rc) {
 			COUNT(g, duplicates);
-			return ledger(g, src, r, "duplicate", id, r->key.id_len, old.ord, NULL, 0, -1, r->key.fp);
+			wn_ledger_entry e = entry_for(g, r, 0, old.ord, r->key.fp);
+			return ledger(g, &e);
 		}
 	}
 	/* a revision */
@@ -380,8 +307,12 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 		old.flags |= WN_IDF_REVISED;
 		if (!(rc = wn_lsm_put_id(g->lsm, &old, 1)) &&
 		    !(rc = wn_lsm_put_pair(g->lsm, WN_MAP_FP, wn_fp_key(r->key.fp), old.ord)) &&
-		    !(rc = wn_lsm_note_revfp(g->lsm, r->key.fp)))
-			rc = ledger(g, src, r, "revision", id, r->key.id_len, old.ord, r->line, r->len, -1, r->key.fp);
+		    !(rc = wn_lsm_note_revfp(g->lsm, r->key.fp))) {
+			wn_ledger_entry e = entry_for(g, r, 1, old.ord, r->key.fp);
+			e.record = r->line;
+			e.record_len = r->len;
+			rc = ledger(g, &e);
+		}
 		return rc;
 	}
 	/* this version replaces the stored one, whose bytes stay in their shard */
@@ -396,7 +327,9 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 	g->sup[g->nsup].by = ord;
 	g->nsup++;
 	COUNT(g, superseded);
-	return ledger(g, src, r, "revision", id, r->key.id_len, ord, NULL, 0, (int64_t)old.ord, old.fp);
+	wn_ledger_entry e = entry_for(g, r, 1, ord, old.fp);
+	e.superseded = (int64_t)old.ord;
+	return ledger(g, &e);
 }
 
 /* ---- the run ---- */

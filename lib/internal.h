@@ -21,7 +21,10 @@
  *   ingest.c    the ingest pipeline
  *   query.c     export, get, stats
  *   json.c      strict JSON, canonical fingerprint (json.h)
- *   verify.c    checking a catalog or a bare folder of its files; hashing files (XXH128, SHA-256)
+ *   verify.c    checking a catalog or a bare folder of its files (verify.h: verify_*.c)
+ *   ledger.c    the ledger and reject entries, written and read (ledger.h)
+ *   manifest.c  MANIFEST, SHA256SUMS, MANIFEST.json, catalog.json, written and read (manifest.h)
+ *   jread.c     a token reader for winnow's own JSON files (jread.h)
  */
 #ifndef WN_INTERNAL_H
 #define WN_INTERNAL_H
@@ -77,6 +80,9 @@ int wn_grow(void *pp, size_t *cap, size_t need, size_t size, size_t first);
 
 /* ---- misc (util.c) ---- */
 void wn_hex(char *out, const uint8_t *p, size_t n);        /* writes 2n chars + NUL */
+int wn_hexval(int ch);                                     /* a hex digit of either case: 0-15, else -1 */
+int wn_unhex(uint8_t *out, const char *s, size_t n);       /* n bytes from 2n hex digits: 0, or -1 */
+size_t wn_utf8_put(char *o, uint32_t cp);                  /* a code point as 1-4 UTF-8 bytes at o: how many */
 int wn_write_all(int fd, const void *p, size_t n);         /* 0 or errno */
 int wn_pread_all(int fd, void *p, size_t n, uint64_t off); /* 0, errno, or WN_E_CORRUPT on short read */
 int wn_fsync_dir(const char *dir);                         /* 0 or errno */
@@ -85,6 +91,7 @@ int wn_mkdir_p(const char *path);                          /* 0 or errno */
 double wn_now(void);                                       /* monotonic seconds */
 int wn_utf8_valid(const char *s, size_t n);                /* 1 if valid UTF-8 */
 const char *wn_kind_name(int kind);
+int wn_kind_by_name(const char *s);                        /* "track" 0, "artist" 1, else -1 */
 void *wn_big_alloc(size_t n);                 /* zero-filled, huge pages where possible; NULL on failure */
 void *wn_big_realloc(void *p, size_t old, size_t n);
 void wn_big_free(void *p, size_t n);
@@ -130,6 +137,18 @@ int wn_seektable_read(int fd, uint64_t fsize, wn_seekent **out, uint32_t *n, uin
 #define WN_ROLE_LEDGER 1
 #define WN_ROLE_REJECT 2
 #define WN_NROLES 3
+/* A role's folder ("shards", "ledger", "rejects") and its name in MANIFEST.json ("shard",
+ * "ledger", "rejects"): the one table of both, inline so that every layer can use it. */
+static inline const char *wn_role_dir(int role)
+{
+	static const char *const dir[WN_NROLES] = { "shards", "ledger", "rejects" };
+	return role >= 0 && role < WN_NROLES ? dir[role] : "?";
+}
+static inline const char *wn_role_name(int role)
+{
+	static const char *const name[WN_NROLES] = { "shard", "ledger", "rejects" };
+	return role >= 0 && role < WN_NROLES ? name[role] : "?";
+}
 /* the maps of the index, per kind (lsm.c) */
 #define WN_MAP_ID   0
 #define WN_MAP_FP   1

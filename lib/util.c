@@ -1,6 +1,6 @@
 /*
  * util.c - the small things every other file needs: error text, growable buffers,
- * JSON string output, hex, whole-buffer I/O that survives EINTR and short writes,
+ * JSON string output, hex both ways, UTF-8 output, whole-buffer I/O that survives EINTR and short writes,
  * durable file replacement (tmp, fsync, rename, fsync of the folder).
  */
 #include "internal.h"
@@ -195,6 +195,52 @@ void wn_buf_free(wn_buf *b)
 	b->len = b->cap = 0;
 }
 
+int wn_hexval(int ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+int wn_unhex(uint8_t *out, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int a = wn_hexval((unsigned char)s[2 * i]), b = wn_hexval((unsigned char)s[2 * i + 1]);
+		if (a < 0 || b < 0)
+			return -1;
+		out[i] = (uint8_t)(a << 4 | b);
+	}
+	return 0;
+}
+
+size_t wn_utf8_put(char *o, uint32_t cp)
+{
+	if (cp < 0x80) {
+		o[0] = (char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (char)(0xC0 | cp >> 6);
+		o[1] = (char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (char)(0xE0 | cp >> 12);
+		o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (char)(0xF0 | cp >> 18);
+	o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
 void wn_hex(char *out, const uint8_t *p, size_t n)
 {
 	static const char d[] = "0123456789abcdef";
@@ -304,6 +350,14 @@ double wn_now(void)
 const char *wn_kind_name(int kind)
 {
 	return kind == WN_KIND_ARTIST ? "artist" : "track";
+}
+
+int wn_kind_by_name(const char *s)
+{
+	for (int k = 0; k < WN_NKINDS; k++)
+		if (!strcmp(s, wn_kind_name(k)))
+			return k;
+	return -1;
 }
 
 int wn_ncores(void)

@@ -1,0 +1,428 @@
+/*
+ * manifest.c - the bytes of a catalog's manifests (doc/FORMAT.md section 7): MANIFEST in
+ * xxhsum's BSD tag format, SHA256SUMS in sha256sum's, MANIFEST.json and catalog.json.
+ *
+ * catalog.c decides when they are written and from what (the index, in one read
+ * transaction) and replaces them atomically; verify reads them back. Both sides go
+ * through this file, so the formats have one owner: the members of a MANIFEST.json file
+ * object are one table (mfields) that the writer walks in order and the reader looks keys
+ * up in, and the counts are one list of names. The readers take what they know and pass
+ * over the rest, as FORMAT.md asks of readers; they work on text that json.c's strict
+ * parser has already accepted, so they only report where the layout is not winnow's.
+ */
+#include <stddef.h>
+
+#include "internal.h"
+#include "jread.h"
+#include "manifest.h"
+
+/* ---- MANIFEST and SHA256SUMS ---- */
+
+int wn_manifest_xxh_line(wn_buf *b, const char *rel, size_t rl, const uint8_t xxh[16])
+{
+	char hex[33];
+	wn_hex(hex, xxh, 16);
+	return wn_buf_printf(b, "XXH128 (%.*s) = %s\n", (int)rl, rel, hex);
+}
+
+int wn_manifest_sha_line(wn_buf *b, const char *rel, size_t rl, const uint8_t sha[32])
+{
+	char hex[65];
+	wn_hex(hex, sha, 32);
+	return wn_buf_printf(b, "%s  %.*s\n", hex, (int)rl, rel);
+}
+
+/* xxhsum 0.8 reads a BSD tag line "XXH128 (PATH) = HASH" (the tag starts with XXH128;
+ * "_LE" in it means the digits are little-endian), or a GNU line "HASH  PATH" (it skips
+ * whatever character follows the first space). */
+const char *wn_manifest_parse_xxh(const char *line, size_t n, const char **path, size_t *plen, uint8_t h[16])
+{
+	const char *sp = memchr(line, ' ', n), *end = line + n, *hex;
+	size_t hl;
+	int le = 0;
+	if (!sp || sp + 1 >= end)
+		return "not a checksum line";
+	if (sp[1] == '(') {
+		const char *last = end - 1;
+		while (last > sp && *last != ' ')
+			last--;
+		if (last - sp < 5 || last[-1] != '=' || last[-2] != ' ' || last[-3] != ')')
+			return "not a checksum line (want \"XXH128 (PATH) = HASH\")";
+		size_t tl = (size_t)(sp - line);
+		if (tl < 6 || memcmp(line, "XXH128", 6))
+			return "not an XXH128 line";
+		le = memmem(line, tl, "_LE", 3) != NULL;
+		*path = sp + 2;
+		*plen = (size_t)(last - 3 - (sp + 2));
+		hex = last + 1;
+		hl = (size_t)(end - hex);
+	} else {
+		hex = line;
+		hl = (size_t)(sp - line);
+		*path = sp + 2;
+		*plen = (size_t)(end - (sp + 2));
+		if (hl != 32 || wn_unhex(h, hex, 16))
+			return "not a checksum line (want \"XXH128 (PATH) = HASH\" or \"HASH  PATH\")";
+	}
+	if (hl != 32 || wn_unhex(h, hex, 16))
+		return "the hash is not 32 hex digits";
+	if (le)
+		for (int i = 0; i < 8; i++) {
+			uint8_t t = h[i];
+			h[i] = h[15 - i];
+			h[15 - i] = t;
+		}
+	if (!*plen)
+		return "no file name";
+	return NULL;
+}
+
+/* sha256sum writes "HASH  PATH" (or "HASH *PATH"); the BSD tag form is
+ * "SHA256 (PATH) = HASH". */
+const char *wn_manifest_parse_sha(const char *line, size_t n, const char **path, size_t *plen, uint8_t h[32])
+{
+	if (n > 10 && !memcmp(line, "SHA256 (", 8)) {
+		if (n < 8 + 1 + 4 + 64 || memcmp(line + n - 64 - 4, ") = ", 4))
+			return "not a checksum line (want \"HASH  PATH\")";
+		*path = line + 8;
+		*plen = n - 64 - 4 - 8;
+		if (wn_unhex(h, line + n - 64, 32))
+			return "the hash is not 64 hex digits";
+	} else {
+		if (n < 64 + 3 || line[64] != ' ' || (line[65] != ' ' && line[65] != '*'))
+			return "not a checksum line (want \"HASH  PATH\")";
+		if (wn_unhex(h, line, 32))
+			return "the hash is not 64 hex digits";
+		*path = line + 66;
+		*plen = n - 66;
+	}
+	if (!*plen)
+		return "no file name";
+	return NULL;
+}
+
+/* ---- counts ---- */
+
+static const char *const count_names[WN_NCOUNTS] = {
+	"records",
+#define WN_X(n) #n,
+	WN_OUTCOMES(WN_X)
+#undef WN_X
+};
+
+const char *wn_count_name(int i)
+{
+	return i >= 0 && i < WN_NCOUNTS ? count_names[i] : "?";
+}
+
+void wn_counts_of(const wn_kstate *s, uint64_t out[WN_NCOUNTS])
+{
+	int i = 0;
+	out[i++] = s->kept;   /* records: the survivors */
+#define WN_X(n) out[i++] = s->n;
+	WN_OUTCOMES(WN_X)
+#undef WN_X
+}
+
+/* "track":{"records":N,...},"artist":{...} */
+static int counts_json(wn_buf *b, const wn_kstate ks[WN_NKINDS])
+{
+	int rc = 0;
+	for (int k = 0; k < WN_NKINDS; k++) {
+		uint64_t v[WN_NCOUNTS];
+		wn_counts_of(&ks[k], v);
+		rc |= wn_buf_printf(b, "%s\"%s\":{", k ? "," : "", wn_kind_name(k));
+		for (int i = 0; i < WN_NCOUNTS; i++)
+			rc |= wn_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", count_names[i], (unsigned long long)v[i]);
+		rc |= wn_buf_puts(b, "}");
+	}
+	return rc ? WN_E_NOMEM : 0;
+}
+
+/* ---- MANIFEST.json and catalog.json, written ---- */
+
+enum { MF_PATH, MF_ROLE, MF_KIND, MF_NUM, MF_HEX };
+
+/* The members of a file object, in the order they are written; size: bytes of a hash */
+static const struct mfield {
+	const char *name;
+	uint8_t type, size;
+	size_t off;     /* in wn_mfile */
+} mfields[WN_MF_N] = {
+	[WN_MF_PATH] = { "path", MF_PATH, 0, 0 },
+	[WN_MF_ROLE] = { "role", MF_ROLE, 0, offsetof(wn_mfile, role) },
+	[WN_MF_KIND] = { "kind", MF_KIND, 0, offsetof(wn_mfile, kind) },
+	[WN_MF_BYTES] = { "bytes", MF_NUM, 0, offsetof(wn_mfile, bytes) },
+	[WN_MF_RAW_BYTES] = { "raw_bytes", MF_NUM, 0, offsetof(wn_mfile, raw_bytes) },
+	[WN_MF_RECORDS] = { "records", MF_NUM, 0, offsetof(wn_mfile, records) },
+	[WN_MF_FRAMES] = { "frames", MF_NUM, 0, offsetof(wn_mfile, frames) },
+	[WN_MF_XXH128] = { "xxh128", MF_HEX, 16, offsetof(wn_mfile, xxh128) },
+	[WN_MF_FIRST_ORDINAL] = { "first_ordinal", MF_NUM, 0, offsetof(wn_mfile, first_ordinal) },
+	[WN_MF_LAST_ORDINAL] = { "last_ordinal", MF_NUM, 0, offsetof(wn_mfile, last_ordinal) },
+	[WN_MF_SHA256] = { "sha256", MF_HEX, 32, offsetof(wn_mfile, sha256) },
+};
+
+/* What MANIFEST.json says of a sealed file, from its files row. */
+static void mfile_of(wn_mfile *m, const wn_fileinfo *f)
+{
+	*m = (wn_mfile){ .role = f->role, .kind = f->kind, .bytes = f->size, .raw_bytes = f->raw_bytes,
+		.records = f->nrecords, .frames = f->nframes };
+	memcpy(m->xxh128, f->xxh128, 16);
+	for (int i = WN_MF_PATH; i <= WN_MF_XXH128; i++)
+		m->have[i] = 1;
+	if (f->role == WN_ROLE_SHARD && f->nrecords) {
+		m->first_ordinal = f->first_ord;
+		m->last_ordinal = f->first_ord + f->nrecords - 1;
+		m->have[WN_MF_FIRST_ORDINAL] = m->have[WN_MF_LAST_ORDINAL] = 1;
+	}
+	if (f->has_sha256) {
+		memcpy(m->sha256, f->sha256, 32);
+		m->have[WN_MF_SHA256] = 1;
+	}
+}
+
+static int put_member(wn_buf *b, const struct mfield *d, const wn_mfile *m)
+{
+	const char *p = (const char *)m + d->off;
+	char hex[65];
+	int rc = wn_buf_printf(b, ",\"%s\":", d->name);
+	switch (d->type) {
+	case MF_ROLE: return rc | wn_buf_printf(b, "\"%s\"", wn_role_name(*(const int *)p));
+	case MF_KIND: return rc | wn_buf_printf(b, "\"%s\"", wn_kind_name(*(const int *)p));
+	case MF_NUM: return rc | wn_buf_put_u64(b, *(const uint64_t *)p);
+	}
+	wn_hex(hex, (const uint8_t *)p, d->size);
+	return rc | wn_buf_printf(b, "\"%s\"", hex);
+}
+
+int wn_manifest_json_begin(wn_buf *b, uint64_t generation)
+{
+	return wn_buf_printf(b, "{\"format_version\":%d,\"fingerprint_version\":%d,\"generation\":%llu,\"files\":[",
+		WN_FORMAT_VERSION, WN_FP_VERSION, (unsigned long long)generation);
+}
+
+int wn_manifest_json_file(wn_buf *b, const char *rel, size_t rl, const wn_fileinfo *f, int first)
+{
+	wn_mfile m;
+	mfile_of(&m, f);
+	int rc = wn_buf_puts(b, first ? "\n  {\"path\":" : ",\n  {\"path\":");
+	rc |= wn_buf_json_str(b, rel, rl);
+	for (int i = WN_MF_PATH + 1; i < WN_MF_N; i++)
+		if (m.have[i])
+			rc |= put_member(b, &mfields[i], &m);
+	rc |= wn_buf_puts(b, "}");
+	return rc ? WN_E_NOMEM : 0;
+}
+
+int wn_manifest_json_end(wn_buf *b, const wn_kstate ks[WN_NKINDS])
+{
+	int rc = wn_buf_puts(b, "\n],\"counts\":{");
+	rc |= counts_json(b, ks);
+	rc |= wn_buf_puts(b, "}}\n");
+	return rc ? WN_E_NOMEM : 0;
+}
+
+int wn_catalog_json(wn_buf *b, uint64_t generation, int interrupted, const char *options_json,
+	const wn_kstate ks[WN_NKINDS])
+{
+	int rc = wn_buf_printf(b, "{\"format\":\"winnow catalog\",\"format_version\":%d,\"fingerprint_version\":%d,"
+		"\"fingerprint\":\"XXH3-128 of the canonical form (doc/FORMAT.md)\",\"generation\":%llu,"
+		"\"interrupted_run\":%s,\"options\":", WN_FORMAT_VERSION, WN_FP_VERSION,
+		(unsigned long long)generation, interrupted ? "true" : "false");
+	rc |= wn_buf_puts(b, options_json ? options_json : "null");
+	rc |= wn_buf_puts(b, ",\"counts\":{");
+	rc |= counts_json(b, ks);
+	rc |= wn_buf_puts(b, "}}\n");
+	return rc ? WN_E_NOMEM : 0;
+}
+
+/* ---- MANIFEST.json and catalog.json, read ---- */
+
+static int role_by_name(const char *s)
+{
+	for (int r = 0; r < WN_NROLES; r++)
+		if (!strcmp(s, wn_role_name(r)))
+			return r;
+	return -1;
+}
+
+/* "counts":{"track":{"records":N,...},"artist":{...}}: what it holds of each kind. */
+static int read_counts(wn_jread *j, uint64_t c[WN_NKINDS][WN_NCOUNTS])
+{
+	char key[64];
+	if (!wn_jread_eat(j, '{'))
+		return -1;
+	if (wn_jread_eat(j, '}'))
+		return 0;
+	do {
+		if (wn_jread_str(j, key, sizeof key, NULL) || !wn_jread_eat(j, ':'))
+			return -1;
+		int kd = wn_kind_by_name(key);
+		if (kd < 0 || wn_jread_peek(j) != '{') {
+			if (wn_jread_skip(j, 1))
+				return -1;
+			continue;
+		}
+		wn_jread_eat(j, '{');
+		if (wn_jread_eat(j, '}'))
+			continue;
+		do {
+			char k2[64];
+			uint64_t v;
+			if (wn_jread_str(j, k2, sizeof k2, NULL) || !wn_jread_eat(j, ':'))
+				return -1;
+			int idx = -1, ch = wn_jread_peek(j);
+			for (int i = 0; i < WN_NCOUNTS; i++)
+				if (!strcmp(k2, count_names[i]))
+					idx = i;
+			if (idx >= 0 && ch != '"' && ch != '{' && ch != '[') {
+				if (wn_jread_num(j, &v) == 1)
+					c[kd][idx] = v;
+			} else if (wn_jread_skip(j, 2)) {
+				return -1;
+			}
+		} while (wn_jread_eat(j, ','));
+		if (!wn_jread_eat(j, '}'))
+			return -1;
+	} while (wn_jread_eat(j, ','));
+	return wn_jread_eat(j, '}') ? 0 : -1;
+}
+
+static const struct mfield *mfield_by_name(const char *key)
+{
+	for (int i = 0; i < WN_MF_N; i++)
+		if (!strcmp(key, mfields[i].name))
+			return &mfields[i];
+	return NULL;
+}
+
+/* A string member of a file object into m (the path aside). 0 or -1. */
+static int read_str_member(wn_jread *j, const struct mfield *d, wn_mfile *m)
+{
+	char sval[128];
+	size_t sl;
+	if (wn_jread_str(j, sval, sizeof sval, &sl))
+		return -1;
+	char *p = (char *)m + d->off;
+	if (d->type == MF_ROLE)
+		*(int *)p = role_by_name(sval);
+	else if (d->type == MF_KIND)
+		*(int *)p = wn_kind_by_name(sval);
+	else
+		m->have[d - mfields] = sl == 2u * d->size && !wn_unhex((uint8_t *)p, sval, d->size);
+	if (d->type != MF_HEX)
+		m->have[d - mfields] = 1;
+	return 0;
+}
+
+/* One element of files[]: -1 if its layout is not an object of members. */
+static int read_file(wn_jread *j, const wn_mjson_cb *cb, size_t idx)
+{
+	char key[64], path[4096];
+	size_t plen = 0;
+	int have_path = 0;
+	wn_mfile m;
+	memset(&m, 0, sizeof m);
+	m.role = m.kind = -1;
+	path[0] = 0;
+	if (!wn_jread_eat(j, '{'))
+		return -1;
+	if (!wn_jread_eat(j, '}')) {
+		do {
+			if (wn_jread_str(j, key, sizeof key, NULL) || !wn_jread_eat(j, ':'))
+				return -1;
+			const struct mfield *d = mfield_by_name(key);
+			int ch = wn_jread_peek(j);
+			uint64_t v;
+			if (d && d->type == MF_PATH && ch == '"') {
+				if (wn_jread_str(j, path, sizeof path, &plen))
+					return -1;
+				have_path = plen < sizeof path;
+			} else if (d && d->type != MF_NUM && d->type != MF_PATH && ch == '"') {
+				if (read_str_member(j, d, &m))
+					return -1;
+			} else if (ch != '"' && ch != '{' && ch != '[' && ch != 't' && ch != 'f' && ch != 'n') {
+				int r = wn_jread_num(j, &v);
+				if (r < 0)
+					return -1;
+				if (r == 1 && d && d->type == MF_NUM) {
+					*(uint64_t *)((char *)&m + d->off) = v;
+					m.have[d - mfields] = 1;
+				}
+			} else if (wn_jread_skip(j, 2)) {
+				return -1;
+			}
+		} while (wn_jread_eat(j, ','));
+		if (!wn_jread_eat(j, '}'))
+			return -1;
+	}
+	return cb->file(cb->ud, idx, path, have_path ? plen : 0, have_path, &m);
+}
+
+/* "files":[{...},...]: -1 for a layout error, or what the callback returned. */
+static int read_files(wn_jread *j, const wn_mjson_cb *cb)
+{
+	size_t idx = 0;
+	int rc;
+	wn_jread_eat(j, '[');
+	if (wn_jread_eat(j, ']'))
+		return 0;
+	do {
+		if ((rc = read_file(j, cb, idx++)))
+			return rc;
+	} while (wn_jread_eat(j, ','));
+	return wn_jread_eat(j, ']') ? 0 : -1;
+}
+
+/* One member of the top level. 0, 1 if the layout is not winnow's, or a callback's code. */
+static int read_member(wn_jread *j, const char *key, const wn_mjson_cb *cb, wn_mjson *out)
+{
+	uint64_t v;
+	int ch = wn_jread_peek(j);
+	if (cb->file && !strcmp(key, "files") && ch == '[') {
+		int rc = read_files(j, cb);
+		return rc == -1 ? 1 : rc;
+	}
+	if (cb->catalog && !strcmp(key, "interrupted_run") && (ch == 't' || ch == 'f')) {
+		out->interrupted = ch == 't';
+		return wn_jread_skip(j, 1) != 0;
+	}
+	if (!strcmp(key, "counts") && ch == '{') {
+		int bad = read_counts(j, out->counts) != 0;
+		out->have_counts = !bad;
+		return bad;
+	}
+	if (!strcmp(key, "generation") && wn_jread_num(j, &v) == 1) {
+		out->generation = v;
+		out->have_generation = 1;
+		return 0;
+	}
+	if ((!strcmp(key, "format_version") || !strcmp(key, "fingerprint_version")) && ch != '"') {
+		if ((wn_jread_num(j, &v) != 1 || v != 1) && cb->version)
+			cb->version(cb->ud, key);
+		return 0;
+	}
+	return wn_jread_skip(j, 1) != 0;
+}
+
+int wn_mjson_read(const char *text, size_t n, const wn_mjson_cb *cb, wn_mjson *out)
+{
+	wn_jread j = { text, text + n };
+	char key[64];
+	memset(out, 0, sizeof *out);
+	out->interrupted = -1;
+	int bad = !wn_jread_eat(&j, '{');
+	while (!bad && wn_jread_peek(&j) == '"') {
+		if (wn_jread_str(&j, key, sizeof key, NULL) || !wn_jread_eat(&j, ':')) {
+			bad = 1;
+			break;
+		}
+		if ((bad = read_member(&j, key, cb, out)) < 0)
+			return bad;
+		if (!bad && !wn_jread_eat(&j, ','))
+			break;
+	}
+	out->bad = bad;
+	out->bad_at = (size_t)(j.p - text);
+	return 0;
+}
