@@ -56,6 +56,12 @@ const char *wn_catalog_errmsg(const wn_catalog *c)
 	return c ? c->err : "";
 }
 
+const char *wn_map_name(int map)
+{
+	static const char *const name[WN_NMAPS] = { "id", "fp", "isrc" };
+	return name[map];
+}
+
 void wn_file_relpath(char *out, size_t cap, int role, int kind, uint32_t seq)
 {
 	snprintf(out, cap, "%s/%s-%06u.jsonl.zst", wn_role_dir(role), wn_kind_name(kind), seq);

@@ -149,7 +149,7 @@ static inline const char *wn_role_name(int role)
 	static const char *const name[WN_NROLES] = { "shard", "ledger", "rejects" };
 	return role >= 0 && role < WN_NROLES ? name[role] : "?";
 }
-/* the maps of the index, per kind (lsm.c) */
+/* the maps of the index, per kind (lsm.c; their names: catalog.c) */
 #define WN_MAP_ID   0
 #define WN_MAP_FP   1
 #define WN_MAP_ISRC 2

@@ -9,8 +9,8 @@
  * do not change it while any change of value does. The canonical bytes are hashed
  * once with XXH3-128 to give the record's fingerprint. Along the way it picks out the
  * values at a few dotted paths (slots: the id, the ISRC, ...) and leaves out of the
- * canonical form the members the user asked to ignore. wn_json_quote() is the way
- * back: it writes a string as a JSON literal.
+ * canonical form the members the user asked to ignore. wn_json_quote() (util.c) is
+ * the way back: it writes a string as a JSON literal.
  *
  * This runs once per input record on the ingest hot path, so it is written for speed:
  * - nothing is allocated per record: every buffer lives in the handle and only grows;
@@ -986,54 +986,6 @@ int wn_json_record(wn_json *j, const char *buf, size_t len, wn_jresult *res)
 	return 0;
 }
 
-size_t wn_json_quote(char *out, const char *s, size_t n)
-{
-	out[0] = '"';
-	size_t l = 1 + wn_json_escape(out + 1, s, n);
-	out[l] = '"';
-	return l + 1;
-}
-
-size_t wn_json_escape(char *out, const char *str, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const uint8_t *s = (const uint8_t *)str;
-	char *o = out;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		uint8_t c = s[i];
-		unsigned cp = c;
-
-		if (c >= 0x20 && c != '"' && c != '\\') {
-			if (c != 0xed || i + 2 >= n || s[i + 1] < 0xa0 || s[i + 1] > 0xbf) {
-				*o++ = (char)c;
-				continue;
-			}
-			/* A lone surrogate, as wn_json_record() decodes a \uXXXX escape that
-			 * is not part of a pair: write the escape back, so that the output is
-			 * valid UTF-8 and reads back to the same bytes. */
-			cp = 0xd000u | (unsigned)(s[i + 1] & 0x3f) << 6 | (s[i + 2] & 0x3fu);
-			i += 2;
-		}
-		*o++ = '\\';
-		switch (cp) {
-		case '"': *o++ = '"'; continue;
-		case '\\': *o++ = '\\'; continue;
-		case '\b': *o++ = 'b'; continue;
-		case '\f': *o++ = 'f'; continue;
-		case '\n': *o++ = 'n'; continue;
-		case '\r': *o++ = 'r'; continue;
-		case '\t': *o++ = 't'; continue;
-		}
-		*o++ = 'u';
-		*o++ = hex[cp >> 12 & 0xf];
-		*o++ = hex[cp >> 8 & 0xf];
-		*o++ = hex[cp >> 4 & 0xf];
-		*o++ = hex[cp & 0xf];
-	}
-	return (size_t)(o - out);
-}
 
 /* ---- paths ------------------------------------------------------------------ */
 

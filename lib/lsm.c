@@ -143,11 +143,6 @@ static void pair_pack(uint8_t *p, const pair *x)
 
 /* ---- run lists (meta "runs.<kind>.<map>") ---- */
 
-const char *wn_map_name(int map)
-{
-	static const char *const name[WN_NMAPS] = { "id", "fp", "isrc" };
-	return name[map];
-}
 
 static int runs_load(wn_catalog *c, MDB_txn *txn, int kind, int map, runlist *rl)
 {
