@@ -1,30 +1,33 @@
 /*
  * internal.h - declarations shared by libwinnow's files; never installed.
  *
- * The catalog is split by responsibility:
- *   util.c      errors, byte order, growable buffers, file helpers
- *   seekable.c  zstd frames with checksums, the seekable-format seek table
- *   series.c    an append-only sequence of seekable zstd files (shards, ledger, rejects)
- *               and the pool of compression threads
- *   lsm.c       the hashed maps of the index: memtable, sorted runs in LMDB, merges, bloom filter
- *   catalog.c   open/lock/recover, LMDB environment, metadata, manifests, commit protocol
- *   input.c     input: files, stdin, .zst, line splitting
- *   arena.c     the blocks sources write their records into (arena.h)
- *   encoding.c  the input's encodings: names, the cp1252 table, UTF-8 checks (encoding.h)
- *   source.c    what every record source shares (source.h: the record-source interface)
- *   source_jsonl.c  JSONL: one record a line
- *   source_csv.c    CSV and TSV rows as JSON records
- *   source_json.c   records inside JSON documents (top-level arrays, --records-path)
- *   source_sqlite.c the dump's SQLite databases (tracks with artists and album), or one table
- *   transcode.c a source that transcodes another's records from cp1252/latin1 to UTF-8
- *   source_open.c   choosing an input's format and its source
- *   ingest.c    the ingest pipeline
- *   query.c     export, get, stats
- *   json.c      strict JSON, canonical fingerprint (json.h)
- *   verify.c    checking a catalog or a bare folder of its files (verify.h: verify_*.c)
- *   ledger.c    the ledger and reject entries, written and read (ledger.h)
- *   manifest.c  MANIFEST, SHA256SUMS, MANIFEST.json, catalog.json, written and read (manifest.h)
- *   jread.c     a token reader for winnow's own JSON files (jread.h)
+ * The library is split by responsibility; each file calls only files listed above it
+ * (or beside it in the same layer):
+ *   util.c       errors, byte order, growable buffers and arrays (WN_GROW), the JSON
+ *                string escaper, file helpers
+ *   version.c    wn_version
+ *   json.c       strict JSON, canonical fingerprint (json.h); jread.c: a token reader
+ *                for winnow's own JSON files (jread.h)
+ *   record.c     a record's keys: id rule, ISRC, hashes, the parser set-up (record.h)
+ *   digest.c     whole-file XXH128 and SHA-256
+ *   pool.c       the worker pool (pool.h)
+ *   seekable.c   zstd frames with checksums, the seekable-format seek table
+ *   catalog.c    open/lock/recover, LMDB environment, metadata, file and frame rows,
+ *                role and map names, the commit protocol
+ *   manifest.c   MANIFEST, SHA256SUMS, MANIFEST.json and catalog.json (manifest.h)
+ *   ledger.c     ledger and reject entries, encoded and decoded (ledger.h)
+ *   frame.c      the frame layer: a record's frame, read back
+ *   lsm.c        the hashed maps of the index: memtable, sorted runs, merges, filters
+ *   series.c     an append-only series of seekable zstd files (shards, ledger, rejects)
+ *   input.c      input: files, stdin, .zst, line splitting; arena.c, encoding.c below
+ *                the sources; source.c their base; source_jsonl.c, source_csv.c,
+ *                source_json.c, source_sqlite.c the formats; transcode.c the cp1252/
+ *                latin1 decorator; source_open.c the dispatcher on top
+ *   ingest.c     the ingest pipeline (ingest.h): ingest_parse.c the parsing thread,
+ *                ingest_ckpt.c checkpoints and "pending"
+ *   query.c      export, get, stats
+ *   verify.c     checking a catalog or a bare folder (verify.h): verify_report.c,
+ *                verify_files.c, verify_frames.c, verify_index.c, verify_counts.c
  */
 #ifndef WN_INTERNAL_H
 #define WN_INTERNAL_H
