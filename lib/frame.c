@@ -48,6 +48,18 @@ int wn_shard_open(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t rl)
 	return fd;
 }
 
+int wn_shard_keep(wn_catalog *c, int kind, uint32_t seq, int *fd, uint32_t *fd_seq, char *rel, size_t rl)
+{
+	if (*fd >= 0 && *fd_seq == seq)
+		return 0;
+	if (*fd >= 0)
+		close(*fd);
+	if ((*fd = wn_shard_open(c, kind, seq, rel, rl)) < 0)
+		return -*fd;
+	*fd_seq = seq;
+	return 0;
+}
+
 /* Read a frame's compressed bytes into scratch and make room for its content in raw. */
 static int read_frame(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
 {

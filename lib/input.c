@@ -194,12 +194,12 @@ int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines)
 	return 0;
 }
 
-static int take_line(wn_input *in, const char *nl, const char **line, size_t *len, int *toolong)
+/* Hand out the l bytes at start as the next line; `term` bytes of terminator follow. */
+static int give_line(wn_input *in, size_t l, size_t term, const char **line, size_t *len, int *toolong)
 {
-	size_t l = (size_t)(nl - (in->buf + in->start));
 	*line = in->buf + in->start;
-	in->start += l + 1;
-	in->offset += l + 1;
+	in->start += l + term;
+	in->offset += l + term;
 	in->line++;
 	if (l && (*line)[l - 1] == '\r')
 		l--;
@@ -210,6 +210,11 @@ static int take_line(wn_input *in, const char *nl, const char **line, size_t *le
 	}
 	*len = l;
 	return 1;
+}
+
+static int take_line(wn_input *in, const char *nl, const char **line, size_t *len, int *toolong)
+{
+	return give_line(in, (size_t)(nl - (in->buf + in->start)), 1, line, len, toolong);
 }
 
 int wn_input_line_nomove(wn_input *in, const char **line, size_t *len, int *toolong)
@@ -231,20 +236,7 @@ int wn_input_line(wn_input *in, const char **line, size_t *len, int *toolong)
 			if (in->start == in->end)
 				return 0;
 			/* a last line without a terminator */
-			size_t l = in->end - in->start;
-			*line = in->buf + in->start;
-			in->start = in->end;
-			in->offset += l;
-			in->line++;
-			if (l && (*line)[l - 1] == '\r')
-				l--;
-			if (l > in->max_line) {
-				*toolong = 1;
-				in->toolong_len = l;
-				l = in->max_line < 4096 ? in->max_line : 4096;
-			}
-			*len = l;
-			return 1;
+			return give_line(in, in->end - in->start, 0, line, len, toolong);
 		}
 		size_t have = in->end - in->start;
 		if (have > in->max_line + 1) {

@@ -329,6 +329,10 @@ int wn_record_locate(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_fra
 /* Open shard `seq` of kind read-only; rel receives its catalog-relative name. Returns
  * the descriptor, or minus an errno (detail in c->err). */
 int wn_shard_open(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t rl);
+/* Keep *fd open on shard `seq` for a reader that walks frames in order: a no-op while
+ * *fd_seq is seq, else the old one is closed and seq opened (*fd -1 if that fails).
+ * 0, or errno with the detail in c->err. */
+int wn_shard_keep(wn_catalog *c, int kind, uint32_t seq, int *fd, uint32_t *fd_seq, char *rel, size_t rl);
 /* Read and decompress frame fi whole into raw (scratch holds the compressed bytes).
  * 0, WN_E_NOMEM, WN_E_CORRUPT (truncated, undecodable, wrong size) or errno. */
 int wn_frame_load(wn_catalog *c, int kind, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch);

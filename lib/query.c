@@ -48,17 +48,8 @@ int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud)
 			goto out;
 		}
 		wn_frameinfo_unpack(&fi, v.mv_data);
-		if (fd < 0 || fd_seq != fi.shard_seq) {
-			if (fd >= 0)
-				close(fd);
-			fd = wn_shard_open(c, kind, fi.shard_seq, rel, sizeof rel);
-			if (fd < 0) {
-				rc = -fd;
-				goto out;
-			}
-			fd_seq = fi.shard_seq;
-		}
-		if ((rc = wn_frame_load_fd(c, fd, rel, &fi, &raw, &scratch)))
+		if ((rc = wn_shard_keep(c, kind, fi.shard_seq, &fd, &fd_seq, rel, sizeof rel)) ||
+		    (rc = wn_frame_load_fd(c, fd, rel, &fi, &raw, &scratch)))
 			goto out;
 		const char *p = raw.p, *end = raw.p + raw.len;
 		for (uint32_t i = 0; i < fi.nrec; i++) {
@@ -184,16 +175,8 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 			uint32_t upto = (uint32_t)(w[k].ord - w[k].fi.first_ord);
 			for (size_t j = k + 1; j < nw && w[j].ord < w[k].fi.first_ord + w[k].fi.nrec; j++)
 				upto = (uint32_t)(w[j].ord - w[k].fi.first_ord);
-			if (fd < 0 || fd_seq != w[k].fi.shard_seq) {
-				if (fd >= 0)
-					close(fd);
-				if ((fd = wn_shard_open(c, kind, w[k].fi.shard_seq, rel, sizeof rel)) < 0) {
-					rc = -fd;
-					break;
-				}
-				fd_seq = w[k].fi.shard_seq;
-			}
-			if ((rc = wn_frame_load_upto(c, fd, rel, &w[k].fi, upto, &raw, &scratch, dctx)))
+			if ((rc = wn_shard_keep(c, kind, w[k].fi.shard_seq, &fd, &fd_seq, rel, sizeof rel)) ||
+			    (rc = wn_frame_load_upto(c, fd, rel, &w[k].fi, upto, &raw, &scratch, dctx)))
 				break;
 		} else {
 			w[k].fi = w[k - 1].fi;
