@@ -35,7 +35,7 @@ MAN_PAGES := $(sort $(wildcard doc/man/*.1))
 # the version is written once, in winnow.h's WN_VERSION_MAJOR/MINOR/PATCH
 VERSION := $(shell awk '$$2 ~ /^WN_VERSION_(MAJOR|MINOR|PATCH)$$/ { v = v s $$3; s = "." } END { print v }' include/winnow.h)
 
-.PHONY: demo all test check bench bench-scale fuzz install uninstall clean help unit cli gen
+.PHONY: demo all test check bench bench-compare bench-scale fuzz install uninstall clean help unit cli gen
 
 all: $(B)/winnow winnow bench/gen  ## build the winnow tool, libwinnow.a and the data generator
 
@@ -89,6 +89,10 @@ fuzz:  ## build the libFuzzer targets (needs clang) into build-fuzz/
 bench: ## optimised build, generate data, run the benchmark, write bench/RESULTS.md
 	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
 	WINNOW=build-bench/winnow bash bench/run.sh
+
+bench-compare: ## ingest and verify --deep with OLD=binary and this tree's, side by side (medians)
+	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
+	NEW=build-bench/winnow bash bench/compare.sh
 
 bench-scale: ## ingest 1M, 10M and 100M generated records (long; needs ~80 GB free)
 	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
