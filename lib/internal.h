@@ -17,7 +17,9 @@
  *   manifest.c   MANIFEST, SHA256SUMS, MANIFEST.json and catalog.json (manifest.h)
  *   ledger.c     ledger and reject entries, encoded and decoded (ledger.h)
  *   frame.c      the frame layer: a record's frame, read back
- *   lsm.c        the hashed maps of the index: memtable, sorted runs, merges, filters
+ *   lsm_run.c    the hashed maps' run format: entries, run lists, blocks, read-only
+ *                access; lsm.c the maps as ingest uses them: memtable, filters, fences,
+ *                freezing; lsm_merge.c the merges (lsm.h between them)
  *   series.c     an append-only series of seekable zstd files (shards, ledger, rejects)
  *   input.c      input: files, stdin, .zst, line splitting; arena.c, encoding.c below
  *                the sources; source.c their base; source_jsonl.c, source_csv.c,
@@ -247,7 +249,7 @@ const uint8_t *wn_index_map(wn_catalog *c);
 void wn_index_release_pages(wn_catalog *c);   /* drop our mappings of index pages (they stay cached) */
 uint64_t wn_mapped_file_bytes(uint64_t *anon); /* resident bytes of file mappings (and *anon of the rest) */
 
-/* ---- the hashed maps (lsm.c) ----
+/* ---- the hashed maps (lsm.c; the run format lsm_run.c, merges lsm_merge.c) ----
  * Three maps per kind, each a set of fixed-size entries sorted by key:
  *   id:   XXH3 of the id -> ordinal of the surviving record and its fingerprint
  *   fp:   first 8 bytes of a fingerprint -> ordinal of a record with that id

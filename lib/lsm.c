@@ -1,396 +1,28 @@
 /*
- * lsm.c - the three hashed maps of the index (id, fp, isrc) as sorted runs in LMDB.
+ * lsm.c - the three hashed maps of the index (id, fp, isrc) as ingest uses them.
  *
  * Why runs: ids and fingerprints are hashes, so they arrive in random key order. A
  * B-tree that takes random keys has to rewrite a page for almost every insert once it
  * is larger than memory (measured here: ~100k puts/s at 20M keys), and the cost per
  * record keeps growing with the catalog. Instead, new entries collect in a memtable
  * and are written at each checkpoint as one sorted run with MDB_APPEND (~3M puts/s,
- * full pages), and runs of similar size are merged (tiered, FANOUT at a time), so each
- * entry is rewritten O(log_FANOUT(N / checkpoint)) times in all.
+ * full pages), and runs of similar size are merged (tiered, FANOUT at a time, in
+ * lsm_merge.c), so each entry is rewritten O(log_FANOUT(N / checkpoint)) times in all.
+ * How a run lies in LMDB, block by block, is lsm_run.c's.
  *
- * Storage: a run is a sequence of blocks in its map's LMDB database. A block is one LMDB
- * value holding up to BLOCK_BYTES of fixed-size entries in key order; its LMDB key is
- * the run number (u32be) followed by the sort key of its last entry, so MDB_SET_RANGE on
- * (run, key) lands on the only block that can hold key. Blocks of ~4 KiB fill exactly
- * one overflow page, so the maps cost little more than their entries (doc/FORMAT.md).
+ * This file owns the memtable (an open-addressing table of id entries, and the fp and
+ * isrc pairs), the bloom filters (one over every id, one per run of the id map), the
+ * fences that find an id's block without descending LMDB's tree, and "freezing": a
+ * checkpoint writing the memtable on another thread while the next one fills.
  *
  * Lookups during ingest go: bloom filter over every id hash (memory, one cache line) ->
  * memtable -> runs newest to oldest. Only ids the filter has seen reach LMDB.
  */
-#include "internal.h"
+#include "lsm.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <unistd.h>
-#include <xxhash.h>
-
-#define FANOUT 10
-#define BLOCK_BYTES 4064      /* + LMDB's 16-byte page header = one 4 KiB overflow page */
-#define MAX_RUNS 4096
-#define MERGE_STEP (1u << 20)  /* output entries per merge transaction (see merge_step) */
-
-typedef struct run {
-	uint32_t no;
-	uint8_t level;
-	uint64_t entries, blocks;
-} run;
-#define RUN_BYTES 24
-
-typedef struct runlist {
-	run *r;
-	size_t n, cap;
-} runlist;
-
-typedef struct pair {
-	uint64_t hash, ord;
-} pair;
-
-typedef struct pairvec {
-	pair *p;
-	size_t n, cap;    /* cap in elements; p is a wn_big_alloc mapping */
-} pairvec;
-
-/* open-addressing table of id entries in zero-filled memory: ord1 == 0 marks a free
- * slot (ord1 = ordinal + 1) */
-typedef struct mslot {     /* 32 bytes */
-	uint64_t hash;
-	uint8_t fp[16];
-	uint32_t ord_lo;       /* ordinal + 1, 40 bits; 0 = free slot */
-	uint8_t ord_hi;
-	uint8_t flags;
-	uint16_t check;
-} mslot;
-
-static inline uint64_t mslot_ord1(const mslot *s)
-{
-	return (uint64_t)s->ord_hi << 32 | s->ord_lo;
-}
-
-/* The home slot of a hash is its top bits, so the table is in hash order but for the
- * displacement of linear probing: a flush sorts it almost for free. */
-typedef struct idtab {
-	mslot *slot;
-	size_t mask, n;
-	int shift;
-} idtab;
-
-/* open-addressing set of fingerprint keys (revised ids only; see wn_lsm_has_fp) */
-typedef struct keyset {
-	uint64_t *k;
-	size_t mask, n;
-} keyset;
-
-struct wn_lsm {
-	wn_catalog *c;
-	int kind;
-	runlist runs[WN_NMAPS];
-	idtab mem;
-	pairvec pairs[WN_NMAPS];       /* [WN_MAP_FP], [WN_MAP_ISRC] used */
-	keyset revfp;
-	/* A checkpoint writes a frozen memtable while the next one fills (see "freezing"):
-	 * its id table fz, its pairs and revfp. */
-	int frozen;
-	idtab fz, spare;        /* spare: a cleared table for the next freeze */
-	pairvec fz_pairs[WN_NMAPS];
-	keyset fz_rev;
-	runlist new_runs[WN_NMAPS];    /* the run lists as the frozen memtable's flush leaves them */
-	struct rbloom *new_rb;  /* the filter of its id run (installed with the lists) */
-	uint64_t *bloom;        /* blocked bloom filter, 512-bit blocks */
-	size_t bloom_blocks;
-	uint64_t bloom_n;
-	uint64_t merge_step;    /* output entries per merge transaction */
-	struct rbloom *rb;      /* a bloom filter per run of the id map */
-	size_t nrb, caprb;
-	void *sortbuf;          /* scratch for sorting, kept between flushes */
-	size_t sortcap;
-	int fd;                 /* data.mdb, for reading blocks by their fences; -1: none */
-	size_t psize;           /* LMDB's page size */
-	uint64_t n_fence, n_tree;   /* run probes by fence, and through LMDB */
-	int via_map;            /* read fenced blocks through LMDB's map instead of pread */
-	uint8_t page[BLOCK_BYTES + 64];
-};
-
-static const size_t entry_size[WN_NMAPS] = { WN_ID_ENTRY, WN_PAIR_ENTRY, WN_PAIR_ENTRY };
-static const size_t sortkey_size[WN_NMAPS] = { 8, 13, 13 };
-
-/* ---- entries ---- */
-
-void wn_idrec_pack(uint8_t *p, const wn_idrec *r)
-{
-	wn_put_be64(p, r->hash);
-	p[8] = (uint8_t)(r->check >> 8);
-	p[9] = (uint8_t)r->check;
-	p[10] = r->flags;
-	wn_put_be40(p + 11, r->ord);
-	memcpy(p + 16, r->fp, 16);
-}
-
-void wn_idrec_unpack(wn_idrec *r, const uint8_t *p)
-{
-	r->hash = wn_get_be64(p);
-	r->check = (uint16_t)(p[8] << 8 | p[9]);
-	r->flags = p[10];
-	r->ord = wn_get_be40(p + 11);
-	memcpy(r->fp, p + 16, 16);
-}
-
-static void pair_pack(uint8_t *p, const pair *x)
-{
-	wn_put_be64(p, x->hash);
-	wn_put_be40(p + 8, x->ord);
-}
-
-/* ---- run lists (meta "runs.<kind>.<map>") ---- */
-
-
-static int runs_load(wn_catalog *c, MDB_txn *txn, int kind, int map, runlist *rl)
-{
-	char key[64];
-	MDB_val v;
-	snprintf(key, sizeof key, "runs.%s.%s", wn_kind_name(kind), wn_map_name(map));
-	rl->n = 0;
-	int rc = wn_meta_get(c, txn, key, &v);
-	if (rc == WN_E_NOTFOUND)
-		return 0;
-	if (rc)
-		return rc;
-	if (v.mv_size % RUN_BYTES)
-		return wn_seterr(c, WN_E_CORRUPT, "index: meta %s has %zu bytes", key, v.mv_size);
-	size_t n = v.mv_size / RUN_BYTES;
-	if (n > rl->cap) {
-		run *r = realloc(rl->r, n * sizeof *r);
-		if (!r)
-			return WN_E_NOMEM;
-		rl->r = r;
-		rl->cap = n;
-	}
-	const uint8_t *p = v.mv_data;
-	for (size_t i = 0; i < n; i++, p += RUN_BYTES) {
-		rl->r[i].no = wn_get_be32(p);
-		rl->r[i].level = p[4];
-		rl->r[i].entries = wn_get_be64(p + 8);
-		rl->r[i].blocks = wn_get_be64(p + 16);
-	}
-	rl->n = n;
-	return 0;
-}
-
-static int runs_store(wn_catalog *c, MDB_txn *txn, int kind, int map, const runlist *rl)
-{
-	char key[64];
-	uint8_t *buf = calloc(rl->n ? rl->n : 1, RUN_BYTES);
-	if (!buf)
-		return WN_E_NOMEM;
-	for (size_t i = 0; i < rl->n; i++) {
-		uint8_t *p = buf + i * RUN_BYTES;
-		wn_put_be32(p, rl->r[i].no);
-		p[4] = rl->r[i].level;
-		wn_put_be64(p + 8, rl->r[i].entries);
-		wn_put_be64(p + 16, rl->r[i].blocks);
-	}
-	snprintf(key, sizeof key, "runs.%s.%s", wn_kind_name(kind), wn_map_name(map));
-	int rc = wn_meta_put(c, txn, key, buf, rl->n * RUN_BYTES);
-	free(buf);
-	return rc;
-}
-
-static int runs_push(runlist *rl, run r)
-{
-	if (WN_GROW(rl->r, rl->n, rl->cap, 16))
-		return WN_E_NOMEM;
-	rl->r[rl->n++] = r;
-	return 0;
-}
-
-/* ---- block lookup ---- */
-
-/* Position on the block of run `no` that may hold sortkey (klen bytes). Returns 1 and
- * the block, 0 if the run has no such block, <0 on error. */
-static int block_seek(wn_catalog *c, MDB_cursor *cur, uint32_t no, const uint8_t *sk, size_t klen, MDB_val *val)
-{
-	uint8_t kb[4 + 16];
-	wn_put_be32(kb, no);
-	memcpy(kb + 4, sk, klen);
-	MDB_val k = { 4 + klen, kb };
-	int rc = mdb_cursor_get(cur, &k, val, MDB_SET_RANGE);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc)
-		return wn_lmdb_err(c, rc, "block seek");
-	if (k.mv_size < 4 || wn_get_be32(k.mv_data) != no)
-		return 0;
-	return 1;
-}
-
-/* first entry index in block with hash >= h */
-static size_t block_lower(const uint8_t *b, size_t n, size_t es, uint64_t h)
-{
-	size_t lo = 0, hi = n;
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		if (wn_get_be64(b + mid * es) < h)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
-/* the entry of (hash, check) in a block of n id entries: 1 and *out, or 0 */
-static int block_find_id(const uint8_t *b, size_t n, uint64_t hash, uint16_t check, wn_idrec *out)
-{
-	for (size_t i = block_lower(b, n, WN_ID_ENTRY, hash); i < n; i++) {
-		const uint8_t *e = b + i * WN_ID_ENTRY;
-		if (wn_get_be64(e) != hash)
-			break;
-		if ((uint16_t)(e[8] << 8 | e[9]) == check) {
-			wn_idrec_unpack(out, e);
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static int run_find_id(wn_catalog *c, MDB_cursor *cur, uint32_t no, uint64_t hash, uint16_t check, wn_idrec *out)
-{
-	uint8_t sk[8];
-	MDB_val v;
-	wn_put_be64(sk, hash);
-	int rc = block_seek(c, cur, no, sk, 8, &v);
-	if (rc <= 0)
-		return rc;
-	if (v.mv_size % WN_ID_ENTRY)
-		return wn_seterr(c, WN_E_CORRUPT, "index: id block of run %u has %zu bytes", no, v.mv_size);
-	return block_find_id(v.mv_data, v.mv_size / WN_ID_ENTRY, hash, check, out);
-}
-
-/* Calls fn for each ordinal under `hash` in one run of a pair map. */
-static int run_pairs(wn_catalog *c, MDB_cursor *cur, uint32_t no, uint64_t hash,
-	int (*fn)(uint64_t ord, void *ud), void *ud)
-{
-	uint8_t sk[13] = { 0 };
-	MDB_val k, v;
-	wn_put_be64(sk, hash);
-	int rc = block_seek(c, cur, no, sk, 13, &v);
-	if (rc <= 0)
-		return rc;
-	for (;;) {
-		if (v.mv_size % WN_PAIR_ENTRY)
-			return wn_seterr(c, WN_E_CORRUPT, "index: pair block of run %u has %zu bytes", no, v.mv_size);
-		const uint8_t *b = v.mv_data;
-		size_t n = v.mv_size / WN_PAIR_ENTRY;
-		size_t i = block_lower(b, n, WN_PAIR_ENTRY, hash);
-		for (; i < n; i++) {
-			const uint8_t *e = b + i * WN_PAIR_ENTRY;
-			if (wn_get_be64(e) != hash)
-				return 0;
-			if ((rc = fn(wn_get_be40(e + 8), ud)))
-				return rc;
-		}
-		/* the run of equal hashes may go on in the next block */
-		rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-		if (rc == MDB_NOTFOUND)
-			return 0;
-		if (rc)
-			return wn_lmdb_err(c, rc, "next block");
-		if (k.mv_size < 4 || wn_get_be32(k.mv_data) != no)
-			return 0;
-	}
-}
-
-/* ---- read-only access (get, verify, stats) ---- */
-
-int wn_map_find_id(wn_catalog *c, MDB_txn *txn, int kind, uint64_t hash, uint16_t check, wn_idrec *out)
-{
-	runlist rl = { 0 };
-	MDB_cursor *cur;
-	int rc = runs_load(c, txn, kind, WN_MAP_ID, &rl);
-	if (rc)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, c->db_map[kind][WN_MAP_ID], &cur))) {
-		free(rl.r);
-		return wn_lmdb_err(c, rc, "cursor");
-	}
-	rc = 0;
-	for (size_t i = rl.n; i-- > 0 && rc == 0;)
-		rc = run_find_id(c, cur, rl.r[i].no, hash, check, out);
-	mdb_cursor_close(cur);
-	free(rl.r);
-	return rc;
-}
-
-int wn_map_pairs(wn_catalog *c, MDB_txn *txn, int kind, int map, uint64_t hash,
-	int (*fn)(uint64_t ord, void *ud), void *ud)
-{
-	runlist rl = { 0 };
-	MDB_cursor *cur;
-	int rc = runs_load(c, txn, kind, map, &rl);
-	if (rc)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, c->db_map[kind][map], &cur))) {
-		free(rl.r);
-		return wn_lmdb_err(c, rc, "cursor");
-	}
-	rc = 0;
-	for (size_t i = 0; i < rl.n && rc == 0; i++)
-		rc = run_pairs(c, cur, rl.r[i].no, hash, fn, ud);
-	mdb_cursor_close(cur);
-	free(rl.r);
-	return rc;
-}
-
-int wn_map_count(wn_catalog *c, MDB_txn *txn, int kind, int map, uint64_t *entries, uint64_t *runs)
-{
-	runlist rl = { 0 };
-	int rc = runs_load(c, txn, kind, map, &rl);
-	*entries = 0;
-	for (size_t i = 0; i < rl.n; i++)
-		*entries += rl.r[i].entries;
-	*runs = rl.n;
-	free(rl.r);
-	return rc;
-}
-
-int wn_map_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
-	int (*fn)(const uint8_t *entry, uint32_t run, void *ud), void *ud)
-{
-	runlist rl = { 0 };
-	MDB_cursor *cur;
-	MDB_val k, v;
-	int rc = runs_load(c, txn, kind, map, &rl);
-	if (rc)
-		return rc;
-	if ((rc = mdb_cursor_open(txn, c->db_map[kind][map], &cur))) {
-		free(rl.r);
-		return wn_lmdb_err(c, rc, "cursor");
-	}
-	size_t es = entry_size[map];
-	for (size_t i = 0; i < rl.n && !rc; i++) {
-		uint8_t kb[4];
-		wn_put_be32(kb, rl.r[i].no);
-		k.mv_size = 4;
-		k.mv_data = kb;
-		int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-		while (!r && k.mv_size >= 4 && wn_get_be32(k.mv_data) == rl.r[i].no) {
-			if (v.mv_size % es) {
-				rc = wn_seterr(c, WN_E_CORRUPT, "index: %s block of run %u has %zu bytes",
-					wn_map_name(map), rl.r[i].no, v.mv_size);
-				break;
-			}
-			for (size_t j = 0; j < v.mv_size / es && !rc; j++)
-				rc = fn((const uint8_t *)v.mv_data + j * es, rl.r[i].no, ud);
-			if (rc)
-				break;
-			r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
-		}
-		if (!rc && r && r != MDB_NOTFOUND)
-			rc = wn_lmdb_err(c, r, "scan");
-	}
-	mdb_cursor_close(cur);
-	free(rl.r);
-	return rc;
-}
 
 /* ---- bloom filters ----
  * One over every id (memory only, rebuilt at open): most records are new ids and cost
@@ -399,52 +31,7 @@ int wn_map_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
  * which matters once the index is larger than memory and every probe of a run costs
  * page faults. */
 
-/* Each run of the id map also keeps its fences in memory: for every block, the hash of
- * its last entry and the LMDB page that holds it (a block of BLOCK_BYTES is an overflow
- * page of its own). A lookup then finds the block by binary search and reads that one
- * page with pread: no descent of the B-tree, and nothing mapped, so the index pages a
- * lookup needs come from the page cache without counting in the resident set, and the
- * fault-around of the map (some 16 pages a fault) is not paid. 16 bytes a block: 4 KiB
- * of memory per 1 MiB of id map. */
-typedef struct fence {
-	uint64_t last;     /* hash of the block's last entry */
-	uint32_t pgno;     /* its overflow page; 0: not in one, read through LMDB */
-	uint32_t n;        /* entries */
-} fence;
-
-typedef struct rbloom {
-	uint32_t no;
-	uint64_t *bits;
-	size_t blocks;
-	fence *f;          /* live fences are f[f0 .. nf) */
-	size_t f0, nf, capf;
-	int fscan;         /* blocks may have been added since f was read: extend it */
-} rbloom;
-
-static inline uint64_t *bb_block(uint64_t *bits, size_t blocks, uint64_t h)
-{
-	return bits + (((unsigned __int128)h * blocks) >> 64) * 8;
-}
-
-static inline void bb_add(uint64_t *bits, size_t blocks, uint64_t h)
-{
-	uint64_t *b = bb_block(bits, blocks, h);
-	uint64_t g = h * 0x9E3779B97F4A7C15ull ^ (h >> 29);
-	for (int i = 0; i < 6; i++, g >>= 9)
-		b[(g >> 6) & 7] |= 1ull << (g & 63);
-}
-
-static inline int bb_maybe(uint64_t *bits, size_t blocks, uint64_t h)
-{
-	const uint64_t *b = bb_block(bits, blocks, h);
-	uint64_t g = h * 0x9E3779B97F4A7C15ull ^ (h >> 29);
-	for (int i = 0; i < 6; i++, g >>= 9)
-		if (!(b[(g >> 6) & 7] & (1ull << (g & 63))))
-			return 0;
-	return 1;
-}
-
-static rbloom *rb_find(wn_lsm *m, uint32_t no)
+rbloom *wn_rb_find(wn_lsm *m, uint32_t no)
 {
 	for (size_t i = 0; i < m->nrb; i++)
 		if (m->rb[i].no == no)
@@ -478,7 +65,7 @@ static rbloom *rb_add(wn_lsm *m, rbloom *b)
 	return &m->rb[m->nrb++];
 }
 
-static rbloom *rb_new(wn_lsm *m, uint32_t no, uint64_t entries)
+rbloom *wn_rb_new(wn_lsm *m, uint32_t no, uint64_t entries)
 {
 	rbloom b;
 	return rb_init(&b, no, entries) ? NULL : rb_add(m, &b);
@@ -486,7 +73,7 @@ static rbloom *rb_new(wn_lsm *m, uint32_t no, uint64_t entries)
 
 static void rb_drop(wn_lsm *m, uint32_t no)
 {
-	rbloom *b = rb_find(m, no);
+	rbloom *b = wn_rb_find(m, no);
 	if (!b)
 		return;
 	free(b->bits);
@@ -494,7 +81,7 @@ static void rb_drop(wn_lsm *m, uint32_t no)
 	*b = m->rb[--m->nrb];
 }
 
-static int rb_store(wn_lsm *m, MDB_txn *txn, const rbloom *b)
+int wn_rb_store(wn_lsm *m, MDB_txn *txn, const rbloom *b)
 {
 	char key[64];
 	snprintf(key, sizeof key, "bloom.%s.%u", wn_kind_name(m->kind), b->no);
@@ -503,7 +90,7 @@ static int rb_store(wn_lsm *m, MDB_txn *txn, const rbloom *b)
 	return wn_meta_put(m->c, txn, key, b->bits, b->blocks * 64);
 }
 
-static int rb_forget(wn_lsm *m, MDB_txn *txn, uint32_t no)
+int wn_rb_forget(wn_lsm *m, MDB_txn *txn, uint32_t no)
 {
 	char key[64];
 	snprintf(key, sizeof key, "bloom.%s.%u", wn_kind_name(m->kind), no);
@@ -513,7 +100,7 @@ static int rb_forget(wn_lsm *m, MDB_txn *txn, uint32_t no)
 
 /* Load a run's filter, or build it from the run's entries if it is not stored (a merge
  * that a crash interrupted). */
-static int rb_load(wn_lsm *m, MDB_txn *txn, const run *r)
+int wn_rb_load(wn_lsm *m, MDB_txn *txn, const run *r)
 {
 	char key[64];
 	MDB_val v;
@@ -522,7 +109,7 @@ static int rb_load(wn_lsm *m, MDB_txn *txn, const run *r)
 	if (rc && rc != WN_E_NOTFOUND)
 		return rc;
 	if (!rc && v.mv_size % 64 == 0 && v.mv_size) {
-		rbloom *b = rb_new(m, r->no, 0);
+		rbloom *b = wn_rb_new(m, r->no, 0);
 		if (!b)
 			return WN_E_NOMEM;
 		uint64_t *bits = malloc(v.mv_size);
@@ -534,7 +121,7 @@ static int rb_load(wn_lsm *m, MDB_txn *txn, const run *r)
 		b->blocks = v.mv_size / 64;
 		return 0;
 	}
-	rbloom *b = rb_new(m, r->no, r->entries);
+	rbloom *b = wn_rb_new(m, r->no, r->entries);
 	if (!b)
 		return WN_E_NOMEM;
 	MDB_cursor *cur;
@@ -606,8 +193,8 @@ static int fence_extend(wn_lsm *m, MDB_txn *txn, rbloom *b)
 }
 
 /* A merge step committed with its sources' blocks below key k deleted (see
- * delete_blocks): their fences go too. */
-static void fence_trim(rbloom *b, uint64_t k)
+ * wn_blocks_delete): their fences go too. */
+void wn_fence_trim(rbloom *b, uint64_t k)
 {
 	while (b->f0 < b->nf && b->f[b->f0].last < k)
 		b->f0++;
@@ -652,7 +239,7 @@ static int fence_find(wn_lsm *m, MDB_txn *txn, rbloom *b, uint64_t hash, uint16_
 	if (pg != f->pgno || !(flags & 0x04))
 		return FENCE_NONE;
 	m->n_fence++;
-	return block_find_id(pgp + 16, f->n, hash, check, out);
+	return wn_block_find_id(pgp + 16, f->n, hash, check, out);
 }
 
 
@@ -910,7 +497,7 @@ int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, uint64_t expect_total,
 		return wn_lmdb_err(c, rc, "begin");
 	}
 	for (int i = 0; i < WN_NMAPS && !rc; i++)
-		rc = runs_load(c, txn, kind, i, &m->runs[i]);
+		rc = wn_runs_load(c, txn, kind, i, &m->runs[i]);
 	uint64_t existing = 0;
 	for (size_t i = 0; !rc && i < m->runs[WN_MAP_ID].n; i++)
 		existing += m->runs[WN_MAP_ID].r[i].entries;
@@ -924,7 +511,7 @@ int wn_lsm_open(wn_catalog *c, int kind, uint64_t expect, uint64_t expect_total,
 	if (!rc)
 		rc = bloom_build(m, txn, existing + expect_total);
 	for (size_t i = 0; !rc && i < m->runs[WN_MAP_ID].n; i++)
-		rc = rb_load(m, txn, &m->runs[WN_MAP_ID].r[i]);
+		rc = wn_rb_load(m, txn, &m->runs[WN_MAP_ID].r[i]);
 	mdb_txn_abort(txn);
 	wn_index_release_pages(c);
 	if (rc) {
@@ -986,7 +573,7 @@ int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_id
 	MDB_cursor *cur = NULL;
 	int rc = 0;
 	for (size_t i = rl->n; i-- > 0 && rc == 0;) {
-		rbloom *b = rb_find(m, rl->r[i].no);
+		rbloom *b = wn_rb_find(m, rl->r[i].no);
 		if (b && !bb_maybe(b->bits, b->blocks, hash))
 			continue;
 		if (b && m->fd >= 0) {
@@ -998,7 +585,7 @@ int wn_lsm_find_id(wn_lsm *m, MDB_txn *txn, uint64_t hash, uint16_t check, wn_id
 		m->n_tree++;
 		if (!cur && (rc = mdb_cursor_open(txn, m->c->db_map[m->kind][WN_MAP_ID], &cur)))
 			return wn_lmdb_err(m->c, rc, "cursor");
-		rc = run_find_id(m->c, cur, rl->r[i].no, hash, check, out);
+		rc = wn_run_find_id(m->c, cur, rl->r[i].no, hash, check, out);
 	}
 	if (cur)
 		mdb_cursor_close(cur);
@@ -1035,7 +622,7 @@ int wn_lsm_has_fp(wn_lsm *m, MDB_txn *txn, const uint8_t fp[16], uint64_t ord)
 		return wn_lmdb_err(m->c, rc, "cursor");
 	rc = 0;
 	for (size_t i = rl->n; i-- > 0 && rc == 0;)
-		rc = run_pairs(m->c, cur, rl->r[i].no, k, found_fn, NULL);
+		rc = wn_run_pairs(m->c, cur, rl->r[i].no, k, found_fn, NULL);
 	mdb_cursor_close(cur);
 	return rc;
 }
@@ -1069,481 +656,6 @@ int wn_lsm_note_revfp(wn_lsm *m, const uint8_t fp[16])
 	return keyset_put(&m->revfp, wn_fp_key(fp));
 }
 
-/* ---- writing runs ---- */
-
-typedef struct blockw {
-	wn_catalog *c;
-	MDB_cursor *cur;
-	uint32_t no;
-	int map;
-	uint8_t buf[BLOCK_BYTES];
-	size_t len;
-	uint64_t entries, blocks;
-} blockw;
-
-static int blockw_flush(blockw *w)
-{
-	if (!w->len)
-		return 0;
-	size_t es = entry_size[w->map], kl = sortkey_size[w->map];
-	uint8_t kb[4 + 16];
-	wn_put_be32(kb, w->no);
-	memcpy(kb + 4, w->buf + w->len - es, kl);
-	MDB_val k = { 4 + kl, kb }, v = { w->len, w->buf };
-	int rc = mdb_cursor_put(w->cur, &k, &v, MDB_APPEND);
-	if (rc)
-		return wn_lmdb_err(w->c, rc, "append block");
-	w->blocks++;
-	w->len = 0;
-	return 0;
-}
-
-static int blockw_add(blockw *w, const uint8_t *e)
-{
-	size_t es = entry_size[w->map];
-	if (w->len + es > BLOCK_BYTES) {
-		/* equal id hashes must not straddle blocks: their block keys would be equal */
-		if (w->map == WN_MAP_ID && w->len && !memcmp(w->buf + w->len - es, e, 8)) {
-			size_t keep = w->len;
-			while (keep >= es && !memcmp(w->buf + keep - es, e, 8))
-				keep -= es;
-			if (keep == 0)
-				return wn_seterr(w->c, WN_E_CORRUPT, "index: too many ids share one hash");
-			uint8_t tail[BLOCK_BYTES];
-			size_t tl = w->len - keep;
-			memcpy(tail, w->buf + keep, tl);
-			w->len = keep;
-			int rc = blockw_flush(w);
-			if (rc)
-				return rc;
-			memcpy(w->buf, tail, tl);
-			w->len = tl;
-		} else {
-			int rc = blockw_flush(w);
-			if (rc)
-				return rc;
-		}
-	}
-	memcpy(w->buf + w->len, e, es);
-	w->len += es;
-	w->entries++;
-	return 0;
-}
-
-static int open_writer(wn_lsm *m, MDB_txn *txn, int map, blockw *w)
-{
-	memset(w, 0, offsetof(blockw, buf));
-	w->len = 0;
-	w->entries = w->blocks = 0;
-	w->c = m->c;
-	w->map = map;
-	w->no = m->c->ks[m->kind].runs_next++;
-	int rc = mdb_cursor_open(txn, m->c->db_map[m->kind][map], &w->cur);
-	return rc ? wn_lmdb_err(m->c, rc, "cursor") : 0;
-}
-
-static int close_writer(blockw *w, uint8_t level, runlist *rl)
-{
-	int rc = blockw_flush(w);
-	mdb_cursor_close(w->cur);
-	if (rc)
-		return rc;
-	if (!w->entries)
-		return 0;
-	run r = { w->no, level, w->entries, w->blocks };
-	return runs_push(rl, r);
-}
-
-/* merge source: a cursor walking one run's entries */
-typedef struct msrc {
-	MDB_cursor *cur;
-	uint32_t no;
-	const uint8_t *b;
-	size_t n, i;
-	int done;
-} msrc;
-
-static int msrc_next_block(wn_catalog *c, msrc *s, int first, size_t es)
-{
-	MDB_val k, v;
-	int rc;
-	if (first) {
-		uint8_t kb[4];
-		wn_put_be32(kb, s->no);
-		k.mv_size = 4;
-		k.mv_data = kb;
-		rc = mdb_cursor_get(s->cur, &k, &v, MDB_SET_RANGE);
-	} else {
-		rc = mdb_cursor_get(s->cur, &k, &v, MDB_NEXT);
-	}
-	if (rc == MDB_NOTFOUND || (!rc && (k.mv_size < 4 || wn_get_be32(k.mv_data) != s->no))) {
-		s->done = 1;
-		return 0;
-	}
-	if (rc)
-		return wn_lmdb_err(c, rc, "merge read");
-	if (v.mv_size % es || !v.mv_size)
-		return wn_seterr(c, WN_E_CORRUPT, "index: block of run %u has %zu bytes", s->no, v.mv_size);
-	s->b = v.mv_data;
-	s->n = v.mv_size / es;
-	s->i = 0;
-	return 0;
-}
-
-/* ---- merging ----
- * A merge of n runs into one is done in steps of MERGE_STEP output entries, each in its
- * own transaction, so that the memory it dirties and the index pages it maps stay
- * bounded, and the space of consumed source blocks is reused by the next steps instead
- * of the file growing by the size of the merge. Between steps the output run R holds
- * every merged key below K and sits right after the sources in the run list (newer than
- * they are), so lookups find R's entry first for keys below K and the sources' for the
- * rest; blocks of the sources that lie wholly below K are deleted at each step. The
- * state (R, the sources, K) is in meta "merge.<kind>.<map>", so a merge interrupted by a
- * crash is finished by the next ingest. */
-
-#define MAX_SRC 16    /* sources a merge state can name: fixed by its meta format */
-
-typedef struct mstate {
-	uint32_t out, src[MAX_SRC];
-	uint8_t level, nsrc, have_key;
-	uint8_t key[16];          /* resume key: the smallest sort key not yet merged */
-} mstate;
-#define MSTATE_BYTES (4 + 4 * MAX_SRC + 3 + 16)
-
-static void mstate_key(char *out, size_t cap, int kind, int map)
-{
-	snprintf(out, cap, "merge.%s.%s", wn_kind_name(kind), wn_map_name(map));
-}
-
-static int mstate_load(wn_lsm *m, MDB_txn *txn, int map, mstate *st)
-{
-	char key[64];
-	MDB_val v;
-	mstate_key(key, sizeof key, m->kind, map);
-	int rc = wn_meta_get(m->c, txn, key, &v);
-	if (rc)
-		return rc == WN_E_NOTFOUND ? 0 : rc;
-	const uint8_t *p = v.mv_data;
-	if (v.mv_size != MSTATE_BYTES || p[4 + 4 * MAX_SRC + 1] > MAX_SRC)
-		return wn_seterr(m->c, WN_E_CORRUPT, "index: meta %s has %zu bytes", key, v.mv_size);
-	st->out = wn_get_be32(p);
-	for (int i = 0; i < MAX_SRC; i++)
-		st->src[i] = wn_get_be32(p + 4 + 4 * i);
-	st->level = p[4 + 4 * MAX_SRC];
-	st->nsrc = p[4 + 4 * MAX_SRC + 1];
-	st->have_key = p[4 + 4 * MAX_SRC + 2];
-	memcpy(st->key, p + 4 + 4 * MAX_SRC + 3, 16);
-	return 1;
-}
-
-static int mstate_store(wn_lsm *m, MDB_txn *txn, int map, const mstate *st)
-{
-	char key[64];
-	uint8_t p[MSTATE_BYTES];
-	mstate_key(key, sizeof key, m->kind, map);
-	if (!st)
-		return wn_meta_del(m->c, txn, key);
-	wn_put_be32(p, st->out);
-	for (int i = 0; i < MAX_SRC; i++)
-		wn_put_be32(p + 4 + 4 * i, st->src[i]);
-	p[4 + 4 * MAX_SRC] = st->level;
-	p[4 + 4 * MAX_SRC + 1] = st->nsrc;
-	p[4 + 4 * MAX_SRC + 2] = st->have_key;
-	memcpy(p + 4 + 4 * MAX_SRC + 3, st->key, 16);
-	return wn_meta_put(m->c, txn, key, p, sizeof p);
-}
-
-static run *find_run(runlist *rl, uint32_t no, size_t *at)
-{
-	for (size_t i = 0; i < rl->n; i++)
-		if (rl->r[i].no == no) {
-			if (at)
-				*at = i;
-			return &rl->r[i];
-		}
-	return NULL;
-}
-
-static void drop_run(runlist *rl, uint32_t no)
-{
-	size_t at;
-	if (!find_run(rl, no, &at))
-		return;
-	memmove(rl->r + at, rl->r + at + 1, (rl->n - at - 1) * sizeof *rl->r);
-	rl->n--;
-}
-
-/* Delete the blocks of run `no` whose last key is below key[0..kl) (all of them if key
- * is NULL): their entries are all in the merge output. */
-static int delete_blocks(wn_catalog *c, MDB_txn *txn, MDB_dbi dbi, uint32_t no, const uint8_t *key, size_t kl)
-{
-	MDB_cursor *cur;
-	MDB_val k, v;
-	uint8_t kb[4];
-	int rc = mdb_cursor_open(txn, dbi, &cur);
-	if (rc)
-		return wn_lmdb_err(c, rc, "cursor");
-	wn_put_be32(kb, no);
-	k.mv_size = 4;
-	k.mv_data = kb;
-	rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-	while (!rc && k.mv_size >= 4 && wn_get_be32(k.mv_data) == no) {
-		if (key) {
-			size_t bl = k.mv_size - 4 < kl ? k.mv_size - 4 : kl;
-			if (memcmp((const uint8_t *)k.mv_data + 4, key, bl) >= 0)
-				break;
-		}
-		if ((rc = mdb_cursor_del(cur, 0)))
-			break;
-		rc = mdb_cursor_get(cur, &k, &v, MDB_GET_CURRENT);
-	}
-	mdb_cursor_close(cur);
-	if (rc && rc != MDB_NOTFOUND && rc != EINVAL)
-		return wn_lmdb_err(c, rc, "delete blocks");
-	return 0;
-}
-
-/* One step of a merge, in txn. Returns 1 when the merge is complete, 0 if more steps
- * are needed, < 0 on error. */
-static int merge_step(wn_lsm *m, MDB_txn *txn, int map, mstate *st)
-{
-	runlist *rl = &m->runs[map];
-	size_t es = entry_size[map], kl = map == WN_MAP_ID ? 10 : 13;  /* id: hash+check identify */
-	MDB_dbi dbi = m->c->db_map[m->kind][map];
-	msrc src[MAX_SRC];
-	blockw *w = malloc(sizeof *w);
-	int rc = 0, done = 0;
-	if (!w)
-		return WN_E_NOMEM;
-	memset(src, 0, sizeof src);
-	/* position every source on the first entry not yet merged */
-	for (size_t i = 0; i < st->nsrc && !rc; i++) {
-		src[i].no = st->src[i];
-		if ((rc = mdb_cursor_open(txn, dbi, &src[i].cur))) {
-			rc = wn_lmdb_err(m->c, rc, "cursor");
-			break;
-		}
-		MDB_val k, v;
-		uint8_t kb[4 + 16];
-		wn_put_be32(kb, st->src[i]);
-		memcpy(kb + 4, st->key, sortkey_size[map]);
-		k.mv_size = st->have_key ? 4 + sortkey_size[map] : 4;
-		k.mv_data = kb;
-		int r = mdb_cursor_get(src[i].cur, &k, &v, MDB_SET_RANGE);
-		if (r == MDB_NOTFOUND || (!r && (k.mv_size < 4 || wn_get_be32(k.mv_data) != src[i].no))) {
-			src[i].done = 1;
-			continue;
-		}
-		if (r) {
-			rc = wn_lmdb_err(m->c, r, "merge read");
-			break;
-		}
-		if (v.mv_size % es || !v.mv_size) {
-			rc = wn_seterr(m->c, WN_E_CORRUPT, "index: block of run %u has %zu bytes", src[i].no, v.mv_size);
-			break;
-		}
-		src[i].b = v.mv_data;
-		src[i].n = v.mv_size / es;
-		src[i].i = 0;
-		while (st->have_key && src[i].i < src[i].n && memcmp(src[i].b + src[i].i * es, st->key, kl) < 0)
-			src[i].i++;
-		if (src[i].i == src[i].n)
-			rc = msrc_next_block(m->c, &src[i], 0, es);
-	}
-	/* the writer continues run `out` (appending: it is the newest run number) */
-	memset(w, 0, offsetof(blockw, buf));
-	w->len = 0;
-	w->entries = w->blocks = 0;
-	w->c = m->c;
-	w->map = map;
-	w->no = st->out;
-	if (!rc && (rc = mdb_cursor_open(txn, dbi, &w->cur)))
-		rc = wn_lmdb_err(m->c, rc, "cursor");
-	/* the output's filter: built as entries are written (rebuilt from the run's entries
-	 * if a crash interrupted the merge), stored when the merge is complete */
-	rbloom *ob = NULL;
-	if (!rc && map == WN_MAP_ID && !(ob = rb_find(m, st->out))) {
-		run *o = find_run(rl, st->out, NULL);
-		uint64_t total = 0;
-		for (size_t i = 0; i < st->nsrc; i++) {
-			run *r = find_run(rl, st->src[i], NULL);
-			total += r ? r->entries : 0;
-		}
-		if (o) {
-			run big = *o;
-			big.entries = total;
-			rc = rb_load(m, txn, &big);
-			ob = rb_find(m, st->out);
-		} else if (!(ob = rb_new(m, st->out, total))) {
-			rc = WN_E_NOMEM;
-		}
-	}
-	uint64_t written = 0;
-	while (!rc) {
-		/* smallest key; among equals the newest source (highest index) wins */
-		int best = -1;
-		for (size_t i = 0; i < st->nsrc; i++) {
-			if (src[i].done)
-				continue;
-			if (best < 0 || memcmp(src[i].b + src[i].i * es, src[best].b + src[best].i * es, kl) <= 0)
-				best = (int)i;
-		}
-		if (best < 0) {
-			done = 1;
-			break;
-		}
-		const uint8_t *e = src[best].b + src[best].i * es;
-		if (written >= m->merge_step && (map != WN_MAP_ID || memcmp(e, w->buf + w->len - es, 8))) {
-			/* step boundary (never between equal id hashes: see blockw_add) */
-			memcpy(st->key, e, kl);
-			st->have_key = 1;
-			break;
-		}
-		if (ob)
-			bb_add(ob->bits, ob->blocks, wn_get_be64(e));
-		rc = blockw_add(w, e);
-		written++;
-		uint8_t key[16];
-		memcpy(key, e, kl);
-		for (size_t i = 0; i < st->nsrc && !rc; i++)
-			while (!src[i].done && !memcmp(src[i].b + src[i].i * es, key, kl))
-				if (++src[i].i == src[i].n && (rc = msrc_next_block(m->c, &src[i], 0, es)))
-					break;
-	}
-	for (size_t i = 0; i < st->nsrc; i++)
-		if (src[i].cur)
-			mdb_cursor_close(src[i].cur);
-	if (!rc)
-		rc = blockw_flush(w);
-	if (w->cur)
-		mdb_cursor_close(w->cur);
-	uint64_t add_e = w->entries, add_b = w->blocks;
-	free(w);
-	if (rc)
-		return rc;
-	/* the output run: right after the sources in the list (see above) */
-	run *out = find_run(rl, st->out, NULL);
-	if (!out && (add_e || done)) {
-		size_t last = 0;
-		for (size_t i = 0; i < st->nsrc; i++) {
-			size_t at;
-			if (find_run(rl, st->src[i], &at) && at >= last)
-				last = at + 1;
-		}
-		run r = { st->out, st->level, 0, 0 };
-		if ((rc = runs_push(rl, r)))
-			return rc;
-		memmove(rl->r + last + 1, rl->r + last, (rl->n - 1 - last) * sizeof *rl->r);
-		rl->r[last] = r;
-		out = &rl->r[last];
-	}
-	if (out) {
-		out->entries += add_e;
-		out->blocks += add_b;
-	}
-	/* sources: blocks wholly merged go; when done, the runs go */
-	for (size_t i = 0; i < st->nsrc && !rc; i++) {
-		rc = delete_blocks(m->c, txn, dbi, st->src[i], done ? NULL : st->key, map == WN_MAP_ID ? 8 : 13);
-		if (!rc && done) {
-			drop_run(rl, st->src[i]);
-			if (map == WN_MAP_ID)
-				rc = rb_forget(m, txn, st->src[i]);
-		}
-	}
-	if (!rc && done && ob)
-		rc = rb_store(m, txn, ob);
-	if (!rc && done && out && !out->entries)
-		drop_run(rl, st->out);
-	if (!rc)
-		rc = mstate_store(m, txn, map, done ? NULL : st);
-	if (!rc)
-		rc = runs_store(m->c, txn, m->kind, map, rl);
-	return rc ? rc : done;
-}
-
-/* Pick the next merge of a map: FANOUT or more runs of one level (they are adjacent in
- * the list and all newer than the next level's). Returns 1 and fills st, or 0. */
-static int merge_due(wn_lsm *m, int map, mstate *st)
-{
-	runlist *rl = &m->runs[map];
-	for (uint8_t lv = 0; lv < 64; lv++) {
-		size_t n = 0;
-		memset(st, 0, sizeof *st);
-		for (size_t i = 0; i < rl->n; i++)
-			if (rl->r[i].level == lv && n < MAX_SRC)
-				st->src[n++] = rl->r[i].no;
-		if (n >= FANOUT) {
-			st->nsrc = (uint8_t)n;
-			st->level = (uint8_t)(lv + 1);
-			st->out = m->c->ks[m->kind].runs_next++;
-			return 1;
-		}
-	}
-	return 0;
-}
-
-/* Run every merge that is due (or was interrupted), a step per transaction; at most
- * max_steps steps when max_steps > 0 (tests use it to leave a merge half done). */
-int wn_lsm_compact_steps(wn_lsm *m, int max_steps, uint64_t step_entries)
-{
-	int rc = 0, steps = 0;
-	if (step_entries)
-		m->merge_step = step_entries;
-	for (int map = 0; map < WN_NMAPS && !rc; map++) {
-		for (;;) {
-			if (max_steps > 0 && steps++ >= max_steps)
-				return 0;
-			MDB_txn *txn;
-			mstate st;
-			if ((rc = mdb_txn_begin(m->c->env, NULL, 0, &txn))) {
-				rc = wn_lmdb_err(m->c, rc, "begin");
-				break;
-			}
-			int have = mstate_load(m, txn, map, &st);
-			if (have < 0) {
-				rc = have;
-				mdb_txn_abort(txn);
-				break;
-			}
-			if (!have && !merge_due(m, map, &st)) {
-				mdb_txn_abort(txn);
-				break;
-			}
-			int r = merge_step(m, txn, map, &st);
-			if (r >= 0)
-				r = wn_meta_put_kstate(m->c, txn, m->kind, &m->c->ks[m->kind]) ? -1 : r;
-			if (r < 0) {
-				rc = r;
-				mdb_txn_abort(txn);
-				wn_lsm_aborted(m);
-				break;
-			}
-			if ((rc = mdb_txn_commit(txn))) {
-				rc = wn_lmdb_err(m->c, rc, "commit");
-				wn_lsm_aborted(m);
-				break;
-			}
-			if (map == WN_MAP_ID) {
-				/* the output has new blocks; the sources lost those below the key */
-				rbloom *ob = rb_find(m, st.out);
-				if (ob)
-					ob->fscan = 1;
-				for (size_t i = 0; !r && i < st.nsrc; i++) {
-					rbloom *b = rb_find(m, st.src[i]);
-					if (b)
-						fence_trim(b, wn_get_be64(st.key));
-				}
-			}
-			wn_index_release_pages(m->c);
-		}
-	}
-	return rc;
-}
-
-int wn_lsm_compact(wn_lsm *m)
-{
-	return wn_lsm_compact_steps(m, 0, 0);
-}
 
 static inline int mslot_less(const mslot *a, const mslot *b)
 {
@@ -1717,7 +829,7 @@ static int id_write(const mslot *s, void *ud)
 	idtab_get(s, &r);
 	wn_idrec_pack(e, &r);
 	bb_add(iw->b->bits, iw->b->blocks, r.hash);
-	return blockw_add(iw->w, e);
+	return wn_blockw_add(iw->w, e);
 }
 
 int wn_lsm_freeze(wn_lsm *m)
@@ -1754,7 +866,7 @@ int wn_lsm_flush_frozen(wn_lsm *m, MDB_txn *txn)
 		return WN_E_NOMEM;
 	if (m->fz.n) {
 		/* in key order, read where they are: the table serves lookups meanwhile */
-		rc = open_writer(m, txn, WN_MAP_ID, w);
+		rc = wn_blockw_open(m->c, m->kind, txn, WN_MAP_ID, w);
 		rbloom *b = rc ? NULL : calloc(1, sizeof *b);
 		if (!rc && (!b || rb_init(b, w->no, m->fz.n))) {
 			free(b);
@@ -1766,11 +878,11 @@ int wn_lsm_flush_frozen(wn_lsm *m, MDB_txn *txn)
 		if (!rc)
 			rc = ids_in_order(&m->fz, id_write, &iw);
 		if (!rc)
-			rc = close_writer(w, 0, &m->new_runs[WN_MAP_ID]);
+			rc = wn_blockw_close(w, 0, &m->new_runs[WN_MAP_ID]);
 		else if (w->cur)
 			mdb_cursor_close(w->cur);
 		if (!rc)
-			rc = rb_store(m, txn, b);
+			rc = wn_rb_store(m, txn, b);
 	}
 	for (int map = WN_MAP_FP; map <= WN_MAP_ISRC && !rc; map++) {
 		pairvec *pv = &m->fz_pairs[map];
@@ -1778,22 +890,22 @@ int wn_lsm_flush_frozen(wn_lsm *m, MDB_txn *txn)
 			continue;
 		if ((rc = sort_pairs(m, pv->p, pv->n)))
 			break;
-		rc = open_writer(m, txn, map, w);
+		rc = wn_blockw_open(m->c, m->kind, txn, map, w);
 		for (size_t i = 0; i < pv->n && !rc; i++) {
 			uint8_t e[WN_PAIR_ENTRY];
 			if (i && pv->p[i].hash == pv->p[i - 1].hash && pv->p[i].ord == pv->p[i - 1].ord)
 				continue;   /* the same pair twice */
-			pair_pack(e, &pv->p[i]);
-			rc = blockw_add(w, e);
+			wn_pair_pack(e, &pv->p[i]);
+			rc = wn_blockw_add(w, e);
 		}
 		if (!rc)
-			rc = close_writer(w, 0, &m->new_runs[map]);
+			rc = wn_blockw_close(w, 0, &m->new_runs[map]);
 		else if (w->cur)
 			mdb_cursor_close(w->cur);
 	}
 	free(w);
 	for (int map = 0; map < WN_NMAPS && !rc; map++)
-		rc = runs_store(m->c, txn, m->kind, map, &m->new_runs[map]);
+		rc = wn_runs_store(m->c, txn, m->kind, map, &m->new_runs[map]);
 	return rc;
 }
 
@@ -1855,7 +967,7 @@ int wn_lsm_aborted(wn_lsm *m)
 	if (rc)
 		return wn_lmdb_err(m->c, rc, "begin");
 	for (int i = 0; i < WN_NMAPS && !rc; i++)
-		rc = runs_load(m->c, txn, m->kind, i, &m->runs[i]);
+		rc = wn_runs_load(m->c, txn, m->kind, i, &m->runs[i]);
 	mdb_txn_abort(txn);
 	for (size_t i = 0; i < m->nrb; i++) {   /* read the fences again as committed */
 		m->rb[i].f0 = m->rb[i].nf = 0;
@@ -1864,45 +976,3 @@ int wn_lsm_aborted(wn_lsm *m)
 	return rc;
 }
 
-/* Every entry of a map in key order across all runs (ties: older run first). */
-int wn_map_merged_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
-	int (*fn)(const uint8_t *entry, void *ud), void *ud)
-{
-	runlist rl = { 0 };
-	size_t es = entry_size[map], kl = sortkey_size[map];
-	int rc = runs_load(c, txn, kind, map, &rl);
-	if (rc)
-		return rc;
-	msrc *src = calloc(rl.n ? rl.n : 1, sizeof *src);
-	if (!src) {
-		free(rl.r);
-		return WN_E_NOMEM;
-	}
-	for (size_t i = 0; i < rl.n && !rc; i++) {
-		src[i].no = rl.r[i].no;
-		if ((rc = mdb_cursor_open(txn, c->db_map[kind][map], &src[i].cur)))
-			rc = wn_lmdb_err(c, rc, "cursor");
-		else
-			rc = msrc_next_block(c, &src[i], 1, es);
-	}
-	while (!rc) {
-		int best = -1;
-		for (size_t i = 0; i < rl.n; i++) {
-			if (src[i].done)
-				continue;
-			if (best < 0 || memcmp(src[i].b + src[i].i * es, src[best].b + src[best].i * es, kl) < 0)
-				best = (int)i;
-		}
-		if (best < 0)
-			break;
-		rc = fn(src[best].b + src[best].i * es, ud);
-		if (!rc && ++src[best].i == src[best].n)
-			rc = msrc_next_block(c, &src[best], 0, es);
-	}
-	for (size_t i = 0; i < rl.n; i++)
-		if (src[i].cur)
-			mdb_cursor_close(src[i].cur);
-	free(src);
-	free(rl.r);
-	return rc;
-}

@@ -1,7 +1,7 @@
 /*
  * verify.c - proving a catalog whole, or finding exactly what is broken in it, for
  * receivers who got it by torrent, partial mirror, tape or years on disk: the call
- * (wn_verify), the plan of a check, and the pool of workers that runs its tasks.
+ * (wn_verify), the plan of a check, and its tasks run on the worker pool (pool.c).
  *
  * Fast mode reads every data file once, in parallel across files, and compares its size
  * and XXH3-128 (and its SHA-256 when SHA256SUMS exists) with MANIFEST, MANIFEST.json and,
@@ -24,14 +24,29 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "pool.h"
 #include "verify.h"
 
-/* ---- the workers ---- */
+/* ---- the workers ----
+ * The threads are the library's one pool (pool.c); verify's workers keep their state
+ * in ws[i] (made before the pool, so that a failure is reported), handed to pool thread
+ * i. One runner task per thread takes verify's tasks in list order from a shared index,
+ * so the largest files still go first and a thread never waits while tasks are left. */
 
-static void *worker_main(void *arg)
+typedef struct vrunner {
+	wn_task task;
+	vctx *x;
+} vrunner;
+
+static void *worker_state(void *ud, int i)
 {
-	vworker *w = arg;
-	vctx *x = w->x;
+	return (vworker *)ud + i;
+}
+
+static void runner(wn_task *task, void *state)
+{
+	vworker *w = state;
+	vctx *x = ((vrunner *)task)->x;
 	for (;;) {
 		if (cancelled(x))
 			break;
@@ -51,11 +66,6 @@ static void *worker_main(void *arg)
 		w->fd = -1;
 		w->fd_file = NULL;
 	}
-	pthread_mutex_lock(&x->mu);
-	if (atomic_fetch_sub(&x->running, 1) == 1)
-		pthread_cond_signal(&x->done);
-	pthread_mutex_unlock(&x->mu);
-	return NULL;
 }
 
 static void report_progress(vctx *x)
@@ -67,40 +77,24 @@ static void report_progress(vctx *x)
 	x->o->progress(&p, x->o->progress_ud);
 }
 
-/* Run the task list on n workers; the calling thread reports progress meanwhile. */
-static int run_pool(vctx *x, vworker *ws, int n)
+/* Run the task list on the pool's n threads; the calling thread reports progress
+ * meanwhile. */
+static int run_pool(vctx *x, wn_pool *pool, int n)
 {
+	vrunner r[256];
 	if (!x->ntask)
 		return 0;
 	if ((size_t)n > x->ntask)
 		n = (int)x->ntask;
 	atomic_store(&x->next, 0);
-	atomic_store(&x->running, n);
-	int started = 0;
-	for (; started < n; started++)
-		if (pthread_create(&ws[started].th, NULL, worker_main, &ws[started]))
-			break;
-	if (started < n)
-		atomic_fetch_sub(&x->running, n - started);
-	if (!started)
-		return wn_vfail(x, WN_E_NOMEM, "cannot start a thread");
+	for (int i = 0; i < n; i++) {
+		r[i] = (vrunner){ .x = x };
+		r[i].task.run = runner;
+		wn_pool_submit(pool, &r[i].task);
+	}
 	double last = 0;
-	for (;;) {
-		/* wake at the end, or every 50 ms to report progress and watch *cancel */
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_mutex_lock(&x->mu);
-		if (atomic_load(&x->running) > 0)
-			pthread_cond_timedwait(&x->done, &x->mu, &ts);
-		int left = atomic_load(&x->running);
-		pthread_mutex_unlock(&x->mu);
-		if (!left)
-			break;
+	/* wake at the end, or every 50 ms to report progress and watch *cancel */
+	while (!wn_pool_idle(pool, 0.05)) {
 		cancelled(x);
 		double t = wn_now();
 		if (t - last >= 0.25) {
@@ -108,8 +102,6 @@ static int run_pool(vctx *x, vworker *ws, int n)
 			last = t;
 		}
 	}
-	for (int i = 0; i < started; i++)
-		pthread_join(ws[i].th, NULL);
 	report_progress(x);
 	return 0;
 }
@@ -151,7 +143,7 @@ static int cmp_task_size(const void *a, const void *b)
 	return p->f->size > q->f->size ? -1 : p->f->size < q->f->size;
 }
 
-static int verify_run(vctx *x, vworker *ws, int nw)
+static int verify_run(vctx *x, wn_pool *pool, vworker *ws, int nw)
 {
 	wn_catalog *c = x->c;
 	const wn_verify_opts *o = x->o;
@@ -238,7 +230,7 @@ static int verify_run(vctx *x, vworker *ws, int nw)
 	if (nhash > 1)
 		qsort(x->task, nhash, sizeof *x->task, cmp_task_size);
 	x->stage = x->deep ? "frames" : "files";
-	if ((rc = run_pool(x, ws, nw)) || x->fatal)
+	if ((rc = run_pool(x, pool, nw)) || x->fatal)
 		return x->fatal ? x->fatal : rc;
 	if (cancelled(x))
 		return wn_vfail(x, WN_E_INTERRUPTED, "interrupted");
@@ -260,7 +252,7 @@ static int verify_run(vctx *x, vworker *ws, int nw)
 					return wn_vfail(x, rc, "out of memory");
 		}
 		x->stage = "index";
-		if ((rc = run_pool(x, ws, nw)) || x->fatal)
+		if ((rc = run_pool(x, pool, nw)) || x->fatal)
 			return x->fatal ? x->fatal : rc;
 		for (int i = 0; i < WN_NKINDS * 3; i++)
 			if (x->scan_redo[i] && (rc = wn_vscan_map(x, c, x->txn, i / 3, i % 3)))
@@ -315,11 +307,11 @@ int wn_verify(wn_catalog *c, const wn_verify_opts *o, wn_verify_result *res)
 	x->deep = o->deep != 0;
 	x->interrupted = -1;
 	pthread_mutex_init(&x->mu, NULL);
-	pthread_cond_init(&x->done, NULL);
 	int nw = o->threads > 0 ? o->threads : wn_ncores();
 	if (nw > 256)
 		nw = 256;
 	vworker *ws = calloc((size_t)nw + 1, sizeof *ws);
+	wn_pool *pool = NULL;
 	int rc = 0;
 	const char *d = c ? c->dir : o->dir;
 	x->dir = strdup(d);
@@ -350,12 +342,17 @@ int wn_verify(wn_catalog *c, const wn_verify_opts *o, wn_verify_result *res)
 			wn_vfail(x, rc, "out of memory");
 			goto out;
 		}
+	wn_pool_opts po = { .threads = nw, .name = "winnow-verify", .worker_new = worker_state, .ud = ws };
+	if ((rc = wn_pool_new(&po, &pool))) {
+		wn_vfail(x, rc, "cannot start a thread");
+		goto out;
+	}
 	x->dirfd = open(x->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (x->dirfd < 0) {
 		rc = wn_vfail(x, errno == ENOENT ? WN_E_NOTFOUND : errno, "%s: %s", x->dir, strerror(errno));
 		goto out;
 	}
-	rc = verify_run(x, ws, nw);
+	rc = verify_run(x, pool, ws, nw);
 	if (!rc && x->fatal)
 		rc = x->fatal;
 	if (!rc) {
@@ -378,6 +375,7 @@ out:
 		if (c)
 			wn_seterr(c, rc, "%s", res->err);
 	}
+	wn_pool_free(pool);
 	if (x->txn)
 		mdb_txn_abort(x->txn);
 	for (int i = 0; ws && i <= nw; i++)
@@ -411,7 +409,6 @@ out:
 	free(x->manifest);
 	free(x->mdir);
 	pthread_mutex_destroy(&x->mu);
-	pthread_cond_destroy(&x->done);
 	free(x);
 	return rc;
 }

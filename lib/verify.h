@@ -197,8 +197,6 @@ typedef struct vctx {
 	atomic_size_t next;
 	atomic_uint_fast64_t bytes_done, recs_done;
 	atomic_int stop;
-	atomic_int running;
-	pthread_cond_t done;            /* signalled (under mu) when the last worker finishes */
 	int fatal;
 	char fatal_msg[256];
 	uint64_t total_bytes;
@@ -241,7 +239,6 @@ static inline vloc at_frame(vfile *f, uint32_t i)
 /* A worker thread and what it keeps between tasks (buffers, a parser per kind, an open fd). */
 typedef struct vworker {
 	vctx *x;
-	pthread_t th;
 	ZSTD_DCtx *dctx;
 	wn_json *json[WN_NKINDS];
 	uint8_t *in;
