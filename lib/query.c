@@ -84,7 +84,7 @@ int wn_export_partial(wn_catalog *c, int kind, wn_emit_fn emit, wn_missing_fn mi
 			if (rc || (present && (rc = wn_frame_load_fd(c, fd, rel, &fi, &raw, &scratch))))
 				goto out;
 		}
-		const char *p = raw.p, *end = raw.p + raw.len;
+		const char *p = present ? raw.p : NULL, *end = present ? raw.p + raw.len : NULL;
 		for (uint32_t i = 0; i < fi.nrec; i++) {
 			const char *nl = present ? memchr(p, '\n', (size_t)(end - p)) : NULL;
 			if (present && !nl) {
