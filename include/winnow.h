@@ -62,6 +62,7 @@ const char *wn_version(void);
 #define WN_E_BUSY       (-9)  /* another process is writing to the catalog */
 #define WN_E_MISMATCH   (-10) /* options conflict with those the catalog was built with */
 #define WN_E_REJECTED   (-11) /* a record was rejected and strict mode is on */
+#define WN_E_MISSING    (-12) /* a data file the index lists is not there (a partial mirror) */
 /* Why a record was rejected: each entry of the rejects file has one (its "reason",
  * doc/FORMAT.md section 6), and wn_strerror() gives its text. wn_ingest() returns
  * WN_E_PARSE itself when a JSON document is broken outside its records. */
@@ -230,11 +231,17 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
  */
 
 /* The reading calls work on any open handle, from one read-only snapshot of the index:
- * the catalog as of its last checkpoint, even while a writer appends beyond it. They
- * share these errors: WN_E_CORRUPT (the index or a shard is damaged: a malformed row,
- * a frame that does not decode or holds fewer records than the index says, a shard
- * shorter than its frames), WN_E_LMDB, WN_E_NOMEM, errno (a shard cannot be opened or
- * read, e.g. ENOENT when it is missing; or LMDB reported one).
+ * the catalog as of its last checkpoint, even while a writer appends beyond it.
+ * Every record they hand out is proven: it comes from a frame whose content checksum
+ * (the one the index recorded) was checked, or its fingerprint was computed again and
+ * is the one the index holds for it. Damage is an error, never a wrong record and never
+ * "not found". They share these errors: WN_E_CORRUPT (the index or a shard is damaged:
+ * a malformed row, a frame that does not decode, fails its checksum or holds fewer
+ * records than the index says, a record that is not the one the index holds, a shard
+ * shorter than its frames; the message names the shard, the frame and its bytes),
+ * WN_E_MISSING (a shard the index lists is not there, as in a partial mirror; the
+ * message names it and the ordinals of the records it holds), WN_E_LMDB, WN_E_NOMEM,
+ * errno (a shard cannot be opened or read; or LMDB reported one).
  * After an error, emit or fn may already have been called for some records. */
 
 /* Receives one record (its stored bytes, no line terminator; valid only during the
@@ -246,6 +253,20 @@ typedef int (*wn_emit_fn)(const char *rec, size_t len, void *ud);
  * Errors: WN_E_USAGE (kind is not WN_KIND_TRACK or WN_KIND_ARTIST), the reading errors
  * above, or the value emit returned. */
 int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud);
+
+/* Receives a shard that wn_export_partial() skipped because it is not there: its name
+ * relative to the catalog ("shards/track-000002.jsonl.zst"; valid only during the call),
+ * the ordinals of the records it holds (first..last) and how many of them are surviving
+ * records, which were therefore not exported. Return 0 to go on, any other value to stop
+ * (the calling function then returns that value). */
+typedef int (*wn_missing_fn)(const char *shard, uint64_t first_ord, uint64_t last_ord, uint64_t survivors, void *ud);
+
+/* wn_export() for a partial mirror: a shard that is not there is skipped and passed to
+ * `missing` after the records before it were emitted; the others are exported as
+ * wn_export() does (emit and missing get the same ud). With missing == NULL this is
+ * wn_export(), which fails with WN_E_MISSING at the first missing shard.
+ * Errors: those of wn_export(), or the value missing returned. */
+int wn_export_partial(wn_catalog *c, int kind, wn_emit_fn emit, wn_missing_fn missing, void *ud);
 
 /* The surviving record with this id (idlen bytes, compared exactly). Reads one frame.
  * Errors: WN_E_NOTFOUND (no surviving record of `kind` has this id), WN_E_USAGE (bad

@@ -6,11 +6,21 @@
  * is the n-th line of that frame's content. Queries (get, export), ingest (the stored
  * version that newest:FIELD compares with), the series (a frame not in memory any more)
  * and verify all read records this way, so this file sits below all of them.
+ *
+ * What a reader hands out is proven here or by its caller: a frame read whole has had
+ * its content checksum checked by zstd, and that checksum is the one the frames row
+ * recorded (read_frame() checks that the frame carries one and that it is the row's, so
+ * a flipped header bit cannot switch the check off). A frame read only up to a record
+ * (wn_frame_load_upto) proves nothing about that record by itself: the caller compares
+ * the record's fingerprint with the index. wn_frame_damaged() words every such finding
+ * the same way: shard, frame, byte range, then what is wrong.
  */
 #include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -60,7 +70,37 @@ int wn_shard_keep(wn_catalog *c, int kind, uint32_t seq, int *fd, uint32_t *fd_s
 	return 0;
 }
 
-/* Read a frame's compressed bytes into scratch and make room for its content in raw. */
+int wn_frame_damaged(wn_catalog *c, const char *rel, const wn_frameinfo *fi, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u (bytes %llu-%llu): %s", rel, fi->frame_no,
+		(unsigned long long)fi->offset, (unsigned long long)(fi->offset + fi->csize - (fi->csize > 0)), what);
+}
+
+int wn_shard_missing(wn_catalog *c, MDB_txn *txn, int kind, const char *rel)
+{
+	MDB_val k = { strlen(rel), (void *)rel }, v;
+	int rc = mdb_get(txn, c->db_files, &k, &v);
+	if (rc || v.mv_size != WN_FILEINFO_BYTES)
+		return wn_seterr(c, WN_E_MISSING, "%s is missing", rel);
+	wn_fileinfo f;
+	wn_fileinfo_unpack(&f, v.mv_data);
+	if (!f.nrecords)
+		return wn_seterr(c, WN_E_MISSING, "%s is missing (it holds no records)", rel);
+	return wn_seterr(c, WN_E_MISSING, "%s is missing: it holds %s records %llu-%llu", rel, wn_kind_name(kind),
+		(unsigned long long)f.first_ord, (unsigned long long)(f.first_ord + f.nrecords - 1));
+}
+
+#define ZSTD_MAGIC 0xFD2FB528u
+#define ZSTD_FHD_CHECKSUM 0x04  /* Content_Checksum_flag of the frame header descriptor */
+
+/* Read a frame's compressed bytes into scratch and make room for its content in raw.
+ * The frame must be a zstd frame with a content checksum equal to the frames row's:
+ * zstd then checks the content against it whenever the frame is decoded to its end. */
 static int read_frame(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
 {
 	scratch->len = raw->len = 0;
@@ -68,10 +108,17 @@ static int read_frame(wn_catalog *c, int fd, const char *rel, const wn_frameinfo
 		return WN_E_NOMEM;
 	int rc = wn_pread_all(fd, scratch->p, fi->csize, fi->offset);
 	if (rc == WN_E_CORRUPT)
-		return wn_seterr(c, rc, "%s: frame %u at byte %llu: file is truncated", rel, fi->frame_no,
-			(unsigned long long)fi->offset);
+		return wn_frame_damaged(c, rel, fi, "file is truncated");
 	if (rc)
 		return wn_seterr(c, rc, "%s: %s", rel, strerror(rc));
+	const uint8_t *p = (const uint8_t *)scratch->p;
+	if (fi->csize < 9 || wn_get_le32(p) != ZSTD_MAGIC)
+		return wn_frame_damaged(c, rel, fi, "not a zstd frame");
+	if (!(p[4] & ZSTD_FHD_CHECKSUM))
+		return wn_frame_damaged(c, rel, fi, "the frame header has lost its content checksum flag");
+	if (wn_get_le32(p + fi->csize - 4) != fi->checksum)
+		return wn_frame_damaged(c, rel, fi, "content checksum %08x, the index says %08x", wn_get_le32(p + fi->csize - 4),
+			fi->checksum);
 	return 0;
 }
 
@@ -82,11 +129,9 @@ int wn_frame_load_fd(wn_catalog *c, int fd, const char *rel, const wn_frameinfo 
 		return rc;
 	size_t r = ZSTD_decompress(raw->p, fi->dsize + 1, scratch->p, fi->csize);
 	if (ZSTD_isError(r))
-		return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u (bytes %llu-%llu): %s", rel, fi->frame_no,
-			(unsigned long long)fi->offset, (unsigned long long)(fi->offset + fi->csize - 1), ZSTD_getErrorName(r));
+		return wn_frame_damaged(c, rel, fi, "%s", ZSTD_getErrorName(r));
 	if (r != fi->dsize)
-		return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u decodes to %zu bytes, the index says %u", rel, fi->frame_no,
-			r, fi->dsize);
+		return wn_frame_damaged(c, rel, fi, "decodes to %zu bytes, the index says %u", r, fi->dsize);
 	raw->len = r;
 	return 0;
 }
@@ -133,7 +178,8 @@ int wn_is_superseded(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord)
 }
 
 /* Decompress a frame only as far as its line `upto` (0-based), in steps, so that a get
- * reads on average half a frame. */
+ * reads on average half a frame. Unless it happens to reach the frame's end, the
+ * checksum is not checked: the caller proves each record it takes (see the top). */
 int wn_frame_load_upto(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, uint32_t upto, wn_buf *raw,
 	wn_buf *scratch, ZSTD_DCtx *dctx)
 {
@@ -149,8 +195,7 @@ int wn_frame_load_upto(wn_catalog *c, int fd, const char *rel, const wn_frameinf
 		ZSTD_outBuffer ob = { raw->p + raw->len, step, 0 };
 		size_t r = ZSTD_decompressStream(dctx, &ob, &ib);
 		if (ZSTD_isError(r))
-			return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u (bytes %llu-%llu): %s", rel, fi->frame_no,
-				(unsigned long long)fi->offset, (unsigned long long)(fi->offset + fi->csize - 1), ZSTD_getErrorName(r));
+			return wn_frame_damaged(c, rel, fi, "%s", ZSTD_getErrorName(r));
 		raw->len += ob.pos;
 		for (const char *p = raw->p + scanned; (p = memchr(p, '\n', raw->len - (size_t)(p - raw->p))); p++)
 			if (lines++ == upto)
@@ -159,5 +204,5 @@ int wn_frame_load_upto(wn_catalog *c, int fd, const char *rel, const wn_frameinf
 		if (r == 0 || (!ob.pos && ib.pos == ib.size))
 			break;
 	}
-	return wn_seterr(c, WN_E_CORRUPT, "%s: frame %u holds fewer records than the index says", rel, fi->frame_no);
+	return wn_frame_damaged(c, rel, fi, "holds fewer records than the index says");
 }

@@ -335,13 +335,24 @@ int wn_shard_open(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t rl);
  * *fd_seq is seq, else the old one is closed and seq opened (*fd -1 if that fails).
  * 0, or errno with the detail in c->err. */
 int wn_shard_keep(wn_catalog *c, int kind, uint32_t seq, int *fd, uint32_t *fd_seq, char *rel, size_t rl);
+/* Report shard `rel` of kind missing (open said ENOENT): WN_E_MISSING, with c->err
+ * naming it and, from its files row, the ordinals of the records it holds. */
+int wn_shard_missing(wn_catalog *c, MDB_txn *txn, int kind, const char *rel);
+/* Set c->err to "<rel>: frame N (bytes A-B): <what>" and return WN_E_CORRUPT: the one
+ * wording of damage found in a frame or in a record read from it. */
+int wn_frame_damaged(wn_catalog *c, const char *rel, const wn_frameinfo *fi, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 /* Read and decompress frame fi whole into raw (scratch holds the compressed bytes).
- * 0, WN_E_NOMEM, WN_E_CORRUPT (truncated, undecodable, wrong size) or errno. */
+ * Its content is proven: zstd checks the content checksum, which must be the frames
+ * row's. 0, WN_E_NOMEM, WN_E_CORRUPT (truncated, not a zstd frame, no checksum or another
+ * than the row's, undecodable, checksum mismatch, wrong size) or errno. */
 int wn_frame_load(wn_catalog *c, int kind, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch);
 /* The same from the open shard fd (named rel). */
 int wn_frame_load_fd(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch);
 /* Decompress frame fi of the open shard fd (named rel) only as far as its line `upto`
- * (0-based), in steps, so that a get reads on average half a frame. Errors as above. */
+ * (0-based), in steps, so that a get reads on average half a frame. Errors as above, but
+ * the content checksum is checked only if the decoding reaches the frame's end: the
+ * caller must prove each record it takes (query.c compares its fingerprint). */
 int wn_frame_load_upto(wn_catalog *c, int fd, const char *rel, const wn_frameinfo *fi, uint32_t upto, wn_buf *raw,
 	wn_buf *scratch, ZSTD_DCtx *dctx);
 /* Find the n-th line (0-based) of a decompressed frame. 0, or -1 if it holds fewer. */

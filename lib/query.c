@@ -17,7 +17,25 @@
 
 /* ---- export ---- */
 
-int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud)
+/* wn_shard_keep() for a reader with a snapshot: a shard that is not there is
+ * WN_E_MISSING, named with the records it holds. */
+static int keep_shard(wn_catalog *c, MDB_txn *txn, int kind, uint32_t seq, int *fd, uint32_t *fd_seq, char *rel,
+	size_t rl)
+{
+	int rc = wn_shard_keep(c, kind, seq, fd, fd_seq, rel, rl);
+	return rc == ENOENT ? wn_shard_missing(c, txn, kind, rel) : rc;
+}
+
+/* A shard export skips: its name, the ordinals of the frames that were skipped, and
+ * how many of them are survivors. */
+typedef struct skipped {
+	int on;
+	uint32_t seq;
+	char rel[128];
+	uint64_t first, last, survivors;
+} skipped;
+
+int wn_export_partial(wn_catalog *c, int kind, wn_emit_fn emit, wn_missing_fn missing, void *ud)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur = NULL, *sup = NULL;
@@ -26,6 +44,7 @@ int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud)
 	char rel[128];
 	int fd = -1;
 	uint32_t fd_seq = 0;
+	skipped skip = { 0 };
 	c->err[0] = 0;
 	if (kind != WN_KIND_TRACK && kind != WN_KIND_ARTIST)
 		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", kind);
@@ -48,14 +67,28 @@ int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud)
 			goto out;
 		}
 		wn_frameinfo_unpack(&fi, v.mv_data);
-		if ((rc = wn_shard_keep(c, kind, fi.shard_seq, &fd, &fd_seq, rel, sizeof rel)) ||
-		    (rc = wn_frame_load_fd(c, fd, rel, &fi, &raw, &scratch)))
-			goto out;
-		const char *p = raw.p, *end = raw.p + raw.len;
+		if (skip.on && skip.seq != fi.shard_seq) {
+			skip.on = 0;
+			if ((rc = missing(skip.rel, skip.first, skip.last, skip.survivors, ud)))
+				goto out;
+		}
+		int present = !(skip.on && skip.seq == fi.shard_seq);
+		if (present) {
+			rc = keep_shard(c, txn, kind, fi.shard_seq, &fd, &fd_seq, rel, sizeof rel);
+			if (rc == WN_E_MISSING && missing) {
+				skip = (skipped){ .on = 1, .seq = fi.shard_seq, .first = fi.first_ord };
+				snprintf(skip.rel, sizeof skip.rel, "%s", rel);
+				present = 0;
+				rc = 0;
+			}
+			if (rc || (present && (rc = wn_frame_load_fd(c, fd, rel, &fi, &raw, &scratch))))
+				goto out;
+		}
+		const char *p = present ? raw.p : NULL, *end = present ? raw.p + raw.len : NULL;
 		for (uint32_t i = 0; i < fi.nrec; i++) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			if (!nl) {
-				rc = wn_seterr(c, WN_E_CORRUPT, "%s: frame %u holds fewer records than the index says", rel, fi.frame_no);
+			const char *nl = present ? memchr(p, '\n', (size_t)(end - p)) : NULL;
+			if (present && !nl) {
+				rc = wn_frame_damaged(c, rel, &fi, "holds fewer records than the index says");
 				goto out;
 			}
 			uint64_t ord = fi.first_ord + i;
@@ -63,13 +96,20 @@ int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud)
 				sr = mdb_cursor_get(sup, &sk, &sv, MDB_NEXT);
 				next_dead = (!sr && sk.mv_size == 8) ? wn_get_be64(sk.mv_data) : UINT64_MAX;
 			}
-			if (ord != next_dead && (rc = emit(p, (size_t)(nl - p), ud)))
-				goto out;
-			p = nl + 1;
+			if (ord != next_dead) {
+				if (!present)
+					skip.survivors++;
+				else if ((rc = emit(p, (size_t)(nl - p), ud)))
+					goto out;
+			}
+			if (present)
+				p = nl + 1;
 		}
+		if (!present)
+			skip.last = fi.first_ord + fi.nrec - 1;
 	}
 	if (rc == MDB_NOTFOUND)
-		rc = 0;
+		rc = skip.on ? missing(skip.rel, skip.first, skip.last, skip.survivors, ud) : 0;
 	else if (rc > 0 || rc < -30000)
 		rc = wn_lmdb_err(c, rc, "frames");
 out:
@@ -83,6 +123,11 @@ out:
 	wn_buf_free(&raw);
 	wn_buf_free(&scratch);
 	return rc;
+}
+
+int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud)
+{
+	return wn_export_partial(c, kind, emit, NULL, ud);
 }
 
 /* ---- get ---- */
@@ -101,8 +146,13 @@ static int fetch(fetcher *f, uint64_t ord, const char **line, size_t *len)
 	int rc = wn_record_locate(f->c, f->txn, f->kind, ord, &fi);
 	if (rc)
 		return rc;
-	if ((rc = wn_frame_load(f->c, f->kind, &fi, &f->raw, &f->scratch)))
-		return rc;
+	if ((rc = wn_frame_load(f->c, f->kind, &fi, &f->raw, &f->scratch))) {
+		if (rc != ENOENT)
+			return rc;
+		char rel[128];
+		wn_file_relpath(rel, sizeof rel, WN_ROLE_SHARD, f->kind, fi.shard_seq);
+		return wn_shard_missing(f->c, f->txn, f->kind, rel);
+	}
 	if (wn_frame_line(f->raw.p, f->raw.len, (uint32_t)(ord - fi.first_ord), line, len))
 		return wn_seterr(f->c, WN_E_CORRUPT, "record %llu is not in its frame", (unsigned long long)ord);
 	return 0;
@@ -112,6 +162,7 @@ typedef struct wanted {
 	size_t i;          /* position in the caller's list */
 	uint64_t ord;
 	wn_frameinfo fi;
+	uint8_t fp[16];    /* the fingerprint the index holds for it */
 	char *rec;         /* found record (copy), NULL if not found */
 	size_t len;
 } wanted;
@@ -148,7 +199,8 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 		ZSTD_freeDCtx(dctx);
 		return rc == WN_E_NOMEM ? rc : wn_lmdb_err(c, rc, "begin");
 	}
-	wn_json_set_slot(json, WN_SLOT_ID, c->opts.id_field[kind]);
+	/* the record's keys as the catalog computes them: its fingerprint proves it */
+	rc = wn_record_parser(json, &c->opts, kind, WN_RECORD_FP);
 	/* index lookups, then frames in ordinal order: each frame is read once */
 	size_t nw = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -162,6 +214,7 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 		else if (f) {
 			w[nw].i = i;
 			w[nw].ord = r.ord;
+			memcpy(w[nw].fp, r.fp, 16);
 			nw++;
 		}
 	}
@@ -175,22 +228,40 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 			uint32_t upto = (uint32_t)(w[k].ord - w[k].fi.first_ord);
 			for (size_t j = k + 1; j < nw && w[j].ord < w[k].fi.first_ord + w[k].fi.nrec; j++)
 				upto = (uint32_t)(w[j].ord - w[k].fi.first_ord);
-			if ((rc = wn_shard_keep(c, kind, w[k].fi.shard_seq, &fd, &fd_seq, rel, sizeof rel)) ||
-			    (rc = wn_frame_load_upto(c, fd, rel, &w[k].fi, upto, &raw, &scratch, dctx)))
+			/* with ignore paths the fingerprint does not cover every value: then the
+			 * frame is read whole, for its checksum */
+			if ((rc = keep_shard(c, txn, kind, w[k].fi.shard_seq, &fd, &fd_seq, rel, sizeof rel)) ||
+			    (rc = c->opts.n_ignore ? wn_frame_load_fd(c, fd, rel, &w[k].fi, &raw, &scratch)
+			                           : wn_frame_load_upto(c, fd, rel, &w[k].fi, upto, &raw, &scratch, dctx)))
 				break;
 		} else {
 			w[k].fi = w[k - 1].fi;
 		}
 		const char *line;
 		size_t len;
-		if (wn_frame_line(raw.p, raw.len, (uint32_t)(w[k].ord - w[k].fi.first_ord), &line, &len)) {
-			rc = wn_seterr(c, WN_E_CORRUPT, "record %llu is not in its frame", (unsigned long long)w[k].ord);
+		uint32_t nth = (uint32_t)(w[k].ord - w[k].fi.first_ord);
+		if (wn_frame_line(raw.p, raw.len, nth, &line, &len)) {
+			rc = wn_frame_damaged(c, rel, &w[k].fi, "record %llu (line %u of the frame) is not there",
+				(unsigned long long)w[k].ord, nth + 1);
 			break;
 		}
-		/* the index is keyed by a hash of the id: make sure it is this id */
+		/* the frame was not checked: the record must be the one the index holds */
 		wn_jresult jr;
+		if (wn_json_record(json, line, len, &jr)) {
+			rc = wn_frame_damaged(c, rel, &w[k].fi, "record %llu (line %u of the frame) does not parse: %s",
+				(unsigned long long)w[k].ord, nth + 1, jr.err);
+			break;
+		}
+		if (memcmp(jr.fp, w[k].fp, 16)) {
+			rc = wn_frame_damaged(c, rel, &w[k].fi,
+				"record %llu (line %u of the frame) is not the one the index holds: its fingerprint differs",
+				(unsigned long long)w[k].ord, nth + 1);
+			break;
+		}
+		/* the index is keyed by a hash of the id: the intact record of another id
+		 * whose hash is the same means that this id is not in the catalog */
 		size_t i = w[k].i;
-		if (wn_json_record(json, line, len, &jr) || jr.slot[WN_SLOT_ID].len != lens[i] || memcmp(jr.slot[WN_SLOT_ID].ptr, ids[i], lens[i]))
+		if (jr.slot[WN_SLOT_ID].len != lens[i] || memcmp(jr.slot[WN_SLOT_ID].ptr, ids[i], lens[i]))
 			continue;
 		w[k].rec = malloc(len ? len : 1);
 		if (!w[k].rec) {

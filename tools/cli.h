@@ -38,6 +38,7 @@ typedef struct outbuf {
 	char *p;
 	size_t len, cap;
 	int err;
+	void *user;             /* the command's own, for callbacks that get only the outbuf */
 } outbuf;
 void out_init(outbuf *o);
 void out_put(outbuf *o, const char *s, size_t n);
@@ -46,6 +47,13 @@ void out_fmt(outbuf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3
 void out_json_str(outbuf *o, const char *s, size_t n);
 /* flush and close stdout; returns 0 or an errno */
 int out_finish(outbuf *o);
+/* The one end of a command's output: finish o and return EXIT_OK, or EXIT_IO after
+ * "standard output: <reason>" on stderr (ENOSPC on a redirect). A reader that went away
+ * (EPIPE: `winnow export | head`) is a quiet, successful end: no message, EXIT_OK; what
+ * the command found otherwise (verify's damage) still sets its status. If rc is not
+ * NULL and *rc, a library result, is the error o's writes returned through a callback,
+ * it is o's to report: *rc becomes 0. */
+int out_end(outbuf *o, int *rc);
 
 /* install SIGINT/SIGTERM handlers that set wn_interrupted */
 void catch_signals(void);

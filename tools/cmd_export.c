@@ -8,14 +8,20 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: winnow export -C CATALOG [--kind track|artist] [-o FILE]\n"
+	"usage: winnow export -C CATALOG [--kind track|artist] [-o FILE] [--ignore-missing]\n"
 	"\n"
 	"Writes every surviving record, one a line, in the order in which the catalog accepted\n"
-	"them (the stored bytes: for JSONL input, each record's original line).\n"
+	"them (the stored bytes: for JSONL input, each record's original line). Each frame's\n"
+	"checksum is checked: damage stops the export (exit status 1) and names the shard,\n"
+	"the frame and its bytes. A missing shard stops it too (exit status 1), named with\n"
+	"the ordinals of the records it holds.\n"
 	"\n"
 	"  -C, --catalog DIR        the catalog\n"
 	"  -k, --kind KIND          track (default) or artist\n"
 	"  -o, --output FILE        write to FILE instead of standard output ('-')\n"
+	"      --ignore-missing     a partial mirror: skip shards that are not there, write the\n"
+	"                           records of those that are, and name each skipped shard on\n"
+	"                           standard error with its ordinals and surviving records\n"
 	"  -h, --help               print this text\n";
 
 static int emit(const char *rec, size_t len, void *ud)
@@ -26,15 +32,32 @@ static int emit(const char *rec, size_t len, void *ud)
 	return o->err ? o->err : 0;
 }
 
+typedef struct skips {
+	uint64_t shards, survivors;
+} skips;
+
+static int on_missing(const char *shard, uint64_t first, uint64_t last, uint64_t survivors, void *ud)
+{
+	skips *k = ((outbuf *)ud)->user;
+	k->shards++;
+	k->survivors += survivors;
+	die(0, "skipped %s: missing (records %llu-%llu, %llu of them surviving)", shard, (unsigned long long)first,
+		(unsigned long long)last, (unsigned long long)survivors);
+	return 0;
+}
+
+enum { O_IGNORE_MISSING = 256 };
+
 int cmd_export(int argc, char **argv)
 {
 	static const struct option lo[] = { { "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "output", 1, 0, 'o' },
-		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+		{ "ignore-missing", 0, 0, O_IGNORE_MISSING }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	const char *dir = NULL, *outpath = NULL;
-	int kind = WN_KIND_TRACK, c;
+	int kind = WN_KIND_TRACK, ignore_missing = 0, c;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "C:k:o:h", lo, NULL)) != -1) {
 		switch (c) {
+		case O_IGNORE_MISSING: ignore_missing = 1; break;
 		case 'C': dir = optarg; break;
 		case 'k':
 			if (parse_kind(optarg, &kind))
@@ -60,16 +83,19 @@ int cmd_export(int argc, char **argv)
 		return e;
 	}
 	outbuf out;
+	skips sk = { 0, 0 };
 	out_init(&out);
-	rc = wn_export(cat, kind, emit, &out);
-	int oe = out_finish(&out);
-	int status = EXIT_OK;
-	if (rc > 0 && rc == oe)
-		status = die(EXIT_IO, "standard output: %s", strerror(oe));
-	else if (rc)
+	out.user = &sk;
+	rc = wn_export_partial(cat, kind, emit, ignore_missing ? on_missing : NULL, &out);
+	int status = out_end(&out, &rc);
+	if (rc) {
 		status = report(cat, rc, "export");
-	else if (oe)
-		status = die(EXIT_IO, "standard output: %s", strerror(oe));
+		if (rc == WN_E_MISSING)
+			die(0, "export --ignore-missing writes the records of the shards that are there");
+	} else if (sk.shards) {
+		die(0, "%llu missing shard%s skipped: %llu surviving records not exported", (unsigned long long)sk.shards,
+			sk.shards == 1 ? "" : "s", (unsigned long long)sk.survivors);
+	}
 	wn_catalog_close(cat);
 	return status;
 }

@@ -11,7 +11,8 @@ static const char usage[] =
 	"       winnow get -C CATALOG --isrc ISRC ...\n"
 	"\n"
 	"Prints the surviving record of each ID (JSONL, in the order given), or every surviving\n"
-	"track that carries the ISRC (catalog order). Exit status 1 if any was not found.\n"
+	"track that carries the ISRC (catalog order). Each record is checked against the\n"
+	"index first. Exit status 1 if any was not found, or damaged, or in a missing shard.\n"
 	"\n"
 	"  -C, --catalog DIR        the catalog\n"
 	"  -k, --kind KIND          track (default) or artist\n"
@@ -85,10 +86,9 @@ int cmd_get(int argc, char **argv)
 			rc = wn_get_isrc(cat, argv[i], strlen(argv[i]), emit, &out);
 			if (rc == WN_E_NOTFOUND) {
 				die(0, "%s", wn_catalog_errmsg(cat));
-				if (!status)
-					status = EXIT_DATA;
+				status = EXIT_DATA;
+				rc = 0;
 			} else if (rc) {
-				status = out.err ? EXIT_IO : report(cat, rc, "get");
 				break;
 			}
 		}
@@ -103,14 +103,14 @@ int cmd_get(int argc, char **argv)
 		many m = { &out, argv + optind, kind == WN_KIND_ARTIST ? "artist" : "track", 0 };
 		rc = wn_get_many(cat, kind, (const char *const *)argv + optind, lens, n, many_fn, &m);
 		free(lens);
-		if (rc)
-			status = out.err ? EXIT_IO : report(cat, rc, "get");
-		else if (m.missing)
+		if (m.missing)
 			status = EXIT_DATA;
 	}
-	int oe = out_finish(&out);
+	int os = out_end(&out, &rc);
+	if (rc)
+		status = report(cat, rc, "get");
+	else if (os)
+		status = os;
 	wn_catalog_close(cat);
-	if (oe)
-		return die(EXIT_IO, "standard output: %s", strerror(oe));
 	return status;
 }

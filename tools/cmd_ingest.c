@@ -278,9 +278,7 @@ int cmd_ingest(int argc, char **argv)
 		out_fmt(&out, "; %.2f s, %.0f records/s\n", r.seconds,
 			r.seconds > 0 ? (r.read - r.resumed_records) / r.seconds : 0);
 	}
-	int oe = out_finish(&out);
+	int os = out_end(&out, NULL);
 	wn_catalog_close(cat);
-	if (oe && !status)
-		status = die(EXIT_IO, "standard output: %s", strerror(oe));
-	return status;
+	return status ? status : os;
 }

@@ -118,10 +118,9 @@ int cmd_stats(int argc, char **argv)
 			rc = wn_top_isrcs(cat, (size_t)top, top_fn, &t);
 		}
 	}
-	int oe = out_finish(&o);
-	int status = rc ? report(cat, rc, "stats") : EXIT_OK;
+	int status = out_end(&o, &rc);
+	if (rc)
+		status = report(cat, rc, "stats");
 	wn_catalog_close(cat);
-	if (oe)
-		return die(EXIT_IO, "standard output: %s", strerror(oe));
 	return status;
 }

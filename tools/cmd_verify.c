@@ -350,11 +350,9 @@ int cmd_verify(int argc, char **argv)
 	}
 	free(v.problems.p);
 	free(v.notes.p);
-	int oe = out_finish(&out);
+	int os = out_end(&out, NULL);
 	wn_catalog_close(cat);
 	free(only);
 	free(mdir);
-	if (oe && status != EXIT_IO)
-		status = die(EXIT_IO, "standard output: %s", strerror(oe));
-	return status;
+	return os && status != EXIT_IO ? os : status;
 }

@@ -44,6 +44,8 @@ int main(int argc, char **argv)
 	/* keep freed memory for reuse: fresh pages are expensive on virtual machines */
 	mallopt(M_MMAP_THRESHOLD, 64 << 20);
 	mallopt(M_TRIM_THRESHOLD, 512 << 20);
+	/* a write to a closed pipe is EPIPE, which the output layer (out_end) ends quietly */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
 		return help(stderr), EXIT_USAGE;
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
@@ -89,6 +91,7 @@ int exit_for(int rc)
 	case WN_E_INTERRUPTED: return EXIT_INTERRUPTED;
 	case WN_E_CORRUPT:
 	case WN_E_REJECTED:
+	case WN_E_MISSING:
 	case WN_E_NOTFOUND: return EXIT_DATA;
 	}
 	return EXIT_IO;
@@ -151,6 +154,7 @@ void out_init(outbuf *o)
 	o->p = malloc(o->cap);
 	o->len = 0;
 	o->err = o->p ? 0 : ENOMEM;
+	o->user = NULL;
 }
 
 static void out_flush(outbuf *o)
@@ -235,6 +239,16 @@ int out_finish(outbuf *o)
 	return o->err;
 }
 
+int out_end(outbuf *o, int *rc)
+{
+	int werr = o->err, e = out_finish(o);
+	if (rc && *rc > 0 && *rc == werr)
+		*rc = 0;
+	if (!e || e == EPIPE)
+		return EXIT_OK;
+	return die(EXIT_IO, "standard output: %s", strerror(e));
+}
+
 /* ---- signals and progress ---- */
 
 static void on_signal(int sig)
@@ -251,7 +265,6 @@ void catch_signals(void)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
 }
 
 void human_bytes(char *out, size_t n, double v)
