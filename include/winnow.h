@@ -79,6 +79,16 @@ const char *wn_version(void);
 /* Text for a return code: never NULL, static storage. */
 const char *wn_strerror(int code);
 
+/* Write s[0..n) to `out` as a JSON string literal, quotes included: '"' as \", '\\' as
+ * \\, BS FF LF CR TAB as \b \f \n \r \t, other bytes below 0x20 as \u00xx, every other
+ * byte as it is, except a lone surrogate (ED A0..BF xx, as a parsed \ud800 escape comes
+ * out) which is written back as its \uXXXX escape. So valid UTF-8 comes out as valid
+ * UTF-8 that reads back to the same bytes; bytes that are not UTF-8 are copied as they
+ * are (and the output is then not valid JSON text). `out` must have room for 6*n+2
+ * bytes. Returns the bytes written (no NUL added). Cannot fail. Every JSON string
+ * winnow writes, in the library and in the winnow tool, comes from here. */
+size_t wn_json_quote(char *out, const char *s, size_t n);
+
 /* Record kinds. Each kind has its own shards, ordinals and maps. */
 #define WN_KIND_TRACK  0
 #define WN_KIND_ARTIST 1

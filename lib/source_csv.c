@@ -393,7 +393,6 @@ static inline size_t clean_run(const uint8_t *p, const uint8_t *e, char *o, char
 /* Write the byte at *pp that clean_run stopped at (not the stop byte itself) as JSON. */
 static inline int special(csv *c, const uint8_t **pp, const uint8_t *e, const uint8_t *row, char **op)
 {
-	static const char hex[] = "0123456789abcdef";
 	const uint8_t *p = *pp;
 	char *o = *op;
 	uint8_t ch = *p;
@@ -422,18 +421,7 @@ static inline int special(csv *c, const uint8_t **pp, const uint8_t *e, const ui
 		*pp = p + 1;
 		return 0;
 	}
-	*o++ = '\\';
-	switch (ch) {
-	case '"': *o++ = '"'; break;
-	case '\\': *o++ = '\\'; break;
-	case '\n': *o++ = 'n'; break;
-	case '\r': *o++ = 'r'; break;
-	case '\t': *o++ = 't'; break;
-	default:
-		*o++ = 'u'; *o++ = '0'; *o++ = '0';
-		*o++ = hex[ch >> 4]; *o++ = hex[ch & 15];
-	}
-	*op = o;
+	*op = o + wn_json_escape(o, (const char *)p, 1);   /* '"', '\\' or a control byte */
 	*pp = p + 1;
 	return 0;
 }

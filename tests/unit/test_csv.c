@@ -113,6 +113,8 @@ static void basics(void)
 	tap_is_str(G.rec[0], "{\"id\":\"1\",\"t\":\"a\\\"b\"}", "a quote inside an unquoted field is text");
 	tap_is_str(G.rec[1], "{\"id\":\"2\",\"t\":\"xy\"}", "text after a closing quote is kept");
 	tap_is_str(G.rec[2], "{\"id\":\"3\",\"t\":\"tab\\there\\\\back\\u0001\"}", "tab, backslash and control bytes escaped");
+	read_all("d2.csv", STR("id,t\n1,bs\bff\f\x1f\n"), &o);
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"t\":\"bs\\bff\\f\\u001f\"}", "BS and FF as \\b and \\f (the one escaper, wn_json_quote)");
 
 	read_all("e.csv", STR("id,x\n1,\"never closed\n2,b\n"), &o);
 	IS_INT(G.n, 1, "a quote left open runs to the end of the input");
@@ -303,7 +305,7 @@ static uint32_t rnd(uint32_t n)
 static size_t rand_value(char *o)
 {
 	static const char *const bits[] = { "a", "Z", "9", " ", ",", "\"", "\"\"", "\n", "\r\n", "\t", "\\", "é", "ß", "日本",
-		"🎵", "x,y", "'", "{", "}", "\x01", "0", "-", "." };
+		"🎵", "x,y", "'", "{", "}", "\x01", "\b", "\f", "0", "-", "." };
 	size_t n = 0, k = rnd(8) == 0 ? 0 : rnd(12);
 	for (size_t i = 0; i < k; i++) {
 		const char *b = bits[rnd(sizeof bits / sizeof bits[0])];
@@ -351,6 +353,9 @@ static size_t json_string(char *o, const char *v, size_t n)
 		} else if (c == '\t') {
 			o[k++] = '\\';
 			o[k++] = 't';
+		} else if (c == '\b' || c == '\f') {
+			o[k++] = '\\';
+			o[k++] = c == '\b' ? 'b' : 'f';
 		} else if (c < 0x20) {
 			k += (size_t)sprintf(o + k, "\\u%04x", c);
 		} else {
