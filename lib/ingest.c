@@ -436,8 +436,8 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 		if (sl->status) {
 			eof = 1;
 			if (sl->status != END)
-				rc = wn_seterr(g->c, sl->status, "%s line %" PRIu64 ": %s", src->name, g->cur_in[idx].line + 1,
-					*sl->err ? sl->err : wn_strerror(sl->status));
+				rc = wn_seterr(g->c, sl->status, "%s line %" PRIu64 ": %s", src->name,
+					src->err_line ? src->err_line : g->cur_in[idx].line + 1, *sl->err ? sl->err : wn_strerror(sl->status));
 		}
 		consumed = sl->consumed;
 		wn_parser_give_back(ps);

@@ -43,6 +43,9 @@ struct wn_source {
 	uint64_t (*consumed)(wn_source *s);   /* input bytes read so far (progress) */
 	void (*close)(wn_source *s);
 	char err[256];
+	/* with an error from next(): the line it is at, when the source knows it better than
+	 * "the line after the last record" (a JSON document's structure); else 0 */
+	uint64_t err_line;
 };
 
 /* ---- every source (source.c) ---- */
