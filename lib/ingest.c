@@ -55,8 +55,10 @@ static int setup_opts(wn_catalog *c, const wn_ingest_opts *o, MDB_txn *txn)
 		for (int k = 0; k < WN_NKINDS; k++)
 			strcpy(want.id_field[k], wn_record_default_id(k));
 	}
-	int empty_kind = c->ks[o->kind].read == 0;
-	int empty_all = c->ks[0].read == 0 && c->ks[1].read == 0;
+	/* Nothing is fixed before a record was kept: a run that rejected every record (the
+	 * wrong id field, say) must not stop the rerun with the right one. */
+	int empty_kind = c->ks[o->kind].kept == 0;
+	int empty_all = c->ks[0].kept == 0 && c->ks[1].kept == 0;
 	const char *idf = o->id_field ? o->id_field : wn_record_default_id(o->kind);
 	if (strlen(idf) >= sizeof want.id_field[0] || (o->isrc_field && strlen(o->isrc_field) >= sizeof want.isrc_field))
 		return wn_seterr(c, WN_E_USAGE, "field path too long");
