@@ -543,16 +543,24 @@ static void sq_close(wn_source *s)
 
 /* ---- opening ---- */
 
-static int table_exists(sq *q, const char *name)
+/* Whether table `name` exists (*found): 0, or the error when the schema cannot be read
+ * (a damaged or cut file: "database disk image is malformed"), which is not "no table". */
+static int table_exists(sq *q, const char *name, int *found)
 {
 	sqlite3_stmt *st;
-	int found = 0;
+	*found = 0;
 	if (sqlite3_prepare_v2(q->db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1", -1, &st, NULL) != SQLITE_OK)
-		return 0;
+		return dberr(q, "reading the schema");
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		dberr(q, "reading the schema");
+		sqlite3_finalize(st);
+		return EIO;
+	}
 	sqlite3_finalize(st);
-	return found;
+	return 0;
 }
 
 static void table_list(sq *q, wn_buf *b)
@@ -721,8 +729,11 @@ int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
 		q->mode = o->kind == WN_KIND_ARTIST ? 1 : 0;
 		table = q->mode ? "artists" : "tracks";
 		const char *need[] = { table, q->mode ? "artist_genres" : "track_artists", "artists", "albums" };
-		for (int i = 0; i < (q->mode ? 2 : 4); i++)
-			if (!table_exists(q, need[i])) {
+		for (int i = 0; i < (q->mode ? 2 : 4); i++) {
+			int found;
+			if ((rc = table_exists(q, need[i], &found)))
+				return rc;
+			if (!found) {
 				wn_buf b = { 0 };
 				table_list(q, &b);
 				wn_source_fail(&q->s, WN_E_USAGE, "no table \"%s\", so this is not the dump's %s database (its tables: %s); "
@@ -731,8 +742,12 @@ int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
 				wn_buf_free(&b);
 				return WN_E_USAGE;
 			}
+		}
 	}
-	if (!table_exists(q, table)) {
+	int found;
+	if ((rc = table_exists(q, table, &found)))
+		return rc;
+	if (!found) {
 		wn_buf b = { 0 };
 		table_list(q, &b);
 		wn_source_fail(&q->s, WN_E_USAGE, "no table \"%s\" (its tables: %s)", table, b.p ? b.p : "none");
