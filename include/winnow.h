@@ -159,6 +159,12 @@ typedef struct wn_ingest_opts {
 	/* Called once per rejected record with "NAME line N: reason" (may be NULL). */
 	void (*on_reject)(const char *msg, void *ud);
 	void *reject_ud;
+	/* Called with a remark on an input that is not a rejection and changes no count,
+	 * "NAME: ..." (valid UTF-8 read with --encoding cp1252 or latin1; CSV rows whose
+	 * quoted field held a quote that was not doubled), at most once per input and kind of
+	 * remark, from the calling thread (may be NULL). */
+	void (*on_note)(const char *msg, void *ud);
+	void *note_ud;
 	/* When *cancel becomes non-zero (e.g. from a signal handler) the run stops within a
 	 * few records, drops what it did since the last checkpoint (as a crash would, so that
 	 * running it again writes the same bytes as an uninterrupted run) and returns

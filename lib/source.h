@@ -52,6 +52,10 @@ struct wn_source {
 /* Set s->err from the format, and return code (for `return wn_source_fail(...)`). */
 int wn_source_fail(wn_source *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void wn_source_close(wn_source *s);   /* s->close(s); accepts NULL */
+/* A remark on the input that changes no count (o->on_note, if set): "NAME: " and the
+ * format. Called where the sources are opened and closed, in the calling thread, so the
+ * callback never runs beside another one of the run's. */
+void wn_source_note(const wn_ingest_opts *o, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A text source's name, size and head hash are its input's (input.c says why these). */
 struct wn_input;
 void wn_source_identity(wn_source *s, const struct wn_input *in);
