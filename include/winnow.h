@@ -80,6 +80,16 @@ const char *wn_version(void);
 /* Text for a return code: never NULL, static storage. */
 const char *wn_strerror(int code);
 
+/* Write s[0..n) to `out` as a JSON string literal, quotes included: '"' as \", '\\' as
+ * \\, BS FF LF CR TAB as \b \f \n \r \t, other bytes below 0x20 as \u00xx, every other
+ * byte as it is, except a lone surrogate (ED A0..BF xx, as a parsed \ud800 escape comes
+ * out) which is written back as its \uXXXX escape. So valid UTF-8 comes out as valid
+ * UTF-8 that reads back to the same bytes; bytes that are not UTF-8 are copied as they
+ * are (and the output is then not valid JSON text). `out` must have room for 6*n+2
+ * bytes. Returns the bytes written (no NUL added). Cannot fail. Every JSON string
+ * winnow writes, in the library and in the winnow tool, comes from here. */
+size_t wn_json_quote(char *out, const char *s, size_t n);
+
 /* Record kinds. Each kind has its own shards, ordinals and maps. */
 #define WN_KIND_TRACK  0
 #define WN_KIND_ARTIST 1
@@ -150,6 +160,12 @@ typedef struct wn_ingest_opts {
 	/* Called once per rejected record with "NAME line N: reason" (may be NULL). */
 	void (*on_reject)(const char *msg, void *ud);
 	void *reject_ud;
+	/* Called with a remark on an input that is not a rejection and changes no count,
+	 * "NAME: ..." (valid UTF-8 read with --encoding cp1252 or latin1; CSV rows whose
+	 * quoted field held a quote that was not doubled), at most once per input and kind of
+	 * remark, from the calling thread (may be NULL). */
+	void (*on_note)(const char *msg, void *ud);
+	void *note_ud;
 	/* When *cancel becomes non-zero (e.g. from a signal handler) the run stops within a
 	 * few records, drops what it did since the last checkpoint (as a crash would, so that
 	 * running it again writes the same bytes as an uninterrupted run) and returns

@@ -55,8 +55,10 @@ static int setup_opts(wn_catalog *c, const wn_ingest_opts *o, MDB_txn *txn)
 		for (int k = 0; k < WN_NKINDS; k++)
 			strcpy(want.id_field[k], wn_record_default_id(k));
 	}
-	int empty_kind = c->ks[o->kind].read == 0;
-	int empty_all = c->ks[0].read == 0 && c->ks[1].read == 0;
+	/* Nothing is fixed before a record was kept: a run that rejected every record (the
+	 * wrong id field, say) must not stop the rerun with the right one. */
+	int empty_kind = c->ks[o->kind].kept == 0;
+	int empty_all = c->ks[0].kept == 0 && c->ks[1].kept == 0;
 	const char *idf = o->id_field ? o->id_field : wn_record_default_id(o->kind);
 	if (strlen(idf) >= sizeof want.id_field[0] || (o->isrc_field && strlen(o->isrc_field) >= sizeof want.isrc_field))
 		return wn_seterr(c, WN_E_USAGE, "field path too long");
@@ -436,8 +438,8 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 		if (sl->status) {
 			eof = 1;
 			if (sl->status != END)
-				rc = wn_seterr(g->c, sl->status, "%s line %" PRIu64 ": %s", src->name, g->cur_in[idx].line + 1,
-					*sl->err ? sl->err : wn_strerror(sl->status));
+				rc = wn_seterr(g->c, sl->status, "%s line %" PRIu64 ": %s", src->name,
+					src->err_line ? src->err_line : g->cur_in[idx].line + 1, *sl->err ? sl->err : wn_strerror(sl->status));
 		}
 		consumed = sl->consumed;
 		wn_parser_give_back(ps);

@@ -79,13 +79,8 @@ int wn_json_add_ignore(wn_json *j, const char *path);
  *   WN_E_NOMEM     out of memory */
 int wn_json_record(wn_json *j, const char *buf, size_t len, wn_jresult *res);
 
-/* Write `s[0..n)` to `out` as a JSON string literal (with quotes), escaping only '"',
- * '\\' and control characters, and a lone surrogate as wn_json_record() decodes one
- * (ED A0..BF xx) as its \uXXXX escape, so that the output is valid UTF-8 and reads back
- * to the same bytes. `out` must have room for 6*n+2 bytes. Returns bytes written.
- * Input must otherwise be valid UTF-8 (not checked). The library's one JSON escaper. */
-size_t wn_json_quote(char *out, const char *s, size_t n);
-/* The same without the quotes (room for 6*n bytes). */
+/* wn_json_quote() (winnow.h, public: the tools use it too) without the quotes: `out`
+ * needs room for 6*n bytes. The library's one JSON escaper (util.c). */
 size_t wn_json_escape(char *out, const char *s, size_t n);
 
 #endif

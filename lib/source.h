@@ -43,12 +43,19 @@ struct wn_source {
 	uint64_t (*consumed)(wn_source *s);   /* input bytes read so far (progress) */
 	void (*close)(wn_source *s);
 	char err[256];
+	/* with an error from next(): the line it is at, when the source knows it better than
+	 * "the line after the last record" (a JSON document's structure); else 0 */
+	uint64_t err_line;
 };
 
 /* ---- every source (source.c) ---- */
 /* Set s->err from the format, and return code (for `return wn_source_fail(...)`). */
 int wn_source_fail(wn_source *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void wn_source_close(wn_source *s);   /* s->close(s); accepts NULL */
+/* A remark on the input that changes no count (o->on_note, if set): "NAME: " and the
+ * format. Called where the sources are opened and closed, in the calling thread, so the
+ * callback never runs beside another one of the run's. */
+void wn_source_note(const wn_ingest_opts *o, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* A text source's name, size and head hash are its input's (input.c says why these). */
 struct wn_input;
 void wn_source_identity(wn_source *s, const struct wn_input *in);

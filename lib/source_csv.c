@@ -36,6 +36,7 @@
 
 #include <stdlib.h>
 #include <strings.h>
+#include <xxhash.h>
 #if defined(__SSE2__)
 # include <emmintrin.h>
 #endif
@@ -81,6 +82,10 @@ typedef struct csv {
 	int partial, qstate;
 	uint64_t p_off, p_line;
 	size_t p_term;          /* line end of the last line appended: put back before the next */
+	/* quoted fields closed by a quote that text follows ("a "b" c"): said once, at close */
+	int stray;              /* in the row being converted */
+	uint64_t stray_rows, stray_line;
+	const wn_ingest_opts *o;   /* for wn_source_note (the run's options outlive the source) */
 	char why[320];
 } csv;
 
@@ -183,6 +188,21 @@ static int read_row(csv *c, crow *r, int may_move)
 			return 1;
 		}
 	}
+}
+
+/* The first CR in p[0..n) outside quotes, or -1. input.c ends lines at LF (and drops the
+ * CR of a CRLF), so a CR left there ends no line it knew of. */
+static long bare_cr(const char *p, size_t n, char sep)
+{
+	if (!memchr(p, '\r', n))
+		return -1;
+	int st = Q_START;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\r' && st != Q_QUOTED)
+			return (long)i;
+		st = qscan(p + i, 1, st, sep);
+	}
+	return -1;
 }
 
 /* ---- fields of the header (and of unwrapped rows): unquoted values ---- */
@@ -393,7 +413,6 @@ static inline size_t clean_run(const uint8_t *p, const uint8_t *e, char *o, char
 /* Write the byte at *pp that clean_run stopped at (not the stop byte itself) as JSON. */
 static inline int special(csv *c, const uint8_t **pp, const uint8_t *e, const uint8_t *row, char **op)
 {
-	static const char hex[] = "0123456789abcdef";
 	const uint8_t *p = *pp;
 	char *o = *op;
 	uint8_t ch = *p;
@@ -422,18 +441,7 @@ static inline int special(csv *c, const uint8_t **pp, const uint8_t *e, const ui
 		*pp = p + 1;
 		return 0;
 	}
-	*o++ = '\\';
-	switch (ch) {
-	case '"': *o++ = '"'; break;
-	case '\\': *o++ = '\\'; break;
-	case '\n': *o++ = 'n'; break;
-	case '\r': *o++ = 'r'; break;
-	case '\t': *o++ = 't'; break;
-	default:
-		*o++ = 'u'; *o++ = '0'; *o++ = '0';
-		*o++ = hex[ch >> 4]; *o++ = hex[ch & 15];
-	}
-	*op = o;
+	*op = o + wn_json_escape(o, (const char *)p, 1);   /* '"', '\\' or a control byte */
 	*pp = p + 1;
 	return 0;
 }
@@ -518,6 +526,7 @@ static int convert(csv *c, const char *text, size_t n, int inner, char *out, siz
 	char *o = out;
 	size_t nf = 0;
 	int rc, unclosed = 0, id_empty = 0;
+	c->stray = 0;
 	if (!n && c->ncols > 1) {
 		snprintf(c->why, sizeof c->why, "empty line");
 		return WN_E_EMPTY;
@@ -549,6 +558,7 @@ static int convert(csv *c, const char *text, size_t n, int inner, char *out, siz
 						continue;
 					}
 					p++;
+					c->stray |= p < e && *p != (uint8_t)c->sep;   /* text after it */
 					break;
 				}
 				if ((rc = special(c, &p, e, row, &o)))
@@ -561,6 +571,14 @@ static int convert(csv *c, const char *text, size_t n, int inner, char *out, siz
 			o += k;
 			if (p == e || *p == (uint8_t)c->sep)
 				break;
+			if (*p == '\r') {
+				/* lines end in LF or CRLF: a CR left outside quotes is a line end of a file
+				 * whose lines end in CR alone, or a stray byte; neither is a value */
+				snprintf(c->why, sizeof c->why, "a carriage return (CR) outside quotes at byte %zu of the row: lines "
+					"that end in CR alone are not read as line ends (convert them to LF)", (size_t)(p - row));
+				rc = WN_E_ROW;
+				goto bad;
+			}
 			if ((rc = special(c, &p, e, row, &o)))
 				goto bad;
 		}
@@ -710,6 +728,8 @@ static int csv_next(wn_source *s, wn_srec *r, int may_move)
 	}
 	if (rc)
 		return reject(c, r, &w, rc);
+	if (c->stray && !c->stray_rows++)
+		c->stray_line = w.line;
 	wn_arena_take(&c->arena, len);
 	r->rec = out;
 	r->len = len;
@@ -747,6 +767,11 @@ static uint64_t csv_consumed(wn_source *s)
 static void csv_close(wn_source *s)
 {
 	csv *c = (csv *)s;
+	if (c->stray_rows)
+		wn_source_note(c->o, s->name, "%llu row%s (the first on line %llu) had a quoted field with a quote in it that "
+			"was not doubled (\"a \"b\" c\" for \"a \"\"b\"\" c\"): the field ended at that quote and the text after "
+			"it was appended, so the value lost that quote", (unsigned long long)c->stray_rows,
+			c->stray_rows == 1 ? "" : "s", (unsigned long long)c->stray_line);
 	wn_input_close(&c->in);
 	for (size_t i = 0; i < c->ncols; i++) {
 		free(c->cols[i].name);
@@ -768,6 +793,51 @@ static long find_col(const csv *c, const char *name)
 		if (!strcmp(c->cols[i].name, name))
 			return (long)i;
 	return -1;
+}
+
+/* The header's names and the names given to its columns, hashed: a header with many
+ * columns, or one name many times, is read in linear time (a search of the columns for
+ * each name, and of the suffixes x_2, x_3, ... for each repeat, made 100k columns a
+ * matter of seconds and 4000 columns named x a minute). Names point into the caller's
+ * arrays; the table is never more than half full (n names, at most n more). */
+typedef struct nslot {
+	const char *name;       /* NULL: empty */
+	uint64_t h;
+	int assigned;           /* a column has this name */
+	int next_k;             /* for a name of the header: the suffix to try next for it */
+} nslot;
+
+typedef struct nameset {
+	nslot *t;
+	size_t mask;
+} nameset;
+
+static nslot *ns_find(nameset *ns, const char *name)
+{
+	uint64_t h = XXH3_64bits(name, strlen(name));
+	for (size_t i = (size_t)h & ns->mask;; i = (i + 1) & ns->mask) {
+		nslot *sl = &ns->t[i];
+		if (!sl->name || (sl->h == h && !strcmp(sl->name, name))) {
+			sl->h = h;
+			return sl;
+		}
+	}
+}
+
+static int ns_init(nameset *ns, char *const *names, size_t n)
+{
+	size_t cap = 16;
+	while (cap < 4 * n)
+		cap *= 2;
+	if (!(ns->t = calloc(cap, sizeof *ns->t)))
+		return WN_E_NOMEM;
+	ns->mask = cap - 1;
+	for (size_t i = 0; i < n; i++) {
+		nslot *sl = ns_find(ns, names[i]);
+		sl->name = names[i];
+		sl->next_k = 2;
+	}
+	return 0;
 }
 
 /* "columns: a, b, c, ..." for messages */
@@ -872,6 +942,11 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 		p += 3;
 		n -= 3;
 	}
+	long cr = bare_cr(p, n, c->sep);
+	if (cr >= 0)
+		return wn_source_fail(&c->s, WN_E_USAGE, "the header line has a carriage return (CR) outside quotes at byte %ld: "
+			"the file's lines seem to end in CR alone (or CR CR LF), which winnow does not read as line ends; "
+			"convert them to LF or CRLF first", cr);
 	fieldlist fl = { 0 };
 	int rc = split_fields(p, n, c->sep, &fl);
 	if (!rc && c->unwrap) {
@@ -916,27 +991,38 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 		if (!(rc = name_utf8(c, fl.text.p + fl.at[i], fl.at[i + 1] - fl.at[i], &u)) && !(names[i] = strdup(u.p)))
 			rc = WN_E_NOMEM;
 	}
+	nameset ns = { 0 };
+	if (!rc)
+		rc = ns_init(&ns, names, fl.n);
 	for (size_t i = 0; i < fl.n && !rc; i++) {
 		/* a name seen before gets a suffix that no other column has: the second "x" is
-		 * "x_2", or "x_3" if the header has an "x_2" */
-		c->ncols = i;
+		 * "x_2", or "x_3" if the header has an "x_2" (the first free one, whatever
+		 * column has it, before or after) */
+		nslot *self = ns_find(&ns, names[i]), *at = self;
 		const char *name = names[i];
-		for (int k = 2; find_col(c, name) >= 0; k++) {
-			key.len = 0;
-			if (wn_buf_printf(&key, "%s_%d", names[i], k)) {
-				rc = WN_E_NOMEM;
-				break;
-			}
+		if (self->assigned) {
+			int k = self->next_k;
+			do {
+				key.len = 0;
+				if (wn_buf_printf(&key, "%s_%d", names[i], k++)) {
+					rc = WN_E_NOMEM;
+					break;
+				}
+				at = ns_find(&ns, key.p);
+			} while (at->name);   /* the name of a column, or a name taken already */
+			self->next_k = k;       /* those before k stay taken: the next "x" starts here */
 			name = key.p;
-			for (size_t j = i + 1; j < fl.n && name; j++)
-				if (!strcmp(names[j], name))
-					name = names[i];   /* taken by a later column: next k */
 		}
 		c->ncols = i + 1;
 		if (rc || !(c->cols[i].name = strdup(name))) {
 			rc = WN_E_NOMEM;
 			break;
 		}
+		if (!at->name) {
+			at->name = c->cols[i].name;
+			at->next_k = 2;
+		}
+		at->assigned = 1;
 		c->cols[i].nlen = strlen(c->cols[i].name);
 		key.len = 0;
 		if (wn_buf_put(&key, i ? "," : "{", 1) || wn_buf_json_str(&key, c->cols[i].name, c->cols[i].nlen) ||
@@ -948,6 +1034,7 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 		c->cols[i].plen = key.len;
 		c->keys_bytes += key.len;
 	}
+	free(ns.t);
 	for (size_t i = 0; names && i < fl.n; i++)
 		free(names[i]);
 	free(names);
@@ -989,6 +1076,7 @@ int wn_source_csv(wn_source **out, wn_input *in, const wn_ingest_opts *o, int ts
 	c->s.consumed = csv_consumed;
 	c->s.close = csv_close;
 	*out = &c->s;
+	c->o = o;
 	c->sep = o->csv_delimiter ? (char)o->csv_delimiter : tsv ? '\t' : ',';
 	c->unwrap = o->csv_unwrap;
 	c->empty_null = o->csv_empty_null;

@@ -15,8 +15,10 @@
  * line it starts on, and the position to resume from is the offset just after it. A
  * resumed run walks the document again from the start, without copying, up to there.
  *
- * Faults in the document around the records (outside any record) stop the run with the
- * line where they are; a record that is not valid JSON is rejected like any other. The
+ * Faults in the document around the records (outside any record: a missing or doubled
+ * comma, "[}", an early end) stop the run with the line and byte where they are, and
+ * nothing is made a record of them; a record that is not valid JSON is rejected like
+ * any other. The
  * document must be UTF-8 (or, with --encoding, is transcoded record by record: the
  * structure is ASCII in every encoding winnow reads).
  */
@@ -67,8 +69,12 @@ static int fail(jdoc *d, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(d->s.err, sizeof d->s.err, fmt, ap);
 	va_end(ap);
-	if (code == WN_E_PARSE && n >= 0 && (size_t)n < sizeof d->s.err)
-		snprintf(d->s.err + n, sizeof d->s.err - (size_t)n, " (line %llu of the document)", (unsigned long long)d->line);
+	/* a fault in the structure is placed where it is: its line (err_line, which the
+	 * ingest puts before the message) and its byte */
+	if (code == WN_E_PARSE && n >= 0 && (size_t)n < sizeof d->s.err) {
+		snprintf(d->s.err + n, sizeof d->s.err - (size_t)n, " (byte %llu)", (unsigned long long)d->in.offset);
+		d->s.err_line = d->line;
+	}
 	return code;
 }
 
@@ -160,8 +166,12 @@ static int take_value(jdoc *d, int keep)
 	int depth = 0, in_str = 0, esc = 0, scalar = 0;
 	wn_input *in = &d->in;
 	int c = peekb(d);
+	char b[16];
 	if (c < 0)
 		return c == -1 ? fail(d, WN_E_PARSE, "the document ends where a value should be") : io_error(d, c);
+	/* no value starts with these: taken as one, they would be an empty record ("[1,,2]") */
+	if (c == ',' || c == ']' || c == '}' || c == ':')
+		return fail(d, WN_E_PARSE, "%s where a value should be", shown(c, b));
 	if (c != '{' && c != '[' && c != '"')
 		scalar = 1;
 	for (;;) {

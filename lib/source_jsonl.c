@@ -78,7 +78,8 @@ int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o)
 	int rc = wn_input_open(&j->in, path, o->max_line);
 	j->s.name = j->in.name;
 	if (rc) {
-		snprintf(j->s.err, sizeof j->s.err, "%s", j->in.err);
+		/* input.c words what it finds (zstd); a failed read is the system's word (EISDIR) */
+		snprintf(j->s.err, sizeof j->s.err, "%s", *j->in.err ? j->in.err : wn_strerror(rc));
 		return rc;
 	}
 	wn_source_identity(&j->s, &j->in);

@@ -41,8 +41,12 @@ static const char *format_by_name(const char *path)
 /* What the first bytes say (the first 64 KiB are in the buffer): "{" starts JSONL (or,
  * if the first line is not a whole object, a JSON document), "[" a JSON document, the
  * SQLite header a database, and a first line with commas (tabs) a CSV (TSV) header.
- * Only text is told apart: bytes that are not (control bytes other than whitespace) are
- * read as JSONL, whose every line is then rejected with its reason, as before formats. */
+ * Text that is none of these (XML or HTML, which start with '<'; a first line without a
+ * separator) is refused here, saying what it looks like: read as JSONL, its every line
+ * would be rejected. Only text is told apart: bytes that are not (control bytes other
+ * than whitespace) are read as JSONL, whose every line is then rejected with its reason. */
+static void excerpt(char *out, size_t cap, const uint8_t *p, const uint8_t *e);
+
 static const char *format_by_content(const wn_input *in, const char *hint, char *err, size_t cap)
 {
 	const uint8_t *p = (const uint8_t *)in->buf + in->start, *e = (const uint8_t *)in->buf + in->end;
@@ -73,12 +77,81 @@ static const char *format_by_content(const wn_input *in, const char *hint, char 
 	}
 	if (hint)
 		return hint;
+	if (p == e)
+		return "jsonl";   /* nothing but whitespace: no records, whatever the format */
 	size_t commas = 0, tabs = 0;
 	for (const uint8_t *q = p; q < le; q++) {
 		commas += *q == ',';
 		tabs += *q == '\t';
 	}
-	return tabs > commas ? "tsv" : commas ? "csv" : "jsonl";
+	if (*p != '<' && (commas || tabs))
+		return tabs > commas ? "tsv" : "csv";
+	char head[40];
+	excerpt(head, sizeof head, p, le);
+	const char *reads = "winnow reads JSONL, JSON documents, CSV/TSV with a header line and SQLite";
+	if (*p == '<')
+		snprintf(err, cap, "the input looks like %s (it starts with `%s`): %s",
+			(le - p >= 5 && !strncasecmp((const char *)p, "<html", 5)) ||
+			(le - p >= 9 && !strncasecmp((const char *)p, "<!doctype", 9)) ? "HTML" : "XML", head, reads);
+	else
+		snprintf(err, cap, "the input is not JSON (no '{' or '[' first) nor CSV/TSV (no ',' or tab in its first line, "
+			"`%s`): %s (a CSV of one column: --format csv)", head, reads);
+	return NULL;
+}
+
+/* The first bytes of p..e for a message: printable ASCII and whole UTF-8 characters,
+ * other bytes as '?', "..." when cut. */
+static void excerpt(char *out, size_t cap, const uint8_t *p, const uint8_t *e)
+{
+	size_t o = 0;
+	while (p < e && o + 8 < cap) {
+		size_t l = *p < 0x80 ? 1 : wn_utf8_seq(p, (size_t)(e - p));
+		if (l > 1 && o + l + 4 < cap) {
+			memcpy(out + o, p, l);
+			o += l;
+			p += l;
+			continue;
+		}
+		out[o++] = *p >= 0x20 && *p < 0x7f ? (char)*p : '?';
+		p++;
+	}
+	if (p < e) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = 0;
+}
+
+/* With --encoding cp1252 or latin1, text that is valid UTF-8 with characters beyond
+ * ASCII is almost surely UTF-8, and is about to be made into other characters ("é"
+ * into "Ã©"): say so once. The first 64 KiB tell (a character cut at their end, when
+ * more follows, does not count against them). */
+static void note_utf8(const wn_input *in, const wn_ingest_opts *o, int enc)
+{
+	const uint8_t *p = (const uint8_t *)in->buf + in->start, *e = (const uint8_t *)in->buf + in->end;
+	size_t multi = 0;
+	while (p < e) {
+		if (*p < 0x80) {
+			p++;
+			continue;
+		}
+		size_t l = wn_utf8_seq(p, (size_t)(e - p));
+		if (!l) {
+			if (!in->eof && e - p < 4)
+				break;   /* cut by the buffer's end */
+			return;  /* not UTF-8: the encoding may well be right */
+		}
+		multi++;
+		p += l;
+	}
+	char where[48] = "";
+	if (!in->eof)
+		snprintf(where, sizeof where, " in its first %zu KiB", (size_t)((in->end - in->start) / 1024));
+	if (multi)
+		wn_source_note(o, in->name, "its text is valid UTF-8 (%zu non-ASCII character%s%s, no byte that is not "
+			"UTF-8), which --encoding %s reads as other characters (UTF-8 \"\xc3\xa9\" becomes \"\xc3\x83\xc2\xa9\"); "
+			"if the file is UTF-8, leave --encoding out", multi, multi == 1 ? "" : "s", where,
+			enc == WN_ENC_CP1252 ? "cp1252" : "latin1");
 }
 
 int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
@@ -125,6 +198,8 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 		snprintf(s->err, sizeof s->err, "--records-path is for JSON documents, and this input is read as %s", fmt);
 		return WN_E_USAGE;
 	}
+	if (enc != WN_ENC_UTF8)
+		note_utf8(in, o, enc);
 	if (strcmp(fmt, "jsonl")) {
 		wn_input moved;
 		wn_input_move(&moved, in);

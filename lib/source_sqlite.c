@@ -40,9 +40,6 @@
 #include <unistd.h>
 #include <sqlite3.h>
 #include <xxhash.h>
-#if defined(__SSE2__)
-# include <emmintrin.h>
-#endif
 
 enum { CH_MERGE, CH_INDEX, CH_SORTED };
 
@@ -101,83 +98,7 @@ static int dberr(sq *q, const char *what)
 	return wn_source_fail(&q->s, EIO, "sqlite: %s: %s", what, sqlite3_errmsg(q->db));
 }
 
-/* ---- JSON output ---- */
-
-/* s[0..n) as a JSON string at o (room for 6n+2 bytes and 16 more): copied 16 bytes at a
- * time up to a byte that needs escaping; the last bytes of a long enough string are done
- * as one 16-byte block that overlaps bytes already copied (same bytes, same place). */
-static inline char *put_str(char *o, const uint8_t *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	const uint8_t *e = s + n, *raw = s;   /* from raw on, input and output go one to one */
-	*o++ = '"';
-	for (;;) {
-#if defined(__SSE2__)
-		const __m128i vq = _mm_set1_epi8('"'), vb = _mm_set1_epi8('\\'), vc = _mm_set1_epi8(0x1f);
-		/* '"', '\\' and bytes <= 0x1f (unsigned: min(x, 0x1f) == x) */
-#define SPECIALS(x) ((unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, vq), \
-	_mm_cmpeq_epi8(x, vb)), _mm_cmpeq_epi8(_mm_min_epu8(x, vc), x))))
-		unsigned mask = 0;
-		while (e - s >= 16) {
-			__m128i x = _mm_loadu_si128((const __m128i *)s);
-			_mm_storeu_si128((__m128i *)o, x);
-			if ((mask = SPECIALS(x)))
-				break;
-			s += 16;
-			o += 16;
-		}
-		if (mask) {
-			unsigned k = (unsigned)__builtin_ctz(mask);
-			s += k;
-			o += k;
-		} else if (s < e && e - raw >= 16) {
-			size_t back = (size_t)(s - (e - 16));
-			__m128i x = _mm_loadu_si128((const __m128i *)(e - 16));
-			_mm_storeu_si128((__m128i *)(o - back), x);
-			unsigned m = SPECIALS(x) >> back;
-			size_t k = m ? (size_t)__builtin_ctz(m) : (size_t)(e - s);
-			s += k;
-			o += k;
-		}
-#undef SPECIALS
-#endif
-		/* short strings: 8 bytes at a time (the lowest flagged byte of each test is exact) */
-		while (e - s >= 8) {
-			uint64_t x, ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
-			memcpy(&x, s, 8);
-			uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
-			uint64_t m = ((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x);
-			m &= highs;
-			if (m) {
-				size_t k = (size_t)__builtin_ctzll(m) / 8;
-				memcpy(o, s, k);
-				s += k;
-				o += k;
-				break;
-			}
-			memcpy(o, s, 8);
-			s += 8;
-			o += 8;
-		}
-		while (s < e && *s >= 0x20 && *s != '"' && *s != '\\')
-			*o++ = (char)*s++;
-		if (s == e)
-			break;
-		uint8_t ch = *s++;
-		raw = s;
-		*o++ = '\\';
-		switch (ch) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '\n': *o++ = 'n'; break;
-		case '\r': *o++ = 'r'; break;
-		case '\t': *o++ = 't'; break;
-		default: *o++ = 'u'; *o++ = '0'; *o++ = '0'; *o++ = hex[ch >> 4]; *o++ = hex[ch & 15];
-		}
-	}
-	*o++ = '"';
-	return o;
-}
+/* ---- JSON output (strings: wn_json_quote, the one escaper) ---- */
 
 static inline char *put_int(char *o, int64_t v)
 {
@@ -238,7 +159,7 @@ static int put_columns(wn_buf *b, sqlite3_stmt *st, int first, int n, const char
 				o = put_int(o, sqlite3_value_int64(v[i]));
 				break;
 			case SQLITE_TEXT:
-				o = put_str(o, sqlite3_value_text(v[i]), (size_t)sqlite3_value_bytes(v[i]));
+				o += wn_json_quote(o, (const char *)sqlite3_value_text(v[i]), (size_t)sqlite3_value_bytes(v[i]));
 				break;
 			case SQLITE_FLOAT: {
 				double d = sqlite3_value_double(v[i]);
@@ -622,16 +543,24 @@ static void sq_close(wn_source *s)
 
 /* ---- opening ---- */
 
-static int table_exists(sq *q, const char *name)
+/* Whether table `name` exists (*found): 0, or the error when the schema cannot be read
+ * (a damaged or cut file: "database disk image is malformed"), which is not "no table". */
+static int table_exists(sq *q, const char *name, int *found)
 {
 	sqlite3_stmt *st;
-	int found = 0;
+	*found = 0;
 	if (sqlite3_prepare_v2(q->db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1", -1, &st, NULL) != SQLITE_OK)
-		return 0;
+		return dberr(q, "reading the schema");
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
+	int rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		dberr(q, "reading the schema");
+		sqlite3_finalize(st);
+		return EIO;
+	}
 	sqlite3_finalize(st);
-	return found;
+	return 0;
 }
 
 static void table_list(sq *q, wn_buf *b)
@@ -800,8 +729,11 @@ int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
 		q->mode = o->kind == WN_KIND_ARTIST ? 1 : 0;
 		table = q->mode ? "artists" : "tracks";
 		const char *need[] = { table, q->mode ? "artist_genres" : "track_artists", "artists", "albums" };
-		for (int i = 0; i < (q->mode ? 2 : 4); i++)
-			if (!table_exists(q, need[i])) {
+		for (int i = 0; i < (q->mode ? 2 : 4); i++) {
+			int found;
+			if ((rc = table_exists(q, need[i], &found)))
+				return rc;
+			if (!found) {
 				wn_buf b = { 0 };
 				table_list(q, &b);
 				wn_source_fail(&q->s, WN_E_USAGE, "no table \"%s\", so this is not the dump's %s database (its tables: %s); "
@@ -810,8 +742,12 @@ int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
 				wn_buf_free(&b);
 				return WN_E_USAGE;
 			}
+		}
 	}
-	if (!table_exists(q, table)) {
+	int found;
+	if ((rc = table_exists(q, table, &found)))
+		return rc;
+	if (!found) {
 		wn_buf b = { 0 };
 		table_list(q, &b);
 		wn_source_fail(&q->s, WN_E_USAGE, "no table \"%s\" (its tables: %s)", table, b.p ? b.p : "none");

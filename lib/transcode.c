@@ -29,8 +29,10 @@ static int t_next(wn_source *s, wn_srec *r, int may_move)
 		wn_arena_reset(&t->arena);
 	int got = t->in->next(t->in, r, may_move);
 	if (got != 1) {
-		if (got != 0 && got != 2)
+		if (got != 0 && got != 2) {
 			memcpy(s->err, t->in->err, sizeof s->err);
+			s->err_line = t->in->err_line;
+		}
 		return got;
 	}
 	if (r->code || r->toolong_len)

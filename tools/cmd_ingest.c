@@ -64,11 +64,15 @@ static const char usage[] =
 	"                           album or genres)\n";
 
 static int rejects_shown;
+static uint64_t rejects_seen, rejects_noid;   /* all, and for a missing id: the hint when nothing is kept */
 static int quiet;
 
 static void on_reject(const char *msg, void *ud)
 {
 	progress *pr = ud;
+	rejects_seen++;
+	if (strstr(msg, wn_strerror(WN_E_NOID)))
+		rejects_noid++;
 	if (quiet)
 		return;
 	if (rejects_shown < 20) {
@@ -76,6 +80,12 @@ static void on_reject(const char *msg, void *ud)
 		fprintf(stderr, "winnow: rejected: %s\n", msg);
 	}
 	rejects_shown++;
+}
+
+static void on_note(const char *msg, void *ud)
+{
+	progress_clear(ud);
+	fprintf(stderr, "winnow: warning: %s\n", msg);
 }
 
 int cmd_ingest(int argc, char **argv)
@@ -234,6 +244,8 @@ int cmd_ingest(int argc, char **argv)
 	o.progress_ud = &pr;
 	o.on_reject = on_reject;
 	o.reject_ud = &pr;
+	o.on_note = on_note;
+	o.note_ud = &pr;
 	o.cancel = &wn_interrupted;
 	catch_signals();
 
@@ -256,6 +268,17 @@ int cmd_ingest(int argc, char **argv)
 	int status = EXIT_OK;
 	if (rc)
 		status = report(cat, rc, "ingest");
+	else if (r.read && !r.kept && r.rejected == r.read) {
+		/* a run that rejects every record has read its input wrong, or the input is not what
+		 * it was meant to be: not a success */
+		if (rejects_seen && rejects_noid == rejects_seen)
+			fprintf(stderr, "winnow: nothing kept: every record was rejected for a missing id; if the id is "
+				"under another name, say which with --map id=FIELD (the records are in %s/rejects/)\n", dir);
+		else
+			fprintf(stderr, "winnow: nothing kept: every record was rejected (their reasons are in %s/rejects/); "
+				"is the input in the format and encoding it was read as (--format, --encoding, --map id=FIELD)?\n", dir);
+		status = EXIT_DATA;
+	}
 	outbuf out;
 	out_init(&out);
 	if (json) {

@@ -69,22 +69,14 @@ static void sb_str(sbuf *b, const char *s)
 
 static void sb_json(sbuf *b, const char *s, size_t n)
 {
-	sb_put(b, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		char e[8];
-		if (ch == '"' || ch == '\\') {
-			e[0] = '\\';
-			e[1] = (char)ch;
-			sb_put(b, e, 2);
-		} else if (ch < 0x20 || ch == 0x7f) {
-			snprintf(e, sizeof e, "\\u%04x", ch);
-			sb_put(b, e, 6);
-		} else {
-			sb_put(b, (const char *)&s[i], 1);
-		}
+	char small[256], *q = 6 * n + 2 <= sizeof small ? small : malloc(6 * n + 2);
+	if (!q) {
+		b->err = 1;
+		return;
 	}
-	sb_put(b, "\"", 1);
+	sb_put(b, q, wn_json_quote(q, s, n));
+	if (q != small)
+		free(q);
 }
 
 typedef struct vout {

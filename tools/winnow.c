@@ -214,19 +214,14 @@ void out_fmt(outbuf *o, const char *fmt, ...)
 
 void out_json_str(outbuf *o, const char *s, size_t n)
 {
-	out_put(o, "\"", 1);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch == '"' || ch == '\\') {
-			char e[2] = { '\\', (char)ch };
-			out_put(o, e, 2);
-		} else if (ch < 0x20) {
-			out_fmt(o, "\\u%04x", ch);
-		} else {
-			out_put(o, (const char *)&s[i], 1);
-		}
+	char small[256], *q = 6 * n + 2 <= sizeof small ? small : malloc(6 * n + 2);
+	if (!q) {
+		o->err = ENOMEM;
+		return;
 	}
-	out_put(o, "\"", 1);
+	out_put(o, q, wn_json_quote(q, s, n));
+	if (q != small)
+		free(q);
 }
 
 int out_finish(outbuf *o)

@@ -155,9 +155,10 @@ is "deeply nested records: reason too_deep" "$(cat "$T/ntd")" 2
 head -c 200000 /dev/urandom >"$T/random.bin"
 "$WINNOW" ingest -C "$T/rnd" -q --json "$T/random.bin" >"$T/rnd.json" 2>"$T/rnd.err"
 st=$?
-is "random bytes: exit 0, no crash" "$st" 0
+is "random bytes: exit 1 (nothing kept, every record rejected), no crash" "$st" 1
 r=$(json_get "$T/rnd.json" read) j=$(json_get "$T/rnd.json" rejected)
 is "random bytes: every line rejected" "$j" "$r"
+grep -q 'nothing kept: every record was rejected' "$T/rnd.err"; is "random bytes: ... which is said, also with -q" "$?" 0
 is "random bytes: -q lists nothing on stderr" "$(grep -c 'rejected:' "$T/rnd.err")" 0
 
 # ---- --strict ----

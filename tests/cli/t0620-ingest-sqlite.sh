@@ -105,8 +105,8 @@ print("# seed", seed)
 rnd = random.Random(seed)
 db = sqlite3.connect(sys.argv[1])
 db.execute("CREATE TABLE r (id TEXT, s TEXT, i INTEGER)")
-# no 08 or 0c: Python writes them \b and \f, winnow \u0008 and \u000c (both JSON)
-alphabet = ['a', 'Z', '7', ' ', '"', '\\', '/', '\n', '\r', '\t', '\x01', '\x1f', '\x7f', 'é', '日', '🎵', '{', ',']
+# 08 and 0c too: Python writes them \b and \f, as winnow's one escaper does
+alphabet = ['a', 'Z', '7', ' ', '"', '\\', '/', '\n', '\r', '\t', '\x01', '\x08', '\x0c', '\x1f', '\x7f', 'é', '日', '🎵', '{', ',']
 with open(sys.argv[2], "w", encoding="utf-8") as out:
     for k in range(3000):
         n = rnd.choice([0, 1, 5, 7, 8, 9, 15, 16, 17, 23, 31, 32, 33, 40, 100])

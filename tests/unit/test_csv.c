@@ -113,6 +113,8 @@ static void basics(void)
 	tap_is_str(G.rec[0], "{\"id\":\"1\",\"t\":\"a\\\"b\"}", "a quote inside an unquoted field is text");
 	tap_is_str(G.rec[1], "{\"id\":\"2\",\"t\":\"xy\"}", "text after a closing quote is kept");
 	tap_is_str(G.rec[2], "{\"id\":\"3\",\"t\":\"tab\\there\\\\back\\u0001\"}", "tab, backslash and control bytes escaped");
+	read_all("d2.csv", STR("id,t\n1,bs\bff\f\x1f\n"), &o);
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"t\":\"bs\\bff\\f\\u001f\"}", "BS and FF as \\b and \\f (the one escaper, wn_json_quote)");
 
 	read_all("e.csv", STR("id,x\n1,\"never closed\n2,b\n"), &o);
 	IS_INT(G.n, 1, "a quote left open runs to the end of the input");
@@ -288,6 +290,74 @@ static void detection(void)
 	IS_INT(G.rc, WN_E_USAGE, "--records-path with CSV (by name) is an error");
 }
 
+/* ---- input that was read wrong without a word ---- */
+
+static char notes[4][600];
+static int nnotes;
+
+static void on_note(const char *msg, void *ud)
+{
+	(void)ud;
+	if (nnotes < 4)
+		snprintf(notes[nnotes], sizeof notes[0], "%s", msg);
+	nnotes++;
+}
+
+static void defects(void)
+{
+	wn_ingest_opts o = opts();
+	o.on_note = on_note;
+	read_all("cr.csv", STR("id,name\r1,a\r2,b\r"), &o);
+	IS_INT(G.rc, WN_E_USAGE, "CR-only line ends: refused (not a header of three odd names and no rows)");
+	OK(strstr(G.err, "end in CR alone") != NULL, "... saying so (%s)", G.err);
+	read_all("crq.csv", STR("id,\"a\rb\"\n1,2\n"), &o);
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"a\\rb\":\"2\"}", "a CR inside a quoted header name is text");
+	read_all("crr.csv", STR("id,n\n1,a\rb\n2,\"a\rb\"\n3,x\r\r\n"), &o);
+	IS_INT(G.code[0], WN_E_ROW, "a CR outside quotes in a row: rejected");
+	tap_is_str(G.why[0], "a carriage return (CR) outside quotes at byte 3 of the row: lines that end in CR alone are "
+		"not read as line ends (convert them to LF)", "... saying where");
+	IS_INT(G.code[1], 0, "a CR inside quotes is text");
+	IS_INT(G.code[2], WN_E_ROW, "CR CR LF: the row rejected, not a value ending in CR");
+
+	nnotes = 0;
+	read_all("q.csv", STR("id,t\n1,\"a \"b\" c\"\n2,\"ok \"\"q\"\"\"\n3,\"x\"y\n4,\"x\"\n"), &o);
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"t\":\"a b\\\" c\\\"\"}", "a quote not doubled in a quoted field: the value as before");
+	IS_INT(nnotes, 1, "... and one note for the file, at close");
+	OK(strstr(notes[0], "q.csv: 2 rows (the first on line 2) had a quoted field with a quote in it that was not doubled") != NULL,
+		"... counting the rows, naming the first (%s)", notes[0]);
+	nnotes = 0;
+	read_all("q2.csv", STR("id,t\n1,\"ok \"\"q\"\"\"\n2,\"a,b\",c\n"), &o);
+	IS_INT(nnotes, 0, "doubled quotes and quoted separators: no note");
+
+	nnotes = 0;
+	o.encoding = "cp1252";
+	read_all("u8.csv", STR("id,n\n1,\xc3\xa9\n"), &o);
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"n\":\"\xc3\x83\xc2\xa9\"}", "--encoding cp1252 on UTF-8 transcodes as asked");
+	IS_INT(nnotes, 1, "... with one note");
+	OK(strstr(notes[0], "valid UTF-8") && strstr(notes[0], "--encoding cp1252"), "... that says the text is UTF-8 (%s)", notes[0]);
+	nnotes = 0;
+	read_all("c.csv", STR("id,n\n1,\xe9\n"), &o);
+	IS_INT(nnotes, 0, "... none on cp1252 text");
+	read_all("a.csv", STR("id,n\n1,e\n"), &o);
+	IS_INT(nnotes, 0, "... none on ASCII");
+	o = opts();
+
+	read_all("t.xml", STR("<?xml version=\"1.0\"?>\n<a/>\n"), &o);
+	IS_INT(G.rc, WN_E_USAGE, "XML: refused at the start");
+	OK(strstr(G.err, "looks like XML") && strstr(G.err, "winnow reads JSONL"), "... saying what it is and what winnow reads (%s)", G.err);
+	read_all("h.txt", STR("<!DOCTYPE html>\n<html></html>\n"), &o);
+	OK(G.rc == WN_E_USAGE && strstr(G.err, "looks like HTML"), "HTML: refused (%s)", G.err);
+	read_all("s.txt", STR("TR1<SEP>SO1<SEP>Artist<SEP>Title\n"), &o);
+	OK(G.rc == WN_E_USAGE && strstr(G.err, "`TR1<SEP>SO1<SEP>Artist<SEP>Title`"), "<SEP> text: refused, quoting it (%s)", G.err);
+	read_all("blank.txt", STR("\n\n"), &o);
+	IS_INT(G.rc, 0, "only whitespace: no records, no error");
+
+	/* names given to repeated header names, as they always were (now from a hash) */
+	read_all("dup.csv", STR("x,x,x_2,id,x,x_3,x,x_2_2,x_2\n1,2,3,4,5,6,7,8,9\n"), &o);
+	tap_is_str(G.rec[0], "{\"x\":\"1\",\"x_4\":\"2\",\"x_2\":\"3\",\"id\":\"4\",\"x_5\":\"5\",\"x_3\":\"6\",\"x_6\":\"7\","
+		"\"x_2_2\":\"8\",\"x_2_3\":\"9\"}", "repeated names: the first suffix no column has, before or after");
+}
+
 /* ---- randomised ---- */
 
 static uint64_t rng;
@@ -303,7 +373,7 @@ static uint32_t rnd(uint32_t n)
 static size_t rand_value(char *o)
 {
 	static const char *const bits[] = { "a", "Z", "9", " ", ",", "\"", "\"\"", "\n", "\r\n", "\t", "\\", "é", "ß", "日本",
-		"🎵", "x,y", "'", "{", "}", "\x01", "0", "-", "." };
+		"🎵", "x,y", "'", "{", "}", "\x01", "\b", "\f", "0", "-", "." };
 	size_t n = 0, k = rnd(8) == 0 ? 0 : rnd(12);
 	for (size_t i = 0; i < k; i++) {
 		const char *b = bits[rnd(sizeof bits / sizeof bits[0])];
@@ -351,6 +421,9 @@ static size_t json_string(char *o, const char *v, size_t n)
 		} else if (c == '\t') {
 			o[k++] = '\\';
 			o[k++] = 't';
+		} else if (c == '\b' || c == '\f') {
+			o[k++] = '\\';
+			o[k++] = c == '\b' ? 'b' : 'f';
 		} else if (c < 0x20) {
 			k += (size_t)sprintf(o + k, "\\u%04x", c);
 		} else {
@@ -510,6 +583,7 @@ int main(int argc, char **argv)
 	types();
 	unwrap_and_encodings();
 	detection();
+	defects();
 	randomised();
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);

@@ -1197,6 +1197,22 @@ static void test_quote(void)
 	OK(n == 13 && memcmp(out, "\"x\\ud800y\xed\x9f\xbf\"", n) == 0, "quote writes a lone surrogate as an escape");
 	n = wn_json_quote(out, "\0", 1);
 	OK(n == 8 && memcmp(out, "\"\\u0000\"", 8) == 0, "quote NUL");
+	/* past 8 bytes the escaper copies blocks of 8: what needs escaping anywhere in one */
+	for (size_t at = 0; at < 20; at++) {
+		char in[24], want[64];
+		static const char *const sp[] = { "\"", "\\", "\n", "\x01", "\xed\xa0\x80" };
+		static const char *const esc[] = { "\\\"", "\\\\", "\\n", "\\u0001", "\\ud800" };
+		int all = 1;
+		for (int k = 0; k < 5; k++) {
+			size_t l = strlen(sp[k]);
+			memset(in, 'a', sizeof in);
+			memcpy(in + at, sp[k], l);
+			int w = snprintf(want, sizeof want, "\"%.*s%s%.*s\"", (int)at, in, esc[k], (int)(20 - at - l), in + at + l);
+			n = at + l <= 20 ? wn_json_quote(out, in, 20) : 0;
+			all &= at + l > 20 || (n == (size_t)w && !memcmp(out, want, n));
+		}
+		OK(all, "quote: a byte to escape at %zu of 20", at);
+	}
 
 	/* round trip through the parser */
 	{

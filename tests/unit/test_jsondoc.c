@@ -27,6 +27,7 @@ typedef struct results {
 	size_t toolong[16];
 	int code[16];
 	uint64_t line[16], off[16], end[16];
+	uint64_t err_line;      /* the source's err_line after an error */
 } results;
 
 static results G;
@@ -62,6 +63,7 @@ static void read_all(const char *name, const char *data, size_t n, const char *r
 	if (got != 0) {
 		G.rc = got;
 		snprintf(G.err, sizeof G.err, "%s", s->err);
+		G.err_line = s->err_line;
 	}
 	wn_source_close(s);
 }
@@ -123,7 +125,27 @@ static void cases(void)
 	IS_INT(G.rc, WN_E_PARSE, "data after the document: an error");
 	read_all("comma.json", STR("[{\"id\":\"1\"} {\"id\":\"2\"}]"), NULL, NULL);
 	IS_INT(G.rc, WN_E_PARSE, "a missing comma between records: an error");
-	OK(strstr(G.err, "line 1") != NULL, "... with the line (%s)", G.err);
+	IS_INT(G.err_line, 1, "... with the line (%s)", G.err);
+	/* text that is not a value is never a record: no empty record, a fault where it is */
+	read_all("double-comma.json", STR("[{\"id\":\"a\"},,{\"id\":\"b\"}]"), NULL, NULL);
+	IS_INT(G.rc, WN_E_PARSE, "a doubled comma between records: an error");
+	IS_INT(G.n, 1, "... after the record before it, and no empty record for the gap");
+	tap_is_str(G.err, "',' where a value should be (byte 12)", "... saying what is where");
+	read_all("lead-comma.json", STR("[,{\"id\":\"1\"}]"), NULL, NULL);
+	IS_INT(G.rc, WN_E_PARSE, "a comma before the first record: an error");
+	IS_INT(G.n, 0, "... with no record");
+	read_all("brace.json", STR("[}"), NULL, NULL);
+	IS_INT(G.rc, WN_E_PARSE, "\"[}\": an error");
+	IS_INT(G.n, 0, "... with no record");
+	IS_INT(G.err_line, 1, "... on line 1 of a one-line file");
+	tap_is_str(G.err, "'}' where a value should be (byte 1)", "... at byte 1");
+	read_all("brace2.json", STR("[{\"id\":\"a\"},\n\n  }"), NULL, NULL);
+	IS_INT(G.err_line, 3, "a fault on line 3 after a record on line 1: line 3");
+	read_all("member.json", STR("{\"a\":[{\"id\":\"1\"}],\"b\":,\"c\":1}"), "a[]", NULL);
+	IS_INT(G.rc, WN_E_PARSE, "a member without a value off the path: an error");
+	read_all("colon.json", STR("{\"a\"::[{\"id\":\"1\"}]}"), "a[]", NULL);
+	IS_INT(G.rc, WN_E_PARSE, "a doubled colon: an error");
+	IS_INT(G.n, 0, "... with no record");
 	read_all("bad.json", STR("[{\"id\":\"1\",}]"), NULL, NULL);
 	IS_INT(G.rc, 0, "a bad record inside a good document is a record");
 	tap_is_str(G.rec[0], "{\"id\":\"1\",}", "... which the JSON parser will reject");
