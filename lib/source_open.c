@@ -28,7 +28,7 @@ static int ends_with(const char *s, size_t n, const char *suf)
 static const char *format_by_name(const char *path)
 {
 	static const char *const ext[][2] = { { ".jsonl", "jsonl" }, { ".ndjson", "jsonl" }, { ".json", "json?" },
-		{ ".csv", "csv" }, { ".tsv", "tsv" }, { ".sqlite3", "sqlite" }, { ".sqlite", "sqlite" }, { ".db", "sqlite" } };
+		{ ".csv", "csv" }, { ".tsv", "tsv" }, { ".xml", "xml" }, { ".sqlite3", "sqlite" }, { ".sqlite", "sqlite" }, { ".db", "sqlite" } };
 	size_t n = strlen(path);
 	if (ends_with(path, n, ".zst"))
 		n -= 4;
@@ -66,6 +66,8 @@ static const char *format_by_content(const wn_input *in, const char *hint, char 
 	const uint8_t *nl = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL, *le = nl ? nl : e;
 	if (p < e && *p == '[')
 		return "json";
+	if (p < e && *p == '<')
+		return "xml";
 	if (p < e && *p == '{') {
 		while (le > p && (le[-1] == ' ' || le[-1] == '\t' || le[-1] == '\r'))
 			le--;
@@ -113,8 +115,9 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 			return wn_source_sqlite(out, path, o);
 		}
 	}
-	if (strcmp(fmt, "jsonl") && strcmp(fmt, "json") && strcmp(fmt, "csv") && strcmp(fmt, "tsv")) {
-		snprintf(s->err, sizeof s->err, "unknown format \"%s\" (jsonl, json, csv, tsv or sqlite)", fmt);
+	if (strcmp(fmt, "jsonl") && strcmp(fmt, "json") && strcmp(fmt, "csv") && strcmp(fmt, "tsv") &&
+	    strcmp(fmt, "xml")) {
+		snprintf(s->err, sizeof s->err, "unknown format \"%s\" (jsonl, json, csv, tsv, xml or sqlite)", fmt);
 		return WN_E_USAGE;
 	}
 	if (enc < 0) {
@@ -132,6 +135,8 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 		*out = NULL;
 		if (!strcmp(fmt, "csv") || !strcmp(fmt, "tsv"))
 			return wn_source_csv(out, &moved, o, fmt[0] == 't');
+		if (!strcmp(fmt, "xml"))   /* libxml2 decodes the encoding the document declares */
+			return wn_source_xml(out, &moved, o);
 		if ((rc = wn_source_json(out, &moved, o)))
 			return rc;
 	}
