@@ -302,3 +302,22 @@ int wn_input_longline(wn_input *in, const char **line, size_t *len, int *toolong
 	*toolong = 1;
 	return 1;
 }
+
+int wn_input_read(wn_input *in, char *dst, size_t cap, size_t *got)
+{
+	*got = 0;
+	if (in->start == in->end) {
+		in->start = in->end = 0;
+		int rc = fill(in);
+		if (rc)
+			return rc;
+	}
+	size_t n = in->end - in->start;
+	if (n > cap)
+		n = cap;
+	memcpy(dst, in->buf + in->start, n);
+	in->start += n;
+	in->offset += n;
+	*got = n;
+	return 0;
+}

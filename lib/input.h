@@ -50,6 +50,9 @@ int wn_input_line(wn_input *in, const char **line, size_t *len, int *toolong);
  * returned since the last wn_input_line() stay valid. Returns 2 when it would have to
  * read (then call wn_input_line). */
 int wn_input_line_nomove(wn_input *in, const char **line, size_t *len, int *toolong);
+/* Up to cap bytes of the (decompressed) input as they come, for a source that parses
+ * bytes rather than lines (XML): *got = 0 at the end. Lines are not counted. */
+int wn_input_read(wn_input *in, char *dst, size_t cap, size_t *got);
 int wn_input_longline(wn_input *in, const char **line, size_t *len, int *toolong);
 
 #endif

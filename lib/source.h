@@ -4,7 +4,8 @@
  * The files from the bottom up; each calls only the ones listed before it, and input.c,
  * arena.c and encoding.c, which are below them all:
  *   source.c        what every source shares (wn_source_fail, wn_source_close)
- *   source_jsonl.c, source_csv.c (and TSV), source_json.c (documents), source_sqlite.c:
+ *   source_jsonl.c, source_csv.c (and TSV), source_json.c (documents), source_sqlite.c,
+ *                   source_xml.c (XML documents, libxml2):
  *                   one source a format
  *   transcode.c     a source that wraps another and transcodes its records to UTF-8
  *   source_open.c   wn_source_open(): chooses the format and the source
@@ -74,6 +75,7 @@ struct wn_input *wn_source_jsonl_input(wn_source *s);
 int wn_source_csv(wn_source **out, struct wn_input *in, const wn_ingest_opts *o, int tsv);   /* source_csv.c */
 int wn_source_json(wn_source **out, struct wn_input *in, const wn_ingest_opts *o);           /* source_json.c */
 int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o);            /* source_sqlite.c */
+int wn_source_xml(wn_source **out, struct wn_input *in, const wn_ingest_opts *o);            /* source_xml.c */
 
 /* ---- transcoding (transcode.c) ---- */
 /* Wrap a source of JSON texts in one that transcodes each record from enc to UTF-8 (JSONL

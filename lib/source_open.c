@@ -28,7 +28,7 @@ static int ends_with(const char *s, size_t n, const char *suf)
 static const char *format_by_name(const char *path)
 {
 	static const char *const ext[][2] = { { ".jsonl", "jsonl" }, { ".ndjson", "jsonl" }, { ".json", "json?" },
-		{ ".csv", "csv" }, { ".tsv", "tsv" }, { ".sqlite3", "sqlite" }, { ".sqlite", "sqlite" }, { ".db", "sqlite" } };
+		{ ".csv", "csv" }, { ".tsv", "tsv" }, { ".xml", "xml" }, { ".sqlite3", "sqlite" }, { ".sqlite", "sqlite" }, { ".db", "sqlite" } };
 	size_t n = strlen(path);
 	if (ends_with(path, n, ".zst"))
 		n -= 4;
@@ -41,11 +41,18 @@ static const char *format_by_name(const char *path)
 /* What the first bytes say (the first 64 KiB are in the buffer): "{" starts JSONL (or,
  * if the first line is not a whole object, a JSON document), "[" a JSON document, the
  * SQLite header a database, and a first line with commas (tabs) a CSV (TSV) header.
- * Text that is none of these (XML or HTML, which start with '<'; a first line without a
- * separator) is refused here, saying what it looks like: read as JSONL, its every line
- * would be rejected. Only text is told apart: bytes that are not (control bytes other
+ * "<" starts an XML document, unless it is a web page (HTML). Text that is none of these
+ * (HTML; a first line without a separator) is refused here, saying what it looks like:
+ * read as JSONL, its every line would be rejected. Only text is told apart: bytes that are not (control bytes other
  * than whitespace) are read as JSONL, whose every line is then rejected with its reason. */
 static void excerpt(char *out, size_t cap, const uint8_t *p, const uint8_t *e);
+
+/* A web page rather than a document of records: <html or <!doctype html first. */
+static int is_html(const uint8_t *p, const uint8_t *e)
+{
+	return (e - p >= 5 && !strncasecmp((const char *)p, "<html", 5)) ||
+	       (e - p >= 14 && !strncasecmp((const char *)p, "<!doctype html", 14));
+}
 
 static const char *format_by_content(const wn_input *in, const char *hint, char *err, size_t cap)
 {
@@ -70,6 +77,8 @@ static const char *format_by_content(const wn_input *in, const char *hint, char 
 	const uint8_t *nl = p < e ? memchr(p, '\n', (size_t)(e - p)) : NULL, *le = nl ? nl : e;
 	if (p < e && *p == '[')
 		return "json";
+	if (p < e && *p == '<' && !is_html(p, le))
+		return "xml";
 	if (p < e && *p == '{') {
 		while (le > p && (le[-1] == ' ' || le[-1] == '\t' || le[-1] == '\r'))
 			le--;
@@ -88,11 +97,9 @@ static const char *format_by_content(const wn_input *in, const char *hint, char 
 		return tabs > commas ? "tsv" : "csv";
 	char head[40];
 	excerpt(head, sizeof head, p, le);
-	const char *reads = "winnow reads JSONL, JSON documents, CSV/TSV with a header line and SQLite";
+	const char *reads = "winnow reads JSONL, JSON documents, CSV/TSV, XML and SQLite";
 	if (*p == '<')
-		snprintf(err, cap, "the input looks like %s (it starts with `%s`): %s",
-			(le - p >= 5 && !strncasecmp((const char *)p, "<html", 5)) ||
-			(le - p >= 9 && !strncasecmp((const char *)p, "<!doctype", 9)) ? "HTML" : "XML", head, reads);
+		snprintf(err, cap, "the input looks like HTML (it starts with `%s`): %s", head, reads);
 	else
 		snprintf(err, cap, "the input is not JSON (no '{' or '[' first) nor CSV/TSV (no ',' or tab in its first line, "
 			"`%s`): %s (a CSV of one column: --format csv)", head, reads);
@@ -186,8 +193,9 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 			return wn_source_sqlite(out, path, o);
 		}
 	}
-	if (strcmp(fmt, "jsonl") && strcmp(fmt, "json") && strcmp(fmt, "csv") && strcmp(fmt, "tsv")) {
-		snprintf(s->err, sizeof s->err, "unknown format \"%s\" (jsonl, json, csv, tsv or sqlite)", fmt);
+	if (strcmp(fmt, "jsonl") && strcmp(fmt, "json") && strcmp(fmt, "csv") && strcmp(fmt, "tsv") &&
+	    strcmp(fmt, "xml")) {
+		snprintf(s->err, sizeof s->err, "unknown format \"%s\" (jsonl, json, csv, tsv, xml or sqlite)", fmt);
 		return WN_E_USAGE;
 	}
 	if (enc < 0) {
@@ -207,6 +215,8 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 		*out = NULL;
 		if (!strcmp(fmt, "csv") || !strcmp(fmt, "tsv"))
 			return wn_source_csv(out, &moved, o, fmt[0] == 't');
+		if (!strcmp(fmt, "xml"))   /* libxml2 decodes the encoding the document declares */
+			return wn_source_xml(out, &moved, o);
 		if ((rc = wn_source_json(out, &moved, o)))
 			return rc;
 	}

@@ -42,8 +42,9 @@ static const char usage[] =
 	"  -h, --help               print this text\n"
 	"\n"
 	"Input formats (README.md, \"Input formats\"):\n"
-	"      --format F           jsonl, json, csv, tsv or sqlite (default: from the name: .jsonl\n"
-	"                           .ndjson .json .csv .tsv .sqlite3 .sqlite .db, each maybe .zst;\n"
+	"      --format F           jsonl, json, csv, tsv, xml or sqlite (default: from the name:\n"
+	"                           .jsonl .ndjson .json .csv .tsv .xml .sqlite3 .sqlite .db, each\n"
+	"                           maybe .zst;\n"
 	"                           else from the first bytes)\n"
 	"      --map K=NAME,...     name the fields: id (the id; as --id-field), isrc (as\n"
 	"                           --isrc-field), title and artist (csv/tsv: columns the header\n"
@@ -189,8 +190,8 @@ int cmd_ingest(int argc, char **argv)
 			break;
 		case O_FORMAT:
 			if (strcmp(optarg, "jsonl") && strcmp(optarg, "json") && strcmp(optarg, "csv") && strcmp(optarg, "tsv") &&
-			    strcmp(optarg, "sqlite") && strcmp(optarg, "auto"))
-				return usage_error("ingest", "--format takes jsonl, json, csv, tsv or sqlite, not '%s'", optarg);
+			    strcmp(optarg, "xml") && strcmp(optarg, "sqlite") && strcmp(optarg, "auto"))
+				return usage_error("ingest", "--format takes jsonl, json, csv, tsv, xml or sqlite, not '%s'", optarg);
 			o.format = optarg;
 			break;
 		case O_MAP:

@@ -32,17 +32,19 @@ must_fail "a comma before ']' on line 4" 3 "$WINNOW" ingest -C "$T/j4" -q "$T/tc
 grep -q "tc.json line 4: a comma before ']'" "$T/.err"; is "... says line 4 (was: line 3, the line after the last record)" "$?" 0
 
 # ---- text that is neither JSON nor CSV ----
-printf '<?xml version="1.0"?>\n<tracks><track id="1"/></tracks>\n' >"$T/t.xml"
-must_fail "XML: refused at the start, exit 2 (was: every line rejected, exit 0)" 2 "$WINNOW" ingest -C "$T/x1" -q "$T/t.xml"
-grep -q 'looks like XML' "$T/.err" && grep -q 'winnow reads JSONL, JSON documents, CSV/TSV' "$T/.err"
+printf '<!DOCTYPE html>\n<html><body><table><tr><td>1</td></tr></table></body></html>\n' >"$T/t.html"
+must_fail "HTML (a saved web page): refused at the start, exit 2 (was: every line rejected, exit 0)" 2 "$WINNOW" ingest -C "$T/x1" -q "$T/t.html"
+grep -q 'looks like HTML' "$T/.err" && grep -q 'winnow reads JSONL, JSON documents, CSV/TSV' "$T/.err"
 is "... saying what it looks like and what winnow reads" "$?" 0
+printf '<?xml version="1.0"?>\n<tracks><track id="1"/></tracks>\n' >"$T/t.xml"
 printf 'TRMMMYQ128F932D901<SEP>SOQMMHC12AB0180CB8<SEP>Faster Pussy cat<SEP>Silent Night\n' >"$T/u.txt"
 must_fail "<SEP>-separated text: refused, exit 2" 2 "$WINNOW" ingest -C "$T/x2" -q "$T/u.txt"
 grep -q 'not JSON .* nor CSV/TSV' "$T/.err"; is "... as neither JSON nor CSV" "$?" 0
 if have gzip; then
 	gzip -c "$T/t.xml" >"$T/t.xml.gz"
 	gzip -dc "$T/t.xml.gz" >"$T/unz"
-	must_fail "decompressed gzip of XML on stdin: refused, exit 2" 2 "$WINNOW" ingest -C "$T/x3" -q - <"$T/unz"
+	"$WINNOW" ingest -C "$T/x3" -q --json - <"$T/unz" >"$T/x3.json" 2>"$T/.err"
+	is "decompressed gzip of XML on stdin: read as XML (was: every line rejected as JSONL)" "$(counts "$T/x3.json")" "1 1 0 0 0"
 else
 	skip "gzip of XML" "no gzip"
 fi
