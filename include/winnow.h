@@ -108,8 +108,10 @@ typedef struct wn_catalog wn_catalog;
  * wn_catalog_close). On failure *out is still set when a handle could be made, so that
  * wn_catalog_errmsg() can explain; close it too.
  * Errors: WN_E_NOTFOUND (read mode: no catalog there, or an empty one), WN_E_BUSY
- * (write mode: another writer holds the lock), WN_E_VERSION (another format or
- * fingerprint version), WN_E_CORRUPT (the index is damaged; write mode: a data file it
+ * (write mode: another writer holds the lock), WN_E_VERSION (another format, index or
+ * fingerprint version; an index of version 1, without checksums, is refused with advice
+ * to run winnow reindex), WN_E_CORRUPT (the index is damaged: a value fails its checksum
+ * or is malformed, and the message names winnow reindex; write mode: a data file it
  * lists is missing or shorter than its committed length), WN_E_LMDB, WN_E_NOMEM, errno (the
  * folder cannot be created or read, the lock file cannot be opened; write mode: the
  * rollback or the manifests cannot be written, e.g. ENOSPC). */
@@ -252,7 +254,8 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
  * (the one the index recorded) was checked, or its fingerprint was computed again and
  * is the one the index holds for it. Damage is an error, never a wrong record and never
  * "not found". They share these errors: WN_E_CORRUPT (the index or a shard is damaged:
- * a malformed row, a frame that does not decode, fails its checksum or holds fewer
+ * a row or map block that fails its checksum (the message names winnow reindex) or is
+ * malformed, a frame that does not decode, fails its checksum or holds fewer
  * records than the index says, a record that is not the one the index holds, a shard
  * shorter than its frames; the message names the shard, the frame and its bytes),
  * WN_E_MISSING (a shard the index lists is not there, as in a partial mirror; the

@@ -24,6 +24,7 @@
 #include <sys/statvfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 int wn_seterr(wn_catalog *c, int code, const char *fmt, ...)
 {
@@ -49,6 +50,35 @@ int wn_lmdb_err(wn_catalog *c, int rc, const char *what)
 	if (rc > 0)
 		return wn_seterr(c, rc, "index: %s: %s", what, strerror(rc));
 	return wn_seterr(c, WN_E_LMDB, "index: %s: %s", what, mdb_strerror(rc));
+}
+
+int wn_index_damaged(wn_catalog *c, const char *fmt, ...)
+{
+	char what[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return wn_seterr(c, WN_E_CORRUPT, "index: %s fails its checksum: the index is damaged; "
+		"rebuild it from the data files with `winnow reindex -C %s`", what, c && c->dir ? c->dir : "CATALOG");
+}
+
+/* ---- checksums of index values ---- */
+
+uint64_t wn_sum(const void *key, size_t klen, const void *val, size_t n)
+{
+	return XXH3_64bits_withSeed(val, n, XXH3_64bits(key, klen));
+}
+
+void wn_sum_seal(const void *key, size_t klen, uint8_t *val, size_t n)
+{
+	wn_put_be64(val + n, wn_sum(key, klen, val, n));
+}
+
+int wn_sum_ok(const void *key, size_t klen, const void *val, size_t n)
+{
+	return n >= WN_SUM_BYTES &&
+		wn_get_be64((const uint8_t *)val + n - WN_SUM_BYTES) == wn_sum(key, klen, val, n - WN_SUM_BYTES);
 }
 
 const char *wn_catalog_errmsg(const wn_catalog *c)
@@ -83,6 +113,9 @@ void wn_fileinfo_pack(uint8_t *p, const wn_fileinfo *f)
 	wn_put_be64(p + 40, f->raw_bytes);
 	wn_put_be64(p + 48, f->first_ord);
 	memcpy(p + 56, f->xxh128, 16);
+	char rel[128];
+	wn_file_relpath(rel, sizeof rel, f->role, f->kind, f->seq);
+	wn_sum_seal(rel, strlen(rel), p, WN_FILEINFO_BYTES - WN_SUM_BYTES);
 }
 
 void wn_fileinfo_unpack(wn_fileinfo *f, const uint8_t *p)
@@ -112,6 +145,9 @@ void wn_frameinfo_pack(uint8_t *p, const wn_frameinfo *f)
 	wn_put_be32(p + 24, f->checksum);
 	wn_put_be32(p + 28, f->nrec);
 	wn_put_be64(p + 32, f->first_ord);
+	uint8_t kb[8];
+	wn_put_be64(kb, f->first_ord + f->nrec - 1);
+	wn_sum_seal(kb, 8, p, WN_FRAMEINFO_BYTES - WN_SUM_BYTES);
 }
 
 void wn_frameinfo_unpack(wn_frameinfo *f, const uint8_t *p)
@@ -126,6 +162,30 @@ void wn_frameinfo_unpack(wn_frameinfo *f, const uint8_t *p)
 	f->first_ord = wn_get_be64(p + 32);
 }
 
+int wn_file_row(wn_catalog *c, const MDB_val *k, const MDB_val *v, wn_fileinfo *f)
+{
+	if (v->mv_size != WN_FILEINFO_BYTES)
+		return wn_seterr(c, WN_E_CORRUPT, "index: the files row of %.*s has %zu bytes: the index is damaged; "
+			"rebuild it from the data files with `winnow reindex -C %s`", (int)(k->mv_size < 200 ? k->mv_size : 200),
+			(const char *)k->mv_data, v->mv_size, c->dir);
+	if (!wn_sum_ok(k->mv_data, k->mv_size, v->mv_data, v->mv_size))
+		return wn_index_damaged(c, "the files row of %.*s", (int)(k->mv_size < 200 ? k->mv_size : 200),
+			(const char *)k->mv_data);
+	wn_fileinfo_unpack(f, v->mv_data);
+	return 0;
+}
+
+int wn_frame_row(wn_catalog *c, const MDB_val *k, const MDB_val *v, wn_frameinfo *fi)
+{
+	if (v->mv_size != WN_FRAMEINFO_BYTES || k->mv_size != 8)
+		return wn_seterr(c, WN_E_CORRUPT, "index: a frame row of %zu bytes: the index is damaged; "
+			"rebuild it from the data files with `winnow reindex -C %s`", v->mv_size, c->dir);
+	if (!wn_sum_ok(k->mv_data, k->mv_size, v->mv_data, v->mv_size))
+		return wn_index_damaged(c, "the frame row of record %llu", (unsigned long long)wn_get_be64(k->mv_data));
+	wn_frameinfo_unpack(fi, v->mv_data);
+	return 0;
+}
+
 /* ---- metadata ---- */
 
 int wn_meta_get(wn_catalog *c, MDB_txn *txn, const char *key, MDB_val *v)
@@ -136,14 +196,22 @@ int wn_meta_get(wn_catalog *c, MDB_txn *txn, const char *key, MDB_val *v)
 		return WN_E_NOTFOUND;
 	if (rc)
 		return wn_lmdb_err(c, rc, key);
+	if (!wn_sum_ok(k.mv_data, k.mv_size, v->mv_data, v->mv_size))
+		return wn_index_damaged(c, "meta %s", key);
+	v->mv_size -= WN_SUM_BYTES;
 	return 0;
 }
 
 int wn_meta_put(wn_catalog *c, MDB_txn *txn, const char *key, const void *p, size_t n)
 {
-	MDB_val k = { strlen(key), (void *)key }, v = { n, (void *)p };
-	int rc = mdb_put(txn, c->db_meta, &k, &v, 0);
-	return rc ? wn_lmdb_err(c, rc, key) : 0;
+	MDB_val k = { strlen(key), (void *)key }, v = { n + WN_SUM_BYTES, NULL };
+	int rc = mdb_put(txn, c->db_meta, &k, &v, MDB_RESERVE);
+	if (rc)
+		return wn_lmdb_err(c, rc, key);
+	if (n)
+		memcpy(v.mv_data, p, n);
+	wn_sum_seal(k.mv_data, k.mv_size, v.mv_data, n);
+	return 0;
 }
 
 int wn_meta_del(wn_catalog *c, MDB_txn *txn, const char *key)
@@ -282,7 +350,7 @@ fail:
 
 static int check_format(wn_catalog *c, MDB_txn *txn)
 {
-	MDB_val v;
+	MDB_val v, k = { 13, "index_version" };
 	uint8_t b[4];
 	int rc = wn_meta_get(c, txn, "format_version", &v);
 	if (rc == WN_E_NOTFOUND) {
@@ -291,10 +359,25 @@ static int check_format(wn_catalog *c, MDB_txn *txn)
 		wn_put_be32(b, WN_FORMAT_VERSION);
 		if ((rc = wn_meta_put(c, txn, "format_version", b, 4)))
 			return rc;
+		wn_put_be32(b, WN_INDEX_VERSION);
+		if ((rc = wn_meta_put(c, txn, "index_version", b, 4)))
+			return rc;
 		wn_put_be32(b, WN_FP_VERSION);
 		return wn_meta_put(c, txn, "fingerprint_version", b, 4);
 	}
+	/* an index written before index_version existed (version 1) has no checksums: its
+	 * values cannot be checked, so it is not read; the data files are unchanged */
+	if (mdb_get(txn, c->db_meta, &k, &v) == MDB_NOTFOUND)
+		return wn_seterr(c, WN_E_VERSION, "%s: the index is version 1 (without checksums), this winnow reads "
+			"version %d: rebuild it from the data files with `winnow reindex -C %s`", c->dir, WN_INDEX_VERSION, c->dir);
 	if (rc)
+		return rc;
+	if ((rc = wn_meta_get(c, txn, "index_version", &v)))
+		return rc;
+	if (v.mv_size != 4 || wn_get_be32(v.mv_data) != WN_INDEX_VERSION)
+		return wn_seterr(c, WN_E_VERSION, "%s: index version %u, this winnow reads version %d", c->dir,
+			v.mv_size == 4 ? wn_get_be32(v.mv_data) : 0, WN_INDEX_VERSION);
+	if ((rc = wn_meta_get(c, txn, "format_version", &v)))
 		return rc;
 	if (v.mv_size != 4 || wn_get_be32(v.mv_data) != WN_FORMAT_VERSION)
 		return wn_seterr(c, WN_E_VERSION, "%s: catalog format version %u, this winnow reads version %d",
@@ -321,11 +404,14 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 	uint32_t maxseq[WN_NROLES][WN_NKINDS] = { { 0 } };
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		wn_fileinfo f;
-		if (v.mv_size != WN_FILEINFO_BYTES || k.mv_size > 200) {
+		if (k.mv_size > 200) {
 			mdb_cursor_close(cur);
 			return wn_seterr(c, WN_E_CORRUPT, "index: bad row in files");
 		}
-		wn_fileinfo_unpack(&f, v.mv_data);
+		if ((rc = wn_file_row(c, &k, &v, &f))) {
+			mdb_cursor_close(cur);
+			return rc;
+		}
 		if (f.role < WN_NROLES && f.kind < WN_NKINDS && f.seq > maxseq[f.role][f.kind])
 			maxseq[f.role][f.kind] = f.seq;
 		if (f.sealed)
@@ -443,10 +529,14 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 		if ((rc = wn_meta_get_kstate(c, txn, k, &c->ks[k])))
 			goto abort;
 	MDB_val v;
-	if (!wn_meta_get(c, txn, "generation", &v) && v.mv_size == 8)
+	if (!(rc = wn_meta_get(c, txn, "generation", &v)) && v.mv_size == 8)
 		c->generation = wn_get_be64(v.mv_data);
-	if (!wn_meta_get(c, txn, "digest", &v) && v.mv_size == 6 && !memcmp(v.mv_data, "sha256", 6))
+	if (rc == WN_E_CORRUPT)
+		goto abort;
+	if (!(rc = wn_meta_get(c, txn, "digest", &v)) && v.mv_size == 6 && !memcmp(v.mv_data, "sha256", 6))
 		c->digest = 1;
+	if (rc == WN_E_CORRUPT)
+		goto abort;
 	if (c->writable) {
 		if ((rc = recover(c, txn)))
 			goto abort;
@@ -649,9 +739,8 @@ int wn_catalog_write_manifests(wn_catalog *c)
 	int first = 1, open_files = 0, ferr = 0;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		wn_fileinfo f;
-		if (v.mv_size != WN_FILEINFO_BYTES)
-			continue;
-		wn_fileinfo_unpack(&f, v.mv_data);
+		if ((ferr = wn_file_row(c, &k, &v, &f)))
+			break;
 		if (!f.sealed) {
 			open_files++;
 			continue;

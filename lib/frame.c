@@ -39,9 +39,8 @@ int wn_record_locate(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_fra
 		return wn_seterr(c, WN_E_CORRUPT, "index: no frame holds record %llu", (unsigned long long)ord);
 	if (rc)
 		return wn_lmdb_err(c, rc, "frames");
-	if (v.mv_size != WN_FRAMEINFO_BYTES)
-		return wn_seterr(c, WN_E_CORRUPT, "index: frame row of %zu bytes", v.mv_size);
-	wn_frameinfo_unpack(fi, v.mv_data);
+	if ((rc = wn_frame_row(c, &k, &v, fi)))
+		return rc;
 	if (ord < fi->first_ord || ord >= fi->first_ord + fi->nrec)
 		return wn_seterr(c, WN_E_CORRUPT, "index: frame rows do not cover record %llu", (unsigned long long)ord);
 	return 0;
@@ -85,10 +84,11 @@ int wn_shard_missing(wn_catalog *c, MDB_txn *txn, int kind, const char *rel)
 {
 	MDB_val k = { strlen(rel), (void *)rel }, v;
 	int rc = mdb_get(txn, c->db_files, &k, &v);
+	wn_fileinfo f;
 	if (rc || v.mv_size != WN_FILEINFO_BYTES)
 		return wn_seterr(c, WN_E_MISSING, "%s is missing", rel);
-	wn_fileinfo f;
-	wn_fileinfo_unpack(&f, v.mv_data);
+	if ((rc = wn_file_row(c, &k, &v, &f)))
+		return rc;
 	if (!f.nrecords)
 		return wn_seterr(c, WN_E_MISSING, "%s is missing (it holds no records)", rel);
 	return wn_seterr(c, WN_E_MISSING, "%s is missing: it holds %s records %llu-%llu", rel, wn_kind_name(kind),

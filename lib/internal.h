@@ -46,6 +46,9 @@
 #include "record.h"
 
 #define WN_FORMAT_VERSION 1
+/* The index's own version (meta "index_version"): 2 = every value ends in a checksum.
+ * The index is derived from the data files (winnow reindex), which did not change. */
+#define WN_INDEX_VERSION 2
 
 #define WN_UNUSED __attribute__((unused))
 #define WN_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -161,6 +164,18 @@ static inline const char *wn_role_name(int role)
 #define WN_NMAPS    3
 const char *wn_map_name(int map);   /* "id", "fp", "isrc": meta keys and DB names */
 
+/* ---- checksums of index values (catalog.c; doc/FORMAT.md, "checksums") ----
+ * LMDB keeps no checksums, so every value winnow stores in it (meta, files and frames
+ * rows, map blocks) ends in WN_SUM_BYTES: XXH3-64 of the value before them, seeded
+ * with XXH3-64 of the value's key, big-endian. A value whose sum does not match is
+ * damage, reported with wn_index_damaged and never used. */
+#define WN_SUM_BYTES 8
+uint64_t wn_sum(const void *key, size_t klen, const void *val, size_t n);
+/* Write the sum of val[0..n) under key at val + n. */
+void wn_sum_seal(const void *key, size_t klen, uint8_t *val, size_t n);
+/* Does val[0..n) (n counting the sum) end in the sum of what is before it? */
+int wn_sum_ok(const void *key, size_t klen, const void *val, size_t n);
+
 /* A data file as recorded in the index (DB "files", key = path relative to the catalog). */
 typedef struct wn_fileinfo {
 	uint8_t role, kind, sealed;
@@ -176,7 +191,7 @@ typedef struct wn_fileinfo {
 	uint8_t has_sha256;
 	uint8_t sha256[32];
 } wn_fileinfo;
-#define WN_FILEINFO_BYTES 72
+#define WN_FILEINFO_BYTES (72 + WN_SUM_BYTES)
 
 /* One frame of a shard (DB "<kind>.frames", key = u64be ordinal of its last record). */
 typedef struct wn_frameinfo {
@@ -187,12 +202,18 @@ typedef struct wn_frameinfo {
 	uint64_t first_ord;
 	uint32_t nrec;
 } wn_frameinfo;
-#define WN_FRAMEINFO_BYTES 40
+#define WN_FRAMEINFO_BYTES (40 + WN_SUM_BYTES)
 
+/* pack writes the row with its checksum (sealed under the row's key: the file's relpath,
+ * the frame's last ordinal); unpack reads the fields only. */
 void wn_fileinfo_pack(uint8_t *p, const wn_fileinfo *f);
 void wn_fileinfo_unpack(wn_fileinfo *f, const uint8_t *p);
 void wn_frameinfo_pack(uint8_t *p, const wn_frameinfo *f);
 void wn_frameinfo_unpack(wn_frameinfo *f, const uint8_t *p);
+/* A files or frames row as read from LMDB (k, v): its size and checksum checked, then
+ * unpacked. 0, or WN_E_CORRUPT with the detail (naming winnow reindex) in c->err. */
+int wn_file_row(wn_catalog *c, const MDB_val *k, const MDB_val *v, wn_fileinfo *f);
+int wn_frame_row(wn_catalog *c, const MDB_val *k, const MDB_val *v, wn_frameinfo *fi);
 void wn_file_relpath(char *out, size_t cap, int role, int kind, uint32_t seq);
 
 /* Catalog-wide counters per kind (meta key "state.<kind>"). */
@@ -235,9 +256,13 @@ struct wn_catalog {
 struct wn_catalog;
 int wn_seterr(wn_catalog *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int wn_lmdb_err(wn_catalog *c, int rc, const char *what);
+/* WN_E_CORRUPT: "<what> fails its checksum", with how to rebuild the index. */
+int wn_index_damaged(wn_catalog *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int wn_meta_get_kstate(wn_catalog *c, MDB_txn *txn, int kind, wn_kstate *ks);
 int wn_meta_put_kstate(wn_catalog *c, MDB_txn *txn, int kind, const wn_kstate *ks);
-int wn_meta_get(wn_catalog *c, MDB_txn *txn, const char *key, MDB_val *v);  /* 0, WN_E_NOTFOUND */
+/* Meta values carry their checksum (above): get checks it and leaves it out of *v (0,
+ * WN_E_NOTFOUND, WN_E_CORRUPT when it fails: wn_index_damaged); put adds it. */
+int wn_meta_get(wn_catalog *c, MDB_txn *txn, const char *key, MDB_val *v);
 int wn_meta_put(wn_catalog *c, MDB_txn *txn, const char *key, const void *p, size_t n);
 int wn_meta_del(wn_catalog *c, MDB_txn *txn, const char *key);
 int wn_catopts_encode(const wn_catopts *o, wn_buf *out);

@@ -15,6 +15,7 @@
 
 #define FANOUT 10
 #define BLOCK_BYTES 4064      /* + LMDB's 16-byte page header = one 4 KiB overflow page */
+#define BLOCK_DATA (BLOCK_BYTES - WN_SUM_BYTES)   /* entries; then their checksum */
 #define MERGE_STEP (1u << 20)  /* output entries per merge transaction (see merge_step) */
 
 typedef struct run {
@@ -78,7 +79,8 @@ typedef struct keyset {
 typedef struct fence {
 	uint64_t last;     /* hash of the block's last entry */
 	uint32_t pgno;     /* its overflow page; 0: not in one, read through LMDB */
-	uint32_t n;        /* entries */
+	uint32_t n : 31;   /* entries */
+	uint32_t ok : 1;   /* its checksum was verified (blocks never change while listed) */
 } fence;
 
 typedef struct rbloom {
@@ -189,6 +191,9 @@ int wn_blockw_open(wn_catalog *c, int kind, MDB_txn *txn, int map, blockw *w);
 int wn_blockw_add(blockw *w, const uint8_t *e);
 int wn_blockw_flush(blockw *w);
 int wn_blockw_close(blockw *w, uint8_t level, runlist *rl);
+/* The entries of a block read from LMDB as (k, v): its size and checksum checked. 0 and
+ * *b, *n, or WN_E_CORRUPT (detail in c->err). */
+int wn_block_entries(wn_catalog *c, size_t es, const MDB_val *k, const MDB_val *v, const uint8_t **b, size_t *n);
 /* Step a merge source to its run's next block (the first one if first). */
 int wn_msrc_next(wn_catalog *c, msrc *s, int first, size_t es);
 /* Delete the blocks of run no whose last key is below key[0..kl) (all if key is NULL). */

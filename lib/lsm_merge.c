@@ -107,12 +107,8 @@ static int merge_step(wn_lsm *m, MDB_txn *txn, int map, mstate *st)
 			rc = wn_lmdb_err(m->c, r, "merge read");
 			break;
 		}
-		if (v.mv_size % es || !v.mv_size) {
-			rc = wn_seterr(m->c, WN_E_CORRUPT, "index: block of run %u has %zu bytes", src[i].no, v.mv_size);
+		if ((rc = wn_block_entries(m->c, es, &k, &v, &src[i].b, &src[i].n)))
 			break;
-		}
-		src[i].b = v.mv_data;
-		src[i].n = v.mv_size / es;
 		src[i].i = 0;
 		while (st->have_key && src[i].i < src[i].n && memcmp(src[i].b + src[i].i * es, st->key, kl) < 0)
 			src[i].i++;

@@ -3,7 +3,8 @@
  * and read, and the read-only access of get, verify and stats.
  *
  * A run is a sequence of blocks in its map's LMDB database. A block is one LMDB value
- * holding up to BLOCK_BYTES of fixed-size entries in key order; its LMDB key is the
+ * holding up to BLOCK_DATA bytes of fixed-size entries in key order and their checksum
+ * (WN_SUM_BYTES, internal.h; checked whenever a block is read); its LMDB key is the
  * run number (u32be) followed by the sort key of its last entry, so MDB_SET_RANGE on
  * (run, key) lands on the only block that can hold key. Blocks of ~4 KiB fill exactly
  * one overflow page, so the maps cost little more than their entries (doc/FORMAT.md).
@@ -106,21 +107,37 @@ int wn_runs_push(runlist *rl, run r)
 /* ---- block lookup ---- */
 
 /* Position on the block of run `no` that may hold sortkey (klen bytes). Returns 1 and
- * the block, 0 if the run has no such block, <0 on error. */
-static int block_seek(wn_catalog *c, MDB_cursor *cur, uint32_t no, const uint8_t *sk, size_t klen, MDB_val *val)
+ * the block's key and value, 0 if the run has no such block, <0 on error. */
+static int block_seek(wn_catalog *c, MDB_cursor *cur, uint32_t no, const uint8_t *sk, size_t klen, MDB_val *k,
+	MDB_val *val)
 {
 	uint8_t kb[4 + 16];
 	wn_put_be32(kb, no);
 	memcpy(kb + 4, sk, klen);
-	MDB_val k = { 4 + klen, kb };
-	int rc = mdb_cursor_get(cur, &k, val, MDB_SET_RANGE);
+	k->mv_size = 4 + klen;
+	k->mv_data = kb;
+	int rc = mdb_cursor_get(cur, k, val, MDB_SET_RANGE);
 	if (rc == MDB_NOTFOUND)
 		return 0;
 	if (rc)
 		return wn_lmdb_err(c, rc, "block seek");
-	if (k.mv_size < 4 || wn_get_be32(k.mv_data) != no)
+	if (k->mv_size < 4 || wn_get_be32(k->mv_data) != no)
 		return 0;
 	return 1;
+}
+
+int wn_block_entries(wn_catalog *c, size_t es, const MDB_val *k, const MDB_val *v, const uint8_t **b, size_t *n)
+{
+	uint32_t no = k->mv_size >= 4 ? wn_get_be32(k->mv_data) : 0;
+	if (v->mv_size < WN_SUM_BYTES + es || (v->mv_size - WN_SUM_BYTES) % es || v->mv_size > BLOCK_BYTES)
+		return wn_seterr(c, WN_E_CORRUPT, "index: %s block of run %u has %zu bytes: the index is damaged; "
+			"rebuild it from the data files with `winnow reindex -C %s`", es == WN_ID_ENTRY ? "an id" : "a pair", no,
+			v->mv_size, c->dir);
+	if (!wn_sum_ok(k->mv_data, k->mv_size, v->mv_data, v->mv_size))
+		return wn_index_damaged(c, "%s block of run %u", es == WN_ID_ENTRY ? "an id" : "a pair", no);
+	*b = v->mv_data;
+	*n = (v->mv_size - WN_SUM_BYTES) / es;
+	return 0;
 }
 
 /* first entry index in block with hash >= h */
@@ -155,14 +172,16 @@ int wn_block_find_id(const uint8_t *b, size_t n, uint64_t hash, uint16_t check, 
 int wn_run_find_id(wn_catalog *c, MDB_cursor *cur, uint32_t no, uint64_t hash, uint16_t check, wn_idrec *out)
 {
 	uint8_t sk[8];
-	MDB_val v;
+	MDB_val k, v;
+	const uint8_t *b;
+	size_t n;
 	wn_put_be64(sk, hash);
-	int rc = block_seek(c, cur, no, sk, 8, &v);
+	int rc = block_seek(c, cur, no, sk, 8, &k, &v);
 	if (rc <= 0)
 		return rc;
-	if (v.mv_size % WN_ID_ENTRY)
-		return wn_seterr(c, WN_E_CORRUPT, "index: id block of run %u has %zu bytes", no, v.mv_size);
-	return wn_block_find_id(v.mv_data, v.mv_size / WN_ID_ENTRY, hash, check, out);
+	if ((rc = wn_block_entries(c, WN_ID_ENTRY, &k, &v, &b, &n)))
+		return rc;
+	return wn_block_find_id(b, n, hash, check, out);
 }
 
 /* Calls fn for each ordinal under `hash` in one run of a pair map. */
@@ -172,14 +191,14 @@ int wn_run_pairs(wn_catalog *c, MDB_cursor *cur, uint32_t no, uint64_t hash,
 	uint8_t sk[13] = { 0 };
 	MDB_val k, v;
 	wn_put_be64(sk, hash);
-	int rc = block_seek(c, cur, no, sk, 13, &v);
+	int rc = block_seek(c, cur, no, sk, 13, &k, &v);
 	if (rc <= 0)
 		return rc;
 	for (;;) {
-		if (v.mv_size % WN_PAIR_ENTRY)
-			return wn_seterr(c, WN_E_CORRUPT, "index: pair block of run %u has %zu bytes", no, v.mv_size);
-		const uint8_t *b = v.mv_data;
-		size_t n = v.mv_size / WN_PAIR_ENTRY;
+		const uint8_t *b;
+		size_t n;
+		if ((rc = wn_block_entries(c, WN_PAIR_ENTRY, &k, &v, &b, &n)))
+			return rc;
 		size_t i = block_lower(b, n, WN_PAIR_ENTRY, hash);
 		for (; i < n; i++) {
 			const uint8_t *e = b + i * WN_PAIR_ENTRY;
@@ -273,13 +292,12 @@ int wn_map_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
 		k.mv_data = kb;
 		int r = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
 		while (!r && k.mv_size >= 4 && wn_get_be32(k.mv_data) == rl.r[i].no) {
-			if (v.mv_size % es) {
-				rc = wn_seterr(c, WN_E_CORRUPT, "index: %s block of run %u has %zu bytes",
-					wn_map_name(map), rl.r[i].no, v.mv_size);
+			const uint8_t *b;
+			size_t n;
+			if ((rc = wn_block_entries(c, es, &k, &v, &b, &n)))
 				break;
-			}
-			for (size_t j = 0; j < v.mv_size / es && !rc; j++)
-				rc = fn((const uint8_t *)v.mv_data + j * es, rl.r[i].no, ud);
+			for (size_t j = 0; j < n && !rc; j++)
+				rc = fn(b + j * es, rl.r[i].no, ud);
 			if (rc)
 				break;
 			r = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
@@ -302,7 +320,8 @@ int wn_blockw_flush(blockw *w)
 	uint8_t kb[4 + 16];
 	wn_put_be32(kb, w->no);
 	memcpy(kb + 4, w->buf + w->len - es, kl);
-	MDB_val k = { 4 + kl, kb }, v = { w->len, w->buf };
+	wn_sum_seal(kb, 4 + kl, w->buf, w->len);
+	MDB_val k = { 4 + kl, kb }, v = { w->len + WN_SUM_BYTES, w->buf };
 	int rc = mdb_cursor_put(w->cur, &k, &v, MDB_APPEND);
 	if (rc)
 		return wn_lmdb_err(w->c, rc, "append block");
@@ -314,7 +333,7 @@ int wn_blockw_flush(blockw *w)
 int wn_blockw_add(blockw *w, const uint8_t *e)
 {
 	size_t es = entry_size[w->map];
-	if (w->len + es > BLOCK_BYTES) {
+	if (w->len + es > BLOCK_DATA) {
 		/* equal id hashes must not straddle blocks: their block keys would be equal */
 		if (w->map == WN_MAP_ID && w->len && !memcmp(w->buf + w->len - es, e, 8)) {
 			size_t keep = w->len;
@@ -388,12 +407,8 @@ int wn_msrc_next(wn_catalog *c, msrc *s, int first, size_t es)
 	}
 	if (rc)
 		return wn_lmdb_err(c, rc, "merge read");
-	if (v.mv_size % es || !v.mv_size)
-		return wn_seterr(c, WN_E_CORRUPT, "index: block of run %u has %zu bytes", s->no, v.mv_size);
-	s->b = v.mv_data;
-	s->n = v.mv_size / es;
 	s->i = 0;
-	return 0;
+	return wn_block_entries(c, es, &k, &v, &s->b, &s->n);
 }
 
 run *wn_run_find(runlist *rl, uint32_t no, size_t *at)

@@ -62,11 +62,8 @@ int wn_export_partial(wn_catalog *c, int kind, wn_emit_fn emit, wn_missing_fn mi
 		next_dead = wn_get_be64(sk.mv_data);
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		wn_frameinfo fi;
-		if (v.mv_size != WN_FRAMEINFO_BYTES) {
-			rc = wn_seterr(c, WN_E_CORRUPT, "index: frame row of %zu bytes", v.mv_size);
+		if ((rc = wn_frame_row(c, &k, &v, &fi)))
 			goto out;
-		}
-		wn_frameinfo_unpack(&fi, v.mv_data);
 		if (skip.on && skip.seq != fi.shard_seq) {
 			skip.on = 0;
 			if ((rc = missing(skip.rel, skip.first, skip.last, skip.survivors, ud)))
@@ -423,8 +420,10 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out)
 	if (rc)
 		return wn_lmdb_err(c, rc, "begin");
 	MDB_val g;
-	if (!wn_meta_get(c, txn, "generation", &g) && g.mv_size == 8)
+	if (!(rc = wn_meta_get(c, txn, "generation", &g)) && g.mv_size == 8)
 		out->generation = wn_get_be64(g.mv_data);
+	if (rc == WN_E_CORRUPT)
+		goto out;
 	for (int kd = 0; kd < WN_NKINDS; kd++) {
 		wn_kstate ks;
 		wn_kind_stats *s = &out->kind[kd];
@@ -453,9 +452,10 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out)
 	}
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		wn_fileinfo f;
-		if (v.mv_size != WN_FILEINFO_BYTES)
-			continue;
-		wn_fileinfo_unpack(&f, v.mv_data);
+		if ((rc = wn_file_row(c, &k, &v, &f))) {
+			mdb_cursor_close(cur);
+			goto out;
+		}
 		if (f.kind >= WN_NKINDS)
 			continue;
 		uint64_t bytes = f.sealed ? f.size : f.data_len;

@@ -229,16 +229,17 @@ static int series_resume(wn_series *s, MDB_txn *txn)
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < pl || memcmp(k.mv_data, prefix, pl))
 			break;
-		if (v.mv_size != WN_FILEINFO_BYTES)
-			continue;
 		wn_fileinfo f;
-		wn_fileinfo_unpack(&f, v.mv_data);
+		if ((rc = wn_file_row(s->c, &k, &v, &f)))
+			break;
 		if (f.role == s->role && f.kind == s->kind && f.seq >= last.seq) {
 			last = f;
 			have = 1;
 		}
 	}
 	mdb_cursor_close(cur);
+	if (rc == WN_E_CORRUPT)
+		return rc;
 	s->fi.role = (uint8_t)s->role;
 	s->fi.kind = (uint8_t)s->kind;
 	s->fd = -1;

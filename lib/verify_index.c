@@ -53,6 +53,11 @@ int wn_vload_index(vctx *x)
 			wn_vprob(x, PK_IXMISMATCH, &l, "index: the files row has %zu bytes, not %d", v.mv_size, WN_FILEINFO_BYTES);
 			continue;
 		}
+		if (!wn_sum_ok(k.mv_data, k.mv_size, v.mv_data, v.mv_size)) {
+			vloc l = at_file(f);
+			wn_vprob(x, PK_IXMISMATCH, &l, "index: the files row fails its checksum");
+			continue;
+		}
 		wn_fileinfo_unpack(&f->row, v.mv_data);
 		f->have_row = 1;
 		if (!f->row.sealed) {
@@ -112,6 +117,11 @@ int wn_vload_index(vctx *x)
 			if (k.mv_size != 8 || v.mv_size != WN_FRAMEINFO_BYTES) {
 				wn_vprob(x, PK_IXMISMATCH, &NOLOC, "index: a %s.frames row has a %zu-byte key and a %zu-byte value",
 					wn_kind_name(kd), k.mv_size, v.mv_size);
+				continue;
+			}
+			if (!wn_sum_ok(k.mv_data, k.mv_size, v.mv_data, v.mv_size)) {
+				wn_vprob(x, PK_IXMISMATCH, &NOLOC, "index: the %s.frames row of record %llu fails its checksum",
+					wn_kind_name(kd), (unsigned long long)wn_get_be64(k.mv_data));
 				continue;
 			}
 			wn_frameinfo_unpack(&K->rows[K->nrows], v.mv_data);

@@ -9,6 +9,14 @@
  *   wn-corrupt CATALOG frame KIND N FIELD VALUE set FIELD (offset, csize, nrec, checksum,
  *                                               first) of the N-th <kind>.frames row
  *   wn-corrupt CATALOG del-frame KIND N         delete the N-th <kind>.frames row
+ *   wn-corrupt CATALOG flip DB N OFFSET         flip the bits of byte OFFSET of the value
+ *                                               of the N-th row (N "all": of every row) of
+ *                                               database DB ("meta", "files", "track.frames",
+ *                                               "track.id", ...) without resealing it
+ *   wn-corrupt CATALOG del-meta KEY -           delete meta row KEY
+ *
+ * Every value it rewrites on purpose is sealed again with its checksum (internal.h), so
+ * that only the intended inconsistency shows; flip is the one that leaves it broken.
  *
  * Exit status 0 when done, 1 when the target was not found, 2 on misuse, 3 on errors.
  */
@@ -50,10 +58,10 @@ static int find_id(const char *kind, const char *id, MDB_cursor **cur, MDB_val *
 	char key[64];
 	snprintf(key, sizeof key, "runs.%s.id", kind);
 	MDB_val mk = { strlen(key), key }, mv;
-	if (mdb_get(txn, meta, &mk, &mv) || mv.mv_size % 24 || mv.mv_size > 24 * 4096)
+	if (mdb_get(txn, meta, &mk, &mv) || (mv.mv_size - WN_SUM_BYTES) % 24 || mv.mv_size > 24 * 4096)
 		return -1;
-	memcpy(runs, mv.mv_data, mv.mv_size);
-	*nruns = mv.mv_size / 24;
+	memcpy(runs, mv.mv_data, mv.mv_size - WN_SUM_BYTES);
+	*nruns = (mv.mv_size - WN_SUM_BYTES) / 24;
 	uint64_t hash;
 	uint16_t check;
 	wn_id_hash(id, strlen(id), &hash, &check);
@@ -68,7 +76,7 @@ static int find_id(const char *kind, const char *id, MDB_cursor **cur, MDB_val *
 		if (mdb_cursor_get(*cur, k, v, MDB_SET_RANGE) || memcmp(k->mv_data, runs + r * 24, 4))
 			continue;
 		const uint8_t *b = v->mv_data;
-		for (size_t i = 0; i < v->mv_size / WN_ID_ENTRY; i++) {
+		for (size_t i = 0; i < (v->mv_size - WN_SUM_BYTES) / WN_ID_ENTRY; i++) {
 			const uint8_t *e = b + i * WN_ID_ENTRY;
 			if (wn_get_be64(e) == hash && (uint16_t)(e[8] << 8 | e[9]) == check) {
 				*at = i;
@@ -93,7 +101,7 @@ static int nth_row(const char *kind, size_t n, MDB_cursor **cur, MDB_val *k, MDB
 int main(int argc, char **argv)
 {
 	if (argc < 5)
-		return fputs("usage: wn-corrupt CATALOG del-id|set-id-ord|frame|del-frame KIND ...\n", stderr), 2;
+		return fputs("usage: wn-corrupt CATALOG del-id|set-id-ord|frame|del-frame KIND ... | flip DB N OFFSET\n", stderr), 2;
 	char path[4096];
 	snprintf(path, sizeof path, "%s/index", argv[1]);
 	const char *op = argv[2], *kind = argv[3];
@@ -106,16 +114,17 @@ int main(int argc, char **argv)
 	MDB_cursor *cur;
 	MDB_val k, v;
 	if (!strcmp(op, "del-id") || (!strcmp(op, "set-id-ord") && argc == 6)) {
-		static uint8_t runs[24 * 4096];
+		static uint8_t runs[24 * 4096 + WN_SUM_BYTES];
 		size_t nruns, runi, at;
 		if ((rc = find_id(kind, argv[4], &cur, &k, &v, &at, runs, &nruns, &runi)))
 			return die(rc < 0 ? 3 : 1, argv[4], 0);
-		size_t n = v.mv_size / WN_ID_ENTRY;
+		size_t n = (v.mv_size - WN_SUM_BYTES) / WN_ID_ENTRY;
 		uint8_t blk[8192], key[12];
 		memcpy(blk, v.mv_data, v.mv_size);
 		memcpy(key, k.mv_data, 12);
 		if (!strcmp(op, "set-id-ord")) {
 			wn_put_be40(blk + at * WN_ID_ENTRY + 11, strtoull(argv[5], NULL, 10));
+			wn_sum_seal(key, 12, blk, n * WN_ID_ENTRY);
 			MDB_val nv = { v.mv_size, blk };
 			if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)))
 				return die(3, "put", rc);
@@ -126,7 +135,8 @@ int main(int argc, char **argv)
 				return die(3, "del", rc);
 			if (n > 1) {
 				memcpy(key + 4, blk + (n - 2) * WN_ID_ENTRY, 8);
-				MDB_val nk = { 12, key }, nv = { (n - 1) * WN_ID_ENTRY, blk };
+				wn_sum_seal(key, 12, blk, (n - 1) * WN_ID_ENTRY);
+				MDB_val nk = { 12, key }, nv = { (n - 1) * WN_ID_ENTRY + WN_SUM_BYTES, blk };
 				if ((rc = mdb_put(txn, db(kind, "id"), &nk, &nv, 0)))
 					return die(3, "put", rc);
 			}
@@ -137,7 +147,8 @@ int main(int argc, char **argv)
 				wn_put_be64(d + 16, wn_get_be64(d + 16) - 1);
 			char mk[64];
 			snprintf(mk, sizeof mk, "runs.%s.id", kind);
-			MDB_val kk = { strlen(mk), mk }, vv = { nruns * 24, runs };
+			wn_sum_seal(mk, strlen(mk), runs, nruns * 24);
+			MDB_val kk = { strlen(mk), mk }, vv = { nruns * 24 + WN_SUM_BYTES, runs };
 			if ((rc = mdb_put(txn, db("", "meta"), &kk, &vv, 0)))
 				return die(3, "put", rc);
 		}
@@ -162,9 +173,39 @@ int main(int argc, char **argv)
 		else
 			return die(2, f, 0);
 		wn_frameinfo_pack(val, &fi);
+		wn_sum_seal(k.mv_data, k.mv_size, val, WN_FRAMEINFO_BYTES - WN_SUM_BYTES);   /* under its own key */
 		MDB_val nv = { sizeof val, val };
 		if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)))
 			return die(3, "put", rc);
+	} else if (!strcmp(op, "flip") && argc == 6) {
+		/* argv[3] is the database here */
+		int all = !strcmp(argv[4], "all");
+		size_t n = all ? 0 : strtoull(argv[4], NULL, 10), off = strtoull(argv[5], NULL, 10), done = 0;
+		if (mdb_cursor_open(txn, db("", argv[3]), &cur))
+			return die(3, "cursor", 0);
+		rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+		for (size_t i = 0; !rc && i < n; i++)
+			rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+		for (; !rc; rc = all ? mdb_cursor_get(cur, &k, &v, MDB_NEXT) : MDB_NOTFOUND) {
+			if (off >= v.mv_size)
+				continue;
+			uint8_t *copy = malloc(v.mv_size);
+			if (!copy)
+				return die(3, "out of memory", 0);
+			memcpy(copy, v.mv_data, v.mv_size);
+			copy[off] ^= 0xff;
+			MDB_val nv = { v.mv_size, copy };
+			if ((rc = mdb_cursor_put(cur, &k, &nv, MDB_CURRENT)))
+				return die(3, "put", rc);
+			free(copy);
+			done++;
+		}
+		if (!done)
+			return die(1, "row", 0);
+	} else if (!strcmp(op, "del-meta")) {
+		MDB_val mk = { strlen(argv[3]), argv[3] };
+		if ((rc = mdb_del(txn, db("", "meta"), &mk, NULL)))
+			return die(rc == MDB_NOTFOUND ? 1 : 3, argv[3], rc);
 	} else if (!strcmp(op, "del-frame")) {
 		if ((rc = nth_row(kind, strtoull(argv[4], NULL, 10), &cur, &k, &v)))
 			return die(rc < 0 ? 3 : 1, "frames row", 0);
