@@ -98,7 +98,7 @@ rejects "$T/w2" | grep -qF '"detail":"row has 2 fields, the header has 4 (the la
 is "... with the counts and the raw line" "$?" 0
 
 # ---- usage errors ----
-must_fail "--format xml: exit 2" 2 "$WINNOW" ingest -C "$T/u1" --format xml "$EDGE"
+must_fail "--format yaml: exit 2" 2 "$WINNOW" ingest -C "$T/u1" --format yaml "$EDGE"
 must_fail "--map with an unknown key: exit 2" 2 "$WINNOW" ingest -C "$T/u2" --map name=title "$EDGE"
 must_fail "--map without '=': exit 2" 2 "$WINNOW" ingest -C "$T/u3" --map id "$EDGE"
 must_fail "--delimiter of two characters: exit 2" 2 "$WINNOW" ingest -C "$T/u4" --delimiter ab "$EDGE"
