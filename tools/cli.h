@@ -28,6 +28,10 @@ int exit_for(int rc);
 /* report a library error on handle c (or without handle) and return its exit code */
 int report(wn_catalog *c, int rc, const char *what);
 
+/* Open the catalog in dir: 0, or the exit code after the reason is on stderr (and the
+ * handle closed, *cat NULL). */
+int open_catalog(wn_catalog **cat, const char *dir, int mode);
+
 /* parse "track"/"artist" */
 int parse_kind(const char *s, int *kind);
 /* parse sizes like 1048576, 1M, 256MiB, 1G; 0 on success */
@@ -45,6 +49,8 @@ void out_put(outbuf *o, const char *s, size_t n);
 void out_str(outbuf *o, const char *s);
 void out_fmt(outbuf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void out_json_str(outbuf *o, const char *s, size_t n);
+/* a record callback (wn_record_fn) for an outbuf: the record and a newline */
+int out_line(const char *rec, size_t len, void *ud);
 /* flush and close stdout; returns 0 or an errno */
 int out_finish(outbuf *o);
 /* The one end of a command's output: finish o and return EXIT_OK, or EXIT_IO after

@@ -24,14 +24,6 @@ static const char usage[] =
 	"                           standard error with its ordinals and surviving records\n"
 	"  -h, --help               print this text\n";
 
-static int emit(const char *rec, size_t len, void *ud)
-{
-	outbuf *o = ud;
-	out_put(o, rec, len);
-	out_put(o, "\n", 1);
-	return o->err ? o->err : 0;
-}
-
 typedef struct skips {
 	uint64_t shards, survivors;
 } skips;
@@ -76,17 +68,14 @@ int cmd_export(int argc, char **argv)
 		return die(EXIT_IO, "%s: %s", outpath, strerror(errno));
 	catch_signals();
 	wn_catalog *cat;
-	int rc = wn_catalog_open(&cat, dir, WN_OPEN_READ);
-	if (rc) {
-		int e = report(cat, rc, dir);
-		wn_catalog_close(cat);
-		return e;
-	}
+	int rc = open_catalog(&cat, dir, WN_OPEN_READ);
+	if (rc)
+		return rc;
 	outbuf out;
 	skips sk = { 0, 0 };
 	out_init(&out);
 	out.user = &sk;
-	rc = wn_export_partial(cat, kind, emit, ignore_missing ? on_missing : NULL, &out);
+	rc = wn_export_partial(cat, kind, out_line, ignore_missing ? on_missing : NULL, &out);
 	int status = out_end(&out, &rc);
 	if (rc) {
 		status = report(cat, rc, "export");

@@ -20,14 +20,6 @@ static const char usage[] =
 	"                           letters and digits only)\n"
 	"  -h, --help               print this text\n";
 
-static int emit(const char *rec, size_t len, void *ud)
-{
-	outbuf *o = ud;
-	out_put(o, rec, len);
-	out_put(o, "\n", 1);
-	return o->err ? o->err : 0;
-}
-
 typedef struct many {
 	outbuf *o;
 	char **ids;
@@ -43,7 +35,7 @@ static int many_fn(size_t i, const char *rec, size_t len, void *ud)
 		m->missing++;
 		return 0;
 	}
-	return emit(rec, len, m->o);
+	return out_line(rec, len, m->o);
 }
 
 int cmd_get(int argc, char **argv)
@@ -72,18 +64,15 @@ int cmd_get(int argc, char **argv)
 	if (isrc && kind != WN_KIND_TRACK)
 		return usage_error("get", "--isrc finds tracks only");
 	wn_catalog *cat;
-	int rc = wn_catalog_open(&cat, dir, WN_OPEN_READ);
-	if (rc) {
-		int e = report(cat, rc, dir);
-		wn_catalog_close(cat);
-		return e;
-	}
+	int rc = open_catalog(&cat, dir, WN_OPEN_READ);
+	if (rc)
+		return rc;
 	outbuf out;
 	out_init(&out);
 	int status = EXIT_OK;
 	if (isrc) {
 		for (int i = optind; i < argc; i++) {
-			rc = wn_get_isrc(cat, argv[i], strlen(argv[i]), emit, &out);
+			rc = wn_get_isrc(cat, argv[i], strlen(argv[i]), out_line, &out);
 			if (rc == WN_E_NOTFOUND) {
 				die(0, "%s", wn_catalog_errmsg(cat));
 				status = EXIT_DATA;

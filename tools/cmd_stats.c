@@ -55,12 +55,9 @@ int cmd_stats(int argc, char **argv)
 	if (!dir)
 		return usage_error("stats", "-C CATALOG is required");
 	wn_catalog *cat;
-	int rc = wn_catalog_open(&cat, dir, WN_OPEN_READ);
-	if (rc) {
-		int e = report(cat, rc, dir);
-		wn_catalog_close(cat);
-		return e;
-	}
+	int rc = open_catalog(&cat, dir, WN_OPEN_READ);
+	if (rc)
+		return rc;
 	wn_stats s;
 	rc = wn_catalog_stats(cat, &s);
 	if (rc) {

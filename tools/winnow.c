@@ -107,6 +107,17 @@ int report(wn_catalog *c, int rc, const char *what)
 	return exit_for(rc);
 }
 
+int open_catalog(wn_catalog **cat, const char *dir, int mode)
+{
+	int rc = wn_catalog_open(cat, dir, mode);
+	if (!rc)
+		return 0;
+	int e = report(*cat, rc, dir);
+	wn_catalog_close(*cat);
+	*cat = NULL;
+	return e;
+}
+
 int parse_kind(const char *s, int *kind)
 {
 	if (!strcmp(s, "track") || !strcmp(s, "tracks"))
@@ -194,6 +205,14 @@ void out_put(outbuf *o, const char *s, size_t n)
 	}
 	memcpy(o->p + o->len, s, n);
 	o->len += n;
+}
+
+int out_line(const char *rec, size_t len, void *ud)
+{
+	outbuf *o = ud;
+	out_put(o, rec, len);
+	out_put(o, "\n", 1);
+	return o->err ? o->err : 0;
 }
 
 void out_str(outbuf *o, const char *s)
