@@ -56,7 +56,7 @@ const char *wn_version(void);
 #define WN_E_CORRUPT    (-3)  /* catalog is damaged or inconsistent */
 #define WN_E_VERSION    (-4)  /* catalog written by an incompatible format version */
 #define WN_E_LMDB       (-5)  /* the index (LMDB) reported an error */
-#define WN_E_ZSTD       (-6)  /* zstd reported an error */
+#define WN_E_ZSTD       (-6)  /* compressed data does not decode (zstd; gzip, xz, bzip2 input) */
 #define WN_E_INTERRUPTED (-7) /* stopped on request; the catalog is at its last checkpoint */
 #define WN_E_NOTFOUND   (-8)  /* no such record, catalog or key */
 #define WN_E_BUSY       (-9)  /* another process is writing to the catalog */

@@ -4,7 +4,10 @@
  * One buffer, allocated once and reused: lines are found with memchr and handed out as
  * pointers into it (getline() was 5x slower here). A line longer than max_line is not
  * buffered whole: its first bytes are returned with `toolong` set and the rest skipped.
- * zstd input is recognised by its magic number, not by its name.
+ * Compressed input is recognised by its magic number, not by its name: zstd is decoded
+ * here with libzstd (the format winnow writes, and the fastest path); gzip, xz and bzip2
+ * through libarchive's filters, which read concatenated streams (pigz, pbzip2, pixz
+ * output) as one. Offsets and lines are those of the decompressed stream in every case.
  *
  * For resuming an interrupted run, an input is identified by its name, its size when it
  * is a regular file, and XXH3-64 of its first 64 KiB (decompressed); the position to go
@@ -19,6 +22,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
+#include <archive.h>
 
 #define CHUNK (1u << 20)
 #define HEAD_BYTES 65536
@@ -47,6 +51,18 @@ static int fill(wn_input *in)
 	size_t room = in->cap - in->end;
 	if (!room)
 		return 0;
+	if (in->ar) {
+		la_ssize_t n = archive_read_data(in->ar, in->buf + in->end, room);
+		if (n < 0) {
+			snprintf(in->err, sizeof in->err, "%s: %s", wn_input_codec(in),
+				in->ar_rc ? strerror(in->ar_rc) : archive_error_string(in->ar));
+			return in->ar_rc ? in->ar_rc : WN_E_ZSTD;
+		}
+		if (!n)
+			in->eof = 1;
+		in->end += (size_t)n;
+		return 0;
+	}
 	if (!in->zst) {
 		size_t got = 0;
 		int rc = read_raw(in, in->buf + in->end, room, &got);
@@ -91,6 +107,77 @@ static int fill(wn_input *in)
 			return WN_E_ZSTD;
 		}
 	}
+}
+
+/* ---- gzip, xz and bzip2, through libarchive's filters ---- */
+
+enum { CODEC_NONE, CODEC_GZIP, CODEC_XZ, CODEC_BZIP2 };
+
+static int sniff_codec(const uint8_t *p, size_t n)
+{
+	if (n >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8)
+		return CODEC_GZIP;
+	if (n >= 6 && !memcmp(p, "\xfd" "7zXZ\0", 6))
+		return CODEC_XZ;
+	if (n >= 4 && p[0] == 'B' && p[1] == 'Z' && p[2] == 'h' && p[3] >= '1' && p[3] <= '9')
+		return CODEC_BZIP2;
+	return CODEC_NONE;
+}
+
+const char *wn_input_codec(const wn_input *in)
+{
+	static const char *const name[] = { "", "gzip", "xz", "bzip2" };
+	return in->zst ? "zstd" : name[in->codec];
+}
+
+/* libarchive asks for compressed bytes: first those read while sniffing, then the fd's. */
+static la_ssize_t filter_read(struct archive *a, void *ud, const void **buf)
+{
+	wn_input *in = ud;
+	(void)a;
+	*buf = in->zin;
+	if (in->zlen) {
+		size_t n = in->zlen;
+		in->zlen = 0;
+		return (la_ssize_t)n;
+	}
+	size_t got = 0;
+	int rc = read_raw(in, in->zin, CHUNK, &got);
+	if (rc) {
+		in->ar_rc = rc;
+		archive_set_error(a, rc > 0 ? rc : EIO, "%s", rc > 0 ? strerror(rc) : wn_strerror(rc));
+		return -1;
+	}
+	return (la_ssize_t)got;
+}
+
+/* The sniffed bytes in buf[0..end) move to zin, and the stream is read through the
+ * filter as one "raw" entry (libarchive's name for a stream that is not an archive). */
+static int open_filter(wn_input *in)
+{
+	if (!(in->zin = malloc(CHUNK)) || !(in->ar = archive_read_new()))
+		return WN_E_NOMEM;
+	memcpy(in->zin, in->buf, in->end);
+	in->zlen = in->end;
+	in->end = 0;
+	in->eof = 0;
+	struct archive_entry *e;
+	if (archive_read_support_filter_gzip(in->ar) != ARCHIVE_OK ||
+	    archive_read_support_filter_xz(in->ar) != ARCHIVE_OK ||
+	    archive_read_support_filter_bzip2(in->ar) != ARCHIVE_OK ||
+	    archive_read_support_format_raw(in->ar) != ARCHIVE_OK ||
+	    archive_read_open(in->ar, in, NULL, filter_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(in->ar, &e) != ARCHIVE_OK) {
+		snprintf(in->err, sizeof in->err, "%s: %s", wn_input_codec(in),
+			in->ar_rc ? strerror(in->ar_rc) : archive_error_string(in->ar));
+		return in->ar_rc ? in->ar_rc : WN_E_ZSTD;
+	}
+	if (archive_filter_code(in->ar, 0) == ARCHIVE_FILTER_NONE) {
+		/* the magic number, but a header libarchive does not take: not read as text */
+		snprintf(in->err, sizeof in->err, "%s: its magic number, but not a valid header", wn_input_codec(in));
+		return WN_E_ZSTD;
+	}
+	return 0;
 }
 
 int wn_input_open(wn_input *in, const char *path, size_t max_line)
@@ -142,6 +229,9 @@ int wn_input_open(wn_input *in, const char *path, size_t max_line)
 		in->zlen = in->end;
 		in->end = 0;
 		in->eof = 0;
+	} else if ((in->codec = sniff_codec((const uint8_t *)in->buf, in->end))) {
+		if ((rc = open_filter(in)))
+			return rc;
 	}
 	while (in->end < HEAD_BYTES && !in->eof)
 		if ((rc = fill(in)))
@@ -155,6 +245,9 @@ void wn_input_close(wn_input *in)
 	if (in->own_fd && in->fd >= 0)
 		close(in->fd);
 	in->fd = -1;
+	if (in->ar)
+		archive_read_free(in->ar);
+	in->ar = NULL;
 	free(in->buf);
 	free(in->zin);
 	ZSTD_freeDCtx(in->dctx);

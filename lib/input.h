@@ -1,5 +1,6 @@
 /*
- * input.h - line input from files, stdin and .zst (internal; see input.c).
+ * input.h - line input from files, stdin, and their zstd, gzip, xz or bzip2 compressed
+ * forms (internal; see input.c).
  */
 #ifndef WN_INPUT_H
 #define WN_INPUT_H
@@ -24,10 +25,14 @@ typedef struct wn_input {
 	size_t zpos, zlen;
 	int zeof, zframe_open;
 	char *longhead;
+	int codec;              /* gzip, xz, bzip2 (input.c): decoded by libarchive's filter ar */
+	struct archive *ar;
+	int ar_rc;              /* the read error behind a libarchive failure */
 	char err[256];          /* detail of the last error */
 } wn_input;
 
-/* Open path ("-" = stdin). Returns 0, errno, WN_E_ZSTD or WN_E_NOMEM (detail in in->err).
+/* Open path ("-" = stdin). Returns 0, errno, WN_E_ZSTD (a zstd, gzip, xz or bzip2 stream
+ * that does not decode), WN_E_NOMEM (detail in in->err).
  * Call wn_input_close() in every case. */
 int wn_input_open(wn_input *in, const char *path, size_t max_line);
 void wn_input_close(wn_input *in);
@@ -38,8 +43,10 @@ void wn_input_move(wn_input *to, wn_input *from);
  * compressed size too), else the bytes consumed. */
 static inline uint64_t wn_input_consumed(const wn_input *in)
 {
-	return in->zst ? in->raw_read : in->offset;
+	return in->zst || in->codec ? in->raw_read : in->offset;
 }
+/* "zstd", "gzip", "xz", "bzip2", or "" for an input that is not compressed. */
+const char *wn_input_codec(const wn_input *in);
 /* Skip bytes already ingested by an interrupted run, which had read `lines` lines. */
 int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines);
 /* Next line without its terminator ("\n" or "\r\n"). 1 = a line, 0 = end of input, <0 or

@@ -30,8 +30,12 @@ static const char *format_by_name(const char *path)
 	static const char *const ext[][2] = { { ".jsonl", "jsonl" }, { ".ndjson", "jsonl" }, { ".json", "json?" },
 		{ ".csv", "csv" }, { ".tsv", "tsv" }, { ".xml", "xml" }, { ".sqlite3", "sqlite" }, { ".sqlite", "sqlite" }, { ".db", "sqlite" } };
 	size_t n = strlen(path);
-	if (ends_with(path, n, ".zst"))
-		n -= 4;
+	static const char *const comp[] = { ".zst", ".gz", ".xz", ".bz2" };
+	for (size_t i = 0; i < sizeof comp / sizeof comp[0]; i++)
+		if (ends_with(path, n, comp[i])) {
+			n -= strlen(comp[i]);
+			break;
+		}
 	for (size_t i = 0; i < sizeof ext / sizeof ext[0]; i++)
 		if (ends_with(path, n, ext[i][0]))
 			return ext[i][1];
@@ -61,10 +65,6 @@ static const char *format_by_content(const wn_input *in, const char *hint, char 
 		return "sqlite";
 	if (e - p >= 4 && ((p[0] == 0xff && p[1] == 0xfe && p[3] == 0) || (p[0] == 0xfe && p[1] == 0xff && p[2] == 0))) {
 		snprintf(err, cap, "the input is UTF-16, which winnow does not read: convert it first (iconv -f UTF-16 -t UTF-8)");
-		return NULL;
-	}
-	if (e - p >= 3 && p[0] == 0x1f && p[1] == 0x8b && p[2] == 8) {
-		snprintf(err, cap, "the input is gzip-compressed: decompress it first (zcat FILE | winnow ingest ... -)");
 		return NULL;
 	}
 	for (const uint8_t *q = p; q < e && q < p + 4096; q++)
@@ -184,9 +184,9 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 		if (!fmt)
 			return WN_E_USAGE;
 		if (!strcmp(fmt, "sqlite")) {
-			if (!in->regular || in->zst) {
+			if (!in->regular || in->zst || in->codec) {
 				snprintf(s->err, sizeof s->err, "an SQLite database must be read from a file (not from %s)",
-					in->zst ? "a .zst: decompress it first" : "a pipe or standard input");
+					in->zst || in->codec ? "a compressed file: decompress it first" : "a pipe or standard input");
 				return WN_E_USAGE;
 			}
 			wn_source_close(*out);
