@@ -39,50 +39,27 @@ int wn_encoding_parse(const char *name)
 	return -1;
 }
 
-size_t wn_utf8_seq(const uint8_t *p, size_t n)
-{
-	uint8_t c = p[0];
-	if (c < 0xc2 || c > 0xf4)
-		return 0;
-	if (c < 0xe0)
-		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80)
-		return 0;
-	if (c < 0xf0) {
-		if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0))
-			return 0;   /* overlong; surrogate */
-		return 3;
-	}
-	if (n < 4 || (p[3] & 0xc0) != 0x80 || (c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90))
-		return 0;       /* overlong; above U+10FFFF */
-	return 4;
-}
-
+/* Why the bytes at p are not UTF-8 (wn_utf8_seq() returned 0), in the words the JSON
+ * parser has always used. */
 void wn_utf8_why(const uint8_t *p, size_t n, char *out, size_t cap)
 {
 	uint8_t c = p[0];
-	size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
-	if (c >= 0x80 && c < 0xc0) {
+
+	if (c >= 0x80 && c <= 0xbf)
 		snprintf(out, cap, "unexpected utf-8 continuation byte 0x%02x", c);
-		return;
-	}
-	if (c == 0xc0 || c == 0xc1) {
+	else if (c == 0xc0 || c == 0xc1)
 		snprintf(out, cap, "overlong utf-8 sequence");
-		return;
-	}
-	if (c > 0xf4) {
+	else if (c >= 0xf5)
 		snprintf(out, cap, "invalid utf-8 byte 0x%02x", c);
-		return;
-	}
-	for (size_t i = 1; i < need; i++)
-		if (i >= n || (p[i] & 0xc0) != 0x80) {
-			snprintf(out, cap, "truncated utf-8 sequence");
-			return;
-		}
-	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xf0 && p[1] < 0x90))
+	else if (n < 2 || (p[1] & 0xc0) != 0x80)
+		snprintf(out, cap, "truncated utf-8 sequence");
+	else if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xf0 && p[1] < 0x90))
 		snprintf(out, cap, "overlong utf-8 sequence");
-	else if (c == 0xed)
-		snprintf(out, cap, "utf-8 encoded surrogate u+%04x", (unsigned)((c & 0x0f) << 12 | (p[1] & 0x3f) << 6 | (p[2] & 0x3f)));
-	else
+	else if (c == 0xed && p[1] >= 0xa0)
+		snprintf(out, cap, "utf-8 encoded surrogate u+%04x",
+		         0xd000u | ((p[1] & 0x3fu) << 6) | (n >= 3 ? p[2] & 0x3fu : 0));
+	else if (c == 0xf4 && p[1] >= 0x90)
 		snprintf(out, cap, "utf-8 code point above u+10ffff");
+	else
+		snprintf(out, cap, "truncated utf-8 sequence");  /* a later byte */
 }

@@ -33,9 +33,33 @@ static inline size_t wn_enc_byte(int enc, uint8_t c, char *o)
 	return 3;
 }
 
-/* Length of the well-formed UTF-8 sequence at p (p[0] >= 0x80, n bytes readable), or 0;
- * then wn_utf8_why() says why, in json.c's words ("invalid utf-8 byte 0xe9"). */
-size_t wn_utf8_seq(const uint8_t *p, size_t n);
+/* Length of the well-formed UTF-8 sequence (RFC 3629: no overlong forms, no surrogates,
+ * nothing past U+10FFFF) at p (p[0] >= 0x80, n bytes readable), or 0; then wn_utf8_why()
+ * says why ("invalid utf-8 byte 0xe9"). The one UTF-8 check: the JSON parser calls it for
+ * every sequence in a string, CSV and XML for their fields, hence inline. */
+static inline size_t wn_utf8_seq(const uint8_t *p, size_t n)
+{
+	uint8_t c = p[0], lo = 0x80, hi = 0xbf;
+
+	if (c >= 0xc2 && c <= 0xdf)
+		return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+	if (c >= 0xe0 && c <= 0xef) {
+		if (c == 0xe0)
+			lo = 0xa0;          /* below: overlong */
+		else if (c == 0xed)
+			hi = 0x9f;          /* above: a surrogate */
+		return n >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
+	}
+	if (c >= 0xf0 && c <= 0xf4) {
+		if (c == 0xf0)
+			lo = 0x90;          /* below: overlong */
+		else if (c == 0xf4)
+			hi = 0x8f;          /* above: past U+10FFFF */
+		return n >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
+		       (p[3] & 0xc0) == 0x80 ? 4 : 0;
+	}
+	return 0;
+}
 void wn_utf8_why(const uint8_t *p, size_t n, char *out, size_t cap);
 
 #endif

@@ -49,6 +49,7 @@
 #include "winnow.h"
 #include "json.h"
 #include "internal.h"   /* wn_grow */
+#include "encoding.h"   /* wn_utf8_seq, the one UTF-8 check */
 
 #if defined(__GNUC__)
 # define WN_LIKELY(x)   __builtin_expect(!!(x), 1)
@@ -230,61 +231,20 @@ const uint8_t *fail(struct ps *s, int code, const uint8_t *at, const char *fmt, 
 	return NULL;
 }
 
-/* Length of the well-formed UTF-8 sequence starting at p (p[0] >= 0x80), or 0. */
-static inline size_t utf8_len(const uint8_t *p, const uint8_t *end)
-{
-	size_t avail = (size_t)(end - p);
-	uint8_t c = p[0], lo = 0x80, hi = 0xbf;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		return avail >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
-	if (c >= 0xe0 && c <= 0xef) {
-		if (c == 0xe0)
-			lo = 0xa0;          /* below: overlong */
-		else if (c == 0xed)
-			hi = 0x9f;          /* above: a surrogate */
-		return avail >= 3 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 ? 3 : 0;
-	}
-	if (c >= 0xf0 && c <= 0xf4) {
-		if (c == 0xf0)
-			lo = 0x90;          /* below: overlong */
-		else if (c == 0xf4)
-			hi = 0x8f;          /* above: past U+10FFFF */
-		return avail >= 4 && p[1] >= lo && p[1] <= hi && (p[2] & 0xc0) == 0x80 &&
-		       (p[3] & 0xc0) == 0x80 ? 4 : 0;
-	}
-	return 0;
-}
-
-/* Say why the bytes at p are not UTF-8 (utf8_len() returned 0). */
+/* Say why the bytes at p are not UTF-8 (wn_utf8_seq() returned 0). */
 static WN_COLD const uint8_t *utf8_fail(struct ps *s, const uint8_t *p)
 {
-	size_t avail = (size_t)(s->end - p);
-	uint8_t c = p[0];
+	char why[64];
 
-	if (c >= 0x80 && c <= 0xbf)
-		return fail(s, WN_E_UTF8, p, "unexpected utf-8 continuation byte 0x%02x", c);
-	if (c == 0xc0 || c == 0xc1)
-		return fail(s, WN_E_UTF8, p, "overlong utf-8 sequence");
-	if (c >= 0xf5)
-		return fail(s, WN_E_UTF8, p, "invalid utf-8 byte 0x%02x", c);
-	if (avail < 2 || (p[1] & 0xc0) != 0x80)
-		return fail(s, WN_E_UTF8, p, "truncated utf-8 sequence");
-	if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xf0 && p[1] < 0x90))
-		return fail(s, WN_E_UTF8, p, "overlong utf-8 sequence");
-	if (c == 0xed && p[1] >= 0xa0)
-		return fail(s, WN_E_UTF8, p, "utf-8 encoded surrogate u+%04x",
-		            0xd000u | ((p[1] & 0x3fu) << 6) | (avail >= 3 ? p[2] & 0x3fu : 0));
-	if (c == 0xf4 && p[1] >= 0x90)
-		return fail(s, WN_E_UTF8, p, "utf-8 code point above u+10ffff");
-	return fail(s, WN_E_UTF8, p, "truncated utf-8 sequence");  /* a later byte */
+	wn_utf8_why(p, (size_t)(s->end - p), why, sizeof why);
+	return fail(s, WN_E_UTF8, p, "%s", why);
 }
 
 /* An unexpected byte at p: if it is not the start of valid UTF-8, that is the more
  * basic fault and is what gets reported; otherwise `what` (a grammar message). */
 static WN_COLD const uint8_t *unexpected(struct ps *s, const uint8_t *p, const char *what)
 {
-	if (p < s->end && *p >= 0x80 && !utf8_len(p, s->end))
+	if (p < s->end && *p >= 0x80 && !wn_utf8_seq(p, (size_t)(s->end - p)))
 		return utf8_fail(s, p);
 	return fail(s, WN_E_PARSE, p, "%s", what);
 }
@@ -483,7 +443,7 @@ look:
 		/* Non-ASCII text tends to come in runs (titles in Japanese, Cyrillic...):
 		 * stay here while it lasts rather than rescan from the top. */
 		do {
-			size_t n = utf8_len(p, end);
+			size_t n = wn_utf8_seq(p, (size_t)(end - p));
 			if (WN_UNLIKELY(!n))
 				return utf8_fail(s, p);
 			o[0] = p[0];
