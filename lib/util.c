@@ -4,6 +4,7 @@
  * durable file replacement (tmp, fsync, rename, fsync of the folder).
  */
 #include "internal.h"
+#include "encoding.h"   /* wn_utf8_seq */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -201,27 +202,11 @@ int wn_buf_json_str(wn_buf *b, const char *s, size_t n)
 	return 0;
 }
 
-static size_t utf8_seq(const unsigned char *s, size_t n)
+/* Length of the UTF-8 sequence at s (ASCII: 1), or 0 if it is not well-formed
+ * (wn_utf8_seq, encoding.h: the one check). */
+static inline size_t utf8_seq(const unsigned char *s, size_t n)
 {
-	unsigned char c = s[0];
-	if (c < 0x80)
-		return 1;
-	size_t len;
-	uint32_t cp;
-	if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-	else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-	else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-	else return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return len;
+	return s[0] < 0x80 ? 1 : wn_utf8_seq(s, n);
 }
 
 int wn_utf8_valid(const char *s, size_t n)
