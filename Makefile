@@ -29,13 +29,17 @@ LIB_OBJ   := $(LIB_SRC:%.c=$(B)/%.o)
 TOOL_OBJ  := $(TOOL_SRC:%.c=$(B)/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(B)/tests/tools/%,$(wildcard tests/tools/*.c))
+# the fuzz targets, built with tests/fuzz/replay.c to run their saved corpus in make test
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/%)
+FUZZ_TIME ?= 20
 # one page for the tool and one per command (tests/cli/t0110-man.sh keeps them in step with --help)
 MAN_PAGES := $(sort $(wildcard doc/man/*.1))
 
 # the version is written once, in winnow.h's WN_VERSION_MAJOR/MINOR/PATCH
 VERSION := $(shell awk '$$2 ~ /^WN_VERSION_(MAJOR|MINOR|PATCH)$$/ { v = v s $$3; s = "." } END { print v }' include/winnow.h)
 
-.PHONY: demo all test check bench bench-compare bench-scale fuzz install uninstall clean help unit cli gen
+.PHONY: demo all test check bench bench-compare bench-scale fuzz fuzz-run install uninstall clean help unit cli gen
 
 all: $(B)/winnow winnow bench/gen  ## build the winnow tool, libwinnow.a and the data generator
 
@@ -58,6 +62,10 @@ $(B)/tests/tools/%: tests/tools/%.c $(B)/libwinnow.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwinnow.a $(ALL_LDLIBS)
 
+$(B)/tests/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(B)/libwinnow.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(B)/libwinnow.a $(ALL_LDLIBS)
+
 $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libwinnow.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwinnow.a $(ALL_LDLIBS)
@@ -70,7 +78,7 @@ gen: bench/gen  ## build only the data generator
 demo: $(B)/winnow bench/gen  ## generate sample data, ingest it, check it with stock tools (in ./demo)
 	WINNOW=$(B)/winnow bash tools/demo.sh
 
-test: $(B)/winnow $(UNIT_BIN) $(TEST_TOOLS) bench/gen  ## build and run every test (unit + command line)
+test: $(B)/winnow $(UNIT_BIN) $(TEST_TOOLS) $(FUZZ_REPLAY) bench/gen  ## build and run every test (unit + command line)
 	@B=$(B) bash tests/run.sh $(UNIT_BIN)
 
 check:  ## build with ASan+UBSan and run every test
@@ -79,12 +87,15 @@ check:  ## build with ASan+UBSan and run every test
 
 fuzz:  ## build the libFuzzer targets (needs clang) into build-fuzz/
 	@mkdir -p build-fuzz
-	for f in tests/fuzz/fuzz_*.c; do \
+	for f in $(FUZZ_SRC); do \
 		n=$$(basename $$f .c); \
 		clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ilib $(DEP_CFLAGS) \
-			-o build-fuzz/$$n $$f $(filter-out lib/%main.c,$(LIB_SRC)) $(DEP_LIBS) -pthread || exit 1; \
+			-o build-fuzz/$$n $$f $(LIB_SRC) $(DEP_LIBS) -pthread || exit 1; \
 	done
-	@echo "run e.g.: build-fuzz/fuzz_json -max_total_time=60 tests/data"
+	@echo "run e.g.: build-fuzz/fuzz_json -max_total_time=60 tests/fuzz/corpus/fuzz_json; or make fuzz-run"
+
+fuzz-run: fuzz  ## fuzz every target for FUZZ_TIME seconds (default 20) from its corpus; a finding fails
+	bash tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
 bench: ## optimised build, generate data, run the benchmark, write bench/RESULTS.md
 	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen

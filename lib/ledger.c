@@ -185,6 +185,10 @@ static int digits(cur *c, uint64_t *v)
  * offset there in *at and length in *len. 0, -1 or WN_E_NOMEM. */
 static int unquote(const char *s, size_t n, wn_buf *scratch, size_t *at, size_t *len)
 {
+	/* winnow writes its strings as UTF-8 (other bytes as \u00XX escapes): raw bytes
+	 * that are not are no entry of winnow's, and would not survive a rewrite */
+	if (!wn_utf8_valid(s, n))
+		return -1;
 	wn_jread j = { s, s + n };
 	*at = scratch->len;
 	int rc = wn_jread_str_buf(&j, scratch);

@@ -66,6 +66,8 @@ const char *wn_manifest_parse_xxh(const char *line, size_t n, const char **path,
 	}
 	if (hl != 32 || wn_unhex(h, hex, 16))
 		return "the hash is not 32 hex digits";
+	if (memchr(*path, 0, *plen))
+		return "the file name holds a NUL byte";
 	if (le)
 		for (int i = 0; i < 8; i++) {
 			uint8_t t = h[i];
@@ -98,6 +100,8 @@ const char *wn_manifest_parse_sha(const char *line, size_t n, const char **path,
 	}
 	if (!*plen)
 		return "no file name";
+	if (memchr(*path, 0, *plen))
+		return "the file name holds a NUL byte";
 	return NULL;
 }
 
