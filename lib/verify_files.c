@@ -355,25 +355,34 @@ typedef struct mjdoc {
 	const char *name;
 } mjdoc;
 
-/* One element of MANIFEST.json's files[]. */
+/* One element of MANIFEST.json's files[]: each member it lacks or cannot use is a
+ * problem that names the line and the member. */
 static int mj_file(void *ud, size_t idx, const char *path, size_t plen, int have_path, const wn_mfile *m)
 {
 	vctx *x = ((const mjdoc *)ud)->x;
 	char norm[4096], s1[80];
-	const char *why = have_path ? wn_vpath_norm(path, plen, norm, sizeof norm) : "no \"path\"";
+	const char *why = have_path ? wn_vpath_norm(path, plen, norm, sizeof norm) : NULL;
+	if (!have_path) {
+		wn_vprob(x, PK_METADATA, &NOLOC, "MANIFEST.json line %u: files[%zu]: \"path\" %s: refused, not opened", m->line,
+			idx, m->why[WN_MF_PATH]);
+		return 0;
+	}
 	if (why) {
-		wn_vprob(x, PK_METADATA, &NOLOC, "MANIFEST.json files[%zu]: %s (\"%s\"): refused, not opened", idx, why,
-			wn_vsnip(s1, sizeof s1, path, plen));
+		wn_vprob(x, PK_METADATA, &NOLOC, "MANIFEST.json line %u: files[%zu]: %s (\"%s\"): refused, not opened", m->line,
+			idx, why, wn_vsnip(s1, sizeof s1, path, plen));
 		return 0;
 	}
 	vfile *f = wn_vfile_get(x, norm);
 	if (!f)
 		return WN_E_NOMEM;
+	vloc l = at_file(f);
 	if (f->have_json) {
-		vloc l = at_file(f);
-		wn_vprob(x, PK_METADATA, &l, "MANIFEST.json lists the file a second time (files[%zu])", idx);
+		wn_vprob(x, PK_METADATA, &l, "MANIFEST.json line %u lists the file a second time (files[%zu])", m->line, idx);
 		return 0;
 	}
+	for (int i = 0; i < WN_MF_N; i++)
+		if (m->why[i])
+			wn_vprob(x, PK_METADATA, &l, "MANIFEST.json line %u: \"%s\" %s", m->line, wn_mfield_name(i), m->why[i]);
 	f->j = *m;
 	f->have_json = 1;
 	return 0;
@@ -383,6 +392,12 @@ static void mj_version(void *ud, const char *key)
 {
 	const mjdoc *d = ud;
 	wn_vprob(d->x, PK_METADATA, &NOLOC, "%s: %s is not 1 (this winnow reads version 1)", d->name, key);
+}
+
+static void mj_field(void *ud, unsigned line, const char *field, const char *why)
+{
+	const mjdoc *d = ud;
+	wn_vprob(d->x, PK_METADATA, &NOLOC, "%s line %u: \"%s\" %s", d->name, line, field, why);
 }
 
 /* Read MANIFEST.json (catalog 0) or catalog.json (1) into *m; *have: it is there and is
@@ -406,7 +421,8 @@ static int load_mjson(vctx *x, int catalog, int *have, wn_mjson *m)
 	int rc = json_valid(x, name, &b);
 	if (rc > 0) {
 		mjdoc d = { x, name };
-		wn_mjson_cb cb = { catalog ? NULL : mj_file, mj_version, catalog, &d };
+		wn_mjson_cb cb = { .file = catalog ? NULL : mj_file, .version = mj_version, .field = mj_field,
+			.catalog = catalog, .ud = &d };
 		*have = 1;
 		rc = wn_mjson_read(b.p, b.len, &cb, m);
 		if (!rc && m->bad)
