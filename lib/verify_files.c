@@ -7,8 +7,9 @@
  * is with what the manifests and the index say of it.
  *
  * Paths read from manifests are never opened if they are absolute or contain "..", and
- * files are opened with RESOLVE_BENEATH where the kernel has it, so a manifest cannot
- * make us read outside the folder.
+ * files are opened with wn_open_in (util.c: no symbolic link in any component, nothing but
+ * a regular file), so a manifest or a planted link cannot make us read outside the folder,
+ * and a FIFO cannot make us wait.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,14 +18,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#if defined(__has_include)
-#if __has_include(<linux/openat2.h>)
-#include <linux/openat2.h>
-#define HAVE_OPENAT2 1
-#endif
-#endif
 
 #include "internal.h"
 #include "verify.h"
@@ -198,39 +192,28 @@ static int selected(vctx *x, const char *path)
 	return 0;
 }
 
-/* Open a file of the folder for reading without leaving it: RESOLVE_BENEATH refuses
- * "..", absolute paths and symbolic links that point outside. Returns fd or -errno. */
+/* Open a file of the folder for reading without leaving it (wn_open_in: no link in any
+ * component, nothing but a regular file, so a FIFO cannot block). Returns fd, or -errno,
+ * or a WN_OPEN_* refusal. */
 int wn_vopen_in(vctx *x, const char *rel)
 {
-#if defined(HAVE_OPENAT2) && defined(SYS_openat2)
-	struct open_how how;
-	memset(&how, 0, sizeof how);
-	how.flags = O_RDONLY | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-	long fd = syscall(SYS_openat2, x->dirfd, rel, &how, sizeof how);
-	if (fd >= 0)
-		return (int)fd;
-	if (errno != ENOSYS && errno != EPERM)
-		return -errno;
-#endif
-	int fd2 = openat(x->dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	return fd2 < 0 ? -errno : fd2;
+	return wn_open_in(x->dirfd, rel, O_RDONLY, 0);
 }
 
 int wn_vread_text(const char *path, wn_buf *b)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = wn_open_path(path, O_RDONLY, 0);
 	if (fd < 0)
-		return errno;
+		return fd > -1000 ? -fd : fd;
 	struct stat st;
 	if (fstat(fd, &st)) {
 		int e = errno;
 		close(fd);
 		return e;
 	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_TEXT) {
+	if ((uint64_t)st.st_size > MAX_TEXT) {
 		close(fd);
-		return S_ISREG(st.st_mode) ? EFBIG : EISDIR;
+		return EFBIG;
 	}
 	b->len = 0;
 	if (wn_buf_reserve(b, (size_t)st.st_size + 1)) {
@@ -414,7 +397,7 @@ static int load_mjson(vctx *x, int catalog, int *have, wn_mjson *m)
 	int e = wn_vread_text(path, &b);
 	if (e) {
 		if (e != ENOENT || x->c)
-			wn_vprob(x, PK_METADATA, &NOLOC, "%s: %s", name, strerror(e));
+			wn_vprob(x, PK_METADATA, &NOLOC, "%s: %s", name, wn_open_why(e));
 		wn_buf_free(&b);
 		return 0;
 	}
@@ -458,11 +441,9 @@ int wn_vload_manifests_json(vctx *x)
 /* Is a writer at work on the catalog right now? (Its MANIFEST may then lag behind.) */
 int wn_vwriter_active(vctx *x)
 {
-	char p[4400];
 	if (!x->c || x->c->writable)
 		return 0;
-	snprintf(p, sizeof p, "%s/index/writer.lock", x->dir);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int fd = wn_open_in(x->dirfd, "index/writer.lock", O_RDONLY, 0);
 	if (fd < 0)
 		return 0;
 	int busy = flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK;
@@ -589,18 +570,20 @@ int wn_vplan_files(vctx *x)
 					wn_vprob(x, PK_MISSING, &l, "the file is missing (MANIFEST line %u)", f->line);
 				else
 					wn_vprob(x, PK_MISSING, &l, "the file is missing (the index has a row for it)");
-			} else if (e == EXDEV || e == ELOOP) {
-				wn_vprob(x, PK_METADATA, &l, "refused: the path leaves the folder through a symbolic link");
+			} else if (fd == WN_OPEN_SYMLINK || fd == WN_OPEN_OUTSIDE) {
+				wn_vprob(x, PK_METADATA, &l, "refused: %s", wn_open_why(fd));
+			} else if (fd == WN_OPEN_NOTREG) {
+				wn_vprob(x, PK_MISSING, &l, "not a regular file (not opened)");
 			} else {
-				wn_vprob(x, PK_MISSING, &l, "cannot open: %s", strerror(e));
+				wn_vprob(x, PK_MISSING, &l, "cannot open: %s", wn_open_why(fd));
 			}
 			continue;
 		}
 		struct stat st;
-		int isreg = !fstat(fd, &st) && S_ISREG(st.st_mode);
+		int bad = fstat(fd, &st);
 		close(fd);
-		if (!isreg) {
-			wn_vprob(x, PK_MISSING, &l, "not a regular file");
+		if (bad) {
+			wn_vprob(x, PK_MISSING, &l, "cannot open: %s", strerror(errno));
 			continue;
 		}
 		f->size = (uint64_t)st.st_size;
@@ -707,7 +690,7 @@ void wn_vtask_hash(vworker *w, vfile *f)
 	vloc l = at_file(f);
 	int fd = wn_vopen_in(x, f->path);
 	if (fd < 0) {
-		wn_vprob(x, PK_MISSING, &l, "cannot open: %s", strerror(-fd));
+		wn_vprob(x, PK_MISSING, &l, "cannot open: %s", wn_open_why(fd));
 		return;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
