@@ -45,7 +45,7 @@ int wn_catalog_open_file(wn_catalog *c, const char *rel, int flags, int *fd)
 	int code = *fd;
 	*fd = -1;
 	wn_seterr(c, 0, "%s/%s: %s", c->dir, rel, wn_open_why(code));
-	return code > -1000 ? -code : WN_E_CORRUPT;
+	return wn_open_code(code);
 }
 
 int wn_lmdb_err(wn_catalog *c, int rc, const char *what)
@@ -317,7 +317,7 @@ static int index_files_plain(wn_catalog *c, struct stat st[2])
 	int fd = wn_open_in(c->dirfd, "index", O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return fd == -ENOENT ? wn_seterr(c, WN_E_NOTFOUND, "%s: not a catalog (no index)", c->dir) :
-			wn_seterr(c, fd > -1000 ? -fd : WN_E_CORRUPT, "%s/index: %s", c->dir, wn_open_why(fd));
+			wn_seterr(c, wn_open_code(fd), "%s/index: %s", c->dir, wn_open_why(fd));
 	close(fd);
 	for (int i = 0; i < 2; i++) {
 		memset(&st[i], 0, sizeof st[i]);
@@ -357,7 +357,7 @@ static int open_env(wn_catalog *c)
 			return wn_seterr(c, WN_E_NOTFOUND, "%s: not a catalog (no index)", c->dir);
 		return wn_lmdb_err(c, rc, path);
 	}
-	/* what LMDB opened (it follows links) is the file that was looked at */
+	/* LMDB follows links: the data.mdb it opened must be the plain file there by that name */
 	struct stat st;
 	int fd;
 	if ((rc = index_files_plain(c, before)))
@@ -506,7 +506,7 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 		if (dfd == -ENOENT)
 			continue;
 		if (dfd < 0)
-			return wn_seterr(c, dfd > -1000 ? -dfd : WN_E_CORRUPT, "%s: %s", path, wn_open_why(dfd));
+			return wn_seterr(c, wn_open_code(dfd), "%s: %s", path, wn_open_why(dfd));
 		DIR *d = fdopendir(dfd);
 		if (!d) {
 			close(dfd);
@@ -577,7 +577,7 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 				return wn_seterr(c, errno, "%s/%s: %s", c->dir, sub, strerror(errno));
 			int dfd = wn_open_in(c->dirfd, sub, O_RDONLY | O_DIRECTORY, 0);
 			if (dfd < 0)
-				return wn_seterr(c, dfd > -1000 ? -dfd : WN_E_CORRUPT, "%s/%s: %s", c->dir, sub, wn_open_why(dfd));
+				return wn_seterr(c, wn_open_code(dfd), "%s/%s: %s", c->dir, sub, wn_open_why(dfd));
 			close(dfd);
 		}
 		int e = wn_catalog_open_file(c, "index/writer.lock", O_RDWR | O_CREAT, &c->lockfd);
@@ -739,8 +739,8 @@ static int file_sha256(wn_catalog *c, MDB_txn *txn, const char *rel, size_t rl, 
 	snprintf(r0, sizeof r0, "%.*s", (int)rl, rel);
 	rc = wn_file_digests(c->dirfd, r0, xxh, f->sha256, NULL);
 	if (rc)
-		return wn_seterr(c, rc > 0 ? rc : rc < -1000 ? WN_E_CORRUPT : rc, "%s: %s", path,
-			rc > 0 || rc < -1000 ? wn_open_why(rc) : wn_strerror(rc));
+		return wn_seterr(c, rc < 0 && rc > WN_OPEN_SYMLINK ? rc : wn_open_code(rc), "%s: %s", path,
+			rc < 0 && rc > WN_OPEN_SYMLINK ? wn_strerror(rc) : wn_open_why(rc));
 	if (memcmp(xxh, f->xxh128, 16))
 		return wn_seterr(c, WN_E_CORRUPT, "%s: its XXH128 no longer matches the index: not adding its SHA-256 "
 			"(run winnow verify)", path);
@@ -867,7 +867,7 @@ int wn_catalog_write_manifests(wn_catalog *c)
 				continue;
 			int e = wn_write_file_atomic(c->dirfd, w[i].name, w[i].b->p, w[i].b->len);
 			if (e)
-				rc = wn_seterr(c, e > -1000 ? -e : WN_E_CORRUPT, "%s/%s: %s", c->dir, w[i].name, wn_open_why(e));
+				rc = wn_seterr(c, wn_open_code(e), "%s/%s: %s", c->dir, w[i].name, wn_open_why(e));
 		}
 	}
 	wn_buf_free(&man);

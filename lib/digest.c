@@ -89,7 +89,7 @@ int wn_file_digests(int dirfd, const char *rel, uint8_t xxh[16], uint8_t sha256[
 {
 	int fd = wn_open_in(dirfd, rel, O_RDONLY, 0);
 	if (fd < 0)
-		return fd > -1000 ? -fd : fd;
+		return fd <= WN_OPEN_SYMLINK ? fd : -fd;
 	wn_hasher *h = wn_hasher_new();
 	uint64_t n = 0;
 	int rc = h ? wn_hasher_fd(h, fd, xxh, sha256, &n, NULL, NULL) : WN_E_NOMEM;

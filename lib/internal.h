@@ -100,13 +100,17 @@ int wn_pread_all(int fd, void *p, size_t n, uint64_t off); /* 0, errno, or WN_E_
  * anything but a regular file (a folder when flags has O_DIRECTORY): a FIFO or a device
  * is refused before it is opened, so nothing blocks. Returns the fd (O_CLOEXEC, blocking
  * unless flags has O_NONBLOCK), or a negative code: -errno, or one of these refusals
- * (never returned by the public API: callers make them WN_E_CORRUPT or a problem). */
+ * (never returned by the public API: callers make them WN_E_CORRUPT or a problem), all
+ * <= WN_OPEN_SYMLINK. */
 #define WN_OPEN_SYMLINK (-1001)   /* a symbolic link */
 #define WN_OPEN_NOTREG  (-1002)   /* not a regular file (or not a folder) */
 #define WN_OPEN_OUTSIDE (-1003)   /* absolute, empty, or ".." */
 int wn_open_in(int dirfd, const char *rel, int flags, mode_t mode);
 /* What a failure of wn_open_in (or an errno, positive or negated) means, for a message. */
 const char *wn_open_why(int code);
+/* The library's code for it: the errno (positive), or WN_E_CORRUPT for a refusal (what
+ * is in the catalog is not what winnow wrote there). */
+int wn_open_code(int code);
 /* wn_open_in of the last component of path, inside its folder (which may be reached through
  * links: it is the folder a user named). Same returns. */
 int wn_open_path(const char *path, int flags, mode_t mode);

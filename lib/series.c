@@ -563,7 +563,7 @@ int wn_series_sync(wn_series *s)
 			*strrchr(dir, '/') = 0;
 			int e = wn_fsync_in(s->c->dirfd, dir);
 			if (e)
-				return series_err(s, e > -1000 ? -e : WN_E_CORRUPT, "fsync of its folder");
+				return series_err(s, wn_open_code(e), "fsync of its folder");
 			s->file_new = 0;
 		}
 	}

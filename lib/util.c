@@ -447,6 +447,11 @@ out:
 	return rc;
 }
 
+int wn_open_code(int code)
+{
+	return code <= WN_OPEN_SYMLINK ? WN_E_CORRUPT : code < 0 ? -code : code;
+}
+
 const char *wn_open_why(int code)
 {
 	switch (code) {

@@ -204,7 +204,7 @@ int wn_vread_text(const char *path, wn_buf *b)
 {
 	int fd = wn_open_path(path, O_RDONLY, 0);
 	if (fd < 0)
-		return fd > -1000 ? -fd : fd;
+		return fd <= WN_OPEN_SYMLINK ? fd : -fd;
 	struct stat st;
 	if (fstat(fd, &st)) {
 		int e = errno;
