@@ -37,6 +37,17 @@ int wn_seterr(wn_catalog *c, int code, const char *fmt, ...)
 	return code;
 }
 
+int wn_catalog_open_file(wn_catalog *c, const char *rel, int flags, int *fd)
+{
+	*fd = wn_open_in(c->dirfd, rel, flags, 0644);
+	if (*fd >= 0)
+		return 0;
+	int code = *fd;
+	*fd = -1;
+	wn_seterr(c, 0, "%s/%s: %s", c->dir, rel, wn_open_why(code));
+	return wn_open_code(code);
+}
+
 int wn_lmdb_err(wn_catalog *c, int rc, const char *what)
 {
 	if (rc == MDB_MAP_FULL)
@@ -297,6 +308,31 @@ static int load_opts(wn_catalog *c, MDB_txn *txn)
 
 /* ---- open / recover ---- */
 
+/* LMDB opens index/, data.mdb and lock.mdb by name, following links, and resizes
+ * lock.mdb: each must be there as itself (a folder, regular files) or not at all.
+ * st[0], st[1]: what data.mdb and lock.mdb are (st_ino 0 when absent). */
+static int index_files_plain(wn_catalog *c, struct stat st[2])
+{
+	static const char *const names[2] = { "index/data.mdb", "index/lock.mdb" };
+	int fd = wn_open_in(c->dirfd, "index", O_RDONLY | O_DIRECTORY, 0);
+	if (fd < 0)
+		return fd == -ENOENT ? wn_seterr(c, WN_E_NOTFOUND, "%s: not a catalog (no index)", c->dir) :
+			wn_seterr(c, wn_open_code(fd), "%s/index: %s", c->dir, wn_open_why(fd));
+	close(fd);
+	for (int i = 0; i < 2; i++) {
+		memset(&st[i], 0, sizeof st[i]);
+		if (fstatat(c->dirfd, names[i], &st[i], AT_SYMLINK_NOFOLLOW)) {
+			if (errno != ENOENT)
+				return wn_seterr(c, errno, "%s/%s: %s", c->dir, names[i], strerror(errno));
+			memset(&st[i], 0, sizeof st[i]);
+		} else if (!S_ISREG(st[i].st_mode)) {
+			return wn_seterr(c, WN_E_CORRUPT, "%s/%s: %s", c->dir, names[i],
+				wn_open_why(S_ISLNK(st[i].st_mode) ? WN_OPEN_SYMLINK : WN_OPEN_NOTREG));
+		}
+	}
+	return 0;
+}
+
 static int open_env(wn_catalog *c)
 {
 	char path[4096];
@@ -312,12 +348,22 @@ static int open_env(wn_catalog *c)
 	mdb_env_set_maxdbs(c->env, 32);
 	mdb_env_set_mapsize(c->env, (size_t)1 << 40);   /* address space only; the file grows as needed */
 	mdb_env_set_maxreaders(c->env, 126);
+	struct stat before[2];
+	if ((rc = index_files_plain(c, before)))
+		return rc;
 	rc = mdb_env_open(c->env, path, MDB_NORDAHEAD | MDB_NOTLS | (c->writable ? 0 : MDB_RDONLY), 0644);
 	if (rc) {
 		if (rc == ENOENT)
 			return wn_seterr(c, WN_E_NOTFOUND, "%s: not a catalog (no index)", c->dir);
 		return wn_lmdb_err(c, rc, path);
 	}
+	/* LMDB follows links: the data.mdb it opened must be the plain file there by that name */
+	struct stat st;
+	int fd;
+	if ((rc = index_files_plain(c, before)))
+		return rc;
+	if (mdb_env_get_fd(c->env, &fd) || fstat(fd, &st) || st.st_ino != before[0].st_ino || st.st_dev != before[0].st_dev)
+		return wn_seterr(c, WN_E_CORRUPT, "%s/index/data.mdb: replaced while it was opened", c->dir);
 	return 0;
 }
 
@@ -417,23 +463,38 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 		if (f.sealed)
 			continue;
 		snprintf(path, sizeof path, "%s/%.*s", c->dir, (int)k.mv_size, (char *)k.mv_data);
+		char rel[256];
+		snprintf(rel, sizeof rel, "%.*s", (int)k.mv_size, (char *)k.mv_data);
 		struct stat st;
-		if (stat(path, &st)) {
-			int e = errno;
+		int fd, e = wn_catalog_open_file(c, rel, O_WRONLY, &fd);
+		if (e) {
+			char why[sizeof c->err];
+			snprintf(why, sizeof why, "%s", c->err);
 			mdb_cursor_close(cur);
-			return wn_seterr(c, e == ENOENT ? WN_E_CORRUPT : e, "%s: %s (the index says it holds %llu committed bytes)",
-				path, strerror(e), (unsigned long long)f.data_len);
+			if (e != ENOENT)
+				return e;
+			return wn_seterr(c, WN_E_CORRUPT, "%s (the index says it holds %llu committed bytes)", why,
+				(unsigned long long)f.data_len);
+		}
+		if (fstat(fd, &st)) {
+			e = errno;
+			close(fd);
+			mdb_cursor_close(cur);
+			return wn_seterr(c, e, "%s: %s", path, strerror(e));
 		}
 		if ((uint64_t)st.st_size < f.data_len) {
+			close(fd);
 			mdb_cursor_close(cur);
 			return wn_seterr(c, WN_E_CORRUPT, "%s: %llu bytes, shorter than the %llu committed bytes",
 				path, (unsigned long long)st.st_size, (unsigned long long)f.data_len);
 		}
-		if ((uint64_t)st.st_size > f.data_len && truncate(path, (off_t)f.data_len)) {
-			int e = errno;
+		if ((uint64_t)st.st_size > f.data_len && ftruncate(fd, (off_t)f.data_len)) {
+			e = errno;
+			close(fd);
 			mdb_cursor_close(cur);
 			return wn_seterr(c, e, "%s: cannot roll back to %llu bytes: %s", path, (unsigned long long)f.data_len, strerror(e));
 		}
+		close(fd);
 	}
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
@@ -441,9 +502,16 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 	/* files past the highest committed number of their series were never committed */
 	for (int r = 0; r < WN_NROLES; r++) {
 		snprintf(path, sizeof path, "%s/%s", c->dir, wn_role_dir(r));
-		DIR *d = opendir(path);
-		if (!d)
+		int dfd = wn_open_in(c->dirfd, wn_role_dir(r), O_RDONLY | O_DIRECTORY, 0);
+		if (dfd == -ENOENT)
 			continue;
+		if (dfd < 0)
+			return wn_seterr(c, wn_open_code(dfd), "%s: %s", path, wn_open_why(dfd));
+		DIR *d = fdopendir(dfd);
+		if (!d) {
+			close(dfd);
+			continue;
+		}
 		struct dirent *de;
 		while ((de = readdir(d))) {
 			for (int kd = 0; kd < WN_NKINDS; kd++) {
@@ -455,11 +523,8 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 				unsigned long seq = strtoul(de->d_name + kl + 1, &end, 10);
 				if (end - (de->d_name + kl + 1) < 6 || strcmp(end, ".jsonl.zst"))
 					continue;
-				if (seq > maxseq[r][kd]) {
-					char fp[4400];
-					snprintf(fp, sizeof fp, "%s/%s", path, de->d_name);
-					unlink(fp);
-				}
+				if (seq > maxseq[r][kd])
+					unlinkat(dfd, de->d_name, 0);   /* a link is removed, never followed */
 			}
 		}
 		closedir(d);
@@ -484,7 +549,7 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 	*out = c;
 	if (!c)
 		return WN_E_NOMEM;
-	c->lockfd = -1;
+	c->lockfd = c->dirfd = -1;
 	c->writable = (flags & WN_OPEN_WRITE) != 0;
 	c->dir = strdup(dir);
 	if (!c->dir)
@@ -493,26 +558,31 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 	while (dl > 1 && c->dir[dl - 1] == '/')
 		c->dir[--dl] = 0;
 	struct stat st;
+	if (c->writable) {
+		int e = wn_mkdir_p(c->dir);
+		if (e)
+			return wn_seterr(c, e, "%s: %s", c->dir, strerror(e));
+	}
+	/* the folder the user named (it may be reached through a link); nothing inside is */
+	if ((c->dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return errno == ENOENT && !c->writable ? wn_seterr(c, WN_E_NOTFOUND, "%s: not a catalog (no such folder)", c->dir)
+			: wn_seterr(c, errno, "%s: %s", c->dir, strerror(errno));
 	if (!c->writable) {
-		char ip[4096];
-		snprintf(ip, sizeof ip, "%s/index/data.mdb", c->dir);
-		if (stat(ip, &st))
+		if (fstatat(c->dirfd, "index/data.mdb", &st, AT_SYMLINK_NOFOLLOW))
 			return wn_seterr(c, WN_E_NOTFOUND, "%s: not a catalog (no index/data.mdb)", c->dir);
 	} else {
-		char p[4096];
-		for (int r = 0; r < WN_NROLES; r++) {
-			snprintf(p, sizeof p, "%s/%s", c->dir, wn_role_dir(r));
-			int e = wn_mkdir_p(p);
-			if (e)
-				return wn_seterr(c, e, "%s: %s", p, strerror(e));
+		for (int r = 0; r <= WN_NROLES; r++) {
+			const char *sub = r < WN_NROLES ? wn_role_dir(r) : "index";
+			if (mkdirat(c->dirfd, sub, 0755) && errno != EEXIST)
+				return wn_seterr(c, errno, "%s/%s: %s", c->dir, sub, strerror(errno));
+			int dfd = wn_open_in(c->dirfd, sub, O_RDONLY | O_DIRECTORY, 0);
+			if (dfd < 0)
+				return wn_seterr(c, wn_open_code(dfd), "%s/%s: %s", c->dir, sub, wn_open_why(dfd));
+			close(dfd);
 		}
-		snprintf(p, sizeof p, "%s/index", c->dir);
-		if (wn_mkdir_p(p))
-			return wn_seterr(c, errno, "%s: %s", p, strerror(errno));
-		snprintf(p, sizeof p, "%s/index/writer.lock", c->dir);
-		c->lockfd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (c->lockfd < 0)
-			return wn_seterr(c, errno, "%s: %s", p, strerror(errno));
+		int e = wn_catalog_open_file(c, "index/writer.lock", O_RDWR | O_CREAT, &c->lockfd);
+		if (e)
+			return e;
 		if (flock(c->lockfd, LOCK_EX | LOCK_NB))
 			return wn_seterr(c, WN_E_BUSY, "%s: another winnow is writing to this catalog", c->dir);
 	}
@@ -562,6 +632,8 @@ void wn_catalog_close(wn_catalog *c)
 		mdb_env_close(c->env);
 	if (c->lockfd >= 0)
 		close(c->lockfd);
+	if (c->dirfd >= 0)
+		close(c->dirfd);
 	free(c->dir);
 	free(c);
 }
@@ -599,11 +671,11 @@ uint64_t wn_mapped_file_bytes(uint64_t *anon)
  * so find the mapping of that file (by device and inode) in /proc/self/maps. */
 static void find_map(wn_catalog *c)
 {
-	char path[4400], line[4600];
+	char line[4600];
 	struct stat st;
-	snprintf(path, sizeof path, "%s/index/data.mdb", c->dir);
+	int fd;
 	c->map_searched = 1;
-	if (stat(path, &st))
+	if (mdb_env_get_fd(c->env, &fd) || fstat(fd, &st))
 		return;
 	FILE *f = fopen("/proc/self/maps", "re");
 	if (!f)
@@ -662,10 +734,13 @@ static int file_sha256(wn_catalog *c, MDB_txn *txn, const char *rel, size_t rl, 
 	if (rc && rc != WN_E_NOTFOUND)
 		return rc;
 	uint8_t xxh[16];
+	char r0[256];
 	snprintf(path, sizeof path, "%s/%.*s", c->dir, (int)rl, rel);
-	rc = wn_file_digests(path, xxh, f->sha256, NULL);
+	snprintf(r0, sizeof r0, "%.*s", (int)rl, rel);
+	rc = wn_file_digests(c->dirfd, r0, xxh, f->sha256, NULL);
 	if (rc)
-		return wn_seterr(c, rc, "%s: %s", path, rc > 0 ? strerror(rc) : wn_strerror(rc));
+		return wn_seterr(c, rc < 0 && rc > WN_OPEN_SYMLINK ? rc : wn_open_code(rc), "%s: %s", path,
+			rc < 0 && rc > WN_OPEN_SYMLINK ? wn_strerror(rc) : wn_open_why(rc));
 	if (memcmp(xxh, f->xxh128, 16))
 		return wn_seterr(c, WN_E_CORRUPT, "%s: its XXH128 no longer matches the index: not adding its SHA-256 "
 			"(run winnow verify)", path);
@@ -727,7 +802,6 @@ int wn_catalog_write_manifests(wn_catalog *c)
 	MDB_cursor *cur;
 	MDB_val k, v;
 	wn_buf man = { 0 }, js = { 0 }, cat = { 0 }, sums = { 0 }, add = { 0 }, opts = { 0 };
-	char path[4096];
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return wn_lmdb_err(c, rc, "begin");
@@ -781,23 +855,20 @@ int wn_catalog_write_manifests(wn_catalog *c)
 		wn_buf_puts(&sums, "");
 	rc = WN_E_NOMEM;
 	if (js.p && cat.p && man.p && sums.p) {
-		snprintf(path, sizeof path, "%s/MANIFEST.json", c->dir);
-		rc = wn_write_file_atomic(path, js.p, js.len);
-		if (!rc) {
-			snprintf(path, sizeof path, "%s/catalog.json", c->dir);
-			rc = wn_write_file_atomic(path, cat.p, cat.len);
+		/* MANIFEST last: what `xxhsum -c` reads is replaced only when the rest is */
+		const struct { const char *name; const wn_buf *b; int on; } w[] = {
+			{ "MANIFEST.json", &js, 1 }, { "catalog.json", &cat, 1 },
+			{ "SHA256SUMS", &sums, c->digest },   /* what `sha256sum -c SHA256SUMS` reads, in MANIFEST's order */
+			{ "MANIFEST", &man, 1 },
+		};
+		rc = 0;
+		for (size_t i = 0; i < sizeof w / sizeof w[0] && !rc; i++) {
+			if (!w[i].on)
+				continue;
+			int e = wn_write_file_atomic(c->dirfd, w[i].name, w[i].b->p, w[i].b->len);
+			if (e)
+				rc = wn_seterr(c, wn_open_code(e), "%s/%s: %s", c->dir, w[i].name, wn_open_why(e));
 		}
-		if (!rc && c->digest) {
-			/* what `sha256sum -c SHA256SUMS` reads, in MANIFEST's order */
-			snprintf(path, sizeof path, "%s/SHA256SUMS", c->dir);
-			rc = wn_write_file_atomic(path, sums.p, sums.len);
-		}
-		if (!rc) {
-			snprintf(path, sizeof path, "%s/MANIFEST", c->dir);
-			rc = wn_write_file_atomic(path, man.p, man.len);
-		}
-		if (rc > 0)
-			wn_seterr(c, rc, "%s: %s", path, strerror(rc));
 	}
 	wn_buf_free(&man);
 	wn_buf_free(&js);

@@ -85,11 +85,11 @@ int wn_hasher_fd(wn_hasher *h, int fd, uint8_t xxh[16], uint8_t *sha256, uint64_
 	return 0;
 }
 
-int wn_file_digests(const char *path, uint8_t xxh[16], uint8_t sha256[32], uint64_t *size)
+int wn_file_digests(int dirfd, const char *rel, uint8_t xxh[16], uint8_t sha256[32], uint64_t *size)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = wn_open_in(dirfd, rel, O_RDONLY, 0);
 	if (fd < 0)
-		return errno;
+		return fd <= WN_OPEN_SYMLINK ? fd : -fd;
 	wn_hasher *h = wn_hasher_new();
 	uint64_t n = 0;
 	int rc = h ? wn_hasher_fd(h, fd, xxh, sha256, &n, NULL, NULL) : WN_E_NOMEM;

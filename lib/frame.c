@@ -46,15 +46,10 @@ int wn_record_locate(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_fra
 	return 0;
 }
 
-int wn_shard_open(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t rl)
+int wn_shard_open(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t rl, int *fd)
 {
-	char path[4400];
 	wn_file_relpath(rel, rl, WN_ROLE_SHARD, kind, seq);
-	snprintf(path, sizeof path, "%s/%s", c->dir, rel);
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -wn_seterr(c, errno, "%s: %s", path, strerror(errno));
-	return fd;
+	return wn_catalog_open_file(c, rel, O_RDONLY, fd);
 }
 
 int wn_shard_keep(wn_catalog *c, int kind, uint32_t seq, int *fd, uint32_t *fd_seq, char *rel, size_t rl)
@@ -63,8 +58,9 @@ int wn_shard_keep(wn_catalog *c, int kind, uint32_t seq, int *fd, uint32_t *fd_s
 		return 0;
 	if (*fd >= 0)
 		close(*fd);
-	if ((*fd = wn_shard_open(c, kind, seq, rel, rl)) < 0)
-		return -*fd;
+	int rc = wn_shard_open(c, kind, seq, rel, rl, fd);
+	if (rc)
+		return rc;
 	*fd_seq = seq;
 	return 0;
 }
@@ -139,10 +135,10 @@ int wn_frame_load_fd(wn_catalog *c, int fd, const char *rel, const wn_frameinfo 
 int wn_frame_load(wn_catalog *c, int kind, const wn_frameinfo *fi, wn_buf *raw, wn_buf *scratch)
 {
 	char rel[128];
-	int fd = wn_shard_open(c, kind, fi->shard_seq, rel, sizeof rel);
-	if (fd < 0)
-		return -fd;
-	int rc = wn_frame_load_fd(c, fd, rel, fi, raw, scratch);
+	int fd, rc = wn_shard_open(c, kind, fi->shard_seq, rel, sizeof rel, &fd);
+	if (rc)
+		return rc;
+	rc = wn_frame_load_fd(c, fd, rel, fi, raw, scratch);
 	close(fd);
 	return rc;
 }

@@ -27,6 +27,7 @@ typedef struct wn_input {
 	char *longhead;
 	int codec;              /* gzip, xz, bzip2 (input.c): decoded by libarchive's filter ar */
 	struct archive *ar;
+	struct wn_input **ar_self; /* what ar reads for: a cell that wn_input_move keeps pointing here */
 	int ar_rc;              /* the read error behind a libarchive failure */
 	char err[256];          /* detail of the last error */
 } wn_input;

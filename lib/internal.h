@@ -4,7 +4,7 @@
  * The library is split by responsibility; each file calls only files listed above it
  * (or beside it in the same layer):
  *   util.c       errors, byte order, growable buffers and arrays (WN_GROW), the JSON
- *                string escaper, file helpers
+ *                string escaper, file helpers: the one opener of a catalog's files (wn_open_in)
  *   version.c    wn_version
  *   json.c       strict JSON, canonical fingerprint (json.h); jread.c: a token reader
  *                for winnow's own JSON files (jread.h)
@@ -38,6 +38,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
 #include <lmdb.h>
 #include <pthread.h>
 #include <zstd.h>
@@ -93,8 +94,31 @@ int wn_unhex(uint8_t *out, const char *s, size_t n);       /* n bytes from 2n he
 size_t wn_utf8_put(char *o, uint32_t cp);                  /* a code point as 1-4 UTF-8 bytes at o: how many */
 int wn_write_all(int fd, const void *p, size_t n);         /* 0 or errno */
 int wn_pread_all(int fd, void *p, size_t n, uint64_t off); /* 0, errno, or WN_E_CORRUPT on short read */
-int wn_fsync_dir(const char *dir);                         /* 0 or errno */
-int wn_write_file_atomic(const char *path, const void *p, size_t n); /* tmp + fsync + rename + dir fsync */
+/* ---- the files of a catalog (util.c): the one way they are opened ----
+ * wn_open_in: open rel (a relative path of plain names) inside the folder dirfd with open(2)
+ * flags and mode, never following a symbolic link in any component and never opening
+ * anything but a regular file (a folder when flags has O_DIRECTORY): a FIFO or a device
+ * is refused before it is opened, so nothing blocks. Returns the fd (O_CLOEXEC, blocking
+ * unless flags has O_NONBLOCK), or a negative code: -errno, or one of these refusals
+ * (never returned by the public API: callers make them WN_E_CORRUPT or a problem), all
+ * <= WN_OPEN_SYMLINK. */
+#define WN_OPEN_SYMLINK (-1001)   /* a symbolic link */
+#define WN_OPEN_NOTREG  (-1002)   /* not a regular file (or not a folder) */
+#define WN_OPEN_OUTSIDE (-1003)   /* absolute, empty, or ".." */
+int wn_open_in(int dirfd, const char *rel, int flags, mode_t mode);
+/* What a failure of wn_open_in (or an errno, positive or negated) means, for a message. */
+const char *wn_open_why(int code);
+/* The library's code for it: the errno (positive), or WN_E_CORRUPT for a refusal (what
+ * is in the catalog is not what winnow wrote there). */
+int wn_open_code(int code);
+/* wn_open_in of the last component of path, inside its folder (which may be reached through
+ * links: it is the folder a user named). Same returns. */
+int wn_open_path(const char *path, int flags, mode_t mode);
+/* fsync the folder rel inside dirfd (rel NULL: dirfd itself). 0 or a code as wn_open_in's. */
+int wn_fsync_in(int dirfd, const char *rel);
+/* Replace the file name in the folder dirfd: write name.tmp (a stale one is removed first,
+ * never opened), fsync, rename over name, fsync the folder. 0 or a code as wn_open_in's. */
+int wn_write_file_atomic(int dirfd, const char *name, const void *p, size_t n);
 int wn_mkdir_p(const char *path);                          /* 0 or errno */
 double wn_now(void);                                       /* monotonic seconds */
 int wn_utf8_valid(const char *s, size_t n);                /* 1 if valid UTF-8 */
@@ -117,8 +141,9 @@ void wn_hasher_free(wn_hasher *h);    /* NULL is accepted */
  * non-zero return stops the hash with WN_E_INTERRUPTED. Returns 0, errno, or that. */
 int wn_hasher_fd(wn_hasher *h, int fd, uint8_t xxh[16], uint8_t *sha256, uint64_t *size,
 	int (*step)(uint64_t done, size_t n, void *ud), void *ud);
-/* Both digests of the file at path in one pass. 0, WN_E_NOMEM or errno. */
-int wn_file_digests(const char *path, uint8_t xxh[16], uint8_t sha256[32], uint64_t *size);
+/* Both digests of the file rel inside dirfd (opened by wn_open_in) in one pass. 0,
+ * WN_E_NOMEM, errno, or a refusal of wn_open_in. */
+int wn_file_digests(int dirfd, const char *rel, uint8_t xxh[16], uint8_t sha256[32], uint64_t *size);
 
 /* ---- seekable zstd (seekable.c) ---- */
 #define WN_SEEK_MAGIC     0x8F92EAB1u
@@ -236,6 +261,7 @@ typedef struct wn_catopts {
 
 struct wn_catalog {
 	char *dir;
+	int dirfd;                      /* the folder dir: every file inside is opened from it */
 	int writable;
 	int lockfd;
 	MDB_env *env;
@@ -255,6 +281,10 @@ struct wn_catalog {
 
 struct wn_catalog;
 int wn_seterr(wn_catalog *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Open the file rel of the catalog with wn_open_in (never through a link, only a regular
+ * file). 0 and *fd; else *fd -1 and errno (ENOENT: not there), or WN_E_CORRUPT when what
+ * is there is a link or not a regular file; c->err names the file and the reason. */
+int wn_catalog_open_file(wn_catalog *c, const char *rel, int flags, int *fd);
 int wn_lmdb_err(wn_catalog *c, int rc, const char *what);
 /* WN_E_CORRUPT: "<what> fails its checksum", with how to rebuild the index. */
 int wn_index_damaged(wn_catalog *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -353,12 +383,12 @@ void wn_idrec_unpack(wn_idrec *r, const uint8_t *p);
 /* The frame row of the frame that holds record `ord`. 0, WN_E_CORRUPT (no row covers
  * it, or the row is malformed) or an LMDB error, with the detail in c->err. */
 int wn_record_locate(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_frameinfo *fi);
-/* Open shard `seq` of kind read-only; rel receives its catalog-relative name. Returns
- * the descriptor, or minus an errno (detail in c->err). */
-int wn_shard_open(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t rl);
+/* Open shard `seq` of kind read-only (wn_catalog_open_file); rel receives its
+ * catalog-relative name. 0 and *fd, or a code as wn_catalog_open_file's (*fd -1). */
+int wn_shard_open(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t rl, int *fd);
 /* Keep *fd open on shard `seq` for a reader that walks frames in order: a no-op while
  * *fd_seq is seq, else the old one is closed and seq opened (*fd -1 if that fails).
- * 0, or errno with the detail in c->err. */
+ * 0, or a code as wn_shard_open's with the detail in c->err. */
 int wn_shard_keep(wn_catalog *c, int kind, uint32_t seq, int *fd, uint32_t *fd_seq, char *rel, size_t rl);
 /* Report shard `rel` of kind missing (open said ENOENT): WN_E_MISSING, with c->err
  * naming it and, from its files row, the ordinals of the records it holds. */

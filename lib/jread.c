@@ -120,22 +120,60 @@ int wn_jread_str_buf(wn_jread *j, wn_buf *b)
 	return 0;
 }
 
-int wn_jread_num(wn_jread *j, uint64_t *v)
+/* Past the bytes a number may hold; where it started. */
+static const char *num_span(wn_jread *j)
 {
 	wn_jread_ws(j);
 	const char *s = j->p;
 	while (j->p < j->e && *j->p && strchr("0123456789+-.eE", *j->p))
 		j->p++;
-	if (j->p == s)
-		return -1;
+	return s;
+}
+
+/* The digits s..e as an integer: NULL, or why they are not one that fits 64 bits. */
+static const char *digits_u64(const char *s, const char *e, uint64_t *v)
+{
 	uint64_t x = 0;
-	for (const char *q = s; q < j->p; q++) {
-		if (*q < '0' || *q > '9' || x > (UINT64_MAX - 9) / 10)
-			return 0;
-		x = x * 10 + (uint64_t)(*q - '0');
+	if (*s == '-')
+		return "is negative";
+	for (const char *q = s; q < e; q++) {
+		if (*q < '0' || *q > '9')
+			return "is not an integer (it has a fraction or an exponent)";
+		unsigned d = (unsigned)(*q - '0');
+		if (x > (UINT64_MAX - d) / 10)
+			return "is larger than 2^64-1";
+		x = x * 10 + d;
 	}
 	*v = x;
-	return 1;
+	return NULL;
+}
+
+int wn_jread_num(wn_jread *j, uint64_t *v)
+{
+	const char *s = num_span(j);
+	if (j->p == s)
+		return -1;
+	return digits_u64(s, j->p, v) ? 0 : 1;
+}
+
+int wn_jread_u64(wn_jread *j, uint64_t *v, const char **why)
+{
+	static const struct { char ch; const char *why; } other[] = {
+		{ '"', "is a string, not an integer" }, { '{', "is an object, not an integer" },
+		{ '[', "is an array, not an integer" }, { 't', "is a boolean, not an integer" },
+		{ 'f', "is a boolean, not an integer" }, { 'n', "is null, not an integer" },
+	};
+	int ch = wn_jread_peek(j);
+	for (size_t i = 0; i < sizeof other / sizeof other[0]; i++)
+		if (ch == other[i].ch) {
+			*why = other[i].why;
+			return wn_jread_skip(j, 1);
+		}
+	const char *s = num_span(j);
+	if (j->p == s)
+		return -1;
+	*why = digits_u64(s, j->p, v);
+	return 0;
 }
 
 int wn_jread_skip(wn_jread *j, int depth)

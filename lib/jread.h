@@ -26,6 +26,10 @@ int wn_jread_str_buf(wn_jread *j, struct wn_buf *b);
 /* A number: 1 and *v if it is a non-negative integer that fits, 0 if it is another
  * number (passed over), -1 if it is not a number. */
 int wn_jread_num(wn_jread *j, uint64_t *v);
+/* A value that should be an integer from 0 to 2^64-1: 0 with *why NULL and *v, or 0 with
+ * *why saying what the value is instead ("is null, not an integer", "is negative", "is
+ * larger than 2^64-1", ...; static text), the value passed over; -1 if it is not a value. */
+int wn_jread_u64(wn_jread *j, uint64_t *v, const char **why);
 /* Pass over one value of any type, nested at most 64 deep past depth. 0 or -1. */
 int wn_jread_skip(wn_jread *j, int depth);
 

@@ -242,6 +242,31 @@ int wn_catalog_json(wn_buf *b, uint64_t generation, int interrupted, const char 
 
 /* ---- MANIFEST.json and catalog.json, read ---- */
 
+/* The reader: the token reader, and the line it is on (counted as it moves on), so that
+ * what is wrong can be named by line. */
+typedef struct mjr {
+	wn_jread j;
+	const char *lp;                 /* newlines counted up to here */
+	unsigned line;
+	const wn_mjson_cb *cb;
+} mjr;
+
+static unsigned line_here(mjr *r)
+{
+	wn_jread_ws(&r->j);
+	for (; r->lp < r->j.p; r->lp++)
+		if (*r->lp == '\n')
+			r->line++;
+	return r->line;
+}
+
+/* A member of the top level that cannot be used: to the callback. */
+static void bad_field(mjr *r, unsigned line, const char *field, const char *why)
+{
+	if (r->cb->field)
+		r->cb->field(r->cb->ud, line, field, why);
+}
+
 static int role_by_name(const char *s)
 {
 	for (int r = 0; r < WN_NROLES; r++)
@@ -250,46 +275,88 @@ static int role_by_name(const char *s)
 	return -1;
 }
 
-/* "counts":{"track":{"records":N,...},"artist":{...}}: what it holds of each kind. */
-static int read_counts(wn_jread *j, uint64_t c[WN_NKINDS][WN_NCOUNTS])
+/* One kind's {"records":N,...} into c; seen[i]: 1 the count was there and usable, 2 it
+ * was there and is named as unusable. */
+static int read_kind_counts(mjr *r, const char *kn, uint64_t c[WN_NCOUNTS], uint8_t seen[WN_NCOUNTS])
 {
-	char key[64];
-	if (!wn_jread_eat(j, '{'))
-		return -1;
+	wn_jread *j = &r->j;
+	char k2[64], name[160];
+	wn_jread_eat(j, '{');
 	if (wn_jread_eat(j, '}'))
 		return 0;
 	do {
-		if (wn_jread_str(j, key, sizeof key, NULL) || !wn_jread_eat(j, ':'))
+		if (wn_jread_str(j, k2, sizeof k2, NULL) || !wn_jread_eat(j, ':'))
 			return -1;
-		int kd = wn_kind_by_name(key);
-		if (kd < 0 || wn_jread_peek(j) != '{') {
-			if (wn_jread_skip(j, 1))
+		int idx = -1;
+		for (int i = 0; i < WN_NCOUNTS; i++)
+			if (!strcmp(k2, count_names[i]))
+				idx = i;
+		if (idx < 0) {
+			if (wn_jread_skip(j, 2))
 				return -1;
 			continue;
 		}
-		wn_jread_eat(j, '{');
-		if (wn_jread_eat(j, '}'))
-			continue;
+		unsigned line = line_here(r);
+		const char *why;
+		if (wn_jread_u64(j, &c[idx], &why))
+			return -1;
+		seen[idx] = why ? 2 : 1;
+		if (why) {
+			snprintf(name, sizeof name, "counts.%s.%s", kn, count_names[idx]);
+			bad_field(r, line, name, why);
+		}
+	} while (wn_jread_eat(j, ','));
+	return wn_jread_eat(j, '}') ? 0 : -1;
+}
+
+/* "counts":{"track":{"records":N,...},"artist":{...}}: what it holds of each kind. 0 with
+ * *ok when every count of every kind is there and usable (the others are named). */
+static int read_counts(mjr *r, uint64_t c[WN_NKINDS][WN_NCOUNTS], int *ok)
+{
+	wn_jread *j = &r->j;
+	char key[64], name[160];
+	uint8_t seen[WN_NKINDS][WN_NCOUNTS] = { { 0 } }, kseen[WN_NKINDS] = { 0 };
+	unsigned line = line_here(r);
+	if (!wn_jread_eat(j, '{'))
+		return -1;
+	if (!wn_jread_eat(j, '}')) {
 		do {
-			char k2[64];
-			uint64_t v;
-			if (wn_jread_str(j, k2, sizeof k2, NULL) || !wn_jread_eat(j, ':'))
+			if (wn_jread_str(j, key, sizeof key, NULL) || !wn_jread_eat(j, ':'))
 				return -1;
-			int idx = -1, ch = wn_jread_peek(j);
-			for (int i = 0; i < WN_NCOUNTS; i++)
-				if (!strcmp(k2, count_names[i]))
-					idx = i;
-			if (idx >= 0 && ch != '"' && ch != '{' && ch != '[') {
-				if (wn_jread_num(j, &v) == 1)
-					c[kd][idx] = v;
-			} else if (wn_jread_skip(j, 2)) {
-				return -1;
+			int kd = wn_kind_by_name(key);
+			if (kd >= 0)
+				kseen[kd] = 1;
+			if (kd < 0 || wn_jread_peek(j) != '{') {
+				if (kd >= 0) {
+					snprintf(name, sizeof name, "counts.%s", key);
+					bad_field(r, line_here(r), name, "is not an object");
+				}
+				if (wn_jread_skip(j, 1))
+					return -1;
+				continue;
 			}
+			if (read_kind_counts(r, key, c[kd], seen[kd]))
+				return -1;
 		} while (wn_jread_eat(j, ','));
 		if (!wn_jread_eat(j, '}'))
 			return -1;
-	} while (wn_jread_eat(j, ','));
-	return wn_jread_eat(j, '}') ? 0 : -1;
+	}
+	*ok = 1;
+	for (int k = 0; k < WN_NKINDS; k++) {
+		if (!kseen[k]) {
+			snprintf(name, sizeof name, "counts.%s", wn_kind_name(k));
+			bad_field(r, line, name, "is missing");
+		}
+		for (int i = 0; i < WN_NCOUNTS; i++) {
+			if (seen[k][i] == 1)
+				continue;
+			*ok = 0;
+			snprintf(name, sizeof name, "counts.%s.%s", wn_kind_name(k), count_names[i]);
+			if (kseen[k] && !seen[k][i])
+				bad_field(r, line, name, "is missing");
+		}
+	}
+	return 0;
 }
 
 static const struct mfield *mfield_by_name(const char *key)
@@ -300,34 +367,59 @@ static const struct mfield *mfield_by_name(const char *key)
 	return NULL;
 }
 
-/* A string member of a file object into m (the path aside). 0 or -1. */
+const char *wn_mfield_name(int i)
+{
+	return i >= 0 && i < WN_MF_N ? mfields[i].name : "?";
+}
+
+/* A string member of a file object into m (the path aside): sets have[] or why[]. 0 or -1. */
 static int read_str_member(wn_jread *j, const struct mfield *d, wn_mfile *m)
 {
 	char sval[128];
 	size_t sl;
+	int i = (int)(d - mfields);
+	if (wn_jread_peek(j) != '"') {
+		m->why[i] = "is not a string";
+		return wn_jread_skip(j, 1);
+	}
 	if (wn_jread_str(j, sval, sizeof sval, &sl))
 		return -1;
 	char *p = (char *)m + d->off;
-	if (d->type == MF_ROLE)
-		*(int *)p = role_by_name(sval);
-	else if (d->type == MF_KIND)
-		*(int *)p = wn_kind_by_name(sval);
-	else
-		m->have[d - mfields] = sl == 2u * d->size && !wn_unhex((uint8_t *)p, sval, d->size);
-	if (d->type != MF_HEX)
-		m->have[d - mfields] = 1;
+	if (d->type == MF_ROLE) {
+		*(int *)p = sl < sizeof sval ? role_by_name(sval) : -1;
+		m->why[i] = *(int *)p < 0 ? "is not a role (\"shard\", \"ledger\" or \"rejects\")" : NULL;
+	} else if (d->type == MF_KIND) {
+		*(int *)p = sl < sizeof sval ? wn_kind_by_name(sval) : -1;
+		m->why[i] = *(int *)p < 0 ? "is not a kind (\"track\" or \"artist\")" : NULL;
+	} else if (sl != 2u * d->size || wn_unhex((uint8_t *)p, sval, d->size)) {
+		m->why[i] = d->size == 16 ? "is not 32 hex digits" : "is not 64 hex digits";
+	}
+	m->have[i] = !m->why[i];
 	return 0;
 }
 
-/* One element of files[]: -1 if its layout is not an object of members. */
-static int read_file(wn_jread *j, const wn_mjson_cb *cb, size_t idx)
+/* The members winnow always writes (FORMAT.md 7.2) that an object lacks: why[] "is missing". */
+static void require_members(wn_mfile *m)
 {
+	for (int i = WN_MF_PATH; i <= WN_MF_XXH128; i++)
+		if (!m->have[i] && !m->why[i])
+			m->why[i] = "is missing";
+	if (m->have[WN_MF_ROLE] && m->role == WN_ROLE_SHARD && m->have[WN_MF_RECORDS] && m->records)
+		for (int i = WN_MF_FIRST_ORDINAL; i <= WN_MF_LAST_ORDINAL; i++)
+			if (!m->have[i] && !m->why[i])
+				m->why[i] = "is missing";
+}
+
+/* One element of files[]: -1 if its layout is not an object of members. */
+static int read_file(mjr *r, size_t idx)
+{
+	wn_jread *j = &r->j;
 	char key[64], path[4096];
 	size_t plen = 0;
-	int have_path = 0;
 	wn_mfile m;
 	memset(&m, 0, sizeof m);
 	m.role = m.kind = -1;
+	m.line = line_here(r);
 	path[0] = 0;
 	if (!wn_jread_eat(j, '{'))
 		return -1;
@@ -336,55 +428,61 @@ static int read_file(wn_jread *j, const wn_mjson_cb *cb, size_t idx)
 			if (wn_jread_str(j, key, sizeof key, NULL) || !wn_jread_eat(j, ':'))
 				return -1;
 			const struct mfield *d = mfield_by_name(key);
-			int ch = wn_jread_peek(j);
-			uint64_t v;
-			if (d && d->type == MF_PATH && ch == '"') {
-				if (wn_jread_str(j, path, sizeof path, &plen))
-					return -1;
-				have_path = plen < sizeof path;
-			} else if (d && d->type != MF_NUM && d->type != MF_PATH && ch == '"') {
-				if (read_str_member(j, d, &m))
-					return -1;
-			} else if (ch != '"' && ch != '{' && ch != '[' && ch != 't' && ch != 'f' && ch != 'n') {
-				int r = wn_jread_num(j, &v);
-				if (r < 0)
-					return -1;
-				if (r == 1 && d && d->type == MF_NUM) {
-					*(uint64_t *)((char *)&m + d->off) = v;
-					m.have[d - mfields] = 1;
-				}
-			} else if (wn_jread_skip(j, 2)) {
-				return -1;
+			int i = d ? (int)(d - mfields) : -1, bad;
+			if (!d) {
+				bad = wn_jread_skip(j, 2);
+			} else if (d->type == MF_PATH && wn_jread_peek(j) == '"') {
+				bad = wn_jread_str(j, path, sizeof path, &plen);
+				m.have[i] = plen < sizeof path;
+				m.why[i] = m.have[i] ? NULL : "is longer than 4095 bytes";
+			} else if (d->type == MF_PATH) {
+				m.why[i] = "is not a string";
+				bad = wn_jread_skip(j, 2);
+			} else if (d->type == MF_NUM) {
+				uint64_t v = 0;
+				bad = wn_jread_u64(j, &v, &m.why[i]);
+				*(uint64_t *)((char *)&m + d->off) = m.why[i] ? 0 : v;
+				m.have[i] = !m.why[i];
+			} else {
+				bad = read_str_member(j, d, &m);
 			}
+			if (bad)
+				return -1;
 		} while (wn_jread_eat(j, ','));
 		if (!wn_jread_eat(j, '}'))
 			return -1;
 	}
-	return cb->file(cb->ud, idx, path, have_path ? plen : 0, have_path, &m);
+	require_members(&m);
+	int have_path = m.have[WN_MF_PATH];
+	return r->cb->file(r->cb->ud, idx, path, have_path ? plen : 0, have_path, &m);
 }
 
 /* "files":[{...},...]: -1 for a layout error, or what the callback returned. */
-static int read_files(wn_jread *j, const wn_mjson_cb *cb)
+static int read_files(mjr *r)
 {
 	size_t idx = 0;
 	int rc;
-	wn_jread_eat(j, '[');
-	if (wn_jread_eat(j, ']'))
+	wn_jread_eat(&r->j, '[');
+	if (wn_jread_eat(&r->j, ']'))
 		return 0;
 	do {
-		if ((rc = read_file(j, cb, idx++)))
+		if ((rc = read_file(r, idx++)))
 			return rc;
-	} while (wn_jread_eat(j, ','));
-	return wn_jread_eat(j, ']') ? 0 : -1;
+	} while (wn_jread_eat(&r->j, ','));
+	return wn_jread_eat(&r->j, ']') ? 0 : -1;
 }
 
 /* One member of the top level. 0, 1 if the layout is not winnow's, or a callback's code. */
-static int read_member(wn_jread *j, const char *key, const wn_mjson_cb *cb, wn_mjson *out)
+static int read_member(mjr *r, const char *key, wn_mjson *out)
 {
-	uint64_t v;
+	wn_jread *j = &r->j;
+	const wn_mjson_cb *cb = r->cb;
+	uint64_t v = 0;
+	const char *why;
+	unsigned line = line_here(r);
 	int ch = wn_jread_peek(j);
 	if (cb->file && !strcmp(key, "files") && ch == '[') {
-		int rc = read_files(j, cb);
+		int rc = read_files(r);
 		return rc == -1 ? 1 : rc;
 	}
 	if (cb->catalog && !strcmp(key, "interrupted_run") && (ch == 't' || ch == 'f')) {
@@ -392,17 +490,23 @@ static int read_member(wn_jread *j, const char *key, const wn_mjson_cb *cb, wn_m
 		return wn_jread_skip(j, 1) != 0;
 	}
 	if (!strcmp(key, "counts") && ch == '{') {
-		int bad = read_counts(j, out->counts) != 0;
-		out->have_counts = !bad;
+		int ok = 0, bad = read_counts(r, out->counts, &ok) != 0;
+		out->have_counts = !bad && ok;
 		return bad;
 	}
-	if (!strcmp(key, "generation") && wn_jread_num(j, &v) == 1) {
+	if (!strcmp(key, "generation")) {
+		if (wn_jread_u64(j, &v, &why))
+			return 1;
+		if (why)
+			bad_field(r, line, key, why);
 		out->generation = v;
-		out->have_generation = 1;
+		out->have_generation = !why;
 		return 0;
 	}
-	if ((!strcmp(key, "format_version") || !strcmp(key, "fingerprint_version")) && ch != '"') {
-		if ((wn_jread_num(j, &v) != 1 || v != 1) && cb->version)
+	if (!strcmp(key, "format_version") || !strcmp(key, "fingerprint_version")) {
+		if (wn_jread_u64(j, &v, &why))
+			return 1;
+		if ((why || v != 1) && cb->version)
 			cb->version(cb->ud, key);
 		return 0;
 	}
@@ -411,22 +515,22 @@ static int read_member(wn_jread *j, const char *key, const wn_mjson_cb *cb, wn_m
 
 int wn_mjson_read(const char *text, size_t n, const wn_mjson_cb *cb, wn_mjson *out)
 {
-	wn_jread j = { text, text + n };
+	mjr r = { { text, text + n }, text, 1, cb };
 	char key[64];
 	memset(out, 0, sizeof *out);
 	out->interrupted = -1;
-	int bad = !wn_jread_eat(&j, '{');
-	while (!bad && wn_jread_peek(&j) == '"') {
-		if (wn_jread_str(&j, key, sizeof key, NULL) || !wn_jread_eat(&j, ':')) {
+	int bad = !wn_jread_eat(&r.j, '{');
+	while (!bad && wn_jread_peek(&r.j) == '"') {
+		if (wn_jread_str(&r.j, key, sizeof key, NULL) || !wn_jread_eat(&r.j, ':')) {
 			bad = 1;
 			break;
 		}
-		if ((bad = read_member(&j, key, cb, out)) < 0)
+		if ((bad = read_member(&r, key, out)) < 0)
 			return bad;
-		if (!bad && !wn_jread_eat(&j, ','))
+		if (!bad && !wn_jread_eat(&r.j, ','))
 			break;
 	}
 	out->bad = bad;
-	out->bad_at = (size_t)(j.p - text);
+	out->bad_at = (size_t)(r.j.p - text);
 	return 0;
 }

@@ -31,13 +31,19 @@ enum {
 	WN_MF_XXH128, WN_MF_FIRST_ORDINAL, WN_MF_LAST_ORDINAL, WN_MF_SHA256, WN_MF_N
 };
 /* What one element of files[] says (the path aside). have[WN_MF_*]: the member is there
- * with a usable value. */
+ * with a usable value. why[WN_MF_*]: NULL, or why a member cannot be used (static text,
+ * e.g. "is missing", "is null, not an integer", "is not 32 hex digits"): a member winnow
+ * always writes (path to xxh128; first_ordinal and last_ordinal of a shard with records)
+ * that is absent, or any known member whose value is not what FORMAT.md 7.2 says. */
 typedef struct wn_mfile {
 	int role, kind;                 /* -1: absent or a name this winnow does not know */
 	uint64_t bytes, raw_bytes, records, frames, first_ordinal, last_ordinal;
 	uint8_t xxh128[16], sha256[32];
 	uint8_t have[WN_MF_N];
+	const char *why[WN_MF_N];
+	unsigned line;                  /* the line of the text where the object begins (1-based) */
 } wn_mfile;
+const char *wn_mfield_name(int i);     /* "path", "role", ... "sha256"; "?" out of range */
 
 /* Writing MANIFEST.json: begin, one call per sealed file (first: the first one), end. */
 int wn_manifest_json_begin(wn_buf *b, uint64_t generation);
@@ -55,6 +61,10 @@ typedef struct wn_mjson_cb {
 	int (*file)(void *ud, size_t idx, const char *path, size_t plen, int have_path, const wn_mfile *m);
 	/* format_version or fingerprint_version (key) is not 1 */
 	void (*version)(void *ud, const char *key);
+	/* A member of the top level that winnow always writes is missing or its value is not
+	 * what FORMAT.md 7 says: field "generation", "counts.track.kept", ...; why as in
+	 * wn_mfile; line: where it is (or where its object begins). NULL: not told. */
+	void (*field)(void *ud, unsigned line, const char *field, const char *why);
 	int catalog;                    /* read catalog.json's interrupted_run */
 	void *ud;
 } wn_mjson_cb;
@@ -62,7 +72,7 @@ typedef struct wn_mjson_cb {
 typedef struct wn_mjson {
 	int have_generation;
 	uint64_t generation;
-	int have_counts;
+	int have_counts;                /* every count of every kind there and usable */
 	uint64_t counts[WN_NKINDS][WN_NCOUNTS];
 	int interrupted;                /* interrupted_run: 1, 0, or -1 when absent */
 	int bad;                        /* the layout is not what winnow writes ... */

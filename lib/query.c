@@ -474,10 +474,9 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out)
 	mdb_cursor_close(cur);
 	rc = 0;
 	/* index size: the file, and the pages the databases use */
-	char path[4400];
 	struct stat st;
-	snprintf(path, sizeof path, "%s/index/data.mdb", c->dir);
-	if (!stat(path, &st))
+	int ifd;
+	if (!mdb_env_get_fd(c->env, &ifd) && !fstat(ifd, &st))
 		out->index_file_bytes = (uint64_t)st.st_size;
 	MDB_stat est;
 	mdb_env_stat(c->env, &est);

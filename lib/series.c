@@ -254,7 +254,7 @@ static int series_resume(wn_series *s, MDB_txn *txn)
 	s->sub_seq = last.seq;
 	s->sub_raw = last.raw_bytes;
 	wn_file_relpath(s->rel, sizeof s->rel, s->role, s->kind, s->fi.seq);
-	char key[160], path[4400];
+	char key[160];
 	snprintf(key, sizeof key, "open:%s", s->rel);
 	rc = wn_meta_get(s->c, txn, key, &v);
 	if (rc)
@@ -272,10 +272,8 @@ static int series_resume(wn_series *s, MDB_txn *txn)
 		s->seek[i].checksum = wn_get_be32(p + 8);
 	}
 	s->nseek = last.nframes;
-	snprintf(path, sizeof path, "%s/%s", s->c->dir, s->rel);
-	s->fd = open(path, O_RDWR | O_CLOEXEC);
-	if (s->fd < 0)
-		return series_err(s, errno, "open");
+	if ((rc = wn_catalog_open_file(s->c, s->rel, O_RDWR, &s->fd)))
+		return rc;
 	/* the running hashes cover the committed bytes */
 	hash_reset(s);
 	char *buf = malloc(1 << 20);
@@ -370,11 +368,9 @@ void wn_series_close(wn_series *s)
 /* Create the current file on first use. */
 static int open_file(wn_series *s)
 {
-	char path[4400];
-	snprintf(path, sizeof path, "%s/%s", s->c->dir, s->rel);
-	s->fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (s->fd < 0)
-		return series_err(s, errno, "create");
+	int rc = wn_catalog_open_file(s->c, s->rel, O_RDWR | O_CREAT | O_TRUNC, &s->fd);
+	if (rc)
+		return rc;
 	hash_reset(s);
 	s->fi.data_len = s->fi.size = 0;
 	s->fi.nframes = 0;
@@ -562,12 +558,12 @@ int wn_series_sync(wn_series *s)
 			return series_err(s, errno, "fsync");
 		if (s->file_new) {
 			/* the new file's name must be durable too */
-			char dir[4400];
-			snprintf(dir, sizeof dir, "%s/%s", s->c->dir, s->rel);
+			char dir[256];
+			snprintf(dir, sizeof dir, "%s", s->rel);
 			*strrchr(dir, '/') = 0;
-			int e = wn_fsync_dir(dir);
+			int e = wn_fsync_in(s->c->dirfd, dir);
 			if (e)
-				return series_err(s, e, "fsync of its folder");
+				return series_err(s, wn_open_code(e), "fsync of its folder");
 			s->file_new = 0;
 		}
 	}

@@ -1,6 +1,7 @@
 /*
  * util.c - the small things every other file needs: error text, growable buffers,
  * JSON string output, hex both ways, UTF-8 output, whole-buffer I/O that survives EINTR and short writes,
+ * opening the files of a catalog (never through a link, never a FIFO or a device), and
  * durable file replacement (tmp, fsync, rename, fsync of the folder).
  */
 #include "internal.h"
@@ -347,41 +348,158 @@ int wn_pread_all(int fd, void *p, size_t n, uint64_t off)
 	return 0;
 }
 
-int wn_fsync_dir(const char *dir)
+/* ---- files inside a folder: never through a link, never anything but a file ----
+ *
+ * Everything winnow writes or reads inside a catalog (or a bare folder of its files) is
+ * opened here: a symbolic link planted in the folder must not make a writer truncate or
+ * rewrite a file elsewhere, nor a reader hand out bytes from outside; a FIFO must not
+ * make a reader wait for ever, nor a device be opened at all. So each component of the
+ * path is opened from the one before with O_NOFOLLOW; the last is looked at (fstatat,
+ * not following) before it is opened, opened with O_NONBLOCK (a FIFO put there since
+ * cannot block), looked at again (fstat), and only then is O_NONBLOCK cleared. */
+
+/* Of a component that O_NOFOLLOW refused or that is not a folder: what it is. */
+static int refusal(int dirfd, const char *name, int e)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	int rc = fsync(fd) ? errno : 0;
-	close(fd);
+	struct stat st;
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW))
+		return -e;
+	return S_ISLNK(st.st_mode) ? WN_OPEN_SYMLINK : e == ENOTDIR || e == ELOOP ? WN_OPEN_NOTREG : -e;
+}
+
+int wn_open_in(int dirfd, const char *rel, int flags, mode_t mode)
+{
+	char comp[256];
+	int cur = dirfd, rc = 0, want_dir = (flags & O_DIRECTORY) != 0;
+	const char *p = rel;
+	if (!*rel || *rel == '/')
+		return WN_OPEN_OUTSIDE;
+	for (;;) {
+		const char *sl = strchr(p, '/');
+		size_t n = sl ? (size_t)(sl - p) : strlen(p);
+		if (n >= sizeof comp) {
+			rc = -ENAMETOOLONG;
+			goto out;
+		}
+		if (!n || (n == 2 && p[0] == '.' && p[1] == '.')) {
+			rc = WN_OPEN_OUTSIDE;
+			goto out;
+		}
+		memcpy(comp, p, n);
+		comp[n] = 0;
+		if (!sl)
+			break;
+		int next = openat(cur, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			rc = refusal(cur, comp, errno);
+			goto out;
+		}
+		if (cur != dirfd)
+			close(cur);
+		cur = next;
+		p = sl + 1;
+	}
+	struct stat st;
+	if (!fstatat(cur, comp, &st, AT_SYMLINK_NOFOLLOW)) {
+		if (S_ISLNK(st.st_mode))
+			rc = WN_OPEN_SYMLINK;
+		else if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+			rc = WN_OPEN_NOTREG;
+	} else if (errno != ENOENT || !(flags & O_CREAT)) {
+		rc = -errno;
+	}
+	if (rc)
+		goto out;
+	int fd = openat(cur, comp, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+	if (fd < 0) {
+		rc = errno == ELOOP ? WN_OPEN_SYMLINK : -errno;
+		goto out;
+	}
+	if (fstat(fd, &st))
+		rc = -errno;
+	else if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
+		rc = WN_OPEN_NOTREG;   /* it was replaced between the two looks */
+	else if (!(flags & O_NONBLOCK) && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK))
+		rc = -errno;
+	if (rc) {
+		close(fd);
+		goto out;
+	}
+	rc = fd;
+out:
+	if (cur != dirfd)
+		close(cur);
 	return rc;
 }
 
-int wn_write_file_atomic(const char *path, const void *p, size_t n)
+int wn_open_code(int code)
 {
-	char tmp[4096], dir[4096];
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	return code <= WN_OPEN_SYMLINK ? WN_E_CORRUPT : code < 0 ? -code : code;
+}
+
+const char *wn_open_why(int code)
+{
+	switch (code) {
+	case WN_OPEN_SYMLINK: return "a symbolic link (not followed: winnow opens only the files it wrote)";
+	case WN_OPEN_NOTREG: return "not a regular file";
+	case WN_OPEN_OUTSIDE: return "the path leaves the folder";
+	}
+	return strerror(code < 0 ? -code : code);
+}
+
+int wn_open_path(const char *path, int flags, mode_t mode)
+{
+	const char *sl = strrchr(path, '/');
+	if (!sl)
+		return wn_open_in(AT_FDCWD, path, flags, mode);
+	char dir[4096];
+	size_t dl = sl == path ? 1 : (size_t)(sl - path);
+	if (dl >= sizeof dir)
+		return -ENAMETOOLONG;
+	memcpy(dir, path, dl);
+	dir[dl] = 0;
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	int fd = wn_open_in(dfd, sl + 1, flags, mode);
+	close(dfd);
+	return fd;
+}
+
+int wn_fsync_in(int dirfd, const char *rel)
+{
+	int fd = rel ? wn_open_in(dirfd, rel, O_RDONLY | O_DIRECTORY, 0) : dirfd;
 	if (fd < 0)
-		return errno;
+		return fd;
+	int rc = fsync(fd) ? -errno : 0;
+	if (fd != dirfd)
+		close(fd);
+	return rc;
+}
+
+int wn_write_file_atomic(int dirfd, const char *name, const void *p, size_t n)
+{
+	char tmp[4096];
+	if (strchr(name, '/') || snprintf(tmp, sizeof tmp, "%s.tmp", name) >= (int)sizeof tmp)
+		return WN_OPEN_OUTSIDE;
+	/* a stale tmp of a crash (or a link planted in its place) goes first: it is never opened */
+	if (unlinkat(dirfd, tmp, 0) && errno != ENOENT)
+		return -errno;
+	int fd = wn_open_in(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0)
+		return fd;
 	int rc = wn_write_all(fd, p, n);
 	if (!rc && fsync(fd))
 		rc = errno;
 	if (close(fd) && !rc)
 		rc = errno;
-	if (!rc && rename(tmp, path))
+	if (!rc && renameat(dirfd, tmp, dirfd, name))
 		rc = errno;
 	if (rc) {
-		unlink(tmp);
-		return rc;
+		unlinkat(dirfd, tmp, 0);
+		return -rc;
 	}
-	snprintf(dir, sizeof dir, "%s", path);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = 0;
-	else
-		strcpy(dir, ".");
-	return wn_fsync_dir(dir);
+	return wn_fsync_in(dirfd, NULL);
 }
 
 int wn_mkdir_p(const char *path)

@@ -158,10 +158,10 @@ static int verify_run(vctx *x, wn_pool *pool, vworker *ws, int nw)
 	int e = wn_vread_text(x->manifest, &b);
 	if (e && !c) {
 		wn_buf_free(&b);
-		return wn_vfail(x, e == ENOENT ? WN_E_NOTFOUND : e, "%s: %s", x->manifest, strerror(e));
+		return wn_vfail(x, e == ENOENT ? WN_E_NOTFOUND : e > 0 ? e : WN_E_CORRUPT, "%s: %s", x->manifest, wn_open_why(e));
 	}
 	if (e)
-		wn_vprob(x, PK_METADATA, &NOLOC, "MANIFEST: %s", strerror(e));
+		wn_vprob(x, PK_METADATA, &NOLOC, "MANIFEST: %s", wn_open_why(e));
 	else if ((rc = wn_vload_sumfile(x, &b, 0))) {
 		wn_buf_free(&b);
 		return wn_vfail(x, rc, "out of memory");
@@ -181,7 +181,7 @@ static int verify_run(vctx *x, wn_pool *pool, vworker *ws, int nw)
 			return wn_vfail(x, rc, "out of memory");
 		}
 	} else if (e != ENOENT || (c && c->digest)) {
-		wn_vprob(x, PK_METADATA, &NOLOC, "SHA256SUMS: %s%s", strerror(e),
+		wn_vprob(x, PK_METADATA, &NOLOC, "SHA256SUMS: %s%s", wn_open_why(e),
 			e == ENOENT ? " (the catalog keeps one: ingest --digest sha256)" : "");
 	}
 	wn_buf_free(&b);

@@ -273,6 +273,7 @@ void wn_vfile_free(vfile *f);
 const char *wn_vpath_norm(const char *p, size_t n, char *out, size_t cap);
 const char *wn_vsnip(char *out, size_t cap, const char *s, size_t n);
 int wn_vopen_in(vctx *x, const char *rel);
+/* Read a manifest whole (opened with wn_open_path). 0, errno, or a WN_OPEN_* refusal. */
 int wn_vread_text(const char *path, wn_buf *b);
 int wn_vload_sumfile(vctx *x, const wn_buf *b, int which);
 int wn_vload_manifests_json(vctx *x);

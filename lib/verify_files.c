@@ -7,8 +7,9 @@
  * is with what the manifests and the index say of it.
  *
  * Paths read from manifests are never opened if they are absolute or contain "..", and
- * files are opened with RESOLVE_BENEATH where the kernel has it, so a manifest cannot
- * make us read outside the folder.
+ * files are opened with wn_open_in (util.c: no symbolic link in any component, nothing but
+ * a regular file), so a manifest or a planted link cannot make us read outside the folder,
+ * and a FIFO cannot make us wait.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,14 +18,7 @@
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
-#if defined(__has_include)
-#if __has_include(<linux/openat2.h>)
-#include <linux/openat2.h>
-#define HAVE_OPENAT2 1
-#endif
-#endif
 
 #include "internal.h"
 #include "verify.h"
@@ -198,39 +192,28 @@ static int selected(vctx *x, const char *path)
 	return 0;
 }
 
-/* Open a file of the folder for reading without leaving it: RESOLVE_BENEATH refuses
- * "..", absolute paths and symbolic links that point outside. Returns fd or -errno. */
+/* Open a file of the folder for reading without leaving it (wn_open_in: no link in any
+ * component, nothing but a regular file, so a FIFO cannot block). Returns fd, or -errno,
+ * or a WN_OPEN_* refusal. */
 int wn_vopen_in(vctx *x, const char *rel)
 {
-#if defined(HAVE_OPENAT2) && defined(SYS_openat2)
-	struct open_how how;
-	memset(&how, 0, sizeof how);
-	how.flags = O_RDONLY | O_CLOEXEC;
-	how.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS;
-	long fd = syscall(SYS_openat2, x->dirfd, rel, &how, sizeof how);
-	if (fd >= 0)
-		return (int)fd;
-	if (errno != ENOSYS && errno != EPERM)
-		return -errno;
-#endif
-	int fd2 = openat(x->dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	return fd2 < 0 ? -errno : fd2;
+	return wn_open_in(x->dirfd, rel, O_RDONLY, 0);
 }
 
 int wn_vread_text(const char *path, wn_buf *b)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = wn_open_path(path, O_RDONLY, 0);
 	if (fd < 0)
-		return errno;
+		return fd <= WN_OPEN_SYMLINK ? fd : -fd;
 	struct stat st;
 	if (fstat(fd, &st)) {
 		int e = errno;
 		close(fd);
 		return e;
 	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_TEXT) {
+	if ((uint64_t)st.st_size > MAX_TEXT) {
 		close(fd);
-		return S_ISREG(st.st_mode) ? EFBIG : EISDIR;
+		return EFBIG;
 	}
 	b->len = 0;
 	if (wn_buf_reserve(b, (size_t)st.st_size + 1)) {
@@ -355,25 +338,34 @@ typedef struct mjdoc {
 	const char *name;
 } mjdoc;
 
-/* One element of MANIFEST.json's files[]. */
+/* One element of MANIFEST.json's files[]: each member it lacks or cannot use is a
+ * problem that names the line and the member. */
 static int mj_file(void *ud, size_t idx, const char *path, size_t plen, int have_path, const wn_mfile *m)
 {
 	vctx *x = ((const mjdoc *)ud)->x;
 	char norm[4096], s1[80];
-	const char *why = have_path ? wn_vpath_norm(path, plen, norm, sizeof norm) : "no \"path\"";
+	const char *why = have_path ? wn_vpath_norm(path, plen, norm, sizeof norm) : NULL;
+	if (!have_path) {
+		wn_vprob(x, PK_METADATA, &NOLOC, "MANIFEST.json line %u: files[%zu]: \"path\" %s: refused, not opened", m->line,
+			idx, m->why[WN_MF_PATH]);
+		return 0;
+	}
 	if (why) {
-		wn_vprob(x, PK_METADATA, &NOLOC, "MANIFEST.json files[%zu]: %s (\"%s\"): refused, not opened", idx, why,
-			wn_vsnip(s1, sizeof s1, path, plen));
+		wn_vprob(x, PK_METADATA, &NOLOC, "MANIFEST.json line %u: files[%zu]: %s (\"%s\"): refused, not opened", m->line,
+			idx, why, wn_vsnip(s1, sizeof s1, path, plen));
 		return 0;
 	}
 	vfile *f = wn_vfile_get(x, norm);
 	if (!f)
 		return WN_E_NOMEM;
+	vloc l = at_file(f);
 	if (f->have_json) {
-		vloc l = at_file(f);
-		wn_vprob(x, PK_METADATA, &l, "MANIFEST.json lists the file a second time (files[%zu])", idx);
+		wn_vprob(x, PK_METADATA, &l, "MANIFEST.json line %u lists the file a second time (files[%zu])", m->line, idx);
 		return 0;
 	}
+	for (int i = 0; i < WN_MF_N; i++)
+		if (m->why[i])
+			wn_vprob(x, PK_METADATA, &l, "MANIFEST.json line %u: \"%s\" %s", m->line, wn_mfield_name(i), m->why[i]);
 	f->j = *m;
 	f->have_json = 1;
 	return 0;
@@ -383,6 +375,12 @@ static void mj_version(void *ud, const char *key)
 {
 	const mjdoc *d = ud;
 	wn_vprob(d->x, PK_METADATA, &NOLOC, "%s: %s is not 1 (this winnow reads version 1)", d->name, key);
+}
+
+static void mj_field(void *ud, unsigned line, const char *field, const char *why)
+{
+	const mjdoc *d = ud;
+	wn_vprob(d->x, PK_METADATA, &NOLOC, "%s line %u: \"%s\" %s", d->name, line, field, why);
 }
 
 /* Read MANIFEST.json (catalog 0) or catalog.json (1) into *m; *have: it is there and is
@@ -399,14 +397,15 @@ static int load_mjson(vctx *x, int catalog, int *have, wn_mjson *m)
 	int e = wn_vread_text(path, &b);
 	if (e) {
 		if (e != ENOENT || x->c)
-			wn_vprob(x, PK_METADATA, &NOLOC, "%s: %s", name, strerror(e));
+			wn_vprob(x, PK_METADATA, &NOLOC, "%s: %s", name, wn_open_why(e));
 		wn_buf_free(&b);
 		return 0;
 	}
 	int rc = json_valid(x, name, &b);
 	if (rc > 0) {
 		mjdoc d = { x, name };
-		wn_mjson_cb cb = { catalog ? NULL : mj_file, mj_version, catalog, &d };
+		wn_mjson_cb cb = { .file = catalog ? NULL : mj_file, .version = mj_version, .field = mj_field,
+			.catalog = catalog, .ud = &d };
 		*have = 1;
 		rc = wn_mjson_read(b.p, b.len, &cb, m);
 		if (!rc && m->bad)
@@ -442,11 +441,9 @@ int wn_vload_manifests_json(vctx *x)
 /* Is a writer at work on the catalog right now? (Its MANIFEST may then lag behind.) */
 int wn_vwriter_active(vctx *x)
 {
-	char p[4400];
 	if (!x->c || x->c->writable)
 		return 0;
-	snprintf(p, sizeof p, "%s/index/writer.lock", x->dir);
-	int fd = open(p, O_RDONLY | O_CLOEXEC);
+	int fd = wn_open_in(x->dirfd, "index/writer.lock", O_RDONLY, 0);
 	if (fd < 0)
 		return 0;
 	int busy = flock(fd, LOCK_SH | LOCK_NB) && errno == EWOULDBLOCK;
@@ -573,18 +570,20 @@ int wn_vplan_files(vctx *x)
 					wn_vprob(x, PK_MISSING, &l, "the file is missing (MANIFEST line %u)", f->line);
 				else
 					wn_vprob(x, PK_MISSING, &l, "the file is missing (the index has a row for it)");
-			} else if (e == EXDEV || e == ELOOP) {
-				wn_vprob(x, PK_METADATA, &l, "refused: the path leaves the folder through a symbolic link");
+			} else if (fd == WN_OPEN_SYMLINK || fd == WN_OPEN_OUTSIDE) {
+				wn_vprob(x, PK_METADATA, &l, "refused: %s", wn_open_why(fd));
+			} else if (fd == WN_OPEN_NOTREG) {
+				wn_vprob(x, PK_MISSING, &l, "not a regular file (not opened)");
 			} else {
-				wn_vprob(x, PK_MISSING, &l, "cannot open: %s", strerror(e));
+				wn_vprob(x, PK_MISSING, &l, "cannot open: %s", wn_open_why(fd));
 			}
 			continue;
 		}
 		struct stat st;
-		int isreg = !fstat(fd, &st) && S_ISREG(st.st_mode);
+		int bad = fstat(fd, &st);
 		close(fd);
-		if (!isreg) {
-			wn_vprob(x, PK_MISSING, &l, "not a regular file");
+		if (bad) {
+			wn_vprob(x, PK_MISSING, &l, "cannot open: %s", strerror(errno));
 			continue;
 		}
 		f->size = (uint64_t)st.st_size;
@@ -691,7 +690,7 @@ void wn_vtask_hash(vworker *w, vfile *f)
 	vloc l = at_file(f);
 	int fd = wn_vopen_in(x, f->path);
 	if (fd < 0) {
-		wn_vprob(x, PK_MISSING, &l, "cannot open: %s", strerror(-fd));
+		wn_vprob(x, PK_MISSING, &l, "cannot open: %s", wn_open_why(fd));
 		return;
 	}
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);

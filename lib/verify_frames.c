@@ -316,6 +316,19 @@ static void frame_records(vworker *w, vfile *f, uint32_t fi, const char *raw, si
 	}
 }
 
+/* What a frame that is not a zstd frame starts with, for a message: the bytes it has,
+ * at most 4 (a seek table entry may give it fewer; the buffer beyond them holds nothing
+ * of this frame). */
+static const char *first_bytes(char out[40], const uint8_t *p, uint32_t n)
+{
+	static const char *const lead[5] = { "it has no bytes", "its only byte", "its only 2 bytes", "its only 3 bytes",
+		"first bytes" };
+	int o = snprintf(out, 40, "%s", lead[n < 4 ? n : 4]);
+	for (uint32_t i = 0; i < n && i < 4; i++)
+		o += snprintf(out + o, (size_t)(40 - o), "%s%02x", i ? " " : n < 4 ? ": " : " ", p[i]);
+	return out;
+}
+
 void wn_vtask_frame(vworker *w, vfile *f, uint32_t fi)
 {
 	vctx *x = w->x;
@@ -342,8 +355,8 @@ void wn_vtask_frame(vworker *w, vfile *f, uint32_t fi)
 	}
 	unsigned long long cs = ZSTD_getFrameContentSize(w->in, fr->csize);
 	if (cs == ZSTD_CONTENTSIZE_ERROR) {
-		wn_vprob(x, PK_FRAME, &l, "frame %u: not a zstd frame header (first bytes %02x %02x %02x %02x)", fi, w->in[0],
-			w->in[1], w->in[2], w->in[3]);
+		char what[40];
+		wn_vprob(x, PK_FRAME, &l, "frame %u: not a zstd frame header (%s)", fi, first_bytes(what, w->in, fr->csize));
 		return;
 	}
 	if (cs == ZSTD_CONTENTSIZE_UNKNOWN || cs > MAX_FRAME_RAW) {

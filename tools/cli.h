@@ -49,6 +49,11 @@ void out_put(outbuf *o, const char *s, size_t n);
 void out_str(outbuf *o, const char *s);
 void out_fmt(outbuf *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void out_json_str(outbuf *o, const char *s, size_t n);
+/* A file name for text output, the one escaper of names (--json output escapes as JSON
+ * instead): as it is, or, if it holds a newline, a backslash, a control or bytes that are
+ * not UTF-8, a backslash and then the name with those escaped (\\ \n \r \t \xHH), as
+ * sha256sum and xxhsum print such names. */
+void out_name(outbuf *o, const char *name);
 /* a record callback (wn_record_fn) for an outbuf: the record and a newline */
 int out_line(const char *rec, size_t len, void *ud);
 /* flush and close stdout; returns 0 or an errno */

@@ -146,7 +146,7 @@ static void on_problem(const wn_problem *p, void *ud)
 	out_str(o, ":");
 	if (p->path) {
 		out_str(o, " ");
-		out_str(o, p->path);
+		out_name(o, p->path);
 	}
 	if (p->frame >= 0)
 		out_fmt(o, " frame %lld", (long long)p->frame);

@@ -243,6 +243,60 @@ void out_json_str(outbuf *o, const char *s, size_t n)
 		free(q);
 }
 
+/* ---- file names in text output ----
+ * A name is printed as it is unless some byte of it could break the line or reach the
+ * terminal as a control: a newline (which would forge a line of its own), a backslash,
+ * another C0 control or DEL, a C1 control (U+0080-U+009F), or bytes that are not UTF-8.
+ * Then, as sha256sum and xxhsum mark such a name, it is preceded by a backslash and those
+ * bytes are escaped: \\ \n \r \t, and \xHH for the rest. */
+
+/* Bytes of the UTF-8 sequence at s (n left) that may be shown as they are: 1-4, or 0. */
+static size_t utf8_plain(const unsigned char *s, size_t n)
+{
+	if (s[0] >= 0x20 && s[0] < 0x7f)
+		return s[0] != '\\';
+	size_t len = s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
+	if (!len || len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	uint32_t cp = len == 2 ? (uint32_t)(s[0] & 0x1f) << 6 | (s[1] & 0x3f) :
+		len == 3 ? (uint32_t)(s[0] & 0x0f) << 12 | (uint32_t)(s[1] & 0x3f) << 6 | (s[2] & 0x3f) :
+		(uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 | (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;   /* overlong, surrogate, out of range */
+	return cp >= 0x80 && cp < 0xa0 ? 0 : len;
+}
+
+void out_name(outbuf *o, const char *name)
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t n = strlen(name), i, k;
+	for (i = 0; i < n && (k = utf8_plain(s + i, n - i)); i += k)
+		;
+	if (i == n) {
+		out_put(o, name, n);
+		return;
+	}
+	out_put(o, "\\", 1);
+	for (i = 0; i < n;) {
+		if ((k = utf8_plain(s + i, n - i))) {
+			out_put(o, name + i, k);
+			i += k;
+			continue;
+		}
+		switch (s[i]) {
+		case '\\': out_str(o, "\\\\"); break;
+		case '\n': out_str(o, "\\n"); break;
+		case '\r': out_str(o, "\\r"); break;
+		case '\t': out_str(o, "\\t"); break;
+		default: out_fmt(o, "\\x%02x", s[i]);
+		}
+		i++;
+	}
+}
+
 int out_finish(outbuf *o)
 {
 	out_flush(o);

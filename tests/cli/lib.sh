@@ -78,3 +78,23 @@ kill_mid_runs() {
 		if killed_mid_run $? "$cat"; then kills=$((kills + 1)); else rm -rf "$cat"; fi
 	done
 }
+# crash_mid_input CAT FILE ARGS...: ingest FILE into CAT (with ARGS) through a pipe that
+# stays open, wait for a checkpoint, then kill -9 the ingest: CAT is left as a crash leaves
+# it, with unsealed files
+crash_mid_input() {
+	local cat=$1 in=$2 pid
+	shift 2
+	rm -f "$T/.feed" && mkfifo "$T/.feed"
+	"$WINNOW" ingest -C "$cat" -q "$@" - <"$T/.feed" >/dev/null 2>&1 &
+	pid=$!
+	exec 7>"$T/.feed"
+	cat "$in" >&7
+	for _ in $(seq 200); do has_checkpoint "$cat" && break; sleep 0.1; done
+	sleep 0.2
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	exec 7>&-
+	rm -f "$T/.feed"
+}
+# unsealed_shard CAT: the last shard that MANIFEST does not list (relative to CAT)
+unsealed_shard() { (cd "$1" && for f in shards/*.zst; do grep -qF "($f)" MANIFEST || echo "$f"; done | tail -n 1); }

@@ -8,6 +8,7 @@
 #include "tap.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -81,18 +82,24 @@ int main(void)
 	/* known values: SHA-256("abc") (FIPS 180-2), XXH128 of "" (xxhsum -H2 /dev/null) */
 	snprintf(path, sizeof path, "%s/abc", dir);
 	write_file(path, "abc", 3);
-	IS_INT(wn_file_digests(path, xxh, sha, &size), 0, "wn_file_digests");
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+	IS_INT(wn_file_digests(dfd, "abc", xxh, sha, &size), 0, "wn_file_digests");
 	wn_hex(hex, sha, 32);
 	OK(!strcmp(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"), "SHA-256 of \"abc\": %s", hex);
 	IS_INT(size, 3, "size of the file");
 	snprintf(path, sizeof path, "%s/empty", dir);
 	write_file(path, "", 0);
-	IS_INT(wn_file_digests(path, xxh, sha, NULL), 0, "wn_file_digests of an empty file");
+	IS_INT(wn_file_digests(dfd, "empty", xxh, sha, NULL), 0, "wn_file_digests of an empty file");
 	wn_hex(hex, xxh, 16);
 	OK(!strcmp(hex, "99aa06d3014798d86001c324468d497f"), "XXH128 of nothing: %s", hex);
 	wn_hex(hex, sha, 32);
 	OK(!strcmp(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), "SHA-256 of nothing");
-	OK(wn_file_digests("/nonexistent/x", xxh, sha, NULL) == ENOENT, "a missing file: ENOENT");
+	OK(wn_file_digests(dfd, "nonexistent", xxh, sha, NULL) == ENOENT, "a missing file: ENOENT");
+	snprintf(path, sizeof path, "%s/link", dir);
+	IS_INT(symlink("abc", path), 0, "a link to a file");
+	IS_INT(wn_file_digests(dfd, "link", xxh, sha, NULL), WN_OPEN_SYMLINK, "a link is not followed");
+	unlink(path);
+	close(dfd);
 
 	/* a small catalog */
 	char cat[300], in[300];
