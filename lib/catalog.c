@@ -300,7 +300,7 @@ static int load_opts(wn_catalog *c, MDB_txn *txn)
 static int open_env(wn_catalog *c)
 {
 	char path[4096];
-	snprintf(path, sizeof path, "%s/index", c->dir);
+	snprintf(path, sizeof path, "%s/%s", c->dir, c->index);
 	if (c->writable) {
 		int e = wn_mkdir_p(path);
 		if (e)
@@ -312,7 +312,7 @@ static int open_env(wn_catalog *c)
 	mdb_env_set_maxdbs(c->env, 32);
 	mdb_env_set_mapsize(c->env, (size_t)1 << 40);   /* address space only; the file grows as needed */
 	mdb_env_set_maxreaders(c->env, 126);
-	rc = mdb_env_open(c->env, path, MDB_NORDAHEAD | MDB_NOTLS | (c->writable ? 0 : MDB_RDONLY), 0644);
+	rc = mdb_env_open(c->env, path, MDB_NORDAHEAD | MDB_NOTLS | c->env_flags | (c->writable ? 0 : MDB_RDONLY), 0644);
 	if (rc) {
 		if (rc == ENOENT)
 			return wn_seterr(c, WN_E_NOTFOUND, "%s: not a catalog (no index)", c->dir);
@@ -485,6 +485,7 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 	if (!c)
 		return WN_E_NOMEM;
 	c->lockfd = -1;
+	strcpy(c->index, "index");
 	c->writable = (flags & WN_OPEN_WRITE) != 0;
 	c->dir = strdup(dir);
 	if (!c->dir)
@@ -554,6 +555,32 @@ abort:
 	return rc;
 }
 
+int wn_index_create(wn_catalog **out, const char *dir, const char *index, unsigned env_flags)
+{
+	wn_catalog *c = calloc(1, sizeof *c);
+	*out = c;
+	if (!c || !(c->dir = strdup(dir)))
+		return WN_E_NOMEM;
+	c->lockfd = -1;
+	c->writable = 1;
+	c->env_flags = env_flags;
+	snprintf(c->index, sizeof c->index, "%s", index);
+	int rc = open_env(c);
+	if (rc)
+		return rc;
+	MDB_txn *txn;
+	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)))
+		return wn_lmdb_err(c, rc, "begin");
+	MDB_val v;
+	if ((rc = open_dbs(c, txn)) || (rc = wn_meta_get(c, txn, "format_version", &v)) != WN_E_NOTFOUND ||
+	    (rc = check_format(c, txn))) {
+		mdb_txn_abort(txn);
+		return rc ? rc : wn_seterr(c, WN_E_USAGE, "%s/%s: already holds an index", dir, index);
+	}
+	rc = mdb_txn_commit(txn);
+	return rc ? wn_lmdb_err(c, rc, "commit") : 0;
+}
+
 void wn_catalog_close(wn_catalog *c)
 {
 	if (!c)
@@ -601,7 +628,7 @@ static void find_map(wn_catalog *c)
 {
 	char path[4400], line[4600];
 	struct stat st;
-	snprintf(path, sizeof path, "%s/index/data.mdb", c->dir);
+	snprintf(path, sizeof path, "%s/%s/data.mdb", c->dir, c->index);
 	c->map_searched = 1;
 	if (stat(path, &st))
 		return;

@@ -96,6 +96,9 @@ int wn_pread_all(int fd, void *p, size_t n, uint64_t off); /* 0, errno, or WN_E_
 int wn_fsync_dir(const char *dir);                         /* 0 or errno */
 int wn_write_file_atomic(const char *path, const void *p, size_t n); /* tmp + fsync + rename + dir fsync */
 int wn_mkdir_p(const char *path);                          /* 0 or errno */
+/* The whole regular file at path into b, NUL-terminated (b->len excludes the NUL): 0, or
+ * errno (EISDIR: not a regular file, EFBIG: more than max bytes, ENOMEM). */
+int wn_read_text(const char *path, wn_buf *b, uint64_t max);
 double wn_now(void);                                       /* monotonic seconds */
 int wn_utf8_valid(const char *s, size_t n);                /* 1 if valid UTF-8 */
 const char *wn_kind_name(int kind);
@@ -236,6 +239,8 @@ typedef struct wn_catopts {
 
 struct wn_catalog {
 	char *dir;
+	char index[32];                 /* the LMDB environment's folder in dir: "index" (reindex builds another) */
+	unsigned env_flags;             /* extra mdb_env_open flags (reindex: MDB_NOSYNC, synced at the end) */
 	int writable;
 	int lockfd;
 	MDB_env *env;
@@ -267,6 +272,11 @@ int wn_meta_put(wn_catalog *c, MDB_txn *txn, const char *key, const void *p, siz
 int wn_meta_del(wn_catalog *c, MDB_txn *txn, const char *key);
 int wn_catopts_encode(const wn_catopts *o, wn_buf *out);
 int wn_catalog_write_manifests(wn_catalog *c);
+/* A new, empty index in dir/<index> (a folder that must not hold one yet) for the data
+ * files of dir, open for writing without the writer lock, which the caller holds: what
+ * reindex builds into. env_flags are added to mdb_env_open's (MDB_NOSYNC: the caller syncs
+ * with mdb_env_sync). 0, or an error with *out set for its message (close it). */
+int wn_index_create(wn_catalog **out, const char *dir, const char *index, unsigned env_flags);
 /* Cut data files back to their committed lengths, remove uncommitted ones (writer only). */
 int wn_catalog_rollback(wn_catalog *c);
 /* Where LMDB maps data.mdb in this process (NULL if it cannot be told). */

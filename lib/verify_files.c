@@ -219,48 +219,7 @@ int wn_vopen_in(vctx *x, const char *rel)
 
 int wn_vread_text(const char *path, wn_buf *b)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno;
-	struct stat st;
-	if (fstat(fd, &st)) {
-		int e = errno;
-		close(fd);
-		return e;
-	}
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > MAX_TEXT) {
-		close(fd);
-		return S_ISREG(st.st_mode) ? EFBIG : EISDIR;
-	}
-	b->len = 0;
-	if (wn_buf_reserve(b, (size_t)st.st_size + 1)) {
-		close(fd);
-		return ENOMEM;
-	}
-	for (;;) {
-		if (wn_buf_reserve(b, 65536)) {
-			close(fd);
-			return ENOMEM;
-		}
-		ssize_t r = read(fd, b->p + b->len, b->cap - b->len - 1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			return e;
-		}
-		if (!r)
-			break;
-		b->len += (size_t)r;
-		if (b->len > MAX_TEXT) {
-			close(fd);
-			return EFBIG;
-		}
-	}
-	close(fd);
-	b->p[b->len] = 0;
-	return 0;
+	return wn_read_text(path, b, MAX_TEXT);
 }
 
 /* A printable excerpt of untrusted text for a message: at most 60 bytes, anything but
