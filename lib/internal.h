@@ -373,6 +373,14 @@ int wn_shard_keep(wn_catalog *c, int kind, uint32_t seq, int *fd, uint32_t *fd_s
 /* Report shard `rel` of kind missing (open said ENOENT): WN_E_MISSING, with c->err
  * naming it and, from its files row, the ordinals of the records it holds. */
 int wn_shard_missing(wn_catalog *c, MDB_txn *txn, int kind, const char *rel);
+ /* The files row (and name) of the shard of kind that holds record ord: 1, 0 if no row
+ * does, or an error. */
+int wn_shard_of(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_fileinfo *f, char *rel, size_t rl);
+/* Is the data file rel (relative to the catalog) there? 1, or 0 when it is not. */
+int wn_shard_present(wn_catalog *c, const char *rel);
+/* How many shards of kind have a files row but no file (a partial mirror); desc names
+ * the first with its ordinals. <0 on error. */
+int wn_shards_absent(wn_catalog *c, MDB_txn *txn, int kind, char *desc, size_t cap);
 /* Set c->err to "<rel>: frame N (bytes A-B): <what>" and return WN_E_CORRUPT: the one
  * wording of damage found in a frame or in a record read from it. */
 int wn_frame_damaged(wn_catalog *c, const char *rel, const wn_frameinfo *fi, const char *fmt, ...)

@@ -683,13 +683,15 @@ static int prove_file(rx *x, rfile *f, int fd, uint64_t size, wn_fileinfo *fi, w
 static int absent_file(rx *x, rfile *f, wn_fileinfo *fi)
 {
 	const wn_mfile *m = &f->m;
-	if (!x->o->ignore_missing) {
-		if (f->role == WN_ROLE_SHARD && m->records)
+	/* a mirror may leave out the ledger and rejects (queries do not read them); a shard
+	 * it leaves out only with ignore_missing */
+	if (!x->o->ignore_missing && f->role == WN_ROLE_SHARD) {
+		if (m->records)
 			return wn_seterr(x->c, WN_E_MISSING, "%s/%s is missing: it holds %s records %" PRIu64 "-%" PRIu64
-				" (use --ignore-missing to index the files that are there)", x->dir, f->rel, wn_kind_name(f->kind),
+				" (use --ignore-missing to index the files that are there)", x->mdir, f->rel, wn_kind_name(f->kind),
 				m->first_ordinal, m->last_ordinal);
 		return wn_seterr(x->c, WN_E_MISSING, "%s/%s is missing (use --ignore-missing to index the files that are there)",
-			x->dir, f->rel);
+			x->mdir, f->rel);
 	}
 	if (m->bytes < wn_seektable_size((uint32_t)m->frames) || m->frames > UINT32_MAX)
 		return wn_seterr(x->c, WN_E_CORRUPT, "%s/MANIFEST.json: %s: its sizes do not add up", x->mdir, f->rel);

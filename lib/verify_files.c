@@ -522,6 +522,7 @@ int wn_vplan_files(vctx *x)
 		int fd = wn_vopen_in(x, f->path);
 		if (fd < 0) {
 			int e = -fd;
+			f->absent = e == ENOENT;
 			if (e == ENOENT && x->o->ignore_missing) {
 					x->res->files_skipped++;
 				x->res->bytes_skipped += expected_bytes(f);
