@@ -259,7 +259,8 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
  * records than the index says, a record that is not the one the index holds, a shard
  * shorter than its frames; the message names the shard, the frame and its bytes),
  * WN_E_MISSING (a shard the index lists is not there, as in a partial mirror; the
- * message names it and the ordinals of the records it holds), WN_E_LMDB, WN_E_NOMEM,
+ * message names it and the ordinals of the records it holds; also an id that is not in
+ * the shards that are there while a shard is not: "not found" would not be proven), WN_E_LMDB, WN_E_NOMEM,
  * errno (a shard cannot be opened or read; or LMDB reported one).
  * After an error, emit or fn may already have been called for some records. */
 
@@ -298,6 +299,8 @@ int wn_get(wn_catalog *c, int kind, const char *id, size_t idlen, wn_emit_fn emi
 typedef int (*wn_get_fn)(size_t i, const char *rec, size_t len, void *ud);
 
 /* The surviving records of n ids (lens[i] bytes each), answered in the order given.
+ * When some id has no record and a shard of the kind is not there (a partial mirror),
+ * the call fails with WN_E_MISSING before any answer, naming the id and the shard.
  * Each frame involved is read once, and only as far as the last record wanted from it,
  * so asking for many ids at once is much faster than one call per id. An id without a
  * record is an answer (rec == NULL), not an error. All the reading is done before the

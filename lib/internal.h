@@ -28,6 +28,7 @@
  *   ingest.c     the ingest pipeline (ingest.h): ingest_parse.c the parsing thread,
  *                ingest_ckpt.c checkpoints and "pending"
  *   query.c      export, get, stats
+ *   reindex.c    the index built again from the data files (winnow reindex)
  *   verify.c     checking a catalog or a bare folder (verify.h): verify_report.c,
  *                verify_files.c, verify_frames.c, verify_index.c, verify_counts.c
  */
