@@ -133,6 +133,7 @@ typedef struct rx {
 	wn_lsm *lsm;
 	MDB_txn *rtxn;
 	uint64_t next_ord, since, ckpt_every, winners, entries[WN_NROLES];
+	int kind_absent;        /* shards of the kind that are not there (ignore_missing) */
 	wn_frameinfo *fr;       /* rows since the last checkpoint */
 	size_t nfr, capfr;
 	wn_fileinfo *rows;
@@ -609,6 +610,8 @@ static int take_ledger(rx *x, const rtask *t)
 		int found = wn_lsm_find_id(x->lsm, x->rtxn, e->hash, e->check, &old);
 		if (found < 0)
 			return found;
+		if (!found && x->kind_absent)
+			continue;   /* its versions are in shards that are not there */
 		if (!found)
 			return wn_frame_damaged(x->c, t->f->rel, &t->fi, "entry %" PRIu64 ": its id is in no shard", n);
 		if (!(old.flags & WN_IDF_REVISED)) {
@@ -710,6 +713,7 @@ static int absent_file(rx *x, rfile *f, wn_fileinfo *fi)
 	fi->has_sha256 = (uint8_t)x->digest;
 	memcpy(fi->sha256, m->sha256, 32);
 	if (f->role == WN_ROLE_SHARD) {
+		x->kind_absent++;
 		x->res->records_absent += m->records;
 		x->next_ord += m->records;
 		if (m->records)
@@ -819,6 +823,7 @@ static int index_kind(rx *x, int kind)
 	uint64_t total = 0;
 	x->kind = kind;
 	x->next_ord = x->since = x->winners = 0;
+	x->kind_absent = 0;
 	memset(x->entries, 0, sizeof x->entries);
 	for (size_t i = 0; i < x->nf; i++)
 		if (x->f[i].kind == kind && x->f[i].role == WN_ROLE_SHARD)
@@ -841,11 +846,11 @@ static int index_kind(rx *x, int kind)
 	ks->ledger_entries = x->entries[WN_ROLE_LEDGER];
 	ks->reject_entries = x->entries[WN_ROLE_REJECT];
 	ks->read = ks->kept + ks->duplicates + ks->revisions + ks->rejected;
-	int all_ledger = 1;
+	int all_there = 1;
 	for (size_t i = 0; i < x->nf; i++)
-		if (x->f[i].kind == kind && x->f[i].role == WN_ROLE_LEDGER && x->f[i].absent)
-			all_ledger = 0;
-	if (all_ledger && x->winners != ks->superseded)
+		if (x->f[i].kind == kind && x->f[i].absent && x->f[i].role != WN_ROLE_REJECT)
+			all_there = 0;
+	if (all_there && x->winners != ks->superseded)
 		return wn_seterr(c, WN_E_CORRUPT, "%s: the %s ledger records %" PRIu64 " revisions that replaced a version, the "
 			"shards hold %" PRIu64 " replaced versions", x->dir, wn_kind_name(kind), x->winners, ks->superseded);
 	if (x->mj.have_counts) {

@@ -78,3 +78,21 @@ is "get of a record of a shard that is there exits 0" "$?" 0
 grep -q "^missing: $S3" "$T/v" && ! grep -v "^missing: \|^damaged:" "$T/v" | grep -q .
 is "verify --deep reports the absent files and nothing else" "$?" 0
 check "verify --deep --ignore-missing is clean" "$WINNOW" verify -C "$P" --deep --ignore-missing
+
+# a partial mirror with its ledger, of a catalog with revisions that won and lost: the
+# ledger names ids and ordinals of the absent shard, which is not damage
+R=$T/rev
+"$GEN" --count 20000 --seed 9 --revision-rate 0.1 -o "$T/r1.jsonl"
+"$GEN" --count 20000 --seed 10 --revision-rate 0.2 -o "$T/r2.jsonl"
+"$WINNOW" ingest -C "$R" -q --shard-size 1M --frame-size 64K "$T/r1.jsonl" >/dev/null 2>&1 &&
+	"$WINNOW" ingest -C "$R" -q --on-conflict last --shard-size 1M --frame-size 64K "$T/r2.jsonl" >/dev/null 2>&1
+is "a catalog with revisions that won and lost" "$?" 0
+RM=$T/rev-mirror
+cp -a "$R" "$RM"
+rm -rf "$RM/index" "$RM/shards/track-000001.jsonl.zst"
+check "reindex --from its mirror without shard 1 --ignore-missing exits 0" "$WINNOW" reindex -C "$T/rev-part" --from "$RM" --ignore-missing -q
+is "... with the original's counts" "$("$WINNOW" stats -C "$T/rev-part" | head -n 1)" "$("$WINNOW" stats -C "$R" | head -n 1)"
+"$WINNOW" export -C "$R" --ignore-missing >"$T/rev.all" 2>/dev/null
+"$WINNOW" export -C "$T/rev-part" --ignore-missing 2>/dev/null | cmp -s - <(grep -vxFf <(zstd -dc "$R/shards/track-000001.jsonl.zst") "$T/rev.all")
+is "... and export --ignore-missing writes the survivors of the other shards" "$?" 0
+check "... and verify --deep --ignore-missing is clean" "$WINNOW" verify -C "$T/rev-part" --deep --ignore-missing
