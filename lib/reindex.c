@@ -275,7 +275,8 @@ static int load_manifests(rx *x)
 	if (rc && rc != ENOENT)
 		return rc;
 	x->have_cj = !rc;
-	qsort(x->f, x->nf, sizeof *x->f, cmp_file);
+	if (x->nf)
+		qsort(x->f, x->nf, sizeof *x->f, cmp_file);
 	/* a series is numbered 1, 2, 3 ... without a gap */
 	for (size_t i = 0; i < x->nf; i++) {
 		const rfile *p = i ? &x->f[i - 1] : NULL, *f = &x->f[i];
