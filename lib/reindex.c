@@ -1083,6 +1083,13 @@ int wn_reindex(const char *dir, const wn_reindex_opts *o, wn_reindex_result *res
 	x.mdir = o->from ? o->from : dir;
 	char p[4400];
 	int rc = 0, lockfd = -1;
+	/* nothing is made in a folder that is not a catalog or a mirror */
+	struct stat st;
+	snprintf(p, sizeof p, "%s/MANIFEST.json", x.mdir);
+	if (stat(p, &st)) {
+		snprintf(res->err, sizeof res->err, "%.400s: no MANIFEST.json: not a catalog or a mirror of one", x.mdir);
+		return WN_E_USAGE;
+	}
 	/* the writer lock of the catalog, in its index folder (made if there is none) */
 	const char *sub[] = { "index", "shards", "ledger", "rejects" };
 	for (size_t i = 0; i < 4 && !rc; i++) {

@@ -109,3 +109,25 @@ if [ -d "$I" ]; then
 else
 	skip "an interrupted ingest's unsealed file" "no kill landed after a checkpoint"
 fi
+
+# ---- interrupted on request (SIGINT): exit 130, the old index stays ----
+before=$(mdb_dump -a "$C/index" | md5sum)
+"$WINNOW" reindex -C "$C" -q >/dev/null 2>"$T/err" &
+pid=$!
+sleep 0.3
+kill -INT $pid 2>/dev/null
+wait $pid
+st=$?
+if [ "$st" -eq 0 ]; then
+	skip "reindex interrupted by SIGINT exits 130" "it had finished"
+else
+	is "reindex interrupted by SIGINT exits 130" "$st" 130
+	[ "$(mdb_dump -a "$C/index" | md5sum)" = "$before" ] && [ ! -e "$C/index.reindex" ]
+	is "... and the catalog keeps the index it had, nothing beside it" "$?" 0
+fi
+must_fail "reindex without -C is a usage error" 2 "$WINNOW" reindex
+mkdir -p "$T/nothing"
+must_fail "reindex of a folder without MANIFEST.json exits 2" 2 "$WINNOW" reindex -C "$T/nothing"
+[ -z "$(ls -A "$T/nothing")" ] && ok "... and makes nothing in it" || not_ok "... and makes nothing in it"
+"$WINNOW" reindex -C "$C" --json >"$T/json"
+is "reindex --json counts the records" "$(json_get "$T/json" records)" "$("$WINNOW" stats -C "$C" --json | grep -o '"next_ord":[0-9]*\|"kept":[0-9]*' | head -n 1 | cut -d: -f2)"
