@@ -349,27 +349,12 @@ static void *worker_state(void *ud, int i)
 	return w->bad ? NULL : w;
 }
 
-static int grow(void **p, size_t *cap, size_t n, size_t size)
-{
-	if (n <= *cap)
-		return 0;
-	size_t c = *cap ? *cap : 1024;
-	while (c < n)
-		c *= 2;
-	void *q = realloc(*p, c * size);
-	if (!q)
-		return WN_E_NOMEM;
-	*p = q;
-	*cap = c;
-	return 0;
-}
-
 static int shard_lines(rtask *t, rworker *w, const char *p, const char *end)
 {
 	const rfile *f = t->f;
 	for (uint32_t i = 0; p < end; i++) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (grow((void **)&t->k, &t->capk, (size_t)i + 1, sizeof *t->k))
+		if (WN_GROW(t->k, i, t->capk, 1024))
 			return WN_E_NOMEM;
 		wn_jresult jr;
 		wn_keys k;
@@ -398,7 +383,7 @@ static int ledger_lines(rtask *t, rworker *w, const char *p, const char *end)
 {
 	for (uint32_t i = 0; p < end; i++) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (grow((void **)&t->l, &t->capl, (size_t)i + 1, sizeof *t->l))
+		if (WN_GROW(t->l, i, t->capl, 1024))
 			return WN_E_NOMEM;
 		wn_ledger_entry e;
 		int rc = wn_ledger_decode(p, (size_t)(nl - p), WN_LEDGER_ALL, &e, &w->dec);
