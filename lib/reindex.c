@@ -713,6 +713,58 @@ static int absent_file(rx *x, rfile *f, wn_fileinfo *fi)
 	return 0;
 }
 
+/* The frames of file f (open as fd, its seek table ents), decoded on the pool a ring
+ * of them ahead, taken in order: their rows, records and entries. */
+static int take_frames(rx *x, const rfile *f, int fd, const wn_seekent *ents, wn_fileinfo *fi)
+{
+	uint64_t off = 0;
+	uint32_t next = 0, done = 0, nt = (uint32_t)x->nt;
+	int rc = 0;
+	while (!rc && done < fi->nframes) {
+		for (; next < fi->nframes && next - done < nt; next++) {
+			rtask *t = &x->t[next % nt];
+			t->f = f;
+			t->fd = fd;
+			t->fi = (wn_frameinfo){ .shard_seq = f->seq, .frame_no = next, .offset = off, .csize = ents[next].csize,
+				.dsize = ents[next].dsize, .checksum = ents[next].checksum };
+			off += ents[next].csize;
+			wn_pool_submit(x->pool, &t->task);
+		}
+		rtask *t = &x->t[done++ % nt];
+		wn_pool_wait(x->pool, &t->task);
+		if (t->rc) {
+			rc = wn_seterr(x->c, t->rc, "%s", *t->ec->err ? t->ec->err : wn_strerror(t->rc));
+			break;
+		}
+		if (cancelled(x)) {
+			rc = wn_seterr(x->c, WN_E_INTERRUPTED, "interrupted: the catalog keeps the index it had");
+			break;
+		}
+		fi->nrecords += t->nrec;
+		fi->raw_bytes += t->fi.dsize;
+		if (f->role == WN_ROLE_SHARD) {
+			t->fi.first_ord = x->next_ord;
+			t->fi.nrec = t->nrec;
+			if ((rc = WN_GROW(x->fr, x->nfr, x->capfr, 256)))
+				break;
+			x->fr[x->nfr++] = t->fi;
+			x->res->records += t->nrec;
+			rc = take_shard(x, t);
+		} else {
+			x->res->entries += t->nrec;
+			if (f->role == WN_ROLE_LEDGER)
+				rc = take_ledger(x, t);
+			else
+				x->c->ks[x->kind].rejected += t->nrec;
+			x->entries[f->role] += t->nrec;
+		}
+	}
+	/* the tasks still running read fd: let them end first */
+	while (done < next)
+		wn_pool_wait(x->pool, &x->t[done++ % nt].task);
+	return rc;
+}
+
 static int index_file(rx *x, rfile *f)
 {
 	wn_fileinfo fi;
@@ -736,53 +788,7 @@ static int index_file(rx *x, rfile *f)
 		fi.size = size;
 		fi.data_len = size - tbytes;
 		x->res->files++;
-		/* the frames, decoded on the pool, taken in order */
-		uint64_t off = 0;
-		uint32_t next = 0, done = 0;
-		while (!rc && done < fi.nframes) {
-			while (next < fi.nframes && next - done < (uint32_t)x->nt) {
-				rtask *t = &x->t[next % (uint32_t)x->nt];
-				t->f = f;
-				t->fd = fd;
-				t->fi = (wn_frameinfo){ .shard_seq = f->seq, .frame_no = next, .offset = off, .csize = ents[next].csize,
-					.dsize = ents[next].dsize, .checksum = ents[next].checksum };
-				off += ents[next].csize;
-				wn_pool_submit(x->pool, &t->task);
-				next++;
-			}
-			rtask *t = &x->t[done % (uint32_t)x->nt];
-			wn_pool_wait(x->pool, &t->task);
-			done++;
-			if (t->rc) {
-				rc = wn_seterr(x->c, t->rc, "%s", *t->ec->err ? t->ec->err : wn_strerror(t->rc));
-				break;
-			}
-			if (cancelled(x)) {
-				rc = wn_seterr(x->c, WN_E_INTERRUPTED, "interrupted: the catalog keeps the index it had");
-				break;
-			}
-			fi.nrecords += t->nrec;
-			fi.raw_bytes += t->fi.dsize;
-			if (f->role == WN_ROLE_SHARD) {
-				t->fi.first_ord = x->next_ord;
-				t->fi.nrec = t->nrec;
-				if ((rc = WN_GROW(x->fr, x->nfr, x->capfr, 256)))
-					break;
-				x->fr[x->nfr++] = t->fi;
-				x->res->records += t->nrec;
-				rc = take_shard(x, t);
-			} else {
-				x->res->entries += t->nrec;
-				if (f->role == WN_ROLE_LEDGER)
-					rc = take_ledger(x, t);
-				else
-					x->c->ks[x->kind].rejected += t->nrec;
-				x->entries[f->role] += t->nrec;
-			}
-		}
-		/* the tasks still running read fd: let them end first */
-		while (done < next)
-			wn_pool_wait(x->pool, &x->t[done++ % (uint32_t)x->nt].task);
+		rc = take_frames(x, f, fd, ents, &fi);
 		if (!rc && (fi.nrecords != f->m.records || fi.raw_bytes != f->m.raw_bytes))
 			rc = wn_seterr(x->c, WN_E_CORRUPT, "%s/%s: %" PRIu64 " lines of %" PRIu64 " bytes, MANIFEST.json says %" PRIu64
 				" of %" PRIu64, x->dir, f->rel, fi.nrecords, fi.raw_bytes, f->m.records, f->m.raw_bytes);
