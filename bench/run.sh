@@ -90,6 +90,16 @@ awk 'NR % 7 == 1 && match($0, /"id":"[0-9A-Za-z]+"/) { print substr($0, RSTART +
 measure "winnow get (random ids)" "$(wc -l <"$D/ids.txt")" 0 -- sh -c "xargs '$WINNOW' get -C '$D/cat' <'$D/ids.txt' >'$D/got.jsonl'"
 [ "$(wc -l <"$D/got.jsonl")" = "$(wc -l <"$D/ids.txt")" ] || fail "get returned $(wc -l <"$D/got.jsonl") of $(wc -l <"$D/ids.txt")"
 
+echo "== winnow reindex: the index built again from the data files, in place"
+# correctness first: after a reindex the catalog answers as before
+"$WINNOW" stats -C "$D/cat" | grep -v '^index: ' >"$D/stats.before"
+"$WINNOW" reindex -C "$D/cat" -q || fail "reindex"
+"$WINNOW" export -C "$D/cat" | cmp -s - "$D/export.jsonl" || fail "export after reindex differs"
+"$WINNOW" stats -C "$D/cat" | grep -v '^index: ' | cmp -s - "$D/stats.before" || fail "stats after reindex differ"
+"$WINNOW" verify -C "$D/cat" --deep -j 2 >/dev/null || fail "verify --deep after reindex"
+echo "  after a reindex: export and stats as before, verify --deep clean"
+measure "winnow reindex" "$KEPT" 0 -- sh -c "'$WINNOW' reindex -C '$D/cat' -q"
+
 echo "== peers on the same input"
 measure "zstd -3 -T2 (compression only)" "$N" "$BYTES" -- sh -c "zstd -q -3 -T2 -c '$D/tracks.jsonl' >'$D/peer.zst'"
 measure "sort -u | zstd -3 -T2 (line dedup)" "$N" "$BYTES" -- sh -c "LC_ALL=C sort -u -S 1G --parallel=2 '$D/tracks.jsonl' | zstd -q -3 -T2 >'$D/peer-sort.zst'"

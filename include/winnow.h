@@ -259,7 +259,8 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
  * records than the index says, a record that is not the one the index holds, a shard
  * shorter than its frames; the message names the shard, the frame and its bytes),
  * WN_E_MISSING (a shard the index lists is not there, as in a partial mirror; the
- * message names it and the ordinals of the records it holds), WN_E_LMDB, WN_E_NOMEM,
+ * message names it and the ordinals of the records it holds; also an id that is not in
+ * the shards that are there while a shard is not: "not found" would not be proven), WN_E_LMDB, WN_E_NOMEM,
  * errno (a shard cannot be opened or read; or LMDB reported one).
  * After an error, emit or fn may already have been called for some records. */
 
@@ -298,6 +299,8 @@ int wn_get(wn_catalog *c, int kind, const char *id, size_t idlen, wn_emit_fn emi
 typedef int (*wn_get_fn)(size_t i, const char *rec, size_t len, void *ud);
 
 /* The surviving records of n ids (lens[i] bytes each), answered in the order given.
+ * When some id has no record and a shard of the kind is not there (a partial mirror),
+ * the call fails with WN_E_MISSING before any answer, naming the id and the shard.
  * Each frame involved is read once, and only as far as the last record wanted from it,
  * so asking for many ids at once is much faster than one call per id. An id without a
  * record is an answer (rec == NULL), not an error. All the reading is done before the
@@ -359,6 +362,71 @@ int wn_top_isrcs(wn_catalog *c, size_t limit,
  * no longer matches its XXH128: it is not vouched for; run wn_verify), WN_E_LMDB,
  * WN_E_NOMEM, errno (I/O). */
 int wn_catalog_set_digest(wn_catalog *c, const char *algo);
+
+/* ------------------------------------------------------------------------------------
+ * Reindex: the index built again from the data files
+ *
+ * The data files are the catalog; the index (CATALOG/index/) is derived from them, so it
+ * can be rebuilt when it is damaged (a value fails its checksum), of an old version, or
+ * absent, and a bare folder of data files (a mirror: MANIFEST.json and the shards, with or
+ * without ledger and rejects) can be made into a catalog that answers queries. The
+ * existing index is never read.
+ */
+
+typedef struct wn_reindex_opts {
+	/* NULL: rebuild the index of the catalog from its own data files. Else a folder laid
+	 * out as a catalog (MANIFEST.json, catalog.json if there, shards/, ledger/, rejects/)
+	 * whose files the catalog is made of: they are hard-linked into it (copied when
+	 * another file system holds them); it may be the catalog's own folder. */
+	const char *from;
+	/* A file MANIFEST.json lists that is not there is recorded as absent (its row says
+	 * what it held), instead of failing with WN_E_MISSING: reading a record of an absent
+	 * shard fails with WN_E_MISSING naming the shard and its ordinals, and the counts are
+	 * MANIFEST.json's. */
+	int ignore_missing;
+	size_t memory;                /* memory budget for the maps being built, default 1 GiB */
+	int threads;                  /* decoding threads, default: number of cores */
+	/* Called with "PATH: ..." for each absent file, from the calling thread (may be NULL). */
+	void (*on_note)(const char *msg, void *ud);
+	void *note_ud;
+	/* When *cancel becomes non-zero the call stops soon and returns WN_E_INTERRUPTED;
+	 * the catalog keeps the index it had. May be NULL. */
+	volatile const int *cancel;
+} wn_reindex_opts;
+
+/* Set every field of *o to its default. */
+void wn_reindex_opts_init(wn_reindex_opts *o);
+
+typedef struct wn_reindex_result {
+	uint64_t files;               /* data files read */
+	uint64_t bytes;               /* their bytes */
+	uint64_t records;             /* shard records indexed, both kinds */
+	uint64_t entries;             /* ledger and reject entries read */
+	uint64_t files_absent;        /* files listed but not there (ignore_missing) */
+	uint64_t records_absent;      /* records of the absent shards */
+	double seconds;
+	char err[512];                /* when the call fails: why ("" otherwise) */
+} wn_reindex_result;
+
+/* Build the index of the catalog in folder `dir` from its data files, as the ingest runs
+ * that wrote them left it: the same files, frames and superseded rows, id entries and
+ * pairs, counters, options and generation, so that export, get and stats answer as
+ * before (the maps' runs differ: stats' index sizes and run counts). Every file
+ * MANIFEST.json lists is checked before it is indexed: its size and XXH128 (and SHA-256
+ * where the catalog keeps SHA256SUMS) must be MANIFEST.json's, every frame must decode
+ * with its checksum and every record must have its id. The new index is built beside the
+ * old one (dir/index.reindex/), synced, and swapped in by one atomic rename, so that a
+ * crash at any moment leaves the old index or the new one; running it again finishes.
+ * It takes the writer lock. Memory: the maps' memtable (o->memory) and a filter of about
+ * 1.25 bytes per id. *res (may be NULL) receives counts, and the reason on failure.
+ * Errors: WN_E_USAGE (bad options; the folder is not a catalog or mirror: no
+ * MANIFEST.json), WN_E_BUSY (another winnow is writing), WN_E_MISSING (a listed file is
+ * not there, without o->ignore_missing), WN_E_CORRUPT (a data file is damaged or not what
+ * MANIFEST.json says; MANIFEST.json or catalog.json is malformed; a file of an interrupted
+ * run, not sealed, is not in MANIFEST.json; the ledger contradicts the shards),
+ * WN_E_VERSION (another format or fingerprint version), WN_E_INTERRUPTED, WN_E_LMDB,
+ * WN_E_NOMEM, errno (I/O, e.g. ENOSPC). */
+int wn_reindex(const char *dir, const wn_reindex_opts *o, wn_reindex_result *res);
 
 /* ------------------------------------------------------------------------------------
  * Verify

@@ -313,11 +313,13 @@ static int load_opts(wn_catalog *c, MDB_txn *txn)
  * st[0], st[1]: what data.mdb and lock.mdb are (st_ino 0 when absent). */
 static int index_files_plain(wn_catalog *c, struct stat st[2])
 {
-	static const char *const names[2] = { "index/data.mdb", "index/lock.mdb" };
-	int fd = wn_open_in(c->dirfd, "index", O_RDONLY | O_DIRECTORY, 0);
+	char names[2][48];
+	snprintf(names[0], sizeof names[0], "%s/data.mdb", c->index);
+	snprintf(names[1], sizeof names[1], "%s/lock.mdb", c->index);
+	int fd = wn_open_in(c->dirfd, c->index, O_RDONLY | O_DIRECTORY, 0);
 	if (fd < 0)
 		return fd == -ENOENT ? wn_seterr(c, WN_E_NOTFOUND, "%s: not a catalog (no index)", c->dir) :
-			wn_seterr(c, wn_open_code(fd), "%s/index: %s", c->dir, wn_open_why(fd));
+			wn_seterr(c, wn_open_code(fd), "%s/%s: %s", c->dir, c->index, wn_open_why(fd));
 	close(fd);
 	for (int i = 0; i < 2; i++) {
 		memset(&st[i], 0, sizeof st[i]);
@@ -336,7 +338,7 @@ static int index_files_plain(wn_catalog *c, struct stat st[2])
 static int open_env(wn_catalog *c)
 {
 	char path[4096];
-	snprintf(path, sizeof path, "%s/index", c->dir);
+	snprintf(path, sizeof path, "%s/%s", c->dir, c->index);
 	if (c->writable) {
 		int e = wn_mkdir_p(path);
 		if (e)
@@ -351,7 +353,7 @@ static int open_env(wn_catalog *c)
 	struct stat before[2];
 	if ((rc = index_files_plain(c, before)))
 		return rc;
-	rc = mdb_env_open(c->env, path, MDB_NORDAHEAD | MDB_NOTLS | (c->writable ? 0 : MDB_RDONLY), 0644);
+	rc = mdb_env_open(c->env, path, MDB_NORDAHEAD | MDB_NOTLS | c->env_flags | (c->writable ? 0 : MDB_RDONLY), 0644);
 	if (rc) {
 		if (rc == ENOENT)
 			return wn_seterr(c, WN_E_NOTFOUND, "%s: not a catalog (no index)", c->dir);
@@ -363,7 +365,7 @@ static int open_env(wn_catalog *c)
 	if ((rc = index_files_plain(c, before)))
 		return rc;
 	if (mdb_env_get_fd(c->env, &fd) || fstat(fd, &st) || st.st_ino != before[0].st_ino || st.st_dev != before[0].st_dev)
-		return wn_seterr(c, WN_E_CORRUPT, "%s/index/data.mdb: replaced while it was opened", c->dir);
+		return wn_seterr(c, WN_E_CORRUPT, "%s/%s/data.mdb: replaced while it was opened", c->dir, c->index);
 	return 0;
 }
 
@@ -550,6 +552,7 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 	if (!c)
 		return WN_E_NOMEM;
 	c->lockfd = c->dirfd = -1;
+	strcpy(c->index, "index");
 	c->writable = (flags & WN_OPEN_WRITE) != 0;
 	c->dir = strdup(dir);
 	if (!c->dir)
@@ -622,6 +625,34 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 abort:
 	mdb_txn_abort(txn);
 	return rc;
+}
+
+int wn_index_create(wn_catalog **out, const char *dir, const char *index, unsigned env_flags)
+{
+	wn_catalog *c = calloc(1, sizeof *c);
+	*out = c;
+	if (!c || !(c->dir = strdup(dir)))
+		return WN_E_NOMEM;
+	c->lockfd = -1;
+	c->writable = 1;
+	c->env_flags = env_flags;
+	if ((c->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return wn_seterr(c, errno, "%s: %s", dir, strerror(errno));
+	snprintf(c->index, sizeof c->index, "%s", index);
+	int rc = open_env(c);
+	if (rc)
+		return rc;
+	MDB_txn *txn;
+	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn)))
+		return wn_lmdb_err(c, rc, "begin");
+	MDB_val v;
+	if ((rc = open_dbs(c, txn)) || (rc = wn_meta_get(c, txn, "format_version", &v)) != WN_E_NOTFOUND ||
+	    (rc = check_format(c, txn))) {
+		mdb_txn_abort(txn);
+		return rc ? rc : wn_seterr(c, WN_E_USAGE, "%s/%s: already holds an index", dir, index);
+	}
+	rc = mdb_txn_commit(txn);
+	return rc ? wn_lmdb_err(c, rc, "commit") : 0;
 }
 
 void wn_catalog_close(wn_catalog *c)

@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,93 @@ int wn_shard_missing(wn_catalog *c, MDB_txn *txn, int kind, const char *rel)
 		return wn_seterr(c, WN_E_MISSING, "%s is missing (it holds no records)", rel);
 	return wn_seterr(c, WN_E_MISSING, "%s is missing: it holds %s records %llu-%llu", rel, wn_kind_name(kind),
 		(unsigned long long)f.first_ord, (unsigned long long)(f.first_ord + f.nrecords - 1));
+}
+
+/* Call fn for the files row of every shard of kind, in shard order; stops at fn's
+ * non-zero, which is returned. */
+static int each_shard(wn_catalog *c, MDB_txn *txn, int kind, int (*fn)(const wn_fileinfo *f, const char *rel, void *ud),
+	void *ud)
+{
+	char pre[64];
+	int pl = snprintf(pre, sizeof pre, "%s/%s-", wn_role_dir(WN_ROLE_SHARD), wn_kind_name(kind));
+	MDB_cursor *cur;
+	MDB_val k = { (size_t)pl, pre }, v;
+	int rc = mdb_cursor_open(txn, c->db_files, &cur);
+	if (rc)
+		return wn_lmdb_err(c, rc, "files cursor");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		char rel[128];
+		wn_fileinfo f;
+		if (k.mv_size < (size_t)pl || k.mv_size >= sizeof rel || memcmp(k.mv_data, pre, (size_t)pl))
+			break;
+		if ((rc = wn_file_row(c, &k, &v, &f)))
+			break;
+		memcpy(rel, k.mv_data, k.mv_size);
+		rel[k.mv_size] = 0;
+		if ((rc = fn(&f, rel, ud)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : rc > 0 || rc < -30000 ? wn_lmdb_err(c, rc, "files") : rc;
+}
+
+typedef struct shard_at {
+	uint64_t ord;
+	wn_fileinfo *f;
+	char *rel;
+	size_t rl;
+} shard_at;
+
+static int at_fn(const wn_fileinfo *f, const char *rel, void *ud)
+{
+	shard_at *a = ud;
+	if (!f->nrecords || a->ord < f->first_ord || a->ord - f->first_ord >= f->nrecords)
+		return 0;
+	*a->f = *f;
+	snprintf(a->rel, a->rl, "%s", rel);
+	return 1;
+}
+
+int wn_shard_of(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_fileinfo *f, char *rel, size_t rl)
+{
+	shard_at a = { ord, f, rel, rl };
+	return each_shard(c, txn, kind, at_fn, &a);
+}
+
+int wn_shard_present(wn_catalog *c, const char *rel)
+{
+	char path[4400];
+	struct stat st;
+	snprintf(path, sizeof path, "%s/%s", c->dir, rel);
+	return !(lstat(path, &st) && errno == ENOENT);
+}
+
+typedef struct absent {
+	wn_catalog *c;
+	int n;
+	char *desc;
+	size_t cap;
+} absent;
+
+static int absent_fn(const wn_fileinfo *f, const char *rel, void *ud)
+{
+	absent *a = ud;
+	if (wn_shard_present(a->c, rel))
+		return 0;
+	if (!a->n++ && f->nrecords)
+		snprintf(a->desc, a->cap, "%s is missing (it holds %s records %llu-%llu)", rel, wn_kind_name(f->kind),
+			(unsigned long long)f->first_ord, (unsigned long long)(f->first_ord + f->nrecords - 1));
+	else if (a->n == 1)
+		snprintf(a->desc, a->cap, "%s is missing", rel);
+	return 0;
+}
+
+int wn_shards_absent(wn_catalog *c, MDB_txn *txn, int kind, char *desc, size_t cap)
+{
+	absent a = { c, 0, desc, cap };
+	*desc = 0;
+	int rc = each_shard(c, txn, kind, absent_fn, &a);
+	return rc ? rc : a.n;
 }
 
 #define ZSTD_MAGIC 0xFD2FB528u

@@ -28,6 +28,7 @@
  *   ingest.c     the ingest pipeline (ingest.h): ingest_parse.c the parsing thread,
  *                ingest_ckpt.c checkpoints and "pending"
  *   query.c      export, get, stats
+ *   reindex.c    the index built again from the data files (winnow reindex)
  *   verify.c     checking a catalog or a bare folder (verify.h): verify_report.c,
  *                verify_files.c, verify_frames.c, verify_index.c, verify_counts.c
  */
@@ -120,6 +121,10 @@ int wn_fsync_in(int dirfd, const char *rel);
  * never opened), fsync, rename over name, fsync the folder. 0 or a code as wn_open_in's. */
 int wn_write_file_atomic(int dirfd, const char *name, const void *p, size_t n);
 int wn_mkdir_p(const char *path);                          /* 0 or errno */
+/* The whole regular file at path into b, NUL-terminated (b->len excludes the NUL), opened
+ * by wn_open_path (no link, nothing but a regular file): 0, an errno (EFBIG: more than max
+ * bytes, ENOMEM) or a WN_OPEN_* refusal; wn_open_why() says which. */
+int wn_read_text(const char *path, wn_buf *b, uint64_t max);
 double wn_now(void);                                       /* monotonic seconds */
 int wn_utf8_valid(const char *s, size_t n);                /* 1 if valid UTF-8 */
 const char *wn_kind_name(int kind);
@@ -262,6 +267,8 @@ typedef struct wn_catopts {
 struct wn_catalog {
 	char *dir;
 	int dirfd;                      /* the folder dir: every file inside is opened from it */
+	char index[32];                 /* the LMDB environment's folder in dir: "index" (reindex builds another) */
+	unsigned env_flags;             /* extra mdb_env_open flags (reindex: MDB_NOSYNC, synced at the end) */
 	int writable;
 	int lockfd;
 	MDB_env *env;
@@ -297,6 +304,11 @@ int wn_meta_put(wn_catalog *c, MDB_txn *txn, const char *key, const void *p, siz
 int wn_meta_del(wn_catalog *c, MDB_txn *txn, const char *key);
 int wn_catopts_encode(const wn_catopts *o, wn_buf *out);
 int wn_catalog_write_manifests(wn_catalog *c);
+/* A new, empty index in dir/<index> (a folder that must not hold one yet) for the data
+ * files of dir, open for writing without the writer lock, which the caller holds: what
+ * reindex builds into. env_flags are added to mdb_env_open's (MDB_NOSYNC: the caller syncs
+ * with mdb_env_sync). 0, or an error with *out set for its message (close it). */
+int wn_index_create(wn_catalog **out, const char *dir, const char *index, unsigned env_flags);
 /* Cut data files back to their committed lengths, remove uncommitted ones (writer only). */
 int wn_catalog_rollback(wn_catalog *c);
 /* Where LMDB maps data.mdb in this process (NULL if it cannot be told). */
@@ -393,6 +405,14 @@ int wn_shard_keep(wn_catalog *c, int kind, uint32_t seq, int *fd, uint32_t *fd_s
 /* Report shard `rel` of kind missing (open said ENOENT): WN_E_MISSING, with c->err
  * naming it and, from its files row, the ordinals of the records it holds. */
 int wn_shard_missing(wn_catalog *c, MDB_txn *txn, int kind, const char *rel);
+ /* The files row (and name) of the shard of kind that holds record ord: 1, 0 if no row
+ * does, or an error. */
+int wn_shard_of(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_fileinfo *f, char *rel, size_t rl);
+/* Is the data file rel (relative to the catalog) there? 1, or 0 when it is not. */
+int wn_shard_present(wn_catalog *c, const char *rel);
+/* How many shards of kind have a files row but no file (a partial mirror); desc names
+ * the first with its ordinals. <0 on error. */
+int wn_shards_absent(wn_catalog *c, MDB_txn *txn, int kind, char *desc, size_t cap);
 /* Set c->err to "<rel>: frame N (bytes A-B): <what>" and return WN_E_CORRUPT: the one
  * wording of damage found in a frame or in a record read from it. */
 int wn_frame_damaged(wn_catalog *c, const char *rel, const wn_frameinfo *fi, const char *fmt, ...)

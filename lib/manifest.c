@@ -472,6 +472,59 @@ static int read_files(mjr *r)
 	return wn_jread_eat(&r->j, ']') ? 0 : -1;
 }
 
+/* A string member of the options into out (cap bytes, not truncated). 0 or -1. */
+static int opt_str(wn_jread *j, char *out, size_t cap)
+{
+	size_t len;
+	return wn_jread_str(j, out, cap, &len) || len >= cap || strlen(out) != len ? -1 : 0;
+}
+
+/* catalog.json's "options" (FORMAT.md 7.3, written by wn_catopts_encode). 0 or -1. */
+static int read_options(wn_jread *j, wn_catopts *o)
+{
+	char key[64];
+	memset(o, 0, sizeof *o);
+	if (!wn_jread_eat(j, '{'))
+		return -1;
+	if (wn_jread_eat(j, '}'))
+		return 0;
+	do {
+		if (wn_jread_str(j, key, sizeof key, NULL) || !wn_jread_eat(j, ':'))
+			return -1;
+		if (!strcmp(key, "id_field") && wn_jread_peek(j) == '{') {
+			wn_jread_eat(j, '{');
+			if (wn_jread_eat(j, '}'))
+				continue;
+			do {
+				if (wn_jread_str(j, key, sizeof key, NULL) || !wn_jread_eat(j, ':'))
+					return -1;
+				int kd = wn_kind_by_name(key);
+				if (kd < 0 ? wn_jread_skip(j, 3) : opt_str(j, o->id_field[kd], sizeof o->id_field[kd]))
+					return -1;
+			} while (wn_jread_eat(j, ','));
+			if (!wn_jread_eat(j, '}'))
+				return -1;
+		} else if (!strcmp(key, "isrc_field")) {
+			if (opt_str(j, o->isrc_field, sizeof o->isrc_field))
+				return -1;
+		} else if (!strcmp(key, "ignore_fields") && wn_jread_peek(j) == '[') {
+			wn_jread_eat(j, '[');
+			if (wn_jread_eat(j, ']'))
+				continue;
+			do {
+				if (o->n_ignore >= 16 || opt_str(j, o->ignore[o->n_ignore], sizeof o->ignore[0]))
+					return -1;
+				o->n_ignore++;
+			} while (wn_jread_eat(j, ','));
+			if (!wn_jread_eat(j, ']'))
+				return -1;
+		} else if (wn_jread_skip(j, 2)) {
+			return -1;
+		}
+	} while (wn_jread_eat(j, ','));
+	return wn_jread_eat(j, '}') ? 0 : -1;
+}
+
 /* One member of the top level. 0, 1 if the layout is not winnow's, or a callback's code. */
 static int read_member(mjr *r, const char *key, wn_mjson *out)
 {
@@ -488,6 +541,11 @@ static int read_member(mjr *r, const char *key, wn_mjson *out)
 	if (cb->catalog && !strcmp(key, "interrupted_run") && (ch == 't' || ch == 'f')) {
 		out->interrupted = ch == 't';
 		return wn_jread_skip(j, 1) != 0;
+	}
+	if (cb->catalog && !strcmp(key, "options") && ch == '{') {
+		int bad = read_options(j, &out->options) != 0;
+		out->have_options = !bad;
+		return bad;
 	}
 	if (!strcmp(key, "counts") && ch == '{') {
 		int ok = 0, bad = read_counts(r, out->counts, &ok) != 0;

@@ -75,6 +75,8 @@ typedef struct wn_mjson {
 	int have_counts;                /* every count of every kind there and usable */
 	uint64_t counts[WN_NKINDS][WN_NCOUNTS];
 	int interrupted;                /* interrupted_run: 1, 0, or -1 when absent */
+	int have_options;               /* catalog.json: "options" is an object, read into options */
+	wn_catopts options;             /* (zero-filled, as the meta options.bin holds them) */
 	int bad;                        /* the layout is not what winnow writes ... */
 	size_t bad_at;                  /* ... near this byte */
 } wn_mjson;

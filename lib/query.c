@@ -35,6 +35,52 @@ typedef struct skipped {
 	uint64_t first, last, survivors;
 } skipped;
 
+/* How many records of first..last are superseded (keys of <kind>.superseded). */
+static int count_superseded(wn_catalog *c, MDB_txn *txn, int kind, uint64_t first, uint64_t last, uint64_t *n)
+{
+	MDB_cursor *cur;
+	uint8_t kb[8];
+	MDB_val k = { 8, kb }, v;
+	*n = 0;
+	wn_put_be64(kb, first);
+	int rc = mdb_cursor_open(txn, c->db_super[kind], &cur);
+	if (rc)
+		return wn_lmdb_err(c, rc, "superseded");
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && k.mv_size == 8 && wn_get_be64(k.mv_data) <= last;
+	     rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+		++*n;
+	mdb_cursor_close(cur);
+	return rc && rc != MDB_NOTFOUND ? wn_lmdb_err(c, rc, "superseded") : 0;
+}
+
+/* Records first..last have no frame rows: the shards that hold them were not there when
+ * the index was built (winnow reindex --ignore-missing of a partial mirror). Each is
+ * reported (or skipped) as a missing shard is; a shard that is there but has no frame
+ * rows is damage to the index. */
+static int gap(wn_catalog *c, MDB_txn *txn, int kind, uint64_t first, uint64_t last, wn_missing_fn missing, void *ud)
+{
+	while (first <= last) {
+		wn_fileinfo f;
+		char rel[128];
+		uint64_t dead;
+		int rc = wn_shard_of(c, txn, kind, first, &f, rel, sizeof rel);
+		if (rc < 0)
+			return rc;
+		if (!rc || wn_shard_present(c, rel))
+			return wn_seterr(c, WN_E_CORRUPT, "index: no frame row holds %s record %llu: the index is damaged; "
+				"rebuild it from the data files with `winnow reindex -C %s`", wn_kind_name(kind),
+				(unsigned long long)first, c->dir);
+		if (!missing)
+			return wn_shard_missing(c, txn, kind, rel);
+		uint64_t end = f.first_ord + f.nrecords - 1;
+		if ((rc = count_superseded(c, txn, kind, f.first_ord, end, &dead)) ||
+		    (rc = missing(rel, f.first_ord, end, f.nrecords - dead, ud)))
+			return rc;
+		first = end + 1;
+	}
+	return 0;
+}
+
 int wn_export_partial(wn_catalog *c, int kind, wn_emit_fn emit, wn_missing_fn missing, void *ud)
 {
 	MDB_txn *txn;
@@ -56,7 +102,7 @@ int wn_export_partial(wn_catalog *c, int kind, wn_emit_fn emit, wn_missing_fn mi
 		goto out;
 	}
 	/* superseded ordinals, walked in step with the frames */
-	uint64_t next_dead = UINT64_MAX;
+	uint64_t next_dead = UINT64_MAX, want = 0;
 	int sr = mdb_cursor_get(sup, &sk, &sv, MDB_FIRST);
 	if (!sr && sk.mv_size == 8)
 		next_dead = wn_get_be64(sk.mv_data);
@@ -69,6 +115,9 @@ int wn_export_partial(wn_catalog *c, int kind, wn_emit_fn emit, wn_missing_fn mi
 			if ((rc = missing(skip.rel, skip.first, skip.last, skip.survivors, ud)))
 				goto out;
 		}
+		if (fi.first_ord > want && (rc = gap(c, txn, kind, want, fi.first_ord - 1, missing, ud)))
+			goto out;
+		want = fi.first_ord + fi.nrec;
 		int present = !(skip.on && skip.seq == fi.shard_seq);
 		if (present) {
 			rc = keep_shard(c, txn, kind, fi.shard_seq, &fd, &fd_seq, rel, sizeof rel);
@@ -105,9 +154,12 @@ int wn_export_partial(wn_catalog *c, int kind, wn_emit_fn emit, wn_missing_fn mi
 		if (!present)
 			skip.last = fi.first_ord + fi.nrec - 1;
 	}
-	if (rc == MDB_NOTFOUND)
+	if (rc == MDB_NOTFOUND) {
+		wn_kstate ks;
 		rc = skip.on ? missing(skip.rel, skip.first, skip.last, skip.survivors, ud) : 0;
-	else if (rc > 0 || rc < -30000)
+		if (!rc && !(rc = wn_meta_get_kstate(c, txn, kind, &ks)) && ks.next_ord > want)
+			rc = gap(c, txn, kind, want, ks.next_ord - 1, missing, ud);
+	} else if (rc > 0 || rc < -30000)
 		rc = wn_lmdb_err(c, rc, "frames");
 out:
 	if (fd >= 0)
@@ -270,9 +322,26 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 	}
 	if (fd >= 0)
 		close(fd);
-	mdb_txn_abort(txn);
 	/* answer in the caller's order */
 	qsort(w, nw, sizeof *w, cmp_want_i);
+	/* "not found" is an answer only if every shard is there: in a partial mirror the id
+	 * may be in one that is not */
+	for (size_t i = 0, k = 0; i < n && !rc; i++) {
+		while (k < nw && w[k].i < i)
+			k++;
+		if (k < nw && w[k].i == i && w[k].rec)
+			continue;
+		char desc[300];
+		int na = wn_shards_absent(c, txn, kind, desc, sizeof desc);
+		if (na < 0)
+			rc = na;
+		else if (na)
+			rc = wn_seterr(c, WN_E_MISSING, "%s id \"%.*s\" is not in the shards that are here, and %s%s",
+				wn_kind_name(kind), (int)(lens[i] > 200 ? 200 : lens[i]), ids[i], desc,
+				na > 1 ? " (and more shards are missing)" : "");
+		break;
+	}
+	mdb_txn_abort(txn);
 	size_t k = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		while (k < nw && w[k].i < i)

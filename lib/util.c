@@ -502,6 +502,52 @@ int wn_write_file_atomic(int dirfd, const char *name, const void *p, size_t n)
 	return wn_fsync_in(dirfd, NULL);
 }
 
+int wn_read_text(const char *path, wn_buf *b, uint64_t max)
+{
+	int fd = wn_open_path(path, O_RDONLY, 0);   /* no link, no FIFO: a regular file */
+	if (fd < 0)
+		return fd <= WN_OPEN_SYMLINK ? fd : -fd;
+	struct stat st;
+	if (fstat(fd, &st)) {
+		int e = errno;
+		close(fd);
+		return e;
+	}
+	if ((uint64_t)st.st_size > max) {
+		close(fd);
+		return EFBIG;
+	}
+	b->len = 0;
+	if (wn_buf_reserve(b, (size_t)st.st_size + 1)) {
+		close(fd);
+		return ENOMEM;
+	}
+	for (;;) {
+		if (wn_buf_reserve(b, 65536)) {
+			close(fd);
+			return ENOMEM;
+		}
+		ssize_t r = read(fd, b->p + b->len, b->cap - b->len - 1);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			int e = errno;
+			close(fd);
+			return e;
+		}
+		if (!r)
+			break;
+		b->len += (size_t)r;
+		if (b->len > max) {
+			close(fd);
+			return EFBIG;
+		}
+	}
+	close(fd);
+	b->p[b->len] = 0;
+	return 0;
+}
+
 int wn_mkdir_p(const char *path)
 {
 	char buf[4096];

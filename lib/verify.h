@@ -84,6 +84,7 @@ typedef struct vfile {
 	wn_seekent *olist;              /* unsealed: the committed frames (meta open:<path>) */
 	uint32_t nolist;
 	uint64_t size;                  /* on disk */
+	uint8_t absent;                 /* it is not there (ENOENT) */
 	/* fast */
 	uint8_t want_hash, want_sha, hashed;
 	uint8_t got_xxh[16], got_sha[32];

@@ -202,48 +202,7 @@ int wn_vopen_in(vctx *x, const char *rel)
 
 int wn_vread_text(const char *path, wn_buf *b)
 {
-	int fd = wn_open_path(path, O_RDONLY, 0);
-	if (fd < 0)
-		return fd <= WN_OPEN_SYMLINK ? fd : -fd;
-	struct stat st;
-	if (fstat(fd, &st)) {
-		int e = errno;
-		close(fd);
-		return e;
-	}
-	if ((uint64_t)st.st_size > MAX_TEXT) {
-		close(fd);
-		return EFBIG;
-	}
-	b->len = 0;
-	if (wn_buf_reserve(b, (size_t)st.st_size + 1)) {
-		close(fd);
-		return ENOMEM;
-	}
-	for (;;) {
-		if (wn_buf_reserve(b, 65536)) {
-			close(fd);
-			return ENOMEM;
-		}
-		ssize_t r = read(fd, b->p + b->len, b->cap - b->len - 1);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			close(fd);
-			return e;
-		}
-		if (!r)
-			break;
-		b->len += (size_t)r;
-		if (b->len > MAX_TEXT) {
-			close(fd);
-			return EFBIG;
-		}
-	}
-	close(fd);
-	b->p[b->len] = 0;
-	return 0;
+	return wn_read_text(path, b, MAX_TEXT);
 }
 
 /* A printable excerpt of untrusted text for a message: at most 60 bytes, anything but
@@ -560,6 +519,7 @@ int wn_vplan_files(vctx *x)
 		int fd = wn_vopen_in(x, f->path);
 		if (fd < 0) {
 			int e = -fd;
+			f->absent = e == ENOENT;
 			if (e == ENOENT && x->o->ignore_missing) {
 					x->res->files_skipped++;
 				x->res->bytes_skipped += expected_bytes(f);

@@ -83,6 +83,7 @@ void progress_clear(progress *pr);
 
 int cmd_ingest(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_reindex(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

@@ -24,6 +24,7 @@ static const struct cmd {
 	{ "get", cmd_get, "records by id or by ISRC" },
 	{ "stats", cmd_stats, "counts, sizes and the index's cost per record" },
 	{ "verify", cmd_verify, "prove a catalog whole, or locate what is broken" },
+	{ "reindex", cmd_reindex, "build the index again from the data files, or a catalog from a mirror" },
 };
 
 static void help(FILE *f)

@@ -29,6 +29,12 @@ static void on_version(void *ud, const char *key)
 	FUZZ_ASSERT(!strcmp(key, "format_version") || !strcmp(key, "fingerprint_version"));
 }
 
+static void on_field(void *ud, unsigned line, const char *field, const char *why)
+{
+	(void)ud;
+	FUZZ_ASSERT(line >= 1 && field && *field && why && *why);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static wn_json *js;
@@ -43,7 +49,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wn_jresult jr;
 	if (!wn_json_record(js, text, n, &jr)) {
 		size_t files = 0;
-		wn_mjson_cb cb = { data[0] & 1 ? NULL : on_file, on_version, data[0] & 1, &files };
+		wn_mjson_cb cb = { .file = data[0] & 1 ? NULL : on_file, .version = on_version, .field = on_field,
+		                   .catalog = data[0] & 1, .ud = &files };
 		wn_mjson m;
 		int rc = wn_mjson_read(text, n, &cb, &m);
 		FUZZ_ASSERT(rc >= 0);
