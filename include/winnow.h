@@ -169,9 +169,11 @@ typedef struct wn_ingest_opts {
 	void (*on_note)(const char *msg, void *ud);
 	void *note_ud;
 	/* When *cancel becomes non-zero (e.g. from a signal handler) the run stops within a
-	 * few records, drops what it did since the last checkpoint (as a crash would, so that
-	 * running it again writes the same bytes as an uninterrupted run) and returns
-	 * WN_E_INTERRUPTED. May be NULL. */
+	 * few records, or within 0.1 s when its reader is waiting on a pipe, a terminal or a
+	 * socket that sends nothing or is inside a line that never ends (the reader polls
+	 * the fd and looks at *cancel before every read), drops what it did since the last
+	 * checkpoint (as a crash would, so that running it again writes the same bytes as an
+	 * uninterrupted run) and returns WN_E_INTERRUPTED. May be NULL. */
 	volatile const int *cancel;
 	/* Input formats (README.md "Input formats"; doc/INPUTS.md says what record a row
 	 * becomes). Every input of a run is read with the same settings. NULL/0 = default. */

@@ -32,8 +32,11 @@ typedef struct wn_srec {
 typedef struct wn_source wn_source;
 struct wn_source {
 	const char *name;       /* for messages: the path as given, "(stdin)" */
-	uint64_t size;          /* identity for resuming: size of a regular file, else 0 */
-	uint64_t head_hash;     /* ... and XXH3-64 of its first 64 KiB (decompressed) */
+	/* identity for resuming (ingest_ckpt.c "pending" says how it is matched) */
+	int regular;            /* read from a regular file (not a pipe, a terminal, a device) */
+	uint64_t size;          /* size of a regular file, else 0 */
+	uint64_t dev, ino;      /* a regular file's device and inode, else 0 */
+	uint64_t head_hash;     /* XXH3-64 of its first 64 KiB (decompressed) */
 	/* Next record: 1 = one in *r, 0 = end of input, 2 = only with may_move (records
 	 * returned since the last call with may_move must stay valid until the next such
 	 * call), < 0 or errno = error (text in err). */
