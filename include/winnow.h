@@ -217,6 +217,23 @@ typedef struct wn_ingest_result {
 	uint64_t superseded;          /* kept records replaced by a newer version this run */
 	uint64_t bytes_in;            /* input bytes (decompressed) */
 	uint64_t resumed_records;     /* records already done by an interrupted earlier run */
+	/* An interrupted earlier run of the kind that this one does not continue (its inputs
+	 * were not the same files, in the same order): its records up to its last checkpoint
+	 * stay in the catalog, this run reads its own inputs from their start. abandoned is
+	 * 1 then; abandoned_records is what it had read; abandoned_inputs (n of them) its
+	 * inputs as they were named, strings owned by the catalog handle until the next
+	 * wn_ingest() on it or its close. o->on_note says the same when the run starts. */
+	int abandoned;
+	uint64_t abandoned_records;
+	const char *const *abandoned_inputs;
+	size_t abandoned_ninputs;
+	/* An earlier run of the same inputs was interrupted before its first checkpoint:
+	 * nothing of it was kept, and this run started over (o->on_note says so too). */
+	int restarted;
+	/* When the call fails (but for WN_E_REJECTED), the counts above are those the catalog
+	 * holds, up to the run's last checkpoint (what a rerun goes on from), and dropped is
+	 * the number of records read after it, whose work was thrown away. */
+	uint64_t dropped;
 	double seconds;               /* wall time of the run */
 	/* time split by stage: reading and parsing in the parsing thread, the rest in the
 	 * ingesting thread, which waits t_input_wait for parsed records */

@@ -554,10 +554,20 @@ abort:
 	return rc;
 }
 
+void wn_catalog_forget_abandoned(wn_catalog *c)
+{
+	for (size_t i = 0; i < c->nabandoned; i++)
+		free(c->abandoned[i]);
+	free(c->abandoned);
+	c->abandoned = NULL;
+	c->nabandoned = 0;
+}
+
 void wn_catalog_close(wn_catalog *c)
 {
 	if (!c)
 		return;
+	wn_catalog_forget_abandoned(c);
 	if (c->env)
 		mdb_env_close(c->env);
 	if (c->lockfd >= 0)

@@ -9,9 +9,10 @@
  * through libarchive's filters, which read concatenated streams (pigz, pbzip2, pixz
  * output) as one. Offsets and lines are those of the decompressed stream in every case.
  *
- * For resuming an interrupted run, an input is identified by its name, its size when it
- * is a regular file, and XXH3-64 of its first 64 KiB (decompressed); the position to go
- * on from is a byte offset in the decompressed stream that falls on a line boundary.
+ * For resuming an interrupted run, an input is identified by what it is: a regular file
+ * by its device, inode and size, anything else by its name, and either by XXH3-64 of its
+ * first 64 KiB (decompressed) (ingest_ckpt.c matches them); the position to go on from
+ * is a byte offset in the decompressed stream that falls on a line boundary.
  */
 #include "internal.h"
 #include "input.h"

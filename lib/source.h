@@ -89,5 +89,8 @@ int wn_source_transcode(wn_source **out, wn_source *inner, int enc);
 /* Open `path` ("-" = stdin) as records of the format o->format (detected when NULL or
  * "auto"). On error returns a code and, if a source was made, *out to close. */
 int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o);
+/* The same; with again set, for an input opened before in the same run (ingest checks
+ * every input first): the remarks made at opening (o->on_note) are not made again. */
+int wn_source_reopen(wn_source **out, const char *path, const wn_ingest_opts *o, int again);
 
 #endif
