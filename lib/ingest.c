@@ -349,6 +349,24 @@ static void progress(ing *g, const char *name, uint64_t consumed, int force)
 	g->o->progress(&p, g->o->progress_ud);
 }
 
+/* ---- the first checkpoint ----
+ * Checkpoints come every ckpt_every records (1.4M with the default budget: 600 MB of
+ * typical records), so a run killed before the first would lose everything it did. The
+ * first comes early: at the record that brings the records' bytes to EARLY_CKPT, if that
+ * comes before ckpt_every records. Like every checkpoint it falls on a record, never on
+ * time, and only a run that starts from nothing counts towards it: a resumed run goes
+ * on from a checkpoint, after which they come every ckpt_every records in either case,
+ * so it cuts frames where an uninterrupted run does. */
+#define EARLY_CKPT (64ull << 20)
+
+static int first_due(ing *g, const prep *r)
+{
+	if (g->early_bytes == UINT64_MAX)
+		return 0;
+	g->early_bytes += r->len;
+	return g->early_bytes >= EARLY_CKPT;
+}
+
 /* ---- the inputs: every one opened and checked before the first is read ---- */
 
 static const char *shown(const char *name)
@@ -486,7 +504,7 @@ static int ingest_input(ing *g, size_t idx)
 					wn_seterr(g->c, rc, "%s line %" PRIu64 ": %s", src->name, sl->r[i].lineno, wn_strerror(rc));
 				break;
 			}
-			if (++g->since_ckpt >= g->ckpt_every && (rc = wn_checkpoint_bg(g)))
+			if ((++g->since_ckpt >= g->ckpt_every || first_due(g, &sl->r[i])) && (rc = wn_checkpoint_bg(g)))
 				break;
 		}
 		if (rc)
@@ -604,6 +622,8 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		rc = wn_lmdb_err(c, rc, "commit");
 		goto out;
 	}
+	if (g.rc_done.read)
+		g.early_bytes = UINT64_MAX;   /* resumed from a checkpoint */
 	/* parser: the record's keys (record.c), then the newest field */
 	if ((rc = wn_record_parser(g.json, &c->opts, g.kind, WN_RECORD_FP)))
 		goto out;

@@ -117,6 +117,8 @@ typedef struct ing {
 	size_t n_in;
 	uint64_t since_ckpt;
 	uint64_t ckpt_every;
+	uint64_t early_bytes;   /* record bytes decided before the first checkpoint; UINT64_MAX
+	                           once there is one (see "the first checkpoint" in ingest.c) */
 	ckthread ck;
 	double t0, t_last_progress, t_mark;
 	int sample;             /* time the stages of this record (one in 16) */

@@ -367,6 +367,7 @@ static int ckpt_prepare(ing *g, ckjob *j, int final)
 	if ((rc = wn_lsm_freeze(g->lsm)))
 		return rc;
 	g->since_ckpt = 0;
+	g->early_bytes = UINT64_MAX;
 	return 0;
 }
 
