@@ -250,12 +250,17 @@ typedef struct wn_ingest_result {
  * checkpoint and ends with the same catalog contents and the same totals as an
  * uninterrupted run. Rejected records are not errors (unless o->strict). *res (may be
  * NULL) receives the counts, also on WN_E_INTERRUPTED and WN_E_REJECTED.
+ * Every input is opened and checked (format, header, columns) before the first is read:
+ * an input that cannot be read fails the call before anything is. An interrupted run is
+ * continued when the inputs are the same files in the same order (by what they are, not
+ * by their names: FORMAT.md 11.6); else it is abandoned (res->abandoned).
  * Errors: WN_E_USAGE (the handle is read-only; an option out of range or unknown; an
  * input that cannot be read as asked: no id column in a CSV header, a --map or --types
  * column that is not there, no such SQLite table, a --records-path that matches nothing,
- * a database on standard input), WN_E_MISMATCH (id field, ISRC field or ignore set
- * other than the catalog's; an input that no longer matches what the interrupted run it
- * resumes had read), WN_E_PARSE (a JSON document broken outside its records: the run
+ * a database on standard input; standard input named twice), WN_E_MISMATCH (id field,
+ * ISRC field or ignore set other than the catalog's; an input that no longer matches
+ * what the interrupted run it resumes had read, or that changed between its check and
+ * its reading), WN_E_PARSE (a JSON document broken outside its records: the run
  * stops at its line), WN_E_REJECTED (o->strict), WN_E_INTERRUPTED, WN_E_CORRUPT (the
  * index or a stored record is damaged; an SQLite table's rows changed order while it was
  * read), WN_E_ZSTD (a .zst input that does not decode), WN_E_LMDB, WN_E_NOMEM, errno

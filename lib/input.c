@@ -163,7 +163,7 @@ const char *wn_input_codec(const wn_input *in)
 /* libarchive asks for compressed bytes: first those read while sniffing, then the fd's. */
 static la_ssize_t filter_read(struct archive *a, void *ud, const void **buf)
 {
-	wn_input *in = ud;
+	wn_input *in = *(wn_input **)ud;
 	(void)a;
 	*buf = in->zin;
 	if (in->zlen) {
@@ -185,8 +185,9 @@ static la_ssize_t filter_read(struct archive *a, void *ud, const void **buf)
  * filter as one "raw" entry (libarchive's name for a stream that is not an archive). */
 static int open_filter(wn_input *in)
 {
-	if (!(in->zin = malloc(CHUNK)) || !(in->ar = archive_read_new()))
+	if (!(in->zin = malloc(CHUNK)) || !(in->arself = malloc(sizeof *in->arself)) || !(in->ar = archive_read_new()))
 		return WN_E_NOMEM;
+	*in->arself = in;
 	memcpy(in->zin, in->buf, in->end);
 	in->zlen = in->end;
 	in->end = 0;
@@ -196,7 +197,7 @@ static int open_filter(wn_input *in)
 	    archive_read_support_filter_xz(in->ar) != ARCHIVE_OK ||
 	    archive_read_support_filter_bzip2(in->ar) != ARCHIVE_OK ||
 	    archive_read_support_format_raw(in->ar) != ARCHIVE_OK ||
-	    archive_read_open(in->ar, in, NULL, filter_read, NULL) != ARCHIVE_OK ||
+	    archive_read_open(in->ar, in->arself, NULL, filter_read, NULL) != ARCHIVE_OK ||
 	    archive_read_next_header(in->ar, &e) != ARCHIVE_OK) {
 		snprintf(in->err, sizeof in->err, "%s: %s", wn_input_codec(in),
 			in->ar_rc ? strerror(in->ar_rc) : archive_error_string(in->ar));
@@ -284,6 +285,8 @@ void wn_input_close(wn_input *in)
 	free(in->buf);
 	free(in->zin);
 	free(in->longhead);
+	free(in->arself);
+	in->arself = NULL;
 	ZSTD_freeDCtx(in->dctx);
 	in->buf = in->zin = in->longhead = NULL;
 	in->dctx = NULL;
@@ -292,6 +295,8 @@ void wn_input_close(wn_input *in)
 void wn_input_move(wn_input *to, wn_input *from)
 {
 	*to = *from;
+	if (to->arself)
+		*to->arself = to;
 	memset(from, 0, sizeof *from);
 	from->fd = -1;
 }

@@ -28,6 +28,8 @@ typedef struct wn_input {
 	char *longhead;
 	int codec;              /* gzip, xz, bzip2 (input.c): decoded by libarchive's filter ar */
 	struct archive *ar;
+	struct wn_input **arself;   /* where the input is now: libarchive's callback data, which
+	                               cannot change after opening, while wn_input_move moves us */
 	int ar_rc;              /* the read error behind a libarchive failure */
 	volatile const int *cancel;   /* when *cancel is set, reads stop with WN_E_INTERRUPTED (may be NULL) */
 	char err[256];          /* detail of the last error */
