@@ -169,9 +169,11 @@ typedef struct wn_ingest_opts {
 	void (*on_note)(const char *msg, void *ud);
 	void *note_ud;
 	/* When *cancel becomes non-zero (e.g. from a signal handler) the run stops within a
-	 * few records, drops what it did since the last checkpoint (as a crash would, so that
-	 * running it again writes the same bytes as an uninterrupted run) and returns
-	 * WN_E_INTERRUPTED. May be NULL. */
+	 * few records, or within 0.1 s when its reader is waiting on a pipe, a terminal or a
+	 * socket that sends nothing or is inside a line that never ends (the reader polls
+	 * the fd and looks at *cancel before every read), drops what it did since the last
+	 * checkpoint (as a crash would, so that running it again writes the same bytes as an
+	 * uninterrupted run) and returns WN_E_INTERRUPTED. May be NULL. */
 	volatile const int *cancel;
 	/* Input formats (README.md "Input formats"; doc/INPUTS.md says what record a row
 	 * becomes). Every input of a run is read with the same settings. NULL/0 = default. */
@@ -215,6 +217,23 @@ typedef struct wn_ingest_result {
 	uint64_t superseded;          /* kept records replaced by a newer version this run */
 	uint64_t bytes_in;            /* input bytes (decompressed) */
 	uint64_t resumed_records;     /* records already done by an interrupted earlier run */
+	/* An interrupted earlier run of the kind that this one does not continue (its inputs
+	 * were not the same files, in the same order): its records up to its last checkpoint
+	 * stay in the catalog, this run reads its own inputs from their start. abandoned is
+	 * 1 then; abandoned_records is what it had read; abandoned_inputs (n of them) its
+	 * inputs as they were named, strings owned by the catalog handle until the next
+	 * wn_ingest() on it or its close. o->on_note says the same when the run starts. */
+	int abandoned;
+	uint64_t abandoned_records;
+	const char *const *abandoned_inputs;
+	size_t abandoned_ninputs;
+	/* An earlier run of the same inputs was interrupted before its first checkpoint:
+	 * nothing of it was kept, and this run started over (o->on_note says so too). */
+	int restarted;
+	/* When the call fails (but for WN_E_REJECTED), the counts above are those the catalog
+	 * holds, up to the run's last checkpoint (what a rerun goes on from), and dropped is
+	 * the number of records read after it, whose work was thrown away. */
+	uint64_t dropped;
 	double seconds;               /* wall time of the run */
 	/* time split by stage: reading and parsing in the parsing thread, the rest in the
 	 * ingesting thread, which waits t_input_wait for parsed records */
@@ -231,12 +250,17 @@ typedef struct wn_ingest_result {
  * checkpoint and ends with the same catalog contents and the same totals as an
  * uninterrupted run. Rejected records are not errors (unless o->strict). *res (may be
  * NULL) receives the counts, also on WN_E_INTERRUPTED and WN_E_REJECTED.
+ * Every input is opened and checked (format, header, columns) before the first is read:
+ * an input that cannot be read fails the call before anything is. An interrupted run is
+ * continued when the inputs are the same files in the same order (by what they are, not
+ * by their names: FORMAT.md 11.6); else it is abandoned (res->abandoned).
  * Errors: WN_E_USAGE (the handle is read-only; an option out of range or unknown; an
  * input that cannot be read as asked: no id column in a CSV header, a --map or --types
  * column that is not there, no such SQLite table, a --records-path that matches nothing,
- * a database on standard input), WN_E_MISMATCH (id field, ISRC field or ignore set
- * other than the catalog's; an input that no longer matches what the interrupted run it
- * resumes had read), WN_E_PARSE (a JSON document broken outside its records: the run
+ * a database on standard input; standard input named twice), WN_E_MISMATCH (id field,
+ * ISRC field or ignore set other than the catalog's; an input that no longer matches
+ * what the interrupted run it resumes had read, or that changed between its check and
+ * its reading), WN_E_PARSE (a JSON document broken outside its records: the run
  * stops at its line), WN_E_REJECTED (o->strict), WN_E_INTERRUPTED, WN_E_CORRUPT (the
  * index or a stored record is damaged; an SQLite table's rows changed order while it was
  * read), WN_E_ZSTD (a .zst input that does not decode), WN_E_LMDB, WN_E_NOMEM, errno

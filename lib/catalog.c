@@ -655,10 +655,20 @@ int wn_index_create(wn_catalog **out, const char *dir, const char *index, unsign
 	return rc ? wn_lmdb_err(c, rc, "commit") : 0;
 }
 
+void wn_catalog_forget_abandoned(wn_catalog *c)
+{
+	for (size_t i = 0; i < c->nabandoned; i++)
+		free(c->abandoned[i]);
+	free(c->abandoned);
+	c->abandoned = NULL;
+	c->nabandoned = 0;
+}
+
 void wn_catalog_close(wn_catalog *c)
 {
 	if (!c)
 		return;
+	wn_catalog_forget_abandoned(c);
 	if (c->env)
 		mdb_env_close(c->env);
 	if (c->lockfd >= 0)

@@ -349,43 +349,117 @@ static void progress(ing *g, const char *name, uint64_t consumed, int force)
 	g->o->progress(&p, g->o->progress_ud);
 }
 
-static int ingest_input(ing *g, size_t idx, const char *path)
+/* ---- the first checkpoint ----
+ * Checkpoints come every ckpt_every records (1.4M with the default budget: 600 MB of
+ * typical records), so a run killed before the first would lose everything it did. The
+ * first comes early: at the record that brings the records' bytes to EARLY_CKPT, if that
+ * comes before ckpt_every records. Like every checkpoint it falls on a record, never on
+ * time, and only a run that starts from nothing counts towards it: a resumed run goes
+ * on from a checkpoint, after which they come every ckpt_every records in either case,
+ * so it cuts frames where an uninterrupted run does. */
+#define EARLY_CKPT (64ull << 20)
+
+static int first_due(ing *g, const prep *r)
 {
-	wn_source *src;
-	int rc = wn_source_open(&src, path, g->o);
+	if (g->early_bytes == UINT64_MAX)
+		return 0;
+	g->early_bytes += r->len;
+	return g->early_bytes >= EARLY_CKPT;
+}
+
+/* ---- the inputs: every one opened and checked before the first is read ---- */
+
+static const char *shown(const char *name)
+{
+	return strcmp(name, "-") ? name : "(stdin)";
+}
+
+static int open_input(ing *g, const run_in *in, wn_source **out, int again)
+{
+	int rc = wn_source_reopen(out, in->name, g->o, again);
 	if (rc) {
-		wn_seterr(g->c, rc, "%s: %s", strcmp(path, "-") ? path : "(stdin)", src ? src->err : wn_strerror(rc));
-		wn_source_close(src);
-		return rc;
+		wn_seterr(g->c, rc, "%s: %s", shown(in->name), *out ? (*out)->err : wn_strerror(rc));
+		wn_source_close(*out);
+		*out = NULL;
 	}
-	g->cur_in[idx].name = strcmp(path, "-") ? path : "-";
-	g->cur_in[idx].size = src->size;
-	g->cur_in[idx].head = src->head_hash;
+	return rc;
+}
+
+/* Open each input as it will be read (format, header, mapping), and take what it is, so
+ * that an input that cannot be read stops the run before any other is, and the run can
+ * tell whether it continues an interrupted one. Regular files are closed again and
+ * reopened in turn (a run may have thousands); anything else (standard input, a pipe)
+ * cannot be read twice and stays open. */
+static int check_inputs(ing *g, const char *const *paths)
+{
+	int stdin_seen = 0;
+	for (size_t i = 0; i < g->n_in; i++) {
+		run_in *in = &g->in[i];
+		in->name = paths[i];
+		if (!strcmp(paths[i], "-") && stdin_seen++)
+			return wn_seterr(g->c, WN_E_USAGE, "standard input (-) is named more than once");
+		wn_source *src;
+		int rc = open_input(g, in, &src, 0);
+		if (rc)
+			return rc;
+		in->regular = src->regular;
+		in->size = src->size;
+		in->dev = src->dev;
+		in->ino = src->ino;
+		in->head = src->head_hash;
+		if (in->regular && strcmp(in->name, "-")) {
+			in->path = realpath(in->name, NULL);   /* NULL: matched by device and inode only */
+			wn_source_close(src);
+		} else {
+			in->src = src;
+		}
+	}
+	return 0;
+}
+
+/* The source of input i, open: the one the check left open, or opened again, which
+ * must still be the file that was checked. */
+static int reopen_input(ing *g, run_in *in, wn_source **out)
+{
+	if (in->src) {
+		*out = in->src;
+		in->src = NULL;
+		return 0;
+	}
+	int rc = open_input(g, in, out, 1);
+	if (rc)
+		return rc;
+	const wn_source *s = *out;
+	if (s->regular != in->regular || s->size != in->size || s->dev != in->dev || s->ino != in->ino ||
+	    s->head_hash != in->head) {
+		wn_source_close(*out);
+		*out = NULL;
+		return wn_seterr(g->c, WN_E_MISMATCH, "%s: changed after the run checked it (before it was read): "
+			"another file, size or first 64 KiB", shown(in->name));
+	}
+	return 0;
+}
+
+static int ingest_input(ing *g, size_t idx)
+{
+	run_in *in = &g->in[idx];
+	if (in->done)   /* the interrupted run read it to its end */
+		return 0;
+	wn_source *src;
+	int rc = reopen_input(g, in, &src);
+	if (rc)
+		return rc;
 	g->name_json.len = 0;
 	if (wn_buf_json_bytes(&g->name_json, src->name, strlen(src->name))) {
 		rc = wn_seterr(g->c, WN_E_NOMEM, "%s: out of memory", src->name);
 		wn_source_close(src);
 		return rc;
 	}
-	/* resume: the first unused pending entry that is the same input */
-	for (size_t i = 0; i < g->npend; i++) {
-		pending_in *p = &g->pend[i];
-		if (p->used || strcmp(p->name, g->cur_in[idx].name) || p->size != src->size || p->head != src->head_hash)
-			continue;
-		p->used = 1;
-		g->cur_in[idx].offset = p->offset;
-		g->cur_in[idx].line = p->line;
-		if (p->done) {
-			g->cur_in[idx].done = 1;
-			wn_source_close(src);
-			return 0;
-		}
-		if ((rc = src->skip(src, p->offset, p->line))) {
-			wn_seterr(g->c, rc, "%s: cannot resume: %s", src->name, src->err);
-			wn_source_close(src);
-			return rc;
-		}
-		break;
+	/* resume where the interrupted run's last checkpoint was */
+	if (in->resume && (in->offset || in->line) && (rc = src->skip(src, in->offset, in->line))) {
+		wn_seterr(g->c, rc, "%s: cannot resume: %s", src->name, src->err);
+		wn_source_close(src);
+		return rc;
 	}
 	parser *ps = calloc(1, sizeof *ps);
 	if (!ps) {
@@ -422,15 +496,15 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 			rc = decide(g, src, &sl->r[i]);
 			if (rc == 0 || rc == WN_E_REJECTED) {
 				/* a record rejected under --strict is accounted for too: consumed */
-				g->cur_in[idx].offset = sl->r[i].end;
-				g->cur_in[idx].line = sl->r[i].lineno;
+				in->offset = sl->r[i].end;
+				in->line = sl->r[i].lineno;
 			}
 			if (rc) {
 				if (rc != WN_E_REJECTED && !*g->c->err)
 					wn_seterr(g->c, rc, "%s line %" PRIu64 ": %s", src->name, sl->r[i].lineno, wn_strerror(rc));
 				break;
 			}
-			if (++g->since_ckpt >= g->ckpt_every && (rc = wn_checkpoint_bg(g)))
+			if ((++g->since_ckpt >= g->ckpt_every || first_due(g, &sl->r[i])) && (rc = wn_checkpoint_bg(g)))
 				break;
 		}
 		if (rc)
@@ -439,7 +513,7 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 			eof = 1;
 			if (sl->status != END)
 				rc = wn_seterr(g->c, sl->status, "%s line %" PRIu64 ": %s", src->name,
-					src->err_line ? src->err_line : g->cur_in[idx].line + 1, *sl->err ? sl->err : wn_strerror(sl->status));
+					src->err_line ? src->err_line : in->line + 1, *sl->err ? sl->err : wn_strerror(sl->status));
 		}
 		consumed = sl->consumed;
 		wn_parser_give_back(ps);
@@ -470,10 +544,10 @@ static int ingest_input(ing *g, size_t idx, const char *path)
 	wn_parser_end(g, ps);
 	/* bytes count once an input is done; "pending" keeps the position of the others */
 	if (rc == 0) {
-		g->cur_in[idx].done = 1;
+		in->done = 1;
 		g->rc.bytes += src->consumed(src);
 	} else {
-		g->partial_bytes = g->cur_in[idx].offset;
+		g->partial_bytes = in->offset;
 	}
 	g->bytes_before += src->consumed(src);
 	wn_source_close(src);
@@ -523,22 +597,24 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 	wn_catopts opts_saved = c->opts;
 	int have_saved = c->have_opts;
 
-	g.cur_in = calloc(n, sizeof *g.cur_in);
+	wn_catalog_forget_abandoned(c);
+	g.in = calloc(n, sizeof *g.in);
 	g.json = wn_json_new();
-	if (!g.cur_in || !g.json) {
+	if (!g.in || !g.json) {
 		rc = WN_E_NOMEM;
 		goto out;
 	}
 	g.n_in = n;
-	for (size_t i = 0; i < n; i++)
-		g.cur_in[i].name = paths[i];
-	/* options and resume state */
+	/* every input opened and checked before the first is read */
+	if ((rc = check_inputs(&g, paths)))
+		goto out;
+	/* options and resume state: does this run continue an interrupted one? */
 	MDB_txn *txn;
 	if ((rc = mdb_txn_begin(c->env, NULL, 0, &txn))) {
 		rc = wn_lmdb_err(c, rc, "begin");
 		goto out;
 	}
-	if ((rc = setup_opts(c, o, txn)) || (rc = wn_pending_load(&g, txn))) {
+	if ((rc = setup_opts(c, o, txn)) || (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn))) {
 		mdb_txn_abort(txn);
 		goto out;
 	}
@@ -546,6 +622,8 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		rc = wn_lmdb_err(c, rc, "commit");
 		goto out;
 	}
+	if (g.rc_done.read)
+		g.early_bytes = UINT64_MAX;   /* resumed from a checkpoint */
 	/* parser: the record's keys (record.c), then the newest field */
 	if ((rc = wn_record_parser(g.json, &c->opts, g.kind, WN_RECORD_FP)))
 		goto out;
@@ -600,7 +678,7 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		goto out;
 
 	for (size_t i = 0; i < n && !rc; i++)
-		rc = ingest_input(&g, i, paths[i]);
+		rc = ingest_input(&g, i);
 	/* a checkpoint still in the background commits (or fails) before anything else */
 	int rcw = wn_ckpt_wait(&g);
 	if (rcw && (!rc || rc == WN_E_INTERRUPTED))
@@ -619,7 +697,7 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		/* Like a crash, but tidy: work since the last checkpoint is dropped, so that the
 		 * rerun writes exactly the bytes an uninterrupted run would have written. */
 		wn_seterr(c, rc, "interrupted: %" PRIu64 " records are in the catalog, %" PRIu64 " more were dropped; "
-			"run the same command again to finish", g.rc.read - g.since_ckpt, g.since_ckpt);
+			"run the same command again to finish", g.rc_done.read, g.rc.read - g.rc_done.read);
 	}
 out:
 	if (rc && rc != WN_E_REJECTED) {
@@ -636,10 +714,14 @@ out:
 		}
 	}
 	if (res) {
-#define WN_X(n) res->n = g.rc.n;
+		/* a failed run reports what the catalog holds of it, never work thrown away */
+		int kept_all = !rc || rc == WN_E_REJECTED;
+		const run_counts *rn = kept_all ? &g.rc : &g.rc_done;
+#define WN_X(n) res->n = rn->n;
 		WN_OUTCOMES(WN_X)
 #undef WN_X
-		res->bytes_in = g.rc.bytes + g.partial_bytes;
+		res->bytes_in = kept_all ? g.rc.bytes + g.partial_bytes : g.rc_done.bytes + g.partial_done;
+		res->dropped = g.rc.read - rn->read;
 		res->seconds = wn_now() - g.t0;
 		res->t_read = g.t_read;
 		res->t_input_wait = g.t_input_wait;
@@ -668,15 +750,21 @@ out:
 	wn_pool_free(g.pool);
 	wn_json_free(g.json);
 	wn_json_free(g.json2);
-	for (size_t i = 0; i < g.npend; i++)
+	for (size_t i = 0; i < g.npend; i++) {
 		free(g.pend[i].name);
+		free(g.pend[i].path);
+	}
 	free(g.pend);
 	free(g.sup);
 	free(g.ck.job.sup);
 	wn_buf_free(&g.ck.job.pending);
 	for (int i = 0; i < WN_NROLES; i++)
 		wn_series_snap_free(&g.ck.job.snap[i]);
-	free(g.cur_in);
+	for (size_t i = 0; i < g.n_in; i++) {
+		wn_source_close(g.in[i].src);
+		free(g.in[i].path);
+	}
+	free(g.in);
 	wn_buf_free(&g.ent);
 	wn_buf_free(&g.tmp);
 	wn_buf_free(&g.tmp2);

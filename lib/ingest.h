@@ -23,10 +23,13 @@
 /* json slots: the record's keys (record.h), then ours */
 enum { SLOT_NEWEST = WN_SLOT_FREE };
 
+/* An input of the interrupted run that "pending" describes (ingest_ckpt.c). */
 typedef struct pending_in {
-	char *name;
-	int done, used;
-	uint64_t offset, line, size, head;
+	char *name;             /* as it was named ("-": standard input) */
+	char *path;             /* its realpath, when it was a regular file (NULL if unknown) */
+	int done, regular;
+	int by_name;            /* an entry of the first format: matched by name, size and head */
+	uint64_t offset, line, size, head, dev, ino;
 } pending_in;
 
 typedef struct run_counts {
@@ -35,6 +38,18 @@ typedef struct run_counts {
 #undef WN_X
 	uint64_t bytes;
 } run_counts;
+
+/* An input of this run: what it is (checked, with every other, before the first is
+ * read), where it stands, and the interrupted run's entry it continues. */
+typedef struct run_in {
+	const char *name;       /* as given, "-" for standard input */
+	char *path;             /* realpath of a regular file (NULL: none or unknown) */
+	int regular, done;
+	uint64_t offset, line;  /* consumed up to the last record decided */
+	uint64_t size, dev, ino, head;   /* identity (source.h) */
+	wn_source *src;         /* still open from the check (inputs that cannot be opened twice) */
+	const pending_in *resume;   /* the entry of "pending" it continues, or NULL */
+} run_in;
 
 /* A record between parsing and deciding (see "parsing ahead"). */
 typedef struct prep {
@@ -58,6 +73,8 @@ typedef struct supers {
 typedef struct ckjob {
 	wn_series_snap snap[WN_NROLES];   /* shards, ledger, rejects */
 	wn_kstate ks;
+	run_counts rc;              /* the run's counts at the checkpoint */
+	uint64_t partial;           /* bytes consumed of inputs not done, at the checkpoint */
 	int final;
 	wn_buf pending;             /* meta "pending.KIND" (not final) */
 	supers *sup;                /* superseded ordinals */
@@ -87,17 +104,21 @@ typedef struct ing {
 	MDB_txn *rtxn;
 	wn_kstate *ks;
 	run_counts rc;          /* this run, including what a resumed run had done */
-	pending_in *pend;
-	size_t npend;
+	run_counts rc_done;     /* ... of which committed by the last checkpoint */
+	uint64_t partial_done;  /* bytes of unfinished inputs that checkpoint recorded */
+	pending_in *pend;       /* "pending" as the run found it */
+	size_t npend, cap_pend;
+	run_counts pend_rc;     /* its counts */
 	supers *sup;
 	size_t nsup, capsup;
 	wn_buf ent, tmp, tmp2, fetched;
 	wn_buf name_json;       /* the current input's name as a JSON string (entries) */
-	/* inputs of this run, for "pending" */
-	struct { const char *name; int done; uint64_t offset, line, size, head; } *cur_in;
+	run_in *in;             /* the inputs of this run */
 	size_t n_in;
 	uint64_t since_ckpt;
 	uint64_t ckpt_every;
+	uint64_t early_bytes;   /* record bytes decided before the first checkpoint; UINT64_MAX
+	                           once there is one (see "the first checkpoint" in ingest.c) */
 	ckthread ck;
 	double t0, t_last_progress, t_mark;
 	int sample;             /* time the stages of this record (one in 16) */
@@ -160,7 +181,12 @@ void wn_parser_give_back(parser *ps);
 void wn_parser_end(ing *g, parser *ps);
 
 /* ---- checkpoints and "pending" (ingest_ckpt.c) ---- */
-int wn_pending_load(ing *g, MDB_txn *txn);   /* where an interrupted run stood, into g->pend and g->rc */
+int wn_pending_load(ing *g, MDB_txn *txn);   /* where an interrupted run stood, into g->pend and g->pend_rc */
+/* Does this run continue the interrupted one (the same inputs, in the same order, each
+ * the same file)? Then each input's `resume` is set and the counts start from its
+ * counts; else the interrupted run is abandoned: named through o->on_note and in
+ * res. Then writes this run's "pending" into txn (unless it continues). 0 or an error. */
+int wn_pending_decide(ing *g, MDB_txn *txn);
 int wn_pending_text(ing *g, wn_buf *b);      /* the same for this run, as meta "pending.KIND" */
 int wn_checkpoint(ing *g, int final);        /* on the ingesting thread: the final one, or a --strict stop */
 int wn_checkpoint_bg(ing *g);                /* in the background (inline if the thread cannot start) */

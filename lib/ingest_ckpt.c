@@ -19,12 +19,92 @@
 #include "ingest.h"
 
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdlib.h>
 
 /* ---- "pending": where an interrupted run stood ----
- * Text, one item a line:
+ * Text, one item a line (FORMAT.md 11.6):
  *   counts READ KEPT DUPLICATES REVISIONS REJECTED SUPERSEDED BYTES
- *   input DONE OFFSET LINE SIZE HEADHASH NAME            (NAME to the end of the line) */
+ *   file DONE OFFSET LINE SIZE HEADHASH REGULAR DEV INO PATH NAME
+ * PATH (the realpath of a regular file, "-" when there is none) and NAME (as named, "-"
+ * for standard input) are words: bytes outside '!'..'~', and '%', written as %XX.
+ * Entries of the first format, "input DONE OFFSET LINE SIZE HEADHASH NAME" (NAME to the
+ * end of the line), are still read: they are matched by name, size and head hash.
+ *
+ * An input of this run is the same as one of the interrupted run when its size and the
+ * hash of its first 64 KiB are the same and, for a regular file, it is the same file:
+ * the same device and inode (so big.jsonl and /abs/path/big.jsonl are one input), or,
+ * as a device number may change across a reboot, the same realpath; anything else
+ * (a pipe, standard input) by the name it was given. */
+
+static void put_word(wn_buf *b, const char *w)
+{
+	if (!w) {
+		wn_buf_puts(b, "-");
+		return;
+	}
+	for (const unsigned char *p = (const unsigned char *)w; *p; p++) {
+		if (*p > ' ' && *p < 0x7f && *p != '%')
+			wn_buf_put(b, p, 1);
+		else
+			wn_buf_printf(b, "%%%02x", *p);
+	}
+}
+
+/* The word at *p (advanced past it and one space), malloc'd; NULL on error (*bad: 1
+ * malformed, 2 no memory) or, if dash_none, for "-" (no such thing). */
+static char *get_word(const char **p, int *bad, int dash_none)
+{
+	const char *s = *p, *e = s;
+	while (*e && *e != ' ')
+		e++;
+	*p = *e ? e + 1 : e;
+	if (e == s || (dash_none && e - s == 1 && *s == '-'))
+		return (*bad |= e == s, NULL);
+	char *w = malloc((size_t)(e - s) + 1), *o = w;
+	if (!w)
+		return (*bad |= 2, NULL);
+	for (; s < e; s++) {
+		if (*s != '%') {
+			*o++ = *s;
+			continue;
+		}
+		int hi = s + 2 < e ? wn_hexval(s[1]) : -1, lo = hi >= 0 ? wn_hexval(s[2]) : -1;
+		if (hi < 0 || lo < 0 || (!hi && !lo)) {
+			free(w);
+			return (*bad |= 1, NULL);
+		}
+		*o++ = (char)(hi << 4 | lo);
+		s += 2;
+	}
+	*o = 0;
+	return w;
+}
+
+static int parse_entry(const char *ln, pending_in *p)
+{
+	int done = 0, regular = 0, pos = 0, bad = 0;
+	if (!strncmp(ln, "input ", 6)) {
+		/* the first format */
+		if (sscanf(ln + 6, "%d %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNx64 " %n", &done, &p->offset, &p->line,
+			   &p->size, &p->head, &pos) != 5 || !pos || !ln[6 + pos])
+			return WN_E_CORRUPT;
+		p->by_name = 1;
+		p->done = done;
+		return (p->name = strdup(ln + 6 + pos)) ? 0 : WN_E_NOMEM;
+	}
+	if (sscanf(ln + 5, "%d %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNx64 " %d %" SCNu64 " %" SCNu64 " %n", &done,
+		   &p->offset, &p->line, &p->size, &p->head, &regular, &p->dev, &p->ino, &pos) != 8 || !pos)
+		return WN_E_CORRUPT;
+	p->done = done;
+	p->regular = regular;
+	const char *q = ln + 5 + pos;
+	p->path = get_word(&q, &bad, 1);
+	p->name = get_word(&q, &bad, 0);
+	if (bad || *q || !p->name)
+		return bad & 2 ? WN_E_NOMEM : WN_E_CORRUPT;
+	return 0;
+}
 
 int wn_pending_load(ing *g, MDB_txn *txn)
 {
@@ -40,45 +120,136 @@ int wn_pending_load(ing *g, MDB_txn *txn)
 	if (!text)
 		return WN_E_NOMEM;
 	char *save = NULL;
-	for (char *ln = strtok_r(text, "\n", &save); ln; ln = strtok_r(NULL, "\n", &save)) {
-		run_counts *r = &g->rc;
+	int have_counts = 0;
+	for (char *ln = strtok_r(text, "\n", &save); ln && !rc; ln = strtok_r(NULL, "\n", &save)) {
+		run_counts *r = &g->pend_rc;
 		if (!strncmp(ln, "counts ", 7)) {
 #define WN_X(n) &r->n,
 			uint64_t *f[] = { WN_OUTCOMES(WN_X) &r->bytes };
 #undef WN_X
 			const char *p = ln + 7;
-			for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+			for (size_t i = 0; i < sizeof f / sizeof *f && !rc; i++) {
 				char *e;
 				*f[i] = strtoull(p, &e, 10);
 				if (e == p)
-					goto bad;
+					rc = WN_E_CORRUPT;
 				p = e;
 			}
-		} else if (!strncmp(ln, "input ", 6)) {
-			pending_in p = { 0 };
-			int done, pos = 0;
-			if (sscanf(ln + 6, "%d %" SCNu64 " %" SCNu64 " %" SCNu64 " %" SCNx64 " %n", &done, &p.offset, &p.line,
-				   &p.size, &p.head, &pos) != 5 || !pos)
-				goto bad;
-			p.done = done;
-			p.name = strdup(ln + 6 + pos);
-			pending_in *np = realloc(g->pend, (g->npend + 1) * sizeof *np);
-			if (!p.name || !np) {
-				free(p.name);
-				free(text);
-				return WN_E_NOMEM;
-			}
-			g->pend = np;
-			g->pend[g->npend++] = p;
+			have_counts = 1;
+		} else if (!strncmp(ln, "input ", 6) || !strncmp(ln, "file ", 5)) {
+			if ((rc = WN_GROW(g->pend, g->npend, g->cap_pend, 4)))
+				break;
+			pending_in *p = &g->pend[g->npend++];
+			rc = parse_entry(ln, p);
 		}
 	}
 	free(text);
-	if (g->res)
-		g->res->resumed_records = g->rc.read;
+	if (!rc && !have_counts)
+		rc = WN_E_CORRUPT;
+	if (rc == WN_E_CORRUPT)
+		return wn_seterr(g->c, WN_E_CORRUPT, "index: meta %s is malformed", key);
+	return rc;
+}
+
+/* Is this run's input r the interrupted run's input p? */
+static int same_input(const pending_in *p, const run_in *r)
+{
+	if (p->size != r->size || p->head != r->head)
+		return 0;
+	if (p->by_name) {
+		if (!strcmp(p->name, r->name))
+			return 1;
+		if (!r->path)
+			return 0;
+		char *rp = realpath(p->name, NULL);
+		int same = rp && !strcmp(rp, r->path);
+		free(rp);
+		return same;
+	}
+	if (p->regular != r->regular)
+		return 0;
+	if (!r->regular)
+		return !strcmp(p->name, r->name);
+	return (p->dev == r->dev && p->ino == r->ino) || (p->path && r->path && !strcmp(p->path, r->path));
+}
+
+static void note(ing *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void note(ing *g, const char *fmt, ...)
+{
+	if (!g->o->on_note)
+		return;
+	va_list ap;
+	char msg[1024];
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	g->o->on_note(msg, g->o->note_ud);
+}
+
+/* The interrupted run is not continued: name it (o->on_note, res) and forget it. */
+static int abandon(ing *g)
+{
+	wn_catalog *c = g->c;
+	char more[48] = "";
+	if (g->npend > 1)
+		snprintf(more, sizeof more, " and %zu more input%s", g->npend - 1, g->npend > 2 ? "s" : "");
+	note(g, "an interrupted run of %s%s, with %" PRIu64 " records read up to its last checkpoint, is not continued: "
+		"this run's inputs are not the same files in the same order; those records stay in the catalog, and this "
+		"run reads its inputs from their start", g->npend ? (strcmp(g->pend[0].name, "-") ? g->pend[0].name : "standard input") : "no input",
+		more, g->pend_rc.read);
+	if (!g->res)
+		return 0;
+	if (!(c->abandoned = calloc(g->npend ? g->npend : 1, sizeof *c->abandoned)))
+		return WN_E_NOMEM;
+	for (size_t i = 0; i < g->npend; i++) {
+		c->abandoned[i] = g->pend[i].name;
+		g->pend[i].name = NULL;
+	}
+	c->nabandoned = g->npend;
+	g->res->abandoned = 1;
+	g->res->abandoned_records = g->pend_rc.read;
+	g->res->abandoned_inputs = (const char *const *)c->abandoned;
+	g->res->abandoned_ninputs = c->nabandoned;
 	return 0;
-bad:
-	free(text);
-	return wn_seterr(g->c, WN_E_CORRUPT, "index: meta %s is malformed", key);
+}
+
+int wn_pending_decide(ing *g, MDB_txn *txn)
+{
+	int same = g->npend == g->n_in;
+	for (size_t i = 0; i < g->n_in && same; i++)
+		same = same_input(&g->pend[i], &g->in[i]);
+	if (same && g->npend) {
+		for (size_t i = 0; i < g->n_in; i++) {
+			g->in[i].resume = &g->pend[i];
+			g->in[i].offset = g->pend[i].offset;
+			g->in[i].line = g->pend[i].line;
+			g->in[i].done = g->pend[i].done;
+		}
+		g->rc = g->rc_done = g->pend_rc;
+		if (g->res)
+			g->res->resumed_records = g->rc.read;
+		int started = g->pend_rc.read == 0;
+		for (size_t i = 0; i < g->n_in; i++)
+			started &= !g->pend[i].done && !g->pend[i].offset;
+		if (started) {
+			note(g, "an earlier run of these inputs was interrupted before its first checkpoint: nothing of it "
+				"was kept, and this run starts over from the beginning");
+			if (g->res)
+				g->res->restarted = 1;
+		}
+		return 0;
+	}
+	int rc = g->npend ? abandon(g) : 0;
+	/* this run's "pending", before anything is read: a run interrupted before its first
+	 * checkpoint is known as such, and a later run of other inputs says it abandons it */
+	if (!rc)
+		rc = wn_pending_text(g, &g->tmp);
+	if (!rc) {
+		char key[32];
+		snprintf(key, sizeof key, "pending.%s", wn_kind_name(g->kind));
+		rc = wn_meta_put(g->c, txn, key, g->tmp.p, g->tmp.len);
+	}
+	return rc;
 }
 
 int wn_pending_text(ing *g, wn_buf *b)
@@ -92,9 +263,15 @@ int wn_pending_text(ing *g, wn_buf *b)
 	wn_buf_puts(b, " ");
 	wn_buf_put_u64(b, r->bytes);
 	wn_buf_puts(b, "\n");
-	for (size_t i = 0; i < g->n_in; i++)
-		wn_buf_printf(b, "input %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIx64 " %s\n", g->cur_in[i].done,
-			g->cur_in[i].offset, g->cur_in[i].line, g->cur_in[i].size, g->cur_in[i].head, g->cur_in[i].name);
+	for (size_t i = 0; i < g->n_in; i++) {
+		const run_in *in = &g->in[i];
+		wn_buf_printf(b, "file %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIx64 " %d %" PRIu64 " %" PRIu64 " ", in->done,
+			in->offset, in->line, in->size, in->head, in->regular, in->dev, in->ino);
+		put_word(b, in->path);
+		wn_buf_puts(b, " ");
+		put_word(b, in->name);
+		wn_buf_puts(b, "\n");
+	}
 	return b->p ? 0 : WN_E_NOMEM;
 }
 
@@ -170,6 +347,11 @@ static int ckpt_prepare(ing *g, ckjob *j, int final)
 		return rc;
 	g->ks->next_ord = g->shard->next_ord;
 	j->ks = *g->ks;
+	j->rc = g->rc;
+	j->partial = 0;
+	for (size_t i = 0; i < g->n_in; i++)
+		if (!g->in[i].done)
+			j->partial += g->in[i].offset;
 	j->final = final;
 	if (!final && (rc = wn_pending_text(g, &j->pending)))
 		return rc;
@@ -185,6 +367,7 @@ static int ckpt_prepare(ing *g, ckjob *j, int final)
 	if ((rc = wn_lsm_freeze(g->lsm)))
 		return rc;
 	g->since_ckpt = 0;
+	g->early_bytes = UINT64_MAX;
 	return 0;
 }
 
@@ -200,6 +383,8 @@ static int ckpt_finish(ing *g, ckjob *j, int rc, int rtxn_reset)
 		rc = wn_lsm_install(g->lsm);
 		for (int i = 0; i < WN_NROLES; i++)
 			wn_series_committed(st[i], &j->snap[i]);
+		g->rc_done = j->rc;
+		g->partial_done = j->partial;
 	}
 	for (int i = 0; i < WN_NROLES; i++)
 		wn_series_snap_free(&j->snap[i]);

@@ -9,15 +9,17 @@
  * through libarchive's filters, which read concatenated streams (pigz, pbzip2, pixz
  * output) as one. Offsets and lines are those of the decompressed stream in every case.
  *
- * For resuming an interrupted run, an input is identified by its name, its size when it
- * is a regular file, and XXH3-64 of its first 64 KiB (decompressed); the position to go
- * on from is a byte offset in the decompressed stream that falls on a line boundary.
+ * For resuming an interrupted run, an input is identified by what it is: a regular file
+ * by its device, inode and size, anything else by its name, and either by XXH3-64 of its
+ * first 64 KiB (decompressed) (ingest_ckpt.c matches them); the position to go on from
+ * is a byte offset in the decompressed stream that falls on a line boundary.
  */
 #include "internal.h"
 #include "input.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -26,11 +28,36 @@
 
 #define CHUNK (1u << 20)
 #define HEAD_BYTES 65536
+#define POLL_MS 100     /* how often a read that waits on a pipe looks at the cancel flag */
 
+/* Has the caller asked us to stop? Then in->err says so. */
+static int cancelled(wn_input *in)
+{
+	if (!in->cancel || !__atomic_load_n(in->cancel, __ATOMIC_RELAXED))
+		return 0;
+	snprintf(in->err, sizeof in->err, "%s", wn_strerror(WN_E_INTERRUPTED));
+	return 1;
+}
+
+/* A read(2) that a cancel request ends within POLL_MS: a pipe, a terminal or a socket may
+ * keep read() waiting for ever (a signal need not reach the thread that waits, and
+ * SA_RESTART would restart it anyway), so such an fd is polled first. A regular file
+ * never blocks for long; an endless one (/dev/zero) is stopped by the check before every
+ * read. Returns 0, errno, or WN_E_INTERRUPTED. */
 static int read_raw(wn_input *in, char *dst, size_t cap, size_t *got)
 {
 	*got = 0;
 	for (;;) {
+		if (cancelled(in))
+			return WN_E_INTERRUPTED;
+		if (in->cancel && !in->regular) {
+			struct pollfd pf = { .fd = in->fd, .events = POLLIN };
+			int pr = poll(&pf, 1, POLL_MS);
+			if (pr < 0 && errno != EINTR)
+				return errno;
+			if (pr <= 0)
+				continue;
+		}
 		ssize_t r = read(in->fd, dst, cap);
 		if (r < 0) {
 			if (errno == EINTR)
@@ -48,6 +75,9 @@ static int fill(wn_input *in)
 {
 	if (in->eof)
 		return 0;
+	/* also here: decompression can make bytes for long without a read */
+	if (cancelled(in))
+		return WN_E_INTERRUPTED;
 	size_t room = in->cap - in->end;
 	if (!room)
 		return 0;
@@ -181,11 +211,12 @@ static int open_filter(wn_input *in)
 	return 0;
 }
 
-int wn_input_open(wn_input *in, const char *path, size_t max_line)
+int wn_input_open(wn_input *in, const char *path, size_t max_line, volatile const int *cancel)
 {
 	memset(in, 0, sizeof *in);
 	in->fd = -1;
 	in->max_line = max_line;
+	in->cancel = cancel;
 	in->name = strcmp(path, "-") ? path : "(stdin)";
 	if (!strcmp(path, "-")) {
 		in->fd = 0;
@@ -201,6 +232,8 @@ int wn_input_open(wn_input *in, const char *path, size_t max_line)
 	struct stat st;
 	if (!fstat(in->fd, &st) && S_ISREG(st.st_mode)) {
 		in->size = (uint64_t)st.st_size;
+		in->dev = (uint64_t)st.st_dev;
+		in->ino = (uint64_t)st.st_ino;
 		in->regular = 1;
 		posix_fadvise(in->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	}
@@ -253,8 +286,9 @@ void wn_input_close(wn_input *in)
 	in->ar_self = NULL;
 	free(in->buf);
 	free(in->zin);
+	free(in->longhead);
 	ZSTD_freeDCtx(in->dctx);
-	in->buf = in->zin = NULL;
+	in->buf = in->zin = in->longhead = NULL;
 	in->dctx = NULL;
 }
 

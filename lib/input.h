@@ -11,6 +11,7 @@ typedef struct wn_input {
 	const char *name;       /* as given, "(stdin)" for "-" */
 	int fd, own_fd, regular, zst;
 	uint64_t size;          /* file size for regular files (compressed size for .zst) */
+	uint64_t dev, ino;      /* a regular file's device and inode */
 	uint64_t raw_read;      /* bytes read from fd */
 	uint64_t offset;        /* decompressed bytes consumed (line terminators included) */
 	uint64_t line;          /* lines consumed */
@@ -29,13 +30,17 @@ typedef struct wn_input {
 	struct archive *ar;
 	struct wn_input **ar_self; /* what ar reads for: a cell that wn_input_move keeps pointing here */
 	int ar_rc;              /* the read error behind a libarchive failure */
+	volatile const int *cancel;   /* when *cancel is set, reads stop with WN_E_INTERRUPTED (may be NULL) */
 	char err[256];          /* detail of the last error */
 } wn_input;
 
-/* Open path ("-" = stdin). Returns 0, errno, WN_E_ZSTD (a zstd, gzip, xz or bzip2 stream
- * that does not decode), WN_E_NOMEM (detail in in->err).
+/* Open path ("-" = stdin). cancel (may be NULL): when *cancel becomes non-zero, this
+ * and every later call that reads stops within 0.1 s with WN_E_INTERRUPTED, also while
+ * it waits on a silent pipe or skips an endless line. Returns 0, errno, WN_E_ZSTD (a
+ * zstd, gzip, xz or bzip2 stream that does not decode), WN_E_NOMEM, WN_E_INTERRUPTED
+ * (detail in in->err).
  * Call wn_input_close() in every case. */
-int wn_input_open(wn_input *in, const char *path, size_t max_line);
+int wn_input_open(wn_input *in, const char *path, size_t max_line, volatile const int *cancel);
 void wn_input_close(wn_input *in);
 /* Hand an open input over: *to takes it as it is, *from is left closed (closing it
  * again does nothing): how an input goes from the source chooser to a source. */

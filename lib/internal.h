@@ -283,8 +283,12 @@ struct wn_catalog {
 	size_t map_len;
 	int map_searched;
 	int digest;                     /* keep SHA256SUMS (meta "digest" = "sha256") */
+	char **abandoned;               /* the last ingest's wn_ingest_result.abandoned_inputs */
+	size_t nabandoned;
 	char err[512];
 };
+/* Free the names the last ingest left for its result (catalog.c). */
+void wn_catalog_forget_abandoned(wn_catalog *c);
 
 struct wn_catalog;
 int wn_seterr(wn_catalog *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

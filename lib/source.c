@@ -43,6 +43,9 @@ void wn_source_close(wn_source *s)
 void wn_source_identity(wn_source *s, const wn_input *in)
 {
 	s->name = in->name;
+	s->regular = in->regular;
 	s->size = in->regular ? in->size : 0;
+	s->dev = in->regular ? in->dev : 0;
+	s->ino = in->regular ? in->ino : 0;
 	s->head_hash = in->head_hash;
 }

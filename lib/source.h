@@ -32,8 +32,11 @@ typedef struct wn_srec {
 typedef struct wn_source wn_source;
 struct wn_source {
 	const char *name;       /* for messages: the path as given, "(stdin)" */
-	uint64_t size;          /* identity for resuming: size of a regular file, else 0 */
-	uint64_t head_hash;     /* ... and XXH3-64 of its first 64 KiB (decompressed) */
+	/* identity for resuming (ingest_ckpt.c "pending" says how it is matched) */
+	int regular;            /* read from a regular file (not a pipe, a terminal, a device) */
+	uint64_t size;          /* size of a regular file, else 0 */
+	uint64_t dev, ino;      /* a regular file's device and inode, else 0 */
+	uint64_t head_hash;     /* XXH3-64 of its first 64 KiB (decompressed) */
 	/* Next record: 1 = one in *r, 0 = end of input, 2 = only with may_move (records
 	 * returned since the last call with may_move must stay valid until the next such
 	 * call), < 0 or errno = error (text in err). */
@@ -86,5 +89,8 @@ int wn_source_transcode(wn_source **out, wn_source *inner, int enc);
 /* Open `path` ("-" = stdin) as records of the format o->format (detected when NULL or
  * "auto"). On error returns a code and, if a source was made, *out to close. */
 int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o);
+/* The same; with again set, for an input opened before in the same run (ingest checks
+ * every input first): the remarks made at opening (o->on_note) are not made again. */
+int wn_source_reopen(wn_source **out, const char *path, const wn_ingest_opts *o, int again);
 
 #endif

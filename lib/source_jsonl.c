@@ -75,7 +75,7 @@ int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o)
 	j->s.consumed = jsonl_consumed;
 	j->s.close = jsonl_close;
 	*out = &j->s;
-	int rc = wn_input_open(&j->in, path, o->max_line);
+	int rc = wn_input_open(&j->in, path, o->max_line, o->cancel);
 	j->s.name = j->in.name;
 	if (rc) {
 		/* input.c words what it finds (zstd); a failed read is the system's word (EISDIR) */

@@ -163,6 +163,11 @@ static void note_utf8(const wn_input *in, const wn_ingest_opts *o, int enc)
 
 int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 {
+	return wn_source_reopen(out, path, o, 0);
+}
+
+int wn_source_reopen(wn_source **out, const char *path, const wn_ingest_opts *o, int again)
+{
 	const char *fmt = o->format && strcmp(o->format, "auto") ? o->format : NULL;
 	int enc = wn_encoding_parse(o->encoding);
 	*out = NULL;
@@ -206,7 +211,7 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 		snprintf(s->err, sizeof s->err, "--records-path is for JSON documents, and this input is read as %s", fmt);
 		return WN_E_USAGE;
 	}
-	if (enc != WN_ENC_UTF8)
+	if (enc != WN_ENC_UTF8 && !again)
 		note_utf8(in, o, enc);
 	if (strcmp(fmt, "jsonl")) {
 		wn_input moved;

@@ -690,7 +690,10 @@ static int identity(sq *q, const char *path)
 		}
 		if (got < 16 || memcmp(head, "SQLite format 3", 16))
 			rc = wn_source_fail(&q->s, WN_E_USAGE, "not an SQLite database (no \"SQLite format 3\" header)");
+		q->s.regular = 1;
 		q->s.size = (uint64_t)stt.st_size;
+		q->s.dev = (uint64_t)stt.st_dev;
+		q->s.ino = (uint64_t)stt.st_ino;
 		q->s.head_hash = XXH3_64bits(head, (size_t)(got > 0 ? got : 0));
 	}
 	close(fd);

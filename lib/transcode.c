@@ -104,7 +104,10 @@ int wn_source_transcode(wn_source **out, wn_source *inner, int enc)
 	t->in = inner;
 	t->enc = enc;
 	t->s.name = inner->name;
+	t->s.regular = inner->regular;
 	t->s.size = inner->size;
+	t->s.dev = inner->dev;
+	t->s.ino = inner->ino;
 	t->s.head_hash = inner->head_hash;
 	t->s.next = t_next;
 	t->s.skip = t_skip;

@@ -168,6 +168,7 @@ typedef struct vctx {
 	int deep, writer_active;
 	int stale;     /* the manifests may lag behind the index: a run is going on or was cut short */
 	int pending;   /* the index has pending.<kind>: a run did not finish */
+	int pending_kind[WN_NKINDS];   /* ... of that kind */
 	/* files, by path */
 	vfile **f;
 	size_t nf, capf;

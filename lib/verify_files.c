@@ -444,10 +444,18 @@ static int scan_folder(vctx *x, const char *folder, uint32_t maxseq[WN_NROLES][W
 			return WN_E_NOMEM;
 		}
 		vloc l = at_file(f);
-		if (!x->c && x->interrupted == 1 && probe.role >= 0 && probe.seq > maxseq[probe.role][probe.kind])
+		int past = !isdir && probe.role >= 0 && probe.seq > maxseq[probe.role][probe.kind];
+		if (!x->c && x->interrupted == 1 && past)
 			wn_vprob(x, PK_NOTE, &l, "not in MANIFEST: the unsealed file of an interrupted run (catalog.json); not checked");
 		else if (x->writer_active && probe.role >= 0)
 			wn_vprob(x, PK_NOTE, &l, "not in MANIFEST or the index: a file an ingest running now is writing; not checked");
+		else if (x->c && past && x->pending_kind[probe.kind])
+			/* a run of the kind was interrupted, and the file is past the highest number the
+			 * index knows in its series: written after that run's last checkpoint (before its
+			 * first, if there is none), holding nothing committed; the next writer removes it
+			 * (FORMAT.md 11.5). Elsewhere such a file is extra. */
+			wn_vprob(x, PK_NOTE, &l, "not in the index: written by an interrupted run after its last checkpoint; "
+				"the next ingest removes it; not checked");
 		else
 			wn_vprob(x, PK_EXTRA, &l, "%s that MANIFEST does not list", isdir ? "a folder" : "a file");
 	}
@@ -467,7 +475,7 @@ int wn_vscan_extras(vctx *x)
 	size_t nfiles = x->nf;
 	for (size_t i = 0; i < nfiles; i++) {
 		vfile *f = x->f[i];
-		if (f->listed && f->role >= 0 && f->seq > maxseq[f->role][f->kind])
+		if ((f->listed || f->have_row) && f->role >= 0 && f->seq > maxseq[f->role][f->kind])
 			maxseq[f->role][f->kind] = f->seq;
 		const char *sl = strchr(f->path, '/');
 		if (!sl || (size_t)(sl - f->path) >= 255 || !(f->listed || f->have_row))

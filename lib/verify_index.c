@@ -31,7 +31,7 @@ int wn_vload_index(vctx *x)
 	for (int kd = 0; kd < WN_NKINDS; kd++) {
 		snprintf(key, sizeof key, "pending.%s", wn_kind_name(kd));
 		if (!wn_meta_get(c, x->txn, key, &v))
-			x->pending = 1;
+			x->pending = x->pending_kind[kd] = 1;
 	}
 	/* files */
 	if ((rc = mdb_cursor_open(x->txn, c->db_files, &cur)))

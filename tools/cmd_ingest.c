@@ -287,6 +287,19 @@ int cmd_ingest(int argc, char **argv)
 #define WN_X(n) out_fmt(&out, "%s\"" #n "\":%llu", sep, (unsigned long long)r.n), sep = ",";
 		WN_OUTCOMES(WN_X)
 #undef WN_X
+		out_fmt(&out, ",\"dropped\":%llu,\"restarted\":%s,\"abandoned\":", (unsigned long long)r.dropped,
+			r.restarted ? "true" : "false");
+		if (r.abandoned) {
+			out_fmt(&out, "{\"records\":%llu,\"inputs\":[", (unsigned long long)r.abandoned_records);
+			for (size_t i = 0; i < r.abandoned_ninputs; i++) {
+				if (i)
+					out_str(&out, ",");
+				out_json_str(&out, r.abandoned_inputs[i], strlen(r.abandoned_inputs[i]));
+			}
+			out_str(&out, "]}");
+		} else {
+			out_str(&out, "null");
+		}
 		out_fmt(&out, ",\"resumed\":%llu,\"bytes\":%llu,\"seconds\":%.3f,\"records_per_second\":%.0f,"
 			"\"complete\":%s,\"stage_seconds\":{\"read\":%.3f,\"parse\":%.3f,\"dedup\":%.3f,\"store\":%.3f,"
 			"\"commit\":%.3f,\"merge\":%.3f,\"input_wait\":%.3f,\"compress_wait\":%.3f,\"compress_cpu\":%.3f}}\n",
@@ -294,6 +307,9 @@ int cmd_ingest(int argc, char **argv)
 			r.seconds > 0 ? (r.read - r.resumed_records) / r.seconds : 0, rc ? "false" : "true",
 			r.t_read, r.t_parse, r.t_dedup, r.t_store, r.t_commit, r.t_merge, r.t_input_wait, r.t_compress_wait, r.t_compress);
 	} else if (!rc || r.read) {
+		/* after a failure: what the catalog holds, up to the last checkpoint */
+		if (rc && rc != WN_E_REJECTED)
+			out_str(&out, "up to the last checkpoint, ");
 		out_fmt(&out, "read %llu: kept %llu, duplicates %llu, revisions %llu, rejected %llu",
 			(unsigned long long)r.read, (unsigned long long)r.kept, (unsigned long long)r.duplicates,
 			(unsigned long long)r.revisions, (unsigned long long)r.rejected);
