@@ -138,6 +138,9 @@ typedef struct wn_progress {
 	const char *input;      /* name of the input being read */
 } wn_progress;
 
+/* The longest CSV/TSV field separator, in bytes (wn_ingest_opts.csv_delimiter). */
+#define WN_DELIM_MAX 16
+
 typedef struct wn_ingest_opts {
 	int kind;                     /* WN_KIND_TRACK (default) or WN_KIND_ARTIST */
 	int level;                    /* zstd level, default 3 */
@@ -188,7 +191,14 @@ typedef struct wn_ingest_opts {
 	                                 numbers) and/or "COLUMN=string|int|number|bool", comma-
 	                                 separated; NULL = every value a string. It changes the
 	                                 records, hence their fingerprints: use the same every run */
-	int csv_delimiter;            /* csv/tsv: field separator; 0 = ',' (csv) or '\t' (tsv) */
+	const char *csv_delimiter;    /* csv/tsv: the field separator, 1 to WN_DELIM_MAX bytes
+	                                 ("," ";" "\t" "<SEP>"), none a quote, CR or LF (else
+	                                 WN_E_USAGE); NULL = "," (csv) or "\t" (tsv). A quoted
+	                                 field may hold it, as it may hold ',' */
+	const char *csv_columns;      /* csv/tsv: the header of a file that has none, as
+	                                 "NAME,NAME,..." (a name may be quoted as in a CSV
+	                                 header); the first line is then a row. NULL = the
+	                                 first row is the header */
 	int csv_unwrap;               /* csv/tsv: every line is one quoted field that holds a CSV
 	                                 line (a double-encoded file): parse the inner line */
 	int csv_empty_null;           /* csv/tsv: an unquoted empty field becomes null, not "" */

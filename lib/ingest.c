@@ -569,6 +569,8 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		return wn_seterr(c, WN_E_USAGE, "bad level, frame, shard or line size");
 	if (o->on_conflict == WN_CONFLICT_NEWEST && (!o->newest_field || !*o->newest_field))
 		return wn_seterr(c, WN_E_USAGE, "--on-conflict newest needs a field: newest:FIELD");
+	if (wn_csv_delimiter_why(o->csv_delimiter))
+		return wn_seterr(c, WN_E_USAGE, "%s", wn_csv_delimiter_why(o->csv_delimiter));
 	if (!n) {
 		paths = stdin_only;
 		n = 1;

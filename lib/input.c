@@ -301,6 +301,15 @@ void wn_input_move(wn_input *to, wn_input *from)
 	from->fd = -1;
 }
 
+int wn_input_skip_bom(wn_input *in)
+{
+	if (in->offset || in->end - in->start < 3 || memcmp(in->buf + in->start, "\xef\xbb\xbf", 3))
+		return 0;
+	in->start += 3;
+	in->offset += 3;
+	return 1;
+}
+
 int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines)
 {
 	while (bytes) {

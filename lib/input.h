@@ -53,6 +53,11 @@ static inline uint64_t wn_input_consumed(const wn_input *in)
 }
 /* "zstd", "gzip", "xz", "bzip2", or "" for an input that is not compressed. */
 const char *wn_input_codec(const wn_input *in);
+/* At the very start of the input, a UTF-8 byte-order mark (EF BB BF) is consumed: its
+ * bytes count in in->offset (offsets stay those of the file), no line is counted. The
+ * first 64 KiB are buffered after wn_input_open(), so it is there if there is one.
+ * Returns 1 if one was skipped, else 0 (also when the input is not at its start). */
+int wn_input_skip_bom(wn_input *in);
 /* Skip bytes already ingested by an interrupted run, which had read `lines` lines. */
 int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines);
 /* Next line without its terminator ("\n" or "\r\n"). 1 = a line, 0 = end of input, <0 or

@@ -76,6 +76,9 @@ struct wn_input *wn_source_jsonl_input(wn_source *s);
  * opened (and looked at, to tell the format): *in is moved into the source, which closes
  * it, also on error. On error *out is set when a source was made (close it). */
 int wn_source_csv(wn_source **out, struct wn_input *in, const wn_ingest_opts *o, int tsv);   /* source_csv.c */
+/* Why d cannot be a CSV/TSV field separator (--delimiter), or NULL when it can: 1 to
+ * WN_DELIM_MAX bytes, none of them a quote, CR or LF. NULL (the default) can. */
+const char *wn_csv_delimiter_why(const char *d);                                           /* source_csv.c */
 int wn_source_json(wn_source **out, struct wn_input *in, const wn_ingest_opts *o);           /* source_json.c */
 int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o);            /* source_sqlite.c */
 int wn_source_xml(wn_source **out, struct wn_input *in, const wn_ingest_opts *o);            /* source_xml.c */

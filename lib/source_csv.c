@@ -11,7 +11,7 @@
  * a quote inside an unquoted field, or text after a closing quote, is kept as text. A
  * row ends at the first line end outside quotes, so a row may span several lines; its
  * position is the byte offset of its first line and its "line" the number of that line.
- * A UTF-8 byte-order mark before the header is dropped; CRLF and LF line ends are both
+ * A UTF-8 byte-order mark at the start of the file is dropped before it comes here; CRLF and LF line ends are both
  * fine (a line end inside a quoted field is kept as it is in the file).
  *
  * A row that cannot be made into a record is rejected here, with the row's exact bytes
@@ -64,10 +64,28 @@ typedef struct crow {
 	int copied;             /* p is in c->row (rows of several lines) */
 } crow;
 
+/* The field separator: one byte (the fast path: every test below is one compare) or up
+ * to WN_DELIM_MAX bytes (--delimiter '<SEP>'). It holds no quote, CR or LF, so it never
+ * spans a line end and a quote never starts inside it. */
+typedef struct delim {
+	char s[WN_DELIM_MAX];
+	size_t len;
+} delim;
+
+/* The length of the separator at p (p < e), or 0. */
+static inline size_t sep_at(const char *p, const char *e, const delim *d)
+{
+	if (*p != d->s[0])
+		return 0;
+	if (WN_LIKELY(d->len == 1))
+		return 1;
+	return (size_t)(e - p) >= d->len && !memcmp(p, d->s, d->len) ? d->len : 0;
+}
+
 typedef struct csv {
 	wn_source s;
 	wn_input in;
-	char sep;
+	delim sep;
 	int enc, unwrap, empty_null;
 	size_t max_line;
 	col *cols;
@@ -93,17 +111,41 @@ typedef struct csv {
 
 enum { Q_START, Q_BARE, Q_QUOTED, Q_QQ };
 
-static int qscan(const char *p, size_t n, int st, char sep)
+/* One step of the quote state at p (p < e): the bytes it took (1, or a whole separator). */
+static inline size_t qstep(const char *p, const char *e, int *st, const delim *d)
 {
-	for (size_t i = 0; i < n; i++) {
-		char ch = p[i];
-		switch (st) {
-		case Q_START: st = ch == '"' ? Q_QUOTED : ch == sep ? Q_START : Q_BARE; break;
-		case Q_BARE: if (ch == sep) st = Q_START; break;
-		case Q_QUOTED: if (ch == '"') st = Q_QQ; break;
-		default: st = ch == '"' ? Q_QUOTED : ch == sep ? Q_START : Q_BARE; break;
+	size_t k;
+	switch (*st) {
+	case Q_QUOTED:
+		if (*p == '"')
+			*st = Q_QQ;
+		return 1;
+	case Q_BARE:
+		if ((k = sep_at(p, e, d))) {
+			*st = Q_START;
+			return k;
 		}
+		return 1;
+	default:   /* Q_START, Q_QQ */
+		if (*p == '"') {
+			*st = Q_QUOTED;
+			return 1;
+		}
+		if ((k = sep_at(p, e, d))) {
+			*st = Q_START;
+			return k;
+		}
+		*st = Q_BARE;
+		return 1;
 	}
+}
+
+/* The quote state after p[0..n), which ends at a line end or at the row's end (a
+ * separator never spans either), from state st. */
+static int qscan(const char *p, size_t n, int st, const delim *d)
+{
+	for (size_t i = 0; i < n;)
+		i += qstep(p + i, p + n, &st, d);
 	return st;
 }
 
@@ -140,7 +182,7 @@ static int read_row(csv *c, crow *r, int may_move)
 		r->n = len;
 		r->toolong = toolong ? c->in.toolong_len : 0;
 		r->unclosed = r->copied = 0;
-		if (toolong || !memchr(line, '"', len) || qscan(line, len, Q_START, c->sep) != Q_QUOTED)
+		if (toolong || !memchr(line, '"', len) || qscan(line, len, Q_START, &c->sep) != Q_QUOTED)
 			return 1;
 		/* a quoted field goes on to the next line */
 		c->partial = 1;
@@ -179,7 +221,7 @@ static int read_row(csv *c, crow *r, int may_move)
 			if (append_line(c, line, len))
 				return WN_E_NOMEM;
 			c->p_term = (size_t)(c->in.offset - lo) - len;
-			c->qstate = qscan(line, len, c->qstate, c->sep);
+			c->qstate = qscan(line, len, c->qstate, &c->sep);
 		}
 		if (got == 0 || c->qstate != Q_QUOTED) {
 			c->partial = 0;
@@ -192,15 +234,15 @@ static int read_row(csv *c, crow *r, int may_move)
 
 /* The first CR in p[0..n) outside quotes, or -1. input.c ends lines at LF (and drops the
  * CR of a CRLF), so a CR left there ends no line it knew of. */
-static long bare_cr(const char *p, size_t n, char sep)
+static long bare_cr(const char *p, size_t n, const delim *d)
 {
 	if (!memchr(p, '\r', n))
 		return -1;
 	int st = Q_START;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
 		if (p[i] == '\r' && st != Q_QUOTED)
 			return (long)i;
-		st = qscan(p + i, 1, st, sep);
+		i += qstep(p + i, p + n, &st, d);
 	}
 	return -1;
 }
@@ -215,7 +257,7 @@ typedef struct fieldlist {
 	int unclosed;           /* the last field's quote is not closed */
 } fieldlist;
 
-static int split_fields(const char *p, size_t n, char sep, fieldlist *fl)
+static int split_fields(const char *p, size_t n, const delim *d, fieldlist *fl)
 {
 	fl->text.len = 0;
 	fl->n = 0;
@@ -250,14 +292,14 @@ static int split_fields(const char *p, size_t n, char sep, fieldlist *fl)
 					return WN_E_NOMEM;
 			}
 		}
-		size_t s = i;
-		while (i < n && p[i] != sep)
+		size_t s = i, k = 0;
+		while (i < n && !(k = sep_at(p + i, p + n, d)))
 			i++;
 		if (wn_buf_put(&fl->text, p + s, i - s))
 			return WN_E_NOMEM;
 		if (i == n)
 			break;
-		i++;
+		i += k;
 	}
 	fl->at[fl->n] = fl->text.len;
 	return 0;
@@ -500,18 +542,13 @@ static char *typed(csv *c, const col *cl, char *vs, char *o, int quoted)
 }
 
 /* Fields of p[0..n) left after the ones converted (rest starts at a field). */
-static size_t count_fields(const char *p, size_t n, char sep)
+static size_t count_fields(const char *p, size_t n, const delim *d)
 {
 	size_t nf = 1;
 	int st = Q_START;
-	for (size_t i = 0; i < n; i++) {
-		char ch = p[i];
-		if (ch == sep && st != Q_QUOTED) {
-			nf++;
-			st = Q_START;
-			continue;
-		}
-		st = qscan(&ch, 1, st, sep);
+	for (size_t i = 0; i < n;) {
+		i += qstep(p + i, p + n, &st, d);
+		nf += st == Q_START;   /* only a separator leads there */
 	}
 	return nf;
 }
@@ -558,7 +595,7 @@ static int convert(csv *c, const char *text, size_t n, int inner, char *out, siz
 						continue;
 					}
 					p++;
-					c->stray |= p < e && *p != (uint8_t)c->sep;   /* text after it */
+					c->stray |= p < e && !sep_at((const char *)p, (const char *)e, &c->sep);   /* text after it */
 					break;
 				}
 				if ((rc = special(c, &p, e, row, &o)))
@@ -566,11 +603,15 @@ static int convert(csv *c, const char *text, size_t n, int inner, char *out, siz
 			}
 		}
 		for (;;) {   /* unquoted, or text after the closing quote */
-			size_t k = clean_run(p, e, o, c->sep);
+			size_t k = clean_run(p, e, o, c->sep.s[0]);
 			p += k;
 			o += k;
-			if (p == e || *p == (uint8_t)c->sep)
+			if (p == e || sep_at((const char *)p, (const char *)e, &c->sep))
 				break;
+			if (*p == (uint8_t)c->sep.s[0] && *p >= 0x20 && *p < 0x80 && *p != '\\') {
+				*o++ = (char)*p++;   /* the first byte of a longer separator, not followed by the rest */
+				continue;
+			}
 			if (*p == '\r') {
 				/* lines end in LF or CRLF: a CR left outside quotes is a line end of a file
 				 * whose lines end in CR alone, or a stray byte; neither is a value */
@@ -594,11 +635,11 @@ static int convert(csv *c, const char *text, size_t n, int inner, char *out, siz
 		nf++;
 		if (p == e)
 			break;
-		p++;   /* the separator */
+		p += c->sep.len;   /* the separator */
 		if (nf == c->ncols) {
-			if (!inner && qscan((const char *)p, (size_t)(e - p), Q_START, c->sep) == Q_QUOTED)
+			if (!inner && qscan((const char *)p, (size_t)(e - p), Q_START, &c->sep) == Q_QUOTED)
 				return INCOMPLETE;
-			nf += count_fields((const char *)p, (size_t)(e - p), c->sep);
+			nf += count_fields((const char *)p, (size_t)(e - p), &c->sep);
 			break;
 		}
 	}
@@ -621,7 +662,7 @@ static int convert(csv *c, const char *text, size_t n, int inner, char *out, siz
 	return 0;
 bad:
 	/* the reason stands, but first the row must be whole: does it go on? */
-	if (!inner && qscan(text, n, Q_START, c->sep) == Q_QUOTED)
+	if (!inner && qscan(text, n, Q_START, &c->sep) == Q_QUOTED)
 		return INCOMPLETE;
 	return rc;
 }
@@ -659,7 +700,7 @@ static int unwrap(csv *c, const char *p, size_t n)
 		}
 		if (k + 1 != n) {
 			snprintf(c->why, sizeof c->why, "with --csv-unwrap every row must be one quoted field; this one has %zu fields",
-				count_fields(p, n, c->sep));
+				count_fields(p, n, &c->sep));
 			return WN_E_ROW;
 		}
 		return c->inner.p ? 0 : wn_buf_put(&c->inner, "", 0);
@@ -852,7 +893,7 @@ static const char *col_list(csv *c)
 }
 
 /* Column names as UTF-8: checked, or transcoded. */
-static int name_utf8(csv *c, const char *p, size_t n, wn_buf *out)
+static int name_utf8(csv *c, int enc, const char *p, size_t n, wn_buf *out)
 {
 	out->len = 0;
 	for (size_t i = 0; i < n;) {
@@ -865,7 +906,7 @@ static int name_utf8(csv *c, const char *p, size_t n, wn_buf *out)
 		}
 		char u[4];
 		size_t l;
-		if (c->enc == WN_ENC_UTF8) {
+		if (enc == WN_ENC_UTF8) {
 			if (!(l = wn_utf8_seq((const uint8_t *)p + i, n - i)))
 				return wn_source_fail(&c->s, WN_E_USAGE, "the header is not UTF-8 (byte 0x%02x in column %.*s...); if the file is in "
 					"Windows-1252 or Latin-1, say so with --encoding cp1252 or --encoding latin1", ch, (int)(i > 40 ? 40 : i), p);
@@ -874,7 +915,7 @@ static int name_utf8(csv *c, const char *p, size_t n, wn_buf *out)
 			i += l;
 			continue;
 		}
-		if (!(l = wn_enc_byte(c->enc, ch, u)))
+		if (!(l = wn_enc_byte(enc, ch, u)))
 			return wn_source_fail(&c->s, WN_E_USAGE, "the header has byte 0x%02x, which cp1252 does not define", ch);
 		if (wn_buf_put(out, u, l))
 			return WN_E_NOMEM;
@@ -926,29 +967,28 @@ static int parse_types(csv *c, const char *spec)
 	return rc;
 }
 
-static int read_header(csv *c, const wn_ingest_opts *o)
+/* The header's fields, from the first row: 0 and *out (free it), 1 for an empty input
+ * (no header, no rows), or an error. */
+static int header_row(csv *c, fieldlist *out)
 {
 	crow h;
 	int got = read_row(c, &h, 1);
 	if (got == 0)
-		return 0;   /* empty input: no header, no rows */
+		return 1;
 	if (got != 1)
 		return got;
 	if (h.toolong)
 		return wn_source_fail(&c->s, WN_E_USAGE, "the header line is longer than --max-line (%zu bytes)", c->max_line);
+	/* a UTF-8 byte-order mark before it was consumed with the input's start (source_open.c) */
 	const char *p = h.p;
 	size_t n = h.n;
-	if (n >= 3 && !memcmp(p, "\xef\xbb\xbf", 3)) {
-		p += 3;
-		n -= 3;
-	}
-	long cr = bare_cr(p, n, c->sep);
+	long cr = bare_cr(p, n, &c->sep);
 	if (cr >= 0)
 		return wn_source_fail(&c->s, WN_E_USAGE, "the header line has a carriage return (CR) outside quotes at byte %ld: "
 			"the file's lines seem to end in CR alone (or CR CR LF), which winnow does not read as line ends; "
 			"convert them to LF or CRLF first", cr);
 	fieldlist fl = { 0 };
-	int rc = split_fields(p, n, c->sep, &fl);
+	int rc = split_fields(p, n, &c->sep, &fl);
 	if (!rc && c->unwrap) {
 		if (fl.n != 1 || !fl.quoted_one) {
 			rc = wn_source_fail(&c->s, WN_E_USAGE, "--csv-unwrap: the header is not one quoted field (it has %zu fields): "
@@ -957,12 +997,12 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 			wn_buf_free(&c->inner);
 			c->inner = fl.text;
 			memset(&fl.text, 0, sizeof fl.text);
-			rc = split_fields(c->inner.p ? c->inner.p : "", c->inner.len, c->sep, &fl);
+			rc = split_fields(c->inner.p ? c->inner.p : "", c->inner.len, &c->sep, &fl);
 		}
 	} else if (!rc && fl.n == 1 && fl.quoted_one && fl.at[1] > 0) {
 		/* one quoted field: is it a whole header quoted once more? */
 		fieldlist in = { 0 };
-		rc = split_fields(fl.text.p, fl.at[1], c->sep, &in);
+		rc = split_fields(fl.text.p, fl.at[1], &c->sep, &in);
 		if (!rc && in.n > 1) {
 			wn_buf names = { 0 };
 			for (size_t i = 0; i < in.n && i < 4; i++)
@@ -978,6 +1018,38 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 		fieldlist_free(&fl);
 		return rc;
 	}
+	*out = fl;
+	return 0;
+}
+
+/* The header given by --columns (NAME,NAME,...; a name may be quoted as in a CSV
+ * header): the file has none, and its first row is a row. 0 and *out, or an error. */
+static int given_columns(csv *c, const char *spec, fieldlist *out)
+{
+	static const delim comma = { ",", 1 };
+	fieldlist fl = { 0 };
+	int rc = split_fields(spec, strlen(spec), &comma, &fl);
+	for (size_t i = 0; i < fl.n && !rc; i++)
+		if (fl.at[i + 1] == fl.at[i])
+			rc = wn_source_fail(&c->s, WN_E_USAGE, "--columns: name %zu of %zu is empty (\"%s\")", i + 1, fl.n, spec);
+	if (!rc && fl.unclosed)
+		rc = wn_source_fail(&c->s, WN_E_USAGE, "--columns: a quote is not closed (\"%s\")", spec);
+	if (rc) {
+		fieldlist_free(&fl);
+		return rc;
+	}
+	*out = fl;
+	return 0;
+}
+
+static int read_header(csv *c, const wn_ingest_opts *o)
+{
+	fieldlist fl = { 0 };
+	int rc = o->csv_columns ? given_columns(c, o->csv_columns, &fl) : header_row(c, &fl);
+	if (rc == 1)
+		return 0;   /* empty input: no header, no rows */
+	if (rc)
+		return rc;
 	c->cols = calloc(fl.n, sizeof *c->cols);
 	if (!c->cols) {
 		fieldlist_free(&fl);
@@ -988,7 +1060,8 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 	if (!names)
 		rc = WN_E_NOMEM;
 	for (size_t i = 0; i < fl.n && !rc; i++) {
-		if (!(rc = name_utf8(c, fl.text.p + fl.at[i], fl.at[i + 1] - fl.at[i], &u)) && !(names[i] = strdup(u.p)))
+		if (!(rc = name_utf8(c, o->csv_columns ? WN_ENC_UTF8 : c->enc, fl.text.p + fl.at[i], fl.at[i + 1] - fl.at[i], &u)) &&
+		    !(names[i] = strdup(u.p)))
 			rc = WN_E_NOMEM;
 	}
 	nameset ns = { 0 };
@@ -1061,6 +1134,18 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 	return 0;
 }
 
+const char *wn_csv_delimiter_why(const char *d)
+{
+	if (!d)
+		return NULL;
+	size_t n = strlen(d);
+	if (n < 1 || n > WN_DELIM_MAX)
+		return n ? "--delimiter: the field separator is longer than 16 bytes" : "--delimiter: the field separator is empty";
+	if (strpbrk(d, "\"\r\n"))
+		return "--delimiter: the field separator cannot hold a quote (\") or a line end (CR, LF)";
+	return NULL;
+}
+
 int wn_source_csv(wn_source **out, wn_input *in, const wn_ingest_opts *o, int tsv)
 {
 	csv *c = calloc(1, sizeof *c);
@@ -1077,14 +1162,16 @@ int wn_source_csv(wn_source **out, wn_input *in, const wn_ingest_opts *o, int ts
 	c->s.close = csv_close;
 	*out = &c->s;
 	c->o = o;
-	c->sep = o->csv_delimiter ? (char)o->csv_delimiter : tsv ? '\t' : ',';
+	const char *sep = o->csv_delimiter ? o->csv_delimiter : tsv ? "\t" : ",", *why = wn_csv_delimiter_why(sep);
+	if (why)
+		return wn_source_fail(&c->s, WN_E_USAGE, "%s", why);
+	c->sep.len = strlen(sep);
+	memcpy(c->sep.s, sep, c->sep.len);
 	c->unwrap = o->csv_unwrap;
 	c->empty_null = o->csv_empty_null;
 	c->max_line = o->max_line;
 	c->enc = wn_encoding_parse(o->encoding);
 	if (c->enc < 0)
 		return wn_source_fail(&c->s, WN_E_USAGE, "unknown encoding \"%s\" (utf-8, cp1252 or latin1)", o->encoding);
-	if (c->sep == '"' || c->sep == '\n' || c->sep == '\r')
-		return wn_source_fail(&c->s, WN_E_USAGE, "the field separator cannot be a quote or a line end");
 	return read_header(c, o);
 }

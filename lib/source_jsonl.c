@@ -45,7 +45,12 @@ static int jsonl_next(wn_source *s, wn_srec *r, int may_move)
 static int jsonl_skip(wn_source *s, uint64_t pos, uint64_t recno)
 {
 	jsonl *j = (jsonl *)s;
-	int rc = wn_input_skip(&j->in, pos, recno);
+	if (pos < j->in.offset) {   /* before the end of the byte-order mark */
+		snprintf(s->err, sizeof s->err, "the input does not match what an earlier run read (no line ends at byte %llu)",
+			(unsigned long long)pos);
+		return WN_E_MISMATCH;
+	}
+	int rc = wn_input_skip(&j->in, pos - j->in.offset, recno);
 	if (rc)
 		snprintf(s->err, sizeof s->err, "%s", j->in.err);
 	return rc;

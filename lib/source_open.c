@@ -58,7 +58,7 @@ static int is_html(const uint8_t *p, const uint8_t *e)
 	       (e - p >= 14 && !strncasecmp((const char *)p, "<!doctype html", 14));
 }
 
-static const char *format_by_content(const wn_input *in, const char *hint, char *err, size_t cap)
+static const char *format_by_content(const wn_input *in, const char *hint, const char *delim, char *err, size_t cap)
 {
 	const uint8_t *p = (const uint8_t *)in->buf + in->start, *e = (const uint8_t *)in->buf + in->end;
 	if (e - p >= 16 && !memcmp(p, "SQLite format 3", 16))
@@ -88,6 +88,9 @@ static const char *format_by_content(const wn_input *in, const char *hint, char 
 		return hint;
 	if (p == e)
 		return "jsonl";   /* nothing but whitespace: no records, whatever the format */
+	/* a --delimiter that the first line holds: CSV, whatever else the line holds */
+	if (delim && memmem(p, (size_t)(le - p), delim, strlen(delim)))
+		return "csv";
 	size_t commas = 0, tabs = 0;
 	for (const uint8_t *q = p; q < le; q++) {
 		commas += *q == ',';
@@ -100,6 +103,9 @@ static const char *format_by_content(const wn_input *in, const char *hint, char 
 	const char *reads = "winnow reads JSONL, JSON documents, CSV/TSV, XML and SQLite";
 	if (*p == '<')
 		snprintf(err, cap, "the input looks like HTML (it starts with `%s`): %s", head, reads);
+	else if (memmem(p, (size_t)(le - p), "<SEP>", 5))
+		snprintf(err, cap, "the input is not JSON (no '{' or '[' first) nor CSV/TSV, but its first line (`%s`) has <SEP> "
+			"between fields: read it with --format csv --delimiter '<SEP>' --columns NAME,... (it has no header)", head);
 	else
 		snprintf(err, cap, "the input is not JSON (no '{' or '[' first) nor CSV/TSV (no ',' or tab in its first line, "
 			"`%s`): %s (a CSV of one column: --format csv)", head, reads);
@@ -185,7 +191,7 @@ int wn_source_reopen(wn_source **out, const char *path, const wn_ingest_opts *o,
 	wn_source *s = *out;
 	wn_input *in = wn_source_jsonl_input(s);
 	if (!fmt || !strcmp(fmt, "json?")) {
-		fmt = format_by_content(in, fmt ? "json" : NULL, s->err, sizeof s->err);
+		fmt = format_by_content(in, fmt ? "json" : NULL, o->csv_delimiter, s->err, sizeof s->err);
 		if (!fmt)
 			return WN_E_USAGE;
 		if (!strcmp(fmt, "sqlite")) {
@@ -213,6 +219,10 @@ int wn_source_reopen(wn_source **out, const char *path, const wn_ingest_opts *o,
 	}
 	if (enc != WN_ENC_UTF8 && !again)
 		note_utf8(in, o, enc);
+	/* a UTF-8 byte-order mark first is no part of the first record or header (its bytes
+	 * count in offsets); XML's parser reads it itself, as the document's encoding mark */
+	if (strcmp(fmt, "xml"))
+		wn_input_skip_bom(in);
 	if (strcmp(fmt, "jsonl")) {
 		wn_input moved;
 		wn_input_move(&moved, in);

@@ -58,7 +58,11 @@ static const char usage[] =
 	"                           auto,explicit=bool (default: every value a string); use the\n"
 	"                           same every run: it changes the records' fingerprints\n"
 	"      --empty-null         csv/tsv: unquoted empty fields are null (default: \"\")\n"
-	"      --delimiter C        csv/tsv: the field separator (default ',' or tab)\n"
+	"      --delimiter SEP      csv/tsv: the field separator, 1 to 16 bytes: ';', tab, '<SEP>'\n"
+	"                           (default ',' or tab); with no --format, a first line that\n"
+	"                           holds it makes the input CSV\n"
+	"      --columns A,B,...    csv/tsv: the file has no header: these are its column names,\n"
+	"                           and its first line is a row\n"
 	"      --csv-unwrap         csv/tsv: every line is one quoted field holding a CSV line\n"
 	"      --sqlite-table T     sqlite: read table T's rows as they are (default: the dump's\n"
 	"                           tracks, or artists with --kind artist, with their artists,\n"
@@ -93,7 +97,7 @@ int cmd_ingest(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
 		O_CKPT, O_PROGRESS, O_NOPROGRESS, O_DIGEST, O_FORMAT, O_MAP, O_ENCODING, O_RPATH, O_TYPES, O_EMPTYNULL, O_DELIM,
-		O_UNWRAP, O_TABLE };
+		O_UNWRAP, O_TABLE, O_COLUMNS };
 	static const struct option lo[] = {
 		{ "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "json", 0, 0, O_JSON },
 		{ "on-conflict", 1, 0, O_CONFLICT }, { "ignore-field", 1, 0, O_IGNORE }, { "id-field", 1, 0, O_IDF },
@@ -105,7 +109,7 @@ int cmd_ingest(int argc, char **argv)
 		{ "format", 1, 0, O_FORMAT }, { "map", 1, 0, O_MAP }, { "encoding", 1, 0, O_ENCODING },
 		{ "records-path", 1, 0, O_RPATH }, { "types", 1, 0, O_TYPES }, { "empty-null", 0, 0, O_EMPTYNULL },
 		{ "delimiter", 1, 0, O_DELIM }, { "csv-unwrap", 0, 0, O_UNWRAP }, { "sqlite-table", 1, 0, O_TABLE },
-		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+		{ "columns", 1, 0, O_COLUMNS }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	wn_ingest_opts o;
 	wn_ingest_opts_init(&o);
 	const char *dir = NULL;
@@ -221,13 +225,13 @@ int cmd_ingest(int argc, char **argv)
 		case O_TYPES: o.csv_types = optarg; break;
 		case O_EMPTYNULL: o.csv_empty_null = 1; break;
 		case O_DELIM:
-			if (!strcmp(optarg, "\\t") || !strcmp(optarg, "tab"))
-				o.csv_delimiter = '\t';
-			else if (strlen(optarg) == 1 && optarg[0] != '"' && optarg[0] != '\n' && optarg[0] != '\r')
-				o.csv_delimiter = (unsigned char)optarg[0];
-			else
-				return usage_error("ingest", "--delimiter takes one character (or tab), not '%s'", optarg);
+			/* refused here, before the catalog is made, as wn_ingest() would refuse it */
+			o.csv_delimiter = !strcmp(optarg, "\\t") || !strcmp(optarg, "tab") ? "\t" : optarg;
+			if (!*optarg || strlen(optarg) > WN_DELIM_MAX || strpbrk(optarg, "\"\r\n"))
+				return usage_error("ingest", "--delimiter takes 1 to %d bytes, none a quote or a line end, not '%s'",
+					WN_DELIM_MAX, optarg);
 			break;
+		case O_COLUMNS: o.csv_columns = optarg; break;
 		case O_UNWRAP: o.csv_unwrap = 1; break;
 		case O_TABLE: o.sqlite_table = optarg; break;
 		case 'q': quiet = 1; break;

@@ -101,7 +101,7 @@ is "... with the counts and the raw line" "$?" 0
 must_fail "--format yaml: exit 2" 2 "$WINNOW" ingest -C "$T/u1" --format yaml "$EDGE"
 must_fail "--map with an unknown key: exit 2" 2 "$WINNOW" ingest -C "$T/u2" --map name=title "$EDGE"
 must_fail "--map without '=': exit 2" 2 "$WINNOW" ingest -C "$T/u3" --map id "$EDGE"
-must_fail "--delimiter of two characters: exit 2" 2 "$WINNOW" ingest -C "$T/u4" --delimiter ab "$EDGE"
+must_fail "--delimiter of 17 bytes: exit 2" 2 "$WINNOW" ingest -C "$T/u4" --delimiter abcdefghijklmnopq "$EDGE"
 created=0
 for u in u1 u2 u3 u4; do [ -e "$T/$u" ] && created=$((created + 1)); done
 is "usage errors create no catalog" "$created" 0

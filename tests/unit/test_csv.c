@@ -140,7 +140,7 @@ static void basics(void)
 	tap_is_str(G.rec[1], "{\"id\":\"2\",\"name\":\"x\\ty\"}", "TSV: a quoted tab");
 
 	o.format = "csv";
-	o.csv_delimiter = ';';
+	o.csv_delimiter = ";";
 	read_all("j.txt", STR("id;v\n1;2,5\n"), &o);
 	tap_is_str(G.rec[0], "{\"id\":\"1\",\"v\":\"2,5\"}", "--delimiter ';'");
 	o = opts();
