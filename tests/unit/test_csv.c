@@ -154,6 +154,94 @@ static void basics(void)
 	IS_INT(G.n, 0, "... and has no rows");
 }
 
+/* separators of several bytes (--delimiter '<SEP>'), --columns, the BOM */
+static void delimiters(void)
+{
+	wn_ingest_opts o = opts();
+	o.format = "csv";
+	o.csv_delimiter = "<SEP>";
+	read_all("m.txt", STR("id<SEP>a<SEP>b\n1<SEP>x<y<SEP>\"q<SEP>\"\"r\"\"\"\n2<SEP><SE<SEP>SEP>\n3<SEP><<SEP>P<SEP\n"), &o);
+	IS_INT(G.rc, 0, "<SEP>: the header is read");
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"a\":\"x<y\",\"b\":\"q<SEP>\\\"r\\\"\"}",
+		"<SEP>: a '<' alone is text; a quoted field holds the separator and doubled quotes");
+	tap_is_str(G.rec[1], "{\"id\":\"2\",\"a\":\"<SE\",\"b\":\"SEP>\"}", "<SEP>: a part of the separator is text");
+	tap_is_str(G.rec[2], "{\"id\":\"3\",\"a\":\"<\",\"b\":\"P<SEP\"}", "... also at a field's end and at the row's end");
+	read_all("m2.txt", STR("id<SEP>a\n1<SEP>x<SEP>y\n2\n"), &o);
+	IS_INT(G.code[0], WN_E_ROW, "<SEP>: too many fields is a bad row");
+	tap_is_str(G.why[0], "row has 3 fields, the header has 2", "... counted by the separator");
+	tap_is_str(G.why[1], "row has 1 field, the header has 2", "... too few too");
+	read_all("m3.txt", STR("id<SEP>a\n1<SEP>\"two\nlines<SEP>\"<SEP>\n"), &o);
+	IS_INT(G.code[0], WN_E_ROW, "<SEP>: a quoted field over two lines, then an extra field");
+	read_all("m4.txt", STR("id<SEP>a\n1<SEP>\"two\nlines<SEP>\"\n2<SEP>b\n"), &o);
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"a\":\"two\\nlines<SEP>\"}", "<SEP>: a quoted field over two lines");
+	IS_INT(G.line[1], 4, "... the next row on line 4");
+	tap_is_str(G.rec[1], "{\"id\":\"2\",\"a\":\"b\"}", "... read as usual");
+	/* a separator whose first byte starts a UTF-8 character: "\xc2\xa6" (broken bar) */
+	o.csv_delimiter = "\xc2\xa6";
+	read_all("u.txt", STR("id\xc2\xa6" "a\n1\xc2\xa6\xc2\xa2\xc3\xa9\n2\xc2\xa6\xc2\n"), &o);
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"a\":\"\xc2\xa2\xc3\xa9\"}", "a separator of two UTF-8 bytes; a character with its first byte is text");
+	IS_INT(G.code[1], WN_E_UTF8, "... and a lone first byte is invalid UTF-8, as ever");
+	o.csv_delimiter = "::";
+	read_all("c.txt", STR("id::a\n1:::x\n"), &o);
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"a\":\":x\"}", "'::': the first match ends the field");
+	const char *const refused[] = { "", "a\"", "\r", "x\ny", "12345678901234567" };
+	for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+		o.csv_delimiter = refused[i];
+		read_all("r.csv", STR("id,a\n1,2\n"), &o);
+		IS_INT(G.rc, WN_E_USAGE, "separator %zu of %zu that cannot be one: refused", i + 1, sizeof refused / sizeof refused[0]);
+		OK(wn_csv_delimiter_why(refused[i]) != NULL, "... and wn_csv_delimiter_why() says why");
+	}
+	OK(!wn_csv_delimiter_why("1234567890123456") && !wn_csv_delimiter_why(NULL), "16 bytes, or none given, are fine");
+
+	/* no header: --columns */
+	o = opts();
+	o.format = "csv";
+	o.csv_delimiter = "<SEP>";
+	o.csv_columns = "id,song,\"a,b\"";
+	read_all("n.txt", STR("\xef\xbb\xbfTR1<SEP>SO1<SEP>Faster Pussy cat\nTR2<SEP>SO2<SEP>\"x<SEP>y\"\n"), &o);
+	IS_INT(G.n, 2, "--columns: the first line is a row");
+	tap_is_str(G.rec[0], "{\"id\":\"TR1\",\"song\":\"SO1\",\"a,b\":\"Faster Pussy cat\"}",
+		"... its names are the keys (a quoted one may hold a comma), the BOM is not in the first value");
+	IS_INT(G.off[0], 3, "... and the first row's offset counts the BOM");
+	IS_INT(G.line[0], 1, "... on line 1");
+	tap_is_str(G.rec[1], "{\"id\":\"TR2\",\"song\":\"SO2\",\"a,b\":\"x<SEP>y\"}", "... quoting as usual");
+	o.csv_columns = "id,,x";
+	read_all("n2.txt", STR("1<SEP>2<SEP>3\n"), &o);
+	IS_INT(G.rc, WN_E_USAGE, "--columns with an empty name: refused");
+	o.csv_columns = "track,x";
+	read_all("n3.txt", STR("1<SEP>2\n"), &o);
+	IS_INT(G.rc, WN_E_USAGE, "--columns without the id column: refused");
+	OK(strstr(G.err, "no column \"id\"") != NULL, "... naming it");
+	o = opts();
+	o.csv_columns = "id,v";
+	read_all("n4.csv", STR("id,v\n1,2\n"), &o);
+	IS_INT(G.n, 2, "--columns on a file with a header: the header is a row like any other");
+
+	/* detection */
+	o = opts();
+	o.csv_delimiter = "<SEP>";
+	o.csv_columns = "id,a";
+	read_all("d.txt", STR("1<SEP>x\n"), &o);
+	tap_is_str(G.rec[0], "{\"id\":\"1\",\"a\":\"x\"}", "no --format: a first line that holds the --delimiter is CSV");
+	o = opts();
+	read_all("d2.txt", STR("TRMMMYQ128F932D901<SEP>SOQMMHC12AB0180CB8<SEP>Faster Pussy cat<SEP>Silent Night\n"), &o);
+	IS_INT(G.rc, WN_E_USAGE, "<SEP> text without --delimiter: refused");
+	OK(strstr(G.err, "--format csv --delimiter '<SEP>'") && strstr(G.err, "--columns"), "... naming the options that read it");
+
+	/* a byte-order mark on JSONL and JSON documents */
+	read_all("b.jsonl", STR("\xef\xbb\xbf{\"id\":\"1\"}\n{\"id\":\"2\"}\n"), &o);
+	tap_is_str(G.rec[0], "{\"id\":\"1\"}", "JSONL: a BOM first is not part of the first record");
+	IS_INT(G.off[0], 3, "... whose offset counts it");
+	IS_INT(G.line[1], 2, "... lines as ever");
+	read_all("b2.jsonl", STR("{\"id\":\"1\"}\n\xef\xbb\xbf{\"id\":\"2\"}\n"), &o);
+	tap_is_str(G.rec[1], "\xef\xbb\xbf{\"id\":\"2\"}", "JSONL: a BOM elsewhere is data");
+	read_all("b3.json", STR("\xef\xbb\xbf[{\"id\":\"1\"},\n{\"id\":\"2\"}]\n"), &o);
+	IS_INT(G.n, 2, "a JSON document after a BOM: read");
+	IS_INT(G.off[1], 16, "... offsets count it");
+	read_all("b4", STR("\xef\xbb\xbf{\"id\":\"1\"}\n"), &o);
+	tap_is_str(G.rec[0], "{\"id\":\"1\"}", "no telling name: JSONL after a BOM");
+}
+
 static void types(void)
 {
 	wn_ingest_opts o = opts();
@@ -373,7 +461,7 @@ static uint32_t rnd(uint32_t n)
 static size_t rand_value(char *o)
 {
 	static const char *const bits[] = { "a", "Z", "9", " ", ",", "\"", "\"\"", "\n", "\r\n", "\t", "\\", "é", "ß", "日本",
-		"🎵", "x,y", "'", "{", "}", "\x01", "\b", "\f", "0", "-", "." };
+		"🎵", "x,y", "'", "{", "}", "\x01", "\b", "\f", "0", "-", ".", "<", "<SE", "P>", "<SEP>", ":" };
 	size_t n = 0, k = rnd(8) == 0 ? 0 : rnd(12);
 	for (size_t i = 0; i < k; i++) {
 		const char *b = bits[rnd(sizeof bits / sizeof bits[0])];
@@ -384,11 +472,12 @@ static size_t rand_value(char *o)
 }
 
 /* RFC 4180 encoding of a field: quoted when it must be (or at random) */
-static size_t csv_field(char *o, const char *v, size_t n)
+static size_t csv_field(char *o, const char *v, size_t n, const char *sep)
 {
 	int q = rnd(4) == 0 || n == 0 ? rnd(2) : 0;
 	for (size_t i = 0; i < n; i++)
-		q |= v[i] == ',' || v[i] == '"' || v[i] == '\n' || v[i] == '\r';
+		q |= v[i] == '"' || v[i] == '\n' || v[i] == '\r';
+	q |= memmem(v, n, sep, strlen(sep)) != NULL;
 	size_t k = 0;
 	if (q)
 		o[k++] = '"';
@@ -434,7 +523,8 @@ static size_t json_string(char *o, const char *v, size_t n)
 	return k;
 }
 
-static void randomised(void)
+/* sep: the separator the file is written with (never one that overlaps itself) */
+static void randomised(const char *sep)
 {
 	rng = tap_seed() | 1;
 	enum { COLS = 5 };
@@ -446,8 +536,8 @@ static void randomised(void)
 	char v[512];
 	for (int i = 0; i < COLS; i++) {
 		if (i)
-			csv[len++] = ',';
-		len += csv_field(csv + len, names[i], strlen(names[i]));
+			len += (size_t)sprintf(csv + len, "%s", sep);
+		len += csv_field(csv + len, names[i], strlen(names[i]), sep);
 	}
 	csv[len++] = '\r';
 	csv[len++] = '\n';
@@ -459,8 +549,8 @@ static void randomised(void)
 			if (i == 0)
 				n = (size_t)sprintf(v, "r%zu", nrows);
 			if (i)
-				csv[len++] = ',';
-			len += csv_field(csv + len, v, n);
+				len += (size_t)sprintf(csv + len, "%s", sep);
+			len += csv_field(csv + len, v, n, sep);
 			if (i)
 				want[wlen++] = ',';
 			wlen += json_string(want + wlen, names[i], strlen(names[i]));
@@ -475,10 +565,11 @@ static void randomised(void)
 	}
 	want_at[nrows] = wlen;
 	wn_ingest_opts o = opts();
+	o.csv_delimiter = sep;
 	wn_source *s;
 	const char *path = tap_write_file(tmpdir, "random.csv", csv, len);
 	int rc = wn_source_open(&s, path, &o);
-	IS_INT(rc, 0, "random CSV opens");
+	IS_INT(rc, 0, "random CSV (%s) opens", sep);
 	if (rc) {
 		wn_source_close(s);
 		return;
@@ -516,22 +607,22 @@ static void randomised(void)
 		if (got != 1 && got != 2)
 			break;
 	}
-	IS_INT(row, nrows, "random CSV: every row read (%zu rows, %zu bytes)", nrows, len);
-	IS_INT(bad, 0, "random CSV: every record equals the independent encoding, intact to the end of its batch");
-	OK(moved > 0, "random CSV: next() without may_move asked to move at buffer ends (%zu times)", moved);
+	IS_INT(row, nrows, "random CSV (%s): every row read (%zu rows, %zu bytes)", sep, nrows, len);
+	IS_INT(bad, 0, "random CSV (%s): every record equals the independent encoding, intact to the end of its batch", sep);
+	OK(moved > 0, "random CSV (%s): next() without may_move asked to move at buffer ends (%zu times)", sep, moved);
 	wn_source_close(s);
 	/* resume from the middle */
 	rc = wn_source_open(&s, path, &o);
 	if (!rc)
 		rc = s->skip(s, mid_pos, mid_line);
-	IS_INT(rc, 0, "random CSV: skip to the middle");
+	IS_INT(rc, 0, "random CSV (%s): skip to the middle", sep);
 	size_t same = 0;
 	wn_srec r;
 	for (size_t k = mid_row; !rc && s->next(s, &r, 1) == 1; k++) {
 		size_t wl = want_at[k + 1] - want_at[k];
 		same += r.len == wl && !memcmp(r.rec, want + want_at[k], wl);
 	}
-	IS_INT(same, nrows - mid_row, "random CSV: after the skip, the rest of the rows as read on");
+	IS_INT(same, nrows - mid_row, "random CSV (%s): after the skip, the rest of the rows as read on", sep);
 	wn_source_close(s);
 	free(csv);
 	free(want);
@@ -580,11 +671,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	basics();
+	delimiters();
 	types();
 	unwrap_and_encodings();
 	detection();
 	defects();
-	randomised();
+	randomised(",");
+	randomised("<SEP>");
 	char cmd[200];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
 	if (system(cmd))
