@@ -3,8 +3,9 @@
  * lib/source.c).
  *
  * The first byte picks the options (TSV, --csv-unwrap, --empty-null, --types auto or a
- * typed column, --encoding cp1252 or latin1, a fixed header in front); the rest is the
- * file. Whatever the input, the source must not crash, and:
+ * typed column, --encoding cp1252 or latin1, a fixed header in front; TSV and the fixed
+ * header together: --delimiter '<SEP>' --columns id,a,b); the rest is the file.
+ * Whatever the input, the source must not crash, and:
  * - every record it makes (code 0) is a JSON object that the strict parser accepts, with
  *   a non-empty id;
  * - every row it rejects has a reason code and, but for over-long rows, a reason text;
@@ -55,6 +56,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.csv_types = (flags & 0x18) == 0x08 ? "auto" : (flags & 0x18) == 0x10 ? "a=int,b=bool" : (flags & 0x18) == 0x18 ? "auto,b=number" : NULL;
 	o.encoding = (flags & 0x60) == 0x20 ? "cp1252" : (flags & 0x60) == 0x40 ? "latin1" : NULL;
 	o.max_line = 256;
+	if ((flags & 0x81) == 0x81) {   /* TSV with the fixed header: <SEP> and --columns instead */
+		o.format = "csv";
+		o.csv_delimiter = "<SEP>";
+		o.csv_columns = "id,a,b";
+	}
 
 	wn_source *s;
 	int rc = wn_source_open(&s, path, &o);
