@@ -180,8 +180,10 @@ typedef struct wn_ingest_opts {
 	const char *format;           /* "jsonl", "json", "csv", "tsv" or "sqlite"; NULL or "auto":
 	                                 from the file name (.jsonl .ndjson .json .csv .tsv .sqlite3
 	                                 .sqlite .db, after any .zst), else from the first bytes */
-	const char *records_path;     /* json: where the records are, e.g. "playlists[].tracks[]";
-	                                 NULL = the elements of a top-level array */
+	const char *records_path;     /* json: where the records are, e.g. "playlists[].tracks[]",
+	                                 "items[].track" (a member of each element), "data.track"
+	                                 (one record); NULL = the elements of a top-level array,
+	                                 or the document itself when it is one object */
 	const char *encoding;         /* text input: "utf-8" (default: invalid UTF-8 is rejected),
 	                                 "cp1252" or "latin1" (transcoded to UTF-8 before parsing) */
 	const char *csv_types;        /* csv/tsv: "auto" (values that are JSON numbers become

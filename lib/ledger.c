@@ -264,9 +264,11 @@ static int ledger_tail(cur *c, wn_ledger_entry *e)
 	}
 	if (LIT(c, ",\"record\":")) {
 		/* the record is the last value: it runs to the entry's closing brace */
+		if (c->e - c->p < 3)   /* "{}" and the entry's brace, at least */
+			return -1;
 		e->record = c->p;
 		e->record_len = (size_t)(c->e - c->p) - 1;
-		if (e->record_len < 2 || c->p[0] != '{' || c->e[-2] != '}')
+		if (c->p[0] != '{' || c->e[-2] != '}')
 			return -1;
 		c->p = c->e - 1;
 	}

@@ -3,6 +3,12 @@
  * or of the arrays a --records-path names ("playlists[].tracks[]": every element of the
  * "tracks" array of every element of the top-level member "playlists").
  *
+ * A path may go on after its last array: "items[].track" takes the member "track" of
+ * every element of "items" (a saved-tracks or playlist-items response), and a path of
+ * members alone ("tracks.items[]" aside, e.g. "data") names one record. Without
+ * --records-path, a document that is one object is one record (GET /v1/tracks/{id}, a
+ * MusicBrainz lookup); one that is an array holds a record per element.
+ *
  * The document is streamed: a small tokenizer walks the structure along the path,
  * skips what is off it, and copies each record's bytes out without parsing them (json.c
  * validates them like any other record). Memory is one input buffer and the record
@@ -52,6 +58,7 @@ typedef struct jdoc {
 	frame fr[MAX_FRAMES];
 	int nfr;
 	int started, finished, found;
+	int whole;              /* no --records-path: a document that is an object is one record */
 	uint64_t line;          /* the line of the next byte, 1-based */
 	size_t max_line;
 	wn_buf rec;             /* the record being copied */
@@ -304,6 +311,20 @@ static int push(jdoc *d, int obj, int k)
 	return 0;
 }
 
+/* The value at the next token is a record: copy it to d->rec. 1, or an error. */
+static int take_record(jdoc *d, wn_srec *r)
+{
+	r->off = d->in.offset;
+	r->lineno = d->line;
+	d->rec.len = 0;
+	d->rec_total = 0;
+	int rc = take_value(d, 1);
+	if (rc)
+		return rc;
+	r->end = d->in.offset;
+	return 1;
+}
+
 /* Walk to the next record and copy it to d->rec: 1 = a record (r's positions set), 0 =
  * the end of the document, else an error. */
 static int walk(jdoc *d, wn_srec *r)
@@ -324,6 +345,10 @@ static int walk(jdoc *d, wn_srec *r)
 			if (c == -1)
 				return fail(d, WN_E_PARSE, "the input is empty: no JSON document");
 			if (!d->steps[0].name) {
+				if (c == '{' && d->whole) {
+					d->found = 1;   /* the document is the one record */
+					return take_record(d, r);
+				}
 				if (c != '[')
 					return fail(d, WN_E_USAGE, "the document is %s, not an array of records: say where the "
 						"records are with --records-path (e.g. playlists[].tracks[])", c == '{' ? "an object" : "not an array");
@@ -370,6 +395,10 @@ static int walk(jdoc *d, wn_srec *r)
 			if (c < -1)
 				return io_error(d, c);
 			if (d->keylen == strlen(st->name) && !memcmp(d->key, st->name, d->keylen)) {
+				if (!st->arr && k == d->nsteps - 1) {
+					d->found = 1;   /* the path ends in a member: its value is the record */
+					return take_record(d, r);
+				}
 				if (st->arr && c == '[') {
 					if ((rc = push(d, 0, k)))
 						return rc;
@@ -386,16 +415,8 @@ static int walk(jdoc *d, wn_srec *r)
 			continue;
 		}
 		/* an element of an array on the path */
-		if (f->k == d->nsteps - 1) {
-			r->off = d->in.offset;
-			r->lineno = d->line;
-			d->rec.len = 0;
-			d->rec_total = 0;
-			if ((rc = take_value(d, 1)))
-				return rc;
-			r->end = d->in.offset;
-			return 1;
-		}
+		if (f->k == d->nsteps - 1)
+			return take_record(d, r);
 		if (c == '{') {
 			if ((rc = push(d, 1, f->k + 1)))
 				return rc;
@@ -504,8 +525,6 @@ static int parse_path(jdoc *d, const char *path)
 		if (*p == '.' && !*++p)
 			return fail(d, WN_E_USAGE, "bad --records-path \"%s\"", path);
 	}
-	if (!d->steps[d->nsteps - 1].arr)
-		return fail(d, WN_E_USAGE, "--records-path \"%s\" must end with the array of records and [] (as in tracks[])", path);
 	return 0;
 }
 
@@ -527,5 +546,6 @@ int wn_source_json(wn_source **out, wn_input *in, const wn_ingest_opts *o)
 	d->line = 1;
 	d->max_line = o->max_line;
 	d->path = o->records_path ? o->records_path : "[]";
+	d->whole = !o->records_path;
 	return parse_path(d, o->records_path);
 }

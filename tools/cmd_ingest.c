@@ -88,6 +88,27 @@ static void on_reject(const char *msg, void *ud)
 	rejects_shown++;
 }
 
+/* Are the inputs JSON documents (--format json, or every name ends in .json, maybe
+ * compressed)? Then one record read and rejected is most likely a document that holds
+ * its records deeper, read whole. */
+static int json_documents(const char *format, char **names, int n)
+{
+	static const char *const packed[] = { "", ".zst", ".gz", ".xz", ".bz2" };
+	if (format)
+		return !strcmp(format, "json");
+	for (int i = 0; i < n; i++) {
+		size_t l = strlen(names[i]);
+		int is = 0;
+		for (size_t k = 0; k < sizeof packed / sizeof *packed && !is; k++) {
+			size_t pl = strlen(packed[k]);
+			is = l >= 5 + pl && !strcmp(names[i] + l - pl, packed[k]) && !strncmp(names[i] + l - pl - 5, ".json", 5);
+		}
+		if (!is)
+			return 0;
+	}
+	return n > 0;
+}
+
 static void on_note(const char *msg, void *ud)
 {
 	progress_clear(ud);
@@ -289,7 +310,11 @@ int cmd_ingest(int argc, char **argv)
 	else if (r.read && !r.kept && r.rejected == r.read) {
 		/* a run that rejects every record has read its input wrong, or the input is not what
 		 * it was meant to be: not a success */
-		if (rejects_seen && rejects_noid == rejects_seen)
+		if (r.read == 1 && !o.records_path && json_documents(o.format, argv + optind, argc - optind))
+			fprintf(stderr, "winnow: nothing kept: the document was read as one record, and rejected; if its "
+				"records are inside it, say where with --records-path (e.g. items[] or playlists[].tracks[]) "
+				"(the record is in %s/rejects/)\n", dir);
+		else if (rejects_seen && rejects_noid == rejects_seen)
 			fprintf(stderr, "winnow: nothing kept: every record was rejected for a missing id; if the id is "
 				"under another name, say which with --map id=FIELD (the records are in %s/rejects/)\n", dir);
 		else

@@ -57,15 +57,60 @@ else
 fi
 
 # ---- faults ----
-must_fail "an object document without --records-path: exit 2" 2 "$WINNOW" ingest -C "$T/f1" -q --map id=track_uri "$PL"
-grep -q -- '--records-path' "$T/.err"; is "... the message mentions --records-path" "$?" 0
+must_fail "an object document without --records-path is one record: rejected (no track_uri), exit 1" 1 "$WINNOW" ingest -C "$T/f1" -q --map id=track_uri "$PL"
+grep -q -- 'read as one record.*--records-path' "$T/.err"; is "... the message says so and mentions --records-path" "$?" 0
 must_fail "a path that matches nothing: exit 2" 2 "$WINNOW" ingest -C "$T/f2" -q --records-path 'lists[].tracks[]' "$PL"
 grep -q 'nothing in the document matches' "$T/.err"; is "... says so" "$?" 0
 head -c 500 "$PL" >"$T/cut.json"
 must_fail "a truncated document: exit 3" 3 "$WINNOW" ingest -C "$T/f3" -q --records-path 'playlists[].tracks[]' --map id=track_uri "$T/cut.json"
 grep -q 'truncated' "$T/.err"; is "... the message says it may be truncated" "$?" 0
 must_fail "--records-path on a CSV: exit 2" 2 "$WINNOW" ingest -C "$T/f4" -q --records-path 'a[]' "$DATA/csv-edge.csv"
-must_fail "--records-path without a final []: exit 2" 2 "$WINNOW" ingest -C "$T/f5" -q --records-path 'playlists' "$PL"
+must_fail "--records-path ending in a member whose value is an array: one record, not an object (exit 1)" 1 "$WINNOW" ingest -C "$T/f5" -q --records-path 'playlists' "$PL"
+must_fail "--records-path with an empty name: exit 2" 2 "$WINNOW" ingest -C "$T/f6" -q --records-path 'playlists[]..x' "$PL"
+
+# ---- paths that go on after an array, and documents that are one record ----
+printf '{"total":3,"items":[{"added_at":"2024-01-01","track":{"id":"a","n":1}},\n{"added_at":"2024-01-02","track":{"id":"b","n":2}},{"added_at":"x","track":null},{"track":{"id":"a","n":1}}]}' >"$T/saved.json"
+check "items[].track: the member of every element" "$WINNOW" ingest -C "$T/m1" -q --json --records-path 'items[].track' "$T/saved.json"
+is "... 4 read: 2 kept, 1 duplicate, 1 rejected (null is no object)" "$(counts "$T/.out")" "4 2 1 0 1"
+"$WINNOW" export -C "$T/m1" >"$T/m1.out" 2>/dev/null
+is "... the records are the members' values, as they are" "$(cat "$T/m1.out")" '{"id":"a","n":1}
+{"id":"b","n":2}'
+zstd -dcq "$T/m1/rejects/"*.zst | grep -q '"line":2,.*"raw":"null"'
+is "... the null value is rejected where it stands (line 2)" "$?" 0
+printf '{"data":{"tracks":{"items":[{"id":"p"},{"id":"q"}]}},"meta":{"track":{"id":"no"}}}' >"$T/deep.json"
+check "data.tracks.items[]: members, then the array" "$WINNOW" ingest -C "$T/m2" -q --json --records-path 'data.tracks.items[]' "$T/deep.json"
+is "... 2 kept" "$(counts "$T/.out")" "2 2 0 0 0"
+check "meta.track: a path of members alone is one record" "$WINNOW" ingest -C "$T/m3" -q --json --records-path 'meta.track' "$T/deep.json"
+is "... 1 kept" "$(counts "$T/.out")" "1 1 0 0 0"
+is "... the member's value" "$("$WINNOW" export -C "$T/m3" 2>/dev/null)" '{"id":"no"}'
+printf '{\n  "id": "t1",\n  "name": "One",\n  "artists": [{"id": "a1"}]\n}\n' >"$T/one.json"
+check "a document that is one object, without --records-path: one record" "$WINNOW" ingest -C "$T/m4" -q --json "$T/one.json"
+is "... 1 kept" "$(counts "$T/.out")" "1 1 0 0 0"
+is "... stored compact" "$("$WINNOW" export -C "$T/m4" 2>/dev/null)" '{"id":"t1","name":"One","artists":[{"id":"a1"}]}'
+check "... ingested again: a duplicate" "$WINNOW" ingest -C "$T/m4" -q --json "$T/one.json"
+is "... 1 read, 1 duplicate" "$(counts "$T/.out")" "1 0 1 0 0"
+printf '{"id":"t1"} {"id":"t2"}' >"$T/two.json"
+must_fail "text after the one object: exit 3" 3 "$WINNOW" ingest -C "$T/m5" -q --format json "$T/two.json"
+grep -q 'after the end of the document' "$T/.err"; is "... says so" "$?" 0
+must_fail "--records-path [] on an object document: exit 2" 2 "$WINNOW" ingest -C "$T/m6" -q --records-path '[]' "$T/one.json"
+
+# ---- the saved responses people hold (../shared/data/real), when they are there ----
+API=$SHARED/spotify-api MB=$SHARED/musicbrainz
+if [ -d "$API" ] && [ -d "$MB" ]; then
+	for spec in "tracks.json tracks[] 2" "album_tracks.json items[] 13" "search_track.json tracks.items[] 20" "artists.json - 1"; do
+		set -- $spec
+		rp=(--records-path "$2"); [ "$2" = - ] && rp=()
+		check "Spotify API $1 (${2/-/one object}): exit 0" "$WINNOW" ingest -C "$T/api-$1" -q --json "${rp[@]}" "$API/$1"
+		is "... $3 kept" "$(json_get "$T/.out" kept)" "$3"
+	done
+	n=0
+	for f in "$MB"/recording*.json; do n=$((n + 1)); done
+	"$WINNOW" ingest -C "$T/mb" -q --json --kind track "$MB"/recording*.json >"$T/mb.json" 2>"$T/mb.err"
+	is "MusicBrainz lookups, one object each: $n read" "$(json_get "$T/mb.json" read)" "$n"
+	is "... all kept but recording_null.json (its id is null)" "$(json_get "$T/mb.json" kept) $(json_get "$T/mb.json" rejected)" "$((n - 1)) 1"
+else
+	skip "saved Spotify API and MusicBrainz responses" "../shared/data/real is absent"
+fi
 
 # ---- a large document, resumed after kill -9 ----
 if [ -x "$GEN" ]; then

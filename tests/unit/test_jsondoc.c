@@ -110,8 +110,17 @@ static void cases(void)
 	tap_is_str(G.rec[3], "null", "... null");
 
 	read_all("o.json", STR("{\"a\":[1]}"), NULL, NULL);
-	IS_INT(G.rc, WN_E_USAGE, "an object without --records-path: an error");
-	OK(strstr(G.err, "--records-path") != NULL, "... that mentions --records-path");
+	IS_INT(G.rc, 0, "an object without --records-path: read");
+	IS_INT(G.n, 1, "... as one record");
+	tap_is_str(G.rec[0], "{\"a\":[1]}", "... the whole document");
+	read_all("o2.json", STR("{\"a\":[1]}"), "[]", NULL);
+	IS_INT(G.rc, WN_E_USAGE, "an object with --records-path []: an error");
+	read_all("items.json", STR("{\"items\":[{\"t\":{\"id\":1},\"x\":0},{\"x\":1},{\"t\":{\"id\":2}}]}"), "items[].t", NULL);
+	IS_INT(G.n, 2, "--records-path items[].t: a member of every element");
+	tap_is_str(G.rec[1], "{\"id\":2}", "... elements without it give none");
+	read_all("m.json", STR("{\"a\":{\"b\":{\"id\":7}},\"b\":1}"), "a.b", NULL);
+	IS_INT(G.n, 1, "--records-path a.b: members alone name one record");
+	tap_is_str(G.rec[0], "{\"id\":7}", "... its value");
 	read_all("none.json", STR("{\"a\":[1]}"), "b[]", NULL);
 	IS_INT(G.rc, WN_E_USAGE, "nothing matches the path: an error at the end");
 	read_all("empty.json", STR("{\"b\":[]}"), "b[]", NULL);

@@ -156,8 +156,14 @@ static void ledger_refused(void)
 	wn_buf line = { 0 };
 	wn_ledger_encode(&e, &line);
 	int cut_ok = 0;
-	for (size_t n = 0; n < line.len; n++)
-		cut_ok += wn_ledger_decode(line.p, n, WN_LEDGER_ALL, &d, &scratch) == -1;
+	for (size_t n = 0; n < line.len; n++) {
+		/* each prefix in a block of its own size, so that reading past it is seen (make
+		 * check): a cut right after "record": was read one byte beyond the line */
+		char *cut = malloc(n ? n : 1);
+		memcpy(cut, line.p, n);
+		cut_ok += wn_ledger_decode(cut, n, WN_LEDGER_ALL, &d, &scratch) == -1;
+		free(cut);
+	}
 	IS_INT(cut_ok, line.len, "refused: every prefix of an entry");
 	wn_buf_free(&line);
 	wn_buf_free(&scratch);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t0790-ingest-first-checkpoint.sh - a run killed (-9) before its first checkpoint leaves
+# t0830-ingest-first-checkpoint.sh - a run killed (-9) before its first checkpoint leaves
 # a data file that no committed transaction knows: verify calls it a note (the next
 # ingest removes it), not damage, and the rerun says that it starts over. The first
 # checkpoint comes early (after 64 MiB of records, not after the 1.4M records of the

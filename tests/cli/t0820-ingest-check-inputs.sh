@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t0780-ingest-check-inputs.sh - every input is opened and checked before the first is
+# t0820-ingest-check-inputs.sh - every input is opened and checked before the first is
 # read: a later input that is missing, a folder, in a format winnow refuses, or a CSV
 # without the id column stops the run before anything is read or kept, and no count is
 # printed. A run that fails after some checkpoints prints only what the catalog holds

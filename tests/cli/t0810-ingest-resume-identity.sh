@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t0770-ingest-resume-identity.sh - a rerun after a crash resumes by what the inputs are,
+# t0810-ingest-resume-identity.sh - a rerun after a crash resumes by what the inputs are,
 # not by how they are named: killed on in.jsonl, rerun as /abs/path/in.jsonl, through a
 # symlink, or after a rename, it goes on from the last checkpoint and ends with the
 # counts and the catalog of an uninterrupted run. A run of other inputs (or of a file

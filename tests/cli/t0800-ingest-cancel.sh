@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# t0760-ingest-cancel.sh - SIGINT and SIGTERM stop an ingest within a second wherever its
+# t0800-ingest-cancel.sh - SIGINT and SIGTERM stop an ingest within a second wherever its
 # reader is: inside a line that never ends (/dev/zero), waiting on a pipe that says
 # nothing, or between records; exit 130, and the catalog is at its last checkpoint (a
 # rerun of the same command ends with the counts of an uninterrupted run). Also: an
