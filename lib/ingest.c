@@ -557,12 +557,14 @@ static int read_archive(ing *g, run_in *in, wn_source *src)
 	uint64_t k = 0;
 	int rc = 0, resume = in->resume != NULL;
 	const char *m;
-	int regular, got;
-	while (!rc && (got = wn_input_next_member(a, &m, &regular)) != 0) {
-		if (got < 0 || got > 1) {
-			rc = wn_seterr(g->c, got, "%s: %s", shown(in->name), *a->err ? a->err : wn_strerror(got));
+	int regular, more = 1;
+	while (!rc && more) {
+		if ((rc = wn_input_next_member(a, &m, &regular, &more))) {
+			wn_seterr(g->c, rc, "%s: %s", shown(in->name), *a->err ? a->err : wn_strerror(rc));
 			break;
 		}
+		if (!more)
+			break;
 		if (!regular || !member_chosen(g->o, m))
 			continue;
 		full.len = 0;
@@ -613,6 +615,9 @@ static int read_archive(ing *g, run_in *in, wn_source *src)
 			in->offset = in->line = 0;
 		}
 	}
+	if (!rc && resume && in->member > k)
+		rc = wn_seterr(g->c, WN_E_MISMATCH, "%s: cannot resume: the archive has %" PRIu64 " members to read, and "
+			"the interrupted run was reading member %" PRIu64, shown(in->name), k, in->member);
 	wn_buf_free(&full);
 	return rc;
 }

@@ -375,9 +375,10 @@ void wn_input_move(wn_input *to, wn_input *from)
 
 /* ---- archive members ---- */
 
-int wn_input_next_member(wn_input *a, const char **name, int *regular)
+int wn_input_next_member(wn_input *a, const char **name, int *regular, int *more)
 {
 	struct archive_entry *e = a->entry;
+	*more = 0;
 	if (!a->archive || !a->ar)
 		return 0;
 	if (a->hdr_ready) {
@@ -398,7 +399,8 @@ int wn_input_next_member(wn_input *a, const char **name, int *regular)
 	const char *nm = archive_entry_pathname(e);
 	*name = nm ? nm : "";
 	*regular = archive_entry_filetype(e) == AE_IFREG;
-	return 1;
+	*more = 1;
+	return 0;
 }
 
 int wn_input_open_member(wn_input *m, wn_input *a, const char *name, size_t max_line)

@@ -62,10 +62,11 @@ const char *wn_input_codec(const wn_input *in);
 /* ---- archives (tar, plain or compressed, and zip) ----
  * wn_input_open finds an archive by its first bytes and sets in->archive; its bytes are
  * then not read as text: each regular member is read as an input of its own. */
-/* The next member of archive a: 1 with *name (valid until the next call) and *regular
- * (a regular file, not a folder or a link), 0 at the end, or an error as fill's (detail
- * in a->err). The data of the member before it, read or not, is passed over. */
-int wn_input_next_member(wn_input *a, const char **name, int *regular);
+/* The next member of archive a: 0 with *more set, *name (valid until the next call) and
+ * *regular (a regular file, not a folder or a link); 0 with *more 0 at the end; or an
+ * error as wn_input_line's (detail in a->err). The data of the member before it, read or
+ * not, is passed over. */
+int wn_input_next_member(wn_input *a, const char **name, int *regular, int *more);
 /* Open the member wn_input_next_member just gave as input m named name (kept, not copied),
  * reading it from a, which must stay open, unmoved, and not be read otherwise until m is
  * closed. Offsets and lines are the member's. 0 or an error as wn_input_open's. */
