@@ -212,6 +212,15 @@ typedef struct wn_ingest_opts {
 	                                 other formats ignore it (kept for near-duplicate
 	                                 detection, which is not built) */
 	const char *artist_field;     /* likewise, for the artist column (--map artist=) */
+	/* Archives (a .tar, plain or compressed, or a .zip, found by its first bytes): each
+	 * regular member is an input named "ARCHIVE!MEMBER", its format chosen as for a file
+	 * of the member's name. members (n_members globs, fnmatch(3) on the member's name, `*`
+	 * matching '/' too): read only the members one of them matches, each of which must be
+	 * records; NULL: every regular member, except that one whose name has no extension
+	 * winnow reads and whose first line is no JSON or XML (a README) is passed over with a
+	 * remark (on_note) that names it. */
+	const char *const *members;
+	size_t n_members;
 } wn_ingest_opts;
 
 /* Set every field of *o to its default. */

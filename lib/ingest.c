@@ -22,8 +22,10 @@
  */
 #include "ingest.h"
 #include "ledger.h"
+#include "input.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -407,6 +409,7 @@ static int check_inputs(ing *g, const char *const *paths)
 		in->dev = src->dev;
 		in->ino = src->ino;
 		in->head = src->head_hash;
+		in->archive = src->archive;
 		if (in->regular && strcmp(in->name, "-")) {
 			in->path = realpath(in->name, NULL);   /* NULL: matched by device and inode only */
 			wn_source_close(src);
@@ -440,32 +443,20 @@ static int reopen_input(ing *g, run_in *in, wn_source **out)
 	return 0;
 }
 
-static int ingest_input(ing *g, size_t idx)
+/* Read the records of src (input in, or a member of it) to its end, deciding each;
+ * resume: skip what the interrupted run's last checkpoint had done of it. */
+static int read_source(ing *g, run_in *in, wn_source *src, int resume)
 {
-	run_in *in = &g->in[idx];
-	if (in->done)   /* the interrupted run read it to its end */
-		return 0;
-	wn_source *src;
-	int rc = reopen_input(g, in, &src);
-	if (rc)
-		return rc;
+	int rc;
 	g->name_json.len = 0;
-	if (wn_buf_json_bytes(&g->name_json, src->name, strlen(src->name))) {
-		rc = wn_seterr(g->c, WN_E_NOMEM, "%s: out of memory", src->name);
-		wn_source_close(src);
-		return rc;
-	}
+	if (wn_buf_json_bytes(&g->name_json, src->name, strlen(src->name)))
+		return wn_seterr(g->c, WN_E_NOMEM, "%s: out of memory", src->name);
 	/* resume where the interrupted run's last checkpoint was */
-	if (in->resume && (in->offset || in->line) && (rc = src->skip(src, in->offset, in->line))) {
-		wn_seterr(g->c, rc, "%s: cannot resume: %s", src->name, src->err);
-		wn_source_close(src);
-		return rc;
-	}
+	if (resume && (in->offset || in->line) && (rc = src->skip(src, in->offset, in->line)))
+		return wn_seterr(g->c, rc, "%s: cannot resume: %s", src->name, src->err);
 	parser *ps = calloc(1, sizeof *ps);
-	if (!ps) {
-		wn_source_close(src);
+	if (!ps)
 		return wn_seterr(g->c, WN_E_NOMEM, "%s: %s", src->name, wn_strerror(WN_E_NOMEM));
-	}
 	pthread_mutex_init(&ps->mu, NULL);
 	pthread_cond_init(&ps->cv, NULL);
 	ps->src = src;
@@ -542,6 +533,105 @@ static int ingest_input(ing *g, size_t idx)
 			rc = WN_E_INTERRUPTED;
 	}
 	wn_parser_end(g, ps);
+	return rc;
+}
+
+/* Is the member of an archive one that --member chose (or are they all chosen)? */
+static int member_chosen(const wn_ingest_opts *o, const char *member)
+{
+	if (!o->n_members)
+		return 1;
+	for (size_t i = 0; i < o->n_members; i++)
+		if (!fnmatch(o->members[i], member, 0))
+			return 1;
+	return 0;
+}
+
+/* The members of the archive src, one input after the other, each named ARCHIVE!MEMBER;
+ * in->member counts the members read (regular, chosen, records), and a resumed run
+ * passes over those the interrupted one finished, which must have the same names. */
+static int read_archive(ing *g, run_in *in, wn_source *src)
+{
+	wn_input *a = wn_source_jsonl_input(src);
+	wn_buf full = { 0 };
+	uint64_t k = 0;
+	int rc = 0, resume = in->resume != NULL;
+	const char *m;
+	int regular, more = 1;
+	while (!rc && more) {
+		if ((rc = wn_input_next_member(a, &m, &regular, &more))) {
+			wn_seterr(g->c, rc, "%s: %s", shown(in->name), *a->err ? a->err : wn_strerror(rc));
+			break;
+		}
+		if (!more)
+			break;
+		if (!regular || !member_chosen(g->o, m))
+			continue;
+		full.len = 0;
+		if (wn_buf_printf(&full, "%s!%s", shown(in->name), m)) {
+			rc = wn_seterr(g->c, WN_E_NOMEM, "%s: out of memory", in->name);
+			break;
+		}
+		int not_records = 0, here = resume && k == in->member;
+		if (resume && k < in->member) {
+			k++;   /* the interrupted run finished it (and passed over what it passed over) */
+			continue;
+		}
+		wn_source *ms = NULL;
+		rc = wn_source_open_member(&ms, a, full.p, m, g->o, here, g->o->n_members ? NULL : &not_records);
+		if (rc) {
+			wn_seterr(g->c, rc, "%s: %s", full.p, ms ? ms->err : wn_strerror(rc));
+			wn_source_close(ms);
+			break;
+		}
+		if (not_records) {
+			/* not counted as a member: the count of members read stays what it was */
+			if (!here)
+				wn_source_note(g->o, full.p, "%s (--member GLOB to choose the members to read)", ms->err);
+			wn_source_close(ms);
+			continue;
+		}
+		if (here && in->member_name && strcmp(in->member_name, m)) {
+			rc = wn_seterr(g->c, WN_E_MISMATCH, "%s: cannot resume: member %" PRIu64 " of the archive is \"%s\", "
+				"and the interrupted run was reading \"%s\"", shown(in->name), k, m, in->member_name);
+			wn_source_close(ms);
+			break;
+		}
+		free(in->member_name);
+		if (!(in->member_name = strdup(m))) {
+			wn_source_close(ms);
+			rc = wn_seterr(g->c, WN_E_NOMEM, "%s: out of memory", in->name);
+			break;
+		}
+		if (!here)
+			in->offset = in->line = 0;
+		in->member = k;
+		rc = read_source(g, in, ms, here);
+		resume = resume && !here;
+		wn_source_close(ms);
+		if (!rc) {
+			/* the next member starts at its beginning */
+			in->member = ++k;
+			in->offset = in->line = 0;
+		}
+	}
+	if (!rc && resume && in->member > k)
+		rc = wn_seterr(g->c, WN_E_MISMATCH, "%s: cannot resume: the archive has %" PRIu64 " members to read, and "
+			"the interrupted run was reading member %" PRIu64, shown(in->name), k, in->member);
+	wn_buf_free(&full);
+	return rc;
+}
+
+static int ingest_input(ing *g, size_t idx)
+{
+	run_in *in = &g->in[idx];
+	if (in->done)   /* the interrupted run read it to its end */
+		return 0;
+	wn_source *src;
+	int rc = reopen_input(g, in, &src);
+	if (rc)
+		return rc;
+	rc = in->archive ? read_archive(g, in, src) : read_source(g, in, src, in->resume != NULL);
 	/* bytes count once an input is done; "pending" keeps the position of the others */
 	if (rc == 0) {
 		in->done = 1;
@@ -754,6 +844,7 @@ out:
 	wn_json_free(g.json2);
 	for (size_t i = 0; i < g.npend; i++) {
 		free(g.pend[i].name);
+		free(g.pend[i].member_name);
 		free(g.pend[i].path);
 	}
 	free(g.pend);
@@ -765,6 +856,7 @@ out:
 	for (size_t i = 0; i < g.n_in; i++) {
 		wn_source_close(g.in[i].src);
 		free(g.in[i].path);
+		free(g.in[i].member_name);
 	}
 	free(g.in);
 	wn_buf_free(&g.ent);

@@ -30,6 +30,9 @@ typedef struct pending_in {
 	int done, regular;
 	int by_name;            /* an entry of the first format: matched by name, size and head */
 	uint64_t offset, line, size, head, dev, ino;
+	int has_member;         /* an archive: offset and line are those of member number member */
+	uint64_t member;
+	char *member_name;      /* its name in the archive */
 } pending_in;
 
 typedef struct run_counts {
@@ -45,6 +48,10 @@ typedef struct run_in {
 	const char *name;       /* as given, "-" for standard input */
 	char *path;             /* realpath of a regular file (NULL: none or unknown) */
 	int regular, done;
+	int archive;            /* a tar or zip: its members are read in turn */
+	uint64_t member;        /* archive: the number of the member (0, 1, ... of those read) that
+	                           offset and line are in */
+	char *member_name;      /* ... and its name, once it is known */
 	uint64_t offset, line;  /* consumed up to the last record decided */
 	uint64_t size, dev, ino, head;   /* identity (source.h) */
 	wn_source *src;         /* still open from the check (inputs that cannot be opened twice) */

@@ -136,6 +136,19 @@ int wn_pending_load(ing *g, MDB_txn *txn)
 				p = e;
 			}
 			have_counts = 1;
+		} else if (!strncmp(ln, "member ", 7)) {
+			/* the position of the archive of the file line before it */
+			pending_in *p = g->npend ? &g->pend[g->npend - 1] : NULL;
+			int pos = 0, bad = 0;
+			if (!p || p->has_member || sscanf(ln + 7, "%" SCNu64 " %n", &p->member, &pos) != 1 || !pos) {
+				rc = WN_E_CORRUPT;
+				break;
+			}
+			const char *q = ln + 7 + pos;
+			p->member_name = get_word(&q, &bad, 0);
+			if (bad || *q || !p->member_name)
+				rc = bad & 2 ? WN_E_NOMEM : WN_E_CORRUPT;
+			p->has_member = 1;
 		} else if (!strncmp(ln, "input ", 6) || !strncmp(ln, "file ", 5)) {
 			if ((rc = WN_GROW(g->pend, g->npend, g->cap_pend, 4)))
 				break;
@@ -166,7 +179,7 @@ static int same_input(const pending_in *p, const run_in *r)
 		free(rp);
 		return same;
 	}
-	if (p->regular != r->regular)
+	if (p->regular != r->regular || p->has_member != r->archive)
 		return 0;
 	if (!r->regular)
 		return !strcmp(p->name, r->name);
@@ -224,13 +237,16 @@ int wn_pending_decide(ing *g, MDB_txn *txn)
 			g->in[i].offset = g->pend[i].offset;
 			g->in[i].line = g->pend[i].line;
 			g->in[i].done = g->pend[i].done;
+			g->in[i].member = g->pend[i].member;
+			if (g->pend[i].member_name && strcmp(g->pend[i].member_name, "-"))
+				g->in[i].member_name = strdup(g->pend[i].member_name);   /* NULL: not checked */
 		}
 		g->rc = g->rc_done = g->pend_rc;
 		if (g->res)
 			g->res->resumed_records = g->rc.read;
 		int started = g->pend_rc.read == 0;
 		for (size_t i = 0; i < g->n_in; i++)
-			started &= !g->pend[i].done && !g->pend[i].offset;
+			started &= !g->pend[i].done && !g->pend[i].offset && !g->pend[i].member;
 		if (started) {
 			note(g, "an earlier run of these inputs was interrupted before its first checkpoint: nothing of it "
 				"was kept, and this run starts over from the beginning");
@@ -271,6 +287,11 @@ int wn_pending_text(ing *g, wn_buf *b)
 		wn_buf_puts(b, " ");
 		put_word(b, in->name);
 		wn_buf_puts(b, "\n");
+		if (in->archive) {
+			wn_buf_printf(b, "member %" PRIu64 " ", in->member);
+			put_word(b, in->member_name ? in->member_name : "-");
+			wn_buf_puts(b, "\n");
+		}
 	}
 	return b->p ? 0 : WN_E_NOMEM;
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 #include <archive.h>
+#include <archive_entry.h>
 
 #define CHUNK (1u << 20)
 #define HEAD_BYTES 65536
@@ -84,9 +85,14 @@ static int fill(wn_input *in)
 	if (in->ar) {
 		la_ssize_t n = archive_read_data(in->ar, in->buf + in->end, room);
 		if (n < 0) {
-			snprintf(in->err, sizeof in->err, "%s: %s", wn_input_codec(in),
-				in->ar_rc ? strerror(in->ar_rc) : archive_error_string(in->ar));
-			return in->ar_rc ? in->ar_rc : WN_E_ZSTD;
+			const wn_input *a = in->parent ? in->parent : in;   /* a member: its archive read */
+			const char *why = a->ar_rc ? strerror(a->ar_rc) : archive_error_string(in->ar);
+			if (in->parent)
+				snprintf(in->err, sizeof in->err, "the archive %s is damaged or cut short: %s", a->name,
+					why ? why : "read error");
+			else
+				snprintf(in->err, sizeof in->err, "%s: %s", wn_input_codec(in), why ? why : "read error");
+			return a->ar_rc ? a->ar_rc : WN_E_ZSTD;
 		}
 		if (!n)
 			in->eof = 1;
@@ -141,7 +147,7 @@ static int fill(wn_input *in)
 
 /* ---- gzip, xz and bzip2, through libarchive's filters ---- */
 
-enum { CODEC_NONE, CODEC_GZIP, CODEC_XZ, CODEC_BZIP2 };
+enum { CODEC_NONE, CODEC_GZIP, CODEC_XZ, CODEC_BZIP2, CODEC_ZSTD };
 
 static int sniff_codec(const uint8_t *p, size_t n)
 {
@@ -154,10 +160,19 @@ static int sniff_codec(const uint8_t *p, size_t n)
 	return CODEC_NONE;
 }
 
+/* A tar (the ustar or GNU magic at byte 257) or a zip (a local file header, or the end
+ * record of an empty one) by its first bytes. */
+static int sniff_archive(const uint8_t *p, size_t n)
+{
+	if (n >= 262 && !memcmp(p + 257, "ustar", 5))
+		return 1;
+	return n >= 4 && p[0] == 'P' && p[1] == 'K' && ((p[2] == 3 && p[3] == 4) || (p[2] == 5 && p[3] == 6));
+}
+
 const char *wn_input_codec(const wn_input *in)
 {
-	static const char *const name[] = { "", "gzip", "xz", "bzip2" };
-	return in->zst ? "zstd" : name[in->codec];
+	static const char *const name[] = { "", "gzip", "xz", "bzip2", "zstd" };
+	return in->zst ? "zstd" : in->codec ? name[in->codec] : in->archive ? "archive" : "";
 }
 
 /* libarchive asks for compressed bytes: first those read while sniffing, then the fd's. */
@@ -182,7 +197,9 @@ static la_ssize_t filter_read(struct archive *a, void *ud, const void **buf)
 }
 
 /* The sniffed bytes in buf[0..end) move to zin, and the stream is read through the
- * filter as one "raw" entry (libarchive's name for a stream that is not an archive). */
+ * filter as one "raw" entry (libarchive's name for a stream that is not an archive), or,
+ * when what it holds is a tar or a zip, as that archive (in->archive), whose first
+ * header is then read. Plain tar and zip come here too, with no filter. */
 static int open_filter(wn_input *in)
 {
 	if (!(in->zin = malloc(CHUNK)) || !(in->ar_self = malloc(sizeof *in->ar_self)) || !(in->ar = archive_read_new()))
@@ -196,14 +213,46 @@ static int open_filter(wn_input *in)
 	if (archive_read_support_filter_gzip(in->ar) != ARCHIVE_OK ||
 	    archive_read_support_filter_xz(in->ar) != ARCHIVE_OK ||
 	    archive_read_support_filter_bzip2(in->ar) != ARCHIVE_OK ||
+	    archive_read_support_filter_zstd(in->ar) != ARCHIVE_OK ||
+	    archive_read_support_format_tar(in->ar) != ARCHIVE_OK ||
+	    archive_read_support_format_zip_streamable(in->ar) != ARCHIVE_OK ||
 	    archive_read_support_format_raw(in->ar) != ARCHIVE_OK ||
-	    archive_read_open(in->ar, in->ar_self, NULL, filter_read, NULL) != ARCHIVE_OK ||
-	    archive_read_next_header(in->ar, &e) != ARCHIVE_OK) {
+	    archive_read_open(in->ar, in->ar_self, NULL, filter_read, NULL) != ARCHIVE_OK) {
 		snprintf(in->err, sizeof in->err, "%s: %s", wn_input_codec(in),
 			in->ar_rc ? strerror(in->ar_rc) : archive_error_string(in->ar));
 		return in->ar_rc ? in->ar_rc : WN_E_ZSTD;
 	}
-	if (archive_filter_code(in->ar, 0) == ARCHIVE_FILTER_NONE) {
+	int hr = archive_read_next_header(in->ar, &e);
+	if (hr == ARCHIVE_EOF && (in->archive || (archive_format(in->ar) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_RAW)) {
+		in->archive = 1;   /* an archive with no member */
+		in->eof = 1;
+		return 0;
+	}
+	if (hr != ARCHIVE_OK && hr != ARCHIVE_WARN) {
+		const char *why = in->ar_rc ? strerror(in->ar_rc) : archive_error_string(in->ar);
+		snprintf(in->err, sizeof in->err, "%s: %s", in->archive ? "archive" : wn_input_codec(in), why ? why : "read error");
+		return in->ar_rc ? in->ar_rc : WN_E_ZSTD;
+	}
+	if ((archive_format(in->ar) & ARCHIVE_FORMAT_BASE_MASK) != ARCHIVE_FORMAT_RAW) {
+		/* an archive: its identity's head hash is that of its first member's name and size */
+		const char *nm = archive_entry_pathname(e);
+		int64_t sz = archive_entry_size(e);
+		XXH3_state_t *st = XXH3_createState();
+		if (!st)
+			return WN_E_NOMEM;
+		XXH3_64bits_reset(st);
+		if (nm)
+			XXH3_64bits_update(st, nm, strlen(nm));
+		XXH3_64bits_update(st, &sz, sizeof sz);
+		in->head_hash = XXH3_64bits_digest(st);
+		XXH3_freeState(st);
+		in->archive = 1;
+		in->hdr_ready = 1;
+		in->entry = e;
+		in->eof = 1;   /* its own bytes are not text */
+		return 0;
+	}
+	if (in->archive || archive_filter_code(in->ar, 0) == ARCHIVE_FILTER_NONE) {
 		/* the magic number, but a header libarchive does not take: not read as text */
 		snprintf(in->err, sizeof in->err, "%s: its magic number, but not a valid header", wn_input_codec(in));
 		return WN_E_ZSTD;
@@ -263,13 +312,36 @@ int wn_input_open(wn_input *in, const char *path, size_t max_line, volatile cons
 		in->zlen = in->end;
 		in->end = 0;
 		in->eof = 0;
-	} else if ((in->codec = sniff_codec((const uint8_t *)in->buf, in->end))) {
+	} else if ((in->codec = sniff_codec((const uint8_t *)in->buf, in->end)) ||
+		   (in->archive = sniff_archive((const uint8_t *)in->buf, in->end))) {
 		if ((rc = open_filter(in)))
 			return rc;
+		if (in->archive)
+			return 0;
 	}
 	while (in->end < HEAD_BYTES && !in->eof)
 		if ((rc = fill(in)))
 			return rc;
+	if (in->zst && in->regular && sniff_archive((const uint8_t *)in->buf, in->end)) {
+		/* a .tar.zst: read again from the start, as an archive through libarchive */
+		ZSTD_freeDCtx(in->dctx);
+		free(in->zin);
+		in->dctx = NULL;
+		in->zin = NULL;
+		in->zst = 0;
+		in->zpos = in->zlen = in->zeof = in->zframe_open = 0;
+		in->start = in->end = 0;
+		in->eof = 0;
+		in->raw_read = 0;
+		if (lseek(in->fd, 0, SEEK_SET) < 0)
+			return errno;
+		size_t got = 0;
+		if ((rc = read_raw(in, in->buf, CHUNK, &got)))
+			return rc;
+		in->end = got;
+		in->codec = CODEC_ZSTD;
+		return open_filter(in);
+	}
 	in->head_hash = XXH3_64bits(in->buf, in->end < HEAD_BYTES ? in->end : HEAD_BYTES);
 	return 0;
 }
@@ -279,7 +351,7 @@ void wn_input_close(wn_input *in)
 	if (in->own_fd && in->fd >= 0)
 		close(in->fd);
 	in->fd = -1;
-	if (in->ar)
+	if (in->ar && !in->parent)
 		archive_read_free(in->ar);
 	in->ar = NULL;
 	free(in->ar_self);
@@ -308,6 +380,68 @@ int wn_input_skip_bom(wn_input *in)
 	in->start += 3;
 	in->offset += 3;
 	return 1;
+}
+
+/* ---- archive members ---- */
+
+int wn_input_next_member(wn_input *a, const char **name, int *regular, int *more)
+{
+	struct archive_entry *e = a->entry;
+	*more = 0;
+	if (!a->archive || !a->ar)
+		return 0;
+	if (a->hdr_ready) {
+		a->hdr_ready = 0;
+	} else {
+		if (cancelled(a))
+			return WN_E_INTERRUPTED;
+		int hr = archive_read_next_header(a->ar, &e);
+		if (hr == ARCHIVE_EOF)
+			return 0;
+		if (hr != ARCHIVE_OK && hr != ARCHIVE_WARN) {
+			const char *why = a->ar_rc ? strerror(a->ar_rc) : archive_error_string(a->ar);
+			snprintf(a->err, sizeof a->err, "the archive is damaged or cut short: %s", why ? why : "read error");
+			return a->ar_rc ? a->ar_rc : WN_E_ZSTD;
+		}
+		a->entry = e;
+	}
+	const char *nm = archive_entry_pathname(e);
+	*name = nm ? nm : "";
+	*regular = archive_entry_filetype(e) == AE_IFREG;
+	*more = 1;
+	return 0;
+}
+
+int wn_input_open_member(wn_input *m, wn_input *a, const char *name, size_t max_line)
+{
+	memset(m, 0, sizeof *m);
+	m->fd = -1;
+	m->name = name;
+	m->max_line = max_line;
+	m->cancel = a->cancel;
+	m->parent = a;
+	m->ar = a->ar;
+	m->regular = a->regular;
+	m->dev = a->dev;
+	m->ino = a->ino;
+	int64_t sz = a->entry ? archive_entry_size(a->entry) : 0;
+	m->size = sz > 0 ? (uint64_t)sz : 0;
+	m->cap = 4 * CHUNK;
+	if (!(m->buf = malloc(m->cap)))
+		return WN_E_NOMEM;
+	int rc;
+	while (m->end < HEAD_BYTES && !m->eof)
+		if ((rc = fill(m)))
+			return rc;
+	const uint8_t *p = (const uint8_t *)m->buf;
+	if (sniff_codec(p, m->end) || (m->end >= 4 && p[0] == 0x28 && p[1] == 0xb5 && p[2] == 0x2f && p[3] == 0xfd)) {
+		snprintf(m->err, sizeof m->err, "a compressed member (%s): winnow reads the members of an archive that are "
+			"not compressed themselves; extract it first", m->end >= 4 && p[0] == 0x28 ? "zstd" :
+			(const char *[]){ "", "gzip", "xz", "bzip2" }[sniff_codec(p, m->end)]);
+		return WN_E_USAGE;
+	}
+	m->head_hash = XXH3_64bits(m->buf, m->end < HEAD_BYTES ? m->end : HEAD_BYTES);
+	return 0;
 }
 
 int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines)

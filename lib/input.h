@@ -30,6 +30,10 @@ typedef struct wn_input {
 	struct archive *ar;
 	struct wn_input **ar_self; /* what ar reads for: a cell that wn_input_move keeps pointing here */
 	int ar_rc;              /* the read error behind a libarchive failure */
+	int archive;            /* a tar or zip archive: its members are read as inputs of their own */
+	struct archive_entry *entry;   /* archive: the current member's header (libarchive's) */
+	int hdr_ready;          /* archive: the header of a member not yet handed out is read */
+	struct wn_input *parent;    /* a member: the archive it is read from (ar is parent's) */
 	volatile const int *cancel;   /* when *cancel is set, reads stop with WN_E_INTERRUPTED (may be NULL) */
 	char err[256];          /* detail of the last error */
 } wn_input;
@@ -49,7 +53,9 @@ void wn_input_move(wn_input *to, wn_input *from);
  * compressed size too), else the bytes consumed. */
 static inline uint64_t wn_input_consumed(const wn_input *in)
 {
-	return in->zst || in->codec ? in->raw_read : in->offset;
+	if (in->parent)
+		return in->parent->raw_read;
+	return in->zst || in->codec || in->archive ? in->raw_read : in->offset;
 }
 /* "zstd", "gzip", "xz", "bzip2", or "" for an input that is not compressed. */
 const char *wn_input_codec(const wn_input *in);
@@ -58,6 +64,18 @@ const char *wn_input_codec(const wn_input *in);
  * first 64 KiB are buffered after wn_input_open(), so it is there if there is one.
  * Returns 1 if one was skipped, else 0 (also when the input is not at its start). */
 int wn_input_skip_bom(wn_input *in);
+/* ---- archives (tar, plain or compressed, and zip) ----
+ * wn_input_open finds an archive by its first bytes and sets in->archive; its bytes are
+ * then not read as text: each regular member is read as an input of its own. */
+/* The next member of archive a: 0 with *more set, *name (valid until the next call) and
+ * *regular (a regular file, not a folder or a link); 0 with *more 0 at the end; or an
+ * error as wn_input_line's (detail in a->err). The data of the member before it, read or
+ * not, is passed over. */
+int wn_input_next_member(wn_input *a, const char **name, int *regular, int *more);
+/* Open the member wn_input_next_member just gave as input m named name (kept, not copied),
+ * reading it from a, which must stay open, unmoved, and not be read otherwise until m is
+ * closed. Offsets and lines are the member's. 0 or an error as wn_input_open's. */
+int wn_input_open_member(wn_input *m, wn_input *a, const char *name, size_t max_line);
 /* Skip bytes already ingested by an interrupted run, which had read `lines` lines. */
 int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines);
 /* Next line without its terminator ("\n" or "\r\n"). 1 = a line, 0 = end of input, <0 or

@@ -50,6 +50,9 @@ struct wn_source {
 	/* with an error from next(): the line it is at, when the source knows it better than
 	 * "the line after the last record" (a JSON document's structure); else 0 */
 	uint64_t err_line;
+	/* set by wn_source_reopen: the input is a tar or zip archive, whose members are the
+	 * inputs (wn_source_open_member); next() gives no record */
+	int archive;
 };
 
 /* ---- every source (source.c) ---- */
@@ -71,6 +74,8 @@ void wn_source_identity(wn_source *s, const struct wn_input *in);
  * and to move it on to the source of another format. */
 int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o);
 struct wn_input *wn_source_jsonl_input(wn_source *s);
+/* The same over the current member of an archive input (input.c), named name. */
+int wn_source_jsonl_member(wn_source **out, struct wn_input *archive, const char *name, const wn_ingest_opts *o);
 
 /* The other sources. The text ones take over an input that wn_source_open() has already
  * opened (and looked at, to tell the format): *in is moved into the source, which closes
@@ -95,5 +100,13 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o);
 /* The same; with again set, for an input opened before in the same run (ingest checks
  * every input first): the remarks made at opening (o->on_note) are not made again. */
 int wn_source_reopen(wn_source **out, const char *path, const wn_ingest_opts *o, int again);
+/* The member of an archive that wn_input_next_member just gave (member: its name in the
+ * archive, which chooses the format as a file name would; name: how it is named,
+ * "ARCHIVE!MEMBER"), as records. archive stays the caller's. With not_records not NULL
+ * (no --member chose the members), a member that is not records by its name or its
+ * first line (a README) sets *not_records, with the reason in (*out)->err, and returns 0;
+ * with it NULL such a member fails as a file would. Else as wn_source_reopen. */
+int wn_source_open_member(wn_source **out, struct wn_input *archive, const char *name, const char *member,
+	const wn_ingest_opts *o, int again, int *not_records);
 
 #endif

@@ -69,18 +69,24 @@ static void jsonl_close(wn_source *s)
 	free(j);
 }
 
-int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o)
+static jsonl *jsonl_new(wn_source **out)
 {
 	jsonl *j = calloc(1, sizeof *j);
 	*out = NULL;
 	if (!j)
-		return WN_E_NOMEM;
+		return NULL;
 	j->s.next = jsonl_next;
 	j->s.skip = jsonl_skip;
 	j->s.consumed = jsonl_consumed;
 	j->s.close = jsonl_close;
+	j->in.fd = -1;
 	*out = &j->s;
-	int rc = wn_input_open(&j->in, path, o->max_line, o->cancel);
+	return j;
+}
+
+/* The input's open said rc: the source's err says why. */
+static int jsonl_opened(jsonl *j, int rc)
+{
 	j->s.name = j->in.name;
 	if (rc) {
 		/* input.c words what it finds (zstd); a failed read is the system's word (EISDIR) */
@@ -89,6 +95,22 @@ int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o)
 	}
 	wn_source_identity(&j->s, &j->in);
 	return 0;
+}
+
+int wn_source_jsonl_member(wn_source **out, struct wn_input *archive, const char *name, const wn_ingest_opts *o)
+{
+	jsonl *j = jsonl_new(out);
+	if (!j)
+		return WN_E_NOMEM;
+	return jsonl_opened(j, wn_input_open_member(&j->in, archive, name, o->max_line));
+}
+
+int wn_source_jsonl(wn_source **out, const char *path, const wn_ingest_opts *o)
+{
+	jsonl *j = jsonl_new(out);
+	if (!j)
+		return WN_E_NOMEM;
+	return jsonl_opened(j, wn_input_open(&j->in, path, o->max_line, o->cancel));
 }
 
 wn_input *wn_source_jsonl_input(wn_source *s)

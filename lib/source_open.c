@@ -172,36 +172,45 @@ int wn_source_open(wn_source **out, const char *path, const wn_ingest_opts *o)
 	return wn_source_reopen(out, path, o, 0);
 }
 
-int wn_source_reopen(wn_source **out, const char *path, const wn_ingest_opts *o, int again)
+/* Choose the format of the text input the JSONL source s has opened (fmt: what the options
+ * or the name said, or NULL), and hand it on to that format's source. sqlite_path: how to
+ * open it as SQLite (NULL: it cannot be). With members_only, an input whose format only its
+ * content would tell and that is not JSON or XML (a README, a TIMESTAMP file) is not
+ * records: *not_records is set, with the reason in s->err, and 0 returned. */
+static int choose(wn_source **out, const char *sqlite_path, const char *fmt, const wn_ingest_opts *o, int again,
+	int *not_records)
 {
-	const char *fmt = o->format && strcmp(o->format, "auto") ? o->format : NULL;
 	int enc = wn_encoding_parse(o->encoding);
-	*out = NULL;
-	if (!fmt && o->records_path)
-		fmt = "json";
-	if (!fmt && strcmp(path, "-"))
-		fmt = format_by_name(path);
-	if (fmt && !strcmp(fmt, "sqlite"))
-		return wn_source_sqlite(out, path, o);
-	/* the JSONL source opens the input (and explains why it cannot); if the format is
-	 * another, its input moves to the source of that format */
-	int rc = wn_source_jsonl(out, path, o);
-	if (rc)
-		return rc;
 	wn_source *s = *out;
 	wn_input *in = wn_source_jsonl_input(s);
+	int rc;
+	if (not_records && !fmt) {
+		char why[sizeof s->err];
+		const char *c = format_by_content(in, NULL, o->csv_delimiter, why, sizeof why);
+		if (!c || !strcmp(c, "csv") || !strcmp(c, "tsv")) {
+			char head[40];
+			const uint8_t *p = (const uint8_t *)in->buf + in->start, *e = (const uint8_t *)in->buf + in->end;
+			const uint8_t *nl = memchr(p, '\n', (size_t)(e - p));
+			excerpt(head, sizeof head, p, nl ? nl : e);
+			snprintf(s->err, sizeof s->err, "passed over, not records: its name has no extension winnow reads "
+				"and its first line (`%s`) is not JSON or XML", head);
+			*not_records = 1;
+			return 0;
+		}
+	}
 	if (!fmt || !strcmp(fmt, "json?")) {
 		fmt = format_by_content(in, fmt ? "json" : NULL, o->csv_delimiter, s->err, sizeof s->err);
 		if (!fmt)
 			return WN_E_USAGE;
 		if (!strcmp(fmt, "sqlite")) {
-			if (!in->regular || in->zst || in->codec) {
+			if (!sqlite_path || !in->regular || in->zst || in->codec) {
 				snprintf(s->err, sizeof s->err, "an SQLite database must be read from a file (not from %s)",
+					!sqlite_path ? "an archive: extract it first" :
 					in->zst || in->codec ? "a compressed file: decompress it first" : "a pipe or standard input");
 				return WN_E_USAGE;
 			}
 			wn_source_close(*out);
-			return wn_source_sqlite(out, path, o);
+			return wn_source_sqlite(out, sqlite_path, o);
 		}
 	}
 	if (strcmp(fmt, "jsonl") && strcmp(fmt, "json") && strcmp(fmt, "csv") && strcmp(fmt, "tsv") &&
@@ -238,4 +247,50 @@ int wn_source_reopen(wn_source **out, const char *path, const wn_ingest_opts *o,
 	if (enc != WN_ENC_UTF8)
 		return wn_source_transcode(out, *out, enc);
 	return 0;
+}
+
+int wn_source_reopen(wn_source **out, const char *path, const wn_ingest_opts *o, int again)
+{
+	const char *fmt = o->format && strcmp(o->format, "auto") ? o->format : NULL;
+	*out = NULL;
+	if (!fmt && o->records_path)
+		fmt = "json";
+	if (!fmt && strcmp(path, "-"))
+		fmt = format_by_name(path);
+	if (fmt && !strcmp(fmt, "sqlite"))
+		return wn_source_sqlite(out, path, o);
+	/* the JSONL source opens the input (and explains why it cannot); if the format is
+	 * another, its input moves to the source of that format */
+	int rc = wn_source_jsonl(out, path, o);
+	if (rc)
+		return rc;
+	if (wn_source_jsonl_input(*out)->archive) {
+		(*out)->archive = 1;   /* its members are the inputs */
+		return 0;
+	}
+	return choose(out, path, fmt, o, again, NULL);
+}
+
+int wn_source_open_member(wn_source **out, struct wn_input *archive, const char *name, const char *member,
+	const wn_ingest_opts *o, int again, int *not_records)
+{
+	const char *fmt = o->format && strcmp(o->format, "auto") ? o->format : NULL;
+	*out = NULL;
+	if (not_records)
+		*not_records = 0;
+	if (!fmt && o->records_path)
+		fmt = "json";
+	if (!fmt)
+		fmt = format_by_name(member);
+	if (fmt && !strcmp(fmt, "sqlite")) {
+		int rc = wn_source_jsonl_member(out, archive, name, o);
+		if (!rc)
+			rc = wn_source_fail(*out, WN_E_USAGE, "an SQLite database must be read from a file (not from an "
+				"archive: extract it first)");
+		return rc;
+	}
+	int rc = wn_source_jsonl_member(out, archive, name, o);
+	if (rc)
+		return rc;
+	return choose(out, NULL, fmt, o, again, fmt ? NULL : not_records);
 }

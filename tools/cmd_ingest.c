@@ -46,6 +46,11 @@ static const char usage[] =
 	"                           .jsonl .ndjson .json .csv .tsv .xml .sqlite3 .sqlite .db, each\n"
 	"                           maybe .zst;\n"
 	"                           else from the first bytes)\n"
+	"      --member GLOB        archives (.tar, .tar.gz/.xz/.bz2/.zst, .tgz, .zip: found by\n"
+	"                           their first bytes) are read member by member, each an input\n"
+	"                           named ARCHIVE!MEMBER; read only the members GLOB matches (may\n"
+	"                           be repeated; default: every regular member, passing over with\n"
+	"                           a remark one that is not records, such as a README)\n"
 	"      --map K=NAME,...     name the fields: id (the id; as --id-field), isrc (as\n"
 	"                           --isrc-field), title and artist (csv/tsv: columns the header\n"
 	"                           must have; nothing else uses them yet), e.g. --map id=track_id\n"
@@ -118,7 +123,7 @@ int cmd_ingest(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
 		O_CKPT, O_PROGRESS, O_NOPROGRESS, O_DIGEST, O_FORMAT, O_MAP, O_ENCODING, O_RPATH, O_TYPES, O_EMPTYNULL, O_DELIM,
-		O_UNWRAP, O_TABLE, O_COLUMNS };
+		O_UNWRAP, O_TABLE, O_COLUMNS, O_MEMBER };
 	static const struct option lo[] = {
 		{ "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "json", 0, 0, O_JSON },
 		{ "on-conflict", 1, 0, O_CONFLICT }, { "ignore-field", 1, 0, O_IGNORE }, { "id-field", 1, 0, O_IDF },
@@ -130,12 +135,15 @@ int cmd_ingest(int argc, char **argv)
 		{ "format", 1, 0, O_FORMAT }, { "map", 1, 0, O_MAP }, { "encoding", 1, 0, O_ENCODING },
 		{ "records-path", 1, 0, O_RPATH }, { "types", 1, 0, O_TYPES }, { "empty-null", 0, 0, O_EMPTYNULL },
 		{ "delimiter", 1, 0, O_DELIM }, { "csv-unwrap", 0, 0, O_UNWRAP }, { "sqlite-table", 1, 0, O_TABLE },
-		{ "columns", 1, 0, O_COLUMNS }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+		{ "columns", 1, 0, O_COLUMNS }, { "member", 1, 0, O_MEMBER },
+		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	wn_ingest_opts o;
 	wn_ingest_opts_init(&o);
 	const char *dir = NULL;
 	const char *ignore[16];
 	size_t nign = 0;
+	const char *members[64];
+	size_t nmem = 0;
 	int json = 0;
 	const char *digest = NULL;
 	progress pr = { .on = isatty(2) };
@@ -213,6 +221,13 @@ int cmd_ingest(int argc, char **argv)
 				return usage_error("ingest", "--digest takes sha256, not '%s'", optarg);
 			digest = optarg;
 			break;
+		case O_MEMBER:
+			if (nmem >= sizeof members / sizeof *members)
+				return usage_error("ingest", "at most %zu --member", sizeof members / sizeof *members);
+			if (!*optarg)
+				return usage_error("ingest", "--member needs a pattern");
+			members[nmem++] = optarg;
+			break;
 		case O_FORMAT:
 			if (strcmp(optarg, "jsonl") && strcmp(optarg, "json") && strcmp(optarg, "csv") && strcmp(optarg, "tsv") &&
 			    strcmp(optarg, "xml") && strcmp(optarg, "sqlite") && strcmp(optarg, "auto"))
@@ -266,6 +281,8 @@ int cmd_ingest(int argc, char **argv)
 		return usage_error("ingest", "--shard-size must be at least --frame-size");
 	o.ignore = ignore;
 	o.n_ignore = nign;
+	o.members = nmem ? members : NULL;
+	o.n_members = nmem;
 	o.progress = progress_ingest;
 	o.progress_ud = &pr;
 	o.on_reject = on_reject;
