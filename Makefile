@@ -85,13 +85,17 @@ check:  ## build with ASan+UBSan and run every test
 	$(MAKE) B=build-san OPT=-O1 CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
-fuzz:  ## build the libFuzzer targets (needs clang) into build-fuzz/
-	@mkdir -p build-fuzz
-	for f in $(FUZZ_SRC); do \
-		n=$$(basename $$f .c); \
-		clang -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -Iinclude -Ilib $(DEP_CFLAGS) \
-			-o build-fuzz/$$n $$f $(LIB_SRC) $(DEP_LIBS) -pthread || exit 1; \
-	done
+# the library once, instrumented for libFuzzer (fuzzer-no-link), then each target linked to it
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -Iinclude -Ilib $(DEP_CFLAGS)
+FUZZ_LIB_OBJ := $(LIB_SRC:lib/%.c=build-fuzz/lib/%.o)
+.SECONDARY: $(FUZZ_LIB_OBJ)
+build-fuzz/lib/%.o: lib/%.c $(wildcard include/*.h lib/*.h)
+	@mkdir -p $(@D)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB_OBJ)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB_OBJ) $(DEP_LIBS) -pthread
+
+fuzz: $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)  ## build the libFuzzer targets (needs clang) into build-fuzz/
 	@echo "run e.g.: build-fuzz/fuzz_json -max_total_time=60 tests/fuzz/corpus/fuzz_json; or make fuzz-run"
 
 fuzz-run: fuzz  ## fuzz every target for FUZZ_TIME seconds (default 20) from its corpus; a finding fails
