@@ -78,6 +78,23 @@ kill_mid_runs() {
 		if killed_mid_run $? "$cat"; then kills=$((kills + 1)); else rm -rf "$cat"; fi
 	done
 }
+# kill_after_checkpoint CAT POLLS command...: run the ingest command (which writes CAT, its
+# output to stderr dropped) and kill -9 it as soon as CAT holds a checkpoint, waiting up to
+# POLLS x 10 ms; up to 10 tries, each on a fresh CAT (a run may finish first). Sets killed
+# to 1 when a run was killed after a checkpoint, else 0.
+kill_after_checkpoint() {
+	local cat=$1 polls=$2 pid st
+	shift 2
+	killed=0
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		rm -rf "$cat"
+		"$@" 2>/dev/null &
+		pid=$!
+		for _ in $(seq "$polls"); do has_checkpoint "$cat" && break; sleep 0.01; done
+		kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; st=$?
+		if [ $st -eq 137 ] && has_checkpoint "$cat"; then killed=1; return; fi
+	done
+}
 # crash_mid_input CAT FILE ARGS...: ingest FILE into CAT (with ARGS) through a pipe that
 # stays open, wait for a checkpoint, then kill -9 the ingest: CAT is left as a crash leaves
 # it, with unsealed files

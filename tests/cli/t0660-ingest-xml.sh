@@ -57,15 +57,7 @@ zstd -dc "$T"/e/rejects/*.zst | grep -q "entity reference that is not expanded" 
 awk 'BEGIN { print "<releases>"; for (i = 1; i <= 60000; i++) printf "<release id=\"%d\"><title>t%d</title><tracks><track>%d</track></tracks></release>\n", i, i, i % 977; print "</releases>" }' >"$T/big.xml"
 "$WINNOW" ingest -C "$T/ref" -q --json "$T/big.xml" >"$T/ref.json" 2>/dev/null
 is "60000 generated releases: all kept" "$(json_get "$T/ref.json" kept)" 60000
-killed=0
-for try in 1 2 3 4 5 6 7 8 9 10; do
-	rm -rf "$T/k"
-	"$WINNOW" ingest -C "$T/k" -q --checkpoint 5000 "$T/big.xml" 2>/dev/null &
-	pid=$!
-	for i in $(seq 200); do has_checkpoint "$T/k" && break; sleep 0.01; done
-	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; st=$?
-	if [ $st -eq 137 ] && has_checkpoint "$T/k"; then killed=1; break; fi
-done
+kill_after_checkpoint "$T/k" 200 "$WINNOW" ingest -C "$T/k" -q --checkpoint 5000 "$T/big.xml"
 if [ $killed = 1 ]; then
 	"$WINNOW" ingest -C "$T/k" -q --json --checkpoint 5000 "$T/big.xml" >"$T/k.json" 2>/dev/null
 	r=$(json_get "$T/k.json" resumed)

@@ -50,15 +50,7 @@ is "a .csv.gz of 2 MiB: every row read" "$(counts "$T/bigcsv.json")" "200000 200
 "$GEN" --count 300000 --seed 6 -o "$T/big.jsonl"
 gzip -c "$T/big.jsonl" >"$T/big.jsonl.gz"
 "$WINNOW" ingest -C "$T/ref" -q --json "$T/big.jsonl" >"$T/ref.json" 2>/dev/null
-killed=0
-for try in 1 2 3 4 5 6 7 8 9 10; do
-	rm -rf "$T/k"
-	"$WINNOW" ingest -C "$T/k" -q --checkpoint 20000 "$T/big.jsonl.gz" 2>/dev/null &
-	pid=$!
-	for i in $(seq 300); do has_checkpoint "$T/k" && break; sleep 0.01; done
-	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; st=$?
-	if [ $st -eq 137 ] && has_checkpoint "$T/k"; then killed=1; break; fi
-done
+kill_after_checkpoint "$T/k" 300 "$WINNOW" ingest -C "$T/k" -q --checkpoint 20000 "$T/big.jsonl.gz"
 if [ $killed = 1 ]; then
 	"$WINNOW" ingest -C "$T/k" -q --json --checkpoint 20000 "$T/big.jsonl.gz" >"$T/k.json" 2>/dev/null
 	r=$(json_get "$T/k.json" resumed)

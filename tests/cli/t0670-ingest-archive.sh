@@ -101,15 +101,7 @@ if have xz; then
 	"$GEN" --count 300000 --seed 9 -o "$T/m/mbdump/recording"
 	(cd "$T/m" && tar cf - README mbdump extra.jsonl | xz -1 -T1 -c >"$T/big.tar.xz")
 	(cd "$T/m" && "$WINNOW" ingest -C "$T/bigref" -q --json --checkpoint 20000 mbdump/recording extra.jsonl) >"$T/bigref.json" 2>/dev/null
-	killed=0
-	for try in 1 2 3 4 5 6 7 8 9 10; do
-		rm -rf "$T/k"
-		"$WINNOW" ingest -C "$T/k" -q --checkpoint 20000 "$T/big.tar.xz" 2>/dev/null &
-		pid=$!
-		for i in $(seq 500); do has_checkpoint "$T/k" && break; sleep 0.01; done
-		kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; st=$?
-		if [ $st -eq 137 ] && has_checkpoint "$T/k"; then killed=1; break; fi
-	done
+	kill_after_checkpoint "$T/k" 500 "$WINNOW" ingest -C "$T/k" -q --checkpoint 20000 "$T/big.tar.xz"
 	if [ $killed = 1 ]; then
 		"$WINNOW" ingest -C "$T/k" -q --json --checkpoint 20000 "$T/big.tar.xz" >"$T/k.json" 2>/dev/null
 		r=$(json_get "$T/k.json" resumed)

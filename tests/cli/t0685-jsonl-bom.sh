@@ -62,15 +62,7 @@ is "... its record" "$("$WINNOW" export -C "$T/o")" '{"id":"a"}'
 "$GEN" --count 300000 --seed 12 -o "$T/big0.jsonl"
 bom "$T/big0.jsonl" >"$T/big.jsonl" && rm -f "$T/big0.jsonl"
 "$WINNOW" ingest -C "$T/ref" -q --json "$T/big.jsonl" >"$T/ref.json" 2>/dev/null
-killed=0
-for try in 1 2 3 4 5 6 7 8 9 10; do
-	rm -rf "$T/k"
-	"$WINNOW" ingest -C "$T/k" -q --checkpoint 20000 "$T/big.jsonl" 2>/dev/null &
-	pid=$!
-	for i in $(seq 300); do has_checkpoint "$T/k" && break; sleep 0.01; done
-	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; st=$?
-	if [ $st -eq 137 ] && has_checkpoint "$T/k"; then killed=1; break; fi
-done
+kill_after_checkpoint "$T/k" 300 "$WINNOW" ingest -C "$T/k" -q --checkpoint 20000 "$T/big.jsonl"
 if [ $killed = 1 ]; then
 	"$WINNOW" ingest -C "$T/k" -q --json --checkpoint 20000 "$T/big.jsonl" >"$T/k.json" 2>/dev/null
 	r=$(json_get "$T/k.json" resumed)

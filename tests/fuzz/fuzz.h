@@ -24,6 +24,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* A property of the code under test does not hold: stop where a fuzzer sees it. */
 #define FUZZ_ASSERT(c) do { if (!(c)) { fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__, #c); abort(); } } while (0)
 
+/* A copy of p[0..n) in a block of exactly n bytes (free it), so that a reader that goes
+ * past the end is seen by ASan even when the bytes are a part of the input. */
+static inline char *fuzz_copy(const void *p, size_t n)
+{
+	char *c = malloc(n ? n : 1);
+	FUZZ_ASSERT(c);
+	memcpy(c, p, n);
+	return c;
+}
+
 /* data[0..size) as an open file; *path names it. Returns the fd (close it). */
 static inline int fuzz_file(const void *data, size_t size, char path[64])
 {

@@ -53,11 +53,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static wn_buf s1, s2, out;
 	if (!size)
 		return 0;
-	/* the line alone in its own allocation, so that reading past it is seen */
 	size_t n = size - 1;
-	char *line = malloc(n ? n : 1);
-	FUZZ_ASSERT(line);
-	memcpy(line, data + 1, n);
+	char *line = fuzz_copy(data + 1, n);   /* alone in its block: reading past it is seen */
 	switch (data[0] % 3) {
 	case 0: ledger(line, n, WN_LEDGER_HEAD, &s1, &s2, &out); break;
 	case 1: ledger(line, n, WN_LEDGER_ALL, &s1, &s2, &out); break;
