@@ -235,8 +235,11 @@ int wn_buf_json_bytes(wn_buf *b, const char *s, size_t n)
 	size_t i = 0;
 	while (i < n) {
 		size_t j = i;
-		while (j < n) {   /* longest valid run */
+		while (j < n) {   /* longest run json_escape writes back exactly */
 			size_t l = utf8_seq(p + j, n - j);
+			/* a lone surrogate as the parser decodes \uD800: json_escape writes its escape */
+			if (!l && p[j] == 0xed && n - j >= 3 && p[j + 1] >= 0xa0 && p[j + 1] <= 0xbf && (p[j + 2] & 0xc0) == 0x80)
+				l = 3;
 			if (!l)
 				break;
 			j += l;
