@@ -157,8 +157,29 @@ typedef struct wn_ingest_opts {
 	 * a later run must use the same (WN_E_MISMATCH otherwise). NULL/0 = defaults. */
 	const char *const *ignore;    /* dotted paths left out of the fingerprint */
 	size_t n_ignore;
-	const char *id_field;         /* default "id" */
-	const char *isrc_field;       /* default: "external_ids.isrc", else "external_id_isrc" */
+	const char *id_field;         /* the id: "PATH" (default "id"), "PATH+PATH+..." (a
+	                                 composite id: the values, as text, joined as a JSON
+	                                 array), or "content" (the fingerprint is the id) */
+	const char *isrc_field;       /* default: "external_ids.isrc", else "external_id_isrc"; its
+	                                 value may be a string or an array of strings */
+	/* The rest of the kind's record profile (doc/FORMAT.md, "Record profiles"): stored
+	 * with the id, ISRC and ignore settings by the first run that keeps a record of the
+	 * kind, and used by later runs that do not name them. NULL/0 = the stored value, or
+	 * for a kind with no record yet the built-in profile's. */
+	const char *profile;          /* a built-in profile by name (wn_profile_names()) */
+	const char *duration_field;   /* descriptive paths (title_field, artist_field below) */
+	/* Transforms, applied in this order before a record is fingerprinted; with any of
+	 * them the record stored is the transformed JSON. */
+	const char *const *rename;    /* "OLD=NEW": the member at path OLD takes the key NEW */
+	size_t n_rename;
+	const char *const *drop;      /* paths removed: stored nowhere, not even in rejects */
+	size_t n_drop;
+	const char *const *keep;      /* paths kept: everything else is removed */
+	size_t n_keep;
+	const char *const *pseudonymise;  /* paths whose values become keyed pseudonyms */
+	size_t n_pseudonymise;
+	const uint8_t *key;           /* the pseudonymisation key (never stored), key_len bytes */
+	size_t key_len;
 	/* Called a few times a second from the ingesting thread (may be NULL). */
 	void (*progress)(const wn_progress *p, void *ud);
 	void *progress_ud;
@@ -206,12 +227,9 @@ typedef struct wn_ingest_opts {
 	int csv_empty_null;           /* csv/tsv: an unquoted empty field becomes null, not "" */
 	const char *sqlite_table;     /* sqlite: read this table's rows as they are, instead of the
 	                                 dump's tracks (or artists) joined with their artists and album */
-	const char *title_field;      /* csv/tsv: a column the header must have (--map
-	                                 title=COLUMN; the input fails with WN_E_USAGE if it
-	                                 has not); nothing else reads it: it is not stored, and
-	                                 other formats ignore it (kept for near-duplicate
-	                                 detection, which is not built) */
-	const char *artist_field;     /* likewise, for the artist column (--map artist=) */
+	const char *title_field;      /* where the title is (--map title=PATH): stored in the
+	                                 profile; csv/tsv: a column the header must have */
+	const char *artist_field;     /* likewise, for the artist(s) (--map artist=) */
 	/* Archives (a .tar, plain or compressed, or a .zip, found by its first bytes): each
 	 * regular member is an input named "ARCHIVE!MEMBER", its format chosen as for a file
 	 * of the member's name. members (n_members globs, fnmatch(3) on the member's name, `*`
@@ -378,6 +396,11 @@ typedef struct wn_stats {
 	uint32_t format_version, fingerprint_version;
 	uint64_t generation;         /* completed ingest runs */
 } wn_stats;
+
+/* The record profile of `kind` as JSON text (doc/FORMAT.md, "Record profiles"): into
+ * *out, malloc'd and NUL-terminated (free it), or "null" when the kind has none stored
+ * yet. Errors: WN_E_USAGE (bad kind), WN_E_NOMEM. */
+int wn_catalog_profile_json(wn_catalog *c, int kind, char **out);
 
 /* Counts and sizes of the catalog as of its last checkpoint, from the index alone (no
  * data file is read). *out is cleared first; after an error it is incomplete.

@@ -271,38 +271,118 @@ int wn_meta_put_kstate(wn_catalog *c, MDB_txn *txn, int kind, const wn_kstate *k
 	return wn_meta_put(c, txn, key, p, sizeof p);
 }
 
-/* catalog options as JSON: {"id_field":{"track":"id","artist":"id"},"isrc_field":"","ignore_fields":[...]} */
-int wn_catopts_encode(const wn_catopts *o, wn_buf *b)
+/* ---- record profiles ---- */
+
+static wn_profile default_prof[WN_NKINDS];
+static pthread_once_t default_once = PTHREAD_ONCE_INIT;
+
+static void default_init(void)
 {
-	int rc = wn_buf_puts(b, "{\"id_field\":{\"track\":");
-	rc |= wn_buf_json_str(b, o->id_field[0], strlen(o->id_field[0]));
-	rc |= wn_buf_puts(b, ",\"artist\":");
-	rc |= wn_buf_json_str(b, o->id_field[1], strlen(o->id_field[1]));
-	rc |= wn_buf_puts(b, "},\"isrc_field\":");
-	rc |= wn_buf_json_str(b, o->isrc_field, strlen(o->isrc_field));
-	rc |= wn_buf_puts(b, ",\"ignore_fields\":[");
-	for (int i = 0; i < o->n_ignore; i++) {
-		if (i)
-			rc |= wn_buf_puts(b, ",");
-		rc |= wn_buf_json_str(b, o->ignore[i], strlen(o->ignore[i]));
+	for (int k = 0; k < WN_NKINDS; k++)
+		wn_profile_default(&default_prof[k], wn_kind_name(k), NULL);
+}
+
+const wn_profile *wn_catalog_profile(wn_catalog *c, int kind)
+{
+	if (c && c->prof[kind])
+		return c->prof[kind];
+	pthread_once(&default_once, default_init);
+	return &default_prof[kind];
+}
+
+int wn_catalog_put_profile(wn_catalog *c, MDB_txn *txn, int kind, const wn_profile *p)
+{
+	char key[48];
+	wn_buf js = { 0 };
+	if (!c->prof[kind] && !(c->prof[kind] = malloc(sizeof *p)))
+		return WN_E_NOMEM;
+	int rc = wn_profile_encode(p, &js);
+	snprintf(key, sizeof key, "profile.%s", wn_kind_name(kind));
+	if (!rc)
+		rc = wn_meta_put(c, txn, key, js.p, js.len);
+	wn_buf_free(&js);
+	if (!rc)
+		*c->prof[kind] = *p;
+	return rc;
+}
+
+int wn_profiles_encode(wn_profile *const prof[WN_NKINDS], wn_buf *b)
+{
+	int rc = 0, n = 0;
+	for (int k = 0; k < WN_NKINDS; k++) {
+		if (!prof[k])
+			continue;
+		rc |= wn_buf_puts(b, n++ ? "," : "{");
+		rc |= wn_buf_json_str(b, wn_kind_name(k), strlen(wn_kind_name(k)));
+		rc |= wn_buf_puts(b, ":");
+		rc |= wn_profile_encode(prof[k], b);
 	}
-	rc |= wn_buf_puts(b, "]}");
+	rc |= wn_buf_puts(b, n ? "}" : "null");
 	return rc ? WN_E_NOMEM : 0;
 }
 
-/* The options are stored in binary beside the JSON (the JSON is for people). */
-static int load_opts(wn_catalog *c, MDB_txn *txn)
+void wn_profile_from_catopts(wn_profile *p, const wn_catopts *o, int kind)
+{
+	wn_profile_default(p, wn_kind_name(kind), NULL);
+	p->builtin[0] = 0;
+	if (*o->id_field[kind])
+		snprintf(p->id[0], sizeof p->id[0], "%s", o->id_field[kind]);
+	if (kind == WN_KIND_TRACK && *o->isrc_field) {
+		p->n_isrc = 1;
+		snprintf(p->isrc[0], sizeof p->isrc[0], "%s", o->isrc_field);
+	}
+	p->n_ignore = o->n_ignore;
+	for (int i = 0; i < o->n_ignore; i++)
+		snprintf(p->ignore[i], sizeof p->ignore[i], "%s", o->ignore[i]);
+}
+
+int wn_catalog_profile_json(wn_catalog *c, int kind, char **out)
+{
+	wn_buf b = { 0 };
+	*out = NULL;
+	if (kind < 0 || kind >= WN_NKINDS)
+		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", kind);
+	int rc = c->prof[kind] ? wn_profile_encode(c->prof[kind], &b) : wn_buf_puts(&b, "null") ? WN_E_NOMEM : 0;
+	if (rc) {
+		wn_buf_free(&b);
+		return wn_seterr(c, WN_E_NOMEM, "out of memory");
+	}
+	*out = b.p;
+	return 0;
+}
+
+/* The stored profiles; a catalog written before them has its options in binary. */
+static int load_profiles(wn_catalog *c, MDB_txn *txn)
 {
 	MDB_val v;
+	char key[48], why[160];
+	for (int k = 0; k < WN_NKINDS; k++) {
+		snprintf(key, sizeof key, "profile.%s", wn_kind_name(k));
+		int rc = wn_meta_get(c, txn, key, &v);
+		if (rc == WN_E_NOTFOUND)
+			continue;
+		if (rc)
+			return rc;
+		if (!(c->prof[k] = malloc(sizeof *c->prof[k])))
+			return WN_E_NOMEM;
+		if (wn_profile_decode(c->prof[k], v.mv_data, v.mv_size, why, sizeof why))
+			return wn_seterr(c, WN_E_CORRUPT, "index: meta %s: %s", key, why);
+	}
 	int rc = wn_meta_get(c, txn, "options.bin", &v);
 	if (rc == WN_E_NOTFOUND)
 		return 0;
 	if (rc)
 		return rc;
-	if (v.mv_size != sizeof c->opts)
+	wn_catopts o;
+	if (v.mv_size != sizeof o)
 		return wn_seterr(c, WN_E_CORRUPT, "index: meta options.bin has %zu bytes", v.mv_size);
-	memcpy(&c->opts, v.mv_data, sizeof c->opts);
-	c->have_opts = 1;
+	memcpy(&o, v.mv_data, sizeof o);
+	for (int k = 0; k < WN_NKINDS; k++)
+		if (!c->prof[k]) {
+			if (!(c->prof[k] = malloc(sizeof *c->prof[k])))
+				return WN_E_NOMEM;
+			wn_profile_from_catopts(c->prof[k], &o, k);
+		}
 	return 0;
 }
 
@@ -596,7 +676,7 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 	rc = mdb_txn_begin(c->env, NULL, c->writable ? 0 : MDB_RDONLY, &txn);
 	if (rc)
 		return wn_lmdb_err(c, rc, "begin");
-	if ((rc = open_dbs(c, txn)) || (rc = check_format(c, txn)) || (rc = load_opts(c, txn)))
+	if ((rc = open_dbs(c, txn)) || (rc = check_format(c, txn)) || (rc = load_profiles(c, txn)))
 		goto abort;
 	for (int k = 0; k < WN_NKINDS; k++)
 		if ((rc = wn_meta_get_kstate(c, txn, k, &c->ks[k])))
@@ -669,6 +749,8 @@ void wn_catalog_close(wn_catalog *c)
 	if (!c)
 		return;
 	wn_catalog_forget_abandoned(c);
+	for (int k = 0; k < WN_NKINDS; k++)
+		free(c->prof[k]);
 	if (c->env)
 		mdb_env_close(c->env);
 	if (c->lockfd >= 0)
@@ -886,9 +968,8 @@ int wn_catalog_write_manifests(wn_catalog *c)
 		return rc;
 	}
 	wn_manifest_json_end(&js, c->ks);
-	int opts_rc = c->have_opts ? wn_catopts_encode(&c->opts, &opts) : 0;
-	if (!opts_rc)
-		wn_catalog_json(&cat, c->generation, open_files, c->have_opts ? opts.p : NULL, c->ks);
+	if (!wn_profiles_encode(c->prof, &opts))
+		wn_catalog_json(&cat, c->generation, open_files, opts.p, c->ks);
 	wn_buf_free(&opts);
 	if (!man.p)
 		wn_buf_puts(&man, "");

@@ -21,6 +21,7 @@
  * that was never interrupted.
  */
 #include "ingest.h"
+#include "transform.h"
 #include "ledger.h"
 #include "input.h"
 
@@ -45,79 +46,68 @@ void wn_ingest_opts_init(wn_ingest_opts *o)
 	o->on_conflict = WN_CONFLICT_FIRST;
 }
 
-/* ---- options fixed at catalog creation ---- */
+/* ---- the record profile (profile.c) ---- */
 
-static int setup_opts(wn_catalog *c, const wn_ingest_opts *o, MDB_txn *txn)
+/* The format of the first input, as its name says ("xml" picks Discogs's profiles). */
+static const char *first_format(const wn_ingest_opts *o, const char *const *paths, size_t n)
 {
-	wn_catopts want;
-	memset(&want, 0, sizeof want);
-	if (c->have_opts)
-		want = c->opts;
-	else {
-		for (int k = 0; k < WN_NKINDS; k++)
-			strcpy(want.id_field[k], wn_record_default_id(k));
+	if (o->format && strcmp(o->format, "auto"))
+		return o->format;
+	return n && strstr(paths[0], ".xml") ? "xml" : NULL;
+}
+
+/* What this run reads records with: the kind's fixed profile (and the run's own renames),
+ * or, while no record of the kind is kept, its built-in profile with the run's options.
+ * Then the options the sources see: the run's, with the profile's shaping options. */
+static int run_profile(ing *g, const char *const *paths, size_t n)
+{
+	wn_catalog *c = g->c;
+	const wn_ingest_opts *o = g->o_user;
+	const char *kind = wn_kind_name(g->kind);
+	char why[512];
+	int rc;
+	g->fixed = c->prof[g->kind] && c->ks[g->kind].kept > 0;
+	if (g->fixed) {
+		rc = wn_profile_check(c->prof[g->kind], o, kind, &g->prof, why, sizeof why);
+	} else {
+		wn_profile_default(&g->prof, kind, first_format(o, paths, n));
+		rc = wn_profile_apply(&g->prof, o, why, sizeof why);
 	}
-	/* Nothing is fixed before a record was kept: a run that rejected every record (the
-	 * wrong id field, say) must not stop the rerun with the right one. */
-	int empty_kind = c->ks[o->kind].kept == 0;
-	int empty_all = c->ks[0].kept == 0 && c->ks[1].kept == 0;
-	const char *idf = o->id_field ? o->id_field : wn_record_default_id(o->kind);
-	if (strlen(idf) >= sizeof want.id_field[0] || (o->isrc_field && strlen(o->isrc_field) >= sizeof want.isrc_field))
-		return wn_seterr(c, WN_E_USAGE, "field path too long");
-	if (strcmp(want.id_field[o->kind], idf)) {
-		if (!empty_kind)
-			return wn_seterr(c, WN_E_MISMATCH, "the catalog's %s records use id field \"%s\", not \"%s\"",
-				wn_kind_name(o->kind), want.id_field[o->kind], idf);
-		strcpy(want.id_field[o->kind], idf);
+	if (rc)
+		return wn_seterr(c, rc, "%s", why);
+	const wn_profile *p = &g->prof;
+	g->eo = *o;
+	g->eo.csv_types = *p->types ? p->types : NULL;
+	g->eo.encoding = *p->encoding ? p->encoding : NULL;
+	g->eo.csv_delimiter = *p->delimiter ? p->delimiter : NULL;
+	g->eo.csv_empty_null = p->empty_null;
+	g->eo.csv_unwrap = p->csv_unwrap;
+	/* a CSV's columns are the names before the renames */
+	const char **cols[] = { &g->eo.id_field, &g->eo.isrc_field, &g->eo.title_field, &g->eo.artist_field };
+	const char *want[] = { p->id_content ? "" : p->id[0], o->isrc_field ? p->isrc[0] : NULL,
+		o->title_field ? p->title : NULL, o->artist_field ? p->artists : NULL };
+	for (int i = 0; i < 4; i++) {
+		*cols[i] = want[i];
+		for (int r = 0; want[i] && r < p->n_rename; r++)
+			if (!strcmp(p->rename_to[r], want[i]) && !strchr(p->rename_from[r], '.'))
+				*cols[i] = p->rename_from[r];
 	}
-	if (o->kind == WN_KIND_TRACK) {
-		const char *isf = o->isrc_field ? o->isrc_field : "";
-		if (strcmp(want.isrc_field, isf)) {
-			if (!empty_kind)
-				return wn_seterr(c, WN_E_MISMATCH, "the catalog's tracks use ISRC field \"%s\", not \"%s\"",
-					*want.isrc_field ? want.isrc_field : "(automatic)", *isf ? isf : "(automatic)");
-			strcpy(want.isrc_field, isf);
-		}
-	}
-	/* the ignore set must be the same set (order does not matter) */
-	if (o->n_ignore > 16)
-		return wn_seterr(c, WN_E_USAGE, "at most 16 --ignore-field paths");
-	int same = (size_t)want.n_ignore == o->n_ignore;
-	for (size_t i = 0; same && i < o->n_ignore; i++) {
-		int found = 0;
-		for (int j = 0; j < want.n_ignore; j++)
-			found |= !strcmp(want.ignore[j], o->ignore[i]);
-		same &= found;
-	}
-	if (!same) {
-		if (!empty_all) {
-			wn_buf b = { 0 };
-			for (int j = 0; j < want.n_ignore; j++)
-				wn_buf_printf(&b, "%s--ignore-field %s", j ? " " : "", want.ignore[j]);
-			wn_seterr(c, WN_E_MISMATCH, "the catalog's fingerprints were made with %s; use the same --ignore-field set",
-				b.p ? b.p : "no --ignore-field");
-			wn_buf_free(&b);
-			return WN_E_MISMATCH;
-		}
-		want.n_ignore = (int)o->n_ignore;
-		for (size_t i = 0; i < o->n_ignore; i++) {
-			if (strlen(o->ignore[i]) >= sizeof want.ignore[0] || !*o->ignore[i])
-				return wn_seterr(c, WN_E_USAGE, "bad --ignore-field path \"%s\"", o->ignore[i]);
-			strcpy(want.ignore[i], o->ignore[i]);
-		}
-	}
-	if (c->have_opts && !memcmp(&want, &c->opts, sizeof want))
+	g->o = &g->eo;
+	if (wn_profile_transforms(p) && !(g->xf = wn_xform_new(p, o->key, o->key_len)))
+		return wn_seterr(c, WN_E_NOMEM, "cannot set up the transforms (out of memory, or the key)");
+	return 0;
+}
+
+/* Store the run's profile while the kind has no record kept (a run that keeps nothing
+ * fixes nothing: the next run sets it again). */
+static int store_profile(ing *g, MDB_txn *txn)
+{
+	wn_catalog *c = g->c;
+	if (g->fixed)
 		return 0;
-	c->opts = want;
-	c->have_opts = 1;
-	wn_buf js = { 0 };
-	int rc = wn_catopts_encode(&want, &js);
-	if (!rc)
-		rc = wn_meta_put(c, txn, "options", js.p, js.len);
-	if (!rc)
-		rc = wn_meta_put(c, txn, "options.bin", &want, sizeof want);
-	wn_buf_free(&js);
-	return rc;
+	if (c->prof[g->kind] && !memcmp(c->prof[g->kind], &g->prof, sizeof g->prof))
+		return 0;
+	return wn_catalog_put_profile(c, txn, g->kind, &g->prof);
 }
 
 /* ---- ledger and rejects ---- */
@@ -135,8 +125,8 @@ static int reject(ing *g, const wn_source *src, const prep *r, const char *raw, 
 {
 	wn_reject_entry e = { .input_json = g->name_json.p, .input_json_len = g->name_json.len, .line = r->lineno,
 		.offset = r->off, .code = code, .detail = why, .detail_len = strlen(why), .has_error_offset = has_off,
-		.error_offset = err_off, .truncated = code == WN_E_TOOLONG, .length = r->toolong_len, .raw = raw,
-		.raw_len = len };
+		.error_offset = err_off, .truncated = code == WN_E_TOOLONG && !r->withheld, .length = r->toolong_len,
+		.withheld = r->withheld, .raw = raw, .raw_len = len };
 	g->rc.rejected++;
 	g->ks->rejected++;
 	g->ent.len = 0;
@@ -228,7 +218,9 @@ static int keep(ing *g, const prep *r, uint8_t flags, uint64_t *ord_out, int kno
 	memcpy(e.fp, r->key.fp, 16);
 	if ((rc = wn_lsm_put_id(g->lsm, &e, known)) || (rc = wn_lsm_put_pair(g->lsm, WN_MAP_FP, wn_fp_key(r->key.fp), ord)))
 		return rc;
-	if (r->key.has_isrc && (rc = wn_lsm_put_pair(g->lsm, WN_MAP_ISRC, r->key.isrc_hash, ord)))
+	for (int i = 0; i < r->key.n_isrc && !rc; i++)
+		rc = wn_lsm_put_pair(g->lsm, WN_MAP_ISRC, r->key.isrc_hash[i], ord);
+	if (rc)
 		return rc;
 	*ord_out = ord;
 	return 0;
@@ -266,8 +258,11 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 		} else {
 			msg = r->err;
 		}
-		return reject(g, src, r, r->line, r->len, r->code, msg, r->err_off, r->has_err_off);
+		return reject(g, src, r, r->withheld ? "" : r->line, r->withheld ? 0 : r->len, r->code, msg, r->err_off,
+			r->has_err_off);
 	}
+	g->isrc_seen += r->key.n_isrc > 0;
+	g->isrc_over += r->key.isrc_over;
 	double t0 = g->sample ? wn_now() : 0;
 	wn_idrec old;
 	rc = wn_lsm_find_id(g->lsm, g->rtxn, r->key.hash, r->key.check, &old);
@@ -461,8 +456,8 @@ static int read_source(ing *g, run_in *in, wn_source *src, int resume)
 	pthread_cond_init(&ps->cv, NULL);
 	ps->src = src;
 	ps->x.json = g->json;
-	ps->x.id_field = g->c->opts.id_field[g->kind];
-	ps->x.kind = g->kind;
+	ps->x.prof = &g->prof;
+	ps->x.xf = g->xf;
 	ps->x.newest = g->o->on_conflict == WN_CONFLICT_NEWEST;
 	ps->cancel = g->o->cancel;
 	uint64_t n = 0, consumed = 0;
@@ -668,7 +663,7 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 	ing g;
 	memset(&g, 0, sizeof g);
 	g.c = c;
-	g.o = o;
+	g.o = g.o_user = o;
 	g.kind = o->kind;
 	g.ks = &c->ks[o->kind];
 	g.res = res;
@@ -686,8 +681,10 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 	int threads = o->threads > 0 ? o->threads : wn_ncores();
 	int rc;
 	wn_kstate ks_saved = *g.ks;
-	wn_catopts opts_saved = c->opts;
-	int have_saved = c->have_opts;
+	wn_profile *prof_saved = c->prof[g.kind] ? malloc(sizeof *prof_saved) : NULL;
+	int had_prof = c->prof[g.kind] != NULL;
+	if (prof_saved)
+		*prof_saved = *c->prof[g.kind];
 
 	wn_catalog_forget_abandoned(c);
 	g.in = calloc(n, sizeof *g.in);
@@ -697,6 +694,12 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		goto out;
 	}
 	g.n_in = n;
+	if (had_prof && !prof_saved) {
+		rc = WN_E_NOMEM;
+		goto out;
+	}
+	if ((rc = run_profile(&g, paths, n)))
+		goto out;
 	/* every input opened and checked before the first is read */
 	if ((rc = check_inputs(&g, paths)))
 		goto out;
@@ -706,7 +709,7 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		rc = wn_lmdb_err(c, rc, "begin");
 		goto out;
 	}
-	if ((rc = setup_opts(c, o, txn)) || (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn))) {
+	if ((rc = store_profile(&g, txn)) || (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn))) {
 		mdb_txn_abort(txn);
 		goto out;
 	}
@@ -717,7 +720,7 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 	if (g.rc_done.read)
 		g.early_bytes = UINT64_MAX;   /* resumed from a checkpoint */
 	/* parser: the record's keys (record.c), then the newest field */
-	if ((rc = wn_record_parser(g.json, &c->opts, g.kind, WN_RECORD_FP)))
+	if ((rc = wn_record_parser(g.json, &g.prof, WN_RECORD_FP)))
 		goto out;
 	if (o->on_conflict == WN_CONFLICT_NEWEST) {
 		g.json2 = wn_json_new();
@@ -800,10 +803,41 @@ out:
 			wn_meta_get_kstate(c, t, g.kind, g.ks);
 			mdb_txn_abort(t);
 		}
-		if (!have_saved || rc == WN_E_MISMATCH) {
-			c->opts = opts_saved;
-			c->have_opts = have_saved;
+	}
+	if (rc && rc != WN_E_REJECTED && c->prof[g.kind]) {
+		/* the profile on disk is what the last committed transaction left */
+		MDB_txn *t;
+		MDB_val v;
+		char key[48], why[160];
+		snprintf(key, sizeof key, "profile.%s", wn_kind_name(g.kind));
+		if (!mdb_txn_begin(c->env, NULL, MDB_RDONLY, &t)) {
+			if (!wn_meta_get(c, t, key, &v) && !wn_profile_decode(c->prof[g.kind], v.mv_data, v.mv_size, why, sizeof why))
+				;
+			else if (prof_saved)
+				*c->prof[g.kind] = *prof_saved;
+			else {
+				free(c->prof[g.kind]);
+				c->prof[g.kind] = NULL;
+			}
+			mdb_txn_abort(t);
 		}
+	}
+	free(prof_saved);
+	if (!rc || rc == WN_E_REJECTED) {
+		const wn_profile *p = &g.prof;
+		uint64_t valid = g.rc.read - g.rc.rejected;
+		/* a path someone named (the built-in ones are tried on every kind of input) */
+		wn_profile dflt;
+		wn_profile_default(&dflt, wn_kind_name(g.kind), NULL);
+		if (*p->builtin)
+			wn_profile_set_builtin(&dflt, p->builtin);
+		int named = p->n_isrc != dflt.n_isrc || (p->n_isrc && strcmp(p->isrc[0], dflt.isrc[0]));
+		if (p->n_isrc && named && valid && !g.isrc_seen)
+			wn_source_note(o, c->dir, "no %s record of this run had an ISRC at %s%s%s (--isrc PATH says where it is)",
+				wn_kind_name(g.kind), p->isrc[0], p->n_isrc > 1 ? " or " : "", p->n_isrc > 1 ? p->isrc[1] : "");
+		if (g.isrc_over)
+			wn_source_note(o, c->dir, "%" PRIu64 " records had more than %d ISRCs: the first %d of each are indexed",
+				g.isrc_over, WN_MAX_ISRCS, WN_MAX_ISRCS);
 	}
 	if (res) {
 		/* a failed run reports what the catalog holds of it, never work thrown away */
@@ -842,6 +876,7 @@ out:
 	wn_pool_free(g.pool);
 	wn_json_free(g.json);
 	wn_json_free(g.json2);
+	wn_xform_free(g.xf);
 	for (size_t i = 0; i < g.npend; i++) {
 		free(g.pend[i].name);
 		free(g.pend[i].member_name);

@@ -68,6 +68,8 @@ typedef struct prep {
 	size_t err_off;              /* error offset in the record */
 	const char *err;             /* error text (in the slot's arena) */
 	int has_err_off;
+	int withheld;                /* rejected, and its bytes are not kept: the profile hides
+	                                fields of records and could not find them in this one */
 	wn_keys key;                 /* the record's keys (record.c); its id copied into the slot's arena */
 	wn_jslot newest;             /* newest:FIELD only; ptr in the slot's arena, NUL-terminated */
 } prep;
@@ -100,7 +102,13 @@ typedef struct ckthread {
 
 typedef struct ing {
 	wn_catalog *c;
-	const wn_ingest_opts *o;
+	const wn_ingest_opts *o;     /* what the sources read with: eo */
+	const wn_ingest_opts *o_user;   /* the caller's */
+	wn_ingest_opts eo;           /* the caller's options with the profile's shaping options */
+	wn_profile prof;             /* what this run reads records with (profile.h) */
+	int fixed;                   /* prof is the kind's fixed profile (records were kept) */
+	struct wn_xform *xf;         /* its transforms, or NULL */
+	uint64_t isrc_seen, isrc_over;   /* records with an ISRC, with more than WN_MAX_ISRCS */
 	int kind;
 	wn_json *json;
 	wn_json *json2;         /* parses stored records (newest:FIELD) without disturbing json */
@@ -142,8 +150,10 @@ typedef struct pctx {
 	wn_json *json;
 	wn_jresult jr;
 	wn_arena *arena;        /* the slot being filled: its records' bytes, ids, error texts */
-	const char *id_field;
-	int kind, newest;
+	const wn_profile *prof;
+	struct wn_xform *xf;    /* the profile's transforms, or NULL */
+	char idbuf[WN_ID_BUF];  /* a composite or content id */
+	int newest;
 	int sample;             /* time this record's parse (one in 16) */
 	double t_parse;
 } pctx;

@@ -11,6 +11,7 @@
  * error of the source, which the ingesting thread sees after that slot's records.
  */
 #include "ingest.h"
+#include "transform.h"
 
 #include <stdlib.h>
 
@@ -36,7 +37,9 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 	r->line = line;
 	r->len = len;
 	r->has_err_off = 0;
-	r->key.has_isrc = 0;
+	r->key.n_isrc = r->key.isrc_over = 0;
+	/* with fields to hide, a record the transforms cannot read is not kept even in rejects */
+	r->withheld = x->xf && wn_profile_private(x->prof) && (s->toolong_len || s->code || !len);
 	if (s->toolong_len) {
 		r->code = WN_E_TOOLONG;
 		return 0;
@@ -53,6 +56,27 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 		return 0;
 	}
 	double t0 = x->sample ? wn_now() : 0;
+	if (x->xf) {
+		/* the record as it is stored: transformed, into the slot's arena */
+		const char *out, *bad;
+		size_t olen, at;
+		int rc = wn_xform_apply(x->xf, line, len, &out, &olen, &bad, &at);
+		if (rc == WN_E_NOMEM)
+			return rc;
+		if (rc) {
+			r->code = rc;
+			r->err_off = at;
+			r->has_err_off = 1;
+			r->withheld = wn_profile_private(x->prof);
+			r->err = arena_str(x, bad, strlen(bad));
+			return r->err ? 0 : WN_E_NOMEM;
+		}
+		if (!(line = arena_str(x, out, olen)))
+			return WN_E_NOMEM;
+		len = olen;
+		r->line = line;
+		r->len = len;
+	}
 	int rc = wn_json_record(x->json, line, len, &x->jr);
 	if (x->sample)
 		x->t_parse += (wn_now() - t0) * 16;
@@ -66,7 +90,7 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 		r->err = arena_str(x, x->jr.err, strlen(x->jr.err));
 		return r->err ? 0 : WN_E_NOMEM;
 	}
-	if (wn_record_keys(&x->jr, x->kind, x->id_field, &r->key, why, sizeof why)) {
+	if (wn_record_keys(&x->jr, x->prof, &r->key, x->idbuf, why, sizeof why)) {
 		r->code = WN_E_NOID;
 		r->err = arena_str(x, why, strlen(why));
 		return r->err ? 0 : WN_E_NOMEM;

@@ -46,6 +46,7 @@
 #include "winnow.h"
 #include "json.h"
 #include "record.h"
+#include "profile.h"
 
 #define WN_FORMAT_VERSION 1
 /* The index's own version (meta "index_version"): 2 = every value ends in a checksum.
@@ -256,7 +257,8 @@ typedef struct wn_kstate {
 	uint32_t runs_next;      /* next LSM run number */
 } wn_kstate;
 
-/* Options fixed when a catalog is created (meta key "options", also in catalog.json). */
+/* The options a catalog stored before record profiles (meta "options.bin", catalog.json
+ * "options"): read to make the profiles of such a catalog, never written. */
 typedef struct wn_catopts {
 	char id_field[2][128];     /* per kind */
 	char isrc_field[128];      /* tracks; empty = automatic (external_ids.isrc, external_id_isrc) */
@@ -276,8 +278,7 @@ struct wn_catalog {
 	MDB_dbi db_frames[WN_NKINDS], db_super[WN_NKINDS];
 	MDB_dbi db_map[WN_NKINDS][WN_NMAPS];   /* id, fp, isrc runs */
 	wn_kstate ks[WN_NKINDS];
-	wn_catopts opts;
-	int have_opts;
+	wn_profile *prof[WN_NKINDS];     /* the kinds' stored profiles (NULL: none yet) */
 	uint64_t generation;            /* bumped on every completed ingest */
 	void *map_addr;                 /* where data.mdb is mapped (wn_index_release_pages) */
 	size_t map_len;
@@ -306,7 +307,15 @@ int wn_meta_put_kstate(wn_catalog *c, MDB_txn *txn, int kind, const wn_kstate *k
 int wn_meta_get(wn_catalog *c, MDB_txn *txn, const char *key, MDB_val *v);
 int wn_meta_put(wn_catalog *c, MDB_txn *txn, const char *key, const void *p, size_t n);
 int wn_meta_del(wn_catalog *c, MDB_txn *txn, const char *key);
-int wn_catopts_encode(const wn_catopts *o, wn_buf *out);
+/* The profile records of `kind` are read with: the stored one, else the kind's default. */
+const wn_profile *wn_catalog_profile(wn_catalog *c, int kind);
+/* Store p as the profile of kind (meta "profile.<kind>") in txn and in c. 0 or an error. */
+int wn_catalog_put_profile(wn_catalog *c, MDB_txn *txn, int kind, const wn_profile *p);
+/* The profiles of a catalog as one JSON object {"track":{...},...} (catalog.json), or
+ * "null" when it has none. 0 or WN_E_NOMEM. */
+int wn_profiles_encode(wn_profile *const prof[WN_NKINDS], wn_buf *b);
+/* The profiles of a catalog written before them: its legacy options, per kind. */
+void wn_profile_from_catopts(wn_profile *p, const wn_catopts *o, int kind);
 int wn_catalog_write_manifests(wn_catalog *c);
 /* A new, empty index in dir/<index> (a folder that must not hold one yet) for the data
  * files of dir, open for writing without the writer lock, which the caller holds: what

@@ -79,7 +79,7 @@ struct wn_pnode {
 	int32_t next;         /* next sibling, -1 if none */
 	uint64_t cmask;       /* bit key_bit() set for each child: most keys miss here */
 	uint8_t ignore;       /* leave this member out of the canonical form */
-	uint8_t slots;        /* bit k set: slot k takes this member's value */
+	uint16_t slots;       /* bit k set: slot k takes this member's value */
 };
 
 /* One member of an object being parsed, kept until the object closes. Offsets are
@@ -1041,7 +1041,7 @@ static int trie_build(wn_json *j)
 			continue;
 		if ((n = trie_add(j, j->slot_path[i])) < 0)
 			return WN_E_NOMEM;
-		j->nodes[n].slots |= (uint8_t)(1u << i);
+		j->nodes[n].slots |= (uint16_t)(1u << i);
 		j->any_slot = 1;
 	}
 	return 0;

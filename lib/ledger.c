@@ -118,6 +118,8 @@ int wn_reject_encode(const wn_reject_entry *e, wn_buf *b)
 		rc |= wn_buf_put_u64(b, e->length);
 		rc |= wn_buf_puts(b, ",\"raw_truncated\":true");
 	}
+	if (e->withheld)
+		rc |= wn_buf_puts(b, ",\"raw_withheld\":true");
 	rc |= wn_buf_puts(b, ",\"raw\":");
 	if (wn_utf8_valid(e->raw, e->raw_len)) {
 		rc |= wn_buf_json_str(b, e->raw, e->raw_len);
@@ -310,6 +312,8 @@ static int reject_middle(cur *c, wn_reject_entry *e)
 			return -1;
 		e->truncated = 1;
 	}
+	if (LIT(c, ",\"raw_withheld\":true"))
+		e->withheld = 1;
 	return 0;
 }
 

@@ -64,6 +64,8 @@ typedef struct wn_reject_entry {
 	uint64_t error_offset;      /* where in the line the parser found the fault */
 	int truncated;              /* line_too_long: raw holds only the line's first bytes */
 	uint64_t length;            /* ... and this is the line's full length */
+	int withheld;               /* the profile hides fields, and the record could not be read
+	                               to hide them: raw is empty (doc/FORMAT.md 6) */
 	const char *raw;            /* the line's bytes (decoded: exact, from raw_base64 if there) */
 	size_t raw_len;
 } wn_reject_entry;

@@ -226,14 +226,14 @@ int wn_manifest_json_end(wn_buf *b, const wn_kstate ks[WN_NKINDS])
 	return rc ? WN_E_NOMEM : 0;
 }
 
-int wn_catalog_json(wn_buf *b, uint64_t generation, int interrupted, const char *options_json,
+int wn_catalog_json(wn_buf *b, uint64_t generation, int interrupted, const char *profiles_json,
 	const wn_kstate ks[WN_NKINDS])
 {
 	int rc = wn_buf_printf(b, "{\"format\":\"winnow catalog\",\"format_version\":%d,\"fingerprint_version\":%d,"
 		"\"fingerprint\":\"XXH3-128 of the canonical form (doc/FORMAT.md)\",\"generation\":%llu,"
-		"\"interrupted_run\":%s,\"options\":", WN_FORMAT_VERSION, WN_FP_VERSION,
+		"\"interrupted_run\":%s,\"profiles\":", WN_FORMAT_VERSION, WN_FP_VERSION,
 		(unsigned long long)generation, interrupted ? "true" : "false");
-	rc |= wn_buf_puts(b, options_json ? options_json : "null");
+	rc |= wn_buf_puts(b, profiles_json ? profiles_json : "null");
 	rc |= wn_buf_puts(b, ",\"counts\":{");
 	rc |= counts_json(b, ks);
 	rc |= wn_buf_puts(b, "}}\n");
@@ -541,6 +541,15 @@ static int read_member(mjr *r, const char *key, wn_mjson *out)
 	if (cb->catalog && !strcmp(key, "interrupted_run") && (ch == 't' || ch == 'f')) {
 		out->interrupted = ch == 't';
 		return wn_jread_skip(j, 1) != 0;
+	}
+	if (cb->catalog && !strcmp(key, "profiles") && ch == '{') {
+		wn_jread_ws(j);
+		const char *st = j->p;
+		if (wn_jread_skip(j, 1))
+			return 1;
+		out->profiles = st;
+		out->profiles_len = (size_t)(j->p - st);
+		return 0;
 	}
 	if (cb->catalog && !strcmp(key, "options") && ch == '{') {
 		int bad = read_options(j, &out->options) != 0;

@@ -49,8 +49,8 @@ const char *wn_mfield_name(int i);     /* "path", "role", ... "sha256"; "?" out 
 int wn_manifest_json_begin(wn_buf *b, uint64_t generation);
 int wn_manifest_json_file(wn_buf *b, const char *rel, size_t rl, const wn_fileinfo *f, int first);
 int wn_manifest_json_end(wn_buf *b, const wn_kstate ks[WN_NKINDS]);
-/* catalog.json; options_json: the options object (wn_catopts_encode), NULL for null. */
-int wn_catalog_json(wn_buf *b, uint64_t generation, int interrupted, const char *options_json,
+/* catalog.json; profiles_json: the profiles object (wn_profiles_encode), NULL for null. */
+int wn_catalog_json(wn_buf *b, uint64_t generation, int interrupted, const char *profiles_json,
 	const wn_kstate ks[WN_NKINDS]);
 
 /* ---- reading MANIFEST.json or catalog.json (text the strict parser accepted) ---- */
@@ -75,8 +75,10 @@ typedef struct wn_mjson {
 	int have_counts;                /* every count of every kind there and usable */
 	uint64_t counts[WN_NKINDS][WN_NCOUNTS];
 	int interrupted;                /* interrupted_run: 1, 0, or -1 when absent */
-	int have_options;               /* catalog.json: "options" is an object, read into options */
-	wn_catopts options;             /* (zero-filled, as the meta options.bin holds them) */
+	const char *profiles;           /* catalog.json: the "profiles" object's text (NULL: none) */
+	size_t profiles_len;
+	int have_options;               /* a catalog.json written before profiles: "options" is an */
+	wn_catopts options;             /* object, read into options (zero-filled otherwise) */
 	int bad;                        /* the layout is not what winnow writes ... */
 	size_t bad_at;                  /* ... near this byte */
 } wn_mjson;

@@ -249,7 +249,8 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 		return rc == WN_E_NOMEM ? rc : wn_lmdb_err(c, rc, "begin");
 	}
 	/* the record's keys as the catalog computes them: its fingerprint proves it */
-	rc = wn_record_parser(json, &c->opts, kind, WN_RECORD_FP);
+	const wn_profile *prof = wn_catalog_profile(c, kind);
+	rc = wn_record_parser(json, prof, WN_RECORD_FP);
 	/* index lookups, then frames in ordinal order: each frame is read once */
 	size_t nw = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
@@ -280,7 +281,7 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 			/* with ignore paths the fingerprint does not cover every value: then the
 			 * frame is read whole, for its checksum */
 			if ((rc = keep_shard(c, txn, kind, w[k].fi.shard_seq, &fd, &fd_seq, rel, sizeof rel)) ||
-			    (rc = c->opts.n_ignore ? wn_frame_load_fd(c, fd, rel, &w[k].fi, &raw, &scratch)
+			    (rc = prof->n_ignore ? wn_frame_load_fd(c, fd, rel, &w[k].fi, &raw, &scratch)
 			                           : wn_frame_load_upto(c, fd, rel, &w[k].fi, upto, &raw, &scratch, dctx)))
 				break;
 		} else {
@@ -310,7 +311,9 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 		/* the index is keyed by a hash of the id: the intact record of another id
 		 * whose hash is the same means that this id is not in the catalog */
 		size_t i = w[k].i;
-		if (jr.slot[WN_SLOT_ID].len != lens[i] || memcmp(jr.slot[WN_SLOT_ID].ptr, ids[i], lens[i]))
+		wn_keys key;
+		char idbuf[WN_ID_BUF];
+		if (wn_record_keys(&jr, prof, &key, idbuf, NULL, 0) || key.id_len != lens[i] || memcmp(key.id, ids[i], lens[i]))
 			continue;
 		w[k].rec = malloc(len ? len : 1);
 		if (!w[k].rec) {
@@ -425,7 +428,7 @@ int wn_get_isrc(wn_catalog *c, const char *isrc, size_t ilen, wn_emit_fn emit, v
 	if ((rc = wn_map_pairs(c, f.txn, WN_KIND_TRACK, WN_MAP_ISRC, wn_isrc_hash(isrc, ilen), collect_ord, &ords)))
 		goto out;
 	qsort(ords.v, ords.n, sizeof *ords.v, cmp_u64);
-	if ((rc = wn_record_parser(f.json, &c->opts, WN_KIND_TRACK, 0)))
+	if ((rc = wn_record_parser(f.json, wn_catalog_profile(c, WN_KIND_TRACK), 0)))
 		goto out;
 	size_t found = 0;
 	for (size_t i = 0; i < ords.n; i++) {
@@ -445,11 +448,12 @@ int wn_get_isrc(wn_catalog *c, const char *isrc, size_t ilen, wn_emit_fn emit, v
 		wn_jresult jr;
 		if (wn_json_record(f.json, line, len, &jr))
 			continue;
-		const wn_jslot *s = wn_record_isrc(&jr);
-		if (!s || s->len > sizeof got)
-			continue;
-		size_t gl = wn_isrc_norm(got, s->ptr, s->len);
-		if (gl != wl || memcmp(got, want, wl))
+		wn_isrcs is;
+		int match = 0;
+		wn_record_isrcs(&jr, &is);
+		for (int j = 0; j < is.n && !match; j++)
+			match = is.len[j] <= sizeof got && wn_isrc_norm(got, is.p[j], is.len[j]) == wl && !memcmp(got, want, wl);
+		if (!match)
 			continue;
 		found++;
 		if ((rc = emit(line, len, ud)))
@@ -640,7 +644,7 @@ int wn_top_isrcs(wn_catalog *c, size_t limit, int (*fn)(const char *isrc, size_t
 	if (!rc && t.cur_count)
 		top_push(&t);
 	if (!rc)
-		rc = wn_record_parser(f.json, &c->opts, WN_KIND_TRACK, 0);
+		rc = wn_record_parser(f.json, wn_catalog_profile(c, WN_KIND_TRACK), 0);
 	for (size_t i = 0; i < t.n && !rc; i++) {
 		ords.n = 0;
 		if ((rc = wn_map_pairs(c, t.txn, WN_KIND_TRACK, WN_MAP_ISRC, t.hash[i], collect_ord, &ords)))
@@ -655,8 +659,13 @@ int wn_top_isrcs(wn_catalog *c, size_t limit, int (*fn)(const char *isrc, size_t
 		wn_jresult jr;
 		if (wn_json_record(f.json, line, len, &jr))
 			continue;
-		const wn_jslot *s = wn_record_isrc(&jr);
-		rc = fn(s ? s->ptr : "", s ? s->len : 0, t.count[i], ud);
+		/* the text of the ISRC the count is of (a record may carry several) */
+		wn_isrcs is;
+		int j = 0;
+		wn_record_isrcs(&jr, &is);
+		while (j < is.n && wn_isrc_hash(is.p[j], is.len[j]) != t.hash[i])
+			j++;
+		rc = fn(j < is.n ? is.p[j] : "", j < is.n ? is.len[j] : 0, t.count[i], ud);
 	}
 	mdb_txn_abort(t.txn);
 out0:

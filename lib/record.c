@@ -9,70 +9,138 @@
  */
 #include "internal.h"
 #include "record.h"
+#include "profile.h"
+#include "jread.h"
 
 #include <stdio.h>
 #include <xxhash.h>
 
-/* The ISRC fields tried, in order, when the catalog names none: the Web API's track
- * object and the dump's flattened tracks table. */
-static const char *const auto_isrc[2] = { "external_ids.isrc", "external_id_isrc" };
-
-const char *wn_record_default_id(int kind)
+int wn_record_parser(wn_json *j, const wn_profile *p, unsigned what)
 {
-	(void)kind;
-	return "id";
-}
-
-int wn_record_parser(wn_json *j, const wn_catopts *o, int kind, unsigned what)
-{
-	int rc = wn_json_set_slot(j, WN_SLOT_ID, o->id_field[kind]);
-	if (!rc && kind == WN_KIND_TRACK) {
-		if (*o->isrc_field)
-			rc = wn_json_set_slot(j, WN_SLOT_ISRC, o->isrc_field);
-		else if (!(rc = wn_json_set_slot(j, WN_SLOT_ISRC, auto_isrc[0])))
-			rc = wn_json_set_slot(j, WN_SLOT_ISRC2, auto_isrc[1]);
-	}
-	for (int i = 0; i < o->n_ignore && !rc && (what & WN_RECORD_FP); i++)
-		rc = wn_json_add_ignore(j, o->ignore[i]);
+	int rc = 0;
+	for (int i = 0; i < WN_ID_PARTS && !rc; i++)
+		rc = wn_json_set_slot(j, WN_SLOT_ID + i, !p->id_content && i < p->n_id ? p->id[i] : NULL);
+	for (int i = 0; i < WN_ISRC_PATHS && !rc; i++)
+		rc = wn_json_set_slot(j, WN_SLOT_ISRC + i, i < p->n_isrc ? p->isrc[i] : NULL);
+	for (int i = 0; i < p->n_ignore && !rc && (what & WN_RECORD_FP); i++)
+		rc = wn_json_add_ignore(j, p->ignore[i]);
 	return rc;
 }
 
-const wn_jslot *wn_record_isrc(const wn_jresult *jr)
+void wn_record_isrcs(const wn_jresult *jr, wn_isrcs *out)
 {
-	for (int s = WN_SLOT_ISRC; s <= WN_SLOT_ISRC2; s++)
-		if (jr->slot[s].type == WN_JT_STRING)
-			return &jr->slot[s];
+	out->n = out->over = 0;
+	for (int s = WN_SLOT_ISRC; s <= WN_SLOT_ISRC2; s++) {
+		const wn_jslot *v = &jr->slot[s];
+		if (v->type == WN_JT_STRING) {
+			if (v->len) {
+				out->p[0] = v->ptr;
+				out->len[0] = v->len;
+				out->n = 1;
+			}
+			return;
+		}
+		if (v->type != WN_JT_ARRAY)
+			continue;
+		/* the array's raw text, which the parser has checked: its strings, in order */
+		wn_jread j = { v->ptr, v->ptr + v->len };
+		size_t used = 0;
+		wn_jread_eat(&j, '[');
+		while (wn_jread_peek(&j) >= 0 && wn_jread_peek(&j) != ']') {
+			size_t len;
+			if (wn_jread_peek(&j) == '"' && out->n < WN_MAX_ISRCS) {
+				char *dst = out->buf + used;
+				if (wn_jread_str(&j, dst, WN_MAX_ISRC, &len))
+					break;
+				if (len > WN_MAX_ISRC - 1)
+					len = WN_MAX_ISRC - 1;   /* the normal form reads at most WN_MAX_ISRC bytes */
+				if (len) {
+					out->p[out->n] = dst;
+					out->len[out->n++] = len;
+					used += WN_MAX_ISRC;
+				}
+			} else {
+				if (wn_jread_peek(&j) == '"')
+					out->over = 1;
+				if (wn_jread_skip(&j, 1))
+					break;
+			}
+			wn_jread_eat(&j, ',');
+		}
+		return;
+	}
+}
+
+/* A part of an id: its text (a string's bytes, a number's literal), or why not. */
+static const char *id_part(const wn_jslot *v)
+{
+	if (v->type == WN_JT_NONE)
+		return "missing id (no \"%s\" field)";
+	if (v->type != WN_JT_STRING && v->type != WN_JT_NUMBER)
+		return "missing id (\"%s\" is not a string or number)";
+	if (!v->len)
+		return "missing id (\"%s\" is an empty string)";
 	return NULL;
 }
 
-int wn_record_keys(const wn_jresult *jr, int kind, const char *id_field, wn_keys *k, char *why, size_t whylen)
+int wn_record_keys(const wn_jresult *jr, const wn_profile *p, wn_keys *k, char *buf, char *why, size_t whylen)
 {
-	const wn_jslot *id = &jr->slot[WN_SLOT_ID];
-	const char *bad = NULL;
-	if (id->type == WN_JT_NONE)
-		bad = "missing id (no \"%s\" field)";
-	else if (id->type != WN_JT_STRING && id->type != WN_JT_NUMBER)
-		bad = "missing id (\"%s\" is not a string or number)";
-	else if (!id->len)
-		bad = "missing id (\"%s\" is an empty string)";
-	if (bad || id->len > WN_MAX_ID) {
-		if (why && bad)
-			snprintf(why, whylen, bad, id_field);
-		else if (why)
-			snprintf(why, whylen, "id of %zu bytes is longer than %d", id->len, WN_MAX_ID);
-		return WN_E_NOID;
-	}
-	k->id = id->ptr;
-	k->id_len = id->len;
-	wn_id_hash(id->ptr, id->len, &k->hash, &k->check);
-	memcpy(k->fp, jr->fp, 16);
-	k->has_isrc = 0;
-	if (kind == WN_KIND_TRACK) {
-		const wn_jslot *is = wn_record_isrc(jr);
-		if (is && is->len) {
-			k->isrc_hash = wn_isrc_hash(is->ptr, is->len);
-			k->has_isrc = 1;
+	if (p->id_content) {
+		wn_hex(buf, jr->fp, 16);
+		k->id = buf;
+		k->id_len = 32;
+	} else if (p->n_id == 1) {
+		const wn_jslot *id = &jr->slot[WN_SLOT_ID];
+		const char *bad = id_part(id);
+		if (bad || id->len > WN_MAX_ID) {
+			if (why && bad)
+				snprintf(why, whylen, bad, p->id[0]);
+			else if (why)
+				snprintf(why, whylen, "id of %zu bytes is longer than %d", id->len, WN_MAX_ID);
+			return WN_E_NOID;
 		}
+		k->id = id->ptr;
+		k->id_len = id->len;
+	} else {
+		/* ["part","part",...]: JSON strings, so no two lists of parts give one id */
+		size_t o = 0;
+		buf[o++] = '[';
+		for (int i = 0; i < p->n_id; i++) {
+			const wn_jslot *v = &jr->slot[WN_SLOT_ID + i];
+			const char *bad = id_part(v);
+			if (bad) {
+				if (why)
+					snprintf(why, whylen, bad, p->id[i]);
+				return WN_E_NOID;
+			}
+			/* quoted, the part takes at most 6 bytes a byte, and 2 more */
+			if (o + 6 * v->len + 4 > WN_MAX_ID) {
+				if (why)
+					snprintf(why, whylen, "id (%s) is longer than %d bytes", p->id[i], WN_MAX_ID);
+				return WN_E_NOID;
+			}
+			if (i)
+				buf[o++] = ',';
+			o += wn_json_quote(buf + o, v->ptr, v->len);
+		}
+		buf[o++] = ']';
+		buf[o] = 0;
+		k->id = buf;
+		k->id_len = o;
+	}
+	wn_id_hash(k->id, k->id_len, &k->hash, &k->check);
+	memcpy(k->fp, jr->fp, 16);
+	wn_isrcs is;
+	wn_record_isrcs(jr, &is);
+	k->n_isrc = 0;
+	k->isrc_over = is.over;
+	for (int i = 0; i < is.n; i++) {
+		uint64_t h = wn_isrc_hash(is.p[i], is.len[i]);
+		int seen = 0;
+		for (int j = 0; j < k->n_isrc && !seen; j++)
+			seen = k->isrc_hash[j] == h;
+		if (!seen)
+			k->isrc_hash[k->n_isrc++] = h;
 	}
 	return 0;
 }

@@ -14,46 +14,58 @@
 #include <stdint.h>
 #include "json.h"
 
-struct wn_catopts;
+struct wn_profile;
 
 #define WN_MAX_ID 512     /* longer ids are never stored (they are rejected as "missing id") */
 #define WN_MAX_ISRC 64    /* bytes of an ISRC value that take part in its normal form */
+#define WN_MAX_ISRCS 32   /* ISRCs of one record that are indexed (the first ones) */
+#define WN_ID_BUF (WN_MAX_ID + 1)   /* a composite or content id is built in a buffer of this size */
 
-/* The parser slots wn_record_parser() fills; a caller may use slots from
- * WN_SLOT_FREE on for its own paths (ingest's newest:FIELD). */
-enum { WN_SLOT_ID, WN_SLOT_ISRC, WN_SLOT_ISRC2, WN_SLOT_FREE };
+/* The parser slots wn_record_parser() fills: the ISRC paths, then the id's parts; a
+ * caller may use slots from WN_SLOT_FREE on for its own paths (ingest's newest:FIELD). */
+enum { WN_SLOT_ISRC, WN_SLOT_ISRC2, WN_SLOT_ID, WN_SLOT_FREE = WN_SLOT_ID + 8 };
 
 /* What the parser must compute besides the id and ISRC slots. */
-#define WN_RECORD_FP 1    /* the catalog's --ignore-field paths, so fingerprints are the catalog's */
+#define WN_RECORD_FP 1    /* the profile's --ignore-field paths, so fingerprints are the catalog's */
 
-/* The id field of `kind` when the catalog does not say otherwise. */
-const char *wn_record_default_id(int kind);
+/* Set parser j up to read records as the profile p says: the id's parts from
+ * WN_SLOT_ID on, the ISRC paths in WN_SLOT_ISRC/WN_SLOT_ISRC2, and with WN_RECORD_FP
+ * the ignore paths that shape the fingerprint. Returns 0, WN_E_USAGE (a path the parser
+ * refuses) or WN_E_NOMEM. */
+int wn_record_parser(wn_json *j, const struct wn_profile *p, unsigned what);
 
-/* Set parser j up to read records of `kind` as the catalog `o` stores them: the id in
- * WN_SLOT_ID, the ISRC (tracks: the catalog's ISRC field, or the two automatic ones) in
- * WN_SLOT_ISRC/WN_SLOT_ISRC2, and with WN_RECORD_FP the ignore paths that shape the
- * fingerprint. Returns 0, WN_E_USAGE (a path the parser refuses) or WN_E_NOMEM. */
-int wn_record_parser(wn_json *j, const struct wn_catopts *o, int kind, unsigned what);
-
-/* The keys of one parsed record. id points into the parser's result (valid as long as
- * it is); the hashes are those the index is keyed by. */
+/* The keys of one parsed record. id points into the parser's result or into the
+ * caller's id buffer (valid as long as both are); the hashes are those the index is
+ * keyed by. */
 typedef struct wn_keys {
 	const char *id;
 	size_t id_len;
 	uint64_t hash;          /* XXH3-128 of the id: high half */
 	uint16_t check;         /* and 16 bits of the low half, to tell colliding ids apart */
 	uint8_t fp[16];
-	int has_isrc;
-	uint64_t isrc_hash;
+	int n_isrc;             /* ISRCs indexed (distinct normal forms) */
+	int isrc_over;          /* the record had more than WN_MAX_ISRCS */
+	uint64_t isrc_hash[WN_MAX_ISRCS];
 } wn_keys;
 
-/* Take the keys of a record wn_json_record() accepted (jr). Returns 0, or WN_E_NOID
- * when the record has no usable id (absent, not a string or number, empty, longer than
- * WN_MAX_ID): then why (if not NULL) says which, naming id_field. */
-int wn_record_keys(const wn_jresult *jr, int kind, const char *id_field, wn_keys *k, char *why, size_t whylen);
+/* Take the keys of a record wn_json_record() accepted (jr), as profile p says: a plain
+ * id is the value at its path; a composite id the parts' values as text, joined as a
+ * JSON array of strings (["2024-01-01","7"]); a content id the fingerprint in hex. buf
+ * (WN_ID_BUF bytes) holds the last two. Returns 0, or WN_E_NOID when the record has no
+ * usable id (a part absent, not a string or number, empty; longer than WN_MAX_ID): then
+ * why (if not NULL) says which, naming the path. */
+int wn_record_keys(const wn_jresult *jr, const struct wn_profile *p, wn_keys *k, char *buf, char *why, size_t whylen);
 
-/* The ISRC value of a parsed track (the first ISRC slot that holds a string), or NULL. */
-const wn_jslot *wn_record_isrc(const wn_jresult *jr);
+/* The ISRC values of a parsed record: the first ISRC slot that holds a string or an
+ * array; an array gives each of its strings (unescaped into the list's buffer). */
+typedef struct wn_isrcs {
+	int n;
+	int over;               /* more strings than WN_MAX_ISRCS */
+	const char *p[WN_MAX_ISRCS];
+	size_t len[WN_MAX_ISRCS];
+	char buf[WN_MAX_ISRCS * WN_MAX_ISRC];
+} wn_isrcs;
+void wn_record_isrcs(const wn_jresult *jr, wn_isrcs *out);
 
 /* Hashes of the keys, as the index stores them. */
 void wn_id_hash(const char *id, size_t n, uint64_t *hash, uint16_t *check);

@@ -68,9 +68,10 @@ typedef struct rfile {
 
 /* What a shard record says (keyed by a worker). */
 typedef struct rkey {
-	uint64_t hash, isrc;
+	uint64_t hash;
+	uint32_t isrc_at;       /* its ISRC hashes: isrc[isrc_at ..] of its task */
 	uint16_t check;
-	uint8_t has_isrc;
+	uint8_t n_isrc;
 	uint8_t fp[16];
 } rkey;
 
@@ -101,6 +102,8 @@ typedef struct rtask {
 	int rc;
 	uint32_t nrec;
 	rkey *k;
+	uint64_t *isrc;         /* the records' ISRC hashes */
+	size_t nisrc, capisrc;
 	lent *l;
 	size_t capk, capl;
 } rtask;
@@ -120,8 +123,8 @@ typedef struct rx {
 	size_t nf, capf;
 	wn_mjson mj, cj;
 	int have_cj, digest, nabsent, badver;
-	wn_catopts opts;
-	int have_opts;
+	wn_profile prof[WN_NKINDS];   /* the profiles the keys are taken with */
+	int have_prof[WN_NKINDS];     /* stored in the catalog (else: the kind's default) */
 	wn_hasher *h;
 	wn_pool *pool;
 	rworker *ws;
@@ -235,6 +238,18 @@ static int cmp_file(const void *a, const void *b)
 }
 
 /* Read one of the manifests (name) of x->mdir: 0, ENOENT, or an error. */
+/* A profile of catalog.json's "profiles" (wn_profiles_decode). */
+static int take_profile(void *ud, const char *kind, const wn_profile *p)
+{
+	rx *x = ud;
+	int k = wn_kind_by_name(kind);
+	if (k < 0)
+		return wn_seterr(x->c, WN_E_CORRUPT, "%s/catalog.json: profiles: unknown kind \"%s\"", x->mdir, kind);
+	x->prof[k] = *p;
+	x->have_prof[k] = 1;
+	return 0;
+}
+
 static int read_json(rx *x, const char *name, int catalog, wn_mjson *out)
 {
 	char path[4400];
@@ -288,16 +303,27 @@ static int load_manifests(rx *x)
 		}
 	}
 	for (int k = 0; k < WN_NKINDS; k++)
-		strcpy(x->opts.id_field[k], wn_record_default_id(k));
-	x->have_opts = 1;
-	if (x->have_cj && x->cj.have_options) {
-		x->opts = x->cj.options;
-		for (int k = 0; k < WN_NKINDS; k++)
-			if (!*x->opts.id_field[k])
+		wn_profile_default(&x->prof[k], wn_kind_name(k), NULL);
+	if (x->have_cj && x->cj.profiles) {
+		char why[200];
+		rc = wn_profiles_decode(x->cj.profiles, x->cj.profiles_len, take_profile, x, why, sizeof why);
+		if (rc == -1)
+			return wn_seterr(x->c, WN_E_CORRUPT, "%s/catalog.json: %s", x->mdir, why);
+		if (rc)
+			return rc;
+	} else if (x->have_cj && x->cj.have_options) {
+		/* written before profiles */
+		for (int k = 0; k < WN_NKINDS; k++) {
+			if (!*x->cj.options.id_field[k])
 				return wn_seterr(x->c, WN_E_CORRUPT, "%s/catalog.json: options: no id field for %s", x->mdir,
 					wn_kind_name(k));
-	} else if (x->have_cj) {
-		x->have_opts = 0;   /* "options": null, a catalog no run has written to */
+			wn_profile_from_catopts(&x->prof[k], &x->cj.options, k);
+			x->have_prof[k] = 1;
+		}
+	} else if (!x->have_cj) {
+		/* no catalog.json (a mirror without it): the defaults, stored */
+		for (int k = 0; k < WN_NKINDS; k++)
+			x->have_prof[k] = 1;
 	}
 	char path[4400];
 	struct stat st;
@@ -358,21 +384,26 @@ static int shard_lines(rtask *t, rworker *w, const char *p, const char *end)
 			return WN_E_NOMEM;
 		wn_jresult jr;
 		wn_keys k;
-		char why[200];
+		char why[200], idbuf[WN_ID_BUF];
 		int rc = wn_json_record(w->json[f->kind], p, (size_t)(nl - p), &jr);
 		if (rc == WN_E_NOMEM)
 			return rc;
 		if (rc)
 			return wn_frame_damaged(t->ec, f->rel, &t->fi, "line %u is not a valid record: %s at byte %zu", i + 1, jr.err,
 				jr.err_offset);
-		if (wn_record_keys(&jr, f->kind, t->x->opts.id_field[f->kind], &k, why, sizeof why))
+		if (wn_record_keys(&jr, &t->x->prof[f->kind], &k, idbuf, why, sizeof why))
 			return wn_frame_damaged(t->ec, f->rel, &t->fi, "line %u: %s", i + 1, why);
 		rkey *o = &t->k[i];
 		o->hash = k.hash;
 		o->check = k.check;
 		memcpy(o->fp, k.fp, 16);
-		o->has_isrc = (uint8_t)k.has_isrc;
-		o->isrc = k.isrc_hash;
+		o->n_isrc = (uint8_t)k.n_isrc;
+		o->isrc_at = (uint32_t)t->nisrc;
+		for (int s = 0; s < k.n_isrc; s++) {
+			if (WN_GROW(t->isrc, t->nisrc, t->capisrc, 1024))
+				return WN_E_NOMEM;
+			t->isrc[t->nisrc++] = k.isrc_hash[s];
+		}
 		t->nrec = i + 1;
 		p = nl + 1;
 	}
@@ -408,6 +439,7 @@ static void run_frame(wn_task *task, void *state)
 	rtask *t = (rtask *)task;
 	rworker *w = state;
 	t->nrec = 0;
+	t->nisrc = 0;
 	t->ec->err[0] = 0;
 	if (!w) {
 		t->rc = WN_E_NOMEM;
@@ -442,9 +474,9 @@ static int workers_start(rx *x)
 	for (int i = 0; i < x->nw; i++)
 		for (int k = 0; k < WN_NKINDS; k++) {
 			rworker *w = &x->ws[i];
-			int rc = (w->json[k] = wn_json_new()) ? wn_record_parser(w->json[k], &x->opts, k, WN_RECORD_FP) : WN_E_NOMEM;
+			int rc = (w->json[k] = wn_json_new()) ? wn_record_parser(w->json[k], &x->prof[k], WN_RECORD_FP) : WN_E_NOMEM;
 			if (rc)
-				return rc == WN_E_NOMEM ? rc : wn_seterr(x->c, rc, "catalog.json: options: a field path winnow refuses");
+				return rc == WN_E_NOMEM ? rc : wn_seterr(x->c, rc, "catalog.json: profiles: a field path winnow refuses");
 		}
 	for (int i = 0; i < x->nt; i++) {
 		x->t[i].task.run = run_frame;
@@ -469,6 +501,7 @@ static void workers_end(rx *x)
 		wn_buf_free(&x->t[i].raw);
 		wn_buf_free(&x->t[i].scratch);
 		free(x->t[i].k);
+		free(x->t[i].isrc);
 		free(x->t[i].l);
 		free(x->t[i].ec);
 	}
@@ -564,7 +597,9 @@ static int take_shard(rx *x, const rtask *t)
 		}
 		if ((rc = wn_lsm_put_id(x->lsm, &e, known)) || (rc = wn_lsm_put_pair(x->lsm, WN_MAP_FP, wn_fp_key(k->fp), ord)))
 			return rc;
-		if (k->has_isrc && (rc = wn_lsm_put_pair(x->lsm, WN_MAP_ISRC, k->isrc, ord)))
+		for (int s = 0; s < k->n_isrc && !rc; s++)
+			rc = wn_lsm_put_pair(x->lsm, WN_MAP_ISRC, t->isrc[k->isrc_at + s], ord);
+		if (rc)
 			return rc;
 		if (++x->since >= x->ckpt_every)
 			rc = checkpoint(x);
@@ -901,17 +936,9 @@ static int put_meta(rx *x)
 		rc = wn_meta_put(c, txn, "generation", g, 8);
 		c->generation = gen;
 	}
-	if (!rc && x->have_opts) {
-		wn_buf js = { 0 };
-		rc = wn_catopts_encode(&x->opts, &js);
-		if (!rc)
-			rc = wn_meta_put(c, txn, "options", js.p, js.len);
-		if (!rc)
-			rc = wn_meta_put(c, txn, "options.bin", &x->opts, sizeof x->opts);
-		wn_buf_free(&js);
-		c->opts = x->opts;
-		c->have_opts = 1;
-	}
+	for (int k = 0; k < WN_NKINDS && !rc; k++)
+		if (x->have_prof[k])
+			rc = wn_catalog_put_profile(c, txn, k, &x->prof[k]);
 	if (!rc && x->digest) {
 		rc = wn_meta_put(c, txn, "digest", "sha256", 6);
 		c->digest = 1;

@@ -210,7 +210,7 @@ static int verify_run(vctx *x, wn_pool *pool, vworker *ws, int nw)
 		for (size_t i = 0; i < x->nf; i++)
 			if (x->f[i]->checked && (rc = wn_vplan_frames(x, x->f[i])))
 				return wn_vfail(x, rc, "out of memory");
-		if (c && c->have_opts && (rc = wn_valloc_kinds(x)))
+		if (c && (rc = wn_valloc_kinds(x)))
 			return rc;
 		if ((rc = wn_vset_ord0(x)))
 			return wn_vfail(x, rc, "out of memory");
@@ -240,7 +240,7 @@ static int verify_run(vctx *x, wn_pool *pool, vworker *ws, int nw)
 		for (size_t i = 0; i < x->nf; i++)
 			wn_vcheck_file_frames(x, x->f[i]);
 	/* the index against the records */
-	if (x->deep && c && c->have_opts) {
+	if (x->deep && c) {
 		x->ntask = 0;
 		for (int kd = 0; kd < WN_NKINDS; kd++) {
 			if ((rc = wn_vplace_kind(x, kd)))

@@ -38,6 +38,8 @@ typedef struct vrec {
 #define RF_SUPER 2    /* a key of <kind>.superseded */
 #define RF_ISRC  4    /* has an ISRC */
 #define RF_BADID 8    /* no usable id */
+#define RF_MULTI 16   /* has several ISRCs: isrc is then the XOR of their hashes, its low
+                         byte replaced by their count (each pair is checked at the end) */
 
 /* All that deep mode keeps per stored record: 32 bytes, so a map entry costs one cache
  * miss. The scans of the three maps run in parallel, each writing only its own byte. */
@@ -46,8 +48,8 @@ typedef struct vord {
 	uint8_t st;                     /* RF_*, set before the scans */
 	uint8_t idm;                    /* id scan: current entries pointing here (low 7 bits), 0x80 REVISED */
 	uint8_t fpm;                    /* fp scan: the pair of its own fingerprint was seen */
-	uint8_t ism;                    /* isrc scan: the pair of its ISRC was seen */
-	uint32_t pad;
+	uint8_t ism;                    /* isrc scan: pairs of its ISRCs seen */
+	uint32_t isx;                   /* RF_MULTI: XOR of the seen pairs' hashes, bits 8-31 */
 } vord;
 
 typedef struct vframe {
@@ -251,6 +253,7 @@ typedef struct vworker {
 	vfile *fd_file;          /* the file fd is open on */
 	int fd;
 	wn_jresult jr;
+	char idbuf[WN_ID_BUF];   /* a composite or content id */
 } vworker;
 
 /* ---- verify_report.c: problems, and the error that stops a check ---- */

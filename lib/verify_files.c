@@ -585,7 +585,7 @@ static int json_for_kind(wn_catalog *c, int kind, wn_json **out)
 {
 	wn_json *j = wn_json_new();
 	*out = j;
-	return j ? wn_record_parser(j, &c->opts, kind, WN_RECORD_FP) : WN_E_NOMEM;
+	return j ? wn_record_parser(j, wn_catalog_profile(c, kind), WN_RECORD_FP) : WN_E_NOMEM;
 }
 
 int wn_vworker_init(vctx *x, vworker *w)
@@ -597,7 +597,7 @@ int wn_vworker_init(vctx *x, vworker *w)
 	w->hasher = wn_hasher_new();
 	if (!w->dctx || !w->hasher)
 		return WN_E_NOMEM;
-	if (x->c && x->deep && x->c->have_opts)
+	if (x->c && x->deep)
 		for (int k = 0; k < WN_NKINDS; k++) {
 			int rc = json_for_kind(x->c, k, &w->json[k]);
 			if (rc)

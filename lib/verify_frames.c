@@ -276,6 +276,7 @@ static void frame_records(vworker *w, vfile *f, uint32_t fi, const char *raw, si
 		l.record = fr->ord0 >= 0 ? fr->ord0 + i : -1;
 		int rc = wn_json_record(jp, p, ll, &w->jr);
 		wn_keys k;
+		char why[200];
 		uint64_t d = 0, fpkey = 0, isrc = 0;
 		uint8_t flags;
 		if (rc == WN_E_NOMEM) {
@@ -286,8 +287,8 @@ static void frame_records(vworker *w, vfile *f, uint32_t fi, const char *raw, si
 			wn_vprob(x, PK_FRAME, &l, "line %u of the frame is not a valid record: %s at byte %zu", i + 1, w->jr.err,
 				w->jr.err_offset);
 			flags = RF_BADID;
-		} else if (wn_record_keys(&w->jr, f->kind, NULL, &k, NULL, 0)) {
-			wn_vprob(x, PK_FRAME, &l, "line %u of the frame has no usable id in \"%s\"", i + 1, x->c->opts.id_field[f->kind]);
+		} else if (wn_record_keys(&w->jr, wn_catalog_profile(x->c, f->kind), &k, w->idbuf, why, sizeof why)) {
+			wn_vprob(x, PK_FRAME, &l, "line %u of the frame has no usable id: %s", i + 1, why);
 			flags = RF_BADID;
 		} else {
 			uint8_t key[26];
@@ -298,9 +299,14 @@ static void frame_records(vworker *w, vfile *f, uint32_t fi, const char *raw, si
 			d = XXH3_64bits(key, sizeof key);
 			fpkey = wn_fp_key(k.fp);
 			flags = RF_KNOWN;
-			if (k.has_isrc) {
-				isrc = k.isrc_hash;
+			if (k.n_isrc == 1) {
+				isrc = k.isrc_hash[0];
 				flags |= RF_ISRC;
+			} else if (k.n_isrc > 1) {
+				for (int s = 0; s < k.n_isrc; s++)
+					isrc ^= k.isrc_hash[s];
+				isrc = (isrc & ~(uint64_t)0xff) | (uint64_t)k.n_isrc;
+				flags |= RF_ISRC | RF_MULTI;
 			}
 		}
 		if (dst) {
@@ -424,7 +430,7 @@ void wn_vtask_frame(vworker *w, vfile *f, uint32_t fi)
 	for (const char *p = w->out, *end = w->out + r; (p = memchr(p, '\n', (size_t)(end - p))); p++)
 		n++;
 	fr->nrec = n;
-	if (f->role == WN_ROLE_SHARD && x->c && x->c->have_opts && f->kind >= 0) {
+	if (f->role == WN_ROLE_SHARD && x->c && f->kind >= 0) {
 		frame_records(w, f, fi, w->out, r);
 	} else if (f->role == WN_ROLE_LEDGER) {
 		const char *p = w->out, *end = w->out + r;

@@ -244,6 +244,9 @@ static void pair_entry(scanctx *s, const uint8_t *e)
 		} else {
 			K->xfp_dropped++;
 		}
+	} else if ((o->st & RF_ISRC) && (o->st & RF_MULTI)) {
+		o->ism++;
+		o->isx ^= (uint32_t)(h >> 8) & 0xffffff;
 	} else if ((o->st & RF_ISRC) && o->isrc == h) {
 		o->ism = 1;
 	} else {
@@ -382,9 +385,11 @@ static int describe(vctx *x, vworker *w, int kd, uint64_t ord, char *id, size_t 
 	if (ZSTD_isError(r) || wn_frame_line(w->out, r, (uint32_t)(ord - first), &line, &len) ||
 	    wn_json_record(w->json[kd], line, len, &w->jr))
 		return -1;
-	const wn_jslot *s = &w->jr.slot[WN_SLOT_ID];
-	*idlen = s->len < cap ? s->len : cap;
-	memcpy(id, s->ptr, *idlen);
+	wn_keys k;
+	if (wn_record_keys(&w->jr, wn_catalog_profile(x->c, kd), &k, w->idbuf, NULL, 0))
+		return -1;
+	*idlen = k.id_len < cap ? k.id_len : cap;
+	memcpy(id, k.id, *idlen);
 	memcpy(fp, w->jr.fp, 16);
 	return 0;
 }
@@ -452,7 +457,9 @@ void wn_vcheck_index_kind(vctx *x, vworker *w, int kd)
 		if (!(st & RF_KNOWN) || (st & RF_BADID))
 			continue;
 		int no_id = !(st & RF_SUPER) && !(K->o[ord].idm & 0x7f);
-		int no_fp = !K->o[ord].fpm, no_isrc = (st & RF_ISRC) && !K->o[ord].ism;
+		int no_fp = !K->o[ord].fpm, no_isrc = (st & RF_ISRC) && ((st & RF_MULTI) ?
+			K->o[ord].ism != (uint8_t)K->o[ord].isrc || K->o[ord].isx != ((K->o[ord].isrc >> 8) & 0xffffff) :
+			!K->o[ord].ism);
 		if (!no_id && !no_fp && !no_isrc)
 			continue;
 		vloc l = wn_vrec_loc(x, kd, ord);
@@ -483,7 +490,7 @@ void wn_vcheck_index_kind(vctx *x, vworker *w, int kd)
 				have ? a : "");
 		}
 		if (no_isrc)
-			wn_vprob(x, PK_UNINDEXED, &l, "the isrc map has no pair for this record's ISRC");
+			wn_vprob(x, PK_UNINDEXED, &l, "the isrc map has no pair for this record's ISRC (or not one for each of its ISRCs)");
 	}
 	if (K->complete && !K->misplaced && current != x->ks[kd].kept && !id_trouble)
 		wn_vprob(x, PK_METADATA, &NOLOC, "%llu %s id entries point at surviving records, the counters say %llu kept",

@@ -1,7 +1,10 @@
 /*
  * cmd_ingest.c - `winnow ingest`: records in, a deduplicated catalog out.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -25,9 +28,31 @@ static const char usage[] =
 	"                           newest:FIELD (keep the one with the greater FIELD)\n"
 	"      --ignore-field PATH  leave PATH (e.g. fetched_at, album.popularity) out of the\n"
 	"                           fingerprint; repeatable; fixed when the catalog is created\n"
-	"      --id-field PATH      where the id is (default: id)\n"
-	"      --isrc-field PATH    where the ISRC is (default: external_ids.isrc or\n"
-	"                           external_id_isrc)\n"
+	"      --id SPEC            the identity: PATH (default: id, or the kind's built-in\n"
+	"                           profile's), PATH+PATH+... (a composite id, e.g. date+rank),\n"
+	"                           or content (the fingerprint is the id: duplicates only);\n"
+	"                           --id-field is the same\n"
+	"      --isrc PATH          where the ISRC is, a string or an array of them (default:\n"
+	"                           external_ids.isrc or external_id_isrc); --isrc-field too\n"
+	"      --profile NAME       start from a built-in profile: spotify-track, spotify-artist,\n"
+	"                           spotify-album, musicbrainz-recording, musicbrainz-artist,\n"
+	"                           musicbrainz-release, discogs-release, discogs-master,\n"
+	"                           discogs-artist, discogs-label (default: by kind and format)\n"
+	"\n"
+	"Transforms, applied before the fingerprint in this order. With any of them the record\n"
+	"stored is the transformed JSON (compact where it was rebuilt), not the input's bytes:\n"
+	"      --rename OLD=NEW     the member at path OLD takes the name NEW (repeatable): a run\n"
+	"                           may name its own, to pool sources whose fields differ\n"
+	"      --drop PATH,...      remove these members: stored nowhere, not even in rejects\n"
+	"      --keep PATH,...      keep only these members (a projection)\n"
+	"      --pseudonymise PATH,...  replace these values by keyed pseudonyms (HMAC-SHA256)\n"
+	"      --key-file FILE      the pseudonymisation key (its bytes, at least 16); only its\n"
+	"                           identifier is stored, and a run with another key is refused\n"
+	"The profile (id, keys, transforms, and --types, --empty-null, --csv-unwrap,\n"
+	"--encoding, --delimiter, --ignore-field) is fixed by the first run that keeps a record\n"
+	"of the kind; later runs use it without being told, and one that names another value\n"
+	"is refused (winnow stats --json shows it as \"profile\").\n"
+	"\n"
 	"      --strict             stop at the first rejected record (exit status 1)\n"
 	"  -l, --level N            zstd level (default 3)\n"
 	"      --frame-size SIZE    uncompressed bytes per zstd frame (default 1M)\n"
@@ -123,7 +148,7 @@ int cmd_ingest(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
 		O_CKPT, O_PROGRESS, O_NOPROGRESS, O_DIGEST, O_FORMAT, O_MAP, O_ENCODING, O_RPATH, O_TYPES, O_EMPTYNULL, O_DELIM,
-		O_UNWRAP, O_TABLE, O_COLUMNS, O_MEMBER };
+		O_UNWRAP, O_TABLE, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE };
 	static const struct option lo[] = {
 		{ "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "json", 0, 0, O_JSON },
 		{ "on-conflict", 1, 0, O_CONFLICT }, { "ignore-field", 1, 0, O_IGNORE }, { "id-field", 1, 0, O_IDF },
@@ -136,6 +161,9 @@ int cmd_ingest(int argc, char **argv)
 		{ "records-path", 1, 0, O_RPATH }, { "types", 1, 0, O_TYPES }, { "empty-null", 0, 0, O_EMPTYNULL },
 		{ "delimiter", 1, 0, O_DELIM }, { "csv-unwrap", 0, 0, O_UNWRAP }, { "sqlite-table", 1, 0, O_TABLE },
 		{ "columns", 1, 0, O_COLUMNS }, { "member", 1, 0, O_MEMBER },
+		{ "id", 1, 0, O_IDF }, { "isrc", 1, 0, O_ISRCF }, { "profile", 1, 0, O_PROFILE },
+		{ "rename", 1, 0, O_RENAME }, { "drop", 1, 0, O_DROP }, { "keep", 1, 0, O_KEEP },
+		{ "pseudonymise", 1, 0, O_PSEUDO }, { "pseudonymize", 1, 0, O_PSEUDO }, { "key-file", 1, 0, O_KEYFILE },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	wn_ingest_opts o;
 	wn_ingest_opts_init(&o);
@@ -144,6 +172,13 @@ int cmd_ingest(int argc, char **argv)
 	size_t nign = 0;
 	const char *members[64];
 	size_t nmem = 0;
+	/* the transforms' paths: --drop, --keep, --pseudonymise (comma-separated lists allowed) and --rename */
+	enum { L_DROP, L_KEEP, L_PSEUDO, L_RENAME, NLISTS };
+	static const char *const lname[NLISTS] = { "--drop", "--keep", "--pseudonymise", "--rename" };
+	const char *lists[NLISTS][16];
+	size_t nlist[NLISTS] = { 0 };
+	static uint8_t key[4096];
+	const char *key_file = NULL;
 	int json = 0;
 	const char *digest = NULL;
 	progress pr = { .on = isatty(2) };
@@ -242,7 +277,7 @@ int cmd_ingest(int argc, char **argv)
 					*next++ = 0;
 				char *eq = strchr(item, '=');
 				if (!eq || !eq[1])
-					return usage_error("ingest", "--map takes KEY=NAME items (id, isrc, title, artist), not '%s'", item);
+					return usage_error("ingest", "--map takes KEY=NAME items (id, isrc, title, artist, duration), not '%s'", item);
 				*eq = 0;
 				if (!strcmp(item, "id"))
 					o.id_field = eq + 1;
@@ -252,10 +287,28 @@ int cmd_ingest(int argc, char **argv)
 					o.title_field = eq + 1;
 				else if (!strcmp(item, "artist"))
 					o.artist_field = eq + 1;
+				else if (!strcmp(item, "duration"))
+					o.duration_field = eq + 1;
 				else
-					return usage_error("ingest", "--map: unknown key '%s' (id, isrc, title or artist)", item);
+					return usage_error("ingest", "--map: unknown key '%s' (id, isrc, title, artist or duration)", item);
 			}
 			break;
+		case O_PROFILE: o.profile = optarg; break;
+		case O_DROP: case O_KEEP: case O_PSEUDO: case O_RENAME: {
+			int l = c == O_DROP ? L_DROP : c == O_KEEP ? L_KEEP : c == O_PSEUDO ? L_PSEUDO : L_RENAME;
+			for (char *item = optarg, *next; item; item = next) {
+				next = l == L_RENAME ? NULL : strchr(item, ',');
+				if (next)
+					*next++ = 0;
+				if (!*item)
+					return usage_error("ingest", "%s needs a field path", lname[l]);
+				if (nlist[l] == 16)
+					return usage_error("ingest", "at most 16 %s paths", lname[l]);
+				lists[l][nlist[l]++] = item;
+			}
+			break;
+		}
+		case O_KEYFILE: key_file = optarg; break;
 		case O_ENCODING: o.encoding = optarg; break;
 		case O_RPATH: o.records_path = optarg; break;
 		case O_TYPES: o.csv_types = optarg; break;
@@ -281,6 +334,29 @@ int cmd_ingest(int argc, char **argv)
 		return usage_error("ingest", "--shard-size must be at least --frame-size");
 	o.ignore = ignore;
 	o.n_ignore = nign;
+	o.drop = lists[L_DROP];
+	o.n_drop = nlist[L_DROP];
+	o.keep = lists[L_KEEP];
+	o.n_keep = nlist[L_KEEP];
+	o.pseudonymise = lists[L_PSEUDO];
+	o.n_pseudonymise = nlist[L_PSEUDO];
+	o.rename = lists[L_RENAME];
+	o.n_rename = nlist[L_RENAME];
+	if (key_file) {
+		/* the key is the file's bytes, as they are; it is never stored or shown */
+		FILE *kf = fopen(key_file, "rb");
+		if (!kf)
+			return usage_error("ingest", "--key-file %s: %s", key_file, strerror(errno));
+		size_t kn = fread(key, 1, sizeof key, kf);
+		int more = fgetc(kf) != EOF, bad = ferror(kf);
+		fclose(kf);
+		if (bad || more || kn < 16)
+			return usage_error("ingest", "--key-file %s: %s", key_file,
+				bad ? "cannot be read" : more ? "longer than 4096 bytes" : "a key has at least 16 bytes "
+				"(e.g. head -c 32 /dev/urandom > KEY)");
+		o.key = key;
+		o.key_len = kn;
+	}
 	o.members = nmem ? members : NULL;
 	o.n_members = nmem;
 	o.progress = progress_ingest;

@@ -82,10 +82,15 @@ int cmd_stats(int argc, char **argv)
 #undef WN_X
 			out_fmt(&o, ",\"shards\":%llu,\"frames\":%llu,\"raw_bytes\":%llu,"
 				"\"compressed_bytes\":%llu,\"ratio\":%.3f,\"id_entries\":%llu,\"fp_entries\":%llu,\"isrc_entries\":%llu,"
-				"\"index_runs\":%llu}", (unsigned long long)x->shards,
+				"\"index_runs\":%llu", (unsigned long long)x->shards,
 				(unsigned long long)x->frames, (unsigned long long)x->raw_bytes, (unsigned long long)x->stored_bytes,
 				x->stored_bytes ? (double)x->raw_bytes / x->stored_bytes : 0, (unsigned long long)x->id_entries,
 				(unsigned long long)x->fp_entries, (unsigned long long)x->isrc_entries, (unsigned long long)x->runs);
+			char *prof;
+			if ((rc = wn_catalog_profile_json(cat, k, &prof)))
+				break;
+			out_fmt(&o, ",\"profile\":%s}", prof);
+			free(prof);
 		}
 		out_fmt(&o, "},\"index_bytes\":%llu,\"index_used_bytes\":%llu,\"index_bytes_per_record\":%.1f,"
 			"\"index_used_bytes_per_record\":%.1f,\"ledger_bytes\":%llu,\"rejects_bytes\":%llu,\"top_isrcs\":[",
@@ -106,6 +111,10 @@ int cmd_stats(int argc, char **argv)
 			out_fmt(&o, ")\n  %llu shards, %llu frames, %.1f MiB raw, %.1f MiB compressed (ratio %.2f)\n",
 				(unsigned long long)x->shards, (unsigned long long)x->frames, x->raw_bytes / 1048576.0,
 				x->stored_bytes / 1048576.0, x->stored_bytes ? (double)x->raw_bytes / x->stored_bytes : 0);
+			char *prof;
+			if (!wn_catalog_profile_json(cat, k, &prof))
+				out_fmt(&o, "  profile: %s\n", prof);
+			free(prof);
 		}
 		out_fmt(&o, "index: %.1f MiB, %.1f bytes per kept record (%.1f in use)\n", s.index_file_bytes / 1048576.0, per,
 			per_used);

@@ -48,7 +48,13 @@ cp "$T/.out" "$T/c1b.json"
 read -r r k d v j <<<"$(counts "$T/c1b.json")"
 is "second run: nothing kept, every good row a duplicate, the same rejects" "$k $((d + v)) $j" "0 7 4"
 adds_up "$T/c1b.json" "second run"
-must_fail "the catalog's id field is fixed: a run without --map is refused (exit 2)" 2 "$WINNOW" ingest -C "$T/c1" -q "$EDGE"
+check "the catalog's id field is stored: a run without --map uses it (was: refused)" \
+	"$WINNOW" ingest -C "$T/c1" --json -q "$EDGE"
+read -r r k d v j <<<"$(counts "$T/.out")"
+is "... and finds the same records: nothing kept" "$k $((d + v)) $j" "0 7 4"
+must_fail "the catalog's identity is fixed: --id content is refused (exit 2)" 2 "$WINNOW" ingest -C "$T/c1" -q --id content "$EDGE"
+grep -q 'identified by --id track_id, not content' "$T/.err"
+is "... with a message that shows the stored value" "$?" 0
 
 # ---- standard input, .zst, TSV ----
 "$WINNOW" ingest -C "$T/c2" --json -q --map id=track_id,isrc=isrc - <"$EDGE" >"$T/c2.json" 2>"$T/c2.err"

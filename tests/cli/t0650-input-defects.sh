@@ -61,7 +61,9 @@ is "... with the hint --map id=FIELD" "$?" 0
 is "... the counts still printed" "$(counts "$T/.out")" "2 0 0 0 2"
 check "the rerun with the right --map is accepted (was: refused, id field fixed)" "$WINNOW" ingest -C "$T/n1" --json -q --map id=track "$T/noid.json"
 is "... and keeps the records" "$(json_get "$T/.out" kept)" 2
-must_fail "once a record is kept, the id field is fixed" 2 "$WINNOW" ingest -C "$T/n1" -q "$T/noid.json"
+must_fail "once a record is kept, the id is fixed" 2 "$WINNOW" ingest -C "$T/n1" -q --map id=ts+track "$T/noid.json"
+check "... and a run that does not name it uses it" "$WINNOW" ingest -C "$T/n1" --json -q "$T/noid.json"
+is "... so its records are duplicates" "$(counts "$T/.out")" "2 0 2 0 0"
 check "verify after all that" "$WINNOW" verify -C "$T/n1" --deep
 printf '{"id":"\377"}\n' >"$T/bad.jsonl"
 must_fail "every record rejected for another reason: exit 1" 1 "$WINNOW" ingest -C "$T/n2" -q "$T/bad.jsonl"

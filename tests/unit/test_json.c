@@ -912,7 +912,7 @@ static void test_slots(void)
 	IS_INT(wn_json_set_slot(j, 3, "no.such.path"), 0, "set slot 3 no.such.path");
 	IS_INT(wn_json_set_slot(j, 4, "n"), 0, "set slot 4 n");
 	IS_INT(wn_json_set_slot(j, 5, "album"), 0, "set slot 5 album");
-	IS_INT(wn_json_set_slot(j, 6, "x"), WN_E_USAGE, "slot 6 is out of range");
+	IS_INT(wn_json_set_slot(j, WN_JSON_MAX_SLOTS, "x"), WN_E_USAGE, "slot WN_JSON_MAX_SLOTS is out of range");
 	IS_INT(wn_json_set_slot(j, -1, "x"), WN_E_USAGE, "slot -1 is out of range");
 	IS_INT(wn_json_set_slot(j, 0, ""), WN_E_USAGE, "empty slot path");
 	IS_INT(wn_json_set_slot(j, 0, "a..b"), WN_E_USAGE, "slot path with empty segment");

@@ -1,0 +1,24 @@
+/*
+ * transform.h - a record profile's transforms applied to records (transform.c).
+ */
+#ifndef WN_TRANSFORM_H
+#define WN_TRANSFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct wn_profile;
+typedef struct wn_xform wn_xform;
+
+/* A transformer for profile p (which must outlive it), with the pseudonymisation key
+ * when p pseudonymises. NULL when out of memory or the key cannot be set. One per thread. */
+wn_xform *wn_xform_new(const struct wn_profile *p, const uint8_t *key, size_t keylen);
+void wn_xform_free(wn_xform *x);   /* NULL is accepted */
+
+/* The record rec[0..n) transformed: 0 and *out, *outlen (valid until the next call);
+ * or WN_E_PARSE with *why (static text) and *err_off (a byte offset in rec) when the
+ * record is not JSON this pass can follow, or WN_E_NOMEM. */
+int wn_xform_apply(wn_xform *x, const char *rec, size_t n, const char **out, size_t *outlen, const char **why,
+	size_t *err_off);
+
+#endif
