@@ -159,7 +159,7 @@ rm -f "$D/sq-dump.jsonl" "$D/sq-api.jsonl"
 cat "$D/dump.sqlite3" >/dev/null
 settle
 measure "winnow ingest, SQLite (dump layout, denormalised)" "$NF" "$(stat -c %s "$D/dump.sqlite3")" -- \
-	"$WINNOW" ingest -q -C "$D/cat-sqlite" --json "$D/dump.sqlite3" >"$D/ingest-sqlite.json"
+	"$WINNOW" ingest -q -C "$D/cat-sqlite" --json --sqlite-join "$D/dump.sqlite3" >"$D/ingest-sqlite.json"
 [ "$(jget "$D/ingest-sqlite.json" kept)" = "$NF" ] || fail "SQLite: kept $(jget "$D/ingest-sqlite.json" kept) tracks, want $NF"
 "$WINNOW" export -C "$D/cat-sqlite" >"$D/sqlite.jsonl"
 [ "$(grep -c '"artists":\[{"id":"[^"]*","name":.*"album":{"id":' "$D/sqlite.jsonl")" = "$NF" ] ||
