@@ -69,12 +69,12 @@ static const char usage[] =
 	"      --columns A,B,...    csv/tsv: the file has no header: these are its column names,\n"
 	"                           and its first line is a row\n"
 	"      --csv-unwrap         csv/tsv: every line is one quoted field holding a CSV line\n"
-	"      --sqlite-table T     sqlite: read table T's rows as they are (default: the dump's\n"
-	"                           tracks table, or artists with --kind artist: the same\n"
-	"                           records as the dump's JSONL tables tracks.jsonl, artists.jsonl)\n"
+	"      --sqlite-table T     sqlite: read table T's rows as they are (default: the rows of\n"
+	"                           the dump's tracks, or artists with --kind artist: the same\n"
+	"                           records as its JSONL tables tracks.jsonl, artists.jsonl)\n"
 	"      --sqlite-join        sqlite: each of the dump's tracks with its artists and album,\n"
 	"                           each artist with its genres (other records than the rows:\n"
-	"                           not duplicates of the JSONL tables)\n";
+	"                           never duplicates of the JSONL tables' rows)\n";
 
 static int rejects_shown;
 static uint64_t rejects_seen, rejects_noid;   /* all, and for a missing id: the hint when nothing is kept */
