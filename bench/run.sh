@@ -159,7 +159,7 @@ rm -f "$D/sq-dump.jsonl" "$D/sq-api.jsonl"
 cat "$D/dump.sqlite3" >/dev/null
 settle
 measure "winnow ingest, SQLite (dump layout, denormalised)" "$NF" "$(stat -c %s "$D/dump.sqlite3")" -- \
-	"$WINNOW" ingest -q -C "$D/cat-sqlite" --json "$D/dump.sqlite3" >"$D/ingest-sqlite.json"
+	"$WINNOW" ingest -q -C "$D/cat-sqlite" --json --sqlite-join "$D/dump.sqlite3" >"$D/ingest-sqlite.json"
 [ "$(jget "$D/ingest-sqlite.json" kept)" = "$NF" ] || fail "SQLite: kept $(jget "$D/ingest-sqlite.json" kept) tracks, want $NF"
 "$WINNOW" export -C "$D/cat-sqlite" >"$D/sqlite.jsonl"
 [ "$(grep -c '"artists":\[{"id":"[^"]*","name":.*"album":{"id":' "$D/sqlite.jsonl")" = "$NF" ] ||
@@ -237,7 +237,7 @@ echo "  $FORMATS_LINE"
 	echo
 	echo "$VERIFY_LINE; over the catalog after both ingest runs: $VER_BYTES bytes, $VER_LINES lines (records, ledger and reject entries), verified clean before timing."
 	echo
-	echo "$FORMATS_LINE. CSV: \`bench/gen --count $NF --seed 1 --layout dump\` without its bad lines, $NCSV rows, written as CSV by \`bench/formats.py csv\` and ingested with \`--map id=id\` (values as strings); counts equal to the JSONL run's and the generator's. SQLite: \`bench/formats.py sqlite\` from \`bench/gen --clean\` (dump and api layouts, $NF tracks), the dump's tables without an index; every record checked to have its artists and album."
+	echo "$FORMATS_LINE. CSV: \`bench/gen --count $NF --seed 1 --layout dump\` without its bad lines, $NCSV rows, written as CSV by \`bench/formats.py csv\` and ingested with \`--map id=id\` (values as strings); counts equal to the JSONL run's and the generator's. SQLite: \`bench/formats.py sqlite\` from \`bench/gen --clean\` (dump and api layouts, $NF tracks), the dump's tables without an index, ingested with \`--sqlite-join\`; every record checked to have its artists and album."
 	echo
 	echo "Commands: \`$WINNOW ingest -C CAT --json tracks.jsonl\`; \`winnow verify -C CAT\` and \`--deep -j 2\`, \`xxhsum -c MANIFEST\`, \`zstd -t\` on every data file; \`zstd -3 -T2\`; \`LC_ALL=C sort -u -S 1G --parallel=2 | zstd -3 -T2\`; \`mlr --ijsonl --ojsonl head -n 1 -g id\` (valid JSON lines only); each timed with GNU time (wall clock, maximum RSS)."
 } >bench/RESULTS.md

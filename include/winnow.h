@@ -225,8 +225,14 @@ typedef struct wn_ingest_opts {
 	int csv_unwrap;               /* csv/tsv: every line is one quoted field that holds a CSV
 	                                 line (a double-encoded file): parse the inner line */
 	int csv_empty_null;           /* csv/tsv: an unquoted empty field becomes null, not "" */
-	const char *sqlite_table;     /* sqlite: read this table's rows as they are, instead of the
-	                                 dump's tracks (or artists) joined with their artists and album */
+	const char *sqlite_table;     /* sqlite: read this table's rows as they are; NULL = the dump's
+	                                 "tracks" table (o->kind WN_KIND_ARTIST: "artists"), whose
+	                                 rows then give the same records as the dump's JSONL tables */
+	int sqlite_join;              /* sqlite, the dump (sqlite_table NULL): each track joined
+	                                 with its artists and album, each artist with its genres,
+	                                 without the join columns (doc/INPUTS.md 2); a record
+	                                 other than the table's row, so never a duplicate of it.
+	                                 With sqlite_table set: WN_E_USAGE */
 	const char *title_field;      /* where the title is (--map title=PATH): stored in the
 	                                 profile; csv/tsv: a column the header must have */
 	const char *artist_field;     /* likewise, for the artist(s) (--map artist=) */

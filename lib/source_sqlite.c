@@ -1,21 +1,29 @@
 /*
- * source_sqlite.c - records from SQLite: the 2025 metadata dump's databases, denormalised,
- * or the rows of any one table (--sqlite-table).
+ * source_sqlite.c - records from SQLite: the rows of the 2025 metadata dump's tracks (or
+ * artists) table, or of any one table (--sqlite-table), or the dump's tracks and artists
+ * denormalised (--sqlite-join).
  *
- * The dump keeps a track's artists and album in other tables, joined on integer rowids:
- * tracks.album_rowid -> albums.rowid, track_artists(track_rowid, artist_rowid) in credit
- * order (it has no order column: its row order is the order), artist_genres(artist_rowid,
- * genre). A track record is the track's columns (but the join columns rowid, album_rowid
- * and available_markets_rowid) followed by
+ * A track record of the dump is a row of its tracks table: every column, in table order,
+ * rowid and join columns included. That is what the dump's JSONL tables hold too (one
+ * tracks row a line, the same columns, values of the same types), so the same track read
+ * from either form is the same record, a duplicate: the row is the one record both forms
+ * have, and a join would give the SQLite form members the JSONL rows cannot have. An
+ * artist record is likewise a row of the artists table.
+ *
+ * With --sqlite-join, the dump keeps a track's artists and album in other tables, joined
+ * on integer rowids: tracks.album_rowid -> albums.rowid, track_artists(track_rowid,
+ * artist_rowid) in credit order (it has no order column: its row order is the order),
+ * artist_genres(artist_rowid, genre). A joined track record is the track's columns (but
+ * the join columns rowid, album_rowid and available_markets_rowid) followed by
  *   "artists":[{"id":...,"name":...},...]   in track_artists row order, and
  *   "album":{"id","name","album_type","release_date","release_date_precision","label",
  *            "external_id_upc"}
- * and an artist record is the artist's columns (but rowid) and "genres":[...] in
+ * and a joined artist record is the artist's columns (but rowid) and "genres":[...] in
  * artist_genres row order. INTEGER and REAL values are JSON numbers, TEXT strings, NULL
  * null, BLOB a string of lower-case hex. doc/INPUTS.md has the details.
  *
  * Streaming in constant memory: the main table is read with one statement in rowid order
- * (never loaded), and so is the child table (track_artists, artist_genres), merged with
+ * (never loaded), and, joined, so is the child table (track_artists, artist_genres), merged with
  * it like two sorted files. The dump has no index on track_artists.track_rowid, so a
  * lookup per track would scan the table; instead, at open, one pass over the child
  * table's parent column checks that its rows come in parent order (they do in the
@@ -73,7 +81,7 @@ typedef struct cached {
 typedef struct sq {
 	wn_source s;
 	sqlite3 *db;
-	int mode;               /* 0 tracks, 1 artists, 2 one table */
+	int mode;               /* 0 tracks joined, 1 artists joined, 2 one table's rows */
 	sqlite3_stmt *main;
 	int ncols;              /* columns of main after rowid (and album_rowid) */
 	int first_col;          /* index in main of the first JSON column */
@@ -725,14 +733,18 @@ int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
 	 * mapped file pages in it (index pages), so a map of a 117 GB database would crowd
 	 * them out. Pages are read into SQLite's own cache instead, which is bounded. */
 	sqlite3_exec(q->db, "PRAGMA mmap_size = 0; PRAGMA cache_size = -16384", NULL, NULL, NULL);
+	/* the dump's tables: the kind's own, and with --sqlite-join those it is joined with */
 	const char *table = o->sqlite_table;
-	if (table) {
-		q->mode = 2;
-	} else {
-		q->mode = o->kind == WN_KIND_ARTIST ? 1 : 0;
-		table = q->mode ? "artists" : "tracks";
-		const char *need[] = { table, q->mode ? "artist_genres" : "track_artists", "artists", "albums" };
-		for (int i = 0; i < (q->mode ? 2 : 4); i++) {
+	if (table && o->sqlite_join)
+		return wn_source_fail(&q->s, WN_E_USAGE, "--sqlite-join joins the dump's tracks or artists, not a --sqlite-table");
+	q->mode = 2;
+	if (!table) {
+		int artist = o->kind == WN_KIND_ARTIST;
+		if (o->sqlite_join)
+			q->mode = artist ? 1 : 0;
+		table = artist ? "artists" : "tracks";
+		const char *need[] = { table, artist ? "artist_genres" : "track_artists", "artists", "albums" };
+		for (int i = 0; i < (q->mode == 2 ? 1 : artist ? 2 : 4); i++) {
 			int found;
 			if ((rc = table_exists(q, need[i], &found)))
 				return rc;
@@ -740,7 +752,7 @@ int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
 				wn_buf b = { 0 };
 				table_list(q, &b);
 				wn_source_fail(&q->s, WN_E_USAGE, "no table \"%s\", so this is not the dump's %s database (its tables: %s); "
-					"read one table as it is with --sqlite-table TABLE", need[i], q->mode ? "artist" : "track",
+					"read one table as it is with --sqlite-table TABLE", need[i], artist ? "artist" : "track",
 					b.p ? b.p : "none");
 				wn_buf_free(&b);
 				return WN_E_USAGE;

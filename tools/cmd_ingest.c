@@ -94,9 +94,12 @@ static const char usage[] =
 	"      --columns A,B,...    csv/tsv: the file has no header: these are its column names,\n"
 	"                           and its first line is a row\n"
 	"      --csv-unwrap         csv/tsv: every line is one quoted field holding a CSV line\n"
-	"      --sqlite-table T     sqlite: read table T's rows as they are (default: the dump's\n"
-	"                           tracks, or artists with --kind artist, with their artists,\n"
-	"                           album or genres)\n";
+	"      --sqlite-table T     sqlite: read table T's rows as they are (default: the rows of\n"
+	"                           the dump's tracks, or artists with --kind artist: the same\n"
+	"                           records as its JSONL tables tracks.jsonl, artists.jsonl)\n"
+	"      --sqlite-join        sqlite: each of the dump's tracks with its artists and album,\n"
+	"                           each artist with its genres (other records than the rows:\n"
+	"                           never duplicates of the JSONL tables' rows)\n";
 
 static int rejects_shown;
 static uint64_t rejects_seen, rejects_noid;   /* all, and for a missing id: the hint when nothing is kept */
@@ -148,7 +151,7 @@ int cmd_ingest(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
 		O_CKPT, O_PROGRESS, O_NOPROGRESS, O_DIGEST, O_FORMAT, O_MAP, O_ENCODING, O_RPATH, O_TYPES, O_EMPTYNULL, O_DELIM,
-		O_UNWRAP, O_TABLE, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE };
+		O_UNWRAP, O_TABLE, O_JOIN, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE };
 	static const struct option lo[] = {
 		{ "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "json", 0, 0, O_JSON },
 		{ "on-conflict", 1, 0, O_CONFLICT }, { "ignore-field", 1, 0, O_IGNORE }, { "id-field", 1, 0, O_IDF },
@@ -160,6 +163,7 @@ int cmd_ingest(int argc, char **argv)
 		{ "format", 1, 0, O_FORMAT }, { "map", 1, 0, O_MAP }, { "encoding", 1, 0, O_ENCODING },
 		{ "records-path", 1, 0, O_RPATH }, { "types", 1, 0, O_TYPES }, { "empty-null", 0, 0, O_EMPTYNULL },
 		{ "delimiter", 1, 0, O_DELIM }, { "csv-unwrap", 0, 0, O_UNWRAP }, { "sqlite-table", 1, 0, O_TABLE },
+		{ "sqlite-join", 0, 0, O_JOIN },
 		{ "columns", 1, 0, O_COLUMNS }, { "member", 1, 0, O_MEMBER },
 		{ "id", 1, 0, O_IDF }, { "isrc", 1, 0, O_ISRCF }, { "profile", 1, 0, O_PROFILE },
 		{ "rename", 1, 0, O_RENAME }, { "drop", 1, 0, O_DROP }, { "keep", 1, 0, O_KEEP },
@@ -323,6 +327,7 @@ int cmd_ingest(int argc, char **argv)
 		case O_COLUMNS: o.csv_columns = optarg; break;
 		case O_UNWRAP: o.csv_unwrap = 1; break;
 		case O_TABLE: o.sqlite_table = optarg; break;
+		case O_JOIN: o.sqlite_join = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return usage_error("ingest", "bad option");
@@ -332,6 +337,8 @@ int cmd_ingest(int argc, char **argv)
 		return usage_error("ingest", "-C CATALOG is required");
 	if (o.shard_bytes < o.frame_bytes)
 		return usage_error("ingest", "--shard-size must be at least --frame-size");
+	if (o.sqlite_join && o.sqlite_table)
+		return usage_error("ingest", "--sqlite-join joins the dump's tracks or artists: not with --sqlite-table");
 	o.ignore = ignore;
 	o.n_ignore = nign;
 	o.drop = lists[L_DROP];

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# t0620-ingest-sqlite.sh - SQLite databases in the layout of the 2025 dump: one record per
-# track with its artists (in track_artists row order, the credit order) and album, artists
-# with their genres; the same records whether track_artists is in track order, out of
-# order, or out of order with an index; --sqlite-table; errors; and a run killed with
-# kill -9 mid-table, resumed, ending with the same catalog as an uninterrupted run.
+# t0620-ingest-sqlite.sh - SQLite databases in the layout of the 2025 dump: by default one
+# record per row of tracks (artists with --kind artist), as it is; with --sqlite-join one
+# record per track with its artists (in track_artists row order, the credit order) and
+# album, artists with their genres, the same records whether track_artists is in track
+# order, out of order, or out of order with an index; --sqlite-table; errors; and a run
+# killed with kill -9 mid-table, resumed, ending with the same catalog as an uninterrupted
+# run. t0845 checks that the rows are the records the dump's JSONL tables hold.
 # The databases are made here with the sqlite3 command-line tool (skipped without it).
 . "$(dirname "$0")/lib.sh"
 
@@ -15,14 +17,7 @@ fi
 # after the final commit, while the process exits, leaves a finished catalog)
 
 # the dump's tables (as in its published CREATE TABLE statements)
-SCHEMA="
-CREATE TABLE artists (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, fetched_at INTEGER NOT NULL, name TEXT NOT NULL, followers_total INTEGER NOT NULL, popularity INTEGER NOT NULL);
-CREATE TABLE albums (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, fetched_at INTEGER NOT NULL, name TEXT NOT NULL, album_type TEXT NOT NULL, available_markets_rowid INTEGER NOT NULL, external_id_upc TEXT, copyright_c TEXT, copyright_p TEXT, label TEXT NOT NULL, popularity INTEGER NOT NULL, release_date TEXT NOT NULL, release_date_precision TEXT NOT NULL, total_tracks INTEGER NOT NULL, external_id_amgid TEXT);
-CREATE TABLE tracks (rowid INTEGER PRIMARY KEY, id TEXT NOT NULL, fetched_at INTEGER NOT NULL, name TEXT NOT NULL, preview_url TEXT, album_rowid INTEGER NOT NULL, track_number INTEGER NOT NULL, external_id_isrc TEXT, popularity INTEGER NOT NULL, available_markets_rowid INTEGER NOT NULL, disc_number INTEGER NOT NULL, duration_ms INTEGER NOT NULL, explicit INTEGER NOT NULL);
-CREATE TABLE track_artists (track_rowid INTEGER NOT NULL, artist_rowid INTEGER NOT NULL);
-CREATE TABLE artist_genres (artist_rowid INTEGER NOT NULL, genre TEXT NOT NULL);
-CREATE TABLE available_markets (rowid INTEGER PRIMARY KEY, available_markets TEXT NOT NULL);
-"
+SCHEMA=$(grep "^CREATE TABLE" "$TOP/tests/data/dump-schema.sql")
 DB=$T/small.sqlite3
 sqlite3 "$DB" "$SCHEMA
 INSERT INTO available_markets VALUES (1, 'unavailable'), (3, 'AR,AU');
@@ -51,23 +46,46 @@ cat >"$T/want-artists" <<'EOF'
 {"id":"art3","fetched_at":1700000000000,"name":"Tab\there","followers_total":0,"popularity":1,"genres":[]}
 EOF
 
-# ---- tracks and artists ----
-check "ingest small.sqlite3 (tracks)" "$WINNOW" ingest -C "$T/s1" --json -q "$DB"
+# ---- the default: rows of tracks and artists, as they are ----
+cat >"$T/want-rows" <<'EOF'
+{"rowid":100,"id":"trk100","fetched_at":1743033600000,"name":"First","preview_url":null,"album_rowid":10,"track_number":1,"external_id_isrc":"USX000000001","popularity":10,"available_markets_rowid":3,"disc_number":1,"duration_ms":1000,"explicit":0}
+{"rowid":101,"id":"trk101","fetched_at":1743033600000,"name":"Ctrl\u0001 日本","preview_url":"https://p.example/1","album_rowid":10,"track_number":2,"external_id_isrc":"USX000000001","popularity":11,"available_markets_rowid":3,"disc_number":1,"duration_ms":2000,"explicit":1}
+{"rowid":102,"id":"trk102","fetched_at":1743033600000,"name":"No album, no artists","preview_url":null,"album_rowid":99,"track_number":1,"external_id_isrc":"USX000000002","popularity":0,"available_markets_rowid":1,"disc_number":1,"duration_ms":3000,"explicit":0}
+{"rowid":103,"id":"trk103","fetched_at":1743033600000,"name":"No ISRC","preview_url":null,"album_rowid":11,"track_number":1,"external_id_isrc":null,"popularity":0,"available_markets_rowid":3,"disc_number":1,"duration_ms":4000,"explicit":0}
+EOF
+check "ingest small.sqlite3 (tracks)" "$WINNOW" ingest -C "$T/s0" --json -q "$DB"
+is "tracks: every row kept" "$(counts "$T/.out")" "4 4 0 0 0"
+"$WINNOW" export -C "$T/s0" >"$T/got" 2>/dev/null
+if cmp -s "$T/got" "$T/want-rows"; then ok "track records: the rows of tracks, every column in table order"
+else not_ok "track records: the rows of tracks, every column in table order"; diag "$(diff "$T/want-rows" "$T/got")"; fi
+check "--sqlite-table tracks" "$WINNOW" ingest -C "$T/s0" --json -q --sqlite-table tracks "$DB"
+is "... gives the same records: all duplicates" "$(counts "$T/.out")" "4 0 4 0 0"
+check "ingest small.sqlite3 --kind artist" "$WINNOW" ingest -C "$T/s0" --kind artist --json -q "$DB"
+"$WINNOW" export -C "$T/s0" --kind artist >"$T/got-artists" 2>/dev/null
+is "artist records: the rows of artists" "$(cat "$T/got-artists")" \
+'{"rowid":1,"id":"art1","fetched_at":1700000000000,"name":"Zed","followers_total":10,"popularity":20}
+{"rowid":2,"id":"art2","fetched_at":1700000000000,"name":"Åsa \"A\"","followers_total":5,"popularity":6}
+{"rowid":3,"id":"art3","fetched_at":1700000000000,"name":"Tab\there","followers_total":0,"popularity":1}'
+
+# ---- --sqlite-join: tracks with their artists and album, artists with their genres ----
+check "ingest small.sqlite3 --sqlite-join (tracks)" "$WINNOW" ingest -C "$T/s1" --json -q --sqlite-join "$DB"
 is "tracks: every row kept" "$(counts "$T/.out")" "4 4 0 0 0"
 adds_up "$T/.out" "tracks"
 "$WINNOW" export -C "$T/s1" >"$T/got" 2>/dev/null
 if cmp -s "$T/got" "$T/want"; then ok "track records: columns, then artists in credit order and the album"
 else not_ok "track records: columns, then artists in credit order and the album"; diag "$(diff "$T/want" "$T/got")"; fi
 is "get --isrc finds the two tracks of one recording" "$("$WINNOW" get -C "$T/s1" --isrc USX000000001 2>/dev/null | wc -l)" 2
-check "ingest small.sqlite3 --kind artist" "$WINNOW" ingest -C "$T/s1" --kind artist --json -q "$DB"
+check "ingest small.sqlite3 --kind artist --sqlite-join" "$WINNOW" ingest -C "$T/s1" --kind artist --json -q --sqlite-join "$DB"
 is "artists: every row kept" "$(counts "$T/.out")" "3 3 0 0 0"
 "$WINNOW" export -C "$T/s1" --kind artist >"$T/got-artists" 2>/dev/null
 if cmp -s "$T/got-artists" "$T/want-artists"; then ok "artist records: columns and genres in row order"
 else not_ok "artist records: columns and genres in row order"; diag "$(diff "$T/want-artists" "$T/got-artists")"; fi
-check "the database again" "$WINNOW" ingest -C "$T/s1" --json -q "$DB"
+check "the database again" "$WINNOW" ingest -C "$T/s1" --json -q --sqlite-join "$DB"
 is "second run: all duplicates" "$(counts "$T/.out")" "4 0 4 0 0"
+check "the rows, into the joined catalog" "$WINNOW" ingest -C "$T/s1" --json -q "$DB"
+is "... are other records than the joined ones: revisions" "$(counts "$T/.out")" "4 0 0 4 0"
 cp "$DB" "$T/other-name.bin"
-check "told by its header when the name says nothing" "$WINNOW" ingest -C "$T/s2" --json -q "$T/other-name.bin"
+check "told by its header when the name says nothing" "$WINNOW" ingest -C "$T/s2" --json -q --sqlite-join "$T/other-name.bin"
 "$WINNOW" export -C "$T/s2" 2>/dev/null | cmp -s - "$T/want"
 is "... the same records" "$?" 0
 
@@ -76,15 +94,15 @@ cp "$DB" "$T/shuffled.sqlite3"
 sqlite3 "$T/shuffled.sqlite3" "DELETE FROM track_artists;
 INSERT INTO track_artists VALUES (103, 1), (101, 3), (150, 2), (100, 2), (99, 1), (103, 3), (100, 1);
 DELETE FROM artist_genres; INSERT INTO artist_genres VALUES (2, 'pop'), (1, 'rock'), (2, 'folk');"
-check "track_artists out of order (no index)" "$WINNOW" ingest -C "$T/s3" --json -q "$T/shuffled.sqlite3"
+check "track_artists out of order (no index)" "$WINNOW" ingest -C "$T/s3" --json -q --sqlite-join "$T/shuffled.sqlite3"
 "$WINNOW" export -C "$T/s3" 2>/dev/null | cmp -s - "$T/want"
 is "... the same records (credit order kept)" "$?" 0
-"$WINNOW" ingest -C "$T/s3" --kind artist --json -q "$T/shuffled.sqlite3" >/dev/null 2>&1
+"$WINNOW" ingest -C "$T/s3" --kind artist --json -q --sqlite-join "$T/shuffled.sqlite3" >/dev/null 2>&1
 "$WINNOW" export -C "$T/s3" --kind artist 2>/dev/null | cmp -s - "$T/want-artists"
 is "... and the same artists (genre order kept)" "$?" 0
 cp "$T/shuffled.sqlite3" "$T/indexed.sqlite3"
 sqlite3 "$T/indexed.sqlite3" "CREATE INDEX ta ON track_artists(track_rowid); CREATE INDEX ag ON artist_genres(artist_rowid);"
-check "track_artists out of order, with an index" "$WINNOW" ingest -C "$T/s4" --json -q "$T/indexed.sqlite3"
+check "track_artists out of order, with an index" "$WINNOW" ingest -C "$T/s4" --json -q --sqlite-join "$T/indexed.sqlite3"
 "$WINNOW" export -C "$T/s4" 2>/dev/null | cmp -s - "$T/want"
 is "... the same records" "$?" 0
 
@@ -134,6 +152,12 @@ must_fail "--encoding with SQLite: exit 2" 2 "$WINNOW" ingest -C "$T/e3" -q --en
 printf 'not a database\n' >"$T/fake.db"
 must_fail "a .db file that is not SQLite: exit 2" 2 "$WINNOW" ingest -C "$T/e4" -q "$T/fake.db"
 must_fail "--sqlite-table of a missing table: exit 2" 2 "$WINNOW" ingest -C "$T/e5" -q --sqlite-table nope "$DB"
+must_fail "--sqlite-join with --sqlite-table: exit 2" 2 "$WINNOW" ingest -C "$T/e6" -q --sqlite-join --sqlite-table tracks "$DB"
+grep -q -- '--sqlite-join.*--sqlite-table' "$T/.err"; is "... the message names both" "$?" 0
+sqlite3 "$T/notracks.db" "CREATE TABLE tracks (rowid INTEGER PRIMARY KEY, id TEXT);"
+check "a tracks table alone: its rows" "$WINNOW" ingest -C "$T/e7" -q "$T/notracks.db"
+must_fail "--sqlite-join of a database without track_artists: exit 2" 2 "$WINNOW" ingest -C "$T/e8" -q --sqlite-join "$T/notracks.db"
+grep -q 'no table "track_artists"' "$T/.err"; is "... the message names the missing table" "$?" 0
 
 # ---- kill -9 mid-table, then resume ----
 BIG=$T/big.sqlite3
@@ -154,7 +178,7 @@ INSERT INTO track_artists SELECT 1000 + k, 1 + k % 2000 FROM n WHERE k % 3 = 0;
 # the second artists went in after all the first ones: make the table track-ordered again
 sqlite3 "$BIG" "CREATE TABLE ta2 AS SELECT track_rowid, artist_rowid FROM track_artists ORDER BY track_rowid, rowid;
 DROP TABLE track_artists; ALTER TABLE ta2 RENAME TO track_artists;"
-OPTS=(-q --json --checkpoint 5000 --frame-size 64K)
+OPTS=(-q --json --checkpoint 5000 --frame-size 64K --sqlite-join)
 ms_now() { date +%s%3N; }
 t0=$(ms_now)
 "$WINNOW" ingest -C "$T/ra" "${OPTS[@]}" "$BIG" >"$T/ra.json" 2>"$T/ra.err"

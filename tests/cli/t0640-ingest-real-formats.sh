@@ -8,8 +8,9 @@
 #                               rows, the 3 truncated rows rejected with their reason
 #   cp1252 features subset      108 non-UTF-8 lines rejected by default; with
 #                               --encoding cp1252 2,979 distinct track_id kept of 2,999
-#   the dump's SQLite sample    393 tracks (each with artists and album), 258 artists;
-#                               get --isrc GBKQU2063537 returns 2 tracks
+#   the dump's SQLite sample    --sqlite-join: 393 tracks (each with artists and album),
+#                               258 artists; get --isrc GBKQU2063537 returns 2 tracks
+#                               (t0845: its rows are the records of the dump's JSONL tables)
 #   Million Playlist slice      1,397 distinct track_uri kept
 # Skipped when the folder is absent.
 . "$(dirname "$0")/lib.sh"
@@ -81,7 +82,7 @@ fi
 
 # ---- SQLite ----
 SQ=$SHARED/annas-archive-sample/spotify_clean_sample.sqlite3
-if run sq "$SQ"; then
+if run sq "$SQ" --sqlite-join; then
 	is "SQLite sample: 393 tracks" "$(kept sq)" 393
 	"$WINNOW" export -C "$T/sq" >"$T/sq.export" 2>/dev/null
 	is "SQLite sample: every track has its artists" "$(grep -c '"artists":\[{"id":"[^"]*","name":' "$T/sq.export")" 393
@@ -100,7 +101,7 @@ if run sq "$SQ"; then
 	else
 		skip "artist order against sqlite3" "no sqlite3"
 	fi
-	"$WINNOW" ingest -C "$T/sq" --kind artist --json -q "$SQ" >"$T/sqa.json" 2>/dev/null
+	"$WINNOW" ingest -C "$T/sq" --kind artist --json -q --sqlite-join "$SQ" >"$T/sqa.json" 2>/dev/null
 	is "SQLite sample --kind artist: 258 artists" "$(json_get "$T/sqa.json" kept)" 258
 	adds_up "$T/sqa.json" "SQLite artists"
 	is "SQLite sample artists: with genres" "$("$WINNOW" export -C "$T/sq" --kind artist 2>/dev/null | grep -c '"genres":\[')" 258

@@ -1,10 +1,10 @@
 /*
  * fuzz_sqlite.c - libFuzzer target for lib/source_sqlite.c: the rows of a SQLite
  * database as winnow maps them to JSON records (the dump's tracks or artists joined
- * with their artists, album and genres, or one table's rows with --sqlite-table).
+ * with their artists, album and genres, --sqlite-join, or one table's rows).
  *
- * The input is a database file after a flags byte (tracks, artists, or the table
- * "tracks" as it is). Start the fuzzer from the seeds in tests/fuzz/corpus/fuzz_sqlite
+ * The input is a database file after a flags byte (tracks or artists, joined, or the
+ * table "tracks" as it is, which is also what the dump's tracks are without the join). Start the fuzzer from the seeds in tests/fuzz/corpus/fuzz_sqlite
  * (small databases in the dump's layout, 512-byte pages): its mutations then change
  * cells, types, row order and the schema. Whatever the file, the source must refuse it
  * with a message or hand out records the strict parser accepts, on one line: every
@@ -35,6 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.format = "sqlite";
 	o.kind = flags & 1 ? WN_KIND_ARTIST : WN_KIND_TRACK;
 	o.sqlite_table = flags & 2 ? "tracks" : NULL;
+	o.sqlite_join = !(flags & 2);
 	o.max_line = 1 << 16;
 	wn_source *s;
 	if (!wn_source_open(&s, path, &o))

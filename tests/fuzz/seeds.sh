@@ -65,7 +65,7 @@ printf '\000<?xml version="1.0"?>\n<!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/p
 # the dump's tables, 512-byte pages so that the fuzzer's mutations reach the cells
 for v in 0 1 2; do
 	rm -f "$T/d.db"
-	{ echo "PRAGMA page_size=512;"; grep '^CREATE TABLE' tests/cli/t0620-ingest-sqlite.sh | head -6; cat <<'SQL'
+	{ echo "PRAGMA page_size=512;"; grep '^CREATE TABLE' tests/data/dump-schema.sql; cat <<'SQL'
 INSERT INTO artists VALUES (1,'ar1',1,'Björk',10,50),(2,'ar2',1,'Ab"c\',5,20);
 INSERT INTO albums VALUES (1,'al1',1,'Début','album',1,'123',NULL,NULL,'One Little',40,'1993-07-05','day',12,NULL);
 INSERT INTO tracks VALUES (1,'t1',1,'Human Behaviour',NULL,1,1,'GBAAA9300001',60,1,1,252000,0),(2,'t2',1,'Crying',x'00ff',1,2,NULL,50.5,1,1,289000,1),(3,'t3',2,'x',NULL,2,1,'US1',1,1,1,9223372036854775807,0);
