@@ -10,12 +10,12 @@ MANDIR  ?= $(PREFIX)/share/man
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
-DEPS    := libzstd libxxhash lmdb libcrypto sqlite3 libxml-2.0 libarchive
+DEPS    := libzstd libxxhash lmdb libcrypto sqlite3 libxml-2.0 libarchive libutf8proc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
-DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null || echo -lzstd -lxxhash -llmdb -lcrypto -lsqlite3 -lxml2 -larchive)
+DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null || echo -lzstd -lxxhash -llmdb -lcrypto -lsqlite3 -lxml2 -larchive -lutf8proc)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Iinclude -Ilib $(DEP_CFLAGS) $(CFLAGS)
 ALL_LDLIBS := $(DEP_LIBS) -pthread $(LDLIBS)
 
@@ -116,7 +116,7 @@ bench-scale: ## ingest 1M, 10M and 100M generated records (long; needs ~80 GB fr
 # written on every install: it holds $(PREFIX), which may differ from one install to the next
 .PHONY: winnow.pc
 winnow.pc:
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: winnow\nDescription: deduplicated, checksummed, indexed music-metadata catalogs\nVersion: %s\nRequires.private: libzstd libxxhash lmdb libcrypto sqlite3 libxml-2.0 libarchive\nLibs: -L$${libdir} -lwinnow\nLibs.private: -pthread\nCflags: -I$${includedir}\n' \
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: winnow\nDescription: deduplicated, checksummed, indexed music-metadata catalogs\nVersion: %s\nRequires.private: libzstd libxxhash lmdb libcrypto sqlite3 libxml-2.0 libarchive libutf8proc\nLibs: -L$${libdir} -lwinnow\nLibs.private: -pthread\nCflags: -I$${includedir}\n' \
 		'$(PREFIX)' '$(VERSION)' > $@
 
 install: $(B)/winnow $(B)/libwinnow.a winnow.pc  ## install tool, library, header, winnow.pc and man pages under $(DESTDIR)$(PREFIX)
