@@ -70,6 +70,11 @@ $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libwinnow.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwinnow.a $(ALL_LDLIBS)
 
+# the micro benchmark of the matching keys (make bench runs it; not a test)
+$(B)/bench/norm: bench/norm.c $(B)/libwinnow.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwinnow.a $(ALL_LDLIBS)
+
 # The generator is a standalone program: it must never be what a benchmark waits on.
 bench/gen: bench/gen.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O3 -Wall -Wextra $(CFLAGS_GEN) -o $@ $<
@@ -102,8 +107,8 @@ fuzz-run: fuzz  ## fuzz every target for FUZZ_TIME seconds (default 20) from its
 	bash tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
 bench: ## optimised build, generate data, run the benchmark, write bench/RESULTS.md
-	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
-	WINNOW=build-bench/winnow bash bench/run.sh
+	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow build-bench/bench/norm bench/gen
+	WINNOW=build-bench/winnow NORM=build-bench/bench/norm bash bench/run.sh
 
 bench-compare: ## ingest and verify --deep with OLD=binary and this tree's, side by side (medians)
 	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen

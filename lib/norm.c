@@ -39,6 +39,8 @@ void wn_norm_free(wn_norm *w)
 	free(w->text);
 	free(w->work);
 	free(w->key);
+	for (size_t i = 0; i < 256; i++)
+		free(w->fast[i]);
 	free(w->list[0]);
 	free(w->list[1]);
 	memset(w, 0, sizeof *w);
@@ -201,15 +203,17 @@ static size_t put_cp(char *t, size_t o, int32_t c, int *space)
 	return o + (size_t)utf8proc_encode_char(c, (utf8proc_uint8_t *)t + o);
 }
 
-static int text_unicode(wn_norm *w, const char *s, size_t n)
+/* The code points of the normalised text of s[0..n), spaces not yet collapsed, into
+ * w->cp: decomposition, marks after Latin/Greek/Cyrillic letters dropped, composition. */
+static int normalise(wn_norm *w, const char *s, size_t n, size_t *len)
 {
-	size_t len, o = 0;
-	int rc = decompose(w, s, n, &len);
+	size_t dl, o = 0;
+	int rc = decompose(w, s, n, &dl);
 	if (rc)
 		return rc;
 	int32_t *cp = w->cp;
 	int after_lgc = 0;   /* the last code point that is not a mark is a Latin/Greek/Cyrillic letter */
-	for (size_t i = 0; i < len; i++) {
+	for (size_t i = 0; i < dl; i++) {
 		int32_t c = lump(cp[i], NULL);
 		int cat = utf8proc_category(c);
 		if (is_mark(cat)) {
@@ -224,50 +228,136 @@ static int text_unicode(wn_norm *w, const char *s, size_t n)
 	utf8proc_ssize_t r = utf8proc_normalize_utf32(cp, (utf8proc_ssize_t)o, UTF8PROC_STABLE | UTF8PROC_COMPOSE);
 	if (r < 0)
 		return WN_E_NOMEM;
-	if (room(&w->text, &w->textcap, 4 * (size_t)r + 1, 1))
+	*len = (size_t)r;
+	return 0;
+}
+
+/* The whole text through utf8proc (the definition; the fast path below must agree). */
+static int text_unicode(wn_norm *w, const char *s, size_t n)
+{
+	size_t len, o = 0;
+	int rc = normalise(w, s, n, &len), space = 0;
+	if (rc)
+		return rc;
+	if (room(&w->text, &w->textcap, 4 * len + 1, 1))
 		return WN_E_NOMEM;
-	int space = 0;
-	o = 0;
-	for (utf8proc_ssize_t i = 0; i < r; i++)
-		o = put_cp(w->text, o, cp[i], &space);
+	for (size_t i = 0; i < len; i++)
+		o = put_cp(w->text, o, w->cp[i], &space);
 	w->text[o] = 0;
 	w->textlen = o;
 	return 0;
 }
 
-int wn_norm_text(wn_norm *w, const char *s, size_t n, wn_str *out)
+/* ---- the fast path ----
+ * Normalisation works character by character except where marks are involved: a mark
+ * is dropped or kept by what precedes it, is reordered among its neighbours, and
+ * composes with what precedes it (as Hangul jamo do). So a text without marks or jamo,
+ * before and after decomposition, normalises to the concatenation of what each of its
+ * characters normalises to alone; the workspace remembers that, per code point of the
+ * Basic Multilingual Plane (in pages of 256, made when first needed), as up to 7 UTF-8
+ * bytes. Anything else takes text_unicode. The unit test checks the two paths agree on
+ * random texts. */
+#define FAST_UNKNOWN 0xff
+#define FAST_NO 0xfe
+
+static int jamo(int32_t c)
 {
-	/* ASCII: lumping, then case folding is A-Z to a-z; nothing decomposes or composes */
-	if (room(&w->text, &w->textcap, n + 1, 1))
-		return WN_E_NOMEM;
+	return (c >= 0x1100 && c <= 0x11ff) || (c >= 0xa960 && c <= 0xa97f) || (c >= 0xd7b0 && c <= 0xd7ff);
+}
+
+/* What c normalises to alone, as cache entry: byte 0 the length, then the bytes. */
+static uint64_t fast_entry(wn_norm *w, int32_t c)
+{
+	const utf8proc_property_t *p = utf8proc_get_property(c);
+	if (is_mark(p->category) || p->combining_class || jamo(c))
+		return FAST_NO;
+	uint8_t in[4], out[8] = { 0 };
+	size_t len, n = 0;
+	if (normalise(w, (const char *)in, (size_t)utf8proc_encode_char(c, in), &len))
+		return FAST_NO;
+	for (size_t i = 0; i < len; i++) {
+		const utf8proc_property_t *q = utf8proc_get_property(w->cp[i]);
+		uint8_t b[4];
+		size_t l = (size_t)utf8proc_encode_char(w->cp[i], b);
+		if (is_mark(q->category) || q->combining_class || jamo(w->cp[i]) || n + l > 7)
+			return FAST_NO;
+		memcpy(out + 1 + n, b, l);
+		n += l;
+	}
+	out[0] = (uint8_t)n;
+	uint64_t e;
+	memcpy(&e, out, 8);
+	return e;
+}
+
+/* The normalised text of s[0..n) into w->text without utf8proc where the text allows;
+ * 1 if done, 0 if the text needs text_unicode. */
+static int text_fast(wn_norm *w, const char *s, size_t n)
+{
+	if (room(&w->text, &w->textcap, 7 * n + 1, 1))
+		return -1;
+	char *t = w->text;
 	size_t o = 0;
 	int space = 0;
-	for (size_t i = 0; i < n; i++) {
+	for (size_t i = 0; i < n;) {
 		unsigned char ch = (unsigned char)s[i];
-		if (ch >= 0x80) {
-			int rc = text_unicode(w, s, n);
-			if (rc)
-				return rc;
-			o = w->textlen;
-			break;
+		const unsigned char *b;
+		size_t l;
+		uint8_t asc;
+		uint64_t e;
+		if (ch < 0x80) {
+			asc = (uint8_t)lump(ch, NULL);
+			if (asc >= 'A' && asc <= 'Z')
+				asc += 32;
+			b = &asc;
+			l = 1;
+			i++;
+		} else {
+			utf8proc_int32_t c;
+			utf8proc_ssize_t cl = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(n - i), &c);
+			if (cl < 1 || c > 0xffff)
+				return 0;
+			i += (size_t)cl;
+			uint64_t *page = w->fast[c >> 8];
+			if (!page) {
+				if (!(page = w->fast[c >> 8] = malloc(256 * sizeof *page)))
+					return -1;
+				memset(page, FAST_UNKNOWN, 256 * sizeof *page);
+			}
+			e = page[c & 0xff];
+			if ((uint8_t)e == FAST_UNKNOWN)
+				e = page[c & 0xff] = fast_entry(w, c);
+			if ((uint8_t)e == FAST_NO)
+				return 0;
+			b = (const unsigned char *)&e + 1;
+			l = (uint8_t)e;
 		}
-		int32_t c = lump(ch, NULL);
-		if (c >= 'A' && c <= 'Z')
-			c += 32;
-		if (c == ' ') {
-			space = o > 0;
-			continue;
+		for (size_t k = 0; k < l; k++) {
+			if (b[k] == ' ') {
+				space = o > 0;
+				continue;
+			}
+			if (space) {
+				t[o++] = ' ';
+				space = 0;
+			}
+			t[o++] = (char)b[k];
 		}
-		if (space) {
-			w->text[o++] = ' ';
-			space = 0;
-		}
-		w->text[o++] = (char)c;
 	}
-	w->text[o] = 0;
+	t[o] = 0;
 	w->textlen = o;
+	return 1;
+}
+
+int wn_norm_text(wn_norm *w, const char *s, size_t n, wn_str *out)
+{
+	int rc = text_fast(w, s, n);
+	if (rc < 0)
+		return WN_E_NOMEM;
+	if (!rc && (rc = text_unicode(w, s, n)))
+		return rc;
 	out->p = w->text;
-	out->n = o;
+	out->n = w->textlen;
 	return 0;
 }
 
@@ -320,8 +410,8 @@ static int key_append(wn_norm *w, const char *t, size_t n, int what, size_t *off
 			o += 3;
 			l = 1;
 		} else if (key_char(t, n, i, &l)) {
-			memcpy(k + o, t + i, l);
-			o += l;
+			for (size_t b = 0; b < l; b++)
+				k[o++] = t[i + b];
 		}
 	}
 	if (!o)   /* nothing but punctuation ("!!!"): the text without its spaces */

@@ -48,6 +48,7 @@ typedef struct wn_norm {
 	size_t workcap;
 	char *key;                   /* the keys of the last call, one after the other */
 	size_t keylen, keycap;
+	uint64_t *fast[256];         /* what each code point of the BMP normalises to alone */
 	wn_str *list[2];             /* the last call's lists: qualifiers or artists; featured */
 	size_t nlist[2], listcap[2];
 } wn_norm;
