@@ -349,6 +349,16 @@ static int text_fast(wn_norm *w, const char *s, size_t n)
 	return 1;
 }
 
+int wn_norm_text_unicode(wn_norm *w, const char *s, size_t n, wn_str *out)
+{
+	int rc = text_unicode(w, s, n);
+	if (rc)
+		return rc;
+	out->p = w->text;
+	out->n = w->textlen;
+	return 0;
+}
+
 int wn_norm_text(wn_norm *w, const char *s, size_t n, wn_str *out)
 {
 	int rc = text_fast(w, s, n);

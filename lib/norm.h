@@ -63,6 +63,9 @@ enum { WN_NORM_TITLE = 0, WN_NORM_ARTIST = 1 };
  * spaces lumped, Latin, Greek and Cyrillic diacritics dropped. Any bytes are accepted;
  * invalid UTF-8 counts as U+FFFD. *out points into w. 0 or WN_E_NOMEM. */
 int wn_norm_text(wn_norm *w, const char *s, size_t n, wn_str *out);
+/* The same, always through utf8proc: the definition that wn_norm_text's per-character
+ * fast path must equal (for the tests). */
+int wn_norm_text_unicode(wn_norm *w, const char *s, size_t n, wn_str *out);
 
 /* The key of s[0..n) as a title or an artist name (FORMAT.md 14.2): its normalised
  * text with `&` read as "and", for an artist a leading "the " dropped, then only
