@@ -712,7 +712,8 @@ static int take_part(wn_norm *w, const char *t, size_t n, int bracketed, int *rc
 	}
 }
 
-/* Bracketed parts: every top-level (...) or [...] group that classifies is blanked out. */
+/* Bracketed parts: every top-level (...) or [...] group that classifies is blanked out,
+ * and so is a last one never closed. */
 static int bracket_parts(wn_norm *w, char *b, size_t n)
 {
 	char stack[64];
@@ -733,7 +734,10 @@ static int bracket_parts(wn_norm *w, char *b, size_t n)
 				return rc;
 		}
 	}
-	return 0;
+	/* a group never closed runs to the end: real titles are cut short ("Song (feat. X") */
+	if (depth && take_part(w, b + start + 1, n - start - 1, 1, &rc))
+		memset(b + start, ' ', n - start);
+	return rc;
 }
 
 static size_t trim_end(const char *b, size_t n)

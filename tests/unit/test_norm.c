@@ -8,6 +8,7 @@
 #include "norm.h"
 #include "tap.h"
 
+#include <ctype.h>
 #include <utf8proc.h>
 
 static wn_norm W;
@@ -88,6 +89,10 @@ static const struct { const char *in, *want; } texts[] = {
 	{ "\xe3\x82\xac\xe3\x83\xa9\xe3\x82\xb9", "\xe3\x82\xac\xe3\x83\xa9\xe3\x82\xb9" },
 	{ "\xef\xbd\xb6\xef\xbe\x9e", "\xe3\x82\xac" },
 	{ "\xef\xac\x81" "re", "fire" },                        /* the fi ligature */
+	{ "\xc4\xb0stanbul", "istanbul" },                      /* İ folds to i + U+0307, the dot goes */
+	{ "a\xef\xb9\x98" "b", "a-b" },                          /* U+FE58 decomposes to an em dash */
+	{ "rock\xc2\xb4n\xc2\xb4roll", "rock'n'roll" },           /* acute accent as apostrophe */
+	{ "\xe3\x80\x90Live\xe3\x80\x91", "[live]" },
 	{ "Soft\xc2\xad" "hyphen", "softhyphen" },              /* default ignorable */
 	{ "bad \xff byte", "bad \xef\xbf\xbd byte" },           /* invalid UTF-8: U+FFFD */
 	{ "\xed\xa0\x80", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" }, /* a lone surrogate's bytes */
@@ -209,7 +214,10 @@ static const struct { const char *in, *want; } titles[] = {
 	{ "Song \xe2\x80\x94 Live", "song|live|" },            /* em dash lumped */
 	{ "Song \xe2\x80\x93 Radio Edit", "song|radioedit|" },  /* en dash */
 	{ "Song－Live", "songlive||" },                          /* full-width hyphen, no spaces: no part */
-	{ "Song (Live", "songlive||" },                          /* unbalanced: no part */
+	{ "Song (Live", "song|live|" },                          /* never closed: to the end */
+	{ "Song (Live) (feat. X", "song|live|x" },
+	{ "Song (Love (Live", "song|lovelive|" },               /* the outermost group, to the end */
+	{ "Song ]Live[", "songlive||" },                         /* a stray closer is text */
 	{ "Song)", "song||" },
 	{ "(Live)", "live||" },                                  /* nothing else: the whole text */
 	{ "Live", "live||" },
@@ -433,6 +441,78 @@ static void test_fast_path(uint64_t seed)
 	wn_norm_free(&ref);
 }
 
+/* Field f (0-based) of a CSV line, quotes undone, into out. */
+static size_t csv_field(const char *line, int f, char *out, size_t cap)
+{
+	size_t o = 0;
+	int q = 0, field = 0;
+	for (const char *p = line; *p && *p != '\n' && *p != '\r'; p++) {
+		if (q && *p == '"' && p[1] == '"')
+			p++;
+		else if (*p == '"') {
+			q = !q;
+			continue;
+		} else if (!q && *p == ',') {
+			if (field++ == f)
+				break;
+			continue;
+		}
+		if (field == f && o + 1 < cap)
+			out[o++] = *p;
+	}
+	out[o] = 0;
+	return o;
+}
+
+/* The most-streamed 2024 sample (../shared/data/real, skipped without it): on every real
+ * title and credit, the fast path equals utf8proc's, normalising twice changes nothing,
+ * and every "(feat. X" (closed or cut short, as many are there) yields a featured artist. */
+static void test_real(void)
+{
+	const char *dir = getenv("SHARED") ? getenv("SHARED") : "../shared/data/real";
+	char path[4096], line[8192], f[4096];
+	snprintf(path, sizeof path, "%s/most-streamed-spotify-songs-2024.csv", dir);
+	FILE *in = fopen(path, "r");
+	if (!in) {
+		tap_n++;
+		printf("ok %d # SKIP real titles: %s is absent\n", tap_n, path);
+		return;
+	}
+	wn_norm ref, two;
+	wn_norm_init(&ref);
+	wn_norm_init(&two);
+	size_t n = 0, differ = 0, unstable = 0, feat = 0, feat_lost = 0, fails = 0;
+	if (!fgets(line, sizeof line, in))
+		line[0] = 0;
+	while (fgets(line, sizeof line, in)) {
+		for (int col = 0; col <= 2; col += 2) {
+			size_t l = csv_field(line, col, f, sizeof f);
+			wn_str a, b, c;
+			if (wn_norm_text(&W, f, l, &a) || wn_norm_text_unicode(&ref, f, l, &b) || wn_norm_text(&two, a.p, a.n, &c)) {
+				fails++;
+				continue;
+			}
+			differ += a.n != b.n || memcmp(a.p, b.p, a.n);
+			unstable += a.n != c.n || memcmp(a.p, c.p, a.n);
+			n++;
+			wn_title t;
+			const char *fp = strstr(f, "(feat. ");
+			if (col == 0 && fp && (isalnum((unsigned char)fp[7]) || (unsigned char)fp[7] >= 0x80)) {
+				feat++;
+				if (wn_norm_title(&W, f, l, &t) || !t.nfeat || !t.core.n)
+					feat_lost++;
+			}
+		}
+	}
+	fclose(in);
+	OK(n > 1000 && !fails, "real sample: %zu titles and credits normalised", n);
+	IS_INT(differ, 0, "real sample: fast path equals the utf8proc path");
+	IS_INT(unstable, 0, "real sample: normalising the normalised text changes nothing");
+	OK(feat > 50 && !feat_lost, "real sample: each of %zu \"(feat. X)\" titles has a core and a featured artist", feat);
+	wn_norm_free(&ref);
+	wn_norm_free(&two);
+}
+
 static void test_no_alloc(void)
 {
 	/* warm, then the buffers must not move: nothing is allocated per call */
@@ -491,6 +571,7 @@ int main(void)
 	test_isrc();
 	test_predicates();
 	test_fast_path(seed);
+	test_real();
 	test_no_alloc();
 	wn_norm_free(&W);
 	return tap_done();
