@@ -747,10 +747,13 @@ static size_t trim_end(const char *b, size_t n)
 	return n;
 }
 
-/* Trailing " - X" parts, from the last one back, while they classify. */
+/* Trailing " - X" parts, from the last one back, while they classify: at most
+ * MAX_DASH_PARTS of them, so that a long text of dashes costs a few passes, not one per
+ * dash. */
+#define MAX_DASH_PARTS 8
 static int dash_parts(wn_norm *w, char *b, size_t *end)
 {
-	for (;;) {
+	for (int k = 0; k < MAX_DASH_PARTS; k++) {
 		size_t n = trim_end(b, *end), depth = 0, pos = SIZE_MAX;
 		for (size_t i = 0; i + 3 < n; i++) {
 			if (b[i] == '(' || b[i] == '[')
@@ -768,6 +771,7 @@ static int dash_parts(wn_norm *w, char *b, size_t *end)
 		memset(b + pos, ' ', n - pos);
 		*end = pos;
 	}
+	return 0;
 }
 
 /* An unbracketed "feat. X", "feat X", "ft. X" or "featuring X" after some title: the

@@ -513,6 +513,34 @@ static void test_real(void)
 	wn_norm_free(&two);
 }
 
+/* Long texts cost linear time: no pass per dash, bracket or separator. */
+static void test_long(void)
+{
+	size_t n = 500000;
+	char *s = malloc(n + 1);
+	const char *unit[] = { " - live", "(live) ", " feat. a, b & c", "\xc3\xa9 - ", "(((((" };
+	wn_title t;
+	wn_artists a;
+	clock_t c0 = clock();
+	int ok = 1;
+	for (size_t u = 0; u < sizeof unit / sizeof *unit; u++) {
+		size_t l = strlen(unit[u]), o = 0;
+		memcpy(s, "Song", 4);
+		for (o = 4; o + l <= n; o += l)
+			memcpy(s + o, unit[u], l);
+		ok &= !wn_norm_title(&W, s, o, &t) && t.core.n > 0;
+		ok &= !wn_norm_artists(&W, NULL, 0, s, o, &a);
+	}
+	double secs = (double)(clock() - c0) / CLOCKS_PER_SEC;
+	OK(ok && secs < 5, "five 500 kB titles and credits in %.2f s of CPU", secs);
+	free(s);
+	/* at most 8 dash parts per pass, two passes: of 20, 4 stay in the core */
+	char d[256] = "Song";
+	for (int i = 0; i < 20; i++)
+		strcat(d, " - Live");
+	tap_is_str(title(d), "songlivelivelivelive|live|", "20 trailing \" - Live\": 16 taken out");
+}
+
 static void test_no_alloc(void)
 {
 	/* warm, then the buffers must not move: nothing is allocated per call */
@@ -572,6 +600,7 @@ int main(void)
 	test_predicates();
 	test_fast_path(seed);
 	test_real();
+	test_long();
 	test_no_alloc();
 	wn_norm_free(&W);
 	return tap_done();
