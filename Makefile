@@ -10,12 +10,12 @@ MANDIR  ?= $(PREFIX)/share/man
 
 CC      ?= cc
 PKG_CONFIG ?= pkg-config
-DEPS    := libzstd libxxhash lmdb libcrypto sqlite3 libxml-2.0 libarchive
+DEPS    := libzstd libxxhash lmdb libcrypto sqlite3 libxml-2.0 libarchive libutf8proc
 OPT     ?= -O2
 CFLAGS  ?= $(OPT) -g
 WARN    := -Wall -Wextra -Wshadow -Wno-unused-parameter -Wstrict-prototypes -Wmissing-prototypes
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS) 2>/dev/null)
-DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null || echo -lzstd -lxxhash -llmdb -lcrypto -lsqlite3 -lxml2 -larchive)
+DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS) 2>/dev/null || echo -lzstd -lxxhash -llmdb -lcrypto -lsqlite3 -lxml2 -larchive -lutf8proc)
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) -Iinclude -Ilib $(DEP_CFLAGS) $(CFLAGS)
 ALL_LDLIBS := $(DEP_LIBS) -pthread $(LDLIBS)
 
@@ -70,6 +70,11 @@ $(B)/tests/%: tests/unit/%.c tests/unit/tap.h $(B)/libwinnow.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwinnow.a $(ALL_LDLIBS)
 
+# the micro benchmark of the matching keys (make bench runs it; not a test)
+$(B)/bench/norm: bench/norm.c $(B)/libwinnow.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwinnow.a $(ALL_LDLIBS)
+
 # The generator is a standalone program: it must never be what a benchmark waits on.
 bench/gen: bench/gen.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O3 -Wall -Wextra $(CFLAGS_GEN) -o $@ $<
@@ -102,8 +107,8 @@ fuzz-run: fuzz  ## fuzz every target for FUZZ_TIME seconds (default 20) from its
 	bash tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
 bench: ## optimised build, generate data, run the benchmark, write bench/RESULTS.md
-	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
-	WINNOW=build-bench/winnow bash bench/run.sh
+	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow build-bench/bench/norm bench/gen
+	WINNOW=build-bench/winnow NORM=build-bench/bench/norm bash bench/run.sh
 
 bench-compare: ## ingest and verify --deep with OLD=binary and this tree's, side by side (medians)
 	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
@@ -116,7 +121,7 @@ bench-scale: ## ingest 1M, 10M and 100M generated records (long; needs ~80 GB fr
 # written on every install: it holds $(PREFIX), which may differ from one install to the next
 .PHONY: winnow.pc
 winnow.pc:
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: winnow\nDescription: deduplicated, checksummed, indexed music-metadata catalogs\nVersion: %s\nRequires.private: libzstd libxxhash lmdb libcrypto sqlite3 libxml-2.0 libarchive\nLibs: -L$${libdir} -lwinnow\nLibs.private: -pthread\nCflags: -I$${includedir}\n' \
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: winnow\nDescription: deduplicated, checksummed, indexed music-metadata catalogs\nVersion: %s\nRequires.private: libzstd libxxhash lmdb libcrypto sqlite3 libxml-2.0 libarchive libutf8proc\nLibs: -L$${libdir} -lwinnow\nLibs.private: -pthread\nCflags: -I$${includedir}\n' \
 		'$(PREFIX)' '$(VERSION)' > $@
 
 install: $(B)/winnow $(B)/libwinnow.a winnow.pc  ## install tool, library, header, winnow.pc and man pages under $(DESTDIR)$(PREFIX)

@@ -3,12 +3,13 @@
 # generator's truth, then measure winnow and the tools people would otherwise use on the
 # same data in the same run; print a table and write bench/RESULTS.md.
 #
-# Environment: WINNOW (binary), BENCH_RECORDS (default 2000000), BENCH_DIR (default
+# Environment: WINNOW (binary), NORM (bench/norm), BENCH_RECORDS (default 2000000), BENCH_DIR (default
 # bench/out), BENCH_LOOKUPS (random gets, default 20000), BENCH_FORMAT_RECORDS (records
 # for the CSV and SQLite comparisons, default 1000000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WINNOW=${WINNOW:-build-bench/winnow}
+NORM=${NORM:-build-bench/bench/norm}
 GEN=${GEN:-bench/gen}
 N=${BENCH_RECORDS:-2000000}
 D=${BENCH_DIR:-bench/out}
@@ -99,6 +100,11 @@ echo "== winnow reindex: the index built again from the data files, in place"
 "$WINNOW" verify -C "$D/cat" --deep -j 2 >/dev/null || fail "verify --deep after reindex"
 echo "  after a reindex: export and stats as before, verify --deep clean"
 measure "winnow reindex" "$KEPT" 0 -- sh -c "'$WINNOW' reindex -C '$D/cat' -q"
+
+echo "== matching keys (lib/norm.c): the titles of the same input, one thread"
+"$NORM" --min-seconds 2 "$D/tracks.jsonl" | tee "$D/norm.txt"
+NORM_LINE=$(sed -n 's/^norm: //p' "$D/norm.txt")
+[ -n "$NORM_LINE" ] || fail "bench/norm printed no summary"
 
 echo "== peers on the same input"
 measure "zstd -3 -T2 (compression only)" "$N" "$BYTES" -- sh -c "zstd -q -3 -T2 -c '$D/tracks.jsonl' >'$D/peer.zst'"
@@ -236,6 +242,8 @@ echo "  $FORMATS_LINE"
 	echo "winnow ingest: catalog $(echo "$CAT_BYTES / 1048576" | bc) MiB, index $IDX bytes per kept record, stage seconds $(sed -n 's/.*"stage_seconds":\({[^}]*}\).*/\1/p' "$D/ingest.json")"
 	echo
 	echo "$VERIFY_LINE; over the catalog after both ingest runs: $VER_BYTES bytes, $VER_LINES lines (records, ledger and reject entries), verified clean before timing."
+	echo
+	echo "matching keys (\`$NORM --min-seconds 2 tracks.jsonl\`, lib/norm.c, norm version 1): $NORM_LINE; two workspaces agreed on every key before timing."
 	echo
 	echo "$FORMATS_LINE. CSV: \`bench/gen --count $NF --seed 1 --layout dump\` without its bad lines, $NCSV rows, written as CSV by \`bench/formats.py csv\` and ingested with \`--map id=id\` (values as strings); counts equal to the JSONL run's and the generator's. SQLite: \`bench/formats.py sqlite\` from \`bench/gen --clean\` (dump and api layouts, $NF tracks), the dump's tables without an index, ingested with \`--sqlite-join\`; every record checked to have its artists and album."
 	echo

@@ -9,6 +9,8 @@
  *   json.c       strict JSON, canonical fingerprint (json.h); jread.c: a token reader
  *                for winnow's own JSON files (jread.h)
  *   record.c     a record's keys: id rule, ISRC, hashes, the parser set-up (record.h)
+ *   norm.c       matching keys: normalised text (utf8proc), title analysis, artist
+ *                lists, the match predicates and the chain guard (norm.h)
  *   digest.c     whole-file XXH128 and SHA-256
  *   pool.c       the worker pool (pool.h)
  *   seekable.c   zstd frames with checksums, the seekable-format seek table

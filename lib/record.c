@@ -167,6 +167,22 @@ size_t wn_isrc_norm(char *out, const char *isrc, size_t n)
 	return o;
 }
 
+uint64_t wn_isrc_valid(const char *isrc, size_t n)
+{
+	char buf[WN_MAX_ISRC];
+	size_t l = wn_isrc_norm(buf, isrc, n < sizeof buf ? n : sizeof buf);
+	if (l != 12 || (buf[0] == 'T' && buf[1] == 'C'))
+		return 0;
+	uint64_t v = 0;
+	for (size_t i = 0; i < 12; i++) {
+		int digit = buf[i] >= '0' && buf[i] <= '9';
+		if ((i < 2 && digit) || (i >= 5 && !digit))
+			return 0;
+		v = v * 36 + (uint64_t)(digit ? buf[i] - '0' : buf[i] - 'A' + 10);
+	}
+	return v;   /* the first character is a letter (>= 10): never 0 */
+}
+
 uint64_t wn_isrc_hash(const char *isrc, size_t n)
 {
 	char buf[WN_MAX_ISRC];

@@ -71,6 +71,12 @@ void wn_record_isrcs(const wn_jresult *jr, wn_isrcs *out);
 void wn_id_hash(const char *id, size_t n, uint64_t *hash, uint16_t *check);
 uint64_t wn_isrc_hash(const char *isrc, size_t n);    /* of the normal form */
 size_t wn_isrc_norm(char *out, const char *isrc, size_t n); /* upper-case, [A-Z0-9] only; out >= n bytes */
+/* Is the ISRC value a valid ISRC? Its normal form (wn_isrc_norm of the first WN_MAX_ISRC
+ * bytes) must match ^[A-Z]{2}[A-Z0-9]{3}[0-9]{7}$ and not begin with "TC" (the code of
+ * test and placeholder ISRCs). Returns the normal form packed as a base-36 number (digits
+ * 0-9, letters 10-35, first character most significant): exact, never 0, below 2^63; or 0
+ * when the value is not a valid ISRC. */
+uint64_t wn_isrc_valid(const char *isrc, size_t n);
 uint64_t wn_fp_key(const uint8_t fp[16]);             /* the fp map's key: the first 8 bytes */
 
 #endif

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 C=$PWD/tests/fuzz/corpus
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-for t in ledger manifest manifest_json seektable index xml sqlite json jsondoc csv; do mkdir -p "$C/fuzz_$t"; done
+for t in ledger manifest manifest_json seektable index xml sqlite json jsondoc csv norm; do mkdir -p "$C/fuzz_$t"; done
 
 # a small catalog: 300 generated records and a few made to be duplicates, revisions, rejects
 bench/gen --count 300 --seed 5 -o "$T/in.jsonl" 2>/dev/null
@@ -84,3 +84,18 @@ for f in tests/data/*.jsonl; do cp "$f" "$C/fuzz_json/seed-$(basename "$f")"; do
 for f in tests/data/*.csv; do { printf '\000'; cat "$f"; } >"$C/fuzz_csv/seed-$(basename "$f")"; done
 { printf '\001'; cat tests/data/tsv-small.tsv; } >"$C/fuzz_csv/seed-tsv-small"
 echo "seeds written under $C"
+
+# titles and credits (title, newline, credit) of the kinds norm.c takes apart
+i=0
+while IFS= read -r l; do i=$((i + 1)); printf '%b' "$l" >"$C/fuzz_norm/seed-$i"; done <<'EOF'
+Song (feat. X)\nSimon & Garfunkel
+Song [feat. X] - 2011 Remaster\nCrosby, Stills, Nash & Young
+Where Are \xc3\x9c Now (with Justin Bieber) - Marshmello Remix\nJack \xc3\x9c feat. Skrillex x Diplo
+Lean On (feat. M\xc3\x98 & DJ Sn\nMajor Lazer, DJ Snake
+Is It Over Now? (Taylor's Version) (From The Vault)\nThe Taylor Swift
+Song \xe2\x80\x94 Live at Wembley - Remastered 2009 Version\nUSRC17607839
+\xd0\x81\xd0\xbb\xd0\xba\xd0\xb0 (Acoustic) [Explicit]\n\xce\x86\xce\xbb\xcf\x86\xce\xb1 + B
+\xe0\xa4\xa8\xe0\xa4\xae\xe0\xa4\xb8\xe0\xa5\x8d\xe0\xa4\xa4\xe0\xa5\x87 (Sped Up)\n\xef\xbc\xa1\xef\xbc\xa2\xef\xbc\xa3
+\xe1\x84\x80\xe1\x85\xa1<\xcc\xb8 e\xe2\x80\x8d\xcc\x81 \xef\xbd\xb6\xef\xbe\x9e\xff\xed\xa0\x80\n!!!
+((([[[Song]]]))) - - - feat.\n, , & x
+EOF
