@@ -82,6 +82,7 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 	g->eo.csv_delimiter = *p->delimiter ? p->delimiter : NULL;
 	g->eo.csv_empty_null = p->empty_null;
 	g->eo.csv_unwrap = p->csv_unwrap;
+	g->eo.sqlite_join = p->sqlite_join && !o->sqlite_table;
 	/* a CSV's columns are the names before the renames */
 	const char **cols[] = { &g->eo.id_field, &g->eo.isrc_field, &g->eo.title_field, &g->eo.artist_field };
 	const char *want[] = { p->id_content ? "" : p->id[0], o->isrc_field ? p->isrc[0] : NULL,

@@ -238,6 +238,7 @@ int wn_profile_apply(wn_profile *p, const wn_ingest_opts *o, char *why, size_t w
 		snprintf(p->delimiter, sizeof p->delimiter, "%s", o->csv_delimiter);
 	p->empty_null |= o->csv_empty_null != 0;
 	p->csv_unwrap |= o->csv_unwrap != 0;
+	p->sqlite_join |= o->sqlite_join != 0;
 	return 0;
 }
 
@@ -348,6 +349,9 @@ int wn_profile_check(const wn_profile *p, const wn_ingest_opts *o, const char *k
 			return MISMATCH("the catalog's %s records were read with %s %s, not %s (it changes their "
 				"fingerprints; leave it out to use the stored value)", kind, strs[i].opt,
 				*strs[i].x ? strs[i].x : "(default)", *strs[i].y ? strs[i].y : "(default)");
+	if (run.sqlite_join != p->sqlite_join)
+		return MISMATCH("the catalog's %s records were read from SQLite with%s --sqlite-join", kind,
+			p->sqlite_join ? "" : "out");
 	if (run.empty_null != p->empty_null || run.csv_unwrap != p->csv_unwrap)
 		return MISMATCH("the catalog's %s records were read with%s%s", kind,
 			p->empty_null ? " --empty-null" : " no --empty-null", p->csv_unwrap ? " --csv-unwrap" : " no --csv-unwrap");
@@ -423,8 +427,8 @@ int wn_profile_encode(const wn_profile *p, wn_buf *b)
 	rc |= put_str(b, "types", p->types);
 	rc |= put_str(b, "encoding", p->encoding);
 	rc |= put_str(b, "delimiter", p->delimiter);
-	rc |= wn_buf_printf(b, ",\"empty_null\":%s,\"csv_unwrap\":%s}", p->empty_null ? "true" : "false",
-		p->csv_unwrap ? "true" : "false");
+	rc |= wn_buf_printf(b, ",\"empty_null\":%s,\"csv_unwrap\":%s,\"sqlite_join\":%s}", p->empty_null ? "true" : "false",
+		p->csv_unwrap ? "true" : "false", p->sqlite_join ? "true" : "false");
 	return rc ? WN_E_NOMEM : 0;
 }
 
@@ -529,6 +533,8 @@ int wn_profile_decode(wn_profile *p, const char *s, size_t n, char *why, size_t 
 			rc = get_bool(&j, &p->empty_null);
 		else if (!strcmp(key, "csv_unwrap"))
 			rc = get_bool(&j, &p->csv_unwrap);
+		else if (!strcmp(key, "sqlite_join"))
+			rc = get_bool(&j, &p->sqlite_join);
 		else
 			rc = wn_jread_skip(&j, 2);
 		if (rc) {

@@ -48,7 +48,7 @@ typedef struct wn_profile {
 	char types[WN_TYPES_MAX];
 	char encoding[16];
 	char delimiter[WN_DELIM_MAX + 1];
-	int empty_null, csv_unwrap;
+	int empty_null, csv_unwrap, sqlite_join;
 } wn_profile;
 
 /* Does the profile change the stored bytes of a record (any transform)? */

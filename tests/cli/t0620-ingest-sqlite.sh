@@ -82,7 +82,10 @@ if cmp -s "$T/got-artists" "$T/want-artists"; then ok "artist records: columns a
 else not_ok "artist records: columns and genres in row order"; diag "$(diff "$T/want-artists" "$T/got-artists")"; fi
 check "the database again" "$WINNOW" ingest -C "$T/s1" --json -q --sqlite-join "$DB"
 is "second run: all duplicates" "$(counts "$T/.out")" "4 0 4 0 0"
-check "the rows, into the joined catalog" "$WINNOW" ingest -C "$T/s1" --json -q "$DB"
+check "a run without --sqlite-join on the joined catalog uses the stored option" "$WINNOW" ingest -C "$T/s1" --json -q "$DB"
+is "... so its records are duplicates (was: the rows, revisions)" "$(counts "$T/.out")" "4 0 4 0 0"
+check "the rows themselves (--sqlite-table tracks), into the joined catalog" \
+	"$WINNOW" ingest -C "$T/s1" --json -q --sqlite-table tracks "$DB"
 is "... are other records than the joined ones: revisions" "$(counts "$T/.out")" "4 0 0 4 0"
 cp "$DB" "$T/other-name.bin"
 check "told by its header when the name says nothing" "$WINNOW" ingest -C "$T/s2" --json -q --sqlite-join "$T/other-name.bin"

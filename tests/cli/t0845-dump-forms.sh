@@ -93,8 +93,12 @@ ingest_counts s3 -C "$T/c3" "$DB" >/dev/null
 is "SQLite, then the altered JSONL: the $nchanged altered rows revisions, the $((both - nchanged)) others duplicates" \
 	"$(ingest_counts j3 -C "$T/c3" "$T/tracks-other.jsonl")" "$nj $((nj - both)) $((both - nchanged)) $nchanged 0"
 ingest_counts s4 -C "$T/c4" "$DB" >/dev/null
-is "--sqlite-join: the joined tracks are other records than the rows (revisions)" \
-	"$(ingest_counts s5 -C "$T/c4" --sqlite-join "$DB")" "$ns 0 0 $ns 0"
+must_fail "--sqlite-join on a catalog of rows: refused (the joined tracks are other records)" 2 \
+	"$WINNOW" ingest -C "$T/c4" -q --sqlite-join "$DB"
+grep -q 'read from SQLite without --sqlite-join' "$T/.err"; is "... saying how it was read" "$?" 0
+ingest_counts s5 -C "$T/c5" --sqlite-join "$DB" >/dev/null
+is "a catalog of joined tracks: a run without --sqlite-join uses the stored option (duplicates)" \
+	"$(ingest_counts s6 -C "$T/c5" "$DB")" "$ns 0 $ns 0 0"
 
 # ---- the real sample ----
 S=$SHARED/annas-archive-sample
