@@ -103,14 +103,189 @@ const char *wn_map_name(int map)
 	return name[map];
 }
 
-void wn_file_relpath(char *out, size_t cap, int role, int kind, uint32_t seq)
+void wn_file_relpath(char *out, size_t cap, int role, const char *kind, uint32_t seq)
 {
-	snprintf(out, cap, "%s/%s-%06u.jsonl.zst", wn_role_dir(role), wn_kind_name(kind), seq);
+	snprintf(out, cap, "%s/%s-%06u.jsonl.zst", wn_role_dir(role), kind, seq);
+}
+
+/* ---- kinds ----
+ * The table is meta "kinds": the names in number order, each followed by '\n'. A catalog
+ * without it has the built-in two (every catalog written before kinds had names). */
+
+static const char *const builtin_kinds[WN_NBUILTIN_KINDS] = { "track", "artist" };
+
+int wn_kind_name_ok(const char *s, size_t n)
+{
+	if (!s || !n || n > WN_KIND_NAME_MAX || s[0] < 'a' || s[0] > 'z')
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+int wn_kind_valid(const char *name)
+{
+	return name && wn_kind_name_ok(name, strlen(name));
+}
+
+void wn_kinds_init(wn_kinds *t)
+{
+	memset(t, 0, sizeof *t);
+	for (int k = 0; k < WN_NBUILTIN_KINDS; k++)
+		strcpy(t->name[k], builtin_kinds[k]);
+	t->n = WN_NBUILTIN_KINDS;
+}
+
+int wn_kinds_find(const wn_kinds *t, const char *s, size_t n)
+{
+	for (int k = 0; k < t->n; k++)
+		if (strlen(t->name[k]) == n && !memcmp(t->name[k], s, n))
+			return k;
+	return -1;
+}
+
+int wn_kinds_add(wn_kinds *t, const char *s, size_t n)
+{
+	if (!wn_kind_name_ok(s, n))
+		return WN_KINDS_BAD;
+	int k = wn_kinds_find(t, s, n);
+	if (k >= 0)
+		return k;
+	if (t->n >= WN_KINDS_MAX)
+		return WN_KINDS_FULL;
+	memcpy(t->name[t->n], s, n);
+	t->name[t->n][n] = 0;
+	return t->n++;
+}
+
+const char *wn_kinds_name(const wn_kinds *t, int k)
+{
+	return k >= 0 && k < t->n ? t->name[k] : "?";
+}
+
+int wn_kind_file_name(const char *name, size_t *kind_len, uint32_t *seq)
+{
+	const char *dash = strchr(name, '-');
+	if (!dash || !wn_kind_name_ok(name, (size_t)(dash - name)))
+		return -1;
+	const char *d = dash + 1, *e = d;
+	uint64_t v = 0;
+	while (*e >= '0' && *e <= '9' && e - d < 11)
+		v = v * 10 + (uint64_t)(*e++ - '0');
+	if (e - d < 6 || strcmp(e, ".jsonl.zst") || v == 0 || v > UINT32_MAX)
+		return -1;
+	*kind_len = (size_t)(dash - name);
+	*seq = (uint32_t)v;
+	return 0;
+}
+
+const char *wn_catalog_kind_name(const wn_catalog *c, int k)
+{
+	return wn_kinds_name(&c->kinds, k);
+}
+
+/* The table of meta "kinds", checked: every name a kind name, none twice, track and
+ * artist first. 0 or WN_E_CORRUPT (wn_index_damaged when its checksum fails). */
+static int load_kinds(wn_catalog *c, MDB_txn *txn)
+{
+	MDB_val v;
+	wn_kinds_init(&c->kinds);
+	int rc = wn_meta_get(c, txn, "kinds", &v);
+	if (rc == WN_E_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	wn_kinds t;
+	memset(&t, 0, sizeof t);
+	const char *p = v.mv_data, *end = p + v.mv_size;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		int k = nl ? wn_kinds_find(&t, p, (size_t)(nl - p)) : -1;
+		if (!nl || k >= 0 || wn_kinds_add(&t, p, (size_t)(nl - p)) < 0)
+			return wn_seterr(c, WN_E_CORRUPT, "index: meta kinds holds %s \"%.*s\": the index is damaged; rebuild it "
+				"from the data files with `winnow reindex -C %s`", !nl ? "an unterminated name" : k >= 0 ? "twice the kind" :
+				"what is not a kind name", (int)((nl ? nl : end) - p > 40 ? 40 : (nl ? nl : end) - p), p, c->dir);
+		p = nl + 1;
+	}
+	for (int k = 0; k < WN_NBUILTIN_KINDS; k++)
+		if (t.n <= k || strcmp(t.name[k], builtin_kinds[k]))
+			return wn_seterr(c, WN_E_CORRUPT, "index: meta kinds does not begin with track and artist: the index is "
+				"damaged; rebuild it from the data files with `winnow reindex -C %s`", c->dir);
+	c->kinds = t;
+	return 0;
+}
+
+static int open_kind_dbs(wn_catalog *c, MDB_txn *txn, int k, unsigned fl)
+{
+	char name[WN_KIND_NAME_MAX + 32];
+	const char *kn = c->kinds.name[k];
+	int rc;
+	snprintf(name, sizeof name, "%s.frames", kn);
+	if ((rc = mdb_dbi_open(txn, name, fl, &c->db_frames[k])))
+		return rc;
+	snprintf(name, sizeof name, "%s.superseded", kn);
+	if ((rc = mdb_dbi_open(txn, name, fl, &c->db_super[k])))
+		return rc;
+	for (int m = 0; m < WN_NMAPS; m++) {
+		snprintf(name, sizeof name, "%s.%s", kn, wn_map_name(m));
+		if ((rc = mdb_dbi_open(txn, name, fl, &c->db_map[k][m])))
+			return rc;
+	}
+	return 0;
+}
+
+/* The kinds the catalog has, as they go into MANIFEST.json and catalog.json. */
+static const char *kinds_list(const wn_catalog *c, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = 0;
+	for (int k = 0; k < c->kinds.n && o < cap; k++)
+		o += (size_t)snprintf(out + o, cap - o, "%s%s", k ? ", " : "", c->kinds.name[k]);
+	return out;
+}
+
+int wn_catalog_kind(wn_catalog *c, MDB_txn *txn, const char *name, int create)
+{
+	char list[WN_KINDS_MAX * (WN_KIND_NAME_MAX + 2) + 1];
+	size_t n = name ? strlen(name) : 0;
+	if (!wn_kind_name_ok(name, n))
+		return wn_seterr(c, WN_E_USAGE, "bad kind \"%.*s\": a kind is a name of 1 to %d characters a-z, 0-9 and _, "
+			"starting with a letter ([a-z][a-z0-9_]{0,%d})", (int)(n > 64 ? 64 : n), name ? name : "",
+			WN_KIND_NAME_MAX, WN_KIND_NAME_MAX - 1);
+	int k = wn_kinds_find(&c->kinds, name, n);
+	if (k >= 0)
+		return k;
+	if (!create)
+		return wn_seterr(c, WN_E_NOTFOUND, "%s: the catalog has no %s records (its kinds: %s)", c->dir, name,
+			kinds_list(c, list, sizeof list));
+	if (c->kinds.n >= WN_KINDS_MAX)
+		return wn_seterr(c, WN_E_USAGE, "%s: the catalog has %d kinds, the most it can hold: no room for %s", c->dir,
+			WN_KINDS_MAX, name);
+	if (!c->writable || !txn)
+		return wn_seterr(c, WN_E_USAGE, "catalog is open read-only");
+	/* the new kind's databases and the table, in the caller's transaction */
+	k = wn_kinds_add(&c->kinds, name, n);
+	memset(&c->ks[k], 0, sizeof c->ks[k]);
+	wn_buf b = { 0 };
+	for (int i = 0; i < c->kinds.n; i++)
+		wn_buf_printf(&b, "%s\n", c->kinds.name[i]);
+	int rc = open_kind_dbs(c, txn, k, MDB_CREATE);
+	if (rc)
+		rc = wn_lmdb_err(c, rc, "create the databases of a kind");
+	else
+		rc = b.p ? wn_meta_put(c, txn, "kinds", b.p, b.len) : WN_E_NOMEM;
+	wn_buf_free(&b);
+	if (rc) {
+		c->kinds.n = k;
+		return rc;
+	}
+	return k;
 }
 
 /* ---- packing of index values (layouts in doc/FORMAT.md) ---- */
 
-void wn_fileinfo_pack(uint8_t *p, const wn_fileinfo *f)
+void wn_fileinfo_pack(uint8_t *p, const wn_fileinfo *f, const char *rel)
 {
 	memset(p, 0, WN_FILEINFO_BYTES);
 	p[0] = f->role;
@@ -124,8 +299,6 @@ void wn_fileinfo_pack(uint8_t *p, const wn_fileinfo *f)
 	wn_put_be64(p + 40, f->raw_bytes);
 	wn_put_be64(p + 48, f->first_ord);
 	memcpy(p + 56, f->xxh128, 16);
-	char rel[128];
-	wn_file_relpath(rel, sizeof rel, f->role, f->kind, f->seq);
 	wn_sum_seal(rel, strlen(rel), p, WN_FILEINFO_BYTES - WN_SUM_BYTES);
 }
 
@@ -183,6 +356,14 @@ int wn_file_row(wn_catalog *c, const MDB_val *k, const MDB_val *v, wn_fileinfo *
 		return wn_index_damaged(c, "the files row of %.*s", (int)(k->mv_size < 200 ? k->mv_size : 200),
 			(const char *)k->mv_data);
 	wn_fileinfo_unpack(f, v->mv_data);
+	/* the row's role and kind must name the file it is the row of */
+	char rel[128];
+	wn_file_relpath(rel, sizeof rel, f->role, wn_kinds_name(&c->kinds, f->kind), f->seq);
+	if (f->role >= WN_NROLES || f->kind >= c->kinds.n || strlen(rel) != k->mv_size || memcmp(rel, k->mv_data, k->mv_size))
+		return wn_seterr(c, WN_E_CORRUPT, "index: the files row of %.*s says role %u, kind %u (%s), number %u: the "
+			"index is damaged; rebuild it from the data files with `winnow reindex -C %s`",
+			(int)(k->mv_size < 200 ? k->mv_size : 200), (const char *)k->mv_data, f->role, f->kind,
+			wn_kinds_name(&c->kinds, f->kind), f->seq, c->dir);
 	return 0;
 }
 
@@ -237,10 +418,10 @@ int wn_meta_del(wn_catalog *c, MDB_txn *txn, const char *key)
 #define KSTATE_FIELDS 10
 int wn_meta_get_kstate(wn_catalog *c, MDB_txn *txn, int kind, wn_kstate *ks)
 {
-	char key[32];
+	char key[WN_KIND_NAME_MAX + 8];
 	MDB_val v;
 	memset(ks, 0, sizeof *ks);
-	snprintf(key, sizeof key, "state.%s", wn_kind_name(kind));
+	snprintf(key, sizeof key, "state.%s", wn_catalog_kind_name(c, kind));
 	int rc = wn_meta_get(c, txn, key, &v);
 	if (rc == WN_E_NOTFOUND)
 		return 0;
@@ -260,14 +441,14 @@ int wn_meta_get_kstate(wn_catalog *c, MDB_txn *txn, int kind, wn_kstate *ks)
 
 int wn_meta_put_kstate(wn_catalog *c, MDB_txn *txn, int kind, const wn_kstate *ks)
 {
-	char key[32];
+	char key[WN_KIND_NAME_MAX + 8];
 	uint8_t p[KSTATE_FIELDS * 8];
 #define WN_X(n) ks->n,
 	const uint64_t f[KSTATE_FIELDS] = { ks->next_ord, WN_OUTCOMES(WN_X) ks->ledger_entries, ks->reject_entries, ks->runs_next };
 #undef WN_X
 	for (int i = 0; i < KSTATE_FIELDS; i++)
 		wn_put_be64(p + 8 * i, f[i]);
-	snprintf(key, sizeof key, "state.%s", wn_kind_name(kind));
+	snprintf(key, sizeof key, "state.%s", wn_catalog_kind_name(c, kind));
 	return wn_meta_put(c, txn, key, p, sizeof p);
 }
 
@@ -347,7 +528,7 @@ static int open_env(wn_catalog *c)
 	int rc = mdb_env_create(&c->env);
 	if (rc)
 		return wn_lmdb_err(c, rc, "create");
-	mdb_env_set_maxdbs(c->env, 32);
+	mdb_env_set_maxdbs(c->env, WN_MAX_DBS);
 	mdb_env_set_mapsize(c->env, (size_t)1 << 40);   /* address space only; the file grows as needed */
 	mdb_env_set_maxreaders(c->env, 126);
 	struct stat before[2];
@@ -372,23 +553,15 @@ static int open_env(wn_catalog *c)
 static int open_dbs(wn_catalog *c, MDB_txn *txn)
 {
 	unsigned fl = c->writable ? MDB_CREATE : 0;
-	char name[64];
 	int rc;
 	if ((rc = mdb_dbi_open(txn, "meta", fl, &c->db_meta)) || (rc = mdb_dbi_open(txn, "files", fl, &c->db_files)))
 		goto fail;
-	for (int k = 0; k < WN_NKINDS; k++) {
-		snprintf(name, sizeof name, "%s.frames", wn_kind_name(k));
-		if ((rc = mdb_dbi_open(txn, name, fl, &c->db_frames[k])))
+	/* the kinds table is read before the format is checked: a damaged one stops the open */
+	if ((rc = load_kinds(c, txn)))
+		return rc;
+	for (int k = 0; k < c->kinds.n; k++)
+		if ((rc = open_kind_dbs(c, txn, k, fl)))
 			goto fail;
-		snprintf(name, sizeof name, "%s.superseded", wn_kind_name(k));
-		if ((rc = mdb_dbi_open(txn, name, fl, &c->db_super[k])))
-			goto fail;
-		for (int m = 0; m < WN_NMAPS; m++) {
-			snprintf(name, sizeof name, "%s.%s", wn_kind_name(k), wn_map_name(m));
-			if ((rc = mdb_dbi_open(txn, name, fl, &c->db_map[k][m])))
-				goto fail;
-		}
-	}
 	return 0;
 fail:
 	if (rc == MDB_NOTFOUND)
@@ -449,7 +622,7 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 	int rc = mdb_cursor_open(txn, c->db_files, &cur);
 	if (rc)
 		return wn_lmdb_err(c, rc, "files cursor");
-	uint32_t maxseq[WN_NROLES][WN_NKINDS] = { { 0 } };
+	uint32_t maxseq[WN_NROLES][WN_KINDS_MAX] = { { 0 } };
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		wn_fileinfo f;
 		if (k.mv_size > 200) {
@@ -460,7 +633,7 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 			mdb_cursor_close(cur);
 			return rc;
 		}
-		if (f.role < WN_NROLES && f.kind < WN_NKINDS && f.seq > maxseq[f.role][f.kind])
+		if (f.seq > maxseq[f.role][f.kind])
 			maxseq[f.role][f.kind] = f.seq;
 		if (f.sealed)
 			continue;
@@ -516,18 +689,12 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 		}
 		struct dirent *de;
 		while ((de = readdir(d))) {
-			for (int kd = 0; kd < WN_NKINDS; kd++) {
-				const char *kn = wn_kind_name(kd);
-				size_t kl = strlen(kn);
-				if (strncmp(de->d_name, kn, kl) || de->d_name[kl] != '-')
-					continue;
-				char *end;
-				unsigned long seq = strtoul(de->d_name + kl + 1, &end, 10);
-				if (end - (de->d_name + kl + 1) < 6 || strcmp(end, ".jsonl.zst"))
-					continue;
-				if (seq > maxseq[r][kd])
-					unlinkat(dfd, de->d_name, 0);   /* a link is removed, never followed */
-			}
+			/* only names of the catalog's own kinds: another file is not winnow's to remove */
+			size_t kl;
+			uint32_t seq;
+			int kd = wn_kind_file_name(de->d_name, &kl, &seq) ? -1 : wn_kinds_find(&c->kinds, de->d_name, kl);
+			if (kd >= 0 && seq > maxseq[r][kd])
+				unlinkat(dfd, de->d_name, 0);   /* a link is removed, never followed */
 		}
 		closedir(d);
 	}
@@ -598,7 +765,7 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 		return wn_lmdb_err(c, rc, "begin");
 	if ((rc = open_dbs(c, txn)) || (rc = check_format(c, txn)) || (rc = load_opts(c, txn)))
 		goto abort;
-	for (int k = 0; k < WN_NKINDS; k++)
+	for (int k = 0; k < c->kinds.n; k++)
 		if ((rc = wn_meta_get_kstate(c, txn, k, &c->ks[k])))
 			goto abort;
 	MDB_val v;
@@ -867,7 +1034,7 @@ int wn_catalog_write_manifests(wn_catalog *c)
 				break;
 			wn_manifest_sha_line(&sums, k.mv_data, k.mv_size, f.sha256);
 		}
-		wn_manifest_json_file(&js, k.mv_data, k.mv_size, &f, first);
+		wn_manifest_json_file(&js, k.mv_data, k.mv_size, &f, wn_catalog_kind_name(c, f.kind), first);
 		first = 0;
 	}
 	mdb_cursor_close(cur);
@@ -885,10 +1052,10 @@ int wn_catalog_write_manifests(wn_catalog *c)
 		wn_buf_free(&sums);
 		return rc;
 	}
-	wn_manifest_json_end(&js, c->ks);
+	wn_manifest_json_end(&js, &c->kinds, c->ks);
 	int opts_rc = c->have_opts ? wn_catopts_encode(&c->opts, &opts) : 0;
 	if (!opts_rc)
-		wn_catalog_json(&cat, c->generation, open_files, c->have_opts ? opts.p : NULL, c->ks);
+		wn_catalog_json(&cat, c->generation, open_files, c->have_opts ? opts.p : NULL, &c->kinds, c->ks);
 	wn_buf_free(&opts);
 	if (!man.p)
 		wn_buf_puts(&man, "");

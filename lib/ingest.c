@@ -35,7 +35,7 @@
 void wn_ingest_opts_init(wn_ingest_opts *o)
 {
 	memset(o, 0, sizeof *o);
-	o->kind = WN_KIND_TRACK;
+	o->kind = "track";
 	o->level = 3;
 	o->frame_bytes = 1u << 20;
 	o->shard_bytes = 256ull << 20;
@@ -47,30 +47,32 @@ void wn_ingest_opts_init(wn_ingest_opts *o)
 
 /* ---- options fixed at catalog creation ---- */
 
-static int setup_opts(wn_catalog *c, const wn_ingest_opts *o, MDB_txn *txn)
+static int setup_opts(wn_catalog *c, const wn_ingest_opts *o, int kind, MDB_txn *txn)
 {
 	wn_catopts want;
 	memset(&want, 0, sizeof want);
 	if (c->have_opts)
 		want = c->opts;
 	else {
-		for (int k = 0; k < WN_NKINDS; k++)
+		for (int k = 0; k < WN_NBUILTIN_KINDS; k++)
 			strcpy(want.id_field[k], wn_record_default_id(k));
 	}
 	/* Nothing is fixed before a record was kept: a run that rejected every record (the
 	 * wrong id field, say) must not stop the rerun with the right one. */
-	int empty_kind = c->ks[o->kind].kept == 0;
-	int empty_all = c->ks[0].kept == 0 && c->ks[1].kept == 0;
-	const char *idf = o->id_field ? o->id_field : wn_record_default_id(o->kind);
+	int empty_kind = c->ks[kind].kept == 0, empty_all = 1;
+	for (int k = 0; k < c->kinds.n; k++)
+		empty_all &= c->ks[k].kept == 0;
+	const char *idf = o->id_field ? o->id_field : wn_record_default_id(kind);
 	if (strlen(idf) >= sizeof want.id_field[0] || (o->isrc_field && strlen(o->isrc_field) >= sizeof want.isrc_field))
 		return wn_seterr(c, WN_E_USAGE, "field path too long");
-	if (strcmp(want.id_field[o->kind], idf)) {
+	/* the other kinds' id field is the default (wn_ingest checked) */
+	if (kind < WN_NBUILTIN_KINDS && strcmp(want.id_field[kind], idf)) {
 		if (!empty_kind)
 			return wn_seterr(c, WN_E_MISMATCH, "the catalog's %s records use id field \"%s\", not \"%s\"",
-				wn_kind_name(o->kind), want.id_field[o->kind], idf);
-		strcpy(want.id_field[o->kind], idf);
+				wn_catalog_kind_name(c, kind), want.id_field[kind], idf);
+		strcpy(want.id_field[kind], idf);
 	}
-	if (o->kind == WN_KIND_TRACK) {
+	if (kind == WN_KIND_TRACK) {
 		const char *isf = o->isrc_field ? o->isrc_field : "";
 		if (strcmp(want.isrc_field, isf)) {
 			if (!empty_kind)
@@ -461,7 +463,7 @@ static int read_source(ing *g, run_in *in, wn_source *src, int resume)
 	pthread_cond_init(&ps->cv, NULL);
 	ps->src = src;
 	ps->x.json = g->json;
-	ps->x.id_field = g->c->opts.id_field[g->kind];
+	ps->x.id_field = wn_record_id_field(&g->c->opts, g->kind);
 	ps->x.kind = g->kind;
 	ps->x.newest = g->o->on_conflict == WN_CONFLICT_NEWEST;
 	ps->cancel = g->o->cancel;
@@ -652,8 +654,17 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		memset(res, 0, sizeof *res);
 	if (!c->writable)
 		return wn_seterr(c, WN_E_USAGE, "catalog is open read-only");
-	if (o->kind != WN_KIND_TRACK && o->kind != WN_KIND_ARTIST)
-		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", o->kind);
+	/* the kind: one the catalog has, or one the first transaction below adds */
+	const char *kname = o->kind ? o->kind : "track";
+	int kind = wn_kinds_find(&c->kinds, kname, strlen(kname)), nkinds = c->kinds.n;
+	if (kind < 0 && (!wn_kind_valid(kname) || c->kinds.n >= WN_KINDS_MAX))
+		return wn_catalog_kind(c, NULL, kname, 1);
+	int knum = kind >= 0 ? kind : nkinds;
+	if (knum >= WN_NBUILTIN_KINDS && o->id_field && strcmp(o->id_field, wn_record_default_id(knum)))
+		return wn_seterr(c, WN_E_USAGE, "--id-field is taken for track and artist records; %s records use \"%s\"",
+			kname, wn_record_default_id(knum));
+	if (kind < 0)
+		memset(&c->ks[nkinds], 0, sizeof c->ks[nkinds]);
 	if (o->level < 1 || o->level > 22 || o->frame_bytes < 4096 || o->frame_bytes > (1u << 30) ||
 	    o->shard_bytes < o->frame_bytes || o->max_line < 16)
 		return wn_seterr(c, WN_E_USAGE, "bad level, frame, shard or line size");
@@ -669,8 +680,8 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 	memset(&g, 0, sizeof g);
 	g.c = c;
 	g.o = o;
-	g.kind = o->kind;
-	g.ks = &c->ks[o->kind];
+	g.kind = knum;
+	g.ks = &c->ks[g.kind];
 	g.res = res;
 	g.t0 = wn_now();
 	g.ckpt_every = o->checkpoint_records;
@@ -706,11 +717,14 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		rc = wn_lmdb_err(c, rc, "begin");
 		goto out;
 	}
-	if ((rc = setup_opts(c, o, txn)) || (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn))) {
+	if ((kind < 0 && (rc = wn_catalog_kind(c, txn, kname, 1)) < 0) || (rc = setup_opts(c, o, g.kind, txn)) ||
+	    (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn))) {
 		mdb_txn_abort(txn);
+		c->kinds.n = nkinds;   /* a kind added in it is not there */
 		goto out;
 	}
 	if ((rc = mdb_txn_commit(txn))) {
+		c->kinds.n = nkinds;
 		rc = wn_lmdb_err(c, rc, "commit");
 		goto out;
 	}
@@ -796,7 +810,7 @@ out:
 		/* the catalog on disk is at its last checkpoint; so must our idea of it be */
 		*g.ks = ks_saved;
 		MDB_txn *t;
-		if (!mdb_txn_begin(c->env, NULL, MDB_RDONLY, &t)) {
+		if (g.kind < c->kinds.n && !mdb_txn_begin(c->env, NULL, MDB_RDONLY, &t)) {
 			wn_meta_get_kstate(c, t, g.kind, g.ks);
 			mdb_txn_abort(t);
 		}

@@ -23,9 +23,14 @@ const char *wn_record_default_id(int kind)
 	return "id";
 }
 
+const char *wn_record_id_field(const wn_catopts *o, int kind)
+{
+	return kind >= 0 && kind < WN_NBUILTIN_KINDS && *o->id_field[kind] ? o->id_field[kind] : wn_record_default_id(kind);
+}
+
 int wn_record_parser(wn_json *j, const wn_catopts *o, int kind, unsigned what)
 {
-	int rc = wn_json_set_slot(j, WN_SLOT_ID, o->id_field[kind]);
+	int rc = wn_json_set_slot(j, WN_SLOT_ID, wn_record_id_field(o, kind));
 	if (!rc && kind == WN_KIND_TRACK) {
 		if (*o->isrc_field)
 			rc = wn_json_set_slot(j, WN_SLOT_ISRC, o->isrc_field);

@@ -28,6 +28,9 @@ enum { WN_SLOT_ID, WN_SLOT_ISRC, WN_SLOT_ISRC2, WN_SLOT_FREE };
 
 /* The id field of `kind` when the catalog does not say otherwise. */
 const char *wn_record_default_id(int kind);
+/* The id field of `kind` in the catalog options o: track and artist have their own
+ * (WN_NBUILTIN_KINDS entries of wn_catopts.id_field), every other kind the default. */
+const char *wn_record_id_field(const struct wn_catopts *o, int kind);
 
 /* Set parser j up to read records of `kind` as the catalog `o` stores them: the id in
  * WN_SLOT_ID, the ISRC (tracks: the catalog's ISRC field, or the two automatic ones) in

@@ -729,7 +729,7 @@ int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
 	if (table) {
 		q->mode = 2;
 	} else {
-		q->mode = o->kind == WN_KIND_ARTIST ? 1 : 0;
+		q->mode = o->kind && !strcmp(o->kind, "artist") ? 1 : 0;
 		table = q->mode ? "artists" : "tracks";
 		const char *need[] = { table, q->mode ? "artist_genres" : "track_artists", "artists", "albums" };
 		for (int i = 0; i < (q->mode ? 2 : 4); i++) {

@@ -71,32 +71,25 @@ static int ht_insert(vctx *x, vfile *f)
 	return 0;
 }
 
-/* Parse "<role dir>/<kind>-<seq>.jsonl.zst". */
-static void name_parse(vfile *f)
+/* Parse "<role dir>/<kind>-<seq>.jsonl.zst": a kind of the catalog's, or, in a bare
+ * folder, any kind name (added to the table). */
+static void name_parse(vctx *x, vfile *f)
 {
 	f->role = f->kind = -1;
 	f->seq = 0;
 	for (int r = 0; r < WN_NROLES; r++) {
-		size_t rl = strlen(wn_role_dir(r));
-		if (strncmp(f->path, wn_role_dir(r), rl) || f->path[rl] != '/')
+		size_t rl = strlen(wn_role_dir(r)), kl;
+		uint32_t seq;
+		if (strncmp(f->path, wn_role_dir(r), rl) || f->path[rl] != '/' || wn_kind_file_name(f->path + rl + 1, &kl, &seq))
 			continue;
 		const char *n = f->path + rl + 1;
-		for (int k = 0; k < WN_NKINDS; k++) {
-			const char *kn = wn_kind_name(k);
-			size_t kl = strlen(kn);
-			if (strncmp(n, kn, kl) || n[kl] != '-')
-				continue;
-			const char *d = n + kl + 1, *e = d;
-			uint64_t v = 0;
-			while (*e >= '0' && *e <= '9' && e - d < 10)
-				v = v * 10 + (uint64_t)(*e++ - '0');
-			if (e - d < 6 || strcmp(e, ".jsonl.zst") || v == 0 || v > UINT32_MAX)
-				continue;
-			f->role = r;
-			f->kind = k;
-			f->seq = (uint32_t)v;
+		int k = x->c ? wn_kinds_find(&x->kinds, n, kl) : wn_kinds_add(&x->kinds, n, kl);
+		if (k < 0)
 			return;
-		}
+		f->role = r;
+		f->kind = k;
+		f->seq = seq;
+		return;
 	}
 }
 
@@ -117,7 +110,7 @@ vfile *wn_vfile_get(vctx *x, const char *path)
 		free(f);
 		return NULL;
 	}
-	name_parse(f);
+	name_parse(x, f);
 	f->j.role = f->j.kind = -1;
 	x->f[x->nf++] = f;
 	return f;
@@ -364,7 +357,7 @@ static int load_mjson(vctx *x, int catalog, int *have, wn_mjson *m)
 	if (rc > 0) {
 		mjdoc d = { x, name };
 		wn_mjson_cb cb = { .file = catalog ? NULL : mj_file, .version = mj_version, .field = mj_field,
-			.catalog = catalog, .ud = &d };
+			.catalog = catalog, .kinds = x->c ? &x->mkinds : &x->kinds, .ud = &d };
 		*have = 1;
 		rc = wn_mjson_read(b.p, b.len, &cb, m);
 		if (!rc && m->bad)
@@ -379,6 +372,11 @@ int wn_vload_manifests_json(vctx *x)
 	wn_mjson mj, cj;
 	x->interrupted = -1;
 	int rc = load_mjson(x, 0, &x->have_mjson, &mj);
+	/* catalog mode: the manifests name no kind the index does not have */
+	for (int k = x->kinds.n; !rc && x->c && k < x->mkinds.n; k++)
+		wn_vprob(x, PK_METADATA, &NOLOC, "MANIFEST.json names the kind %s, which the index does not have",
+			x->mkinds.name[k]);
+	int nmk = x->mkinds.n;
 	if (!rc && x->have_mjson) {
 		x->mj_counts = mj.have_counts;
 		memcpy(x->mjc, mj.counts, sizeof x->mjc);
@@ -387,6 +385,9 @@ int wn_vload_manifests_json(vctx *x)
 	}
 	if (!rc)
 		rc = load_mjson(x, 1, &x->have_cjson, &cj);
+	for (int k = nmk; !rc && x->c && k < x->mkinds.n; k++)
+		wn_vprob(x, PK_METADATA, &NOLOC, "catalog.json names the kind %s, which the index does not have",
+			x->mkinds.name[k]);
 	if (!rc && x->have_cjson) {
 		x->cj_counts = cj.have_counts;
 		memcpy(x->cjc, cj.counts, sizeof x->cjc);
@@ -412,7 +413,7 @@ int wn_vwriter_active(vctx *x)
 
 /* ---- files nobody listed ---- */
 
-static int scan_folder(vctx *x, const char *folder, uint32_t maxseq[WN_NROLES][WN_NKINDS])
+static int scan_folder(vctx *x, const char *folder, uint32_t maxseq[WN_NROLES][WN_KINDS_MAX])
 {
 	int dfd = openat(x->dirfd, folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
@@ -436,7 +437,7 @@ static int scan_folder(vctx *x, const char *folder, uint32_t maxseq[WN_NROLES][W
 		vfile probe;
 		memset(&probe, 0, sizeof probe);
 		probe.path = rel;
-		name_parse(&probe);
+		name_parse(x, &probe);
 		struct stat st;
 		int isdir = !fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) && S_ISDIR(st.st_mode);
 		if (!(f = wn_vfile_get(x, rel))) {
@@ -465,7 +466,7 @@ static int scan_folder(vctx *x, const char *folder, uint32_t maxseq[WN_NROLES][W
 
 int wn_vscan_extras(vctx *x)
 {
-	uint32_t maxseq[WN_NROLES][WN_NKINDS] = { { 0 } };
+	uint32_t maxseq[WN_NROLES][WN_KINDS_MAX] = { { 0 } };
 	char (*folders)[256] = calloc(x->nf + WN_NROLES, sizeof *folders);
 	size_t nfold = 0;
 	if (!folders)
@@ -598,7 +599,7 @@ int wn_vworker_init(vctx *x, vworker *w)
 	if (!w->dctx || !w->hasher)
 		return WN_E_NOMEM;
 	if (x->c && x->deep && x->c->have_opts)
-		for (int k = 0; k < WN_NKINDS; k++) {
+		for (int k = 0; k < x->kinds.n; k++) {
 			int rc = json_for_kind(x->c, k, &w->json[k]);
 			if (rc)
 				return rc;
@@ -612,7 +613,7 @@ void wn_vworker_free(vworker *w)
 	wn_hasher_free(w->hasher);
 	free(w->in);
 	free(w->out);
-	for (int k = 0; k < WN_NKINDS; k++)
+	for (int k = 0; k < WN_KINDS_MAX; k++)
 		wn_json_free(w->json[k]);
 	if (w->fd >= 0)
 		close(w->fd);

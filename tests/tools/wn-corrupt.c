@@ -106,7 +106,7 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/index", argv[1]);
 	const char *op = argv[2], *kind = argv[3];
 	int rc;
-	if ((rc = mdb_env_create(&env)) || (rc = mdb_env_set_maxdbs(env, 32)) ||
+	if ((rc = mdb_env_create(&env)) || (rc = mdb_env_set_maxdbs(env, WN_MAX_DBS)) ||
 	    (rc = mdb_env_set_mapsize(env, (size_t)1 << 40)) || (rc = mdb_env_open(env, path, MDB_NOTLS, 0644)))
 		return die(3, path, rc);
 	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)))

@@ -201,7 +201,10 @@ static void test_bad(void)
 	bad_case("\"role\":\"shard\"", "\"role\":\"x\"", WN_MF_ROLE, "not a role");
 	bad_case("\"role\":\"shard\"", "\"role\":0", WN_MF_ROLE, "not a string");
 	bad_case("\"kind\":\"track\",", "", WN_MF_KIND, "missing");
-	bad_case("\"kind\":\"track\"", "\"kind\":\"x\"", WN_MF_KIND, "not a kind");
+	bad_case("\"kind\":\"track\"", "\"kind\":\"Track\"", WN_MF_KIND, "not a kind name");
+	bad_case("\"kind\":\"track\"", "\"kind\":\"9x\"", WN_MF_KIND, "not a kind name");
+	bad_case("\"kind\":\"track\"", "\"kind\":\"re-lease\"", WN_MF_KIND, "not a kind name");
+	bad_case("\"kind\":\"track\"", "\"kind\":\"a23456789012345678901234567890123\"", WN_MF_KIND, "not a kind name");
 	bad_case("\"kind\":\"track\"", "\"kind\":null", WN_MF_KIND, "not a string");
 	bad_case("\"xxh128\":\"ffeeddccbbaa99887766554433221100\",", "", WN_MF_XXH128, "missing");
 	bad_case("\"xxh128\":\"ffeeddccbbaa99887766554433221100\"", "\"xxh128\":\"zz\"", WN_MF_XXH128, "32 hex digits");
