@@ -1,7 +1,8 @@
 /*
  * catalog.c - the catalog folder: opening it, the writer lock, the LMDB environment and
- * its metadata, rolling back what an interrupted writer left behind, and writing the
- * manifests (MANIFEST, MANIFEST.json, catalog.json) from the index.
+ * its metadata, the kinds table (a kind's name and number), rolling back what an
+ * interrupted writer left behind, and writing the manifests (MANIFEST, MANIFEST.json,
+ * catalog.json) from the index.
  *
  * The index is the source of truth. Every data file (shard, ledger, rejects) has a row
  * in DB "files" giving its committed length; bytes beyond it were written after the last
@@ -270,11 +271,13 @@ int wn_catalog_kind(wn_catalog *c, MDB_txn *txn, const char *name, int create)
 	wn_buf b = { 0 };
 	for (int i = 0; i < c->kinds.n; i++)
 		wn_buf_printf(&b, "%s\n", c->kinds.name[i]);
+	uint8_t ver[4];
+	wn_put_be32(ver, WN_INDEX_VERSION_KINDS);
 	int rc = open_kind_dbs(c, txn, k, MDB_CREATE);
 	if (rc)
 		rc = wn_lmdb_err(c, rc, "create the databases of a kind");
-	else
-		rc = b.p ? wn_meta_put(c, txn, "kinds", b.p, b.len) : WN_E_NOMEM;
+	else if (!(rc = b.p ? wn_meta_put(c, txn, "kinds", b.p, b.len) : WN_E_NOMEM))
+		rc = wn_meta_put(c, txn, "index_version", ver, 4);
 	wn_buf_free(&b);
 	if (rc) {
 		c->kinds.n = k;
@@ -595,9 +598,9 @@ static int check_format(wn_catalog *c, MDB_txn *txn)
 		return rc;
 	if ((rc = wn_meta_get(c, txn, "index_version", &v)))
 		return rc;
-	if (v.mv_size != 4 || wn_get_be32(v.mv_data) != WN_INDEX_VERSION)
-		return wn_seterr(c, WN_E_VERSION, "%s: index version %u, this winnow reads version %d", c->dir,
-			v.mv_size == 4 ? wn_get_be32(v.mv_data) : 0, WN_INDEX_VERSION);
+	if (v.mv_size != 4 || (wn_get_be32(v.mv_data) != WN_INDEX_VERSION && wn_get_be32(v.mv_data) != WN_INDEX_VERSION_KINDS))
+		return wn_seterr(c, WN_E_VERSION, "%s: index version %u, this winnow reads versions %d and %d", c->dir,
+			v.mv_size == 4 ? wn_get_be32(v.mv_data) : 0, WN_INDEX_VERSION, WN_INDEX_VERSION_KINDS);
 	if ((rc = wn_meta_get(c, txn, "format_version", &v)))
 		return rc;
 	if (v.mv_size != 4 || wn_get_be32(v.mv_data) != WN_FORMAT_VERSION)

@@ -13,7 +13,7 @@
  *   pool.c       the worker pool (pool.h)
  *   seekable.c   zstd frames with checksums, the seekable-format seek table
  *   catalog.c    open/lock/recover, LMDB environment, metadata, file and frame rows,
- *                role and map names, the commit protocol
+ *                role and map names, the kinds table, the commit protocol
  *   manifest.c   MANIFEST, SHA256SUMS, MANIFEST.json and catalog.json (manifest.h)
  *   ledger.c     ledger and reject entries, encoded and decoded (ledger.h)
  *   frame.c      the frame layer: a record's frame, read back
@@ -51,6 +51,10 @@
 /* The index's own version (meta "index_version"): 2 = every value ends in a checksum.
  * The index is derived from the data files (winnow reindex), which did not change. */
 #define WN_INDEX_VERSION 2
+/* 3 = 2 with kinds other than track and artist (meta "kinds"): written when the first is
+ * added, so that a winnow that knows only those two refuses the index instead of writing
+ * manifests that miss the others. This winnow reads both. */
+#define WN_INDEX_VERSION_KINDS 3
 
 #define WN_UNUSED __attribute__((unused))
 #define WN_LIKELY(x) __builtin_expect(!!(x), 1)
