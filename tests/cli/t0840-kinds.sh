@@ -115,6 +115,13 @@ cp "$C/shards/label-000001.jsonl.zst" "$B/shards/master-000001.jsonl.zst"
 must_fail "bare copy with a shard of a kind MANIFEST does not list: exit 1" 1 "$WINNOW" verify --manifest "$B/MANIFEST"
 grep -q '^extra: shards/master-000001.jsonl.zst' "$T/.out"; is "... it is an extra file" "$?" 0
 
+# a manifest that names a kind the index does not have
+rm -rf "$T/mk" && cp -r "$C" "$T/mk"
+sed -i 's/"label":{"records"/"lable":{"records"/' "$T/mk/MANIFEST.json"
+must_fail "MANIFEST.json counting a kind the index lacks: verify exits 1" 1 "$WINNOW" verify -C "$T/mk"
+grep -q 'MANIFEST.json names the kind lable, which the index does not have' "$T/.out"; is "... it is named" "$?" 0
+grep -q '"counts.label" is missing' "$T/.out"; is "... and the label counts are missing" "$?" 0
+
 # ---- reindex: the same answers ----
 for k in track artist recording release label; do "$WINNOW" export -C "$C" --kind $k >"$T/before.$k"; done
 stats_of() { "$WINNOW" stats -C "$1" --json | sed 's/"index_[a-z_]*":[0-9.]*//g; s/"runs":[0-9]*//g'; }
