@@ -708,6 +708,9 @@ void wn_vcheck_file(vctx *x, vfile *f)
 	    ((f->j.role >= 0 && f->j.role != f->role) || (f->j.kind >= 0 && f->j.kind != f->kind)))
 		wn_vprob(x, PK_METADATA, &l, "MANIFEST.json gives the file another role or kind than its name");
 	if (f->have_row) {
+		if (f->role < 0)
+			wn_vprob(x, PK_IXMISMATCH, &l, "index: a files row under a name that is not a data file's of a kind the "
+				"catalog has");
 		if (f->role >= 0 && (f->row.role != f->role || f->row.kind != f->kind || f->row.seq != f->seq))
 			wn_vprob(x, PK_IXMISMATCH, &l, "index: the files row says role %u, kind %u, number %u, unlike the file's name",
 				f->row.role, f->row.kind, f->row.seq);

@@ -162,6 +162,13 @@ grep -q 'meta kinds holds what is not a kind name "Rec"' "$T/.err"; is "... the 
 fresh twice
 "$WNC" "$D" put-meta kinds 'track\nartist\nlabel\nlabel\n'
 must_fail "kinds table naming a kind twice: exit 1" 1 "$WINNOW" get -C "$D" --kind label l1
+fresh short
+"$WNC" "$D" put-meta kinds 'track\nartist\nrecording\nrelease\n'
+must_fail "kinds table without a kind the files rows use: stats exits 1" 1 "$WINNOW" stats -C "$D"
+grep -q 'files row of rejects/label-000001.jsonl.zst says role 2, kind 4 (?)' "$T/.err"; is "... naming the row" "$?" 0
+must_fail "... verify exits 1" 1 "$WINNOW" verify -C "$D"
+grep -q '^index-mismatch: shards/label-000001.jsonl.zst: index: a files row under a name' "$T/.out"
+is "... and names the label shard's row" "$?" 0
 fresh order
 "$WNC" "$D" put-meta kinds 'artist\ntrack\nrecording\nrelease\nlabel\n'
 must_fail "kinds table without track and artist first: exit 1" 1 "$WINNOW" export -C "$D"
