@@ -173,6 +173,7 @@ typedef struct vctx {
 	 * name (verify_files.c adds them as it meets them). mkinds: the manifests' (catalog
 	 * mode: the catalog's, then those only they name). */
 	wn_kinds kinds, mkinds;
+	uint8_t uncounted[WN_KINDS_MAX];   /* a kind MANIFEST.json (1) or catalog.json (2) has no counts of */
 	/* files, by path */
 	vfile **f;
 	size_t nf, capf;

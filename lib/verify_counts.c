@@ -158,6 +158,15 @@ void wn_vcheck_counters(vctx *x)
 		free(sh);
 	}
 	if (x->c) {
+		/* a kind the catalog has and the manifests lack: added by a run that is going on
+		 * or was cut short (they are rewritten at its end), else damage */
+		for (int kd = WN_NBUILTIN_KINDS; kd < x->kinds.n; kd++)
+			for (int d = 1; d <= 2; d++)
+				if (x->uncounted[kd] & d)
+					wn_vprob(x, stale ? PK_NOTE : PK_METADATA, &NOLOC, "%s has no counts of %s%s",
+						d == 1 ? "MANIFEST.json" : "catalog.json", wn_kinds_name(&x->kinds, kd),
+						stale ? " yet (it is rewritten when the run that added the kind ends, or when the next ingest "
+						"opens the catalog)" : "");
 		if (x->cj_counts)
 			manifest_counts(x, "catalog.json", x->cjc, stale);
 		if (x->mj_counts)
