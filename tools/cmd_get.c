@@ -7,7 +7,7 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: winnow get -C CATALOG [--kind track|artist] ID ...\n"
+	"usage: winnow get -C CATALOG [--kind KIND] ID ...\n"
 	"       winnow get -C CATALOG --isrc ISRC ...\n"
 	"\n"
 	"Prints the surviving record of each ID (JSONL, in the order given), or every surviving\n"
@@ -15,7 +15,8 @@ static const char usage[] =
 	"index first. Exit status 1 if any was not found, or damaged, or in a missing shard.\n"
 	"\n"
 	"  -C, --catalog DIR        the catalog\n"
-	"  -k, --kind KIND          track (default) or artist\n"
+	"  -k, --kind KIND          the records' kind: track (default), artist, or any other\n"
+	"                           kind the catalog holds\n"
 	"  -i, --isrc               the arguments are ISRCs (tracks only; compared upper-case,\n"
 	"                           letters and digits only)\n"
 	"  -h, --help               print this text\n";
@@ -43,14 +44,15 @@ int cmd_get(int argc, char **argv)
 	static const struct option lo[] = { { "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "isrc", 0, 0, 'i' },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	const char *dir = NULL;
-	int kind = WN_KIND_TRACK, isrc = 0, c;
+	const char *kind = "track";
+	int isrc = 0, c, e;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "C:k:ih", lo, NULL)) != -1) {
 		switch (c) {
 		case 'C': dir = optarg; break;
 		case 'k':
-			if (parse_kind(optarg, &kind))
-				return usage_error("get", "unknown kind '%s' (track or artist)", optarg);
+			if ((e = parse_kind("get", optarg, &kind)))
+				return e;
 			break;
 		case 'i': isrc = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
@@ -61,7 +63,7 @@ int cmd_get(int argc, char **argv)
 		return usage_error("get", "-C CATALOG is required");
 	if (optind >= argc)
 		return usage_error("get", isrc ? "no ISRC given" : "no ID given");
-	if (isrc && kind != WN_KIND_TRACK)
+	if (isrc && strcmp(kind, "track"))
 		return usage_error("get", "--isrc finds tracks only");
 	wn_catalog *cat;
 	int rc = open_catalog(&cat, dir, WN_OPEN_READ);
@@ -89,7 +91,7 @@ int cmd_get(int argc, char **argv)
 			return die(EXIT_IO, "out of memory");
 		for (size_t i = 0; i < n; i++)
 			lens[i] = strlen(argv[optind + i]);
-		many m = { &out, argv + optind, kind == WN_KIND_ARTIST ? "artist" : "track", 0 };
+		many m = { &out, argv + optind, kind, 0 };
 		rc = wn_get_many(cat, kind, (const char *const *)argv + optind, lens, n, many_fn, &m);
 		free(lens);
 		if (m.missing)
