@@ -124,6 +124,7 @@ typedef struct rx {
 	wn_mjson mj, cj;
 	wn_kinds kinds;         /* the kinds of the manifests and file names, in their order */
 	int have_cj, digest, nabsent, badver;
+	char *profiles_text;          /* catalog.json's "profiles" (cj.profiles points here) */
 	wn_profile prof[WN_KINDS_MAX];   /* the profiles the keys are taken with */
 	int have_prof[WN_KINDS_MAX];     /* stored in the catalog (else: the kind's default) */
 	wn_hasher *h;
@@ -269,6 +270,14 @@ static int read_json(rx *x, const char *name, int catalog, wn_mjson *out)
 		wn_mjson_cb cb = { .file = catalog ? NULL : mj_file, .version = mj_version, .catalog = catalog,
 			.kinds = &x->kinds, .ud = x };
 		rc = wn_mjson_read(b.p, b.len, &cb, out);
+		if (!rc && out->profiles) {
+			/* it points into the text, which goes now */
+			free(x->profiles_text);
+			if (!(x->profiles_text = malloc(out->profiles_len ? out->profiles_len : 1)))
+				rc = WN_E_NOMEM;
+			else
+				out->profiles = memcpy(x->profiles_text, out->profiles, out->profiles_len);
+		}
 		if (!rc && x->badver)
 			rc = WN_E_VERSION;
 		else if (!rc && out->bad)
@@ -1185,6 +1194,7 @@ int wn_reindex(const char *dir, const wn_reindex_opts *o, wn_reindex_result *res
 	free(x.fr);
 	free(x.rows);
 	free(x.sup);
+	free(x.profiles_text);
 	res->seconds = wn_now() - t0;
 	return rc;
 }

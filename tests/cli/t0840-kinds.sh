@@ -99,8 +99,10 @@ must_fail "export --kind with a bad name: exit 2" 2 "$WINNOW" export -C "$C" --k
 must_fail "get --kind with a bad name: exit 2" 2 "$WINNOW" get -C "$C" --kind "x.y" r1
 long=a2345678901234567890123456789012
 check "a kind name of 32 characters is taken" "$WINNOW" ingest -C "$T/long" -q --kind "$long" "$T/rec.jsonl"
-must_fail "--id-field for a kind other than track and artist: exit 2" 2 \
-	"$WINNOW" ingest -C "$C" --kind recording --id-field rid "$T/rec.jsonl"
+printf '%s\n' '{"rid":"a","t":1}' '{"rid":"b","t":2}' '{"rid":"a","t":3}' >"$T/rid.jsonl"
+check "--id-field for a kind other than track and artist (was: refused)" \
+	"$WINNOW" ingest -C "$T/rid" --json -q --kind recording --id-field rid "$T/rid.jsonl"
+is "... is that kind's id" "$(counts "$T/.out")" "3 2 0 1 0"
 
 # ---- verify: the catalog, and a bare copy of its files ----
 check "verify --deep of the catalog is clean" "$WINNOW" verify -C "$C" --deep
