@@ -38,7 +38,10 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 	r->has_err_off = 0;
 	r->key.has_isrc = 0;
 	if (s->toolong_len) {
+		/* the source may say why (an XML element too large to convert), else decide()
+		 * says "longer than the limit" */
 		r->code = WN_E_TOOLONG;
+		r->err = s->why;
 		return 0;
 	}
 	if (s->code) {
