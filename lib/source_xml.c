@@ -68,6 +68,7 @@ typedef struct xnode {
 	uint32_t parent, first, last, next;   /* element children and the next sibling */
 	uint32_t attr, nattr;   /* its attributes: x->attrs[attr .. attr + nattr) */
 	uint32_t text, tlast;   /* its text: a chain of pieces */
+	uint32_t done;          /* written already, in the member of an earlier sibling */
 } xnode;
 
 typedef struct xattr {
@@ -122,11 +123,10 @@ typedef struct xsrc {
 	uint32_t np, capp;
 	wn_buf bytes;           /* attribute values and text */
 	wn_buf tmp;             /* an element's text, when it is in several pieces */
-	/* its JSON: the first bytes, and how many more were left out (over --max-line) */
-	wn_buf out;
-	size_t dropped;
-	/* records ended and not yet handed out */
+	/* records ended and not yet handed out: their JSON, one after the other; the one
+	 * being written starts at rstart, and dropped bytes of it were left out */
 	wn_buf ready;
+	size_t rstart, dropped;
 	xrec *q;
 	size_t nq, capq, qhead;
 } xsrc;
@@ -340,51 +340,93 @@ static int add_text(xsrc *x, const xmlChar *ch, int len)
 	return 0;
 }
 
-/* ---- the record as JSON (the mapping of the file's opening comment) ---- */
+/* ---- the record as JSON (the mapping of the file's opening comment) ----
+ * The JSON is written straight into the queue (x->ready, from x->rstart on); once it is
+ * longer than --max-line only its first bytes are kept and the rest is counted in
+ * x->dropped (the record is rejected as too long, with its length). */
 
-/* Keep the JSON to its first bytes once it is longer than --max-line: the rest is only
- * counted (it is rejected as too long, with its length). */
-static int out_check(xsrc *x)
+static int grow_out(xsrc *x, size_t n)
 {
-	if (x->out.len > x->max_line) {
+	return wn_buf_reserve(&x->ready, n + 1) ? WN_E_NOMEM : 0;
+}
+
+static inline void out_check(xsrc *x)
+{
+	size_t len = x->ready.len - x->rstart;
+	if (len > x->max_line) {
 		size_t keep = 4096 < x->max_line ? 4096 : x->max_line;
-		x->dropped += x->out.len - keep;
-		x->out.len = keep;
+		x->dropped += len - keep;
+		x->ready.len = x->rstart + keep;
 	}
+}
+
+static inline int put(xsrc *x, const char *p, size_t n)
+{
+	wn_buf *o = &x->ready;
+	if (o->cap - o->len <= n && grow_out(x, n))
+		return WN_E_NOMEM;
+	memcpy(o->p + o->len, p, n);
+	o->len += n;
+	out_check(x);
 	return 0;
 }
 
-static int put(xsrc *x, const char *p, size_t n)
+static inline int put1(xsrc *x, char c)
 {
-	return wn_buf_put(&x->out, p, n) ? WN_E_NOMEM : out_check(x);
+	wn_buf *o = &x->ready;
+	if (o->cap - o->len <= 1 && grow_out(x, 1))
+		return WN_E_NOMEM;
+	o->p[o->len++] = c;
+	out_check(x);
+	return 0;
 }
 
-/* A JSON string, escaped a slice at a time (so that the JSON kept of an over-long record
- * stays small); slices end before a byte that starts a UTF-8 sequence. */
+/* The inside of a JSON string, escaped a slice at a time (so that what is kept of an
+ * over-long record stays small); slices end before a byte that starts a UTF-8 sequence. */
 static int put_str(xsrc *x, const char *s, size_t n)
 {
-	if (wn_buf_put(&x->out, "\"", 1))
-		return WN_E_NOMEM;
-	while (n) {
+	wn_buf *o = &x->ready;
+	do {
 		size_t k = n;
 		if (k > 65536) {
 			k = 65536;
 			while (k < n && ((unsigned char)s[k] & 0xc0) == 0x80)
 				k++;
 		}
-		if (wn_buf_reserve(&x->out, k * 6 + 2))
+		if (o->cap - o->len <= k * 6 + 2 && grow_out(x, k * 6 + 2))
 			return WN_E_NOMEM;
-		x->out.len += wn_json_escape(x->out.p + x->out.len, s, k);
+		o->len += wn_json_escape(o->p + o->len, s, k);
 		out_check(x);
 		s += k;
 		n -= k;
-	}
-	return put(x, "\"", 1);
+	} while (n);
+	return 0;
 }
 
-static int put_cstr(xsrc *x, const char *s)
+static int put_qstr(xsrc *x, const char *s, size_t n)
 {
-	return put_str(x, s, strlen(s));
+	int rc;
+	if ((rc = put1(x, '"')) || (rc = put_str(x, s, n)))
+		return rc;
+	return put1(x, '"');
+}
+
+/* A member's name, quoted: an XML name needs no escaping (no quote, backslash or
+ * control character is in one), so it is copied. */
+static inline int put_key(xsrc *x, const char *name)
+{
+	size_t n = strlen(name);
+	wn_buf *o = &x->ready;
+	if (o->cap - o->len <= n + 3 && grow_out(x, n + 3))
+		return WN_E_NOMEM;
+	char *w = o->p + o->len;
+	w[0] = '"';
+	memcpy(w + 1, name, n);
+	w[n + 1] = '"';
+	w[n + 2] = ':';
+	o->len += n + 3;
+	out_check(x);
+	return 0;
 }
 
 static int is_space(const char *t, size_t n)
@@ -444,39 +486,30 @@ static int plural(const xmlChar *name)
 static int put_value(xsrc *x, uint32_t ei, int record, int depth);
 
 /* The children of their parent named like c (from c on), as one member: a value, or an
- * array when the name occurs more than once. */
+ * array when the name occurs more than once. They are marked written. */
 static int put_member(xsrc *x, uint32_t ci, int depth)
 {
-	const xnode *c = &x->nodes[ci];
+	xnode *c = &x->nodes[ci];
 	char tmp[256];
-	int n = 0, rc;
-	for (uint32_t d = ci; d; d = x->nodes[d].next)
-		n += same(&x->nodes[d], c);
+	int rc;
+	uint32_t d = c->next;
+	while (d && !same(&x->nodes[d], c))
+		d = x->nodes[d].next;
 	/* the child keeps its name; an attribute of the parent with the same name is "@name" */
-	if ((rc = put_cstr(x, qname(c, tmp, sizeof tmp))) || (rc = put(x, ":", 1)))
+	if ((rc = put_key(x, qname(c, tmp, sizeof tmp))))
 		return rc;
-	if (n > 1 && (rc = put(x, "[", 1)))
+	if (!d)
+		return put_value(x, ci, 0, depth + 1);
+	if ((rc = put1(x, '[')) || (rc = put_value(x, ci, 0, depth + 1)))
 		return rc;
-	int first = 1;
-	for (uint32_t d = ci; d; d = x->nodes[d].next) {
-		if (!same(&x->nodes[d], c))
+	for (; d; d = x->nodes[d].next) {
+		if (!same(&x->nodes[d], &x->nodes[ci]))
 			continue;
-		if (!first && (rc = put(x, ",", 1)))
-			return rc;
-		first = 0;
-		if ((rc = put_value(x, d, 0, depth + 1)))
+		x->nodes[d].done = 1;
+		if ((rc = put1(x, ',')) || (rc = put_value(x, d, 0, depth + 1)))
 			return rc;
 	}
-	return n > 1 ? put(x, "]", 1) : 0;
-}
-
-/* Has an earlier sibling of c the same name (so c's member is written already)? */
-static int seen_before(const xsrc *x, uint32_t first, uint32_t ci)
-{
-	for (uint32_t d = first; d != ci; d = x->nodes[d].next)
-		if (same(&x->nodes[d], &x->nodes[ci]))
-			return 1;
-	return 0;
+	return put1(x, ']');
 }
 
 static int put_attrs(xsrc *x, const xnode *e, int *first)
@@ -487,11 +520,23 @@ static int put_attrs(xsrc *x, const xnode *e, int *first)
 		int clash = 0, rc;
 		for (uint32_t c = e->first; c && !clash; c = x->nodes[c].next)
 			clash = x->nodes[c].name == a->name;
-		const char *an = a->prefix ? (snprintf(tmp, sizeof tmp, "%s:%s", (const char *)a->prefix,
-			(const char *)a->name), tmp) : (const char *)a->name;
-		snprintf(key, sizeof key, "%s%s", clash ? "@" : "", an);
-		if ((!*first && (rc = put(x, ",", 1))) || (rc = put_cstr(x, key)) || (rc = put(x, ":", 1)) ||
-		    (rc = put_str(x, x->bytes.p + a->off, a->len)))
+		const char *an = (const char *)a->name;
+		if (a->prefix) {
+			snprintf(tmp, sizeof tmp, "%s:%s", (const char *)a->prefix, (const char *)a->name);
+			an = tmp;
+		}
+		/* "@name" when clashing, and at most 259 bytes either way */
+		size_t n = strlen(an), k = clash ? 1 : 0;
+		if (clash || n >= sizeof key) {
+			if (n > sizeof key - 1 - k)
+				n = sizeof key - 1 - k;
+			key[0] = '@';
+			memcpy(key + k, an, n);
+			key[k + n] = 0;
+			an = key;
+		}
+		if ((!*first && (rc = put1(x, ','))) || (rc = put_key(x, an)) ||
+		    (rc = put_qstr(x, x->bytes.p + a->off, a->len)))
 			return rc;
 		*first = 0;
 	}
@@ -503,55 +548,56 @@ static int put_value(xsrc *x, uint32_t ei, int record, int depth)
 	if (depth > MAX_DEPTH)
 		return WN_E_DEPTH;
 	const xnode *e = &x->nodes[ei];
-	int nkids = 0, onename = 1, rc;
-	for (uint32_t c = e->first; c; c = x->nodes[c].next) {
-		if (!same(&x->nodes[c], &x->nodes[e->first]))
+	int onename = 1, rc;
+	for (uint32_t c = e->first; c; c = x->nodes[c].next)
+		if (!same(&x->nodes[c], &x->nodes[e->first])) {
 			onename = 0;
-		nkids++;
-	}
+			break;
+		}
 	const char *t;
 	size_t tlen;
 	if ((rc = own_text(x, e, &t, &tlen)))
 		return rc;
-	if (!record && !e->nattr && !nkids)
-		return put_str(x, t, tlen);
+	if (!record && !e->nattr && !e->first)
+		return put_qstr(x, t, tlen);
 	int blank = is_space(t, tlen);
-	if (!record && !e->nattr && onename && nkids && plural(e->name) && blank) {
-		if ((rc = put(x, "[", 1)))
+	if (!record && !e->nattr && onename && plural(e->name) && blank) {
+		if ((rc = put1(x, '[')))
 			return rc;
 		for (uint32_t c = e->first; c; c = x->nodes[c].next) {
-			if (c != e->first && (rc = put(x, ",", 1)))
+			if (c != e->first && (rc = put1(x, ',')))
 				return rc;
 			if ((rc = put_value(x, c, 0, depth + 1)))
 				return rc;
 		}
-		return put(x, "]", 1);
+		return put1(x, ']');
 	}
 	int first = 1;
-	if ((rc = put(x, "{", 1)) || (rc = put_attrs(x, e, &first)))
+	if ((rc = put1(x, '{')) || (rc = put_attrs(x, e, &first)))
 		return rc;
 	if (!blank) {
 		/* the text is in x->tmp when it is in pieces: write it before anything reuses it */
-		if ((!first && (rc = put(x, ",", 1))) || (rc = put_cstr(x, "#text")) || (rc = put(x, ":", 1)) ||
-		    (rc = put_str(x, t, tlen)))
+		if ((!first && (rc = put1(x, ','))) || (rc = put_key(x, "#text")) || (rc = put_qstr(x, t, tlen)))
 			return rc;
 		first = 0;
 	}
 	for (uint32_t c = e->first; c; c = x->nodes[c].next) {
-		if (seen_before(x, e->first, c))
+		if (x->nodes[c].done)
 			continue;
-		if (!first && (rc = put(x, ",", 1)))
+		if (!first && (rc = put1(x, ',')))
 			return rc;
 		first = 0;
 		if ((rc = put_member(x, c, depth)))
 			return rc;
 	}
-	return put(x, "}", 1);
+	return put1(x, '}');
 }
 
 /* ---- the queue of records that have ended ---- */
 
-static int queue(xsrc *x, const char *rec, size_t len, size_t toolong_len, int code, const char *why)
+/* The record whose JSON is in x->ready from x->rstart on (or none: an empty one) into the
+ * queue. */
+static int queue(xsrc *x, size_t toolong_len, int code, const char *why)
 {
 	if (x->nq == x->capq) {
 		size_t nc = x->capq ? x->capq * 2 : 64;
@@ -562,10 +608,8 @@ static int queue(xsrc *x, const char *rec, size_t len, size_t toolong_len, int c
 		x->capq = nc;
 	}
 	xrec *r = &x->q[x->nq];
-	r->at = x->ready.len;
-	r->len = len;
-	if (wn_buf_put(&x->ready, rec, len))
-		return WN_E_NOMEM;
+	r->at = x->rstart;
+	r->len = x->ready.len - x->rstart;
 	x->recno++;
 	r->line = x->r_line;
 	r->off = x->r_off;
@@ -580,24 +624,24 @@ static int queue(xsrc *x, const char *rec, size_t len, size_t toolong_len, int c
 /* The record element has ended: its JSON (or why not) into the queue. */
 static int rec_end(xsrc *x)
 {
+	x->rstart = x->ready.len;
+	x->dropped = 0;
 	if (x->over) {
 		size_t bytes = (size_t)(xmlByteConsumed(x->ctxt) - (long)x->r_off);
-		return queue(x, "", 0, bytes, WN_E_TOOLONG, "an XML element too large to convert in "
+		return queue(x, bytes, WN_E_TOOLONG, "an XML element too large to convert in "
 			"a quarter of --memory (or twice --max-line, if more)");
 	}
-	x->out.len = 0;
-	x->dropped = 0;
 	int rc = put_value(x, 1, 1, 0);
 	if (rc == WN_E_NOMEM)
 		return rc;
 	/* the reasons in this order; a record rejected for one of the first two whose JSON
 	 * is over --max-line keeps its first bytes only */
 	if (rc == WN_E_DEPTH)
-		return queue(x, x->out.p ? x->out.p : "", x->out.len, 0, WN_E_DEPTH, "XML elements nested more than 200 deep");
+		return queue(x, 0, WN_E_DEPTH, "XML elements nested more than 200 deep");
 	if (x->entity)
-		return queue(x, x->out.p, x->out.len, 0, WN_E_PARSE, "an entity reference that is not expanded (winnow reads no DTD)");
-	size_t total = x->out.len + x->dropped;
-	return queue(x, x->out.p, x->out.len, total > x->max_line ? total : 0, 0, NULL);
+		return queue(x, 0, WN_E_PARSE, "an entity reference that is not expanded (winnow reads no DTD)");
+	size_t total = x->ready.len - x->rstart + x->dropped;
+	return queue(x, total > x->max_line ? total : 0, 0, NULL);
 }
 
 /* ---- the SAX callbacks ---- */
@@ -830,7 +874,6 @@ static void xml_close(wn_source *s)
 	free(x->q);
 	wn_buf_free(&x->bytes);
 	wn_buf_free(&x->tmp);
-	wn_buf_free(&x->out);
 	wn_buf_free(&x->ready);
 	free(x);
 }
