@@ -122,6 +122,7 @@ typedef struct xsrc {
 	xpiece *pieces;
 	uint32_t np, capp;
 	wn_buf bytes;           /* attribute values and text */
+	size_t used;            /* bytes the tree takes (nodes, attributes, pieces, bytes) */
 	wn_buf tmp;             /* an element's text, when it is in several pieces */
 	/* records ended and not yet handed out: their JSON, one after the other; the one
 	 * being written starts at rstart, and dropped bytes of it were left out */
@@ -178,14 +179,13 @@ static int xml_fail(xsrc *x)
 
 /* Room for one more of an array (n used of *cap), within the record's budget: 0, OVER
  * (x->over is set) or WN_E_NOMEM. */
-static int grow(xsrc *x, void **a, uint32_t n, uint32_t *cap, size_t size)
+static inline int grow(xsrc *x, void **a, uint32_t n, uint32_t *cap, size_t size)
 {
-	size_t used = x->bytes.len + (size_t)x->nn * sizeof(xnode) + (size_t)x->na * sizeof(xattr) +
-		(size_t)x->np * sizeof(xpiece);
-	if (used + size > x->cap) {
+	if (x->used + size > x->cap) {
 		x->over = 1;
 		return OVER;
 	}
+	x->used += size;
 	if (n < *cap)
 		return 0;
 	uint32_t nc = *cap ? *cap * 2 : 64;
@@ -198,16 +198,20 @@ static int grow(xsrc *x, void **a, uint32_t n, uint32_t *cap, size_t size)
 }
 
 /* Append bytes to x->bytes within the budget: 0, OVER or WN_E_NOMEM. */
-static int put_bytes(xsrc *x, const void *p, size_t n, uint32_t *off)
+static inline int put_bytes(xsrc *x, const void *p, size_t n, uint32_t *off)
 {
-	size_t used = x->bytes.len + (size_t)x->nn * sizeof(xnode) + (size_t)x->na * sizeof(xattr) +
-		(size_t)x->np * sizeof(xpiece);
-	if (used + n > x->cap) {
+	if (x->used + n > x->cap) {
 		x->over = 1;
 		return OVER;
 	}
-	*off = (uint32_t)x->bytes.len;
-	return wn_buf_put(&x->bytes, p, n) ? WN_E_NOMEM : 0;
+	x->used += n;
+	wn_buf *b = &x->bytes;
+	if (b->cap - b->len < n && wn_buf_reserve(b, n))
+		return WN_E_NOMEM;
+	*off = (uint32_t)b->len;
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
 }
 
 /* Out of memory inside a callback: stop the parser, next() says so. */
@@ -670,6 +674,7 @@ static void rec_start(xsrc *x)
 	x->na = 0;
 	x->np = 1;
 	x->bytes.len = 0;
+	x->used = 0;
 	x->cur = 0;
 }
 
