@@ -35,9 +35,13 @@
  * libxml2's own limits hold as they do for its tree: a text node over 10 MB
  * (XML_MAX_TEXT_LENGTH) stops the run with the message its tree builder gives.
  *
- * One chunk can end many records, which wait in a queue (x->ready) until next() hands
- * them out; records point into the queue, so next() feeds the parser again only with
- * may_move.
+ * One chunk can end many records, which wait in a batch until next() hands them out;
+ * records point into their batch, so next() goes on to another batch (or fills this one
+ * again) only with may_move. From a regular file, a thread of the source's own parses
+ * ahead into the other batches (two at most), so that parsing the XML and what the
+ * caller does with the records (ingest: parsing the JSON) run side by side; from a pipe
+ * the caller's thread parses (a read may wait for ever there, and closing the source
+ * must not).
  *
  * Positions: a record's line is the line its start tag begins on, its offset the byte of
  * its '<' (of the decoded document: the input's bytes for UTF-8), and the position to
@@ -48,6 +52,7 @@
 #include "input.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/tree.h>
@@ -58,6 +63,9 @@
 #define FEED_ENCODED 4096       /* ... for a document libxml2 transcodes (see rec_start) */
 #define MAX_DEPTH 200           /* deeper elements reject their record */
 #define OVER 1                  /* a record's tree would outgrow x->cap */
+#define NBATCH 3                /* batches of records: one handed out, two read ahead */
+#define BATCH_BYTES (256u << 10) /* a batch is handed over at this much JSON ... */
+#define BATCH_RECS 512          /* ... or this many records */
 
 /* One element of the record being read. Nodes, attributes and text pieces are numbered
  * from 1 in their arrays; 0 is "none". */
@@ -83,12 +91,22 @@ typedef struct xpiece {
 
 /* A record that has ended, waiting in the queue. */
 typedef struct xrec {
-	size_t at, len;         /* its JSON in x->ready */
+	size_t at, len;         /* its JSON in its batch's ready */
 	uint64_t line, off, recno;
 	size_t toolong_len;
 	int code;
 	const char *why;
 } xrec;
+
+/* Records that have ended, in the order they ended: their JSON one after the other, and
+ * how the document went on after them. */
+typedef struct xbatch {
+	wn_buf ready;
+	xrec *q;
+	size_t nq, capq, qhead;
+	int err;                /* the error after these records (its text in s.err), or 0 */
+	int end;                /* the document ended after these records */
+} xbatch;
 
 typedef struct xsrc {
 	wn_source s;
@@ -97,7 +115,6 @@ typedef struct xsrc {
 	xmlSAXHandler sax;
 	char *chunk;
 	int eof;                /* the parser has been told the document ended */
-	int failed;             /* the error next() returns from now on (text in s.err) */
 	size_t max_line;
 	size_t cap;             /* bytes a record's tree may take */
 	/* the document */
@@ -124,12 +141,23 @@ typedef struct xsrc {
 	wn_buf bytes;           /* attribute values and text */
 	size_t used;            /* bytes the tree takes (nodes, attributes, pieces, bytes) */
 	wn_buf tmp;             /* an element's text, when it is in several pieces */
-	/* records ended and not yet handed out: their JSON, one after the other; the one
-	 * being written starts at rstart, and dropped bytes of it were left out */
-	wn_buf ready;
+	/* the batch being filled; the record being written starts at ready->len == rstart,
+	 * and dropped bytes of it were left out */
+	xbatch *fill;
+	wn_buf *ready;
 	size_t rstart, dropped;
-	xrec *q;
-	size_t nq, capq, qhead;
+	/* batches: one being handed out (cur), the others filled ahead by the reading
+	 * thread (a regular file) or, without it, the one filled again when it is empty; out is
+ * the one being handed out */
+	xbatch b[NBATCH];
+	xbatch *out;
+	int threaded, started, stop, done;
+	pthread_t th;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	uint64_t published, released, taken;   /* batches, under mu */
+	uint64_t seen;          /* records ended, under mu (for skip) */
+	uint64_t consumed;      /* input bytes consumed, atomic (for progress) */
 } xsrc;
 
 static int fail(xsrc *x, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -163,16 +191,16 @@ static void on_error(void *ctx, xmlErrorPtr e)
 	x->xline = e->line;
 }
 
-/* The parser stopped on an error: say what and where (once; next() repeats it). */
+/* The parser stopped on an error: say what and where. */
 static int xml_fail(xsrc *x)
 {
 	int line = x->ctxt && x->ctxt->input ? x->ctxt->input->line : 0;
 	if (x->xerr[0]) {
 		x->s.err_line = x->xline > 0 ? (uint64_t)x->xline : 0;
-		return x->failed = fail(x, WN_E_PARSE, "not well-formed XML: %s (line %d of the document)", x->xerr, x->xline);
+		return fail(x, WN_E_PARSE, "not well-formed XML: %s (line %d of the document)", x->xerr, x->xline);
 	}
 	x->s.err_line = line > 0 ? (uint64_t)line : 0;
-	return x->failed = fail(x, WN_E_PARSE, "not well-formed XML (line %d of the document)", line);
+	return fail(x, WN_E_PARSE, "not well-formed XML (line %d of the document)", line);
 }
 
 /* ---- the record's tree ---- */
@@ -351,22 +379,22 @@ static int add_text(xsrc *x, const xmlChar *ch, int len)
 
 static int grow_out(xsrc *x, size_t n)
 {
-	return wn_buf_reserve(&x->ready, n + 1) ? WN_E_NOMEM : 0;
+	return wn_buf_reserve(x->ready, n + 1) ? WN_E_NOMEM : 0;
 }
 
 static inline void out_check(xsrc *x)
 {
-	size_t len = x->ready.len - x->rstart;
+	size_t len = x->ready->len - x->rstart;
 	if (len > x->max_line) {
 		size_t keep = 4096 < x->max_line ? 4096 : x->max_line;
 		x->dropped += len - keep;
-		x->ready.len = x->rstart + keep;
+		x->ready->len = x->rstart + keep;
 	}
 }
 
 static inline int put(xsrc *x, const char *p, size_t n)
 {
-	wn_buf *o = &x->ready;
+	wn_buf *o = x->ready;
 	if (o->cap - o->len <= n && grow_out(x, n))
 		return WN_E_NOMEM;
 	memcpy(o->p + o->len, p, n);
@@ -377,7 +405,7 @@ static inline int put(xsrc *x, const char *p, size_t n)
 
 static inline int put1(xsrc *x, char c)
 {
-	wn_buf *o = &x->ready;
+	wn_buf *o = x->ready;
 	if (o->cap - o->len <= 1 && grow_out(x, 1))
 		return WN_E_NOMEM;
 	o->p[o->len++] = c;
@@ -389,7 +417,7 @@ static inline int put1(xsrc *x, char c)
  * over-long record stays small); slices end before a byte that starts a UTF-8 sequence. */
 static int put_str(xsrc *x, const char *s, size_t n)
 {
-	wn_buf *o = &x->ready;
+	wn_buf *o = x->ready;
 	do {
 		size_t k = n;
 		if (k > 65536) {
@@ -420,7 +448,7 @@ static int put_qstr(xsrc *x, const char *s, size_t n)
 static inline int put_key(xsrc *x, const char *name)
 {
 	size_t n = strlen(name);
-	wn_buf *o = &x->ready;
+	wn_buf *o = x->ready;
 	if (o->cap - o->len <= n + 3 && grow_out(x, n + 3))
 		return WN_E_NOMEM;
 	char *w = o->p + o->len;
@@ -603,17 +631,18 @@ static int put_value(xsrc *x, uint32_t ei, int record, int depth)
  * queue. */
 static int queue(xsrc *x, size_t toolong_len, int code, const char *why)
 {
-	if (x->nq == x->capq) {
-		size_t nc = x->capq ? x->capq * 2 : 64;
-		xrec *q = realloc(x->q, nc * sizeof *q);
+	xbatch *b = x->fill;
+	if (b->nq == b->capq) {
+		size_t nc = b->capq ? b->capq * 2 : 64;
+		xrec *q = realloc(b->q, nc * sizeof *q);
 		if (!q)
 			return WN_E_NOMEM;
-		x->q = q;
-		x->capq = nc;
+		b->q = q;
+		b->capq = nc;
 	}
-	xrec *r = &x->q[x->nq];
+	xrec *r = &b->q[b->nq];
 	r->at = x->rstart;
-	r->len = x->ready.len - x->rstart;
+	r->len = x->ready->len - x->rstart;
 	x->recno++;
 	r->line = x->r_line;
 	r->off = x->r_off;
@@ -621,14 +650,14 @@ static int queue(xsrc *x, size_t toolong_len, int code, const char *why)
 	r->toolong_len = toolong_len;
 	r->code = code;
 	r->why = why;
-	x->nq++;
+	b->nq++;
 	return 0;
 }
 
 /* The record element has ended: its JSON (or why not) into the queue. */
 static int rec_end(xsrc *x)
 {
-	x->rstart = x->ready.len;
+	x->rstart = x->ready->len;
 	x->dropped = 0;
 	if (x->over) {
 		size_t bytes = (size_t)(xmlByteConsumed(x->ctxt) - (long)x->r_off);
@@ -644,7 +673,7 @@ static int rec_end(xsrc *x)
 		return queue(x, 0, WN_E_DEPTH, "XML elements nested more than 200 deep");
 	if (x->entity)
 		return queue(x, 0, WN_E_PARSE, "an entity reference that is not expanded (winnow reads no DTD)");
-	size_t total = x->ready.len - x->rstart + x->dropped;
+	size_t total = x->ready->len - x->rstart + x->dropped;
 	return queue(x, total > x->max_line ? total : 0, 0, NULL);
 }
 
@@ -779,14 +808,14 @@ static int feed(xsrc *x)
 	do {
 		n = 0;
 		if ((rc = wn_input_read(&x->in, x->chunk + got, cap - got, &n)))
-			return x->failed = fail(x, rc, "%s", x->in.err[0] ? x->in.err : strerror(rc > 0 ? rc : EIO));
+			return fail(x, rc, "%s", x->in.err[0] ? x->in.err : strerror(rc > 0 ? rc : EIO));
 		got += n;
 	} while (!x->ctxt && n && got < 4);
 	if (!x->ctxt) {
 		int first = got >= 4 ? 4 : 0;
 		x->ctxt = xmlCreatePushParserCtxt(&x->sax, NULL, x->chunk, first, x->in.name);
 		if (!x->ctxt)
-			return x->failed = fail(x, WN_E_NOMEM, "cannot start the XML parser");
+			return fail(x, WN_E_NOMEM, "cannot start the XML parser");
 		x->ctxt->_private = x;
 		x->ctxt->linenumbers = 1;
 		/* no network, no DTD loading, no entity substitution; CDATA as text */
@@ -799,13 +828,102 @@ static int feed(xsrc *x)
 	x->eof = got == 0;
 	rc = xmlParseChunk(x->ctxt, x->chunk, (int)got, x->eof);
 	if (x->stopped == WN_E_NOMEM)
-		return x->failed = fail(x, WN_E_NOMEM, "%s", wn_strerror(WN_E_NOMEM));
+		return fail(x, WN_E_NOMEM, "%s", wn_strerror(WN_E_NOMEM));
 	if (rc || !x->ctxt->wellFormed || x->stopped)
 		return xml_fail(x);
 	if (x->eof && !x->had_root)
-		return x->failed = fail(x, WN_E_PARSE, "no root element (an empty or non-XML document)");
+		return fail(x, WN_E_PARSE, "no root element (an empty or non-XML document)");
 	if (x->eof && !x->root_closed)
-		return x->failed = fail(x, WN_E_PARSE, "the document ends inside its root element (truncated?)");
+		return fail(x, WN_E_PARSE, "the document ends inside its root element (truncated?)");
+	return 0;
+}
+
+/* ---- batches: filled here, or ahead by the reading thread ---- */
+
+/* Fill batch b: feed the parser until b holds a batch's worth of records (without the
+ * thread: one record), the document ends or an error stops it. */
+static void produce(xsrc *x, xbatch *b)
+{
+	b->nq = b->qhead = 0;
+	b->ready.len = 0;
+	b->err = b->end = 0;
+	x->fill = b;
+	x->ready = &b->ready;
+	for (;;) {
+		int rc = feed(x);
+		if (rc) {
+			b->err = rc;
+			return;
+		}
+		if (x->eof) {
+			b->end = 1;
+			return;
+		}
+		if (!x->threaded) {
+			if (b->nq)
+				return;
+			continue;
+		}
+		__atomic_store_n(&x->consumed, wn_input_consumed(&x->in), __ATOMIC_RELAXED);
+		pthread_mutex_lock(&x->mu);
+		x->seen = x->recno;
+		pthread_cond_broadcast(&x->cv);
+		int stop = x->stop;
+		pthread_mutex_unlock(&x->mu);
+		if (stop || b->nq >= BATCH_RECS || b->ready.len >= BATCH_BYTES)
+			return;
+	}
+}
+
+/* The reading thread: the batches in turn, each once the one NBATCH before it is
+ * released; it ends at the document's end, at an error or when the source closes. */
+static void *reader_main(void *arg)
+{
+	xsrc *x = arg;
+	for (uint64_t k = 0;; k++) {
+		pthread_mutex_lock(&x->mu);
+		while (!x->stop && k - x->released >= NBATCH)
+			pthread_cond_wait(&x->cv, &x->mu);
+		int stop = x->stop;
+		pthread_mutex_unlock(&x->mu);
+		if (stop)
+			return NULL;
+		xbatch *b = &x->b[k % NBATCH];
+		produce(x, b);
+		__atomic_store_n(&x->consumed, wn_input_consumed(&x->in), __ATOMIC_RELAXED);
+		pthread_mutex_lock(&x->mu);
+		x->published = k + 1;
+		x->seen = x->recno;
+		x->done = b->err || b->end;
+		pthread_cond_broadcast(&x->cv);
+		stop = x->stop || x->done;
+		pthread_mutex_unlock(&x->mu);
+		if (stop)
+			return NULL;
+	}
+}
+
+/* Start the reading thread, once, for a regular file (whose reads never wait long, so
+ * that closing the source can stop it); anything else is read in the caller's thread. */
+static int start(xsrc *x)
+{
+	if (x->started)
+		return 0;
+	x->started = 1;
+	if (!x->in.regular || x->in.parent)
+		return 0;
+	if (pthread_mutex_init(&x->mu, NULL))
+		return 0;
+	if (pthread_cond_init(&x->cv, NULL)) {
+		pthread_mutex_destroy(&x->mu);
+		return 0;
+	}
+	x->threaded = 1;
+	if (pthread_create(&x->th, NULL, reader_main, x)) {
+		x->threaded = 0;
+		pthread_cond_destroy(&x->cv);
+		pthread_mutex_destroy(&x->mu);
+	}
 	return 0;
 }
 
@@ -814,21 +932,31 @@ static int feed(xsrc *x)
 static int xml_next(wn_source *s, wn_srec *r, int may_move)
 {
 	xsrc *x = (xsrc *)s;
-	while (x->qhead == x->nq) {
-		if (x->failed)
-			return x->failed;
-		if (x->eof)
+	xbatch *c = x->out;
+	while (!c || c->qhead == c->nq) {
+		if (c && c->err)
+			return c->err;
+		if (c && c->end)
 			return 0;
 		if (!may_move)
-			return 2;       /* feeding moves the records handed out */
-		x->nq = x->qhead = 0;
-		x->ready.len = 0;
-		int rc = feed(x);
-		if (rc && x->qhead == x->nq)
-			return rc;
+			return 2;       /* the next records are in another batch, or in this one again */
+		start(x);
+		if (!x->threaded) {
+			c = x->out = &x->b[0];
+			produce(x, c);
+			continue;
+		}
+		pthread_mutex_lock(&x->mu);
+		if (c)
+			x->released++;
+		pthread_cond_broadcast(&x->cv);
+		while (x->taken == x->published)
+			pthread_cond_wait(&x->cv, &x->mu);
+		c = x->out = &x->b[x->taken++ % NBATCH];
+		pthread_mutex_unlock(&x->mu);
 	}
-	const xrec *q = &x->q[x->qhead++];
-	r->rec = x->ready.p ? x->ready.p + q->at : "";
+	const xrec *q = &c->q[c->qhead++];
+	r->rec = c->ready.p ? c->ready.p + q->at : "";
 	r->len = q->len;
 	r->lineno = q->line;
 	r->off = q->off;
@@ -839,33 +967,62 @@ static int xml_next(wn_source *s, wn_srec *r, int may_move)
 	return 1;
 }
 
+/* Records before number pos are parsed, not built (rec_start): wait until the reading
+ * reached it, or read up to it here. */
 static int xml_skip(wn_source *s, uint64_t pos, uint64_t recno)
 {
 	xsrc *x = (xsrc *)s;
 	(void)recno;
+	if (x->started)
+		return fail(x, WN_E_USAGE, "skip after reading");
 	x->skip_to = pos;
-	while (x->recno < pos) {
-		if (x->failed)
-			return x->failed;
-		if (x->eof)
-			return fail(x, WN_E_MISMATCH, "the document does not match what an earlier run read (it has %llu records, "
-				"not %llu)", (unsigned long long)x->recno, (unsigned long long)pos);
-		int rc = feed(x);
-		if (rc && x->recno < pos)
-			return rc;
+	start(x);
+	int err = 0, end = 0;
+	if (x->threaded) {
+		pthread_mutex_lock(&x->mu);
+		while (x->seen < pos && !x->done)
+			pthread_cond_wait(&x->cv, &x->mu);
+		if (x->seen < pos) {
+			const xbatch *last = &x->b[(x->published - 1) % NBATCH];
+			err = last->err;
+			end = last->end;
+		}
+		pthread_mutex_unlock(&x->mu);
+	} else {
+		xbatch *c = x->out = &x->b[0];
+		while (x->recno < pos && !c->err && !c->end)
+			produce(x, c);
+		if (x->recno < pos) {
+			err = c->err;
+			end = c->end;
+		}
 	}
+	if (err)
+		return err;
+	if (end)
+		return fail(x, WN_E_MISMATCH, "the document does not match what an earlier run read (it has %llu records, "
+			"not %llu)", (unsigned long long)x->recno, (unsigned long long)pos);
 	return 0;
 }
 
 static uint64_t xml_consumed(wn_source *s)
 {
 	xsrc *x = (xsrc *)s;
-	return wn_input_consumed(&x->in);
+	return x->threaded ? __atomic_load_n(&x->consumed, __ATOMIC_RELAXED) : wn_input_consumed(&x->in);
 }
 
 static void xml_close(wn_source *s)
 {
 	xsrc *x = (xsrc *)s;
+	if (x->threaded) {
+		pthread_mutex_lock(&x->mu);
+		x->stop = 1;
+		pthread_cond_broadcast(&x->cv);
+		pthread_mutex_unlock(&x->mu);
+		pthread_join(x->th, NULL);
+		pthread_cond_destroy(&x->cv);
+		pthread_mutex_destroy(&x->mu);
+	}
 	if (x->ctxt) {
 		xmlFreeDoc(x->ctxt->myDoc);
 		x->ctxt->myDoc = NULL;
@@ -876,10 +1033,12 @@ static void xml_close(wn_source *s)
 	free(x->nodes);
 	free(x->attrs);
 	free(x->pieces);
-	free(x->q);
+	for (int i = 0; i < NBATCH; i++) {
+		free(x->b[i].q);
+		wn_buf_free(&x->b[i].ready);
+	}
 	wn_buf_free(&x->bytes);
 	wn_buf_free(&x->tmp);
-	wn_buf_free(&x->ready);
 	free(x);
 }
 
