@@ -146,12 +146,12 @@ typedef struct xsrc {
 	xbatch *fill;
 	wn_buf *ready;
 	size_t rstart, dropped;
-	/* batches: one being handed out (cur), the others filled ahead by the reading
-	 * thread (a regular file) or, without it, the one filled again when it is empty; out is
- * the one being handed out */
+	/* batches: out is the one being handed out; the reading thread (a regular file)
+	 * fills the others ahead, and without it b[0] is filled again once it is empty */
 	xbatch b[NBATCH];
 	xbatch *out;
-	int threaded, started, stop, done;
+	int threaded, started, stop;
+	int done;               /* the thread published its last batch (under mu) */
 	pthread_t th;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
