@@ -252,7 +252,7 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 	if (r->code) {
 		char why[128];
 		const char *msg = why;
-		if (r->code == WN_E_TOOLONG) {
+		if (r->code == WN_E_TOOLONG && !r->err) {
 			snprintf(why, sizeof why, "record of %zu bytes is longer than the limit of %zu", r->toolong_len, g->o->max_line);
 		} else if (r->code == WN_E_EMPTY) {
 			msg = "empty line";
