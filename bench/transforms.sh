@@ -36,4 +36,4 @@ ratio=$(awk -v a="$xf" -v b="$plain" 'BEGIN { printf "%.3f", a / b }')
 line=$(printf 'transforms: %d tracks, ingest %.2f s plain, %.2f s with --rename, --drop and --pseudonymise artists[].name (%.0f vs %.0f records/s): %.3fx the time (target <= 1.10); %s kept' \
 	"$N" "$plain" "$xf" "$(awk -v n="$N" -v t="$plain" 'BEGIN { print n / t }')" "$(awk -v n="$N" -v t="$xf" 'BEGIN { print n / t }')" "$ratio" "$kept")
 echo "$line"
-[ "${BENCH_RECORD:-0}" = 1 ] && [ -f bench/RESULTS.md ] && { echo; echo "$line. Command: \`bench/transforms.sh\` (\`winnow ingest -q -C CAT ${XF[*]/$D\/key/KEY} tracks.jsonl\` against the same without the transforms; minimum of $RUNS alternating runs, wall clock, the file in the page cache)."; } >>bench/RESULTS.md
+if [ "${BENCH_RECORD:-0}" = 1 ] && [ -f bench/RESULTS.md ]; then { echo; echo "$line. Command: \`bench/transforms.sh\` (\`winnow ingest -q -C CAT ${XF[*]/$D\/key/KEY} tracks.jsonl\` against the same without the transforms; minimum of $RUNS alternating runs, wall clock, the file in the page cache)."; } >>bench/RESULTS.md; fi
