@@ -397,11 +397,12 @@ typedef int (*wn_get_fn)(size_t i, const char *rec, size_t len, void *ud);
 int wn_get_many(wn_catalog *c, const char *kind, const char *const *ids, const size_t *lens, size_t n, wn_get_fn fn,
 	void *ud);
 
-/* Every surviving track whose ISRC is `isrc` (compared upper-case, alphanumerics only),
- * in catalog order.
- * Errors: WN_E_NOTFOUND (no surviving track carries it; also for an `isrc` longer than
- * 64 bytes), the reading errors above, or the value emit returned. */
-int wn_get_isrc(wn_catalog *c, const char *isrc, size_t len, wn_emit_fn emit, void *ud);
+/* Every surviving record of `kind` (NULL: "track") that carries the ISRC `isrc`
+ * (compared upper-case, alphanumerics only; a record may carry several: its profile's
+ * ISRC path may hold an array), in catalog order.
+ * Errors: WN_E_NOTFOUND (no surviving record carries it; also for an `isrc` longer than
+ * 64 bytes; no such kind), the reading errors above, or the value emit returned. */
+int wn_get_isrc(wn_catalog *c, const char *kind, const char *isrc, size_t len, wn_emit_fn emit, void *ud);
 
 typedef struct wn_kind_stats {
 	char name[WN_KIND_NAME_MAX + 1];   /* the kind */

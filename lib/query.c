@@ -412,14 +412,18 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int wn_get_isrc(wn_catalog *c, const char *isrc, size_t ilen, wn_emit_fn emit, void *ud)
+int wn_get_isrc(wn_catalog *c, const char *kind_name, const char *isrc, size_t ilen, wn_emit_fn emit, void *ud)
 {
-	fetcher f = { .c = c, .kind = WN_KIND_TRACK };
+	const char *kn = kind_name ? kind_name : "track";
+	int kind = wn_catalog_kind(c, NULL, kn, 0);
+	if (kind < 0)
+		return kind;
+	fetcher f = { .c = c, .kind = kind };
 	ordvec ords = { 0 };
 	char want[WN_MAX_ISRC], got[WN_MAX_ISRC];
 	c->err[0] = 0;
 	if (ilen > sizeof want)
-		return wn_seterr(c, WN_E_NOTFOUND, "no track with ISRC \"%.*s\"", WN_MAX_ISRC, isrc);
+		return wn_seterr(c, WN_E_NOTFOUND, "no %s with ISRC \"%.*s\"", kn, WN_MAX_ISRC, isrc);
 	size_t wl = wn_isrc_norm(want, isrc, ilen);
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &f.txn);
 	if (rc)
@@ -429,16 +433,16 @@ int wn_get_isrc(wn_catalog *c, const char *isrc, size_t ilen, wn_emit_fn emit, v
 		rc = WN_E_NOMEM;
 		goto out;
 	}
-	if ((rc = wn_map_pairs(c, f.txn, WN_KIND_TRACK, WN_MAP_ISRC, wn_isrc_hash(isrc, ilen), collect_ord, &ords)))
+	if ((rc = wn_map_pairs(c, f.txn, kind, WN_MAP_ISRC, wn_isrc_hash(isrc, ilen), collect_ord, &ords)))
 		goto out;
 	qsort(ords.v, ords.n, sizeof *ords.v, cmp_u64);
-	if ((rc = wn_record_parser(f.json, wn_catalog_profile(c, WN_KIND_TRACK), 0)))
+	if ((rc = wn_record_parser(f.json, wn_catalog_profile(c, kind), 0)))
 		goto out;
 	size_t found = 0;
 	for (size_t i = 0; i < ords.n; i++) {
 		if (i && ords.v[i] == ords.v[i - 1])
 			continue;
-		int sup = wn_is_superseded(c, f.txn, WN_KIND_TRACK, ords.v[i]);
+		int sup = wn_is_superseded(c, f.txn, kind, ords.v[i]);
 		if (sup < 0) {
 			rc = sup;
 			goto out;
@@ -464,7 +468,7 @@ int wn_get_isrc(wn_catalog *c, const char *isrc, size_t ilen, wn_emit_fn emit, v
 			goto out;
 	}
 	if (!found)
-		rc = wn_seterr(c, WN_E_NOTFOUND, "no track with ISRC \"%.*s\"", (int)ilen, isrc);
+		rc = wn_seterr(c, WN_E_NOTFOUND, "no %s with ISRC \"%.*s\"", kn, (int)ilen, isrc);
 out:
 	free(ords.v);
 	wn_json_free(f.json);

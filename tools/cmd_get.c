@@ -17,8 +17,8 @@ static const char usage[] =
 	"  -C, --catalog DIR        the catalog\n"
 	"  -k, --kind KIND          the records' kind: track (default), artist, or any other\n"
 	"                           kind the catalog holds\n"
-	"  -i, --isrc               the arguments are ISRCs (tracks only; compared upper-case,\n"
-	"                           letters and digits only)\n"
+	"  -i, --isrc               the arguments are ISRCs: the records of the kind that carry\n"
+	"                           them (compared upper-case, letters and digits only)\n"
 	"  -h, --help               print this text\n";
 
 typedef struct many {
@@ -63,8 +63,6 @@ int cmd_get(int argc, char **argv)
 		return usage_error("get", "-C CATALOG is required");
 	if (optind >= argc)
 		return usage_error("get", isrc ? "no ISRC given" : "no ID given");
-	if (isrc && strcmp(kind, "track"))
-		return usage_error("get", "--isrc finds tracks only");
 	wn_catalog *cat;
 	int rc = open_catalog(&cat, dir, WN_OPEN_READ);
 	if (rc)
@@ -74,7 +72,7 @@ int cmd_get(int argc, char **argv)
 	int status = EXIT_OK;
 	if (isrc) {
 		for (int i = optind; i < argc; i++) {
-			rc = wn_get_isrc(cat, argv[i], strlen(argv[i]), out_line, &out);
+			rc = wn_get_isrc(cat, kind, argv[i], strlen(argv[i]), out_line, &out);
 			if (rc == WN_E_NOTFOUND) {
 				die(0, "%s", wn_catalog_errmsg(cat));
 				status = EXIT_DATA;

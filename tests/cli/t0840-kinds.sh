@@ -87,7 +87,7 @@ must_fail "get --kind release r1: not found (exit 1)" 1 "$WINNOW" get -C "$C" --
 must_fail "export --kind master, a kind the catalog does not have: exit 1" 1 "$WINNOW" export -C "$C" --kind master
 grep -q 'no master records (its kinds: track, artist, recording, release, label)' "$T/.err"
 is "... the message lists the kinds it has" "$?" 0
-must_fail "get --isrc with --kind label: exit 2" 2 "$WINNOW" get -C "$C" --kind label --isrc XX
+must_fail "get --isrc with --kind label (labels carry no ISRC): not found, exit 1" 1 "$WINNOW" get -C "$C" --kind label --isrc XX
 
 # ---- bad names: usage errors naming the rule; nothing created ----
 for bad in Recording 9lives re-lease "two words" "" a234567890123456789012345678901234 "ré"; do
