@@ -530,6 +530,27 @@ int wn_catalog_profile_json(wn_catalog *c, const char *name, char **out)
 	if (kind < 0)
 		return wn_seterr(c, WN_E_USAGE, "no %s records in this catalog", name);
 	int rc = c->prof[kind] ? wn_profile_encode(c->prof[kind], &b) : wn_buf_puts(&b, "null") ? WN_E_NOMEM : 0;
+	/* and the runs that renamed their inputs' fields otherwise (meta renames.<kind>) */
+	MDB_txn *txn;
+	char key[WN_KIND_NAME_MAX + 16];
+	snprintf(key, sizeof key, "renames.%s", name);
+	if (!rc && c->prof[kind] && !(rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn))) {
+		MDB_val v;
+		int g = wn_meta_get(c, txn, key, &v);
+		b.len--;   /* the profile's closing brace */
+		rc = wn_buf_puts(&b, ",\"input_renames\":");
+		rc |= g ? wn_buf_puts(&b, "[]") : wn_buf_put(&b, v.mv_data, v.mv_size);
+		rc |= wn_buf_puts(&b, "}");
+		mdb_txn_abort(txn);
+		if (g && g != WN_E_NOTFOUND) {
+			wn_buf_free(&b);
+			return g;
+		}
+	} else if (rc > 0) {
+		rc = wn_lmdb_err(c, rc, "begin");
+		wn_buf_free(&b);
+		return rc;
+	}
 	if (rc) {
 		wn_buf_free(&b);
 		return wn_seterr(c, WN_E_NOMEM, "out of memory");

@@ -340,6 +340,8 @@ static int ckpt_txn(ing *g, ckjob *j)
 			wn_put_be64(gen, c->generation + 1);
 			if (!rc)
 				rc = wn_meta_put(c, txn, "generation", gen, 8);
+			if (!rc)
+				rc = wn_note_run_renames(g, txn);
 		} else {
 			rc = wn_meta_put(c, txn, key, j->pending.p, j->pending.len);
 		}

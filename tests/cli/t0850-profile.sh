@@ -155,6 +155,9 @@ is "... all duplicates now" "$(counts "$T/.out")" "2 0 2 0 0"
 check "and the first form without naming anything: the stored rename" "$WINNOW" ingest -C "$T/pool" --json -q "$T/a.csv"
 is "... all duplicates" "$(counts "$T/.out")" "2 0 2 0 0"
 must_fail "--map id=a.b where the id is at the top is refused" 2 "$WINNOW" ingest -C "$T/pool" -q --map id=a.b "$T/b.jsonl"
+is "the runs' own renames are recorded per input" \
+	"$(stats_profile "$T/pool" track | python3 -c 'import json,sys; p=json.load(sys.stdin); print(p["rename"], [(r["inputs"][0].split("/")[-1], r["rename"]) for r in p["input_renames"]])')" \
+	"[['track_id', 'id']] [('b.jsonl', [['tid', 'id']]), ('b.jsonl', [['track_id', 'id'], ['tid', 'id']])]"
 
 # ---- shaping options stored by the first run that keeps a record ----
 printf 'id,n,flag,empty\na,1,true,\nb,2,false,x\n' >"$T/t.csv"
