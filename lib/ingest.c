@@ -85,7 +85,8 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 	g->eo.sqlite_join = p->sqlite_join && !o->sqlite_table;
 	/* a CSV's columns are the names before the renames */
 	const char **cols[] = { &g->eo.id_field, &g->eo.isrc_field, &g->eo.title_field, &g->eo.artist_field };
-	const char *want[] = { p->id_content ? "" : p->id[0], o->isrc_field ? p->isrc[0] : NULL,
+	/* (a content or composite id is no one column: the record's check names what is missing) */
+	const char *want[] = { p->id_content || p->n_id > 1 ? "" : p->id[0], o->isrc_field ? p->isrc[0] : NULL,
 		o->title_field ? p->title : NULL, o->artist_field ? p->artists : NULL };
 	for (int i = 0; i < 4; i++) {
 		*cols[i] = want[i];

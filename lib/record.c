@@ -107,7 +107,8 @@ int wn_record_keys(const wn_jresult *jr, const wn_profile *p, wn_keys *k, char *
 		buf[o++] = '[';
 		for (int i = 0; i < p->n_id; i++) {
 			const wn_jslot *v = &jr->slot[WN_SLOT_ID + i];
-			const char *bad = id_part(v);
+			/* an empty string is a value here (a chart's global rows have no country) */
+			const char *bad = v->type == WN_JT_STRING ? NULL : id_part(v);
 			if (bad) {
 				if (why)
 					snprintf(why, whylen, bad, p->id[i]);

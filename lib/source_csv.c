@@ -1119,6 +1119,11 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 	if ((rc = parse_types(c, o->csv_types)))
 		return rc;
 	const char *idf = o->id_field ? o->id_field : "id";
+	if (!*idf) {
+		/* the id is not a column (--id content) */
+		c->id_col = SIZE_MAX;
+		goto mapped;
+	}
 	long id = find_col(c, idf);
 	if (id < 0)
 		return wn_source_fail(&c->s, WN_E_USAGE, "no column \"%s\" in the header (columns: %s); name the id column with --map id=COLUMN",
@@ -1126,6 +1131,7 @@ static int read_header(csv *c, const wn_ingest_opts *o)
 	if (strchr(idf, '.'))
 		return wn_source_fail(&c->s, WN_E_USAGE, "the id column \"%s\" has a '.' in its name, which field paths read as nesting", idf);
 	c->id_col = (size_t)id;
+mapped:;
 	const char *const mapped[][2] = { { "isrc", o->isrc_field }, { "title", o->title_field }, { "artist", o->artist_field } };
 	for (int k = 0; k < 3; k++)
 		if (mapped[k][1] && find_col(c, mapped[k][1]) < 0)

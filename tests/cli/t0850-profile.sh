@@ -218,3 +218,13 @@ check "Spotify artists (JSON)" "$WINNOW" ingest -C "$T/spa" -q --kind artist "$T
 is "... take the spotify-artist profile" "$(stats_profile "$T/spa" artist | python3 -c 'import json,sys; print(json.load(sys.stdin)["builtin"])')" "spotify-artist"
 must_fail "an unknown --profile: exit 2" 2 "$WINNOW" ingest -C "$T/unk" -q --profile nope "$T/plays.jsonl"
 grep -q 'built in: spotify-track' "$T/.err"; is "... listing the built-in ones" "$?" 0
+
+# ---- CSV: a content id, and a composite id with an empty part ----
+printf 'Track,Artist\nA,X\nB,Y\nA,X\n' >"$T/noid.csv"
+check "a CSV without an id column: --id content (was: no column \"\")" "$WINNOW" ingest -C "$T/cc" --json -q --id content "$T/noid.csv"
+is "... the repeated row a duplicate" "$(counts "$T/.out")" "3 2 1 0 0"
+printf 'date,rank,country,t\n2025-02-18,1,,A\n2025-02-18,1,DE,B\n2025-02-18,1,,A2\n' >"$T/chart.csv"
+check "a composite id whose part is an empty string (a chart's global rows)" \
+	"$WINNOW" ingest -C "$T/gc" --json -q --id date+rank+country "$T/chart.csv"
+is "... is a value: two ids, the second global row a revision" "$(counts "$T/.out")" "3 2 0 1 0"
+check "... and get finds it" "$WINNOW" get -C "$T/gc" '["2025-02-18","1",""]'
