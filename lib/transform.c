@@ -196,20 +196,21 @@ void wn_xform_free(wn_xform *x)
  * They find where a value ends, not whether it is strict JSON: the strict parser reads
  * the whole result after this pass, and refuses what is not. */
 
-/* Past the string at p (its opening quote): the byte after its closing quote, or NULL. */
-static const char *skip_str(const char *p, const char *e)
+/* Past the string at p (its opening quote): the byte after its closing quote, or NULL;
+ * *esc set when it holds a backslash. A loop, not memchr(): most strings of a record are
+ * a few bytes long, shorter than a call costs. */
+static inline const char *skip_str(const char *p, const char *e, int *esc)
 {
-	for (p++;;) {
-		const char *q = memchr(p, '"', (size_t)(e - p));
-		if (!q)
-			return NULL;
-		const char *b = q;
-		while (b > p && b[-1] == '\\')
-			b--;
-		if (!((q - b) & 1))
-			return q + 1;   /* an even run of backslashes: the quote ends the string */
-		p = q + 1;
+	for (p++; p < e; p++) {
+		if (*p == '"')
+			return p + 1;
+		if (*p == '\\') {
+			*esc = 1;
+			if (++p == e)
+				return NULL;
+		}
 	}
+	return NULL;
 }
 
 static inline const char *skip_ws(const char *p, const char *e)
@@ -225,14 +226,15 @@ static const char *skip_value(const char *p, const char *e)
 	p = skip_ws(p, e);
 	if (p >= e)
 		return NULL;
+	int esc = 0;
 	if (*p == '"')
-		return skip_str(p, e);
+		return skip_str(p, e, &esc);
 	if (*p == '{' || *p == '[') {
 		int depth = 0;
 		while (p < e) {
 			char ch = *p;
 			if (ch == '"') {
-				if (!(p = skip_str(p, e)))
+				if (!(p = skip_str(p, e, &esc)))
 					return NULL;
 				continue;
 			}
@@ -261,9 +263,15 @@ static int bad(walk *w, const char *why)
 	return WN_E_PARSE;
 }
 
-static int put(walk *w, const char *p, size_t n)
+static inline int put(walk *w, const char *p, size_t n)
 {
-	return wn_buf_put(&w->x->out, p, n) ? WN_E_NOMEM : 0;
+	wn_buf *b = &w->x->out;
+	if (WN_LIKELY(b->cap - b->len >= n)) {
+		memcpy(b->p + b->len, p, n);
+		b->len += n;
+		return 0;
+	}
+	return wn_buf_put(b, p, n) ? WN_E_NOMEM : 0;
 }
 
 /* Copy one value as it stands. */
@@ -384,12 +392,13 @@ static int rebuild(walk *w, int node, int kept, int depth)
 		if (!first && !wn_jread_eat(&w->j, ','))
 			return bad(w, "expected ',' or '}'");
 		wn_jread_ws(&w->j);
-		const char *ks = w->j.p, *ke = ks < w->j.e && *ks == '"' ? skip_str(ks, w->j.e) : NULL;
+		int esc = 0;
+		const char *ks = w->j.p, *ke = ks < w->j.e && *ks == '"' ? skip_str(ks, w->j.e, &esc) : NULL;
 		const char *key;
 		size_t klen;
 		if (!ke)
 			return bad(w, "malformed key");
-		if (!memchr(ks + 1, '\\', (size_t)(ke - ks - 2))) {
+		if (!esc) {
 			key = ks + 1;   /* no escape: the bytes are the name */
 			klen = (size_t)(ke - ks - 2);
 			w->j.p = ke;
@@ -414,7 +423,17 @@ static int rebuild(walk *w, int node, int kept, int depth)
 		}
 		if (n_out++ && (rc = put(w, ",", 1)))
 			return rc;
-		if (t && t->rename)
+		if (!t) {
+			/* no path reaches it: the member as it stands, key to value's end, in one copy */
+			const char *end = skip_value(w->j.p, w->j.e);
+			if (!end)
+				return bad(w, "malformed value");
+			w->j.p = end;
+			if ((rc = put(w, ks, (size_t)(end - ks))))
+				return rc;
+			continue;
+		}
+		if (t->rename)
 			rc = wn_buf_json_str(&x->out, t->rename, strlen(t->rename)) ? WN_E_NOMEM : put(w, ":", 1);
 		else if (!(rc = put(w, ks, (size_t)(ke - ks))))
 			rc = put(w, ":", 1);
@@ -434,6 +453,8 @@ int wn_xform_apply(wn_xform *x, const char *rec, size_t n, const char **out, siz
 	w.base = rec;
 	x->out.len = 0;
 	x->why = NULL;
+	if (wn_buf_reserve(&x->out, n + 256))
+		return WN_E_NOMEM;
 	int rc = rebuild(&w, 0, 0, 0);
 	if (!rc && wn_jread_peek(&w.j) != -1)
 		rc = bad(&w, "trailing data after the record");
