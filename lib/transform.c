@@ -28,6 +28,9 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 #include <stdlib.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define PSEUDO_BYTES 16
 
@@ -201,7 +204,21 @@ void wn_xform_free(wn_xform *x)
  * a few bytes long, shorter than a call costs. */
 static inline const char *skip_str(const char *p, const char *e, int *esc)
 {
-	for (p++; p < e; p++) {
+	p++;
+#ifdef __SSE2__
+	/* 16 bytes at a time past those that are neither '"' nor '\\' */
+	const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\');
+	while (e - p >= 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, bs)));
+		if (m) {
+			p += __builtin_ctz(m);
+			break;
+		}
+		p += 16;
+	}
+#endif
+	for (; p < e; p++) {
 		if (*p == '"')
 			return p + 1;
 		if (*p == '\\') {
@@ -231,7 +248,27 @@ static const char *skip_value(const char *p, const char *e)
 		return skip_str(p, e, &esc);
 	if (*p == '{' || *p == '[') {
 		int depth = 0;
+#ifdef __SSE2__
+		const __m128i q = _mm_set1_epi8('"'), o1 = _mm_set1_epi8('{'), c1 = _mm_set1_epi8('}'),
+			o2 = _mm_set1_epi8('['), c2 = _mm_set1_epi8(']');
+#endif
 		while (p < e) {
+#ifdef __SSE2__
+			/* past 16 bytes at a time that hold no quote and no bracket */
+			while (e - p >= 16) {
+				__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+				__m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q), _mm_cmpeq_epi8(v, o1)),
+					_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, c1), _mm_cmpeq_epi8(v, o2)), _mm_cmpeq_epi8(v, c2)));
+				unsigned m = (unsigned)_mm_movemask_epi8(hit);
+				if (m) {
+					p += __builtin_ctz(m);
+					break;
+				}
+				p += 16;
+			}
+			if (p >= e)
+				break;
+#endif
 			char ch = *p;
 			if (ch == '"') {
 				if (!(p = skip_str(p, e, &esc)))
