@@ -27,6 +27,7 @@
 #include "internal.h"
 #include "norm.h"
 #include "jread.h"
+#include "pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1045,19 +1046,179 @@ static void cluster_hex(char out[33], int kind, uint64_t root)
 
 /* ---- wn_cluster ---- */
 
-typedef struct builder {
+/* The records from..to-1 are extracted on the pool, a frame a task, while this thread
+ * joins them in ordinal order: the workers parse and analyse (most of the work), the
+ * union-find stays on one thread. Tasks are taken back in the order they were given. */
+typedef struct xtask {
+	wn_task task;
 	cstate *s;
-	extractor x;
-} builder;
+	wn_frameinfo fi;
+	int fd;                  /* a dup of the shard's, closed by the task */
+	char rel[128];
+	uint64_t a, b;           /* the ordinals it extracts */
+	int rc, busy;
+	wn_catalog *ec;          /* holds the frame layer's message of a failure */
+} xtask;
 
-static int build_one(void *ud, const char *rel, const wn_frameinfo *fi, uint64_t ord, const char *line, size_t len)
+typedef struct xworker {
+	extractor x;
+	wn_buf raw, scratch;
+} xworker;
+
+static void run_extract(wn_task *tk, void *worker)
 {
-	builder *b = ud;
-	int rc = extract(&b->x, rel, fi, ord, line, len);
-	if (rc)
-		return rc;
-	to_crec(&b->x, line, len, &b->s->r[ord]);
-	return add_record(b->s, (uint32_t)ord);
+	xtask *t = (xtask *)tk;
+	xworker *w = worker;
+	w->x.c = t->ec;
+	t->rc = wn_frame_load_fd(t->ec, t->fd, t->rel, &t->fi, &w->raw, &w->scratch);
+	const char *p = w->raw.p, *e = w->raw.p + w->raw.len;
+	for (uint64_t o = t->fi.first_ord; o < t->b && !t->rc; o++) {
+		const char *nl = memchr(p, '\n', (size_t)(e - p));
+		if (!nl) {
+			t->rc = wn_frame_damaged(t->ec, t->rel, &t->fi, "holds fewer records than the index says");
+			break;
+		}
+		if (o >= t->a && !(t->rc = extract(&w->x, t->rel, &t->fi, o, p, (size_t)(nl - p))))
+			to_crec(&w->x, p, (size_t)(nl - p), &t->s->r[o]);
+		p = nl + 1;
+	}
+	close(t->fd);
+	t->fd = -1;
+}
+
+static void *xworker_of(void *ud, int i)
+{
+	return (xworker *)ud + i;
+}
+
+/* Wait for task t and join its records. */
+static int take(wn_catalog *c, wn_pool *pool, xtask *t)
+{
+	wn_pool_wait(pool, &t->task);
+	t->busy = 0;
+	if (t->rc) {
+		snprintf(c->err, sizeof c->err, "%s", t->ec->err);
+		return t->rc;
+	}
+	for (uint64_t o = t->a; o < t->b; o++) {
+		int rc = add_record(t->s, (uint32_t)o);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+static int build(wn_catalog *c, MDB_txn *txn, cstate *s, uint64_t from, uint64_t to, volatile const int *cancel)
+{
+	int nw = wn_ncores(), nt, rc = 0, mr, fd = -1;
+	if (nw > 16)
+		nw = 16;
+	nt = 2 * nw + 2;
+	xworker *ws = calloc((size_t)nw, sizeof *ws);
+	xtask *ts = calloc((size_t)nt, sizeof *ts);
+	wn_pool *pool = NULL;
+	MDB_cursor *cur = NULL;
+	if (!ws || !ts)
+		rc = WN_E_NOMEM;
+	for (int i = 0; i < nw && !rc; i++)
+		rc = extractor_init(&ws[i].x, c, s->kind, s->policy);
+	for (int i = 0; i < nt && !rc; i++) {
+		ts[i].task.run = run_extract;
+		ts[i].s = s;
+		ts[i].fd = -1;
+		if (!(ts[i].ec = calloc(1, sizeof *ts[i].ec)))
+			rc = WN_E_NOMEM;
+		else {
+			ts[i].ec->dir = c->dir;
+			ts[i].ec->dirfd = -1;
+		}
+	}
+	wn_pool_opts po = { .threads = nw, .name = "winnow-cluster", .worker_new = xworker_of, .ud = ws };
+	if (!rc)
+		rc = wn_pool_new(&po, &pool);
+	if (!rc && (mr = mdb_cursor_open(txn, c->db_frames[s->kind], &cur)))
+		rc = wn_lmdb_err(c, mr, "frames");
+	uint64_t want_next = from, n = 0, next_take = 0;
+	uint32_t fd_seq = 0;
+	char rel[128];
+	if (!rc && from < to) {
+		uint8_t kb[8];
+		MDB_val k = { 8, kb }, v;
+		wn_put_be64(kb, from);
+		for (mr = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !mr && !rc; mr = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+			wn_frameinfo fi;
+			if ((rc = wn_frame_row(c, &k, &v, &fi)))
+				break;
+			if (fi.first_ord > want_next) {
+				rc = wn_seterr(c, WN_E_CORRUPT, "index: no frame row holds %s record %llu: rebuild the index with "
+					"`winnow reindex -C %s`", wn_kind_name(s->kind), (unsigned long long)want_next, c->dir);
+				break;
+			}
+			if (cancel && *cancel) {
+				rc = WN_E_INTERRUPTED;
+				break;
+			}
+			uint64_t end = fi.first_ord + fi.nrec;
+			want_next = end;
+			rc = wn_shard_keep(c, s->kind, fi.shard_seq, &fd, &fd_seq, rel, sizeof rel);
+			if (rc == ENOENT)
+				rc = wn_shard_missing(c, txn, s->kind, rel);
+			if (rc)
+				break;
+			xtask *t = &ts[n % (uint64_t)nt];
+			if (t->busy && (rc = take(c, pool, t)))
+				break;
+			next_take = n + 1 >= (uint64_t)nt ? n + 1 - (uint64_t)nt : 0;
+			t->fi = fi;
+			t->a = fi.first_ord > from ? fi.first_ord : from;
+			t->b = end < to ? end : to;
+			snprintf(t->rel, sizeof t->rel, "%s", rel);
+			if ((t->fd = dup(fd)) < 0) {
+				rc = wn_seterr(c, errno, "%s/%s: %s", c->dir, rel, strerror(errno));
+				break;
+			}
+			t->busy = 1;
+			wn_pool_submit(pool, &t->task);
+			n++;
+			if (end >= to)
+				break;
+		}
+		if (!rc && mr == MDB_NOTFOUND && want_next < to)
+			rc = wn_seterr(c, WN_E_CORRUPT, "index: no frame row holds %s record %llu: rebuild the index with "
+				"`winnow reindex -C %s`", wn_kind_name(s->kind), (unsigned long long)want_next, c->dir);
+		else if (!rc && mr && mr != MDB_NOTFOUND)
+			rc = wn_lmdb_err(c, mr, "frames");
+	}
+	/* the rest, in order (after a failure: only waited for) */
+	for (uint64_t i = next_take; i < n; i++) {
+		xtask *t = &ts[i % (uint64_t)nt];
+		if (!t->busy)
+			continue;
+		if (rc) {
+			wn_pool_wait(pool, &t->task);
+			t->busy = 0;
+		} else {
+			rc = take(c, pool, t);
+		}
+	}
+	wn_pool_free(pool);
+	if (cur)
+		mdb_cursor_close(cur);
+	if (fd >= 0)
+		close(fd);
+	for (int i = 0; ws && i < nw; i++) {
+		extractor_free(&ws[i].x);
+		wn_buf_free(&ws[i].raw);
+		wn_buf_free(&ws[i].scratch);
+	}
+	for (int i = 0; ts && i < nt; i++) {
+		if (ts[i].fd >= 0)
+			close(ts[i].fd);
+		free(ts[i].ec);
+	}
+	free(ws);
+	free(ts);
+	return rc;
 }
 
 static int kind_ok(int kind)
@@ -1134,15 +1295,8 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	res->added = ks.next_ord - old;
 	res->rebuilt = rebuild;
 	if (res->added || rebuild) {
-		builder b = { &s, { 0 } };
-		if ((rc = state_reserve(&s, ks.next_ord, 1)) || (rc = rebuild_index(&s)))
-			goto out;
-		if ((rc = extractor_init(&b.x, c, o->kind, s.policy)) == 0) {
-			rc = scan_records(c, txn, o->kind, old, ks.next_ord, NULL, o->cancel, build_one, &b);
-			s.n = ks.next_ord;
-		}
-		extractor_free(&b.x);
-		if (rc)
+		if ((rc = state_reserve(&s, ks.next_ord, 1)) || (rc = rebuild_index(&s)) ||
+		    (rc = build(c, txn, &s, old, ks.next_ord, o->cancel)))
 			goto out;
 		s.n = ks.next_ord;
 		if ((rc = state_write(c, &s)))
