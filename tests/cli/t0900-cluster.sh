@@ -159,11 +159,12 @@ check "an uninterrupted incremental cluster" "$WINNOW" cluster -C "$T/ref" --jso
 secs=$(jget "$T/.out" 'd["seconds"]')
 cp "$T/k/clusters/track.bin" "$T/before.bin"
 kills=0 i=0 torn=0
+maxms=$(python3 -c "print(max(1, int($secs * 750)))")
 while [ $kills -lt 3 ] && [ $i -lt 20 ]; do
 	i=$((i + 1))
 	"$WINNOW" cluster -C "$T/k" >/dev/null 2>&1 &
 	pid=$!
-	ms=$((RANDOM % ($(python3 -c "print(max(1, int($secs * 750)))") + 1)))
+	ms=$((RANDOM % (maxms + 1)))
 	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
 	kill -9 $pid 2>/dev/null
 	wait $pid 2>/dev/null
