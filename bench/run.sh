@@ -5,7 +5,8 @@
 #
 # Environment: WINNOW (binary), NORM (bench/norm), BENCH_RECORDS (default 2000000), BENCH_DIR (default
 # bench/out), BENCH_LOOKUPS (random gets, default 20000), BENCH_FORMAT_RECORDS (records
-# for the CSV and SQLite comparisons, default 1000000).
+# for the CSV and SQLite comparisons, default 1000000), BENCH_XML_RELEASES (Discogs
+# releases for the XML and gzip figures, bench/xml.sh, default 60000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WINNOW=${WINNOW:-build-bench/winnow}
@@ -20,21 +21,7 @@ rm -rf "$D" && mkdir -p "$D"
 RES=$D/results.tsv
 : >"$RES"
 
-exec 3>&1
-# measure NAME RECORDS BYTES -- command...: wall seconds and peak RSS of a command
-measure() {
-	local name=$1 recs=$2 bytes=$3; shift 4
-	"$TIME" -f '%e %M' -o "$D/.time" "$@"
-	read -r secs rss <"$D/.time"
-	printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$secs" "$rss" "$recs" "$bytes" >>"$RES"
-	printf '  %-44s %7.2f s %9.0f rec/s %7.0f MB/s %6.0f MiB RSS\n' "$name" "$secs" >&3 \
-		"$(echo "$recs / $secs" | bc -l)" "$(echo "$bytes / $secs / 1000000" | bc -l)" "$(echo "$rss / 1024" | bc -l)"
-}
-# let the writeback of what the previous step wrote finish, so that it does not land on
-# the fsyncs of the next measurement
-settle() { sync; sleep 2; }
-jget() { grep -o "\"$2\":[0-9.]*" "$1" | head -n 1 | cut -d: -f2; }
-fail() { echo "bench: CORRECTNESS CHECK FAILED: $*" >&2; exit 1; }
+. bench/lib.sh
 
 echo "== data: $N generated track records (seed 1), Spotify API layout"
 "$TIME" -f '%e' -o "$D/.gentime" "$GEN" --count "$N" --seed 1 --truth "$D/truth.json" >/dev/null
@@ -197,6 +184,9 @@ measure "winnow ingest, the SQLite records as JSONL" "$NF" "$(stat -c %s "$D/sql
 	"$WINNOW" ingest -q -C "$D/cat-sqlite-jsonl" --json "$D/sqlite.jsonl" >"$D/ingest-sqlite-jsonl.json"
 [ "$(jget "$D/ingest-sqlite-jsonl.json" kept)" = "$NF" ] || fail "SQLite records as JSONL: kept $(jget "$D/ingest-sqlite-jsonl.json" kept)"
 
+# ---- Discogs XML, and gzip input beside gzip -dc | winnow ingest - ----
+. bench/xml.sh
+
 # ---- summary ----
 WIN_S=$(awk -F'\t' '$1 == "winnow ingest" { print $2 }' "$RES")
 WIN_RSS=$(awk -F'\t' '$1 == "winnow ingest" { print $3 }' "$RES")
@@ -238,6 +228,8 @@ FORMATS_LINE=$(printf 'input formats: CSV %.0f records/s, JSONL of the same reco
 	"$(echo "$(rate "winnow ingest, dump-layout JSONL" rec) / $(rate "winnow ingest, the same records as CSV" rec)" | bc -l)" \
 	"$(rate "winnow ingest, SQLite (dump layout, denormalised)" rec)" "$(rate "winnow ingest, the SQLite records as JSONL" rec)")
 echo "  $FORMATS_LINE"
+echo "  $XML_LINE"
+echo "  $GZIP_LINE"
 
 # ---- RESULTS.md ----
 {
@@ -269,6 +261,10 @@ echo "  $FORMATS_LINE"
 	echo "matching keys (\`$NORM --min-seconds 2 tracks.jsonl\`, lib/norm.c, norm version 1): $NORM_LINE; two workspaces agreed on every key before timing."
 	echo
 	echo "$FORMATS_LINE. CSV: \`bench/gen --count $NF --seed 1 --layout dump\` without its bad lines, $NCSV rows, written as CSV by \`bench/formats.py csv\` and ingested with \`--map id=id\` (values as strings); counts equal to the JSONL run's and the generator's. SQLite: \`bench/formats.py sqlite\` from \`bench/gen --clean\` (dump and api layouts, $NF tracks), the dump's tables without an index, ingested with \`--sqlite-join\`; every record checked to have its artists and album."
+	echo
+	echo "$XML_LINE. $XML_NOTE"
+	echo
+	echo "$GZIP_LINE. $GZIP_NOTE"
 	echo
 	echo "Commands: \`$WINNOW ingest -C CAT --json tracks.jsonl\`; \`winnow verify -C CAT\` and \`--deep -j 2\`, \`xxhsum -c MANIFEST\`, \`zstd -t\` on every data file; \`zstd -3 -T2\`; \`LC_ALL=C sort -u -S 1G --parallel=2 | zstd -3 -T2\`; \`mlr --ijsonl --ojsonl head -n 1 -g id\` (valid JSON lines only); each timed with GNU time (wall clock, maximum RSS)."
 } >bench/RESULTS.md

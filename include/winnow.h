@@ -1,8 +1,9 @@
 /*
  * winnow.h - libwinnow: deduplicated, checksummed, indexed catalogs of music metadata.
  *
- * A catalog is a folder. Records (one JSON object each: a track or an artist) go in
- * through wn_ingest(); every record read ends up in exactly one of four places:
+ * A catalog is a folder. Records (one JSON object each: a track, an artist, a release,
+ * ... of one kind per run) go in through wn_ingest(); every record read ends up in
+ * exactly one of four places:
  *
  *   kept        stored in a shard (seekable zstd, CATALOG/shards/) and indexed
  *   duplicate   its canonical fingerprint is already in the catalog: noted in the ledger
@@ -91,9 +92,17 @@ const char *wn_strerror(int code);
  * winnow writes, in the library and in the winnow tool, comes from here. */
 size_t wn_json_quote(char *out, const char *s, size_t n);
 
-/* Record kinds. Each kind has its own shards, ordinals and maps. */
-#define WN_KIND_TRACK  0
-#define WN_KIND_ARTIST 1
+/* Record kinds. A kind is named by the caller: "track", "artist", "album", "recording",
+ * "release", "label", ... any name of 1 to WN_KIND_NAME_MAX bytes that matches
+ * [a-z][a-z0-9_]* (it becomes part of file names: shards/<kind>-000001.jsonl.zst). Each
+ * kind has its own shards, ledger, rejects, ordinals, maps and counters. A catalog holds
+ * at most WN_KINDS_MAX kinds; track and artist are always among them, every other kind
+ * from the first wn_ingest() of it on. Only tracks have ISRCs (wn_get_isrc). */
+#define WN_KIND_NAME_MAX 32
+#define WN_KINDS_MAX     64
+
+/* Is `name` a kind name (the rule above)? 1 or 0; NULL is not. Cannot fail. */
+int wn_kind_valid(const char *name);
 
 /* ------------------------------------------------------------------------------------
  * Catalog handle
@@ -143,7 +152,8 @@ typedef struct wn_progress {
 #define WN_DELIM_MAX 16
 
 typedef struct wn_ingest_opts {
-	int kind;                     /* WN_KIND_TRACK (default) or WN_KIND_ARTIST */
+	const char *kind;             /* the records' kind: "track" (the default, also for NULL),
+	                                 "artist", or any name wn_kind_valid() accepts */
 	int level;                    /* zstd level, default 3 */
 	size_t frame_bytes;           /* uncompressed bytes per zstd frame, default 1 MiB */
 	uint64_t shard_bytes;         /* uncompressed bytes per shard, default 256 MiB */
@@ -290,7 +300,9 @@ typedef struct wn_ingest_result {
 } wn_ingest_result;
 
 /* Ingest the inputs (paths; "-" is standard input; .zst inputs are decompressed) as
- * records of o->kind into the catalog, which must be open for writing. The catalog is
+ * records of o->kind into the catalog, which must be open for writing. A kind the
+ * catalog does not have yet is added to it when the run starts; its records use the id
+ * field "id" (o->id_field is taken for track and artist only). The catalog is
  * made durable at checkpoints and at the end; if the run is interrupted (kill -9, power,
  * full disk, WN_E_INTERRUPTED), running the same ingest again continues after the last
  * checkpoint and ends with the same catalog contents and the same totals as an
@@ -300,8 +312,9 @@ typedef struct wn_ingest_result {
  * an input that cannot be read fails the call before anything is. An interrupted run is
  * continued when the inputs are the same files in the same order (by what they are, not
  * by their names: FORMAT.md 11.6); else it is abandoned (res->abandoned).
- * Errors: WN_E_USAGE (the handle is read-only; an option out of range or unknown; an
- * input that cannot be read as asked: no id column in a CSV header, a --map or --types
+ * Errors: WN_E_USAGE (the handle is read-only; an option out of range or unknown; a
+ * kind that is not a kind name, a new kind in a catalog of WN_KINDS_MAX kinds, an id
+ * field other than "id" for a kind other than track and artist; an input that cannot be read as asked: no id column in a CSV header, a --map or --types
  * column that is not there, no such SQLite table, a --records-path that matches nothing,
  * a database on standard input; standard input named twice), WN_E_MISMATCH (id field,
  * ISRC field or ignore set other than the catalog's; an input that no longer matches
@@ -339,10 +352,13 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
  * that value). */
 typedef int (*wn_emit_fn)(const char *rec, size_t len, void *ud);
 
-/* Every surviving record of `kind`, in the order in which the catalog accepted them.
- * Errors: WN_E_USAGE (kind is not WN_KIND_TRACK or WN_KIND_ARTIST), the reading errors
- * above, or the value emit returned. */
-int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud);
+/* Every surviving record of `kind` (a kind name; NULL is "track"), in the order in
+ * which the catalog accepted them. A kind the catalog was never given is an error (track
+ * and artist it always has, empty or not), so that a misspelt name is noticed.
+ * Errors: WN_E_USAGE (kind is not a kind name), WN_E_NOTFOUND (the catalog has no such
+ * kind: the message lists those it has), the reading errors above, or the value emit
+ * returned. */
+int wn_export(wn_catalog *c, const char *kind, wn_emit_fn emit, void *ud);
 
 /* Receives a shard that wn_export_partial() skipped because it is not there: its name
  * relative to the catalog ("shards/track-000002.jsonl.zst"; valid only during the call),
@@ -356,12 +372,14 @@ typedef int (*wn_missing_fn)(const char *shard, uint64_t first_ord, uint64_t las
  * wn_export() does (emit and missing get the same ud). With missing == NULL this is
  * wn_export(), which fails with WN_E_MISSING at the first missing shard.
  * Errors: those of wn_export(), or the value missing returned. */
-int wn_export_partial(wn_catalog *c, int kind, wn_emit_fn emit, wn_missing_fn missing, void *ud);
+int wn_export_partial(wn_catalog *c, const char *kind, wn_emit_fn emit, wn_missing_fn missing, void *ud);
 
-/* The surviving record with this id (idlen bytes, compared exactly). Reads one frame.
- * Errors: WN_E_NOTFOUND (no surviving record of `kind` has this id), WN_E_USAGE (bad
- * kind), the reading errors above, or the value emit returned. */
-int wn_get(wn_catalog *c, int kind, const char *id, size_t idlen, wn_emit_fn emit, void *ud);
+/* The surviving record of `kind` (as for wn_export) with this id (idlen bytes, compared
+ * exactly). Reads one frame.
+ * Errors: WN_E_NOTFOUND (no surviving record of `kind` has this id; the catalog has no
+ * such kind), WN_E_USAGE (kind is not a kind name), the reading errors above, or the
+ * value emit returned. */
+int wn_get(wn_catalog *c, const char *kind, const char *id, size_t idlen, wn_emit_fn emit, void *ud);
 
 /* Receives the answer for ids[i]: the record (valid only during the call), or
  * rec == NULL if there is none. Return 0 to go on; any other value stops the call,
@@ -375,17 +393,20 @@ typedef int (*wn_get_fn)(size_t i, const char *rec, size_t len, void *ud);
  * so asking for many ids at once is much faster than one call per id. An id without a
  * record is an answer (rec == NULL), not an error. All the reading is done before the
  * first answer, so after an error fn has not been called.
- * Errors: WN_E_USAGE (bad kind), the reading errors above, or the value fn returned. */
-int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *lens, size_t n, wn_get_fn fn,
+ * Errors: WN_E_USAGE (kind is not a kind name), WN_E_NOTFOUND (the catalog has no such
+ * kind, as for wn_export), the reading errors above, or the value fn returned. */
+int wn_get_many(wn_catalog *c, const char *kind, const char *const *ids, const size_t *lens, size_t n, wn_get_fn fn,
 	void *ud);
 
-/* Every surviving track whose ISRC is `isrc` (compared upper-case, alphanumerics only),
- * in catalog order.
- * Errors: WN_E_NOTFOUND (no surviving track carries it; also for an `isrc` longer than
- * 64 bytes), the reading errors above, or the value emit returned. */
-int wn_get_isrc(wn_catalog *c, const char *isrc, size_t len, wn_emit_fn emit, void *ud);
+/* Every surviving record of `kind` (NULL: "track") that carries the ISRC `isrc`
+ * (compared upper-case, alphanumerics only; a record may carry several: its profile's
+ * ISRC path may hold an array), in catalog order.
+ * Errors: WN_E_NOTFOUND (no surviving record carries it; also for an `isrc` longer than
+ * 64 bytes; no such kind), the reading errors above, or the value emit returned. */
+int wn_get_isrc(wn_catalog *c, const char *kind, const char *isrc, size_t len, wn_emit_fn emit, void *ud);
 
 typedef struct wn_kind_stats {
+	char name[WN_KIND_NAME_MAX + 1];   /* the kind */
 	uint64_t records;        /* surviving records */
 	uint64_t read, kept, duplicates, revisions, rejected, superseded;
 	uint64_t shards, frames;
@@ -396,7 +417,8 @@ typedef struct wn_kind_stats {
 } wn_kind_stats;
 
 typedef struct wn_stats {
-	wn_kind_stats kind[2];
+	int nkinds;                  /* the catalog's kinds: track, artist, then the others in the */
+	wn_kind_stats kind[WN_KINDS_MAX];   /* order of their first ingest run */
 	uint64_t index_file_bytes;   /* size of index/data.mdb */
 	uint64_t index_used_bytes;   /* pages in use (free pages excluded) */
 	uint64_t ledger_bytes, reject_bytes;
@@ -406,8 +428,8 @@ typedef struct wn_stats {
 
 /* The record profile of `kind` as JSON text (doc/FORMAT.md, "Record profiles"): into
  * *out, malloc'd and NUL-terminated (free it), or "null" when the kind has none stored
- * yet. Errors: WN_E_USAGE (bad kind), WN_E_NOMEM. */
-int wn_catalog_profile_json(wn_catalog *c, int kind, char **out);
+ * yet. Errors: WN_E_USAGE (no such kind), WN_E_NOMEM. */
+int wn_catalog_profile_json(wn_catalog *c, const char *kind, char **out);
 
 /* Counts and sizes of the catalog as of its last checkpoint, from the index alone (no
  * data file is read). *out is cleared first; after an error it is incomplete.
@@ -451,7 +473,7 @@ int wn_top_isrcs(wn_catalog *c, size_t limit,
 const char *wn_edge_name(int edge);
 
 typedef struct wn_cluster_opts {
-	int kind;                     /* WN_KIND_TRACK (default) or WN_KIND_ARTIST */
+	const char *kind;             /* the records' kind (NULL: "track") */
 	int rebuild;                  /* forget the stored clusters and build them from every record */
 	/* The survivor policy: "first" (acceptance order), "canonical" (album before single
 	 * before compilation by album.album_type, then the earliest album.release_date, then
@@ -486,7 +508,8 @@ typedef struct wn_cluster_result {
  * atomic rename, so an interruption (kill -9 included) leaves the old ones, and running
  * it again gives the result an uninterrupted run gives. A no-op when they are current.
  * Memory: about 200 bytes per record of the kind.
- * Errors: WN_E_USAGE (read-only handle, bad kind or policy), WN_E_CORRUPT (a shard, or the
+ * Errors: WN_E_USAGE (read-only handle, not a kind name, bad policy), WN_E_NOTFOUND (no
+ * such kind), WN_E_CORRUPT (a shard, or the
  * stored clusters, fail their checksums: the message says which; stored clusters that
  * are damaged or of another norm or Unicode version need o->rebuild), WN_E_MISSING (a
  * shard is not there), WN_E_INTERRUPTED, WN_E_LMDB, WN_E_NOMEM, errno (I/O, ENOSPC). */
@@ -513,14 +536,16 @@ typedef struct wn_cluster_member {
 
 typedef struct wn_cluster_view {
 	char id[33];                  /* the cluster id, 32 lower-case hex digits */
-	int kind;
+	const char *kind;
 	size_t n;                     /* surviving members, survivor first, then in catalog order */
 	const wn_cluster_member *m;
 } wn_cluster_view;
 
 typedef int (*wn_cluster_fn)(const wn_cluster_view *v, void *ud);
 
-/* The readers of clusters share these errors besides the reading errors above:
+/* The readers of clusters take a kind name (NULL: "track") and share these errors
+ * besides the reading errors above: WN_E_USAGE (not a kind name), WN_E_NOTFOUND (the
+ * catalog has no such kind),
  * WN_E_STALE (the clusters are not current: none yet, records added since, or built by
  * another norm or Unicode version or survivor policy; the message names the winnow
  * command to run), WN_E_CORRUPT (the stored clusters fail their checksum). */
@@ -529,12 +554,12 @@ typedef int (*wn_cluster_fn)(const wn_cluster_view *v, void *ud);
  * the order of their first members, passed to fn. With edge >= 0 only the clusters in
  * which some member joined by that edge kind.
  * Errors: WN_E_USAGE (bad kind or edge), those above, or the value fn returned. */
-int wn_dups(wn_catalog *c, int kind, uint64_t min_size, int edge, wn_cluster_fn fn, void *ud);
+int wn_dups(wn_catalog *c, const char *kind, uint64_t min_size, int edge, wn_cluster_fn fn, void *ud);
 
 /* A candidate: two records an edge (via_edge) would have joined, kept apart by the chain
  * guard for `reason` ("qualifiers differ", "isrc and duration differ"). */
 typedef struct wn_candidate {
-	int kind;
+	const char *kind;
 	const char *a, *b;            /* their ids (a the later one) */
 	size_t a_len, b_len;
 	char cluster_a[33], cluster_b[33];
@@ -544,24 +569,24 @@ typedef struct wn_candidate {
 
 /* Every candidate of kind whose records are still in different clusters, in the order
  * they were found, passed to fn. Errors: as wn_dups. */
-int wn_candidates(wn_catalog *c, int kind, int (*fn)(const wn_candidate *x, void *ud), void *ud);
+int wn_candidates(wn_catalog *c, const char *kind, int (*fn)(const wn_candidate *x, void *ud), void *ud);
 
 /* The cluster `cluster_id` (32 hex digits): fn once, with every surviving member and its
  * record (survivor first). Errors: WN_E_NOTFOUND (no cluster of kind has that id, or none
  * of its members survives), those above, or the value fn returned. */
-int wn_cluster_get(wn_catalog *c, int kind, const char *cluster_id, wn_cluster_fn fn, void *ud);
+int wn_cluster_get(wn_catalog *c, const char *kind, const char *cluster_id, wn_cluster_fn fn, void *ud);
 
 /* The cluster of the surviving record with this id: *cluster receives its id (33 bytes),
  * and survivor (survivor_cap bytes, NUL-terminated, truncated) the survivor's id.
  * Errors: WN_E_NOTFOUND (no surviving record has the id), those above. */
-int wn_cluster_of(wn_catalog *c, int kind, const char *id, size_t idlen, char cluster[33], char *survivor,
+int wn_cluster_of(wn_catalog *c, const char *kind, const char *id, size_t idlen, char cluster[33], char *survivor,
 	size_t survivor_cap);
 
 /* One record per cluster: each cluster's survivor, in catalog order (singletons
  * included). survivor: the policy (NULL: the stored one); a policy other than the stored
  * one must be "first", the others need their values, which wn_cluster stores: WN_E_STALE
  * naming the command otherwise. Errors: those above, or the value emit returned. */
-int wn_export_clusters(wn_catalog *c, int kind, const char *survivor, wn_emit_fn emit, void *ud);
+int wn_export_clusters(wn_catalog *c, const char *kind, const char *survivor, wn_emit_fn emit, void *ud);
 
 /* ------------------------------------------------------------------------------------
  * Tamper evidence: SHA-256 beside XXH128
@@ -614,7 +639,7 @@ void wn_reindex_opts_init(wn_reindex_opts *o);
 typedef struct wn_reindex_result {
 	uint64_t files;               /* data files read */
 	uint64_t bytes;               /* their bytes */
-	uint64_t records;             /* shard records indexed, both kinds */
+	uint64_t records;             /* shard records indexed, all kinds */
 	uint64_t entries;             /* ledger and reject entries read */
 	uint64_t files_absent;        /* files listed but not there (ignore_missing) */
 	uint64_t records_absent;      /* records of the absent shards */

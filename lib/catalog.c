@@ -1,7 +1,8 @@
 /*
  * catalog.c - the catalog folder: opening it, the writer lock, the LMDB environment and
- * its metadata, rolling back what an interrupted writer left behind, and writing the
- * manifests (MANIFEST, MANIFEST.json, catalog.json) from the index.
+ * its metadata, the kinds table (a kind's name and number), rolling back what an
+ * interrupted writer left behind, and writing the manifests (MANIFEST, MANIFEST.json,
+ * catalog.json) from the index.
  *
  * The index is the source of truth. Every data file (shard, ledger, rejects) has a row
  * in DB "files" giving its committed length; bytes beyond it were written after the last
@@ -103,14 +104,191 @@ const char *wn_map_name(int map)
 	return name[map];
 }
 
-void wn_file_relpath(char *out, size_t cap, int role, int kind, uint32_t seq)
+void wn_file_relpath(char *out, size_t cap, int role, const char *kind, uint32_t seq)
 {
-	snprintf(out, cap, "%s/%s-%06u.jsonl.zst", wn_role_dir(role), wn_kind_name(kind), seq);
+	snprintf(out, cap, "%s/%s-%06u.jsonl.zst", wn_role_dir(role), kind, seq);
+}
+
+/* ---- kinds ----
+ * The table is meta "kinds": the names in number order, each followed by '\n'. A catalog
+ * without it has the built-in two (every catalog written before kinds had names). */
+
+static const char *const builtin_kinds[WN_NBUILTIN_KINDS] = { "track", "artist" };
+
+int wn_kind_name_ok(const char *s, size_t n)
+{
+	if (!s || !n || n > WN_KIND_NAME_MAX || s[0] < 'a' || s[0] > 'z')
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
+int wn_kind_valid(const char *name)
+{
+	return name && wn_kind_name_ok(name, strlen(name));
+}
+
+void wn_kinds_init(wn_kinds *t)
+{
+	memset(t, 0, sizeof *t);
+	for (int k = 0; k < WN_NBUILTIN_KINDS; k++)
+		strcpy(t->name[k], builtin_kinds[k]);
+	t->n = WN_NBUILTIN_KINDS;
+}
+
+int wn_kinds_find(const wn_kinds *t, const char *s, size_t n)
+{
+	for (int k = 0; k < t->n; k++)
+		if (strlen(t->name[k]) == n && !memcmp(t->name[k], s, n))
+			return k;
+	return -1;
+}
+
+int wn_kinds_add(wn_kinds *t, const char *s, size_t n)
+{
+	if (!wn_kind_name_ok(s, n))
+		return WN_KINDS_BAD;
+	int k = wn_kinds_find(t, s, n);
+	if (k >= 0)
+		return k;
+	if (t->n >= WN_KINDS_MAX)
+		return WN_KINDS_FULL;
+	memcpy(t->name[t->n], s, n);
+	t->name[t->n][n] = 0;
+	return t->n++;
+}
+
+const char *wn_kinds_name(const wn_kinds *t, int k)
+{
+	return k >= 0 && k < t->n ? t->name[k] : "?";
+}
+
+int wn_kind_file_name(const char *name, size_t *kind_len, uint32_t *seq)
+{
+	const char *dash = strchr(name, '-');
+	if (!dash || !wn_kind_name_ok(name, (size_t)(dash - name)))
+		return -1;
+	const char *d = dash + 1, *e = d;
+	uint64_t v = 0;
+	while (*e >= '0' && *e <= '9' && e - d < 11)
+		v = v * 10 + (uint64_t)(*e++ - '0');
+	if (e - d < 6 || strcmp(e, ".jsonl.zst") || v == 0 || v > UINT32_MAX)
+		return -1;
+	*kind_len = (size_t)(dash - name);
+	*seq = (uint32_t)v;
+	return 0;
+}
+
+const char *wn_catalog_kind_name(const wn_catalog *c, int k)
+{
+	return wn_kinds_name(&c->kinds, k);
+}
+
+/* The table of meta "kinds", checked: every name a kind name, none twice, track and
+ * artist first. 0 or WN_E_CORRUPT (wn_index_damaged when its checksum fails). */
+static int load_kinds(wn_catalog *c, MDB_txn *txn)
+{
+	MDB_val v;
+	wn_kinds_init(&c->kinds);
+	int rc = wn_meta_get(c, txn, "kinds", &v);
+	if (rc == WN_E_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	wn_kinds t;
+	memset(&t, 0, sizeof t);
+	const char *p = v.mv_data, *end = p + v.mv_size;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		int k = nl ? wn_kinds_find(&t, p, (size_t)(nl - p)) : -1;
+		if (!nl || k >= 0 || wn_kinds_add(&t, p, (size_t)(nl - p)) < 0)
+			return wn_seterr(c, WN_E_CORRUPT, "index: meta kinds holds %s \"%.*s\": the index is damaged; rebuild it "
+				"from the data files with `winnow reindex -C %s`", !nl ? "an unterminated name" : k >= 0 ? "twice the kind" :
+				"what is not a kind name", (int)((nl ? nl : end) - p > 40 ? 40 : (nl ? nl : end) - p), p, c->dir);
+		p = nl + 1;
+	}
+	for (int k = 0; k < WN_NBUILTIN_KINDS; k++)
+		if (t.n <= k || strcmp(t.name[k], builtin_kinds[k]))
+			return wn_seterr(c, WN_E_CORRUPT, "index: meta kinds does not begin with track and artist: the index is "
+				"damaged; rebuild it from the data files with `winnow reindex -C %s`", c->dir);
+	c->kinds = t;
+	return 0;
+}
+
+static int open_kind_dbs(wn_catalog *c, MDB_txn *txn, int k, unsigned fl)
+{
+	char name[WN_KIND_NAME_MAX + 32];
+	const char *kn = c->kinds.name[k];
+	int rc;
+	snprintf(name, sizeof name, "%s.frames", kn);
+	if ((rc = mdb_dbi_open(txn, name, fl, &c->db_frames[k])))
+		return rc;
+	snprintf(name, sizeof name, "%s.superseded", kn);
+	if ((rc = mdb_dbi_open(txn, name, fl, &c->db_super[k])))
+		return rc;
+	for (int m = 0; m < WN_NMAPS; m++) {
+		snprintf(name, sizeof name, "%s.%s", kn, wn_map_name(m));
+		if ((rc = mdb_dbi_open(txn, name, fl, &c->db_map[k][m])))
+			return rc;
+	}
+	return 0;
+}
+
+/* The kinds the catalog has, as they go into MANIFEST.json and catalog.json. */
+static const char *kinds_list(const wn_catalog *c, char *out, size_t cap)
+{
+	size_t o = 0;
+	out[0] = 0;
+	for (int k = 0; k < c->kinds.n && o < cap; k++)
+		o += (size_t)snprintf(out + o, cap - o, "%s%s", k ? ", " : "", c->kinds.name[k]);
+	return out;
+}
+
+int wn_catalog_kind(wn_catalog *c, MDB_txn *txn, const char *name, int create)
+{
+	char list[WN_KINDS_MAX * (WN_KIND_NAME_MAX + 2) + 1];
+	size_t n = name ? strlen(name) : 0;
+	if (!wn_kind_name_ok(name, n))
+		return wn_seterr(c, WN_E_USAGE, "bad kind \"%.*s\": a kind is a name of 1 to %d characters a-z, 0-9 and _, "
+			"starting with a letter ([a-z][a-z0-9_]{0,%d})", (int)(n > 64 ? 64 : n), name ? name : "",
+			WN_KIND_NAME_MAX, WN_KIND_NAME_MAX - 1);
+	int k = wn_kinds_find(&c->kinds, name, n);
+	if (k >= 0)
+		return k;
+	if (!create)
+		return wn_seterr(c, WN_E_NOTFOUND, "%s: the catalog has no %s records (its kinds: %s)", c->dir, name,
+			kinds_list(c, list, sizeof list));
+	if (c->kinds.n >= WN_KINDS_MAX)
+		return wn_seterr(c, WN_E_USAGE, "%s: the catalog has %d kinds, the most it can hold: no room for %s", c->dir,
+			WN_KINDS_MAX, name);
+	if (!c->writable || !txn)
+		return wn_seterr(c, WN_E_USAGE, "catalog is open read-only");
+	/* the new kind's databases and the table, in the caller's transaction */
+	k = wn_kinds_add(&c->kinds, name, n);
+	memset(&c->ks[k], 0, sizeof c->ks[k]);
+	wn_buf b = { 0 };
+	for (int i = 0; i < c->kinds.n; i++)
+		wn_buf_printf(&b, "%s\n", c->kinds.name[i]);
+	uint8_t ver[4];
+	wn_put_be32(ver, WN_INDEX_VERSION_KINDS);
+	int rc = open_kind_dbs(c, txn, k, MDB_CREATE);
+	if (rc)
+		rc = wn_lmdb_err(c, rc, "create the databases of a kind");
+	else if (!(rc = b.p ? wn_meta_put(c, txn, "kinds", b.p, b.len) : WN_E_NOMEM))
+		rc = wn_meta_put(c, txn, "index_version", ver, 4);
+	wn_buf_free(&b);
+	if (rc) {
+		c->kinds.n = k;
+		return rc;
+	}
+	return k;
 }
 
 /* ---- packing of index values (layouts in doc/FORMAT.md) ---- */
 
-void wn_fileinfo_pack(uint8_t *p, const wn_fileinfo *f)
+void wn_fileinfo_pack(uint8_t *p, const wn_fileinfo *f, const char *rel)
 {
 	memset(p, 0, WN_FILEINFO_BYTES);
 	p[0] = f->role;
@@ -124,8 +302,6 @@ void wn_fileinfo_pack(uint8_t *p, const wn_fileinfo *f)
 	wn_put_be64(p + 40, f->raw_bytes);
 	wn_put_be64(p + 48, f->first_ord);
 	memcpy(p + 56, f->xxh128, 16);
-	char rel[128];
-	wn_file_relpath(rel, sizeof rel, f->role, f->kind, f->seq);
 	wn_sum_seal(rel, strlen(rel), p, WN_FILEINFO_BYTES - WN_SUM_BYTES);
 }
 
@@ -183,6 +359,14 @@ int wn_file_row(wn_catalog *c, const MDB_val *k, const MDB_val *v, wn_fileinfo *
 		return wn_index_damaged(c, "the files row of %.*s", (int)(k->mv_size < 200 ? k->mv_size : 200),
 			(const char *)k->mv_data);
 	wn_fileinfo_unpack(f, v->mv_data);
+	/* the row's role and kind must name the file it is the row of */
+	char rel[128];
+	wn_file_relpath(rel, sizeof rel, f->role, wn_kinds_name(&c->kinds, f->kind), f->seq);
+	if (f->role >= WN_NROLES || f->kind >= c->kinds.n || strlen(rel) != k->mv_size || memcmp(rel, k->mv_data, k->mv_size))
+		return wn_seterr(c, WN_E_CORRUPT, "index: the files row of %.*s says role %u, kind %u (%s), number %u: the "
+			"index is damaged; rebuild it from the data files with `winnow reindex -C %s`",
+			(int)(k->mv_size < 200 ? k->mv_size : 200), (const char *)k->mv_data, f->role, f->kind,
+			wn_kinds_name(&c->kinds, f->kind), f->seq, c->dir);
 	return 0;
 }
 
@@ -237,10 +421,10 @@ int wn_meta_del(wn_catalog *c, MDB_txn *txn, const char *key)
 #define KSTATE_FIELDS 10
 int wn_meta_get_kstate(wn_catalog *c, MDB_txn *txn, int kind, wn_kstate *ks)
 {
-	char key[32];
+	char key[WN_KIND_NAME_MAX + 8];
 	MDB_val v;
 	memset(ks, 0, sizeof *ks);
-	snprintf(key, sizeof key, "state.%s", wn_kind_name(kind));
+	snprintf(key, sizeof key, "state.%s", wn_catalog_kind_name(c, kind));
 	int rc = wn_meta_get(c, txn, key, &v);
 	if (rc == WN_E_NOTFOUND)
 		return 0;
@@ -260,34 +444,35 @@ int wn_meta_get_kstate(wn_catalog *c, MDB_txn *txn, int kind, wn_kstate *ks)
 
 int wn_meta_put_kstate(wn_catalog *c, MDB_txn *txn, int kind, const wn_kstate *ks)
 {
-	char key[32];
+	char key[WN_KIND_NAME_MAX + 8];
 	uint8_t p[KSTATE_FIELDS * 8];
 #define WN_X(n) ks->n,
 	const uint64_t f[KSTATE_FIELDS] = { ks->next_ord, WN_OUTCOMES(WN_X) ks->ledger_entries, ks->reject_entries, ks->runs_next };
 #undef WN_X
 	for (int i = 0; i < KSTATE_FIELDS; i++)
 		wn_put_be64(p + 8 * i, f[i]);
-	snprintf(key, sizeof key, "state.%s", wn_kind_name(kind));
+	snprintf(key, sizeof key, "state.%s", wn_catalog_kind_name(c, kind));
 	return wn_meta_put(c, txn, key, p, sizeof p);
 }
 
 /* ---- record profiles ---- */
 
-static wn_profile default_prof[WN_NKINDS];
+static wn_profile default_prof;
 static pthread_once_t default_once = PTHREAD_ONCE_INIT;
 
 static void default_init(void)
 {
-	for (int k = 0; k < WN_NKINDS; k++)
-		wn_profile_default(&default_prof[k], wn_kind_name(k), NULL);
+	wn_profile_default(&default_prof, "", NULL);
 }
 
+/* A kind with no stored profile has no record either (the run that keeps its first
+ * stores it): the plain default serves to read nothing. */
 const wn_profile *wn_catalog_profile(wn_catalog *c, int kind)
 {
-	if (c && c->prof[kind])
+	if (c && kind >= 0 && kind < WN_KINDS_MAX && c->prof[kind])
 		return c->prof[kind];
 	pthread_once(&default_once, default_init);
-	return &default_prof[kind];
+	return &default_prof;
 }
 
 int wn_catalog_put_profile(wn_catalog *c, MDB_txn *txn, int kind, const wn_profile *p)
@@ -297,7 +482,7 @@ int wn_catalog_put_profile(wn_catalog *c, MDB_txn *txn, int kind, const wn_profi
 	if (!c->prof[kind] && !(c->prof[kind] = malloc(sizeof *p)))
 		return WN_E_NOMEM;
 	int rc = wn_profile_encode(p, &js);
-	snprintf(key, sizeof key, "profile.%s", wn_kind_name(kind));
+	snprintf(key, sizeof key, "profile.%s", wn_catalog_kind_name(c, kind));
 	if (!rc)
 		rc = wn_meta_put(c, txn, key, js.p, js.len);
 	wn_buf_free(&js);
@@ -306,16 +491,17 @@ int wn_catalog_put_profile(wn_catalog *c, MDB_txn *txn, int kind, const wn_profi
 	return rc;
 }
 
-int wn_profiles_encode(wn_profile *const prof[WN_NKINDS], wn_buf *b)
+int wn_profiles_encode(const wn_catalog *c, wn_buf *b)
 {
 	int rc = 0, n = 0;
-	for (int k = 0; k < WN_NKINDS; k++) {
-		if (!prof[k])
+	for (int k = 0; k < c->kinds.n; k++) {
+		if (!c->prof[k])
 			continue;
+		const char *name = wn_catalog_kind_name(c, k);
 		rc |= wn_buf_puts(b, n++ ? "," : "{");
-		rc |= wn_buf_json_str(b, wn_kind_name(k), strlen(wn_kind_name(k)));
+		rc |= wn_buf_json_str(b, name, strlen(name));
 		rc |= wn_buf_puts(b, ":");
-		rc |= wn_profile_encode(prof[k], b);
+		rc |= wn_profile_encode(c->prof[k], b);
 	}
 	rc |= wn_buf_puts(b, n ? "}" : "null");
 	return rc ? WN_E_NOMEM : 0;
@@ -323,7 +509,7 @@ int wn_profiles_encode(wn_profile *const prof[WN_NKINDS], wn_buf *b)
 
 void wn_profile_from_catopts(wn_profile *p, const wn_catopts *o, int kind)
 {
-	wn_profile_default(p, wn_kind_name(kind), NULL);
+	wn_profile_default(p, kind == WN_KIND_TRACK ? "track" : "artist", NULL);
 	p->builtin[0] = 0;
 	if (*o->id_field[kind])
 		snprintf(p->id[0], sizeof p->id[0], "%s", o->id_field[kind]);
@@ -336,12 +522,13 @@ void wn_profile_from_catopts(wn_profile *p, const wn_catopts *o, int kind)
 		snprintf(p->ignore[i], sizeof p->ignore[i], "%s", o->ignore[i]);
 }
 
-int wn_catalog_profile_json(wn_catalog *c, int kind, char **out)
+int wn_catalog_profile_json(wn_catalog *c, const char *name, char **out)
 {
 	wn_buf b = { 0 };
 	*out = NULL;
-	if (kind < 0 || kind >= WN_NKINDS)
-		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", kind);
+	int kind = wn_kinds_find(&c->kinds, name, strlen(name));
+	if (kind < 0)
+		return wn_seterr(c, WN_E_USAGE, "no %s records in this catalog", name);
 	int rc = c->prof[kind] ? wn_profile_encode(c->prof[kind], &b) : wn_buf_puts(&b, "null") ? WN_E_NOMEM : 0;
 	if (rc) {
 		wn_buf_free(&b);
@@ -356,8 +543,8 @@ static int load_profiles(wn_catalog *c, MDB_txn *txn)
 {
 	MDB_val v;
 	char key[48], why[160];
-	for (int k = 0; k < WN_NKINDS; k++) {
-		snprintf(key, sizeof key, "profile.%s", wn_kind_name(k));
+	for (int k = 0; k < c->kinds.n; k++) {
+		snprintf(key, sizeof key, "profile.%s", wn_catalog_kind_name(c, k));
 		int rc = wn_meta_get(c, txn, key, &v);
 		if (rc == WN_E_NOTFOUND)
 			continue;
@@ -377,7 +564,7 @@ static int load_profiles(wn_catalog *c, MDB_txn *txn)
 	if (v.mv_size != sizeof o)
 		return wn_seterr(c, WN_E_CORRUPT, "index: meta options.bin has %zu bytes", v.mv_size);
 	memcpy(&o, v.mv_data, sizeof o);
-	for (int k = 0; k < WN_NKINDS; k++)
+	for (int k = 0; k < WN_NBUILTIN_KINDS; k++)
 		if (!c->prof[k]) {
 			if (!(c->prof[k] = malloc(sizeof *c->prof[k])))
 				return WN_E_NOMEM;
@@ -427,7 +614,7 @@ static int open_env(wn_catalog *c)
 	int rc = mdb_env_create(&c->env);
 	if (rc)
 		return wn_lmdb_err(c, rc, "create");
-	mdb_env_set_maxdbs(c->env, 32);
+	mdb_env_set_maxdbs(c->env, WN_MAX_DBS);
 	mdb_env_set_mapsize(c->env, (size_t)1 << 40);   /* address space only; the file grows as needed */
 	mdb_env_set_maxreaders(c->env, 126);
 	struct stat before[2];
@@ -452,23 +639,15 @@ static int open_env(wn_catalog *c)
 static int open_dbs(wn_catalog *c, MDB_txn *txn)
 {
 	unsigned fl = c->writable ? MDB_CREATE : 0;
-	char name[64];
 	int rc;
 	if ((rc = mdb_dbi_open(txn, "meta", fl, &c->db_meta)) || (rc = mdb_dbi_open(txn, "files", fl, &c->db_files)))
 		goto fail;
-	for (int k = 0; k < WN_NKINDS; k++) {
-		snprintf(name, sizeof name, "%s.frames", wn_kind_name(k));
-		if ((rc = mdb_dbi_open(txn, name, fl, &c->db_frames[k])))
+	/* the kinds table is read before the format is checked: a damaged one stops the open */
+	if ((rc = load_kinds(c, txn)))
+		return rc;
+	for (int k = 0; k < c->kinds.n; k++)
+		if ((rc = open_kind_dbs(c, txn, k, fl)))
 			goto fail;
-		snprintf(name, sizeof name, "%s.superseded", wn_kind_name(k));
-		if ((rc = mdb_dbi_open(txn, name, fl, &c->db_super[k])))
-			goto fail;
-		for (int m = 0; m < WN_NMAPS; m++) {
-			snprintf(name, sizeof name, "%s.%s", wn_kind_name(k), wn_map_name(m));
-			if ((rc = mdb_dbi_open(txn, name, fl, &c->db_map[k][m])))
-				goto fail;
-		}
-	}
 	return 0;
 fail:
 	if (rc == MDB_NOTFOUND)
@@ -502,9 +681,9 @@ static int check_format(wn_catalog *c, MDB_txn *txn)
 		return rc;
 	if ((rc = wn_meta_get(c, txn, "index_version", &v)))
 		return rc;
-	if (v.mv_size != 4 || wn_get_be32(v.mv_data) != WN_INDEX_VERSION)
-		return wn_seterr(c, WN_E_VERSION, "%s: index version %u, this winnow reads version %d", c->dir,
-			v.mv_size == 4 ? wn_get_be32(v.mv_data) : 0, WN_INDEX_VERSION);
+	if (v.mv_size != 4 || (wn_get_be32(v.mv_data) != WN_INDEX_VERSION && wn_get_be32(v.mv_data) != WN_INDEX_VERSION_KINDS))
+		return wn_seterr(c, WN_E_VERSION, "%s: index version %u, this winnow reads versions %d and %d", c->dir,
+			v.mv_size == 4 ? wn_get_be32(v.mv_data) : 0, WN_INDEX_VERSION, WN_INDEX_VERSION_KINDS);
 	if ((rc = wn_meta_get(c, txn, "format_version", &v)))
 		return rc;
 	if (v.mv_size != 4 || wn_get_be32(v.mv_data) != WN_FORMAT_VERSION)
@@ -529,7 +708,7 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 	int rc = mdb_cursor_open(txn, c->db_files, &cur);
 	if (rc)
 		return wn_lmdb_err(c, rc, "files cursor");
-	uint32_t maxseq[WN_NROLES][WN_NKINDS] = { { 0 } };
+	uint32_t maxseq[WN_NROLES][WN_KINDS_MAX] = { { 0 } };
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		wn_fileinfo f;
 		if (k.mv_size > 200) {
@@ -540,7 +719,7 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 			mdb_cursor_close(cur);
 			return rc;
 		}
-		if (f.role < WN_NROLES && f.kind < WN_NKINDS && f.seq > maxseq[f.role][f.kind])
+		if (f.seq > maxseq[f.role][f.kind])
 			maxseq[f.role][f.kind] = f.seq;
 		if (f.sealed)
 			continue;
@@ -596,18 +775,12 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 		}
 		struct dirent *de;
 		while ((de = readdir(d))) {
-			for (int kd = 0; kd < WN_NKINDS; kd++) {
-				const char *kn = wn_kind_name(kd);
-				size_t kl = strlen(kn);
-				if (strncmp(de->d_name, kn, kl) || de->d_name[kl] != '-')
-					continue;
-				char *end;
-				unsigned long seq = strtoul(de->d_name + kl + 1, &end, 10);
-				if (end - (de->d_name + kl + 1) < 6 || strcmp(end, ".jsonl.zst"))
-					continue;
-				if (seq > maxseq[r][kd])
-					unlinkat(dfd, de->d_name, 0);   /* a link is removed, never followed */
-			}
+			/* only names of the catalog's own kinds: another file is not winnow's to remove */
+			size_t kl;
+			uint32_t seq;
+			int kd = wn_kind_file_name(de->d_name, &kl, &seq) ? -1 : wn_kinds_find(&c->kinds, de->d_name, kl);
+			if (kd >= 0 && seq > maxseq[r][kd])
+				unlinkat(dfd, de->d_name, 0);   /* a link is removed, never followed */
 		}
 		closedir(d);
 	}
@@ -678,7 +851,7 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 		return wn_lmdb_err(c, rc, "begin");
 	if ((rc = open_dbs(c, txn)) || (rc = check_format(c, txn)) || (rc = load_profiles(c, txn)))
 		goto abort;
-	for (int k = 0; k < WN_NKINDS; k++)
+	for (int k = 0; k < c->kinds.n; k++)
 		if ((rc = wn_meta_get_kstate(c, txn, k, &c->ks[k])))
 			goto abort;
 	MDB_val v;
@@ -749,7 +922,7 @@ void wn_catalog_close(wn_catalog *c)
 	if (!c)
 		return;
 	wn_catalog_forget_abandoned(c);
-	for (int k = 0; k < WN_NKINDS; k++)
+	for (int k = 0; k < WN_KINDS_MAX; k++)
 		free(c->prof[k]);
 	if (c->env)
 		mdb_env_close(c->env);
@@ -949,7 +1122,7 @@ int wn_catalog_write_manifests(wn_catalog *c)
 				break;
 			wn_manifest_sha_line(&sums, k.mv_data, k.mv_size, f.sha256);
 		}
-		wn_manifest_json_file(&js, k.mv_data, k.mv_size, &f, first);
+		wn_manifest_json_file(&js, k.mv_data, k.mv_size, &f, wn_catalog_kind_name(c, f.kind), first);
 		first = 0;
 	}
 	mdb_cursor_close(cur);
@@ -967,9 +1140,9 @@ int wn_catalog_write_manifests(wn_catalog *c)
 		wn_buf_free(&sums);
 		return rc;
 	}
-	wn_manifest_json_end(&js, c->ks);
-	if (!wn_profiles_encode(c->prof, &opts))
-		wn_catalog_json(&cat, c->generation, open_files, opts.p, c->ks);
+	wn_manifest_json_end(&js, &c->kinds, c->ks);
+	if (!wn_profiles_encode(c, &opts))
+		wn_catalog_json(&cat, c->generation, open_files, opts.p, &c->kinds, c->ks);
 	wn_buf_free(&opts);
 	if (!man.p)
 		wn_buf_puts(&man, "");

@@ -63,7 +63,8 @@ typedef struct cand {
 } cand;
 
 typedef struct cstate {
-	int kind;
+	int kind;                  /* the catalog's number of the kind */
+	const char *kname;         /* and its name */
 	uint64_t n, cap;
 	crec *r;
 	cand *cand;
@@ -99,7 +100,7 @@ const char *wn_edge_name(int edge)
 void wn_cluster_opts_init(wn_cluster_opts *o)
 {
 	memset(o, 0, sizeof *o);
-	o->kind = WN_KIND_TRACK;
+	o->kind = "track";
 }
 
 /* ---- survivor policies ---- */
@@ -385,7 +386,7 @@ static int scan_records(wn_catalog *c, MDB_txn *txn, int kind, uint64_t from, ui
 			break;
 		if (fi.first_ord > want_next) {
 			rc = wn_seterr(c, WN_E_CORRUPT, "index: no frame row holds %s record %llu: rebuild the index with "
-				"`winnow reindex -C %s`", wn_kind_name(kind), (unsigned long long)want_next, c->dir);
+				"`winnow reindex -C %s`", wn_catalog_kind_name(c, kind), (unsigned long long)want_next, c->dir);
 			break;
 		}
 		uint64_t end = fi.first_ord + fi.nrec;
@@ -420,7 +421,7 @@ static int scan_records(wn_catalog *c, MDB_txn *txn, int kind, uint64_t from, ui
 	}
 	if (!rc && mr == MDB_NOTFOUND && want_next < to)
 		rc = wn_seterr(c, WN_E_CORRUPT, "index: no frame row holds %s record %llu: rebuild the index with "
-			"`winnow reindex -C %s`", wn_kind_name(kind), (unsigned long long)want_next, c->dir);
+			"`winnow reindex -C %s`", wn_catalog_kind_name(c, kind), (unsigned long long)want_next, c->dir);
 	else if (!rc && mr && mr != MDB_NOTFOUND)
 		rc = wn_lmdb_err(c, mr, "frames");
 	mdb_cursor_close(cur);
@@ -724,9 +725,9 @@ static int rebuild_index(cstate *s)
 
 /* ---- the stored state (FORMAT.md section 16) ---- */
 
-static void state_path(char *out, size_t cap, int kind, const char *suffix)
+static void state_path(char *out, size_t cap, const char *kname, const char *suffix)
 {
-	snprintf(out, cap, "clusters/%s.bin%s", wn_kind_name(kind), suffix);
+	snprintf(out, cap, "clusters/%s.bin%s", kname, suffix);
 }
 
 static void ent_pack(uint8_t *p, const crec *r, uint32_t root)
@@ -818,8 +819,8 @@ static void header_pack(uint8_t *h, const cstate *s)
 static int state_write(wn_catalog *c, cstate *s)
 {
 	char tmp[64], fin[64];
-	state_path(tmp, sizeof tmp, s->kind, ".tmp");
-	state_path(fin, sizeof fin, s->kind, "");
+	state_path(tmp, sizeof tmp, s->kname, ".tmp");
+	state_path(fin, sizeof fin, s->kname, "");
 	int rc = mkdirat(c->dirfd, "clusters", 0777);
 	if (rc && errno != EEXIST)
 		return wn_seterr(c, errno, "%s/clusters: %s", c->dir, strerror(errno));
@@ -889,9 +890,11 @@ static int state_write(wn_catalog *c, cstate *s)
 static int state_read(wn_catalog *c, int kind, cstate *s)
 {
 	char rel[64];
-	state_path(rel, sizeof rel, kind, "");
+	const char *kname = wn_catalog_kind_name(c, kind);
+	state_path(rel, sizeof rel, kname, "");
 	memset(s, 0, sizeof *s);
 	s->kind = kind;
+	s->kname = kname;
 	int fd = wn_open_in(c->dirfd, rel, O_RDONLY, 0);
 	if (fd == -ENOENT)
 		return ENOENT;
@@ -967,7 +970,7 @@ static int state_read(wn_catalog *c, int kind, cstate *s)
 	if (bad) {
 		state_free(s);
 		return wn_seterr(c, WN_E_CORRUPT, "%s/%s %s: build the clusters again with `winnow cluster -C %s --kind %s "
-			"--rebuild`", c->dir, rel, bad, c->dir, wn_kind_name(kind));
+			"--rebuild`", c->dir, rel, bad, c->dir, kname);
 	}
 	if (rc) {
 		state_free(s);
@@ -984,14 +987,13 @@ static int state_read(wn_catalog *c, int kind, cstate *s)
 		if (s->r[o].root > o || s->r[o].to >= n || s->r[o].via >= n || s->r[s->r[o].root].root != s->r[o].root) {
 			state_free(s);
 			return wn_seterr(c, WN_E_CORRUPT, "%s/%s: record %llu has a malformed entry: build the clusters again "
-				"with `winnow cluster -C %s --kind %s --rebuild`", c->dir, rel, (unsigned long long)o, c->dir,
-				wn_kind_name(kind));
+				"with `winnow cluster -C %s --kind %s --rebuild`", c->dir, rel, (unsigned long long)o, c->dir, kname);
 		}
 	for (size_t i = 0; i < s->ncand; i++)
 		if (s->cand[i].a >= n || s->cand[i].b >= n) {
 			state_free(s);
 			return wn_seterr(c, WN_E_CORRUPT, "%s/%s: candidate %zu is malformed: build the clusters again with "
-				"`winnow cluster -C %s --kind %s --rebuild`", c->dir, rel, i, c->dir, wn_kind_name(kind));
+				"`winnow cluster -C %s --kind %s --rebuild`", c->dir, rel, i, c->dir, kname);
 		}
 	char uni[17] = { 0 };
 	memcpy(uni, h + 16, 16);
@@ -999,7 +1001,7 @@ static int state_read(wn_catalog *c, int kind, cstate *s)
 		state_free(s);
 		return wn_seterr(c, WN_E_STALE, "%s/%s was built by norm version %u with Unicode %s, this winnow uses %u "
 			"with %s: build the clusters again with `winnow cluster -C %s --kind %s --rebuild`", c->dir, rel,
-			wn_get_be32(h + 12), uni, WN_NORM_VERSION, wn_norm_unicode_version(), c->dir, wn_kind_name(kind));
+			wn_get_be32(h + 12), uni, WN_NORM_VERSION, wn_norm_unicode_version(), c->dir, kname);
 	}
 	return 0;
 }
@@ -1030,11 +1032,13 @@ static int survivors(const cstate *s, const uint64_t *dead, int by_ordinal, uint
 	return 0;
 }
 
-static void cluster_hex(char out[33], int kind, uint64_t root)
+static void cluster_hex(char out[33], const char *kname, uint64_t root)
 {
-	uint8_t b[16];
-	size_t kl = strlen(wn_kind_name(kind));
-	memcpy(b, wn_kind_name(kind), kl);   /* "track" or "artist": at most 6 bytes */
+	uint8_t b[WN_KIND_NAME_MAX + 9];
+	size_t kl = strlen(kname);
+	if (kl > WN_KIND_NAME_MAX)
+		kl = WN_KIND_NAME_MAX;
+	memcpy(b, kname, kl);
 	b[kl] = 0;
 	wn_put_be64(b + kl + 1, root);
 	XXH128_hash_t h = XXH3_128bits(b, kl + 9);
@@ -1151,7 +1155,7 @@ static int build(wn_catalog *c, MDB_txn *txn, cstate *s, uint64_t from, uint64_t
 				break;
 			if (fi.first_ord > want_next) {
 				rc = wn_seterr(c, WN_E_CORRUPT, "index: no frame row holds %s record %llu: rebuild the index with "
-					"`winnow reindex -C %s`", wn_kind_name(s->kind), (unsigned long long)want_next, c->dir);
+					"`winnow reindex -C %s`", s->kname, (unsigned long long)want_next, c->dir);
 				break;
 			}
 			if (cancel && *cancel) {
@@ -1185,7 +1189,7 @@ static int build(wn_catalog *c, MDB_txn *txn, cstate *s, uint64_t from, uint64_t
 		}
 		if (!rc && mr == MDB_NOTFOUND && want_next < to)
 			rc = wn_seterr(c, WN_E_CORRUPT, "index: no frame row holds %s record %llu: rebuild the index with "
-				"`winnow reindex -C %s`", wn_kind_name(s->kind), (unsigned long long)want_next, c->dir);
+				"`winnow reindex -C %s`", s->kname, (unsigned long long)want_next, c->dir);
 		else if (!rc && mr && mr != MDB_NOTFOUND)
 			rc = wn_lmdb_err(c, mr, "frames");
 	}
@@ -1221,9 +1225,10 @@ static int build(wn_catalog *c, MDB_txn *txn, cstate *s, uint64_t from, uint64_t
 	return rc;
 }
 
-static int kind_ok(int kind)
+/* The number of the catalog's kind `name` (NULL: "track"): >= 0, or an error in c->err. */
+static int kind_of(wn_catalog *c, MDB_txn *txn, const char *name)
 {
-	return kind == WN_KIND_TRACK || kind == WN_KIND_ARTIST;
+	return wn_catalog_kind(c, txn, name ? name : "track", 0);
 }
 
 int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
@@ -1240,8 +1245,6 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	c->err[0] = 0;
 	double t0 = wn_now();
 	const char *field;
-	if (!kind_ok(o->kind))
-		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", o->kind);
 	if (!c->writable)
 		return wn_seterr(c, WN_E_USAGE, "cluster: the catalog must be open for writing");
 	if (o->survivor && policy_parse(o->survivor, &field) < 0)
@@ -1252,15 +1255,17 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return wn_lmdb_err(c, rc, "begin");
-	if ((rc = wn_meta_get_kstate(c, txn, o->kind, &ks))) {
+	int kind = kind_of(c, txn, o->kind);
+	if (kind < 0 || (rc = wn_meta_get_kstate(c, txn, kind, &ks))) {
 		mdb_txn_abort(txn);
-		return rc;
+		return kind < 0 ? kind : rc;
 	}
 	cstate s = { 0 };
-	s.kind = o->kind;
+	s.kind = kind;
+	s.kname = wn_catalog_kind_name(c, kind);
 	int rebuild = o->rebuild;
 	if (!rebuild) {
-		rc = state_read(c, o->kind, &s);
+		rc = state_read(c, kind, &s);
 		if (rc == ENOENT) {
 			rebuild = 1;
 			rc = 0;
@@ -1275,12 +1280,13 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 		goto out;
 	if (rebuild) {
 		char keep[sizeof s.policy] = "";
-		if (!o->survivor && !s.policy[0] && state_read(c, o->kind, &s) == 0)
+		if (!o->survivor && !s.policy[0] && state_read(c, kind, &s) == 0)
 			memcpy(keep, s.policy, sizeof keep);   /* --rebuild keeps the stored policy */
 		else if (!o->survivor)
 			memcpy(keep, s.policy, sizeof keep);
 		state_free(&s);
-		s.kind = o->kind;
+		s.kind = kind;
+		s.kname = wn_catalog_kind_name(c, kind);
 		memcpy(s.policy, keep, sizeof keep);
 		c->err[0] = 0;
 	}
@@ -1306,7 +1312,7 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	uint32_t *surv = NULL, *size = NULL;
 	for (uint64_t i = 0; i < s.n; i++)
 		s.r[i].root = find(s.r, (uint32_t)i);
-	if (!(rc = superseded_bits(c, txn, o->kind, s.n, &dead)) && !(rc = survivors(&s, dead, 0, &surv, &size))) {
+	if (!(rc = superseded_bits(c, txn, kind, s.n, &dead)) && !(rc = survivors(&s, dead, 0, &surv, &size))) {
 		uint64_t live = 0;
 		for (uint64_t i = 0; i < s.n; i++) {
 			live += !bit(dead, i);
@@ -1352,13 +1358,11 @@ static void view_close(view *v)
 
 /* Open the clusters of kind for reading. policy: the survivor policy wanted (NULL: the
  * stored one); "first" is always at hand, another than the stored one is WN_E_STALE. */
-static int view_open(wn_catalog *c, int kind, const char *policy, view *v)
+static int view_open(wn_catalog *c, const char *kname, const char *policy, view *v)
 {
 	memset(v, 0, sizeof *v);
 	v->c = c;
 	c->err[0] = 0;
-	if (!kind_ok(kind))
-		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", kind);
 	const char *field;
 	if (policy && policy_parse(policy, &field) < 0)
 		return wn_seterr(c, WN_E_USAGE, "unknown survivor policy '%s' (first, canonical, complete, priority:FIELD)",
@@ -1369,23 +1373,27 @@ static int view_open(wn_catalog *c, int kind, const char *policy, view *v)
 		v->txn = NULL;
 		return wn_lmdb_err(c, rc, "begin");
 	}
+	int kind = kind_of(c, v->txn, kname);
+	if (kind < 0)
+		return kind;
+	kname = wn_catalog_kind_name(c, kind);
 	if ((rc = wn_meta_get_kstate(c, v->txn, kind, &ks)))
 		return rc;
 	rc = state_read(c, kind, &v->s);
 	if (rc == ENOENT)
 		return wn_seterr(c, WN_E_STALE, "the %ss of %s have no clusters yet: run `winnow cluster -C %s --kind %s`",
-			wn_kind_name(kind), c->dir, c->dir, wn_kind_name(kind));
+			kname, c->dir, c->dir, kname);
 	if (rc)
 		return rc;
 	if (v->s.n != ks.next_ord)
 		return wn_seterr(c, WN_E_STALE, "the clusters of %s cover %llu of its %llu %ss: run `winnow cluster -C %s "
-			"--kind %s`%s", c->dir, (unsigned long long)v->s.n, (unsigned long long)ks.next_ord, wn_kind_name(kind),
-			c->dir, wn_kind_name(kind), v->s.n > ks.next_ord ? " --rebuild" : "");
+			"--kind %s`%s", c->dir, (unsigned long long)v->s.n, (unsigned long long)ks.next_ord, kname,
+			c->dir, kname, v->s.n > ks.next_ord ? " --rebuild" : "");
 	int by_ordinal = 0;
 	if (policy && strcmp(policy, v->s.policy)) {
 		if (strcmp(policy, "first"))
 			return wn_seterr(c, WN_E_STALE, "the clusters of %s choose survivors by '%s': run `winnow cluster -C %s "
-				"--kind %s --survivor %s` to choose them by '%s'", c->dir, v->s.policy, c->dir, wn_kind_name(kind),
+				"--kind %s --survivor %s` to choose them by '%s'", c->dir, v->s.policy, c->dir, kname,
 				policy, policy);
 		by_ordinal = 1;
 	}
@@ -1434,7 +1442,7 @@ static int read_one(void *ud, const char *rel, const wn_frameinfo *fi, uint64_t 
 	if (r->x.k.hash != r->v->s.r[ord].m.id || r->x.k.check != r->v->s.r[ord].m.id_check)
 		return wn_seterr(r->v->c, WN_E_CORRUPT, "%s/clusters/%s.bin does not match record %llu (%s): build the "
 			"clusters again with `winnow cluster -C %s --kind %s --rebuild`", r->v->c->dir,
-			wn_kind_name(r->v->s.kind), (unsigned long long)ord, rel, r->v->c->dir, wn_kind_name(r->v->s.kind));
+			r->v->s.kname, (unsigned long long)ord, rel, r->v->c->dir, r->v->s.kname);
 	wn_buf *b = &r->text;
 	if ((rc = put_str(b, r->x.k.id, r->x.k.id_len, &m->id, &m->id_len)))
 		return rc;
@@ -1565,8 +1573,8 @@ static int emit_cluster(const reader *rd, const view *v, uint32_t root, const ui
 		rc = evidence(rd, v, members[i], &b);
 	}
 	if (!rc) {
-		wn_cluster_view cv = { .kind = v->s.kind, .n = n, .m = m };
-		cluster_hex(cv.id, v->s.kind, root);
+		wn_cluster_view cv = { .kind = v->s.kname, .n = n, .m = m };
+		cluster_hex(cv.id, v->s.kname, root);
 		for (size_t i = 0; i < n; i++) {
 			uint32_t o = members[i];
 			const crec *r = &v->s.r[o];
@@ -1664,7 +1672,7 @@ static int emit_selected(view *v, const uint8_t *sel, int keep_rec, wn_cluster_f
 	return rc;
 }
 
-int wn_dups(wn_catalog *c, int kind, uint64_t min_size, int edge, wn_cluster_fn fn, void *ud)
+int wn_dups(wn_catalog *c, const char *kind, uint64_t min_size, int edge, wn_cluster_fn fn, void *ud)
 {
 	view v;
 	if (edge >= WN_NEDGES || edge == WN_EDGE_FIRST)
@@ -1697,13 +1705,13 @@ int wn_dups(wn_catalog *c, int kind, uint64_t min_size, int edge, wn_cluster_fn 
 	return rc;
 }
 
-int wn_cluster_get(wn_catalog *c, int kind, const char *cluster_id, wn_cluster_fn fn, void *ud)
+int wn_cluster_get(wn_catalog *c, const char *kind, const char *cluster_id, wn_cluster_fn fn, void *ud)
 {
 	view v;
 	char want[33];
 	size_t l = strlen(cluster_id);
 	if (l != 32)
-		return wn_seterr(c, WN_E_NOTFOUND, "no %s cluster \"%s\" (a cluster id is 32 hex digits)", wn_kind_name(kind),
+		return wn_seterr(c, WN_E_NOTFOUND, "no %s cluster \"%s\" (a cluster id is 32 hex digits)", kind ? kind : "track",
 			cluster_id);
 	for (size_t i = 0; i < 32; i++)
 		want[i] = (char)(cluster_id[i] >= 'A' && cluster_id[i] <= 'F' ? cluster_id[i] + 32 : cluster_id[i]);
@@ -1717,12 +1725,12 @@ int wn_cluster_get(wn_catalog *c, int kind, const char *cluster_id, wn_cluster_f
 		char hex[33];
 		if (v.s.r[r].root != r || v.surv[r] == NONE)
 			continue;
-		cluster_hex(hex, kind, r);
+		cluster_hex(hex, v.s.kname, r);
 		if (!strcmp(hex, want))
 			sel[r] = found = 1;
 	}
 	if (!rc && !found)
-		rc = wn_seterr(c, WN_E_NOTFOUND, "no %s cluster \"%s\"", wn_kind_name(kind), cluster_id);
+		rc = wn_seterr(c, WN_E_NOTFOUND, "no %s cluster \"%s\"", v.s.kname, cluster_id);
 	if (!rc)
 		rc = emit_selected(&v, sel, 1, fn, ud);
 	free(sel);
@@ -1743,7 +1751,7 @@ static int of_fn(const wn_cluster_view *v, void *ud)
 	return 0;
 }
 
-int wn_cluster_of(wn_catalog *c, int kind, const char *id, size_t idlen, char cluster[33], char *survivor,
+int wn_cluster_of(wn_catalog *c, const char *kind, const char *id, size_t idlen, char cluster[33], char *survivor,
 	size_t survivor_cap)
 {
 	view v;
@@ -1756,9 +1764,9 @@ int wn_cluster_of(wn_catalog *c, int kind, const char *id, size_t idlen, char cl
 	uint16_t check;
 	wn_idrec ir;
 	wn_id_hash(id, idlen, &hash, &check);
-	rc = wn_map_find_id(c, v.txn, kind, hash, check, &ir);
+	rc = wn_map_find_id(c, v.txn, v.s.kind, hash, check, &ir);
 	if (rc == 0 || (rc == 1 && ir.ord >= v.s.n))
-		rc = wn_seterr(c, WN_E_NOTFOUND, "no %s with id \"%.*s\"", wn_kind_name(kind), (int)(idlen > 200 ? 200 : idlen), id);
+		rc = wn_seterr(c, WN_E_NOTFOUND, "no %s with id \"%.*s\"", v.s.kname, (int)(idlen > 200 ? 200 : idlen), id);
 	else if (rc == 1) {
 		uint8_t *sel = calloc(v.s.n, 1);
 		of_ud u = { cluster, survivor, survivor_cap };
@@ -1785,7 +1793,7 @@ static int export_one(void *ud, const char *rel, const wn_frameinfo *fi, uint64_
 	return e->emit(line, len, e->ud);
 }
 
-int wn_export_clusters(wn_catalog *c, int kind, const char *survivor, wn_emit_fn emit, void *ud)
+int wn_export_clusters(wn_catalog *c, const char *kind, const char *survivor, wn_emit_fn emit, void *ud)
 {
 	view v;
 	int rc = view_open(c, kind, survivor, &v);
@@ -1797,7 +1805,7 @@ int wn_export_clusters(wn_catalog *c, int kind, const char *survivor, wn_emit_fn
 			want[v.surv[r] >> 6] |= 1ull << (v.surv[r] & 63);
 	exp_ud e = { emit, ud };
 	if (!rc)
-		rc = scan_records(c, v.txn, kind, 0, v.s.n, want, NULL, export_one, &e);
+		rc = scan_records(c, v.txn, v.s.kind, 0, v.s.n, want, NULL, export_one, &e);
 	free(want);
 	view_close(&v);
 	return rc;
@@ -1809,7 +1817,7 @@ typedef struct cand_ud {
 	void *ud;
 } cand_ud;
 
-int wn_candidates(wn_catalog *c, int kind, int (*fn)(const wn_candidate *x, void *ud), void *ud)
+int wn_candidates(wn_catalog *c, const char *kind, int (*fn)(const wn_candidate *x, void *ud), void *ud)
 {
 	view v;
 	int rc = view_open(c, kind, NULL, &v);
@@ -1831,10 +1839,10 @@ int wn_candidates(wn_catalog *c, int kind, int (*fn)(const wn_candidate *x, void
 		if (ra == rb)
 			continue;
 		const minfo *ma = &rd.info[rd.slot[x->a]], *mb = &rd.info[rd.slot[x->b]];
-		wn_candidate w = { .kind = kind, .a = rtext(&rd, ma->id), .a_len = ma->id_len, .b = rtext(&rd, mb->id),
+		wn_candidate w = { .kind = v.s.kname, .a = rtext(&rd, ma->id), .a_len = ma->id_len, .b = rtext(&rd, mb->id),
 			.b_len = mb->id_len, .via_edge = x->via, .reason = wn_guard_name(x->why) };
-		cluster_hex(w.cluster_a, kind, ra);
-		cluster_hex(w.cluster_b, kind, rb);
+		cluster_hex(w.cluster_a, v.s.kname, ra);
+		cluster_hex(w.cluster_b, v.s.kname, rb);
 		rc = fn(&w, ud);
 	}
 	reader_free(&rd);

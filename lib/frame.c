@@ -49,7 +49,7 @@ int wn_record_locate(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord, wn_fra
 
 int wn_shard_open(wn_catalog *c, int kind, uint32_t seq, char *rel, size_t rl, int *fd)
 {
-	wn_file_relpath(rel, rl, WN_ROLE_SHARD, kind, seq);
+	wn_file_relpath(rel, rl, WN_ROLE_SHARD, wn_catalog_kind_name(c, kind), seq);
 	return wn_catalog_open_file(c, rel, O_RDONLY, fd);
 }
 
@@ -88,7 +88,7 @@ int wn_shard_missing(wn_catalog *c, MDB_txn *txn, int kind, const char *rel)
 		return rc;
 	if (!f.nrecords)
 		return wn_seterr(c, WN_E_MISSING, "%s is missing (it holds no records)", rel);
-	return wn_seterr(c, WN_E_MISSING, "%s is missing: it holds %s records %llu-%llu", rel, wn_kind_name(kind),
+	return wn_seterr(c, WN_E_MISSING, "%s is missing: it holds %s records %llu-%llu", rel, wn_catalog_kind_name(c, kind),
 		(unsigned long long)f.first_ord, (unsigned long long)(f.first_ord + f.nrecords - 1));
 }
 
@@ -98,7 +98,7 @@ static int each_shard(wn_catalog *c, MDB_txn *txn, int kind, int (*fn)(const wn_
 	void *ud)
 {
 	char pre[64];
-	int pl = snprintf(pre, sizeof pre, "%s/%s-", wn_role_dir(WN_ROLE_SHARD), wn_kind_name(kind));
+	int pl = snprintf(pre, sizeof pre, "%s/%s-", wn_role_dir(WN_ROLE_SHARD), wn_catalog_kind_name(c, kind));
 	MDB_cursor *cur;
 	MDB_val k = { (size_t)pl, pre }, v;
 	int rc = mdb_cursor_open(txn, c->db_files, &cur);
@@ -164,7 +164,7 @@ static int absent_fn(const wn_fileinfo *f, const char *rel, void *ud)
 	if (wn_shard_present(a->c, rel))
 		return 0;
 	if (!a->n++ && f->nrecords)
-		snprintf(a->desc, a->cap, "%s is missing (it holds %s records %llu-%llu)", rel, wn_kind_name(f->kind),
+		snprintf(a->desc, a->cap, "%s is missing (it holds %s records %llu-%llu)", rel, wn_catalog_kind_name(a->c, f->kind),
 			(unsigned long long)f->first_ord, (unsigned long long)(f->first_ord + f->nrecords - 1));
 	else if (a->n == 1)
 		snprintf(a->desc, a->cap, "%s is missing", rel);

@@ -36,7 +36,7 @@
 void wn_ingest_opts_init(wn_ingest_opts *o)
 {
 	memset(o, 0, sizeof *o);
-	o->kind = WN_KIND_TRACK;
+	o->kind = "track";
 	o->level = 3;
 	o->frame_bytes = 1u << 20;
 	o->shard_bytes = 256ull << 20;
@@ -63,7 +63,7 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 {
 	wn_catalog *c = g->c;
 	const wn_ingest_opts *o = g->o_user;
-	const char *kind = wn_kind_name(g->kind);
+	const char *kind = g->kname;
 	char why[512];
 	int rc;
 	g->fixed = c->prof[g->kind] && c->ks[g->kind].kept > 0;
@@ -252,7 +252,7 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 	if (r->code) {
 		char why[128];
 		const char *msg = why;
-		if (r->code == WN_E_TOOLONG) {
+		if (r->code == WN_E_TOOLONG && !r->err) {
 			snprintf(why, sizeof why, "record of %zu bytes is longer than the limit of %zu", r->toolong_len, g->o->max_line);
 		} else if (r->code == WN_E_EMPTY) {
 			msg = "empty line";
@@ -648,8 +648,14 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		memset(res, 0, sizeof *res);
 	if (!c->writable)
 		return wn_seterr(c, WN_E_USAGE, "catalog is open read-only");
-	if (o->kind != WN_KIND_TRACK && o->kind != WN_KIND_ARTIST)
-		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", o->kind);
+	/* the kind: one the catalog has, or one the first transaction below adds */
+	const char *kname = o->kind ? o->kind : "track";
+	int kind = wn_kinds_find(&c->kinds, kname, strlen(kname)), nkinds = c->kinds.n;
+	if (kind < 0 && (!wn_kind_valid(kname) || c->kinds.n >= WN_KINDS_MAX))
+		return wn_catalog_kind(c, NULL, kname, 1);
+	int knum = kind >= 0 ? kind : nkinds;
+	if (kind < 0)
+		memset(&c->ks[nkinds], 0, sizeof c->ks[nkinds]);
 	if (o->level < 1 || o->level > 22 || o->frame_bytes < 4096 || o->frame_bytes > (1u << 30) ||
 	    o->shard_bytes < o->frame_bytes || o->max_line < 16)
 		return wn_seterr(c, WN_E_USAGE, "bad level, frame, shard or line size");
@@ -665,8 +671,9 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 	memset(&g, 0, sizeof g);
 	g.c = c;
 	g.o = g.o_user = o;
-	g.kind = o->kind;
-	g.ks = &c->ks[o->kind];
+	g.kind = knum;
+	g.kname = kname;
+	g.ks = &c->ks[g.kind];
 	g.res = res;
 	g.t0 = wn_now();
 	g.ckpt_every = o->checkpoint_records;
@@ -710,11 +717,14 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		rc = wn_lmdb_err(c, rc, "begin");
 		goto out;
 	}
-	if ((rc = store_profile(&g, txn)) || (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn))) {
+	if ((kind < 0 && (rc = wn_catalog_kind(c, txn, kname, 1)) < 0) || (rc = store_profile(&g, txn)) ||
+	    (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn))) {
 		mdb_txn_abort(txn);
+		c->kinds.n = nkinds;   /* a kind added in it is not there */
 		goto out;
 	}
 	if ((rc = mdb_txn_commit(txn))) {
+		c->kinds.n = nkinds;
 		rc = wn_lmdb_err(c, rc, "commit");
 		goto out;
 	}
@@ -800,7 +810,7 @@ out:
 		/* the catalog on disk is at its last checkpoint; so must our idea of it be */
 		*g.ks = ks_saved;
 		MDB_txn *t;
-		if (!mdb_txn_begin(c->env, NULL, MDB_RDONLY, &t)) {
+		if (g.kind < c->kinds.n && !mdb_txn_begin(c->env, NULL, MDB_RDONLY, &t)) {
 			wn_meta_get_kstate(c, t, g.kind, g.ks);
 			mdb_txn_abort(t);
 		}
@@ -810,7 +820,7 @@ out:
 		MDB_txn *t;
 		MDB_val v;
 		char key[48], why[160];
-		snprintf(key, sizeof key, "profile.%s", wn_kind_name(g.kind));
+		snprintf(key, sizeof key, "profile.%s", kname);
 		if (!mdb_txn_begin(c->env, NULL, MDB_RDONLY, &t)) {
 			if (!wn_meta_get(c, t, key, &v) && !wn_profile_decode(c->prof[g.kind], v.mv_data, v.mv_size, why, sizeof why))
 				;
@@ -829,13 +839,13 @@ out:
 		uint64_t valid = g.rc.read - g.rc.rejected;
 		/* a path someone named (the built-in ones are tried on every kind of input) */
 		wn_profile dflt;
-		wn_profile_default(&dflt, wn_kind_name(g.kind), NULL);
+		wn_profile_default(&dflt, kname, NULL);
 		if (*p->builtin)
 			wn_profile_set_builtin(&dflt, p->builtin);
 		int named = p->n_isrc != dflt.n_isrc || (p->n_isrc && strcmp(p->isrc[0], dflt.isrc[0]));
 		if (p->n_isrc && named && valid && !g.isrc_seen)
 			wn_source_note(o, c->dir, "no %s record of this run had an ISRC at %s%s%s (--isrc PATH says where it is)",
-				wn_kind_name(g.kind), p->isrc[0], p->n_isrc > 1 ? " or " : "", p->n_isrc > 1 ? p->isrc[1] : "");
+				kname, p->isrc[0], p->n_isrc > 1 ? " or " : "", p->n_isrc > 1 ? p->isrc[1] : "");
 		if (g.isrc_over)
 			wn_source_note(o, c->dir, "%" PRIu64 " records had more than %d ISRCs: the first %d of each are indexed",
 				g.isrc_over, WN_MAX_ISRCS, WN_MAX_ISRCS);

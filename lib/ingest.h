@@ -107,6 +107,7 @@ typedef struct ing {
 	wn_ingest_opts eo;           /* the caller's options with the profile's shaping options */
 	wn_profile prof;             /* what this run reads records with (profile.h) */
 	int fixed;                   /* prof is the kind's fixed profile (records were kept) */
+	const char *kname;           /* the kind's name */
 	struct wn_xform *xf;         /* its transforms, or NULL */
 	uint64_t isrc_seen, isrc_over;   /* records with an ISRC, with more than WN_MAX_ISRCS */
 	int kind;

@@ -108,9 +108,9 @@ static int parse_entry(const char *ln, pending_in *p)
 
 int wn_pending_load(ing *g, MDB_txn *txn)
 {
-	char key[32];
+	char key[WN_KIND_NAME_MAX + 16];
 	MDB_val v;
-	snprintf(key, sizeof key, "pending.%s", wn_kind_name(g->kind));
+	snprintf(key, sizeof key, "pending.%s", wn_catalog_kind_name(g->c, g->kind));
 	int rc = wn_meta_get(g->c, txn, key, &v);
 	if (rc == WN_E_NOTFOUND)
 		return 0;
@@ -261,8 +261,8 @@ int wn_pending_decide(ing *g, MDB_txn *txn)
 	if (!rc)
 		rc = wn_pending_text(g, &g->tmp);
 	if (!rc) {
-		char key[32];
-		snprintf(key, sizeof key, "pending.%s", wn_kind_name(g->kind));
+		char key[WN_KIND_NAME_MAX + 16];
+		snprintf(key, sizeof key, "pending.%s", wn_catalog_kind_name(g->c, g->kind));
 		rc = wn_meta_put(g->c, txn, key, g->tmp.p, g->tmp.len);
 	}
 	return rc;
@@ -332,8 +332,8 @@ static int ckpt_txn(ing *g, ckjob *j)
 		rc = wn_meta_put_kstate(c, txn, g->kind, &j->ks);
 	}
 	if (!rc) {
-		char key[32];
-		snprintf(key, sizeof key, "pending.%s", wn_kind_name(g->kind));
+		char key[WN_KIND_NAME_MAX + 16];
+		snprintf(key, sizeof key, "pending.%s", wn_catalog_kind_name(g->c, g->kind));
 		if (j->final) {
 			uint8_t gen[8];
 			rc = wn_meta_del(c, txn, key);

@@ -41,7 +41,10 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 	/* with fields to hide, a record the transforms cannot read is not kept even in rejects */
 	r->withheld = x->xf && wn_profile_private(x->prof) && (s->toolong_len || s->code || !len);
 	if (s->toolong_len) {
+		/* the source may say why (an XML element too large to convert), else decide()
+		 * says "longer than the limit" */
 		r->code = WN_E_TOOLONG;
+		r->err = s->why;
 		return 0;
 	}
 	if (s->code) {

@@ -15,7 +15,7 @@
  *   pool.c       the worker pool (pool.h)
  *   seekable.c   zstd frames with checksums, the seekable-format seek table
  *   catalog.c    open/lock/recover, LMDB environment, metadata, file and frame rows,
- *                role and map names, the commit protocol
+ *                role and map names, the kinds table, the commit protocol
  *   manifest.c   MANIFEST, SHA256SUMS, MANIFEST.json and catalog.json (manifest.h)
  *   ledger.c     ledger and reject entries, encoded and decoded (ledger.h)
  *   frame.c      the frame layer: a record's frame, read back
@@ -55,6 +55,10 @@
 /* The index's own version (meta "index_version"): 2 = every value ends in a checksum.
  * The index is derived from the data files (winnow reindex), which did not change. */
 #define WN_INDEX_VERSION 2
+/* 3 = 2 with kinds other than track and artist (meta "kinds"): written when the first is
+ * added, so that a winnow that knows only those two refuses the index instead of writing
+ * manifests that miss the others. This winnow reads both. */
+#define WN_INDEX_VERSION_KINDS 3
 
 #define WN_UNUSED __attribute__((unused))
 #define WN_LIKELY(x) __builtin_expect(!!(x), 1)
@@ -131,8 +135,6 @@ int wn_mkdir_p(const char *path);                          /* 0 or errno */
 int wn_read_text(const char *path, wn_buf *b, uint64_t max);
 double wn_now(void);                                       /* monotonic seconds */
 int wn_utf8_valid(const char *s, size_t n);                /* 1 if valid UTF-8 */
-const char *wn_kind_name(int kind);
-int wn_kind_by_name(const char *s);                        /* "track" 0, "artist" 1, else -1 */
 void *wn_big_alloc(size_t n);                 /* zero-filled, huge pages where possible; NULL on failure */
 void *wn_big_realloc(void *p, size_t old, size_t n);
 void wn_big_free(void *p, size_t n);
@@ -173,8 +175,40 @@ void wn_seektable_write(uint8_t *dst, const wn_seekent *e, uint32_t n);
  * Returns 0, WN_E_CORRUPT (detail in err), or errno. */
 int wn_seektable_read(int fd, uint64_t fsize, wn_seekent **out, uint32_t *n, uint64_t *table_bytes, char *err, size_t errlen);
 
+/* ---- record kinds (catalog.c) ----
+ * A kind is a name of WN_KIND_NAME_MAX bytes at most, [a-z][a-z0-9_]*: it appears in file
+ * names ("shards/<kind>-000001.jsonl.zst"), database names ("<kind>.frames") and meta keys
+ * ("state.<kind>"), which is why it holds no '-', '.', '/' or upper case. A catalog numbers
+ * its kinds in the order of their first run (meta "kinds"); the number is what a files row
+ * stores. track and artist are 0 and 1 in every catalog, whether or not meta "kinds" is
+ * there (a catalog that never had another kind has none). A table of kinds is also built
+ * from a bare folder's manifests and file names (verify, reindex). */
+#define WN_KIND_TRACK  0
+#define WN_KIND_ARTIST 1
+#define WN_NBUILTIN_KINDS 2
+typedef struct wn_kinds {
+	int n;
+	char name[WN_KINDS_MAX][WN_KIND_NAME_MAX + 1];
+} wn_kinds;
+/* The built-in table: track, artist. */
+void wn_kinds_init(wn_kinds *t);
+/* Is s[0..n) a kind name? 1 or 0. */
+int wn_kind_name_ok(const char *s, size_t n);
+/* The number of kind s[0..n) in t, or -1. */
+int wn_kinds_find(const wn_kinds *t, const char *s, size_t n);
+/* The number of s[0..n), appended to t if it is not there: >= 0, or WN_KINDS_BAD (not a
+ * kind name) or WN_KINDS_FULL (t has WN_KINDS_MAX kinds). */
+#define WN_KINDS_BAD  (-1)
+#define WN_KINDS_FULL (-2)
+int wn_kinds_add(wn_kinds *t, const char *s, size_t n);
+/* The name of kind k of t; "?" when t has no kind k. */
+const char *wn_kinds_name(const wn_kinds *t, int k);
+/* Split "<kind>-<digits>.jsonl.zst" (a data file's name in its role folder): the kind
+ * name's length and the number; 0, or -1 when name is not such a name (the number must be
+ * 1 to 2^32-1 with at least 6 digits; winnow writes 6, or more once they do not fit). */
+int wn_kind_file_name(const char *name, size_t *kind_len, uint32_t *seq);
+
 /* ---- catalog handle (catalog.c) ---- */
-#define WN_NKINDS 2
 #define WN_ROLE_SHARD  0
 #define WN_ROLE_LEDGER 1
 #define WN_ROLE_REJECT 2
@@ -238,9 +272,9 @@ typedef struct wn_frameinfo {
 } wn_frameinfo;
 #define WN_FRAMEINFO_BYTES (40 + WN_SUM_BYTES)
 
-/* pack writes the row with its checksum (sealed under the row's key: the file's relpath,
- * the frame's last ordinal); unpack reads the fields only. */
-void wn_fileinfo_pack(uint8_t *p, const wn_fileinfo *f);
+/* pack writes the row with its checksum (sealed under the row's key: the file's relpath
+ * rel, the frame's last ordinal); unpack reads the fields only. */
+void wn_fileinfo_pack(uint8_t *p, const wn_fileinfo *f, const char *rel);
 void wn_fileinfo_unpack(wn_fileinfo *f, const uint8_t *p);
 void wn_frameinfo_pack(uint8_t *p, const wn_frameinfo *f);
 void wn_frameinfo_unpack(wn_frameinfo *f, const uint8_t *p);
@@ -248,7 +282,9 @@ void wn_frameinfo_unpack(wn_frameinfo *f, const uint8_t *p);
  * unpacked. 0, or WN_E_CORRUPT with the detail (naming winnow reindex) in c->err. */
 int wn_file_row(wn_catalog *c, const MDB_val *k, const MDB_val *v, wn_fileinfo *f);
 int wn_frame_row(wn_catalog *c, const MDB_val *k, const MDB_val *v, wn_frameinfo *fi);
-void wn_file_relpath(char *out, size_t cap, int role, int kind, uint32_t seq);
+/* "<role dir>/<kind>-<seq>.jsonl.zst": a data file's name relative to the catalog, the
+ * key of its files row. */
+void wn_file_relpath(char *out, size_t cap, int role, const char *kind, uint32_t seq);
 
 /* Catalog-wide counters per kind (meta key "state.<kind>"). */
 typedef struct wn_kstate {
@@ -263,7 +299,7 @@ typedef struct wn_kstate {
 /* The options a catalog stored before record profiles (meta "options.bin", catalog.json
  * "options"): read to make the profiles of such a catalog, never written. */
 typedef struct wn_catopts {
-	char id_field[2][128];     /* per kind */
+	char id_field[WN_NBUILTIN_KINDS][128];   /* track, artist: wn_record_id_field() */
 	char isrc_field[128];      /* tracks; empty = automatic (external_ids.isrc, external_id_isrc) */
 	char ignore[16][128];
 	int n_ignore;
@@ -278,10 +314,11 @@ struct wn_catalog {
 	int lockfd;
 	MDB_env *env;
 	MDB_dbi db_meta, db_files;
-	MDB_dbi db_frames[WN_NKINDS], db_super[WN_NKINDS];
-	MDB_dbi db_map[WN_NKINDS][WN_NMAPS];   /* id, fp, isrc runs */
-	wn_kstate ks[WN_NKINDS];
-	wn_profile *prof[WN_NKINDS];     /* the kinds' stored profiles (NULL: none yet) */
+	wn_kinds kinds;                 /* the catalog's kinds (meta "kinds"); the arrays below have kinds.n */
+	MDB_dbi db_frames[WN_KINDS_MAX], db_super[WN_KINDS_MAX];
+	MDB_dbi db_map[WN_KINDS_MAX][WN_NMAPS];   /* id, fp, isrc runs */
+	wn_kstate ks[WN_KINDS_MAX];
+	wn_profile *prof[WN_KINDS_MAX]; /* the kinds' stored profiles (NULL: none yet) */
 	uint64_t generation;            /* bumped on every completed ingest */
 	void *map_addr;                 /* where data.mdb is mapped (wn_index_release_pages) */
 	size_t map_len;
@@ -293,6 +330,18 @@ struct wn_catalog {
 };
 /* Free the names the last ingest left for its result (catalog.c). */
 void wn_catalog_forget_abandoned(wn_catalog *c);
+/* The LMDB databases an environment may hold: meta and files, and per kind its frames,
+ * superseded and map databases, with room for one more map. */
+#define WN_MAX_DBS (2 + WN_KINDS_MAX * (2 + WN_NMAPS + 1))
+/* The name of the catalog's kind k ("?" if it has none). */
+const char *wn_catalog_kind_name(const wn_catalog *c, int k);
+/* The number of the catalog's kind `name`. When the catalog has no such kind: with
+ * create, it is added inside the write transaction txn (its databases created, meta
+ * "kinds" rewritten); if txn is then aborted, the caller sets c->kinds.n back to what it
+ * was. Returns the number (>= 0), or WN_E_USAGE (not a kind name; create on a read-only
+ * handle; the catalog has WN_KINDS_MAX kinds), WN_E_NOTFOUND (no such kind, without
+ * create), an LMDB error; c->err says which. */
+int wn_catalog_kind(wn_catalog *c, MDB_txn *txn, const char *name, int create);
 
 struct wn_catalog;
 int wn_seterr(wn_catalog *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -316,7 +365,7 @@ const wn_profile *wn_catalog_profile(wn_catalog *c, int kind);
 int wn_catalog_put_profile(wn_catalog *c, MDB_txn *txn, int kind, const wn_profile *p);
 /* The profiles of a catalog as one JSON object {"track":{...},...} (catalog.json), or
  * "null" when it has none. 0 or WN_E_NOMEM. */
-int wn_profiles_encode(wn_profile *const prof[WN_NKINDS], wn_buf *b);
+int wn_profiles_encode(const wn_catalog *c, wn_buf *b);
 /* The profiles of a catalog written before them: its legacy options, per kind. */
 void wn_profile_from_catopts(wn_profile *p, const wn_catopts *o, int kind);
 int wn_catalog_write_manifests(wn_catalog *c);

@@ -84,7 +84,7 @@ static void rb_drop(wn_lsm *m, uint32_t no)
 int wn_rb_store(wn_lsm *m, MDB_txn *txn, const rbloom *b)
 {
 	char key[64];
-	snprintf(key, sizeof key, "bloom.%s.%u", wn_kind_name(m->kind), b->no);
+	snprintf(key, sizeof key, "bloom.%s.%u", wn_catalog_kind_name(m->c, m->kind), b->no);
 	if (!b->bits)
 		return wn_meta_del(m->c, txn, key);
 	return wn_meta_put(m->c, txn, key, b->bits, b->blocks * 64);
@@ -93,7 +93,7 @@ int wn_rb_store(wn_lsm *m, MDB_txn *txn, const rbloom *b)
 int wn_rb_forget(wn_lsm *m, MDB_txn *txn, uint32_t no)
 {
 	char key[64];
-	snprintf(key, sizeof key, "bloom.%s.%u", wn_kind_name(m->kind), no);
+	snprintf(key, sizeof key, "bloom.%s.%u", wn_catalog_kind_name(m->c, m->kind), no);
 	rb_drop(m, no);
 	return wn_meta_del(m->c, txn, key);
 }
@@ -104,7 +104,7 @@ int wn_rb_load(wn_lsm *m, MDB_txn *txn, const run *r)
 {
 	char key[64];
 	MDB_val v;
-	snprintf(key, sizeof key, "bloom.%s.%u", wn_kind_name(m->kind), r->no);
+	snprintf(key, sizeof key, "bloom.%s.%u", wn_catalog_kind_name(m->c, m->kind), r->no);
 	int rc = wn_meta_get(m->c, txn, key, &v);
 	if (rc && rc != WN_E_NOTFOUND)
 		return rc;

@@ -29,16 +29,16 @@ typedef struct mstate {
 } mstate;
 #define MSTATE_BYTES (4 + 4 * MAX_SRC + 3 + 16)
 
-static void mstate_key(char *out, size_t cap, int kind, int map)
+static void mstate_key(const wn_lsm *m, char *out, size_t cap, int map)
 {
-	snprintf(out, cap, "merge.%s.%s", wn_kind_name(kind), wn_map_name(map));
+	snprintf(out, cap, "merge.%s.%s", wn_catalog_kind_name(m->c, m->kind), wn_map_name(map));
 }
 
 static int mstate_load(wn_lsm *m, MDB_txn *txn, int map, mstate *st)
 {
 	char key[64];
 	MDB_val v;
-	mstate_key(key, sizeof key, m->kind, map);
+	mstate_key(m, key, sizeof key, map);
 	int rc = wn_meta_get(m->c, txn, key, &v);
 	if (rc)
 		return rc == WN_E_NOTFOUND ? 0 : rc;
@@ -59,7 +59,7 @@ static int mstate_store(wn_lsm *m, MDB_txn *txn, int map, const mstate *st)
 {
 	char key[64];
 	uint8_t p[MSTATE_BYTES];
-	mstate_key(key, sizeof key, m->kind, map);
+	mstate_key(m, key, sizeof key, map);
 	if (!st)
 		return wn_meta_del(m->c, txn, key);
 	wn_put_be32(p, st->out);

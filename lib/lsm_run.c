@@ -49,7 +49,7 @@ int wn_runs_load(wn_catalog *c, MDB_txn *txn, int kind, int map, runlist *rl)
 {
 	char key[64];
 	MDB_val v;
-	snprintf(key, sizeof key, "runs.%s.%s", wn_kind_name(kind), wn_map_name(map));
+	snprintf(key, sizeof key, "runs.%s.%s", wn_catalog_kind_name(c, kind), wn_map_name(map));
 	rl->n = 0;
 	int rc = wn_meta_get(c, txn, key, &v);
 	if (rc == WN_E_NOTFOUND)
@@ -90,7 +90,7 @@ int wn_runs_store(wn_catalog *c, MDB_txn *txn, int kind, int map, const runlist 
 		wn_put_be64(p + 8, rl->r[i].entries);
 		wn_put_be64(p + 16, rl->r[i].blocks);
 	}
-	snprintf(key, sizeof key, "runs.%s.%s", wn_kind_name(kind), wn_map_name(map));
+	snprintf(key, sizeof key, "runs.%s.%s", wn_catalog_kind_name(c, kind), wn_map_name(map));
 	int rc = wn_meta_put(c, txn, key, buf, rl->n * RUN_BYTES);
 	free(buf);
 	return rc;

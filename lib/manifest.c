@@ -128,14 +128,14 @@ void wn_counts_of(const wn_kstate *s, uint64_t out[WN_NCOUNTS])
 #undef WN_X
 }
 
-/* "track":{"records":N,...},"artist":{...} */
-static int counts_json(wn_buf *b, const wn_kstate ks[WN_NKINDS])
+/* "track":{"records":N,...},"artist":{...},...: every kind of the table */
+static int counts_json(wn_buf *b, const wn_kinds *kinds, const wn_kstate *ks)
 {
 	int rc = 0;
-	for (int k = 0; k < WN_NKINDS; k++) {
+	for (int k = 0; k < kinds->n; k++) {
 		uint64_t v[WN_NCOUNTS];
 		wn_counts_of(&ks[k], v);
-		rc |= wn_buf_printf(b, "%s\"%s\":{", k ? "," : "", wn_kind_name(k));
+		rc |= wn_buf_printf(b, "%s\"%s\":{", k ? "," : "", kinds->name[k]);
 		for (int i = 0; i < WN_NCOUNTS; i++)
 			rc |= wn_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", count_names[i], (unsigned long long)v[i]);
 		rc |= wn_buf_puts(b, "}");
@@ -185,14 +185,14 @@ static void mfile_of(wn_mfile *m, const wn_fileinfo *f)
 	}
 }
 
-static int put_member(wn_buf *b, const struct mfield *d, const wn_mfile *m)
+static int put_member(wn_buf *b, const struct mfield *d, const wn_mfile *m, const char *kind)
 {
 	const char *p = (const char *)m + d->off;
 	char hex[65];
 	int rc = wn_buf_printf(b, ",\"%s\":", d->name);
 	switch (d->type) {
 	case MF_ROLE: return rc | wn_buf_printf(b, "\"%s\"", wn_role_name(*(const int *)p));
-	case MF_KIND: return rc | wn_buf_printf(b, "\"%s\"", wn_kind_name(*(const int *)p));
+	case MF_KIND: return rc | wn_buf_printf(b, "\"%s\"", kind);
 	case MF_NUM: return rc | wn_buf_put_u64(b, *(const uint64_t *)p);
 	}
 	wn_hex(hex, (const uint8_t *)p, d->size);
@@ -205,7 +205,7 @@ int wn_manifest_json_begin(wn_buf *b, uint64_t generation)
 		WN_FORMAT_VERSION, WN_FP_VERSION, (unsigned long long)generation);
 }
 
-int wn_manifest_json_file(wn_buf *b, const char *rel, size_t rl, const wn_fileinfo *f, int first)
+int wn_manifest_json_file(wn_buf *b, const char *rel, size_t rl, const wn_fileinfo *f, const char *kind, int first)
 {
 	wn_mfile m;
 	mfile_of(&m, f);
@@ -213,21 +213,21 @@ int wn_manifest_json_file(wn_buf *b, const char *rel, size_t rl, const wn_filein
 	rc |= wn_buf_json_str(b, rel, rl);
 	for (int i = WN_MF_PATH + 1; i < WN_MF_N; i++)
 		if (m.have[i])
-			rc |= put_member(b, &mfields[i], &m);
+			rc |= put_member(b, &mfields[i], &m, kind);
 	rc |= wn_buf_puts(b, "}");
 	return rc ? WN_E_NOMEM : 0;
 }
 
-int wn_manifest_json_end(wn_buf *b, const wn_kstate ks[WN_NKINDS])
+int wn_manifest_json_end(wn_buf *b, const wn_kinds *kinds, const wn_kstate *ks)
 {
 	int rc = wn_buf_puts(b, "\n],\"counts\":{");
-	rc |= counts_json(b, ks);
+	rc |= counts_json(b, kinds, ks);
 	rc |= wn_buf_puts(b, "}}\n");
 	return rc ? WN_E_NOMEM : 0;
 }
 
 int wn_catalog_json(wn_buf *b, uint64_t generation, int interrupted, const char *profiles_json,
-	const wn_kstate ks[WN_NKINDS])
+	const wn_kinds *kinds, const wn_kstate *ks)
 {
 	int rc = wn_buf_printf(b, "{\"format\":\"winnow catalog\",\"format_version\":%d,\"fingerprint_version\":%d,"
 		"\"fingerprint\":\"XXH3-128 of the canonical form (doc/FORMAT.md)\",\"generation\":%llu,"
@@ -235,7 +235,7 @@ int wn_catalog_json(wn_buf *b, uint64_t generation, int interrupted, const char 
 		(unsigned long long)generation, interrupted ? "true" : "false");
 	rc |= wn_buf_puts(b, profiles_json ? profiles_json : "null");
 	rc |= wn_buf_puts(b, ",\"counts\":{");
-	rc |= counts_json(b, ks);
+	rc |= counts_json(b, kinds, ks);
 	rc |= wn_buf_puts(b, "}}\n");
 	return rc ? WN_E_NOMEM : 0;
 }
@@ -249,6 +249,7 @@ typedef struct mjr {
 	const char *lp;                 /* newlines counted up to here */
 	unsigned line;
 	const wn_mjson_cb *cb;
+	wn_kinds *kinds;                /* grows as kinds are met */
 } mjr;
 
 static unsigned line_here(mjr *r)
@@ -309,23 +310,43 @@ static int read_kind_counts(mjr *r, const char *kn, uint64_t c[WN_NCOUNTS], uint
 	return wn_jread_eat(j, '}') ? 0 : -1;
 }
 
-/* "counts":{"track":{"records":N,...},"artist":{...}}: what it holds of each kind. 0 with
- * *ok when every count of every kind is there and usable (the others are named). */
-static int read_counts(mjr *r, uint64_t c[WN_NKINDS][WN_NCOUNTS], int *ok)
+/* A kind name met in the text, into the table: its number, or -1 (why says why). */
+static int kind_met(mjr *r, const char *s, size_t n, const char **why)
+{
+	int kd = wn_kinds_add(r->kinds, s, n);
+	*why = kd == WN_KINDS_BAD ? "is not a kind name ([a-z][a-z0-9_]{0,31})" :
+		kd == WN_KINDS_FULL ? "is a kind too many (at most 64)" : NULL;
+	return kd < 0 ? -1 : kd;
+}
+
+/* "counts":{"track":{"records":N,...},"artist":{...},...}: what it holds of each kind.
+ * 0 with *ok when every count of every kind of the table (those known before, those it
+ * names, those files[] names) is there and usable (the others are named). */
+static int read_counts(mjr *r, uint64_t c[WN_KINDS_MAX][WN_NCOUNTS], int *ok)
 {
 	wn_jread *j = &r->j;
 	char key[64], name[160];
-	uint8_t seen[WN_NKINDS][WN_NCOUNTS] = { { 0 } }, kseen[WN_NKINDS] = { 0 };
+	uint8_t seen[WN_KINDS_MAX][WN_NCOUNTS] = { { 0 } }, kseen[WN_KINDS_MAX] = { 0 };
+	const wn_kinds *t = r->kinds;
 	unsigned line = line_here(r);
+	int bad = 0;
 	if (!wn_jread_eat(j, '{'))
 		return -1;
 	if (!wn_jread_eat(j, '}')) {
 		do {
-			if (wn_jread_str(j, key, sizeof key, NULL) || !wn_jread_eat(j, ':'))
+			size_t kl;
+			const char *why = NULL;
+			unsigned kline = line_here(r);
+			if (wn_jread_str(j, key, sizeof key, &kl) || !wn_jread_eat(j, ':'))
 				return -1;
-			int kd = wn_kind_by_name(key);
-			if (kd >= 0)
+			int kd = kl < sizeof key ? kind_met(r, key, kl, &why) : -1;
+			if (kd < 0) {
+				snprintf(name, sizeof name, "counts.%.60s", key);
+				bad_field(r, kline, name, kl < sizeof key ? why : "is not a kind name ([a-z][a-z0-9_]{0,31})");
+				bad = 1;
+			} else {
 				kseen[kd] = 1;
+			}
 			if (kd < 0 || wn_jread_peek(j) != '{') {
 				if (kd >= 0) {
 					snprintf(name, sizeof name, "counts.%s", key);
@@ -341,17 +362,17 @@ static int read_counts(mjr *r, uint64_t c[WN_NKINDS][WN_NCOUNTS], int *ok)
 		if (!wn_jread_eat(j, '}'))
 			return -1;
 	}
-	*ok = 1;
-	for (int k = 0; k < WN_NKINDS; k++) {
+	*ok = !bad;
+	for (int k = 0; k < t->n; k++) {
 		if (!kseen[k]) {
-			snprintf(name, sizeof name, "counts.%s", wn_kind_name(k));
+			snprintf(name, sizeof name, "counts.%s", t->name[k]);
 			bad_field(r, line, name, "is missing");
 		}
 		for (int i = 0; i < WN_NCOUNTS; i++) {
 			if (seen[k][i] == 1)
 				continue;
 			*ok = 0;
-			snprintf(name, sizeof name, "counts.%s.%s", wn_kind_name(k), count_names[i]);
+			snprintf(name, sizeof name, "counts.%s.%s", t->name[k], count_names[i]);
 			if (kseen[k] && !seen[k][i])
 				bad_field(r, line, name, "is missing");
 		}
@@ -373,8 +394,9 @@ const char *wn_mfield_name(int i)
 }
 
 /* A string member of a file object into m (the path aside): sets have[] or why[]. 0 or -1. */
-static int read_str_member(wn_jread *j, const struct mfield *d, wn_mfile *m)
+static int read_str_member(mjr *r, const struct mfield *d, wn_mfile *m)
 {
+	wn_jread *j = &r->j;
 	char sval[128];
 	size_t sl;
 	int i = (int)(d - mfields);
@@ -389,8 +411,9 @@ static int read_str_member(wn_jread *j, const struct mfield *d, wn_mfile *m)
 		*(int *)p = sl < sizeof sval ? role_by_name(sval) : -1;
 		m->why[i] = *(int *)p < 0 ? "is not a role (\"shard\", \"ledger\" or \"rejects\")" : NULL;
 	} else if (d->type == MF_KIND) {
-		*(int *)p = sl < sizeof sval ? wn_kind_by_name(sval) : -1;
-		m->why[i] = *(int *)p < 0 ? "is not a kind (\"track\" or \"artist\")" : NULL;
+		*(int *)p = sl < sizeof sval ? kind_met(r, sval, sl, &m->why[i]) : -1;
+		if (sl >= sizeof sval)
+			m->why[i] = "is not a kind name ([a-z][a-z0-9_]{0,31})";
 	} else if (sl != 2u * d->size || wn_unhex((uint8_t *)p, sval, d->size)) {
 		m->why[i] = d->size == 16 ? "is not 32 hex digits" : "is not 64 hex digits";
 	}
@@ -444,7 +467,7 @@ static int read_file(mjr *r, size_t idx)
 				*(uint64_t *)((char *)&m + d->off) = m.why[i] ? 0 : v;
 				m.have[i] = !m.why[i];
 			} else {
-				bad = read_str_member(j, d, &m);
+				bad = read_str_member(r, d, &m);
 			}
 			if (bad)
 				return -1;
@@ -498,7 +521,8 @@ static int read_options(wn_jread *j, wn_catopts *o)
 			do {
 				if (wn_jread_str(j, key, sizeof key, NULL) || !wn_jread_eat(j, ':'))
 					return -1;
-				int kd = wn_kind_by_name(key);
+				/* track's and artist's (the others' is the default: wn_record_id_field) */
+				int kd = !strcmp(key, "track") ? WN_KIND_TRACK : !strcmp(key, "artist") ? WN_KIND_ARTIST : -1;
 				if (kd < 0 ? wn_jread_skip(j, 3) : opt_str(j, o->id_field[kd], sizeof o->id_field[kd]))
 					return -1;
 			} while (wn_jread_eat(j, ','));
@@ -580,11 +604,16 @@ static int read_member(mjr *r, const char *key, wn_mjson *out)
 	return wn_jread_skip(j, 1) != 0;
 }
 
-int wn_mjson_read(const char *text, size_t n, const wn_mjson_cb *cb, wn_mjson *out)
+static int read_doc(const char *text, size_t n, const wn_mjson_cb *cb, wn_kinds *t, wn_mjson *out)
 {
-	mjr r = { { text, text + n }, text, 1, cb };
+	mjr r = { { text, text + n }, text, 1, cb, t };
 	char key[64];
+	wn_kinds keep;
+	if (t == &out->kinds)
+		keep = *t;
 	memset(out, 0, sizeof *out);
+	if (t == &out->kinds)
+		*t = keep;
 	out->interrupted = -1;
 	int bad = !wn_jread_eat(&r.j, '{');
 	while (!bad && wn_jread_peek(&r.j) == '"') {
@@ -600,4 +629,18 @@ int wn_mjson_read(const char *text, size_t n, const wn_mjson_cb *cb, wn_mjson *o
 	out->bad = bad;
 	out->bad_at = (size_t)(r.j.p - text);
 	return 0;
+}
+
+int wn_mjson_read(const char *text, size_t n, const wn_mjson_cb *cb, wn_mjson *out)
+{
+	wn_kinds *t = cb->kinds ? cb->kinds : &out->kinds;
+	if (!cb->kinds)
+		wn_kinds_init(t);
+	if (!cb->file)
+		return read_doc(text, n, cb, t, out);
+	/* files[] comes before counts: the kinds of counts first, silently, so that they
+	 * are numbered in counts' order and the file callback sees final numbers */
+	wn_mjson_cb quiet = { .catalog = cb->catalog };
+	int rc = read_doc(text, n, &quiet, t, out);
+	return rc ? rc : read_doc(text, n, cb, t, out);
 }

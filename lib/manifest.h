@@ -36,7 +36,9 @@ enum {
  * always writes (path to xxh128; first_ordinal and last_ordinal of a shard with records)
  * that is absent, or any known member whose value is not what FORMAT.md 7.2 says. */
 typedef struct wn_mfile {
-	int role, kind;                 /* -1: absent or a name this winnow does not know */
+	int role;                       /* -1: absent or a name this winnow does not know */
+	int kind;                       /* its number in the kinds table (wn_mjson_cb.kinds); -1:
+	                                   absent or not a kind name */
 	uint64_t bytes, raw_bytes, records, frames, first_ordinal, last_ordinal;
 	uint8_t xxh128[16], sha256[32];
 	uint8_t have[WN_MF_N];
@@ -45,13 +47,14 @@ typedef struct wn_mfile {
 } wn_mfile;
 const char *wn_mfield_name(int i);     /* "path", "role", ... "sha256"; "?" out of range */
 
-/* Writing MANIFEST.json: begin, one call per sealed file (first: the first one), end. */
+/* Writing MANIFEST.json: begin, one call per sealed file (kind: its kind's name; first:
+ * the first one), end with the counts of every kind of the table, in its order. */
 int wn_manifest_json_begin(wn_buf *b, uint64_t generation);
-int wn_manifest_json_file(wn_buf *b, const char *rel, size_t rl, const wn_fileinfo *f, int first);
-int wn_manifest_json_end(wn_buf *b, const wn_kstate ks[WN_NKINDS]);
+int wn_manifest_json_file(wn_buf *b, const char *rel, size_t rl, const wn_fileinfo *f, const char *kind, int first);
+int wn_manifest_json_end(wn_buf *b, const wn_kinds *kinds, const wn_kstate *ks);
 /* catalog.json; profiles_json: the profiles object (wn_profiles_encode), NULL for null. */
 int wn_catalog_json(wn_buf *b, uint64_t generation, int interrupted, const char *profiles_json,
-	const wn_kstate ks[WN_NKINDS]);
+	const wn_kinds *kinds, const wn_kstate *ks);
 
 /* ---- reading MANIFEST.json or catalog.json (text the strict parser accepted) ---- */
 typedef struct wn_mjson_cb {
@@ -66,14 +69,21 @@ typedef struct wn_mjson_cb {
 	 * wn_mfile; line: where it is (or where its object begins). NULL: not told. */
 	void (*field)(void *ud, unsigned line, const char *field, const char *why);
 	int catalog;                    /* read catalog.json's interrupted_run */
+	/* The table kinds are numbered in: every kind it holds must have counts, and the
+	 * others counts names, in its order, then those files[] names are added to it (so that
+	 * the numbers the file callback sees are final, although files[] comes first; a
+	 * caller may add a kind to it in the callback). NULL: wn_mjson.kinds, which begins
+	 * with track and artist. */
+	wn_kinds *kinds;
 	void *ud;
 } wn_mjson_cb;
 
 typedef struct wn_mjson {
 	int have_generation;
 	uint64_t generation;
+	wn_kinds kinds;                 /* the kinds, when wn_mjson_cb.kinds is NULL */
 	int have_counts;                /* every count of every kind there and usable */
-	uint64_t counts[WN_NKINDS][WN_NCOUNTS];
+	uint64_t counts[WN_KINDS_MAX][WN_NCOUNTS];
 	int interrupted;                /* interrupted_run: 1, 0, or -1 when absent */
 	const char *profiles;           /* catalog.json: the "profiles" object's text (NULL: none) */
 	size_t profiles_len;
@@ -83,7 +93,8 @@ typedef struct wn_mjson {
 	size_t bad_at;                  /* ... near this byte */
 } wn_mjson;
 
-/* Read the top level; unknown keys are passed over. 0, or what a callback returned. */
+/* Read the top level; unknown keys are passed over; every kind name is checked (a name
+ * that is not one is named through the field callback). 0, or what a callback returned. */
 int wn_mjson_read(const char *text, size_t n, const wn_mjson_cb *cb, wn_mjson *out);
 
 #endif

@@ -21,7 +21,8 @@ typedef struct builtin {
 
 /* The layouts winnow knows: the Spotify Web API's objects and the 2025 dump's rows
  * (both forms name their fields alike), MusicBrainz's JSON dumps, Discogs's XML dumps
- * as source_xml.c maps them. The first entry of a kind with a matching format wins. */
+ * as source_xml.c maps them. A kind's entry for the first input's format wins, else its
+ * first entry without one. */
 static const builtin builtins[] = {
 	{ "spotify-track", "track", NULL, "id", { "external_ids.isrc", "external_id_isrc" }, "name", "artists", "duration_ms", NULL },
 	{ "spotify-artist", "artist", NULL, "id", { NULL }, "name", NULL, NULL, NULL },
@@ -57,10 +58,10 @@ static void set_from(wn_profile *p, const builtin *b)
 
 const char *wn_profile_builtin(const char *kind, const char *format)
 {
-	for (size_t i = 0; i < NBUILTIN; i++)
-		if (!strcmp(builtins[i].kind, kind) && (!builtins[i].format || (format && !strcmp(builtins[i].format, format))))
+	/* one made for the input's format first (Discogs's artists are XML), then the kind's own */
+	for (size_t i = 0; i < NBUILTIN && format; i++)
+		if (!strcmp(builtins[i].kind, kind) && builtins[i].format && !strcmp(builtins[i].format, format))
 			return builtins[i].name;
-	/* an XML layout asked for, none for it: the kind's generic one */
 	for (size_t i = 0; i < NBUILTIN; i++)
 		if (!strcmp(builtins[i].kind, kind) && !builtins[i].format)
 			return builtins[i].name;

@@ -68,7 +68,7 @@ static int gap(wn_catalog *c, MDB_txn *txn, int kind, uint64_t first, uint64_t l
 			return rc;
 		if (!rc || wn_shard_present(c, rel))
 			return wn_seterr(c, WN_E_CORRUPT, "index: no frame row holds %s record %llu: the index is damaged; "
-				"rebuild it from the data files with `winnow reindex -C %s`", wn_kind_name(kind),
+				"rebuild it from the data files with `winnow reindex -C %s`", wn_catalog_kind_name(c, kind),
 				(unsigned long long)first, c->dir);
 		if (!missing)
 			return wn_shard_missing(c, txn, kind, rel);
@@ -81,7 +81,7 @@ static int gap(wn_catalog *c, MDB_txn *txn, int kind, uint64_t first, uint64_t l
 	return 0;
 }
 
-int wn_export_partial(wn_catalog *c, int kind, wn_emit_fn emit, wn_missing_fn missing, void *ud)
+int wn_export_partial(wn_catalog *c, const char *kind_name, wn_emit_fn emit, wn_missing_fn missing, void *ud)
 {
 	MDB_txn *txn;
 	MDB_cursor *cur = NULL, *sup = NULL;
@@ -92,8 +92,9 @@ int wn_export_partial(wn_catalog *c, int kind, wn_emit_fn emit, wn_missing_fn mi
 	uint32_t fd_seq = 0;
 	skipped skip = { 0 };
 	c->err[0] = 0;
-	if (kind != WN_KIND_TRACK && kind != WN_KIND_ARTIST)
-		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", kind);
+	int kind = wn_catalog_kind(c, NULL, kind_name ? kind_name : "track", 0);
+	if (kind < 0)
+		return kind;
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return wn_lmdb_err(c, rc, "begin");
@@ -174,7 +175,7 @@ out:
 	return rc;
 }
 
-int wn_export(wn_catalog *c, int kind, wn_emit_fn emit, void *ud)
+int wn_export(wn_catalog *c, const char *kind, wn_emit_fn emit, void *ud)
 {
 	return wn_export_partial(c, kind, emit, NULL, ud);
 }
@@ -199,7 +200,7 @@ static int fetch(fetcher *f, uint64_t ord, const char **line, size_t *len)
 		if (rc != ENOENT)
 			return rc;
 		char rel[128];
-		wn_file_relpath(rel, sizeof rel, WN_ROLE_SHARD, f->kind, fi.shard_seq);
+		wn_file_relpath(rel, sizeof rel, WN_ROLE_SHARD, wn_catalog_kind_name(f->c, f->kind), fi.shard_seq);
 		return wn_shard_missing(f->c, f->txn, f->kind, rel);
 	}
 	if (wn_frame_line(f->raw.p, f->raw.len, (uint32_t)(ord - fi.first_ord), line, len))
@@ -228,7 +229,8 @@ static int cmp_want_i(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
-int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *lens, size_t n, wn_get_fn fn, void *ud)
+int wn_get_many(wn_catalog *c, const char *kind_name, const char *const *ids, const size_t *lens, size_t n, wn_get_fn fn,
+	void *ud)
 {
 	MDB_txn *txn;
 	wn_buf raw = { 0 }, scratch = { 0 };
@@ -236,8 +238,9 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 	int fd = -1;
 	uint32_t fd_seq = 0;
 	c->err[0] = 0;
-	if (kind != WN_KIND_TRACK && kind != WN_KIND_ARTIST)
-		return wn_seterr(c, WN_E_USAGE, "unknown kind %d", kind);
+	int kind = wn_catalog_kind(c, NULL, kind_name ? kind_name : "track", 0);
+	if (kind < 0)
+		return kind;
 	wanted *w = calloc(n ? n : 1, sizeof *w);
 	wn_json *json = wn_json_new();
 	ZSTD_DCtx *dctx = ZSTD_createDCtx();
@@ -340,7 +343,7 @@ int wn_get_many(wn_catalog *c, int kind, const char *const *ids, const size_t *l
 			rc = na;
 		else if (na)
 			rc = wn_seterr(c, WN_E_MISSING, "%s id \"%.*s\" is not in the shards that are here, and %s%s",
-				wn_kind_name(kind), (int)(lens[i] > 200 ? 200 : lens[i]), ids[i], desc,
+				wn_catalog_kind_name(c, kind), (int)(lens[i] > 200 ? 200 : lens[i]), ids[i], desc,
 				na > 1 ? " (and more shards are missing)" : "");
 		break;
 	}
@@ -379,12 +382,13 @@ static int one_fn(size_t i, const char *rec, size_t len, void *ud)
 	return o->emit(rec, len, o->ud);
 }
 
-int wn_get(wn_catalog *c, int kind, const char *id, size_t idlen, wn_emit_fn emit, void *ud)
+int wn_get(wn_catalog *c, const char *kind, const char *id, size_t idlen, wn_emit_fn emit, void *ud)
 {
 	one o = { emit, ud, 0 };
 	int rc = wn_get_many(c, kind, &id, &idlen, 1, one_fn, &o);
 	if (!rc && !o.found)
-		rc = wn_seterr(c, WN_E_NOTFOUND, "no %s with id \"%.*s\"", wn_kind_name(kind), (int)(idlen > 200 ? 200 : idlen), id);
+		rc = wn_seterr(c, WN_E_NOTFOUND, "no %s with id \"%.*s\"", kind ? kind : "track", (int)(idlen > 200 ? 200 : idlen),
+			id);
 	return rc;
 }
 
@@ -408,14 +412,18 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-int wn_get_isrc(wn_catalog *c, const char *isrc, size_t ilen, wn_emit_fn emit, void *ud)
+int wn_get_isrc(wn_catalog *c, const char *kind_name, const char *isrc, size_t ilen, wn_emit_fn emit, void *ud)
 {
-	fetcher f = { .c = c, .kind = WN_KIND_TRACK };
+	const char *kn = kind_name ? kind_name : "track";
+	int kind = wn_catalog_kind(c, NULL, kn, 0);
+	if (kind < 0)
+		return kind;
+	fetcher f = { .c = c, .kind = kind };
 	ordvec ords = { 0 };
 	char want[WN_MAX_ISRC], got[WN_MAX_ISRC];
 	c->err[0] = 0;
 	if (ilen > sizeof want)
-		return wn_seterr(c, WN_E_NOTFOUND, "no track with ISRC \"%.*s\"", WN_MAX_ISRC, isrc);
+		return wn_seterr(c, WN_E_NOTFOUND, "no %s with ISRC \"%.*s\"", kn, WN_MAX_ISRC, isrc);
 	size_t wl = wn_isrc_norm(want, isrc, ilen);
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &f.txn);
 	if (rc)
@@ -425,16 +433,16 @@ int wn_get_isrc(wn_catalog *c, const char *isrc, size_t ilen, wn_emit_fn emit, v
 		rc = WN_E_NOMEM;
 		goto out;
 	}
-	if ((rc = wn_map_pairs(c, f.txn, WN_KIND_TRACK, WN_MAP_ISRC, wn_isrc_hash(isrc, ilen), collect_ord, &ords)))
+	if ((rc = wn_map_pairs(c, f.txn, kind, WN_MAP_ISRC, wn_isrc_hash(isrc, ilen), collect_ord, &ords)))
 		goto out;
 	qsort(ords.v, ords.n, sizeof *ords.v, cmp_u64);
-	if ((rc = wn_record_parser(f.json, wn_catalog_profile(c, WN_KIND_TRACK), 0)))
+	if ((rc = wn_record_parser(f.json, wn_catalog_profile(c, kind), 0)))
 		goto out;
 	size_t found = 0;
 	for (size_t i = 0; i < ords.n; i++) {
 		if (i && ords.v[i] == ords.v[i - 1])
 			continue;
-		int sup = wn_is_superseded(c, f.txn, WN_KIND_TRACK, ords.v[i]);
+		int sup = wn_is_superseded(c, f.txn, kind, ords.v[i]);
 		if (sup < 0) {
 			rc = sup;
 			goto out;
@@ -460,7 +468,7 @@ int wn_get_isrc(wn_catalog *c, const char *isrc, size_t ilen, wn_emit_fn emit, v
 			goto out;
 	}
 	if (!found)
-		rc = wn_seterr(c, WN_E_NOTFOUND, "no track with ISRC \"%.*s\"", (int)ilen, isrc);
+		rc = wn_seterr(c, WN_E_NOTFOUND, "no %s with ISRC \"%.*s\"", kn, (int)ilen, isrc);
 out:
 	free(ords.v);
 	wn_json_free(f.json);
@@ -497,9 +505,11 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out)
 		out->generation = wn_get_be64(g.mv_data);
 	if (rc == WN_E_CORRUPT)
 		goto out;
-	for (int kd = 0; kd < WN_NKINDS; kd++) {
+	out->nkinds = c->kinds.n;
+	for (int kd = 0; kd < c->kinds.n; kd++) {
 		wn_kstate ks;
 		wn_kind_stats *s = &out->kind[kd];
+		strcpy(s->name, c->kinds.name[kd]);
 		if ((rc = wn_meta_get_kstate(c, txn, kd, &ks)))
 			goto out;
 		s->records = ks.kept;
@@ -529,8 +539,6 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out)
 			mdb_cursor_close(cur);
 			goto out;
 		}
-		if (f.kind >= WN_NKINDS)
-			continue;
 		uint64_t bytes = f.sealed ? f.size : f.data_len;
 		if (f.role == WN_ROLE_SHARD) {
 			wn_kind_stats *s = &out->kind[f.kind];
@@ -554,7 +562,7 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out)
 	MDB_stat est;
 	mdb_env_stat(c->env, &est);
 	uint64_t pages = 2 + db_pages(txn, 0) + db_pages(txn, c->db_meta) + db_pages(txn, c->db_files);
-	for (int kd = 0; kd < WN_NKINDS; kd++) {
+	for (int kd = 0; kd < c->kinds.n; kd++) {
 		pages += db_pages(txn, c->db_frames[kd]) + db_pages(txn, c->db_super[kd]);
 		for (int m = 0; m < WN_NMAPS; m++)
 			pages += db_pages(txn, c->db_map[kd][m]);

@@ -109,7 +109,7 @@ typedef struct rtask {
 } rtask;
 
 typedef struct rworker {
-	wn_json *json[WN_NKINDS];
+	wn_json *json[WN_KINDS_MAX];   /* one per kind of the manifest */
 	wn_buf dec;
 	int bad;
 } rworker;
@@ -122,9 +122,11 @@ typedef struct rx {
 	rfile *f;
 	size_t nf, capf;
 	wn_mjson mj, cj;
+	wn_kinds kinds;         /* the kinds of the manifests and file names, in their order */
 	int have_cj, digest, nabsent, badver;
-	wn_profile prof[WN_NKINDS];   /* the profiles the keys are taken with */
-	int have_prof[WN_NKINDS];     /* stored in the catalog (else: the kind's default) */
+	char *profiles_text;          /* catalog.json's "profiles" (cj.profiles points here) */
+	wn_profile prof[WN_KINDS_MAX];   /* the profiles the keys are taken with */
+	int have_prof[WN_KINDS_MAX];     /* stored in the catalog (else: the kind's default) */
 	wn_hasher *h;
 	wn_pool *pool;
 	rworker *ws;
@@ -163,28 +165,26 @@ static void note(rx *x, const char *fmt, ...)
 }
 
 /* The role, kind and number of a winnow data file name ("shards/track-000001.jsonl.zst"),
- * which must be exactly the name winnow gives it. 0, or -1. */
-static int parse_name(const char *rel, int *role, int *kind, uint32_t *seq)
+ * which must be exactly the name winnow gives it. Its kind is added to the manifest's
+ * table if it is not there (the files of a kind MANIFEST.json does not count are then
+ * refused for that). 0, or -1. */
+static int parse_name(rx *x, const char *rel, int *role, int *kind, uint32_t *seq)
 {
-	for (int r = 0; r < WN_NROLES; r++)
-		for (int k = 0; k < WN_NKINDS; k++) {
-			char pre[64], back[128];
-			int pl = snprintf(pre, sizeof pre, "%s/%s-", wn_role_dir(r), wn_kind_name(k));
-			if (strncmp(rel, pre, (size_t)pl))
-				continue;
-			char *end;
-			errno = 0;
-			unsigned long v = strtoul(rel + pl, &end, 10);
-			if (errno || v == 0 || v > UINT32_MAX || rel[pl] < '0' || rel[pl] > '9')
-				return -1;
-			wn_file_relpath(back, sizeof back, r, k, (uint32_t)v);
-			if (strcmp(back, rel))
-				return -1;
-			*role = r;
-			*kind = k;
-			*seq = (uint32_t)v;
-			return 0;
-		}
+	for (int r = 0; r < WN_NROLES; r++) {
+		size_t rl = strlen(wn_role_dir(r)), kl;
+		char back[128];
+		if (strncmp(rel, wn_role_dir(r), rl) || rel[rl] != '/' || wn_kind_file_name(rel + rl + 1, &kl, seq))
+			continue;
+		int k = wn_kinds_add(&x->kinds, rel + rl + 1, kl);
+		if (k < 0)
+			return -1;
+		wn_file_relpath(back, sizeof back, r, x->kinds.name[k], *seq);
+		if (strcmp(back, rel))
+			return -1;
+		*role = r;
+		*kind = k;
+		return 0;
+	}
 	return -1;
 }
 
@@ -193,7 +193,7 @@ static int mj_file(void *ud, size_t idx, const char *path, size_t plen, int have
 	rx *x = ud;
 	rfile f;
 	memset(&f, 0, sizeof f);
-	if (!have_path || plen >= sizeof f.rel || parse_name(path, &f.role, &f.kind, &f.seq))
+	if (!have_path || plen >= sizeof f.rel || parse_name(x, path, &f.role, &f.kind, &f.seq))
 		return wn_seterr(x->c, WN_E_CORRUPT, "%s/MANIFEST.json files[%zu]: \"%.*s\" is not the name of a winnow data file",
 			x->mdir, idx, (int)(plen > 200 ? 200 : plen), path);
 	memcpy(f.rel, path, plen);
@@ -237,19 +237,19 @@ static int cmp_file(const void *a, const void *b)
 	return p->seq < q->seq ? -1 : p->seq > q->seq;
 }
 
-/* Read one of the manifests (name) of x->mdir: 0, ENOENT, or an error. */
 /* A profile of catalog.json's "profiles" (wn_profiles_decode). */
 static int take_profile(void *ud, const char *kind, const wn_profile *p)
 {
 	rx *x = ud;
-	int k = wn_kind_by_name(kind);
+	int k = wn_kinds_find(&x->kinds, kind, strlen(kind));
 	if (k < 0)
-		return wn_seterr(x->c, WN_E_CORRUPT, "%s/catalog.json: profiles: unknown kind \"%s\"", x->mdir, kind);
+		return 0;   /* a kind with no file and no count: nothing was kept under it */
 	x->prof[k] = *p;
 	x->have_prof[k] = 1;
 	return 0;
 }
 
+/* Read one of the manifests (name) of x->mdir: 0, ENOENT, or an error. */
 static int read_json(rx *x, const char *name, int catalog, wn_mjson *out)
 {
 	char path[4400];
@@ -267,8 +267,17 @@ static int read_json(rx *x, const char *name, int catalog, wn_mjson *out)
 	if (rc && rc != WN_E_NOMEM)
 		rc = wn_seterr(x->c, WN_E_CORRUPT, "%s is not a valid JSON object: %s at byte %zu", path, jr.err, jr.err_offset);
 	if (!rc) {
-		wn_mjson_cb cb = { .file = catalog ? NULL : mj_file, .version = mj_version, .catalog = catalog, .ud = x };
+		wn_mjson_cb cb = { .file = catalog ? NULL : mj_file, .version = mj_version, .catalog = catalog,
+			.kinds = &x->kinds, .ud = x };
 		rc = wn_mjson_read(b.p, b.len, &cb, out);
+		if (!rc && out->profiles) {
+			/* it points into the text, which goes now */
+			free(x->profiles_text);
+			if (!(x->profiles_text = malloc(out->profiles_len ? out->profiles_len : 1)))
+				rc = WN_E_NOMEM;
+			else
+				out->profiles = memcpy(x->profiles_text, out->profiles, out->profiles_len);
+		}
 		if (!rc && x->badver)
 			rc = WN_E_VERSION;
 		else if (!rc && out->bad)
@@ -281,6 +290,7 @@ static int read_json(rx *x, const char *name, int catalog, wn_mjson *out)
 /* The manifests, the files they list (in the order they are indexed) and the options. */
 static int load_manifests(rx *x)
 {
+	wn_kinds_init(&x->kinds);
 	int rc = read_json(x, "MANIFEST.json", 0, &x->mj);
 	if (rc == ENOENT)
 		return wn_seterr(x->c, WN_E_USAGE, "%s: no MANIFEST.json: not a catalog or a mirror of one", x->mdir);
@@ -298,12 +308,12 @@ static int load_manifests(rx *x)
 		uint32_t want = p && p->kind == f->kind && p->role == f->role ? p->seq + 1 : 1;
 		if (f->seq != want) {
 			char rel[128];
-			wn_file_relpath(rel, sizeof rel, f->role, f->kind, want);
+			wn_file_relpath(rel, sizeof rel, f->role, x->kinds.name[f->kind], want);
 			return wn_seterr(x->c, WN_E_CORRUPT, "%s/MANIFEST.json lists %s but not %s", x->mdir, f->rel, rel);
 		}
 	}
-	for (int k = 0; k < WN_NKINDS; k++)
-		wn_profile_default(&x->prof[k], wn_kind_name(k), NULL);
+	for (int k = 0; k < WN_KINDS_MAX; k++)
+		wn_profile_default(&x->prof[k], k < x->kinds.n ? x->kinds.name[k] : "", NULL);
 	if (x->have_cj && x->cj.profiles) {
 		char why[200];
 		rc = wn_profiles_decode(x->cj.profiles, x->cj.profiles_len, take_profile, x, why, sizeof why);
@@ -313,16 +323,16 @@ static int load_manifests(rx *x)
 			return rc;
 	} else if (x->have_cj && x->cj.have_options) {
 		/* written before profiles */
-		for (int k = 0; k < WN_NKINDS; k++) {
+		for (int k = 0; k < WN_NBUILTIN_KINDS; k++) {
 			if (!*x->cj.options.id_field[k])
 				return wn_seterr(x->c, WN_E_CORRUPT, "%s/catalog.json: options: no id field for %s", x->mdir,
-					wn_kind_name(k));
+					x->kinds.name[k]);
 			wn_profile_from_catopts(&x->prof[k], &x->cj.options, k);
 			x->have_prof[k] = 1;
 		}
 	} else if (!x->have_cj) {
 		/* no catalog.json (a mirror without it): the defaults, stored */
-		for (int k = 0; k < WN_NKINDS; k++)
+		for (int k = 0; k < x->kinds.n; k++)
 			x->have_prof[k] = 1;
 	}
 	char path[4400];
@@ -350,7 +360,7 @@ static int check_unlisted(rx *x)
 			int role, kind;
 			uint32_t seq;
 			snprintf(rel, sizeof rel, "%s/%s", wn_role_dir(r), de->d_name);
-			if (parse_name(rel, &role, &kind, &seq))
+			if (parse_name(x, rel, &role, &kind, &seq))
 				continue;
 			size_t i = 0;
 			while (i < x->nf && strcmp(x->f[i].rel, rel))
@@ -472,7 +482,7 @@ static int workers_start(rx *x)
 	if (!x->ws || !x->t)
 		return WN_E_NOMEM;
 	for (int i = 0; i < x->nw; i++)
-		for (int k = 0; k < WN_NKINDS; k++) {
+		for (int k = 0; k < x->kinds.n; k++) {
 			rworker *w = &x->ws[i];
 			int rc = (w->json[k] = wn_json_new()) ? wn_record_parser(w->json[k], &x->prof[k], WN_RECORD_FP) : WN_E_NOMEM;
 			if (rc)
@@ -493,7 +503,7 @@ static void workers_end(rx *x)
 {
 	wn_pool_free(x->pool);
 	for (int i = 0; x->ws && i < x->nw; i++) {
-		for (int k = 0; k < WN_NKINDS; k++)
+		for (int k = 0; k < WN_KINDS_MAX; k++)
 			wn_json_free(x->ws[i].json[k]);
 		wn_buf_free(&x->ws[i].dec);
 	}
@@ -527,8 +537,8 @@ static int put_rows(rx *x, MDB_txn *txn)
 		char rel[128], key[200];
 		uint8_t vb[WN_FILEINFO_BYTES];
 		const wn_fileinfo *f = &x->rows[i];
-		wn_file_relpath(rel, sizeof rel, f->role, f->kind, f->seq);
-		wn_fileinfo_pack(vb, f);
+		wn_file_relpath(rel, sizeof rel, f->role, wn_catalog_kind_name(c, f->kind), f->seq);
+		wn_fileinfo_pack(vb, f, rel);
 		MDB_val k = { strlen(rel), rel }, v = { sizeof vb, vb };
 		if ((rc = mdb_put(txn, c->db_files, &k, &v, 0)))
 			rc = wn_lmdb_err(c, rc, "files");
@@ -712,7 +722,7 @@ static int absent_file(rx *x, rfile *f, wn_fileinfo *fi)
 	if (!x->o->ignore_missing && f->role == WN_ROLE_SHARD) {
 		if (m->records)
 			return wn_seterr(x->c, WN_E_MISSING, "%s/%s is missing: it holds %s records %" PRIu64 "-%" PRIu64
-				" (use --ignore-missing to index the files that are there)", x->mdir, f->rel, wn_kind_name(f->kind),
+				" (use --ignore-missing to index the files that are there)", x->mdir, f->rel, wn_catalog_kind_name(x->c, f->kind),
 				m->first_ordinal, m->last_ordinal);
 		return wn_seterr(x->c, WN_E_MISSING, "%s/%s is missing (use --ignore-missing to index the files that are there)",
 			x->mdir, f->rel);
@@ -739,7 +749,7 @@ static int absent_file(rx *x, rfile *f, wn_fileinfo *fi)
 		x->next_ord += m->records;
 		if (m->records)
 			note(x, "%s is missing: %s records %" PRIu64 "-%" PRIu64 " are not in the catalog", f->rel,
-				wn_kind_name(f->kind), m->first_ordinal, m->last_ordinal);
+				wn_catalog_kind_name(x->c, f->kind), m->first_ordinal, m->last_ordinal);
 		else
 			note(x, "%s is missing", f->rel);
 	} else {
@@ -879,7 +889,7 @@ static int index_kind(rx *x, int kind)
 			all_there = 0;
 	if (all_there && x->winners != ks->superseded)
 		return wn_seterr(c, WN_E_CORRUPT, "%s: the %s ledger records %" PRIu64 " revisions that replaced a version, the "
-			"shards hold %" PRIu64 " replaced versions", x->dir, wn_kind_name(kind), x->winners, ks->superseded);
+			"shards hold %" PRIu64 " replaced versions", x->dir, wn_catalog_kind_name(c, kind), x->winners, ks->superseded);
 	if (x->mj.have_counts) {
 		uint64_t have[WN_NCOUNTS];
 		const uint64_t *want = x->mj.counts[kind];
@@ -895,7 +905,7 @@ static int index_kind(rx *x, int kind)
 			for (int i = 0; i < WN_NCOUNTS; i++)
 				if (have[i] != want[i])
 					return wn_seterr(c, WN_E_CORRUPT, "%s: the data files hold %" PRIu64 " %s %s, MANIFEST.json says %"
-						PRIu64, x->dir, have[i], wn_kind_name(kind), wn_count_name(i), want[i]);
+						PRIu64, x->dir, have[i], wn_catalog_kind_name(c, kind), wn_count_name(i), want[i]);
 		}
 	}
 	rc = checkpoint(x);
@@ -921,6 +931,33 @@ static int remove_index(const char *path)
 	return rmdir(path) && errno != ENOENT ? errno : 0;
 }
 
+/* The kinds of the manifest, in its order, into the new index (which has the built-in
+ * ones), so that their numbers, and the order stats and the manifests list them in, are
+ * the catalog's. */
+static int put_kinds(rx *x)
+{
+	wn_catalog *c = x->c;
+	MDB_txn *txn;
+	if (x->kinds.n <= c->kinds.n)
+		return 0;
+	int rc = mdb_txn_begin(c->env, NULL, 0, &txn), nk = c->kinds.n;
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	for (int k = c->kinds.n; k < x->kinds.n && rc >= 0; k++)
+		if ((rc = wn_catalog_kind(c, txn, x->kinds.name[k], 1)) >= 0 && rc != k)
+			rc = wn_seterr(c, WN_E_CORRUPT, "%s: kind %s numbered %d, not %d", x->mdir, x->kinds.name[k], rc, k);
+	if (rc < 0) {
+		mdb_txn_abort(txn);
+		c->kinds.n = nk;
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(txn))) {
+		c->kinds.n = nk;
+		return wn_lmdb_err(c, rc, "commit");
+	}
+	return 0;
+}
+
 /* The metadata of the whole catalog, in the last transaction. */
 static int put_meta(rx *x)
 {
@@ -936,7 +973,7 @@ static int put_meta(rx *x)
 		rc = wn_meta_put(c, txn, "generation", g, 8);
 		c->generation = gen;
 	}
-	for (int k = 0; k < WN_NKINDS && !rc; k++)
+	for (int k = 0; k < x->kinds.n && !rc; k++)
 		if (x->have_prof[k])
 			rc = wn_catalog_put_profile(c, txn, k, &x->prof[k]);
 	if (!rc && x->digest) {
@@ -1066,7 +1103,9 @@ static int reindex(rx *x)
 		return WN_E_NOMEM;
 	if ((rc = workers_start(x)))
 		return rc;
-	for (int k = 0; k < WN_NKINDS && !rc; k++)
+	if ((rc = put_kinds(x)))
+		return rc;
+	for (int k = 0; k < x->c->kinds.n && !rc; k++)
 		rc = index_kind(x, k);
 	if (!rc)
 		rc = put_meta(x);
@@ -1155,6 +1194,7 @@ int wn_reindex(const char *dir, const wn_reindex_opts *o, wn_reindex_result *res
 	free(x.fr);
 	free(x.rows);
 	free(x.sup);
+	free(x.profiles_text);
 	res->seconds = wn_now() - t0;
 	return rc;
 }

@@ -217,7 +217,7 @@ static int series_resume(wn_series *s, MDB_txn *txn)
 	MDB_cursor *cur;
 	MDB_val k, v;
 	char prefix[64];
-	wn_file_relpath(prefix, sizeof prefix, s->role, s->kind, 0);
+	wn_file_relpath(prefix, sizeof prefix, s->role, wn_catalog_kind_name(s->c, s->kind), 0);
 	size_t pl = strlen(prefix) - strlen("000000.jsonl.zst");
 	int rc = mdb_cursor_open(txn, s->c->db_files, &cur);
 	if (rc)
@@ -246,14 +246,14 @@ static int series_resume(wn_series *s, MDB_txn *txn)
 	if (!have || last.sealed) {
 		s->fi.seq = have ? last.seq + 1 : 1;
 		s->sub_seq = s->fi.seq;
-		wn_file_relpath(s->rel, sizeof s->rel, s->role, s->kind, s->fi.seq);
+		wn_file_relpath(s->rel, sizeof s->rel, s->role, wn_catalog_kind_name(s->c, s->kind), s->fi.seq);
 		return 0;
 	}
 	/* an unsealed file: an earlier run was interrupted; go on appending to it */
 	s->fi = last;
 	s->sub_seq = last.seq;
 	s->sub_raw = last.raw_bytes;
-	wn_file_relpath(s->rel, sizeof s->rel, s->role, s->kind, s->fi.seq);
+	wn_file_relpath(s->rel, sizeof s->rel, s->role, wn_catalog_kind_name(s->c, s->kind), s->fi.seq);
 	char key[160];
 	snprintf(key, sizeof key, "open:%s", s->rel);
 	rc = wn_meta_get(s->c, txn, key, &v);
@@ -427,7 +427,7 @@ static int seal_file(wn_series *s)
 	if (rc)
 		return rc;
 	s->fi.seq++;
-	wn_file_relpath(s->rel, sizeof s->rel, s->role, s->kind, s->fi.seq);
+	wn_file_relpath(s->rel, sizeof s->rel, s->role, wn_catalog_kind_name(s->c, s->kind), s->fi.seq);
 	s->nseek = 0;
 	s->fi.data_len = s->fi.size = 0;
 	s->fi.nframes = 0;
@@ -627,8 +627,8 @@ int wn_series_commit(wn_catalog *c, const wn_series_snap *sn, MDB_txn *txn)
 	int rc;
 	for (size_t i = 0; i < sn->ndirty; i++) {
 		const wn_fileinfo *f = &sn->dirty[i];
-		wn_file_relpath(rel, sizeof rel, f->role, f->kind, f->seq);
-		wn_fileinfo_pack(val, f);
+		wn_file_relpath(rel, sizeof rel, f->role, wn_catalog_kind_name(c, f->kind), f->seq);
+		wn_fileinfo_pack(val, f, rel);
 		k.mv_size = strlen(rel);
 		k.mv_data = rel;
 		v.mv_size = WN_FILEINFO_BYTES;
@@ -644,7 +644,7 @@ int wn_series_commit(wn_catalog *c, const wn_series_snap *sn, MDB_txn *txn)
 			return rc;
 	}
 	if (sn->open) {
-		wn_fileinfo_pack(val, &sn->fi);
+		wn_fileinfo_pack(val, &sn->fi, sn->rel);
 		k.mv_size = strlen(sn->rel);
 		k.mv_data = (void *)sn->rel;
 		v.mv_size = WN_FILEINFO_BYTES;

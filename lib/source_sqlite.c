@@ -739,7 +739,7 @@ int wn_source_sqlite(wn_source **out, const char *path, const wn_ingest_opts *o)
 		return wn_source_fail(&q->s, WN_E_USAGE, "--sqlite-join joins the dump's tracks or artists, not a --sqlite-table");
 	q->mode = 2;
 	if (!table) {
-		int artist = o->kind == WN_KIND_ARTIST;
+		int artist = o->kind && !strcmp(o->kind, "artist");
 		if (o->sqlite_join)
 			q->mode = artist ? 1 : 0;
 		table = artist ? "artists" : "tracks";

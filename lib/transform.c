@@ -9,7 +9,9 @@
  * parser refuses is still rejected, with its reason).
  *
  * Paths: rename's OLD paths are the record's own names; the other lists name members
- * after the renames. "a[].b" reaches member b of every element of array a.
+ * after the renames. "a[].b" reaches member b of every element of array a. They are
+ * compiled into a trie of the record's own names, so a member is looked up among the
+ * few names below its parent's node, and a member no path reaches costs a scan.
  *
  * Pseudonyms: the lower-case hex of the first 16 bytes of HMAC-SHA256(key, value),
  * where value is a string's unescaped UTF-8 bytes or a number's or literal's text; null
@@ -20,31 +22,134 @@
 #include "transform.h"
 #include "jread.h"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
+/* SHA-256's block function, called directly: OpenSSL's HMAC through EVP costs a
+ * provider dispatch and a context set-up per call, several times the hash of a short
+ * value; RFC 2104's HMAC over two saved SHA-256 states is the same function. */
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/sha.h>
 #include <stdlib.h>
 
 #define PSEUDO_BYTES 16
-#define PATH_BUF 1024
+
+/* A node of the trie: a member name (or "[]", the elements of an array) and what the
+ * paths say of it. */
+enum { N_DROP = 1, N_KEEP = 2, N_PSEUDO = 4, N_ABOVE_KEEP = 8 };
+typedef struct tnode {
+	const char *name;          /* in the profile (or "[]") */
+	size_t len;
+	const char *rename;        /* its new name, or NULL */
+	unsigned flags;
+	int child, next;           /* first child, next sibling: indices, -1 none */
+} tnode;
+#define MAX_NODES (4 * WN_NPATHS * 8)
 
 struct wn_xform {
 	const wn_profile *p;
-	EVP_MAC *mac;
-	EVP_MAC_CTX *keyed;        /* the key set; duplicated for every value */
+	tnode node[MAX_NODES];
+	int nnodes;
+	SHA256_CTX inner, outer;   /* HMAC: SHA-256 after (key ^ ipad) and after (key ^ opad) */
 	wn_buf out;
 	wn_buf str;                /* an unescaped string */
 	size_t nparse;             /* bytes of the record the error is at */
 	const char *why;
 };
 
-/* the walk's position: the path so far in the record's own names and after renames */
 typedef struct walk {
 	wn_xform *x;
 	wn_jread j;
 	const char *base;
-	char orig[PATH_BUF], cur[PATH_BUF];
-	size_t olen, clen;
 } walk;
+
+/* ---- the trie ---- */
+
+static int child_of(const wn_xform *x, int parent, const char *name, size_t len)
+{
+	for (int c = x->node[parent].child; c >= 0; c = x->node[c].next)
+		if (x->node[c].len == len && !memcmp(x->node[c].name, name, len))
+			return c;
+	return -1;
+}
+
+static int add_child(wn_xform *x, int parent, const char *name, size_t len)
+{
+	int c = child_of(x, parent, name, len);
+	if (c >= 0)
+		return c;
+	if (x->nnodes == MAX_NODES)
+		return -1;
+	c = x->nnodes++;
+	x->node[c] = (tnode){ name, len, NULL, 0, -1, x->node[parent].child };
+	x->node[parent].child = c;
+	return c;
+}
+
+/* The node of a path, made if need be; `renamed`: the path names members after the
+ * renames, so each step is first taken back to the record's own name. -1: no room. */
+static int path_node(wn_xform *x, const char *path, int renamed)
+{
+	int n = 0;
+	const char *p = path;
+	while (*p) {
+		const char *e = p;
+		while (*e && *e != '.' && *e != '[')
+			e++;
+		const char *name = p;
+		size_t len = (size_t)(e - p);
+		if (renamed) {
+			/* a child of n renamed to this name stands for it */
+			for (int c = x->node[n].child; c >= 0; c = x->node[c].next)
+				if (x->node[c].rename && strlen(x->node[c].rename) == len && !memcmp(x->node[c].rename, p, len)) {
+					name = x->node[c].name;
+					len = x->node[c].len;
+					break;
+				}
+		}
+		if ((n = add_child(x, n, name, len)) < 0)
+			return -1;
+		if (*e == '[') {
+			if ((n = add_child(x, n, "[]", 2)) < 0)
+				return -1;
+			e += 2;
+		}
+		p = *e == '.' ? e + 1 : e;
+	}
+	return n;
+}
+
+static int build_trie(wn_xform *x)
+{
+	const wn_profile *p = x->p;
+	x->nnodes = 1;
+	x->node[0] = (tnode){ "", 0, NULL, 0, -1, -1 };
+	for (int i = 0; i < p->n_rename; i++) {
+		int n = path_node(x, p->rename_from[i], 0);
+		if (n < 0)
+			return -1;
+		x->node[n].rename = p->rename_to[i];
+	}
+	const struct { const wn_path *v; int n; unsigned flag; } lists[] = {
+		{ p->drop, p->n_drop, N_DROP }, { p->keep, p->n_keep, N_KEEP }, { p->pseudo, p->n_pseudo, N_PSEUDO } };
+	for (size_t l = 0; l < 3; l++)
+		for (int i = 0; i < lists[l].n; i++) {
+			int n = path_node(x, lists[l].v[i], 1);
+			if (n < 0)
+				return -1;
+			x->node[n].flags |= lists[l].flag;
+		}
+	/* the nodes above a kept one: kept as far as they lead to it */
+	for (int pass = 0; pass < WN_JSON_MAX_DEPTH; pass++) {
+		int changed = 0;
+		for (int n = 0; n < x->nnodes; n++)
+			for (int c = x->node[n].child; c >= 0; c = x->node[c].next)
+				if ((x->node[c].flags & (N_KEEP | N_ABOVE_KEEP)) && !(x->node[n].flags & N_ABOVE_KEEP)) {
+					x->node[n].flags |= N_ABOVE_KEEP;
+					changed = 1;
+				}
+		if (!changed)
+			break;
+	}
+	return 0;
+}
 
 wn_xform *wn_xform_new(const wn_profile *p, const uint8_t *key, size_t keylen)
 {
@@ -52,14 +157,28 @@ wn_xform *wn_xform_new(const wn_profile *p, const uint8_t *key, size_t keylen)
 	if (!x)
 		return NULL;
 	x->p = p;
+	if (build_trie(x)) {
+		free(x);
+		return NULL;
+	}
 	if (p->n_pseudo) {
-		OSSL_PARAM params[2] = { OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0),
-			OSSL_PARAM_construct_end() };
-		if (!key || !(x->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) || !(x->keyed = EVP_MAC_CTX_new(x->mac)) ||
-		    !EVP_MAC_init(x->keyed, key, keylen, params)) {
+		uint8_t k[SHA256_CBLOCK] = { 0 }, pad[SHA256_CBLOCK];
+		if (!key) {
 			wn_xform_free(x);
 			return NULL;
 		}
+		if (keylen > SHA256_CBLOCK)
+			SHA256(key, keylen, k);   /* a long key is hashed first (RFC 2104) */
+		else
+			memcpy(k, key, keylen);
+		for (int i = 0; i < SHA256_CBLOCK; i++)
+			pad[i] = k[i] ^ 0x36;
+		SHA256_Init(&x->inner);
+		SHA256_Update(&x->inner, pad, sizeof pad);
+		for (int i = 0; i < SHA256_CBLOCK; i++)
+			pad[i] = k[i] ^ 0x5c;
+		SHA256_Init(&x->outer);
+		SHA256_Update(&x->outer, pad, sizeof pad);
 	}
 	return x;
 }
@@ -68,56 +187,69 @@ void wn_xform_free(wn_xform *x)
 {
 	if (!x)
 		return;
-	EVP_MAC_CTX_free(x->keyed);
-	EVP_MAC_free(x->mac);
 	wn_buf_free(&x->out);
 	wn_buf_free(&x->str);
 	free(x);
 }
 
-/* ---- paths ---- */
+/* ---- fast passes over values no path reaches ----
+ * They find where a value ends, not whether it is strict JSON: the strict parser reads
+ * the whole result after this pass, and refuses what is not. */
 
-/* Is `path` (n bytes) in the list? */
-static int in_list(const wn_path *v, int n, const char *path, size_t len)
+/* Past the string at p (its opening quote): the byte after its closing quote, or NULL. */
+static const char *skip_str(const char *p, const char *e)
 {
-	for (int i = 0; i < n; i++)
-		if (!strncmp(v[i], path, len) && !v[i][len])
-			return 1;
-	return 0;
-}
-
-/* Does a path of the list go below `path` (start with it, then "." or "[]")? */
-static int below(const wn_path *v, int n, const char *path, size_t len)
-{
-	for (int i = 0; i < n; i++)
-		if (!strncmp(v[i], path, len) && (v[i][len] == '.' || v[i][len] == '['))
-			return 1;
-	return 0;
-}
-
-/* Does the walk's current place (after renames) matter to any list but rename? */
-static int cur_live(const wn_profile *p, const walk *w)
-{
-	return below(p->drop, p->n_drop, w->cur, w->clen) || below(p->keep, p->n_keep, w->cur, w->clen) ||
-		below(p->pseudo, p->n_pseudo, w->cur, w->clen);
-}
-
-static int push(char *buf, size_t *len, const char *name, size_t n, int array)
-{
-	size_t need = *len + 1 + n + 2;
-	if (need >= PATH_BUF)
-		return -1;
-	if (array) {
-		memcpy(buf + *len, "[]", 2);
-		*len += 2;
-	} else {
-		if (*len)
-			buf[(*len)++] = '.';
-		memcpy(buf + *len, name, n);
-		*len += n;
+	for (p++;;) {
+		const char *q = memchr(p, '"', (size_t)(e - p));
+		if (!q)
+			return NULL;
+		const char *b = q;
+		while (b > p && b[-1] == '\\')
+			b--;
+		if (!((q - b) & 1))
+			return q + 1;   /* an even run of backslashes: the quote ends the string */
+		p = q + 1;
 	}
-	buf[*len] = 0;
-	return 0;
+}
+
+static inline const char *skip_ws(const char *p, const char *e)
+{
+	while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* Past one value at p (after whitespace): where it ends, or NULL. */
+static const char *skip_value(const char *p, const char *e)
+{
+	p = skip_ws(p, e);
+	if (p >= e)
+		return NULL;
+	if (*p == '"')
+		return skip_str(p, e);
+	if (*p == '{' || *p == '[') {
+		int depth = 0;
+		while (p < e) {
+			char ch = *p;
+			if (ch == '"') {
+				if (!(p = skip_str(p, e)))
+					return NULL;
+				continue;
+			}
+			if (ch == '{' || ch == '[') {
+				if (++depth > WN_JSON_MAX_DEPTH)
+					return NULL;
+			} else if ((ch == '}' || ch == ']') && --depth == 0) {
+				return p + 1;
+			}
+			p++;
+		}
+		return NULL;
+	}
+	const char *s = p;
+	while (p < e && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+		p++;
+	return p > s ? p : NULL;
 }
 
 /* ---- the walk ---- */
@@ -137,11 +269,12 @@ static int put(walk *w, const char *p, size_t n)
 /* Copy one value as it stands. */
 static int copy_value(walk *w, int depth)
 {
-	wn_jread_ws(&w->j);
-	const char *s = w->j.p;
-	if (wn_jread_skip(&w->j, depth))
+	(void)depth;
+	const char *s = skip_ws(w->j.p, w->j.e), *end = skip_value(s, w->j.e);
+	if (!end)
 		return bad(w, "malformed value");
-	return put(w, s, (size_t)(w->j.p - s));
+	w->j.p = end;
+	return put(w, s, (size_t)(end - s));
 }
 
 /* Replace one value (and everything in it) by its pseudonym. */
@@ -192,12 +325,12 @@ static int pseudo_value(walk *w, int depth)
 		n = (size_t)(w->j.p - s);
 	}
 	uint8_t mac[32];
-	size_t ml = 0;
-	EVP_MAC_CTX *m = EVP_MAC_CTX_dup(x->keyed);
-	int ok = m && EVP_MAC_update(m, v, n) && EVP_MAC_final(m, mac, &ml, sizeof mac);
-	EVP_MAC_CTX_free(m);
-	if (!ok)
-		return WN_E_NOMEM;
+	SHA256_CTX h = x->inner;
+	SHA256_Update(&h, v, n);
+	SHA256_Final(mac, &h);
+	h = x->outer;
+	SHA256_Update(&h, mac, sizeof mac);
+	SHA256_Final(mac, &h);
 	char hex[2 * PSEUDO_BYTES + 3];
 	hex[0] = '"';
 	wn_hex(hex + 1, mac, PSEUDO_BYTES);
@@ -205,45 +338,41 @@ static int pseudo_value(walk *w, int depth)
 	return put(w, hex, 2 * PSEUDO_BYTES + 2);
 }
 
-static int rebuild(walk *w, int depth);
+static int rebuild(walk *w, int node, int kept, int depth);
 
-/* The value at the walk's place: pseudonymised, copied, or rebuilt (something below
- * it is reached by a path). */
-static int member_value(walk *w, int depth)
+/* The value of a member whose node is `node` (-1: none): pseudonymised, copied, or
+ * rebuilt (a node below it says something). `kept`: inside a --keep path. */
+static int member_value(walk *w, int node, int kept, int depth)
 {
-	const wn_profile *p = w->x->p;
-	if (in_list(p->pseudo, p->n_pseudo, w->cur, w->clen))
+	const tnode *t = node >= 0 ? &w->x->node[node] : NULL;
+	if (t && (t->flags & N_PSEUDO))
 		return pseudo_value(w, depth);
 	int ch = wn_jread_peek(&w->j);
-	if ((ch == '{' || ch == '[') &&
-	    (cur_live(p, w) || below(p->rename_from, p->n_rename, w->orig, w->olen)))
-		return rebuild(w, depth);
+	if (t && t->child >= 0 && (ch == '{' || ch == '['))
+		return rebuild(w, node, kept || (t->flags & N_KEEP), depth);
 	return copy_value(w, depth);
 }
 
-/* An object or array some path reaches into, rebuilt member by member. */
-static int rebuild(walk *w, int depth)
+/* An object or array some path reaches into (node), rebuilt member by member. */
+static int rebuild(walk *w, int node, int kept, int depth)
 {
-	const wn_profile *p = w->x->p;
 	wn_xform *x = w->x;
+	int projecting = x->p->n_keep && !kept;
 	if (depth > WN_JSON_MAX_DEPTH)
 		return bad(w, "nested too deep");
 	int ch = wn_jread_peek(&w->j);
-	size_t olen = w->olen, clen = w->clen;
 	int rc;
 	if (ch == '[') {
 		w->j.p++;
 		if ((rc = put(w, "[", 1)))
 			return rc;
-		if (push(w->orig, &w->olen, NULL, 0, 1) || push(w->cur, &w->clen, NULL, 0, 1))
-			return bad(w, "path too long");
+		int el = child_of(x, node, "[]", 2);
 		for (int first = 1; !wn_jread_eat(&w->j, ']'); first = 0) {
 			if (!first && (!wn_jread_eat(&w->j, ',') || (rc = put(w, ",", 1))))
 				return rc ? rc : bad(w, "expected ',' or ']'");
-			if ((rc = member_value(w, depth + 1)))
+			if ((rc = member_value(w, el, kept, depth + 1)))
 				return rc;
 		}
-		w->olen = olen, w->orig[olen] = 0, w->clen = clen, w->cur[clen] = 0;
 		return put(w, "]", 1);
 	}
 	if (!wn_jread_eat(&w->j, '{'))
@@ -255,52 +384,42 @@ static int rebuild(walk *w, int depth)
 		if (!first && !wn_jread_eat(&w->j, ','))
 			return bad(w, "expected ',' or '}'");
 		wn_jread_ws(&w->j);
-		const char *ks = w->j.p;
-		x->str.len = 0;
-		if ((rc = wn_jread_str_buf(&w->j, &x->str)))
-			return rc == WN_E_NOMEM ? rc : bad(w, "malformed key");
-		const char *ke = w->j.p;
+		const char *ks = w->j.p, *ke = ks < w->j.e && *ks == '"' ? skip_str(ks, w->j.e) : NULL;
+		const char *key;
+		size_t klen;
+		if (!ke)
+			return bad(w, "malformed key");
+		if (!memchr(ks + 1, '\\', (size_t)(ke - ks - 2))) {
+			key = ks + 1;   /* no escape: the bytes are the name */
+			klen = (size_t)(ke - ks - 2);
+			w->j.p = ke;
+		} else {
+			x->str.len = 0;
+			if ((rc = wn_jread_str_buf(&w->j, &x->str)))
+				return rc == WN_E_NOMEM ? rc : bad(w, "malformed key");
+			key = x->str.p;
+			klen = x->str.len;
+		}
 		if (!wn_jread_eat(&w->j, ':'))
 			return bad(w, "expected ':' after key");
-		/* the member's place, in the record's names and after renames */
-		if (push(w->orig, &w->olen, x->str.p, x->str.len, 0))
-			return bad(w, "path too long");
-		const char *newkey = NULL;
-		for (int i = 0; i < p->n_rename && !newkey; i++)
-			if (!strcmp(p->rename_from[i], w->orig))
-				newkey = p->rename_to[i];
-		if (push(w->cur, &w->clen, newkey ? newkey : x->str.p, newkey ? strlen(newkey) : x->str.len, 0))
-			return bad(w, "path too long");
-		int skip = in_list(p->drop, p->n_drop, w->cur, w->clen);
-		int kept = 1;
-		if (!skip && p->n_keep) {
-			kept = 0;
-			for (int i = 0; i < p->n_keep && !kept; i++) {
-				size_t kl = strlen(p->keep[i]);
-				/* the member is a kept path, below one, or above one */
-				kept = (kl <= w->clen && !memcmp(p->keep[i], w->cur, kl) &&
-					(w->cur[kl] == 0 || w->cur[kl] == '.' || w->cur[kl] == '[')) ||
-				       (kl > w->clen && !memcmp(p->keep[i], w->cur, w->clen) &&
-					(p->keep[i][w->clen] == '.' || p->keep[i][w->clen] == '['));
-			}
-			skip = !kept;
-		}
+		int c = child_of(x, node, key, klen);
+		const tnode *t = c >= 0 ? &x->node[c] : NULL;
+		int skip = t ? (t->flags & N_DROP) || (projecting && !(t->flags & (N_KEEP | N_ABOVE_KEEP))) : projecting;
 		if (skip) {
-			if (wn_jread_skip(&w->j, depth + 1))
+			const char *end = skip_value(w->j.p, w->j.e);
+			if (!end)
 				return bad(w, "malformed value");
-		} else {
-			if (n_out++ && (rc = put(w, ",", 1)))
-				return rc;
-			if (newkey) {
-				rc = wn_buf_json_str(&x->out, newkey, strlen(newkey)) ? WN_E_NOMEM : put(w, ":", 1);
-			} else {
-				rc = put(w, ks, (size_t)(ke - ks));
-				rc = rc ? rc : put(w, ":", 1);
-			}
-			if (rc || (rc = member_value(w, depth + 1)))
-				return rc;
+			w->j.p = end;
+			continue;
 		}
-		w->olen = olen, w->orig[olen] = 0, w->clen = clen, w->cur[clen] = 0;
+		if (n_out++ && (rc = put(w, ",", 1)))
+			return rc;
+		if (t && t->rename)
+			rc = wn_buf_json_str(&x->out, t->rename, strlen(t->rename)) ? WN_E_NOMEM : put(w, ":", 1);
+		else if (!(rc = put(w, ks, (size_t)(ke - ks))))
+			rc = put(w, ":", 1);
+		if (rc || (rc = member_value(w, c, kept, depth + 1)))
+			return rc;
 	}
 	return put(w, "}", 1);
 }
@@ -313,11 +432,9 @@ int wn_xform_apply(wn_xform *x, const char *rec, size_t n, const char **out, siz
 	w.j.p = rec;
 	w.j.e = rec + n;
 	w.base = rec;
-	w.olen = w.clen = 0;
-	w.orig[0] = w.cur[0] = 0;
 	x->out.len = 0;
 	x->why = NULL;
-	int rc = rebuild(&w, 0);
+	int rc = rebuild(&w, 0, 0, 0);
 	if (!rc && wn_jread_peek(&w.j) != -1)
 		rc = bad(&w, "trailing data after the record");
 	if (rc) {

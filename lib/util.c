@@ -576,18 +576,6 @@ double wn_now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-const char *wn_kind_name(int kind)
-{
-	return kind == WN_KIND_ARTIST ? "artist" : "track";
-}
-
-int wn_kind_by_name(const char *s)
-{
-	for (int k = 0; k < WN_NKINDS; k++)
-		if (!strcmp(s, wn_kind_name(k)))
-			return k;
-	return -1;
-}
 
 int wn_ncores(void)
 {

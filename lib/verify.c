@@ -242,7 +242,7 @@ static int verify_run(vctx *x, wn_pool *pool, vworker *ws, int nw)
 	/* the index against the records */
 	if (x->deep && c) {
 		x->ntask = 0;
-		for (int kd = 0; kd < WN_NKINDS; kd++) {
+		for (int kd = 0; kd < x->kinds.n; kd++) {
 			if ((rc = wn_vplace_kind(x, kd)))
 				return rc;
 			if (!x->k[kd].nspan)
@@ -254,18 +254,18 @@ static int verify_run(vctx *x, wn_pool *pool, vworker *ws, int nw)
 		x->stage = "index";
 		if ((rc = run_pool(x, pool, nw)) || x->fatal)
 			return x->fatal ? x->fatal : rc;
-		for (int i = 0; i < WN_NKINDS * 3; i++)
+		for (int i = 0; i < x->kinds.n * 3; i++)
 			if (x->scan_redo[i] && (rc = wn_vscan_map(x, c, x->txn, i / 3, i % 3)))
 				return wn_vfail(x, rc, "%s", c->err);
 		if (cancelled(x))
 			return wn_vfail(x, WN_E_INTERRUPTED, "interrupted");
-		for (int kd = 0; kd < WN_NKINDS; kd++)
+		for (int kd = 0; kd < x->kinds.n; kd++)
 			if (x->k[kd].nspan)
 				wn_vcheck_index_kind(x, &ws[nw], kd);
 	}
 	wn_vcheck_counters(x);
 	/* the stored clusters (derived data beside the index): their checksum and sizes */
-	for (int kd = 0; c && kd < WN_NKINDS; kd++) {
+	for (int kd = 0; c && kd < (int)c->kinds.n; kd++) {
 		uint64_t n = 0;
 		int crc = wn_cluster_check(c, kd, &n);
 		if (crc == WN_E_CORRUPT)
@@ -318,6 +318,11 @@ int wn_verify(wn_catalog *c, const wn_verify_opts *o, wn_verify_result *res)
 	x->dirfd = -1;
 	x->deep = o->deep != 0;
 	x->interrupted = -1;
+	if (c)
+		x->kinds = c->kinds;
+	else
+		wn_kinds_init(&x->kinds);
+	x->mkinds = x->kinds;
 	pthread_mutex_init(&x->mu, NULL);
 	int nw = o->threads > 0 ? o->threads : wn_ncores();
 	if (nw > 256)
@@ -402,7 +407,7 @@ out:
 		wn_vfile_free(x->f[i]);
 	free(x->f);
 	free(x->ht);
-	for (int kd = 0; kd < WN_NKINDS; kd++) {
+	for (int kd = 0; kd < WN_KINDS_MAX; kd++) {
 		vkind *K = &x->k[kd];
 		size_t n = K->n ? K->n : 1;
 		if (K->o)

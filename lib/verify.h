@@ -170,7 +170,12 @@ typedef struct vctx {
 	int deep, writer_active;
 	int stale;     /* the manifests may lag behind the index: a run is going on or was cut short */
 	int pending;   /* the index has pending.<kind>: a run did not finish */
-	int pending_kind[WN_NKINDS];   /* ... of that kind */
+	int pending_kind[WN_KINDS_MAX];   /* ... of that kind */
+	/* The kinds: the catalog's; for a bare folder those its manifests and file names
+	 * name (verify_files.c adds them as it meets them). mkinds: the manifests' (catalog
+	 * mode: the catalog's, then those only they name). */
+	wn_kinds kinds, mkinds;
+	uint8_t uncounted[WN_KINDS_MAX];   /* a kind MANIFEST.json (1) or catalog.json (2) has no counts of */
 	/* files, by path */
 	vfile **f;
 	size_t nf, capf;
@@ -185,16 +190,16 @@ typedef struct vctx {
 	uint64_t problems, notes;
 	/* index */
 	MDB_txn *txn;
-	wn_kstate ks[WN_NKINDS];
+	wn_kstate ks[WN_KINDS_MAX];
 	uint64_t generation;
 	int have_sums, sums_expected;
 	/* manifests */
 	int have_mjson, have_cjson, interrupted;   /* interrupted: -1 unknown */
 	int mj_counts, cj_counts;
-	uint64_t mjc[WN_NKINDS][WN_NCOUNTS], cjc[WN_NKINDS][WN_NCOUNTS];
+	uint64_t mjc[WN_KINDS_MAX][WN_NCOUNTS], cjc[WN_KINDS_MAX][WN_NCOUNTS];
 	uint64_t mj_gen, cj_gen;
 	int mj_have_gen, cj_have_gen;
-	vkind k[WN_NKINDS];
+	vkind k[WN_KINDS_MAX];
 	/* the worker pool */
 	vtask *task;
 	size_t ntask;
@@ -206,7 +211,7 @@ typedef struct vctx {
 	uint64_t total_bytes;
 	const char *stage;
 	double t0;
-	uint8_t scan_redo[WN_NKINDS * 3];   /* index scans to run again on the main snapshot */
+	uint8_t scan_redo[WN_KINDS_MAX * WN_NMAPS];   /* index scans to run again on the main snapshot */
 } vctx;
 
 static inline int cancelled(vctx *x)
@@ -244,7 +249,7 @@ static inline vloc at_frame(vfile *f, uint32_t i)
 typedef struct vworker {
 	vctx *x;
 	ZSTD_DCtx *dctx;
-	wn_json *json[WN_NKINDS];
+	wn_json *json[WN_KINDS_MAX];   /* catalog mode, deep: one per kind of the catalog */
 	uint8_t *in;
 	size_t incap;
 	char *out;

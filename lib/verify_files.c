@@ -71,32 +71,25 @@ static int ht_insert(vctx *x, vfile *f)
 	return 0;
 }
 
-/* Parse "<role dir>/<kind>-<seq>.jsonl.zst". */
-static void name_parse(vfile *f)
+/* Parse "<role dir>/<kind>-<seq>.jsonl.zst": a kind of the catalog's, or, in a bare
+ * folder, any kind name (added to the table). */
+static void name_parse(vctx *x, vfile *f)
 {
 	f->role = f->kind = -1;
 	f->seq = 0;
 	for (int r = 0; r < WN_NROLES; r++) {
-		size_t rl = strlen(wn_role_dir(r));
-		if (strncmp(f->path, wn_role_dir(r), rl) || f->path[rl] != '/')
+		size_t rl = strlen(wn_role_dir(r)), kl;
+		uint32_t seq;
+		if (strncmp(f->path, wn_role_dir(r), rl) || f->path[rl] != '/' || wn_kind_file_name(f->path + rl + 1, &kl, &seq))
 			continue;
 		const char *n = f->path + rl + 1;
-		for (int k = 0; k < WN_NKINDS; k++) {
-			const char *kn = wn_kind_name(k);
-			size_t kl = strlen(kn);
-			if (strncmp(n, kn, kl) || n[kl] != '-')
-				continue;
-			const char *d = n + kl + 1, *e = d;
-			uint64_t v = 0;
-			while (*e >= '0' && *e <= '9' && e - d < 10)
-				v = v * 10 + (uint64_t)(*e++ - '0');
-			if (e - d < 6 || strcmp(e, ".jsonl.zst") || v == 0 || v > UINT32_MAX)
-				continue;
-			f->role = r;
-			f->kind = k;
-			f->seq = (uint32_t)v;
+		int k = x->c ? wn_kinds_find(&x->kinds, n, kl) : wn_kinds_add(&x->kinds, n, kl);
+		if (k < 0)
 			return;
-		}
+		f->role = r;
+		f->kind = k;
+		f->seq = seq;
+		return;
 	}
 }
 
@@ -117,7 +110,7 @@ vfile *wn_vfile_get(vctx *x, const char *path)
 		free(f);
 		return NULL;
 	}
-	name_parse(f);
+	name_parse(x, f);
 	f->j.role = f->j.kind = -1;
 	x->f[x->nf++] = f;
 	return f;
@@ -339,7 +332,16 @@ static void mj_version(void *ud, const char *key)
 static void mj_field(void *ud, unsigned line, const char *field, const char *why)
 {
 	const mjdoc *d = ud;
-	wn_vprob(d->x, PK_METADATA, &NOLOC, "%s line %u: \"%s\" %s", d->name, line, field, why);
+	vctx *x = d->x;
+	/* catalog mode: a kind of the catalog's that the manifests do not count yet is told
+	 * with the counts, once it is known whether they may lag behind (verify_counts.c) */
+	int k = x->c && !strncmp(field, "counts.", 7) && !strcmp(why, "is missing") ?
+		wn_kinds_find(&x->kinds, field + 7, strlen(field + 7)) : -1;
+	if (k >= WN_NBUILTIN_KINDS) {
+		x->uncounted[k] |= strcmp(d->name, "catalog.json") ? 1 : 2;
+		return;
+	}
+	wn_vprob(x, PK_METADATA, &NOLOC, "%s line %u: \"%s\" %s", d->name, line, field, why);
 }
 
 /* Read MANIFEST.json (catalog 0) or catalog.json (1) into *m; *have: it is there and is
@@ -364,7 +366,7 @@ static int load_mjson(vctx *x, int catalog, int *have, wn_mjson *m)
 	if (rc > 0) {
 		mjdoc d = { x, name };
 		wn_mjson_cb cb = { .file = catalog ? NULL : mj_file, .version = mj_version, .field = mj_field,
-			.catalog = catalog, .ud = &d };
+			.catalog = catalog, .kinds = x->c ? &x->mkinds : &x->kinds, .ud = &d };
 		*have = 1;
 		rc = wn_mjson_read(b.p, b.len, &cb, m);
 		if (!rc && m->bad)
@@ -379,6 +381,11 @@ int wn_vload_manifests_json(vctx *x)
 	wn_mjson mj, cj;
 	x->interrupted = -1;
 	int rc = load_mjson(x, 0, &x->have_mjson, &mj);
+	/* catalog mode: the manifests name no kind the index does not have */
+	for (int k = x->kinds.n; !rc && x->c && k < x->mkinds.n; k++)
+		wn_vprob(x, PK_METADATA, &NOLOC, "MANIFEST.json names the kind %s, which the index does not have",
+			x->mkinds.name[k]);
+	int nmk = x->mkinds.n;
 	if (!rc && x->have_mjson) {
 		x->mj_counts = mj.have_counts;
 		memcpy(x->mjc, mj.counts, sizeof x->mjc);
@@ -387,6 +394,9 @@ int wn_vload_manifests_json(vctx *x)
 	}
 	if (!rc)
 		rc = load_mjson(x, 1, &x->have_cjson, &cj);
+	for (int k = nmk; !rc && x->c && k < x->mkinds.n; k++)
+		wn_vprob(x, PK_METADATA, &NOLOC, "catalog.json names the kind %s, which the index does not have",
+			x->mkinds.name[k]);
 	if (!rc && x->have_cjson) {
 		x->cj_counts = cj.have_counts;
 		memcpy(x->cjc, cj.counts, sizeof x->cjc);
@@ -412,7 +422,20 @@ int wn_vwriter_active(vctx *x)
 
 /* ---- files nobody listed ---- */
 
-static int scan_folder(vctx *x, const char *folder, uint32_t maxseq[WN_NROLES][WN_NKINDS])
+/* Is rel "<role dir>/<kind>-<seq>.jsonl.zst" for any kind name? */
+static int data_name(const char *rel)
+{
+	size_t kl;
+	uint32_t seq;
+	for (int r = 0; r < WN_NROLES; r++) {
+		size_t rl = strlen(wn_role_dir(r));
+		if (!strncmp(rel, wn_role_dir(r), rl) && rel[rl] == '/' && !wn_kind_file_name(rel + rl + 1, &kl, &seq))
+			return 1;
+	}
+	return 0;
+}
+
+static int scan_folder(vctx *x, const char *folder, uint32_t maxseq[WN_NROLES][WN_KINDS_MAX])
 {
 	int dfd = openat(x->dirfd, folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0)
@@ -436,7 +459,7 @@ static int scan_folder(vctx *x, const char *folder, uint32_t maxseq[WN_NROLES][W
 		vfile probe;
 		memset(&probe, 0, sizeof probe);
 		probe.path = rel;
-		name_parse(&probe);
+		name_parse(x, &probe);
 		struct stat st;
 		int isdir = !fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) && S_ISDIR(st.st_mode);
 		if (!(f = wn_vfile_get(x, rel))) {
@@ -447,7 +470,8 @@ static int scan_folder(vctx *x, const char *folder, uint32_t maxseq[WN_NROLES][W
 		int past = !isdir && probe.role >= 0 && probe.seq > maxseq[probe.role][probe.kind];
 		if (!x->c && x->interrupted == 1 && past)
 			wn_vprob(x, PK_NOTE, &l, "not in MANIFEST: the unsealed file of an interrupted run (catalog.json); not checked");
-		else if (x->writer_active && probe.role >= 0)
+		else if (x->writer_active && (probe.role >= 0 || data_name(rel)))
+			/* (of a kind the snapshot knows, or of one the running ingest has just added) */
 			wn_vprob(x, PK_NOTE, &l, "not in MANIFEST or the index: a file an ingest running now is writing; not checked");
 		else if (x->c && past && x->pending_kind[probe.kind])
 			/* a run of the kind was interrupted, and the file is past the highest number the
@@ -465,7 +489,7 @@ static int scan_folder(vctx *x, const char *folder, uint32_t maxseq[WN_NROLES][W
 
 int wn_vscan_extras(vctx *x)
 {
-	uint32_t maxseq[WN_NROLES][WN_NKINDS] = { { 0 } };
+	uint32_t maxseq[WN_NROLES][WN_KINDS_MAX] = { { 0 } };
 	char (*folders)[256] = calloc(x->nf + WN_NROLES, sizeof *folders);
 	size_t nfold = 0;
 	if (!folders)
@@ -598,7 +622,7 @@ int wn_vworker_init(vctx *x, vworker *w)
 	if (!w->dctx || !w->hasher)
 		return WN_E_NOMEM;
 	if (x->c && x->deep)
-		for (int k = 0; k < WN_NKINDS; k++) {
+		for (int k = 0; k < x->kinds.n; k++) {
 			int rc = json_for_kind(x->c, k, &w->json[k]);
 			if (rc)
 				return rc;
@@ -612,7 +636,7 @@ void wn_vworker_free(vworker *w)
 	wn_hasher_free(w->hasher);
 	free(w->in);
 	free(w->out);
-	for (int k = 0; k < WN_NKINDS; k++)
+	for (int k = 0; k < WN_KINDS_MAX; k++)
 		wn_json_free(w->json[k]);
 	if (w->fd >= 0)
 		close(w->fd);
@@ -707,6 +731,9 @@ void wn_vcheck_file(vctx *x, vfile *f)
 	    ((f->j.role >= 0 && f->j.role != f->role) || (f->j.kind >= 0 && f->j.kind != f->kind)))
 		wn_vprob(x, PK_METADATA, &l, "MANIFEST.json gives the file another role or kind than its name");
 	if (f->have_row) {
+		if (f->role < 0)
+			wn_vprob(x, PK_IXMISMATCH, &l, "index: a files row under a name that is not a data file's of a kind the "
+				"catalog has");
 		if (f->role >= 0 && (f->row.role != f->role || f->row.kind != f->kind || f->row.seq != f->seq))
 			wn_vprob(x, PK_IXMISMATCH, &l, "index: the files row says role %u, kind %u, number %u, unlike the file's name",
 				f->row.role, f->row.kind, f->row.seq);

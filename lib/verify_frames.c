@@ -578,7 +578,7 @@ static int absent_span(vctx *x, int kd, uint64_t from, uint64_t to)
  * problems found in it can name records. */
 int wn_vset_ord0(vctx *x)
 {
-	for (int kd = 0; kd < WN_NKINDS; kd++) {
+	for (int kd = 0; kd < x->kinds.n; kd++) {
 		vkind *K = &x->k[kd];
 		rowref *ix = rows_index(K);
 		if (!ix)
@@ -615,7 +615,7 @@ static void *zalloc(size_t n)
 /* The per-ordinal arrays, before decoding (deep mode, catalog). */
 int wn_valloc_kinds(vctx *x)
 {
-	for (int kd = 0; kd < WN_NKINDS; kd++) {
+	for (int kd = 0; kd < x->kinds.n; kd++) {
 		vkind *K = &x->k[kd];
 		K->n = x->ks[kd].next_ord;
 		K->o = zalloc(K->n * sizeof *K->o);
@@ -668,7 +668,7 @@ int wn_vplace_kind(vctx *x, int kd)
 		K->nsup++;
 		if (k.mv_size != 8 || v.mv_size != 8) {
 			wn_vprob(x, PK_IXMISMATCH, &NOLOC, "index: a %s.superseded row has a %zu-byte key and a %zu-byte value",
-				wn_kind_name(kd), k.mv_size, v.mv_size);
+				wn_kinds_name(&x->kinds, kd), k.mv_size, v.mv_size);
 			continue;
 		}
 		uint64_t old = wn_get_be64(k.mv_data), by = wn_get_be64(v.mv_data);
@@ -676,7 +676,7 @@ int wn_vplace_kind(vctx *x, int kd)
 		l.record = (int64_t)old;
 		if (old >= K->n || by >= K->n || by <= old)
 			wn_vprob(x, PK_DANGLING, &l, "index: %s.superseded says record %llu was replaced by record %llu (records go up to %llu)",
-				wn_kind_name(kd), (unsigned long long)old, (unsigned long long)by, (unsigned long long)K->n);
+				wn_kinds_name(&x->kinds, kd), (unsigned long long)old, (unsigned long long)by, (unsigned long long)K->n);
 		else
 			K->o[old].st |= RF_SUPER;
 	}
@@ -685,7 +685,7 @@ int wn_vplace_kind(vctx *x, int kd)
 		return wn_vlmdb_fail(x, rc, "superseded");
 	if (K->nsup != x->ks[kd].superseded)
 		wn_vprob(x, PK_METADATA, &NOLOC, "index: %s.superseded has %llu rows, the counters say %llu superseded",
-			wn_kind_name(kd), (unsigned long long)K->nsup, (unsigned long long)x->ks[kd].superseded);
+			wn_kinds_name(&x->kinds, kd), (unsigned long long)K->nsup, (unsigned long long)x->ks[kd].superseded);
 	/* the shards, in order */
 	size_t ns;
 	vfile **sh = wn_vshards_of(x, kd, &ns);
@@ -738,11 +738,11 @@ int wn_vplace_kind(vctx *x, int kd)
 #undef DIFF
 				if (wl) {
 					l.record = (int64_t)r->first_ord;
-					wn_vprob(x, PK_IXMISMATCH, &l, "index: the %s.frames row of frame %u says%s", wn_kind_name(kd), i, why + 1);
+					wn_vprob(x, PK_IXMISMATCH, &l, "index: the %s.frames row of frame %u says%s", wn_kinds_name(&x->kinds, kd), i, why + 1);
 				}
 			} else {
 				wn_vprob(x, PK_UNINDEXED, &l, "frame %u has no %s.frames row: its records cannot be found by ordinal", i,
-					wn_kind_name(kd));
+					wn_kinds_name(&x->kinds, kd));
 			}
 			if (!placing)
 				continue;
@@ -797,7 +797,7 @@ int wn_vplace_kind(vctx *x, int kd)
 	}
 	if (K->complete && chain && running != K->n)
 		wn_vprob(x, PK_COUNT, &NOLOC, "the %s shards hold %llu records, the index counts %llu (next ordinal)",
-			wn_kind_name(kd), (unsigned long long)running, (unsigned long long)K->n);
+			wn_kinds_name(&x->kinds, kd), (unsigned long long)running, (unsigned long long)K->n);
 	/* rows that point at no frame; the rows must tile the ordinals */
 	uint64_t expect = 0;
 	for (size_t i = 0; i < K->nrows; i++) {
@@ -806,32 +806,32 @@ int wn_vplace_kind(vctx *x, int kd)
 		l.record = (int64_t)r->first_ord;
 		if (!r->nrec || K->rowkey[i] != r->first_ord + r->nrec - 1)
 			wn_vprob(x, PK_IXMISMATCH, &l, "index: the %s.frames row keyed %llu covers records %llu-%llu",
-				wn_kind_name(kd), (unsigned long long)K->rowkey[i], (unsigned long long)r->first_ord,
+				wn_kinds_name(&x->kinds, kd), (unsigned long long)K->rowkey[i], (unsigned long long)r->first_ord,
 				(unsigned long long)(r->first_ord + r->nrec - 1));
 		else if (r->first_ord != expect && !(r->first_ord > expect && absent_span(x, kd, expect, r->first_ord))) {
 			l.record = (int64_t)expect;
-			wn_vprob(x, PK_IXMISMATCH, &l, "index: %s.frames rows %s at record %llu", wn_kind_name(kd),
+			wn_vprob(x, PK_IXMISMATCH, &l, "index: %s.frames rows %s at record %llu", wn_kinds_name(&x->kinds, kd),
 				r->first_ord > expect ? "leave a gap" : "overlap", (unsigned long long)expect);
 		}
 		expect = r->first_ord + r->nrec;
 		if (K->rowused[i])
 			continue;
 		char rel[128];
-		wn_file_relpath(rel, sizeof rel, WN_ROLE_SHARD, kd, r->shard_seq);
+		wn_file_relpath(rel, sizeof rel, WN_ROLE_SHARD, wn_kinds_name(&x->kinds, kd), r->shard_seq);
 		vfile *f = wn_vfile_find(x, rel);
 		if (f && f->checked && f->frames_known) {
 			l = at_file(f);
 			l.record = (int64_t)r->first_ord;
 			wn_vprob(x, PK_DANGLING, &l, "index: a %s.frames row points at frame %u at byte %llu, which the shard does not have",
-				wn_kind_name(kd), r->frame_no, (unsigned long long)r->offset);
+				wn_kinds_name(&x->kinds, kd), r->frame_no, (unsigned long long)r->offset);
 		} else if (!f || !(f->listed || f->have_row)) {
-			wn_vprob(x, PK_DANGLING, &l, "index: a %s.frames row points at %s, which the index does not list", wn_kind_name(kd),
+			wn_vprob(x, PK_DANGLING, &l, "index: a %s.frames row points at %s, which the index does not list", wn_kinds_name(&x->kinds, kd),
 				rel);
 		}
 	}
 	if (K->nrows && expect != K->n && !(expect < K->n && absent_span(x, kd, expect, K->n)))
 		wn_vprob(x, PK_IXMISMATCH, &NOLOC, "index: %s.frames rows end at record %llu, the next ordinal is %llu",
-			wn_kind_name(kd), (unsigned long long)expect, (unsigned long long)K->n);
+			wn_kinds_name(&x->kinds, kd), (unsigned long long)expect, (unsigned long long)K->n);
 	free(sh);
 	free(ix);
 	return 0;

@@ -23,13 +23,13 @@ int wn_vload_index(vctx *x)
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &x->txn);
 	if (rc)
 		return wn_vlmdb_fail(x, rc, "begin");
-	for (int kd = 0; kd < WN_NKINDS; kd++)
+	for (int kd = 0; kd < x->kinds.n; kd++)
 		if ((rc = wn_meta_get_kstate(c, x->txn, kd, &x->ks[kd])))
 			return wn_vfail(x, rc, "%s", c->err);
 	if (!wn_meta_get(c, x->txn, "generation", &v) && v.mv_size == 8)
 		x->generation = wn_get_be64(v.mv_data);
-	for (int kd = 0; kd < WN_NKINDS; kd++) {
-		snprintf(key, sizeof key, "pending.%s", wn_kind_name(kd));
+	for (int kd = 0; kd < x->kinds.n; kd++) {
+		snprintf(key, sizeof key, "pending.%s", wn_kinds_name(&x->kinds, kd));
 		if (!wn_meta_get(c, x->txn, key, &v))
 			x->pending = x->pending_kind[kd] = 1;
 	}
@@ -95,7 +95,7 @@ int wn_vload_index(vctx *x)
 	if (rc != MDB_NOTFOUND)
 		return wn_vlmdb_fail(x, rc, "files");
 	/* the frame rows, per kind (deep mode) */
-	for (int kd = 0; kd < WN_NKINDS && x->deep; kd++) {
+	for (int kd = 0; kd < x->kinds.n && x->deep; kd++) {
 		vkind *K = &x->k[kd];
 		if ((rc = mdb_cursor_open(x->txn, c->db_frames[kd], &cur)))
 			return wn_vlmdb_fail(x, rc, "frames");
@@ -116,12 +116,12 @@ int wn_vload_index(vctx *x)
 			}
 			if (k.mv_size != 8 || v.mv_size != WN_FRAMEINFO_BYTES) {
 				wn_vprob(x, PK_IXMISMATCH, &NOLOC, "index: a %s.frames row has a %zu-byte key and a %zu-byte value",
-					wn_kind_name(kd), k.mv_size, v.mv_size);
+					wn_kinds_name(&x->kinds, kd), k.mv_size, v.mv_size);
 				continue;
 			}
 			if (!wn_sum_ok(k.mv_data, k.mv_size, v.mv_data, v.mv_size)) {
 				wn_vprob(x, PK_IXMISMATCH, &NOLOC, "index: the %s.frames row of record %llu fails its checksum",
-					wn_kind_name(kd), (unsigned long long)wn_get_be64(k.mv_data));
+					wn_kinds_name(&x->kinds, kd), (unsigned long long)wn_get_be64(k.mv_data));
 				continue;
 			}
 			wn_frameinfo_unpack(&K->rows[K->nrows], v.mv_data);
@@ -335,7 +335,7 @@ int wn_vscan_map(vctx *x, wn_catalog *c, MDB_txn *txn, int kind, int map)
 		rc = s->err;
 	free(s);
 	if (rc == WN_E_CORRUPT) {
-		wn_vprob(x, PK_IXMISMATCH, &NOLOC, "%s (the %s %s map could not be read to its end)", c->err, wn_kind_name(kind),
+		wn_vprob(x, PK_IXMISMATCH, &NOLOC, "%s (the %s %s map could not be read to its end)", c->err, wn_kinds_name(&x->kinds, kind),
 			map == WN_MAP_ID ? "id" : map == WN_MAP_FP ? "fp" : "isrc");
 		rc = 0;
 	}
@@ -434,7 +434,7 @@ void wn_vcheck_index_kind(vctx *x, vworker *w, int kd)
 	}
 	if (K->sus_dropped)
 		wn_vprob(x, PK_DANGLING, &NOLOC, "index: %llu more %s id entries point at records that do not have their id",
-			(unsigned long long)K->sus_dropped, wn_kind_name(kd));
+			(unsigned long long)K->sus_dropped, wn_kinds_name(&x->kinds, kd));
 	/* fp pairs that are not their record's own fingerprint: a lost revision's, if the
 	 * record's id is marked revised (or the record was itself replaced) */
 	for (size_t i = 0; i < K->nxfp; i++) {
@@ -447,7 +447,7 @@ void wn_vcheck_index_kind(vctx *x, vworker *w, int kd)
 	}
 	if (K->xfp_dropped)
 		wn_vprob(x, PK_NOTE, &NOLOC, "%llu %s fp pairs of revisions were not checked (too many)",
-			(unsigned long long)K->xfp_dropped, wn_kind_name(kd));
+			(unsigned long long)K->xfp_dropped, wn_kinds_name(&x->kinds, kd));
 	/* every record indexed */
 	uint64_t current = 0;
 	int id_trouble = K->nsus || K->sus_dropped;
@@ -494,5 +494,5 @@ void wn_vcheck_index_kind(vctx *x, vworker *w, int kd)
 	}
 	if (K->complete && !K->misplaced && current != x->ks[kd].kept && !id_trouble)
 		wn_vprob(x, PK_METADATA, &NOLOC, "%llu %s id entries point at surviving records, the counters say %llu kept",
-			(unsigned long long)current, wn_kind_name(kd), (unsigned long long)x->ks[kd].kept);
+			(unsigned long long)current, wn_kinds_name(&x->kinds, kd), (unsigned long long)x->ks[kd].kept);
 }

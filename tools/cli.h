@@ -32,8 +32,9 @@ int report(wn_catalog *c, int rc, const char *what);
  * handle closed, *cat NULL). */
 int open_catalog(wn_catalog **cat, const char *dir, int mode);
 
-/* parse "track"/"artist" */
-int parse_kind(const char *s, int *kind);
+/* A --kind value of command cmd: a kind name ("tracks" and "artists" are read as track
+ * and artist). 0 and *kind, or the exit code of the usage error it printed. */
+int parse_kind(const char *cmd, const char *s, const char **kind);
 /* parse sizes like 1048576, 1M, 256MiB, 1G; 0 on success */
 int parse_size(const char *s, uint64_t *out);
 

@@ -8,7 +8,7 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: winnow cluster -C CATALOG [--kind track|artist] [--rebuild] [--survivor POLICY] [--json]\n"
+	"usage: winnow cluster -C CATALOG [--kind KIND] [--rebuild] [--survivor POLICY] [--json]\n"
 	"\n"
 	"Groups the records of a kind into clusters of the same recording under different ids:\n"
 	"records joined by the same id, a linked_from id, a shared valid ISRC (durations within\n"
@@ -20,7 +20,8 @@ static const char usage[] =
 	"read them.\n"
 	"\n"
 	"  -C, --catalog DIR        the catalog\n"
-	"  -k, --kind KIND          track (default) or artist\n"
+	"  -k, --kind KIND          the records' kind: track (default), artist, or any other\n"
+	"                           kind the catalog holds\n"
 	"      --rebuild            build the clusters from every record (after a change of\n"
 	"                           norm or Unicode version, or damage)\n"
 	"      --survivor POLICY    which member of a cluster survives: first (acceptance order,\n"
@@ -43,7 +44,7 @@ int cmd_cluster(int argc, char **argv)
 		{ "rebuild", 0, 0, O_REBUILD }, { "survivor", 1, 0, O_SURVIVOR }, { "json", 0, 0, O_JSON },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	const char *dir = NULL;
-	int json = 0, c;
+	int json = 0, c, e;
 	wn_cluster_opts o;
 	wn_cluster_opts_init(&o);
 	optind = 1;
@@ -51,8 +52,8 @@ int cmd_cluster(int argc, char **argv)
 		switch (c) {
 		case 'C': dir = optarg; break;
 		case 'k':
-			if (parse_kind(optarg, &o.kind))
-				return usage_error("cluster", "unknown kind '%s' (track or artist)", optarg);
+			if ((e = parse_kind("cluster", optarg, &o.kind)))
+				return e;
 			break;
 		case O_REBUILD: o.rebuild = 1; break;
 		case O_SURVIVOR: o.survivor = optarg; break;
@@ -78,15 +79,15 @@ int cmd_cluster(int argc, char **argv)
 	wn_cluster_result r;
 	rc = wn_cluster(cat, &o, &r);
 	if (rc) {
-		int e = report(cat, rc, "cluster");
+		int x = report(cat, rc, "cluster");
 		wn_catalog_close(cat);
-		return e;
+		return x;
 	}
 	outbuf out;
 	out_init(&out);
 	if (json) {
 		out_fmt(&out, "{\"kind\":\"%s\",\"records\":%llu,\"added\":%llu,\"rebuilt\":%s,\"clusters\":%llu,"
-			"\"merged\":%llu,\"edges\":{", o.kind == WN_KIND_ARTIST ? "artist" : "track",
+			"\"merged\":%llu,\"edges\":{", o.kind,
 			(unsigned long long)r.records, (unsigned long long)r.added, r.rebuilt ? "true" : "false",
 			(unsigned long long)r.clusters, (unsigned long long)r.merged);
 		for (int k = 1; k < WN_NEDGES; k++)
@@ -96,8 +97,8 @@ int cmd_cluster(int argc, char **argv)
 		out_fmt(&out, ",\"seconds\":%.3f,\"records_per_second\":%.0f}\n", r.seconds,
 			r.seconds > 0 ? r.added / r.seconds : 0);
 	} else {
-		out_fmt(&out, "%llu %ss in %llu clusters: %llu merged (", (unsigned long long)r.records,
-			o.kind == WN_KIND_ARTIST ? "artist" : "track", (unsigned long long)r.clusters,
+		out_fmt(&out, "%llu %s records in %llu clusters: %llu merged (", (unsigned long long)r.records,
+			o.kind, (unsigned long long)r.clusters,
 			(unsigned long long)r.merged);
 		for (int k = 1; k < WN_NEDGES; k++)
 			out_fmt(&out, "%s%s %llu", k > 1 ? ", " : "", wn_edge_name(k), (unsigned long long)r.edges[k]);
@@ -112,7 +113,7 @@ int cmd_cluster(int argc, char **argv)
 /* ---- dups ---- */
 
 static const char dups_usage[] =
-	"usage: winnow dups -C CATALOG [--kind track|artist] [--min-size N] [--edge E]\n"
+	"usage: winnow dups -C CATALOG [--kind KIND] [--min-size N] [--edge E]\n"
 	"\n"
 	"Prints the clusters of the same recording under several ids (winnow cluster makes\n"
 	"them), one JSON object a line in the order of their first records:\n"
@@ -123,7 +124,8 @@ static const char dups_usage[] =
 	"when the clusters are not current (the message says what to run) or damaged.\n"
 	"\n"
 	"  -C, --catalog DIR        the catalog\n"
-	"  -k, --kind KIND          track (default) or artist\n"
+	"  -k, --kind KIND          the records' kind: track (default), artist, or any other\n"
+	"                           kind the catalog holds\n"
 	"      --min-size N         clusters of at least N surviving records (default 2)\n"
 	"      --edge E             only clusters in which a member joined by edge E: id,\n"
 	"                           linked, isrc or text; or candidate: the candidate pairs\n"
@@ -151,7 +153,9 @@ static void out_member(outbuf *o, const wn_cluster_member *m)
 static int dups_line(const wn_cluster_view *v, void *ud)
 {
 	outbuf *o = ud;
-	out_fmt(o, "{\"cluster\":\"%s\",\"kind\":\"%s\",\"survivor\":", v->id, v->kind == WN_KIND_ARTIST ? "artist" : "track");
+	out_fmt(o, "{\"cluster\":\"%s\",\"kind\":", v->id);
+	out_json_str(o, v->kind, strlen(v->kind));
+	out_str(o, ",\"survivor\":");
 	out_json_str(o, v->m[0].id, v->m[0].id_len);
 	out_fmt(o, ",\"size\":%zu,\"members\":[", v->n);
 	for (size_t i = 0; i < v->n; i++) {
@@ -166,8 +170,9 @@ static int dups_line(const wn_cluster_view *v, void *ud)
 static int cand_line(const wn_candidate *x, void *ud)
 {
 	outbuf *o = ud;
-	out_fmt(o, "{\"candidate\":true,\"kind\":\"%s\",\"edge\":\"%s\",\"reason\":\"%s\",\"members\":[{\"id\":",
-		x->kind == WN_KIND_ARTIST ? "artist" : "track", wn_edge_name(x->via_edge), x->reason);
+	out_str(o, "{\"candidate\":true,\"kind\":");
+	out_json_str(o, x->kind, strlen(x->kind));
+	out_fmt(o, ",\"edge\":\"%s\",\"reason\":\"%s\",\"members\":[{\"id\":", wn_edge_name(x->via_edge), x->reason);
 	out_json_str(o, x->a, x->a_len);
 	out_fmt(o, ",\"cluster\":\"%s\"},{\"id\":", x->cluster_a);
 	out_json_str(o, x->b, x->b_len);
@@ -182,15 +187,16 @@ int cmd_dups(int argc, char **argv)
 	static const struct option lo[] = { { "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' },
 		{ "min-size", 1, 0, O_MIN }, { "edge", 1, 0, O_EDGE }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	const char *dir = NULL;
-	int kind = WN_KIND_TRACK, edge = -1, candidates = 0, c;
+	const char *kind = "track";
+	int edge = -1, candidates = 0, c, e;
 	uint64_t min = 2;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "C:k:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'C': dir = optarg; break;
 		case 'k':
-			if (parse_kind(optarg, &kind))
-				return usage_error("dups", "unknown kind '%s' (track or artist)", optarg);
+			if ((e = parse_kind("dups", optarg, &kind)))
+				return e;
 			break;
 		case O_MIN: {
 			char *end;

@@ -8,8 +8,8 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: winnow export -C CATALOG [--kind track|artist] [-o FILE] [--ignore-missing]\n"
-	"       winnow export -C CATALOG [--kind track|artist] [-o FILE] --one-per-cluster\n"
+	"usage: winnow export -C CATALOG [--kind KIND] [-o FILE] [--ignore-missing]\n"
+	"       winnow export -C CATALOG [--kind KIND] [-o FILE] --one-per-cluster\n"
 	"                     [--survivor POLICY]\n"
 	"\n"
 	"Writes every surviving record, one a line, in the order in which the catalog accepted\n"
@@ -20,7 +20,8 @@ static const char usage[] =
 	"the same recording (winnow cluster): each cluster's survivor, singletons included.\n"
 	"\n"
 	"  -C, --catalog DIR        the catalog\n"
-	"  -k, --kind KIND          track (default) or artist\n"
+	"  -k, --kind KIND          the records' kind: track (default), artist, or any other\n"
+	"                           kind the catalog holds\n"
 	"  -o, --output FILE        write to FILE instead of standard output ('-')\n"
 	"      --ignore-missing     a partial mirror: skip shards that are not there, write the\n"
 	"                           records of those that are, and name each skipped shard on\n"
@@ -52,8 +53,10 @@ int cmd_export(int argc, char **argv)
 	static const struct option lo[] = { { "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "output", 1, 0, 'o' },
 		{ "ignore-missing", 0, 0, O_IGNORE_MISSING }, { "one-per-cluster", 0, 0, O_ONE },
 		{ "survivor", 1, 0, O_SURVIVOR }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
-	const char *dir = NULL, *outpath = NULL, *survivor = NULL;
-	int kind = WN_KIND_TRACK, ignore_missing = 0, one = 0, c;
+	const char *dir = NULL, *outpath = NULL;
+	const char *kind = "track";
+	int ignore_missing = 0, one = 0, c, e;
+	const char *survivor = NULL;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "C:k:o:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -62,8 +65,8 @@ int cmd_export(int argc, char **argv)
 		case O_SURVIVOR: survivor = optarg; break;
 		case 'C': dir = optarg; break;
 		case 'k':
-			if (parse_kind(optarg, &kind))
-				return usage_error("export", "unknown kind '%s' (track or artist)", optarg);
+			if ((e = parse_kind("export", optarg, &kind)))
+				return e;
 			break;
 		case 'o': outpath = optarg; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;

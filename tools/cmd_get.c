@@ -1,27 +1,28 @@
 /*
  * cmd_get.c - `winnow get`: records by id, or every track with an ISRC.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
-#include <errno.h>
 #include <string.h>
 #include "cli.h"
 
 static const char usage[] =
-	"usage: winnow get -C CATALOG [--kind track|artist] [--json] ID ...\n"
+	"usage: winnow get -C CATALOG [--kind KIND] [--json] ID ...\n"
 	"       winnow get -C CATALOG --isrc ISRC ...\n"
-	"       winnow get -C CATALOG [--kind track|artist] --cluster CLUSTER\n"
+	"       winnow get -C CATALOG [--kind KIND] --cluster CLUSTER\n"
 	"\n"
 	"Prints the surviving record of each ID (JSONL, in the order given), or every surviving\n"
-	"track that carries the ISRC (catalog order), or every surviving member of a cluster\n"
-	"(winnow cluster, winnow dups), survivor first. Each record is checked against the\n"
-	"index first. Exit status 1 if any was not found, or damaged, or in a missing shard,\n"
-	"or if the clusters are not current.\n"
+	"record of the kind that carries the ISRC (catalog order), or every surviving member\n"
+	"of a cluster (winnow cluster, winnow dups), survivor first. Each record is checked\n"
+	"against the index first. Exit status 1 if any was not found, or damaged, or in a\n"
+	"missing shard, or if the clusters are not current.\n"
 	"\n"
 	"  -C, --catalog DIR        the catalog\n"
-	"  -k, --kind KIND          track (default) or artist\n"
-	"  -i, --isrc               the arguments are ISRCs (tracks only; compared upper-case,\n"
-	"                           letters and digits only)\n"
+	"  -k, --kind KIND          the records' kind: track (default), artist, or any other\n"
+	"                           kind the catalog holds\n"
+	"  -i, --isrc               the arguments are ISRCs: the records of the kind that carry\n"
+	"                           them (compared upper-case, letters and digits only)\n"
 	"      --cluster CLUSTER    the members of the cluster with this id (32 hex digits)\n"
 	"      --json               for each ID one object: {\"id\",\"cluster\",\"survivor\",\n"
 	"                           \"merged\",\"record\"}: its cluster and that cluster's survivor\n"
@@ -67,7 +68,7 @@ static int copy_rec(const char *rec, size_t len, void *ud)
 	return 0;
 }
 
-static int get_json(wn_catalog *cat, int kind, const char *id, outbuf *o)
+static int get_json(wn_catalog *cat, const char *kind, const char *id, outbuf *o)
 {
 	char *rec = NULL, cluster[33], survivor[1024];
 	size_t n = strlen(id);
@@ -94,14 +95,15 @@ int cmd_get(int argc, char **argv)
 	static const struct option lo[] = { { "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "isrc", 0, 0, 'i' },
 		{ "cluster", 1, 0, O_CLUSTER }, { "json", 0, 0, O_JSON }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	const char *dir = NULL, *cluster = NULL;
-	int kind = WN_KIND_TRACK, isrc = 0, json = 0, c;
+	const char *kind = "track";
+	int isrc = 0, json = 0, c, e;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "C:k:ih", lo, NULL)) != -1) {
 		switch (c) {
 		case 'C': dir = optarg; break;
 		case 'k':
-			if (parse_kind(optarg, &kind))
-				return usage_error("get", "unknown kind '%s' (track or artist)", optarg);
+			if ((e = parse_kind("get", optarg, &kind)))
+				return e;
 			break;
 		case 'i': isrc = 1; break;
 		case O_CLUSTER: cluster = optarg; break;
@@ -120,8 +122,6 @@ int cmd_get(int argc, char **argv)
 		return usage_error("get", "--json is for ids, not --isrc");
 	if (optind >= argc && !cluster)
 		return usage_error("get", isrc ? "no ISRC given" : "no ID given");
-	if (isrc && kind != WN_KIND_TRACK)
-		return usage_error("get", "--isrc finds tracks only");
 	wn_catalog *cat;
 	int rc = open_catalog(&cat, dir, WN_OPEN_READ);
 	if (rc)
@@ -142,7 +142,7 @@ int cmd_get(int argc, char **argv)
 		}
 	} else if (isrc) {
 		for (int i = optind; i < argc; i++) {
-			rc = wn_get_isrc(cat, argv[i], strlen(argv[i]), out_line, &out);
+			rc = wn_get_isrc(cat, kind, argv[i], strlen(argv[i]), out_line, &out);
 			if (rc == WN_E_NOTFOUND) {
 				die(0, "%s", wn_catalog_errmsg(cat));
 				status = EXIT_DATA;
@@ -159,7 +159,7 @@ int cmd_get(int argc, char **argv)
 			return die(EXIT_IO, "out of memory");
 		for (size_t i = 0; i < n; i++)
 			lens[i] = strlen(argv[optind + i]);
-		many m = { &out, argv + optind, kind == WN_KIND_ARTIST ? "artist" : "track", 0 };
+		many m = { &out, argv + optind, kind, 0 };
 		rc = wn_get_many(cat, kind, (const char *const *)argv + optind, lens, n, many_fn, &m);
 		free(lens);
 		if (m.missing)

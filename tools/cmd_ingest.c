@@ -21,7 +21,9 @@ static const char usage[] =
 	"(kill, power loss, full disk) resumes when the same command is run again.\n"
 	"\n"
 	"  -C, --catalog DIR        the catalog (created if missing)\n"
-	"  -k, --kind KIND          track (default) or artist\n"
+	"  -k, --kind KIND          the records' kind: track (default), artist, or any name of\n"
+	"                           [a-z][a-z0-9_]{0,31} (recording, release, label, ...); each\n"
+	"                           kind has its own shards, ledger, rejects, ids and counts\n"
 	"      --json               print the counts as one JSON object on stdout\n"
 	"      --cluster            bring the kind's clusters up to date at the end (winnow\n"
 	"                           cluster; --json then adds \"cluster\" with its counts)\n"
@@ -189,14 +191,14 @@ int cmd_ingest(int argc, char **argv)
 	const char *digest = NULL;
 	progress pr = { .on = isatty(2) };
 	uint64_t v;
-	int c;
+	int c, e;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "C:k:l:j:qh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'C': dir = optarg; break;
 		case 'k':
-			if (parse_kind(optarg, &o.kind))
-				return usage_error("ingest", "unknown kind '%s' (track or artist)", optarg);
+			if ((e = parse_kind("ingest", optarg, &o.kind)))
+				return e;
 			break;
 		case O_JSON: json = 1; break;
 		case O_CLUSTER: cluster = 1; break;
@@ -383,7 +385,7 @@ int cmd_ingest(int argc, char **argv)
 	if (!rc && digest)
 		rc = wn_catalog_set_digest(cat, digest);
 	if (rc) {
-		int e = report(cat, rc, dir);
+		e = report(cat, rc, dir);
 		wn_catalog_close(cat);
 		return e;
 	}

@@ -9,7 +9,8 @@
 static const char usage[] =
 	"usage: winnow stats -C CATALOG [--json] [--top N]\n"
 	"\n"
-	"Counts per kind (kept, duplicates, revisions, rejected), bytes raw and compressed,\n"
+	"Counts per kind, for every kind the catalog holds (kept, duplicates, revisions,\n"
+	"rejected), bytes raw and compressed,\n"
 	"shards and frames, index bytes per kept record, and the ISRCs on most track ids.\n"
 	"\n"
 	"  -C, --catalog DIR        the catalog\n"
@@ -67,16 +68,17 @@ int cmd_stats(int argc, char **argv)
 	}
 	outbuf o;
 	out_init(&o);
-	uint64_t live = s.kind[0].records + s.kind[1].records;
+	uint64_t live = 0;
+	for (int k = 0; k < s.nkinds; k++)
+		live += s.kind[k].records;
 	double per = live ? (double)s.index_file_bytes / live : 0, per_used = live ? (double)s.index_used_bytes / live : 0;
-	static const char *kn[2] = { "track", "artist" };
 	topctx t = { &o, json, 0 };
 	if (json) {
 		out_fmt(&o, "{\"format_version\":%u,\"fingerprint_version\":%u,\"generation\":%llu,\"kinds\":{",
 			s.format_version, s.fingerprint_version, (unsigned long long)s.generation);
-		for (int k = 0; k < 2; k++) {
+		for (int k = 0; k < s.nkinds; k++) {
 			wn_kind_stats *x = &s.kind[k];
-			out_fmt(&o, "%s\"%s\":{\"records\":%llu", k ? "," : "", kn[k], (unsigned long long)x->records);
+			out_fmt(&o, "%s\"%s\":{\"records\":%llu", k ? "," : "", x->name, (unsigned long long)x->records);
 #define WN_X(n) out_fmt(&o, ",\"" #n "\":%llu", (unsigned long long)x->n);
 			WN_OUTCOMES(WN_X)
 #undef WN_X
@@ -87,7 +89,7 @@ int cmd_stats(int argc, char **argv)
 				x->stored_bytes ? (double)x->raw_bytes / x->stored_bytes : 0, (unsigned long long)x->id_entries,
 				(unsigned long long)x->fp_entries, (unsigned long long)x->isrc_entries, (unsigned long long)x->runs);
 			char *prof;
-			if ((rc = wn_catalog_profile_json(cat, k, &prof)))
+			if ((rc = wn_catalog_profile_json(cat, x->name, &prof)))
 				break;
 			out_fmt(&o, ",\"profile\":%s}", prof);
 			free(prof);
@@ -99,12 +101,12 @@ int cmd_stats(int argc, char **argv)
 		rc = wn_top_isrcs(cat, (size_t)top, top_fn, &t);
 		out_str(&o, "]}\n");
 	} else {
-		for (int k = 0; k < 2; k++) {
+		for (int k = 0; k < s.nkinds; k++) {
 			wn_kind_stats *x = &s.kind[k];
 			if (!x->read)
 				continue;
 			out_fmt(&o, "%ss: %llu records (read %llu: kept %llu, duplicates %llu, revisions %llu, rejected %llu",
-				kn[k], (unsigned long long)x->records, (unsigned long long)x->read, (unsigned long long)x->kept,
+				x->name, (unsigned long long)x->records, (unsigned long long)x->read, (unsigned long long)x->kept,
 				(unsigned long long)x->duplicates, (unsigned long long)x->revisions, (unsigned long long)x->rejected);
 			if (x->superseded)
 				out_fmt(&o, "; %llu versions superseded", (unsigned long long)x->superseded);
@@ -112,7 +114,7 @@ int cmd_stats(int argc, char **argv)
 				(unsigned long long)x->shards, (unsigned long long)x->frames, x->raw_bytes / 1048576.0,
 				x->stored_bytes / 1048576.0, x->stored_bytes ? (double)x->raw_bytes / x->stored_bytes : 0);
 			char *prof;
-			if (!wn_catalog_profile_json(cat, k, &prof))
+			if (!wn_catalog_profile_json(cat, x->name, &prof))
 				out_fmt(&o, "  profile: %s\n", prof);
 			free(prof);
 		}

@@ -122,14 +122,15 @@ int open_catalog(wn_catalog **cat, const char *dir, int mode)
 	return e;
 }
 
-int parse_kind(const char *s, int *kind)
+int parse_kind(const char *cmd, const char *s, const char **kind)
 {
-	if (!strcmp(s, "track") || !strcmp(s, "tracks"))
-		*kind = WN_KIND_TRACK;
-	else if (!strcmp(s, "artist") || !strcmp(s, "artists"))
-		*kind = WN_KIND_ARTIST;
-	else
-		return -1;
+	if (!strcmp(s, "tracks") || !strcmp(s, "artists"))
+		s = s[0] == 't' ? "track" : "artist";
+	if (!wn_kind_valid(s))
+		return usage_error(cmd, "bad kind '%s': a kind is a name of 1 to %d letters a-z, digits and '_', starting "
+			"with a letter ([a-z][a-z0-9_]{0,%d}): track, artist, release, ...", s, WN_KIND_NAME_MAX,
+			WN_KIND_NAME_MAX - 1);
+	*kind = s;
 	return 0;
 }
 

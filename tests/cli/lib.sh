@@ -56,8 +56,12 @@ adds_up() {
 }
 # killed_mid_run STATUS CAT: the run was killed (-9) before it finished the catalog
 killed_mid_run() { [ "$1" -eq 137 ] && ! "$WINNOW" stats -C "$2" --json 2>/dev/null | grep -q '"generation":[1-9]'; }
-# has_checkpoint CAT: a killed run had committed a checkpoint (a rerun has something to resume)
-has_checkpoint() { "$WINNOW" stats -C "$1" --json 2>/dev/null | grep -q '"read":[1-9]'; }
+# has_checkpoint CAT [KIND]: a killed run had committed a checkpoint (a rerun has something to
+# resume); with KIND, one that holds records of that kind
+has_checkpoint() {
+	if [ -n "${2:-}" ]; then "$WINNOW" stats -C "$1" --json 2>/dev/null | grep -q "\"$2\":{\"records\":[0-9]*,\"read\":[1-9]"
+	else "$WINNOW" stats -C "$1" --json 2>/dev/null | grep -q '"read":[1-9]'; fi
+}
 # kill_mid_runs CAT DUR_MS KILLS MAX_TRIES NEED_CKPT command...: start the ingest command
 # (which writes CAT) again and again, killing it with -9 at a random moment within the
 # first 3/4 of DUR_MS, until KILLS runs were killed mid-run (and, if NEED_CKPT is 1, CAT
@@ -81,18 +85,21 @@ kill_mid_runs() {
 # kill_after_checkpoint CAT POLLS command...: run the ingest command (which writes CAT, its
 # output to stderr dropped) and kill -9 it as soon as CAT holds a checkpoint, waiting up to
 # POLLS x 10 ms; up to 10 tries, each on a fresh CAT (a run may finish first). Sets killed
-# to 1 when a run was killed after a checkpoint, else 0.
+# to 1 when a run was killed after a checkpoint, else 0. With CKPT_FROM=DIR, each try's CAT
+# starts as a copy of the catalog DIR instead of empty; with CKPT_KIND=KIND, the checkpoint
+# must hold records of KIND (the kind the command ingests).
 kill_after_checkpoint() {
 	local cat=$1 polls=$2 pid st
 	shift 2
 	killed=0
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		rm -rf "$cat"
+		[ -z "${CKPT_FROM:-}" ] || cp -r "$CKPT_FROM" "$cat"
 		"$@" 2>/dev/null &
 		pid=$!
-		for _ in $(seq "$polls"); do has_checkpoint "$cat" && break; sleep 0.01; done
+		for _ in $(seq "$polls"); do has_checkpoint "$cat" "${CKPT_KIND:-}" && break; sleep 0.01; done
 		kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; st=$?
-		if [ $st -eq 137 ] && has_checkpoint "$cat"; then killed=1; return; fi
+		if [ $st -eq 137 ] && has_checkpoint "$cat" "${CKPT_KIND:-}"; then killed=1; return; fi
 	done
 }
 # crash_mid_input CAT FILE ARGS...: ingest FILE into CAT (with ARGS) through a pipe that

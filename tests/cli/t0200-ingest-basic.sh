@@ -144,8 +144,8 @@ fi
 must_fail "no -C: exit 2" 2 "$WINNOW" ingest "$IN"
 if [ -s "$T/.err" ] && [ ! -s "$T/.out" ]; then ok "no -C: message on stderr only"; else not_ok "no -C: message on stderr only"; fi
 must_fail "unknown option: exit 2" 2 "$WINNOW" ingest -C "$T/u1" --no-such-option "$IN"
-must_fail "bad --kind: exit 2" 2 "$WINNOW" ingest -C "$T/u2" --kind album "$IN"
-grep -q "album" "$T/.err"; is "bad --kind: the message quotes the value" "$?" 0
+must_fail "bad --kind: exit 2" 2 "$WINNOW" ingest -C "$T/u2" --kind Album "$IN"
+grep -q "Album" "$T/.err"; is "bad --kind: the message quotes the value" "$?" 0
 must_fail "bad --on-conflict: exit 2" 2 "$WINNOW" ingest -C "$T/u3" --on-conflict sometimes "$IN"
 must_fail "--on-conflict newest: without a field: exit 2" 2 "$WINNOW" ingest -C "$T/u4" --on-conflict newest: "$IN"
 must_fail "bad --frame-size: exit 2" 2 "$WINNOW" ingest -C "$T/u5" --frame-size 12Q "$IN"

@@ -24,6 +24,10 @@ else not_ok "every mapping case gives the documented JSON"; diag "$(cat "$T/d")"
 zstd -dc "$T"/m/rejects/*.zst >"$T/rej"
 if grep -q '"reason":"missing_id"' "$T/rej" && grep -q 'Svek' "$T/rej"; then ok "the record without an id is in the rejects file, as JSON"
 else not_ok "the record without an id is in the rejects file, as JSON"; diag "$(cat "$T/rej")"; fi
+# a record's position is where its start tag begins (was: where the parser had read ahead to)
+want_off=$(grep -b -o '<release><label' "$TOP/tests/data/xml-mapping.xml" | cut -d: -f1)
+if grep -q '"line":12,"offset":'"$want_off"',' "$T/rej"; then ok "... at the line and byte of its start tag (line 12, byte $want_off)"
+else not_ok "... at the line and byte of its start tag (line 12, byte $want_off)"; diag "$(cat "$T/rej")"; fi
 # the same document again: all duplicates (the mapping is deterministic)
 "$WINNOW" ingest -C "$T/m" -q --json "$TOP/tests/data/xml-mapping.xml" >"$T/m2.json" 2>/dev/null
 is "the same document again: every record a duplicate" "$(counts "$T/m2.json")" "10 0 9 0 1"
@@ -37,8 +41,8 @@ is "--format xml from standard input" "$(json_get "$T/s.json" kept)" 9
 # ---- broken documents: a fatal error with libxml2's reason and the line ----
 printf '<a>\n<r id="1">x</r>\n<r id="2"><x>1</r>\n</a>\n' >"$T/bad.xml"
 must_fail "a tag mismatch stops the run" 3 "$WINNOW" ingest -C "$T/b" -q "$T/bad.xml"
-if grep -q 'not well-formed XML: .*mismatch.*line 3' "$T/.err"; then ok "... naming the reason and line 3"
-else not_ok "... naming the reason and line 3"; diag "$(cat "$T/.err")"; fi
+if grep -q 'bad.xml line 3: not well-formed XML: .*mismatch.*line 3' "$T/.err"; then ok "... naming the reason and line 3 (of the error, not of the last record)"
+else not_ok "... naming the reason and line 3 (of the error, not of the last record)"; diag "$(cat "$T/.err")"; fi
 printf '<a><r id="1">x</r><r id="2">' >"$T/trunc.xml"
 must_fail "a truncated document stops the run" 3 "$WINNOW" ingest -C "$T/tr" -q "$T/trunc.xml"
 grep -q 'XML' "$T/.err" && ok "... saying so" || { not_ok "... saying so"; diag "$(cat "$T/.err")"; }
@@ -52,6 +56,45 @@ if ! grep -rqa "secret-$$-value" "$T/e" && ! zstd -dc "$T"/e/shards/*.zst "$T"/e
 	ok "an external entity's file is never read into the catalog"
 else not_ok "an external entity's file is never read into the catalog"; fi
 zstd -dc "$T"/e/rejects/*.zst | grep -q "entity reference that is not expanded" && ok "... the rejects file names the entity reference" || not_ok "... the rejects file names the entity reference"
+
+# ---- what libxml2's tree told apart, and what it expanded, the records keep ----
+# namespaces: a prefix declared on the element itself is a name of its own (libxml2's
+# tree gives it a namespace node of its own); an undeclared prefix stays in the name
+printf '<r xmlns:a="u1"><x id="1"><a:t>1</a:t><a:t>2</a:t><t>3</t><b:t xmlns:b="u1">4</b:t><b:t xmlns:b="u1">5</b:t><c:t>6</c:t><c:t>7</c:t></x><x id="2" xmlns="d"><t>1</t><t xmlns="e">2</t><t>3</t><q a:z="1" xml:lang="en" c:y="2" z="3"/></x><x id="3"><z xmlns="">1</z><z>2</z></x></r>\n' >"$T/ns.xml"
+cat >"$T/ns.want" <<'JSON'
+{"id":"1","a:t":["1","2"],"t":"3","b:t":"4","b:t":"5","c:t":["6","7"]}
+{"id":"2","t":["1","3"],"t":"2","q":{"a:z":"1","xml:lang":"en","c:y":"2","z":"3"}}
+{"id":"3","z":["1","2"]}
+JSON
+# (a name declared twice makes members of one name: the records as the source makes them)
+"$(dirname "$WINNOW")/tests/tools/wn-records" "$T/ns.xml" | cut -f2 | grep -v '^end$' >"$T/ns.got"
+if cmp -s "$T/ns.want" "$T/ns.got"; then ok "namespaces: the members libxml2's tree gives"
+else not_ok "namespaces: the members libxml2's tree gives"; diag "$(diff "$T/ns.want" "$T/ns.got")"; fi
+# entities in attribute values are expanded (as in libxml2's tree), in text they reject
+# the record; attributes the DTD defaults are not added; text in pieces is joined
+printf '<!DOCTYPE r [<!ENTITY e "E&amp;F"><!ENTITY f "&e;G"><!ATTLIST x d CDATA "def">]>\n<r><x id="1" a="&e;" b="&f;&#65;&lt;"/><x id="2">a&amp;b<!--c-->c&#65;<y/>d<![CDATA[e]]>f</x><x id="3"><y>&e;</y></x></r>\n' >"$T/ea.xml"
+"$WINNOW" ingest -C "$T/ea" -q --json "$T/ea.xml" >"$T/ea.json" 2>/dev/null
+is "entities: read 3, kept 2, rejected 1" "$(counts "$T/ea.json")" "3 2 0 0 1"
+"$WINNOW" export -C "$T/ea" >"$T/ea.got"
+printf '%s\n' '{"id":"1","a":"E&F","b":"E&FGA<"}' '{"id":"2","#text":"a&bcAdef","y":""}' >"$T/ea.want"
+if cmp -s "$T/ea.want" "$T/ea.got"; then ok "... attribute entities expanded, no defaulted attribute, text pieces joined"
+else not_ok "... attribute entities expanded, no defaulted attribute, text pieces joined"; diag "$(diff "$T/ea.want" "$T/ea.got")"; fi
+
+# ---- an element larger than the memory allowed is rejected, not held ----
+# --memory 16M: an element may take 4 MiB; this one has 300000 children (17 MB as a tree)
+awk 'BEGIN { printf "<r><x id=\"1\">a</x>\n<x id=\"2\">"; for (i = 0; i < 300000; i++) printf "<a>b</a>"; printf "</x>\n<x id=\"3\">c</x></r>\n" }' >"$T/wide.xml"
+"$WINNOW" ingest -C "$T/w" --json --memory 16M --max-line 1000 "$T/wide.xml" >"$T/w.json" 2>"$T/w.err"
+is "an element too large for --memory: read 3, kept 2, rejected 1" "$(counts "$T/w.json")" "3 2 0 0 1"
+if grep -q 'wide.xml line 2: an XML element too large to convert in a quarter of --memory' "$T/w.err"; then ok "... with its line and the reason"
+else not_ok "... with its line and the reason"; diag "$(cat "$T/w.err")"; fi
+# the same element within the default --memory: too long for --max-line, with its length
+"$WINNOW" ingest -C "$T/w2" --json --max-line 1000 "$T/wide.xml" >"$T/w2.json" 2>"$T/w2.err"
+if grep -q 'wide.xml line 2: record of 1200016 bytes is longer than the limit of 1000' "$T/w2.err"; then ok "... and within the default --memory, too long for --max-line, with its JSON's length"
+else not_ok "... and within the default --memory, too long for --max-line, with its JSON's length"; diag "$(cat "$T/w2.err")"; fi
+# libxml2's limit on one text node (10 MB) holds as it did for its tree: a fatal error
+awk 'BEGIN { printf "<r><x id=\"1\">"; s = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"; for (i = 0; i < 110000; i++) printf "%s", s; printf "</x></r>\n" }' >"$T/huge.xml"
+must_fail "a text node over 10 MB stops the run" 3 "$WINNOW" ingest -C "$T/h" -q "$T/huge.xml"
+grep -q 'huge text node' "$T/.err" && ok "... with libxml2's reason" || { not_ok "... with libxml2's reason"; diag "$(cat "$T/.err")"; }
 
 # ---- a killed run resumes and ends with the same catalog ----
 awk 'BEGIN { print "<releases>"; for (i = 1; i <= 60000; i++) printf "<release id=\"%d\"><title>t%d</title><tracks><track>%d</track></tracks></release>\n", i, i, i % 977; print "</releases>" }' >"$T/big.xml"

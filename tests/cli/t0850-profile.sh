@@ -191,3 +191,27 @@ if [ -x "$GEN" ]; then
 else
 	skip "kill -9 of a transformed run" "no generator"
 fi
+
+# ---- built-in profiles: chosen by kind (and XML input) ----
+mkdir -p "$T/mbdump"
+printf '%s\n' '{"id":"b1f5-1","title":"Song","length":200000,"isrcs":["GBAHS1400099","USUM71400001"],"artist-credit":[{"name":"A"}]}' \
+	'{"id":"b1f5-2","title":"Other","length":100000,"isrcs":[]}' >"$T/mbdump/recording"
+printf 'MusicBrainz JSON dump\n' >"$T/mbdump/README"
+if tar -C "$T" -cJf "$T/recording.tar.xz" mbdump/recording mbdump/README 2>/dev/null; then
+	check "a MusicBrainz dump as downloaded: --kind recording recording.tar.xz" \
+		"$WINNOW" ingest -C "$T/mb" --json -q --kind recording "$T/recording.tar.xz"
+	is "... its recordings kept, the README passed over" "$(counts "$T/.out")" "2 2 0 0 0"
+	is "... with the musicbrainz-recording profile" \
+		"$(stats_profile "$T/mb" recording | python3 -c 'import json,sys; p=json.load(sys.stdin); print(p["builtin"], p["isrc"], p["title"], p["duration"])')" \
+		"musicbrainz-recording ['isrcs'] title length"
+	check "... so every ISRC of the isrcs array is indexed" "$WINNOW" get -C "$T/mb" --kind recording --isrc USUM71400001
+else
+	skip "a MusicBrainz dump as downloaded" "tar cannot write .tar.xz here"
+fi
+printf '<artists>\n<artist><id>7</id><name>X</name></artist>\n</artists>\n' >"$T/discogs_artists.xml"
+check "Discogs artists (XML)" "$WINNOW" ingest -C "$T/dga" -q --kind artist "$T/discogs_artists.xml"
+is "... take the discogs-artist profile" "$(stats_profile "$T/dga" artist | python3 -c 'import json,sys; print(json.load(sys.stdin)["builtin"])')" "discogs-artist"
+check "Spotify artists (JSON)" "$WINNOW" ingest -C "$T/spa" -q --kind artist "$T/plays.jsonl"
+is "... take the spotify-artist profile" "$(stats_profile "$T/spa" artist | python3 -c 'import json,sys; print(json.load(sys.stdin)["builtin"])')" "spotify-artist"
+must_fail "an unknown --profile: exit 2" 2 "$WINNOW" ingest -C "$T/unk" -q --profile nope "$T/plays.jsonl"
+grep -q 'built in: spotify-track' "$T/.err"; is "... listing the built-in ones" "$?" 0

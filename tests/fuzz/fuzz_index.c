@@ -7,8 +7,9 @@
  * with its checksum first, so the decoders behind the checksum are reached too (a
  * damaged index never gets there; a crafted one might). Whatever the bytes: an unsealed
  * value that is not exactly what the packer writes is refused as damage with a message
- * naming winnow reindex; a value that is accepted decodes without reading outside it,
- * and a row packed again from what was decoded decodes to the same fields.
+ * naming winnow reindex; a files row must also name the file of its key (role, kind of
+ * the catalog's table, number); a value that is accepted decodes without reading outside
+ * it, and a row packed again from what was decoded decodes to the same fields.
  */
 #include "fuzz.h"
 #include "internal.h"
@@ -21,6 +22,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	c.dir = "CATALOG";
 	c.err[0] = 0;
+	if (!c.kinds.n)
+		wn_kinds_init(&c.kinds);
 	uint8_t flags = data[0];
 	size_t kl = data[1], vl = size - 2 - kl;
 	uint8_t *key = malloc(kl ? kl : 1), *val = malloc(vl ? vl : 1);
@@ -39,8 +42,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((rc = wn_file_row(&c, &k, &v, &a)))
 			break;
 		FUZZ_ASSERT(vl == WN_FILEINFO_BYTES && wn_sum_ok(key, kl, val, vl));
+		/* an accepted row is the row of the file its key names */
 		uint8_t again[WN_FILEINFO_BYTES];
-		wn_fileinfo_pack(again, &a);
+		char rel[128];
+		wn_file_relpath(rel, sizeof rel, a.role, wn_catalog_kind_name(&c, a.kind), a.seq);
+		FUZZ_ASSERT(strlen(rel) == kl && !memcmp(rel, key, kl));
+		wn_fileinfo_pack(again, &a, rel);
 		wn_fileinfo_unpack(&b, again);
 		FUZZ_ASSERT(!memcmp(&a, &b, sizeof a));
 		break;
@@ -81,7 +88,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (rc) {
 		FUZZ_ASSERT(rc == WN_E_CORRUPT && strstr(c.err, "winnow reindex"));
-		FUZZ_ASSERT(!(flags & 0x80) || vl < WN_SUM_BYTES || strstr(c.err, "bytes"));
+		/* a sealed value is refused for its size, or (a files row) for naming another file */
+		FUZZ_ASSERT(!(flags & 0x80) || vl < WN_SUM_BYTES || strstr(c.err, "bytes") ||
+			((flags & 3) == 0 && strstr(c.err, " says role ")));
 	}
 	free(key);
 	free(val);

@@ -19,7 +19,7 @@ static int on_file(void *ud, size_t idx, const char *path, size_t plen, int have
 	++*files;
 	if (have_path)
 		FUZZ_ASSERT(path && strlen(path) == plen && plen < 4096);
-	FUZZ_ASSERT(m->role >= -1 && m->kind >= -1 && m->kind < WN_NKINDS);
+	FUZZ_ASSERT(m->role >= -1 && m->kind >= -1 && m->kind < WN_KINDS_MAX);
 	return 0;
 }
 

@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	wn_ingest_opts o;
 	wn_ingest_opts_init(&o);
 	o.format = "sqlite";
-	o.kind = flags & 1 ? WN_KIND_ARTIST : WN_KIND_TRACK;
+	o.kind = flags & 1 ? "artist" : "track";
 	o.sqlite_table = flags & 2 ? "tracks" : NULL;
 	o.sqlite_join = !(flags & 2);
 	o.max_line = 1 << 16;

@@ -1,6 +1,6 @@
 /*
  * fuzz_xml.c - libFuzzer target for lib/source_xml.c (the elements of an XML document,
- * read with libxml2's streaming reader, made into JSON records).
+ * parsed by libxml2's SAX2 push parser, made into JSON records).
  *
  * The first byte picks the encoding (UTF-8 or cp1252); the rest is the document.
  * Whatever the document, the source must not crash, reach no file or network (no

@@ -14,6 +14,10 @@
  *                                               database DB ("meta", "files", "track.frames",
  *                                               "track.id", ...) without resealing it
  *   wn-corrupt CATALOG del-meta KEY -           delete meta row KEY
+ *   wn-corrupt CATALOG flip-meta KEY OFFSET     flip the bits of byte OFFSET of meta row KEY
+ *                                               ("kinds", "state.track", ...), not resealed
+ *   wn-corrupt CATALOG put-meta KEY VALUE       set meta row KEY to VALUE (its text, "\n"
+ *                                               for a line end), sealed
  *
  * Every value it rewrites on purpose is sealed again with its checksum (internal.h), so
  * that only the intended inconsistency shows; flip is the one that leaves it broken.
@@ -106,7 +110,7 @@ int main(int argc, char **argv)
 	snprintf(path, sizeof path, "%s/index", argv[1]);
 	const char *op = argv[2], *kind = argv[3];
 	int rc;
-	if ((rc = mdb_env_create(&env)) || (rc = mdb_env_set_maxdbs(env, 32)) ||
+	if ((rc = mdb_env_create(&env)) || (rc = mdb_env_set_maxdbs(env, WN_MAX_DBS)) ||
 	    (rc = mdb_env_set_mapsize(env, (size_t)1 << 40)) || (rc = mdb_env_open(env, path, MDB_NOTLS, 0644)))
 		return die(3, path, rc);
 	if ((rc = mdb_txn_begin(env, NULL, 0, &txn)))
@@ -202,6 +206,38 @@ int main(int argc, char **argv)
 		}
 		if (!done)
 			return die(1, "row", 0);
+	} else if (!strcmp(op, "flip-meta") && argc == 5) {
+		MDB_val mk = { strlen(argv[3]), argv[3] }, mv;
+		size_t off = strtoull(argv[4], NULL, 10);
+		if ((rc = mdb_get(txn, db("", "meta"), &mk, &mv)))
+			return die(rc == MDB_NOTFOUND ? 1 : 3, argv[3], rc);
+		if (off >= mv.mv_size)
+			return die(1, "offset", 0);
+		uint8_t *copy = malloc(mv.mv_size);
+		if (!copy)
+			return die(3, "out of memory", 0);
+		memcpy(copy, mv.mv_data, mv.mv_size);
+		copy[off] ^= 0xff;
+		MDB_val nv = { mv.mv_size, copy };
+		rc = mdb_put(txn, db("", "meta"), &mk, &nv, 0);
+		free(copy);
+		if (rc)
+			return die(3, "put", rc);
+	} else if (!strcmp(op, "put-meta") && argc == 5) {
+		/* the value's text, "\n" read as a line end, sealed under the key */
+		size_t n = 0, len = strlen(argv[4]);
+		uint8_t *val = malloc(len + WN_SUM_BYTES);
+		if (!val)
+			return die(3, "out of memory", 0);
+		for (const char *p = argv[4]; *p; p++)
+			val[n++] = p[0] == '\\' && p[1] == 'n' ? (p++, '\n') : (uint8_t)*p;
+		MDB_val mk = { strlen(argv[3]), argv[3] };
+		wn_sum_seal(mk.mv_data, mk.mv_size, val, n);
+		MDB_val nv = { n + WN_SUM_BYTES, val };
+		rc = mdb_put(txn, db("", "meta"), &mk, &nv, 0);
+		free(val);
+		if (rc)
+			return die(3, "put", rc);
 	} else if (!strcmp(op, "del-meta")) {
 		MDB_val mk = { strlen(argv[3]), argv[3] };
 		if ((rc = mdb_del(txn, db("", "meta"), &mk, NULL)))

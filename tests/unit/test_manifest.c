@@ -201,7 +201,10 @@ static void test_bad(void)
 	bad_case("\"role\":\"shard\"", "\"role\":\"x\"", WN_MF_ROLE, "not a role");
 	bad_case("\"role\":\"shard\"", "\"role\":0", WN_MF_ROLE, "not a string");
 	bad_case("\"kind\":\"track\",", "", WN_MF_KIND, "missing");
-	bad_case("\"kind\":\"track\"", "\"kind\":\"x\"", WN_MF_KIND, "not a kind");
+	bad_case("\"kind\":\"track\"", "\"kind\":\"Track\"", WN_MF_KIND, "not a kind name");
+	bad_case("\"kind\":\"track\"", "\"kind\":\"9x\"", WN_MF_KIND, "not a kind name");
+	bad_case("\"kind\":\"track\"", "\"kind\":\"re-lease\"", WN_MF_KIND, "not a kind name");
+	bad_case("\"kind\":\"track\"", "\"kind\":\"a23456789012345678901234567890123\"", WN_MF_KIND, "not a kind name");
 	bad_case("\"kind\":\"track\"", "\"kind\":null", WN_MF_KIND, "not a string");
 	bad_case("\"xxh128\":\"ffeeddccbbaa99887766554433221100\",", "", WN_MF_XXH128, "missing");
 	bad_case("\"xxh128\":\"ffeeddccbbaa99887766554433221100\"", "\"xxh128\":\"zz\"", WN_MF_XXH128, "32 hex digits");
@@ -251,6 +254,70 @@ static void test_top(void)
 	OK(!out.have_generation && !out.have_counts, "top: neither generation nor counts usable");
 }
 
+/* Kinds: numbered in the order counts names them although files[] comes first; a kind
+ * only files[] names is added after, and its counts are missing; a name that breaks the
+ * rule is named, not taken. */
+static void test_kinds(void)
+{
+	static const char *const zero = "{\"records\":0,\"read\":0,\"kept\":0,\"duplicates\":0,\"revisions\":0,"
+		"\"rejected\":0,\"superseded\":0}";
+	wn_buf b = { 0 };
+	wn_buf_printf(&b, "{\"format_version\":1,\"fingerprint_version\":1,\"generation\":1,\"files\":[\n"
+		"  {\"path\":\"ledger/label-000001.jsonl.zst\",\"role\":\"ledger\",\"kind\":\"label\",\"bytes\":10,"
+		"\"raw_bytes\":20,\"records\":1,\"frames\":1,\"xxh128\":\"000102030405060708090a0b0c0d0e0f\"},\n"
+		"  {\"path\":\"ledger/master-000001.jsonl.zst\",\"role\":\"ledger\",\"kind\":\"master\",\"bytes\":10,"
+		"\"raw_bytes\":20,\"records\":1,\"frames\":1,\"xxh128\":\"000102030405060708090a0b0c0d0e0f\"}\n"
+		"],\"counts\":{\"track\":%s,\"artist\":%s,\"release\":%s,\"label\":%s,\"Bad\":%s}}\n", zero, zero, zero, zero, zero);
+	seen s;
+	wn_mjson out;
+	memset(&s, 0, sizeof s);
+	wn_mjson_cb cb = { .file = on_file, .field = on_field, .ud = &s };
+	IS_INT(wn_mjson_read(b.p, b.len, &cb, &out), 0, "kinds: read returns 0");
+	IS_INT(out.kinds.n, 5, "kinds: track, artist, the two counts names, the one only files[] names");
+	if (out.kinds.n == 5) {
+		tap_is_str(out.kinds.name[2], "release", "kinds: release third (counts' order)");
+		tap_is_str(out.kinds.name[3], "label", "kinds: label fourth");
+		tap_is_str(out.kinds.name[4], "master", "kinds: master last");
+	}
+	OK(s.n == 2 && s.m[0].kind == 3 && s.m[1].kind == 4, "kinds: the file callback sees the final numbers");
+	OK(!out.have_counts, "kinds: counts not usable (a bad name, master missing)");
+	int bad = 0, missing = 0;
+	for (int i = 0; i < s.nfield; i++) {
+		bad += !strcmp(s.field[i], "counts.Bad") && strstr(s.fwhy[i], "not a kind name");
+		missing += !strcmp(s.field[i], "counts.master") && strstr(s.fwhy[i], "missing");
+	}
+	OK(bad == 1, "kinds: counts.Bad named as not a kind name");
+	OK(missing == 1, "kinds: counts.master named missing");
+	/* a table given by the caller: its kinds keep their numbers and must be counted */
+	wn_kinds t;
+	wn_kinds_init(&t);
+	wn_kinds_add(&t, "label", 5);
+	wn_kinds_add(&t, "recording", 9);
+	memset(&s, 0, sizeof s);
+	cb.kinds = &t;
+	wn_mjson_read(b.p, b.len, &cb, &out);
+	OK(t.n == 6 && !strcmp(t.name[2], "label") && !strcmp(t.name[4], "release") && !strcmp(t.name[5], "master"),
+		"kinds: the caller's table kept, the others added after it");
+	OK(s.n == 2 && s.m[0].kind == 2 && s.m[1].kind == 5, "kinds: files numbered in the caller's table");
+	missing = 0;
+	for (int i = 0; i < s.nfield; i++)
+		missing += !strcmp(s.field[i], "counts.recording");
+	OK(missing == 1, "kinds: a kind of the caller's table without counts is named");
+	wn_buf_free(&b);
+	/* the name rule */
+	OK(wn_kind_valid("a") && wn_kind_valid("release_group") && wn_kind_valid("k64") &&
+		wn_kind_valid("a2345678901234567890123456789012"), "kind names that follow the rule");
+	OK(!wn_kind_valid("") && !wn_kind_valid(NULL) && !wn_kind_valid("A") && !wn_kind_valid("_a") &&
+		!wn_kind_valid("1a") && !wn_kind_valid("a-b") && !wn_kind_valid("a.b") && !wn_kind_valid("a/b") &&
+		!wn_kind_valid("a23456789012345678901234567890123"), "kind names that break it");
+	size_t kl;
+	uint32_t seq;
+	OK(!wn_kind_file_name("release_group-000012.jsonl.zst", &kl, &seq) && kl == 13 && seq == 12, "a data file name split");
+	OK(wn_kind_file_name("Release-000012.jsonl.zst", &kl, &seq) && wn_kind_file_name("release-12.jsonl.zst", &kl, &seq) &&
+		wn_kind_file_name("release-000000.jsonl.zst", &kl, &seq) && wn_kind_file_name("release-000001.jsonl", &kl, &seq),
+		"names that are not a data file's");
+}
+
 int main(void)
 {
 	test_u64();
@@ -258,5 +325,6 @@ int main(void)
 	test_bad();
 	test_optional();
 	test_top();
+	test_kinds();
 	return tap_done();
 }
