@@ -1006,6 +1006,25 @@ static int state_read(wn_catalog *c, int kind, cstate *s)
 	return 0;
 }
 
+/* The survivor policy in the header of the stored state of s->kind, whatever else the
+ * file holds (a --rebuild keeps it); "" when there is none to read. */
+static void state_policy(wn_catalog *c, const cstate *s, char *out, size_t cap)
+{
+	char rel[64];
+	uint8_t h[HDR_BYTES];
+	state_path(rel, sizeof rel, s->kname, "");
+	out[0] = 0;
+	int fd = wn_open_in(c->dirfd, rel, O_RDONLY, 0);
+	if (fd < 0)
+		return;
+	if (!wn_pread_all(fd, h, HDR_BYTES, 0) && !memcmp(h, STATE_MAGIC, 8) && memchr(h + 96, 0, HDR_BYTES - 96)) {
+		const char *field;
+		if (policy_parse((const char *)h + 96, &field) >= 0)
+			snprintf(out, cap, "%s", (const char *)h + 96);
+	}
+	close(fd);
+}
+
 /* ---- counting ---- */
 
 /* Survivors of every cluster: surv[root] (NONE where the cluster has no surviving
@@ -1280,8 +1299,8 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 		goto out;
 	if (rebuild) {
 		char keep[sizeof s.policy] = "";
-		if (!o->survivor && !s.policy[0] && state_read(c, kind, &s) == 0)
-			memcpy(keep, s.policy, sizeof keep);   /* --rebuild keeps the stored policy */
+		if (!o->survivor && !s.policy[0])
+			state_policy(c, &s, keep, sizeof keep);   /* --rebuild keeps the stored policy */
 		else if (!o->survivor)
 			memcpy(keep, s.policy, sizeof keep);
 		state_free(&s);

@@ -81,6 +81,10 @@ for p in "canonical a3" "complete a1" "priority:popularity a2" "first a1"; do
 	is "... rebuilt with the new policy, same clusters" "$(jget "$T/.out" 'd["rebuilt"], d["survivor"], d["clusters"]')" "(True, '$1', 11)"
 	is "... the survivor of a1 a2 a3 is $2" "$(survivor_of)" "$2"
 done
+"$WINNOW" cluster -C "$T/a" --survivor complete >/dev/null
+check "cluster --rebuild" "$WINNOW" cluster -C "$T/a" --rebuild --json
+is "... keeps the stored policy" "$(jget "$T/.out" 'd["rebuilt"], d["survivor"]')" "(True, 'complete')"
+check "back to first" "$WINNOW" cluster -C "$T/a" --survivor first
 must_fail "an unknown policy is a usage error" 2 "$WINNOW" cluster -C "$T/a" --survivor best
 must_fail "dups --edge of an unknown kind" 2 "$WINNOW" dups -C "$T/a" --edge fuzzy
 
