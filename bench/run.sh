@@ -88,6 +88,27 @@ echo "== winnow reindex: the index built again from the data files, in place"
 echo "  after a reindex: export and stats as before, verify --deep clean"
 measure "winnow reindex" "$KEPT" 0 -- sh -c "'$WINNOW' reindex -C '$D/cat' -q"
 
+echo "== winnow cluster: same-recording clusters of the kept tracks"
+measure "winnow cluster --rebuild" "$KEPT" 0 -- sh -c "'$WINNOW' cluster -C '$D/cat' --rebuild --json >'$D/cluster.json'"
+CL_RECS=$(jget "$D/cluster.json" records)
+[ "$CL_RECS" = "$KEPT" ] || fail "cluster covers $CL_RECS records, want $KEPT"
+[ $(($(jget "$D/cluster.json" clusters) + $(jget "$D/cluster.json" merged))) = "$KEPT" ] || fail "clusters + merged != kept"
+"$WINNOW" dups -C "$D/cat" >"$D/dups.jsonl" || fail "dups"
+# the incremental case: 99% clustered, then 1% more records ingested and clustered
+N99=$((N * 99 / 100))
+head -n "$N99" "$D/tracks.jsonl" >"$D/t99.jsonl"
+tail -n +"$((N99 + 1))" "$D/tracks.jsonl" >"$D/t01.jsonl"
+"$WINNOW" ingest -q -C "$D/inc" "$D/t99.jsonl" >/dev/null && "$WINNOW" cluster -C "$D/inc" >/dev/null &&
+	"$WINNOW" ingest -q -C "$D/inc" "$D/t01.jsonl" >/dev/null || fail "the 99% catalog"
+measure "winnow cluster (incremental, +1% records)" "$(($(jget "$D/cluster.json" records) / 100))" 0 -- \
+	sh -c "'$WINNOW' cluster -C '$D/inc' --json >'$D/cluster-inc.json'"
+cp "$D/inc/clusters/track.bin" "$D/inc.bin"
+"$WINNOW" cluster -C "$D/inc" --rebuild >/dev/null || fail "rebuild of the 99% + 1% catalog"
+cmp -s "$D/inc/clusters/track.bin" "$D/inc.bin" || fail "incremental clusters differ from a rebuild"
+CL_EDGES=$(sed -n 's/.*"edges":\({[^}]*}\).*/\1/p' "$D/cluster.json")
+CLUSTER_LINE="clusters (\`winnow cluster --rebuild\` on the $KEPT kept tracks): $(jget "$D/cluster.json" clusters) clusters, $(jget "$D/cluster.json" merged) merged, edges $CL_EDGES, $(jget "$D/cluster.json" candidates) candidates (the generator made $(jget "$D/truth.json" near_dups) near-duplicate titles and $(jget "$D/truth.json" isrc_reuses) ISRC re-uses; the rest are its unrelated records that share artist, title and duration within 2 s); clusters + merged = kept, and the incremental run after 1% more records (added $(jget "$D/cluster-inc.json" added)) wrote the same state, byte for byte, as a rebuild"
+echo "  $CLUSTER_LINE"
+
 echo "== matching keys (lib/norm.c): the titles of the same input, one thread"
 "$NORM" --min-seconds 2 "$D/tracks.jsonl" | tee "$D/norm.txt"
 NORM_LINE=$(sed -n 's/^norm: //p' "$D/norm.txt")
@@ -234,6 +255,8 @@ echo "  $GZIP_LINE"
 	echo "winnow ingest: catalog $(echo "$CAT_BYTES / 1048576" | bc) MiB, index $IDX bytes per kept record, stage seconds $(sed -n 's/.*"stage_seconds":\({[^}]*}\).*/\1/p' "$D/ingest.json")"
 	echo
 	echo "$VERIFY_LINE; over the catalog after both ingest runs: $VER_BYTES bytes, $VER_LINES lines (records, ledger and reject entries), verified clean before timing."
+	echo
+	echo "$CLUSTER_LINE."
 	echo
 	echo "matching keys (\`$NORM --min-seconds 2 tracks.jsonl\`, lib/norm.c, norm version 1): $NORM_LINE; two workspaces agreed on every key before timing."
 	echo

@@ -64,6 +64,7 @@ const char *wn_version(void);
 #define WN_E_MISMATCH   (-10) /* options conflict with those the catalog was built with */
 #define WN_E_REJECTED   (-11) /* a record was rejected and strict mode is on */
 #define WN_E_MISSING    (-12) /* a data file the index lists is not there (a partial mirror) */
+#define WN_E_STALE      (-13) /* derived data (the clusters) is not current: rebuild it */
 /* Why a record was rejected: each entry of the rejects file has one (its "reason",
  * doc/FORMAT.md section 6), and wn_strerror() gives its text. wn_ingest() returns
  * WN_E_PARSE itself when a JSON document is broken outside its records. */
@@ -444,6 +445,148 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out);
  * Errors: the reading errors above, or the value fn returned. */
 int wn_top_isrcs(wn_catalog *c, size_t limit,
 	int (*fn)(const char *isrc, size_t len, uint64_t count, void *ud), void *ud);
+
+/* ------------------------------------------------------------------------------------
+ * Clusters: the same recording under several ids
+ *
+ * wn_cluster() groups the records of a kind into clusters by the automatic edges of
+ * doc/FORMAT.md section 14.5 (same id, a linked_from id, a shared valid ISRC, equal
+ * primary artist, title core and qualifiers), never joining two records the chain guard
+ * keeps apart; such a blocked pair is a candidate, reported and never merged. The result
+ * is stored beside the index (CATALOG/clusters/<kind>.bin, FORMAT.md section 16) and kept
+ * current incrementally: a call looks only at the records added since the last one, and
+ * the clusters are the same as those of a rebuild. Every record (superseded versions too)
+ * is a member; the readers below show the surviving ones. A cluster's id is 32 hex digits,
+ * the XXH3-128 of its kind and the ordinal of its first member (FORMAT.md 16.3): it stays
+ * the same as records are added and across winnow reindex, and when two clusters merge
+ * the merged one keeps the id of the older.
+ */
+
+/* How a member joined its cluster (the edge kinds, in the order they are tried). */
+#define WN_EDGE_FIRST 0   /* the first member: it joined nothing */
+#define WN_EDGE_ID    1   /* the same id (a revision of it) */
+#define WN_EDGE_LINK  2   /* one's linked_from id is the other's id */
+#define WN_EDGE_ISRC  3   /* a valid ISRC in common, durations within 3 s, equal qualifiers */
+#define WN_EDGE_TEXT  4   /* equal primary artist, title core, qualifiers; durations within 2 s */
+#define WN_NEDGES     5
+/* "first", "id", "linked", "isrc", "text" (anything else "?"); static storage. */
+const char *wn_edge_name(int edge);
+
+typedef struct wn_cluster_opts {
+	const char *kind;             /* the records' kind (NULL: "track") */
+	int rebuild;                  /* forget the stored clusters and build them from every record */
+	/* The survivor policy: "first" (acceptance order), "canonical" (album before single
+	 * before compilation by album.album_type, then the earliest album.release_date, then
+	 * album.id and track_number), "complete" (most non-empty top-level fields) or
+	 * "priority:FIELD" (the greatest number at FIELD); ties go to the earliest record.
+	 * NULL: the stored one ("first" when there is none). Another policy than the stored
+	 * one rebuilds the clusters. */
+	const char *survivor;
+	/* When *cancel becomes non-zero the call stops soon and returns WN_E_INTERRUPTED,
+	 * leaving the stored clusters as they were. May be NULL. */
+	volatile const int *cancel;
+} wn_cluster_opts;
+
+/* Set every field of *o to its default. */
+void wn_cluster_opts_init(wn_cluster_opts *o);
+
+typedef struct wn_cluster_result {
+	uint64_t records;             /* records clustered: every ordinal, superseded ones too */
+	uint64_t added;               /* of them, looked at by this call (0: it was current) */
+	uint64_t clusters;            /* clusters holding a surviving record, singletons included */
+	uint64_t merged;              /* surviving records that are not their cluster's survivor */
+	uint64_t edges[WN_NEDGES];    /* joins made, by edge kind (edges[WN_EDGE_FIRST] is 0) */
+	uint64_t candidates;          /* pairs an edge would have joined that the guard kept apart
+	                                 and that are still in different clusters */
+	int rebuilt;                  /* the clusters were built from every record */
+	char survivor[160];           /* the policy in use */
+	double seconds;
+} wn_cluster_result;
+
+/* Bring the clusters of o->kind up to date. The handle must be open for writing (the
+ * writer lock keeps ingest out while it runs). The stored clusters are replaced by one
+ * atomic rename, so an interruption (kill -9 included) leaves the old ones, and running
+ * it again gives the result an uninterrupted run gives. A no-op when they are current.
+ * Memory: about 200 bytes per record of the kind.
+ * Errors: WN_E_USAGE (read-only handle, not a kind name, bad policy), WN_E_NOTFOUND (no
+ * such kind), WN_E_CORRUPT (a shard, or the
+ * stored clusters, fail their checksums: the message says which; stored clusters that
+ * are damaged or of another norm or Unicode version need o->rebuild), WN_E_MISSING (a
+ * shard is not there), WN_E_INTERRUPTED, WN_E_LMDB, WN_E_NOMEM, errno (I/O, ENOSPC). */
+int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res);
+
+/* One member of a cluster, as the readers below hand it out (valid during the call). */
+typedef struct wn_cluster_member {
+	const char *id;               /* the record's id */
+	size_t id_len;
+	uint64_t ordinal;
+	int edge;                     /* WN_EDGE_*: how it joined (WN_EDGE_FIRST: the first member) */
+	const char *to, *via;         /* the edge ran from via (a member of the part that joined:
+	                                 this one, or one that joined it) to `to`, the member it
+	                                 joined through; NULL for the first member */
+	size_t to_len, via_len;
+	const char *evidence;         /* the edge's evidence as a JSON object: {"id":...},
+	                                 {"linked_from":...}, {"isrc":...,"duration_ms":[...]},
+	                                 {"artist":...,"title":...,"qualifiers":[...],"duration_ms":[...]};
+	                                 "null" for the first member */
+	size_t evidence_len;
+	const char *rec;              /* the record's bytes (wn_cluster_get only, else NULL) */
+	size_t rec_len;
+} wn_cluster_member;
+
+typedef struct wn_cluster_view {
+	char id[33];                  /* the cluster id, 32 lower-case hex digits */
+	const char *kind;
+	size_t n;                     /* surviving members, survivor first, then in catalog order */
+	const wn_cluster_member *m;
+} wn_cluster_view;
+
+typedef int (*wn_cluster_fn)(const wn_cluster_view *v, void *ud);
+
+/* The readers of clusters take a kind name (NULL: "track") and share these errors
+ * besides the reading errors above: WN_E_USAGE (not a kind name), WN_E_NOTFOUND (the
+ * catalog has no such kind),
+ * WN_E_STALE (the clusters are not current: none yet, records added since, or built by
+ * another norm or Unicode version or survivor policy; the message names the winnow
+ * command to run), WN_E_CORRUPT (the stored clusters fail their checksum). */
+
+/* Every cluster of kind with at least min_size surviving members (0 counts as 2), in
+ * the order of their first members, passed to fn. With edge >= 0 only the clusters in
+ * which some member joined by that edge kind.
+ * Errors: WN_E_USAGE (bad kind or edge), those above, or the value fn returned. */
+int wn_dups(wn_catalog *c, const char *kind, uint64_t min_size, int edge, wn_cluster_fn fn, void *ud);
+
+/* A candidate: two records an edge (via_edge) would have joined, kept apart by the chain
+ * guard for `reason` ("qualifiers differ", "isrc and duration differ"). */
+typedef struct wn_candidate {
+	const char *kind;
+	const char *a, *b;            /* their ids (a the later one) */
+	size_t a_len, b_len;
+	char cluster_a[33], cluster_b[33];
+	int via_edge;
+	const char *reason;
+} wn_candidate;
+
+/* Every candidate of kind whose records are still in different clusters, in the order
+ * they were found, passed to fn. Errors: as wn_dups. */
+int wn_candidates(wn_catalog *c, const char *kind, int (*fn)(const wn_candidate *x, void *ud), void *ud);
+
+/* The cluster `cluster_id` (32 hex digits): fn once, with every surviving member and its
+ * record (survivor first). Errors: WN_E_NOTFOUND (no cluster of kind has that id, or none
+ * of its members survives), those above, or the value fn returned. */
+int wn_cluster_get(wn_catalog *c, const char *kind, const char *cluster_id, wn_cluster_fn fn, void *ud);
+
+/* The cluster of the surviving record with this id: *cluster receives its id (33 bytes),
+ * and survivor (survivor_cap bytes, NUL-terminated, truncated) the survivor's id.
+ * Errors: WN_E_NOTFOUND (no surviving record has the id), those above. */
+int wn_cluster_of(wn_catalog *c, const char *kind, const char *id, size_t idlen, char cluster[33], char *survivor,
+	size_t survivor_cap);
+
+/* One record per cluster: each cluster's survivor, in catalog order (singletons
+ * included). survivor: the policy (NULL: the stored one); a policy other than the stored
+ * one must be "first", the others need their values, which wn_cluster stores: WN_E_STALE
+ * naming the command otherwise. Errors: those above, or the value emit returned. */
+int wn_export_clusters(wn_catalog *c, const char *kind, const char *survivor, wn_emit_fn emit, void *ud);
 
 /* ------------------------------------------------------------------------------------
  * Tamper evidence: SHA-256 beside XXH128

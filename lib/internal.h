@@ -30,6 +30,7 @@
  *   ingest.c     the ingest pipeline (ingest.h): ingest_parse.c the parsing thread,
  *                ingest_ckpt.c checkpoints and "pending"
  *   query.c      export, get, stats
+ *   cluster.c    same-recording clusters: the builder, the stored state, its readers
  *   reindex.c    the index built again from the data files (winnow reindex)
  *   verify.c     checking a catalog or a bare folder (verify.h): verify_report.c,
  *                verify_files.c, verify_frames.c, verify_index.c, verify_counts.c
@@ -496,6 +497,11 @@ int wn_frame_load_upto(wn_catalog *c, int fd, const char *rel, const wn_frameinf
 	wn_buf *scratch, ZSTD_DCtx *dctx);
 /* Find the n-th line (0-based) of a decompressed frame. 0, or -1 if it holds fewer. */
 int wn_frame_line(const char *raw, size_t len, uint32_t n, const char **line, size_t *linelen);
+/* ---- clusters (cluster.c) ---- */
+/* Read and check the stored clusters of kind (checksum, sizes, versions): 0 and *records
+ * they cover; ENOENT when there are none; WN_E_CORRUPT or WN_E_STALE with c->err. */
+int wn_cluster_check(wn_catalog *c, int kind, uint64_t *records);
+
 /* Was record `ord` superseded by a later version? 1, 0, or an LMDB error. */
 int wn_is_superseded(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord);
 

@@ -24,7 +24,96 @@ int wn_record_parser(wn_json *j, const wn_profile *p, unsigned what)
 		rc = wn_json_set_slot(j, WN_SLOT_ISRC + i, i < p->n_isrc ? p->isrc[i] : NULL);
 	for (int i = 0; i < p->n_ignore && !rc && (what & WN_RECORD_FP); i++)
 		rc = wn_json_add_ignore(j, p->ignore[i]);
+	int m = (what & WN_RECORD_MATCH) != 0;
+	if (!rc)
+		rc = wn_json_set_slot(j, WN_SLOT_TITLE, m && p->title[0] ? p->title : NULL);
+	if (!rc)
+		rc = wn_json_set_slot(j, WN_SLOT_ARTISTS, m && p->artists[0] ? p->artists : NULL);
+	if (!rc)
+		rc = wn_json_set_slot(j, WN_SLOT_DURATION, m && p->duration[0] ? p->duration : NULL);
+	if (!rc)
+		rc = wn_json_set_slot(j, WN_SLOT_LINK, m ? WN_LINK_PATH : NULL);
 	return rc;
+}
+
+/* ---- the fields matching reads ---- */
+
+/* The integer part of a duration: a JSON number literal or a string of digits (a CSV
+ * column), with an optional fraction; anything else, or a negative value, is none. */
+static uint32_t duration_ms(const wn_jslot *v)
+{
+	if (v->type != WN_JT_NUMBER && v->type != WN_JT_STRING)
+		return WN_NODUR;
+	uint64_t ms = 0;
+	size_t i = 0;
+	for (; i < v->len && v->ptr[i] >= '0' && v->ptr[i] <= '9'; i++)
+		if ((ms = ms * 10 + (uint64_t)(v->ptr[i] - '0')) >= WN_NODUR)
+			return WN_NODUR;
+	if (!i || (i < v->len && v->ptr[i] != '.' && v->ptr[i] != 'e' && v->ptr[i] != 'E'))
+		return WN_NODUR;
+	if (i < v->len && v->ptr[i] != '.')
+		return WN_NODUR;   /* an exponent: not a duration anyone writes */
+	for (i++; i < v->len; i++)
+		if (v->ptr[i] < '0' || v->ptr[i] > '9')
+			return WN_NODUR;
+	return (uint32_t)ms;
+}
+
+/* One element of a structured artist list: a string, or an object's "name" string. */
+static int list_name(wn_jread *j, char *out, size_t *len)
+{
+	if (wn_jread_peek(j) == '"')
+		return wn_jread_str(j, out, WN_MAX_NAME, len) ? -1 : 1;
+	if (wn_jread_peek(j) != '{')
+		return wn_jread_skip(j, 1) ? -1 : 0;
+	int found = 0;
+	wn_jread_eat(j, '{');
+	while (wn_jread_peek(j) == '"') {
+		char key[8];
+		size_t kl;
+		if (wn_jread_str(j, key, sizeof key, &kl) || !wn_jread_eat(j, ':'))
+			return -1;
+		if (!found && kl == 4 && !memcmp(key, "name", 4) && wn_jread_peek(j) == '"') {
+			if (wn_jread_str(j, out, WN_MAX_NAME, len))
+				return -1;
+			found = 1;
+		} else if (wn_jread_skip(j, 2)) {
+			return -1;
+		}
+		wn_jread_eat(j, ',');
+	}
+	return wn_jread_eat(j, '}') ? found : -1;
+}
+
+void wn_record_fields(const wn_jresult *jr, wn_fields *f)
+{
+	const wn_jslot *t = &jr->slot[WN_SLOT_TITLE], *a = &jr->slot[WN_SLOT_ARTISTS];
+	const wn_jslot *l = &jr->slot[WN_SLOT_LINK];
+	f->title = t->type == WN_JT_STRING ? t->ptr : NULL;
+	f->title_len = f->title ? t->len : 0;
+	f->nnames = 0;
+	f->credit = a->type == WN_JT_STRING ? a->ptr : NULL;
+	f->credit_len = f->credit ? a->len : 0;
+	if (a->type == WN_JT_ARRAY) {
+		/* raw text the parser has checked: each element a name, in credit order */
+		wn_jread j = { a->ptr, a->ptr + a->len };
+		wn_jread_eat(&j, '[');
+		while (wn_jread_peek(&j) >= 0 && wn_jread_peek(&j) != ']' && f->nnames < WN_MAX_NAMES) {
+			char *dst = f->buf + (size_t)f->nnames * WN_MAX_NAME;
+			size_t len = 0;
+			int got = list_name(&j, dst, &len);
+			if (got < 0)
+				break;
+			if (got && len) {
+				f->name[f->nnames] = dst;
+				f->name_len[f->nnames++] = len < WN_MAX_NAME ? len : WN_MAX_NAME - 1;
+			}
+			wn_jread_eat(&j, ',');
+		}
+	}
+	f->dur_ms = duration_ms(&jr->slot[WN_SLOT_DURATION]);
+	f->link = (l->type == WN_JT_STRING || l->type == WN_JT_NUMBER) && l->len ? l->ptr : NULL;
+	f->link_len = f->link ? l->len : 0;
 }
 
 void wn_record_isrcs(const wn_jresult *jr, wn_isrcs *out)

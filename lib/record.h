@@ -21,12 +21,23 @@ struct wn_profile;
 #define WN_MAX_ISRCS 32   /* ISRCs of one record that are indexed (the first ones) */
 #define WN_ID_BUF (WN_MAX_ID + 1)   /* a composite or content id is built in a buffer of this size */
 
-/* The parser slots wn_record_parser() fills: the ISRC paths, then the id's parts; a
- * caller may use slots from WN_SLOT_FREE on for its own paths (ingest's newest:FIELD). */
-enum { WN_SLOT_ISRC, WN_SLOT_ISRC2, WN_SLOT_ID, WN_SLOT_FREE = WN_SLOT_ID + 8 };
+/* The parser slots wn_record_parser() fills: the ISRC paths, the id's parts, then (with
+ * WN_RECORD_MATCH) the profile's title, artists and duration and the link path; a caller
+ * may use slots from WN_SLOT_FREE on for its own paths (ingest's newest:FIELD, the
+ * cluster builder's survivor fields). */
+enum {
+	WN_SLOT_ISRC, WN_SLOT_ISRC2, WN_SLOT_ID,
+	WN_SLOT_TITLE = WN_SLOT_ID + 8, WN_SLOT_ARTISTS, WN_SLOT_DURATION, WN_SLOT_LINK,
+	WN_SLOT_FREE
+};
 
 /* What the parser must compute besides the id and ISRC slots. */
 #define WN_RECORD_FP 1    /* the profile's --ignore-field paths, so fingerprints are the catalog's */
+#define WN_RECORD_MATCH 2 /* the fields matching reads (wn_record_fields) */
+
+/* Where a record names the id it was relinked from (the Web API's track relinking): its
+ * id and this one are the same recording (FORMAT.md 14.5, the link edge). */
+#define WN_LINK_PATH "linked_from.id"
 
 /* Set parser j up to read records as the profile p says: the id's parts from
  * WN_SLOT_ID on, the ISRC paths in WN_SLOT_ISRC/WN_SLOT_ISRC2, and with WN_RECORD_FP
@@ -78,5 +89,28 @@ size_t wn_isrc_norm(char *out, const char *isrc, size_t n); /* upper-case, [A-Z0
  * when the value is not a valid ISRC. */
 uint64_t wn_isrc_valid(const char *isrc, size_t n);
 uint64_t wn_fp_key(const uint8_t fp[16]);             /* the fp map's key: the first 8 bytes */
+
+/* ---- the fields matching reads (parser set up with WN_RECORD_MATCH) ---- */
+#define WN_MAX_NAMES 16         /* artists of a structured list that are read (the first ones) */
+#define WN_MAX_NAME 256         /* bytes of one name that are read */
+#define WN_NODUR UINT32_MAX     /* no usable duration */
+
+typedef struct wn_fields {
+	const char *title;          /* a string at the title path, or NULL */
+	size_t title_len;
+	int nnames;                 /* a structured list: an array of names or of objects with "name" */
+	const char *name[WN_MAX_NAMES];
+	size_t name_len[WN_MAX_NAMES];
+	const char *credit;         /* else a string at the artists path (a credit to split), or NULL */
+	size_t credit_len;
+	uint32_t dur_ms;            /* a number (or a string of digits) at the duration path, in ms,
+	                               its integer part; WN_NODUR when absent, negative or >= 2^32-1 */
+	const char *link;           /* a string or number at WN_LINK_PATH, or NULL */
+	size_t link_len;
+	char buf[WN_MAX_NAMES * WN_MAX_NAME];   /* unescaped names */
+} wn_fields;
+/* Read the matching fields of a record parsed with WN_RECORD_MATCH; pointers go into jr
+ * and f->buf. Cannot fail: a field of another shape counts as absent. */
+void wn_record_fields(const wn_jresult *jr, wn_fields *f);
 
 #endif

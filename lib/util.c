@@ -33,6 +33,7 @@ const char *wn_strerror(int code)
 	case WN_E_MISMATCH: return "options conflict with the catalog";
 	case WN_E_REJECTED: return "record rejected";
 	case WN_E_MISSING: return "a data file is missing";
+	case WN_E_STALE: return "the clusters are not current";
 	case WN_E_PARSE: return "malformed JSON";
 	case WN_E_UTF8: return "invalid UTF-8";
 	case WN_E_DEPTH: return "nesting too deep";

@@ -264,6 +264,18 @@ static int verify_run(vctx *x, wn_pool *pool, vworker *ws, int nw)
 				wn_vcheck_index_kind(x, &ws[nw], kd);
 	}
 	wn_vcheck_counters(x);
+	/* the stored clusters (derived data beside the index): their checksum and sizes */
+	for (int kd = 0; c && kd < (int)c->kinds.n; kd++) {
+		uint64_t n = 0;
+		int crc = wn_cluster_check(c, kd, &n);
+		if (crc == WN_E_CORRUPT)
+			wn_vprob(x, PK_CHECKSUM, &NOLOC, "%s", c->err);
+		else if (crc == WN_E_STALE)
+			wn_vprob(x, PK_NOTE, &NOLOC, "%s", c->err);
+		else if (crc && crc != ENOENT)
+			return wn_vfail(x, crc, "%s", c->err);
+		c->err[0] = 0;
+	}
 	if (x->res->files_skipped)
 		wn_vprob(x, PK_NOTE, &NOLOC, "%llu listed file%s (%llu bytes) not checked (%s)",
 			(unsigned long long)x->res->files_skipped, x->res->files_skipped == 1 ? "" : "s",

@@ -88,5 +88,7 @@ int cmd_reindex(int argc, char **argv);
 int cmd_get(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+int cmd_dups(int argc, char **argv);
 
 #endif

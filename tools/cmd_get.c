@@ -1,24 +1,31 @@
 /*
  * cmd_get.c - `winnow get`: records by id, or every track with an ISRC.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 
 static const char usage[] =
-	"usage: winnow get -C CATALOG [--kind KIND] ID ...\n"
+	"usage: winnow get -C CATALOG [--kind KIND] [--json] ID ...\n"
 	"       winnow get -C CATALOG --isrc ISRC ...\n"
+	"       winnow get -C CATALOG [--kind KIND] --cluster CLUSTER\n"
 	"\n"
 	"Prints the surviving record of each ID (JSONL, in the order given), or every surviving\n"
-	"track that carries the ISRC (catalog order). Each record is checked against the\n"
-	"index first. Exit status 1 if any was not found, or damaged, or in a missing shard.\n"
+	"record of the kind that carries the ISRC (catalog order), or every surviving member\n"
+	"of a cluster (winnow cluster, winnow dups), survivor first. Each record is checked\n"
+	"against the index first. Exit status 1 if any was not found, or damaged, or in a\n"
+	"missing shard, or if the clusters are not current.\n"
 	"\n"
 	"  -C, --catalog DIR        the catalog\n"
 	"  -k, --kind KIND          the records' kind: track (default), artist, or any other\n"
 	"                           kind the catalog holds\n"
 	"  -i, --isrc               the arguments are ISRCs: the records of the kind that carry\n"
 	"                           them (compared upper-case, letters and digits only)\n"
+	"      --cluster CLUSTER    the members of the cluster with this id (32 hex digits)\n"
+	"      --json               for each ID one object: {\"id\",\"cluster\",\"survivor\",\n"
+	"                           \"merged\",\"record\"}: its cluster and that cluster's survivor\n"
 	"  -h, --help               print this text\n";
 
 typedef struct many {
@@ -39,13 +46,57 @@ static int many_fn(size_t i, const char *rec, size_t len, void *ud)
 	return out_line(rec, len, m->o);
 }
 
+static int cluster_members(const wn_cluster_view *v, void *ud)
+{
+	for (size_t i = 0; i < v->n; i++) {
+		int rc = out_line(v->m[i].rec, v->m[i].rec_len, ud);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* get --json ID: the record with its cluster and survivor */
+static int copy_rec(const char *rec, size_t len, void *ud)
+{
+	char **p = ud;
+	free(*p);
+	if (!(*p = malloc(len + 1)))
+		return ENOMEM;
+	memcpy(*p, rec, len);
+	(*p)[len] = 0;
+	return 0;
+}
+
+static int get_json(wn_catalog *cat, const char *kind, const char *id, outbuf *o)
+{
+	char *rec = NULL, cluster[33], survivor[1024];
+	size_t n = strlen(id);
+	int rc = wn_get(cat, kind, id, n, copy_rec, &rec);
+	if (!rc)
+		rc = wn_cluster_of(cat, kind, id, n, cluster, survivor, sizeof survivor);
+	if (!rc) {
+		out_str(o, "{\"id\":");
+		out_json_str(o, id, n);
+		out_fmt(o, ",\"cluster\":\"%s\",\"survivor\":", cluster);
+		out_json_str(o, survivor, strlen(survivor));
+		out_fmt(o, ",\"merged\":%s,\"record\":", strcmp(survivor, id) ? "true" : "false");
+		out_str(o, rec);
+		out_str(o, "}\n");
+	}
+	free(rec);
+	return rc;
+}
+
+enum { O_CLUSTER = 256, O_JSON };
+
 int cmd_get(int argc, char **argv)
 {
 	static const struct option lo[] = { { "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "isrc", 0, 0, 'i' },
-		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
-	const char *dir = NULL;
+		{ "cluster", 1, 0, O_CLUSTER }, { "json", 0, 0, O_JSON }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+	const char *dir = NULL, *cluster = NULL;
 	const char *kind = "track";
-	int isrc = 0, c, e;
+	int isrc = 0, json = 0, c, e;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "C:k:ih", lo, NULL)) != -1) {
 		switch (c) {
@@ -55,13 +106,21 @@ int cmd_get(int argc, char **argv)
 				return e;
 			break;
 		case 'i': isrc = 1; break;
+		case O_CLUSTER: cluster = optarg; break;
+		case O_JSON: json = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return usage_error("get", "bad option");
 		}
 	}
 	if (!dir)
 		return usage_error("get", "-C CATALOG is required");
-	if (optind >= argc)
+	if (cluster && (isrc || json))
+		return usage_error("get", "--cluster takes no --isrc or --json");
+	if (cluster && optind < argc)
+		return usage_error("get", "unexpected argument '%s' (--cluster gives the members)", argv[optind]);
+	if (json && isrc)
+		return usage_error("get", "--json is for ids, not --isrc");
+	if (optind >= argc && !cluster)
 		return usage_error("get", isrc ? "no ISRC given" : "no ID given");
 	wn_catalog *cat;
 	int rc = open_catalog(&cat, dir, WN_OPEN_READ);
@@ -70,7 +129,18 @@ int cmd_get(int argc, char **argv)
 	outbuf out;
 	out_init(&out);
 	int status = EXIT_OK;
-	if (isrc) {
+	if (cluster) {
+		rc = wn_cluster_get(cat, kind, cluster, cluster_members, &out);
+	} else if (json) {
+		for (int i = optind; i < argc && !rc; i++) {
+			rc = get_json(cat, kind, argv[i], &out);
+			if (rc == WN_E_NOTFOUND) {
+				die(0, "%s", wn_catalog_errmsg(cat));
+				status = EXIT_DATA;
+				rc = 0;
+			}
+		}
+	} else if (isrc) {
 		for (int i = optind; i < argc; i++) {
 			rc = wn_get_isrc(cat, kind, argv[i], strlen(argv[i]), out_line, &out);
 			if (rc == WN_E_NOTFOUND) {

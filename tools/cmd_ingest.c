@@ -25,6 +25,8 @@ static const char usage[] =
 	"                           [a-z][a-z0-9_]{0,31} (recording, release, label, ...); each\n"
 	"                           kind has its own shards, ledger, rejects, ids and counts\n"
 	"      --json               print the counts as one JSON object on stdout\n"
+	"      --cluster            bring the kind's clusters up to date at the end (winnow\n"
+	"                           cluster; --json then adds \"cluster\" with its counts)\n"
 	"      --on-conflict P      when an id comes again with other content: first (default:\n"
 	"                           keep the stored version), last (keep the new one), or\n"
 	"                           newest:FIELD (keep the one with the greater FIELD)\n"
@@ -153,9 +155,9 @@ int cmd_ingest(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
 		O_CKPT, O_PROGRESS, O_NOPROGRESS, O_DIGEST, O_FORMAT, O_MAP, O_ENCODING, O_RPATH, O_TYPES, O_EMPTYNULL, O_DELIM,
-		O_UNWRAP, O_TABLE, O_JOIN, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE };
+		O_UNWRAP, O_TABLE, O_JOIN, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE, O_CLUSTER };
 	static const struct option lo[] = {
-		{ "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "json", 0, 0, O_JSON },
+		{ "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "json", 0, 0, O_JSON }, { "cluster", 0, 0, O_CLUSTER },
 		{ "on-conflict", 1, 0, O_CONFLICT }, { "ignore-field", 1, 0, O_IGNORE }, { "id-field", 1, 0, O_IDF },
 		{ "isrc-field", 1, 0, O_ISRCF }, { "strict", 0, 0, O_STRICT }, { "level", 1, 0, 'l' },
 		{ "frame-size", 1, 0, O_FRAME }, { "shard-size", 1, 0, O_SHARD }, { "max-line", 1, 0, O_MAXLINE },
@@ -185,7 +187,7 @@ int cmd_ingest(int argc, char **argv)
 	size_t nlist[NLISTS] = { 0 };
 	static uint8_t key[4096];
 	const char *key_file = NULL;
-	int json = 0;
+	int json = 0, cluster = 0;
 	const char *digest = NULL;
 	progress pr = { .on = isatty(2) };
 	uint64_t v;
@@ -199,6 +201,7 @@ int cmd_ingest(int argc, char **argv)
 				return e;
 			break;
 		case O_JSON: json = 1; break;
+		case O_CLUSTER: cluster = 1; break;
 		case O_CONFLICT:
 			if (!strcmp(optarg, "first"))
 				o.on_conflict = WN_CONFLICT_FIRST;
@@ -394,6 +397,16 @@ int cmd_ingest(int argc, char **argv)
 	if (rejects_shown)
 		fprintf(stderr, "winnow: rejected records are in %s/rejects/ with their reasons\n", dir);
 	int status = EXIT_OK;
+	wn_cluster_result cr;
+	int crc = -1;
+	if (!rc && cluster) {
+		wn_cluster_opts co;
+		wn_cluster_opts_init(&co);
+		co.kind = o.kind;
+		co.cancel = &wn_interrupted;
+		if ((crc = wn_cluster(cat, &co, &cr)))
+			status = report(cat, crc, "cluster");
+	}
 	if (rc)
 		status = report(cat, rc, "ingest");
 	else if (r.read && !r.kept && r.rejected == r.read) {
@@ -437,6 +450,14 @@ int cmd_ingest(int argc, char **argv)
 			(unsigned long long)r.resumed_records, (unsigned long long)r.bytes_in, r.seconds,
 			r.seconds > 0 ? (r.read - r.resumed_records) / r.seconds : 0, rc ? "false" : "true",
 			r.t_read, r.t_parse, r.t_dedup, r.t_store, r.t_commit, r.t_merge, r.t_input_wait, r.t_compress_wait, r.t_compress);
+		if (crc == 0) {
+			out.len--;   /* the closing brace and newline: add the clusters' counts */
+			out.len--;
+			out_fmt(&out, ",\"cluster\":{\"records\":%llu,\"added\":%llu,\"clusters\":%llu,\"merged\":%llu,"
+				"\"candidates\":%llu,\"seconds\":%.3f}}\n", (unsigned long long)cr.records,
+				(unsigned long long)cr.added, (unsigned long long)cr.clusters, (unsigned long long)cr.merged,
+				(unsigned long long)cr.candidates, cr.seconds);
+		}
 	} else if (!rc || r.read) {
 		/* after a failure: what the catalog holds, up to the last checkpoint */
 		if (rc && rc != WN_E_REJECTED)
@@ -448,6 +469,10 @@ int cmd_ingest(int argc, char **argv)
 			out_fmt(&out, " (%llu of them read before an interruption)", (unsigned long long)r.resumed_records);
 		out_fmt(&out, "; %.2f s, %.0f records/s\n", r.seconds,
 			r.seconds > 0 ? (r.read - r.resumed_records) / r.seconds : 0);
+		if (crc == 0)
+			out_fmt(&out, "clusters: %llu records in %llu clusters, %llu merged, %llu candidates; %.2f s\n",
+				(unsigned long long)cr.records, (unsigned long long)cr.clusters, (unsigned long long)cr.merged,
+				(unsigned long long)cr.candidates, cr.seconds);
 	}
 	int os = out_end(&out, NULL);
 	wn_catalog_close(cat);

@@ -25,6 +25,8 @@ static const struct cmd {
 	{ "stats", cmd_stats, "counts, sizes and the index's cost per record" },
 	{ "verify", cmd_verify, "prove a catalog whole, or locate what is broken" },
 	{ "reindex", cmd_reindex, "build the index again from the data files, or a catalog from a mirror" },
+	{ "cluster", cmd_cluster, "group the same recording under different ids into clusters" },
+	{ "dups", cmd_dups, "the clusters of more than one record, as JSON lines" },
 };
 
 static void help(FILE *f)
@@ -93,6 +95,7 @@ int exit_for(int rc)
 	case WN_E_CORRUPT:
 	case WN_E_REJECTED:
 	case WN_E_MISSING:
+	case WN_E_STALE:
 	case WN_E_NOTFOUND: return EXIT_DATA;
 	}
 	return EXIT_IO;
