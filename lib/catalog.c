@@ -109,77 +109,7 @@ void wn_file_relpath(char *out, size_t cap, int role, const char *kind, uint32_t
 	snprintf(out, cap, "%s/%s-%06u.jsonl.zst", wn_role_dir(role), kind, seq);
 }
 
-/* ---- kinds ----
- * The table is meta "kinds": the names in number order, each followed by '\n'. A catalog
- * without it has the built-in two (every catalog written before kinds had names). */
-
-static const char *const builtin_kinds[WN_NBUILTIN_KINDS] = { "track", "artist" };
-
-int wn_kind_name_ok(const char *s, size_t n)
-{
-	if (!s || !n || n > WN_KIND_NAME_MAX || s[0] < 'a' || s[0] > 'z')
-		return 0;
-	for (size_t i = 1; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'))
-			return 0;
-	return 1;
-}
-
-int wn_kind_valid(const char *name)
-{
-	return name && wn_kind_name_ok(name, strlen(name));
-}
-
-void wn_kinds_init(wn_kinds *t)
-{
-	memset(t, 0, sizeof *t);
-	for (int k = 0; k < WN_NBUILTIN_KINDS; k++)
-		strcpy(t->name[k], builtin_kinds[k]);
-	t->n = WN_NBUILTIN_KINDS;
-}
-
-int wn_kinds_find(const wn_kinds *t, const char *s, size_t n)
-{
-	for (int k = 0; k < t->n; k++)
-		if (strlen(t->name[k]) == n && !memcmp(t->name[k], s, n))
-			return k;
-	return -1;
-}
-
-int wn_kinds_add(wn_kinds *t, const char *s, size_t n)
-{
-	if (!wn_kind_name_ok(s, n))
-		return WN_KINDS_BAD;
-	int k = wn_kinds_find(t, s, n);
-	if (k >= 0)
-		return k;
-	if (t->n >= WN_KINDS_MAX)
-		return WN_KINDS_FULL;
-	memcpy(t->name[t->n], s, n);
-	t->name[t->n][n] = 0;
-	return t->n++;
-}
-
-const char *wn_kinds_name(const wn_kinds *t, int k)
-{
-	return k >= 0 && k < t->n ? t->name[k] : "?";
-}
-
-int wn_kind_file_name(const char *name, size_t *kind_len, uint32_t *seq)
-{
-	const char *dash = strchr(name, '-');
-	if (!dash || !wn_kind_name_ok(name, (size_t)(dash - name)))
-		return -1;
-	const char *d = dash + 1, *e = d;
-	uint64_t v = 0;
-	while (*e >= '0' && *e <= '9' && e - d < 11)
-		v = v * 10 + (uint64_t)(*e++ - '0');
-	if (e - d < 6 || strcmp(e, ".jsonl.zst") || v == 0 || v > UINT32_MAX)
-		return -1;
-	*kind_len = (size_t)(dash - name);
-	*seq = (uint32_t)v;
-	return 0;
-}
+/* ---- kinds (the table itself is util.c's: manifest.c and reindex.c read it too) ---- */
 
 const char *wn_catalog_kind_name(const wn_catalog *c, int k)
 {
@@ -209,8 +139,10 @@ static int load_kinds(wn_catalog *c, MDB_txn *txn)
 				"what is not a kind name", (int)((nl ? nl : end) - p > 40 ? 40 : (nl ? nl : end) - p), p, c->dir);
 		p = nl + 1;
 	}
+	wn_kinds builtin;
+	wn_kinds_init(&builtin);
 	for (int k = 0; k < WN_NBUILTIN_KINDS; k++)
-		if (t.n <= k || strcmp(t.name[k], builtin_kinds[k]))
+		if (t.n <= k || strcmp(t.name[k], builtin.name[k]))
 			return wn_seterr(c, WN_E_CORRUPT, "index: meta kinds does not begin with track and artist: the index is "
 				"damaged; rebuild it from the data files with `winnow reindex -C %s`", c->dir);
 	c->kinds = t;

@@ -112,45 +112,6 @@ static int store_profile(ing *g, MDB_txn *txn)
 	return wn_catalog_put_profile(c, txn, g->kind, &g->prof);
 }
 
-int wn_note_run_renames(ing *g, MDB_txn *txn)
-{
-	wn_catalog *c = g->c;
-	const wn_profile *p = &g->prof, *s = c->prof[g->kind];
-	if (!g->fixed || !s)
-		return 0;
-	int same = p->n_rename == s->n_rename;
-	for (int i = 0; same && i < p->n_rename; i++)
-		same = !strcmp(p->rename_from[i], s->rename_from[i]) && !strcmp(p->rename_to[i], s->rename_to[i]);
-	if (same)
-		return 0;
-	char key[WN_KIND_NAME_MAX + 16];
-	snprintf(key, sizeof key, "renames.%s", g->kname);
-	MDB_val v;
-	wn_buf b = { 0 };
-	int rc = wn_meta_get(c, txn, key, &v);
-	if (rc && rc != WN_E_NOTFOUND)
-		return rc;
-	/* a JSON array, one object a run: its generation, its inputs, its renames */
-	rc = rc ? wn_buf_puts(&b, "[") : wn_buf_put(&b, v.mv_data, v.mv_size - 1) || wn_buf_puts(&b, ",");
-	rc |= wn_buf_printf(&b, "{\"generation\":%llu,\"inputs\":[", (unsigned long long)c->generation + 1);
-	for (size_t i = 0; i < g->n_in; i++) {
-		rc |= wn_buf_puts(&b, i ? "," : "");
-		rc |= wn_buf_json_bytes(&b, g->in[i].name, strlen(g->in[i].name));
-	}
-	rc |= wn_buf_puts(&b, "],\"rename\":[");
-	for (int i = 0; i < p->n_rename; i++) {
-		rc |= wn_buf_puts(&b, i ? ",[" : "[");
-		rc |= wn_buf_json_str(&b, p->rename_from[i], strlen(p->rename_from[i]));
-		rc |= wn_buf_puts(&b, ",");
-		rc |= wn_buf_json_str(&b, p->rename_to[i], strlen(p->rename_to[i]));
-		rc |= wn_buf_puts(&b, "]");
-	}
-	rc |= wn_buf_puts(&b, "]}]");
-	rc = rc ? WN_E_NOMEM : wn_meta_put(c, txn, key, b.p, b.len);
-	wn_buf_free(&b);
-	return rc;
-}
-
 /* ---- ledger and rejects ---- */
 
 static int add_entry(ing *g, wn_series *s)

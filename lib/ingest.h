@@ -159,10 +159,6 @@ typedef struct pctx {
 	double t_parse;
 } pctx;
 
-/* Record, in meta "renames.<kind>", the run's own renames of its inputs' fields when
- * they are not the profile's (ingest.c). 0 or an error. */
-int wn_note_run_renames(ing *g, MDB_txn *txn);
-
 /* ---- parsing ahead: slots of parsed records (ingest_parse.c says how) ---- */
 
 #define SLOTS 8

@@ -22,6 +22,49 @@
 #include <stdarg.h>
 #include <stdlib.h>
 
+/* ---- the run's own renames, noted at its end ---- */
+
+/* Record, in meta "renames.<kind>", the run's own renames of its inputs' fields when they
+ * are not the profile's (FORMAT.md 15.2, input_renames). 0 or an error. */
+static int note_run_renames(ing *g, MDB_txn *txn)
+{
+	wn_catalog *c = g->c;
+	const wn_profile *p = &g->prof, *s = c->prof[g->kind];
+	if (!g->fixed || !s)
+		return 0;
+	int same = p->n_rename == s->n_rename;
+	for (int i = 0; same && i < p->n_rename; i++)
+		same = !strcmp(p->rename_from[i], s->rename_from[i]) && !strcmp(p->rename_to[i], s->rename_to[i]);
+	if (same)
+		return 0;
+	char key[WN_KIND_NAME_MAX + 16];
+	snprintf(key, sizeof key, "renames.%s", g->kname);
+	MDB_val v;
+	wn_buf b = { 0 };
+	int rc = wn_meta_get(c, txn, key, &v);
+	if (rc && rc != WN_E_NOTFOUND)
+		return rc;
+	/* a JSON array, one object a run: its generation, its inputs, its renames */
+	rc = rc ? wn_buf_puts(&b, "[") : wn_buf_put(&b, v.mv_data, v.mv_size - 1) || wn_buf_puts(&b, ",");
+	rc |= wn_buf_printf(&b, "{\"generation\":%llu,\"inputs\":[", (unsigned long long)c->generation + 1);
+	for (size_t i = 0; i < g->n_in; i++) {
+		rc |= wn_buf_puts(&b, i ? "," : "");
+		rc |= wn_buf_json_bytes(&b, g->in[i].name, strlen(g->in[i].name));
+	}
+	rc |= wn_buf_puts(&b, "],\"rename\":[");
+	for (int i = 0; i < p->n_rename; i++) {
+		rc |= wn_buf_puts(&b, i ? ",[" : "[");
+		rc |= wn_buf_json_str(&b, p->rename_from[i], strlen(p->rename_from[i]));
+		rc |= wn_buf_puts(&b, ",");
+		rc |= wn_buf_json_str(&b, p->rename_to[i], strlen(p->rename_to[i]));
+		rc |= wn_buf_puts(&b, "]");
+	}
+	rc |= wn_buf_puts(&b, "]}]");
+	rc = rc ? WN_E_NOMEM : wn_meta_put(c, txn, key, b.p, b.len);
+	wn_buf_free(&b);
+	return rc;
+}
+
 /* ---- "pending": where an interrupted run stood ----
  * Text, one item a line (FORMAT.md 11.6):
  *   counts READ KEPT DUPLICATES REVISIONS REJECTED SUPERSEDED BYTES
@@ -341,7 +384,7 @@ static int ckpt_txn(ing *g, ckjob *j)
 			if (!rc)
 				rc = wn_meta_put(c, txn, "generation", gen, 8);
 			if (!rc)
-				rc = wn_note_run_renames(g, txn);
+				rc = note_run_renames(g, txn);
 		} else {
 			rc = wn_meta_put(c, txn, key, j->pending.p, j->pending.len);
 		}
