@@ -9,6 +9,8 @@
  *   json.c       strict JSON, canonical fingerprint (json.h); jread.c: a token reader
  *                for winnow's own JSON files (jread.h)
  *   record.c     a record's keys: id rule, ISRC, hashes, the parser set-up (record.h)
+ *   profile.c    a kind's record profile: built-ins, options, checks, JSON (profile.h);
+ *                transform.c its transforms on a record (transform.h)
  *   norm.c       matching keys: normalised text (utf8proc), title analysis, artist
  *                lists, the match predicates and the chain guard (norm.h)
  *   digest.c     whole-file XXH128 and SHA-256
