@@ -237,6 +237,25 @@ static inline const char *skip_ws(const char *p, const char *e)
 	return p;
 }
 
+/* The token reader's whitespace, peek and eat, inline: they run once a member. */
+static inline void ws(walk *w)
+{
+	w->j.p = skip_ws(w->j.p, w->j.e);
+}
+static inline int peek(walk *w)
+{
+	ws(w);
+	return w->j.p < w->j.e ? (unsigned char)*w->j.p : -1;
+}
+static inline int eat(walk *w, char ch)
+{
+	if (peek(w) == (unsigned char)ch) {
+		w->j.p++;
+		return 1;
+	}
+	return 0;
+}
+
 /* Past one value at p (after whitespace): where it ends, or NULL. */
 static const char *skip_value(const char *p, const char *e)
 {
@@ -326,22 +345,22 @@ static int copy_value(walk *w, int depth)
 static int pseudo_value(walk *w, int depth)
 {
 	wn_xform *x = w->x;
-	int ch = wn_jread_peek(&w->j);
+	int ch = peek(w);
 	if (depth > WN_JSON_MAX_DEPTH)
 		return bad(w, "nested too deep");
 	if (ch == '{' || ch == '[') {
 		char close = ch == '{' ? '}' : ']';
 		w->j.p++;
 		int rc = put(w, ch == '{' ? "{" : "[", 1);
-		for (int first = 1; !rc && !wn_jread_eat(&w->j, close); first = 0) {
-			if (!first && !wn_jread_eat(&w->j, ','))
+		for (int first = 1; !rc && !eat(w, close); first = 0) {
+			if (!first && !eat(w, ','))
 				return bad(w, ch == '{' ? "expected ',' or '}'" : "expected ',' or ']'");
 			if (!first)
 				rc = put(w, ",", 1);
 			if (!rc && ch == '{') {
-				wn_jread_ws(&w->j);
+				ws(w);
 				const char *ks = w->j.p;
-				if (wn_jread_str(&w->j, NULL, 0, NULL) || !wn_jread_eat(&w->j, ':'))
+				if (wn_jread_str(&w->j, NULL, 0, NULL) || !eat(w, ':'))
 					return bad(w, "malformed member");
 				rc = put(w, ks, (size_t)(w->j.p - ks));   /* the key as written, and ':' */
 			}
@@ -362,7 +381,7 @@ static int pseudo_value(walk *w, int depth)
 		v = (const uint8_t *)x->str.p;
 		n = x->str.len;
 	} else {
-		wn_jread_ws(&w->j);
+		ws(w);
 		const char *s = w->j.p;
 		if (wn_jread_skip(&w->j, depth))
 			return bad(w, "malformed value");
@@ -392,7 +411,7 @@ static int member_value(walk *w, int node, int kept, int depth)
 	const tnode *t = node >= 0 ? &w->x->node[node] : NULL;
 	if (t && (t->flags & N_PSEUDO))
 		return pseudo_value(w, depth);
-	int ch = wn_jread_peek(&w->j);
+	int ch = peek(w);
 	if (t && t->child >= 0 && (ch == '{' || ch == '['))
 		return rebuild(w, node, kept || (t->flags & N_KEEP), depth);
 	return copy_value(w, depth);
@@ -405,30 +424,30 @@ static int rebuild(walk *w, int node, int kept, int depth)
 	int projecting = x->p->n_keep && !kept;
 	if (depth > WN_JSON_MAX_DEPTH)
 		return bad(w, "nested too deep");
-	int ch = wn_jread_peek(&w->j);
+	int ch = peek(w);
 	int rc;
 	if (ch == '[') {
 		w->j.p++;
 		if ((rc = put(w, "[", 1)))
 			return rc;
 		int el = child_of(x, node, "[]", 2);
-		for (int first = 1; !wn_jread_eat(&w->j, ']'); first = 0) {
-			if (!first && (!wn_jread_eat(&w->j, ',') || (rc = put(w, ",", 1))))
+		for (int first = 1; !eat(w, ']'); first = 0) {
+			if (!first && (!eat(w, ',') || (rc = put(w, ",", 1))))
 				return rc ? rc : bad(w, "expected ',' or ']'");
 			if ((rc = member_value(w, el, kept, depth + 1)))
 				return rc;
 		}
 		return put(w, "]", 1);
 	}
-	if (!wn_jread_eat(&w->j, '{'))
+	if (!eat(w, '{'))
 		return bad(w, depth ? "malformed value" : "not an object");
 	if ((rc = put(w, "{", 1)))
 		return rc;
 	int n_out = 0;
-	for (int first = 1; !wn_jread_eat(&w->j, '}'); first = 0) {
-		if (!first && !wn_jread_eat(&w->j, ','))
+	for (int first = 1; !eat(w, '}'); first = 0) {
+		if (!first && !eat(w, ','))
 			return bad(w, "expected ',' or '}'");
-		wn_jread_ws(&w->j);
+		ws(w);
 		int esc = 0;
 		const char *ks = w->j.p, *ke = ks < w->j.e && *ks == '"' ? skip_str(ks, w->j.e, &esc) : NULL;
 		const char *key;
@@ -446,7 +465,7 @@ static int rebuild(walk *w, int node, int kept, int depth)
 			key = x->str.p;
 			klen = x->str.len;
 		}
-		if (!wn_jread_eat(&w->j, ':'))
+		if (!eat(w, ':'))
 			return bad(w, "expected ':' after key");
 		int c = child_of(x, node, key, klen);
 		const tnode *t = c >= 0 ? &x->node[c] : NULL;
