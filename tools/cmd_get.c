@@ -56,14 +56,17 @@ static int many_fn(size_t i, const char *rec, size_t len, void *ud)
 }
 
 /* get -: ids one a line on standard input, answered GET_BATCH at a time (each batch is one
- * wn_get_many call: its frames are read once), so memory does not grow with the input.
+ * wn_get_many call: its frames are read once, so the larger the batch the fewer times a
+ * frame is decoded), so memory does not grow with the input. The ids are packed in an
+ * arena of GET_ARENA bytes; a batch also ends when it is full.
  * A line that cannot be an id is reported with its number and counts as missing. */
-#define GET_BATCH 8192
+#define GET_BATCH 65536
 #define GET_SLOT (WN_MAX_ID + 2)   /* an id, one more byte to see that it is too long, a NUL */
+#define GET_ARENA ((size_t)4 << 20)
 
 static int get_stdin(wn_catalog *cat, const char *kind, outbuf *out, int *missing, int *read_err)
 {
-	char *store = malloc((size_t)GET_BATCH * GET_SLOT);
+	char *store = malloc(GET_ARENA);
 	char **ids = malloc(GET_BATCH * sizeof *ids);
 	size_t *lens = malloc(GET_BATCH * sizeof *lens);
 	uint64_t *lines = malloc(GET_BATCH * sizeof *lines);
@@ -72,16 +75,14 @@ static int get_stdin(wn_catalog *cat, const char *kind, outbuf *out, int *missin
 		rc = WN_E_NOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < GET_BATCH; i++)
-		ids[i] = store + i * GET_SLOT;
 	many m = { out, ids, kind, 0, lines };
 	uint64_t lineno = 0;
 	int c = 0;
 	while (c != EOF && !rc && !out->err) {
-		size_t n = 0;
-		while (n < GET_BATCH) {
+		size_t n = 0, used = 0;
+		while (n < GET_BATCH && GET_ARENA - used >= GET_SLOT) {
 			size_t len = 0, total = 0;
-			char *p = ids[n];
+			char *p = ids[n] = store + used;
 			while ((c = getc_unlocked(stdin)) != EOF && c != '\n') {
 				if (total++ < GET_SLOT - 1)
 					p[len++] = (char)c;
@@ -100,7 +101,7 @@ static int get_stdin(wn_catalog *cat, const char *kind, outbuf *out, int *missin
 				/* the ones before it first, so that the messages come in input order */
 				if (n) {
 					rc = wn_get_many(cat, kind, (const char *const *)ids, lens, n, many_fn, &m);
-					n = 0;
+					n = used = 0;
 					if (rc)
 						break;
 				}
@@ -111,6 +112,7 @@ static int get_stdin(wn_catalog *cat, const char *kind, outbuf *out, int *missin
 			lens[n] = len;
 			lines[n] = lineno;
 			n++;
+			used += len + 1;
 			if (c == EOF)
 				break;
 		}

@@ -12,12 +12,12 @@ check "ingest" "$WINNOW" ingest -C "$T/cat" -q "$T/in.jsonl"
 grep -o '^{"id":"[^"]*"' "$T/all.jsonl" | cut -d'"' -f4 >"$T/all.ids"
 is "the export has an id on every line" "$(wc -l <"$T/all.ids" | tr -d ' ')" "$(wc -l <"$T/all.jsonl" | tr -d ' ')"
 
-# 20000 ids drawn with repeats: more than one batch, frames asked for again and again
-shuf -r -n 20000 --random-source=<(yes) "$T/all.ids" >"$T/ids"
+# 70000 ids drawn with repeats: more than one batch (65536), frames asked for again and again
+shuf -r -n 70000 --random-source=<(yes) "$T/all.ids" >"$T/ids"
 # the record each id should give, from the export
 awk 'NR == FNR { match($0, /^\{"id":"[^"]*"/); rec[substr($0, 8, RLENGTH - 8)] = $0; next } { print rec[$0] }' \
 	"$T/all.jsonl" "$T/ids" >"$T/want"
-check "get - with 20000 ids exits 0" "$WINNOW" get -C "$T/cat" - <"$T/ids"
+check "get - with 70000 ids exits 0" "$WINNOW" get -C "$T/cat" - <"$T/ids"
 cmp -s "$T/.out" "$T/want"
 is "... gives each id's record, in input order" "$?" 0
 is "... and says nothing on stderr" "$(wc -c <"$T/.err" | tr -d ' ')" 0
