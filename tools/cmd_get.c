@@ -207,6 +207,9 @@ int cmd_get(int argc, char **argv)
 	if (optind >= argc && !cluster)
 		return usage_error("get", isrc ? "no ISRC given" : "no ID given");
 	int from_stdin = !cluster && optind + 1 == argc && !strcmp(argv[optind], "-");
+	for (int i = optind; i < argc && !from_stdin && !isrc; i++)
+		if (!strcmp(argv[i], "-"))
+			return usage_error("get", "- (ids on standard input) must be the only argument");
 	if (from_stdin && (isrc || json))
 		return usage_error("get", "- (ids on standard input) takes no --isrc or --json");
 	wn_catalog *cat;

@@ -61,6 +61,7 @@ check "get - with empty input exits 0" "$WINNOW" get -C "$T/cat" - </dev/null
 is "... and prints nothing" "$(wc -c <"$T/.out" | tr -d ' ')$(wc -c <"$T/.err" | tr -d ' ')" 00
 must_fail "get - --json is a usage error" 2 "$WINNOW" get -C "$T/cat" --json - </dev/null
 must_fail "get --isrc - is a usage error" 2 "$WINNOW" get -C "$T/cat" --isrc - </dev/null
+must_fail "get - with an id beside it is a usage error" 2 "$WINNOW" get -C "$T/cat" "$(head -n 1 "$T/ids")" - </dev/null
 
 # composite ids: the JSON array text, one a line
 cat >"$T/charts.jsonl" <<'X'
