@@ -77,6 +77,14 @@ awk 'NR % 7 == 1 && match($0, /"id":"[0-9A-Za-z]+"/) { print substr($0, RSTART +
 	shuf -n "$LOOKUPS" --random-source=<(yes) >"$D/ids.txt"
 measure "winnow get (random ids)" "$(wc -l <"$D/ids.txt")" 0 -- sh -c "xargs '$WINNOW' get -C '$D/cat' <'$D/ids.txt' >'$D/got.jsonl'"
 [ "$(wc -l <"$D/got.jsonl")" = "$(wc -l <"$D/ids.txt")" ] || fail "get returned $(wc -l <"$D/got.jsonl") of $(wc -l <"$D/ids.txt")"
+# the same ids on standard input: one process, batches of 65536; the same records in the same order
+measure "winnow get - (random ids on stdin)" "$(wc -l <"$D/ids.txt")" 0 -- sh -c "'$WINNOW' get -C '$D/cat' - <'$D/ids.txt' >'$D/got-stdin.jsonl'"
+cmp -s "$D/got.jsonl" "$D/got-stdin.jsonl" || fail "get - gave other records than get with the ids as arguments"
+# one id per process, warm: what a single lookup costs, process start included
+ONE=$(head -n 1 "$D/ids.txt")
+"$WINNOW" get -C "$D/cat" "$ONE" >"$D/one.jsonl" && [ "$(head -n 1 "$D/got.jsonl")" = "$(cat "$D/one.jsonl")" ] || fail "get of one id"
+measure "winnow get (one id, warm; 200 processes)" 200 0 -- \
+	sh -c "for i in \$(seq 200); do '$WINNOW' get -C '$D/cat' '$ONE' >/dev/null || exit 1; done"
 
 echo "== winnow reindex: the index built again from the data files, in place"
 # correctness first: after a reindex the catalog answers as before

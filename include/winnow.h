@@ -101,6 +101,10 @@ size_t wn_json_quote(char *out, const char *s, size_t n);
 #define WN_KIND_NAME_MAX 32
 #define WN_KINDS_MAX     64
 
+/* The longest id a record may have, in bytes (a composite id as its JSON array text):
+ * a record with a longer one is rejected, so no longer id is ever found. */
+#define WN_MAX_ID 512
+
 /* Is `name` a kind name (the rule above)? 1 or 0; NULL is not. Cannot fail. */
 int wn_kind_valid(const char *name);
 

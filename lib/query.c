@@ -273,6 +273,10 @@ int wn_get_many(wn_catalog *c, const char *kind_name, const char *const *ids, co
 	}
 	if (!rc)
 		qsort(w, nw, sizeof *w, cmp_want_ord);
+	/* the wanted records of a frame come in ordinal order: each line is found from the
+	 * one before (cur, its line number cur_n), so a frame is scanned once, not once per id */
+	const char *cur = NULL;
+	uint32_t cur_n = 0;
 	for (size_t k = 0; k < nw && !rc; k++) {
 		if (!k || w[k].ord > w[k - 1].fi.first_ord + w[k - 1].fi.nrec - 1) {
 			/* a new frame: how far into it do the wanted records go? */
@@ -287,17 +291,21 @@ int wn_get_many(wn_catalog *c, const char *kind_name, const char *const *ids, co
 			    (rc = prof->n_ignore ? wn_frame_load_fd(c, fd, rel, &w[k].fi, &raw, &scratch)
 			                           : wn_frame_load_upto(c, fd, rel, &w[k].fi, upto, &raw, &scratch, dctx)))
 				break;
+			cur = raw.p;
+			cur_n = 0;
 		} else {
 			w[k].fi = w[k - 1].fi;
 		}
 		const char *line;
 		size_t len;
 		uint32_t nth = (uint32_t)(w[k].ord - w[k].fi.first_ord);
-		if (wn_frame_line(raw.p, raw.len, nth, &line, &len)) {
+		if (wn_frame_line(cur, (size_t)(raw.p + raw.len - cur), nth - cur_n, &line, &len)) {
 			rc = wn_frame_damaged(c, rel, &w[k].fi, "record %llu (line %u of the frame) is not there",
 				(unsigned long long)w[k].ord, nth + 1);
 			break;
 		}
+		cur = line;
+		cur_n = nth;
 		/* the frame was not checked: the record must be the one the index holds */
 		wn_jresult jr;
 		if (wn_json_record(json, line, len, &jr)) {

@@ -16,7 +16,7 @@
 
 struct wn_profile;
 
-#define WN_MAX_ID 512     /* longer ids are never stored (they are rejected as "missing id") */
+/* WN_MAX_ID (winnow.h): longer ids are never stored (they are rejected as "missing id") */
 #define WN_MAX_ISRC 64    /* bytes of an ISRC value that take part in its normal form */
 #define WN_MAX_ISRCS 32   /* ISRCs of one record that are indexed (the first ones) */
 #define WN_ID_BUF (WN_MAX_ID + 1)   /* a composite or content id is built in a buffer of this size */

@@ -55,6 +55,9 @@ void out_json_str(outbuf *o, const char *s, size_t n);
  * not UTF-8, a backslash and then the name with those escaped (\\ \n \r \t \xHH), as
  * sha256sum and xxhsum print such names. */
 void out_name(outbuf *o, const char *name);
+/* Are the n bytes at s valid UTF-8 (no overlong form, surrogate or code point past
+ * U+10FFFF)? 1 or 0. */
+int utf8_valid(const char *s, size_t n);
 /* a record callback (wn_record_fn) for an outbuf: the record and a newline */
 int out_line(const char *rec, size_t len, void *ud);
 /* flush and close stdout; returns 0 or an errno */

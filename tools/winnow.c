@@ -255,11 +255,11 @@ void out_json_str(outbuf *o, const char *s, size_t n)
  * Then, as sha256sum and xxhsum mark such a name, it is preceded by a backslash and those
  * bytes are escaped: \\ \n \r \t, and \xHH for the rest. */
 
-/* Bytes of the UTF-8 sequence at s (n left) that may be shown as they are: 1-4, or 0. */
-static size_t utf8_plain(const unsigned char *s, size_t n)
+/* Bytes of the valid UTF-8 sequence at s (n left, n > 0): 1-4, or 0 if it is not one. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
 {
-	if (s[0] >= 0x20 && s[0] < 0x7f)
-		return s[0] != '\\';
+	if (s[0] < 0x80)
+		return 1;
 	size_t len = s[0] >= 0xf0 && s[0] < 0xf5 ? 4 : s[0] >= 0xe0 && s[0] < 0xf0 ? 3 : s[0] >= 0xc2 && s[0] < 0xe0 ? 2 : 0;
 	if (!len || len > n)
 		return 0;
@@ -271,7 +271,27 @@ static size_t utf8_plain(const unsigned char *s, size_t n)
 		(uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3f) << 12 | (uint32_t)(s[2] & 0x3f) << 6 | (s[3] & 0x3f);
 	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp < 0xe000))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
 		return 0;   /* overlong, surrogate, out of range */
-	return cp >= 0x80 && cp < 0xa0 ? 0 : len;
+	return len;
+}
+
+int utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	for (size_t i = 0, k; i < n; i += k)
+		if (!(k = utf8_seq(u + i, n - i)))
+			return 0;
+	return 1;
+}
+
+/* Bytes of the UTF-8 sequence at s (n left) that may be shown as they are: 1-4, or 0. */
+static size_t utf8_plain(const unsigned char *s, size_t n)
+{
+	if (s[0] < 0x80)
+		return s[0] >= 0x20 && s[0] < 0x7f && s[0] != '\\';
+	size_t len = utf8_seq(s, n);
+	if (len == 2 && s[0] == 0xc2 && s[1] < 0xa0)
+		return 0;   /* a C1 control, U+0080-U+009F */
+	return len;
 }
 
 void out_name(outbuf *o, const char *name)
