@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# t0950-listen.sh - pooled listening histories: the built-in profile of kind "listen"
+# (spotify-listen) for Spotify's extended streaming history. A play is its time and its
+# track; IP addresses and user agents are dropped, the account name pseudonymised, so the
+# kind needs --key-file; none of them is anywhere in the catalog, compressed or not.
+. "$(dirname "$0")/lib.sh"
+
+# the catalog's files, decompressed where they are zstd, as one text
+catalog_text() { (cd "$1" && for f in $(find . -type f | sort); do case $f in *.zst) zstd -dcq "$f" 2>/dev/null ;; *) cat "$f" ;; esac; done); }
+nowhere() { ! catalog_text "$1" | grep -aqF -- "$2"; }
+
+head -c 32 /dev/urandom >"$T/key"
+# generation 1 (endsong_N.json): username, ip_addr_decrypted, user_agent_decrypted
+cat >"$T/endsong_0.json" <<'JSON'
+[{"ts":"2021-05-01T10:00:00Z","username":"alice_w77","platform":"Android OS","ms_played":1000,"conn_country":"DE",
+  "ip_addr_decrypted":"203.0.113.77","user_agent_decrypted":"unknown-agent-4242",
+  "master_metadata_track_name":"Song A","master_metadata_album_artist_name":"Art","spotify_track_uri":"spotify:track:AAA",
+  "incognito_mode":false},
+ {"ts":"2021-05-01T10:05:00Z","username":"alice_w77","platform":"Android OS","ms_played":2000,"conn_country":"DE",
+  "ip_addr_decrypted":"203.0.113.77","user_agent_decrypted":"unknown-agent-4242",
+  "master_metadata_track_name":"Song B","master_metadata_album_artist_name":"Art","spotify_track_uri":"spotify:track:BBB",
+  "incognito_mode":false},
+ {"ts":"2021-05-01T10:00:00Z","username":"alice_w77","platform":"Android OS","ms_played":1000,"conn_country":"DE",
+  "ip_addr_decrypted":"203.0.113.77","user_agent_decrypted":"unknown-agent-4242",
+  "master_metadata_track_name":"Song A","master_metadata_album_artist_name":"Art","spotify_track_uri":"spotify:track:AAA",
+  "incognito_mode":false}]
+JSON
+# generation 2 (Streaming_History_Audio_*.json): ip_addr, no username
+cat >"$T/Streaming_History_Audio_2023_0.json" <<'JSON'
+[{"ts":"2023-03-19T18:31:37Z","platform":"android","ms_played":174424,"conn_country":"FR","ip_addr":"198.51.100.23",
+  "master_metadata_track_name":"Song C","master_metadata_album_artist_name":"Other","spotify_track_uri":"spotify:track:CCC",
+  "incognito_mode":false},
+ {"ts":"2023-03-19T18:35:00Z","platform":"android","ms_played":1000,"conn_country":"FR","ip_addr":"198.51.100.23",
+  "master_metadata_track_name":"Song A","master_metadata_album_artist_name":"Art","spotify_track_uri":"spotify:track:AAA",
+  "incognito_mode":false}]
+JSON
+
+must_fail "the listen kind without a key is refused" 2 "$WINNOW" ingest -C "$T/p" --kind listen "$T/endsong_0.json"
+grep -q "needs the key: --key-file" "$T/.err"; is "... saying it needs --key-file" "$?" 0
+[ ! -d "$T/p/shards" ] || [ -z "$(ls "$T/p/shards")" ]; is "... and nothing is stored" "$?" 0
+
+check "generation 1 ingested with the built-in profile" \
+	"$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" --json -q "$T/endsong_0.json"
+is "two plays kept, Spotify's repeated row a duplicate" "$(counts "$T/.out")" "3 2 1 0 0"
+adds_up "$T/.out" "generation 1"
+check "the same export again" "$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" --json -q "$T/endsong_0.json"
+is "... is all duplicates" "$(counts "$T/.out")" "3 0 3 0 0"
+check "generation 2 into the same pool" \
+	"$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" --json -q "$T/Streaming_History_Audio_2023_0.json"
+is "... its two plays kept" "$(counts "$T/.out")" "2 2 0 0 0"
+"$WINNOW" stats -C "$T/p" --json | python3 -c '
+import json,sys; p=json.load(sys.stdin)["kinds"]["listen"]["profile"]
+assert p["builtin"]=="spotify-listen" and p["id"]==["ts","spotify_track_uri"], p
+assert sorted(p["drop"])==["ip_addr","ip_addr_decrypted","user_agent_decrypted"] and p["pseudonymise"]==["username"], p'
+is "the stored profile is spotify-listen with its privacy rules" "$?" 0
+check "get a play by (ts, track URI)" "$WINNOW" get -C "$T/p" --kind listen '["2021-05-01T10:05:00Z","spotify:track:BBB"]'
+want=$(python3 - "$T/key" <<'PY'
+import hmac, hashlib, sys
+print(hmac.new(open(sys.argv[1], "rb").read(), b"alice_w77", hashlib.sha256).hexdigest()[:32])
+PY
+)
+is "... its username is the keyed pseudonym" "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["username"])' <"$T/.out")" "$want"
+for v in 203.0.113.77 198.51.100.23 unknown-agent-4242 alice_w77; do
+	nowhere "$T/p" "$v"; is "\"$v\" is nowhere in the pool (shards, ledger, rejects, index)" "$?" 0
+done
+check "verify --deep of the pool" "$WINNOW" verify -C "$T/p" --deep
+must_fail "a later run with another key is refused" 2 \
+	"$WINNOW" ingest -C "$T/p" --kind listen --key-file <(head -c 32 /dev/urandom) "$T/endsong_0.json"
+
+# the real sample, when present
+real=$SHARED/streaming-history-2023-sample.json
+if [ -r "$real" ]; then
+	check "the real generation-2 sample" "$WINNOW" ingest -C "$T/r" --kind listen --key-file "$T/key" --json -q "$real"
+	adds_up "$T/.out" "the real sample"
+	is "... nothing rejected" "$(json_get "$T/.out" rejected)" 0
+else
+	skip "the real generation-2 sample" "$real absent"
+	skip "the real sample: counts add up" "$real absent"
+	skip "... nothing rejected" "$real absent"
+fi
