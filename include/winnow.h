@@ -191,6 +191,8 @@ typedef struct wn_ingest_opts {
 	size_t n_pseudonymise;
 	const uint8_t *key;           /* the pseudonymisation key (never stored), key_len bytes */
 	size_t key_len;
+	const char *contributor;      /* whose records these are: stored only as its keyed pseudonym, injected as
+	                               * the member "contributor" of each record (needs a pseudonymising profile) */
 	/* Called a few times a second from the ingesting thread (may be NULL). */
 	void (*progress)(const wn_progress *p, void *ud);
 	void *progress_ud;

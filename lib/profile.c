@@ -36,9 +36,9 @@ static const builtin builtins[] = {
 	{ "musicbrainz-artist", "artist", "json", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL } },
 	{ "musicbrainz-release", "release", NULL, "id", { NULL }, "title", "artist-credit", NULL, "barcode", { NULL }, { NULL } },
 	/* Spotify's extended streaming history (endsong_N.json, Streaming_History_Audio_*.json):
-	 * a play is its time and its track; network addresses and user agents are never
+	 * a play is its contributor's (--contributor), its time and its track; network addresses and user agents are never
 	 * stored, the account name only as its pseudonym (so the kind needs a key) */
-	{ "spotify-listen", "listen", NULL, "ts+spotify_track_uri", { NULL }, "master_metadata_track_name",
+	{ "spotify-listen", "listen", NULL, "contributor+ts+spotify_track_uri", { NULL }, "master_metadata_track_name",
 		"master_metadata_album_artist_name", "ms_played", NULL,
 		{ "ip_addr", "ip_addr_decrypted", "user_agent_decrypted" }, { "username" } },
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # t0950-listen.sh - pooled listening histories: the built-in profile of kind "listen"
-# (spotify-listen) for Spotify's extended streaming history. A play is its time and its
-# track; IP addresses and user agents are dropped, the account name pseudonymised, so the
+# (spotify-listen) for Spotify's extended streaming history. A play is (contributor, time, track);
+# IP addresses and user agents are dropped, the account and contributor names pseudonymised, so the
 # kind needs --key-file; none of them is anywhere in the catalog, compressed or not.
 . "$(dirname "$0")/lib.sh"
 
@@ -40,37 +40,54 @@ grep -q "needs the key: --key-file" "$T/.err"; is "... saying it needs --key-fil
 [ ! -d "$T/p/shards" ] || [ -z "$(ls "$T/p/shards")" ]; is "... and nothing is stored" "$?" 0
 
 check "generation 1 ingested with the built-in profile" \
-	"$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" --json -q "$T/endsong_0.json"
+	"$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" --contributor "Alice Member" --json -q "$T/endsong_0.json"
 is "two plays kept, Spotify's repeated row a duplicate" "$(counts "$T/.out")" "3 2 1 0 0"
 adds_up "$T/.out" "generation 1"
-check "the same export again" "$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" --json -q "$T/endsong_0.json"
+check "the same export again" "$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" --contributor "Alice Member" --json -q "$T/endsong_0.json"
 is "... is all duplicates" "$(counts "$T/.out")" "3 0 3 0 0"
 check "generation 2 into the same pool" \
-	"$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" --json -q "$T/Streaming_History_Audio_2023_0.json"
+	"$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" --contributor "Alice Member" --json -q "$T/Streaming_History_Audio_2023_0.json"
 is "... its two plays kept" "$(counts "$T/.out")" "2 2 0 0 0"
 "$WINNOW" stats -C "$T/p" --json | python3 -c '
 import json,sys; p=json.load(sys.stdin)["kinds"]["listen"]["profile"]
-assert p["builtin"]=="spotify-listen" and p["id"]==["ts","spotify_track_uri"], p
+assert p["builtin"]=="spotify-listen" and p["id"]==["contributor","ts","spotify_track_uri"], p
 assert sorted(p["drop"])==["ip_addr","ip_addr_decrypted","user_agent_decrypted"] and p["pseudonymise"]==["username"], p'
 is "the stored profile is spotify-listen with its privacy rules" "$?" 0
-check "get a play by (ts, track URI)" "$WINNOW" get -C "$T/p" --kind listen '["2021-05-01T10:05:00Z","spotify:track:BBB"]'
-want=$(python3 - "$T/key" <<'PY'
-import hmac, hashlib, sys
-print(hmac.new(open(sys.argv[1], "rb").read(), b"alice_w77", hashlib.sha256).hexdigest()[:32])
-PY
-)
+# pseudo VALUE: its keyed pseudonym, computed here independently
+pseudo() { python3 -c 'import hmac,hashlib,sys; print(hmac.new(open(sys.argv[1],"rb").read(), sys.argv[2].encode(), hashlib.sha256).hexdigest()[:32])' "$T/key" "$1"; }
+ca=$(pseudo "Alice Member")
+check "get a play by (contributor pseudonym, ts, track URI)" "$WINNOW" get -C "$T/p" --kind listen "[\"$ca\",\"2021-05-01T10:05:00Z\",\"spotify:track:BBB\"]"
+is "... its contributor is the keyed pseudonym of the name" "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["contributor"])' <"$T/.out")" "$ca"
+want=$(pseudo alice_w77)
 is "... its username is the keyed pseudonym" "$(python3 -c 'import json,sys; print(json.load(sys.stdin)["username"])' <"$T/.out")" "$want"
 for v in 203.0.113.77 198.51.100.23 unknown-agent-4242 alice_w77; do
 	nowhere "$T/p" "$v"; is "\"$v\" is nowhere in the pool (shards, ledger, rejects, index)" "$?" 0
 done
 check "verify --deep of the pool" "$WINNOW" verify -C "$T/p" --deep
 must_fail "a later run with another key is refused" 2 \
-	"$WINNOW" ingest -C "$T/p" --kind listen --key-file <(head -c 32 /dev/urandom) "$T/endsong_0.json"
+	"$WINNOW" ingest -C "$T/p" --kind listen --key-file <(head -c 32 /dev/urandom) --contributor "Alice Member" "$T/endsong_0.json"
+
+# ---- the contributor ----
+must_fail "the listen kind without --contributor is refused" 2 \
+	"$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" "$T/endsong_0.json"
+grep -q "identified by their contributor: --contributor NAME" "$T/.err"; is "... saying so" "$?" 0
+must_fail "--contributor with a profile that pseudonymises nothing is refused" 2 \
+	"$WINNOW" ingest -C "$T/q" --contributor "Alice Member" "$T/endsong_0.json"
+# another member played the same track at the same second
+check "another member's export of the same plays" \
+	"$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" --contributor "Bob Member" --json -q "$T/Streaming_History_Audio_2023_0.json"
+is "... stays two plays of hers: kept, not duplicates" "$(counts "$T/.out")" "2 2 0 0 0"
+check "... and her export again" \
+	"$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" --contributor "Bob Member" --json -q "$T/Streaming_History_Audio_2023_0.json"
+is "... is all duplicates" "$(counts "$T/.out")" "2 0 2 0 0"
+for v in "Alice Member" "Bob Member"; do
+	nowhere "$T/p" "$v"; is "the contributor name \"$v\" is nowhere in the pool" "$?" 0
+done
 
 # the real sample, when present
 real=$SHARED/streaming-history-2023-sample.json
 if [ -r "$real" ]; then
-	check "the real generation-2 sample" "$WINNOW" ingest -C "$T/r" --kind listen --key-file "$T/key" --json -q "$real"
+	check "the real generation-2 sample" "$WINNOW" ingest -C "$T/r" --kind listen --key-file "$T/key" --contributor "Real Member" --json -q "$real"
 	adds_up "$T/.out" "the real sample"
 	is "... nothing rejected" "$(json_get "$T/.out" rejected)" 0
 else
