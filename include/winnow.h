@@ -78,6 +78,7 @@ const char *wn_version(void);
 #define WN_E_EMPTY      (-27) /* the line is empty */
 #define WN_E_ROW        (-28) /* a CSV/TSV row that does not fit its header: field count,
                                  an unclosed quote, a value not of its --types type */
+#define WN_E_EXCLUDED   (-29) /* the profile excludes the record (a play in incognito mode) */
 
 /* Text for a return code: never NULL, static storage. */
 const char *wn_strerror(int code);

@@ -784,6 +784,10 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 	/* parser: the record's keys (record.c), then the newest field */
 	if ((rc = wn_record_parser(g.json, &g.prof, WN_RECORD_FP)))
 		goto out;
+	if (*g.prof.exclude && (rc = wn_json_set_slot(g.json, SLOT_EXCLUDE, g.prof.exclude))) {
+		wn_seterr(c, rc, "bad exclude path \"%s\" in the profile", g.prof.exclude);
+		goto out;
+	}
 	if (o->on_conflict == WN_CONFLICT_NEWEST) {
 		g.json2 = wn_json_new();
 		if (!g.json2) {

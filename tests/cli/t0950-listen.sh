@@ -84,6 +84,22 @@ for v in "Alice Member" "Bob Member"; do
 	nowhere "$T/p" "$v"; is "the contributor name \"$v\" is nowhere in the pool" "$?" 0
 done
 
+# ---- plays in incognito mode: not kept, counted as rejected ("excluded"), no bytes kept ----
+cat >"$T/endsong_1.json" <<'JSON'
+[{"ts":"2021-06-01T10:00:00Z","username":"carol_q","ip_addr_decrypted":"192.0.2.55","spotify_track_uri":"spotify:track:SECRET1",
+  "master_metadata_track_name":"Hidden Song","incognito_mode":true},
+ {"ts":"2021-06-01T10:03:00Z","username":"carol_q","spotify_track_uri":"spotify:track:OPEN1","incognito_mode":false}]
+JSON
+check "an export with an incognito play" \
+	"$WINNOW" ingest -C "$T/i" --kind listen --key-file "$T/key" --contributor "Carol Member" --json -q "$T/endsong_1.json"
+is "... the open play kept, the incognito one rejected" "$(counts "$T/.out")" "2 1 0 0 1"
+adds_up "$T/.out" "incognito"
+zstd -dcq "$T"/i/rejects/*.zst | grep -q '"reason":"excluded","detail":"excluded: incognito_mode is true","raw_withheld":true'
+is "... its reject says why, and keeps none of its bytes" "$?" 0
+for v in SECRET1 "Hidden Song" 192.0.2.55 carol_q "Carol Member"; do
+	nowhere "$T/i" "$v"; is "\"$v\" is nowhere in the pool" "$?" 0
+done
+
 # the real sample, when present
 real=$SHARED/streaming-history-2023-sample.json
 if [ -r "$real" ]; then
