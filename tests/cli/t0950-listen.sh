@@ -111,3 +111,25 @@ else
 	skip "the real sample: counts add up" "$real absent"
 	skip "... nothing rejected" "$real absent"
 fi
+
+# ---- the zip as downloaded: the play files read, the PDF passed over with a note ----
+if have python3; then
+	d="$T/zip/Spotify Extended Streaming History"
+	mkdir -p "$d"
+	cp "$T/Streaming_History_Audio_2023_0.json" "$d/"
+	printf '%%PDF-1.4 not plays\n' >"$d/ReadMeFirst_ExtendedStreamingHistory.pdf"
+	(cd "$T/zip" && python3 -c 'import zipfile,sys; z=zipfile.ZipFile("my_spotify_data.zip","w"); [z.write(n) for n in sys.argv[1:]]; z.close()' \
+		"Spotify Extended Streaming History/Streaming_History_Audio_2023_0.json" \
+		"Spotify Extended Streaming History/ReadMeFirst_ExtendedStreamingHistory.pdf")
+	check "ingest of my_spotify_data.zip" "$WINNOW" ingest -C "$T/z" --kind listen --key-file "$T/key" \
+		--contributor "Dana Member" --json "$T/zip/my_spotify_data.zip"
+	is "... its plays kept, nothing rejected" "$(counts "$T/.out")" "2 2 0 0 0"
+	grep -q 'ReadMeFirst_ExtendedStreamingHistory.pdf: passed over, not records' "$T/.err"
+	is "... the PDF passed over with a note" "$?" 0
+	nowhere "$T/z" 198.51.100.23; is "... and the zip's IP address is nowhere in the pool" "$?" 0
+else
+	skip "ingest of my_spotify_data.zip" "no python3"
+	skip "... its plays kept, nothing rejected" "no python3"
+	skip "... the PDF passed over with a note" "no python3"
+	skip "... and the zip's IP address is nowhere in the pool" "no python3"
+fi
