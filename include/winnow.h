@@ -78,6 +78,7 @@ const char *wn_version(void);
 #define WN_E_EMPTY      (-27) /* the line is empty */
 #define WN_E_ROW        (-28) /* a CSV/TSV row that does not fit its header: field count,
                                  an unclosed quote, a value not of its --types type */
+#define WN_E_EXCLUDED   (-29) /* the profile excludes the record (a play in incognito mode) */
 
 /* Text for a return code: never NULL, static storage. */
 const char *wn_strerror(int code);
@@ -195,6 +196,8 @@ typedef struct wn_ingest_opts {
 	size_t n_pseudonymise;
 	const uint8_t *key;           /* the pseudonymisation key (never stored), key_len bytes */
 	size_t key_len;
+	const char *contributor;      /* whose records these are: stored only as its keyed pseudonym, injected as
+	                               * the member "contributor" of each record (needs a pseudonymising profile) */
 	/* Called a few times a second from the ingesting thread (may be NULL). */
 	void (*progress)(const wn_progress *p, void *ud);
 	void *progress_ud;

@@ -95,8 +95,19 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 				*cols[i] = p->rename_from[r];
 	}
 	g->o = &g->eo;
+	int wants_contrib = 0;
+	for (int i = 0; i < p->n_id; i++)
+		wants_contrib |= !strcmp(p->id[i], "contributor");
+	if (wants_contrib && !o->contributor)
+		return wn_seterr(c, WN_E_USAGE, "the %s records are identified by their contributor: --contributor NAME",
+			kind);
+	if (o->contributor && (!*o->contributor || !p->n_pseudo))
+		return wn_seterr(c, WN_E_USAGE, "%s", !*o->contributor ? "--contributor needs a name" :
+			"--contributor needs a profile that pseudonymises (its name is stored only as a keyed pseudonym)");
 	if (wn_profile_transforms(p) && !(g->xf = wn_xform_new(p, o->key, o->key_len)))
 		return wn_seterr(c, WN_E_NOMEM, "cannot set up the transforms (out of memory, or the key)");
+	if (o->contributor && (rc = wn_xform_set_contributor(g->xf, o->contributor)))
+		return wn_seterr(c, rc, "cannot set the contributor");
 	return 0;
 }
 
@@ -734,6 +745,10 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 	/* parser: the record's keys (record.c), then the newest field */
 	if ((rc = wn_record_parser(g.json, &g.prof, WN_RECORD_FP)))
 		goto out;
+	if (*g.prof.exclude && (rc = wn_json_set_slot(g.json, SLOT_EXCLUDE, g.prof.exclude))) {
+		wn_seterr(c, rc, "bad exclude path \"%s\" in the profile", g.prof.exclude);
+		goto out;
+	}
 	if (o->on_conflict == WN_CONFLICT_NEWEST) {
 		g.json2 = wn_json_new();
 		if (!g.json2) {

@@ -21,7 +21,7 @@
 #include <pthread.h>
 
 /* json slots: the record's keys (record.h), then ours */
-enum { SLOT_NEWEST = WN_SLOT_FREE };
+enum { SLOT_NEWEST = WN_SLOT_FREE, SLOT_EXCLUDE };
 
 /* An input of the interrupted run that "pending" describes (ingest_ckpt.c). */
 typedef struct pending_in {

@@ -93,6 +93,14 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 		r->err = arena_str(x, x->jr.err, strlen(x->jr.err));
 		return r->err ? 0 : WN_E_NOMEM;
 	}
+	if (*x->prof->exclude && x->jr.slot[SLOT_EXCLUDE].type == WN_JT_TRUE) {
+		/* not kept and counted as rejected, with its reason but none of its bytes */
+		snprintf(why, sizeof why, "excluded: %s is true", x->prof->exclude);
+		r->code = WN_E_EXCLUDED;
+		r->withheld = 1;
+		r->err = arena_str(x, why, strlen(why));
+		return r->err ? 0 : WN_E_NOMEM;
+	}
 	if (wn_record_keys(&x->jr, x->prof, &r->key, x->idbuf, why, sizeof why)) {
 		r->code = WN_E_NOID;
 		r->err = arena_str(x, why, strlen(why));

@@ -53,6 +53,7 @@ static const struct { int code; const char *name; } reasons[] = {
 	{ WN_E_PARSE, "malformed_json" }, { WN_E_UTF8, "invalid_utf8" }, { WN_E_DEPTH, "too_deep" },
 	{ WN_E_DUPKEY, "duplicate_key" }, { WN_E_NOTOBJECT, "not_an_object" }, { WN_E_NOID, "missing_id" },
 	{ WN_E_TOOLONG, "line_too_long" }, { WN_E_EMPTY, "empty_line" }, { WN_E_ROW, "bad_row" },
+	{ WN_E_EXCLUDED, "excluded" },
 };
 #define NREASONS (sizeof reasons / sizeof reasons[0])
 

@@ -17,6 +17,8 @@
 typedef struct builtin {
 	const char *name, *kind, *format;   /* format: the first input's, NULL any */
 	const char *id, *isrc[WN_ISRC_PATHS], *title, *artists, *duration, *upc;
+	const char *drop[4], *pseudo[2];    /* privacy defaults (a pseudonym needs --key-file) */
+	const char *exclude;                /* records with true here are not kept */
 } builtin;
 
 /* The layouts winnow knows: the Spotify Web API's objects and the 2025 dump's rows
@@ -24,18 +26,26 @@ typedef struct builtin {
  * as source_xml.c maps them. A kind's entry for the first input's format wins, else its
  * first entry without one. */
 static const builtin builtins[] = {
-	{ "spotify-track", "track", NULL, "id", { "external_ids.isrc", "external_id_isrc" }, "name", "artists", "duration_ms", NULL },
-	{ "spotify-artist", "artist", NULL, "id", { NULL }, "name", NULL, NULL, NULL },
-	{ "spotify-album", "album", NULL, "id", { NULL }, "name", "artists", NULL, "external_ids.upc" },
-	{ "discogs-release", "release", "xml", "id", { NULL }, "title", "artists", NULL, NULL },
-	{ "discogs-master", "master", "xml", "id", { NULL }, "title", "artists", NULL, NULL },
-	{ "discogs-artist", "artist", "xml", "id", { NULL }, "name", NULL, NULL, NULL },
-	{ "discogs-label", "label", "xml", "id", { NULL }, "name", NULL, NULL, NULL },
-	{ "musicbrainz-recording", "recording", NULL, "id", { "isrcs" }, "title", "artist-credit", "length", NULL },
-	{ "musicbrainz-artist", "artist", "json", "id", { NULL }, "name", NULL, NULL, NULL },
-	{ "musicbrainz-release", "release", NULL, "id", { NULL }, "title", "artist-credit", NULL, "barcode" },
+	{ "spotify-track", "track", NULL, "id", { "external_ids.isrc", "external_id_isrc" }, "name", "artists", "duration_ms", NULL, { NULL }, { NULL }, NULL },
+	{ "spotify-artist", "artist", NULL, "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
+	{ "spotify-album", "album", NULL, "id", { NULL }, "name", "artists", NULL, "external_ids.upc", { NULL }, { NULL }, NULL },
+	{ "discogs-release", "release", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL },
+	{ "discogs-master", "master", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL },
+	{ "discogs-artist", "artist", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
+	{ "discogs-label", "label", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
+	{ "musicbrainz-recording", "recording", NULL, "id", { "isrcs" }, "title", "artist-credit", "length", NULL, { NULL }, { NULL }, NULL },
+	{ "musicbrainz-artist", "artist", "json", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
+	{ "musicbrainz-release", "release", NULL, "id", { NULL }, "title", "artist-credit", NULL, "barcode", { NULL }, { NULL }, NULL },
+	/* Spotify's extended streaming history (endsong_N.json, Streaming_History_Audio_*.json):
+	 * a play is its contributor's (--contributor), its time and its track; network addresses and user agents are never
+	 * stored, the account name only as its pseudonym (so the kind needs a key) */
+	{ "spotify-listen", "listen", NULL, "contributor+ts+spotify_track_uri", { NULL }, "master_metadata_track_name",
+		"master_metadata_album_artist_name", "ms_played", NULL,
+		{ "ip_addr", "ip_addr_decrypted", "user_agent_decrypted" }, { "username" }, "incognito_mode" },
 };
 #define NBUILTIN (sizeof builtins / sizeof builtins[0])
+
+static int split_id(const char *spec, wn_path parts[WN_ID_PARTS]);
 
 static void put_path(wn_path dst, const char *s)
 {
@@ -46,14 +56,18 @@ static void set_from(wn_profile *p, const builtin *b)
 {
 	memset(p, 0, sizeof *p);
 	snprintf(p->builtin, sizeof p->builtin, "%s", b->name);
-	p->n_id = 1;
-	put_path(p->id[0], b->id);
+	p->n_id = split_id(b->id, p->id);
+	for (int i = 0; i < 4 && b->drop[i]; i++)
+		put_path(p->drop[p->n_drop++], b->drop[i]);
+	for (int i = 0; i < 2 && b->pseudo[i]; i++)
+		put_path(p->pseudo[p->n_pseudo++], b->pseudo[i]);
 	for (int i = 0; i < WN_ISRC_PATHS && b->isrc[i]; i++)
 		put_path(p->isrc[p->n_isrc++], b->isrc[i]);
 	put_path(p->title, b->title);
 	put_path(p->artists, b->artists);
 	put_path(p->duration, b->duration);
 	put_path(p->upc, b->upc);
+	put_path(p->exclude, b->exclude);
 }
 
 const char *wn_profile_builtin(const char *kind, const char *format)
@@ -224,7 +238,8 @@ int wn_profile_apply(wn_profile *p, const wn_ingest_opts *o, char *why, size_t w
 	if (o->key)
 		wn_key_id(o->key, o->key_len, p->key_id);
 	if (p->n_pseudo && !*p->key_id)
-		return snprintf(why, wl, "--pseudonymise needs the key: --key-file FILE"), WN_E_USAGE;
+		return snprintf(why, wl, "%s needs the key: --key-file FILE", o->n_pseudonymise ? "--pseudonymise" :
+			"the profile pseudonymises its records' personal fields and"), WN_E_USAGE;
 	if (o->csv_types) {
 		if (strlen(o->csv_types) >= sizeof p->types)
 			return snprintf(why, wl, "--types is too long"), WN_E_USAGE;
@@ -425,6 +440,7 @@ int wn_profile_encode(const wn_profile *p, wn_buf *b)
 	rc |= put_list(b, "keep", p->keep, p->n_keep);
 	rc |= put_list(b, "pseudonymise", p->pseudo, p->n_pseudo);
 	rc |= put_str(b, "key_id", p->key_id);
+	rc |= put_str(b, "exclude", p->exclude);
 	rc |= put_str(b, "types", p->types);
 	rc |= put_str(b, "encoding", p->encoding);
 	rc |= put_str(b, "delimiter", p->delimiter);
@@ -524,6 +540,8 @@ int wn_profile_decode(wn_profile *p, const char *s, size_t n, char *why, size_t 
 			rc = get_list(&j, p->pseudo, &p->n_pseudo, WN_NPATHS);
 		else if (!strcmp(key, "key_id"))
 			rc = get_str(&j, p->key_id, sizeof p->key_id);
+		else if (!strcmp(key, "exclude"))
+			rc = get_str(&j, p->exclude, WN_PATH_MAX);
 		else if (!strcmp(key, "types"))
 			rc = get_str(&j, p->types, sizeof p->types);
 		else if (!strcmp(key, "encoding"))

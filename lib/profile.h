@@ -44,6 +44,7 @@ typedef struct wn_profile {
 	int n_drop, n_keep, n_pseudo;
 	wn_path drop[WN_NPATHS], keep[WN_NPATHS], pseudo[WN_NPATHS];
 	char key_id[WN_KEY_ID_HEX + 1]; /* of the pseudonymisation key, "" without one */
+	wn_path exclude;                /* a record whose value here is true is rejected (excluded), "" none */
 	/* shaping options of the sources ("" / 0: the default) */
 	char types[WN_TYPES_MAX];
 	char encoding[16];

@@ -54,6 +54,7 @@ struct wn_xform {
 	wn_buf out;
 	wn_buf str;                /* an unescaped string */
 	size_t nparse;             /* bytes of the record the error is at */
+	char contrib[64];          /* "contributor":"<pseudonym>" to inject, or "" */
 	const char *why;
 };
 
@@ -184,6 +185,18 @@ wn_xform *wn_xform_new(const wn_profile *p, const uint8_t *key, size_t keylen)
 		SHA256_Update(&x->outer, pad, sizeof pad);
 	}
 	return x;
+}
+
+static void pseudonym(const wn_xform *x, const uint8_t *v, size_t n, char hex[2 * PSEUDO_BYTES + 3]);
+
+int wn_xform_set_contributor(wn_xform *x, const char *name)
+{
+	if (!x->p->n_pseudo)
+		return WN_E_USAGE;
+	char hex[2 * PSEUDO_BYTES + 3];
+	pseudonym(x, (const uint8_t *)name, strlen(name), hex);
+	snprintf(x->contrib, sizeof x->contrib, "\"contributor\":%s", hex);
+	return 0;
 }
 
 void wn_xform_free(wn_xform *x)
@@ -341,6 +354,23 @@ static int copy_value(walk *w, int depth)
 	return put(w, s, (size_t)(end - s));
 }
 
+/* The pseudonym of v[0..n) as a JSON string (quotes included) into hex: the one
+ * function every pseudonym is made with (values, the contributor). */
+static void pseudonym(const wn_xform *x, const uint8_t *v, size_t n, char hex[2 * PSEUDO_BYTES + 3])
+{
+	uint8_t mac[32];
+	SHA256_CTX h = x->inner;
+	SHA256_Update(&h, v, n);
+	SHA256_Final(mac, &h);
+	h = x->outer;
+	SHA256_Update(&h, mac, sizeof mac);
+	SHA256_Final(mac, &h);
+	hex[0] = '"';
+	wn_hex(hex + 1, mac, PSEUDO_BYTES);
+	hex[2 * PSEUDO_BYTES + 1] = '"';
+	hex[2 * PSEUDO_BYTES + 2] = 0;
+}
+
 /* Replace one value (and everything in it) by its pseudonym. */
 static int pseudo_value(walk *w, int depth)
 {
@@ -388,17 +418,8 @@ static int pseudo_value(walk *w, int depth)
 		v = (const uint8_t *)s;
 		n = (size_t)(w->j.p - s);
 	}
-	uint8_t mac[32];
-	SHA256_CTX h = x->inner;
-	SHA256_Update(&h, v, n);
-	SHA256_Final(mac, &h);
-	h = x->outer;
-	SHA256_Update(&h, mac, sizeof mac);
-	SHA256_Final(mac, &h);
 	char hex[2 * PSEUDO_BYTES + 3];
-	hex[0] = '"';
-	wn_hex(hex + 1, mac, PSEUDO_BYTES);
-	hex[2 * PSEUDO_BYTES + 1] = '"';
+	pseudonym(x, v, n, hex);
 	return put(w, hex, 2 * PSEUDO_BYTES + 2);
 }
 
@@ -518,6 +539,17 @@ int wn_xform_apply(wn_xform *x, const char *rec, size_t n, const char **out, siz
 		*why = x->why ? x->why : wn_strerror(rc);
 		*err_off = x->nparse;
 		return rc;
+	}
+	if (*x->contrib) {
+		/* the contributor first, before any member (the output is one object, "{...}") */
+		size_t cl = strlen(x->contrib), add = cl + (x->out.len > 2);
+		if (wn_buf_reserve(&x->out, x->out.len + add))
+			return WN_E_NOMEM;
+		memmove(x->out.p + 1 + add, x->out.p + 1, x->out.len - 1);
+		memcpy(x->out.p + 1, x->contrib, cl);
+		if (add > cl)
+			x->out.p[1 + cl] = ',';
+		x->out.len += add;
 	}
 	*out = x->out.p;
 	*outlen = x->out.len;

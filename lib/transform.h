@@ -13,7 +13,11 @@ typedef struct wn_xform wn_xform;
 /* A transformer for profile p (which must outlive it), with the pseudonymisation key
  * when p pseudonymises. NULL when out of memory or the key cannot be set. One per thread. */
 wn_xform *wn_xform_new(const struct wn_profile *p, const uint8_t *key, size_t keylen);
-void wn_xform_free(wn_xform *x);   /* NULL is accepted */
+void wn_xform_free(wn_xform *x);
+/* Inject "contributor":<the pseudonym of name> as the first member of every record the
+ * transformer puts out (before the keys and fingerprint are taken). 0, or WN_E_USAGE
+ * when the profile has no key (pseudonymises nothing). */
+int wn_xform_set_contributor(wn_xform *x, const char *name);   /* NULL is accepted */
 
 /* The record rec[0..n) transformed: 0 and *out, *outlen (valid until the next call);
  * or WN_E_PARSE with *why (static text) and *err_off (a byte offset in rec) when the

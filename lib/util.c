@@ -43,6 +43,7 @@ const char *wn_strerror(int code)
 	case WN_E_TOOLONG: return "line too long";
 	case WN_E_EMPTY: return "empty line";
 	case WN_E_ROW: return "row does not fit the header";
+	case WN_E_EXCLUDED: return "excluded by the profile";
 	}
 	if (code > 0)
 		return strerror(code);

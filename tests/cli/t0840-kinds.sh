@@ -199,16 +199,16 @@ fi
 
 # ---- verify while the first run of a new kind is going on: no damage ----
 rm -f "$T/feed" && mkfifo "$T/feed"
-"$WINNOW" ingest -C "$T/ref" -q --kind listen --checkpoint 5000 - <"$T/feed" >/dev/null 2>&1 &
+"$WINNOW" ingest -C "$T/ref" -q --kind playlist --checkpoint 5000 - <"$T/feed" >/dev/null 2>&1 &
 pid=$!
 exec 7>"$T/feed"
 head -n 20000 "$T/big.jsonl" >&7
-for _ in $(seq 300); do has_checkpoint "$T/ref" listen && break; sleep 0.02; done
+for _ in $(seq 300); do has_checkpoint "$T/ref" playlist && break; sleep 0.02; done
 "$WINNOW" verify -C "$T/ref" >"$T/live.out" 2>&1
 is "verify during a run of a new kind: exit 0" "$?" 0
-grep -q '^note: shards/listen-000001.jsonl.zst: unsealed: an ingest running now is writing it' "$T/live.out"
+grep -q '^note: shards/playlist-000001.jsonl.zst: unsealed: an ingest running now is writing it' "$T/live.out"
 is "... the kind's unsealed shard is a note" "$?" 0
-grep -q '^note: MANIFEST.json has no counts of listen yet' "$T/live.out"
+grep -q '^note: MANIFEST.json has no counts of playlist yet' "$T/live.out"
 is "... and so are the counts the manifests do not have yet" "$?" 0
 exec 7>&-
 wait $pid
