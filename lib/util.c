@@ -50,7 +50,11 @@ const char *wn_strerror(int code)
 	return "unknown error";
 }
 
-int wn_grow(void *pp, size_t *cap, size_t need, size_t size, size_t first)
+/* Grow *pp to at least need elements of size bytes, doubling from first. New slots of a
+ * typed array are zeroed when zero is set (WN_GROW's callers rely on it); a byte buffer's
+ * are not, because only its first len bytes are ever read, and zeroing a frame-sized
+ * buffer would touch every page of it (a get decodes on average half a frame). */
+static int grow(void *pp, size_t *cap, size_t need, size_t size, size_t first, int zero)
 {
 	size_t c = *cap ? *cap : first;
 	while (c < need)
@@ -61,15 +65,21 @@ int wn_grow(void *pp, size_t *cap, size_t need, size_t size, size_t first)
 	memcpy(&p, pp, sizeof p);   /* pp is the address of any object pointer */
 	if (!(p = realloc(p, c * size)))
 		return WN_E_NOMEM;
-	memset((char *)p + *cap * size, 0, (c - *cap) * size);
+	if (zero)
+		memset((char *)p + *cap * size, 0, (c - *cap) * size);
 	memcpy(pp, &p, sizeof p);
 	*cap = c;
 	return 0;
 }
 
+int wn_grow(void *pp, size_t *cap, size_t need, size_t size, size_t first)
+{
+	return grow(pp, cap, need, size, first, 1);
+}
+
 int wn_buf_reserve(wn_buf *b, size_t extra)
 {
-	return b->len + extra <= b->cap ? 0 : wn_grow(&b->p, &b->cap, b->len + extra, 1, 256);
+	return b->len + extra <= b->cap ? 0 : grow(&b->p, &b->cap, b->len + extra, 1, 256, 0);
 }
 
 int wn_buf_put(wn_buf *b, const void *p, size_t n)
