@@ -397,7 +397,9 @@ typedef int (*wn_get_fn)(size_t i, const char *rec, size_t len, void *ud);
  * When some id has no record and a shard of the kind is not there (a partial mirror),
  * the call fails with WN_E_MISSING before any answer, naming the id and the shard.
  * Each frame involved is read once, and only as far as the last record wanted from it,
- * so asking for many ids at once is much faster than one call per id. An id without a
+ * so asking for many ids at once is much faster than one call per id; the frames are
+ * decoded on up to one thread per core (8 at most), with the outcome of a reading in
+ * order (after damage, the first damaged frame is the one named). An id without a
  * record is an answer (rec == NULL), not an error. All the reading is done before the
  * first answer, so after an error fn has not been called.
  * Errors: WN_E_USAGE (kind is not a kind name), WN_E_NOTFOUND (the catalog has no such

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -211,7 +212,6 @@ static int fetch(fetcher *f, uint64_t ord, const char **line, size_t *len)
 typedef struct wanted {
 	size_t i;          /* position in the caller's list */
 	uint64_t ord;
-	wn_frameinfo fi;
 	uint8_t fp[16];    /* the fingerprint the index holds for it */
 	char *rec;         /* found record (copy), NULL if not found */
 	size_t len;
@@ -229,33 +229,209 @@ static int cmp_want_i(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
+/* The wanted records w[k0..k1) all lie in frame fi, which is decoded as far as its line
+ * upto. A frame that fails leaves its code and message here. */
+typedef struct frame_task {
+	size_t k0, k1;
+	wn_frameinfo fi;
+	uint32_t upto;
+	int rc;
+	char *err;
+} frame_task;
+
+/* What reads frames for a get: one per thread. c is a copy of the caller's handle (the
+ * same environment, databases and profiles, read only) so that each thread words its
+ * own error; txn is the thread's own snapshot of the same generation. */
+typedef struct getter {
+	wn_catalog c;
+	MDB_txn *txn;
+	int kind;
+	const wn_profile *prof;
+	const char *const *ids;
+	const size_t *lens;
+	wanted *w;
+	frame_task *t;
+	size_t nt;
+	size_t *next;       /* the next task to take (shared) */
+	size_t *first_bad;  /* the first task that failed: later ones need not be done (shared) */
+	pthread_mutex_t *mu;
+	int rc;             /* setting up (a snapshot, a decoder): fatal, not a frame's finding */
+	wn_json *json;
+	ZSTD_DCtx *dctx;
+	wn_buf raw, scratch;
+	int fd;
+	uint32_t fd_seq;
+	char rel[128];
+} getter;
+
+/* Take the wanted records of one frame: decode it as far as the last of them, then find
+ * each line from the one before (so a frame is scanned once, not once per id) and prove
+ * it by its fingerprint, as an unchecked frame must be. */
+static int take_frame(getter *g, frame_task *t)
+{
+	wn_catalog *c = &g->c;
+	int rc;
+	/* with ignore paths the fingerprint does not cover every value: then the frame is read
+	 * whole, for its checksum */
+	if ((rc = keep_shard(c, g->txn, g->kind, t->fi.shard_seq, &g->fd, &g->fd_seq, g->rel, sizeof g->rel)) ||
+	    (rc = g->prof->n_ignore ? wn_frame_load_fd(c, g->fd, g->rel, &t->fi, &g->raw, &g->scratch)
+	                            : wn_frame_load_upto(c, g->fd, g->rel, &t->fi, t->upto, &g->raw, &g->scratch, g->dctx)))
+		return rc;
+	const char *cur = g->raw.p, *end = g->raw.p + g->raw.len;
+	uint32_t cur_n = 0;
+	for (size_t k = t->k0; k < t->k1; k++) {
+		wanted *w = &g->w[k];
+		const char *line;
+		size_t len;
+		uint32_t nth = (uint32_t)(w->ord - t->fi.first_ord);
+		if (wn_frame_line(cur, (size_t)(end - cur), nth - cur_n, &line, &len))
+			return wn_frame_damaged(c, g->rel, &t->fi, "record %llu (line %u of the frame) is not there",
+				(unsigned long long)w->ord, nth + 1);
+		cur = line;
+		cur_n = nth;
+		wn_jresult jr;
+		if (wn_json_record(g->json, line, len, &jr))
+			return wn_frame_damaged(c, g->rel, &t->fi, "record %llu (line %u of the frame) does not parse: %s",
+				(unsigned long long)w->ord, nth + 1, jr.err);
+		if (memcmp(jr.fp, w->fp, 16))
+			return wn_frame_damaged(c, g->rel, &t->fi,
+				"record %llu (line %u of the frame) is not the one the index holds: its fingerprint differs",
+				(unsigned long long)w->ord, nth + 1);
+		/* the index is keyed by a hash of the id: the intact record of another id whose
+		 * hash is the same means that this id is not in the catalog */
+		wn_keys key;
+		char idbuf[WN_ID_BUF];
+		size_t i = w->i;
+		if (wn_record_keys(&jr, g->prof, &key, idbuf, NULL, 0) || key.id_len != g->lens[i] ||
+		    memcmp(key.id, g->ids[i], g->lens[i]))
+			continue;
+		if (!(w->rec = malloc(len ? len : 1)))
+			return WN_E_NOMEM;
+		memcpy(w->rec, line, len);
+		w->len = len;
+	}
+	return 0;
+}
+
+/* Take tasks in order until none is left or one before them has failed. */
+static void *get_worker(void *arg)
+{
+	getter *g = arg;
+	int own_txn = !g->txn;
+	if (own_txn && (g->rc = mdb_txn_begin(g->c.env, NULL, MDB_RDONLY, &g->txn))) {
+		g->rc = wn_lmdb_err(&g->c, g->rc, "begin");
+		g->txn = NULL;
+		return NULL;
+	}
+	g->json = wn_json_new();
+	g->dctx = ZSTD_createDCtx();
+	if (!g->json || !g->dctx || wn_record_parser(g->json, g->prof, WN_RECORD_FP))
+		g->rc = WN_E_NOMEM;
+	for (;;) {
+		pthread_mutex_lock(g->mu);
+		size_t k = *g->next;
+		int stop = g->rc || k >= g->nt || k > *g->first_bad;
+		if (!stop)
+			++*g->next;
+		pthread_mutex_unlock(g->mu);
+		if (stop)
+			break;
+		frame_task *t = &g->t[k];
+		if ((t->rc = take_frame(g, t))) {
+			t->err = strdup(g->c.err);
+			pthread_mutex_lock(g->mu);
+			if (k < *g->first_bad)
+				*g->first_bad = k;
+			pthread_mutex_unlock(g->mu);
+		}
+	}
+	if (g->fd >= 0)
+		close(g->fd);
+	wn_json_free(g->json);
+	ZSTD_freeDCtx(g->dctx);
+	wn_buf_free(&g->raw);
+	wn_buf_free(&g->scratch);
+	if (own_txn)
+		mdb_txn_abort(g->txn);
+	return NULL;
+}
+
+/* Read the frames of tasks t[0..nt) with up to one thread per core (the calling thread
+ * is one of them): decoding is what a large get costs. The outcome is that of a reading
+ * in order: the first task that failed, by its own words. */
+static int take_frames(wn_catalog *c, MDB_txn *txn, int kind, const char *const *ids, const size_t *lens, wanted *w,
+	frame_task *t, size_t nt)
+{
+	enum { MAX_GETTERS = 8 };
+	size_t ng = (size_t)wn_ncores();
+	if (ng > nt)
+		ng = nt;
+	if (ng > MAX_GETTERS)
+		ng = MAX_GETTERS;
+	if (!ng)
+		return 0;
+	getter *g = calloc(ng, sizeof *g);
+	pthread_t th[MAX_GETTERS];
+	int started[MAX_GETTERS] = { 0 };
+	if (!g)
+		return WN_E_NOMEM;
+	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	size_t next = 0, first_bad = SIZE_MAX;
+	for (size_t j = 0; j < ng; j++) {
+		g[j].c = *c;
+		g[j].c.err[0] = 0;
+		g[j].txn = j ? NULL : txn;
+		g[j].kind = kind;
+		g[j].prof = wn_catalog_profile(c, kind);
+		g[j].ids = ids;
+		g[j].lens = lens;
+		g[j].w = w;
+		g[j].t = t;
+		g[j].nt = nt;
+		g[j].next = &next;
+		g[j].first_bad = &first_bad;
+		g[j].mu = &mu;
+		g[j].fd = -1;
+	}
+	for (size_t j = 1; j < ng; j++)
+		started[j] = !pthread_create(&th[j], NULL, get_worker, &g[j]);
+	get_worker(&g[0]);
+	for (size_t j = 1; j < ng; j++)
+		if (started[j])
+			pthread_join(th[j], NULL);
+	int rc = 0;
+	for (size_t j = 0; j < ng && !rc; j++)
+		if (g[j].rc) {
+			rc = g[j].rc;
+			snprintf(c->err, sizeof c->err, "%s", g[j].c.err);
+		}
+	if (!rc && first_bad < nt) {
+		rc = t[first_bad].rc;
+		snprintf(c->err, sizeof c->err, "%s", t[first_bad].err ? t[first_bad].err : "");
+	}
+	for (size_t k = 0; k < nt; k++)
+		free(t[k].err);
+	free(g);
+	return rc;
+}
+
 int wn_get_many(wn_catalog *c, const char *kind_name, const char *const *ids, const size_t *lens, size_t n, wn_get_fn fn,
 	void *ud)
 {
 	MDB_txn *txn;
-	wn_buf raw = { 0 }, scratch = { 0 };
-	char rel[128];
-	int fd = -1;
-	uint32_t fd_seq = 0;
 	c->err[0] = 0;
 	int kind = wn_catalog_kind(c, NULL, kind_name ? kind_name : "track", 0);
 	if (kind < 0)
 		return kind;
 	wanted *w = calloc(n ? n : 1, sizeof *w);
-	wn_json *json = wn_json_new();
-	ZSTD_DCtx *dctx = ZSTD_createDCtx();
-	int rc = (!w || !json || !dctx) ? WN_E_NOMEM : mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	frame_task *t = NULL;
+	size_t nw = 0, nt = 0;
+	int rc = !w ? WN_E_NOMEM : mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
 	if (rc) {
 		free(w);
-		wn_json_free(json);
-		ZSTD_freeDCtx(dctx);
 		return rc == WN_E_NOMEM ? rc : wn_lmdb_err(c, rc, "begin");
 	}
-	/* the record's keys as the catalog computes them: its fingerprint proves it */
-	const wn_profile *prof = wn_catalog_profile(c, kind);
-	rc = wn_record_parser(json, prof, WN_RECORD_FP);
 	/* index lookups, then frames in ordinal order: each frame is read once */
-	size_t nw = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
 		uint64_t hash;
 		uint16_t check;
@@ -273,69 +449,25 @@ int wn_get_many(wn_catalog *c, const char *kind_name, const char *const *ids, co
 	}
 	if (!rc)
 		qsort(w, nw, sizeof *w, cmp_want_ord);
-	/* the wanted records of a frame come in ordinal order: each line is found from the
-	 * one before (cur, its line number cur_n), so a frame is scanned once, not once per id */
-	const char *cur = NULL;
-	uint32_t cur_n = 0;
+	/* one task per frame: its wanted records, and how far into it they go */
+	if (!rc && nw && !(t = calloc(nw, sizeof *t)))
+		rc = WN_E_NOMEM;
 	for (size_t k = 0; k < nw && !rc; k++) {
-		if (!k || w[k].ord > w[k - 1].fi.first_ord + w[k - 1].fi.nrec - 1) {
-			/* a new frame: how far into it do the wanted records go? */
-			if ((rc = wn_record_locate(c, txn, kind, w[k].ord, &w[k].fi)))
-				break;
-			uint32_t upto = (uint32_t)(w[k].ord - w[k].fi.first_ord);
-			for (size_t j = k + 1; j < nw && w[j].ord < w[k].fi.first_ord + w[k].fi.nrec; j++)
-				upto = (uint32_t)(w[j].ord - w[k].fi.first_ord);
-			/* with ignore paths the fingerprint does not cover every value: then the
-			 * frame is read whole, for its checksum */
-			if ((rc = keep_shard(c, txn, kind, w[k].fi.shard_seq, &fd, &fd_seq, rel, sizeof rel)) ||
-			    (rc = prof->n_ignore ? wn_frame_load_fd(c, fd, rel, &w[k].fi, &raw, &scratch)
-			                           : wn_frame_load_upto(c, fd, rel, &w[k].fi, upto, &raw, &scratch, dctx)))
-				break;
-			cur = raw.p;
-			cur_n = 0;
-		} else {
-			w[k].fi = w[k - 1].fi;
-		}
-		const char *line;
-		size_t len;
-		uint32_t nth = (uint32_t)(w[k].ord - w[k].fi.first_ord);
-		if (wn_frame_line(cur, (size_t)(raw.p + raw.len - cur), nth - cur_n, &line, &len)) {
-			rc = wn_frame_damaged(c, rel, &w[k].fi, "record %llu (line %u of the frame) is not there",
-				(unsigned long long)w[k].ord, nth + 1);
-			break;
-		}
-		cur = line;
-		cur_n = nth;
-		/* the frame was not checked: the record must be the one the index holds */
-		wn_jresult jr;
-		if (wn_json_record(json, line, len, &jr)) {
-			rc = wn_frame_damaged(c, rel, &w[k].fi, "record %llu (line %u of the frame) does not parse: %s",
-				(unsigned long long)w[k].ord, nth + 1, jr.err);
-			break;
-		}
-		if (memcmp(jr.fp, w[k].fp, 16)) {
-			rc = wn_frame_damaged(c, rel, &w[k].fi,
-				"record %llu (line %u of the frame) is not the one the index holds: its fingerprint differs",
-				(unsigned long long)w[k].ord, nth + 1);
-			break;
-		}
-		/* the index is keyed by a hash of the id: the intact record of another id
-		 * whose hash is the same means that this id is not in the catalog */
-		size_t i = w[k].i;
-		wn_keys key;
-		char idbuf[WN_ID_BUF];
-		if (wn_record_keys(&jr, prof, &key, idbuf, NULL, 0) || key.id_len != lens[i] || memcmp(key.id, ids[i], lens[i]))
+		if (nt && w[k].ord < t[nt - 1].fi.first_ord + t[nt - 1].fi.nrec) {
+			t[nt - 1].k1 = k + 1;
+			t[nt - 1].upto = (uint32_t)(w[k].ord - t[nt - 1].fi.first_ord);
 			continue;
-		w[k].rec = malloc(len ? len : 1);
-		if (!w[k].rec) {
-			rc = WN_E_NOMEM;
-			break;
 		}
-		memcpy(w[k].rec, line, len);
-		w[k].len = len;
+		if ((rc = wn_record_locate(c, txn, kind, w[k].ord, &t[nt].fi)))
+			break;
+		t[nt].k0 = k;
+		t[nt].k1 = k + 1;
+		t[nt].upto = (uint32_t)(w[k].ord - t[nt].fi.first_ord);
+		nt++;
 	}
-	if (fd >= 0)
-		close(fd);
+	if (!rc)
+		rc = take_frames(c, txn, kind, ids, lens, w, t, nt);
+	free(t);
 	/* answer in the caller's order */
 	qsort(w, nw, sizeof *w, cmp_want_i);
 	/* "not found" is an answer only if every shard is there: in a partial mirror the id
@@ -368,10 +500,6 @@ int wn_get_many(wn_catalog *c, const char *kind_name, const char *const *ids, co
 	for (size_t j = 0; j < nw; j++)
 		free(w[j].rec);
 	free(w);
-	wn_json_free(json);
-	ZSTD_freeDCtx(dctx);
-	wn_buf_free(&raw);
-	wn_buf_free(&scratch);
 	return rc;
 }
 

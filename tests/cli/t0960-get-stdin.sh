@@ -5,6 +5,7 @@
 # reported on stderr with its line number and makes the exit status 1; the other lines
 # are still answered. Every input line gives one record or one message.
 . "$(dirname "$0")/lib.sh"
+WNC=${WNC:-$(dirname "$WINNOW")/tests/tools/wn-corrupt}
 
 "$GEN" --count 3000 --seed 5 -o "$T/in.jsonl"
 check "ingest" "$WINNOW" ingest -C "$T/cat" -q "$T/in.jsonl"
@@ -75,3 +76,27 @@ must_fail "get - with composite ids, one of them not there, exits 1" 1 "$WINNOW"
 is "... gives the records of the others, in order" "$(cat "$T/.out")" '{"date":"2024-01-02","rank":1,"title":"C"}
 {"date":"2024-01-01","rank":2,"title":"B"}'
 is "... and names the missing one and its line" "$(cat "$T/.err")" 'winnow: standard input, line 2: no track with id "["1","2024-01-02"]"'
+
+# many frames: a large get reads them on several threads, and answers as a reading in
+# order would: the same records as one id at a time, and of two damaged frames, the first
+check "ingest with 16k frames" "$WINNOW" ingest -C "$T/many" -q --frame-size 16k "$T/in.jsonl"
+frames=$("$WINNOW" stats -C "$T/many" --json | sed -n 's/.*"track":{[^{]*"frames":\([0-9]*\).*/\1/p')
+[ "${frames:-0}" -ge 20 ] && ok "... the catalog has $frames frames" || not_ok "... the catalog has $frames frames, want >= 20"
+shuf -n 2000 --random-source=<(yes) "$T/all.ids" >"$T/ids2000"
+check "get - of 2000 ids across every frame" "$WINNOW" get -C "$T/many" - <"$T/ids2000"
+mv "$T/.out" "$T/many.out"
+for id in $(head -n 40 "$T/ids2000"); do "$WINNOW" get -C "$T/many" "$id"; done >"$T/one-by-one"
+cmp -s "$T/one-by-one" <(head -n 40 "$T/many.out")
+is "... the same records as one id at a time" "$?" 0
+awk 'NR == FNR { match($0, /^\{"id":"[^"]*"/); rec[substr($0, 8, RLENGTH - 8)] = $0; next } { print rec[$0] }' \
+	"$T/all.jsonl" "$T/ids2000" | cmp -s - "$T/many.out"
+is "... and each id's record, in input order" "$?" 0
+cp -r "$T/many" "$T/bad"
+"$WNC" "$T/bad" frame track 9 checksum 0
+"$WNC" "$T/bad" frame track 3 checksum 0
+for run in 1 2 3; do
+	must_fail "get - across two damaged frames exits 1 (run $run)" 1 "$WINNOW" get -C "$T/bad" - <"$T/ids2000"
+	is "... prints no record" "$(wc -c <"$T/.out" | tr -d ' ')" 0
+	grep -q 'frame 3 (bytes [0-9]*-[0-9]*): content checksum [0-9a-f]*, the index says 00000000' "$T/.err"
+	is "... names the first damaged frame" "$?" 0
+done
