@@ -14,7 +14,7 @@
  *   norm.c       matching keys: normalised text (utf8proc), title analysis, artist
  *                lists, the match predicates and the chain guard (norm.h)
  *   digest.c     whole-file XXH128 and SHA-256
- *   pool.c       the worker pool (pool.h)
+ *   pool.c       the worker pool (pool.h): ingest compresses, verify checks, get decodes on it
  *   seekable.c   zstd frames with checksums, the seekable-format seek table
  *   catalog.c    open/lock/recover, LMDB environment, metadata, file and frame rows,
  *                role and map names, the kinds table, the commit protocol

@@ -8,6 +8,7 @@
  * set-up (record.c).
  */
 #include "internal.h"
+#include "pool.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -239,12 +240,10 @@ typedef struct frame_task {
 	char *err;
 } frame_task;
 
-/* What reads frames for a get: one per thread. c is a copy of the caller's handle (the
- * same environment, databases and profiles, read only) so that each thread words its
- * own error; txn is the thread's own snapshot of the same generation. */
-typedef struct getter {
-	wn_catalog c;
-	MDB_txn *txn;
+/* A get's frame tasks, shared by its workers. */
+typedef struct getjob {
+	wn_catalog *c;
+	MDB_txn *txn;       /* the caller's snapshot, for a worker on the calling thread */
 	int kind;
 	const wn_profile *prof;
 	const char *const *ids;
@@ -252,10 +251,20 @@ typedef struct getter {
 	wanted *w;
 	frame_task *t;
 	size_t nt;
-	size_t *next;       /* the next task to take (shared) */
-	size_t *first_bad;  /* the first task that failed: later ones need not be done (shared) */
-	pthread_mutex_t *mu;
-	int rc;             /* setting up (a snapshot, a decoder): fatal, not a frame's finding */
+	size_t next;        /* the next task to take */
+	size_t first_bad;   /* the first task that failed: later ones need not be done */
+	pthread_mutex_t mu;
+} getjob;
+
+/* What reads frames for a get: one per thread. c is a copy of the caller's handle (the
+ * same environment, databases and profiles, read only) so that each thread words its
+ * own error; txn is the thread's own snapshot of the same generation. */
+typedef struct getter {
+	wn_catalog c;
+	getjob *j;
+	MDB_txn *txn;
+	int own_txn;
+	int rc;             /* setting up (a snapshot, a decoder) failed: not a frame's finding */
 	wn_json *json;
 	ZSTD_DCtx *dctx;
 	wn_buf raw, scratch;
@@ -264,23 +273,67 @@ typedef struct getter {
 	char rel[128];
 } getter;
 
+static void *getter_new(void *ud, int i)
+{
+	getjob *j = ud;
+	getter *g = calloc(1, sizeof *g);
+	if (!g)
+		return NULL;
+	g->c = *j->c;
+	g->c.err[0] = 0;
+	g->j = j;
+	g->fd = -1;
+	g->txn = j->txn;
+	if (!g->txn) {
+		int rc = mdb_txn_begin(g->c.env, NULL, MDB_RDONLY, &g->txn);
+		if (rc) {
+			g->txn = NULL;
+			g->rc = wn_lmdb_err(&g->c, rc, "begin");
+			return g;
+		}
+		g->own_txn = 1;
+	}
+	g->json = wn_json_new();
+	g->dctx = ZSTD_createDCtx();
+	if (!g->json || !g->dctx || wn_record_parser(g->json, j->prof, WN_RECORD_FP))
+		g->rc = wn_seterr(&g->c, WN_E_NOMEM, "out of memory");
+	return g;
+}
+
+static void getter_free(void *worker)
+{
+	getter *g = worker;
+	if (!g)
+		return;
+	if (g->fd >= 0)
+		close(g->fd);
+	wn_json_free(g->json);
+	ZSTD_freeDCtx(g->dctx);
+	wn_buf_free(&g->raw);
+	wn_buf_free(&g->scratch);
+	if (g->own_txn)
+		mdb_txn_abort(g->txn);
+	free(g);
+}
+
 /* Take the wanted records of one frame: decode it as far as the last of them, then find
  * each line from the one before (so a frame is scanned once, not once per id) and prove
  * it by its fingerprint, as an unchecked frame must be. */
 static int take_frame(getter *g, frame_task *t)
 {
 	wn_catalog *c = &g->c;
+	const getjob *j = g->j;
 	int rc;
 	/* with ignore paths the fingerprint does not cover every value: then the frame is read
 	 * whole, for its checksum */
-	if ((rc = keep_shard(c, g->txn, g->kind, t->fi.shard_seq, &g->fd, &g->fd_seq, g->rel, sizeof g->rel)) ||
-	    (rc = g->prof->n_ignore ? wn_frame_load_fd(c, g->fd, g->rel, &t->fi, &g->raw, &g->scratch)
+	if ((rc = keep_shard(c, g->txn, j->kind, t->fi.shard_seq, &g->fd, &g->fd_seq, g->rel, sizeof g->rel)) ||
+	    (rc = j->prof->n_ignore ? wn_frame_load_fd(c, g->fd, g->rel, &t->fi, &g->raw, &g->scratch)
 	                            : wn_frame_load_upto(c, g->fd, g->rel, &t->fi, t->upto, &g->raw, &g->scratch, g->dctx)))
 		return rc;
 	const char *cur = g->raw.p, *end = g->raw.p + g->raw.len;
 	uint32_t cur_n = 0;
 	for (size_t k = t->k0; k < t->k1; k++) {
-		wanted *w = &g->w[k];
+		wanted *w = &j->w[k];
 		const char *line;
 		size_t len;
 		uint32_t nth = (uint32_t)(w->ord - t->fi.first_ord);
@@ -302,8 +355,8 @@ static int take_frame(getter *g, frame_task *t)
 		wn_keys key;
 		char idbuf[WN_ID_BUF];
 		size_t i = w->i;
-		if (wn_record_keys(&jr, g->prof, &key, idbuf, NULL, 0) || key.id_len != g->lens[i] ||
-		    memcmp(key.id, g->ids[i], g->lens[i]))
+		if (wn_record_keys(&jr, j->prof, &key, idbuf, NULL, 0) || key.id_len != j->lens[i] ||
+		    memcmp(key.id, j->ids[i], j->lens[i]))
 			continue;
 		if (!(w->rec = malloc(len ? len : 1)))
 			return WN_E_NOMEM;
@@ -313,105 +366,111 @@ static int take_frame(getter *g, frame_task *t)
 	return 0;
 }
 
-/* Take tasks in order until none is left or one before them has failed. */
-static void *get_worker(void *arg)
+/* Take tasks in order until none is left or one before them has failed. A worker that
+ * could not be set up fails the first task it would have taken. */
+static void take_tasks(getter *g)
 {
-	getter *g = arg;
-	int own_txn = !g->txn;
-	if (own_txn && (g->rc = mdb_txn_begin(g->c.env, NULL, MDB_RDONLY, &g->txn))) {
-		g->rc = wn_lmdb_err(&g->c, g->rc, "begin");
-		g->txn = NULL;
-		return NULL;
-	}
-	g->json = wn_json_new();
-	g->dctx = ZSTD_createDCtx();
-	if (!g->json || !g->dctx || wn_record_parser(g->json, g->prof, WN_RECORD_FP))
-		g->rc = WN_E_NOMEM;
+	getjob *j = g->j;
 	for (;;) {
-		pthread_mutex_lock(g->mu);
-		size_t k = *g->next;
-		int stop = g->rc || k >= g->nt || k > *g->first_bad;
+		pthread_mutex_lock(&j->mu);
+		size_t k = j->next;
+		int stop = k >= j->nt || k > j->first_bad;
 		if (!stop)
-			++*g->next;
-		pthread_mutex_unlock(g->mu);
+			j->next++;
+		pthread_mutex_unlock(&j->mu);
 		if (stop)
 			break;
-		frame_task *t = &g->t[k];
-		if ((t->rc = take_frame(g, t))) {
+		frame_task *t = &j->t[k];
+		if ((t->rc = g->rc ? g->rc : take_frame(g, t))) {
 			t->err = strdup(g->c.err);
-			pthread_mutex_lock(g->mu);
-			if (k < *g->first_bad)
-				*g->first_bad = k;
-			pthread_mutex_unlock(g->mu);
+			pthread_mutex_lock(&j->mu);
+			if (k < j->first_bad)
+				j->first_bad = k;
+			pthread_mutex_unlock(&j->mu);
+			if (g->rc)
+				break;
 		}
 	}
-	if (g->fd >= 0)
+	if (g->fd >= 0) {
 		close(g->fd);
-	wn_json_free(g->json);
-	ZSTD_freeDCtx(g->dctx);
-	wn_buf_free(&g->raw);
-	wn_buf_free(&g->scratch);
-	if (own_txn)
-		mdb_txn_abort(g->txn);
-	return NULL;
+		g->fd = -1;
+	}
 }
 
-/* Read the frames of tasks t[0..nt) with up to one thread per core (the calling thread
- * is one of them): decoding is what a large get costs. The outcome is that of a reading
- * in order: the first task that failed, by its own words. */
-static int take_frames(wn_catalog *c, MDB_txn *txn, int kind, const char *const *ids, const size_t *lens, wanted *w,
-	frame_task *t, size_t nt)
+typedef struct get_runner {
+	wn_task task;
+	getjob *j;
+} get_runner;
+
+static void get_run(wn_task *task, void *worker)
+{
+	getter *g = worker;
+	if (g)
+		take_tasks(g);
+	else {   /* no state for this thread: the next task fails for want of memory */
+		getjob *j = ((get_runner *)task)->j;
+		pthread_mutex_lock(&j->mu);
+		if (j->next < j->nt) {
+			frame_task *t = &j->t[j->next++];
+			t->rc = WN_E_NOMEM;
+			if (j->next - 1 < j->first_bad)
+				j->first_bad = j->next - 1;
+		}
+		pthread_mutex_unlock(&j->mu);
+	}
+}
+
+/* Read the frames of tasks t[0..nt): on the calling thread when there is one, else on the
+ * library's pool with a thread per core (8 at most), decoding being what a large get
+ * costs. The outcome is that of a reading in order: the first task that failed, by its
+ * own words. */
+static int take_frames(getjob *j)
 {
 	enum { MAX_GETTERS = 8 };
-	size_t ng = (size_t)wn_ncores();
-	if (ng > nt)
-		ng = nt;
-	if (ng > MAX_GETTERS)
-		ng = MAX_GETTERS;
-	if (!ng)
-		return 0;
-	getter *g = calloc(ng, sizeof *g);
-	pthread_t th[MAX_GETTERS];
-	int started[MAX_GETTERS] = { 0 };
-	if (!g)
-		return WN_E_NOMEM;
-	pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-	size_t next = 0, first_bad = SIZE_MAX;
-	for (size_t j = 0; j < ng; j++) {
-		g[j].c = *c;
-		g[j].c.err[0] = 0;
-		g[j].txn = j ? NULL : txn;
-		g[j].kind = kind;
-		g[j].prof = wn_catalog_profile(c, kind);
-		g[j].ids = ids;
-		g[j].lens = lens;
-		g[j].w = w;
-		g[j].t = t;
-		g[j].nt = nt;
-		g[j].next = &next;
-		g[j].first_bad = &first_bad;
-		g[j].mu = &mu;
-		g[j].fd = -1;
-	}
-	for (size_t j = 1; j < ng; j++)
-		started[j] = !pthread_create(&th[j], NULL, get_worker, &g[j]);
-	get_worker(&g[0]);
-	for (size_t j = 1; j < ng; j++)
-		if (started[j])
-			pthread_join(th[j], NULL);
+	int n = wn_ncores();
+	if ((size_t)n > j->nt)
+		n = (int)j->nt;
+	if (n > MAX_GETTERS)
+		n = MAX_GETTERS;
+	j->next = 0;
+	j->first_bad = SIZE_MAX;
+	pthread_mutex_init(&j->mu, NULL);
 	int rc = 0;
-	for (size_t j = 0; j < ng && !rc; j++)
-		if (g[j].rc) {
-			rc = g[j].rc;
-			snprintf(c->err, sizeof c->err, "%s", g[j].c.err);
+	if (n <= 1) {
+		getter *g = getter_new(j, 0);
+		if (!g)
+			rc = WN_E_NOMEM;
+		else
+			take_tasks(g);
+		getter_free(g);
+	} else {
+		MDB_txn *txn = j->txn;
+		j->txn = NULL;   /* the pool's threads take their own snapshots */
+		wn_pool *pool;
+		wn_pool_opts po = { .threads = n, .name = "winnow-get", .worker_new = getter_new, .worker_free = getter_free,
+			.ud = j };
+		get_runner r[MAX_GETTERS];
+		if (!(rc = wn_pool_new(&po, &pool))) {
+			for (int i = 0; i < n; i++) {
+				r[i] = (get_runner){ .j = j };
+				r[i].task.run = get_run;
+				wn_pool_submit(pool, &r[i].task);
+			}
+			wn_pool_free(pool);
 		}
-	if (!rc && first_bad < nt) {
-		rc = t[first_bad].rc;
-		snprintf(c->err, sizeof c->err, "%s", t[first_bad].err ? t[first_bad].err : "");
+		j->txn = txn;
 	}
-	for (size_t k = 0; k < nt; k++)
-		free(t[k].err);
-	free(g);
+	pthread_mutex_destroy(&j->mu);
+	if (!rc && j->first_bad < j->nt) {
+		frame_task *t = &j->t[j->first_bad];
+		rc = t->rc;
+		if (t->err)
+			snprintf(j->c->err, sizeof j->c->err, "%s", t->err);
+		else
+			wn_seterr(j->c, rc, "out of memory");
+	}
+	for (size_t k = 0; k < j->nt; k++)
+		free(j->t[k].err);
 	return rc;
 }
 
@@ -465,8 +524,11 @@ int wn_get_many(wn_catalog *c, const char *kind_name, const char *const *ids, co
 		t[nt].upto = (uint32_t)(w[k].ord - t[nt].fi.first_ord);
 		nt++;
 	}
-	if (!rc)
-		rc = take_frames(c, txn, kind, ids, lens, w, t, nt);
+	if (!rc) {
+		getjob j = { .c = c, .txn = txn, .kind = kind, .prof = wn_catalog_profile(c, kind), .ids = ids, .lens = lens,
+			.w = w, .t = t, .nt = nt };
+		rc = take_frames(&j);
+	}
 	free(t);
 	/* answer in the caller's order */
 	qsort(w, nw, sizeof *w, cmp_want_i);
