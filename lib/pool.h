@@ -2,10 +2,9 @@
  * pool.h - the library's one pool of worker threads (pool.c).
  *
  * Ingest compresses frames on it, verify checks files and frames on it, and a large get
- * decodes its frames on it. A task is a
- * struct the caller owns, with wn_task as its first member; each worker thread has a
- * state of its own (a zstd context, a parser, buffers), made on that thread by
- * worker_new, so tasks never share one.
+ * decodes its frames on it. A task is a struct the caller owns, with wn_task as its
+ * first member; each worker thread has a state of its own (a zstd context, a parser,
+ * buffers), made on that thread by worker_new, so tasks never share one.
  */
 #ifndef WN_POOL_H
 #define WN_POOL_H
