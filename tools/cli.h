@@ -88,6 +88,7 @@ typedef struct ingest_args {
 	uint8_t key[4096];
 } ingest_args;
 extern const struct option ingest_options[];
+extern const int ingest_noptions;      /* entries before the zero one */
 void ingest_args_init(ingest_args *a);
 /* 0 done, -1 not an ingest option, or the exit code of the usage error it printed */
 int ingest_option(ingest_args *a, const char *cmd, int c, char *arg);
@@ -117,5 +118,9 @@ int cmd_stats(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_dups(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_map(int argc, char **argv);
+int cmd_reduce(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 
 #endif

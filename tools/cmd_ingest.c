@@ -179,6 +179,8 @@ const struct option ingest_options[] = {
 	{ "contributor", 1, 0, O_CONTRIB },
 	{ 0, 0, 0, 0 } };
 
+const int ingest_noptions = (int)(sizeof ingest_options / sizeof *ingest_options) - 1;
+
 static const char *const lname[INGEST_NLISTS] = { "--drop", "--keep", "--pseudonymise", "--rename" };
 
 void ingest_args_init(ingest_args *a)
