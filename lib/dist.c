@@ -659,6 +659,9 @@ static int run_flush(runw *w)
 		return 0;
 	XXH3_128bits_update(w->h, w->buf, w->len);
 	int rc = wn_write_all(w->fd, w->buf, w->len);
+	/* start the writeback now, so that the fsync at the end of the task has little left */
+	if (!rc)
+		sync_file_range(w->fd, (off_t)(w->bytes - w->len), (off_t)w->len, SYNC_FILE_RANGE_WRITE);
 	w->len = 0;
 	return rc;
 }
