@@ -25,6 +25,7 @@ static const struct cmd {
 	{ "stats", cmd_stats, "counts, sizes and the index's cost per record" },
 	{ "verify", cmd_verify, "prove a catalog whole, or locate what is broken" },
 	{ "reindex", cmd_reindex, "build the index again from the data files, or a catalog from a mirror" },
+	{ "compact", cmd_compact, "merge the small sealed files of a catalog into full ones" },
 	{ "cluster", cmd_cluster, "group the same recording under different ids into clusters" },
 	{ "dups", cmd_dups, "the clusters of more than one record, as JSON lines" },
 };
