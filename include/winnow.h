@@ -198,6 +198,9 @@ typedef struct wn_ingest_opts {
 	size_t key_len;
 	const char *contributor;      /* whose records these are: stored only as its keyed pseudonym, injected as
 	                               * the member "contributor" of each record (needs a pseudonymising profile) */
+	/* A contributor the catalog forgot (wn_forget) is refused (WN_E_USAGE) unless this is
+	 * set; then the run takes the contributor back and removes its tombstone. */
+	int allow_forgotten;
 	/* Called a few times a second from the ingesting thread (may be NULL). */
 	void (*progress)(const wn_progress *p, void *ud);
 	void *progress_ud;
@@ -725,6 +728,46 @@ typedef struct wn_compact_result {
  * such kind), WN_E_CORRUPT (a file is not what the index says), WN_E_MISSING (a file is
  * not there), WN_E_INTERRUPTED, WN_E_LMDB, WN_E_NOMEM, errno (I/O, e.g. ENOSPC). */
 int wn_compact(wn_catalog *c, const wn_compact_opts *o, wn_compact_result *res);
+
+typedef struct wn_forget_opts {
+	const char *contributor;      /* the contributor's name, as given to ingest (--contributor) */
+	const uint8_t *key;           /* the catalog's pseudonymisation key, key_len bytes */
+	size_t key_len;
+	size_t frame_size;            /* frames of the rewritten files, default 1 MiB */
+	int level;                    /* their zstd level, default 3 */
+	int threads;                  /* compressing threads, default: number of cores */
+	int64_t now;                  /* the tombstone's time (seconds since 1970, UTC); 0: now */
+	void (*on_step)(const char *step, void *ud);   /* as in wn_compact_opts */
+	void *step_ud;
+	volatile const int *cancel;
+} wn_forget_opts;
+
+void wn_forget_opts_init(wn_forget_opts *o);
+
+typedef struct wn_forget_result {
+	char pseudonym[33];           /* the contributor's pseudonym, 32 hex digits */
+	uint64_t files_rewritten;     /* the files that held its records and entries */
+	uint64_t records;             /* stored records taken out (their ordinals stay, empty) */
+	uint64_t ledger_entries;      /* ledger entries taken out */
+	uint64_t rejects;             /* reject entries taken out */
+	uint64_t bytes_read, bytes_written;
+	int already;                  /* it had been forgotten before (its tombstone was there) */
+	double seconds;
+} wn_forget_result;
+
+/* Take every record, ledger entry and reject entry of a contributor out of the catalog:
+ * the files that hold them (and only those: the index lists them per contributor) are
+ * rewritten, each record's line left as a placeholder so that no ordinal moves; its ids,
+ * fingerprints and ISRCs leave the maps; the counters lose them (read, kept, duplicates,
+ * revisions, rejected, superseded; meta forgotten.<kind> counts the placeholders); the
+ * manifests are rewritten; a tombstone (the pseudonym and the date, meta
+ * tombstone:<pseudonym>) makes a later ingest of the contributor fail unless
+ * allow_forgotten. Forgetting a contributor the catalog holds nothing of writes the
+ * tombstone only. Crash-safe as wn_compact.
+ * Errors: WN_E_USAGE (no name or key; no kind pseudonymises; read-only handle; an
+ * interrupted run), WN_E_MISMATCH (another key than the catalog's), WN_E_CORRUPT,
+ * WN_E_MISSING, WN_E_INTERRUPTED, WN_E_LMDB, WN_E_NOMEM, errno. */
+int wn_forget(wn_catalog *c, const wn_forget_opts *o, wn_forget_result *res);
 
 /* ------------------------------------------------------------------------------------
  * Verify

@@ -875,6 +875,36 @@ int wn_rewrite_finish(wn_catalog *c, int *did)
 	return rc;
 }
 
+int wn_holds_add(wn_catalog *c, MDB_txn *txn, int kind, const char *hex, int role, uint32_t seq)
+{
+	char key[WN_KIND_NAME_MAX + 64];
+	uint8_t e[WN_HOLD_ENTRY];
+	MDB_val v;
+	snprintf(key, sizeof key, "%s%s.%s", WN_HOLDS_PREFIX, wn_catalog_kind_name(c, kind), hex);
+	e[0] = (uint8_t)role;
+	wn_put_be32(e + 1, seq);
+	int rc = wn_meta_get(c, txn, key, &v);
+	if (rc && rc != WN_E_NOTFOUND)
+		return rc;
+	size_t n = rc ? 0 : v.mv_size / WN_HOLD_ENTRY, at = 0;
+	const uint8_t *p = rc ? NULL : v.mv_data;
+	while (at < n && memcmp(p + at * WN_HOLD_ENTRY, e, WN_HOLD_ENTRY) < 0)
+		at++;
+	if (at < n && !memcmp(p + at * WN_HOLD_ENTRY, e, WN_HOLD_ENTRY))
+		return 0;
+	uint8_t *nv = malloc((n + 1) * WN_HOLD_ENTRY);
+	if (!nv)
+		return WN_E_NOMEM;
+	if (at)
+		memcpy(nv, p, at * WN_HOLD_ENTRY);
+	memcpy(nv + at * WN_HOLD_ENTRY, e, WN_HOLD_ENTRY);
+	if (n > at)
+		memcpy(nv + (at + 1) * WN_HOLD_ENTRY, p + at * WN_HOLD_ENTRY, (n - at) * WN_HOLD_ENTRY);
+	rc = wn_meta_put(c, txn, key, nv, (n + 1) * WN_HOLD_ENTRY);
+	free(nv);
+	return rc;
+}
+
 int wn_catalog_rollback(wn_catalog *c)
 {
 	MDB_txn *txn;

@@ -24,11 +24,13 @@
 #include "internal.h"
 #include "ledger.h"
 #include "series.h"
+#include "transform.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <xxhash.h>
 
@@ -73,6 +75,7 @@ typedef struct rw {
 	uint64_t bytes_read, bytes_written, lines, files_written, files_renamed, files_dropped;
 	uint64_t dropped[WN_NROLES][WN_KINDS_MAX];   /* lines taken out (forget) */
 	uint64_t forgotten[WN_KINDS_MAX];            /* shard lines made placeholders */
+	uint64_t at;                /* the ordinal (entry number) of the line the filter sees */
 	wn_buf raw, scratch;
 } rw;
 
@@ -221,6 +224,7 @@ static int copy_file(rw *w, const splan *p, const wn_fileinfo *f, wn_series *s)
 				break;
 			}
 			size_t ll = (size_t)(nl - l);
+			w->at = f->first_ord + lines;
 			int what = w->filter ? w->filter(w->fud, p, l, ll) : LINE_KEEP;
 			if (what < 0) {
 				rc = what;
@@ -626,5 +630,354 @@ int wn_compact(wn_catalog *c, const wn_compact_opts *o, wn_compact_result *res)
 	r->records = w.lines;
 	r->seconds = wn_now() - t0;
 	rw_end(&w);
+	return rc;
+}
+
+/* ---- forget ---- */
+
+void wn_forget_opts_init(wn_forget_opts *o)
+{
+	memset(o, 0, sizeof *o);
+	o->level = 3;
+	o->frame_size = 1u << 20;
+}
+
+/* What forget takes out of one kind. */
+typedef struct fkind {
+	int on;                     /* the contributor holds files of this kind */
+	wn_json *json;              /* parses its records, with the kind's profile */
+	uint8_t *ids;               /* id entries (hash, check) of its records */
+	size_t nids, capids;
+	uint8_t *fps, *isrcs;       /* pairs (fingerprint key or ISRC hash, ordinal) */
+	size_t nfps, capfps, nisrcs, capisrcs;
+	uint64_t *ords;             /* its stored records' ordinals */
+	size_t nords, capords;
+	uint64_t duplicates, revisions, rejected;
+} fkind;
+
+typedef struct fg {
+	rw *w;
+	char hex[33];
+	char shard_pre[64];         /* {"contributor":"<hex>" : how each of its records starts */
+	char id_pre[40];            /* ["<hex>" : how each of its ids starts */
+	fkind k[WN_KINDS_MAX];
+	char date[16];
+} fg;
+
+static int push_pair(uint8_t **a, size_t *n, size_t *cap, uint64_t h, uint64_t ord)
+{
+	if (WN_GROW(*a, (*n + 1) * WN_PAIR_ENTRY, *cap, 4096))
+		return WN_E_NOMEM;
+	wn_put_be64(*a + *n * WN_PAIR_ENTRY, h);
+	wn_put_be40(*a + *n * WN_PAIR_ENTRY + 8, ord);
+	(*n)++;
+	return 0;
+}
+
+/* A shard record of the contributor: its keys, to take out of the maps. */
+static int forget_record(fg *g, const splan *p, const char *line, size_t n)
+{
+	wn_catalog *c = g->w->c;
+	fkind *k = &g->k[p->kind];
+	wn_jresult jr;
+	wn_keys keys;
+	char idbuf[WN_ID_BUF], why[200];
+	int rc = wn_json_record(k->json, line, n, &jr);
+	if (rc == WN_E_NOMEM)
+		return rc;
+	if (rc || wn_record_keys(&jr, wn_catalog_profile(c, p->kind), &keys, idbuf, why, sizeof why))
+		return wn_seterr(c, WN_E_CORRUPT, "%s record %llu is not a valid record (winnow verify --deep)",
+			wn_catalog_kind_name(c, p->kind), (unsigned long long)g->w->at);
+	if (WN_GROW(k->ids, (k->nids + 1) * WN_ID_ENTRY, k->capids, 4096) || WN_GROW(k->ords, k->nords, k->capords, 1024))
+		return WN_E_NOMEM;
+	wn_idrec r = { .hash = keys.hash, .check = keys.check, .ord = g->w->at };
+	wn_idrec_pack(k->ids + k->nids++ * WN_ID_ENTRY, &r);
+	k->ords[k->nords++] = g->w->at;
+	if ((rc = push_pair(&k->fps, &k->nfps, &k->capfps, wn_fp_key(keys.fp), g->w->at)))
+		return rc;
+	for (int i = 0; i < keys.n_isrc; i++)
+		if ((rc = push_pair(&k->isrcs, &k->nisrcs, &k->capisrcs, keys.isrc_hash[i], g->w->at)))
+			return rc;
+	return 0;
+}
+
+static int forget_line(void *ud, const splan *p, const char *line, size_t n)
+{
+	fg *g = ud;
+	wn_catalog *c = g->w->c;
+	fkind *k = &g->k[p->kind];
+	char rel[160];
+	if (p->role == WN_ROLE_SHARD) {
+		size_t pl = strlen(g->shard_pre);
+		if (n < pl || memcmp(line, g->shard_pre, pl))
+			return LINE_KEEP;
+		int rc = forget_record(g, p, line, n);
+		return rc ? rc : LINE_FORGET;
+	}
+	wn_buf scratch = { 0 };
+	int mine = 0, rc;
+	if (p->role == WN_ROLE_LEDGER) {
+		wn_ledger_entry e;
+		rc = wn_ledger_decode(line, n, WN_LEDGER_ALL, &e, &scratch);
+		size_t pl = strlen(g->id_pre);
+		mine = !rc && e.id_json_len >= pl + 2 && e.id_json[0] == '"' && !memcmp(e.id_json + 1, g->id_pre, pl);
+		/* (the id as its JSON string: "[\"<hex>\",...]" has the prefix escaped) */
+		if (!rc && !mine && e.id_len >= strlen(g->hex) + 2 && e.id[0] == '[' && e.id[1] == '"' &&
+		    !memcmp(e.id + 2, g->hex, strlen(g->hex)) && e.id[2 + strlen(g->hex)] == '"')
+			mine = 1;
+		if (!rc && mine) {
+			if (e.revision)
+				k->revisions++;
+			else
+				k->duplicates++;
+			/* a revision that lost left its fingerprint paired with the survivor */
+			if (e.revision && e.superseded < 0 && e.record)
+				rc = push_pair(&k->fps, &k->nfps, &k->capfps, wn_fp_key(e.fp), e.survivor);
+		}
+	} else {
+		wn_reject_entry e;
+		rc = wn_reject_decode(line, n, &e, &scratch);
+		mine = !rc && e.contributor && e.contributor_len == strlen(g->hex) && !memcmp(e.contributor, g->hex, e.contributor_len);
+		if (!rc && mine)
+			k->rejected++;
+	}
+	wn_buf_free(&scratch);
+	if (rc == -1) {
+		wn_file_relpath(rel, sizeof rel, p->role, wn_catalog_kind_name(c, p->kind), 1);
+		return wn_seterr(c, WN_E_CORRUPT, "%s entry %llu of kind %s is not an entry as winnow writes it",
+			wn_role_name(p->role), (unsigned long long)g->w->at, wn_catalog_kind_name(c, p->kind));
+	}
+	if (rc)
+		return rc;
+	return mine ? LINE_DROP : LINE_KEEP;
+}
+
+static int cmp_entry13(const void *a, const void *b) { return memcmp(a, b, 13); }
+static int cmp_entry32(const void *a, const void *b) { return memcmp(a, b, 10); }
+
+/* The meta counter "forgotten.<kind>": ordinals whose records forget took out. */
+static int forgotten_count(wn_catalog *c, MDB_txn *txn, int kind, uint64_t *n)
+{
+	char key[WN_KIND_NAME_MAX + 16];
+	MDB_val v;
+	snprintf(key, sizeof key, "forgotten.%s", wn_catalog_kind_name(c, kind));
+	*n = 0;
+	int rc = wn_meta_get(c, txn, key, &v);
+	if (rc == WN_E_NOTFOUND)
+		return 0;
+	if (!rc && v.mv_size != 8)
+		return wn_seterr(c, WN_E_CORRUPT, "index: meta %s has %zu bytes", key, v.mv_size);
+	if (!rc)
+		*n = wn_get_be64(v.mv_data);
+	return rc;
+}
+
+/* Everything but the files: maps, superseded rows, counters, holds, tombstone. */
+static int forget_commit(rw *w, MDB_txn *txn, void *ud)
+{
+	fg *g = ud;
+	wn_catalog *c = w->c;
+	char key[WN_KIND_NAME_MAX + 64];
+	int rc = 0;
+	for (int kd = 0; !rc && kd < c->kinds.n; kd++) {
+		fkind *k = &g->k[kd];
+		if (!k->on)
+			continue;
+		uint64_t taken, super = 0;
+		/* an id's versions are all the contributor's: each one's entry goes */
+		if (k->nids)
+			qsort(k->ids, k->nids, WN_ID_ENTRY, cmp_entry32);
+		if (k->nfps)
+			qsort(k->fps, k->nfps, WN_PAIR_ENTRY, cmp_entry13);
+		if (k->nisrcs)
+			qsort(k->isrcs, k->nisrcs, WN_PAIR_ENTRY, cmp_entry13);
+		if ((rc = wn_map_take(c, txn, kd, WN_MAP_ID, k->ids, k->nids, &taken)) ||
+		    (rc = wn_map_take(c, txn, kd, WN_MAP_FP, k->fps, k->nfps, &taken)) ||
+		    (rc = wn_map_take(c, txn, kd, WN_MAP_ISRC, k->isrcs, k->nisrcs, &taken)))
+			break;
+		for (size_t i = 0; !rc && i < k->nords; i++) {
+			uint8_t kb[8];
+			wn_put_be64(kb, k->ords[i]);
+			MDB_val sk = { 8, kb };
+			int d = mdb_del(txn, c->db_super[kd], &sk, NULL);
+			if (!d)
+				super++;
+			else if (d != MDB_NOTFOUND)
+				rc = wn_lmdb_err(c, d, "superseded");
+		}
+		if (rc)
+			break;
+		wn_kstate ks;
+		uint64_t fc;
+		if ((rc = wn_meta_get_kstate(c, txn, kd, &ks)) || (rc = forgotten_count(c, txn, kd, &fc)))
+			break;
+		uint64_t kept = k->nords - super;
+		uint64_t ledger = k->duplicates + k->revisions;
+		if (kept > ks.kept || super > ks.superseded || k->duplicates > ks.duplicates || k->revisions > ks.revisions ||
+		    k->rejected > ks.rejected || ledger > ks.ledger_entries || k->rejected > ks.reject_entries) {
+			rc = wn_seterr(c, WN_E_CORRUPT, "index: the counters of kind %s hold fewer than the files",
+				wn_catalog_kind_name(c, kd));
+			break;
+		}
+		ks.kept -= kept;
+		ks.superseded -= super;
+		ks.duplicates -= k->duplicates;
+		ks.revisions -= k->revisions;
+		ks.rejected -= k->rejected;
+		ks.read -= kept + k->duplicates + k->revisions + k->rejected;
+		ks.ledger_entries -= ledger;
+		ks.reject_entries -= k->rejected;
+		ks.runs_next = c->ks[kd].runs_next;
+		uint8_t fb[8];
+		wn_put_be64(fb, fc + k->nords);
+		snprintf(key, sizeof key, "forgotten.%s", wn_catalog_kind_name(c, kd));
+		if ((rc = wn_meta_put_kstate(c, txn, kd, &ks)) || (k->nords && (rc = wn_meta_put(c, txn, key, fb, 8))))
+			break;
+		c->ks[kd] = ks;
+		snprintf(key, sizeof key, "%s%s.%s", WN_HOLDS_PREFIX, wn_catalog_kind_name(c, kd), g->hex);
+		rc = wn_meta_del(c, txn, key);
+	}
+	if (!rc) {
+		snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, g->hex);
+		rc = wn_meta_put(c, txn, key, g->date, strlen(g->date));
+	}
+	return rc;
+}
+
+/* The files of kind kd that hold the contributor's records: meta holds.<kind>.<hex>. */
+static int forget_plans(rw *w, fg *g, MDB_txn *txn, int kd, uint64_t *nfiles)
+{
+	wn_catalog *c = w->c;
+	char key[WN_KIND_NAME_MAX + 64];
+	MDB_val v;
+	snprintf(key, sizeof key, "%s%s.%s", WN_HOLDS_PREFIX, wn_catalog_kind_name(c, kd), g->hex);
+	int rc = wn_meta_get(c, txn, key, &v);
+	if (rc == WN_E_NOTFOUND)
+		return 0;
+	if (rc)
+		return rc;
+	if (v.mv_size % WN_HOLD_ENTRY)
+		return wn_seterr(c, WN_E_CORRUPT, "index: meta %s has %zu bytes", key, v.mv_size);
+	size_t n = v.mv_size / WN_HOLD_ENTRY;
+	uint8_t *h = malloc(v.mv_size + 1);
+	if (!h)
+		return WN_E_NOMEM;
+	memcpy(h, v.mv_data, v.mv_size);
+	g->k[kd].on = 1;
+	for (int role = 0; !rc && role < WN_NROLES; role++) {
+		int any = 0;
+		for (size_t i = 0; i < n; i++)
+			any |= h[i * WN_HOLD_ENTRY] == role;
+		if (!any)
+			continue;
+		splan *p;
+		if ((rc = new_plan(w, txn, role, kd, &p)))
+			break;
+		for (size_t i = 0; !rc && i < p->nold; i++) {
+			int held = 0;
+			for (size_t j = 0; j < n; j++)
+				held |= h[j * WN_HOLD_ENTRY] == role && wn_get_be32(h + j * WN_HOLD_ENTRY + 1) == p->old[i].seq;
+			*nfiles += (uint64_t)held;
+			rc = add_out(p, i, i + 1, held);
+		}
+		if (!rc)
+			mark_changes(p);
+	}
+	free(h);
+	return rc;
+}
+
+int wn_forget(wn_catalog *c, const wn_forget_opts *o, wn_forget_result *res)
+{
+	wn_forget_result r0, *r = res ? res : &r0;
+	memset(r, 0, sizeof *r);
+	double t0 = wn_now();
+	if (!o->contributor || !*o->contributor || !o->key || !o->key_len)
+		return wn_seterr(c, WN_E_USAGE, "forget needs the contributor's name and the catalog's key");
+	rw w;
+	fg *g = calloc(1, sizeof *g);
+	if (!g)
+		return WN_E_NOMEM;
+	int rc = rw_begin(&w, c, o->level, o->threads, o->frame_size);
+	w.on_step = o->on_step;
+	w.step_ud = o->step_ud;
+	w.cancel = o->cancel;
+	w.filter = forget_line;
+	w.fud = g;
+	g->w = &w;
+	/* the pseudonym, with the key the catalog's profiles were made with */
+	char kid[WN_KEY_ID_HEX + 1];
+	wn_key_id(o->key, o->key_len, kid);
+	int kinds = 0;
+	for (int kd = 0; !rc && kd < c->kinds.n; kd++) {
+		const wn_profile *p = wn_catalog_profile(c, kd);
+		if (!p->n_pseudo)
+			continue;
+		if (strcmp(p->key_id, kid)) {
+			rc = wn_seterr(c, WN_E_MISMATCH, "the key is not the one the %s records were made with (key id %s, "
+				"the catalog's %s)", wn_catalog_kind_name(c, kd), kid, p->key_id);
+			break;
+		}
+		char hex[33];
+		wn_xform *x = wn_xform_new(p, o->key, o->key_len);
+		if (!x || wn_xform_set_contributor(x, o->contributor) || wn_xform_contributor(x, hex))
+			rc = WN_E_NOMEM;
+		wn_xform_free(x);
+		if (rc)
+			break;
+		if (kinds++ && strcmp(hex, g->hex))
+			rc = wn_seterr(c, WN_E_CORRUPT, "the kinds' profiles give the contributor two pseudonyms");
+		memcpy(g->hex, hex, sizeof hex);
+		if (!(g->k[kd].json = wn_json_new()) || (rc = wn_record_parser(g->k[kd].json, p, WN_RECORD_FP)))
+			rc = rc ? rc : WN_E_NOMEM;
+	}
+	if (!rc && !kinds)
+		rc = wn_seterr(c, WN_E_USAGE, "%s: no kind of the catalog pseudonymises its records: it has no contributors",
+			c->dir);
+	snprintf(g->shard_pre, sizeof g->shard_pre, "{\"contributor\":\"%s\"", g->hex);
+	snprintf(g->id_pre, sizeof g->id_pre, "[\\\"%s\\\"", g->hex);
+	memcpy(r->pseudonym, g->hex, sizeof r->pseudonym);
+	time_t now = o->now ? (time_t)o->now : time(NULL);
+	struct tm tm;
+	gmtime_r(&now, &tm);
+	strftime(g->date, sizeof g->date, "%Y-%m-%d", &tm);
+	MDB_txn *txn = NULL;
+	if (!rc && (rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn)))
+		rc = wn_lmdb_err(c, rc, "begin");
+	for (int kd = 0; !rc && kd < c->kinds.n; kd++)
+		if (g->k[kd].json)
+			rc = forget_plans(&w, g, txn, kd, &r->files_rewritten);
+	if (!rc) {
+		char key[64];
+		MDB_val v;
+		snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, g->hex);
+		int t = wn_meta_get(c, txn, key, &v);
+		r->already = !t;
+		if (t && t != WN_E_NOTFOUND)
+			rc = t;
+	}
+	if (txn)
+		mdb_txn_abort(txn);
+	if (!rc) {
+		step(&w, "planned");
+		if (!(rc = write_all(&w)))
+			rc = commit_all(&w, forget_commit, g);
+	}
+	for (int kd = 0; kd < WN_KINDS_MAX; kd++) {
+		fkind *k = &g->k[kd];
+		r->records += k->nords;
+		r->ledger_entries += k->duplicates + k->revisions;
+		r->rejects += k->rejected;
+		wn_json_free(k->json);
+		free(k->ids);
+		free(k->fps);
+		free(k->isrcs);
+		free(k->ords);
+	}
+	r->bytes_read = w.bytes_read;
+	r->bytes_written = w.bytes_written;
+	r->seconds = wn_now() - t0;
+	rw_end(&w);
+	free(g);
 	return rc;
 }

@@ -387,6 +387,14 @@ int wn_index_create(wn_catalog **out, const char *dir, const char *index, unsign
  * before the next starts, so that it can be done again after a crash at any point, and
  * deletes it; every writer open calls it. */
 #define WN_STAGED_SUFFIX ".new"
+/* meta "tombstone:<pseudonym>": the tombstone of a contributor forget took out, and
+ * "holds.<kind>.<pseudonym>": the files of kind that hold a contributor's records and
+ * entries (doc/FORMAT.md 17.4, 17.5) */
+#define WN_TOMBSTONE_PREFIX "tombstone:"
+#define WN_HOLDS_PREFIX "holds."
+#define WN_HOLD_ENTRY 5   /* role (u8), seq (u32 be); sorted, unique */
+/* Add file (role, seq) to meta holds.<kind>.<hex> in txn (catalog.c). 0 or an error. */
+int wn_holds_add(wn_catalog *c, MDB_txn *txn, int kind, const char *hex, int role, uint32_t seq);
 /* The line a forgotten record leaves in its shard, so that ordinals do not move
  * (doc/FORMAT.md 17.3): no record is this (it has no id under any profile). */
 #define WN_FORGOTTEN_LINE "{\"winnow\":\"forgotten\"}"
@@ -478,6 +486,12 @@ int wn_map_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
 /* The same, but merged across runs into one key order. */
 int wn_map_merged_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
 	int (*fn)(const uint8_t *entry, void *ud), void *ud);
+
+/* Take entries out of every run of a map (forget), in txn: ents holds n entries of the
+ * map's size (an id entry matches on hash and check, a pair on all its bytes); *taken
+ * counts the entries taken (an id may be in several runs). The runs' bloom filters keep
+ * the bits of what was taken (a filter may say "maybe"). 0 or an error. */
+int wn_map_take(wn_catalog *c, MDB_txn *txn, int kind, int map, const uint8_t *ents, size_t n, uint64_t *taken);
 
 void wn_idrec_pack(uint8_t *p, const wn_idrec *r);
 void wn_idrec_unpack(wn_idrec *r, const uint8_t *p);

@@ -54,6 +54,8 @@ static const char usage[] =
 	"                           identifier is stored, and a run with another key is refused\n"
 	"      --contributor NAME   whose records these are (kind listen: required); stored only\n"
 	"                           as its keyed pseudonym, the member \"contributor\" of each record\n"
+	"      --allow-forgotten    take the records of a contributor winnow forget took out\n"
+	"                           (refused without it); its tombstone goes\n"
 	"The profile (id, keys, transforms, and --types, --empty-null, --csv-unwrap,\n"
 	"--encoding, --delimiter, --ignore-field) is fixed by the first run that keeps a record\n"
 	"of the kind; later runs use it without being told, and one that names another value\n"
@@ -157,7 +159,7 @@ int cmd_ingest(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
 		O_CKPT, O_PROGRESS, O_NOPROGRESS, O_DIGEST, O_FORMAT, O_MAP, O_ENCODING, O_RPATH, O_TYPES, O_EMPTYNULL, O_DELIM,
-		O_UNWRAP, O_TABLE, O_JOIN, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE, O_CLUSTER, O_CONTRIB };
+		O_UNWRAP, O_TABLE, O_JOIN, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE, O_CLUSTER, O_CONTRIB, O_ALLOWF };
 	static const struct option lo[] = {
 		{ "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "json", 0, 0, O_JSON }, { "cluster", 0, 0, O_CLUSTER },
 		{ "on-conflict", 1, 0, O_CONFLICT }, { "ignore-field", 1, 0, O_IGNORE }, { "id-field", 1, 0, O_IDF },
@@ -174,7 +176,7 @@ int cmd_ingest(int argc, char **argv)
 		{ "id", 1, 0, O_IDF }, { "isrc", 1, 0, O_ISRCF }, { "profile", 1, 0, O_PROFILE },
 		{ "rename", 1, 0, O_RENAME }, { "drop", 1, 0, O_DROP }, { "keep", 1, 0, O_KEEP },
 		{ "pseudonymise", 1, 0, O_PSEUDO }, { "pseudonymize", 1, 0, O_PSEUDO }, { "key-file", 1, 0, O_KEYFILE },
-		{ "contributor", 1, 0, O_CONTRIB },
+		{ "contributor", 1, 0, O_CONTRIB }, { "allow-forgotten", 0, 0, O_ALLOWF },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	wn_ingest_opts o;
 	wn_ingest_opts_init(&o);
@@ -322,6 +324,7 @@ int cmd_ingest(int argc, char **argv)
 		}
 		case O_KEYFILE: key_file = optarg; break;
 		case O_CONTRIB: o.contributor = optarg; break;
+		case O_ALLOWF: o.allow_forgotten = 1; break;
 		case O_ENCODING: o.encoding = optarg; break;
 		case O_RPATH: o.records_path = optarg; break;
 		case O_TYPES: o.csv_types = optarg; break;
@@ -359,19 +362,10 @@ int cmd_ingest(int argc, char **argv)
 	o.rename = lists[L_RENAME];
 	o.n_rename = nlist[L_RENAME];
 	if (key_file) {
-		/* the key is the file's bytes, as they are; it is never stored or shown */
-		FILE *kf = fopen(key_file, "rb");
-		if (!kf)
-			return usage_error("ingest", "--key-file %s: %s", key_file, strerror(errno));
-		size_t kn = fread(key, 1, sizeof key, kf);
-		int more = fgetc(kf) != EOF, bad = ferror(kf);
-		fclose(kf);
-		if (bad || more || kn < 16)
-			return usage_error("ingest", "--key-file %s: %s", key_file,
-				bad ? "cannot be read" : more ? "longer than 4096 bytes" : "a key has at least 16 bytes "
-				"(e.g. head -c 32 /dev/urandom > KEY)");
+		int ke = read_key_file("ingest", key_file, key, sizeof key, &o.key_len);
+		if (ke)
+			return ke;
 		o.key = key;
-		o.key_len = kn;
 	}
 	o.members = nmem ? members : NULL;
 	o.n_members = nmem;
