@@ -875,6 +875,22 @@ int wn_rewrite_finish(wn_catalog *c, int *did)
 	return rc;
 }
 
+int wn_meta_forgotten(wn_catalog *c, MDB_txn *txn, int kind, uint64_t *n)
+{
+	char key[WN_KIND_NAME_MAX + 16];
+	MDB_val v;
+	snprintf(key, sizeof key, "forgotten.%s", wn_catalog_kind_name(c, kind));
+	*n = 0;
+	int rc = wn_meta_get(c, txn, key, &v);
+	if (rc == WN_E_NOTFOUND)
+		return 0;
+	if (!rc && v.mv_size != 8)
+		return wn_seterr(c, WN_E_CORRUPT, "index: meta %s has %zu bytes", key, v.mv_size);
+	if (!rc)
+		*n = wn_get_be64(v.mv_data);
+	return rc;
+}
+
 int wn_holds_add(wn_catalog *c, MDB_txn *txn, int kind, const char *hex, int role, uint32_t seq)
 {
 	char key[WN_KIND_NAME_MAX + 64];

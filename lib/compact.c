@@ -755,23 +755,6 @@ static int forget_line(void *ud, const splan *p, const char *line, size_t n)
 static int cmp_entry13(const void *a, const void *b) { return memcmp(a, b, 13); }
 static int cmp_entry32(const void *a, const void *b) { return memcmp(a, b, 10); }
 
-/* The meta counter "forgotten.<kind>": ordinals whose records forget took out. */
-static int forgotten_count(wn_catalog *c, MDB_txn *txn, int kind, uint64_t *n)
-{
-	char key[WN_KIND_NAME_MAX + 16];
-	MDB_val v;
-	snprintf(key, sizeof key, "forgotten.%s", wn_catalog_kind_name(c, kind));
-	*n = 0;
-	int rc = wn_meta_get(c, txn, key, &v);
-	if (rc == WN_E_NOTFOUND)
-		return 0;
-	if (!rc && v.mv_size != 8)
-		return wn_seterr(c, WN_E_CORRUPT, "index: meta %s has %zu bytes", key, v.mv_size);
-	if (!rc)
-		*n = wn_get_be64(v.mv_data);
-	return rc;
-}
-
 /* Everything but the files: maps, superseded rows, counters, holds, tombstone. */
 static int forget_commit(rw *w, MDB_txn *txn, void *ud)
 {
@@ -809,7 +792,7 @@ static int forget_commit(rw *w, MDB_txn *txn, void *ud)
 			break;
 		wn_kstate ks;
 		uint64_t fc;
-		if ((rc = wn_meta_get_kstate(c, txn, kd, &ks)) || (rc = forgotten_count(c, txn, kd, &fc)))
+		if ((rc = wn_meta_get_kstate(c, txn, kd, &ks)) || (rc = wn_meta_forgotten(c, txn, kd, &fc)))
 			break;
 		uint64_t kept = k->nords - super;
 		uint64_t ledger = k->duplicates + k->revisions;

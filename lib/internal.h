@@ -393,6 +393,9 @@ int wn_index_create(wn_catalog **out, const char *dir, const char *index, unsign
 #define WN_TOMBSTONE_PREFIX "tombstone:"
 #define WN_HOLDS_PREFIX "holds."
 #define WN_HOLD_ENTRY 5   /* role (u8), seq (u32 be); sorted, unique */
+/* Meta "forgotten.<kind>": the ordinals of kind whose records forget took out (their
+ * lines are WN_FORGOTTEN_LINE); 0 when absent. 0 or an error (catalog.c). */
+int wn_meta_forgotten(wn_catalog *c, MDB_txn *txn, int kind, uint64_t *n);
 /* Add file (role, seq) to meta holds.<kind>.<hex> in txn (catalog.c). 0 or an error. */
 int wn_holds_add(wn_catalog *c, MDB_txn *txn, int kind, const char *hex, int role, uint32_t seq);
 /* The line a forgotten record leaves in its shard, so that ordinals do not move
