@@ -484,6 +484,84 @@ static int commit_plan(rw *w, MDB_txn *txn, const splan *p, wn_buf *j)
 	return rc;
 }
 
+/* The files that hold each contributor's records (meta holds.<kind>.<pseudonym>) under
+ * their new numbers: a merged file holds what its sources held, a file left empty
+ * nothing. */
+static int remap_holds(rw *w, MDB_txn *txn, const splan *p)
+{
+	wn_catalog *c = w->c;
+	uint32_t *to = calloc(p->nold + 1, sizeof *to);
+	char prefix[WN_KIND_NAME_MAX + 16];
+	char (*keys)[96] = NULL;
+	size_t nkeys = 0, capkeys = 0;
+	if (!to)
+		return WN_E_NOMEM;
+	int same = 1;
+	for (size_t j = 0; j < p->nout; j++)
+		for (size_t i = p->out[j].a; i < p->out[j].b; i++)
+			to[i] = p->out[j].seq;
+	for (size_t i = 0; i < p->nold; i++)
+		same &= to[i] == i + 1;
+	if (same) {
+		/* (forget of records in shards: they keep their numbers) */
+		free(to);
+		return 0;
+	}
+	snprintf(prefix, sizeof prefix, "%s%s.", WN_HOLDS_PREFIX, wn_catalog_kind_name(c, p->kind));
+	size_t pl = strlen(prefix);
+	MDB_cursor *cur;
+	MDB_val k = { pl, prefix }, v;
+	int rc = mdb_cursor_open(txn, c->db_meta, &cur);
+	if (rc) {
+		free(to);
+		return wn_lmdb_err(c, rc, "meta cursor");
+	}
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < pl || memcmp(k.mv_data, prefix, pl))
+			break;
+		if (k.mv_size >= sizeof *keys || WN_GROW(keys, nkeys, capkeys, 64))
+			continue;
+		memcpy(keys[nkeys], k.mv_data, k.mv_size);
+		keys[nkeys++][k.mv_size] = 0;
+	}
+	mdb_cursor_close(cur);
+	rc = rc == MDB_NOTFOUND || !rc ? 0 : wn_lmdb_err(c, rc, "meta");
+	for (size_t i = 0; !rc && i < nkeys; i++) {
+		if ((rc = wn_meta_get(c, txn, keys[i], &v)))
+			break;
+		size_t n = v.mv_size / WN_HOLD_ENTRY, m = 0;
+		int moved = 0;
+		uint8_t *e = malloc(v.mv_size + 1);
+		if (!e) {
+			rc = WN_E_NOMEM;
+			break;
+		}
+		memcpy(e, v.mv_data, v.mv_size);
+		for (size_t j = 0; j < n; j++) {
+			uint8_t *x = e + j * WN_HOLD_ENTRY;
+			uint32_t seq = wn_get_be32(x + 1);
+			if (x[0] == p->role) {
+				uint32_t ns = seq >= 1 && seq <= p->nold ? to[seq - 1] : 0;
+				moved |= ns != seq;
+				if (!ns)
+					continue;
+				wn_put_be32(x + 1, ns);
+			}
+			/* the numbers only go down, in order: the list stays sorted; merged files
+			 * make neighbours equal */
+			if (m && !memcmp(e + (m - 1) * WN_HOLD_ENTRY, x, WN_HOLD_ENTRY))
+				continue;
+			memmove(e + m++ * WN_HOLD_ENTRY, x, WN_HOLD_ENTRY);
+		}
+		if (moved)
+			rc = m ? wn_meta_put(c, txn, keys[i], e, m * WN_HOLD_ENTRY) : wn_meta_del(c, txn, keys[i]);
+		free(e);
+	}
+	free(keys);
+	free(to);
+	return rc;
+}
+
 /* The transaction: every changed plan, then the caller's own changes (forget: the maps,
  * counters, tombstone), then the journal. */
 static int commit_all(rw *w, int (*more)(rw *w, MDB_txn *txn, void *ud), void *ud)
@@ -496,8 +574,8 @@ static int commit_all(rw *w, int (*more)(rw *w, MDB_txn *txn, void *ud), void *u
 		return wn_lmdb_err(c, rc, "begin");
 	rc = wn_buf_puts(&j, "phase 1\n");
 	for (size_t i = 0; !rc && i < w->nplans; i++)
-		if (w->plans[i].changed)
-			rc = commit_plan(w, txn, &w->plans[i], &j);
+		if (w->plans[i].changed && !(rc = commit_plan(w, txn, &w->plans[i], &j)))
+			rc = remap_holds(w, txn, &w->plans[i]);
 	if (!rc && more)
 		rc = more(w, txn, ud);
 	if (!rc)
