@@ -198,6 +198,9 @@ typedef struct wn_ingest_opts {
 	size_t key_len;
 	const char *contributor;      /* whose records these are: stored only as its keyed pseudonym, injected as
 	                               * the member "contributor" of each record (needs a pseudonymising profile) */
+	/* A contributor the catalog forgot (wn_forget) is refused (WN_E_USAGE) unless this is
+	 * set; then the run takes the contributor back and removes its tombstone. */
+	int allow_forgotten;
 	/* Called a few times a second from the ingesting thread (may be NULL). */
 	void (*progress)(const wn_progress *p, void *ud);
 	void *progress_ud;
@@ -762,6 +765,98 @@ typedef struct wn_reindex_result {
  * WN_E_VERSION (another format or fingerprint version), WN_E_INTERRUPTED, WN_E_LMDB,
  * WN_E_NOMEM, errno (I/O, e.g. ENOSPC). */
 int wn_reindex(const char *dir, const wn_reindex_opts *o, wn_reindex_result *res);
+
+/* ------------------------------------------------------------------------------------
+ * Compact and forget: rewrites of sealed data files
+ *
+ * Both rewrite sealed files (doc/FORMAT.md section 18): the new files are written beside
+ * the old ones under staged names, then one index transaction switches to them together
+ * with a journal of the renames and removals left to do, which this call (or, after a
+ * crash, the next writer open) does. Interrupted at any moment, the catalog is the old
+ * one or the new one once a writer has opened it, and the same call again ends with the
+ * same catalog as an uninterrupted one. Ordinals never change. The handle must be open
+ * for writing (wn_catalog_open with WN_OPEN_WRITE), and no run of a kind concerned may be
+ * interrupted (its unsealed file: WN_E_USAGE; an ingest of the kind finishes it). While
+ * the journal's renames are being done (milliseconds), a reader may find a file that is
+ * not the one its snapshot describes: it reports damage (checksums), never other bytes.
+ */
+
+typedef struct wn_compact_opts {
+	const char *kind;             /* only this kind's files; NULL: every kind */
+	size_t frame_size;            /* frames of the new files, default 1 MiB (4 KiB .. 1 GiB) */
+	uint64_t shard_size;          /* a new file holds at most this many decompressed bytes, default 256 MiB */
+	int level;                    /* zstd level of the new files, default 3 */
+	int threads;                  /* compressing threads, default: number of cores */
+	/* Called at each step ("planned", the name of each file written, "committed",
+	 * "phase 1" .. "phase 3"), from the calling thread; may be NULL. */
+	void (*on_step)(const char *step, void *ud);
+	void *step_ud;
+	volatile const int *cancel;   /* non-zero: stop soon (WN_E_INTERRUPTED), catalog unchanged */
+} wn_compact_opts;
+
+void wn_compact_opts_init(wn_compact_opts *o);
+
+typedef struct wn_compact_result {
+	uint64_t files_before;        /* data files of the series looked at */
+	uint64_t files_after;         /* ... and after */
+	uint64_t files_written;       /* files written anew */
+	uint64_t files_renamed;       /* files kept, under a new number */
+	uint64_t bytes_read, bytes_written;   /* of the files rewritten (compressed, whole files) */
+	uint64_t records;             /* lines rewritten (records and entries) */
+	double seconds;
+} wn_compact_result;
+
+/* Rewrite each run of consecutive sealed files of a series (shards, ledger, rejects of a
+ * kind) whose records fit in one file of o->shard_size bytes into one file, and number
+ * the files of the series 1, 2, ... again; frames of o->frame_size. Records, ordinals,
+ * entries and counts are unchanged, and so is every answer of get, export and stats but
+ * the file counts; MANIFEST, MANIFEST.json and SHA256SUMS are rewritten. Nothing to
+ * merge: nothing is written (res->files_written 0). Every file read is checked against
+ * its XXH128 and its frames' checksums first.
+ * Errors: WN_E_USAGE (bad options, read-only handle, an interrupted run), WN_E_NOTFOUND (no
+ * such kind), WN_E_CORRUPT (a file is not what the index says), WN_E_MISSING (a file is
+ * not there), WN_E_INTERRUPTED, WN_E_LMDB, WN_E_NOMEM, errno (I/O, e.g. ENOSPC). */
+int wn_compact(wn_catalog *c, const wn_compact_opts *o, wn_compact_result *res);
+
+typedef struct wn_forget_opts {
+	const char *contributor;      /* the contributor's name, as given to ingest (--contributor) */
+	const uint8_t *key;           /* the catalog's pseudonymisation key, key_len bytes */
+	size_t key_len;
+	size_t frame_size;            /* frames of the rewritten files, default 1 MiB */
+	int level;                    /* their zstd level, default 3 */
+	int threads;                  /* compressing threads, default: number of cores */
+	int64_t now;                  /* the tombstone's time (seconds since 1970, UTC); 0: now */
+	void (*on_step)(const char *step, void *ud);   /* as in wn_compact_opts */
+	void *step_ud;
+	volatile const int *cancel;
+} wn_forget_opts;
+
+void wn_forget_opts_init(wn_forget_opts *o);
+
+typedef struct wn_forget_result {
+	char pseudonym[33];           /* the contributor's pseudonym, 32 hex digits */
+	uint64_t files_rewritten;     /* the files that held its records and entries */
+	uint64_t records;             /* stored records taken out (their ordinals stay, empty) */
+	uint64_t ledger_entries;      /* ledger entries taken out */
+	uint64_t rejects;             /* reject entries taken out */
+	uint64_t bytes_read, bytes_written;
+	int already;                  /* it had been forgotten before (its tombstone was there) */
+	double seconds;
+} wn_forget_result;
+
+/* Take every record, ledger entry and reject entry of a contributor out of the catalog:
+ * the files that hold them (and only those: the index lists them per contributor) are
+ * rewritten, each record's line left as a placeholder so that no ordinal moves; its ids,
+ * fingerprints and ISRCs leave the maps; the counters lose them (read, kept, duplicates,
+ * revisions, rejected, superseded; meta forgotten.<kind> counts the placeholders); the
+ * manifests are rewritten; a tombstone (the pseudonym and the date, meta
+ * tombstone:<pseudonym>) makes a later ingest of the contributor fail unless
+ * allow_forgotten. Forgetting a contributor the catalog holds nothing of writes the
+ * tombstone only. Crash-safe as wn_compact.
+ * Errors: WN_E_USAGE (no name or key; no kind pseudonymises; read-only handle; an
+ * interrupted run), WN_E_MISMATCH (another key than the catalog's), WN_E_CORRUPT,
+ * WN_E_MISSING, WN_E_INTERRUPTED, WN_E_LMDB, WN_E_NOMEM, errno. */
+int wn_forget(wn_catalog *c, const wn_forget_opts *o, wn_forget_result *res);
 
 /* ------------------------------------------------------------------------------------
  * Verify

@@ -713,6 +713,12 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 	mdb_cursor_close(cur);
 	if (rc != MDB_NOTFOUND)
 		return wn_lmdb_err(c, rc, "files");
+	/* a rewrite's journal: its files are not yet where the index says (the caller
+	 * finishes it, then comes back here) */
+	if (!(rc = wn_meta_get(c, txn, WN_REWRITE_KEY, &v)))
+		return 0;
+	if (rc != WN_E_NOTFOUND)
+		return rc;
 	/* files past the highest committed number of their series were never committed */
 	for (int r = 0; r < WN_NROLES; r++) {
 		snprintf(path, sizeof path, "%s/%s", c->dir, wn_role_dir(r));
@@ -729,15 +735,190 @@ static int recover(wn_catalog *c, MDB_txn *txn)
 		struct dirent *de;
 		while ((de = readdir(d))) {
 			/* only names of the catalog's own kinds: another file is not winnow's to remove */
-			size_t kl;
+			size_t kl, nl = strlen(de->d_name), sl = strlen(WN_STAGED_SUFFIX);
 			uint32_t seq;
-			int kd = wn_kind_file_name(de->d_name, &kl, &seq) ? -1 : wn_kinds_find(&c->kinds, de->d_name, kl);
-			if (kd >= 0 && seq > maxseq[r][kd])
+			char name[256];
+			/* a staged file of a rewrite that never committed (none is when there is no
+			 * journal: the caller skips this while there is one) */
+			int staged = nl > sl && nl - sl < sizeof name && !strcmp(de->d_name + nl - sl, WN_STAGED_SUFFIX);
+			snprintf(name, sizeof name, "%.*s", (int)(staged ? nl - sl : nl), de->d_name);
+			int kd = wn_kind_file_name(name, &kl, &seq) ? -1 : wn_kinds_find(&c->kinds, name, kl);
+			if (kd >= 0 && (staged || seq > maxseq[r][kd]))
 				unlinkat(dfd, de->d_name, 0);   /* a link is removed, never followed */
 		}
 		closedir(d);
 	}
 	return 0;
+}
+
+/* ---- rewrites: the journal (internal.h, doc/FORMAT.md section 18) ---- */
+
+int wn_rewrite_line(wn_buf *b, const char *op, const char *a, const char *b2)
+{
+	return wn_buf_printf(b, "%s %s%s%s\n", op, a, b2 ? " " : "", b2 ? b2 : "");
+}
+
+static int name_there(wn_catalog *c, const char *rel)
+{
+	struct stat st;
+	return !fstatat(c->dirfd, rel, &st, AT_SYMLINK_NOFOLLOW);
+}
+
+/* Rename from to to inside the catalog, unless it was done: from is gone and to is there.
+ * Both are plain relative names the journal holds; a link is renamed, never followed. */
+static int journal_rename(wn_catalog *c, const char *from, const char *to)
+{
+	if (!renameat(c->dirfd, from, c->dirfd, to))
+		return 0;
+	int e = errno;
+	if (e == ENOENT && name_there(c, to))
+		return 0;
+	return wn_seterr(c, e == ENOENT ? WN_E_CORRUPT : e, "%s/%s: cannot rename to %s: %s (an unfinished rewrite, meta %s)",
+		c->dir, from, to, strerror(e), WN_REWRITE_KEY);
+}
+
+/* One phase of the journal text j (its lines after the first). */
+static int journal_phase(wn_catalog *c, const char *j, int phase)
+{
+	char line[600], op[8], a[260], b[260], staged[270];
+	for (const char *p = j; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), p);
+		p += n + (e != NULL);
+		*b = 0;
+		int f = sscanf(line, "%7s %259s %259s", op, a, b);
+		if (f < 2 || strstr(a, "..") || *a == '/' || strstr(b, "..") || *b == '/')
+			return wn_seterr(c, WN_E_CORRUPT, "index: meta %s: bad line \"%s\"", WN_REWRITE_KEY, line);
+		int rc = 0;
+		if (!strcmp(op, "move") && f == 3) {
+			snprintf(staged, sizeof staged, "%s%s", b, WN_STAGED_SUFFIX);
+			if (phase == 1)
+				rc = journal_rename(c, a, staged);
+			else if (phase == 2)
+				rc = journal_rename(c, staged, b);
+		} else if (!strcmp(op, "put") && f == 2) {
+			snprintf(staged, sizeof staged, "%s%s", a, WN_STAGED_SUFFIX);
+			if (phase == 2)
+				rc = journal_rename(c, staged, a);
+		} else if (!strcmp(op, "drop") && f == 2) {
+			if (phase == 3 && unlinkat(c->dirfd, a, 0) && errno != ENOENT)
+				rc = wn_seterr(c, errno, "%s/%s: cannot remove: %s", c->dir, a, strerror(errno));
+		} else {
+			return wn_seterr(c, WN_E_CORRUPT, "index: meta %s: bad line \"%s\"", WN_REWRITE_KEY, line);
+		}
+		if (rc)
+			return rc;
+	}
+	for (int r = 0; r < WN_NROLES; r++) {
+		int e = wn_fsync_in(c->dirfd, wn_role_dir(r));
+		if (e && e != -ENOENT)
+			return wn_seterr(c, wn_open_code(e), "%s/%s: fsync: %s", c->dir, wn_role_dir(r), wn_open_why(e));
+	}
+	return 0;
+}
+
+/* Do the current phase of the rewrite the journal describes, if there is one, and commit
+ * the next (or delete the journal after phase 3): *done the phase done, 0 if there was no
+ * journal. A phase is never done after a later one began. */
+int wn_rewrite_step(wn_catalog *c, int *done)
+{
+	MDB_txn *txn;
+	MDB_val v;
+	*done = 0;
+	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	rc = wn_meta_get(c, txn, WN_REWRITE_KEY, &v);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc == WN_E_NOTFOUND ? 0 : rc;
+	}
+	char *j = malloc(v.mv_size + 1);
+	if (!j) {
+		mdb_txn_abort(txn);
+		return WN_E_NOMEM;
+	}
+	memcpy(j, v.mv_data, v.mv_size);
+	j[v.mv_size] = 0;
+	int phase = 0;
+	char *body = strchr(j, '\n');
+	if (sscanf(j, "phase %d", &phase) != 1 || phase < 1 || phase > 3 || !body) {
+		free(j);
+		mdb_txn_abort(txn);
+		return wn_seterr(c, WN_E_CORRUPT, "index: meta %s: no phase", WN_REWRITE_KEY);
+	}
+	rc = journal_phase(c, body + 1, phase);
+	if (!rc && phase < 3) {
+		j[6] = (char)('0' + phase + 1);   /* "phase N" */
+		rc = wn_meta_put(c, txn, WN_REWRITE_KEY, j, v.mv_size);
+	} else if (!rc) {
+		rc = wn_meta_del(c, txn, WN_REWRITE_KEY);
+	}
+	free(j);
+	if (rc) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	if ((rc = mdb_txn_commit(txn)))
+		return wn_lmdb_err(c, rc, "commit");
+	*done = phase;
+	return 0;
+}
+
+int wn_rewrite_finish(wn_catalog *c, int *did)
+{
+	int done, rc;
+	*did = 0;
+	while (!(rc = wn_rewrite_step(c, &done)) && done)
+		*did = 1;
+	return rc;
+}
+
+int wn_meta_forgotten(wn_catalog *c, MDB_txn *txn, int kind, uint64_t *n)
+{
+	char key[WN_KIND_NAME_MAX + 16];
+	MDB_val v;
+	snprintf(key, sizeof key, "forgotten.%s", wn_catalog_kind_name(c, kind));
+	*n = 0;
+	int rc = wn_meta_get(c, txn, key, &v);
+	if (rc == WN_E_NOTFOUND)
+		return 0;
+	if (!rc && v.mv_size != 8)
+		return wn_seterr(c, WN_E_CORRUPT, "index: meta %s has %zu bytes", key, v.mv_size);
+	if (!rc)
+		*n = wn_get_be64(v.mv_data);
+	return rc;
+}
+
+int wn_holds_add(wn_catalog *c, MDB_txn *txn, int kind, const char *hex, int role, uint32_t seq)
+{
+	char key[WN_KIND_NAME_MAX + 64];
+	uint8_t e[WN_HOLD_ENTRY];
+	MDB_val v;
+	snprintf(key, sizeof key, "%s%s.%s", WN_HOLDS_PREFIX, wn_catalog_kind_name(c, kind), hex);
+	e[0] = (uint8_t)role;
+	wn_put_be32(e + 1, seq);
+	int rc = wn_meta_get(c, txn, key, &v);
+	if (rc && rc != WN_E_NOTFOUND)
+		return rc;
+	size_t n = rc ? 0 : v.mv_size / WN_HOLD_ENTRY, at = 0;
+	const uint8_t *p = rc ? NULL : v.mv_data;
+	while (at < n && memcmp(p + at * WN_HOLD_ENTRY, e, WN_HOLD_ENTRY) < 0)
+		at++;
+	if (at < n && !memcmp(p + at * WN_HOLD_ENTRY, e, WN_HOLD_ENTRY))
+		return 0;
+	uint8_t *nv = malloc((n + 1) * WN_HOLD_ENTRY);
+	if (!nv)
+		return WN_E_NOMEM;
+	if (at)
+		memcpy(nv, p, at * WN_HOLD_ENTRY);
+	memcpy(nv + at * WN_HOLD_ENTRY, e, WN_HOLD_ENTRY);
+	if (n > at)
+		memcpy(nv + (at + 1) * WN_HOLD_ENTRY, p + at * WN_HOLD_ENTRY, (n - at) * WN_HOLD_ENTRY);
+	rc = wn_meta_put(c, txn, key, nv, (n + 1) * WN_HOLD_ENTRY);
+	free(nv);
+	return rc;
 }
 
 int wn_catalog_rollback(wn_catalog *c)
@@ -822,6 +1003,10 @@ int wn_catalog_open(wn_catalog **out, const char *dir, int flags)
 		rc = mdb_txn_commit(txn);
 		if (rc)
 			return wn_lmdb_err(c, rc, "commit");
+		/* a rewrite a crash interrupted is finished, and then what recover left for it */
+		int did;
+		if ((rc = wn_rewrite_finish(c, &did)) || (did && (rc = wn_catalog_rollback(c))))
+			return rc;
 		/* an interrupted run may have committed without rewriting the manifests */
 		return wn_catalog_write_manifests(c);
 	}

@@ -77,6 +77,8 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 		return wn_seterr(c, rc, "%s", why);
 	if ((rc = wn_ingest_shape(&g->prof, o, kind, &g->eo, &g->xf, why, sizeof why)))
 		return wn_seterr(c, rc, "%s", why);
+	if (o->contributor && wn_xform_contributor(g->xf, g->contrib))
+		return wn_seterr(c, WN_E_USAGE, "cannot set the contributor");
 	g->o = &g->eo;
 	return 0;
 }
@@ -129,6 +131,24 @@ int wn_ingest_shape(const wn_profile *p, const wn_ingest_opts *o, const char *ki
 	return 0;
 }
 
+/* A contributor the catalog forgot comes back only when the run says so; then its
+ * tombstone goes (doc/FORMAT.md 18.4). */
+static int check_forgotten(ing *g, MDB_txn *txn)
+{
+	char key[64];
+	MDB_val v;
+	if (!*g->contrib)
+		return 0;
+	snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, g->contrib);
+	int rc = wn_meta_get(g->c, txn, key, &v);
+	if (rc)
+		return rc == WN_E_NOTFOUND ? 0 : rc;
+	if (g->o_user->allow_forgotten)
+		return wn_meta_del(g->c, txn, key);
+	return wn_seterr(g->c, WN_E_USAGE, "contributor %s was forgotten (%.*s): its records are not taken again "
+		"without --allow-forgotten", g->contrib, (int)(v.mv_size < 10 ? v.mv_size : 10), (const char *)v.mv_data);
+}
+
 /* Store the run's profile while the kind has no record kept (a run that keeps nothing
  * fixes nothing: the next run sets it again). */
 static int store_profile(ing *g, MDB_txn *txn)
@@ -157,7 +177,8 @@ static int reject(ing *g, const wn_source *src, const prep *r, const char *raw, 
 	wn_reject_entry e = { .input_json = g->name_json.p, .input_json_len = g->name_json.len, .line = r->lineno,
 		.offset = r->off, .code = code, .detail = why, .detail_len = strlen(why), .has_error_offset = has_off,
 		.error_offset = err_off, .truncated = code == WN_E_TOOLONG && !r->withheld, .length = r->toolong_len,
-		.withheld = r->withheld, .raw = raw, .raw_len = len };
+		.withheld = r->withheld, .raw = raw, .raw_len = len, .contributor = *g->contrib ? g->contrib : NULL,
+		.contributor_len = strlen(g->contrib) };
 	g->rc.rejected++;
 	g->ks->rejected++;
 	g->ent.len = 0;
@@ -764,7 +785,8 @@ int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *pa
 		rc = wn_lmdb_err(c, rc, "begin");
 		goto out;
 	}
-	if ((kind < 0 && (rc = wn_catalog_kind(c, txn, kname, 1)) < 0) || (rc = store_profile(&g, txn)) ||
+	if ((kind < 0 && (rc = wn_catalog_kind(c, txn, kname, 1)) < 0) || (rc = check_forgotten(&g, txn)) ||
+	    (rc = store_profile(&g, txn)) ||
 	    (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn))) {
 		mdb_txn_abort(txn);
 		c->kinds.n = nkinds;   /* a kind added in it is not there */

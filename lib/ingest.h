@@ -109,6 +109,7 @@ typedef struct ing {
 	int fixed;                   /* prof is the kind's fixed profile (records were kept) */
 	const char *kname;           /* the kind's name */
 	struct wn_xform *xf;         /* its transforms, or NULL */
+	char contrib[33];            /* the contributor's pseudonym (hex), or "" */
 	uint64_t isrc_seen, isrc_over;   /* records with an ISRC, with more than WN_MAX_ISRCS */
 	int kind;
 	wn_json *json;

@@ -352,6 +352,14 @@ static int ckpt_txn(ing *g, ckjob *j)
 	rc = wn_lsm_flush_frozen(g->lsm, txn);
 	for (int i = 0; i < WN_NROLES && !rc; i++)
 		rc = wn_series_commit(c, &j->snap[i], txn);
+	/* which files hold the contributor's records: what forget rewrites (FORMAT.md 18.5) */
+	for (int i = 0; i < WN_NROLES && !rc && *g->contrib; i++) {
+		const wn_series_snap *sn = &j->snap[i];
+		for (size_t d = 0; d < sn->ndirty && !rc; d++)
+			rc = wn_holds_add(c, txn, g->kind, g->contrib, sn->dirty[d].role, sn->dirty[d].seq);
+		if (!rc && sn->open)
+			rc = wn_holds_add(c, txn, g->kind, g->contrib, sn->fi.role, sn->fi.seq);
+	}
 	if (!rc && j->nsup) {
 		MDB_cursor *cur = NULL;
 		if ((rc = mdb_cursor_open(txn, c->db_super[g->kind], &cur))) {

@@ -447,9 +447,12 @@ int wn_input_open_member(wn_input *m, wn_input *a, const char *name, size_t max_
 int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines)
 {
 	size_t buffered = in->end - in->start;
-	if (bytes > buffered && in->regular && !in->zst && !in->codec && !in->ar && !in->parent && !in->archive) {
-		/* a plain file: what is not buffered is passed over by seeking, not read (a map
-		 * task of the scale-out starts in the middle of a large file) */
+	if (bytes - buffered >= in->cap && bytes > buffered && in->regular && !in->zst && !in->codec && !in->ar &&
+	    !in->parent && !in->archive) {
+		/* a plain file: more than a buffer past what is buffered is passed over by seeking,
+		 * not read (a map task of the scale-out starts in the middle of a large file). A
+		 * short skip reads: the JSON reader's skip of one byte is how it refills its buffer
+		 * and finds the end of the file (source_json.c more()) */
 		uint64_t at = in->raw_read + (bytes - buffered);
 		if (at > in->size) {
 			snprintf(in->err, sizeof in->err, "input is shorter than the %llu bytes an earlier run read",

@@ -36,6 +36,7 @@
  *   reindex.c    the index built again from the data files (winnow reindex)
  *   dist.c       the scale-out: plan, map, reduce (an ingest over run files), merge
  *                (back into input order, the index by reindex)
+ *   compact.c    rewrites of sealed files: winnow compact and winnow forget
  *   verify.c     checking a catalog or a bare folder (verify.h): verify_report.c,
  *                verify_files.c, verify_frames.c, verify_index.c, verify_counts.c
  */
@@ -378,6 +379,40 @@ int wn_catalog_write_manifests(wn_catalog *c);
  * reindex builds into. env_flags are added to mdb_env_open's (MDB_NOSYNC: the caller syncs
  * with mdb_env_sync). 0, or an error with *out set for its message (close it). */
 int wn_index_create(wn_catalog **out, const char *dir, const char *index, unsigned env_flags);
+/* ---- rewrites of sealed files (doc/FORMAT.md section 18) ----
+ * compact.c writes the new files of a rewrite (compact, forget) under their staged names
+ * (the final name and WN_STAGED_SUFFIX), then commits the new index with the journal, meta
+ * WN_REWRITE_KEY: text, "phase N\n" (1, 2 or 3), then one line per file operation, "move
+ * FROM TO\n" (a sealed file renamed: to TO's staged name in phase 1, to TO in phase 2),
+ * "put TO\n" (TO's staged name renamed to TO in phase 2), "drop NAME\n" (removed in
+ * phase 3). wn_rewrite_finish (catalog.c) does what is left of it, committing each phase
+ * before the next starts, so that it can be done again after a crash at any point, and
+ * deletes it; every writer open calls it. */
+#define WN_STAGED_SUFFIX ".new"
+/* meta "tombstone:<pseudonym>": the tombstone of a contributor forget took out, and
+ * "holds.<kind>.<pseudonym>": the files of kind that hold a contributor's records and
+ * entries (doc/FORMAT.md 18.4, 18.5) */
+#define WN_TOMBSTONE_PREFIX "tombstone:"
+#define WN_HOLDS_PREFIX "holds."
+#define WN_HOLD_ENTRY 5   /* role (u8), seq (u32 be); sorted, unique */
+/* Meta "forgotten.<kind>": the ordinals of kind whose records forget took out (their
+ * lines are WN_FORGOTTEN_LINE); 0 when absent. 0 or an error (catalog.c). */
+int wn_meta_forgotten(wn_catalog *c, MDB_txn *txn, int kind, uint64_t *n);
+/* Add file (role, seq) to meta holds.<kind>.<hex> in txn (catalog.c). 0 or an error. */
+int wn_holds_add(wn_catalog *c, MDB_txn *txn, int kind, const char *hex, int role, uint32_t seq);
+/* The line a forgotten record leaves in its shard, so that ordinals do not move
+ * (doc/FORMAT.md 18.3): no record is this (it has no id under any profile). */
+#define WN_FORGOTTEN_LINE "{\"winnow\":\"forgotten\"}"
+static inline int wn_is_forgotten_line(const char *l, size_t n)
+{
+	return n == sizeof WN_FORGOTTEN_LINE - 1 && !memcmp(l, WN_FORGOTTEN_LINE, n);
+}
+#define WN_REWRITE_KEY "rewrite"
+int wn_rewrite_finish(wn_catalog *c, int *did);   /* *did: there was one */
+/* One phase of it: *done the phase done (1-3), 0 if there is no journal. */
+int wn_rewrite_step(wn_catalog *c, int *done);
+/* Append one journal line ("move", a, b; "put", a, NULL; "drop", a, NULL). 0 or WN_E_NOMEM. */
+int wn_rewrite_line(wn_buf *b, const char *op, const char *a, const char *b2);
 /* Cut data files back to their committed lengths, remove uncommitted ones (writer only). */
 int wn_catalog_rollback(wn_catalog *c);
 /* Where LMDB maps data.mdb in this process (NULL if it cannot be told). */
@@ -456,6 +491,12 @@ int wn_map_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
 /* The same, but merged across runs into one key order. */
 int wn_map_merged_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
 	int (*fn)(const uint8_t *entry, void *ud), void *ud);
+
+/* Take entries out of every run of a map (forget), in txn: ents holds n entries of the
+ * map's size (an id entry matches on hash and check, a pair on all its bytes); *taken
+ * counts the entries taken (an id may be in several runs). The runs' bloom filters keep
+ * the bits of what was taken (a filter may say "maybe"). 0 or an error. */
+int wn_map_take(wn_catalog *c, MDB_txn *txn, int kind, int map, const uint8_t *ents, size_t n, uint64_t *taken);
 
 void wn_idrec_pack(uint8_t *p, const wn_idrec *r);
 void wn_idrec_unpack(wn_idrec *r, const uint8_t *p);

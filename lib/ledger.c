@@ -102,6 +102,10 @@ int wn_reject_encode(const wn_reject_entry *e, wn_buf *b)
 {
 	int rc = wn_buf_puts(b, "{\"input\":");
 	rc |= put_input(b, e->input_json, e->input_json_len, e->input, e->input_len);
+	if (e->contributor) {
+		rc |= wn_buf_puts(b, ",\"contributor\":");
+		rc |= wn_buf_json_str(b, e->contributor, e->contributor_len);
+	}
 	rc |= wn_buf_puts(b, ",\"line\":");
 	rc |= wn_buf_put_u64(b, e->line);
 	rc |= wn_buf_puts(b, ",\"offset\":");
@@ -325,7 +329,8 @@ int wn_reject_decode(const char *line, size_t n, wn_reject_entry *e, wn_buf *scr
 	size_t detl, rawl, bl = 0, in_at, det_at, raw_at;
 	int rc;
 	memset(e, 0, sizeof *e);
-	if (!LIT(&c, "{\"input\":") || !string(&c, &e->input_json, &e->input_json_len) || !LIT(&c, ",\"line\":") ||
+	if (!LIT(&c, "{\"input\":") || !string(&c, &e->input_json, &e->input_json_len) ||
+	    (LIT(&c, ",\"contributor\":") && !string(&c, &e->contributor, &e->contributor_len)) || !LIT(&c, ",\"line\":") ||
 	    !digits(&c, &e->line) || !LIT(&c, ",\"offset\":") || !digits(&c, &e->offset) || !LIT(&c, ",\"reason\":") ||
 	    !string(&c, &e->reason, &e->reason_len) || !LIT(&c, ",\"detail\":") || !string(&c, &det, &detl) ||
 	    reject_middle(&c, e) || !LIT(&c, ",\"raw\":") || !string(&c, &raw, &rawl) ||
@@ -335,6 +340,10 @@ int wn_reject_decode(const char *line, size_t n, wn_reject_entry *e, wn_buf *scr
 	e->reason_len -= 2;
 	if (memchr(e->reason, '\\', e->reason_len))
 		return -1;
+	if (e->contributor) {
+		e->contributor++;
+		e->contributor_len -= 2;
+	}
 	e->code = reason_code(e->reason, e->reason_len);
 	scratch->len = 0;
 	if ((rc = unquote(e->input_json, e->input_json_len, scratch, &in_at, &e->input_len)) ||

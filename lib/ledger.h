@@ -52,6 +52,8 @@ typedef struct wn_reject_entry {
 	size_t input_json_len;
 	const char *input;
 	size_t input_len;
+	const char *contributor;    /* the run's contributor pseudonym (hex, no quotes), or NULL */
+	size_t contributor_len;
 	uint64_t line;              /* 1-based line number in the input */
 	uint64_t offset;            /* byte offset of the line's first byte */
 	int code;                   /* why: a WN_E_* code (0 for "other" or a reason this winnow

@@ -310,6 +310,101 @@ int wn_map_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
 	return rc;
 }
 
+/* ---- taking entries out (forget) ---- */
+
+/* Take the entry that matches e (id map: hash and check, the first 10 bytes; pair maps:
+ * all 13) out of run r, if it holds one: the block is written again without it under the
+ * sort key of its new last entry, or deleted when it was the only one. 1 taken, 0 not
+ * there, <0 error. */
+static int run_take(wn_catalog *c, MDB_cursor *cur, int map, run *r, const uint8_t *e)
+{
+	size_t es = entry_size[map], kl = sortkey_size[map], match = map == WN_MAP_ID ? 10 : 13;
+	MDB_val k, v;
+	const uint8_t *b;
+	size_t n;
+	int rc = block_seek(c, cur, r->no, e, kl, &k, &v);
+	if (rc <= 0)
+		return rc;
+	if ((rc = wn_block_entries(c, es, &k, &v, &b, &n)))
+		return rc;
+	size_t at = block_lower(b, n, es, wn_get_be64(e));
+	while (at < n && memcmp(b + at * es, e, match) < 0)
+		at++;
+	if (at == n || memcmp(b + at * es, e, match))
+		return 0;
+	uint8_t nb[BLOCK_BYTES], kb[4 + 16];
+	size_t len = 0;
+	for (size_t i = 0; i < n; i++)
+		if (i != at) {
+			memcpy(nb + len, b + i * es, es);
+			len += es;
+		}
+	if ((rc = mdb_cursor_del(cur, 0)))
+		return wn_lmdb_err(c, rc, "block");
+	r->entries--;
+	if (!len) {
+		r->blocks--;
+		return 1;
+	}
+	wn_put_be32(kb, r->no);
+	memcpy(kb + 4, nb + len - es, kl);
+	wn_sum_seal(kb, 4 + kl, nb, len);
+	MDB_val nk = { 4 + kl, kb }, nv = { len + WN_SUM_BYTES, nb };
+	if ((rc = mdb_cursor_put(cur, &nk, &nv, 0)))
+		return wn_lmdb_err(c, rc, "block");
+	return 1;
+}
+
+int wn_map_take(wn_catalog *c, MDB_txn *txn, int kind, int map, const uint8_t *ents, size_t n, uint64_t *taken)
+{
+	runlist rl = { 0 };
+	MDB_cursor *cur;
+	size_t es = entry_size[map];
+	*taken = 0;
+	int rc = wn_runs_load(c, txn, kind, map, &rl);
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, c->db_map[kind][map], &cur))) {
+		free(rl.r);
+		return wn_lmdb_err(c, rc, "cursor");
+	}
+	for (size_t i = 0; !rc && i < n; i++)
+		for (size_t j = 0; !rc && j < rl.n; j++) {
+			int t = run_take(c, cur, map, &rl.r[j], ents + i * es);
+			if (t < 0)
+				rc = t;
+			else
+				*taken += (uint64_t)t;
+		}
+	mdb_cursor_close(cur);
+	/* a run left empty leaves the list (and its filter goes), unless a merge in progress
+	 * names its runs: then it stays, with no blocks, and the merge takes it as any other */
+	char key[96];
+	MDB_val v;
+	snprintf(key, sizeof key, "merge.%s.%s", wn_catalog_kind_name(c, kind), wn_map_name(map));
+	int merging = !rc ? wn_meta_get(c, txn, key, &v) : 0;
+	if (merging == WN_E_NOTFOUND)
+		merging = 0;
+	else if (merging && merging != WN_E_CORRUPT)
+		rc = merging;
+	else if (!merging)
+		merging = 1;
+	for (size_t j = 0; !rc && !merging && j < rl.n;) {
+		if (rl.r[j].entries) {
+			j++;
+			continue;
+		}
+		snprintf(key, sizeof key, "bloom.%s.%u", wn_catalog_kind_name(c, kind), rl.r[j].no);
+		if (map == WN_MAP_ID && (rc = wn_meta_del(c, txn, key)))
+			break;
+		wn_run_drop(&rl, rl.r[j].no);
+	}
+	if (!rc)
+		rc = wn_runs_store(c, txn, kind, map, &rl);
+	free(rl.r);
+	return rc;
+}
+
 /* ---- writing runs ---- */
 
 int wn_blockw_flush(blockw *w)

@@ -145,10 +145,11 @@ int wn_export_partial(wn_catalog *c, const char *kind_name, wn_emit_fn emit, wn_
 				sr = mdb_cursor_get(sup, &sk, &sv, MDB_NEXT);
 				next_dead = (!sr && sk.mv_size == 8) ? wn_get_be64(sk.mv_data) : UINT64_MAX;
 			}
+			/* (a forgotten record's place holds its placeholder: no record) */
 			if (ord != next_dead) {
 				if (!present)
 					skip.survivors++;
-				else if ((rc = emit(p, (size_t)(nl - p), ud)))
+				else if (!wn_is_forgotten_line(p, (size_t)(nl - p)) && (rc = emit(p, (size_t)(nl - p), ud)))
 					goto out;
 			}
 			if (present)

@@ -72,6 +72,7 @@ typedef struct rkey {
 	uint32_t isrc_at;       /* its ISRC hashes: isrc[isrc_at ..] of its task */
 	uint16_t check;
 	uint8_t n_isrc;
+	uint8_t gone;           /* a forgotten record's placeholder: nothing to index */
 	uint8_t fp[16];
 } rkey;
 
@@ -138,6 +139,7 @@ typedef struct rx {
 	wn_lsm *lsm;
 	MDB_txn *rtxn;
 	uint64_t next_ord, since, ckpt_every, winners, entries[WN_NROLES];
+	uint64_t forgotten;     /* placeholders of forgotten records (meta forgotten.<kind>) */
 	int kind_absent;        /* shards of the kind that are not there (ignore_missing) */
 	wn_frameinfo *fr;       /* rows since the last checkpoint */
 	size_t nfr, capfr;
@@ -395,6 +397,12 @@ static int shard_lines(rtask *t, rworker *w, const char *p, const char *end)
 		wn_jresult jr;
 		wn_keys k;
 		char why[200], idbuf[WN_ID_BUF];
+		if (wn_is_forgotten_line(p, (size_t)(nl - p))) {
+			t->k[i].gone = 1;
+			t->nrec = i + 1;
+			p = nl + 1;
+			continue;
+		}
 		int rc = wn_json_record(w->json[f->kind], p, (size_t)(nl - p), &jr);
 		if (rc == WN_E_NOMEM)
 			return rc;
@@ -404,6 +412,7 @@ static int shard_lines(rtask *t, rworker *w, const char *p, const char *end)
 		if (wn_record_keys(&jr, &t->x->prof[f->kind], &k, idbuf, why, sizeof why))
 			return wn_frame_damaged(t->ec, f->rel, &t->fi, "line %u: %s", i + 1, why);
 		rkey *o = &t->k[i];
+		o->gone = 0;
 		o->hash = k.hash;
 		o->check = k.check;
 		memcpy(o->fp, k.fp, 16);
@@ -565,8 +574,13 @@ static int checkpoint(rx *x)
 	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
 	if (rc)
 		return wn_lmdb_err(c, rc, "begin");
+	uint8_t fb[8];
+	char key[WN_KIND_NAME_MAX + 16];
+	wn_put_be64(fb, x->forgotten);
+	snprintf(key, sizeof key, "forgotten.%s", wn_catalog_kind_name(c, x->kind));
 	if ((rc = wn_lsm_flush(x->lsm, txn)) || (rc = put_rows(x, txn)) ||
-	    (rc = wn_meta_put_kstate(c, txn, x->kind, &c->ks[x->kind]))) {
+	    (rc = wn_meta_put_kstate(c, txn, x->kind, &c->ks[x->kind])) ||
+	    (x->forgotten && (rc = wn_meta_put(c, txn, key, fb, 8)))) {
 		mdb_txn_abort(txn);
 		return rc;
 	}
@@ -592,6 +606,10 @@ static int take_shard(rx *x, const rtask *t)
 		if (i + 16 < t->nrec)
 			wn_lsm_prefetch(x->lsm, t->k[i + 16].hash);
 		uint64_t ord = x->next_ord++;
+		if (k->gone) {
+			x->forgotten++;
+			continue;
+		}
 		wn_idrec old, e = { .hash = k->hash, .check = k->check, .ord = ord };
 		memcpy(e.fp, k->fp, 16);
 		int known = wn_lsm_find_id(x->lsm, x->rtxn, k->hash, k->check, &old);
@@ -859,7 +877,7 @@ static int index_kind(rx *x, int kind)
 	wn_kstate *ks = &c->ks[kind];
 	uint64_t total = 0;
 	x->kind = kind;
-	x->next_ord = x->since = x->winners = 0;
+	x->next_ord = x->since = x->winners = x->forgotten = 0;
 	x->kind_absent = 0;
 	memset(x->entries, 0, sizeof x->entries);
 	for (size_t i = 0; i < x->nf; i++)
@@ -879,7 +897,7 @@ static int index_kind(rx *x, int kind)
 		return rc;
 	/* the counters: as the files say, or, when some are absent, as MANIFEST.json says */
 	ks->next_ord = x->next_ord;
-	ks->kept = ks->next_ord - ks->superseded;
+	ks->kept = ks->next_ord - ks->superseded - x->forgotten;
 	ks->ledger_entries = x->entries[WN_ROLE_LEDGER];
 	ks->reject_entries = x->entries[WN_ROLE_REJECT];
 	ks->read = ks->kept + ks->duplicates + ks->revisions + ks->rejected;

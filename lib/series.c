@@ -336,6 +336,40 @@ int wn_series_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *poo
 	return 0;
 }
 
+int wn_series_open_at(wn_catalog *c, int role, int kind, wn_pool *pool, int njobs, size_t frame_bytes, uint32_t seq,
+	uint64_t first_ord, wn_series **out)
+{
+	wn_series *s = calloc(1, sizeof *s);
+	*out = NULL;
+	if (!s)
+		return WN_E_NOMEM;
+	s->c = c;
+	s->pool = pool;
+	s->role = role;
+	s->kind = kind;
+	s->frame_bytes = frame_bytes;
+	s->file_bytes = UINT64_MAX;   /* one file, however large */
+	s->next_ord = first_ord;
+	s->njobs = njobs < 2 ? 2 : njobs;
+	s->jobs = calloc((size_t)s->njobs, sizeof *s->jobs);
+	s->hs = XXH3_createState();
+	s->fd = -1;
+	if (!s->jobs || !s->hs || (c->digest && !(s->sha = EVP_MD_CTX_new()))) {
+		wn_series_close(s);
+		return WN_E_NOMEM;
+	}
+	s->fi.role = (uint8_t)role;
+	s->fi.kind = (uint8_t)kind;
+	s->fi.seq = s->sub_seq = seq;
+	wn_file_relpath(s->rel, sizeof s->rel, role, wn_catalog_kind_name(c, kind), seq);
+	strcat(s->rel, WN_STAGED_SUFFIX);
+	hash_reset(s);
+	s->cur = ring_at(s, 0);
+	s->cur->first_ord = s->next_ord;
+	*out = s;
+	return 0;
+}
+
 void wn_series_close(wn_series *s)
 {
 	if (!s)

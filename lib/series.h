@@ -79,6 +79,13 @@ void wn_series_compress_job(wn_task *t, void *worker);
  * first_ord: number given to the next record added. */
 int wn_series_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *pool, int njobs,
 	size_t frame_bytes, uint64_t file_bytes, uint64_t first_ord, wn_series **out);
+/* Open a series that writes one file only, numbered seq, under its staged name (its
+ * name with WN_STAGED_SUFFIX: a rewrite puts it in place later, FORMAT.md section 18),
+ * whatever its size: the rewrite of sealed files (compact.c). Seal it with
+ * wn_series_sync and wn_series_seal; wn_series_snapshot then gives its row (dirty[0],
+ * under its final name) and its frames (shards). */
+int wn_series_open_at(wn_catalog *c, int role, int kind, wn_pool *pool, int njobs, size_t frame_bytes, uint32_t seq,
+	uint64_t first_ord, wn_series **out);
 void wn_series_close(wn_series *s);
 int wn_series_add(wn_series *s, const char *rec, size_t len);
 int wn_series_submit(wn_series *s);

@@ -199,6 +199,17 @@ int wn_xform_set_contributor(wn_xform *x, const char *name)
 	return 0;
 }
 
+int wn_xform_contributor(const wn_xform *x, char out[33])
+{
+	const char *pre = "\"contributor\":\"";
+	size_t pl = strlen(pre);
+	if (!x || strncmp(x->contrib, pre, pl) || strlen(x->contrib) != pl + 2 * PSEUDO_BYTES + 1)
+		return -1;
+	memcpy(out, x->contrib + pl, 2 * PSEUDO_BYTES);
+	out[2 * PSEUDO_BYTES] = 0;
+	return 0;
+}
+
 void wn_xform_free(wn_xform *x)
 {
 	if (!x)

@@ -18,6 +18,9 @@ void wn_xform_free(wn_xform *x);
  * transformer puts out (before the keys and fingerprint are taken). 0, or WN_E_USAGE
  * when the profile has no key (pseudonymises nothing). */
 int wn_xform_set_contributor(wn_xform *x, const char *name);   /* NULL is accepted */
+/* The pseudonym wn_xform_set_contributor set, as 32 hex digits and a NUL, into out; 0, or
+ * -1 if none is set. */
+int wn_xform_contributor(const wn_xform *x, char out[33]);
 
 /* The record rec[0..n) transformed: 0 and *out, *outlen (valid until the next call);
  * or WN_E_PARSE with *why (static text) and *err_off (a byte offset in rec) when the

@@ -38,6 +38,7 @@ typedef struct vrec {
 #define RF_SUPER 2    /* a key of <kind>.superseded */
 #define RF_ISRC  4    /* has an ISRC */
 #define RF_BADID 8    /* no usable id */
+#define RF_GONE  32   /* a forgotten record's placeholder (FORMAT.md 18.3): nothing indexes it */
 #define RF_MULTI 16   /* has several ISRCs: isrc is then the XOR of their hashes, its low
                          byte replaced by their count (each pair is checked at the end) */
 
@@ -191,6 +192,7 @@ typedef struct vctx {
 	/* index */
 	MDB_txn *txn;
 	wn_kstate ks[WN_KINDS_MAX];
+	uint64_t forgotten[WN_KINDS_MAX];   /* meta forgotten.<kind> */
 	uint64_t generation;
 	int have_sums, sums_expected;
 	/* manifests */

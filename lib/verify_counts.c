@@ -91,9 +91,10 @@ void wn_vcheck_counters(vctx *x)
 				wn_vprob(x, PK_METADATA, &NOLOC, "index: %s read %llu is not kept + duplicates + revisions + rejected = %llu",
 					kn, (unsigned long long)k->read,
 					(unsigned long long)(k->kept + k->duplicates + k->revisions + k->rejected));
-			if (k->next_ord != k->kept + k->superseded)
-				wn_vprob(x, PK_METADATA, &NOLOC, "index: %s next ordinal %llu is not kept + superseded = %llu", kn,
-					(unsigned long long)k->next_ord, (unsigned long long)(k->kept + k->superseded));
+			if (k->next_ord != k->kept + k->superseded + x->forgotten[kd])
+				wn_vprob(x, PK_METADATA, &NOLOC, "index: %s next ordinal %llu is not kept + superseded + forgotten = %llu",
+					kn, (unsigned long long)k->next_ord,
+					(unsigned long long)(k->kept + k->superseded + x->forgotten[kd]));
 			if (k->ledger_entries != k->duplicates + k->revisions)
 				wn_vprob(x, PK_METADATA, &NOLOC, "index: %s ledger entries %llu are not duplicates + revisions = %llu", kn,
 					(unsigned long long)k->ledger_entries, (unsigned long long)(k->duplicates + k->revisions));

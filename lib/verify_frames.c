@@ -274,7 +274,8 @@ static void frame_records(vworker *w, vfile *f, uint32_t fi, const char *raw, si
 		size_t ll = (size_t)(nl - p);
 		vloc l = at_frame(f, fi);
 		l.record = fr->ord0 >= 0 ? fr->ord0 + i : -1;
-		int rc = wn_json_record(jp, p, ll, &w->jr);
+		int gone = wn_is_forgotten_line(p, ll);
+		int rc = gone ? 0 : wn_json_record(jp, p, ll, &w->jr);
 		wn_keys k;
 		char why[200];
 		uint64_t d = 0, fpkey = 0, isrc = 0;
@@ -283,7 +284,9 @@ static void frame_records(vworker *w, vfile *f, uint32_t fi, const char *raw, si
 			wn_vfail(x, rc, "out of memory");
 			return;
 		}
-		if (rc) {
+		if (gone) {
+			flags = RF_GONE;
+		} else if (rc) {
 			wn_vprob(x, PK_FRAME, &l, "line %u of the frame is not a valid record: %s at byte %zu", i + 1, w->jr.err,
 				w->jr.err_offset);
 			flags = RF_BADID;

@@ -24,7 +24,8 @@ int wn_vload_index(vctx *x)
 	if (rc)
 		return wn_vlmdb_fail(x, rc, "begin");
 	for (int kd = 0; kd < x->kinds.n; kd++)
-		if ((rc = wn_meta_get_kstate(c, x->txn, kd, &x->ks[kd])))
+		if ((rc = wn_meta_get_kstate(c, x->txn, kd, &x->ks[kd])) ||
+		    (rc = wn_meta_forgotten(c, x->txn, kd, &x->forgotten[kd])))
 			return wn_vfail(x, rc, "%s", c->err);
 	if (!wn_meta_get(c, x->txn, "generation", &v) && v.mv_size == 8)
 		x->generation = wn_get_be64(v.mv_data);
@@ -179,6 +180,12 @@ static void id_entry(scanctx *s, const uint8_t *e)
 		return;
 	}
 	vord *o = &K->o[ord];
+	if (o->st & RF_GONE) {
+		vloc l = wn_vrec_loc(x, s->kind, ord);
+		wn_vprob(x, PK_DANGLING, &l, "index: the id entry %016llx.%04x points at record %llu, which was forgotten",
+			(unsigned long long)wn_get_be64(e), e[8] << 8 | e[9], (unsigned long long)ord);
+		return;
+	}
 	if (!(o->st & RF_KNOWN) || (o->st & RF_BADID))
 		return;
 	if (o->st & RF_SUPER) {
@@ -224,6 +231,12 @@ static void pair_entry(scanctx *s, const uint8_t *e)
 		return;
 	}
 	vord *o = &K->o[ord];
+	if (o->st & RF_GONE) {
+		vloc l = wn_vrec_loc(x, s->kind, ord);
+		wn_vprob(x, PK_DANGLING, &l, "index: the %s map pairs %016llx with record %llu, which was forgotten",
+			s->map == WN_MAP_FP ? "fp" : "isrc", (unsigned long long)h, (unsigned long long)ord);
+		return;
+	}
 	if (!(o->st & RF_KNOWN) || (o->st & RF_BADID))
 		return;
 	if (s->map == WN_MAP_FP) {
@@ -449,11 +462,12 @@ void wn_vcheck_index_kind(vctx *x, vworker *w, int kd)
 		wn_vprob(x, PK_NOTE, &NOLOC, "%llu %s fp pairs of revisions were not checked (too many)",
 			(unsigned long long)K->xfp_dropped, wn_kinds_name(&x->kinds, kd));
 	/* every record indexed */
-	uint64_t current = 0;
+	uint64_t current = 0, gone = 0;
 	int id_trouble = K->nsus || K->sus_dropped;
 	for (uint64_t ord = 0; ord < K->n; ord++) {
 		uint8_t st = K->o[ord].st;
 		current += (K->o[ord].idm & 0x7f) != 0;
+		gone += (st & RF_GONE) != 0;
 		if (!(st & RF_KNOWN) || (st & RF_BADID))
 			continue;
 		int no_id = !(st & RF_SUPER) && !(K->o[ord].idm & 0x7f);
@@ -492,6 +506,9 @@ void wn_vcheck_index_kind(vctx *x, vworker *w, int kd)
 		if (no_isrc)
 			wn_vprob(x, PK_UNINDEXED, &l, "the isrc map has no pair for this record's ISRC (or not one for each of its ISRCs)");
 	}
+	if (K->complete && !K->misplaced && gone != x->forgotten[kd])
+		wn_vprob(x, PK_COUNT, &NOLOC, "the %s shards hold %llu forgotten records' places, the index counts %llu",
+			wn_kinds_name(&x->kinds, kd), (unsigned long long)gone, (unsigned long long)x->forgotten[kd]);
 	if (K->complete && !K->misplaced && current != x->ks[kd].kept && !id_trouble)
 		wn_vprob(x, PK_METADATA, &NOLOC, "%llu %s id entries point at surviving records, the counters say %llu kept",
 			(unsigned long long)current, wn_kinds_name(&x->kinds, kd), (unsigned long long)x->ks[kd].kept);

@@ -35,6 +35,10 @@ int open_catalog(wn_catalog **cat, const char *dir, int mode);
 /* A --kind value of command cmd: a kind name ("tracks" and "artists" are read as track
  * and artist). 0 and *kind, or the exit code of the usage error it printed. */
 int parse_kind(const char *cmd, const char *s, const char **kind);
+/* Read the pseudonymisation key, the bytes of the file at path (16 to 4096), into key (cap
+ * bytes): 0 and *len, or the exit code of the usage error it printed (command cmd). The key
+ * is never stored or shown. */
+int read_key_file(const char *cmd, const char *path, uint8_t *key, size_t cap, size_t *len);
 /* parse sizes like 1048576, 1M, 256MiB, 1G; 0 on success */
 int parse_size(const char *s, uint64_t *out);
 
@@ -122,5 +126,7 @@ int cmd_plan(int argc, char **argv);
 int cmd_map(int argc, char **argv);
 int cmd_reduce(int argc, char **argv);
 int cmd_merge(int argc, char **argv);
+int cmd_compact(int argc, char **argv);
+int cmd_forget(int argc, char **argv);
 
 #endif

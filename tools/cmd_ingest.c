@@ -54,6 +54,8 @@ static const char usage[] =
 	"                           identifier is stored, and a run with another key is refused\n"
 	"      --contributor NAME   whose records these are (kind listen: required); stored only\n"
 	"                           as its keyed pseudonym, the member \"contributor\" of each record\n"
+	"      --allow-forgotten    take the records of a contributor winnow forget took out\n"
+	"                           (refused without it); its tombstone goes\n"
 	"The profile (id, keys, transforms, and --types, --empty-null, --csv-unwrap,\n"
 	"--encoding, --delimiter, --ignore-field) is fixed by the first run that keeps a record\n"
 	"of the kind; later runs use it without being told, and one that names another value\n"
@@ -158,7 +160,7 @@ static void on_note(const char *msg, void *ud)
 enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
 	O_CKPT, O_PROGRESS, O_NOPROGRESS, O_DIGEST, O_FORMAT, O_MAP, O_ENCODING, O_RPATH, O_TYPES, O_EMPTYNULL, O_DELIM,
 	O_UNWRAP, O_TABLE, O_JOIN, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE, O_CLUSTER,
-	O_CONTRIB };
+	O_CONTRIB, O_ALLOWF };
 
 /* the options that shape how records are read and stored (the kind, the profile, the
  * formats, the transforms, sizes and threads): what a plan stores */
@@ -176,7 +178,7 @@ const struct option ingest_options[] = {
 	{ "id", 1, 0, O_IDF }, { "isrc", 1, 0, O_ISRCF }, { "profile", 1, 0, O_PROFILE },
 	{ "rename", 1, 0, O_RENAME }, { "drop", 1, 0, O_DROP }, { "keep", 1, 0, O_KEEP },
 	{ "pseudonymise", 1, 0, O_PSEUDO }, { "pseudonymize", 1, 0, O_PSEUDO }, { "key-file", 1, 0, O_KEYFILE },
-	{ "contributor", 1, 0, O_CONTRIB },
+	{ "contributor", 1, 0, O_CONTRIB }, { "allow-forgotten", 0, 0, O_ALLOWF },
 	{ 0, 0, 0, 0 } };
 
 const int ingest_noptions = (int)(sizeof ingest_options / sizeof *ingest_options) - 1;
@@ -308,6 +310,7 @@ int ingest_option(ingest_args *a, const char *cmd, int c, char *arg)
 	}
 	case O_KEYFILE: a->key_file = arg; break;
 	case O_CONTRIB: a->o.contributor = arg; break;
+	case O_ALLOWF: a->o.allow_forgotten = 1; break;
 	case O_ENCODING: a->o.encoding = arg; break;
 	case O_RPATH: a->o.records_path = arg; break;
 	case O_TYPES: a->o.csv_types = arg; break;

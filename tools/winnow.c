@@ -25,6 +25,8 @@ static const struct cmd {
 	{ "stats", cmd_stats, "counts, sizes and the index's cost per record" },
 	{ "verify", cmd_verify, "prove a catalog whole, or locate what is broken" },
 	{ "reindex", cmd_reindex, "build the index again from the data files, or a catalog from a mirror" },
+	{ "compact", cmd_compact, "merge the small sealed files of a catalog into full ones" },
+	{ "forget", cmd_forget, "take every record of a contributor out of a pool" },
 	{ "cluster", cmd_cluster, "group the same recording under different ids into clusters" },
 	{ "dups", cmd_dups, "the clusters of more than one record, as JSON lines" },
 	{ "plan", cmd_plan, "plan one ingest as map and reduce tasks (a Slurm job array)" },
@@ -124,6 +126,21 @@ int open_catalog(wn_catalog **cat, const char *dir, int mode)
 	wn_catalog_close(*cat);
 	*cat = NULL;
 	return e;
+}
+
+int read_key_file(const char *cmd, const char *path, uint8_t *key, size_t cap, size_t *len)
+{
+	FILE *kf = fopen(path, "rb");
+	if (!kf)
+		return usage_error(cmd, "--key-file %s: %s", path, strerror(errno));
+	size_t kn = fread(key, 1, cap, kf);
+	int more = fgetc(kf) != EOF, bad = ferror(kf);
+	fclose(kf);
+	if (bad || more || kn < 16)
+		return usage_error(cmd, "--key-file %s: %s", path, bad ? "cannot be read" : more ? "longer than 4096 bytes" :
+			"a key has at least 16 bytes (e.g. head -c 32 /dev/urandom > KEY)");
+	*len = kn;
+	return 0;
 }
 
 int parse_kind(const char *cmd, const char *s, const char **kind)

@@ -135,3 +135,11 @@ if [ -x "$GEN" ]; then
 else
 	skip "large document" "no $GEN"
 fi
+
+# a document larger than what the first read takes, read to its end: the reader refills its
+# buffer a byte at a time past the end of what it holds, and a plain file must then be read,
+# not passed over (a seek past the end once made "input is shorter" of every such file)
+python3 -c 'import json; print(json.dumps([{"id": str(i), "x": "y" * 100} for i in range(3000)]))' >"$T/big-doc.json" 2>/dev/null ||
+	awk 'BEGIN { printf "["; for (i = 0; i < 3000; i++) printf "%s{\"id\":\"%d\",\"x\":\"%0100d\"}", i ? "," : "", i, 0; print "]" }' >"$T/big-doc.json"
+check "a 300 KB one-line document is read to its end" "$WINNOW" ingest -C "$T/bigdoc" -q --json "$T/big-doc.json"
+is "... every record kept" "$(grep -o '"kept":[0-9]*' "$T/.out" | cut -d: -f2)" 3000
