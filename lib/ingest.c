@@ -95,12 +95,7 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 				*cols[i] = p->rename_from[r];
 	}
 	g->o = &g->eo;
-	int wants_contrib = 0;
-	for (int i = 0; i < p->n_id; i++)
-		wants_contrib |= !strcmp(p->id[i], "contributor");
-	if (wants_contrib && !o->contributor)
-		return wn_seterr(c, WN_E_USAGE, "the %s records are identified by their contributor: --contributor NAME",
-			kind);
+	g->cpart = wn_profile_contributor_part(p);
 	if (o->contributor && (!*o->contributor || !p->n_pseudo))
 		return wn_seterr(c, WN_E_USAGE, "%s", !*o->contributor ? "--contributor needs a name" :
 			"--contributor needs a profile that pseudonymises (its name is stored only as a keyed pseudonym)");
@@ -261,6 +256,13 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 {
 	int rc;
 	COUNT(g, read);
+	if (r->code == WN_E_NOID && r->nocontrib && g->rc.read == 1) {
+		/* the run's first record says whose it is not: a usage error, before anything is
+		 * stored (later ones are rejected with the same reason) */
+		g->nocontrib_stop = 1;
+		return wn_seterr(g->c, WN_E_USAGE, "%s line %" PRIu64 ": whose records are these? %s: --contributor NAME "
+			"says", src->name, r->lineno, r->err);
+	}
 	if (r->code) {
 		char why[128];
 		const char *msg = why;
@@ -472,6 +474,7 @@ static int read_source(ing *g, run_in *in, wn_source *src, int resume)
 	ps->x.prof = &g->prof;
 	ps->x.xf = g->xf;
 	ps->x.newest = g->o->on_conflict == WN_CONFLICT_NEWEST;
+	ps->x.cpart = g->cpart;
 	ps->cancel = g->o->cancel;
 	uint64_t n = 0, consumed = 0;
 	int eof = 0;
@@ -820,6 +823,21 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		 * rerun writes exactly the bytes an uninterrupted run would have written. */
 		wn_seterr(c, rc, "interrupted: %" PRIu64 " records are in the catalog, %" PRIu64 " more were dropped; "
 			"run the same command again to finish", g.rc_done.read, g.rc.read - g.rc_done.read);
+	}
+	if (g.nocontrib_stop) {
+		/* nothing was decided: no "pending" is left to resume or abandon */
+		MDB_txn *t;
+		char key[WN_KIND_NAME_MAX + 16];
+		snprintf(key, sizeof key, "pending.%s", kname);
+		char keep[sizeof c->err];
+		memcpy(keep, c->err, sizeof keep);
+		if (!mdb_txn_begin(c->env, NULL, 0, &t)) {
+			if (wn_meta_del(c, t, key))
+				mdb_txn_abort(t);
+			else
+				mdb_txn_commit(t);
+		}
+		memcpy(c->err, keep, sizeof keep);
 	}
 out:
 	if (rc && rc != WN_E_REJECTED) {

@@ -68,6 +68,7 @@ typedef struct prep {
 	size_t err_off;              /* error offset in the record */
 	const char *err;             /* error text (in the slot's arena) */
 	int has_err_off;
+	int nocontrib;               /* rejected as WN_E_NOID: its contributor part has no value */
 	int withheld;                /* rejected, and its bytes are not kept: the profile hides
 	                                fields of records and could not find them in this one */
 	wn_keys key;                 /* the record's keys (record.c); its id copied into the slot's arena */
@@ -143,6 +144,8 @@ typedef struct ing {
 	uint64_t partial_bytes;     /* consumed of an input left unfinished */
 	double t_read, t_parse, t_dedup, t_store, t_commit, t_merge;
 	int newest_numeric;
+	int cpart;              /* the profile's contributor part (wn_profile_contributor_part), or -1 */
+	int nocontrib_stop;     /* the run stopped at its first record: it has no contributor */
 	wn_ingest_result *res;
 } ing;
 
@@ -154,6 +157,7 @@ typedef struct pctx {
 	const wn_profile *prof;
 	struct wn_xform *xf;    /* the profile's transforms, or NULL */
 	char idbuf[WN_ID_BUF];  /* a composite or content id */
+	int cpart;              /* the profile's contributor part, or -1 */
 	int newest;
 	int sample;             /* time this record's parse (one in 16) */
 	double t_parse;

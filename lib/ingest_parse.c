@@ -101,8 +101,10 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 		r->err = arena_str(x, why, strlen(why));
 		return r->err ? 0 : WN_E_NOMEM;
 	}
+	r->nocontrib = 0;
 	if (wn_record_keys(&x->jr, x->prof, &r->key, x->idbuf, why, sizeof why)) {
 		r->code = WN_E_NOID;
+		r->nocontrib = x->cpart >= 0 && !wn_record_id_part(&x->jr, x->prof, x->cpart);
 		r->err = arena_str(x, why, strlen(why));
 		return r->err ? 0 : WN_E_NOMEM;
 	}

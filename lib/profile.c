@@ -14,6 +14,9 @@
 
 /* ---- built-in profiles ---- */
 
+#define WN_LISTEN_ID "contributor|username+ts|endTime+" \
+	"spotify_track_uri|spotify_episode_uri|audiobook_chapter_uri|audiobook_uri|trackName+artistName?"
+
 typedef struct builtin {
 	const char *name, *kind, *format;   /* format: the first input's, NULL any */
 	const char *id, *isrc[WN_ISRC_PATHS], *title, *artists, *duration, *upc;
@@ -36,14 +39,29 @@ static const builtin builtins[] = {
 	{ "musicbrainz-recording", "recording", NULL, "id", { "isrcs" }, "title", "artist-credit", "length", NULL, { NULL }, { NULL }, NULL },
 	{ "musicbrainz-artist", "artist", "json", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
 	{ "musicbrainz-release", "release", NULL, "id", { NULL }, "title", "artist-credit", NULL, "barcode", { NULL }, { NULL }, NULL },
-	/* Spotify's extended streaming history (endsong_N.json, Streaming_History_Audio_*.json):
-	 * a play is its contributor's (--contributor), its time and its track; network addresses and user agents are never
-	 * stored, the account name only as its pseudonym (so the kind needs a key) */
-	{ "spotify-listen", "listen", NULL, "contributor+ts+spotify_track_uri", { NULL }, "master_metadata_track_name",
+	/* Spotify's streaming histories: the extended one (endsong_N.json, generation 1, and
+	 * Streaming_History_Audio_*.json, generation 2) and the basic account export
+	 * (StreamingHistory*.json: endTime, trackName, artistName). A play is its contributor's
+	 * (--contributor, else the account's username), its time and its item: the URI of the
+	 * track, episode or audiobook chapter, or for the basic export its track and artist
+	 * names. Network addresses and user agents are never stored, the account name only as
+	 * its pseudonym (so the kind needs a key). doc/FORMAT.md 15. */
+	{ "spotify-listen", "listen", NULL, WN_LISTEN_ID, { NULL }, "master_metadata_track_name",
 		"master_metadata_album_artist_name", "ms_played", NULL,
 		{ "ip_addr", "ip_addr_decrypted", "user_agent_decrypted" }, { "username" }, "incognito_mode" },
 };
 #define NBUILTIN (sizeof builtins / sizeof builtins[0])
+
+int wn_profile_contributor_part(const wn_profile *p)
+{
+	char alt[WN_PATH_MAX];
+	for (int i = 0; i < p->n_id && !p->id_content; i++) {
+		wn_id_alt(p->id[i], 0, alt);
+		if (!strcmp(alt, "contributor"))
+			return i;
+	}
+	return -1;
+}
 
 static int split_id(const char *spec, wn_path parts[WN_ID_PARTS]);
 
@@ -137,10 +155,53 @@ static int path_ok(const char *s, int plain)
 	return 1;
 }
 
-/* Split "A+B+C" into parts: the count, or -1. */
+int wn_id_alts(const char *part)
+{
+	int n = 1;
+	for (const char *p = part; (p = strchr(p, '|')); p++)
+		n++;
+	return n;
+}
+
+void wn_id_alt(const char *part, int k, char out[WN_PATH_MAX])
+{
+	const char *p = part;
+	for (; k > 0 && p; k--)
+		if ((p = strchr(p, '|')))
+			p++;
+	size_t len = 0;
+	if (p) {
+		const char *e = strchr(p, '|');
+		len = e ? (size_t)(e - p) : strlen(p);
+		if (!e && len && p[len - 1] == '?')
+			len--;
+		if (len >= WN_PATH_MAX)
+			len = WN_PATH_MAX - 1;
+		memcpy(out, p, len);
+	}
+	out[len] = 0;
+}
+
+/* Is part an id part: a plain path, or alternatives a|b|c, each a plain path, with an
+ * optional '?' at the end? `*slots` counts the paths. */
+static int part_ok(const char *part, int *slots)
+{
+	int n = wn_id_alts(part);
+	char alt[WN_PATH_MAX];
+	for (int k = 0; k < n; k++) {
+		wn_id_alt(part, k, alt);
+		if (!path_ok(alt, 1))
+			return 0;
+	}
+	*slots += n;
+	return 1;
+}
+
+/* Split "A+B|C+D?" into parts: the count, or -1 (a bad path; more than WN_ID_PARTS
+ * parts or WN_ID_SLOTS paths in all). */
 static int split_id(const char *spec, wn_path parts[WN_ID_PARTS])
 {
-	int n = 0;
+	int n = 0, slots = 0;
 	const char *p = spec;
 	for (;;) {
 		const char *e = strchr(p, '+');
@@ -149,7 +210,7 @@ static int split_id(const char *spec, wn_path parts[WN_ID_PARTS])
 			return -1;
 		memcpy(parts[n], p, len);
 		parts[n][len] = 0;
-		if (!path_ok(parts[n], 1))
+		if (!part_ok(parts[n], &slots) || slots > WN_ID_SLOTS)
 			return -1;
 		n++;
 		if (!e)
@@ -185,8 +246,8 @@ int wn_profile_apply(wn_profile *p, const wn_ingest_opts *o, char *why, size_t w
 			wn_path parts[WN_ID_PARTS];
 			int n = split_id(o->id_field, parts);
 			if (n < 0)
-				return snprintf(why, wl, "bad --id \"%s\" (a path, PATH+PATH+... of at most %d, or content)",
-					o->id_field, WN_ID_PARTS), WN_E_USAGE;
+				return snprintf(why, wl, "bad --id \"%s\" (a path, PATH+PATH+... of at most %d, each maybe "
+					"PATH|PATH... of %d paths in all, or content)", o->id_field, WN_ID_PARTS, WN_ID_SLOTS), WN_E_USAGE;
 			p->id_content = 0;
 			p->n_id = n;
 			memcpy(p->id, parts, sizeof parts[0] * (size_t)n);
@@ -506,6 +567,8 @@ int wn_profile_decode(wn_profile *p, const char *s, size_t n, char *why, size_t 
 			p->id_content = 1;
 		} else if (!strcmp(key, "id")) {
 			rc = get_list(&j, p->id, &p->n_id, WN_ID_PARTS) || !p->n_id ? -1 : 0;
+			for (int i = 0, slots = 0; !rc && i < p->n_id; i++)
+				rc = part_ok(p->id[i], &slots) && slots <= WN_ID_SLOTS ? 0 : -1;
 		} else if (!strcmp(key, "isrc"))
 			rc = get_list(&j, p->isrc, &p->n_isrc, WN_ISRC_PATHS);
 		else if (!strcmp(key, "title"))

@@ -14,13 +14,14 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "winnow.h"
 
 struct wn_buf;
 
 #define WN_PROFILE_VERSION 1
 #define WN_PATH_MAX 128      /* bytes of a field path, NUL included */
-#define WN_ID_PARTS 8        /* paths of a composite id */
+#define WN_ID_PARTS 8        /* parts of a composite id */
 #define WN_ISRC_PATHS 2      /* paths tried for the ISRC, in order */
 #define WN_NPATHS 16         /* paths per transform list and ignore set */
 #define WN_TYPES_MAX 512     /* bytes of a --types spec */
@@ -32,7 +33,8 @@ typedef struct wn_profile {
 	char builtin[32];               /* the built-in profile it started from, or "" */
 	int id_content;                 /* --id content: the fingerprint is the identity */
 	int n_id;                       /* 1: a plain path; more: a composite id */
-	wn_path id[WN_ID_PARTS];
+	wn_path id[WN_ID_PARTS];        /* each a path, or alternatives "a|b|c" (the first with a
+	                                   value), ending in '?' when the part may be absent */
 	int n_isrc;                     /* paths tried for the ISRC (a string or an array of them) */
 	wn_path isrc[WN_ISRC_PATHS];
 	wn_path title, artists, duration, upc;   /* descriptive paths ("" none), stored for matching */
@@ -62,6 +64,20 @@ static inline int wn_profile_private(const wn_profile *p)
 {
 	return p->n_drop || p->n_keep || p->n_pseudo;
 }
+
+/* Id part alternatives: how many paths part (a "a|b|c[?]" spec) names, and the k-th
+ * of them into out (NUL-terminated, no '?'). An optional part ends in '?'. */
+int wn_id_alts(const char *part);
+void wn_id_alt(const char *part, int k, char out[WN_PATH_MAX]);
+static inline int wn_id_optional(const char *part)
+{
+	size_t n = strlen(part);
+	return n && part[n - 1] == '?';
+}
+
+/* The id part whose first path is "contributor" (whose records these are: ingest's
+ * --contributor, a contribution's owner), or -1. */
+int wn_profile_contributor_part(const wn_profile *p);
 
 /* A kind's profile before any option: its built-in one when the kind (and the format of
  * the first input, "xml" or NULL) has one, else id "id" and nothing else. */
