@@ -96,6 +96,10 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 	}
 	g->o = &g->eo;
 	g->cpart = wn_profile_contributor_part(p);
+	g->tpart = -1;
+	for (int i = 0; i < p->n_id && *p->time; i++)
+		if (!strcmp(p->id[i], p->time))
+			g->tpart = i;
 	if (o->contributor && (!*o->contributor || !p->n_pseudo))
 		return wn_seterr(c, WN_E_USAGE, "%s", !*o->contributor ? "--contributor needs a name" :
 			"--contributor needs a profile that pseudonymises (its name is stored only as a keyed pseudonym)");
@@ -475,6 +479,7 @@ static int read_source(ing *g, run_in *in, wn_source *src, int resume)
 	ps->x.xf = g->xf;
 	ps->x.newest = g->o->on_conflict == WN_CONFLICT_NEWEST;
 	ps->x.cpart = g->cpart;
+	ps->x.tpart = g->tpart;
 	ps->cancel = g->o->cancel;
 	uint64_t n = 0, consumed = 0;
 	int eof = 0;
@@ -495,7 +500,11 @@ static int read_source(ing *g, run_in *in, wn_source *src, int resume)
 				wn_lsm_prefetch(g->lsm, sl->r[i + PREFETCH].key.hash);
 			g->sample = (n % 16) == 0;
 			n++;
+			uint64_t k0 = g->rc.kept, d0 = g->rc.duplicates;
 			rc = decide(g, src, &sl->r[i]);
+			if (!rc && sl->r[i].has_play && !sl->r[i].code)
+				rc = wn_contribs_note(&g->contribs, &sl->r[i].play, g->rc.kept > k0 ? 1 : g->rc.duplicates > d0 ? 2 : 3,
+					g->prof.n_tally);
 			if (rc == 0 || rc == WN_E_REJECTED) {
 				/* a record rejected under --strict is accounted for too: consumed */
 				in->offset = sl->r[i].end;
@@ -733,7 +742,8 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		goto out;
 	}
 	if ((kind < 0 && (rc = wn_catalog_kind(c, txn, kname, 1)) < 0) || (rc = store_profile(&g, txn)) ||
-	    (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn))) {
+	    (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn)) ||
+	    (g.cpart >= 0 && g.n_in && g.in[0].resume && (rc = wn_contribs_resume(c, txn, g.kind, &g.contribs)))) {
 		mdb_txn_abort(txn);
 		c->kinds.n = nkinds;   /* a kind added in it is not there */
 		goto out;
@@ -752,6 +762,11 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 		wn_seterr(c, rc, "bad exclude path \"%s\" in the profile", g.prof.exclude);
 		goto out;
 	}
+	for (int f = 0; f < g.prof.n_tally && g.cpart >= 0 && f < WN_TALLY_MAX; f++)
+		if ((rc = wn_json_set_slot(g.json, SLOT_TALLY + f, g.prof.tally[f]))) {
+			wn_seterr(c, rc, "bad tally path \"%s\" in the profile", g.prof.tally[f]);
+			goto out;
+		}
 	if (o->on_conflict == WN_CONFLICT_NEWEST) {
 		g.json2 = wn_json_new();
 		if (!g.json2) {
@@ -931,6 +946,8 @@ out:
 	free(g.sup);
 	free(g.ck.job.sup);
 	wn_buf_free(&g.ck.job.pending);
+	wn_buf_free(&g.ck.job.contrib);
+	wn_contribs_free(&g.contribs);
 	for (int i = 0; i < WN_NROLES; i++)
 		wn_series_snap_free(&g.ck.job.snap[i]);
 	for (size_t i = 0; i < g.n_in; i++) {

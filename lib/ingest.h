@@ -17,11 +17,13 @@
 #include "internal.h"
 #include "source.h"
 #include "series.h"
+#include "contrib.h"
 
 #include <pthread.h>
 
 /* json slots: the record's keys (record.h), then ours */
-enum { SLOT_NEWEST = WN_SLOT_FREE, SLOT_EXCLUDE };
+enum { SLOT_NEWEST = WN_SLOT_FREE, SLOT_EXCLUDE, SLOT_TALLY, SLOT_TALLY_END = SLOT_TALLY + WN_TALLY_MAX };
+_Static_assert(SLOT_TALLY_END <= WN_JSON_MAX_SLOTS, "the parser has a slot for each path ingest reads");
 
 /* An input of the interrupted run that "pending" describes (ingest_ckpt.c). */
 typedef struct pending_in {
@@ -72,6 +74,8 @@ typedef struct prep {
 	int withheld;                /* rejected, and its bytes are not kept: the profile hides
 	                                fields of records and could not find them in this one */
 	wn_keys key;                 /* the record's keys (record.c); its id copied into the slot's arena */
+	int has_play;                /* a kind with contributions: play is the record's (strings in the arena) */
+	wn_play play;
 	wn_jslot newest;             /* newest:FIELD only; ptr in the slot's arena, NUL-terminated */
 } prep;
 
@@ -87,6 +91,7 @@ typedef struct ckjob {
 	uint64_t partial;           /* bytes consumed of inputs not done, at the checkpoint */
 	int final;
 	wn_buf pending;             /* meta "pending.KIND" (not final) */
+	wn_buf contrib;             /* the run's contributions so far (contrib.c), when the kind has them */
 	supers *sup;                /* superseded ordinals */
 	size_t nsup, capsup;
 } ckjob;
@@ -145,6 +150,8 @@ typedef struct ing {
 	double t_read, t_parse, t_dedup, t_store, t_commit, t_merge;
 	int newest_numeric;
 	int cpart;              /* the profile's contributor part (wn_profile_contributor_part), or -1 */
+	int tpart;              /* its time part, or -1 */
+	wn_contribs contribs;   /* the run's contributions (cpart >= 0) */
 	int nocontrib_stop;     /* the run stopped at its first record: it has no contributor */
 	wn_ingest_result *res;
 } ing;
@@ -157,7 +164,7 @@ typedef struct pctx {
 	const wn_profile *prof;
 	struct wn_xform *xf;    /* the profile's transforms, or NULL */
 	char idbuf[WN_ID_BUF];  /* a composite or content id */
-	int cpart;              /* the profile's contributor part, or -1 */
+	int cpart, tpart;       /* the profile's contributor and time parts, or -1 */
 	int newest;
 	int sample;             /* time this record's parse (one in 16) */
 	double t_parse;

@@ -369,6 +369,8 @@ static int ckpt_txn(ing *g, ckjob *j)
 		if (cur)
 			mdb_cursor_close(cur);
 	}
+	if (!rc && g->cpart >= 0)
+		rc = wn_contribs_commit(c, txn, g->kind, j->contrib.p, j->contrib.len, j->final, c->generation + 1);
 	if (!rc) {
 		/* the flush numbered its runs; nothing else does while it runs */
 		j->ks.runs_next = c->ks[g->kind].runs_next;
@@ -420,6 +422,8 @@ static int ckpt_prepare(ing *g, ckjob *j, int final)
 			j->partial += g->in[i].offset;
 	j->final = final;
 	if (!final && (rc = wn_pending_text(g, &j->pending)))
+		return rc;
+	if (g->cpart >= 0 && (rc = wn_contribs_encode(&g->contribs, &j->contrib)))
 		return rc;
 	/* the superseded pairs go with the job; its emptied array comes back */
 	supers *sp = j->sup;

@@ -14,6 +14,7 @@
 #include "transform.h"
 
 #include <stdlib.h>
+#include <xxhash.h>
 
 /* ---- one record ---- */
 
@@ -27,6 +28,41 @@ static const char *arena_str(pctx *x, const char *p, size_t n)
 	d[n] = 0;
 	wn_arena_take(x->arena, n + 1);
 	return d;
+}
+
+/* A slot's string or number into the arena (*p NULL when it has neither). 0 or -1. */
+static int take_value(pctx *x, const wn_jslot *v, const char **p, size_t *n)
+{
+	*p = NULL;
+	*n = 0;
+	if (!v || (v->type != WN_JT_STRING && v->type != WN_JT_NUMBER))
+		return 0;
+	*n = v->len;
+	return (*p = arena_str(x, v->ptr, v->len)) ? 0 : -1;
+}
+
+/* What a contribution notes of a record with an id (contrib.h): its contributor, its
+ * time, the hash of its other id parts (the play: time and item), its released values. */
+static int take_play(pctx *x, wn_play *pl)
+{
+	const wn_profile *p = x->prof;
+	if (take_value(x, wn_record_id_part(&x->jr, p, x->cpart), &pl->who, &pl->who_len) ||
+	    take_value(x, x->tpart >= 0 ? wn_record_id_part(&x->jr, p, x->tpart) : NULL, &pl->time, &pl->time_len))
+		return -1;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < p->n_id; i++) {
+		const wn_jslot *v = i == x->cpart ? NULL : wn_record_id_part(&x->jr, p, i);
+		if (v) {
+			uint64_t len = v->len;
+			h = XXH3_64bits_withSeed(&len, sizeof len, h);
+			h = XXH3_64bits_withSeed(v->ptr, v->len, h);
+		}
+	}
+	pl->hash = h;
+	for (int f = 0; f < p->n_tally && f < WN_TALLY_MAX; f++)
+		if (take_value(x, &x->jr.slot[SLOT_TALLY + f], &pl->tally[f], &pl->tally_len[f]))
+			return -1;
+	return 0;
 }
 
 /* Parse one record; never fails but for memory (the verdict is in r->code). */
@@ -111,6 +147,9 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 	r->code = 0;
 	/* the id points into the parser's result, which the next record overwrites */
 	if (!(r->key.id = arena_str(x, r->key.id, r->key.id_len)))
+		return WN_E_NOMEM;
+	r->has_play = x->cpart >= 0;
+	if (r->has_play && take_play(x, &r->play))
 		return WN_E_NOMEM;
 	if (x->newest) {
 		r->newest = x->jr.slot[SLOT_NEWEST];

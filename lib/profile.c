@@ -22,6 +22,7 @@ typedef struct builtin {
 	const char *id, *isrc[WN_ISRC_PATHS], *title, *artists, *duration, *upc;
 	const char *drop[4], *pseudo[2];    /* privacy defaults (a pseudonym needs --key-file) */
 	const char *exclude;                /* records with true here are not kept */
+	const char *time, *tally[WN_TALLY_MAX];   /* contributions: the time part, the released fields */
 } builtin;
 
 /* The layouts winnow knows: the Spotify Web API's objects and the 2025 dump's rows
@@ -29,16 +30,16 @@ typedef struct builtin {
  * as source_xml.c maps them. A kind's entry for the first input's format wins, else its
  * first entry without one. */
 static const builtin builtins[] = {
-	{ "spotify-track", "track", NULL, "id", { "external_ids.isrc", "external_id_isrc" }, "name", "artists", "duration_ms", NULL, { NULL }, { NULL }, NULL },
-	{ "spotify-artist", "artist", NULL, "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
-	{ "spotify-album", "album", NULL, "id", { NULL }, "name", "artists", NULL, "external_ids.upc", { NULL }, { NULL }, NULL },
-	{ "discogs-release", "release", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL },
-	{ "discogs-master", "master", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL },
-	{ "discogs-artist", "artist", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
-	{ "discogs-label", "label", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
-	{ "musicbrainz-recording", "recording", NULL, "id", { "isrcs" }, "title", "artist-credit", "length", NULL, { NULL }, { NULL }, NULL },
-	{ "musicbrainz-artist", "artist", "json", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
-	{ "musicbrainz-release", "release", NULL, "id", { NULL }, "title", "artist-credit", NULL, "barcode", { NULL }, { NULL }, NULL },
+	{ "spotify-track", "track", NULL, "id", { "external_ids.isrc", "external_id_isrc" }, "name", "artists", "duration_ms", NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
+	{ "spotify-artist", "artist", NULL, "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
+	{ "spotify-album", "album", NULL, "id", { NULL }, "name", "artists", NULL, "external_ids.upc", { NULL }, { NULL }, NULL, NULL, { NULL } },
+	{ "discogs-release", "release", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
+	{ "discogs-master", "master", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
+	{ "discogs-artist", "artist", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
+	{ "discogs-label", "label", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
+	{ "musicbrainz-recording", "recording", NULL, "id", { "isrcs" }, "title", "artist-credit", "length", NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
+	{ "musicbrainz-artist", "artist", "json", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
+	{ "musicbrainz-release", "release", NULL, "id", { NULL }, "title", "artist-credit", NULL, "barcode", { NULL }, { NULL }, NULL, NULL, { NULL } },
 	/* Spotify's streaming histories: the extended one (endsong_N.json, generation 1, and
 	 * Streaming_History_Audio_*.json, generation 2) and the basic account export
 	 * (StreamingHistory*.json: endTime, trackName, artistName). A play is its contributor's
@@ -48,7 +49,8 @@ static const builtin builtins[] = {
 	 * its pseudonym (so the kind needs a key). doc/FORMAT.md 15. */
 	{ "spotify-listen", "listen", NULL, WN_LISTEN_ID, { NULL }, "master_metadata_track_name",
 		"master_metadata_album_artist_name", "ms_played", NULL,
-		{ "ip_addr", "ip_addr_decrypted", "user_agent_decrypted" }, { "username" }, "incognito_mode" },
+		{ "ip_addr", "ip_addr_decrypted", "user_agent_decrypted" }, { "username" }, "incognito_mode",
+		"ts|endTime", { "conn_country", "platform" } },
 };
 #define NBUILTIN (sizeof builtins / sizeof builtins[0])
 
@@ -86,6 +88,9 @@ static void set_from(wn_profile *p, const builtin *b)
 	put_path(p->duration, b->duration);
 	put_path(p->upc, b->upc);
 	put_path(p->exclude, b->exclude);
+	put_path(p->time, b->time);
+	for (int i = 0; i < WN_TALLY_MAX && b->tally[i]; i++)
+		put_path(p->tally[p->n_tally++], b->tally[i]);
 }
 
 const char *wn_profile_builtin(const char *kind, const char *format)
@@ -502,6 +507,8 @@ int wn_profile_encode(const wn_profile *p, wn_buf *b)
 	rc |= put_list(b, "pseudonymise", p->pseudo, p->n_pseudo);
 	rc |= put_str(b, "key_id", p->key_id);
 	rc |= put_str(b, "exclude", p->exclude);
+	rc |= put_str(b, "time", p->time);
+	rc |= put_list(b, "tally", p->tally, p->n_tally);
 	rc |= put_str(b, "types", p->types);
 	rc |= put_str(b, "encoding", p->encoding);
 	rc |= put_str(b, "delimiter", p->delimiter);
@@ -605,6 +612,13 @@ int wn_profile_decode(wn_profile *p, const char *s, size_t n, char *why, size_t 
 			rc = get_str(&j, p->key_id, sizeof p->key_id);
 		else if (!strcmp(key, "exclude"))
 			rc = get_str(&j, p->exclude, WN_PATH_MAX);
+		else if (!strcmp(key, "time"))
+			rc = get_str(&j, p->time, WN_PATH_MAX);
+		else if (!strcmp(key, "tally")) {
+			rc = get_list(&j, p->tally, &p->n_tally, WN_TALLY_MAX);
+			for (int i = 0; !rc && i < p->n_tally; i++)
+				rc = path_ok(p->tally[i], 1) ? 0 : -1;
+		}
 		else if (!strcmp(key, "types"))
 			rc = get_str(&j, p->types, sizeof p->types);
 		else if (!strcmp(key, "encoding"))

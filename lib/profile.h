@@ -26,6 +26,7 @@ struct wn_buf;
 #define WN_NPATHS 16         /* paths per transform list and ignore set */
 #define WN_TYPES_MAX 512     /* bytes of a --types spec */
 #define WN_KEY_ID_HEX 16     /* hex digits of a pseudonymisation key's identifier */
+#define WN_TALLY_MAX 4       /* released fields of a profile (contributions count their values) */
 
 typedef char wn_path[WN_PATH_MAX];
 
@@ -47,6 +48,10 @@ typedef struct wn_profile {
 	wn_path drop[WN_NPATHS], keep[WN_NPATHS], pseudo[WN_NPATHS];
 	char key_id[WN_KEY_ID_HEX + 1]; /* of the pseudonymisation key, "" without one */
 	wn_path exclude;                /* a record whose value here is true is rejected (excluded), "" none */
+	/* contributions (contrib.c), kept for kinds whose id has a contributor part */
+	wn_path time;                   /* the id part that is a record's time ("" none): a contribution's span */
+	int n_tally;
+	wn_path tally[WN_TALLY_MAX];    /* released fields whose values are counted per contributor */
 	/* shaping options of the sources ("" / 0: the default) */
 	char types[WN_TYPES_MAX];
 	char encoding[16];
