@@ -198,6 +198,10 @@ typedef struct wn_ingest_opts {
 	size_t key_len;
 	const char *contributor;      /* whose records these are: stored only as its keyed pseudonym, injected as
 	                               * the member "contributor" of each record (needs a pseudonymising profile) */
+	const char *input_name;       /* the name ledger and reject entries give the (one) input. With a profile
+	                               * that hides fields, entries never hold a path: they name the input by
+	                               * this label, else by its file name without its folders, and an archive's
+	                               * member by its name in the archive; "pending" keeps only hashes of paths */
 	/* Called a few times a second from the ingesting thread (may be NULL). */
 	void (*progress)(const wn_progress *p, void *ud);
 	void *progress_ud;

@@ -96,6 +96,7 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 	}
 	g->o = &g->eo;
 	g->cpart = wn_profile_contributor_part(p);
+	g->hide_names = wn_profile_private(p);
 	g->tpart = -1;
 	for (int i = 0; i < p->n_id && *p->time; i++)
 		if (!strcmp(p->id[i], p->time))
@@ -409,9 +410,16 @@ static int open_input(ing *g, const run_in *in, wn_source **out, int again)
 static int check_inputs(ing *g, const char *const *paths)
 {
 	int stdin_seen = 0;
+	if (g->o->input_name && g->n_in != 1)
+		return wn_seterr(g->c, WN_E_USAGE, "--input-name names one input, and this run has %zu", g->n_in);
+	if (g->o->input_name && (!*g->o->input_name || *g->o->input_name == '/'))
+		return wn_seterr(g->c, WN_E_USAGE, "--input-name needs a label that is not an absolute path");
 	for (size_t i = 0; i < g->n_in; i++) {
 		run_in *in = &g->in[i];
 		in->name = paths[i];
+		/* a private profile's entries name an input by its label: never its folders */
+		const char *base = strrchr(paths[i], '/');
+		in->label = g->o->input_name ? g->o->input_name : base && base[1] ? base + 1 : paths[i];
 		if (!strcmp(paths[i], "-") && stdin_seen++)
 			return wn_seterr(g->c, WN_E_USAGE, "standard input (-) is named more than once");
 		wn_source *src;
@@ -459,11 +467,12 @@ static int reopen_input(ing *g, run_in *in, wn_source **out)
 
 /* Read the records of src (input in, or a member of it) to its end, deciding each;
  * resume: skip what the interrupted run's last checkpoint had done of it. */
-static int read_source(ing *g, run_in *in, wn_source *src, int resume)
+static int read_source(ing *g, run_in *in, wn_source *src, int resume, const char *label)
 {
 	int rc;
+	const char *stored = g->hide_names ? label : src->name;
 	g->name_json.len = 0;
-	if (wn_buf_json_bytes(&g->name_json, src->name, strlen(src->name)))
+	if (wn_buf_json_bytes(&g->name_json, stored, strlen(stored)))
 		return wn_seterr(g->c, WN_E_NOMEM, "%s: out of memory", src->name);
 	/* resume where the interrupted run's last checkpoint was */
 	if (resume && (in->offset || in->line) && (rc = src->skip(src, in->offset, in->line)))
@@ -626,7 +635,7 @@ static int read_archive(ing *g, run_in *in, wn_source *src)
 		if (!here)
 			in->offset = in->line = 0;
 		in->member = k;
-		rc = read_source(g, in, ms, here);
+		rc = read_source(g, in, ms, here, m);
 		resume = resume && !here;
 		wn_source_close(ms);
 		if (!rc) {
@@ -651,7 +660,7 @@ static int ingest_input(ing *g, size_t idx)
 	int rc = reopen_input(g, in, &src);
 	if (rc)
 		return rc;
-	rc = in->archive ? read_archive(g, in, src) : read_source(g, in, src, in->resume != NULL);
+	rc = in->archive ? read_archive(g, in, src) : read_source(g, in, src, in->resume != NULL, in->label);
 	/* bytes count once an input is done; "pending" keeps the position of the others */
 	if (rc == 0) {
 		in->done = 1;

@@ -54,6 +54,7 @@ typedef struct run_in {
 	uint64_t member;        /* archive: the number of the member (0, 1, ... of those read) that
 	                           offset and line are in */
 	char *member_name;      /* ... and its name, once it is known */
+	const char *label;      /* what entries name it (--input-name, or its file name: private profiles) */
 	uint64_t offset, line;  /* consumed up to the last record decided */
 	uint64_t size, dev, ino, head;   /* identity (source.h) */
 	wn_source *src;         /* still open from the check (inputs that cannot be opened twice) */
@@ -153,6 +154,7 @@ typedef struct ing {
 	int tpart;              /* its time part, or -1 */
 	wn_contribs contribs;   /* the run's contributions (cpart >= 0) */
 	int nocontrib_stop;     /* the run stopped at its first record: it has no contributor */
+	int hide_names;         /* the profile hides fields: entries hold no path, "pending" only hashes */
 	wn_ingest_result *res;
 } ing;
 

@@ -23,6 +23,7 @@ typedef struct builtin {
 	const char *drop[4], *pseudo[2];    /* privacy defaults (a pseudonym needs --key-file) */
 	const char *exclude;                /* records with true here are not kept */
 	const char *time, *tally[WN_TALLY_MAX];   /* contributions: the time part, the released fields */
+	const char *ignore[2];              /* left out of the fingerprint */
 } builtin;
 
 /* The layouts winnow knows: the Spotify Web API's objects and the 2025 dump's rows
@@ -30,27 +31,29 @@ typedef struct builtin {
  * as source_xml.c maps them. A kind's entry for the first input's format wins, else its
  * first entry without one. */
 static const builtin builtins[] = {
-	{ "spotify-track", "track", NULL, "id", { "external_ids.isrc", "external_id_isrc" }, "name", "artists", "duration_ms", NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
-	{ "spotify-artist", "artist", NULL, "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
-	{ "spotify-album", "album", NULL, "id", { NULL }, "name", "artists", NULL, "external_ids.upc", { NULL }, { NULL }, NULL, NULL, { NULL } },
-	{ "discogs-release", "release", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
-	{ "discogs-master", "master", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
-	{ "discogs-artist", "artist", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
-	{ "discogs-label", "label", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
-	{ "musicbrainz-recording", "recording", NULL, "id", { "isrcs" }, "title", "artist-credit", "length", NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
-	{ "musicbrainz-artist", "artist", "json", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL } },
-	{ "musicbrainz-release", "release", NULL, "id", { NULL }, "title", "artist-credit", NULL, "barcode", { NULL }, { NULL }, NULL, NULL, { NULL } },
+	{ "spotify-track", "track", NULL, "id", { "external_ids.isrc", "external_id_isrc" }, "name", "artists", "duration_ms", NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
+	{ "spotify-artist", "artist", NULL, "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
+	{ "spotify-album", "album", NULL, "id", { NULL }, "name", "artists", NULL, "external_ids.upc", { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
+	{ "discogs-release", "release", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
+	{ "discogs-master", "master", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
+	{ "discogs-artist", "artist", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
+	{ "discogs-label", "label", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
+	{ "musicbrainz-recording", "recording", NULL, "id", { "isrcs" }, "title", "artist-credit", "length", NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
+	{ "musicbrainz-artist", "artist", "json", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
+	{ "musicbrainz-release", "release", NULL, "id", { NULL }, "title", "artist-credit", NULL, "barcode", { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
 	/* Spotify's streaming histories: the extended one (endsong_N.json, generation 1, and
 	 * Streaming_History_Audio_*.json, generation 2) and the basic account export
 	 * (StreamingHistory*.json: endTime, trackName, artistName). A play is its contributor's
 	 * (--contributor, else the account's username), its time and its item: the URI of the
 	 * track, episode or audiobook chapter, or for the basic export its track and artist
 	 * names. Network addresses and user agents are never stored, the account name only as
-	 * its pseudonym (so the kind needs a key). doc/FORMAT.md 15. */
+	 * its pseudonym (so the kind needs a key). The contributor member is left out of the
+	 * fingerprint: the id holds it, and a play read with --contributor is the same as
+	 * the one read without, whose username stood for it. doc/FORMAT.md 15. */
 	{ "spotify-listen", "listen", NULL, WN_LISTEN_ID, { NULL }, "master_metadata_track_name",
 		"master_metadata_album_artist_name", "ms_played", NULL,
 		{ "ip_addr", "ip_addr_decrypted", "user_agent_decrypted" }, { "username" }, "incognito_mode",
-		"ts|endTime", { "conn_country", "platform" } },
+		"ts|endTime", { "conn_country", "platform" }, { "contributor" } },
 };
 #define NBUILTIN (sizeof builtins / sizeof builtins[0])
 
@@ -89,6 +92,8 @@ static void set_from(wn_profile *p, const builtin *b)
 	put_path(p->upc, b->upc);
 	put_path(p->exclude, b->exclude);
 	put_path(p->time, b->time);
+	for (int i = 0; i < 2 && b->ignore[i]; i++)
+		put_path(p->ignore[p->n_ignore++], b->ignore[i]);
 	for (int i = 0; i < WN_TALLY_MAX && b->tally[i]; i++)
 		put_path(p->tally[p->n_tally++], b->tally[i]);
 }

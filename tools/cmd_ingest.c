@@ -54,6 +54,9 @@ static const char usage[] =
 	"                           identifier is stored, and a run with another key is refused\n"
 	"      --contributor NAME   whose records these are (kind listen: required); stored only\n"
 	"                           as its keyed pseudonym, the member \"contributor\" of each record\n"
+	"      --input-name LABEL   what ledger and reject entries name the (one) input; with a\n"
+	"                           profile that hides fields they never hold a path: they name\n"
+	"                           the file without its folders, or an archive's member\n"
 	"The profile (id, keys, transforms, and --types, --empty-null, --csv-unwrap,\n"
 	"--encoding, --delimiter, --ignore-field) is fixed by the first run that keeps a record\n"
 	"of the kind; later runs use it without being told, and one that names another value\n"
@@ -157,7 +160,7 @@ int cmd_ingest(int argc, char **argv)
 {
 	enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
 		O_CKPT, O_PROGRESS, O_NOPROGRESS, O_DIGEST, O_FORMAT, O_MAP, O_ENCODING, O_RPATH, O_TYPES, O_EMPTYNULL, O_DELIM,
-		O_UNWRAP, O_TABLE, O_JOIN, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE, O_CLUSTER, O_CONTRIB };
+		O_UNWRAP, O_TABLE, O_JOIN, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE, O_CLUSTER, O_CONTRIB, O_INPUTNAME };
 	static const struct option lo[] = {
 		{ "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "json", 0, 0, O_JSON }, { "cluster", 0, 0, O_CLUSTER },
 		{ "on-conflict", 1, 0, O_CONFLICT }, { "ignore-field", 1, 0, O_IGNORE }, { "id-field", 1, 0, O_IDF },
@@ -174,7 +177,7 @@ int cmd_ingest(int argc, char **argv)
 		{ "id", 1, 0, O_IDF }, { "isrc", 1, 0, O_ISRCF }, { "profile", 1, 0, O_PROFILE },
 		{ "rename", 1, 0, O_RENAME }, { "drop", 1, 0, O_DROP }, { "keep", 1, 0, O_KEEP },
 		{ "pseudonymise", 1, 0, O_PSEUDO }, { "pseudonymize", 1, 0, O_PSEUDO }, { "key-file", 1, 0, O_KEYFILE },
-		{ "contributor", 1, 0, O_CONTRIB },
+		{ "contributor", 1, 0, O_CONTRIB }, { "input-name", 1, 0, O_INPUTNAME },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	wn_ingest_opts o;
 	wn_ingest_opts_init(&o);
@@ -322,6 +325,7 @@ int cmd_ingest(int argc, char **argv)
 		}
 		case O_KEYFILE: key_file = optarg; break;
 		case O_CONTRIB: o.contributor = optarg; break;
+		case O_INPUTNAME: o.input_name = optarg; break;
 		case O_ENCODING: o.encoding = optarg; break;
 		case O_RPATH: o.records_path = optarg; break;
 		case O_TYPES: o.csv_types = optarg; break;
