@@ -24,6 +24,7 @@ typedef struct builtin {
 	const char *exclude;                /* records with true here are not kept */
 	const char *time, *tally[WN_TALLY_MAX];   /* contributions: the time part, the released fields */
 	const char *ignore[2];              /* left out of the fingerprint */
+	const char *family[2];              /* device names generalised to their family */
 } builtin;
 
 /* The layouts winnow knows: the Spotify Web API's objects and the 2025 dump's rows
@@ -31,16 +32,16 @@ typedef struct builtin {
  * as source_xml.c maps them. A kind's entry for the first input's format wins, else its
  * first entry without one. */
 static const builtin builtins[] = {
-	{ "spotify-track", "track", NULL, "id", { "external_ids.isrc", "external_id_isrc" }, "name", "artists", "duration_ms", NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
-	{ "spotify-artist", "artist", NULL, "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
-	{ "spotify-album", "album", NULL, "id", { NULL }, "name", "artists", NULL, "external_ids.upc", { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
-	{ "discogs-release", "release", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
-	{ "discogs-master", "master", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
-	{ "discogs-artist", "artist", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
-	{ "discogs-label", "label", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
-	{ "musicbrainz-recording", "recording", NULL, "id", { "isrcs" }, "title", "artist-credit", "length", NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
-	{ "musicbrainz-artist", "artist", "json", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
-	{ "musicbrainz-release", "release", NULL, "id", { NULL }, "title", "artist-credit", NULL, "barcode", { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL } },
+	{ "spotify-track", "track", NULL, "id", { "external_ids.isrc", "external_id_isrc" }, "name", "artists", "duration_ms", NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "spotify-artist", "artist", NULL, "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "spotify-album", "album", NULL, "id", { NULL }, "name", "artists", NULL, "external_ids.upc", { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "discogs-release", "release", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "discogs-master", "master", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "discogs-artist", "artist", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "discogs-label", "label", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "musicbrainz-recording", "recording", NULL, "id", { "isrcs" }, "title", "artist-credit", "length", NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "musicbrainz-artist", "artist", "json", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "musicbrainz-release", "release", NULL, "id", { NULL }, "title", "artist-credit", NULL, "barcode", { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
 	/* Spotify's streaming histories: the extended one (endsong_N.json, generation 1, and
 	 * Streaming_History_Audio_*.json, generation 2) and the basic account export
 	 * (StreamingHistory*.json: endTime, trackName, artistName). A play is its contributor's
@@ -53,7 +54,7 @@ static const builtin builtins[] = {
 	{ "spotify-listen", "listen", NULL, WN_LISTEN_ID, { NULL }, "master_metadata_track_name",
 		"master_metadata_album_artist_name", "ms_played", NULL,
 		{ "ip_addr", "ip_addr_decrypted", "user_agent_decrypted" }, { "username" }, "incognito_mode",
-		"ts|endTime", { "conn_country", "platform" }, { "contributor" } },
+		"ts|endTime", { "conn_country", "platform" }, { "contributor" }, { "platform" } },
 };
 #define NBUILTIN (sizeof builtins / sizeof builtins[0])
 
@@ -94,6 +95,8 @@ static void set_from(wn_profile *p, const builtin *b)
 	put_path(p->time, b->time);
 	for (int i = 0; i < 2 && b->ignore[i]; i++)
 		put_path(p->ignore[p->n_ignore++], b->ignore[i]);
+	for (int i = 0; i < 2 && b->family[i]; i++)
+		put_path(p->family[p->n_family++], b->family[i]);
 	for (int i = 0; i < WN_TALLY_MAX && b->tally[i]; i++)
 		put_path(p->tally[p->n_tally++], b->tally[i]);
 }
@@ -414,8 +417,9 @@ int wn_profile_check(const wn_profile *p, const wn_ingest_opts *o, const char *k
 	const struct { const char *opt; const wn_path *x, *y; int nx, ny; } lists[] = {
 		{ "--drop", p->drop, run.drop, p->n_drop, run.n_drop },
 		{ "--keep", p->keep, run.keep, p->n_keep, run.n_keep },
-		{ "--pseudonymise", p->pseudo, run.pseudo, p->n_pseudo, run.n_pseudo } };
-	for (size_t i = 0; i < 3; i++)
+		{ "--pseudonymise", p->pseudo, run.pseudo, p->n_pseudo, run.n_pseudo },
+		{ "family", p->family, run.family, p->n_family, run.n_family } };
+	for (size_t i = 0; i < 4; i++)
 		if (!same_set(lists[i].x, lists[i].nx, lists[i].y, lists[i].ny)) {
 			list_text(a, sizeof a, lists[i].opt, lists[i].x, lists[i].nx);
 			list_text(b, sizeof b, lists[i].opt, lists[i].y, lists[i].ny);
@@ -510,6 +514,7 @@ int wn_profile_encode(const wn_profile *p, wn_buf *b)
 	rc |= put_list(b, "drop", p->drop, p->n_drop);
 	rc |= put_list(b, "keep", p->keep, p->n_keep);
 	rc |= put_list(b, "pseudonymise", p->pseudo, p->n_pseudo);
+	rc |= put_list(b, "family", p->family, p->n_family);
 	rc |= put_str(b, "key_id", p->key_id);
 	rc |= put_str(b, "exclude", p->exclude);
 	rc |= put_str(b, "time", p->time);
@@ -613,6 +618,8 @@ int wn_profile_decode(wn_profile *p, const char *s, size_t n, char *why, size_t 
 			rc = get_list(&j, p->keep, &p->n_keep, WN_NPATHS);
 		else if (!strcmp(key, "pseudonymise"))
 			rc = get_list(&j, p->pseudo, &p->n_pseudo, WN_NPATHS);
+		else if (!strcmp(key, "family"))
+			rc = get_list(&j, p->family, &p->n_family, WN_FAMILY_MAX);
 		else if (!strcmp(key, "key_id"))
 			rc = get_str(&j, p->key_id, sizeof p->key_id);
 		else if (!strcmp(key, "exclude"))

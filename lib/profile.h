@@ -27,6 +27,7 @@ struct wn_buf;
 #define WN_TYPES_MAX 512     /* bytes of a --types spec */
 #define WN_KEY_ID_HEX 16     /* hex digits of a pseudonymisation key's identifier */
 #define WN_TALLY_MAX 4       /* released fields of a profile (contributions count their values) */
+#define WN_FAMILY_MAX 4      /* paths whose device names are generalised to their family */
 
 typedef char wn_path[WN_PATH_MAX];
 
@@ -44,8 +45,9 @@ typedef struct wn_profile {
 	/* transforms, applied in this order (transform.c) */
 	int n_rename;
 	wn_path rename_from[WN_NPATHS], rename_to[WN_NPATHS];
-	int n_drop, n_keep, n_pseudo;
+	int n_drop, n_keep, n_pseudo, n_family;
 	wn_path drop[WN_NPATHS], keep[WN_NPATHS], pseudo[WN_NPATHS];
+	wn_path family[WN_FAMILY_MAX];  /* device names generalised to their family (transform.c) */
 	char key_id[WN_KEY_ID_HEX + 1]; /* of the pseudonymisation key, "" without one */
 	wn_path exclude;                /* a record whose value here is true is rejected (excluded), "" none */
 	/* contributions (contrib.c), kept for kinds whose id has a contributor part */
@@ -62,12 +64,12 @@ typedef struct wn_profile {
 /* Does the profile change the stored bytes of a record (any transform)? */
 static inline int wn_profile_transforms(const wn_profile *p)
 {
-	return p->n_rename || p->n_drop || p->n_keep || p->n_pseudo;
+	return p->n_rename || p->n_drop || p->n_keep || p->n_pseudo || p->n_family;
 }
 /* Does it hide values (a reject then keeps no raw bytes)? */
 static inline int wn_profile_private(const wn_profile *p)
 {
-	return p->n_drop || p->n_keep || p->n_pseudo;
+	return p->n_drop || p->n_keep || p->n_pseudo || p->n_family;
 }
 
 /* Id part alternatives: how many paths part (a "a|b|c[?]" spec) names, and the k-th

@@ -106,6 +106,18 @@ is "... the contributor is the username's pseudonym" "$(py 'j["contributors"][0]
 check "... the same export with --contributor frank_77" ing "$T/g" --contributor frank_77 "$T/endsong_0.json"
 is "... is the same contributor: all duplicates" "$(counts "$T/.out")" "2 0 2 0 0"
 
+# ---- platform generalised to its family ----
+python3 - "$T/plat.json" <<'PY'
+import json,sys
+names=["Android OS 10 API 29 (samsung, SM-G973F)","iOS 14.4 (iPhone12,1)","Windows 10 (10.0.19041; x64)","OS X 10.15.7 [x86 8]",
+  "Linux [x86-64 0]","WebPlayer (websocket RFC6455)","Partner Google cast_tv","Partner amazon_salmon","web_player","android",None]
+json.dump([{"ts":"2022-01-01T00:00:%02dZ"%i,"username":"plat_user","platform":n,"spotify_track_uri":"spotify:track:P%d"%i} for i,n in enumerate(names)],open(sys.argv[1],"w"))
+PY
+check "plays from eleven devices" ing "$T/plat" "$T/plat.json"
+W export -C "$T/plat" --kind listen | python3 -c 'import json,sys; print(" ".join(str(json.loads(l)["platform"]) for l in sys.stdin))' >"$T/fam"
+is "... android ios windows osx linux web cast other web android null" "$(cat "$T/fam")" "android ios windows osx linux web cast other web android None"
+nowhere "$T/plat" "SM-G973F"; is "... the device model is nowhere in the pool" "$?" 0
+
 # ---- podcast episodes and audiobook chapters are identified by their URI ----
 cat >"$T/Streaming_History_Audio_2024_1.json" <<'JSON'
 [{"ts":"2024-01-01T08:00:00Z","platform":"ios","ms_played":900000,"conn_country":"SE","ip_addr":"198.51.100.77",
