@@ -30,28 +30,35 @@ static const char *arena_str(pctx *x, const char *p, size_t n)
 	return d;
 }
 
-/* A slot's string or number into the arena (*p NULL when it has neither). 0 or -1. */
-static int take_value(pctx *x, const wn_jslot *v, const char **p, size_t *n)
+/* A slot's string or number (*p NULL when it has neither): where it stands in the
+ * record's bytes (which the slot's arena holds), or else a copy in the arena. 0 or -1. */
+static int take_value(pctx *x, const prep *r, const wn_jslot *v, const char **p, size_t *n)
 {
 	*p = NULL;
 	*n = 0;
 	if (!v || (v->type != WN_JT_STRING && v->type != WN_JT_NUMBER))
 		return 0;
 	*n = v->len;
+	if (v->ptr >= r->line && v->ptr + v->len <= r->line + r->len) {
+		*p = v->ptr;
+		return 0;
+	}
 	return (*p = arena_str(x, v->ptr, v->len)) ? 0 : -1;
 }
 
 /* What a contribution notes of a record with an id (contrib.h): its contributor, its
  * time, the hash of its other id parts (the play: time and item), its released values. */
-static int take_play(pctx *x, wn_play *pl)
+static int take_play(pctx *x, const prep *r, wn_play *pl)
 {
 	const wn_profile *p = x->prof;
-	if (take_value(x, wn_record_id_part(&x->jr, p, x->cpart), &pl->who, &pl->who_len) ||
-	    take_value(x, x->tpart >= 0 ? wn_record_id_part(&x->jr, p, x->tpart) : NULL, &pl->time, &pl->time_len))
+	const wn_jslot *part[WN_ID_PARTS];
+	wn_record_id_values(&x->jr, p, part);
+	if (take_value(x, r, part[x->cpart], &pl->who, &pl->who_len) ||
+	    take_value(x, r, x->tpart >= 0 ? part[x->tpart] : NULL, &pl->time, &pl->time_len))
 		return -1;
 	uint64_t h = 0x9e3779b97f4a7c15ull;
 	for (int i = 0; i < p->n_id; i++) {
-		const wn_jslot *v = i == x->cpart ? NULL : wn_record_id_part(&x->jr, p, i);
+		const wn_jslot *v = i == x->cpart ? NULL : part[i];
 		if (v) {
 			uint64_t len = v->len;
 			h = XXH3_64bits_withSeed(&len, sizeof len, h);
@@ -60,7 +67,7 @@ static int take_play(pctx *x, wn_play *pl)
 	}
 	pl->hash = h;
 	for (int f = 0; f < p->n_tally && f < WN_TALLY_MAX; f++)
-		if (take_value(x, &x->jr.slot[SLOT_TALLY + f], &pl->tally[f], &pl->tally_len[f]))
+		if (take_value(x, r, &x->jr.slot[SLOT_TALLY + f], &pl->tally[f], &pl->tally_len[f]))
 			return -1;
 	return 0;
 }
@@ -149,7 +156,7 @@ static int prepare(pctx *x, prep *r, const wn_srec *s)
 	if (!(r->key.id = arena_str(x, r->key.id, r->key.id_len)))
 		return WN_E_NOMEM;
 	r->has_play = x->cpart >= 0;
-	if (r->has_play && take_play(x, &r->play))
+	if (r->has_play && take_play(x, r, &r->play))
 		return WN_E_NOMEM;
 	if (x->newest) {
 		r->newest = x->jr.slot[SLOT_NEWEST];

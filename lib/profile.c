@@ -70,6 +70,7 @@ int wn_profile_contributor_part(const wn_profile *p)
 }
 
 static int split_id(const char *spec, wn_path parts[WN_ID_PARTS]);
+static void derive_alts(wn_profile *p);
 
 static void put_path(wn_path dst, const char *s)
 {
@@ -81,6 +82,7 @@ static void set_from(wn_profile *p, const builtin *b)
 	memset(p, 0, sizeof *p);
 	snprintf(p->builtin, sizeof p->builtin, "%s", b->name);
 	p->n_id = split_id(b->id, p->id);
+	derive_alts(p);
 	for (int i = 0; i < 4 && b->drop[i]; i++)
 		put_path(p->drop[p->n_drop++], b->drop[i]);
 	for (int i = 0; i < 2 && b->pseudo[i]; i++)
@@ -166,6 +168,12 @@ static int path_ok(const char *s, int plain)
 		}
 	}
 	return 1;
+}
+
+static void derive_alts(wn_profile *p)
+{
+	for (int i = 0; i < WN_ID_PARTS; i++)
+		p->id_alts[i] = (uint8_t)(i < p->n_id && !p->id_content ? wn_id_alts(p->id[i]) : 0);
 }
 
 int wn_id_alts(const char *part)
@@ -264,6 +272,7 @@ int wn_profile_apply(wn_profile *p, const wn_ingest_opts *o, char *why, size_t w
 			p->id_content = 0;
 			p->n_id = n;
 			memcpy(p->id, parts, sizeof parts[0] * (size_t)n);
+			derive_alts(p);
 		}
 	}
 	if (o->isrc_field) {
@@ -660,6 +669,7 @@ int wn_profile_decode(wn_profile *p, const char *s, size_t n, char *why, size_t 
 		snprintf(why, wl, "profile has no id");
 		return -1;
 	}
+	derive_alts(p);
 	return 0;
 bad:
 	snprintf(why, wl, "profile is not JSON of its form at byte %zu", (size_t)(j.p - s));

@@ -37,6 +37,8 @@ typedef struct wn_profile {
 	int n_id;                       /* 1: a plain path; more: a composite id */
 	wn_path id[WN_ID_PARTS];        /* each a path, or alternatives "a|b|c" (the first with a
 	                                   value), ending in '?' when the part may be absent */
+	uint8_t id_alts[WN_ID_PARTS];   /* derived from id (wn_id_alts; 0 reads as 1): the parser's
+	                                   slots per part, so that a record's keys cost no scan */
 	int n_isrc;                     /* paths tried for the ISRC (a string or an array of them) */
 	wn_path isrc[WN_ISRC_PATHS];
 	wn_path title, artists, duration, upc;   /* descriptive paths ("" none), stored for matching */

@@ -15,11 +15,17 @@
 #include <stdio.h>
 #include <xxhash.h>
 
+/* The parser's slots of id part i (profile.h: id_alts). */
+static inline int alts(const wn_profile *p, int i)
+{
+	return p->id_alts[i] ? p->id_alts[i] : 1;
+}
+
 int wn_record_parser(wn_json *j, const wn_profile *p, unsigned what)
 {
 	int rc = 0, slot = WN_SLOT_ID;
 	for (int i = 0; i < p->n_id && !p->id_content && !rc; i++) {
-		int n = wn_id_alts(p->id[i]);
+		int n = alts(p, i);
 		for (int k = 0; k < n && !rc; k++) {
 			char alt[WN_PATH_MAX];
 			wn_id_alt(p->id[i], k, alt);
@@ -185,16 +191,16 @@ static int part_slot(const wn_profile *p, int i)
 {
 	int slot = WN_SLOT_ID;
 	for (int k = 0; k < i; k++)
-		slot += wn_id_alts(p->id[k]);
+		slot += alts(p, k);
 	return slot;
 }
 
 /* The value of part i, which starts at slot s: a part of one path is its slot, absent or
  * not (id_part judges it); of several, the first that holds a non-empty string or a
  * number, else NULL. */
-static const wn_jslot *part_value(const wn_jresult *jr, const char *part, int s)
+static const wn_jslot *part_value(const wn_jresult *jr, const wn_profile *p, int i, int s)
 {
-	int n = wn_id_alts(part);
+	int n = alts(p, i);
 	if (n == 1)
 		return &jr->slot[s];
 	for (int k = 0; k < n; k++) {
@@ -205,11 +211,26 @@ static const wn_jslot *part_value(const wn_jresult *jr, const char *part, int s)
 	return NULL;
 }
 
+void wn_record_id_values(const wn_jresult *jr, const wn_profile *p, const wn_jslot *out[WN_ID_PARTS])
+{
+	int slot = WN_SLOT_ID;
+	for (int i = 0; i < WN_ID_PARTS; i++) {
+		const wn_jslot *v = NULL;
+		if (i < p->n_id && !p->id_content) {
+			v = part_value(jr, p, i, slot);
+			slot += alts(p, i);
+			if (v && !((v->type == WN_JT_STRING && v->len) || v->type == WN_JT_NUMBER))
+				v = NULL;
+		}
+		out[i] = v;
+	}
+}
+
 const wn_jslot *wn_record_id_part(const wn_jresult *jr, const wn_profile *p, int i)
 {
 	if (p->id_content || i < 0 || i >= p->n_id)
 		return NULL;
-	const wn_jslot *v = part_value(jr, p->id[i], part_slot(p, i));
+	const wn_jslot *v = part_value(jr, p, i, part_slot(p, i));
 	return v && ((v->type == WN_JT_STRING && v->len) || v->type == WN_JT_NUMBER) ? v : NULL;
 }
 
@@ -239,7 +260,7 @@ int wn_record_keys(const wn_jresult *jr, const wn_profile *p, wn_keys *k, char *
 		k->id = buf;
 		k->id_len = 32;
 	} else if (p->n_id == 1) {
-		const wn_jslot *id = part_value(jr, p->id[0], WN_SLOT_ID);
+		const wn_jslot *id = part_value(jr, p, 0, WN_SLOT_ID);
 		const char *bad = id ? id_part(id) : "";
 		if (bad || id->len > WN_MAX_ID) {
 			if (why && bad && !*bad)
@@ -258,8 +279,8 @@ int wn_record_keys(const wn_jresult *jr, const wn_profile *p, wn_keys *k, char *
 		int slot = WN_SLOT_ID, put = 0;
 		buf[o++] = '[';
 		for (int i = 0; i < p->n_id; i++) {
-			const wn_jslot *v = part_value(jr, p->id[i], slot);
-			slot += wn_id_alts(p->id[i]);
+			const wn_jslot *v = part_value(jr, p, i, slot);
+			slot += alts(p, i);
 			/* an empty string is a value here (a chart's global rows have no country) */
 			const char *bad = !v ? "" : v->type == WN_JT_STRING ? NULL : id_part(v);
 			if (bad && wn_id_optional(p->id[i]))

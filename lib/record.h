@@ -73,6 +73,8 @@ int wn_record_keys(const wn_jresult *jr, const struct wn_profile *p, wn_keys *k,
 /* The value of id part i of a parsed record (its first alternative with a value), or
  * NULL when it has none. */
 const struct wn_jslot *wn_record_id_part(const wn_jresult *jr, const struct wn_profile *p, int i);
+/* The same for every part at once (NULL past the last part). */
+void wn_record_id_values(const wn_jresult *jr, const struct wn_profile *p, const struct wn_jslot *out[8]);
 
 /* The ISRC values of a parsed record: the first ISRC slot that holds a string or an
  * array; an array gives each of its strings (unescaped into the list's buffer). */
