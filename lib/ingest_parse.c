@@ -60,8 +60,9 @@ static int take_play(pctx *x, const prep *r, wn_play *pl)
 	for (int i = 0; i < p->n_id; i++) {
 		const wn_jslot *v = i == x->cpart ? NULL : part[i];
 		if (v) {
-			uint64_t len = v->len;
-			h = XXH3_64bits_withSeed(&len, sizeof len, h);
+			uint8_t len[8];
+			wn_put_be64(len, v->len);
+			h = XXH3_64bits_withSeed(len, sizeof len, h);
 			h = XXH3_64bits_withSeed(v->ptr, v->len, h);
 		}
 	}
