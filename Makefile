@@ -130,6 +130,7 @@ bench: ## optimised build, generate data, run the benchmark, write bench/RESULTS
 	WINNOW=build-bench/winnow NORM=build-bench/bench/norm bash bench/run.sh
 	WINNOW=build-bench/winnow BENCH_RECORD=1 bash bench/transforms.sh
 	WINNOW=build-bench/winnow BENCH_RECORD=1 bash bench/forget.sh
+	WINNOW=build-bench/winnow BENCH_RECORD=1 bash bench/listen.sh
 
 bench-compare: ## ingest and verify --deep with OLD=binary and this tree's, side by side (medians)
 	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen

@@ -36,6 +36,7 @@
  * handed to write(2) in big chunks. Artists and albums, which recur, are cached.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -60,7 +61,7 @@
 #define ACACHE 8192              /* artist cache entries (power of two) */
 #define ALCACHE 64               /* album cache entries (power of two) */
 
-enum { KIND_TRACK, KIND_ARTIST };
+enum { KIND_TRACK, KIND_ARTIST, KIND_LISTEN };
 enum { LAYOUT_API, LAYOUT_DUMP };
 enum { REC_PLAIN, REC_NEAR, REC_ISRC };
 enum { SC_LATIN, SC_CYRILLIC, SC_CJK, SC_HANGUL, SC_ARABIC, SC_OTHER, SC_N };
@@ -517,6 +518,7 @@ struct truth {
 struct gen {
 	uint64_t seed, count;
 	int kind, layout;
+	uint64_t members, member_base;   /* --kind listen */
 	uint64_t key[K_N];
 	/* line-kind thresholds, cumulative, in units of 2^-53 */
 	uint64_t t_bad, t_exact, t_reorder, t_escape, t_rev;
@@ -1964,6 +1966,141 @@ static void generate(struct gen *g)
 }
 
 /* ---------------------------------------------------------------------------------
+ * Listening histories (--kind listen): Spotify's streaming-history exports as one JSON
+ * array, one play an element and a line. Member m's plays are a pure function of (seed,
+ * m) in order, so the first N plays of a member are the same at any --count: a run with
+ * a larger --count is a newer export that contains the older one. A member listens in
+ * sessions (consecutive plays, then a pause of hours), mostly from a library of its own
+ * tracks (so a track recurs at other times), with a few podcast episodes, audiobook
+ * chapters and plays in a private session; Spotify's own repeated rows come at
+ * --dup-rate. Layouts: extended (generation 2, Streaming_History_Audio_*.json), endsong
+ * (generation 1, with username and user agent), basic (StreamingHistory_music_*.json).
+ */
+enum { LL_EXTENDED = LAYOUT_DUMP + 1, LL_ENDSONG, LL_BASIC };
+
+static const char *const listen_countries[] = { "US", "DE", "GB", "FR", "BR", "SE", "MX", "NL", "ES", "IT", "CA",
+	"AU", "PL", "JP", "IN", "NO", "FI", "DK", "AT", "LU" };
+static const char *const listen_platforms[2][6] = {
+	{ "android", "ios", "windows", "osx", "linux", "web_player" },
+	{ "Android OS 10 API 29 (samsung, SM-G973F)", "iOS 14.4 (iPhone12,1)", "Windows 10 (10.0.19041; x64)",
+	  "OS X 10.15.7 [x86 8]", "Linux [x86-64 0]", "WebPlayer (websocket RFC6455)" } };
+
+struct member {
+	struct rng r;
+	uint64_t m, t;               /* its number, the time of its next play (s) */
+	uint32_t lib;                /* tracks in its library */
+	const char *country, *platform;
+	unsigned ip[4];
+};
+
+static void member_init(const struct gen *g, struct member *mb, uint64_t m)
+{
+	mb->m = m;
+	mb->r = rseed(g->key[K_OWNER] ^ 0x6c697374656eULL, m);
+	mb->t = 1546300800 + rbelow(&mb->r, 730) * 86400ULL + rbelow(&mb->r, 86400);   /* from 2019 */
+	mb->lib = 200 + rbelow(&mb->r, 3000);
+	mb->country = listen_countries[zipf_below(rnext(&mb->r), 20)];
+	mb->platform = listen_platforms[g->layout == LL_ENDSONG][rbelow(&mb->r, 6)];
+	for (int i = 0; i < 4; i++)
+		mb->ip[i] = 1 + rbelow(&mb->r, 254);
+}
+
+/* One play of member mb into p (no newline): its time advances past it. */
+static size_t listen_play(const struct gen *g, struct member *mb, char *p)
+{
+	struct rng *r = &mb->r;
+	uint32_t ms = 20000 + rbelow(r, 280000);
+	if (rchance(r, 300))
+		ms = rbelow(r, 30000);   /* skipped */
+	mb->t += ms / 1000 + (rchance(r, 30) ? 1800 + rbelow(r, 43200) : rbelow(r, 5));
+	uint32_t what = rbelow(r, 1000);   /* < 50 an episode, < 55 a chapter, else a track */
+	uint64_t item = what < 55 ? rnext(r) % 50000 : (rchance(r, 850) ? hk(mb->m, rbelow(r, mb->lib)) % 2000000
+		: rnext(r) % 2000000);
+	int incog = rchance(r, 2), shuffle = rchance(r, 400), skipped = ms < 30000;
+	char id[23], ts[24], *q = ts;
+	make_id(g, id, what < 55 ? K_ID_ALBUM : K_ID_TRACK, item);
+	id[22] = 0;
+	q = put_iso(q, mb->t);
+	*q = 0;
+	if (g->layout == LL_BASIC) {
+		/* endTime to the minute */
+		ts[10] = ' ';
+		ts[16] = 0;
+		return (size_t)sprintf(p, "{\"endTime\":\"%s\",\"artistName\":\"Artist %" PRIu64 "\",\"trackName\":\"Song %.8s\","
+			"\"msPlayed\":%u}", ts, item % 40000, id, ms);
+	}
+	char ipbuf[64], user[64];
+	snprintf(ipbuf, sizeof ipbuf, "%u.%u.%u.%u", mb->ip[0], mb->ip[1], mb->ip[2], mb->ip[3]);
+	snprintf(user, sizeof user, "member%" PRIu64, mb->m);
+	char *s = p;
+	s += sprintf(s, "{\"ts\":\"%s\",", ts);
+	if (g->layout == LL_ENDSONG)
+		s += sprintf(s, "\"username\":\"%s\",", user);
+	s += sprintf(s, "\"platform\":\"%s\",\"ms_played\":%u,\"conn_country\":\"%s\",\"%s\":\"%s\",", mb->platform, ms,
+		mb->country, g->layout == LL_ENDSONG ? "ip_addr_decrypted" : "ip_addr", ipbuf);
+	if (g->layout == LL_ENDSONG)
+		s += sprintf(s, "\"user_agent_decrypted\":\"unknown\",");
+	if (what >= 55)
+		s += sprintf(s, "\"master_metadata_track_name\":\"Song %.8s\",\"master_metadata_album_artist_name\":\"Artist %"
+			PRIu64 "\",\"master_metadata_album_album_name\":\"Album %" PRIu64 "\",\"spotify_track_uri\":\"spotify:track:%s\","
+			"\"episode_name\":null,\"episode_show_name\":null,\"spotify_episode_uri\":null,", id, item % 40000, item % 150000, id);
+	else if (what < 50)
+		s += sprintf(s, "\"master_metadata_track_name\":null,\"master_metadata_album_artist_name\":null,"
+			"\"master_metadata_album_album_name\":null,\"spotify_track_uri\":null,\"episode_name\":\"Episode %.6s\","
+			"\"episode_show_name\":\"Show %" PRIu64 "\",\"spotify_episode_uri\":\"spotify:episode:%s\",", id, item % 900, id);
+	else
+		s += sprintf(s, "\"master_metadata_track_name\":null,\"master_metadata_album_artist_name\":null,"
+			"\"master_metadata_album_album_name\":null,\"spotify_track_uri\":null,\"episode_name\":null,"
+			"\"episode_show_name\":null,\"spotify_episode_uri\":null,");
+	if (g->layout == LL_EXTENDED) {
+		if (what >= 50 && what < 55)
+			s += sprintf(s, "\"audiobook_title\":\"Book %" PRIu64 "\",\"audiobook_uri\":\"spotify:show:%.11s\","
+				"\"audiobook_chapter_uri\":\"spotify:episode:%s\",\"audiobook_chapter_title\":\"Chapter %" PRIu64 "\",",
+				item % 300, id, id, item % 40);
+		else
+			s += sprintf(s, "\"audiobook_title\":null,\"audiobook_uri\":null,\"audiobook_chapter_uri\":null,"
+				"\"audiobook_chapter_title\":null,");
+	}
+	s += sprintf(s, "\"reason_start\":\"%s\",\"reason_end\":\"%s\",\"shuffle\":%s,\"skipped\":%s,\"offline\":%s,"
+		"\"offline_timestamp\":%" PRIu64 ",\"incognito_mode\":%s}", skipped ? "fwdbtn" : "trackdone",
+		skipped ? "fwdbtn" : "trackdone", shuffle ? "true" : "false", skipped ? "true" : "false",
+		rchance(r, 50) ? "true" : "false", mb->t - ms / 1000, incog ? "true" : "false");
+	return (size_t)(s - p);
+}
+
+/* --count plays of each of --members members (numbered from --member-base), member by
+ * member, with Spotify's repeated rows mixed in. */
+static void generate_listen(struct gen *g)
+{
+	struct rng lr = rseed(g->key[K_LINE], 0);
+	struct truth *tr = &g->tr;
+	uint64_t nlines = 0;
+	g->pos = (size_t)sprintf(g->buf, "[\n");
+	for (uint64_t m = g->member_base; m < g->member_base + g->members; m++) {
+		struct member mb;
+		member_init(g, &mb, m);
+		for (uint64_t n = 0; n < g->count; n++) {
+			size_t len = listen_play(g, &mb, g->scratch);
+			/* Spotify's export sometimes repeats the row */
+			int times = (rnext(&lr) >> 11) < g->t_exact - g->t_bad ? 2 : 1;
+			for (int k = 0; k < times; k++) {
+				if (g->pos > OUT_BUF - LINE_RESERVE)
+					flush_out(g);
+				if (nlines++)
+					g->pos += (size_t)sprintf(g->buf + g->pos, ",\n");
+				memcpy(g->buf + g->pos, g->scratch, len);
+				g->pos += len;
+			}
+			tr->exact += times - 1;
+		}
+	}
+	g->pos += (size_t)sprintf(g->buf + g->pos, "\n]\n");
+	tr->lines = nlines;
+	tr->kept = nlines - tr->exact;
+	flush_out(g);
+}
+
+/* ---------------------------------------------------------------------------------
  * Truth
  */
 static int write_truth(const struct gen *g, const char *path)
@@ -2023,9 +2160,13 @@ static const char usage_text[] =
 	"  -n, --count N          lines to write, bad and repeated ones included (default 1000);\n"
 	"                         suffixes k, M, G multiply by 10^3, 10^6, 10^9\n"
 	"  -s, --seed N           seed, any 64-bit unsigned number (default 1)\n"
-	"      --kind track|artist      what the records describe (default track)\n"
+	"      --kind track|artist|listen   what the records describe (default track); listen:\n"
+	"                               streaming-history plays as one JSON array, --count\n"
+	"                               plays per member, Spotify's repeated rows at --dup-rate (1%)\n"
+	"      --members N, --member-base B   listen: members B..B+N-1 (default 1 and 0)\n"
 	"      --layout api|dump        Spotify Web API objects, or the flat rows of the 2025\n"
-	"                               metadata dump (default api)\n"
+	"                               metadata dump (default api); listen: extended\n"
+	"                               (generation 2), endsong (generation 1) or basic\n"
 	"  -o, --output FILE      write to FILE instead of stdout ('-' is stdout); removed\n"
 	"                         again on a write error or an interrupt\n"
 	"  -t, --truth FILE       write the expected deduplication counts as one JSON object\n"
@@ -2117,9 +2258,10 @@ int main(int argc, char **argv)
 	struct gen *g = &G;
 	double rate[R_N];
 	int rate_set[R_N] = { 0 }, clean = 0;
-	const char *truth_path = NULL, *out_path = NULL;
+	const char *truth_path = NULL, *out_path = NULL, *layout_name = NULL;
 	g->seed = 1;
 	g->count = 1000;
+	g->members = 1;
 	for (int i = 0; i < R_N; i++)
 		rate[i] = rate_defaults[i];
 
@@ -2165,16 +2307,32 @@ int main(int argc, char **argv)
 				g->kind = KIND_TRACK;
 			else if (!strcmp(val, "artist"))
 				g->kind = KIND_ARTIST;
+			else if (!strcmp(val, "listen"))
+				g->kind = KIND_LISTEN;
 			else
-				usage_error("unknown kind '%s' (track or artist)", val);
+				usage_error("unknown kind '%s' (track, artist or listen)", val);
 		} else if (!strcmp(name, "--layout")) {
 			NEEDVAL();
 			if (!strcmp(val, "api"))
 				g->layout = LAYOUT_API;
 			else if (!strcmp(val, "dump"))
 				g->layout = LAYOUT_DUMP;
+			else if (!strcmp(val, "extended"))
+				g->layout = LL_EXTENDED;
+			else if (!strcmp(val, "endsong"))
+				g->layout = LL_ENDSONG;
+			else if (!strcmp(val, "basic"))
+				g->layout = LL_BASIC;
 			else
-				usage_error("unknown layout '%s' (api or dump)", val);
+				usage_error("unknown layout '%s' (api or dump; for listen extended, endsong or basic)", val);
+			layout_name = val;
+		} else if (!strcmp(name, "--members") || !strcmp(name, "--member-base")) {
+			NEEDVAL();
+			uint64_t v;
+			int many = !strcmp(name, "--members");
+			if (parse_u64(val, &v, 1) || (!v && many))
+				usage_error("invalid number of members '%s'", val);
+			*(many ? &g->members : &g->member_base) = v;
 		} else if (!strcmp(name, "-o") || !strcmp(name, "--output")) {
 			NEEDVAL();
 			out_path = val;
@@ -2199,6 +2357,20 @@ int main(int argc, char **argv)
 		for (int r = 0; r < R_N; r++)
 			if (!rate_set[r])
 				rate[r] = 0;
+	if (g->kind == KIND_LISTEN) {
+		/* plays: only Spotify's repeated rows, at --dup-rate (default 1%) */
+		if (layout_name && g->layout == LAYOUT_API)
+			usage_error("layout '%s' is not one of listen's (extended, endsong, basic)", layout_name);
+		if (!layout_name)
+			g->layout = LL_EXTENDED;
+		for (int r = 0; r < R_N; r++)
+			if (r != R_DUP)
+				rate[r] = 0;
+		if (!rate_set[R_DUP] && !clean)
+			rate[R_DUP] = 0.01;
+	} else if (layout_name && g->layout > LAYOUT_DUMP) {
+		usage_error("layout '%s' is listen's", layout_name);
+	}
 	if (g->kind == KIND_ARTIST)
 		rate[R_ISRC] = 0;   /* artists have no ISRC */
 	double sum = 0;
@@ -2295,7 +2467,10 @@ int main(int argc, char **argv)
 		}
 	}
 
-	generate(g);
+	if (g->kind == KIND_LISTEN)
+		generate_listen(g);
+	else
+		generate(g);
 
 	if (out_path && close(g->fd) != 0)
 		die_write(g, errno);

@@ -201,6 +201,10 @@ typedef struct wn_ingest_opts {
 	/* A contributor the catalog forgot (wn_forget) is refused (WN_E_USAGE) unless this is
 	 * set; then the run takes the contributor back and removes its tombstone. */
 	int allow_forgotten;
+	const char *input_name;       /* the name ledger and reject entries give the (one) input. With a profile
+	                               * that hides fields, entries never hold a path: they name the input by
+	                               * this label, else by its file name without its folders, and an archive's
+	                               * member by its name in the archive; "pending" keeps only hashes of paths */
 	/* Called a few times a second from the ingesting thread (may be NULL). */
 	void (*progress)(const wn_progress *p, void *ud);
 	void *progress_ud;
@@ -457,6 +461,72 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out);
  * Errors: the reading errors above, or the value fn returned. */
 int wn_top_isrcs(wn_catalog *c, size_t limit,
 	int (*fn)(const char *isrc, size_t len, uint64_t count, void *ud), void *ud);
+
+/* ------------------------------------------------------------------------------------
+ * Contributions: who brought what (kinds whose id has a contributor part, such as listen)
+ *
+ * Every ingest run of such a kind stores, per contributor it met, a contribution: its
+ * number in the kind (1, 2, ... in the order they were stored), its counts, the span of
+ * its plays' times and a sketch of its set of (time, item) pairs (doc/FORMAT.md 15.4).
+ * wn_contributors() reads them back: per contributor its contributions and how each
+ * overlaps its earlier ones; the contributions whose plays overlap another contributor's
+ * by at least the threshold (the same history under two names); and the values of the
+ * profile's released fields that fewer than k contributors share. Overlaps are
+ * estimated from the sketches (exact while a contribution has at most 256 distinct
+ * plays; about +-6% beyond), and the cross-contributor check looks only at pairs whose
+ * sketches share hashes, never at every pair.
+ */
+typedef struct wn_contribution {
+	uint32_t no;                 /* its number in the kind */
+	uint64_t generation;         /* the catalog generation of its run */
+	uint64_t plays, kept, duplicates, revisions;   /* plays = kept + duplicates + revisions */
+	uint64_t distinct;           /* distinct (time, item) pairs: exact up to 256, else estimated */
+	const char *first, *last;    /* the span of its plays' times ("" none) */
+	uint32_t same_as;            /* an earlier contribution of the same contributor with the same plays, or 0 */
+	uint32_t repeats;            /* else the earlier one it repeats most of, or 0 */
+	double repeats_share;        /* ... the share of that one's plays it repeats, 0 to 1 */
+} wn_contribution;
+
+typedef struct wn_contributor {
+	const char *who;             /* the contributor part's value: a keyed pseudonym */
+	size_t n;                    /* its contributions, oldest first */
+	const wn_contribution *contrib;
+	uint64_t plays, kept, duplicates;
+	const char *first, *last;
+} wn_contributor;
+
+typedef struct wn_overlap {
+	uint32_t a, b;               /* two contributions of different contributors, a < b */
+	const char *who_a, *who_b;
+	double overlap;              /* shared plays / the plays of the smaller one, 0 to 1 */
+} wn_overlap;
+
+typedef struct wn_rare_value {
+	const char *field, *value;   /* a released field of the profile and one of its values */
+	uint32_t contributors;       /* how many contributors have it (fewer than k) */
+} wn_rare_value;
+
+typedef struct wn_contributors {
+	size_t ncontributors;        /* sorted by pseudonym */
+	const wn_contributor *contributor;
+	size_t ncontributions;
+	size_t noverlaps;            /* by overlap, largest first */
+	const wn_overlap *overlaps;
+	size_t nrare;                /* by field, then value */
+	const wn_rare_value *rare;
+	uint64_t candidate_pairs;    /* pairs the overlap check looked at */
+	void *priv_;
+} wn_contrib_report;
+
+/* The contributions of `kind` (NULL: "listen"), as above: threshold is the least overlap
+ * reported across contributors (0 < threshold <= 1; 0.9 is the usual), k the number of
+ * contributors a released value needs to be left out of the rare list (k >= 1; 5 is the
+ * usual). *out is allocated (free it with wn_contrib_report_free), and all it points to
+ * lives until then. Errors: WN_E_USAGE (bad threshold or k), WN_E_NOTFOUND (no such
+ * kind), WN_E_CORRUPT (a stored contribution is malformed or fails its checksum),
+ * WN_E_NOMEM, WN_E_LMDB. */
+int wn_contributors(wn_catalog *c, const char *kind, double threshold, unsigned k, wn_contrib_report **out);
+void wn_contrib_report_free(wn_contrib_report *r);   /* NULL is accepted */
 
 /* ------------------------------------------------------------------------------------
  * Clusters: the same recording under several ids

@@ -22,6 +22,7 @@
  * Ledger and rejects entries are numbered again (their files' first_ord).
  */
 #include "internal.h"
+#include "contrib.h"
 #include "ledger.h"
 #include "series.h"
 #include "transform.h"
@@ -896,7 +897,10 @@ static int forget_commit(rw *w, MDB_txn *txn, void *ud)
 			break;
 		c->ks[kd] = ks;
 		snprintf(key, sizeof key, "%s%s.%s", WN_HOLDS_PREFIX, wn_catalog_kind_name(c, kd), g->hex);
-		rc = wn_meta_del(c, txn, key);
+		if ((rc = wn_meta_del(c, txn, key)))
+			break;
+		/* its contributions (contrib.c) name it too */
+		rc = wn_contribs_forget(c, txn, kd, g->hex);
 	}
 	if (!rc) {
 		snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, g->hex);

@@ -80,6 +80,13 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 	if (o->contributor && wn_xform_contributor(g->xf, g->contrib))
 		return wn_seterr(c, WN_E_USAGE, "cannot set the contributor");
 	g->o = &g->eo;
+	const wn_profile *p = &g->prof;
+	g->cpart = wn_profile_contributor_part(p);
+	g->hide_names = wn_profile_private(p);
+	g->tpart = -1;
+	for (int i = 0; i < p->n_id && *p->time; i++)
+		if (!strcmp(p->id[i], p->time))
+			g->tpart = i;
 	return 0;
 }
 
@@ -107,13 +114,6 @@ int wn_ingest_shape(const wn_profile *p, const wn_ingest_opts *o, const char *ki
 		for (int r = 0; want[i] && r < p->n_rename; r++)
 			if (!strcmp(p->rename_to[r], want[i]) && !strchr(p->rename_from[r], '.'))
 				*cols[i] = p->rename_from[r];
-	}
-	int wants_contrib = 0;
-	for (int i = 0; i < p->n_id; i++)
-		wants_contrib |= !strcmp(p->id[i], "contributor");
-	if (wants_contrib && !o->contributor) {
-		snprintf(why, wl, "the %s records are identified by their contributor: --contributor NAME", kind);
-		return WN_E_USAGE;
 	}
 	if (o->contributor && (!*o->contributor || !p->n_pseudo)) {
 		snprintf(why, wl, "%s", !*o->contributor ? "--contributor needs a name" :
@@ -300,6 +300,13 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 {
 	int rc;
 	COUNT(g, read);
+	if (r->code == WN_E_NOID && r->nocontrib && g->rc.read == 1) {
+		/* the run's first record says whose it is not: a usage error, before anything is
+		 * stored (later ones are rejected with the same reason) */
+		g->nocontrib_stop = 1;
+		return wn_seterr(g->c, WN_E_USAGE, "%s line %" PRIu64 ": whose records are these? %s: --contributor NAME "
+			"says", src->name, r->lineno, r->err);
+	}
 	if (r->code) {
 		char why[128];
 		const char *msg = why;
@@ -443,9 +450,16 @@ static int open_input(ing *g, const run_in *in, wn_source **out, int again)
 static int check_inputs(ing *g, const char *const *paths)
 {
 	int stdin_seen = 0;
+	if (g->o->input_name && g->n_in != 1)
+		return wn_seterr(g->c, WN_E_USAGE, "--input-name names one input, and this run has %zu", g->n_in);
+	if (g->o->input_name && (!*g->o->input_name || *g->o->input_name == '/'))
+		return wn_seterr(g->c, WN_E_USAGE, "--input-name needs a label that is not an absolute path");
 	for (size_t i = 0; i < g->n_in; i++) {
 		run_in *in = &g->in[i];
 		in->name = paths[i];
+		/* a private profile's entries name an input by its label: never its folders */
+		const char *base = strrchr(paths[i], '/');
+		in->label = g->o->input_name ? g->o->input_name : base && base[1] ? base + 1 : paths[i];
 		if (!strcmp(paths[i], "-") && stdin_seen++)
 			return wn_seterr(g->c, WN_E_USAGE, "standard input (-) is named more than once");
 		wn_source *src;
@@ -493,11 +507,12 @@ static int reopen_input(ing *g, run_in *in, wn_source **out)
 
 /* Read the records of src (input in, or a member of it) to its end, deciding each;
  * resume: skip what the interrupted run's last checkpoint had done of it. */
-static int read_source(ing *g, run_in *in, wn_source *src, int resume)
+static int read_source(ing *g, run_in *in, wn_source *src, int resume, const char *label)
 {
 	int rc;
+	const char *stored = g->hide_names ? label : src->name;
 	g->name_json.len = 0;
-	if (wn_buf_json_bytes(&g->name_json, src->name, strlen(src->name)))
+	if (wn_buf_json_bytes(&g->name_json, stored, strlen(stored)))
 		return wn_seterr(g->c, WN_E_NOMEM, "%s: out of memory", src->name);
 	/* resume where the interrupted run's last checkpoint was */
 	if (resume && (in->offset || in->line) && (rc = src->skip(src, in->offset, in->line)))
@@ -512,6 +527,8 @@ static int read_source(ing *g, run_in *in, wn_source *src, int resume)
 	ps->x.prof = &g->prof;
 	ps->x.xf = g->xf;
 	ps->x.newest = g->o->on_conflict == WN_CONFLICT_NEWEST;
+	ps->x.cpart = g->cpart;
+	ps->x.tpart = g->tpart;
 	ps->cancel = g->o->cancel;
 	uint64_t n = 0, consumed = 0;
 	int eof = 0;
@@ -532,12 +549,16 @@ static int read_source(ing *g, run_in *in, wn_source *src, int resume)
 				wn_lsm_prefetch(g->lsm, sl->r[i + PREFETCH].key.hash);
 			g->sample = (n % 16) == 0;
 			n++;
-			uint64_t stored = g->shard->next_ord, led = g->ks->ledger_entries, rej = g->ks->reject_entries;
+			uint64_t ords0 = g->shard->next_ord, led = g->ks->ledger_entries, rej = g->ks->reject_entries;
+			uint64_t k0 = g->rc.kept, d0 = g->rc.duplicates;
 			rc = decide(g, src, &sl->r[i]);
 			if (g->decided && (rc == 0 || rc == WN_E_REJECTED))
-				g->decided(g->decided_ud, (g->shard->next_ord != stored ? WN_OUTCOME_STORED : 0) |
+				g->decided(g->decided_ud, (g->shard->next_ord != ords0 ? WN_OUTCOME_STORED : 0) |
 					(g->ks->ledger_entries != led ? WN_OUTCOME_LEDGER : 0) |
 					(g->ks->reject_entries != rej ? WN_OUTCOME_REJECT : 0));
+			if (!rc && sl->r[i].has_play && !sl->r[i].code)
+				rc = wn_contribs_note(&g->contribs, &sl->r[i].play, g->rc.kept > k0 ? 1 : g->rc.duplicates > d0 ? 2 : 3,
+					g->prof.n_tally);
 			if (rc == 0 || rc == WN_E_REJECTED) {
 				/* a record rejected under --strict is accounted for too: consumed */
 				in->offset = sl->r[i].end;
@@ -659,7 +680,7 @@ static int read_archive(ing *g, run_in *in, wn_source *src)
 		if (!here)
 			in->offset = in->line = 0;
 		in->member = k;
-		rc = read_source(g, in, ms, here);
+		rc = read_source(g, in, ms, here, m);
 		resume = resume && !here;
 		wn_source_close(ms);
 		if (!rc) {
@@ -684,7 +705,7 @@ static int ingest_input(ing *g, size_t idx)
 	int rc = reopen_input(g, in, &src);
 	if (rc)
 		return rc;
-	rc = in->archive ? read_archive(g, in, src) : read_source(g, in, src, in->resume != NULL);
+	rc = in->archive ? read_archive(g, in, src) : read_source(g, in, src, in->resume != NULL, in->label);
 	/* bytes count once an input is done; "pending" keeps the position of the others */
 	if (rc == 0) {
 		in->done = 1;
@@ -787,7 +808,8 @@ int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *pa
 	}
 	if ((kind < 0 && (rc = wn_catalog_kind(c, txn, kname, 1)) < 0) || (rc = check_forgotten(&g, txn)) ||
 	    (rc = store_profile(&g, txn)) ||
-	    (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn))) {
+	    (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn)) ||
+	    (g.cpart >= 0 && g.n_in && g.in[0].resume && (rc = wn_contribs_resume(c, txn, g.kind, &g.contribs)))) {
 		mdb_txn_abort(txn);
 		c->kinds.n = nkinds;   /* a kind added in it is not there */
 		goto out;
@@ -806,6 +828,11 @@ int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *pa
 		wn_seterr(c, rc, "bad exclude path \"%s\" in the profile", g.prof.exclude);
 		goto out;
 	}
+	for (int f = 0; f < g.prof.n_tally && g.cpart >= 0 && f < WN_TALLY_MAX; f++)
+		if ((rc = wn_json_set_slot(g.json, SLOT_TALLY + f, g.prof.tally[f]))) {
+			wn_seterr(c, rc, "bad tally path \"%s\" in the profile", g.prof.tally[f]);
+			goto out;
+		}
 	if (o->on_conflict == WN_CONFLICT_NEWEST) {
 		g.json2 = wn_json_new();
 		if (!g.json2) {
@@ -877,6 +904,21 @@ int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *pa
 		 * rerun writes exactly the bytes an uninterrupted run would have written. */
 		wn_seterr(c, rc, "interrupted: %" PRIu64 " records are in the catalog, %" PRIu64 " more were dropped; "
 			"run the same command again to finish", g.rc_done.read, g.rc.read - g.rc_done.read);
+	}
+	if (g.nocontrib_stop) {
+		/* nothing was decided: no "pending" is left to resume or abandon */
+		MDB_txn *t;
+		char key[WN_KIND_NAME_MAX + 16];
+		snprintf(key, sizeof key, "pending.%s", kname);
+		char keep[sizeof c->err];
+		memcpy(keep, c->err, sizeof keep);
+		if (!mdb_txn_begin(c->env, NULL, 0, &t)) {
+			if (wn_meta_del(c, t, key))
+				mdb_txn_abort(t);
+			else
+				mdb_txn_commit(t);
+		}
+		memcpy(c->err, keep, sizeof keep);
 	}
 out:
 	if (rc && rc != WN_E_REJECTED) {
@@ -970,6 +1012,8 @@ out:
 	free(g.sup);
 	free(g.ck.job.sup);
 	wn_buf_free(&g.ck.job.pending);
+	wn_buf_free(&g.ck.job.contrib);
+	wn_contribs_free(&g.contribs);
 	for (int i = 0; i < WN_NROLES; i++)
 		wn_series_snap_free(&g.ck.job.snap[i]);
 	for (size_t i = 0; i < g.n_in; i++) {

@@ -17,11 +17,13 @@
 #include "internal.h"
 #include "source.h"
 #include "series.h"
+#include "contrib.h"
 
 #include <pthread.h>
 
 /* json slots: the record's keys (record.h), then ours */
-enum { SLOT_NEWEST = WN_SLOT_FREE, SLOT_EXCLUDE };
+enum { SLOT_NEWEST = WN_SLOT_FREE, SLOT_EXCLUDE, SLOT_TALLY, SLOT_TALLY_END = SLOT_TALLY + WN_TALLY_MAX };
+_Static_assert(SLOT_TALLY_END <= WN_JSON_MAX_SLOTS, "the parser has a slot for each path ingest reads");
 
 /* An input of the interrupted run that "pending" describes (ingest_ckpt.c). */
 typedef struct pending_in {
@@ -52,6 +54,7 @@ typedef struct run_in {
 	uint64_t member;        /* archive: the number of the member (0, 1, ... of those read) that
 	                           offset and line are in */
 	char *member_name;      /* ... and its name, once it is known */
+	const char *label;      /* what entries name it (--input-name, or its file name: private profiles) */
 	uint64_t offset, line;  /* consumed up to the last record decided */
 	uint64_t size, dev, ino, head;   /* identity (source.h) */
 	wn_source *src;         /* still open from the check (inputs that cannot be opened twice) */
@@ -68,9 +71,12 @@ typedef struct prep {
 	size_t err_off;              /* error offset in the record */
 	const char *err;             /* error text (in the slot's arena) */
 	int has_err_off;
+	int nocontrib;               /* rejected as WN_E_NOID: its contributor part has no value */
 	int withheld;                /* rejected, and its bytes are not kept: the profile hides
 	                                fields of records and could not find them in this one */
 	wn_keys key;                 /* the record's keys (record.c); its id copied into the slot's arena */
+	int has_play;                /* a kind with contributions: play is the record's (strings in the arena) */
+	wn_play play;
 	wn_jslot newest;             /* newest:FIELD only; ptr in the slot's arena, NUL-terminated */
 } prep;
 
@@ -86,6 +92,7 @@ typedef struct ckjob {
 	uint64_t partial;           /* bytes consumed of inputs not done, at the checkpoint */
 	int final;
 	wn_buf pending;             /* meta "pending.KIND" (not final) */
+	wn_buf contrib;             /* the run's contributions so far (contrib.c), when the kind has them */
 	supers *sup;                /* superseded ordinals */
 	size_t nsup, capsup;
 } ckjob;
@@ -144,6 +151,11 @@ typedef struct ing {
 	uint64_t partial_bytes;     /* consumed of an input left unfinished */
 	double t_read, t_parse, t_dedup, t_store, t_commit, t_merge;
 	int newest_numeric;
+	int cpart;              /* the profile's contributor part (wn_profile_contributor_part), or -1 */
+	int tpart;              /* its time part, or -1 */
+	wn_contribs contribs;   /* the run's contributions (cpart >= 0) */
+	int nocontrib_stop;     /* the run stopped at its first record: it has no contributor */
+	int hide_names;         /* the profile hides fields: entries hold no path, "pending" only hashes */
 	wn_ingest_result *res;
 	/* NULL: inputs are opened by name (wn_source_reopen); else input i is open(open_ud, i,
 	 * &src), and paths[] are only their names (wn_ingest_from) */
@@ -168,6 +180,7 @@ typedef struct pctx {
 	const wn_profile *prof;
 	struct wn_xform *xf;    /* the profile's transforms, or NULL */
 	char idbuf[WN_ID_BUF];  /* a composite or content id */
+	int cpart, tpart;       /* the profile's contributor and time parts, or -1 */
 	int newest;
 	int sample;             /* time this record's parse (one in 16) */
 	double t_parse;

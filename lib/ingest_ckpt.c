@@ -21,6 +21,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <xxhash.h>
 
 /* ---- the run's own renames, noted at its end ---- */
 
@@ -49,7 +50,8 @@ static int note_run_renames(ing *g, MDB_txn *txn)
 	rc |= wn_buf_printf(&b, "{\"generation\":%llu,\"inputs\":[", (unsigned long long)c->generation + 1);
 	for (size_t i = 0; i < g->n_in; i++) {
 		rc |= wn_buf_puts(&b, i ? "," : "");
-		rc |= wn_buf_json_bytes(&b, g->in[i].name, strlen(g->in[i].name));
+		const char *nm = g->hide_names ? g->in[i].label : g->in[i].name;
+		rc |= wn_buf_json_bytes(&b, nm, strlen(nm));
 	}
 	rc |= wn_buf_puts(&b, "],\"rename\":[");
 	for (int i = 0; i < p->n_rename; i++) {
@@ -79,6 +81,30 @@ static int note_run_renames(ing *g, MDB_txn *txn)
  * the same device and inode (so big.jsonl and /abs/path/big.jsonl are one input), or,
  * as a device number may change across a reboot, the same realpath; anything else
  * (a pipe, standard input) by the name it was given. */
+
+/* A private profile's "pending" holds no path: a path or name is "~" and the hex of its
+ * XXH128 (which a later run's inputs are compared with). */
+static void hash_word(char out[34], const char *w)
+{
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, XXH3_128bits(w, strlen(w)));
+	out[0] = '~';
+	wn_hex(out + 1, c.digest, 16);
+}
+
+/* Does the word stored in "pending" (a name, or its hash) stand for w? */
+static int word_is(const char *stored, const char *w)
+{
+	if (!stored || !w)
+		return 0;
+	if (stored[0] == '~' && strlen(stored) == 33) {
+		char h[34];
+		hash_word(h, w);
+		if (!strcmp(h, stored))
+			return 1;
+	}
+	return !strcmp(stored, w);
+}
 
 static void put_word(wn_buf *b, const char *w)
 {
@@ -225,8 +251,8 @@ static int same_input(const pending_in *p, const run_in *r)
 	if (p->regular != r->regular || p->has_member != r->archive)
 		return 0;
 	if (!r->regular)
-		return !strcmp(p->name, r->name);
-	return (p->dev == r->dev && p->ino == r->ino) || (p->path && r->path && !strcmp(p->path, r->path));
+		return word_is(p->name, r->name);
+	return (p->dev == r->dev && p->ino == r->ino) || word_is(p->path, r->path);
 }
 
 static void note(ing *g, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -326,9 +352,13 @@ int wn_pending_text(ing *g, wn_buf *b)
 		const run_in *in = &g->in[i];
 		wn_buf_printf(b, "file %d %" PRIu64 " %" PRIu64 " %" PRIu64 " %" PRIx64 " %d %" PRIu64 " %" PRIu64 " ", in->done,
 			in->offset, in->line, in->size, in->head, in->regular, in->dev, in->ino);
-		put_word(b, in->path);
+		char hp[34], hn[34];
+		if (g->hide_names && in->path)
+			hash_word(hp, in->path);
+		hash_word(hn, in->name);
+		put_word(b, g->hide_names && in->path ? hp : in->path);
 		wn_buf_puts(b, " ");
-		put_word(b, in->name);
+		put_word(b, g->hide_names ? hn : in->name);
 		wn_buf_puts(b, "\n");
 		if (in->archive) {
 			wn_buf_printf(b, "member %" PRIu64 " ", in->member);
@@ -377,6 +407,8 @@ static int ckpt_txn(ing *g, ckjob *j)
 		if (cur)
 			mdb_cursor_close(cur);
 	}
+	if (!rc && g->cpart >= 0)
+		rc = wn_contribs_commit(c, txn, g->kind, j->contrib.p, j->contrib.len, j->final, c->generation + 1);
 	if (!rc) {
 		/* the flush numbered its runs; nothing else does while it runs */
 		j->ks.runs_next = c->ks[g->kind].runs_next;
@@ -428,6 +460,8 @@ static int ckpt_prepare(ing *g, ckjob *j, int final)
 			j->partial += g->in[i].offset;
 	j->final = final;
 	if (!final && (rc = wn_pending_text(g, &j->pending)))
+		return rc;
+	if (g->cpart >= 0 && (rc = wn_contribs_encode(&g->contribs, &j->contrib)))
 		return rc;
 	/* the superseded pairs go with the job; its emptied array comes back */
 	supers *sp = j->sup;

@@ -14,6 +14,7 @@
 #include "transform.h"
 
 #include <stdlib.h>
+#include <xxhash.h>
 
 /* ---- one record ---- */
 
@@ -27,6 +28,49 @@ static const char *arena_str(pctx *x, const char *p, size_t n)
 	d[n] = 0;
 	wn_arena_take(x->arena, n + 1);
 	return d;
+}
+
+/* A slot's string or number (*p NULL when it has neither): where it stands in the
+ * record's bytes (which the slot's arena holds), or else a copy in the arena. 0 or -1. */
+static int take_value(pctx *x, const prep *r, const wn_jslot *v, const char **p, size_t *n)
+{
+	*p = NULL;
+	*n = 0;
+	if (!v || (v->type != WN_JT_STRING && v->type != WN_JT_NUMBER))
+		return 0;
+	*n = v->len;
+	if (v->ptr >= r->line && v->ptr + v->len <= r->line + r->len) {
+		*p = v->ptr;
+		return 0;
+	}
+	return (*p = arena_str(x, v->ptr, v->len)) ? 0 : -1;
+}
+
+/* What a contribution notes of a record with an id (contrib.h): its contributor, its
+ * time, the hash of its other id parts (the play: time and item), its released values. */
+static int take_play(pctx *x, const prep *r, wn_play *pl)
+{
+	const wn_profile *p = x->prof;
+	const wn_jslot *part[WN_ID_PARTS];
+	wn_record_id_values(&x->jr, p, part);
+	if (take_value(x, r, part[x->cpart], &pl->who, &pl->who_len) ||
+	    take_value(x, r, x->tpart >= 0 ? part[x->tpart] : NULL, &pl->time, &pl->time_len))
+		return -1;
+	uint64_t h = 0x9e3779b97f4a7c15ull;
+	for (int i = 0; i < p->n_id; i++) {
+		const wn_jslot *v = i == x->cpart ? NULL : part[i];
+		if (v) {
+			uint8_t len[8];
+			wn_put_be64(len, v->len);
+			h = XXH3_64bits_withSeed(len, sizeof len, h);
+			h = XXH3_64bits_withSeed(v->ptr, v->len, h);
+		}
+	}
+	pl->hash = h;
+	for (int f = 0; f < p->n_tally && f < WN_TALLY_MAX; f++)
+		if (take_value(x, r, &x->jr.slot[SLOT_TALLY + f], &pl->tally[f], &pl->tally_len[f]))
+			return -1;
+	return 0;
 }
 
 /* Parse one record; never fails but for memory (the verdict is in r->code). */
@@ -101,14 +145,19 @@ int wn_ingest_prepare(pctx *x, prep *r, const wn_srec *s)
 		r->err = arena_str(x, why, strlen(why));
 		return r->err ? 0 : WN_E_NOMEM;
 	}
+	r->nocontrib = 0;
 	if (wn_record_keys(&x->jr, x->prof, &r->key, x->idbuf, why, sizeof why)) {
 		r->code = WN_E_NOID;
+		r->nocontrib = x->cpart >= 0 && !wn_record_id_part(&x->jr, x->prof, x->cpart);
 		r->err = arena_str(x, why, strlen(why));
 		return r->err ? 0 : WN_E_NOMEM;
 	}
 	r->code = 0;
 	/* the id points into the parser's result, which the next record overwrites */
 	if (!(r->key.id = arena_str(x, r->key.id, r->key.id_len)))
+		return WN_E_NOMEM;
+	r->has_play = x->cpart >= 0;
+	if (r->has_play && take_play(x, r, &r->play))
 		return WN_E_NOMEM;
 	if (x->newest) {
 		r->newest = x->jr.slot[SLOT_NEWEST];

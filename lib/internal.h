@@ -29,6 +29,8 @@
  *                the sources; source.c their base; source_jsonl.c, source_csv.c,
  *                source_json.c, source_sqlite.c the formats; transcode.c the cp1252/
  *                latin1 decorator; source_open.c the dispatcher on top
+ *   contrib.c    contributions: each run's plays per contributor, their sketches, and
+ *                the report of winnow contributors (contrib.h)
  *   ingest.c     the ingest pipeline (ingest.h): ingest_parse.c the parsing thread,
  *                ingest_ckpt.c checkpoints and "pending"
  *   query.c      export, get, stats

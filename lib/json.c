@@ -79,7 +79,7 @@ struct wn_pnode {
 	int32_t next;         /* next sibling, -1 if none */
 	uint64_t cmask;       /* bit key_bit() set for each child: most keys miss here */
 	uint8_t ignore;       /* leave this member out of the canonical form */
-	uint16_t slots;       /* bit k set: slot k takes this member's value */
+	uint32_t slots;       /* bit k set: slot k takes this member's value */
 };
 
 /* One member of an object being parsed, kept until the object closes. Offsets are
@@ -695,9 +695,10 @@ static void set_slots(struct ps *s, unsigned mask, const uint8_t *vs, const uint
 	case 'n': v.type = WN_JT_NULL; break;
 	default: v.type = WN_JT_NUMBER; break;
 	}
-	for (k = 0; k < WN_JSON_MAX_SLOTS; k++)
-		if (mask & (1u << k))
-			s->res->slot[k] = v;
+	for (; mask; mask &= mask - 1) {
+		k = __builtin_ctz(mask);
+		s->res->slot[k] = v;
+	}
 }
 
 static const uint8_t *object(struct ps *s, const uint8_t *p, int depth, int node)
@@ -1041,7 +1042,7 @@ static int trie_build(wn_json *j)
 			continue;
 		if ((n = trie_add(j, j->slot_path[i])) < 0)
 			return WN_E_NOMEM;
-		j->nodes[n].slots |= (uint16_t)(1u << i);
+		j->nodes[n].slots |= 1u << i;
 		j->any_slot = 1;
 	}
 	return 0;

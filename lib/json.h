@@ -14,7 +14,7 @@
  * any change to what json.c feeds XXH3-128 must bump it. */
 #define WN_FP_VERSION 1
 
-#define WN_JSON_MAX_SLOTS 16  /* field paths extracted per record (a node's mask is 16 bits) */
+#define WN_JSON_MAX_SLOTS 24  /* field paths extracted per record (a node's mask is 32 bits) */
 #define WN_JSON_MAX_DEPTH 64  /* deeper nesting is rejected */
 
 typedef struct wn_json wn_json;

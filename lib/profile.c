@@ -14,11 +14,17 @@
 
 /* ---- built-in profiles ---- */
 
+#define WN_LISTEN_ID "contributor|username+ts|endTime+" \
+	"spotify_track_uri|spotify_episode_uri|audiobook_chapter_uri|audiobook_uri|trackName+artistName?"
+
 typedef struct builtin {
 	const char *name, *kind, *format;   /* format: the first input's, NULL any */
 	const char *id, *isrc[WN_ISRC_PATHS], *title, *artists, *duration, *upc;
 	const char *drop[4], *pseudo[2];    /* privacy defaults (a pseudonym needs --key-file) */
 	const char *exclude;                /* records with true here are not kept */
+	const char *time, *tally[WN_TALLY_MAX];   /* contributions: the time part, the released fields */
+	const char *ignore[2];              /* left out of the fingerprint */
+	const char *family[2];              /* device names generalised to their family */
 } builtin;
 
 /* The layouts winnow knows: the Spotify Web API's objects and the 2025 dump's rows
@@ -26,26 +32,45 @@ typedef struct builtin {
  * as source_xml.c maps them. A kind's entry for the first input's format wins, else its
  * first entry without one. */
 static const builtin builtins[] = {
-	{ "spotify-track", "track", NULL, "id", { "external_ids.isrc", "external_id_isrc" }, "name", "artists", "duration_ms", NULL, { NULL }, { NULL }, NULL },
-	{ "spotify-artist", "artist", NULL, "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
-	{ "spotify-album", "album", NULL, "id", { NULL }, "name", "artists", NULL, "external_ids.upc", { NULL }, { NULL }, NULL },
-	{ "discogs-release", "release", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL },
-	{ "discogs-master", "master", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL },
-	{ "discogs-artist", "artist", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
-	{ "discogs-label", "label", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
-	{ "musicbrainz-recording", "recording", NULL, "id", { "isrcs" }, "title", "artist-credit", "length", NULL, { NULL }, { NULL }, NULL },
-	{ "musicbrainz-artist", "artist", "json", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL },
-	{ "musicbrainz-release", "release", NULL, "id", { NULL }, "title", "artist-credit", NULL, "barcode", { NULL }, { NULL }, NULL },
-	/* Spotify's extended streaming history (endsong_N.json, Streaming_History_Audio_*.json):
-	 * a play is its contributor's (--contributor), its time and its track; network addresses and user agents are never
-	 * stored, the account name only as its pseudonym (so the kind needs a key) */
-	{ "spotify-listen", "listen", NULL, "contributor+ts+spotify_track_uri", { NULL }, "master_metadata_track_name",
+	{ "spotify-track", "track", NULL, "id", { "external_ids.isrc", "external_id_isrc" }, "name", "artists", "duration_ms", NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "spotify-artist", "artist", NULL, "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "spotify-album", "album", NULL, "id", { NULL }, "name", "artists", NULL, "external_ids.upc", { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "discogs-release", "release", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "discogs-master", "master", "xml", "id", { NULL }, "title", "artists", NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "discogs-artist", "artist", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "discogs-label", "label", "xml", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "musicbrainz-recording", "recording", NULL, "id", { "isrcs" }, "title", "artist-credit", "length", NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "musicbrainz-artist", "artist", "json", "id", { NULL }, "name", NULL, NULL, NULL, { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	{ "musicbrainz-release", "release", NULL, "id", { NULL }, "title", "artist-credit", NULL, "barcode", { NULL }, { NULL }, NULL, NULL, { NULL }, { NULL }, { NULL } },
+	/* Spotify's streaming histories: the extended one (endsong_N.json, generation 1, and
+	 * Streaming_History_Audio_*.json, generation 2) and the basic account export
+	 * (StreamingHistory*.json: endTime, trackName, artistName). A play is its contributor's
+	 * (--contributor, else the account's username), its time and its item: the URI of the
+	 * track, episode or audiobook chapter, or for the basic export its track and artist
+	 * names. Network addresses and user agents are never stored, the account name only as
+	 * its pseudonym (so the kind needs a key). The contributor member is left out of the
+	 * fingerprint: the id holds it, and a play read with --contributor is the same as
+	 * the one read without, whose username stood for it. doc/FORMAT.md 15. */
+	{ "spotify-listen", "listen", NULL, WN_LISTEN_ID, { NULL }, "master_metadata_track_name",
 		"master_metadata_album_artist_name", "ms_played", NULL,
-		{ "ip_addr", "ip_addr_decrypted", "user_agent_decrypted" }, { "username" }, "incognito_mode" },
+		{ "ip_addr", "ip_addr_decrypted", "user_agent_decrypted" }, { "username" }, "incognito_mode",
+		"ts|endTime", { "conn_country", "platform" }, { "contributor" }, { "platform" } },
 };
 #define NBUILTIN (sizeof builtins / sizeof builtins[0])
 
+int wn_profile_contributor_part(const wn_profile *p)
+{
+	char alt[WN_PATH_MAX];
+	for (int i = 0; i < p->n_id && !p->id_content; i++) {
+		wn_id_alt(p->id[i], 0, alt);
+		if (!strcmp(alt, "contributor"))
+			return i;
+	}
+	return -1;
+}
+
 static int split_id(const char *spec, wn_path parts[WN_ID_PARTS]);
+static void derive_alts(wn_profile *p);
 
 static void put_path(wn_path dst, const char *s)
 {
@@ -57,6 +82,7 @@ static void set_from(wn_profile *p, const builtin *b)
 	memset(p, 0, sizeof *p);
 	snprintf(p->builtin, sizeof p->builtin, "%s", b->name);
 	p->n_id = split_id(b->id, p->id);
+	derive_alts(p);
 	for (int i = 0; i < 4 && b->drop[i]; i++)
 		put_path(p->drop[p->n_drop++], b->drop[i]);
 	for (int i = 0; i < 2 && b->pseudo[i]; i++)
@@ -68,6 +94,13 @@ static void set_from(wn_profile *p, const builtin *b)
 	put_path(p->duration, b->duration);
 	put_path(p->upc, b->upc);
 	put_path(p->exclude, b->exclude);
+	put_path(p->time, b->time);
+	for (int i = 0; i < 2 && b->ignore[i]; i++)
+		put_path(p->ignore[p->n_ignore++], b->ignore[i]);
+	for (int i = 0; i < 2 && b->family[i]; i++)
+		put_path(p->family[p->n_family++], b->family[i]);
+	for (int i = 0; i < WN_TALLY_MAX && b->tally[i]; i++)
+		put_path(p->tally[p->n_tally++], b->tally[i]);
 }
 
 const char *wn_profile_builtin(const char *kind, const char *format)
@@ -137,10 +170,59 @@ static int path_ok(const char *s, int plain)
 	return 1;
 }
 
-/* Split "A+B+C" into parts: the count, or -1. */
+static void derive_alts(wn_profile *p)
+{
+	for (int i = 0; i < WN_ID_PARTS; i++)
+		p->id_alts[i] = (uint8_t)(i < p->n_id && !p->id_content ? wn_id_alts(p->id[i]) : 0);
+}
+
+int wn_id_alts(const char *part)
+{
+	int n = 1;
+	for (const char *p = part; (p = strchr(p, '|')); p++)
+		n++;
+	return n;
+}
+
+void wn_id_alt(const char *part, int k, char out[WN_PATH_MAX])
+{
+	const char *p = part;
+	for (; k > 0 && p; k--)
+		if ((p = strchr(p, '|')))
+			p++;
+	size_t len = 0;
+	if (p) {
+		const char *e = strchr(p, '|');
+		len = e ? (size_t)(e - p) : strlen(p);
+		if (!e && len && p[len - 1] == '?')
+			len--;
+		if (len >= WN_PATH_MAX)
+			len = WN_PATH_MAX - 1;
+		memcpy(out, p, len);
+	}
+	out[len] = 0;
+}
+
+/* Is part an id part: a plain path, or alternatives a|b|c, each a plain path, with an
+ * optional '?' at the end? `*slots` counts the paths. */
+static int part_ok(const char *part, int *slots)
+{
+	int n = wn_id_alts(part);
+	char alt[WN_PATH_MAX];
+	for (int k = 0; k < n; k++) {
+		wn_id_alt(part, k, alt);
+		if (!path_ok(alt, 1))
+			return 0;
+	}
+	*slots += n;
+	return 1;
+}
+
+/* Split "A+B|C+D?" into parts: the count, or -1 (a bad path; more than WN_ID_PARTS
+ * parts or WN_ID_SLOTS paths in all). */
 static int split_id(const char *spec, wn_path parts[WN_ID_PARTS])
 {
-	int n = 0;
+	int n = 0, slots = 0;
 	const char *p = spec;
 	for (;;) {
 		const char *e = strchr(p, '+');
@@ -149,7 +231,7 @@ static int split_id(const char *spec, wn_path parts[WN_ID_PARTS])
 			return -1;
 		memcpy(parts[n], p, len);
 		parts[n][len] = 0;
-		if (!path_ok(parts[n], 1))
+		if (!part_ok(parts[n], &slots) || slots > WN_ID_SLOTS)
 			return -1;
 		n++;
 		if (!e)
@@ -185,11 +267,12 @@ int wn_profile_apply(wn_profile *p, const wn_ingest_opts *o, char *why, size_t w
 			wn_path parts[WN_ID_PARTS];
 			int n = split_id(o->id_field, parts);
 			if (n < 0)
-				return snprintf(why, wl, "bad --id \"%s\" (a path, PATH+PATH+... of at most %d, or content)",
-					o->id_field, WN_ID_PARTS), WN_E_USAGE;
+				return snprintf(why, wl, "bad --id \"%s\" (a path, PATH+PATH+... of at most %d, each maybe "
+					"PATH|PATH... of %d paths in all, or content)", o->id_field, WN_ID_PARTS, WN_ID_SLOTS), WN_E_USAGE;
 			p->id_content = 0;
 			p->n_id = n;
 			memcpy(p->id, parts, sizeof parts[0] * (size_t)n);
+			derive_alts(p);
 		}
 	}
 	if (o->isrc_field) {
@@ -343,8 +426,9 @@ int wn_profile_check(const wn_profile *p, const wn_ingest_opts *o, const char *k
 	const struct { const char *opt; const wn_path *x, *y; int nx, ny; } lists[] = {
 		{ "--drop", p->drop, run.drop, p->n_drop, run.n_drop },
 		{ "--keep", p->keep, run.keep, p->n_keep, run.n_keep },
-		{ "--pseudonymise", p->pseudo, run.pseudo, p->n_pseudo, run.n_pseudo } };
-	for (size_t i = 0; i < 3; i++)
+		{ "--pseudonymise", p->pseudo, run.pseudo, p->n_pseudo, run.n_pseudo },
+		{ "family", p->family, run.family, p->n_family, run.n_family } };
+	for (size_t i = 0; i < 4; i++)
 		if (!same_set(lists[i].x, lists[i].nx, lists[i].y, lists[i].ny)) {
 			list_text(a, sizeof a, lists[i].opt, lists[i].x, lists[i].nx);
 			list_text(b, sizeof b, lists[i].opt, lists[i].y, lists[i].ny);
@@ -439,8 +523,11 @@ int wn_profile_encode(const wn_profile *p, wn_buf *b)
 	rc |= put_list(b, "drop", p->drop, p->n_drop);
 	rc |= put_list(b, "keep", p->keep, p->n_keep);
 	rc |= put_list(b, "pseudonymise", p->pseudo, p->n_pseudo);
+	rc |= put_list(b, "family", p->family, p->n_family);
 	rc |= put_str(b, "key_id", p->key_id);
 	rc |= put_str(b, "exclude", p->exclude);
+	rc |= put_str(b, "time", p->time);
+	rc |= put_list(b, "tally", p->tally, p->n_tally);
 	rc |= put_str(b, "types", p->types);
 	rc |= put_str(b, "encoding", p->encoding);
 	rc |= put_str(b, "delimiter", p->delimiter);
@@ -506,6 +593,8 @@ int wn_profile_decode(wn_profile *p, const char *s, size_t n, char *why, size_t 
 			p->id_content = 1;
 		} else if (!strcmp(key, "id")) {
 			rc = get_list(&j, p->id, &p->n_id, WN_ID_PARTS) || !p->n_id ? -1 : 0;
+			for (int i = 0, slots = 0; !rc && i < p->n_id; i++)
+				rc = part_ok(p->id[i], &slots) && slots <= WN_ID_SLOTS ? 0 : -1;
 		} else if (!strcmp(key, "isrc"))
 			rc = get_list(&j, p->isrc, &p->n_isrc, WN_ISRC_PATHS);
 		else if (!strcmp(key, "title"))
@@ -538,10 +627,19 @@ int wn_profile_decode(wn_profile *p, const char *s, size_t n, char *why, size_t 
 			rc = get_list(&j, p->keep, &p->n_keep, WN_NPATHS);
 		else if (!strcmp(key, "pseudonymise"))
 			rc = get_list(&j, p->pseudo, &p->n_pseudo, WN_NPATHS);
+		else if (!strcmp(key, "family"))
+			rc = get_list(&j, p->family, &p->n_family, WN_FAMILY_MAX);
 		else if (!strcmp(key, "key_id"))
 			rc = get_str(&j, p->key_id, sizeof p->key_id);
 		else if (!strcmp(key, "exclude"))
 			rc = get_str(&j, p->exclude, WN_PATH_MAX);
+		else if (!strcmp(key, "time"))
+			rc = get_str(&j, p->time, WN_PATH_MAX);
+		else if (!strcmp(key, "tally")) {
+			rc = get_list(&j, p->tally, &p->n_tally, WN_TALLY_MAX);
+			for (int i = 0; !rc && i < p->n_tally; i++)
+				rc = path_ok(p->tally[i], 1) ? 0 : -1;
+		}
 		else if (!strcmp(key, "types"))
 			rc = get_str(&j, p->types, sizeof p->types);
 		else if (!strcmp(key, "encoding"))
@@ -571,6 +669,7 @@ int wn_profile_decode(wn_profile *p, const char *s, size_t n, char *why, size_t 
 		snprintf(why, wl, "profile has no id");
 		return -1;
 	}
+	derive_alts(p);
 	return 0;
 bad:
 	snprintf(why, wl, "profile is not JSON of its form at byte %zu", (size_t)(j.p - s));

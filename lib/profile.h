@@ -14,17 +14,20 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include "winnow.h"
 
 struct wn_buf;
 
 #define WN_PROFILE_VERSION 1
 #define WN_PATH_MAX 128      /* bytes of a field path, NUL included */
-#define WN_ID_PARTS 8        /* paths of a composite id */
+#define WN_ID_PARTS 8        /* parts of a composite id */
 #define WN_ISRC_PATHS 2      /* paths tried for the ISRC, in order */
 #define WN_NPATHS 16         /* paths per transform list and ignore set */
 #define WN_TYPES_MAX 512     /* bytes of a --types spec */
 #define WN_KEY_ID_HEX 16     /* hex digits of a pseudonymisation key's identifier */
+#define WN_TALLY_MAX 4       /* released fields of a profile (contributions count their values) */
+#define WN_FAMILY_MAX 4      /* paths whose device names are generalised to their family */
 
 typedef char wn_path[WN_PATH_MAX];
 
@@ -32,7 +35,10 @@ typedef struct wn_profile {
 	char builtin[32];               /* the built-in profile it started from, or "" */
 	int id_content;                 /* --id content: the fingerprint is the identity */
 	int n_id;                       /* 1: a plain path; more: a composite id */
-	wn_path id[WN_ID_PARTS];
+	wn_path id[WN_ID_PARTS];        /* each a path, or alternatives "a|b|c" (the first with a
+	                                   value), ending in '?' when the part may be absent */
+	uint8_t id_alts[WN_ID_PARTS];   /* derived from id (wn_id_alts; 0 reads as 1): the parser's
+	                                   slots per part, so that a record's keys cost no scan */
 	int n_isrc;                     /* paths tried for the ISRC (a string or an array of them) */
 	wn_path isrc[WN_ISRC_PATHS];
 	wn_path title, artists, duration, upc;   /* descriptive paths ("" none), stored for matching */
@@ -41,10 +47,15 @@ typedef struct wn_profile {
 	/* transforms, applied in this order (transform.c) */
 	int n_rename;
 	wn_path rename_from[WN_NPATHS], rename_to[WN_NPATHS];
-	int n_drop, n_keep, n_pseudo;
+	int n_drop, n_keep, n_pseudo, n_family;
 	wn_path drop[WN_NPATHS], keep[WN_NPATHS], pseudo[WN_NPATHS];
+	wn_path family[WN_FAMILY_MAX];  /* device names generalised to their family (transform.c) */
 	char key_id[WN_KEY_ID_HEX + 1]; /* of the pseudonymisation key, "" without one */
 	wn_path exclude;                /* a record whose value here is true is rejected (excluded), "" none */
+	/* contributions (contrib.c), kept for kinds whose id has a contributor part */
+	wn_path time;                   /* the id part that is a record's time ("" none): a contribution's span */
+	int n_tally;
+	wn_path tally[WN_TALLY_MAX];    /* released fields whose values are counted per contributor */
 	/* shaping options of the sources ("" / 0: the default) */
 	char types[WN_TYPES_MAX];
 	char encoding[16];
@@ -55,13 +66,27 @@ typedef struct wn_profile {
 /* Does the profile change the stored bytes of a record (any transform)? */
 static inline int wn_profile_transforms(const wn_profile *p)
 {
-	return p->n_rename || p->n_drop || p->n_keep || p->n_pseudo;
+	return p->n_rename || p->n_drop || p->n_keep || p->n_pseudo || p->n_family;
 }
 /* Does it hide values (a reject then keeps no raw bytes)? */
 static inline int wn_profile_private(const wn_profile *p)
 {
-	return p->n_drop || p->n_keep || p->n_pseudo;
+	return p->n_drop || p->n_keep || p->n_pseudo || p->n_family;
 }
+
+/* Id part alternatives: how many paths part (a "a|b|c[?]" spec) names, and the k-th
+ * of them into out (NUL-terminated, no '?'). An optional part ends in '?'. */
+int wn_id_alts(const char *part);
+void wn_id_alt(const char *part, int k, char out[WN_PATH_MAX]);
+static inline int wn_id_optional(const char *part)
+{
+	size_t n = strlen(part);
+	return n && part[n - 1] == '?';
+}
+
+/* The id part whose first path is "contributor" (whose records these are: ingest's
+ * --contributor, a contribution's owner), or -1. */
+int wn_profile_contributor_part(const wn_profile *p);
 
 /* A kind's profile before any option: its built-in one when the kind (and the format of
  * the first input, "xml" or NULL) has one, else id "id" and nothing else. */

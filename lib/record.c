@@ -15,11 +15,25 @@
 #include <stdio.h>
 #include <xxhash.h>
 
+/* The parser's slots of id part i (profile.h: id_alts). */
+static inline int alts(const wn_profile *p, int i)
+{
+	return p->id_alts[i] ? p->id_alts[i] : 1;
+}
+
 int wn_record_parser(wn_json *j, const wn_profile *p, unsigned what)
 {
-	int rc = 0;
-	for (int i = 0; i < WN_ID_PARTS && !rc; i++)
-		rc = wn_json_set_slot(j, WN_SLOT_ID + i, !p->id_content && i < p->n_id ? p->id[i] : NULL);
+	int rc = 0, slot = WN_SLOT_ID;
+	for (int i = 0; i < p->n_id && !p->id_content && !rc; i++) {
+		int n = alts(p, i);
+		for (int k = 0; k < n && !rc; k++) {
+			char alt[WN_PATH_MAX];
+			wn_id_alt(p->id[i], k, alt);
+			rc = slot < WN_SLOT_ID + WN_ID_SLOTS ? wn_json_set_slot(j, slot++, alt) : WN_E_USAGE;
+		}
+	}
+	while (slot < WN_SLOT_ID + WN_ID_SLOTS && !rc)
+		rc = wn_json_set_slot(j, slot++, NULL);
 	for (int i = 0; i < WN_ISRC_PATHS && !rc; i++)
 		rc = wn_json_set_slot(j, WN_SLOT_ISRC + i, i < p->n_isrc ? p->isrc[i] : NULL);
 	for (int i = 0; i < p->n_ignore && !rc && (what & WN_RECORD_FP); i++)
@@ -172,6 +186,73 @@ static const char *id_part(const wn_jslot *v)
 	return NULL;
 }
 
+/* The first slot of id part i (its alternatives follow). */
+static int part_slot(const wn_profile *p, int i)
+{
+	int slot = WN_SLOT_ID;
+	for (int k = 0; k < i; k++)
+		slot += alts(p, k);
+	return slot;
+}
+
+/* The value of part i, which starts at slot s: a part of one path is its slot, absent or
+ * not (id_part judges it); of several, the first that holds a non-empty string or a
+ * number, else NULL. */
+static const wn_jslot *part_value(const wn_jresult *jr, const wn_profile *p, int i, int s)
+{
+	int n = alts(p, i);
+	if (n == 1)
+		return &jr->slot[s];
+	for (int k = 0; k < n; k++) {
+		const wn_jslot *v = &jr->slot[s + k];
+		if ((v->type == WN_JT_STRING && v->len) || v->type == WN_JT_NUMBER)
+			return v;
+	}
+	return NULL;
+}
+
+void wn_record_id_values(const wn_jresult *jr, const wn_profile *p, const wn_jslot *out[WN_ID_PARTS])
+{
+	int slot = WN_SLOT_ID;
+	for (int i = 0; i < WN_ID_PARTS; i++) {
+		const wn_jslot *v = NULL;
+		if (i < p->n_id && !p->id_content) {
+			v = part_value(jr, p, i, slot);
+			slot += alts(p, i);
+			if (v && !((v->type == WN_JT_STRING && v->len) || v->type == WN_JT_NUMBER))
+				v = NULL;
+		}
+		out[i] = v;
+	}
+}
+
+const wn_jslot *wn_record_id_part(const wn_jresult *jr, const wn_profile *p, int i)
+{
+	if (p->id_content || i < 0 || i >= p->n_id)
+		return NULL;
+	const wn_jslot *v = part_value(jr, p, i, part_slot(p, i));
+	return v && ((v->type == WN_JT_STRING && v->len) || v->type == WN_JT_NUMBER) ? v : NULL;
+}
+
+/* Why part `part` has no value, into why: the one path, or all its alternatives. */
+static void part_missing(char *why, size_t whylen, const char *part)
+{
+	if (wn_id_alts(part) == 1) {
+		char alt[WN_PATH_MAX];
+		wn_id_alt(part, 0, alt);
+		snprintf(why, whylen, "missing id (no \"%s\" field)", alt);
+		return;
+	}
+	size_t o = (size_t)snprintf(why, whylen, "missing id (none of");
+	for (int k = 0, n = wn_id_alts(part); k < n && o < whylen; k++) {
+		char alt[WN_PATH_MAX];
+		wn_id_alt(part, k, alt);
+		o += (size_t)snprintf(why + o, whylen - o, "%s \"%s\"", k ? "," : "", alt);
+	}
+	if (o < whylen)
+		snprintf(why + o, whylen - o, " has a value)");
+}
+
 int wn_record_keys(const wn_jresult *jr, const wn_profile *p, wn_keys *k, char *buf, char *why, size_t whylen)
 {
 	if (p->id_content) {
@@ -179,10 +260,12 @@ int wn_record_keys(const wn_jresult *jr, const wn_profile *p, wn_keys *k, char *
 		k->id = buf;
 		k->id_len = 32;
 	} else if (p->n_id == 1) {
-		const wn_jslot *id = &jr->slot[WN_SLOT_ID];
-		const char *bad = id_part(id);
+		const wn_jslot *id = part_value(jr, p, 0, WN_SLOT_ID);
+		const char *bad = id ? id_part(id) : "";
 		if (bad || id->len > WN_MAX_ID) {
-			if (why && bad)
+			if (why && bad && !*bad)
+				part_missing(why, whylen, p->id[0]);
+			else if (why && bad)
 				snprintf(why, whylen, bad, p->id[0]);
 			else if (why)
 				snprintf(why, whylen, "id of %zu bytes is longer than %d", id->len, WN_MAX_ID);
@@ -193,13 +276,19 @@ int wn_record_keys(const wn_jresult *jr, const wn_profile *p, wn_keys *k, char *
 	} else {
 		/* ["part","part",...]: JSON strings, so no two lists of parts give one id */
 		size_t o = 0;
+		int slot = WN_SLOT_ID, put = 0;
 		buf[o++] = '[';
 		for (int i = 0; i < p->n_id; i++) {
-			const wn_jslot *v = &jr->slot[WN_SLOT_ID + i];
+			const wn_jslot *v = part_value(jr, p, i, slot);
+			slot += alts(p, i);
 			/* an empty string is a value here (a chart's global rows have no country) */
-			const char *bad = v->type == WN_JT_STRING ? NULL : id_part(v);
+			const char *bad = !v ? "" : v->type == WN_JT_STRING ? NULL : id_part(v);
+			if (bad && wn_id_optional(p->id[i]))
+				continue;   /* left out */
 			if (bad) {
-				if (why)
+				if (why && !*bad)
+					part_missing(why, whylen, p->id[i]);
+				else if (why)
 					snprintf(why, whylen, bad, p->id[i]);
 				return WN_E_NOID;
 			}
@@ -209,7 +298,7 @@ int wn_record_keys(const wn_jresult *jr, const wn_profile *p, wn_keys *k, char *
 					snprintf(why, whylen, "id (%s) is longer than %d bytes", p->id[i], WN_MAX_ID);
 				return WN_E_NOID;
 			}
-			if (i)
+			if (put++)
 				buf[o++] = ',';
 			o += wn_json_quote(buf + o, v->ptr, v->len);
 		}

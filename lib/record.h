@@ -25,9 +25,10 @@ struct wn_profile;
  * WN_RECORD_MATCH) the profile's title, artists and duration and the link path; a caller
  * may use slots from WN_SLOT_FREE on for its own paths (ingest's newest:FIELD, the
  * cluster builder's survivor fields). */
+#define WN_ID_SLOTS 12   /* paths of an id, its parts' alternatives counted (profile.h) */
 enum {
 	WN_SLOT_ISRC, WN_SLOT_ISRC2, WN_SLOT_ID,
-	WN_SLOT_TITLE = WN_SLOT_ID + 8, WN_SLOT_ARTISTS, WN_SLOT_DURATION, WN_SLOT_LINK,
+	WN_SLOT_TITLE = WN_SLOT_ID + WN_ID_SLOTS, WN_SLOT_ARTISTS, WN_SLOT_DURATION, WN_SLOT_LINK,
 	WN_SLOT_FREE
 };
 
@@ -39,8 +40,8 @@ enum {
  * id and this one are the same recording (FORMAT.md 14.5, the link edge). */
 #define WN_LINK_PATH "linked_from.id"
 
-/* Set parser j up to read records as the profile p says: the id's parts from
- * WN_SLOT_ID on, the ISRC paths in WN_SLOT_ISRC/WN_SLOT_ISRC2, and with WN_RECORD_FP
+/* Set parser j up to read records as the profile p says: the id's paths (each part's
+ * alternatives in turn) from WN_SLOT_ID on, the ISRC paths in WN_SLOT_ISRC/WN_SLOT_ISRC2, and with WN_RECORD_FP
  * the ignore paths that shape the fingerprint. Returns 0, WN_E_USAGE (a path the parser
  * refuses) or WN_E_NOMEM. */
 int wn_record_parser(wn_json *j, const struct wn_profile *p, unsigned what);
@@ -61,11 +62,19 @@ typedef struct wn_keys {
 
 /* Take the keys of a record wn_json_record() accepted (jr), as profile p says: a plain
  * id is the value at its path; a composite id the parts' values as text, joined as a
- * JSON array of strings (["2024-01-01","7"]); a content id the fingerprint in hex. buf
+ * JSON array of strings (["2024-01-01","7"]); a content id the fingerprint in hex. A
+ * part with alternatives (profile.h) takes the value of the first that has a non-empty
+ * string or a number; an optional part that has none is left out of the array. buf
  * (WN_ID_BUF bytes) holds the last two. Returns 0, or WN_E_NOID when the record has no
  * usable id (a part absent, not a string or number, empty; longer than WN_MAX_ID): then
  * why (if not NULL) says which, naming the path. */
 int wn_record_keys(const wn_jresult *jr, const struct wn_profile *p, wn_keys *k, char *buf, char *why, size_t whylen);
+
+/* The value of id part i of a parsed record (its first alternative with a value), or
+ * NULL when it has none. */
+const struct wn_jslot *wn_record_id_part(const wn_jresult *jr, const struct wn_profile *p, int i);
+/* The same for every part at once (NULL past the last part). */
+void wn_record_id_values(const wn_jresult *jr, const struct wn_profile *p, const struct wn_jslot *out[8]);
 
 /* The ISRC values of a parsed record: the first ISRC slot that holds a string or an
  * array; an array gives each of its strings (unescaped into the list's buffer). */

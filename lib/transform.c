@@ -1,6 +1,7 @@
 /*
  * transform.c - a profile's transforms applied to one record: --rename, --drop, --keep,
- * --pseudonymise, in that order (doc/FORMAT.md, "Record profiles"; transform.h).
+ * --pseudonymise, in that order, and the profile's device families (doc/FORMAT.md,
+ * "Record profiles"; transform.h).
  *
  * One pass over the record's text with the token reader of jread.c: a member that no
  * path reaches is copied as its bytes stand; one that a path reaches is rebuilt. The
@@ -36,7 +37,7 @@
 
 /* A node of the trie: a member name (or "[]", the elements of an array) and what the
  * paths say of it. */
-enum { N_DROP = 1, N_KEEP = 2, N_PSEUDO = 4, N_ABOVE_KEEP = 8 };
+enum { N_DROP = 1, N_KEEP = 2, N_PSEUDO = 4, N_ABOVE_KEEP = 8, N_FAMILY = 16 };
 typedef struct tnode {
 	const char *name;          /* in the profile (or "[]") */
 	size_t len;
@@ -132,8 +133,9 @@ static int build_trie(wn_xform *x)
 		x->node[n].rename = p->rename_to[i];
 	}
 	const struct { const wn_path *v; int n; unsigned flag; } lists[] = {
-		{ p->drop, p->n_drop, N_DROP }, { p->keep, p->n_keep, N_KEEP }, { p->pseudo, p->n_pseudo, N_PSEUDO } };
-	for (size_t l = 0; l < 3; l++)
+		{ p->drop, p->n_drop, N_DROP }, { p->keep, p->n_keep, N_KEEP }, { p->pseudo, p->n_pseudo, N_PSEUDO },
+		{ p->family, p->n_family, N_FAMILY } };
+	for (size_t l = 0; l < 4; l++)
 		for (int i = 0; i < lists[l].n; i++) {
 			int n = path_node(x, lists[l].v[i], 1);
 			if (n < 0)
@@ -436,6 +438,51 @@ static int pseudo_value(walk *w, int depth)
 
 static int rebuild(walk *w, int node, int kept, int depth);
 
+/* The family of a device name, as Spotify's platform values name them ("Android OS 10
+ * API 29 (samsung, SM-G973F)", "iOS 14.4 (iPhone12,1)", "OS X 10.15.7 [x86 8]",
+ * "web_player", "Partner Google cast_tv", ...): the first family whose word the
+ * lower-cased name holds, else "other". */
+static const char *device_family(const char *s, size_t n)
+{
+	static const struct { const char *word, *family; } words[] = {
+		{ "cast", "cast" }, { "android", "android" }, { "ios", "ios" }, { "iphone", "ios" }, { "ipad", "ios" },
+		{ "windows", "windows" }, { "win32", "windows" }, { "os x", "osx" }, { "osx", "osx" }, { "macos", "osx" },
+		{ "mac os", "osx" }, { "linux", "linux" }, { "web", "web" } };
+	char low[128];
+	if (n >= sizeof low)
+		n = sizeof low - 1;
+	for (size_t i = 0; i < n; i++)
+		low[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 32) : s[i];
+	low[n] = 0;
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strstr(low, words[i].word))
+			return words[i].family;
+	return "other";
+}
+
+/* A device name replaced by its family; null stays null, any other value is "other". */
+static int family_value(walk *w, int depth)
+{
+	wn_xform *x = w->x;
+	int ch = peek(w);
+	if (ch == 'n')
+		return copy_value(w, depth);
+	const char *fam = "other";
+	if (ch == '"') {
+		x->str.len = 0;
+		int rc = wn_jread_str_buf(&w->j, &x->str);
+		if (rc)
+			return rc == WN_E_NOMEM ? rc : bad(w, "malformed string");
+		fam = device_family(x->str.p, x->str.len);
+	} else {
+		const char *end = skip_value(w->j.p, w->j.e);
+		if (!end)
+			return bad(w, "malformed value");
+		w->j.p = end;
+	}
+	return wn_buf_json_str(&x->out, fam, strlen(fam)) ? WN_E_NOMEM : 0;
+}
+
 /* The value of a member whose node is `node` (-1: none): pseudonymised, copied, or
  * rebuilt (a node below it says something). `kept`: inside a --keep path. */
 static int member_value(walk *w, int node, int kept, int depth)
@@ -443,6 +490,8 @@ static int member_value(walk *w, int node, int kept, int depth)
 	const tnode *t = node >= 0 ? &w->x->node[node] : NULL;
 	if (t && (t->flags & N_PSEUDO))
 		return pseudo_value(w, depth);
+	if (t && (t->flags & N_FAMILY))
+		return family_value(w, depth);
 	int ch = peek(w);
 	if (t && t->child >= 0 && (ch == '{' || ch == '['))
 		return rebuild(w, node, kept || (t->flags & N_KEEP), depth);

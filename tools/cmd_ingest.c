@@ -56,6 +56,9 @@ static const char usage[] =
 	"                           as its keyed pseudonym, the member \"contributor\" of each record\n"
 	"      --allow-forgotten    take the records of a contributor winnow forget took out\n"
 	"                           (refused without it); its tombstone goes\n"
+	"      --input-name LABEL   what ledger and reject entries name the (one) input; with a\n"
+	"                           profile that hides fields they never hold a path: they name\n"
+	"                           the file without its folders, or an archive's member\n"
 	"The profile (id, keys, transforms, and --types, --empty-null, --csv-unwrap,\n"
 	"--encoding, --delimiter, --ignore-field) is fixed by the first run that keeps a record\n"
 	"of the kind; later runs use it without being told, and one that names another value\n"
@@ -160,7 +163,7 @@ static void on_note(const char *msg, void *ud)
 enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
 	O_CKPT, O_PROGRESS, O_NOPROGRESS, O_DIGEST, O_FORMAT, O_MAP, O_ENCODING, O_RPATH, O_TYPES, O_EMPTYNULL, O_DELIM,
 	O_UNWRAP, O_TABLE, O_JOIN, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE, O_CLUSTER,
-	O_CONTRIB, O_ALLOWF };
+	O_CONTRIB, O_ALLOWF, O_INPUTNAME };
 
 /* the options that shape how records are read and stored (the kind, the profile, the
  * formats, the transforms, sizes and threads): what a plan stores */
@@ -179,6 +182,7 @@ const struct option ingest_options[] = {
 	{ "rename", 1, 0, O_RENAME }, { "drop", 1, 0, O_DROP }, { "keep", 1, 0, O_KEEP },
 	{ "pseudonymise", 1, 0, O_PSEUDO }, { "pseudonymize", 1, 0, O_PSEUDO }, { "key-file", 1, 0, O_KEYFILE },
 	{ "contributor", 1, 0, O_CONTRIB }, { "allow-forgotten", 0, 0, O_ALLOWF },
+	{ "input-name", 1, 0, O_INPUTNAME },
 	{ 0, 0, 0, 0 } };
 
 const int ingest_noptions = (int)(sizeof ingest_options / sizeof *ingest_options) - 1;
@@ -311,6 +315,7 @@ int ingest_option(ingest_args *a, const char *cmd, int c, char *arg)
 	case O_KEYFILE: a->key_file = arg; break;
 	case O_CONTRIB: a->o.contributor = arg; break;
 	case O_ALLOWF: a->o.allow_forgotten = 1; break;
+	case O_INPUTNAME: a->o.input_name = arg; break;
 	case O_ENCODING: a->o.encoding = arg; break;
 	case O_RPATH: a->o.records_path = arg; break;
 	case O_TYPES: a->o.csv_types = arg; break;

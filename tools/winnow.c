@@ -33,6 +33,7 @@ static const struct cmd {
 	{ "map", cmd_map, "run a map task of a plan: its inputs' records into partition runs" },
 	{ "reduce", cmd_reduce, "run a reduce task of a plan: one partition's catalog" },
 	{ "merge", cmd_merge, "merge a plan's partition catalogs into one catalog" },
+	{ "contributors", cmd_contributors, "who brought what to a pool: repeated exports, shared histories, rare values" },
 };
 
 static void help(FILE *f)

@@ -50,7 +50,8 @@ check "generation 2 into the same pool" \
 is "... its two plays kept" "$(counts "$T/.out")" "2 2 0 0 0"
 "$WINNOW" stats -C "$T/p" --json | python3 -c '
 import json,sys; p=json.load(sys.stdin)["kinds"]["listen"]["profile"]
-assert p["builtin"]=="spotify-listen" and p["id"]==["contributor","ts","spotify_track_uri"], p
+assert p["builtin"]=="spotify-listen" and p["id"]==["contributor|username","ts|endTime",
+  "spotify_track_uri|spotify_episode_uri|audiobook_chapter_uri|audiobook_uri|trackName","artistName?"], p
 assert sorted(p["drop"])==["ip_addr","ip_addr_decrypted","user_agent_decrypted"] and p["pseudonymise"]==["username"], p'
 is "the stored profile is spotify-listen with its privacy rules" "$?" 0
 # pseudo VALUE: its keyed pseudonym, computed here independently
@@ -68,9 +69,13 @@ must_fail "a later run with another key is refused" 2 \
 	"$WINNOW" ingest -C "$T/p" --kind listen --key-file <(head -c 32 /dev/urandom) --contributor "Alice Member" "$T/endsong_0.json"
 
 # ---- the contributor ----
-must_fail "the listen kind without --contributor is refused" 2 \
-	"$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" "$T/endsong_0.json"
-grep -q "identified by their contributor: --contributor NAME" "$T/.err"; is "... saying so" "$?" 0
+must_fail "an export with no username and no --contributor is refused" 2 \
+	"$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" "$T/Streaming_History_Audio_2023_0.json"
+grep -q 'Streaming_History_Audio_2023_0.json line 1: whose records are these? missing id (none of "contributor", "username" has a value): --contributor NAME says' "$T/.err"
+is "... saying so, naming the file and line" "$?" 0
+check "... the same export with --contributor" "$WINNOW" ingest -C "$T/p" --kind listen --key-file "$T/key" \
+	--contributor "Alice Member" --json -q "$T/Streaming_History_Audio_2023_0.json"
+is "... is a fresh run: the refused one left nothing to resume" "$(json_get "$T/.out" restarted) $(json_get "$T/.out" resumed)" "false 0"
 must_fail "--contributor with a profile that pseudonymises nothing is refused" 2 \
 	"$WINNOW" ingest -C "$T/q" --contributor "Alice Member" "$T/endsong_0.json"
 # another member played the same track at the same second

@@ -68,7 +68,12 @@ hashes() { (cd "$1" && for f in shards/* ledger/* rejects/*; do echo "$f $(xxhsu
 hashes "$P" >"$T/hashes.before"
 
 # ---- forget ----
+"$WINNOW" contributors -C "$P" --json >"$T/contrib.before" 2>/dev/null
 check "forget member 1" "$WINNOW" forget -C "$P" --contributor "member 1" --key-file "$T/key" --json
+mv "$T/.out" "$T/forget.out"; cp "$T/forget.out" "$T/.out"
+"$WINNOW" contributors -C "$P" --json >"$T/contrib.after" 2>/dev/null
+is "winnow contributors listed member 1 before" "$(grep -c "$p1" "$T/contrib.before")" 1
+is "... and not after: its contributions are forgotten with it" "$(grep -c "$p1" "$T/contrib.after")" 0
 cp "$T/.out" "$T/forget.json"
 is "... reports its pseudonym" "$(grep -o '"contributor":"[0-9a-f]*"' "$T/forget.json" | cut -d'"' -f4)" "$p1"
 is "... and the plays it took out (kept and superseded ones)" "$(json_get "$T/forget.json" records)" "$((k1 + s1))"
