@@ -1913,7 +1913,8 @@ static void write_facts(struct gen *g, uint64_t k, int revision)
 	isrc_of(g, type == REC_ISRC ? isrc_root(g, k) : k, isrc);
 	fprintf(g->facts, "%c\t%.22s\t%.12s\t%u\t", revision ? 'r' : 'n', id, isrc, c.duration);
 	put_unescaped(g->facts, c.name, c.namelen);
-	for (uint32_t i = 0; i < c.nart; i++) {
+	/* the dump's rows name no artists */
+	for (uint32_t i = 0; g->layout == LAYOUT_API && i < c.nart; i++) {
 		const struct aent *e = artist_get(g, c.art[i]);
 		putc('\t', g->facts);
 		put_unescaped(g->facts, e->name, e->len);
