@@ -131,8 +131,8 @@ fuzz-run: fuzz  ## fuzz every target for FUZZ_TIME seconds (default 20) from its
 	bash tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
 bench: ## optimised build, generate data, run the benchmark, write bench/RESULTS.md
-	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow build-bench/bench/norm bench/gen
-	WINNOW=build-bench/winnow NORM=build-bench/bench/norm bash bench/run.sh
+	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow build-bench/bench/norm build-bench/bench/ctruth bench/gen
+	WINNOW=build-bench/winnow NORM=build-bench/bench/norm CTRUTH=build-bench/bench/ctruth bash bench/run.sh
 	WINNOW=build-bench/winnow BENCH_RECORD=1 bash bench/transforms.sh
 
 bench-compare: ## ingest and verify --deep with OLD=binary and this tree's, side by side (medians)
