@@ -62,8 +62,16 @@ typedef struct cand {
 	uint8_t via, why;    /* WN_EDGE_*, WN_GUARD_* */
 } cand;
 
+/* Which track clusters an artist is credited in: (key of the artist's id, track root),
+ * sorted, without repeats (the artist kind's builder only). */
+typedef struct credit {
+	uint64_t artist;
+	uint32_t root;
+} credit;
+
 typedef struct cstate {
 	int kind;                  /* the catalog's number of the kind */
+	int artists;               /* the kind is artist: text edges need a shared track cluster */
 	const char *kname;         /* and its name */
 	uint64_t n, cap;
 	crec *r;
@@ -77,6 +85,8 @@ typedef struct cstate {
 	uint64_t *tkey;            /* hash table: key -> newest ref */
 	uint32_t *thead;
 	size_t tcap, tn;
+	credit *credits;           /* artists only */
+	size_t ncredits;
 } cstate;
 
 static void state_free(cstate *s)
@@ -88,6 +98,7 @@ static void state_free(cstate *s)
 	free(s->nxt);
 	free(s->tkey);
 	free(s->thead);
+	free(s->credits);
 	memset(s, 0, sizeof *s);
 }
 
@@ -270,6 +281,7 @@ typedef struct extractor {
 	wn_norm wt, wa;
 	wn_fields *f;
 	int pol;
+	int artist;          /* the kind is artist: the title is the artist's name */
 	char idbuf[WN_ID_BUF];
 	wn_keys k;
 	wn_title t;
@@ -283,6 +295,7 @@ static int extractor_init(extractor *x, wn_catalog *c, int kind, const char *pol
 	x->c = c;
 	x->prof = wn_catalog_profile(c, kind);
 	x->pol = policy ? policy_parse(policy, &field) : POL_FIRST;
+	x->artist = !strcmp(wn_catalog_kind_name(c, kind), "artist");
 	x->json = wn_json_new();
 	x->f = malloc(sizeof *x->f);
 	if (!x->json || !x->f)
@@ -315,6 +328,9 @@ static int extract(extractor *x, const char *rel, const wn_frameinfo *fi, uint64
 	wn_str names[WN_MAX_NAMES];
 	for (int i = 0; i < x->f->nnames; i++)
 		names[i] = (wn_str){ x->f->name[i], x->f->name_len[i] };
+	if (x->artist && x->f->title)   /* an artist's name is its one artist key, no title */
+		return wn_norm_title(&x->wt, "", 0, &x->t) ||
+			wn_norm_artists(&x->wa, &(wn_str){ x->f->title, x->f->title_len }, 1, NULL, 0, &x->a) ? WN_E_NOMEM : 0;
 	if ((rc = wn_norm_title(&x->wt, x->f->title ? x->f->title : "", x->f->title_len, &x->t)) ||
 	    (rc = wn_norm_artists(&x->wa, names, (size_t)x->f->nnames, x->f->credit, x->f->credit_len, &x->a)))
 		return rc;
@@ -560,7 +576,7 @@ static int insert_keys(cstate *s, uint32_t o)
 	for (int i = 0; i < 2 && !rc; i++)
 		if (r->m.isrc[i])
 			rc = table_push(s, key_isrc(r->m.isrc[i]), o * NK + K_ISRC0 + i);
-	if (!rc && r->m.artist && r->m.core)
+	if (!rc && r->m.artist && (r->m.core || s->artists))
 		rc = table_push(s, key_text(&r->m), o * NK + K_TEXT);
 	return rc;
 }
@@ -602,23 +618,62 @@ static int guard(const cstate *s, uint32_t a, uint32_t b)
 	return WN_GUARD_OK;
 }
 
+/* Note (o, p) as a candidate of edge k that `why` kept apart, once per pair. */
+static int note_candidate(cstate *s, uint32_t o, uint32_t p, int k, int why, size_t first_cand)
+{
+	for (size_t i = first_cand; i < s->ncand; i++)
+		if (s->cand[i].b == p)
+			return 0;
+	if (WN_GROW(s->cand, s->ncand, s->candcap, 256))
+		return WN_E_NOMEM;
+	s->cand[s->ncand++] = (cand){ o, p, (uint8_t)k, (uint8_t)why };
+	return 0;
+}
+
+/* The first of the credits of the artist whose id key is a (s->ncredits if none). */
+static size_t credits_of(const cstate *s, uint64_t a)
+{
+	size_t lo = 0, hi = s->ncredits;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->credits[mid].artist < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Are artists a and b credited in one track cluster? Both lists are sorted by root. */
+static int share_track(const cstate *s, const crec *a, const crec *b)
+{
+	uint64_t ka = key_id(a->m.id, a->m.id_check), kb = key_id(b->m.id, b->m.id_check);
+	size_t i = credits_of(s, ka), j = credits_of(s, kb);
+	while (i < s->ncredits && j < s->ncredits && s->credits[i].artist == ka && s->credits[j].artist == kb) {
+		if (s->credits[i].root == s->credits[j].root)
+			return 1;
+		if (s->credits[i].root < s->credits[j].root)
+			i++;
+		else
+			j++;
+	}
+	return 0;
+}
+
 /* The edge of kind k between o (the record being added) and p < o. first_cand: the
- * first candidate noted for o, so that a pair is noted once. */
+ * first candidate noted for o, so that a pair is noted once. An artist's text edge
+ * (equal names) joins only artists credited in one track cluster; without one it is a
+ * candidate (WN_GUARD_NAME): two artists often share a name. */
 static int join(cstate *s, uint32_t o, uint32_t p, int k, size_t first_cand)
 {
 	uint32_t ro = find(s->r, o), rp = find(s->r, p);
 	if (ro == rp)
 		return 0;
 	int why = guard(s, ro, rp);
-	if (why) {
-		for (size_t i = first_cand; i < s->ncand; i++)
-			if (s->cand[i].b == p)
-				return 0;
-		if (WN_GROW(s->cand, s->ncand, s->candcap, 256))
-			return WN_E_NOMEM;
-		s->cand[s->ncand++] = (cand){ o, p, (uint8_t)k, (uint8_t)why };
-		return 0;
-	}
+	if (!why && k == WN_EDGE_TEXT && s->artists && !share_track(s, &s->r[o], &s->r[p]))
+		why = WN_GUARD_NAME;
+	if (why)
+		return note_candidate(s, o, p, k, why, first_cand);
 	uint32_t lo = ro < rp ? ro : rp, hi = ro < rp ? rp : ro;
 	s->r[hi].root = lo;
 	s->r[hi].edge = (uint8_t)k;
@@ -637,15 +692,22 @@ static int join(cstate *s, uint32_t o, uint32_t p, int k, size_t first_cand)
 	return 0;
 }
 
+/* Artists of one name tried per new artist, newest first: a common name ("Laura") is
+ * held by thousands of artists, and trying them all would be quadratic. */
+#define NAME_TRIES 64
+
 /* Walk the chain from ref head; for each record p on it (slot in `slots`), the edge k if
- * pred holds (NULL: always). */
+ * pred holds (NULL: always); for an artist's name, the NAME_TRIES newest only. */
 static int walk(cstate *s, uint32_t o, uint32_t head, unsigned slots, int k, int (*pred)(const crec *, const crec *),
 	size_t first_cand)
 {
+	unsigned tries = 0;
 	for (uint32_t ref = head; ref != NONE; ref = s->nxt[ref]) {
 		uint32_t p = ref / NK;
 		if (!(slots >> (ref % NK) & 1) || (pred && !pred(&s->r[o], &s->r[p])))
 			continue;
+		if (k == WN_EDGE_TEXT && s->artists && ++tries > NAME_TRIES)
+			break;
 		int rc = join(s, o, p, k, first_cand);
 		if (rc)
 			return rc;
@@ -658,6 +720,7 @@ static int a_links_b(const crec *a, const crec *b) { return a->link && a->link =
 static int b_links_a(const crec *a, const crec *b) { return a_links_b(b, a); }
 static int isrc_edge(const crec *a, const crec *b) { return wn_match_isrc_edge(&a->m, &b->m); }
 static int text_edge(const crec *a, const crec *b) { return wn_match_text_edge(&a->m, &b->m); }
+static int same_name(const crec *a, const crec *b) { return a->m.artist == b->m.artist; }
 
 /* Add record o (its crec filled in): its edges to earlier records, then its keys. */
 static int add_record(cstate *s, uint32_t o)
@@ -682,8 +745,9 @@ static int add_record(cstate *s, uint32_t o)
 		if (r->m.isrc[i])
 			rc = walk(s, o, table_head(s, key_isrc(r->m.isrc[i])), 1u << K_ISRC0 | 1u << K_ISRC1, WN_EDGE_ISRC,
 				isrc_edge, fc);
-	if (!rc && r->m.artist && r->m.core)
-		rc = walk(s, o, table_head(s, key_text(&r->m)), 1u << K_TEXT, WN_EDGE_TEXT, text_edge, fc);
+	if (!rc && r->m.artist && (r->m.core || s->artists))
+		rc = walk(s, o, table_head(s, key_text(&r->m)), 1u << K_TEXT, WN_EDGE_TEXT,
+			s->artists ? same_name : text_edge, fc);
 	return rc ? rc : insert_keys(s, o);
 }
 
@@ -1244,6 +1308,78 @@ static int build(wn_catalog *c, MDB_txn *txn, cstate *s, uint64_t from, uint64_t
 	return rc;
 }
 
+/* ---- artists: the track clusters they are credited in ---- */
+
+typedef struct credit_scan {
+	extractor x;
+	const cstate *tracks;      /* the track clusters, roots resolved */
+	credit *v;
+	size_t n, cap;
+} credit_scan;
+
+static int credit_one(void *ud, const char *rel, const wn_frameinfo *fi, uint64_t ord, const char *line, size_t len)
+{
+	credit_scan *cs = ud;
+	int rc = extract(&cs->x, rel, fi, ord, line, len);
+	for (int i = 0; !rc && i < cs->x.f->nnames; i++) {
+		if (!cs->x.f->aid_len[i])
+			continue;
+		uint64_t h;
+		uint16_t check;
+		wn_id_hash(cs->x.f->aid[i], cs->x.f->aid_len[i], &h, &check);
+		if (WN_GROW(cs->v, cs->n, cs->cap, 1024))
+			return WN_E_NOMEM;
+		cs->v[cs->n++] = (credit){ key_id(h, check), cs->tracks->r[ord].root };
+	}
+	return rc;
+}
+
+static int credit_cmp(const void *a, const void *b)
+{
+	const credit *x = a, *y = b;
+	if (x->artist != y->artist)
+		return x->artist < y->artist ? -1 : 1;
+	return (x->root > y->root) - (x->root < y->root);
+}
+
+/* s->credits from every track record's artists[].id and the current track clusters
+ * (tracks records, which wn_cluster has just brought up to date). */
+static int load_credits(wn_catalog *c, MDB_txn *txn, cstate *s, int tkind, uint64_t tracks,
+	volatile const int *cancel)
+{
+	cstate ts;
+	int rc = state_read(c, tkind, &ts);
+	if (rc == ENOENT || (!rc && ts.n != tracks)) {
+		state_free(&ts);
+		return wn_seterr(c, WN_E_STALE, "the track clusters of %s are not current: run `winnow cluster -C %s`",
+			c->dir, c->dir);
+	}
+	if (rc)
+		return rc;
+	for (uint64_t i = 0; i < ts.n; i++)
+		ts.r[i].root = find(ts.r, (uint32_t)i);
+	credit_scan cs;
+	memset(&cs, 0, sizeof cs);
+	cs.tracks = &ts;
+	if (!(rc = extractor_init(&cs.x, c, tkind, NULL)))
+		rc = scan_records(c, txn, tkind, 0, tracks, NULL, cancel, credit_one, &cs);
+	extractor_free(&cs.x);
+	state_free(&ts);
+	if (rc) {
+		free(cs.v);
+		return rc;
+	}
+	if (cs.n)
+		qsort(cs.v, cs.n, sizeof *cs.v, credit_cmp);
+	size_t o = 0;
+	for (size_t i = 0; i < cs.n; i++)
+		if (!o || credit_cmp(&cs.v[o - 1], &cs.v[i]))
+			cs.v[o++] = cs.v[i];
+	s->credits = cs.v;
+	s->ncredits = o;
+	return 0;
+}
+
 /* The number of the catalog's kind `name` (NULL: "track"): >= 0, or an error in c->err. */
 static int kind_of(wn_catalog *c, MDB_txn *txn, const char *name)
 {
@@ -1269,15 +1405,28 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	if (o->survivor && policy_parse(o->survivor, &field) < 0)
 		return wn_seterr(c, WN_E_USAGE, "unknown survivor policy '%s' (first, canonical, complete, priority:FIELD)",
 			o->survivor);
+	int artists = o->kind && !strcmp(o->kind, "artist");
+	if (artists) {
+		/* artists join through the track clusters: those first, as they are */
+		wn_cluster_opts to = *o;
+		wn_cluster_result tr;
+		to.kind = "track";
+		to.rebuild = 0;
+		to.survivor = NULL;
+		int rc = wn_cluster(c, &to, &tr);
+		if (rc)
+			return rc;
+	}
 	MDB_txn *txn;
-	wn_kstate ks;
+	wn_kstate ks, tks = { 0 };
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return wn_lmdb_err(c, rc, "begin");
-	int kind = kind_of(c, txn, o->kind);
-	if (kind < 0 || (rc = wn_meta_get_kstate(c, txn, kind, &ks))) {
+	int kind = kind_of(c, txn, o->kind), tkind = artists ? kind_of(c, txn, "track") : 0;
+	if (kind < 0 || tkind < 0 || (rc = wn_meta_get_kstate(c, txn, kind, &ks)) ||
+	    (artists && (rc = wn_meta_get_kstate(c, txn, tkind, &tks)))) {
 		mdb_txn_abort(txn);
-		return kind < 0 ? kind : rc;
+		return kind < 0 ? kind : tkind < 0 ? tkind : rc;
 	}
 	cstate s = { 0 };
 	s.kind = kind;
@@ -1288,9 +1437,11 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 		if (rc == ENOENT) {
 			rebuild = 1;
 			rc = 0;
-		} else if (!rc && ((o->survivor && strcmp(o->survivor, s.policy)) || s.n > ks.next_ord)) {
+		} else if (!rc && ((o->survivor && strcmp(o->survivor, s.policy)) || s.n > ks.next_ord ||
+			(artists && s.edges[WN_EDGE_FIRST] != tks.next_ord))) {
 			/* another policy needs other values of every record; fewer records than the
-			 * clusters cover is another catalog: build them again */
+			 * clusters cover is another catalog; artists clustered with other track
+			 * clusters than the current ones: build them again */
 			state_free(&s);
 			rebuild = 1;
 		}
@@ -1319,11 +1470,15 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	uint64_t old = s.n;
 	res->added = ks.next_ord - old;
 	res->rebuilt = rebuild;
+	s.artists = artists;
 	if (res->added || rebuild) {
-		if ((rc = state_reserve(&s, ks.next_ord, 1)) || (rc = rebuild_index(&s)) ||
+		if ((artists && (rc = load_credits(c, txn, &s, tkind, tks.next_ord, o->cancel))) ||
+		    (rc = state_reserve(&s, ks.next_ord, 1)) || (rc = rebuild_index(&s)) ||
 		    (rc = build(c, txn, &s, old, ks.next_ord, o->cancel)))
 			goto out;
 		s.n = ks.next_ord;
+		/* the artists' "first" counter: the track records whose clusters they used */
+		s.edges[WN_EDGE_FIRST] = artists ? tks.next_ord : 0;
 		if ((rc = state_write(c, &s)))
 			goto out;
 	}
@@ -1346,6 +1501,7 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	free(size);
 	res->records = s.n;
 	memcpy(res->edges, s.edges, sizeof res->edges);
+	res->edges[WN_EDGE_FIRST] = 0;
 	snprintf(res->survivor, sizeof res->survivor, "%s", s.policy);
 out:
 	mdb_txn_abort(txn);
@@ -1408,6 +1564,19 @@ static int view_open(wn_catalog *c, const char *kname, const char *policy, view 
 		return wn_seterr(c, WN_E_STALE, "the clusters of %s cover %llu of its %llu %ss: run `winnow cluster -C %s "
 			"--kind %s`%s", c->dir, (unsigned long long)v->s.n, (unsigned long long)ks.next_ord, kname,
 			c->dir, kname, v->s.n > ks.next_ord ? " --rebuild" : "");
+	v->s.artists = !strcmp(kname, "artist");
+	if (v->s.artists) {
+		wn_kstate tks;
+		int tkind = kind_of(c, v->txn, "track");
+		if (tkind < 0)
+			return tkind;
+		if ((rc = wn_meta_get_kstate(c, v->txn, tkind, &tks)))
+			return rc;
+		if (v->s.edges[WN_EDGE_FIRST] != tks.next_ord)
+			return wn_seterr(c, WN_E_STALE, "the artist clusters of %s were made with %llu of its %llu tracks: run "
+				"`winnow cluster -C %s --kind artist`", c->dir, (unsigned long long)v->s.edges[WN_EDGE_FIRST],
+				(unsigned long long)tks.next_ord, c->dir);
+	}
 	int by_ordinal = 0;
 	if (policy && strcmp(policy, v->s.policy)) {
 		if (strcmp(policy, "first"))
@@ -1563,6 +1732,12 @@ static int evidence(const reader *rd, const view *v, uint32_t o, wn_buf *b)
 		return wn_buf_printf(b, "{\"isrc\":\"%s\",\"duration_ms\":[%u,%u]}", isrc, a->m.dur_ms, t->m.dur_ms);
 	}
 	case WN_EDGE_TEXT:
+		if (v->s.artists) {   /* the name; the builder checked a shared track cluster */
+			rc = wn_buf_puts(b, "{\"name\":");
+			if (!rc)
+				rc = wn_buf_json_bytes(b, rtext(rd, ma->art), ma->art_len);
+			return rc ? rc : wn_buf_puts(b, ",\"shared_track_cluster\":true}");
+		}
 		rc = wn_buf_puts(b, "{\"artist\":");
 		if (!rc)
 			rc = wn_buf_json_bytes(b, rtext(rd, ma->art), ma->art_len);

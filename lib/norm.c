@@ -953,6 +953,7 @@ const char *wn_guard_name(int why)
 	case WN_GUARD_OK: return "ok";
 	case WN_GUARD_QUALS: return "qualifiers differ";
 	case WN_GUARD_ISRC: return "isrc and duration differ";
+	case WN_GUARD_NAME: return "no shared track cluster";
 	default: return "?";
 	}
 }

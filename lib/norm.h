@@ -147,7 +147,11 @@ int wn_match_text_edge(const wn_match *a, const wn_match *b);
  * builder checks every pair an edge would bring together; an edge that would put a
  * forbidden pair in one cluster is not made (a candidate instead). */
 enum { WN_GUARD_OK = 0, WN_GUARD_QUALS = 1, WN_GUARD_ISRC = 2 };
+/* Not the guard's, but stored and shown the same way: two artists with the same name
+ * that no track cluster credits both of (cluster.c). */
+#define WN_GUARD_NAME 3
 int wn_match_guard(const wn_match *a, const wn_match *b);
-const char *wn_guard_name(int why);   /* "ok", "qualifiers differ", "isrc and duration differ" */
+const char *wn_guard_name(int why);   /* "ok", "qualifiers differ", "isrc and duration differ",
+                                        "no shared track cluster" */
 
 #endif
