@@ -7,10 +7,12 @@
  * The generator knows, by construction, what every stored record is (its id, ISRC,
  * duration, title and credited artists, in acceptance order); this program applies the
  * rules of doc/FORMAT.md section 16.1 to them in the plainest way there is and prints
- * one JSON object: records, clusters (singletons included), merged, edges per kind and
- * candidates, the keys of `winnow cluster --json` that do not depend on the machine.
- * Only the text keys come from the library (lib/norm.c: the title analysis and the
- * artist keys, which tests/unit/test_norm.c checks rule by rule, and the ISRC rule);
+ * one JSON object: records, clusters (singletons included), merged, edges per kind,
+ * candidates (the guard's and the scored ones, FORMAT.md 14.6) and blocks_capped, the
+ * keys of `winnow cluster --json` that do not depend on the machine.
+ * Only the text keys and the similarity come from the library (lib/norm.c: the title
+ * analysis, the artist keys, the bigram sets and wn_match_score, which
+ * tests/unit/test_norm.c checks rule by rule, and the ISRC rule);
  * the clustering is written again here, independently of lib/cluster.c: candidate
  * lists per key compared by their key strings, union by lowest ordinal, the chain guard
  * over every pair of members, so that an error in the builder's chains, rings or
@@ -36,6 +38,10 @@ typedef struct rec {
 	size_t qualslen;
 	uint64_t isrc;       /* packed valid ISRC, 0 none */
 	uint32_t dur;        /* ms, NONE unknown */
+	wn_match m;          /* for wn_match_score */
+	char *b1, *b2;       /* the block keys: "artist\0first three characters of the core",
+	                        "core\0duration bucket"; NULL when not blocked */
+	size_t b1len, b2len;
 	uint32_t root, next, tail; /* union-find parent; member list (next), its tail at the root */
 } rec;
 
@@ -55,8 +61,12 @@ typedef struct map {
 
 static rec *R;
 static size_t NR, CAPR;
-static map ids, isrcs, texts;
-static uint64_t edges[5];
+static map ids, isrcs, texts, blocks1, blocks2;
+static uint64_t edges[5], capped;
+#define BLOCK_TRIES 32   /* as lib/cluster.c: the newest 32 of a block are scored */
+
+/* Note (o, p) as a candidate, once per pair. */
+static void note(uint32_t o, uint32_t p);
 
 static void nomem(void)
 {
@@ -171,20 +181,7 @@ static void join(uint32_t o, uint32_t p, int k)
 	if (ro == rp)
 		return;
 	if (guard(ro, rp)) {
-		for (size_t i = 0; i < ncands_o; i++)
-			if (cands[i] == p)
-				return;
-		if (ncands_o == candcap) {
-			candcap = candcap ? candcap * 2 : 64;
-			cands = xrealloc(cands, candcap * sizeof *cands);
-		}
-		cands[ncands_o++] = p;
-		if (npairs == paircap) {
-			paircap = paircap ? paircap * 2 : 64;
-			pairs = xrealloc(pairs, paircap * sizeof *pairs);
-		}
-		pairs[npairs][0] = o;
-		pairs[npairs++][1] = p;
+		note(o, p);
 		return;
 	}
 	uint32_t lo = ro < rp ? ro : rp, hi = ro < rp ? rp : ro;
@@ -192,6 +189,24 @@ static void join(uint32_t o, uint32_t p, int k)
 	R[R[lo].tail].next = hi;
 	R[lo].tail = R[hi].tail;
 	edges[k]++;
+}
+
+static void note(uint32_t o, uint32_t p)
+{
+	for (size_t i = 0; i < ncands_o; i++)
+		if (cands[i] == p)
+			return;
+	if (ncands_o == candcap) {
+		candcap = candcap ? candcap * 2 : 64;
+		cands = xrealloc(cands, candcap * sizeof *cands);
+	}
+	cands[ncands_o++] = p;
+	if (npairs == paircap) {
+		paircap = paircap ? paircap * 2 : 64;
+		pairs = xrealloc(pairs, paircap * sizeof *pairs);
+	}
+	pairs[npairs][0] = o;
+	pairs[npairs++][1] = p;
 }
 
 static void walk(map *m, const char *k, size_t n, uint32_t o, int kind)
@@ -207,6 +222,28 @@ static void walk(map *m, const char *k, size_t n, uint32_t o, int kind)
 		if (kind == 4 && !(a->dur != NONE && b->dur != NONE && dist(a, b) <= 2000))
 			continue;
 		join(o, p, kind);
+	}
+}
+
+/* The scored candidates of o in its block k (FORMAT.md 14.6). */
+static void score_block(map *m, const char *k, size_t n, uint32_t o)
+{
+	slot *s = map_get(m, k, n, 0);
+	if (!s)
+		return;
+	unsigned tries = 0;
+	for (size_t i = s->nords; i-- > 0;) {
+		uint32_t p = s->ords[i];
+		if (++tries > BLOCK_TRIES) {
+			capped++;
+			break;
+		}
+		const rec *x = &R[o], *y = &R[p];
+		if (find(o) == find(p) || !same_quals(x, y) ||
+		    (x->isrc && y->isrc && x->isrc != y->isrc && dist(x, y) > 2000) ||
+		    wn_match_score(&x->m, &y->m) < WN_SCORE_MIN)
+			continue;
+		note(o, p);
 	}
 }
 
@@ -305,6 +342,27 @@ int main(int argc, char **argv)
 			r->quals[q++] = 0;
 		}
 		r->qualslen = ql;
+		wn_match_init(&r->m);
+		wn_match_set_text(&r->m, &a, &t);
+		r->m.dur_ms = r->dur;
+		if (a.n && a.key[0].n && t.core.n) {
+			size_t pl = 0;
+			for (int chars = 0; pl < t.core.n; pl++)
+				if (((unsigned char)t.core.p[pl] & 0xC0) != 0x80 && ++chars > 3)
+					break;
+			char bucket[24];
+			int bl = snprintf(bucket, sizeof bucket, "%u", r->dur / WN_SCORE_BUCKET_MS);
+			r->b1len = a.key[0].n + 1 + pl;
+			r->b1 = xrealloc(NULL, r->b1len);
+			memcpy(r->b1, a.key[0].p, a.key[0].n);
+			r->b1[a.key[0].n] = 0;
+			memcpy(r->b1 + a.key[0].n + 1, t.core.p, pl);
+			r->b2len = t.core.n + 1 + (size_t)bl;
+			r->b2 = xrealloc(NULL, r->b2len);
+			memcpy(r->b2, t.core.p, t.core.n);
+			r->b2[t.core.n] = 0;
+			memcpy(r->b2 + t.core.n + 1, bucket, (size_t)bl);
+		}
 		if (a.n && a.key[0].n && t.core.n) {
 			r->textlen = a.key[0].n + 1 + t.core.n + 1 + ql;
 			r->text = xrealloc(NULL, r->textlen);
@@ -321,12 +379,20 @@ int main(int argc, char **argv)
 			walk(&isrcs, (const char *)&R[o].isrc, 8, o, 3);
 		if (R[o].text)
 			walk(&texts, R[o].text, R[o].textlen, o, 4);
+		if (R[o].b1) {
+			score_block(&blocks1, R[o].b1, R[o].b1len, o);
+			score_block(&blocks2, R[o].b2, R[o].b2len, o);
+		}
 		r = &R[o];
 		map_add(&ids, r->id, strlen(r->id), o);
 		if (r->isrc)   /* keys must outlive R's reallocations */
 			map_add(&isrcs, dupmem((const char *)&r->isrc, 8), 8, o);
 		if (r->text)
 			map_add(&texts, r->text, r->textlen, o);
+		if (r->b1) {
+			map_add(&blocks1, r->b1, r->b1len, o);
+			map_add(&blocks2, r->b2, r->b2len, o);
+		}
 	}
 	if (ferror(f)) {
 		perror(path);
@@ -353,9 +419,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < npairs; i++)
 		ncand += find(pairs[i][0]) != find(pairs[i][1]);
 	printf("{\"records\":%zu,\"clusters\":%llu,\"merged\":%llu,\"edges\":{\"id\":%llu,\"linked\":%llu,"
-		"\"isrc\":%llu,\"text\":%llu},\"candidates\":%llu}\n",
+		"\"isrc\":%llu,\"text\":%llu,\"similar\":0},\"candidates\":%llu,\"blocks_capped\":%llu}\n",
 		NR, (unsigned long long)clusters, (unsigned long long)(nlive - clusters),
 		(unsigned long long)edges[1], (unsigned long long)edges[2], (unsigned long long)edges[3],
-		(unsigned long long)edges[4], (unsigned long long)ncand);
+		(unsigned long long)edges[4], (unsigned long long)ncand, (unsigned long long)capped);
 	return fflush(stdout) ? 3 : 0;
 }

@@ -103,7 +103,7 @@ measure "winnow cluster --rebuild" "$KEPT" 0 -- sh -c "'$WINNOW' cluster -C '$D/
 CL_RECS=$(jget "$D/cluster.json" records)
 [ "$CL_RECS" = "$KEPT" ] || fail "cluster covers $CL_RECS records, want $KEPT"
 [ $(($(jget "$D/cluster.json" clusters) + $(jget "$D/cluster.json" merged))) = "$KEPT" ] || fail "clusters + merged != kept"
-for k in records clusters merged candidates; do
+for k in records clusters merged candidates blocks_capped; do
 	[ "$(jget "$D/cluster.json" $k)" = "$(jget "$D/cluster-truth.json" $k)" ] ||
 		fail "cluster $k: winnow $(jget "$D/cluster.json" $k), the generator's truth (bench/ctruth) $(jget "$D/cluster-truth.json" $k)"
 done

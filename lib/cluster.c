@@ -38,14 +38,16 @@
 
 #define NONE UINT32_MAX
 #define STATE_MAGIC "WNCLUST1"
-#define STATE_VERSION 1
+#define STATE_VERSION 2
 #define HDR_BYTES 256
-#define ENT_BYTES 102
+#define ENT_BYTES 118
+#define POLICY_AT 112   /* the survivor policy's place in the header, to its end */
+#define HDR_MERGE 1     /* header byte 33: the scored candidates were merged */
 #define CAND_BYTES 10
 #define MAX_RECORDS ((uint64_t)(UINT32_MAX - 1) / NK)
 
-/* the key chains of a record */
-enum { K_ID, K_LINK, K_ISRC0, K_ISRC1, K_TEXT, NK };
+/* the key chains of a record: its keys, then its two blocks (scored candidates) */
+enum { K_ID, K_LINK, K_ISRC0, K_ISRC1, K_TEXT, K_B1, K_B2, NK };
 
 typedef struct crec {
 	wn_match m;          /* id, duration, ISRCs, artist, core, qualifiers (norm.h) */
@@ -78,6 +80,8 @@ typedef struct cstate {
 	cand *cand;
 	size_t ncand, candcap;
 	uint64_t edges[WN_NEDGES];
+	uint64_t capped;           /* block walks cut at BLOCK_TRIES */
+	int merge;                 /* scored candidates are merged (--merge-candidates) */
 	char policy[160];
 	/* the builder only */
 	uint32_t *gnext, *ghead;   /* guard rings */
@@ -104,7 +108,7 @@ static void state_free(cstate *s)
 
 const char *wn_edge_name(int edge)
 {
-	static const char *const name[WN_NEDGES] = { "first", "id", "linked", "isrc", "text" };
+	static const char *const name[WN_NEDGES] = { "first", "id", "linked", "isrc", "text", "similar" };
 	return edge >= 0 && edge < WN_NEDGES ? name[edge] : "?";
 }
 
@@ -500,6 +504,11 @@ static uint64_t key_id(uint64_t id, uint16_t check) { return mix(1, id ^ check);
 static uint64_t key_link(uint64_t id, uint16_t check) { return mix(2, id ^ check); }
 static uint64_t key_isrc(uint64_t isrc) { return mix(3, isrc); }
 static uint64_t key_text(const wn_match *m) { return mix(4, mix(m->artist, m->core) ^ m->quals); }
+/* the blocks of the scored candidates: artist + the core's first characters; core +
+ * the 5 s duration bucket */
+static uint64_t key_b1(const wn_match *m) { return mix(5, mix(m->artist, m->pfx)); }
+static uint64_t key_b2(const wn_match *m) { return mix(6, mix(m->core, m->dur_ms / WN_SCORE_BUCKET_MS)); }
+static int blocked(const crec *r) { return r->m.artist && r->m.core && r->m.dur_ms != WN_MATCH_NODUR; }
 
 static int table_grow(cstate *s)
 {
@@ -578,6 +587,8 @@ static int insert_keys(cstate *s, uint32_t o)
 			rc = table_push(s, key_isrc(r->m.isrc[i]), o * NK + K_ISRC0 + i);
 	if (!rc && r->m.artist && (r->m.core || s->artists))
 		rc = table_push(s, key_text(&r->m), o * NK + K_TEXT);
+	if (!rc && !s->artists && blocked(r) && !(rc = table_push(s, key_b1(&r->m), o * NK + K_B1)))
+		rc = table_push(s, key_b2(&r->m), o * NK + K_B2);
 	return rc;
 }
 
@@ -721,6 +732,41 @@ static int b_links_a(const crec *a, const crec *b) { return a_links_b(b, a); }
 static int isrc_edge(const crec *a, const crec *b) { return wn_match_isrc_edge(&a->m, &b->m); }
 static int text_edge(const crec *a, const crec *b) { return wn_match_text_edge(&a->m, &b->m); }
 static int same_name(const crec *a, const crec *b) { return a->m.artist == b->m.artist; }
+static int same_b1(const crec *a, const crec *b) { return a->m.artist == b->m.artist && a->m.pfx == b->m.pfx; }
+static int same_b2(const crec *a, const crec *b)
+{
+	return a->m.core == b->m.core && a->m.dur_ms / WN_SCORE_BUCKET_MS == b->m.dur_ms / WN_SCORE_BUCKET_MS;
+}
+
+/* Records of one block scored per new record, newest first: a block is as hot as a
+ * prolific artist's titles that start alike, and scoring all of it would be quadratic.
+ * A walk cut short is counted (s->capped). */
+#define BLOCK_TRIES 32
+
+/* The scored candidates of o in the block on chain head (slot, in-block predicate). */
+static int score_walk(cstate *s, uint32_t o, uint32_t head, unsigned slot, int (*same)(const crec *, const crec *),
+	size_t first_cand)
+{
+	unsigned tries = 0;
+	for (uint32_t ref = head; ref != NONE; ref = s->nxt[ref]) {
+		uint32_t p = ref / NK;
+		if (ref % NK != slot || !blocked(&s->r[p]) || !same(&s->r[o], &s->r[p]))
+			continue;
+		if (++tries > BLOCK_TRIES) {
+			s->capped++;
+			break;
+		}
+		/* a pair the guard forbids (different ISRCs, durations > 2 s apart) is no candidate */
+		if (find(s->r, o) == find(s->r, p) || s->r[o].m.quals != s->r[p].m.quals ||
+		    wn_match_guard(&s->r[o].m, &s->r[p].m) || wn_match_score(&s->r[o].m, &s->r[p].m) < WN_SCORE_MIN)
+			continue;
+		int rc = s->merge ? join(s, o, p, WN_EDGE_SIMILAR, first_cand)
+			: note_candidate(s, o, p, WN_EDGE_SIMILAR, WN_GUARD_SIMILAR, first_cand);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
 
 /* Add record o (its crec filled in): its edges to earlier records, then its keys. */
 static int add_record(cstate *s, uint32_t o)
@@ -748,6 +794,9 @@ static int add_record(cstate *s, uint32_t o)
 	if (!rc && r->m.artist && (r->m.core || s->artists))
 		rc = walk(s, o, table_head(s, key_text(&r->m)), 1u << K_TEXT, WN_EDGE_TEXT,
 			s->artists ? same_name : text_edge, fc);
+	if (!rc && !s->artists && blocked(r) &&
+	    !(rc = score_walk(s, o, table_head(s, key_b1(&r->m)), K_B1, same_b1, fc)))
+		rc = score_walk(s, o, table_head(s, key_b2(&r->m)), K_B2, same_b2, fc);
 	return rc ? rc : insert_keys(s, o);
 }
 
@@ -815,7 +864,9 @@ static void ent_pack(uint8_t *p, const crec *r, uint32_t root)
 	wn_put_be32(p + 82, root);
 	wn_put_be32(p + 86, r->to);
 	wn_put_be32(p + 90, r->via);
-	memset(p + 94, 0, ENT_BYTES - 94);
+	wn_put_be64(p + 94, r->m.tsig);
+	wn_put_be64(p + 102, r->m.asig);
+	wn_put_be64(p + 110, r->m.pfx);
 }
 
 static void ent_unpack(crec *r, const uint8_t *p)
@@ -837,6 +888,9 @@ static void ent_unpack(crec *r, const uint8_t *p)
 	r->root = wn_get_be32(p + 82);
 	r->to = wn_get_be32(p + 86);
 	r->via = wn_get_be32(p + 90);
+	r->m.tsig = wn_get_be64(p + 94);
+	r->m.asig = wn_get_be64(p + 102);
+	r->m.pfx = wn_get_be64(p + 110);
 }
 
 /* A buffered writer that hashes what it writes. */
@@ -871,12 +925,14 @@ static void header_pack(uint8_t *h, const cstate *s)
 	wn_put_be32(h + 12, WN_NORM_VERSION);
 	snprintf((char *)h + 16, 16, "%s", wn_norm_unicode_version());
 	h[32] = (uint8_t)s->kind;
+	h[33] = s->merge ? HDR_MERGE : 0;
 	wn_put_be32(h + 36, ENT_BYTES);
 	wn_put_be64(h + 40, s->n);
 	wn_put_be64(h + 48, s->ncand);
 	for (int k = 0; k < WN_NEDGES; k++)
 		wn_put_be64(h + 56 + 8 * k, s->edges[k]);
-	snprintf((char *)h + 96, HDR_BYTES - 96, "%s", s->policy);
+	wn_put_be64(h + 104, s->capped);
+	snprintf((char *)h + POLICY_AT, HDR_BYTES - POLICY_AT, "%.*s", HDR_BYTES - POLICY_AT - 1, s->policy);
 }
 
 /* Write the state to clusters/<kind>.bin.tmp, fsync, rename over clusters/<kind>.bin. */
@@ -971,7 +1027,12 @@ static int state_read(wn_catalog *c, int kind, cstate *s)
 	const char *bad = NULL;
 	if (rc == WN_E_CORRUPT || (!rc && memcmp(h, STATE_MAGIC, 8)))
 		bad = "is not a cluster state";
-	else if (!rc && (wn_get_be32(h + 8) != STATE_VERSION || wn_get_be32(h + 36) != ENT_BYTES || h[32] != kind))
+	else if (!rc && wn_get_be32(h + 8) != STATE_VERSION) {
+		close(fd);
+		return wn_seterr(c, WN_E_STALE, "%s/%s is of state version %u, this winnow writes %u: build the clusters "
+			"again with `winnow cluster -C %s --kind %s --rebuild`", c->dir, rel, wn_get_be32(h + 8),
+			STATE_VERSION, c->dir, kname);
+	} else if (!rc && (wn_get_be32(h + 36) != ENT_BYTES || h[32] != kind))
 		bad = "is of another version or kind";
 	if (!rc && !bad) {
 		n = wn_get_be64(h + 40);
@@ -1044,7 +1105,9 @@ static int state_read(wn_catalog *c, int kind, cstate *s)
 	s->ncand = ncand;
 	for (int k = 0; k < WN_NEDGES; k++)
 		s->edges[k] = wn_get_be64(h + 56 + 8 * k);
-	snprintf(s->policy, sizeof s->policy, "%.*s", (int)(HDR_BYTES - 96 - 1), (const char *)h + 96);
+	s->capped = wn_get_be64(h + 104);
+	s->merge = h[33] & HDR_MERGE;
+	snprintf(s->policy, sizeof s->policy, "%.*s", (int)(HDR_BYTES - POLICY_AT - 1), (const char *)h + POLICY_AT);
 	/* every link must point at an earlier or equal record: a state that passed its
 	 * checksum was written so, but a reader relies on it */
 	for (uint64_t o = 0; o < n; o++)
@@ -1081,10 +1144,12 @@ static void state_policy(wn_catalog *c, const cstate *s, char *out, size_t cap)
 	int fd = wn_open_in(c->dirfd, rel, O_RDONLY, 0);
 	if (fd < 0)
 		return;
-	if (!wn_pread_all(fd, h, HDR_BYTES, 0) && !memcmp(h, STATE_MAGIC, 8) && memchr(h + 96, 0, HDR_BYTES - 96)) {
+	/* state version 1 kept the policy at 96 */
+	size_t at = !wn_pread_all(fd, h, HDR_BYTES, 0) && wn_get_be32(h + 8) == 1 ? 96 : POLICY_AT;
+	if (!memcmp(h, STATE_MAGIC, 8) && memchr(h + at, 0, HDR_BYTES - at)) {
 		const char *field;
-		if (policy_parse((const char *)h + 96, &field) >= 0)
-			snprintf(out, cap, "%s", (const char *)h + 96);
+		if (policy_parse((const char *)h + at, &field) >= 0)
+			snprintf(out, cap, "%s", (const char *)h + at);
 	}
 	close(fd);
 }
@@ -1405,6 +1470,9 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	if (o->survivor && policy_parse(o->survivor, &field) < 0)
 		return wn_seterr(c, WN_E_USAGE, "unknown survivor policy '%s' (first, canonical, complete, priority:FIELD)",
 			o->survivor);
+	if (o->survivor && strlen(o->survivor) > HDR_BYTES - POLICY_AT - 1)
+		return wn_seterr(c, WN_E_USAGE, "survivor policy '%.40s...' is longer than %d bytes", o->survivor,
+			HDR_BYTES - POLICY_AT - 1);
 	int artists = o->kind && !strcmp(o->kind, "artist");
 	if (artists) {
 		/* artists join through the track clusters: those first, as they are */
@@ -1438,6 +1506,7 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 			rebuild = 1;
 			rc = 0;
 		} else if (!rc && ((o->survivor && strcmp(o->survivor, s.policy)) || s.n > ks.next_ord ||
+			(o->merge_candidates && (o->merge_candidates > 0) != s.merge) ||
 			(artists && s.edges[WN_EDGE_FIRST] != tks.next_ord))) {
 			/* another policy needs other values of every record; fewer records than the
 			 * clusters cover is another catalog; artists clustered with other track
@@ -1448,6 +1517,7 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	}
 	if (rc)
 		goto out;
+	int merge = o->merge_candidates ? o->merge_candidates > 0 : s.merge;
 	if (rebuild) {
 		char keep[sizeof s.policy] = "";
 		if (!o->survivor && !s.policy[0])
@@ -1471,6 +1541,7 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	res->added = ks.next_ord - old;
 	res->rebuilt = rebuild;
 	s.artists = artists;
+	s.merge = merge;
 	if (res->added || rebuild) {
 		if ((artists && (rc = load_credits(c, txn, &s, tkind, tks.next_ord, o->cancel))) ||
 		    (rc = state_reserve(&s, ks.next_ord, 1)) || (rc = rebuild_index(&s)) ||
@@ -1502,6 +1573,8 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	res->records = s.n;
 	memcpy(res->edges, s.edges, sizeof res->edges);
 	res->edges[WN_EDGE_FIRST] = 0;
+	res->blocks_capped = s.capped;
+	res->merge_candidates = s.merge;
 	snprintf(res->survivor, sizeof res->survivor, "%s", s.policy);
 out:
 	mdb_txn_abort(txn);
@@ -1750,6 +1823,24 @@ static int evidence(const reader *rd, const view *v, uint32_t o, wn_buf *b)
 		if (!rc)
 			rc = wn_buf_put(b, rtext(rd, ma->quals), ma->quals_len);
 		return rc ? rc : wn_buf_printf(b, ",\"duration_ms\":[%u,%u]}", a->m.dur_ms, t->m.dur_ms);
+	case WN_EDGE_SIMILAR:
+		rc = wn_buf_puts(b, "{\"artists\":[");
+		if (!rc)
+			rc = wn_buf_json_bytes(b, rtext(rd, ma->art), ma->art_len);
+		if (!rc)
+			rc = wn_buf_puts(b, ",");
+		if (!rc)
+			rc = wn_buf_json_bytes(b, rtext(rd, mt->art), mt->art_len);
+		if (!rc)
+			rc = wn_buf_puts(b, "],\"titles\":[");
+		if (!rc)
+			rc = wn_buf_json_bytes(b, rtext(rd, ma->core), ma->core_len);
+		if (!rc)
+			rc = wn_buf_puts(b, ",");
+		if (!rc)
+			rc = wn_buf_json_bytes(b, rtext(rd, mt->core), mt->core_len);
+		return rc ? rc : wn_buf_printf(b, "],\"duration_ms\":[%u,%u],\"score\":%.3f}", a->m.dur_ms, t->m.dur_ms,
+			wn_match_score(&a->m, &t->m));
 	}
 	return wn_buf_puts(b, "null");
 }
@@ -2011,9 +2102,48 @@ typedef struct cand_ud {
 	void *ud;
 } cand_ud;
 
+/* A candidate's evidence: the keys of both records (the later first). */
+static int cand_evidence(const reader *rd, const view *v, const minfo *ma, const minfo *mb, const crec *a,
+	const crec *b, wn_buf *ev)
+{
+	int rc = wn_buf_puts(ev, v->s.artists ? "{\"names\":[" : "{\"artists\":[");
+	if (!rc)
+		rc = wn_buf_json_bytes(ev, rtext(rd, ma->art), ma->art_len);
+	if (!rc)
+		rc = wn_buf_puts(ev, ",");
+	if (!rc)
+		rc = wn_buf_json_bytes(ev, rtext(rd, mb->art), mb->art_len);
+	if (v->s.artists)
+		return rc ? rc : wn_buf_puts(ev, "]}");
+	if (!rc)
+		rc = wn_buf_puts(ev, "],\"titles\":[");
+	if (!rc)
+		rc = wn_buf_json_bytes(ev, rtext(rd, ma->core), ma->core_len);
+	if (!rc)
+		rc = wn_buf_puts(ev, ",");
+	if (!rc)
+		rc = wn_buf_json_bytes(ev, rtext(rd, mb->core), mb->core_len);
+	if (!rc)
+		rc = wn_buf_puts(ev, "],\"qualifiers\":[");
+	if (!rc)
+		rc = wn_buf_put(ev, rtext(rd, ma->quals), ma->quals_len);
+	if (!rc)
+		rc = wn_buf_puts(ev, ",");
+	if (!rc)
+		rc = wn_buf_put(ev, rtext(rd, mb->quals), mb->quals_len);
+	if (!rc)
+		rc = wn_buf_puts(ev, "],\"duration_ms\":[");
+	for (int i = 0; i < 2 && !rc; i++) {
+		uint32_t d = (i ? b : a)->m.dur_ms;
+		rc = d == WN_MATCH_NODUR ? wn_buf_puts(ev, i ? "null" : "null,") : wn_buf_printf(ev, i ? "%u" : "%u,", d);
+	}
+	return rc ? rc : wn_buf_puts(ev, "]}");
+}
+
 int wn_candidates(wn_catalog *c, const char *kind, int (*fn)(const wn_candidate *x, void *ud), void *ud)
 {
 	view v;
+	wn_buf ev = { 0 };
 	int rc = view_open(c, kind, NULL, &v);
 	uint64_t *want = rc ? NULL : calloc(v.s.n / 64 + 1, 8);
 	if (!rc && !want)
@@ -2033,13 +2163,20 @@ int wn_candidates(wn_catalog *c, const char *kind, int (*fn)(const wn_candidate 
 		if (ra == rb)
 			continue;
 		const minfo *ma = &rd.info[rd.slot[x->a]], *mb = &rd.info[rd.slot[x->b]];
+		const crec *a = &v.s.r[x->a], *b = &v.s.r[x->b];
+		ev.len = 0;
+		if ((rc = cand_evidence(&rd, &v, ma, mb, a, b, &ev)))
+			break;
 		wn_candidate w = { .kind = v.s.kname, .a = rtext(&rd, ma->id), .a_len = ma->id_len, .b = rtext(&rd, mb->id),
-			.b_len = mb->id_len, .via_edge = x->via, .reason = wn_guard_name(x->why) };
+			.b_len = mb->id_len, .via_edge = x->via, .reason = wn_guard_name(x->why),
+			.score = x->why == WN_GUARD_SIMILAR ? wn_match_score(&a->m, &b->m) : -1, .evidence = ev.p,
+			.evidence_len = ev.len };
 		cluster_hex(w.cluster_a, v.s.kname, ra);
 		cluster_hex(w.cluster_b, v.s.kname, rb);
 		rc = fn(&w, ud);
 	}
 	reader_free(&rd);
+	wn_buf_free(&ev);
 	free(want);
 	view_close(&v);
 	return rc;

@@ -897,6 +897,44 @@ void wn_match_set_text(wn_match *m, const wn_artists *a, const wn_title *t)
 	m->artist = a && a->n ? wn_norm_hash(a->key[0].p, a->key[0].n) : 0;
 	m->core = t ? wn_norm_hash(t->core.p, t->core.n) : 0;
 	m->quals = t ? wn_norm_set_hash(t->qual, t->nqual) : 0;
+	m->asig = a && a->n ? wn_norm_sig(a->key[0].p, a->key[0].n) : 0;
+	m->tsig = t ? wn_norm_sig(t->core.p, t->core.n) : 0;
+	size_t n = 0;
+	if (t)   /* three characters: UTF-8 lead bytes */
+		for (int chars = 0; n < t->core.n; n++)
+			if (((unsigned char)t->core.p[n] & 0xC0) != 0x80 && ++chars > 3)
+				break;
+	m->pfx = t ? wn_norm_hash(t->core.p, n) : 0;
+}
+
+uint64_t wn_norm_sig(const char *p, size_t n)
+{
+	if (n == 1)
+		return 1ull << ((unsigned char)p[0] * 0x9E3779B1u >> 26);
+	uint64_t s = 0;
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint32_t pair = (uint32_t)(unsigned char)p[i] << 8 | (unsigned char)p[i + 1];
+		s |= 1ull << (pair * 0x9E3779B1u >> 26);
+	}
+	return s;
+}
+
+static double dice(uint64_t a, uint64_t b)
+{
+	int na = __builtin_popcountll(a), nb = __builtin_popcountll(b);
+	return na + nb ? 2.0 * __builtin_popcountll(a & b) / (na + nb) : 0;
+}
+
+double wn_match_score(const wn_match *a, const wn_match *b)
+{
+	double t = a->core && a->core == b->core ? 1 : dice(a->tsig, b->tsig);
+	double r = a->artist && a->artist == b->artist ? 1 : dice(a->asig, b->asig);
+	double d = 0.5;
+	if (a->dur_ms != WN_MATCH_NODUR && b->dur_ms != WN_MATCH_NODUR) {
+		double ms = a->dur_ms > b->dur_ms ? a->dur_ms - b->dur_ms : b->dur_ms - a->dur_ms;
+		d = ms >= 10000 ? 0 : 1 - ms / 10000;
+	}
+	return 0.4 * t + 0.3 * r + 0.3 * d;
 }
 
 static int dur_within(const wn_match *a, const wn_match *b, uint32_t ms)
@@ -954,6 +992,7 @@ const char *wn_guard_name(int why)
 	case WN_GUARD_QUALS: return "qualifiers differ";
 	case WN_GUARD_ISRC: return "isrc and duration differ";
 	case WN_GUARD_NAME: return "no shared track cluster";
+	case WN_GUARD_SIMILAR: return "similar";
 	default: return "?";
 	}
 }

@@ -462,7 +462,8 @@ int cmd_ingest(int argc, char **argv)
 				(unsigned long long)cr.clusters, (unsigned long long)cr.merged);
 			for (int k = 1; k < WN_NEDGES; k++)
 				out_fmt(&out, "%s\"%s\":%llu", k > 1 ? "," : "", wn_edge_name(k), (unsigned long long)cr.edges[k]);
-			out_fmt(&out, "},\"candidates\":%llu,\"seconds\":%.3f}}\n", (unsigned long long)cr.candidates, cr.seconds);
+			out_fmt(&out, "},\"candidates\":%llu,\"blocks_capped\":%llu,\"seconds\":%.3f}}\n",
+				(unsigned long long)cr.candidates, (unsigned long long)cr.blocks_capped, cr.seconds);
 		}
 	} else if (!rc || r.read) {
 		/* after a failure: what the catalog holds, up to the last checkpoint */

@@ -13,7 +13,7 @@ counts_of() { python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 d = d.get("cluster", d)
-print(json.dumps({k: d[k] for k in ("records", "clusters", "merged", "edges", "candidates")}, sort_keys=True))' "$1"; }
+print(json.dumps({k: d[k] for k in ("records", "clusters", "merged", "edges", "candidates", "blocks_capped")}, sort_keys=True))' "$1"; }
 
 # truth NAME SEED COUNT [GEN OPTIONS...] [-- INGEST OPTIONS...]
 truth() {

@@ -38,7 +38,7 @@ check "cluster --kind artist --json" "$WINNOW" cluster -C "$T/a" --kind artist -
 cp "$T/.out" "$T/a.json"
 is "records, clusters, merged" "$(jget "$T/a.json" 'd["kind"], d["records"], d["clusters"], d["merged"]')" "('artist', 7, 4, 2)"
 is "edges: one id (the stored revision), two name + shared track cluster" "$(jget "$T/a.json" 'd["edges"]')" \
-	"{'id': 1, 'linked': 0, 'isrc': 0, 'text': 2}"
+	"{'id': 1, 'linked': 0, 'isrc': 0, 'text': 2, 'similar': 0}"
 is "... and the Nirvanas are candidates (one per stored version of ar1)" "$(jget "$T/a.json" 'd["candidates"]')" 2
 check "the track clusters were brought up to date first" "$WINNOW" dups -C "$T/a"
 is "... two track clusters" "$(wc -l <"$T/.out")" 2
