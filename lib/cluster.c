@@ -40,7 +40,7 @@
 #define STATE_MAGIC "WNCLUST1"
 #define STATE_VERSION 2
 #define HDR_BYTES 256
-#define ENT_BYTES 118
+#define ENT_BYTES 126
 #define POLICY_AT 112   /* the survivor policy's place in the header, to its end */
 #define HDR_MERGE 1     /* header byte 33: the scored candidates were merged */
 #define CAND_BYTES 10
@@ -864,9 +864,10 @@ static void ent_pack(uint8_t *p, const crec *r, uint32_t root)
 	wn_put_be32(p + 82, root);
 	wn_put_be32(p + 86, r->to);
 	wn_put_be32(p + 90, r->via);
-	wn_put_be64(p + 94, r->m.tsig);
-	wn_put_be64(p + 102, r->m.asig);
-	wn_put_be64(p + 110, r->m.pfx);
+	wn_put_be64(p + 94, r->m.tsig[0]);
+	wn_put_be64(p + 102, r->m.tsig[1]);
+	wn_put_be64(p + 110, r->m.asig);
+	wn_put_be64(p + 118, r->m.pfx);
 }
 
 static void ent_unpack(crec *r, const uint8_t *p)
@@ -888,9 +889,10 @@ static void ent_unpack(crec *r, const uint8_t *p)
 	r->root = wn_get_be32(p + 82);
 	r->to = wn_get_be32(p + 86);
 	r->via = wn_get_be32(p + 90);
-	r->m.tsig = wn_get_be64(p + 94);
-	r->m.asig = wn_get_be64(p + 102);
-	r->m.pfx = wn_get_be64(p + 110);
+	r->m.tsig[0] = wn_get_be64(p + 94);
+	r->m.tsig[1] = wn_get_be64(p + 102);
+	r->m.asig = wn_get_be64(p + 110);
+	r->m.pfx = wn_get_be64(p + 118);
 }
 
 /* A buffered writer that hashes what it writes. */
