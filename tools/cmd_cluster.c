@@ -129,9 +129,10 @@ static const char dups_usage[] =
 	"Prints the clusters of the same recording under several ids (winnow cluster makes\n"
 	"them), one JSON object a line in the order of their first records:\n"
 	"  {\"cluster\":ID,\"kind\":\"track\",\"survivor\":ID,\"size\":N,\"members\":[{\"id\":...,\n"
-	"   \"edge\":\"id|linked|isrc|text\",\"to\":ID,\"via\":ID,\"evidence\":{...}},...]}\n"
+	"   \"edge\":\"id|linked|isrc|text|similar\",\"to\":ID,\"via\":ID,\"evidence\":{...}},...]}\n"
 	"survivor first. With --edge candidate, the candidate pairs instead: records an edge\n"
-	"would have joined that the chain guard kept apart, with the reason. Exit status 1\n"
+	"would have joined that the chain guard kept apart, and tracks that look alike\n"
+	"(similar, with a score), with the reason and the keys as evidence. Exit status 1\n"
 	"when the clusters are not current (the message says what to run) or damaged.\n"
 	"\n"
 	"  -C, --catalog DIR        the catalog\n"
@@ -139,7 +140,8 @@ static const char dups_usage[] =
 	"                           kind the catalog holds\n"
 	"      --min-size N         clusters of at least N surviving records (default 2)\n"
 	"      --edge E             only clusters in which a member joined by edge E: id,\n"
-	"                           linked, isrc or text; or candidate: the candidate pairs\n"
+	"                           linked, isrc, text or similar; or candidate: the\n"
+	"                           candidate pairs\n"
 	"  -h, --help               print this text\n";
 
 static void out_member(outbuf *o, const wn_cluster_member *m)
