@@ -60,7 +60,7 @@ VERSION := $(shell awk '$$2 ~ /^WN_VERSION_(MAJOR|MINOR|PATCH)$$/ { v = v s $$3;
 
 .PHONY: demo all test check bench bench-compare bench-scale fuzz fuzz-run install uninstall clean help unit cli gen
 
-all: $(B)/winnow winnow bench/gen  ## build the winnow tool, libwinnow.a and the data generator
+all: $(B)/winnow winnow bench/gen $(B)/bench/ctruth  ## build the winnow tool, libwinnow.a and the data generator
 
 winnow: $(B)/winnow
 	@if [ "$(B)" = build ]; then ln -sf build/winnow winnow; fi
@@ -94,6 +94,11 @@ $(B)/bench/norm: bench/norm.c $(B)/libwinnow.a
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwinnow.a $(ALL_LDLIBS)
 
+# the clusters' truth from bench/gen --cluster-facts (tests and make bench)
+$(B)/bench/ctruth: bench/ctruth.c $(B)/libwinnow.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libwinnow.a $(ALL_LDLIBS)
+
 # The generator is a standalone program: it must never be what a benchmark waits on.
 bench/gen: bench/gen.c
 	$(CC) -std=c11 -D_GNU_SOURCE -O3 -Wall -Wextra $(CFLAGS_GEN) -o $@ $<
@@ -102,7 +107,7 @@ gen: bench/gen  ## build only the data generator
 demo: $(B)/winnow bench/gen  ## generate sample data, ingest it, check it with stock tools (in ./demo)
 	WINNOW=$(B)/winnow bash tools/demo.sh
 
-test: $(B)/winnow $(UNIT_BIN) $(TEST_TOOLS) $(FUZZ_REPLAY) bench/gen  ## build and run every test (unit + command line)
+test: $(B)/winnow $(UNIT_BIN) $(TEST_TOOLS) $(FUZZ_REPLAY) bench/gen $(B)/bench/ctruth  ## build and run every test (unit + command line)
 	@B=$(B) bash tests/run.sh $(UNIT_BIN)
 
 check:  ## build with ASan+UBSan and run every test
@@ -126,8 +131,8 @@ fuzz-run: fuzz  ## fuzz every target for FUZZ_TIME seconds (default 20) from its
 	bash tests/fuzz/run.sh $(FUZZ_TIME) $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
 bench: ## optimised build, generate data, run the benchmark, write bench/RESULTS.md
-	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow build-bench/bench/norm bench/gen
-	WINNOW=build-bench/winnow NORM=build-bench/bench/norm bash bench/run.sh
+	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow build-bench/bench/norm build-bench/bench/ctruth bench/gen
+	WINNOW=build-bench/winnow NORM=build-bench/bench/norm CTRUTH=build-bench/bench/ctruth bash bench/run.sh
 	WINNOW=build-bench/winnow BENCH_RECORD=1 bash bench/transforms.sh
 	WINNOW=build-bench/winnow BENCH_RECORD=1 bash bench/forget.sh
 	WINNOW=build-bench/winnow BENCH_RECORD=1 bash bench/listen.sh

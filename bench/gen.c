@@ -73,7 +73,7 @@ enum { BAD_MALFORMED, BAD_UTF8, BAD_NOID, BAD_BINARY, BAD_EMPTY, BAD_N };
 enum {
 	K_LINE, K_TYPE, K_SOURCE, K_OWNER, K_CORE, K_TRACK, K_ALBUMBLK, K_ALBUM, K_ALBUMNAME,
 	K_ARTIST, K_VARIANT, K_BAD, K_ID_TRACK, K_ID_ALBUM, K_ID_ARTIST, K_ID_HI,
-	K_ISRC, K_N
+	K_ISRC, K_SHIFT, K_N
 };
 
 /* ---------------------------------------------------------------------------------
@@ -224,6 +224,13 @@ static struct word version_words[] = {
 	W(" (Versión Acústica)"), W(" - Live aus Berlin"), W(" (Ao Vivo)"), W(" - Club Mix"),
 	W(" - Edit"), W(" (Deluxe Edition)"), W(" (Taylor's Version)"),
 	W(" - From \\\"The Lion King\\\""), W(" - Track Recap, Pt. 4"), W(" (ASOT 1145)"),
+};
+
+/* What a near-duplicate of a track appends to mark another recording (distinguishing
+ * qualifiers, FORMAT.md 14.3): it must never join its source by text. */
+static struct word qual_suffix[] = {
+	W(" - Live"), W(" (Live)"), W(" - Remix"), W(" (Remix)"), W(" - Acoustic"), W(" - Radio Edit"),
+	W(" (Instrumental)"), W(" - Demo"),
 };
 
 static struct word emoji_words[] = {
@@ -544,6 +551,8 @@ struct gen {
 	int vcur, vmsplice;
 	const char *out_path;        /* NULL for stdout */
 	int remove_on_error;         /* out_path is a regular file we truncated: remove it */
+	FILE *facts;                 /* --cluster-facts: the match facts of each stored record */
+	int facts_revisions;         /* ... revisions are stored too (--on-conflict last) */
 };
 
 static volatile sig_atomic_t interrupted;
@@ -1037,7 +1046,12 @@ static uint32_t strip_accents(char *s, uint32_t n, uint32_t *changed)
 static void near_variant(struct gen *g, uint64_t k, struct core *c)
 {
 	struct rng r = rseed(g->key[K_VARIANT], k);
-	uint32_t v = rbelow(&r, 4), changed = 0;
+	uint32_t v = rbelow(&r, g->kind == KIND_TRACK ? 5 : 4), changed = 0;
+	if (v == 4) {   /* another recording of the song: a live version, a remix, ... */
+		char *p = put_word(c->name + c->namelen, PICK(&r, qual_suffix));
+		c->namelen = (uint32_t)(p - c->name);
+		return;
+	}
 	if (v == 3) {
 		c->namelen = strip_accents(c->name, c->namelen, &changed);
 		if (!changed)
@@ -1183,8 +1197,17 @@ static void base_core(struct gen *g, uint64_t s, struct core *c)
 static void core_of(struct gen *g, uint64_t k, int type, struct core *c)
 {
 	if (type == REC_ISRC) {
+		uint64_t reuse = k;
 		k = isrc_root(g, k);
 		type = rec_type(g, k);
+		core_of(g, k, type, c);
+		/* a quarter of the re-uses are cut 2.1 to 3 s longer (another master of the
+		 * same recording): still an ISRC edge (3 s), but more than the chain guard's
+		 * 2 s from a text near-duplicate of the same track that has its own ISRC */
+		uint64_t h = hk(g->key[K_SHIFT], reuse);
+		if ((h & 3) == 0)
+			c->duration += 2100 + (uint32_t)((h >> 2) % 901);
+		return;
 	}
 	if (type == REC_PLAIN) {
 		base_core(g, k, c);
@@ -1869,6 +1892,38 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
+/* JSON text as written here (escapes only \" and \\) as the reader sees it. */
+static void put_unescaped(FILE *f, const char *s, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		if (s[i] == '\\' && i + 1 < n)
+			i++;
+		putc(s[i], f);
+	}
+}
+
+/* --cluster-facts: what a clusterer reads of stored record k (FORMAT of the line in
+ * bench/GEN.md): its id, ISRC, duration, title and credited artists, as the reader
+ * decodes them. A revision is a version of k with the same facts. */
+static void write_facts(struct gen *g, uint64_t k, int revision)
+{
+	struct core c;
+	int type = rec_type(g, k);
+	core_of(g, k, type, &c);
+	char id[32], isrc[16];
+	make_id(g, id, K_ID_TRACK, k);
+	isrc_of(g, type == REC_ISRC ? isrc_root(g, k) : k, isrc);
+	fprintf(g->facts, "%c\t%.22s\t%.12s\t%u\t", revision ? 'r' : 'n', id, isrc, c.duration);
+	put_unescaped(g->facts, c.name, c.namelen);
+	/* the dump's rows name no artists */
+	for (uint32_t i = 0; g->layout == LAYOUT_API && i < c.nart; i++) {
+		const struct aent *e = artist_get(g, c.art[i]);
+		putc('\t', g->facts);
+		put_unescaped(g->facts, e->name, e->len);
+	}
+	putc('\n', g->facts);
+}
+
 /* Pick an earlier record (0..nkept-1): a quarter uniformly, the rest at a Zipf-like
  * distance back, since re-fetches cluster in time. */
 static uint64_t pick_earlier(struct gen *g, struct rng *lr)
@@ -1897,6 +1952,8 @@ static void generate(struct gen *g)
 		case LN_NEW: {
 			uint64_t k = g->nkept++;
 			len = write_record(g, p, k, NULL);
+			if (g->facts)
+				write_facts(g, k, 0);
 			int t = rec_type(g, k);
 			if (t == REC_NEAR)
 				tr->near++;
@@ -1946,6 +2003,8 @@ static void generate(struct gen *g)
 			if (rnext(&lr) & 1)
 				rv.pop_add = 1 + (int)rbelow(&lr, 100);
 			len = write_record(g, p, j, &rv);
+			if (g->facts)
+				write_facts(g, j, 1);
 			tr->revisions++;
 			break;
 		}
@@ -2171,6 +2230,8 @@ static const char usage_text[] =
 	"                         again on a write error or an interrupt\n"
 	"  -t, --truth FILE       write the expected deduplication counts as one JSON object\n"
 	"                         ('-' is stdout, only with -o FILE)\n"
+	"      --cluster-facts FILE     write what a clusterer reads of every stored track, one\n"
+	"                               line each, for bench/ctruth (the clusters' truth)\n"
 	"\n"
 	"Rates are fractions of all lines, written 0.05 or 5%; 0 turns a kind off:\n"
 	"      --dup-rate R           byte-identical repeat of an earlier record (0.05)\n"
@@ -2258,7 +2319,7 @@ int main(int argc, char **argv)
 	struct gen *g = &G;
 	double rate[R_N];
 	int rate_set[R_N] = { 0 }, clean = 0;
-	const char *truth_path = NULL, *out_path = NULL, *layout_name = NULL;
+	const char *truth_path = NULL, *out_path = NULL, *layout_name = NULL, *facts_path = NULL;
 	g->seed = 1;
 	g->count = 1000;
 	g->members = 1;
@@ -2339,6 +2400,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(name, "-t") || !strcmp(name, "--truth")) {
 			NEEDVAL();
 			truth_path = val;
+		} else if (!strcmp(name, "--cluster-facts")) {
+			NEEDVAL();
+			facts_path = val;
 		} else {
 			int r;
 			for (r = 0; r < R_N; r++)
@@ -2382,6 +2446,10 @@ int main(int argc, char **argv)
 		out_path = NULL;
 	if (truth_path && !strcmp(truth_path, "-") && !out_path)
 		usage_error("'--truth -' needs the data in a file (-o FILE)%s", "");
+	if (facts_path && g->kind != KIND_TRACK)
+		usage_error("--cluster-facts is for tracks%s", "");
+	if (facts_path && !strcmp(facts_path, "-"))
+		usage_error("--cluster-facts needs a file%s", "");
 
 	/* thresholds: one uniform draw per line picks its kind */
 	g->t_bad = th53(rate[R_BAD]);
@@ -2467,6 +2535,11 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (facts_path && !(g->facts = fopen(facts_path, "w"))) {
+		fprintf(stderr, "gen: cannot open '%s': %s\n", facts_path, strerror(errno));
+		return EXIT_IO;
+	}
+
 	if (g->kind == KIND_LISTEN)
 		generate_listen(g);
 	else
@@ -2474,6 +2547,10 @@ int main(int argc, char **argv)
 
 	if (out_path && close(g->fd) != 0)
 		die_write(g, errno);
+	if (g->facts && (ferror(g->facts) | fclose(g->facts))) {
+		fprintf(stderr, "gen: cannot write '%s'\n", facts_path);
+		return EXIT_IO;
+	}
 	if (truth_path)
 		return write_truth(g, truth_path);
 	return 0;

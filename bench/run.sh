@@ -11,6 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WINNOW=${WINNOW:-build-bench/winnow}
 NORM=${NORM:-build-bench/bench/norm}
+CTRUTH=${CTRUTH:-build-bench/bench/ctruth}
 GEN=${GEN:-bench/gen}
 N=${BENCH_RECORDS:-2000000}
 D=${BENCH_DIR:-bench/out}
@@ -26,7 +27,8 @@ RES=$D/results.tsv
 echo "== data: $N generated track records (seed 1), Spotify API layout"
 "$TIME" -f '%e' -o "$D/.gentime" "$GEN" --count "$N" --seed 1 --truth "$D/truth.json" >/dev/null
 GEN_S=$(cat "$D/.gentime")
-"$GEN" --count "$N" --seed 1 -o "$D/tracks.jsonl"
+"$GEN" --count "$N" --seed 1 -o "$D/tracks.jsonl" --cluster-facts "$D/tracks.facts"
+"$CTRUTH" "$D/tracks.facts" >"$D/cluster-truth.json"
 BYTES=$(stat -c %s "$D/tracks.jsonl")
 printf '  generator alone: %.2f s (%.0f lines/s to /dev/null)\n' "$GEN_S" "$(echo "$N / $GEN_S" | bc -l)"
 cat "$D/tracks.jsonl" >/dev/null   # page cache: every tool reads from memory
@@ -101,6 +103,13 @@ measure "winnow cluster --rebuild" "$KEPT" 0 -- sh -c "'$WINNOW' cluster -C '$D/
 CL_RECS=$(jget "$D/cluster.json" records)
 [ "$CL_RECS" = "$KEPT" ] || fail "cluster covers $CL_RECS records, want $KEPT"
 [ $(($(jget "$D/cluster.json" clusters) + $(jget "$D/cluster.json" merged))) = "$KEPT" ] || fail "clusters + merged != kept"
+for k in records clusters merged candidates blocks_capped; do
+	[ "$(jget "$D/cluster.json" $k)" = "$(jget "$D/cluster-truth.json" $k)" ] ||
+		fail "cluster $k: winnow $(jget "$D/cluster.json" $k), the generator's truth (bench/ctruth) $(jget "$D/cluster-truth.json" $k)"
+done
+[ "$(sed -n 's/.*"edges":\({[^}]*}\).*/\1/p' "$D/cluster.json")" = "$(sed -n 's/.*"edges":\({[^}]*}\).*/\1/p' "$D/cluster-truth.json")" ] ||
+	fail "cluster edges differ from the generator's truth (bench/ctruth)"
+echo "  cluster counts match the generator's truth: $(cat "$D/cluster-truth.json")"
 "$WINNOW" dups -C "$D/cat" >"$D/dups.jsonl" || fail "dups"
 # the incremental case: 99% clustered, then 1% more records ingested and clustered
 N99=$((N * 99 / 100))
@@ -114,7 +123,7 @@ cp "$D/inc/clusters/track.bin" "$D/inc.bin"
 "$WINNOW" cluster -C "$D/inc" --rebuild >/dev/null || fail "rebuild of the 99% + 1% catalog"
 cmp -s "$D/inc/clusters/track.bin" "$D/inc.bin" || fail "incremental clusters differ from a rebuild"
 CL_EDGES=$(sed -n 's/.*"edges":\({[^}]*}\).*/\1/p' "$D/cluster.json")
-CLUSTER_LINE="clusters (\`winnow cluster --rebuild\` on the $KEPT kept tracks): $(jget "$D/cluster.json" clusters) clusters, $(jget "$D/cluster.json" merged) merged, edges $CL_EDGES, $(jget "$D/cluster.json" candidates) candidates (the generator made $(jget "$D/truth.json" near_dups) near-duplicate titles and $(jget "$D/truth.json" isrc_reuses) ISRC re-uses; the rest are its unrelated records that share artist, title and duration within 2 s); clusters + merged = kept, and the incremental run after 1% more records (added $(jget "$D/cluster-inc.json" added)) wrote the same state, byte for byte, as a rebuild"
+CLUSTER_LINE="clusters (\`winnow cluster --rebuild\` on the $KEPT kept tracks, equal to the generator's truth, \`bench/ctruth\`): $(jget "$D/cluster.json" clusters) clusters, $(jget "$D/cluster.json" merged) merged, edges $CL_EDGES, $(jget "$D/cluster.json" candidates) candidates (the generator made $(jget "$D/truth.json" near_dups) near-duplicate titles and $(jget "$D/truth.json" isrc_reuses) ISRC re-uses; the rest are its unrelated records that share artist, title and duration within 2 s); clusters + merged = kept, and the incremental run after 1% more records (added $(jget "$D/cluster-inc.json" added)) wrote the same state, byte for byte, as a rebuild"
 echo "  $CLUSTER_LINE"
 
 echo "== matching keys (lib/norm.c): the titles of the same input, one thread"

@@ -550,7 +550,8 @@ void wn_contrib_report_free(wn_contrib_report *r);   /* NULL is accepted */
 #define WN_EDGE_LINK  2   /* one's linked_from id is the other's id */
 #define WN_EDGE_ISRC  3   /* a valid ISRC in common, durations within 3 s, equal qualifiers */
 #define WN_EDGE_TEXT  4   /* equal primary artist, title core, qualifiers; durations within 2 s */
-#define WN_NEDGES     5
+#define WN_EDGE_SIMILAR 5 /* a scored candidate (only merged with merge_candidates) */
+#define WN_NEDGES     6
 /* "first", "id", "linked", "isrc", "text" (anything else "?"); static storage. */
 const char *wn_edge_name(int edge);
 
@@ -567,6 +568,10 @@ typedef struct wn_cluster_opts {
 	/* When *cancel becomes non-zero the call stops soon and returns WN_E_INTERRUPTED,
 	 * leaving the stored clusters as they were. May be NULL. */
 	volatile const int *cancel;
+	/* 1: merge the scored candidates (doc/FORMAT.md 14.6) too, as edges "similar", where
+	 * the chain guard allows; -1: only report them (the default); 0: as stored. Another
+	 * setting than the stored one rebuilds the clusters. */
+	int merge_candidates;
 } wn_cluster_opts;
 
 /* Set every field of *o to its default. */
@@ -578,8 +583,10 @@ typedef struct wn_cluster_result {
 	uint64_t clusters;            /* clusters holding a surviving record, singletons included */
 	uint64_t merged;              /* surviving records that are not their cluster's survivor */
 	uint64_t edges[WN_NEDGES];    /* joins made, by edge kind (edges[WN_EDGE_FIRST] is 0) */
-	uint64_t candidates;          /* pairs an edge would have joined that the guard kept apart
-	                                 and that are still in different clusters */
+	uint64_t candidates;          /* pairs an edge would have joined that the guard kept apart,
+	                                 and scored candidates, still in different clusters */
+	uint64_t blocks_capped;       /* scored-candidate blocks cut at 32 records (hot blocks) */
+	int merge_candidates;         /* the stored setting */
 	int rebuilt;                  /* the clusters were built from every record */
 	char survivor[160];           /* the policy in use */
 	double seconds;
@@ -639,14 +646,18 @@ typedef int (*wn_cluster_fn)(const wn_cluster_view *v, void *ud);
 int wn_dups(wn_catalog *c, const char *kind, uint64_t min_size, int edge, wn_cluster_fn fn, void *ud);
 
 /* A candidate: two records an edge (via_edge) would have joined, kept apart by the chain
- * guard for `reason` ("qualifiers differ", "isrc and duration differ"). */
+ * guard for `reason` ("qualifiers differ", "isrc and duration differ"; for artists "no
+ * shared track cluster"), or a scored pair (via_edge WN_EDGE_SIMILAR, reason "similar"). */
 typedef struct wn_candidate {
 	const char *kind;
 	const char *a, *b;            /* their ids (a the later one) */
 	size_t a_len, b_len;
 	char cluster_a[33], cluster_b[33];
-	int via_edge;
+	int via_edge;                 /* WN_EDGE_SIMILAR for a scored candidate */
 	const char *reason;
+	double score;                 /* the similarity (FORMAT.md 14.6); -1 for a guard's refusal */
+	const char *evidence;         /* {"artists":[a,b],"titles":[a,b],"duration_ms":[a,b]}, keys */
+	size_t evidence_len;
 } wn_candidate;
 
 /* Every candidate of kind whose records are still in different clusters, in the order

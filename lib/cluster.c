@@ -38,14 +38,16 @@
 
 #define NONE UINT32_MAX
 #define STATE_MAGIC "WNCLUST1"
-#define STATE_VERSION 1
+#define STATE_VERSION 2
 #define HDR_BYTES 256
-#define ENT_BYTES 102
+#define ENT_BYTES 126
+#define POLICY_AT 112   /* the survivor policy's place in the header, to its end */
+#define HDR_MERGE 1     /* header byte 33: the scored candidates were merged */
 #define CAND_BYTES 10
 #define MAX_RECORDS ((uint64_t)(UINT32_MAX - 1) / NK)
 
-/* the key chains of a record */
-enum { K_ID, K_LINK, K_ISRC0, K_ISRC1, K_TEXT, NK };
+/* the key chains of a record: its keys, then its two blocks (scored candidates) */
+enum { K_ID, K_LINK, K_ISRC0, K_ISRC1, K_TEXT, K_B1, K_B2, NK };
 
 typedef struct crec {
 	wn_match m;          /* id, duration, ISRCs, artist, core, qualifiers (norm.h) */
@@ -62,14 +64,24 @@ typedef struct cand {
 	uint8_t via, why;    /* WN_EDGE_*, WN_GUARD_* */
 } cand;
 
+/* Which track clusters an artist is credited in: (key of the artist's id, track root),
+ * sorted, without repeats (the artist kind's builder only). */
+typedef struct credit {
+	uint64_t artist;
+	uint32_t root;
+} credit;
+
 typedef struct cstate {
 	int kind;                  /* the catalog's number of the kind */
+	int artists;               /* the kind is artist: text edges need a shared track cluster */
 	const char *kname;         /* and its name */
 	uint64_t n, cap;
 	crec *r;
 	cand *cand;
 	size_t ncand, candcap;
 	uint64_t edges[WN_NEDGES];
+	uint64_t capped;           /* block walks cut at BLOCK_TRIES */
+	int merge;                 /* scored candidates are merged (--merge-candidates) */
 	char policy[160];
 	/* the builder only */
 	uint32_t *gnext, *ghead;   /* guard rings */
@@ -77,6 +89,8 @@ typedef struct cstate {
 	uint64_t *tkey;            /* hash table: key -> newest ref */
 	uint32_t *thead;
 	size_t tcap, tn;
+	credit *credits;           /* artists only */
+	size_t ncredits;
 } cstate;
 
 static void state_free(cstate *s)
@@ -88,12 +102,13 @@ static void state_free(cstate *s)
 	free(s->nxt);
 	free(s->tkey);
 	free(s->thead);
+	free(s->credits);
 	memset(s, 0, sizeof *s);
 }
 
 const char *wn_edge_name(int edge)
 {
-	static const char *const name[WN_NEDGES] = { "first", "id", "linked", "isrc", "text" };
+	static const char *const name[WN_NEDGES] = { "first", "id", "linked", "isrc", "text", "similar" };
 	return edge >= 0 && edge < WN_NEDGES ? name[edge] : "?";
 }
 
@@ -270,6 +285,7 @@ typedef struct extractor {
 	wn_norm wt, wa;
 	wn_fields *f;
 	int pol;
+	int artist;          /* the kind is artist: the title is the artist's name */
 	char idbuf[WN_ID_BUF];
 	wn_keys k;
 	wn_title t;
@@ -283,6 +299,7 @@ static int extractor_init(extractor *x, wn_catalog *c, int kind, const char *pol
 	x->c = c;
 	x->prof = wn_catalog_profile(c, kind);
 	x->pol = policy ? policy_parse(policy, &field) : POL_FIRST;
+	x->artist = !strcmp(wn_catalog_kind_name(c, kind), "artist");
 	x->json = wn_json_new();
 	x->f = malloc(sizeof *x->f);
 	if (!x->json || !x->f)
@@ -315,6 +332,9 @@ static int extract(extractor *x, const char *rel, const wn_frameinfo *fi, uint64
 	wn_str names[WN_MAX_NAMES];
 	for (int i = 0; i < x->f->nnames; i++)
 		names[i] = (wn_str){ x->f->name[i], x->f->name_len[i] };
+	if (x->artist && x->f->title)   /* an artist's name is its one artist key, no title */
+		return wn_norm_title(&x->wt, "", 0, &x->t) ||
+			wn_norm_artists(&x->wa, &(wn_str){ x->f->title, x->f->title_len }, 1, NULL, 0, &x->a) ? WN_E_NOMEM : 0;
 	if ((rc = wn_norm_title(&x->wt, x->f->title ? x->f->title : "", x->f->title_len, &x->t)) ||
 	    (rc = wn_norm_artists(&x->wa, names, (size_t)x->f->nnames, x->f->credit, x->f->credit_len, &x->a)))
 		return rc;
@@ -484,6 +504,11 @@ static uint64_t key_id(uint64_t id, uint16_t check) { return mix(1, id ^ check);
 static uint64_t key_link(uint64_t id, uint16_t check) { return mix(2, id ^ check); }
 static uint64_t key_isrc(uint64_t isrc) { return mix(3, isrc); }
 static uint64_t key_text(const wn_match *m) { return mix(4, mix(m->artist, m->core) ^ m->quals); }
+/* the blocks of the scored candidates: artist + the core's first characters; core +
+ * the 5 s duration bucket */
+static uint64_t key_b1(const wn_match *m) { return mix(5, mix(m->artist, m->pfx)); }
+static uint64_t key_b2(const wn_match *m) { return mix(6, mix(m->core, m->dur_ms / WN_SCORE_BUCKET_MS)); }
+static int blocked(const crec *r) { return r->m.artist && r->m.core && r->m.dur_ms != WN_MATCH_NODUR; }
 
 static int table_grow(cstate *s)
 {
@@ -560,8 +585,10 @@ static int insert_keys(cstate *s, uint32_t o)
 	for (int i = 0; i < 2 && !rc; i++)
 		if (r->m.isrc[i])
 			rc = table_push(s, key_isrc(r->m.isrc[i]), o * NK + K_ISRC0 + i);
-	if (!rc && r->m.artist && r->m.core)
+	if (!rc && r->m.artist && (r->m.core || s->artists))
 		rc = table_push(s, key_text(&r->m), o * NK + K_TEXT);
+	if (!rc && !s->artists && blocked(r) && !(rc = table_push(s, key_b1(&r->m), o * NK + K_B1)))
+		rc = table_push(s, key_b2(&r->m), o * NK + K_B2);
 	return rc;
 }
 
@@ -602,23 +629,62 @@ static int guard(const cstate *s, uint32_t a, uint32_t b)
 	return WN_GUARD_OK;
 }
 
+/* Note (o, p) as a candidate of edge k that `why` kept apart, once per pair. */
+static int note_candidate(cstate *s, uint32_t o, uint32_t p, int k, int why, size_t first_cand)
+{
+	for (size_t i = first_cand; i < s->ncand; i++)
+		if (s->cand[i].b == p)
+			return 0;
+	if (WN_GROW(s->cand, s->ncand, s->candcap, 256))
+		return WN_E_NOMEM;
+	s->cand[s->ncand++] = (cand){ o, p, (uint8_t)k, (uint8_t)why };
+	return 0;
+}
+
+/* The first of the credits of the artist whose id key is a (s->ncredits if none). */
+static size_t credits_of(const cstate *s, uint64_t a)
+{
+	size_t lo = 0, hi = s->ncredits;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->credits[mid].artist < a)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Are artists a and b credited in one track cluster? Both lists are sorted by root. */
+static int share_track(const cstate *s, const crec *a, const crec *b)
+{
+	uint64_t ka = key_id(a->m.id, a->m.id_check), kb = key_id(b->m.id, b->m.id_check);
+	size_t i = credits_of(s, ka), j = credits_of(s, kb);
+	while (i < s->ncredits && j < s->ncredits && s->credits[i].artist == ka && s->credits[j].artist == kb) {
+		if (s->credits[i].root == s->credits[j].root)
+			return 1;
+		if (s->credits[i].root < s->credits[j].root)
+			i++;
+		else
+			j++;
+	}
+	return 0;
+}
+
 /* The edge of kind k between o (the record being added) and p < o. first_cand: the
- * first candidate noted for o, so that a pair is noted once. */
+ * first candidate noted for o, so that a pair is noted once. An artist's text edge
+ * (equal names) joins only artists credited in one track cluster; without one it is a
+ * candidate (WN_GUARD_NAME): two artists often share a name. */
 static int join(cstate *s, uint32_t o, uint32_t p, int k, size_t first_cand)
 {
 	uint32_t ro = find(s->r, o), rp = find(s->r, p);
 	if (ro == rp)
 		return 0;
 	int why = guard(s, ro, rp);
-	if (why) {
-		for (size_t i = first_cand; i < s->ncand; i++)
-			if (s->cand[i].b == p)
-				return 0;
-		if (WN_GROW(s->cand, s->ncand, s->candcap, 256))
-			return WN_E_NOMEM;
-		s->cand[s->ncand++] = (cand){ o, p, (uint8_t)k, (uint8_t)why };
-		return 0;
-	}
+	if (!why && k == WN_EDGE_TEXT && s->artists && !share_track(s, &s->r[o], &s->r[p]))
+		why = WN_GUARD_NAME;
+	if (why)
+		return note_candidate(s, o, p, k, why, first_cand);
 	uint32_t lo = ro < rp ? ro : rp, hi = ro < rp ? rp : ro;
 	s->r[hi].root = lo;
 	s->r[hi].edge = (uint8_t)k;
@@ -637,15 +703,22 @@ static int join(cstate *s, uint32_t o, uint32_t p, int k, size_t first_cand)
 	return 0;
 }
 
+/* Artists of one name tried per new artist, newest first: a common name ("Laura") is
+ * held by thousands of artists, and trying them all would be quadratic. */
+#define NAME_TRIES 64
+
 /* Walk the chain from ref head; for each record p on it (slot in `slots`), the edge k if
- * pred holds (NULL: always). */
+ * pred holds (NULL: always); for an artist's name, the NAME_TRIES newest only. */
 static int walk(cstate *s, uint32_t o, uint32_t head, unsigned slots, int k, int (*pred)(const crec *, const crec *),
 	size_t first_cand)
 {
+	unsigned tries = 0;
 	for (uint32_t ref = head; ref != NONE; ref = s->nxt[ref]) {
 		uint32_t p = ref / NK;
 		if (!(slots >> (ref % NK) & 1) || (pred && !pred(&s->r[o], &s->r[p])))
 			continue;
+		if (k == WN_EDGE_TEXT && s->artists && ++tries > NAME_TRIES)
+			break;
 		int rc = join(s, o, p, k, first_cand);
 		if (rc)
 			return rc;
@@ -658,6 +731,42 @@ static int a_links_b(const crec *a, const crec *b) { return a->link && a->link =
 static int b_links_a(const crec *a, const crec *b) { return a_links_b(b, a); }
 static int isrc_edge(const crec *a, const crec *b) { return wn_match_isrc_edge(&a->m, &b->m); }
 static int text_edge(const crec *a, const crec *b) { return wn_match_text_edge(&a->m, &b->m); }
+static int same_name(const crec *a, const crec *b) { return a->m.artist == b->m.artist; }
+static int same_b1(const crec *a, const crec *b) { return a->m.artist == b->m.artist && a->m.pfx == b->m.pfx; }
+static int same_b2(const crec *a, const crec *b)
+{
+	return a->m.core == b->m.core && a->m.dur_ms / WN_SCORE_BUCKET_MS == b->m.dur_ms / WN_SCORE_BUCKET_MS;
+}
+
+/* Records of one block scored per new record, newest first: a block is as hot as a
+ * prolific artist's titles that start alike, and scoring all of it would be quadratic.
+ * A walk cut short is counted (s->capped). */
+#define BLOCK_TRIES 32
+
+/* The scored candidates of o in the block on chain head (slot, in-block predicate). */
+static int score_walk(cstate *s, uint32_t o, uint32_t head, unsigned slot, int (*same)(const crec *, const crec *),
+	size_t first_cand)
+{
+	unsigned tries = 0;
+	for (uint32_t ref = head; ref != NONE; ref = s->nxt[ref]) {
+		uint32_t p = ref / NK;
+		if (ref % NK != slot || !blocked(&s->r[p]) || !same(&s->r[o], &s->r[p]))
+			continue;
+		if (++tries > BLOCK_TRIES) {
+			s->capped++;
+			break;
+		}
+		/* a pair the guard forbids (different ISRCs, durations > 2 s apart) is no candidate */
+		if (find(s->r, o) == find(s->r, p) || s->r[o].m.quals != s->r[p].m.quals ||
+		    wn_match_guard(&s->r[o].m, &s->r[p].m) || wn_match_score(&s->r[o].m, &s->r[p].m) < WN_SCORE_MIN)
+			continue;
+		int rc = s->merge ? join(s, o, p, WN_EDGE_SIMILAR, first_cand)
+			: note_candidate(s, o, p, WN_EDGE_SIMILAR, WN_GUARD_SIMILAR, first_cand);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
 
 /* Add record o (its crec filled in): its edges to earlier records, then its keys. */
 static int add_record(cstate *s, uint32_t o)
@@ -682,8 +791,12 @@ static int add_record(cstate *s, uint32_t o)
 		if (r->m.isrc[i])
 			rc = walk(s, o, table_head(s, key_isrc(r->m.isrc[i])), 1u << K_ISRC0 | 1u << K_ISRC1, WN_EDGE_ISRC,
 				isrc_edge, fc);
-	if (!rc && r->m.artist && r->m.core)
-		rc = walk(s, o, table_head(s, key_text(&r->m)), 1u << K_TEXT, WN_EDGE_TEXT, text_edge, fc);
+	if (!rc && r->m.artist && (r->m.core || s->artists))
+		rc = walk(s, o, table_head(s, key_text(&r->m)), 1u << K_TEXT, WN_EDGE_TEXT,
+			s->artists ? same_name : text_edge, fc);
+	if (!rc && !s->artists && blocked(r) &&
+	    !(rc = score_walk(s, o, table_head(s, key_b1(&r->m)), K_B1, same_b1, fc)))
+		rc = score_walk(s, o, table_head(s, key_b2(&r->m)), K_B2, same_b2, fc);
 	return rc ? rc : insert_keys(s, o);
 }
 
@@ -751,7 +864,10 @@ static void ent_pack(uint8_t *p, const crec *r, uint32_t root)
 	wn_put_be32(p + 82, root);
 	wn_put_be32(p + 86, r->to);
 	wn_put_be32(p + 90, r->via);
-	memset(p + 94, 0, ENT_BYTES - 94);
+	wn_put_be64(p + 94, r->m.tsig[0]);
+	wn_put_be64(p + 102, r->m.tsig[1]);
+	wn_put_be64(p + 110, r->m.asig);
+	wn_put_be64(p + 118, r->m.pfx);
 }
 
 static void ent_unpack(crec *r, const uint8_t *p)
@@ -773,6 +889,10 @@ static void ent_unpack(crec *r, const uint8_t *p)
 	r->root = wn_get_be32(p + 82);
 	r->to = wn_get_be32(p + 86);
 	r->via = wn_get_be32(p + 90);
+	r->m.tsig[0] = wn_get_be64(p + 94);
+	r->m.tsig[1] = wn_get_be64(p + 102);
+	r->m.asig = wn_get_be64(p + 110);
+	r->m.pfx = wn_get_be64(p + 118);
 }
 
 /* A buffered writer that hashes what it writes. */
@@ -807,12 +927,14 @@ static void header_pack(uint8_t *h, const cstate *s)
 	wn_put_be32(h + 12, WN_NORM_VERSION);
 	snprintf((char *)h + 16, 16, "%s", wn_norm_unicode_version());
 	h[32] = (uint8_t)s->kind;
+	h[33] = s->merge ? HDR_MERGE : 0;
 	wn_put_be32(h + 36, ENT_BYTES);
 	wn_put_be64(h + 40, s->n);
 	wn_put_be64(h + 48, s->ncand);
 	for (int k = 0; k < WN_NEDGES; k++)
 		wn_put_be64(h + 56 + 8 * k, s->edges[k]);
-	snprintf((char *)h + 96, HDR_BYTES - 96, "%s", s->policy);
+	wn_put_be64(h + 104, s->capped);
+	snprintf((char *)h + POLICY_AT, HDR_BYTES - POLICY_AT, "%.*s", HDR_BYTES - POLICY_AT - 1, s->policy);
 }
 
 /* Write the state to clusters/<kind>.bin.tmp, fsync, rename over clusters/<kind>.bin. */
@@ -907,7 +1029,12 @@ static int state_read(wn_catalog *c, int kind, cstate *s)
 	const char *bad = NULL;
 	if (rc == WN_E_CORRUPT || (!rc && memcmp(h, STATE_MAGIC, 8)))
 		bad = "is not a cluster state";
-	else if (!rc && (wn_get_be32(h + 8) != STATE_VERSION || wn_get_be32(h + 36) != ENT_BYTES || h[32] != kind))
+	else if (!rc && wn_get_be32(h + 8) != STATE_VERSION) {
+		close(fd);
+		return wn_seterr(c, WN_E_STALE, "%s/%s is of state version %u, this winnow writes %u: build the clusters "
+			"again with `winnow cluster -C %s --kind %s --rebuild`", c->dir, rel, wn_get_be32(h + 8),
+			STATE_VERSION, c->dir, kname);
+	} else if (!rc && (wn_get_be32(h + 36) != ENT_BYTES || h[32] != kind))
 		bad = "is of another version or kind";
 	if (!rc && !bad) {
 		n = wn_get_be64(h + 40);
@@ -980,7 +1107,9 @@ static int state_read(wn_catalog *c, int kind, cstate *s)
 	s->ncand = ncand;
 	for (int k = 0; k < WN_NEDGES; k++)
 		s->edges[k] = wn_get_be64(h + 56 + 8 * k);
-	snprintf(s->policy, sizeof s->policy, "%.*s", (int)(HDR_BYTES - 96 - 1), (const char *)h + 96);
+	s->capped = wn_get_be64(h + 104);
+	s->merge = h[33] & HDR_MERGE;
+	snprintf(s->policy, sizeof s->policy, "%.*s", (int)(HDR_BYTES - POLICY_AT - 1), (const char *)h + POLICY_AT);
 	/* every link must point at an earlier or equal record: a state that passed its
 	 * checksum was written so, but a reader relies on it */
 	for (uint64_t o = 0; o < n; o++)
@@ -1017,10 +1146,12 @@ static void state_policy(wn_catalog *c, const cstate *s, char *out, size_t cap)
 	int fd = wn_open_in(c->dirfd, rel, O_RDONLY, 0);
 	if (fd < 0)
 		return;
-	if (!wn_pread_all(fd, h, HDR_BYTES, 0) && !memcmp(h, STATE_MAGIC, 8) && memchr(h + 96, 0, HDR_BYTES - 96)) {
+	/* state version 1 kept the policy at 96 */
+	size_t at = !wn_pread_all(fd, h, HDR_BYTES, 0) && wn_get_be32(h + 8) == 1 ? 96 : POLICY_AT;
+	if (!memcmp(h, STATE_MAGIC, 8) && memchr(h + at, 0, HDR_BYTES - at)) {
 		const char *field;
-		if (policy_parse((const char *)h + 96, &field) >= 0)
-			snprintf(out, cap, "%s", (const char *)h + 96);
+		if (policy_parse((const char *)h + at, &field) >= 0)
+			snprintf(out, cap, "%s", (const char *)h + at);
 	}
 	close(fd);
 }
@@ -1244,6 +1375,78 @@ static int build(wn_catalog *c, MDB_txn *txn, cstate *s, uint64_t from, uint64_t
 	return rc;
 }
 
+/* ---- artists: the track clusters they are credited in ---- */
+
+typedef struct credit_scan {
+	extractor x;
+	const cstate *tracks;      /* the track clusters, roots resolved */
+	credit *v;
+	size_t n, cap;
+} credit_scan;
+
+static int credit_one(void *ud, const char *rel, const wn_frameinfo *fi, uint64_t ord, const char *line, size_t len)
+{
+	credit_scan *cs = ud;
+	int rc = extract(&cs->x, rel, fi, ord, line, len);
+	for (int i = 0; !rc && i < cs->x.f->nnames; i++) {
+		if (!cs->x.f->aid_len[i])
+			continue;
+		uint64_t h;
+		uint16_t check;
+		wn_id_hash(cs->x.f->aid[i], cs->x.f->aid_len[i], &h, &check);
+		if (WN_GROW(cs->v, cs->n, cs->cap, 1024))
+			return WN_E_NOMEM;
+		cs->v[cs->n++] = (credit){ key_id(h, check), cs->tracks->r[ord].root };
+	}
+	return rc;
+}
+
+static int credit_cmp(const void *a, const void *b)
+{
+	const credit *x = a, *y = b;
+	if (x->artist != y->artist)
+		return x->artist < y->artist ? -1 : 1;
+	return (x->root > y->root) - (x->root < y->root);
+}
+
+/* s->credits from every track record's artists[].id and the current track clusters
+ * (tracks records, which wn_cluster has just brought up to date). */
+static int load_credits(wn_catalog *c, MDB_txn *txn, cstate *s, int tkind, uint64_t tracks,
+	volatile const int *cancel)
+{
+	cstate ts;
+	int rc = state_read(c, tkind, &ts);
+	if (rc == ENOENT || (!rc && ts.n != tracks)) {
+		state_free(&ts);
+		return wn_seterr(c, WN_E_STALE, "the track clusters of %s are not current: run `winnow cluster -C %s`",
+			c->dir, c->dir);
+	}
+	if (rc)
+		return rc;
+	for (uint64_t i = 0; i < ts.n; i++)
+		ts.r[i].root = find(ts.r, (uint32_t)i);
+	credit_scan cs;
+	memset(&cs, 0, sizeof cs);
+	cs.tracks = &ts;
+	if (!(rc = extractor_init(&cs.x, c, tkind, NULL)))
+		rc = scan_records(c, txn, tkind, 0, tracks, NULL, cancel, credit_one, &cs);
+	extractor_free(&cs.x);
+	state_free(&ts);
+	if (rc) {
+		free(cs.v);
+		return rc;
+	}
+	if (cs.n)
+		qsort(cs.v, cs.n, sizeof *cs.v, credit_cmp);
+	size_t o = 0;
+	for (size_t i = 0; i < cs.n; i++)
+		if (!o || credit_cmp(&cs.v[o - 1], &cs.v[i]))
+			cs.v[o++] = cs.v[i];
+	s->credits = cs.v;
+	s->ncredits = o;
+	return 0;
+}
+
 /* The number of the catalog's kind `name` (NULL: "track"): >= 0, or an error in c->err. */
 static int kind_of(wn_catalog *c, MDB_txn *txn, const char *name)
 {
@@ -1269,15 +1472,31 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	if (o->survivor && policy_parse(o->survivor, &field) < 0)
 		return wn_seterr(c, WN_E_USAGE, "unknown survivor policy '%s' (first, canonical, complete, priority:FIELD)",
 			o->survivor);
+	if (o->survivor && strlen(o->survivor) > HDR_BYTES - POLICY_AT - 1)
+		return wn_seterr(c, WN_E_USAGE, "survivor policy '%.40s...' is longer than %d bytes", o->survivor,
+			HDR_BYTES - POLICY_AT - 1);
+	int artists = o->kind && !strcmp(o->kind, "artist");
+	if (artists) {
+		/* artists join through the track clusters: those first, as they are */
+		wn_cluster_opts to = *o;
+		wn_cluster_result tr;
+		to.kind = "track";
+		to.rebuild = 0;
+		to.survivor = NULL;
+		int rc = wn_cluster(c, &to, &tr);
+		if (rc)
+			return rc;
+	}
 	MDB_txn *txn;
-	wn_kstate ks;
+	wn_kstate ks, tks = { 0 };
 	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
 		return wn_lmdb_err(c, rc, "begin");
-	int kind = kind_of(c, txn, o->kind);
-	if (kind < 0 || (rc = wn_meta_get_kstate(c, txn, kind, &ks))) {
+	int kind = kind_of(c, txn, o->kind), tkind = artists ? kind_of(c, txn, "track") : 0;
+	if (kind < 0 || tkind < 0 || (rc = wn_meta_get_kstate(c, txn, kind, &ks)) ||
+	    (artists && (rc = wn_meta_get_kstate(c, txn, tkind, &tks)))) {
 		mdb_txn_abort(txn);
-		return kind < 0 ? kind : rc;
+		return kind < 0 ? kind : tkind < 0 ? tkind : rc;
 	}
 	cstate s = { 0 };
 	s.kind = kind;
@@ -1288,15 +1507,19 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 		if (rc == ENOENT) {
 			rebuild = 1;
 			rc = 0;
-		} else if (!rc && ((o->survivor && strcmp(o->survivor, s.policy)) || s.n > ks.next_ord)) {
+		} else if (!rc && ((o->survivor && strcmp(o->survivor, s.policy)) || s.n > ks.next_ord ||
+			(o->merge_candidates && (o->merge_candidates > 0) != s.merge) ||
+			(artists && s.edges[WN_EDGE_FIRST] != tks.next_ord))) {
 			/* another policy needs other values of every record; fewer records than the
-			 * clusters cover is another catalog: build them again */
+			 * clusters cover is another catalog; artists clustered with other track
+			 * clusters than the current ones: build them again */
 			state_free(&s);
 			rebuild = 1;
 		}
 	}
 	if (rc)
 		goto out;
+	int merge = o->merge_candidates ? o->merge_candidates > 0 : s.merge;
 	if (rebuild) {
 		char keep[sizeof s.policy] = "";
 		if (!o->survivor && !s.policy[0])
@@ -1319,11 +1542,16 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	uint64_t old = s.n;
 	res->added = ks.next_ord - old;
 	res->rebuilt = rebuild;
+	s.artists = artists;
+	s.merge = merge;
 	if (res->added || rebuild) {
-		if ((rc = state_reserve(&s, ks.next_ord, 1)) || (rc = rebuild_index(&s)) ||
+		if ((artists && (rc = load_credits(c, txn, &s, tkind, tks.next_ord, o->cancel))) ||
+		    (rc = state_reserve(&s, ks.next_ord, 1)) || (rc = rebuild_index(&s)) ||
 		    (rc = build(c, txn, &s, old, ks.next_ord, o->cancel)))
 			goto out;
 		s.n = ks.next_ord;
+		/* the artists' "first" counter: the track records whose clusters they used */
+		s.edges[WN_EDGE_FIRST] = artists ? tks.next_ord : 0;
 		if ((rc = state_write(c, &s)))
 			goto out;
 	}
@@ -1346,6 +1574,9 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	free(size);
 	res->records = s.n;
 	memcpy(res->edges, s.edges, sizeof res->edges);
+	res->edges[WN_EDGE_FIRST] = 0;
+	res->blocks_capped = s.capped;
+	res->merge_candidates = s.merge;
 	snprintf(res->survivor, sizeof res->survivor, "%s", s.policy);
 out:
 	mdb_txn_abort(txn);
@@ -1408,6 +1639,19 @@ static int view_open(wn_catalog *c, const char *kname, const char *policy, view 
 		return wn_seterr(c, WN_E_STALE, "the clusters of %s cover %llu of its %llu %ss: run `winnow cluster -C %s "
 			"--kind %s`%s", c->dir, (unsigned long long)v->s.n, (unsigned long long)ks.next_ord, kname,
 			c->dir, kname, v->s.n > ks.next_ord ? " --rebuild" : "");
+	v->s.artists = !strcmp(kname, "artist");
+	if (v->s.artists) {
+		wn_kstate tks;
+		int tkind = kind_of(c, v->txn, "track");
+		if (tkind < 0)
+			return tkind;
+		if ((rc = wn_meta_get_kstate(c, v->txn, tkind, &tks)))
+			return rc;
+		if (v->s.edges[WN_EDGE_FIRST] != tks.next_ord)
+			return wn_seterr(c, WN_E_STALE, "the artist clusters of %s were made with %llu of its %llu tracks: run "
+				"`winnow cluster -C %s --kind artist`", c->dir, (unsigned long long)v->s.edges[WN_EDGE_FIRST],
+				(unsigned long long)tks.next_ord, c->dir);
+	}
 	int by_ordinal = 0;
 	if (policy && strcmp(policy, v->s.policy)) {
 		if (strcmp(policy, "first"))
@@ -1563,6 +1807,12 @@ static int evidence(const reader *rd, const view *v, uint32_t o, wn_buf *b)
 		return wn_buf_printf(b, "{\"isrc\":\"%s\",\"duration_ms\":[%u,%u]}", isrc, a->m.dur_ms, t->m.dur_ms);
 	}
 	case WN_EDGE_TEXT:
+		if (v->s.artists) {   /* the name; the builder checked a shared track cluster */
+			rc = wn_buf_puts(b, "{\"name\":");
+			if (!rc)
+				rc = wn_buf_json_bytes(b, rtext(rd, ma->art), ma->art_len);
+			return rc ? rc : wn_buf_puts(b, ",\"shared_track_cluster\":true}");
+		}
 		rc = wn_buf_puts(b, "{\"artist\":");
 		if (!rc)
 			rc = wn_buf_json_bytes(b, rtext(rd, ma->art), ma->art_len);
@@ -1575,6 +1825,24 @@ static int evidence(const reader *rd, const view *v, uint32_t o, wn_buf *b)
 		if (!rc)
 			rc = wn_buf_put(b, rtext(rd, ma->quals), ma->quals_len);
 		return rc ? rc : wn_buf_printf(b, ",\"duration_ms\":[%u,%u]}", a->m.dur_ms, t->m.dur_ms);
+	case WN_EDGE_SIMILAR:
+		rc = wn_buf_puts(b, "{\"artists\":[");
+		if (!rc)
+			rc = wn_buf_json_bytes(b, rtext(rd, ma->art), ma->art_len);
+		if (!rc)
+			rc = wn_buf_puts(b, ",");
+		if (!rc)
+			rc = wn_buf_json_bytes(b, rtext(rd, mt->art), mt->art_len);
+		if (!rc)
+			rc = wn_buf_puts(b, "],\"titles\":[");
+		if (!rc)
+			rc = wn_buf_json_bytes(b, rtext(rd, ma->core), ma->core_len);
+		if (!rc)
+			rc = wn_buf_puts(b, ",");
+		if (!rc)
+			rc = wn_buf_json_bytes(b, rtext(rd, mt->core), mt->core_len);
+		return rc ? rc : wn_buf_printf(b, "],\"duration_ms\":[%u,%u],\"score\":%.3f}", a->m.dur_ms, t->m.dur_ms,
+			wn_match_score(&a->m, &t->m));
 	}
 	return wn_buf_puts(b, "null");
 }
@@ -1836,9 +2104,48 @@ typedef struct cand_ud {
 	void *ud;
 } cand_ud;
 
+/* A candidate's evidence: the keys of both records (the later first). */
+static int cand_evidence(const reader *rd, const view *v, const minfo *ma, const minfo *mb, const crec *a,
+	const crec *b, wn_buf *ev)
+{
+	int rc = wn_buf_puts(ev, v->s.artists ? "{\"names\":[" : "{\"artists\":[");
+	if (!rc)
+		rc = wn_buf_json_bytes(ev, rtext(rd, ma->art), ma->art_len);
+	if (!rc)
+		rc = wn_buf_puts(ev, ",");
+	if (!rc)
+		rc = wn_buf_json_bytes(ev, rtext(rd, mb->art), mb->art_len);
+	if (v->s.artists)
+		return rc ? rc : wn_buf_puts(ev, "]}");
+	if (!rc)
+		rc = wn_buf_puts(ev, "],\"titles\":[");
+	if (!rc)
+		rc = wn_buf_json_bytes(ev, rtext(rd, ma->core), ma->core_len);
+	if (!rc)
+		rc = wn_buf_puts(ev, ",");
+	if (!rc)
+		rc = wn_buf_json_bytes(ev, rtext(rd, mb->core), mb->core_len);
+	if (!rc)
+		rc = wn_buf_puts(ev, "],\"qualifiers\":[");
+	if (!rc)
+		rc = wn_buf_put(ev, rtext(rd, ma->quals), ma->quals_len);
+	if (!rc)
+		rc = wn_buf_puts(ev, ",");
+	if (!rc)
+		rc = wn_buf_put(ev, rtext(rd, mb->quals), mb->quals_len);
+	if (!rc)
+		rc = wn_buf_puts(ev, "],\"duration_ms\":[");
+	for (int i = 0; i < 2 && !rc; i++) {
+		uint32_t d = (i ? b : a)->m.dur_ms;
+		rc = d == WN_MATCH_NODUR ? wn_buf_puts(ev, i ? "null" : "null,") : wn_buf_printf(ev, i ? "%u" : "%u,", d);
+	}
+	return rc ? rc : wn_buf_puts(ev, "]}");
+}
+
 int wn_candidates(wn_catalog *c, const char *kind, int (*fn)(const wn_candidate *x, void *ud), void *ud)
 {
 	view v;
+	wn_buf ev = { 0 };
 	int rc = view_open(c, kind, NULL, &v);
 	uint64_t *want = rc ? NULL : calloc(v.s.n / 64 + 1, 8);
 	if (!rc && !want)
@@ -1858,13 +2165,20 @@ int wn_candidates(wn_catalog *c, const char *kind, int (*fn)(const wn_candidate 
 		if (ra == rb)
 			continue;
 		const minfo *ma = &rd.info[rd.slot[x->a]], *mb = &rd.info[rd.slot[x->b]];
+		const crec *a = &v.s.r[x->a], *b = &v.s.r[x->b];
+		ev.len = 0;
+		if ((rc = cand_evidence(&rd, &v, ma, mb, a, b, &ev)))
+			break;
 		wn_candidate w = { .kind = v.s.kname, .a = rtext(&rd, ma->id), .a_len = ma->id_len, .b = rtext(&rd, mb->id),
-			.b_len = mb->id_len, .via_edge = x->via, .reason = wn_guard_name(x->why) };
+			.b_len = mb->id_len, .via_edge = x->via, .reason = wn_guard_name(x->why),
+			.score = x->why == WN_GUARD_SIMILAR ? wn_match_score(&a->m, &b->m) : -1, .evidence = ev.p,
+			.evidence_len = ev.len };
 		cluster_hex(w.cluster_a, v.s.kname, ra);
 		cluster_hex(w.cluster_b, v.s.kname, rb);
 		rc = fn(&w, ud);
 	}
 	reader_free(&rd);
+	wn_buf_free(&ev);
 	free(want);
 	view_close(&v);
 	return rc;

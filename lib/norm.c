@@ -897,6 +897,55 @@ void wn_match_set_text(wn_match *m, const wn_artists *a, const wn_title *t)
 	m->artist = a && a->n ? wn_norm_hash(a->key[0].p, a->key[0].n) : 0;
 	m->core = t ? wn_norm_hash(t->core.p, t->core.n) : 0;
 	m->quals = t ? wn_norm_set_hash(t->qual, t->nqual) : 0;
+	m->asig = 0;
+	m->tsig[0] = m->tsig[1] = 0;
+	if (a && a->n)
+		wn_norm_sig(a->key[0].p, a->key[0].n, &m->asig, 64);
+	if (t)
+		wn_norm_sig(t->core.p, t->core.n, m->tsig, 128);
+	size_t n = 0;
+	if (t)   /* three characters: UTF-8 lead bytes */
+		for (int chars = 0; n < t->core.n; n++)
+			if (((unsigned char)t->core.p[n] & 0xC0) != 0x80 && ++chars > 3)
+				break;
+	m->pfx = t ? wn_norm_hash(t->core.p, n) : 0;
+}
+
+void wn_norm_sig(const char *p, size_t n, uint64_t *sig, int bits)
+{
+	int shift = bits == 128 ? 25 : 26;   /* the top 7 or 6 bits of a 32-bit product */
+	for (int i = 0; i < bits / 64; i++)
+		sig[i] = 0;
+	for (size_t i = 0; i < n && (i + 1 < n || n == 1); i++) {
+		uint32_t pair = n == 1 ? (unsigned char)p[0] : (uint32_t)(unsigned char)p[i] << 8 | (unsigned char)p[i + 1];
+		uint32_t bit = pair * 0x9E3779B1u >> shift;
+		sig[bit >> 6] |= 1ull << (bit & 63);
+	}
+}
+
+static double dice(const uint64_t *a, const uint64_t *b, int words)
+{
+	int na = 0, nb = 0, both = 0;
+	for (int i = 0; i < words; i++) {
+		na += __builtin_popcountll(a[i]);
+		nb += __builtin_popcountll(b[i]);
+		both += __builtin_popcountll(a[i] & b[i]);
+	}
+	return na + nb ? 2.0 * both / (na + nb) : 0;
+}
+
+double wn_match_score(const wn_match *a, const wn_match *b)
+{
+	double t = a->core && a->core == b->core ? 1 : dice(a->tsig, b->tsig, 2);
+	if (t < WN_SCORE_TITLE_MIN)
+		return 0;
+	double r = a->artist && a->artist == b->artist ? 1 : dice(&a->asig, &b->asig, 1);
+	double d = 0.5;
+	if (a->dur_ms != WN_MATCH_NODUR && b->dur_ms != WN_MATCH_NODUR) {
+		double ms = a->dur_ms > b->dur_ms ? a->dur_ms - b->dur_ms : b->dur_ms - a->dur_ms;
+		d = ms >= 10000 ? 0 : 1 - ms / 10000;
+	}
+	return 0.4 * t + 0.3 * r + 0.3 * d;
 }
 
 static int dur_within(const wn_match *a, const wn_match *b, uint32_t ms)
@@ -953,6 +1002,8 @@ const char *wn_guard_name(int why)
 	case WN_GUARD_OK: return "ok";
 	case WN_GUARD_QUALS: return "qualifiers differ";
 	case WN_GUARD_ISRC: return "isrc and duration differ";
+	case WN_GUARD_NAME: return "no shared track cluster";
+	case WN_GUARD_SIMILAR: return "similar";
 	default: return "?";
 	}
 }

@@ -122,6 +122,10 @@ typedef struct wn_match {
 	uint64_t artist;                /* wn_norm_hash of the primary artist key */
 	uint64_t core;                  /* wn_norm_hash of the title core */
 	uint64_t quals;                 /* wn_norm_set_hash of the qualifier set */
+	/* for the scored candidates (FORMAT.md 14.6): the bigram sets of the title core and of
+	 * the primary artist key (wn_norm_sig), the hash of the core's first three
+	 * characters (0: no core) */
+	uint64_t tsig[2], asig, pfx;
 } wn_match;
 
 /* Empty: no id, no ISRC, unknown duration, no keys. */
@@ -129,8 +133,27 @@ void wn_match_init(wn_match *m);
 /* Add the ISRC value s[0..n) if it is valid and not there yet: 1 if added, 0 if not
  * (invalid, a repeat, or WN_MATCH_ISRCS already held). */
 int wn_match_add_isrc(wn_match *m, const char *s, size_t n);
-/* Set artist, core and quals from an analysed title and artist list. */
+/* Set artist, core, quals, tsig, asig and pfx from an analysed title and artist list. */
 void wn_match_set_text(wn_match *m, const wn_artists *a, const wn_title *t);
+
+/* The bigram set of the key p[0..n) in bits bits (64 or 128: sig[0..bits/64)): bit (hash
+ * of bytes i, i+1) mod bits for each pair of adjacent bytes (the one byte of a one-byte
+ * key); all 0 for an empty key. */
+void wn_norm_sig(const char *p, size_t n, uint64_t *sig, int bits);
+
+/* ---- scored candidates (FORMAT.md 14.6) ----
+ * Pairs that no automatic edge joins but that look alike: in one block (the same primary
+ * artist and first three characters of the title core, or the same title core and
+ * duration in the same 5 s bucket), with equal qualifier sets, scored
+ * 0.4 x title + 0.3 x artist + 0.3 x duration, where title and artist are 1 for equal keys
+ * and else the Dice coefficient of their bigram sets (128 bits for titles, 64 for
+ * artists), and duration is 1 - |a - b| / 10 s (at least 0; 0.5 when one is unknown). A
+ * score of at least WN_SCORE_MIN whose title part is at least WN_SCORE_TITLE_MIN is
+ * reported; wn_match_score returns 0 below that title part. */
+#define WN_SCORE_MIN 0.85
+#define WN_SCORE_TITLE_MIN 0.85
+#define WN_SCORE_BUCKET_MS 5000
+double wn_match_score(const wn_match *a, const wn_match *b);
 
 /* Same id (hash and check bits): the records are versions of one id. */
 int wn_match_id_edge(const wn_match *a, const wn_match *b);
@@ -147,7 +170,13 @@ int wn_match_text_edge(const wn_match *a, const wn_match *b);
  * builder checks every pair an edge would bring together; an edge that would put a
  * forbidden pair in one cluster is not made (a candidate instead). */
 enum { WN_GUARD_OK = 0, WN_GUARD_QUALS = 1, WN_GUARD_ISRC = 2 };
+/* Not the guard's, but stored and shown the same way: two artists with the same name
+ * that no track cluster credits both of (cluster.c). */
+#define WN_GUARD_NAME 3
+/* A scored candidate (not a refusal: a pair that looks alike). */
+#define WN_GUARD_SIMILAR 4
 int wn_match_guard(const wn_match *a, const wn_match *b);
-const char *wn_guard_name(int why);   /* "ok", "qualifiers differ", "isrc and duration differ" */
+const char *wn_guard_name(int why);   /* "ok", "qualifiers differ", "isrc and duration differ",
+                                        "no shared track cluster", "similar" */
 
 #endif

@@ -73,14 +73,16 @@ static uint32_t duration_ms(const wn_jslot *v)
 	return (uint32_t)ms;
 }
 
-/* One element of a structured artist list: a string, or an object's "name" string. */
-static int list_name(wn_jread *j, char *out, size_t *len)
+/* One element of a structured artist list: a string, or an object's "name" string (and
+ * its "id" string into id, *idlen 0 when there is none or it is too long). */
+static int list_name(wn_jread *j, char *out, size_t *len, char *id, size_t *idlen)
 {
+	*idlen = 0;
 	if (wn_jread_peek(j) == '"')
 		return wn_jread_str(j, out, WN_MAX_NAME, len) ? -1 : 1;
 	if (wn_jread_peek(j) != '{')
 		return wn_jread_skip(j, 1) ? -1 : 0;
-	int found = 0;
+	int found = 0, found_id = 0;
 	wn_jread_eat(j, '{');
 	while (wn_jread_peek(j) == '"') {
 		char key[8];
@@ -91,6 +93,12 @@ static int list_name(wn_jread *j, char *out, size_t *len)
 			if (wn_jread_str(j, out, WN_MAX_NAME, len))
 				return -1;
 			found = 1;
+		} else if (!found_id && kl == 2 && !memcmp(key, "id", 2) && wn_jread_peek(j) == '"') {
+			if (wn_jread_str(j, id, WN_MAX_AID, idlen))
+				return -1;
+			if (*idlen > WN_MAX_AID - 1)
+				*idlen = 0;
+			found_id = 1;
 		} else if (wn_jread_skip(j, 2)) {
 			return -1;
 		}
@@ -114,11 +122,14 @@ void wn_record_fields(const wn_jresult *jr, wn_fields *f)
 		wn_jread_eat(&j, '[');
 		while (wn_jread_peek(&j) >= 0 && wn_jread_peek(&j) != ']' && f->nnames < WN_MAX_NAMES) {
 			char *dst = f->buf + (size_t)f->nnames * WN_MAX_NAME;
-			size_t len = 0;
-			int got = list_name(&j, dst, &len);
+			char *idst = f->aidbuf + (size_t)f->nnames * WN_MAX_AID;
+			size_t len = 0, idlen = 0;
+			int got = list_name(&j, dst, &len, idst, &idlen);
 			if (got < 0)
 				break;
 			if (got && len) {
+				f->aid[f->nnames] = idst;
+				f->aid_len[f->nnames] = idlen;
 				f->name[f->nnames] = dst;
 				f->name_len[f->nnames++] = len < WN_MAX_NAME ? len : WN_MAX_NAME - 1;
 			}

@@ -102,6 +102,7 @@ uint64_t wn_fp_key(const uint8_t fp[16]);             /* the fp map's key: the f
 /* ---- the fields matching reads (parser set up with WN_RECORD_MATCH) ---- */
 #define WN_MAX_NAMES 16         /* artists of a structured list that are read (the first ones) */
 #define WN_MAX_NAME 256         /* bytes of one name that are read */
+#define WN_MAX_AID 64           /* bytes of an artist object's id that are read */
 #define WN_NODUR UINT32_MAX     /* no usable duration */
 
 typedef struct wn_fields {
@@ -116,7 +117,12 @@ typedef struct wn_fields {
 	                               its integer part; WN_NODUR when absent, negative or >= 2^32-1 */
 	const char *link;           /* a string or number at WN_LINK_PATH, or NULL */
 	size_t link_len;
+	/* the "id" string of each object of a structured list (aid_len 0: none, or longer
+	 * than WN_MAX_AID - 1 bytes), beside name[i]: which artist records a track credits */
+	const char *aid[WN_MAX_NAMES];
+	size_t aid_len[WN_MAX_NAMES];
 	char buf[WN_MAX_NAMES * WN_MAX_NAME];   /* unescaped names */
+	char aidbuf[WN_MAX_NAMES * WN_MAX_AID];
 } wn_fields;
 /* Read the matching fields of a record parsed with WN_RECORD_MATCH; pointers go into jr
  * and f->buf. Cannot fail: a field of another shape counts as absent. */

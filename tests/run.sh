@@ -4,7 +4,7 @@
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
-export WINNOW="$PWD/$B/winnow" GEN="$PWD/bench/gen" TOP="$PWD"
+export WINNOW="$PWD/$B/winnow" GEN="$PWD/bench/gen" CTRUTH="$PWD/$B/bench/ctruth" TOP="$PWD"
 passed=0 failed=0 skipped=0
 tmpout=$(mktemp)
 run_one() {

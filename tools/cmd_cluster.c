@@ -8,14 +8,18 @@
 #include "cli.h"
 
 static const char usage[] =
-	"usage: winnow cluster -C CATALOG [--kind KIND] [--rebuild] [--survivor POLICY] [--json]\n"
+	"usage: winnow cluster -C CATALOG [--kind KIND] [--rebuild] [--survivor POLICY]\n"
+	"                      [--merge-candidates | --no-merge-candidates] [--json]\n"
 	"\n"
 	"Groups the records of a kind into clusters of the same recording under different ids:\n"
 	"records joined by the same id, a linked_from id, a shared valid ISRC (durations within\n"
 	"3 s) or equal primary artist, title core and qualifiers (durations within 2 s), never\n"
 	"two records that differ in qualifiers (live, remix, ...) or that carry different ISRCs\n"
-	"more than 2 s apart: such a pair is a candidate, reported and not merged. Only the\n"
-	"records added since the last run are looked at; a no-op when the clusters are current.\n"
+	"more than 2 s apart: such a pair is a candidate, reported and not merged. Tracks that\n"
+	"look alike (same artist and title start, or same title and 5 s duration bucket;\n"
+	"scored by title, artist and duration) are candidates too. Artists of one name join\n"
+	"only through a shared track cluster. Only the records added since the last run are\n"
+	"looked at; a no-op when the clusters are current.\n"
 	"The clusters are stored in CATALOG/clusters/, where winnow dups, get and export\n"
 	"read them.\n"
 	"\n"
@@ -30,18 +34,22 @@ static const char usage[] =
 	"                           number), complete (most non-empty fields) or priority:FIELD\n"
 	"                           (the greatest number at FIELD). Stored; another policy\n"
 	"                           rebuilds the clusters\n"
+	"      --merge-candidates   merge the scored candidates too (edge similar), where the\n"
+	"                           chain guard allows. Stored; another setting rebuilds\n"
+	"      --no-merge-candidates  only report them again (the default)\n"
 	"      --json               print the counts as one JSON object on stdout\n"
 	"  -h, --help               print this text\n"
 	"\n"
 	"exit status: 0 done, 1 a shard or the stored clusters are damaged or missing,\n"
 	"2 usage error, 3 could not run, 130 interrupted\n";
 
-enum { O_REBUILD = 256, O_SURVIVOR, O_JSON };
+enum { O_REBUILD = 256, O_SURVIVOR, O_JSON, O_MERGE, O_NOMERGE };
 
 int cmd_cluster(int argc, char **argv)
 {
 	static const struct option lo[] = { { "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' },
 		{ "rebuild", 0, 0, O_REBUILD }, { "survivor", 1, 0, O_SURVIVOR }, { "json", 0, 0, O_JSON },
+		{ "merge-candidates", 0, 0, O_MERGE }, { "no-merge-candidates", 0, 0, O_NOMERGE },
 		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
 	const char *dir = NULL;
 	int json = 0, c, e;
@@ -58,6 +66,8 @@ int cmd_cluster(int argc, char **argv)
 		case O_REBUILD: o.rebuild = 1; break;
 		case O_SURVIVOR: o.survivor = optarg; break;
 		case O_JSON: json = 1; break;
+		case O_MERGE: o.merge_candidates = 1; break;
+		case O_NOMERGE: o.merge_candidates = -1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
 		default: return usage_error("cluster", "bad option");
 		}
@@ -92,7 +102,8 @@ int cmd_cluster(int argc, char **argv)
 			(unsigned long long)r.clusters, (unsigned long long)r.merged);
 		for (int k = 1; k < WN_NEDGES; k++)
 			out_fmt(&out, "%s\"%s\":%llu", k > 1 ? "," : "", wn_edge_name(k), (unsigned long long)r.edges[k]);
-		out_fmt(&out, "},\"candidates\":%llu,\"survivor\":", (unsigned long long)r.candidates);
+		out_fmt(&out, "},\"candidates\":%llu,\"blocks_capped\":%llu,\"merge_candidates\":%s,\"survivor\":",
+			(unsigned long long)r.candidates, (unsigned long long)r.blocks_capped, r.merge_candidates ? "true" : "false");
 		out_json_str(&out, r.survivor, strlen(r.survivor));
 		out_fmt(&out, ",\"seconds\":%.3f,\"records_per_second\":%.0f}\n", r.seconds,
 			r.seconds > 0 ? r.added / r.seconds : 0);
@@ -118,9 +129,10 @@ static const char dups_usage[] =
 	"Prints the clusters of the same recording under several ids (winnow cluster makes\n"
 	"them), one JSON object a line in the order of their first records:\n"
 	"  {\"cluster\":ID,\"kind\":\"track\",\"survivor\":ID,\"size\":N,\"members\":[{\"id\":...,\n"
-	"   \"edge\":\"id|linked|isrc|text\",\"to\":ID,\"via\":ID,\"evidence\":{...}},...]}\n"
+	"   \"edge\":\"id|linked|isrc|text|similar\",\"to\":ID,\"via\":ID,\"evidence\":{...}},...]}\n"
 	"survivor first. With --edge candidate, the candidate pairs instead: records an edge\n"
-	"would have joined that the chain guard kept apart, with the reason. Exit status 1\n"
+	"would have joined that the chain guard kept apart, and tracks that look alike\n"
+	"(similar, with a score), with the reason and the keys as evidence. Exit status 1\n"
 	"when the clusters are not current (the message says what to run) or damaged.\n"
 	"\n"
 	"  -C, --catalog DIR        the catalog\n"
@@ -128,7 +140,8 @@ static const char dups_usage[] =
 	"                           kind the catalog holds\n"
 	"      --min-size N         clusters of at least N surviving records (default 2)\n"
 	"      --edge E             only clusters in which a member joined by edge E: id,\n"
-	"                           linked, isrc or text; or candidate: the candidate pairs\n"
+	"                           linked, isrc, text or similar; or candidate: the\n"
+	"                           candidate pairs\n"
 	"  -h, --help               print this text\n";
 
 static void out_member(outbuf *o, const wn_cluster_member *m)
@@ -176,7 +189,12 @@ static int cand_line(const wn_candidate *x, void *ud)
 	out_json_str(o, x->a, x->a_len);
 	out_fmt(o, ",\"cluster\":\"%s\"},{\"id\":", x->cluster_a);
 	out_json_str(o, x->b, x->b_len);
-	out_fmt(o, ",\"cluster\":\"%s\"}]}\n", x->cluster_b);
+	out_fmt(o, ",\"cluster\":\"%s\"}]", x->cluster_b);
+	if (x->score >= 0)
+		out_fmt(o, ",\"score\":%.3f", x->score);
+	out_str(o, ",\"evidence\":");
+	out_put(o, x->evidence, x->evidence_len);
+	out_str(o, "}\n");
 	return o->err ? o->err : 0;
 }
 
@@ -214,7 +232,8 @@ int cmd_dups(int argc, char **argv)
 				if (!strcmp(optarg, wn_edge_name(k)))
 					edge = k;
 			if (edge < 0)
-				return usage_error("dups", "--edge takes id, linked, isrc, text or candidate, not '%s'", optarg);
+				return usage_error("dups", "--edge takes id, linked, isrc, text, similar or candidate, not '%s'",
+					optarg);
 			break;
 		case 'h': fputs(dups_usage, stdout); return EXIT_OK;
 		default: return usage_error("dups", "bad option");

@@ -501,9 +501,12 @@ int cmd_ingest(int argc, char **argv)
 			out.len--;   /* the closing brace and newline: add the clusters' counts */
 			out.len--;
 			out_fmt(&out, ",\"cluster\":{\"records\":%llu,\"added\":%llu,\"clusters\":%llu,\"merged\":%llu,"
-				"\"candidates\":%llu,\"seconds\":%.3f}}\n", (unsigned long long)cr.records,
-				(unsigned long long)cr.added, (unsigned long long)cr.clusters, (unsigned long long)cr.merged,
-				(unsigned long long)cr.candidates, cr.seconds);
+				"\"edges\":{", (unsigned long long)cr.records, (unsigned long long)cr.added,
+				(unsigned long long)cr.clusters, (unsigned long long)cr.merged);
+			for (int k = 1; k < WN_NEDGES; k++)
+				out_fmt(&out, "%s\"%s\":%llu", k > 1 ? "," : "", wn_edge_name(k), (unsigned long long)cr.edges[k]);
+			out_fmt(&out, "},\"candidates\":%llu,\"blocks_capped\":%llu,\"seconds\":%.3f}}\n",
+				(unsigned long long)cr.candidates, (unsigned long long)cr.blocks_capped, cr.seconds);
 		}
 	} else if (!rc || r.read) {
 		/* after a failure: what the catalog holds, up to the last checkpoint */

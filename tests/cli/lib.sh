@@ -8,6 +8,7 @@ set -u
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 WINNOW=${WINNOW:-$TOP/build/winnow}
 GEN=${GEN:-$TOP/bench/gen}
+CTRUTH=${CTRUTH:-$TOP/build/bench/ctruth}
 SHARED=${SHARED:-$TOP/../shared/data/real}
 T=$(mktemp -d "${TMPDIR:-/tmp}/winnow-test.XXXXXX")
 _n=0 _failed=0

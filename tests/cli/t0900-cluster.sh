@@ -40,7 +40,7 @@ is "... and the message names the command to run" "$?" 0
 check "cluster --json" "$WINNOW" cluster -C "$T/a" --json
 cp "$T/.out" "$T/a.json"
 is "cluster --json: records, clusters, merged" "$(jget "$T/a.json" 'd["records"], d["clusters"], d["merged"]')" "(16, 11, 5)"
-is "... edges per kind" "$(jget "$T/a.json" 'd["edges"]')" "{'id': 0, 'linked': 1, 'isrc': 2, 'text': 2}"
+is "... edges per kind" "$(jget "$T/a.json" 'd["edges"]')" "{'id': 0, 'linked': 1, 'isrc': 2, 'text': 2, 'similar': 0}"
 is "... one candidate (the chain c1-c2-c3)" "$(jget "$T/a.json" 'd["candidates"]')" 1
 is "records == clusters + merged" "$(jget "$T/a.json" 'd["records"] - d["clusters"] - d["merged"]')" 0
 members "$T/a" >"$T/a.members"
