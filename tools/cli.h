@@ -93,5 +93,6 @@ int cmd_stats(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_dups(int argc, char **argv);
+int cmd_slurm(int argc, char **argv);
 
 #endif

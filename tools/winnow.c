@@ -27,6 +27,7 @@ static const struct cmd {
 	{ "reindex", cmd_reindex, "build the index again from the data files, or a catalog from a mirror" },
 	{ "cluster", cmd_cluster, "group the same recording under different ids into clusters" },
 	{ "dups", cmd_dups, "the clusters of more than one record, as JSON lines" },
+	{ "slurm", cmd_slurm, "plan, then submit map, reduce and merge to Slurm as array jobs" },
 };
 
 static void help(FILE *f)
