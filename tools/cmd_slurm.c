@@ -41,6 +41,7 @@ static const char usage[] =
 	"usage: winnow slurm -C WORK --parts N [--tasks M] [-o CATALOG] [--wait]\n"
 	"                    [Slurm options] [ingest options] FILE ...\n"
 	"       winnow slurm -C WORK --resume [--wait] [Slurm options]\n"
+	"       winnow slurm -C WORK --wait\n"
 	"\n"
 	"Runs winnow plan on the inputs, writes the batch scripts map.sbatch, reduce.sbatch\n"
 	"and merge.sbatch into WORK/slurm/ and submits them with sbatch: the map tasks as an\n"
@@ -55,6 +56,7 @@ static const char usage[] =
 	"  -o, --output CATALOG     where merge writes the catalog (default: WORK/catalog)\n"
 	"      --wait               wait for the merge job; exit 0 when it succeeded, else\n"
 	"                           list the tasks that failed and how to rerun only them\n"
+	"                           (alone: wait for the jobs already submitted for WORK)\n"
 	"      --resume             submit again only the tasks that are not done, then merge\n"
 	"                           (after a failure; the plan and scripts are kept)\n"
 	"  -h, --help               print this text\n"
@@ -68,8 +70,8 @@ static const char usage[] =
 	"Every other option and the FILEs go to winnow plan (the ingest options).\n"
 	"Batch output goes to WORK/slurm/log/.\n"
 	"\n"
-	"exit status: 0 submitted (with --wait: merged), 2 usage, 3 sbatch, scontrol or scancel\n"
-	"failed or is missing, or (with --wait) a task failed; else winnow plan's status\n";
+	"exit status: 0 submitted (with --wait: merged), 2 usage, 3 a Slurm command failed or\n"
+	"is missing, or (with --wait) a task failed; else winnow plan's status\n";
 
 /* ---- a growable string (the CLI has none of its own: the library's is internal) ---- */
 
@@ -527,8 +529,46 @@ static void outcome_free(outcome *o)
 		free(o->st[s]);
 }
 
-static int outcome_get(const job *j, const sub *u, outcome *o)
+/* Add to u the jobs Slurm still lists whose script is one of WORK's, whoever submitted
+ * them (the sbatch commands printed for a rerun, run by hand, are followed the same way). */
+static void discover(const job *j, sub *u)
 {
+	char *argv[] = { "squeue", "-h", "-t", "all", "-o", "%F %o", NULL };
+	str out = { 0 };
+	if (run(argv, &out, 1) != 0) {
+		free(out.p);
+		return;
+	}
+	char script[NSTAGES][PATH_MAX];
+	for (int s = 0; s < NSTAGES; s++) {
+		char fname[32];
+		snprintf(fname, sizeof fname, "%s.sbatch", stage_name[s]);
+		slurm_path(j, fname, script[s]);
+	}
+	for (char *line = out.p, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = 0;
+		char *e;
+		long id = strtol(line, &e, 10);
+		if (e == line || *e != ' ')
+			continue;
+		for (int s = 0; s < NSTAGES; s++) {
+			if (strcmp(e + 1, script[s]))
+				continue;
+			int k = 0;
+			while (k < u->n[s] && u->id[s][k] != id)
+				k++;
+			if (k == u->n[s] && k < MAX_JOBS)
+				u->id[s][u->n[s]++] = id;
+		}
+	}
+	free(out.p);
+}
+
+static int outcome_get(const job *j, sub *u, outcome *o)
+{
+	discover(j, u);
 	memset(o, 0, sizeof *o);
 	o->n[MAP] = j->tasks, o->n[REDUCE] = j->parts, o->n[MERGE] = 1;
 	for (int s = 0; s < NSTAGES; s++) {
@@ -840,14 +880,14 @@ int cmd_slurm(int argc, char **argv)
 		plan[np++] = (char *)a;
 	}
 	plan[np] = NULL;
-	int rc = EXIT_OK;
+	int rc = EXIT_OK, wait_only = wait && !resume_ && !parts && !tasks && !catalog && !nfiles;
 	if (!work)
 		rc = usage_error("slurm", "-C WORK is required");
 	else if (resume_ && (parts || tasks || catalog || nfiles))
 		rc = usage_error("slurm", "--resume takes the plan WORK holds: no --parts, --tasks, -o or FILE");
-	else if (!resume_ && !parts)
+	else if (!resume_ && !wait_only && !parts)
 		rc = usage_error("slurm", "--parts N is required");
-	else if (!resume_ && !nfiles)
+	else if (!resume_ && !wait_only && !nfiles)
 		rc = usage_error("slurm", "no input FILE");
 	else if (parts && parse_count(parts, &j.parts))
 		rc = usage_error("slurm", "--parts takes a count from 1 to 1000000, not '%s'", parts);
@@ -857,7 +897,7 @@ int cmd_slurm(int argc, char **argv)
 		return free(plan), rc;
 
 	/* Slurm's client commands first: nothing is planned for a cluster one cannot reach */
-	static const char *const need[] = { "sbatch", "scontrol", "scancel" };
+	static const char *const need[] = { "sbatch", "squeue", "scontrol", "scancel" };
 	char found[PATH_MAX];
 	for (size_t k = 0; k < sizeof need / sizeof *need; k++)
 		if (find_in_path(need[k], found, sizeof found))
@@ -870,7 +910,7 @@ int cmd_slurm(int argc, char **argv)
 	j.self[sl] = 0;
 	catch_signals();
 
-	if (!resume_) {
+	if (!resume_ && !wait_only) {
 		str out = { 0 };
 		int st = run(plan, &out, 0);
 		free(plan);
@@ -896,7 +936,9 @@ int cmd_slurm(int argc, char **argv)
 	if (strlen(abs) >= sizeof j.work)
 		return die(EXIT_IO, "%s: %s", abs, strerror(ENAMETOOLONG));
 	memcpy(j.work, abs, strlen(abs) + 1);
-	if (resume_) {
+	if (wait_only) {
+		rc = 0;
+	} else if (resume_) {
 		rc = resume(&j);
 	} else {
 		if (!catalog) {
