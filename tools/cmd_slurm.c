@@ -504,14 +504,22 @@ static int job_state(long id, unsigned char *st, long n)
 
 /* ---- the tasks' own done-markers ---- */
 
-/* Is task i of stage done by its own record in WORK? (The map and reduce commands
- * write it when their outputs are complete; merge's is the catalog it leaves.) */
+/* Is task i of stage done by its own record in WORK? Each stage's output appears by an
+ * atomic rename only when complete, with the file that the next stage checks
+ * (doc/FORMAT.md section 17): map task I's WORK/map/I/done.json, reduce task P's
+ * WORK/part/P/dist.json, merge's WORK/merge.json. Their presence is enough here: a
+ * task that finds its output damaged says so when it runs. */
 static int marker_done(const job *j, int stage, long i)
 {
-	(void)j;
-	(void)stage;
-	(void)i;
-	return 0;
+	char path[PATH_MAX];
+	int n;
+	if (stage == MAP)
+		n = snprintf(path, sizeof path, "%s/map/%ld/done.json", j->work, i);
+	else if (stage == REDUCE)
+		n = snprintf(path, sizeof path, "%s/part/%ld/dist.json", j->work, i);
+	else
+		n = snprintf(path, sizeof path, "%s/merge.json", j->work);
+	return n > 0 && n < (int)sizeof path && access(path, F_OK) == 0;
 }
 
 /* ---- the outcome ---- */

@@ -5,7 +5,8 @@
 # sbatch, scontrol and scancel that only record their arguments, the scripts written
 # and the three submissions (arrays, afterok dependencies, --kill-on-invalid-dep=yes,
 # Slurm options as #SBATCH lines), and a failed submission cancelling the jobs before it.
-# With root and Debian's slurm-wlm and munge: a single-node Slurm of its own
+# With root (or sudo without a password) and Debian's slurm-wlm and munge: a
+# single-node Slurm of its own
 # (tests/slurm/up.sh, stopped by PID at exit whatever happens) runs a 4-partition
 # pipeline on generated data with --wait; the catalog must equal a single-machine
 # ingest of the same files (sorted exports, counts) and pass verify --deep and
@@ -100,17 +101,21 @@ else
 fi
 
 # ---- a real single-node Slurm ----
-why=
-if [ "$(id -u)" -ne 0 ]; then why="needs root (to start munged and slurmd)"
+why= SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+	# the daemons need root; the jobs run as whoever submits them
+	if sudo -n true 2>/dev/null; then SUDO="sudo -n"; else why="needs root or sudo without a password (to start munged and slurmd)"; fi
+fi
+if [ -n "$why" ]; then :
 elif ! have slurmctld || ! have slurmd || ! have sbatch || ! have munged; then why="slurm-wlm and munge are not installed"
 elif ! "$WINNOW" plan --help >/dev/null 2>&1; then why="winnow plan is not built in"
 fi
 S=$T/slurm
 if [ -z "$why" ]; then
 	chmod 711 "$T" # munged, as the munge user, must reach its socket in $S
-	trap 'bash "$TOP/tests/slurm/down.sh" "$S"; _finish; exit $?' EXIT
+	trap '$SUDO bash "$TOP/tests/slurm/down.sh" "$S"; [ -z "$SUDO" ] || $SUDO rm -rf "$S"; _finish; exit $?' EXIT
 	trap 'exit 130' INT TERM
-	if ! bash "$TOP/tests/slurm/up.sh" "$S" 2>"$T/up.err"; then
+	if ! $SUDO bash "$TOP/tests/slurm/up.sh" "$S" 2>"$T/up.err"; then
 		why="the Slurm daemons did not start: $(head -n 1 "$T/up.err")"
 		diag "$(cat "$T/up.err")"
 	fi
