@@ -5,9 +5,9 @@
 # sbatch, scontrol and scancel that only record their arguments, the scripts written
 # and the three submissions (arrays, afterok dependencies, --kill-on-invalid-dep=yes,
 # Slurm options as #SBATCH lines), and a failed submission cancelling the jobs before it.
-# With root (or sudo without a password) and Debian's slurm-wlm and munge: a
-# single-node Slurm of its own
-# (tests/slurm/up.sh, stopped by PID at exit whatever happens) runs a 4-partition
+# With root (or sudo without a password) and Debian's slurm-wlm and munge, a
+# single-node Slurm of its own (tests/slurm/up.sh, stopped by PID at exit whatever
+# happens; or the one .ci/run started, named by WINNOW_TEST_SLURM) runs a 4-partition
 # pipeline on generated data with --wait; the catalog must equal a single-machine
 # ingest of the same files (sorted exports, counts) and pass verify --deep and
 # xxhsum -c MANIFEST. Then a second run has one map task cancelled and, when it is
@@ -101,17 +101,22 @@ else
 fi
 
 # ---- a real single-node Slurm ----
+sbin() { have "$1" || [ -x "/usr/sbin/$1" ]; }
 why= SUDO=
-if [ "$(id -u)" -ne 0 ]; then
+S=$T/slurm
+if [ -n "${WINNOW_TEST_SLURM:-}" ]; then
+	# one that .ci/run started (and stops)
+	S=$WINNOW_TEST_SLURM
+	[ -f "$S/env" ] || why="WINNOW_TEST_SLURM=$S is not a Slurm tests/slurm/up.sh started"
+elif [ "$(id -u)" -ne 0 ]; then
 	# the daemons need root; the jobs run as whoever submits them
 	if sudo -n true 2>/dev/null; then SUDO="sudo -n"; else why="needs root or sudo without a password (to start munged and slurmd)"; fi
 fi
 if [ -n "$why" ]; then :
-elif ! have slurmctld || ! have slurmd || ! have sbatch || ! have munged; then why="slurm-wlm and munge are not installed"
+elif ! sbin slurmctld || ! sbin slurmd || ! have sbatch || ! sbin munged; then why="slurm-wlm and munge are not installed"
 elif ! "$WINNOW" plan --help >/dev/null 2>&1; then why="winnow plan is not built in"
 fi
-S=$T/slurm
-if [ -z "$why" ]; then
+if [ -z "$why" ] && [ -z "${WINNOW_TEST_SLURM:-}" ]; then
 	chmod 711 "$T" # munged, as the munge user, must reach its socket in $S
 	trap '$SUDO bash "$TOP/tests/slurm/down.sh" "$S"; [ -z "$SUDO" ] || $SUDO rm -rf "$S"; _finish; exit $?' EXIT
 	trap 'exit 130' INT TERM
