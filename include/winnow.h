@@ -610,6 +610,91 @@ int wn_export_clusters(wn_catalog *c, const char *kind, const char *survivor, wn
 int wn_catalog_set_digest(wn_catalog *c, const char *algo);
 
 /* ------------------------------------------------------------------------------------
+ * Scale-out: plan, map, reduce, merge (doc/FORMAT.md section 17)
+ *
+ * One ingest split into tasks that a scheduler (a Slurm job array) runs anywhere, in any
+ * order within a stage, each any number of times. All of them work in one folder WORK on
+ * storage every task sees:
+ *
+ *   plan    WORK/plan.json: the partition count N, the partition function (the id's
+ *           hash), the inputs (name, path, size, head hash), their slices (whole files,
+ *           or line-aligned byte ranges of large plain JSONL files), the map task each
+ *           slice belongs to, and the ingest options (as arguments, given back verbatim)
+ *   map     task I reads its slices and writes one run file per partition
+ *           (WORK/map/I/P.run) with a done.json that holds each run's XXH128
+ *   reduce  task P ingests the runs of partition P, in map-task order, into the catalog
+ *           WORK/part/P (the normal ingest: the same decisions, ledger and rejects)
+ *   merge   one catalog from the partition catalogs: data files linked in, not
+ *           rewritten (ledgers rewritten with their ordinals moved), the index rebuilt
+ *
+ * Each task writes into a temporary folder and renames it into place when it is complete,
+ * so a task killed at any moment and run again gives the same result, and a task whose
+ * output is there already does nothing (res->done_before). Every stage checks the digests
+ * the one before it wrote and refuses what does not match (WN_E_CORRUPT, naming the file),
+ * and map and reduce refuse inputs that changed since the plan (WN_E_MISMATCH).
+ * res (may be NULL) receives the outcome and, on failure, the reason in res->err. */
+
+typedef struct wn_dist_plan_opts {
+	unsigned parts;                /* partitions, 1 to 4096 */
+	unsigned tasks;                /* map tasks wanted (0: parts); fewer when there are fewer slices */
+	uint64_t slice_bytes;          /* plain JSONL files larger than this are cut into byte ranges
+	                                  of about this size (0: total input bytes / tasks) */
+	const char *const *args;       /* the ingest options as command-line arguments: stored */
+	size_t nargs;
+	const wn_ingest_opts *ingest;  /* the same, parsed: format and max_line are used */
+} wn_dist_plan_opts;
+
+typedef struct wn_dist_result {
+	unsigned parts, tasks;         /* the plan's */
+	int done_before;               /* the task's output was complete already: nothing done */
+	uint64_t records;              /* map: records read; merge: records (survivors) */
+	uint64_t bytes;                /* map: input bytes read; merge: bytes of the data files */
+	uint64_t linked, rewritten;    /* merge: data files linked (or copied), ledger files rewritten */
+	wn_ingest_result ingest;       /* reduce: the ingest of the partition's runs */
+	double seconds;
+	char err[512];                 /* when the call fails: why ("" otherwise) */
+} wn_dist_result;
+
+/* Write WORK/plan.json (WORK is created if missing) for the inputs files[0..n) (paths of
+ * regular files; not "-"). A plan that is there already must be the same (then nothing is
+ * written and res->done_before is 1): a WORK holds one plan. res->tasks: the map tasks.
+ * Errors: WN_E_USAGE (bad options, no inputs, standard input), WN_E_MISMATCH (WORK holds
+ * another plan), WN_E_NOMEM, errno (an input cannot be read, I/O). */
+int wn_dist_plan(const char *work, const wn_dist_plan_opts *o, const char *const *files, size_t n,
+	wn_dist_result *res);
+
+/* The ingest options plan.json stores, as arguments: *args (n of them) is one malloc'd
+ * block, freed with free(*args). Errors: WN_E_NOTFOUND (no plan.json), WN_E_CORRUPT (a
+ * plan.json winnow did not write), WN_E_NOMEM, errno. */
+int wn_dist_plan_args(const char *work, char ***args, size_t *n, wn_dist_result *res);
+
+/* Map task `task` of the plan in WORK, with the ingest options o (parsed from
+ * wn_dist_plan_args; its callbacks on_note and cancel are used). Errors: WN_E_USAGE (no
+ * such task), WN_E_MISMATCH (an input changed since the plan), what wn_ingest would
+ * return for an input that cannot be read, WN_E_INTERRUPTED, WN_E_NOMEM, errno. */
+int wn_dist_map(const char *work, unsigned task, const wn_ingest_opts *o, wn_dist_result *res);
+
+/* Reduce task `part`: the catalog WORK/part/<part> from partition part's runs of every
+ * map task. Errors: WN_E_USAGE (no such partition), WN_E_NOTFOUND (a map task has not
+ * completed: res->err names it), WN_E_CORRUPT (a run file is damaged or not the one its
+ * map task wrote), WN_E_MISMATCH (an input changed since the plan), and wn_ingest's. */
+int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_dist_result *res);
+
+typedef struct wn_dist_merge_opts {
+	size_t memory;                 /* for building the index (wn_reindex_opts), default 1 GiB */
+	int threads;                   /* default: number of cores */
+	volatile const int *cancel;    /* as wn_reindex_opts */
+} wn_dist_merge_opts;
+void wn_dist_merge_opts_init(wn_dist_merge_opts *o);
+
+/* Merge the partition catalogs into the new catalog `out` (which must not exist, unless
+ * it is this plan's merged catalog already: then nothing is done). It is built beside
+ * it in `out`.tmp and renamed into place. Errors: WN_E_NOTFOUND (a reduce task has not
+ * completed), WN_E_CORRUPT (a partition catalog is not the one its task wrote or is
+ * damaged), WN_E_USAGE (out exists), wn_reindex's. */
+int wn_dist_merge(const char *work, const char *out, const wn_dist_merge_opts *o, wn_dist_result *res);
+
+/* ------------------------------------------------------------------------------------
  * Reindex: the index built again from the data files
  *
  * The data files are the catalog; the index (CATALOG/index/) is derived from them, so it

@@ -49,7 +49,7 @@ void wn_ingest_opts_init(wn_ingest_opts *o)
 /* ---- the record profile (profile.c) ---- */
 
 /* The format of the first input, as its name says ("xml" picks Discogs's profiles). */
-static const char *first_format(const wn_ingest_opts *o, const char *const *paths, size_t n)
+const char *wn_ingest_first_format(const wn_ingest_opts *o, const char *const *paths, size_t n)
 {
 	if (o->format && strcmp(o->format, "auto"))
 		return o->format;
@@ -70,21 +70,33 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 	if (g->fixed) {
 		rc = wn_profile_check(c->prof[g->kind], o, kind, &g->prof, why, sizeof why);
 	} else {
-		wn_profile_default(&g->prof, kind, first_format(o, paths, n));
+		wn_profile_default(&g->prof, kind, wn_ingest_first_format(o, paths, n));
 		rc = wn_profile_apply(&g->prof, o, why, sizeof why);
 	}
 	if (rc)
 		return wn_seterr(c, rc, "%s", why);
-	const wn_profile *p = &g->prof;
-	g->eo = *o;
-	g->eo.csv_types = *p->types ? p->types : NULL;
-	g->eo.encoding = *p->encoding ? p->encoding : NULL;
-	g->eo.csv_delimiter = *p->delimiter ? p->delimiter : NULL;
-	g->eo.csv_empty_null = p->empty_null;
-	g->eo.csv_unwrap = p->csv_unwrap;
-	g->eo.sqlite_join = p->sqlite_join && !o->sqlite_table;
+	if ((rc = wn_ingest_shape(&g->prof, o, kind, &g->eo, &g->xf, why, sizeof why)))
+		return wn_seterr(c, rc, "%s", why);
+	g->o = &g->eo;
+	return 0;
+}
+
+/* The options the sources see (eo): o's, with profile p's shaping options; and p's
+ * transforms (*xf, NULL when it has none). 0, or a code with why. */
+int wn_ingest_shape(const wn_profile *p, const wn_ingest_opts *o, const char *kind, wn_ingest_opts *eo,
+	struct wn_xform **xf, char *why, size_t wl)
+{
+	int rc;
+	*xf = NULL;
+	*eo = *o;
+	eo->csv_types = *p->types ? p->types : NULL;
+	eo->encoding = *p->encoding ? p->encoding : NULL;
+	eo->csv_delimiter = *p->delimiter ? p->delimiter : NULL;
+	eo->csv_empty_null = p->empty_null;
+	eo->csv_unwrap = p->csv_unwrap;
+	eo->sqlite_join = p->sqlite_join && !o->sqlite_table;
 	/* a CSV's columns are the names before the renames */
-	const char **cols[] = { &g->eo.id_field, &g->eo.isrc_field, &g->eo.title_field, &g->eo.artist_field };
+	const char **cols[] = { &eo->id_field, &eo->isrc_field, &eo->title_field, &eo->artist_field };
 	/* (a content or composite id is no one column: the record's check names what is missing) */
 	const char *want[] = { p->id_content || p->n_id > 1 ? "" : p->id[0], o->isrc_field ? p->isrc[0] : NULL,
 		o->title_field ? p->title : NULL, o->artist_field ? p->artists : NULL };
@@ -94,20 +106,26 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 			if (!strcmp(p->rename_to[r], want[i]) && !strchr(p->rename_from[r], '.'))
 				*cols[i] = p->rename_from[r];
 	}
-	g->o = &g->eo;
 	int wants_contrib = 0;
 	for (int i = 0; i < p->n_id; i++)
 		wants_contrib |= !strcmp(p->id[i], "contributor");
-	if (wants_contrib && !o->contributor)
-		return wn_seterr(c, WN_E_USAGE, "the %s records are identified by their contributor: --contributor NAME",
-			kind);
-	if (o->contributor && (!*o->contributor || !p->n_pseudo))
-		return wn_seterr(c, WN_E_USAGE, "%s", !*o->contributor ? "--contributor needs a name" :
+	if (wants_contrib && !o->contributor) {
+		snprintf(why, wl, "the %s records are identified by their contributor: --contributor NAME", kind);
+		return WN_E_USAGE;
+	}
+	if (o->contributor && (!*o->contributor || !p->n_pseudo)) {
+		snprintf(why, wl, "%s", !*o->contributor ? "--contributor needs a name" :
 			"--contributor needs a profile that pseudonymises (its name is stored only as a keyed pseudonym)");
-	if (wn_profile_transforms(p) && !(g->xf = wn_xform_new(p, o->key, o->key_len)))
-		return wn_seterr(c, WN_E_NOMEM, "cannot set up the transforms (out of memory, or the key)");
-	if (o->contributor && (rc = wn_xform_set_contributor(g->xf, o->contributor)))
-		return wn_seterr(c, rc, "cannot set the contributor");
+		return WN_E_USAGE;
+	}
+	if (wn_profile_transforms(p) && !(*xf = wn_xform_new(p, o->key, o->key_len))) {
+		snprintf(why, wl, "cannot set up the transforms (out of memory, or the key)");
+		return WN_E_NOMEM;
+	}
+	if (o->contributor && (rc = wn_xform_set_contributor(*xf, o->contributor))) {
+		snprintf(why, wl, "cannot set the contributor");
+		return rc;
+	}
 	return 0;
 }
 
@@ -386,7 +404,8 @@ static const char *shown(const char *name)
 
 static int open_input(ing *g, const run_in *in, wn_source **out, int again)
 {
-	int rc = wn_source_reopen(out, in->name, g->o, again);
+	*out = NULL;
+	int rc = g->open ? g->open(g->open_ud, (size_t)(in - g->in), out) : wn_source_reopen(out, in->name, g->o, again);
 	if (rc) {
 		wn_seterr(g->c, rc, "%s: %s", shown(in->name), *out ? (*out)->err : wn_strerror(rc));
 		wn_source_close(*out);
@@ -545,7 +564,7 @@ static int read_source(ing *g, run_in *in, wn_source *src, int resume)
 }
 
 /* Is the member of an archive one that --member chose (or are they all chosen)? */
-static int member_chosen(const wn_ingest_opts *o, const char *member)
+int wn_ingest_member_chosen(const wn_ingest_opts *o, const char *member)
 {
 	if (!o->n_members)
 		return 1;
@@ -573,7 +592,7 @@ static int read_archive(ing *g, run_in *in, wn_source *src)
 		}
 		if (!more)
 			break;
-		if (!regular || !member_chosen(g->o, m))
+		if (!regular || !wn_ingest_member_chosen(g->o, m))
 			continue;
 		full.len = 0;
 		if (wn_buf_printf(&full, "%s!%s", shown(in->name), m)) {
@@ -654,6 +673,12 @@ static int ingest_input(ing *g, size_t idx)
 
 int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, size_t n, wn_ingest_result *res)
 {
+	return wn_ingest_from(c, o, paths, n, NULL, NULL, res);
+}
+
+int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, size_t n,
+	int (*open)(void *ud, size_t i, wn_source **out), void *open_ud, wn_ingest_result *res)
+{
 	static const char *const stdin_only[] = { "-" };
 	c->err[0] = 0;
 	if (res)
@@ -682,6 +707,8 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 	ing g;
 	memset(&g, 0, sizeof g);
 	g.c = c;
+	g.open = open;
+	g.open_ud = open_ud;
 	g.o = g.o_user = o;
 	g.kind = knum;
 	g.kname = kname;

@@ -144,6 +144,10 @@ typedef struct ing {
 	double t_read, t_parse, t_dedup, t_store, t_commit, t_merge;
 	int newest_numeric;
 	wn_ingest_result *res;
+	/* NULL: inputs are opened by name (wn_source_reopen); else input i is open(open_ud, i,
+	 * &src), and paths[] are only their names (wn_ingest_from) */
+	int (*open)(void *ud, size_t i, wn_source **out);
+	void *open_ud;
 } ing;
 
 /* What parsing needs; the parsing thread's own (see "parsing ahead"). */
@@ -188,6 +192,24 @@ typedef struct parser {
 	double t_fill;              /* the parser's time filling slots (reading and parsing) */
 	pslot slots[SLOTS];
 } parser;
+
+/* ---- what the scale-out's map tasks (dist.c) share with ingest (ingest.c) ---- */
+/* The run of wn_ingest, with input i opened by open(open_ud, i, &src) (0 or a code, the
+ * source's err saying why) instead of by name; paths[i] is then input i's name, as the
+ * records' ledger and reject entries name it, and it chooses the default profile. */
+int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, size_t n,
+	int (*open)(void *ud, size_t i, wn_source **out), void *open_ud, wn_ingest_result *res);
+/* The format of the first input as its name says (it chooses the built-in profile). */
+const char *wn_ingest_first_format(const wn_ingest_opts *o, const char *const *paths, size_t n);
+/* The options the sources see (eo: o's with profile p's shaping options) and p's
+ * transforms (*xf, NULL if none; the caller frees it). 0 or a code, why saying it. */
+int wn_ingest_shape(const wn_profile *p, const wn_ingest_opts *o, const char *kind, wn_ingest_opts *eo,
+	struct wn_xform **xf, char *why, size_t wl);
+/* Did --member choose this member of an archive (or are they all chosen)? */
+int wn_ingest_member_chosen(const wn_ingest_opts *o, const char *member);
+/* Parse, transform and key one record as the parsing thread does; the verdict is in
+ * r->code. 0, or WN_E_NOMEM. x->arena receives the copies r points at. */
+int wn_ingest_prepare(pctx *x, prep *r, const wn_srec *s);
 
 /* ---- the parsing thread (ingest_parse.c) ---- */
 /* The next filled slot (waiting for it; starts the thread on first use), or NULL when

@@ -30,7 +30,7 @@ static const char *arena_str(pctx *x, const char *p, size_t n)
 }
 
 /* Parse one record; never fails but for memory (the verdict is in r->code). */
-static int prepare(pctx *x, prep *r, const wn_srec *s)
+int wn_ingest_prepare(pctx *x, prep *r, const wn_srec *s)
 {
 	const char *line = s->rec;
 	size_t len = s->len;
@@ -145,7 +145,7 @@ static int fill_slot(parser *ps, pslot *sl)
 		r->end = s.end;
 		r->toolong_len = s.toolong_len;
 		ps->x.sample = ps->nrec++ % 16 == 0;
-		if (prepare(&ps->x, r, &s))
+		if (wn_ingest_prepare(&ps->x, r, &s))
 			goto nomem;
 		sl->n++;
 	}

@@ -70,6 +70,31 @@ int out_finish(outbuf *o);
  * it is o's to report: *rc becomes 0. */
 int out_end(outbuf *o, int *rc);
 
+/* ---- the ingest options (cmd_ingest.c), one parser for ingest and plan ----
+ * ingest_options: the long options that shape how records are read and stored (the
+ * short ones are k:l:j:), ending in a zero entry; ingest_option() takes one of them as
+ * getopt_long returned it. The lists point into argv and into *a. */
+#include <getopt.h>
+enum { L_DROP, L_KEEP, L_PSEUDO, L_RENAME, INGEST_NLISTS };
+typedef struct ingest_args {
+	wn_ingest_opts o;
+	const char *ignore[16];
+	size_t nign;
+	const char *members[64];
+	size_t nmem;
+	const char *lists[INGEST_NLISTS][16];   /* --drop, --keep, --pseudonymise, --rename */
+	size_t nlist[INGEST_NLISTS];
+	const char *key_file;
+	uint8_t key[4096];
+} ingest_args;
+extern const struct option ingest_options[];
+extern const int ingest_noptions;      /* entries before the zero one */
+void ingest_args_init(ingest_args *a);
+/* 0 done, -1 not an ingest option, or the exit code of the usage error it printed */
+int ingest_option(ingest_args *a, const char *cmd, int c, char *arg);
+/* The checks across options, the lists into a->o, the key file read: 0 or an exit code. */
+int ingest_args_finish(ingest_args *a, const char *cmd);
+
 /* install SIGINT/SIGTERM handlers that set wn_interrupted */
 void catch_signals(void);
 
@@ -93,6 +118,10 @@ int cmd_stats(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
 int cmd_dups(int argc, char **argv);
+int cmd_plan(int argc, char **argv);
+int cmd_map(int argc, char **argv);
+int cmd_reduce(int argc, char **argv);
+int cmd_merge(int argc, char **argv);
 int cmd_slurm(int argc, char **argv);
 
 #endif

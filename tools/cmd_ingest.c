@@ -153,114 +153,243 @@ static void on_note(const char *msg, void *ud)
 	fprintf(stderr, "winnow: warning: %s\n", msg);
 }
 
+/* ---- the ingest options: one parser, for ingest and for plan (cmd_dist.c) ---- */
+
+enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
+	O_CKPT, O_PROGRESS, O_NOPROGRESS, O_DIGEST, O_FORMAT, O_MAP, O_ENCODING, O_RPATH, O_TYPES, O_EMPTYNULL, O_DELIM,
+	O_UNWRAP, O_TABLE, O_JOIN, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE, O_CLUSTER,
+	O_CONTRIB };
+
+/* the options that shape how records are read and stored (the kind, the profile, the
+ * formats, the transforms, sizes and threads): what a plan stores */
+const struct option ingest_options[] = {
+	{ "kind", 1, 0, 'k' },
+	{ "on-conflict", 1, 0, O_CONFLICT }, { "ignore-field", 1, 0, O_IGNORE }, { "id-field", 1, 0, O_IDF },
+	{ "isrc-field", 1, 0, O_ISRCF }, { "strict", 0, 0, O_STRICT }, { "level", 1, 0, 'l' },
+	{ "frame-size", 1, 0, O_FRAME }, { "shard-size", 1, 0, O_SHARD }, { "max-line", 1, 0, O_MAXLINE },
+	{ "memory", 1, 0, O_MEM }, { "checkpoint", 1, 0, O_CKPT }, { "threads", 1, 0, 'j' },
+	{ "format", 1, 0, O_FORMAT }, { "map", 1, 0, O_MAP }, { "encoding", 1, 0, O_ENCODING },
+	{ "records-path", 1, 0, O_RPATH }, { "types", 1, 0, O_TYPES }, { "empty-null", 0, 0, O_EMPTYNULL },
+	{ "delimiter", 1, 0, O_DELIM }, { "csv-unwrap", 0, 0, O_UNWRAP }, { "sqlite-table", 1, 0, O_TABLE },
+	{ "sqlite-join", 0, 0, O_JOIN },
+	{ "columns", 1, 0, O_COLUMNS }, { "member", 1, 0, O_MEMBER },
+	{ "id", 1, 0, O_IDF }, { "isrc", 1, 0, O_ISRCF }, { "profile", 1, 0, O_PROFILE },
+	{ "rename", 1, 0, O_RENAME }, { "drop", 1, 0, O_DROP }, { "keep", 1, 0, O_KEEP },
+	{ "pseudonymise", 1, 0, O_PSEUDO }, { "pseudonymize", 1, 0, O_PSEUDO }, { "key-file", 1, 0, O_KEYFILE },
+	{ "contributor", 1, 0, O_CONTRIB },
+	{ 0, 0, 0, 0 } };
+
+const int ingest_noptions = (int)(sizeof ingest_options / sizeof *ingest_options) - 1;
+
+static const char *const lname[INGEST_NLISTS] = { "--drop", "--keep", "--pseudonymise", "--rename" };
+
+void ingest_args_init(ingest_args *a)
+{
+	memset(a, 0, sizeof *a);
+	wn_ingest_opts_init(&a->o);
+}
+
+int ingest_option(ingest_args *a, const char *cmd, int c, char *arg)
+{
+	uint64_t v;
+	int e;
+	switch (c) {
+	case 'k':
+		if ((e = parse_kind(cmd, arg, &a->o.kind)))
+			return e;
+		break;
+	case O_CONFLICT:
+		if (!strcmp(arg, "first"))
+			a->o.on_conflict = WN_CONFLICT_FIRST;
+		else if (!strcmp(arg, "last"))
+			a->o.on_conflict = WN_CONFLICT_LAST;
+		else if (!strncmp(arg, "newest:", 7) && arg[7]) {
+			a->o.on_conflict = WN_CONFLICT_NEWEST;
+			a->o.newest_field = arg + 7;
+		} else
+			return usage_error(cmd, "--on-conflict takes first, last or newest:FIELD, not '%s'", arg);
+		break;
+	case O_IGNORE:
+		if (a->nign == 16)
+			return usage_error(cmd, "at most 16 --ignore-field");
+		if (!*arg)
+			return usage_error(cmd, "--ignore-field needs a field path");
+		a->ignore[a->nign++] = arg;
+		break;
+	case O_IDF: a->o.id_field = arg; break;
+	case O_ISRCF: a->o.isrc_field = arg; break;
+	case O_STRICT: a->o.strict = 1; break;
+	case 'l':
+		a->o.level = atoi(arg);
+		if (a->o.level < 1 || a->o.level > 22)
+			return usage_error(cmd, "--level takes 1 to 22");
+		break;
+	case O_FRAME:
+		if (parse_size(arg, &v) || v < 4096 || v > (1u << 30))
+			return usage_error(cmd, "bad --frame-size '%s' (4K to 1G)", arg);
+		a->o.frame_bytes = v;
+		break;
+	case O_SHARD:
+		if (parse_size(arg, &v) || v < 4096)
+			return usage_error(cmd, "bad --shard-size '%s'", arg);
+		a->o.shard_bytes = v;
+		break;
+	case O_MAXLINE:
+		if (parse_size(arg, &v) || v < 16 || v > (1ull << 31))
+			return usage_error(cmd, "bad --max-line '%s'", arg);
+		a->o.max_line = v;
+		break;
+	case O_MEM:
+		if (parse_size(arg, &v) || v < (16u << 20))
+			return usage_error(cmd, "bad --memory '%s' (at least 16M)", arg);
+		a->o.memory = v;
+		break;
+	case O_CKPT:
+		if (parse_size(arg, &v) || v < 1)
+			return usage_error(cmd, "bad --checkpoint '%s'", arg);
+		a->o.checkpoint_records = v;
+		break;
+	case 'j':
+		a->o.threads = atoi(arg);
+		if (a->o.threads < 1 || a->o.threads > 256)
+			return usage_error(cmd, "--threads takes 1 to 256");
+		break;
+	case O_MEMBER:
+		if (a->nmem >= sizeof a->members / sizeof *a->members)
+			return usage_error(cmd, "at most %zu --member", sizeof a->members / sizeof *a->members);
+		if (!*arg)
+			return usage_error(cmd, "--member needs a pattern");
+		a->members[a->nmem++] = arg;
+		break;
+	case O_FORMAT:
+		if (strcmp(arg, "jsonl") && strcmp(arg, "json") && strcmp(arg, "csv") && strcmp(arg, "tsv") &&
+		    strcmp(arg, "xml") && strcmp(arg, "sqlite") && strcmp(arg, "auto"))
+			return usage_error(cmd, "--format takes jsonl, json, csv, tsv, xml or sqlite, not '%s'", arg);
+		a->o.format = arg;
+		break;
+	case O_MAP:
+		/* K=NAME,K=NAME: split in place (argv is ours to change) */
+		for (char *item = arg, *next; item && *item; item = next) {
+			next = strchr(item, ',');
+			if (next)
+				*next++ = 0;
+			char *eq = strchr(item, '=');
+			if (!eq || !eq[1])
+				return usage_error(cmd, "--map takes KEY=NAME items (id, isrc, title, artist, duration), not '%s'", item);
+			*eq = 0;
+			if (!strcmp(item, "id"))
+				a->o.id_field = eq + 1;
+			else if (!strcmp(item, "isrc"))
+				a->o.isrc_field = eq + 1;
+			else if (!strcmp(item, "title"))
+				a->o.title_field = eq + 1;
+			else if (!strcmp(item, "artist"))
+				a->o.artist_field = eq + 1;
+			else if (!strcmp(item, "duration"))
+				a->o.duration_field = eq + 1;
+			else
+				return usage_error(cmd, "--map: unknown key '%s' (id, isrc, title, artist or duration)", item);
+		}
+		break;
+	case O_PROFILE: a->o.profile = arg; break;
+	case O_DROP: case O_KEEP: case O_PSEUDO: case O_RENAME: {
+		int l = c == O_DROP ? L_DROP : c == O_KEEP ? L_KEEP : c == O_PSEUDO ? L_PSEUDO : L_RENAME;
+		for (char *item = arg, *next; item; item = next) {
+			next = l == L_RENAME ? NULL : strchr(item, ',');
+			if (next)
+				*next++ = 0;
+			if (!*item)
+				return usage_error(cmd, "%s needs a field path", lname[l]);
+			if (a->nlist[l] == 16)
+				return usage_error(cmd, "at most 16 %s paths", lname[l]);
+			a->lists[l][a->nlist[l]++] = item;
+		}
+		break;
+	}
+	case O_KEYFILE: a->key_file = arg; break;
+	case O_CONTRIB: a->o.contributor = arg; break;
+	case O_ENCODING: a->o.encoding = arg; break;
+	case O_RPATH: a->o.records_path = arg; break;
+	case O_TYPES: a->o.csv_types = arg; break;
+	case O_EMPTYNULL: a->o.csv_empty_null = 1; break;
+	case O_DELIM:
+		/* refused here, before the catalog is made, as wn_ingest() would refuse it */
+		a->o.csv_delimiter = !strcmp(arg, "\\t") || !strcmp(arg, "tab") ? "\t" : arg;
+		if (!*arg || strlen(arg) > WN_DELIM_MAX || strpbrk(arg, "\"\r\n"))
+			return usage_error(cmd, "--delimiter takes 1 to %d bytes, none a quote or a line end, not '%s'",
+				WN_DELIM_MAX, arg);
+		break;
+	case O_COLUMNS: a->o.csv_columns = arg; break;
+	case O_UNWRAP: a->o.csv_unwrap = 1; break;
+	case O_TABLE: a->o.sqlite_table = arg; break;
+	case O_JOIN: a->o.sqlite_join = 1; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+int ingest_args_finish(ingest_args *a, const char *cmd)
+{
+	wn_ingest_opts *o = &a->o;
+	if (o->shard_bytes < o->frame_bytes)
+		return usage_error(cmd, "--shard-size must be at least --frame-size");
+	if (o->sqlite_join && o->sqlite_table)
+		return usage_error(cmd, "--sqlite-join joins the dump's tracks or artists: not with --sqlite-table");
+	o->ignore = a->ignore;
+	o->n_ignore = a->nign;
+	o->drop = a->lists[L_DROP];
+	o->n_drop = a->nlist[L_DROP];
+	o->keep = a->lists[L_KEEP];
+	o->n_keep = a->nlist[L_KEEP];
+	o->pseudonymise = a->lists[L_PSEUDO];
+	o->n_pseudonymise = a->nlist[L_PSEUDO];
+	o->rename = a->lists[L_RENAME];
+	o->n_rename = a->nlist[L_RENAME];
+	if (a->key_file) {
+		/* the key is the file's bytes, as they are; it is never stored or shown */
+		FILE *kf = fopen(a->key_file, "rb");
+		if (!kf)
+			return usage_error(cmd, "--key-file %s: %s", a->key_file, strerror(errno));
+		size_t kn = fread(a->key, 1, sizeof a->key, kf);
+		int more = fgetc(kf) != EOF, bad = ferror(kf);
+		fclose(kf);
+		if (bad || more || kn < 16)
+			return usage_error(cmd, "--key-file %s: %s", a->key_file,
+				bad ? "cannot be read" : more ? "longer than 4096 bytes" : "a key has at least 16 bytes "
+				"(e.g. head -c 32 /dev/urandom > KEY)");
+		o->key = a->key;
+		o->key_len = kn;
+	}
+	o->members = a->nmem ? a->members : NULL;
+	o->n_members = a->nmem;
+	return 0;
+}
+
 int cmd_ingest(int argc, char **argv)
 {
-	enum { O_JSON = 256, O_CONFLICT, O_IGNORE, O_IDF, O_ISRCF, O_STRICT, O_FRAME, O_SHARD, O_MAXLINE, O_MEM,
-		O_CKPT, O_PROGRESS, O_NOPROGRESS, O_DIGEST, O_FORMAT, O_MAP, O_ENCODING, O_RPATH, O_TYPES, O_EMPTYNULL, O_DELIM,
-		O_UNWRAP, O_TABLE, O_JOIN, O_COLUMNS, O_MEMBER, O_PROFILE, O_RENAME, O_DROP, O_KEEP, O_PSEUDO, O_KEYFILE, O_CLUSTER, O_CONTRIB };
-	static const struct option lo[] = {
-		{ "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' }, { "json", 0, 0, O_JSON }, { "cluster", 0, 0, O_CLUSTER },
-		{ "on-conflict", 1, 0, O_CONFLICT }, { "ignore-field", 1, 0, O_IGNORE }, { "id-field", 1, 0, O_IDF },
-		{ "isrc-field", 1, 0, O_ISRCF }, { "strict", 0, 0, O_STRICT }, { "level", 1, 0, 'l' },
-		{ "frame-size", 1, 0, O_FRAME }, { "shard-size", 1, 0, O_SHARD }, { "max-line", 1, 0, O_MAXLINE },
-		{ "memory", 1, 0, O_MEM }, { "checkpoint", 1, 0, O_CKPT }, { "threads", 1, 0, 'j' },
+	/* the ingest options, then those of this command */
+	enum { NING = sizeof ingest_options / sizeof *ingest_options - 1 };
+	struct option lo[NING + 9];
+	memcpy(lo, ingest_options, sizeof ingest_options);
+	const struct option own[] = {
+		{ "catalog", 1, 0, 'C' }, { "json", 0, 0, O_JSON }, { "cluster", 0, 0, O_CLUSTER },
 		{ "progress", 0, 0, O_PROGRESS }, { "no-progress", 0, 0, O_NOPROGRESS }, { "quiet", 0, 0, 'q' },
-		{ "digest", 1, 0, O_DIGEST },
-		{ "format", 1, 0, O_FORMAT }, { "map", 1, 0, O_MAP }, { "encoding", 1, 0, O_ENCODING },
-		{ "records-path", 1, 0, O_RPATH }, { "types", 1, 0, O_TYPES }, { "empty-null", 0, 0, O_EMPTYNULL },
-		{ "delimiter", 1, 0, O_DELIM }, { "csv-unwrap", 0, 0, O_UNWRAP }, { "sqlite-table", 1, 0, O_TABLE },
-		{ "sqlite-join", 0, 0, O_JOIN },
-		{ "columns", 1, 0, O_COLUMNS }, { "member", 1, 0, O_MEMBER },
-		{ "id", 1, 0, O_IDF }, { "isrc", 1, 0, O_ISRCF }, { "profile", 1, 0, O_PROFILE },
-		{ "rename", 1, 0, O_RENAME }, { "drop", 1, 0, O_DROP }, { "keep", 1, 0, O_KEEP },
-		{ "pseudonymise", 1, 0, O_PSEUDO }, { "pseudonymize", 1, 0, O_PSEUDO }, { "key-file", 1, 0, O_KEYFILE },
-		{ "contributor", 1, 0, O_CONTRIB },
-		{ "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
-	wn_ingest_opts o;
-	wn_ingest_opts_init(&o);
+		{ "digest", 1, 0, O_DIGEST }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 } };
+	memcpy(lo + NING, own, sizeof own);
+	static ingest_args ia;
+	ingest_args_init(&ia);
+	wn_ingest_opts *po = &ia.o;
 	const char *dir = NULL;
-	const char *ignore[16];
-	size_t nign = 0;
-	const char *members[64];
-	size_t nmem = 0;
-	/* the transforms' paths: --drop, --keep, --pseudonymise (comma-separated lists allowed) and --rename */
-	enum { L_DROP, L_KEEP, L_PSEUDO, L_RENAME, NLISTS };
-	static const char *const lname[NLISTS] = { "--drop", "--keep", "--pseudonymise", "--rename" };
-	const char *lists[NLISTS][16];
-	size_t nlist[NLISTS] = { 0 };
-	static uint8_t key[4096];
-	const char *key_file = NULL;
 	int json = 0, cluster = 0;
 	const char *digest = NULL;
 	progress pr = { .on = isatty(2) };
-	uint64_t v;
 	int c, e;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "C:k:l:j:qh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'C': dir = optarg; break;
-		case 'k':
-			if ((e = parse_kind("ingest", optarg, &o.kind)))
-				return e;
-			break;
 		case O_JSON: json = 1; break;
 		case O_CLUSTER: cluster = 1; break;
-		case O_CONFLICT:
-			if (!strcmp(optarg, "first"))
-				o.on_conflict = WN_CONFLICT_FIRST;
-			else if (!strcmp(optarg, "last"))
-				o.on_conflict = WN_CONFLICT_LAST;
-			else if (!strncmp(optarg, "newest:", 7) && optarg[7]) {
-				o.on_conflict = WN_CONFLICT_NEWEST;
-				o.newest_field = optarg + 7;
-			} else
-				return usage_error("ingest", "--on-conflict takes first, last or newest:FIELD, not '%s'", optarg);
-			break;
-		case O_IGNORE:
-			if (nign == 16)
-				return usage_error("ingest", "at most 16 --ignore-field");
-			if (!*optarg)
-				return usage_error("ingest", "--ignore-field needs a field path");
-			ignore[nign++] = optarg;
-			break;
-		case O_IDF: o.id_field = optarg; break;
-		case O_ISRCF: o.isrc_field = optarg; break;
-		case O_STRICT: o.strict = 1; break;
-		case 'l':
-			o.level = atoi(optarg);
-			if (o.level < 1 || o.level > 22)
-				return usage_error("ingest", "--level takes 1 to 22");
-			break;
-		case O_FRAME:
-			if (parse_size(optarg, &v) || v < 4096 || v > (1u << 30))
-				return usage_error("ingest", "bad --frame-size '%s' (4K to 1G)", optarg);
-			o.frame_bytes = v;
-			break;
-		case O_SHARD:
-			if (parse_size(optarg, &v) || v < 4096)
-				return usage_error("ingest", "bad --shard-size '%s'", optarg);
-			o.shard_bytes = v;
-			break;
-		case O_MAXLINE:
-			if (parse_size(optarg, &v) || v < 16 || v > (1ull << 31))
-				return usage_error("ingest", "bad --max-line '%s'", optarg);
-			o.max_line = v;
-			break;
-		case O_MEM:
-			if (parse_size(optarg, &v) || v < (16u << 20))
-				return usage_error("ingest", "bad --memory '%s' (at least 16M)", optarg);
-			o.memory = v;
-			break;
-		case O_CKPT:
-			if (parse_size(optarg, &v) || v < 1)
-				return usage_error("ingest", "bad --checkpoint '%s'", optarg);
-			o.checkpoint_records = v;
-			break;
-		case 'j':
-			o.threads = atoi(optarg);
-			if (o.threads < 1 || o.threads > 256)
-				return usage_error("ingest", "--threads takes 1 to 256");
-			break;
 		case O_PROGRESS: pr.on = 1; break;
 		case O_NOPROGRESS: pr.on = 0; break;
 		case O_DIGEST:
@@ -268,113 +397,19 @@ int cmd_ingest(int argc, char **argv)
 				return usage_error("ingest", "--digest takes sha256, not '%s'", optarg);
 			digest = optarg;
 			break;
-		case O_MEMBER:
-			if (nmem >= sizeof members / sizeof *members)
-				return usage_error("ingest", "at most %zu --member", sizeof members / sizeof *members);
-			if (!*optarg)
-				return usage_error("ingest", "--member needs a pattern");
-			members[nmem++] = optarg;
-			break;
-		case O_FORMAT:
-			if (strcmp(optarg, "jsonl") && strcmp(optarg, "json") && strcmp(optarg, "csv") && strcmp(optarg, "tsv") &&
-			    strcmp(optarg, "xml") && strcmp(optarg, "sqlite") && strcmp(optarg, "auto"))
-				return usage_error("ingest", "--format takes jsonl, json, csv, tsv, xml or sqlite, not '%s'", optarg);
-			o.format = optarg;
-			break;
-		case O_MAP:
-			/* K=NAME,K=NAME: split in place (argv is ours to change) */
-			for (char *item = optarg, *next; item && *item; item = next) {
-				next = strchr(item, ',');
-				if (next)
-					*next++ = 0;
-				char *eq = strchr(item, '=');
-				if (!eq || !eq[1])
-					return usage_error("ingest", "--map takes KEY=NAME items (id, isrc, title, artist, duration), not '%s'", item);
-				*eq = 0;
-				if (!strcmp(item, "id"))
-					o.id_field = eq + 1;
-				else if (!strcmp(item, "isrc"))
-					o.isrc_field = eq + 1;
-				else if (!strcmp(item, "title"))
-					o.title_field = eq + 1;
-				else if (!strcmp(item, "artist"))
-					o.artist_field = eq + 1;
-				else if (!strcmp(item, "duration"))
-					o.duration_field = eq + 1;
-				else
-					return usage_error("ingest", "--map: unknown key '%s' (id, isrc, title, artist or duration)", item);
-			}
-			break;
-		case O_PROFILE: o.profile = optarg; break;
-		case O_DROP: case O_KEEP: case O_PSEUDO: case O_RENAME: {
-			int l = c == O_DROP ? L_DROP : c == O_KEEP ? L_KEEP : c == O_PSEUDO ? L_PSEUDO : L_RENAME;
-			for (char *item = optarg, *next; item; item = next) {
-				next = l == L_RENAME ? NULL : strchr(item, ',');
-				if (next)
-					*next++ = 0;
-				if (!*item)
-					return usage_error("ingest", "%s needs a field path", lname[l]);
-				if (nlist[l] == 16)
-					return usage_error("ingest", "at most 16 %s paths", lname[l]);
-				lists[l][nlist[l]++] = item;
-			}
-			break;
-		}
-		case O_KEYFILE: key_file = optarg; break;
-		case O_CONTRIB: o.contributor = optarg; break;
-		case O_ENCODING: o.encoding = optarg; break;
-		case O_RPATH: o.records_path = optarg; break;
-		case O_TYPES: o.csv_types = optarg; break;
-		case O_EMPTYNULL: o.csv_empty_null = 1; break;
-		case O_DELIM:
-			/* refused here, before the catalog is made, as wn_ingest() would refuse it */
-			o.csv_delimiter = !strcmp(optarg, "\\t") || !strcmp(optarg, "tab") ? "\t" : optarg;
-			if (!*optarg || strlen(optarg) > WN_DELIM_MAX || strpbrk(optarg, "\"\r\n"))
-				return usage_error("ingest", "--delimiter takes 1 to %d bytes, none a quote or a line end, not '%s'",
-					WN_DELIM_MAX, optarg);
-			break;
-		case O_COLUMNS: o.csv_columns = optarg; break;
-		case O_UNWRAP: o.csv_unwrap = 1; break;
-		case O_TABLE: o.sqlite_table = optarg; break;
-		case O_JOIN: o.sqlite_join = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h': fputs(usage, stdout); return EXIT_OK;
-		default: return usage_error("ingest", "bad option");
+		case '?': return usage_error("ingest", "bad option");
+		default:
+			if ((e = ingest_option(&ia, "ingest", c, optarg)))
+				return e < 0 ? usage_error("ingest", "bad option") : e;
 		}
 	}
 	if (!dir)
 		return usage_error("ingest", "-C CATALOG is required");
-	if (o.shard_bytes < o.frame_bytes)
-		return usage_error("ingest", "--shard-size must be at least --frame-size");
-	if (o.sqlite_join && o.sqlite_table)
-		return usage_error("ingest", "--sqlite-join joins the dump's tracks or artists: not with --sqlite-table");
-	o.ignore = ignore;
-	o.n_ignore = nign;
-	o.drop = lists[L_DROP];
-	o.n_drop = nlist[L_DROP];
-	o.keep = lists[L_KEEP];
-	o.n_keep = nlist[L_KEEP];
-	o.pseudonymise = lists[L_PSEUDO];
-	o.n_pseudonymise = nlist[L_PSEUDO];
-	o.rename = lists[L_RENAME];
-	o.n_rename = nlist[L_RENAME];
-	if (key_file) {
-		/* the key is the file's bytes, as they are; it is never stored or shown */
-		FILE *kf = fopen(key_file, "rb");
-		if (!kf)
-			return usage_error("ingest", "--key-file %s: %s", key_file, strerror(errno));
-		size_t kn = fread(key, 1, sizeof key, kf);
-		int more = fgetc(kf) != EOF, bad = ferror(kf);
-		fclose(kf);
-		if (bad || more || kn < 16)
-			return usage_error("ingest", "--key-file %s: %s", key_file,
-				bad ? "cannot be read" : more ? "longer than 4096 bytes" : "a key has at least 16 bytes "
-				"(e.g. head -c 32 /dev/urandom > KEY)");
-		o.key = key;
-		o.key_len = kn;
-	}
-	o.members = nmem ? members : NULL;
-	o.n_members = nmem;
+	if ((e = ingest_args_finish(&ia, "ingest")))
+		return e;
+	wn_ingest_opts o = *po;
 	o.progress = progress_ingest;
 	o.progress_ud = &pr;
 	o.on_reject = on_reject;

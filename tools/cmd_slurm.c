@@ -50,7 +50,7 @@ static const char usage[] =
 	"Prints the three job ids. The scripts call this winnow by its absolute path, so it\n"
 	"and WORK must be reachable at the same paths on every node (a shared file system).\n"
 	"\n"
-	"  -C, --catalog WORK       the work folder (winnow plan creates it)\n"
+	"  -C, --work DIR           the work folder, seen by every node (winnow plan makes it)\n"
 	"      --parts N            the number of partitions, hence of reduce tasks\n"
 	"      --tasks M            the number of map tasks (default: winnow plan's choice)\n"
 	"  -o, --output CATALOG     where merge writes the catalog (default: WORK/catalog)\n"
@@ -870,7 +870,7 @@ int cmd_slurm(int argc, char **argv)
 		}
 		/* ours, and winnow plan's too */
 		int start = i;
-		if ((r = opt_val(argc, argv, &i, "-C", &v)) || (r = opt_val(argc, argv, &i, "--catalog", &v)))
+		if ((r = opt_val(argc, argv, &i, "-C", &v)) || (r = opt_val(argc, argv, &i, "--work", &v)))
 			work = v;
 		else if ((r = opt_val(argc, argv, &i, "--parts", &v)))
 			parts = v;

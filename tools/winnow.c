@@ -27,6 +27,10 @@ static const struct cmd {
 	{ "reindex", cmd_reindex, "build the index again from the data files, or a catalog from a mirror" },
 	{ "cluster", cmd_cluster, "group the same recording under different ids into clusters" },
 	{ "dups", cmd_dups, "the clusters of more than one record, as JSON lines" },
+	{ "plan", cmd_plan, "plan one ingest as map and reduce tasks (a Slurm job array)" },
+	{ "map", cmd_map, "run a map task of a plan: its inputs' records into partition runs" },
+	{ "reduce", cmd_reduce, "run a reduce task of a plan: one partition's catalog" },
+	{ "merge", cmd_merge, "merge a plan's partition catalogs into one catalog" },
 	{ "slurm", cmd_slurm, "plan, then submit map, reduce and merge to Slurm as array jobs" },
 };
 
