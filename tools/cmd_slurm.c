@@ -58,7 +58,8 @@ static const char usage[] =
 	"                           list the tasks that failed and how to rerun only them\n"
 	"                           (alone: wait for the jobs already submitted for WORK)\n"
 	"      --resume             submit again only the tasks that are not done, then merge\n"
-	"                           (after a failure; the plan and scripts are kept)\n"
+	"                           (after a failure; the plan is kept, and so are the\n"
+	"                           scripts unless Slurm options are given)\n"
 	"  -h, --help               print this text\n"
 	"\n"
 	"Slurm options, written into every script as #SBATCH lines:\n"
@@ -207,6 +208,7 @@ typedef struct job {
 	long tasks, parts;      /* map and reduce tasks */
 	const char *opt[MAX_SBATCH_OPTS];
 	int nopt;
+	int all_done;           /* --resume found nothing to do */
 } job;
 
 enum { MAP, REDUCE, MERGE, NSTAGES };
@@ -541,7 +543,7 @@ static void outcome_free(outcome *o)
  * them (the sbatch commands printed for a rerun, run by hand, are followed the same way). */
 static void discover(const job *j, sub *u)
 {
-	char *argv[] = { "squeue", "-h", "-t", "all", "-o", "%F %o", NULL };
+	char *argv[] = { "squeue", "--me", "-h", "-t", "all", "-o", "%F %o", NULL };
 	str out = { 0 };
 	if (run(argv, &out, 1) != 0) {
 		free(out.p);
@@ -683,7 +685,7 @@ static int wait_jobs(job *j)
 {
 	sub u;
 	outcome o;
-	int rc;
+	int rc, polls = 0;
 	for (;;) {
 		if ((rc = jobs_read(j, &u)))
 			return die(EXIT_IO, "%s/slurm/jobs: %s", j->work, strerror(rc));
@@ -699,7 +701,10 @@ static int wait_jobs(job *j)
 				"submits what is left once they are over\n", wn_prog, j->work);
 			return EXIT_INTERRUPTED;
 		}
-		struct timespec ts = { 1, 0 };
+		/* once a second at first, then less and less often, down to every 10 s: a
+		 * long run should not keep slurmctld busy answering */
+		struct timespec ts = { polls < 90 ? 1 + polls / 10 : 10, 0 };
+		polls++;
 		nanosleep(&ts, NULL);
 	}
 	if (o.st[MERGE][0] == T_DONE) {
@@ -732,7 +737,8 @@ static int resume(job *j)
 	int rc = jobs_read(j, &u);
 	if (rc)
 		return die(EXIT_IO, "%s/slurm/jobs: %s (was winnow slurm run on WORK?)", j->work, strerror(rc));
-	for (int s = 0; s < NSTAGES; s++)
+	/* new Slurm options replace the old ones; without any, the scripts stay as they are */
+	for (int s = 0; j->nopt && s < NSTAGES; s++)
 		if ((rc = write_script(j, s)))
 			return die(EXIT_IO, "%s/slurm/%s.sbatch: %s", j->work, stage_name[s], strerror(rc));
 	if ((rc = outcome_get(j, &u, &o)))
@@ -745,6 +751,7 @@ static int resume(job *j)
 	if (o.st[MERGE][0] == T_DONE) {
 		outcome_free(&o);
 		printf("nothing to rerun: merged into %s\n", j->catalog);
+		j->all_done = 1;
 		return EXIT_OK;
 	}
 	str map = { 0 }, red = { 0 };
@@ -925,7 +932,7 @@ int cmd_slurm(int argc, char **argv)
 		if (st < 0)
 			return free(out.p), die(EXIT_IO, "cannot run winnow plan: %s", strerror(errno));
 		if (st)
-			return free(out.p), st > 3 ? EXIT_IO : st;
+			return free(out.p), st == EXIT_INTERRUPTED || st <= EXIT_IO ? st : EXIT_IO;
 		char *end = NULL;
 		long m = out.p ? strtol(out.p, &end, 10) : 0;
 		while (end && (*end == '\n' || *end == ' '))
@@ -976,7 +983,7 @@ int cmd_slurm(int argc, char **argv)
 		rc = submit_chain(&j, ma, ra);
 	}
 	fflush(stdout);
-	if (!rc && wait)
+	if (!rc && wait && !j.all_done)
 		rc = wait_jobs(&j);
 	return rc;
 }
