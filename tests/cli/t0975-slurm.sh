@@ -90,6 +90,31 @@ if "$WINNOW" plan --help >/dev/null 2>&1; then
 		grep -q -- "-o '$W/catalog'\$" "$W/slurm/merge.sbatch"
 	is "each task takes its index from SLURM_ARRAY_TASK_ID; merge writes WORK/catalog" "$?" 0
 
+	# --resume: Slurm knows none of the jobs (the stand-in scontrol) and no task left its
+	# marker, so everything is submitted again, on the scripts as they are
+	: >"$FAKE_LOG"
+	PATH=$fake:$PATH check "--resume with nothing done submits every stage again" "$WINNOW" slurm -C "$W" --resume
+	is "... map, reduce after it, merge after that" "$(grep '^sbatch' "$FAKE_LOG" | sed 's/ [^ ]*slurm\//  /' | tr '\n' '|')" \
+		"sbatch --parsable --array=0-2  map.sbatch|sbatch --parsable --array=0-3 --dependency=afterok:104 --kill-on-invalid-dep=yes  reduce.sbatch|sbatch --parsable --dependency=afterok:105 --kill-on-invalid-dep=yes  merge.sbatch|"
+	grep -qxF "#SBATCH --partition=p1" "$W/slurm/map.sbatch"
+	is "... keeping the first run's Slurm options" "$?" 0
+	PATH=$fake:$PATH check "--resume with a Slurm option" "$WINNOW" slurm -C "$W" --resume --partition p2
+	grep -qxF "#SBATCH --partition=p2" "$W/slurm/reduce.sbatch" && ! grep -q "p1\|--mem" "$W/slurm/reduce.sbatch"
+	is "... writes the scripts again with the new options instead" "$?" 0
+	# the tasks' own done-markers (FORMAT.md section 17) count when Slurm has forgotten
+	mkdir -p "$W/map/1" "$W/part/0" "$W/part/3"
+	touch "$W/map/1/done.json" "$W/part/0/dist.json" "$W/part/3/dist.json"
+	: >"$FAKE_LOG"
+	PATH=$fake:$PATH check "--resume with some tasks' markers present" "$WINNOW" slurm -C "$W" --resume
+	is "... submits only the others" "$(grep -o '^sbatch --parsable --array=[^ ]*' "$FAKE_LOG" | tr '\n' '|')" \
+		"sbatch --parsable --array=0,2|sbatch --parsable --array=1-2|"
+	rm -rf "$W/map/1" "$W/part/0" "$W/part/3"
+	grep -c '^job ' "$W/slurm/jobs" >"$T/njobs"
+	is "WORK/slurm/jobs lists every job submitted" "$(cat "$T/njobs")" 12
+	PATH=$fake:$PATH must_fail "--wait on a WORK with no jobs: exit 3" 3 "$WINNOW" slurm -C "$T/nowork" --wait
+	grep -q "nowork" "$T/.err"
+	is "... naming the folder" "$?" 0
+
 	rm -rf "$W" "$FAKE_LOG" "$FAKE_LOG.n"
 	FAIL_AT=2 PATH=$fake:$PATH must_fail "a refused submission: exit 3" 3 "$WINNOW" slurm -C "$W" --parts 4 $IN
 	grep -q "sbatch did not submit" "$T/.err"
