@@ -61,7 +61,7 @@ printf '#!/bin/sh\necho "scancel $*" >>"$FAKE_LOG"\n' >"$fake/scancel"
 printf '#!/bin/sh\nexit 0\n' >"$fake/squeue"
 chmod +x "$fake"/*
 export FAKE_LOG=$T/fake.log
-if "$WINNOW" plan --help >/dev/null 2>&1; then
+if "$WINNOW" --help 2>/dev/null | grep -q "^  plan "; then
 	PATH=$fake:$PATH check "winnow slurm submits (stand-in sbatch)" "$WINNOW" slurm -C "$W" --parts 4 --tasks 3 \
 		--partition p1 --time 5:00 --account acct --sbatch-opt=--mem=100M --sbatch-opt "--comment=two words" $IN
 	is "it prints the three job ids" "$(tr '\n' ' ' <"$T/.out")" "map job 101 reduce job 102 merge job 103 "
@@ -139,7 +139,7 @@ elif [ "$(id -u)" -ne 0 ]; then
 fi
 if [ -n "$why" ]; then :
 elif ! sbin slurmctld || ! sbin slurmd || ! have sbatch || ! sbin munged; then why="slurm-wlm and munge are not installed"
-elif ! "$WINNOW" plan --help >/dev/null 2>&1; then why="winnow plan is not built in"
+elif ! "$WINNOW" --help 2>/dev/null | grep -q "^  plan "; then why="winnow plan is not built in"
 fi
 if [ -z "$why" ] && [ -z "${WINNOW_TEST_SLURM:-}" ]; then
 	chmod 711 "$T" # munged, as the munge user, must reach its socket in $S
