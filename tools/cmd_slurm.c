@@ -267,9 +267,14 @@ static int write_script(const job *j, int stage)
 	if (!rc && stage != MERGE)
 		rc = str_fmt(&s, "#SBATCH --array=0-%ld\n", (stage == MAP ? j->tasks : j->parts) - 1);
 	if (!rc) {
-		char log[PATH_MAX + 32];
-		snprintf(log, sizeof log, "--output=%s/slurm/log/%s-%s.out", j->work, name, stage == MERGE ? "%j" : "%A_%a");
-		rc = add_directive(&s, log);
+		/* sbatch expands % in the name (%A the job, %a the task): a % of WORK is %% */
+		str log = { 0 };
+		rc = str_cat(&log, "--output=");
+		for (const char *p = j->work; !rc && *p; p++)
+			rc = *p == '%' ? str_cat(&log, "%%") : str_add(&log, p, 1);
+		rc = rc ? rc : str_fmt(&log, "/slurm/log/%s-%s.out", name, stage == MERGE ? "%j" : "%A_%a");
+		rc = rc ? rc : add_directive(&s, log.p);
+		free(log.p);
 	}
 	for (int i = 0; !rc && i < j->nopt; i++)
 		rc = add_directive(&s, j->opt[i]);
@@ -355,9 +360,15 @@ static int jobs_read(job *j, sub *u)
 		else if (sscanf(line, "parts %ld", &id) == 1)
 			j->parts = id;
 		else if (sscanf(line, "job %15s %ld", a, &id) == 2)
-			for (int s = 0; s < NSTAGES; s++)
-				if (!strcmp(a, stage_name[s]) && u->n[s] < MAX_JOBS)
-					u->id[s][u->n[s]++] = id;
+			for (int s = 0; s < NSTAGES; s++) {
+				if (strcmp(a, stage_name[s]))
+					continue;
+				if (u->n[s] == MAX_JOBS) { /* the latest count: forget the oldest */
+					memmove(u->id[s], u->id[s] + 1, (MAX_JOBS - 1) * sizeof u->id[s][0]);
+					u->n[s]--;
+				}
+				u->id[s][u->n[s]++] = id;
+			}
 	}
 	fclose(f);
 	return j->tasks > 0 && j->parts > 0 && *j->catalog ? 0 : EINVAL;
@@ -911,6 +922,9 @@ int cmd_slurm(int argc, char **argv)
 	if (rc)
 		return free(plan), rc;
 
+	if (strpbrk(work, "\"\n\r"))
+		return free(plan), usage_error("slurm", "a work folder whose name holds a double quote or a line "
+			"break cannot be named in a #SBATCH line");
 	/* Slurm's client commands first: nothing is planned for a cluster one cannot reach */
 	static const char *const need[] = { "sbatch", "squeue", "scontrol", "scancel" };
 	char found[PATH_MAX];
@@ -951,6 +965,9 @@ int cmd_slurm(int argc, char **argv)
 	if (strlen(abs) >= sizeof j.work)
 		return die(EXIT_IO, "%s: %s", abs, strerror(ENAMETOOLONG));
 	memcpy(j.work, abs, strlen(abs) + 1);
+	if (strpbrk(j.work, "\"\n\r"))
+		return die(EXIT_IO, "%s: a work folder whose path holds a double quote or a line break cannot be "
+			"named in a #SBATCH line", j.work);
 	if (wait_only) {
 		rc = 0;
 	} else if (resume_) {
@@ -975,6 +992,17 @@ int cmd_slurm(int argc, char **argv)
 		for (int s = 0; s < NSTAGES && !rc; s++)
 			if ((rc = write_script(&j, s)))
 				return die(EXIT_IO, "%s/slurm/%s.sbatch: %s", j.work, stage_name[s], strerror(rc));
+		/* a run of this WORK still under way is not submitted twice */
+		sub u;
+		job old = j;
+		if (!jobs_read(&old, &u)) {
+			outcome o;
+			int busy = !outcome_get(&old, &u, &o) && o.waiting;
+			outcome_free(&o);
+			if (busy)
+				return die(EXIT_IO, "tasks of %s are still pending or running (squeue): winnow slurm -C %s "
+					"--wait waits for them", j.work, j.work);
+		}
 		if ((rc = jobs_write_head(&j)))
 			return die(EXIT_IO, "%s/slurm/jobs: %s", j.work, strerror(rc));
 		char ma[48], ra[48];

@@ -56,7 +56,14 @@ echo "sbatch $*" >>"$FAKE_LOG"
 [ "$n" = "${FAIL_AT:-0}" ] && { echo "sbatch: error: Batch job submission failed" >&2; exit 1; }
 echo $((100 + n))
 EOF
-printf '#!/bin/sh\necho "scontrol $*" >>"$FAKE_LOG"\necho "slurm_load_jobs error: Invalid job id specified" >&2\nexit 1\n' >"$fake/scontrol"
+cat >"$fake/scontrol" <<'EOF'
+#!/bin/sh
+# knows no job, or says that each is $FAKE_STATE
+echo "scontrol $*" >>"$FAKE_LOG"
+[ -n "${FAKE_STATE:-}" ] && { echo "JobId=$5 ArrayJobId=$5 ArrayTaskId=0-1 JobState=$FAKE_STATE Reason=None"; exit 0; }
+echo "slurm_load_jobs error: Invalid job id specified" >&2
+exit 1
+EOF
 printf '#!/bin/sh\necho "scancel $*" >>"$FAKE_LOG"\n' >"$fake/scancel"
 printf '#!/bin/sh\nexit 0\n' >"$fake/squeue"
 chmod +x "$fake"/*
@@ -115,7 +122,21 @@ if "$WINNOW" --help 2>/dev/null | grep -q "^  plan "; then
 	grep -q "nowork" "$T/.err"
 	is "... naming the folder" "$?" 0
 
-	rm -rf "$W" "$FAKE_LOG" "$FAKE_LOG.n"
+	FAKE_STATE=RUNNING PATH=$fake:$PATH must_fail "the same run again while its tasks run: exit 3" 3 \
+		"$WINNOW" slurm -C "$W" --parts 4 --tasks 3 $IN
+	grep -q "still pending or running" "$T/.err" && [ "$(grep -c '^job ' "$W/slurm/jobs")" = 12 ]
+	is "... saying so, and submitting nothing" "$?" 0
+
+	W3=$T/w%x
+	PATH=$fake:$PATH check "a work folder with a % in its name" "$WINNOW" slurm -C "$W3" --parts 4 $IN
+	grep -qxF "#SBATCH --output=$T/w%%x/slurm/log/map-%A_%a.out" "$W3/slurm/map.sbatch"
+	is "... is written %% in the #SBATCH output name (sbatch expands %)" "$?" 0
+	PATH=$fake:$PATH must_fail "a work folder with a double quote in its name is a usage error" 2 \
+		"$WINNOW" slurm -C "$T/w\"x" --parts 4 $IN
+	[ ! -e "$T/w\"x" ]
+	is "... found before anything is planned" "$?" 0
+
+	rm -rf "$W" "$W3" "$FAKE_LOG" "$FAKE_LOG.n"
 	FAIL_AT=2 PATH=$fake:$PATH must_fail "a refused submission: exit 3" 3 "$WINNOW" slurm -C "$W" --parts 4 $IN
 	grep -q "sbatch did not submit" "$T/.err"
 	is "... saying which script sbatch refused" "$?" 0
