@@ -2,13 +2,15 @@
 # tests/slurm/up.sh DIR - a single-node Slurm of its own in DIR, for the tests and CI.
 #
 # From Debian's packages (slurm-wlm, munge), without systemd and without touching a
-# Slurm or munge that the machine may already run: munged runs as the munge user with a
-# key, socket, pid and log of its own in DIR/munge; slurmctld and slurmd read DIR/slurm.conf
-# (ProctrackType=proctrack/linuxproc, TaskPlugin=task/none, no accounting,
-# SchedulerParameters=batch_sched_delay=0, one node named after `hostname -s` at
-# 127.0.0.1 with the CPUs and memory `slurmd -C` finds) on two free ports, with their
-# spool, state and logs in DIR. Needs root. DIR must not exist; its parent must be
-# searchable by the munge user (up.sh makes DIR itself mode 755).
+# Slurm or munge that the machine may already run. munged runs as the munge user with a
+# key (made by mungekey), socket, pid and log of its own in DIR/munge, the folder that
+# /run/munge is for the packaged service (slurm.conf names the socket: AuthInfo=socket=).
+# slurmctld and slurmd read DIR/slurm.conf (ProctrackType=proctrack/linuxproc,
+# TaskPlugin=task/none, no accounting, SchedulerParameters=batch_sched_delay=0, one node
+# named after `hostname -s` at 127.0.0.1 with the CPUs and memory `slurmd -C` finds) and
+# listen on two free ports, with their spool, state and logs in DIR. Needs root. DIR
+# must not exist; its parent must be searchable by the munge user (up.sh makes DIR
+# itself mode 755).
 #
 # When it exits 0 the node is idle and DIR/env holds `export SLURM_CONF=DIR/slurm.conf`
 # for the client commands (sbatch, squeue, scontrol, scancel). DIR/pids holds
@@ -20,7 +22,7 @@ dir=${1:?usage: up.sh DIR}
 fail() {
 	echo "slurm up: $*" >&2
 	local l
-	for l in "$dir"/munge/munged.out "$dir"/slurmctld.log "$dir"/slurmd.log; do
+	for l in "$dir"/munge/munged.out "$dir"/slurmctld.log "$dir"/slurmctld.out "$dir"/slurmd.log "$dir"/slurmd.out; do
 		[ -s "$l" ] && { echo "--- $l" >&2; tail -n 8 "$l" >&2; }
 	done
 	bash "$(dirname "$0")/down.sh" "$dir" >/dev/null 2>&1
@@ -104,13 +106,17 @@ export SLURM_CONF=$dir/slurm.conf
 
 # ---- the daemons, in the foreground of a background job: $! is the daemon ----
 slurmctld -D -c -f "$SLURM_CONF" </dev/null >>"$dir/slurmctld.out" 2>&1 &
-echo "slurmctld $!" >>"$dir/pids"
+ctld=$!
+echo "slurmctld $ctld" >>"$dir/pids"
 slurmd -D -f "$SLURM_CONF" </dev/null >>"$dir/slurmd.out" 2>&1 &
-echo "slurmd $!" >>"$dir/pids"
+d=$!
+echo "slurmd $d" >>"$dir/pids"
 state=
 for _ in $(seq 150); do
 	state=$(sinfo -h -n "$host" -o %T 2>/dev/null)
 	case $state in idle*) break ;; esac
+	kill -0 "$ctld" 2>/dev/null || fail "slurmctld exited"
+	kill -0 "$d" 2>/dev/null || fail "slurmd exited"
 	sleep 0.2
 done
 case $state in idle*) ;; *) fail "the node is not idle after 30 s (state: ${state:-no answer from slurmctld})" ;; esac
