@@ -681,6 +681,8 @@ int wn_dist_map(const char *work, unsigned task, const wn_ingest_opts *o, wn_dis
 int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_dist_result *res);
 
 typedef struct wn_dist_merge_opts {
+	const wn_ingest_opts *ingest;  /* the plan's ingest options (wn_dist_plan_args, parsed): level,
+	                                  frame and shard sizes of the new files; NULL: defaults */
 	size_t memory;                 /* for building the index (wn_reindex_opts), default 1 GiB */
 	int threads;                   /* default: number of cores */
 	volatile const int *cancel;    /* as wn_reindex_opts */

@@ -150,38 +150,6 @@ static int read_small(const char *path, wn_buf *b)
 	return rc == ENOENT ? WN_E_NOTFOUND : rc;
 }
 
-/* A copy of src as dst when they are on different file systems; else a hard link. */
-static int link_or_copy(const char *src, const char *dst)
-{
-	if (!link(src, dst))
-		return 0;
-	if (errno != EXDEV && errno != EPERM)
-		return errno;
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
-	if (in < 0)
-		return errno;
-	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
-		rc = errno;
-		close(in);
-		return rc;
-	}
-	char *buf = malloc(WBUF);
-	ssize_t n;
-	while (buf && (n = read(in, buf, WBUF)) > 0)
-		if ((rc = wn_write_all(out, buf, (size_t)n)))
-			break;
-	if (!buf)
-		rc = ENOMEM;
-	else if (n < 0 && !rc)
-		rc = errno;
-	if (!rc && fsync(out))
-		rc = errno;
-	free(buf);
-	close(in);
-	close(out);
-	return rc;
-}
-
 /* ---- reading winnow's own JSON: the layout as written, key by key ---- */
 
 typedef struct jr {
@@ -649,6 +617,8 @@ typedef struct runw {
 	XXH3_state_t *h;
 } runw;
 
+static int run_flush(runw *w);
+
 typedef struct segment {
 	size_t slice;
 	size_t name;            /* in the map's strs */
@@ -663,7 +633,7 @@ typedef struct mapper {
 	wn_profile prof;
 	pctx x;
 	wn_arena arena;
-	runw *w;
+	runw *w;                /* the runs, then (w[parts]) the route */
 	segment *seg;
 	size_t nseg, capseg;
 	wn_buf strs;
@@ -671,12 +641,27 @@ typedef struct mapper {
 	wn_dist_result *res;
 } mapper;
 
+/* Append bytes to a run writer (the route: 2 bytes a record). */
+static int runw_put(runw *w, const void *p, size_t n)
+{
+	int rc;
+	if (w->len + n > WBUF && (rc = run_flush(w)))
+		return rc;
+	memcpy(w->buf + w->len, p, n);
+	w->len += n;
+	w->bytes += n;
+	return 0;
+}
+
 static int run_flush(runw *w)
 {
 	if (!w->len)
 		return 0;
 	XXH3_128bits_update(w->h, w->buf, w->len);
 	int rc = wn_write_all(w->fd, w->buf, w->len);
+	/* start the writeback now, so that the fsync at the end of the task has little left */
+	if (!rc)
+		sync_file_range(w->fd, (off_t)(w->bytes - w->len), (off_t)w->len, SYNC_FILE_RANGE_WRITE);
 	w->len = 0;
 	return rc;
 }
@@ -768,6 +753,10 @@ static int map_source(mapper *m, wn_source *src, size_t slice, const char *name,
 			return fail(res, rc, "run of partition %u: %s", part, strerror(rc));
 		sg->bytes[part] += m->w[part].bytes - before;
 		sg->records[part]++;
+		uint8_t rt[2] = { (uint8_t)part, (uint8_t)(part >> 8) };
+		if ((rc = runw_put(&m->w[m->p->parts], rt, 2)))
+			return fail(res, rc, "route: %s", strerror(rc));
+		m->w[m->p->parts].records++;
 		lastline = s.lineno;
 		m->records++;
 	}
@@ -856,7 +845,15 @@ static int map_done_json(const mapper *m, unsigned task, wn_buf *b)
 		rc |= wn_buf_printf(b, "%s{\"bytes\":%" PRIu64 ",\"records\":%" PRIu64 ",\"xxh128\":\"%s\"}", i ? ",\n " : "\n ",
 			m->w[i].bytes, m->w[i].records, hex);
 	}
-	rc |= wn_buf_puts(b, "],\n\"segments\":[");
+	{
+		XXH128_canonical_t c;
+		char hex[33];
+		XXH128_canonicalFromHash(&c, XXH3_128bits_digest(m->w[p->parts].h));
+		wn_hex(hex, c.digest, 16);
+		rc |= wn_buf_printf(b, "],\n\"route\":{\"bytes\":%" PRIu64 ",\"records\":%" PRIu64 ",\"xxh128\":\"%s\"}",
+			m->w[p->parts].bytes, m->w[p->parts].records, hex);
+	}
+	rc |= wn_buf_puts(b, ",\n\"segments\":[");
 	for (size_t s = 0; s < m->nseg; s++) {
 		const segment *g = &m->seg[s];
 		rc |= wn_buf_printf(b, "%s{\"slice\":%zu,\"name\":", s ? ",\n " : "\n ", g->slice);
@@ -878,6 +875,8 @@ typedef struct mapdone {
 	wn_buf text, strs;
 	uint64_t *run_bytes, *run_records;
 	char (*run_xxh)[33];
+	uint64_t route_bytes, route_records;
+	char route_xxh[33];
 	segment *seg;
 	size_t nseg, capseg;
 	unsigned parts;
@@ -938,6 +937,16 @@ static int mapdone_load(const char *work, const dplan *p, unsigned task, mapdone
 		}
 	if (i != p->parts)
 		r.bad = 1;
+	if (jkey(&r, "route") && !wn_jread_eat(&r.j, '{'))
+		r.bad = 1;
+	if (!r.bad) {
+		r.j.p--;   /* jkey eats the '{' itself */
+		d->route_bytes = jnum(&r, "bytes");
+		d->route_records = jnum(&r, "records");
+		jhex(&r, "xxh128", d->route_xxh);
+		if (!r.bad && !wn_jread_eat(&r.j, '}'))
+			r.bad = 1;
+	}
 	first = 1;
 	if (jkey(&r, "segments"))
 		while (jarr_next(&r, &first)) {
@@ -1019,7 +1028,7 @@ int wn_dist_map(const char *work, unsigned task, const wn_ingest_opts *o, wn_dis
 		goto out;
 	m.x.xf = xf;
 	m.x.prof = &m.prof;
-	if (!(m.x.json = wn_json_new()) || !(m.w = calloc(p.parts, sizeof *m.w))) {
+	if (!(m.x.json = wn_json_new()) || !(m.w = calloc(p.parts + 1, sizeof *m.w))) {
 		rc = fail(res, WN_E_NOMEM, "out of memory");
 		goto out;
 	}
@@ -1033,8 +1042,11 @@ int wn_dist_map(const char *work, unsigned task, const wn_ingest_opts *o, wn_dis
 		fail(res, rc, "%s: %s", tmp, strerror(rc));
 		goto out;
 	}
-	for (unsigned i = 0; i < p.parts; i++) {
-		snprintf(path, sizeof path, "%s/%u.run", tmp, i);
+	for (unsigned i = 0; i <= p.parts; i++) {
+		if (i < p.parts)
+			snprintf(path, sizeof path, "%s/%u.run", tmp, i);
+		else
+			snprintf(path, sizeof path, "%s/route", tmp);
 		m.w[i].fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		m.w[i].buf = malloc(WBUF);
 		m.w[i].h = XXH3_createState();
@@ -1049,7 +1061,7 @@ int wn_dist_map(const char *work, unsigned task, const wn_ingest_opts *o, wn_dis
 	for (size_t k = 0; k < p.nsl && !rc; k++)
 		if (p.sl[k].task == task)
 			rc = map_slice(&m, k);
-	for (unsigned i = 0; i < p.parts && !rc; i++) {
+	for (unsigned i = 0; i <= p.parts && !rc; i++) {
 		snprintf(path, sizeof path, "%s/%u.run", tmp, i);
 		if ((rc = run_flush(&m.w[i])) || (fsync(m.w[i].fd) && (rc = errno)))
 			fail(res, rc, "%s: %s", path, strerror(rc));
@@ -1067,7 +1079,7 @@ out:
 	res->bytes = m.bytes;
 	res->seconds = wn_now() - t0;
 	if (m.w)
-		for (unsigned i = 0; i < p.parts; i++) {
+		for (unsigned i = 0; i <= p.parts; i++) {
 			if (m.w[i].fd > 0)
 				close(m.w[i].fd);
 			free(m.w[i].buf);
@@ -1103,7 +1115,17 @@ typedef struct reducer {
 	mapdone *maps;
 	rseg *segs;
 	size_t nseg, capseg;
+	wn_buf outcomes;        /* one byte (WN_OUTCOME_*) per record, in the order read */
+	int nomem;
 } reducer;
+
+static void on_decided(void *ud, int outcome)
+{
+	reducer *rd = ud;
+	char b = (char)outcome;
+	if (wn_buf_put(&rd->outcomes, &b, 1))
+		rd->nomem = 1;
+}
 
 typedef struct runsrc {
 	wn_source s;
@@ -1255,10 +1277,13 @@ static int file_xxh(const char *path, char hex[33], uint64_t *size)
 	return rc;
 }
 
-static int reduce_done_json(const dplan *p, unsigned part, const char *mhex, const wn_ingest_result *r, wn_buf *b)
+static int reduce_done_json(const dplan *p, unsigned part, const char *mhex, const wn_buf *oc,
+	const wn_ingest_result *r, wn_buf *b)
 {
-	int rc = wn_buf_printf(b, "{\"reduce\":%d,\"plan\":\"%s\",\"part\":%u,\"manifest_json\":\"%s\"", PLAN_VERSION, p->hex,
-		part, mhex);
+	char ohex[33];
+	xxh_hex(ohex, oc->p ? oc->p : "", oc->len);
+	int rc = wn_buf_printf(b, "{\"reduce\":%d,\"plan\":\"%s\",\"part\":%u,\"manifest_json\":\"%s\","
+		"\"outcomes\":%zu,\"outcomes_xxh128\":\"%s\"", PLAN_VERSION, p->hex, part, mhex, oc->len, ohex);
 #define WN_X(n) rc |= wn_buf_printf(b, ",\"" #n "\":%" PRIu64, r->n);
 	WN_OUTCOMES(WN_X)
 #undef WN_X
@@ -1268,8 +1293,15 @@ static int reduce_done_json(const dplan *p, unsigned part, const char *mhex, con
 
 /* A partition catalog's dist.json: 0 and the XXH128 of its MANIFEST.json, WN_E_NOTFOUND,
  * or WN_E_CORRUPT. */
-static int part_done(const char *work, const dplan *p, unsigned part, char mhex[33], wn_dist_result *res)
+static int part_done(const char *work, const dplan *p, unsigned part, char mhex[33], uint64_t *noutc, char ohex[33],
+	wn_dist_result *res)
 {
+	char oh[33];
+	uint64_t on = 0;
+	if (!ohex)
+		ohex = oh;
+	if (!noutc)
+		noutc = &on;
 	char path[4096];
 	wn_buf t = { 0 };
 	snprintf(path, sizeof path, "%s/part/%u/dist.json", work, part);
@@ -1288,6 +1320,8 @@ static int part_done(const char *work, const dplan *p, unsigned part, char mhex[
 	jhex(&r, "plan", plan);
 	unsigned got = (unsigned)jnum(&r, "part");
 	jhex(&r, "manifest_json", mhex);
+	*noutc = jnum(&r, "outcomes");
+	jhex(&r, "outcomes_xxh128", ohex);
 	if (r.bad)
 		rc = fail(res, WN_E_CORRUPT, "%s: not a reduce task's dist.json as winnow writes it", path);
 	else if (strcmp(plan, p->hex) || got != part)
@@ -1316,7 +1350,7 @@ int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_
 	}
 	snprintf(dir, sizeof dir, "%s/part/%u", work, part);
 	snprintf(tmp, sizeof tmp, "%s.tmp", dir);
-	rc = part_done(work, &p, part, mhex, res);
+	rc = part_done(work, &p, part, mhex, NULL, NULL, res);
 	if (rc != WN_E_NOTFOUND) {
 		res->done_before = !rc;
 		goto out;
@@ -1406,7 +1440,9 @@ int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_
 		ro.format = wn_ingest_first_format(o, all, p.nin);
 		free(all);
 		ro.strict = 0;
-		rc = wn_ingest_from(cat, &ro, names, rd.nseg, open_segment, &rd, &res->ingest);
+		rc = wn_ingest_from(cat, &ro, names, rd.nseg, open_segment, &rd, on_decided, &rd, &res->ingest);
+		if (!rc && rd.nomem)
+			rc = wn_seterr(cat, WN_E_NOMEM, "out of memory");
 		if (rc) {
 			fail(res, rc, "partition %u: %s", part, wn_catalog_errmsg(cat));
 			goto out;
@@ -1419,7 +1455,9 @@ int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_
 	wn_buf b = { 0 };
 	if ((rc = file_xxh(path, mhex, &msize)))
 		fail(res, rc, "%s: %s", path, rc > 0 ? strerror(rc) : wn_strerror(rc));
-	else if ((rc = reduce_done_json(&p, part, mhex, &res->ingest, &b)))
+	else if ((rc = write_in(tmp, "outcomes", rd.outcomes.p ? rd.outcomes.p : "", rd.outcomes.len)))
+		fail(res, rc, "%s/outcomes: %s", tmp, strerror(rc));
+	else if ((rc = reduce_done_json(&p, part, mhex, &rd.outcomes, &res->ingest, &b)))
 		fail(res, rc, "out of memory");
 	else if ((rc = write_in(tmp, "dist.json", b.p, b.len)))
 		fail(res, rc, "%s/dist.json: %s", tmp, strerror(rc));
@@ -1434,26 +1472,54 @@ out:
 			mapdone_free(&rd.maps[t]);
 	free(rd.maps);
 	free(rd.segs);
+	wn_buf_free(&rd.outcomes);
 	free(names);
 	plan_free(&p);
 	return rc;
 }
 
-/* ---- merge (FORMAT.md 17.5) ---- */
+/* ---- merge (FORMAT.md 17.5): the partitions' records back in input order ----
+ *
+ * Map tasks wrote, for every record they read, its partition (the route); reduce tasks
+ * wrote, for every record of their partition in the order they read it, what became of
+ * it (its outcome: stored, a ledger entry, a reject entry). Walking the routes in task
+ * order is walking the inputs in order, so each record's outcome says which of its
+ * partition's streams (shards, ledger, rejects) holds its next entry: taking them in that
+ * order gives the single ingest's acceptance order, ordinal for ordinal, entry for entry.
+ * Shard records are copied, not re-parsed; ledger entries get the new ordinals of their
+ * survivor and superseded version. Frames are cut again and compressed on the pool. */
 
 typedef struct mfile_ent {
 	char rel[128];
-	int role, kind;         /* kind: in the merged table */
+	int role, kind;
 	uint32_t seq;
 	wn_mfile m;
 } mfile_ent;
+
+/* One stream (role) of one partition catalog, entry by entry, across its files. */
+typedef struct ereader {
+	char dir[4200];         /* the partition catalog */
+	mfile_ent **files;
+	size_t nfiles, fi;
+	int fd;
+	wn_seekent *se;
+	uint32_t nse, fr;
+	uint64_t at;
+	wn_buf comp, dec;
+	size_t pos;
+	wn_dist_result *res;
+} ereader;
 
 typedef struct pcat {
 	mfile_ent *f;
 	size_t nf, capf;
 	wn_mjson mj;
 	wn_buf mtext, ctext;
-	int kmap[WN_KINDS_MAX]; /* its kind numbers in the merged table */
+	ereader rd[WN_NROLES];
+	uint8_t *outc;          /* outcomes, one a record read */
+	uint64_t noutc, at;
+	uint64_t *ord;          /* partition ordinal -> merged ordinal */
+	uint64_t nord;
 } pcat;
 
 static int collect_file(void *ud, size_t idx, const char *path, size_t plen, int have_path, const wn_mfile *m)
@@ -1479,157 +1545,253 @@ static int collect_file(void *ud, size_t idx, const char *path, size_t plen, int
 
 static int cmp_ent(const void *a, const void *b)
 {
-	const mfile_ent *x = a, *y = b;
-	if (x->kind != y->kind)
-		return x->kind < y->kind ? -1 : 1;
-	if (x->role != y->role)
-		return x->role < y->role ? -1 : 1;
+	const mfile_ent *x = *(mfile_ent *const *)a, *y = *(mfile_ent *const *)b;
 	return x->seq < y->seq ? -1 : x->seq > y->seq;
 }
 
-static void fileinfo_of(wn_fileinfo *f, const mfile_ent *e, int kind, uint32_t seq, uint64_t first)
+/* The next frame of the stream into dec: 1, 0 at its end, or a code (res->err). */
+static int er_frame(ereader *r)
 {
-	memset(f, 0, sizeof *f);
-	f->role = (uint8_t)e->role;
-	f->kind = (uint8_t)kind;
-	f->sealed = 1;
-	f->seq = seq;
-	f->size = e->m.bytes;
-	f->data_len = e->m.bytes - wn_seektable_size((uint32_t)e->m.frames);
-	f->nframes = (uint32_t)e->m.frames;
-	f->nrecords = e->m.records;
-	f->raw_bytes = e->m.raw_bytes;
-	f->first_ord = first;
-	memcpy(f->xxh128, e->m.xxh128, 16);
+	char path[4400], err[256], hex[33], want[33];
+	for (;;) {
+		if (r->fd >= 0 && r->fr < r->nse)
+			break;
+		if (r->fd >= 0) {
+			close(r->fd);
+			r->fd = -1;
+			free(r->se);
+			r->se = NULL;
+		}
+		if (r->fi == r->nfiles)
+			return 0;
+		const mfile_ent *e = r->files[r->fi++];
+		snprintf(path, sizeof path, "%s/%s", r->dir, e->rel);
+		uint64_t size;
+		int rc = file_xxh(path, hex, &size);
+		if (rc)
+			return fail(r->res, rc, "%s: %s", path, rc > 0 ? strerror(rc) : wn_strerror(rc));
+		wn_hex(want, e->m.xxh128, 16);
+		if (strcmp(hex, want) || size != e->m.bytes)
+			return fail(r->res, WN_E_CORRUPT, "%s: damaged: its XXH128 or size is not its MANIFEST.json's", path);
+		if ((r->fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return fail(r->res, errno, "%s: %s", path, strerror(errno));
+		uint64_t tb;
+		if ((rc = wn_seektable_read(r->fd, size, &r->se, &r->nse, &tb, err, sizeof err)))
+			return fail(r->res, rc, "%s: %s", path, rc == WN_E_CORRUPT ? err : strerror(rc));
+		r->fr = 0;
+		r->at = 0;
+	}
+	const wn_seekent *se = &r->se[r->fr];
+	r->comp.len = r->dec.len = 0;
+	r->pos = 0;
+	if (wn_buf_reserve(&r->comp, se->csize) || wn_buf_reserve(&r->dec, (size_t)se->dsize + 1))
+		return fail(r->res, WN_E_NOMEM, "out of memory");
+	const char *rel = r->files[r->fi - 1]->rel;
+	int rc = wn_pread_all(r->fd, r->comp.p, se->csize, r->at);
+	if (rc)
+		return fail(r->res, rc > 0 ? rc : WN_E_CORRUPT, "%s/%s: frame %u: %s", r->dir, rel, r->fr,
+			rc > 0 ? strerror(rc) : "cut short");
+	size_t d = ZSTD_decompress(r->dec.p, (size_t)se->dsize + 1, r->comp.p, se->csize);
+	if (ZSTD_isError(d) || d != se->dsize)
+		return fail(r->res, WN_E_CORRUPT, "%s/%s: frame %u does not decode to what its seek table says", r->dir,
+			rel, r->fr);
+	r->dec.len = d;
+	r->at += se->csize;
+	r->fr++;
+	return 1;
 }
 
-/* Rewrite ledger file src as dst with every survivor and superseded ordinal moved by
- * `by`; its frames are cut where they were. f gets the new file's row. */
-static int ledger_move(const char *src, const char *dst, uint64_t by, int level, wn_fileinfo *f, wn_dist_result *res)
+/* The next entry (line without its newline): 1, 0 at the end of the stream, or a code. */
+static int er_next(ereader *r, const char **line, size_t *len)
 {
-	int in = open(src, O_RDONLY | O_CLOEXEC), out = -1, rc = 0;
-	if (in < 0)
-		return fail(res, errno, "%s: %s", src, strerror(errno));
-	struct stat st;
-	wn_seekent *se = NULL, *ne = NULL;
-	uint32_t nf = 0;
-	uint64_t tb = 0, at = 0, raw = 0, nrec = 0;
-	char err[256];
-	wn_buf comp = { 0 }, dec = { 0 }, line = { 0 }, scratch = { 0 }, plain = { 0 };
-	ZSTD_CCtx *cc = ZSTD_createCCtx();
-	XXH3_state_t *h = XXH3_createState();
-	if (fstat(in, &st)) {
-		rc = fail(res, errno, "%s: %s", src, strerror(errno));
-		goto out;
+	while (r->pos >= r->dec.len) {
+		int rc = er_frame(r);
+		if (rc != 1)
+			return rc;
 	}
-	if ((rc = wn_seektable_read(in, (uint64_t)st.st_size, &se, &nf, &tb, err, sizeof err))) {
-		fail(res, rc, "%s: %s", src, rc == WN_E_CORRUPT ? err : strerror(rc));
-		goto out;
+	const char *p = r->dec.p + r->pos, *nl = memchr(p, '\n', r->dec.len - r->pos);
+	size_t l = nl ? (size_t)(nl - p) : r->dec.len - r->pos;
+	*line = p;
+	*len = l;
+	r->pos += l + 1;
+	return 1;
+}
+
+static void er_free(ereader *r)
+{
+	if (r->files && r->fd >= 0)
+		close(r->fd);
+	free(r->se);
+	free(r->files);
+	wn_buf_free(&r->comp);
+	wn_buf_free(&r->dec);
+}
+
+/* A series of the new catalog written as ingest writes one: frames of frame_bytes,
+ * files of shard_bytes, compressed on the pool and written in order. */
+#define SW_JOBS 8
+typedef struct swriter {
+	const char *dir;
+	int role, kind;
+	const char *kname;
+	wn_pool *pool;
+	wn_job jobs[SW_JOBS];
+	int head, count;        /* jobs[head .. head+count) in flight; jobs[head+count] filling */
+	size_t frame_bytes;
+	uint64_t shard_bytes, file_raw, next;
+	int fd;
+	char rel[160];
+	wn_fileinfo fi;
+	XXH3_state_t *h;
+	wn_seekent *seek;
+	size_t nseek, capseek;
+	wn_fileinfo *done;      /* sealed files, with their names */
+	char (*names)[160];
+	size_t ndone, capdone, capnames;
+	wn_dist_result *res;
+} swriter;
+
+static int sw_retire(swriter *w)
+{
+	wn_job *j = &w->jobs[w->head];
+	wn_pool_wait(w->pool, &j->task);
+	if (j->err)
+		return fail(w->res, j->err, "%s/%s: %s", w->dir, w->rel, wn_strerror(j->err));
+	int rc = wn_write_all(w->fd, j->comp, j->comp_len);
+	if (rc)
+		return fail(w->res, rc, "%s/%s: %s", w->dir, w->rel, strerror(rc));
+	XXH3_128bits_update(w->h, j->comp, j->comp_len);
+	if (WN_GROW(w->seek, w->nseek, w->capseek, 64))
+		return fail(w->res, WN_E_NOMEM, "out of memory");
+	w->seek[w->nseek++] = (wn_seekent){ (uint32_t)j->comp_len, (uint32_t)j->raw_len, j->checksum };
+	w->fi.nframes++;
+	w->fi.nrecords += j->nrec;
+	w->fi.raw_bytes += j->raw_len;
+	w->fi.data_len += j->comp_len;
+	j->raw_len = 0;
+	j->nrec = 0;
+	w->head = (w->head + 1) % SW_JOBS;
+	w->count--;
+	return 0;
+}
+
+static int sw_seal(swriter *w)
+{
+	int rc;
+	while (w->count)
+		if ((rc = sw_retire(w)))
+			return rc;
+	size_t tl = wn_seektable_size((uint32_t)w->nseek);
+	uint8_t *t = malloc(tl);
+	if (!t)
+		return fail(w->res, WN_E_NOMEM, "out of memory");
+	wn_seektable_write(t, w->seek, (uint32_t)w->nseek);
+	XXH3_128bits_update(w->h, t, tl);
+	rc = wn_write_all(w->fd, t, tl);
+	free(t);
+	if (rc || (fsync(w->fd) && (rc = errno)))
+		return fail(w->res, rc, "%s/%s: %s", w->dir, w->rel, strerror(rc));
+	close(w->fd);
+	w->fd = -1;
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(w->h));
+	memcpy(w->fi.xxh128, c.digest, 16);
+	w->fi.size = w->fi.data_len + tl;
+	w->fi.sealed = 1;
+	if (WN_GROW(w->done, w->ndone, w->capdone, 16) || WN_GROW(w->names, w->ndone, w->capnames, 16))
+		return fail(w->res, WN_E_NOMEM, "out of memory");
+	w->done[w->ndone] = w->fi;
+	memcpy(w->names[w->ndone], w->rel, sizeof w->rel);
+	w->ndone++;
+	w->next += w->fi.nrecords;
+	w->nseek = 0;
+	w->file_raw = 0;
+	return 0;
+}
+
+/* The frame being filled goes to the pool (a new file first when the last is full). */
+static int sw_submit(swriter *w)
+{
+	wn_job *j = &w->jobs[(w->head + w->count) % SW_JOBS];
+	int rc;
+	if (!j->raw_len)
+		return 0;
+	if (w->fd >= 0 && w->file_raw >= w->shard_bytes && (rc = sw_seal(w)))
+		return rc;
+	if (w->fd < 0) {
+		uint32_t seq = (uint32_t)w->ndone + 1;
+		snprintf(w->rel, sizeof w->rel, "%s/%s-%06u.jsonl.zst", wn_role_dir(w->role), w->kname, seq);
+		char path[4400];
+		snprintf(path, sizeof path, "%s/%s", w->dir, w->rel);
+		if ((w->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+			return fail(w->res, errno, "%s: %s", path, strerror(errno));
+		memset(&w->fi, 0, sizeof w->fi);
+		w->fi.role = (uint8_t)w->role;
+		w->fi.kind = (uint8_t)w->kind;
+		w->fi.seq = seq;
+		w->fi.first_ord = w->next;
+		XXH3_128bits_reset(w->h);
 	}
-	if (!cc || !h || !(ne = calloc(nf ? nf : 1, sizeof *ne))) {
-		rc = fail(res, WN_E_NOMEM, "out of memory");
-		goto out;
+	w->file_raw += j->raw_len;
+	j->task.run = wn_series_compress_job;
+	wn_pool_submit(w->pool, &j->task);
+	w->count++;
+	if (w->count == SW_JOBS - 1 && (rc = sw_retire(w)))
+		return rc;
+	return 0;
+}
+
+static int sw_add(swriter *w, const char *rec, size_t len)
+{
+	wn_job *j = &w->jobs[(w->head + w->count) % SW_JOBS];
+	int rc;
+	if (j->raw_len && j->raw_len + len + 1 > w->frame_bytes) {
+		if ((rc = sw_submit(w)))
+			return rc;
+		j = &w->jobs[(w->head + w->count) % SW_JOBS];
 	}
-	ZSTD_CCtx_setParameter(cc, ZSTD_c_compressionLevel, level);
-	ZSTD_CCtx_setParameter(cc, ZSTD_c_checksumFlag, 1);
-	ZSTD_CCtx_setParameter(cc, ZSTD_c_contentSizeFlag, 1);
-	XXH3_128bits_reset(h);
-	if ((out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0) {
-		rc = fail(res, errno, "%s: %s", dst, strerror(errno));
-		goto out;
+	if (j->raw_len + len + 1 > j->raw_cap) {
+		size_t c = j->raw_cap ? j->raw_cap : w->frame_bytes + 1;
+		while (c < j->raw_len + len + 1)
+			c *= 2;
+		char *r = realloc(j->raw, c);
+		if (!r)
+			return fail(w->res, WN_E_NOMEM, "out of memory");
+		j->raw = r;
+		j->raw_cap = c;
 	}
-	for (uint32_t i = 0; i < nf && !rc; i++) {
-		comp.len = dec.len = plain.len = 0;
-		if (wn_buf_reserve(&comp, se[i].csize) || wn_buf_reserve(&dec, se[i].dsize + 1)) {
-			rc = fail(res, WN_E_NOMEM, "out of memory");
-			break;
-		}
-		if ((rc = wn_pread_all(in, comp.p, se[i].csize, at))) {
-			fail(res, rc, "%s: frame %u: %s", src, i, rc > 0 ? strerror(rc) : "cut short");
-			break;
-		}
-		at += se[i].csize;
-		size_t d = ZSTD_decompress(dec.p, se[i].dsize + 1, comp.p, se[i].csize);
-		if (ZSTD_isError(d) || d != se[i].dsize ||
-		    (uint32_t)XXH64(dec.p, d, 0) != se[i].checksum) {
-			rc = fail(res, WN_E_CORRUPT, "%s: frame %u does not decode to what its seek table says", src, i);
-			break;
-		}
-		for (size_t s = 0; s < d && !rc;) {
-			const char *nl = memchr(dec.p + s, '\n', d - s);
-			size_t l = nl ? (size_t)(nl - (dec.p + s)) : d - s;
-			wn_ledger_entry e;
-			if (wn_ledger_decode(dec.p + s, l, WN_LEDGER_ALL, &e, &scratch)) {
-				rc = fail(res, WN_E_CORRUPT, "%s: frame %u: not a ledger entry", src, i);
-				break;
-			}
-			e.survivor += by;
-			if (e.superseded >= 0)
-				e.superseded += (int64_t)by;
-			if (wn_ledger_encode(&e, &plain) || wn_buf_put(&plain, "\n", 1)) {
-				rc = fail(res, WN_E_NOMEM, "out of memory");
-				break;
-			}
-			nrec++;
-			s += l + 1;
-		}
-		if (rc)
-			break;
-		comp.len = 0;
-		size_t bound = ZSTD_compressBound(plain.len);
-		if (wn_buf_reserve(&comp, bound)) {
-			rc = fail(res, WN_E_NOMEM, "out of memory");
-			break;
-		}
-		size_t c = ZSTD_compress2(cc, comp.p, bound, plain.p, plain.len);
-		if (ZSTD_isError(c)) {
-			rc = fail(res, WN_E_ZSTD, "%s: %s", dst, ZSTD_getErrorName(c));
-			break;
-		}
-		ne[i] = (wn_seekent){ (uint32_t)c, (uint32_t)plain.len, (uint32_t)XXH64(plain.p, plain.len, 0) };
-		raw += plain.len;
-		XXH3_128bits_update(h, comp.p, c);
-		if ((rc = wn_write_all(out, comp.p, c)))
-			fail(res, rc, "%s: %s", dst, strerror(rc));
-		f->data_len += c;
-	}
-	if (!rc) {
-		size_t tl = wn_seektable_size(nf);
-		uint8_t *t = malloc(tl);
-		if (!t) {
-			rc = fail(res, WN_E_NOMEM, "out of memory");
-			goto out;
-		}
-		wn_seektable_write(t, ne, nf);
-		XXH3_128bits_update(h, t, tl);
-		if ((rc = wn_write_all(out, t, tl)) || (fsync(out) && (rc = errno)))
-			fail(res, rc, "%s: %s", dst, strerror(rc));
-		free(t);
-		XXH128_canonical_t cn;
-		XXH128_canonicalFromHash(&cn, XXH3_128bits_digest(h));
-		memcpy(f->xxh128, cn.digest, 16);
-		f->size = f->data_len + tl;
-		f->nframes = nf;
-		f->nrecords = nrec;
-		f->raw_bytes = raw;
-	}
-out:
-	if (out >= 0)
-		close(out);
-	close(in);
-	free(se);
-	free(ne);
-	ZSTD_freeCCtx(cc);
-	XXH3_freeState(h);
-	wn_buf_free(&comp);
-	wn_buf_free(&dec);
-	wn_buf_free(&line);
-	wn_buf_free(&scratch);
-	wn_buf_free(&plain);
+	memcpy(j->raw + j->raw_len, rec, len);
+	j->raw[j->raw_len + len] = '\n';
+	j->raw_len += len + 1;
+	j->nrec++;
+	return 0;
+}
+
+static int sw_finish(swriter *w)
+{
+	int rc = sw_submit(w);
+	if (!rc && w->fd >= 0)
+		rc = sw_seal(w);
 	return rc;
 }
 
-static int merge_done(const char *work, const dplan *p, const char *out, wn_dist_result *res)
+static void sw_free(swriter *w)
+{
+	if (w->count)
+		wn_pool_idle(w->pool, 1e9);
+	for (int i = 0; i < SW_JOBS; i++) {
+		free(w->jobs[i].raw);
+		free(w->jobs[i].comp);
+	}
+	if (w->fd >= 0)
+		close(w->fd);
+	XXH3_freeState(w->h);
+	free(w->seek);
+	free(w->done);
+	free(w->names);
+}
+
+static int merge_done(const char *work, const dplan *p, const char *out)
 {
 	char path[4096], mhex[33], want[33];
 	wn_buf t = { 0 }, name = { 0 };
@@ -1652,7 +1814,155 @@ static int merge_done(const char *work, const dplan *p, const char *out, wn_dist
 		rc = WN_E_NOTFOUND;
 	wn_buf_free(&t);
 	wn_buf_free(&name);
-	(void)res;
+	return rc;
+}
+
+/* Load partition i: its dist.json, MANIFEST.json (checked against the digest reduce
+ * wrote), catalog.json, outcomes; set up its stream readers. */
+static int merge_load(const char *work, const dplan *p, unsigned i, pcat *pc, int kind_ok, wn_dist_result *res)
+{
+	char want[33], ohex[33], hex[33], path[4300];
+	uint64_t size, nout;
+	int rc = part_done(work, p, i, want, &nout, ohex, res);
+	if (rc)
+		return rc;
+	snprintf(path, sizeof path, "%s/part/%u/MANIFEST.json", work, i);
+	if ((rc = file_xxh(path, hex, &size)) || strcmp(hex, want))
+		return fail(res, WN_E_CORRUPT, "%s: %s", path, rc ? wn_strerror(rc) :
+			"not the one its reduce task wrote (verify it; or remove it and run reduce again)");
+	if ((rc = read_small(path, &pc->mtext)))
+		return fail(res, rc, "%s: %s", path, wn_open_why(rc));
+	wn_mjson_cb cb = { .file = collect_file, .ud = pc };
+	if ((rc = wn_mjson_read(pc->mtext.p, pc->mtext.len, &cb, &pc->mj)) || !pc->mj.have_counts)
+		return fail(res, WN_E_CORRUPT, "%s: not a MANIFEST.json as winnow writes it", path);
+	snprintf(path, sizeof path, "%s/part/%u/catalog.json", work, i);
+	if ((rc = read_small(path, &pc->ctext)))
+		return fail(res, WN_E_CORRUPT, "%s: cannot be read", path);
+	snprintf(path, sizeof path, "%s/part/%u/outcomes", work, i);
+	wn_buf ob = { 0 };
+	if ((rc = wn_read_text(path, &ob, 1ull << 40))) {
+		wn_buf_free(&ob);
+		return fail(res, rc == ENOENT ? WN_E_CORRUPT : rc, "%s: %s", path, wn_open_why(rc));
+	}
+	xxh_hex(hex, ob.p, ob.len);
+	if (ob.len != nout || strcmp(hex, ohex)) {
+		wn_buf_free(&ob);
+		return fail(res, WN_E_CORRUPT, "%s: damaged: not the one its reduce task wrote", path);
+	}
+	pc->outc = (uint8_t *)ob.p;
+	pc->noutc = ob.len;
+	for (int r = 0; r < WN_NROLES; r++) {
+		ereader *er = &pc->rd[r];
+		er->fd = -1;
+		er->res = res;
+		snprintf(er->dir, sizeof er->dir, "%s/part/%u", work, i);
+		if (!(er->files = calloc(pc->nf + 1, sizeof *er->files)))
+			return fail(res, WN_E_NOMEM, "out of memory");
+		for (size_t f = 0; f < pc->nf; f++) {
+			if (pc->f[f].kind != kind_ok)
+				return fail(res, WN_E_CORRUPT, "%s/part/%u/%s: a kind the plan does not read", work, i, pc->f[f].rel);
+			if (pc->f[f].role == r)
+				er->files[er->nfiles++] = &pc->f[f];
+		}
+		qsort(er->files, er->nfiles, sizeof *er->files, cmp_ent);
+	}
+	return 0;
+}
+
+/* The entry of a ledger with its ordinals moved to the merged catalog's. */
+static int ledger_moved(pcat *pc, const char *line, size_t len, wn_buf *out, wn_buf *scratch, const char *where,
+	wn_dist_result *res)
+{
+	wn_ledger_entry e;
+	if (wn_ledger_decode(line, len, WN_LEDGER_ALL, &e, scratch))
+		return fail(res, WN_E_CORRUPT, "%s: not a ledger entry as winnow writes it", where);
+	if (e.survivor >= pc->nord || (e.superseded >= 0 && (uint64_t)e.superseded >= pc->nord))
+		return fail(res, WN_E_CORRUPT, "%s: a ledger entry names a record its partition had not stored", where);
+	e.survivor = pc->ord[e.survivor];
+	if (e.superseded >= 0)
+		e.superseded = (int64_t)pc->ord[e.superseded];
+	out->len = 0;
+	return wn_ledger_encode(&e, out) ? fail(res, WN_E_NOMEM, "out of memory") : 0;
+}
+
+/* Walk the routes of every map task, in order: the records in input order. */
+static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, wn_dist_result *res)
+{
+	char path[4300], hex[33];
+	wn_buf ent = { 0 }, scratch = { 0 }, route = { 0 };
+	uint64_t gord = 0;
+	int rc = 0;
+	for (unsigned t = 0; t < p->tasks && !rc; t++) {
+		mapdone d;
+		if ((rc = mapdone_load(work, p, t, &d, res)))
+			break;
+		snprintf(path, sizeof path, "%s/map/%u/route", work, t);
+		route.len = 0;
+		if ((rc = wn_read_text(path, &route, 1ull << 40))) {
+			fail(res, rc == ENOENT ? WN_E_CORRUPT : rc, "%s: %s", path, wn_open_why(rc));
+			mapdone_free(&d);
+			break;
+		}
+		xxh_hex(hex, route.p, route.len);
+		if (route.len != d.route_bytes || route.len != 2 * d.route_records || strcmp(hex, d.route_xxh)) {
+			rc = fail(res, WN_E_CORRUPT, "%s: damaged: not the route its map task wrote", path);
+			mapdone_free(&d);
+			break;
+		}
+		mapdone_free(&d);
+		const uint8_t *rt = (const uint8_t *)route.p;
+		for (uint64_t k = 0; k < route.len / 2 && !rc; k++) {
+			unsigned part = rt[2 * k] | (unsigned)rt[2 * k + 1] << 8;
+			if (part >= p->parts || pc[part].at >= pc[part].noutc) {
+				rc = fail(res, WN_E_CORRUPT, "%s: record %" PRIu64 " goes to partition %u, which has no outcome "
+					"for it", path, k, part);
+				break;
+			}
+			pcat *c = &pc[part];
+			int oc = c->outc[c->at++];
+			const char *line;
+			size_t len;
+			for (int r = 0; r < WN_NROLES && !rc; r++) {
+				static const int flag[WN_NROLES] = { WN_OUTCOME_STORED, WN_OUTCOME_LEDGER, WN_OUTCOME_REJECT };
+				if (!(oc & flag[r]))
+					continue;
+				int got = er_next(&c->rd[r], &line, &len);
+				if (got != 1) {
+					rc = got ? got : fail(res, WN_E_CORRUPT, "%s/part/%u: its %s end before its outcomes do", work,
+						part, wn_role_dir(r));
+					break;
+				}
+				if (r == WN_ROLE_SHARD) {
+					c->ord[c->nord++] = gord++;
+				} else if (r == WN_ROLE_LEDGER) {
+					char where[64];
+					snprintf(where, sizeof where, "partition %u ledger", part);
+					if ((rc = ledger_moved(c, line, len, &ent, &scratch, where, res)))
+						break;
+					line = ent.p;
+					len = ent.len;
+				}
+				rc = sw_add(&sw[r], line, len);
+			}
+		}
+	}
+	/* every partition's outcomes and streams used up, no more */
+	for (unsigned i = 0; i < p->parts && !rc; i++) {
+		const char *line;
+		size_t len;
+		if (pc[i].at != pc[i].noutc)
+			rc = fail(res, WN_E_CORRUPT, "%s/part/%u/outcomes: %" PRIu64 " records, and the routes send it %" PRIu64,
+				work, i, pc[i].noutc, pc[i].at);
+		for (int r = 0; r < WN_NROLES && !rc; r++) {
+			int got = er_next(&pc[i].rd[r], &line, &len);
+			if (got)
+				rc = got < 0 || got > 1 ? got : fail(res, WN_E_CORRUPT, "%s/part/%u: %s entries that no outcome "
+					"accounts for", work, i, wn_role_dir(r));
+		}
+	}
+	wn_buf_free(&ent);
+	wn_buf_free(&scratch);
+	wn_buf_free(&route);
 	return rc;
 }
 
@@ -1666,14 +1976,22 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 		wn_dist_merge_opts_init(&dflt);
 		mo = &dflt;
 	}
+	wn_ingest_opts io;
+	wn_ingest_opts_init(&io);
+	const wn_ingest_opts *o = mo->ingest ? mo->ingest : &io;
 	dplan p;
 	pcat *pc = NULL;
-	wn_buf mj = { 0 }, cj = { 0 }, b = { 0 };
-	char tmp[4200], path[4300], dst[4400], mhex[33];
-	int rc = plan_load(work, &p, res);
+	swriter sw[WN_NROLES];
+	memset(sw, 0, sizeof sw);
+	for (int r = 0; r < WN_NROLES; r++)
+		sw[r].fd = -1;
+	wn_pool *pool = NULL;
+	wn_buf mj = { 0 }, cj = { 0 }, b = { 0 }, prof = { 0 };
+	char tmp[4200], path[4300], mhex[33];
+	int level = o->level, rc = plan_load(work, &p, res);
 	if (rc)
 		goto out;
-	if (!merge_done(work, &p, outdir, res)) {
+	if (!merge_done(work, &p, outdir)) {
 		res->done_before = 1;
 		goto out;
 	}
@@ -1689,65 +2007,55 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 	/* every partition catalog, as its reduce task sealed it */
 	wn_kinds kinds;
 	wn_kinds_init(&kinds);
+	int kind = wn_kinds_add(&kinds, p.kind, strlen(p.kind));
 	wn_kstate ks[WN_KINDS_MAX];
 	memset(ks, 0, sizeof ks);
 	const char *profiles = NULL;
 	size_t profiles_len = 0;
 	for (unsigned i = 0; i < p.parts && !rc; i++) {
-		char want[33];
-		uint64_t size;
-		if ((rc = part_done(work, &p, i, want, res)))
+		wn_kinds pk;   /* the partition's numbers of the kinds */
+		wn_kinds_init(&pk);
+		int pkind = wn_kinds_add(&pk, p.kind, strlen(p.kind));
+		if ((rc = merge_load(work, &p, i, &pc[i], pkind, res)))
 			break;
-		snprintf(path, sizeof path, "%s/part/%u/MANIFEST.json", work, i);
-		if ((rc = file_xxh(path, mhex, &size)) || strcmp(mhex, want)) {
-			rc = fail(res, WN_E_CORRUPT, "%s: %s", path, rc ? wn_strerror(rc) :
-				"not the one its reduce task wrote (run verify on it; reduce it again after removing it)");
-			break;
-		}
-		if ((rc = read_small(path, &pc[i].mtext))) {
-			fail(res, rc, "%s: %s", path, wn_open_why(rc));
-			break;
-		}
-		wn_mjson_cb cb = { .file = collect_file, .ud = &pc[i] };
-		if ((rc = wn_mjson_read(pc[i].mtext.p, pc[i].mtext.len, &cb, &pc[i].mj)) || !pc[i].mj.have_counts) {
-			rc = fail(res, WN_E_CORRUPT, "%s: not a MANIFEST.json as winnow writes it", path);
-			break;
-		}
-		snprintf(path, sizeof path, "%s/part/%u/catalog.json", work, i);
-		wn_mjson cm;
-		wn_mjson_cb ccb = { .catalog = 1 };
-		if ((rc = read_small(path, &pc[i].ctext)) || (rc = wn_mjson_read(pc[i].ctext.p, pc[i].ctext.len, &ccb, &cm))) {
-			rc = fail(res, WN_E_CORRUPT, "%s: cannot be read", path);
-			break;
-		}
-		for (int k = 0; k < pc[i].mj.kinds.n && !rc; k++) {
-			const char *kn = pc[i].mj.kinds.name[k];
-			int m = wn_kinds_add(&kinds, kn, strlen(kn));
-			if (m < 0) {
-				rc = fail(res, WN_E_CORRUPT, "%s: too many kinds", path);
+		for (int k = 0; k < pc[i].mj.kinds.n; k++) {
+			const uint64_t *c = pc[i].mj.counts[k];
+			if (strcmp(pc[i].mj.kinds.name[k], p.kind)) {
+				if (c[WN_C_read]) {
+					rc = fail(res, WN_E_CORRUPT, "%s/part/%u: records of a kind the plan does not read", work, i);
+					break;
+				}
+				continue;
+			}
+			ks[kind].read += c[WN_C_read];
+			ks[kind].kept += c[WN_C_kept];
+			ks[kind].duplicates += c[WN_C_duplicates];
+			ks[kind].revisions += c[WN_C_revisions];
+			ks[kind].rejected += c[WN_C_rejected];
+			ks[kind].superseded += c[WN_C_superseded];
+			if (c[WN_C_read] != pc[i].noutc) {
+				rc = fail(res, WN_E_CORRUPT, "%s/part/%u: %" PRIu64 " records read and %" PRIu64 " outcomes", work, i,
+					c[WN_C_read], pc[i].noutc);
 				break;
 			}
-			pc[i].kmap[k] = m;
-			const uint64_t *c = pc[i].mj.counts[k];
-			ks[m].read += c[WN_C_read];
-			ks[m].kept += c[WN_C_kept];
-			ks[m].duplicates += c[WN_C_duplicates];
-			ks[m].revisions += c[WN_C_revisions];
-			ks[m].rejected += c[WN_C_rejected];
-			ks[m].superseded += c[WN_C_superseded];
+			uint64_t stored = c[WN_C_kept] + c[WN_C_superseded];
+			if (!(pc[i].ord = malloc((stored ? stored : 1) * sizeof *pc[i].ord))) {
+				rc = fail(res, WN_E_NOMEM, "out of memory");
+				break;
+			}
 			/* a partition that kept records fixed the profile; every such one has the same */
-			if (c[WN_C_kept] && cm.profiles && !profiles) {
-				profiles = pc[i].ctext.p + (cm.profiles - pc[i].ctext.p);
+			wn_mjson cm;
+			wn_mjson_cb ccb = { .catalog = 1 };
+			if (c[WN_C_kept] && !profiles && !wn_mjson_read(pc[i].ctext.p, pc[i].ctext.len, &ccb, &cm) &&
+			    cm.profiles) {
+				profiles = cm.profiles;
 				profiles_len = cm.profiles_len;
 			}
 		}
-		for (size_t f = 0; f < pc[i].nf; f++)
-			pc[i].f[f].kind = pc[i].kmap[pc[i].f[f].kind];
-		qsort(pc[i].f, pc[i].nf, sizeof *pc[i].f, cmp_ent);
 	}
 	if (rc)
 		goto out;
-	/* the new catalog's data files, beside it: shards and rejects linked, ledgers moved */
+	/* the new catalog's data files, beside it */
 	snprintf(tmp, sizeof tmp, "%s.tmp", outdir);
 	if ((rc = rmtree(tmp))) {
 		fail(res, rc, "%s: %s", tmp, strerror(rc));
@@ -1758,72 +2066,57 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 		if ((rc = wn_mkdir_p(path)))
 			fail(res, rc, "%s: %s", path, strerror(rc));
 	}
-	if ((rc = wn_manifest_json_begin(&mj, 1)))
-		goto nomem;
-	uint32_t seq[WN_KINDS_MAX][WN_NROLES] = { { 0 } };
-	uint64_t base[WN_KINDS_MAX] = { 0 };
-	int level = 3;
-	for (size_t i = 0; i + 1 < p.nargs; i++)
-		if (!strcmp(S(&p, p.args[i]), "--level") || !strcmp(S(&p, p.args[i]), "-l"))
-			level = atoi(S(&p, p.args[i + 1]));
-	int firstfile = 1;
-	for (unsigned i = 0; i < p.parts && !rc; i++) {
-		for (size_t f = 0; f < pc[i].nf && !rc; f++) {
-			const mfile_ent *e = &pc[i].f[f];
-			uint32_t s = ++seq[e->kind][e->role];
-			char rel[160];
-			snprintf(rel, sizeof rel, "%s/%s-%06u.jsonl.zst", wn_role_dir(e->role), kinds.name[e->kind], s);
-			snprintf(path, sizeof path, "%s/part/%u/%s", work, i, e->rel);
-			snprintf(dst, sizeof dst, "%s/%s", tmp, rel);
-			wn_fileinfo fi;
-			fileinfo_of(&fi, e, e->kind, s, e->role == WN_ROLE_SHARD ? e->m.first_ordinal + base[e->kind] : 0);
-			if (e->role == WN_ROLE_LEDGER && base[e->kind]) {
-				memset(&fi, 0, sizeof fi);
-				fi.role = WN_ROLE_LEDGER;
-				fi.kind = (uint8_t)e->kind;
-				fi.sealed = 1;
-				fi.seq = s;
-				if ((rc = ledger_move(path, dst, base[e->kind], level, &fi, res)))
-					break;
-				res->rewritten++;
-			} else {
-				if ((rc = link_or_copy(path, dst))) {
-					fail(res, rc, "%s: %s", dst, strerror(rc));
-					break;
-				}
-				res->linked++;
-			}
-			res->bytes += fi.size;
-			if ((rc = wn_manifest_json_file(&mj, rel, strlen(rel), &fi, kinds.name[e->kind], firstfile)))
-				goto nomem;
-			firstfile = 0;
-		}
-		/* the next partition's ordinals follow this one's */
-		for (int k = 0; k < pc[i].mj.kinds.n; k++)
-			base[pc[i].kmap[k]] += pc[i].mj.counts[k][WN_C_kept] + pc[i].mj.counts[k][WN_C_superseded];
-	}
 	if (rc)
 		goto out;
-	for (int k = 0; k < kinds.n; k++) {
-		ks[k].next_ord = ks[k].kept + ks[k].superseded;
-		ks[k].ledger_entries = ks[k].duplicates + ks[k].revisions;
-		ks[k].reject_entries = ks[k].rejected;
-		res->records += ks[k].kept;
+	if ((rc = wn_series_pool_new(mo->threads > 0 ? mo->threads : wn_ncores(), &level, &pool))) {
+		fail(res, rc, "cannot start the compression threads");
+		goto out;
 	}
-	wn_buf prof = { 0 };
-	if (profiles && wn_buf_put(&prof, profiles, profiles_len))
-		goto nomem;
-	if (wn_buf_put(&prof, "", 1) || (rc = wn_manifest_json_end(&mj, &kinds, ks)) ||
-	    (rc = wn_catalog_json(&cj, 1, 0, profiles ? prof.p : NULL, &kinds, ks))) {
-		wn_buf_free(&prof);
-		goto nomem;
+	for (int r = 0; r < WN_NROLES; r++) {
+		sw[r] = (swriter){ .dir = tmp, .role = r, .kind = kind, .kname = p.kind, .pool = pool, .fd = -1,
+			.frame_bytes = o->frame_bytes, .shard_bytes = o->shard_bytes, .res = res };
+		if (!(sw[r].h = XXH3_createState())) {
+			rc = fail(res, WN_E_NOMEM, "out of memory");
+			goto out;
+		}
 	}
-	wn_buf_free(&prof);
+	if ((rc = merge_walk(work, &p, pc, sw, res)))
+		goto out;
+	for (int r = 0; r < WN_NROLES && !rc; r++)
+		rc = sw_finish(&sw[r]);
+	if (rc)
+		goto out;
+	ks[kind].next_ord = ks[kind].kept + ks[kind].superseded;
+	ks[kind].ledger_entries = ks[kind].duplicates + ks[kind].revisions;
+	ks[kind].reject_entries = ks[kind].rejected;
+	res->records = ks[kind].kept;
+	/* MANIFEST.json and catalog.json, from which the index is built */
+	if ((rc = wn_manifest_json_begin(&mj, 1)))
+		goto nomem;
+	int firstfile = 1;
+	for (int r = WN_ROLE_LEDGER; ; r = r == WN_ROLE_LEDGER ? WN_ROLE_REJECT : r == WN_ROLE_REJECT ? WN_ROLE_SHARD : -1) {
+		if (r < 0)
+			break;
+		for (size_t f = 0; f < sw[r].ndone; f++) {
+			if ((rc = wn_manifest_json_file(&mj, sw[r].names[f], strlen(sw[r].names[f]), &sw[r].done[f], p.kind,
+				     firstfile)))
+				goto nomem;
+			firstfile = 0;
+			res->rewritten++;
+			res->bytes += sw[r].done[f].size;
+		}
+	}
+	if ((profiles && wn_buf_put(&prof, profiles, profiles_len)) || wn_buf_put(&prof, "", 1) ||
+	    (rc = wn_manifest_json_end(&mj, &kinds, ks)) ||
+	    (rc = wn_catalog_json(&cj, 1, 0, profiles ? prof.p : NULL, &kinds, ks)))
+		goto nomem;
 	if ((rc = write_in(tmp, "MANIFEST.json", mj.p, mj.len)) || (rc = write_in(tmp, "catalog.json", cj.p, cj.len))) {
 		fail(res, rc, "%s: %s", tmp, strerror(rc));
 		goto out;
 	}
-	/* the index, from the data files: the same code that makes a catalog of a mirror */
+	wn_pool_free(pool);
+	pool = NULL;
+	/* the index, from the data files: the code that makes a catalog of a mirror */
 	wn_reindex_opts ro;
 	wn_reindex_opts_init(&ro);
 	ro.memory = mo->memory ? mo->memory : ro.memory;
@@ -1834,12 +2127,10 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 		fail(res, rc, "%s: %s", tmp, rr.err);
 		goto out;
 	}
-	if ((rc = commit_dir(tmp, outdir))) {
-		fail(res, rc, "%s: %s", outdir, strerror(rc));
-		goto out;
-	}
+	/* merge.json first, naming the MANIFEST.json the catalog has: a crash between it and
+	 * the rename leaves no catalog, and the rerun does the merge again */
 	uint64_t size;
-	snprintf(path, sizeof path, "%s/MANIFEST.json", outdir);
+	snprintf(path, sizeof path, "%s/MANIFEST.json", tmp);
 	if ((rc = file_xxh(path, mhex, &size))) {
 		fail(res, rc, "%s: %s", path, rc > 0 ? strerror(rc) : wn_strerror(rc));
 		goto out;
@@ -1847,15 +2138,27 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 	if (wn_buf_printf(&b, "{\"merge\":%d,\"plan\":\"%s\",\"catalog\":", PLAN_VERSION, p.hex) ||
 	    wn_buf_json_bytes(&b, outdir, strlen(outdir)) || wn_buf_printf(&b, ",\"manifest_json\":\"%s\"}\n", mhex))
 		goto nomem;
-	if ((rc = write_in(work, "merge.json", b.p, b.len)))
+	if ((rc = write_in(work, "merge.json", b.p, b.len))) {
 		fail(res, rc, "%s/merge.json: %s", work, strerror(rc));
+		goto out;
+	}
+	if ((rc = commit_dir(tmp, outdir)))
+		fail(res, rc, "%s: %s", outdir, strerror(rc));
 	goto out;
 nomem:
 	rc = fail(res, WN_E_NOMEM, "out of memory");
 out:
+	for (int r = 0; r < WN_NROLES; r++)
+		if (sw[r].pool)
+			sw_free(&sw[r]);
+	wn_pool_free(pool);
 	if (pc)
 		for (unsigned i = 0; i < p.parts; i++) {
+			for (int r = 0; r < WN_NROLES; r++)
+				er_free(&pc[i].rd[r]);
 			free(pc[i].f);
+			free(pc[i].outc);
+			free(pc[i].ord);
 			wn_buf_free(&pc[i].mtext);
 			wn_buf_free(&pc[i].ctext);
 		}
@@ -1863,6 +2166,7 @@ out:
 	wn_buf_free(&mj);
 	wn_buf_free(&cj);
 	wn_buf_free(&b);
+	wn_buf_free(&prof);
 	res->seconds = wn_now() - t0;
 	plan_free(&p);
 	return rc;

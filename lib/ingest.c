@@ -511,7 +511,12 @@ static int read_source(ing *g, run_in *in, wn_source *src, int resume)
 				wn_lsm_prefetch(g->lsm, sl->r[i + PREFETCH].key.hash);
 			g->sample = (n % 16) == 0;
 			n++;
+			uint64_t stored = g->shard->next_ord, led = g->ks->ledger_entries, rej = g->ks->reject_entries;
 			rc = decide(g, src, &sl->r[i]);
+			if (g->decided && (rc == 0 || rc == WN_E_REJECTED))
+				g->decided(g->decided_ud, (g->shard->next_ord != stored ? WN_OUTCOME_STORED : 0) |
+					(g->ks->ledger_entries != led ? WN_OUTCOME_LEDGER : 0) |
+					(g->ks->reject_entries != rej ? WN_OUTCOME_REJECT : 0));
 			if (rc == 0 || rc == WN_E_REJECTED) {
 				/* a record rejected under --strict is accounted for too: consumed */
 				in->offset = sl->r[i].end;
@@ -673,11 +678,12 @@ static int ingest_input(ing *g, size_t idx)
 
 int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, size_t n, wn_ingest_result *res)
 {
-	return wn_ingest_from(c, o, paths, n, NULL, NULL, res);
+	return wn_ingest_from(c, o, paths, n, NULL, NULL, NULL, NULL, res);
 }
 
 int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, size_t n,
-	int (*open)(void *ud, size_t i, wn_source **out), void *open_ud, wn_ingest_result *res)
+	int (*open)(void *ud, size_t i, wn_source **out), void *open_ud,
+	void (*decided)(void *ud, int outcome), void *decided_ud, wn_ingest_result *res)
 {
 	static const char *const stdin_only[] = { "-" };
 	c->err[0] = 0;
@@ -709,6 +715,8 @@ int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *pa
 	g.c = c;
 	g.open = open;
 	g.open_ud = open_ud;
+	g.decided = decided;
+	g.decided_ud = decided_ud;
 	g.o = g.o_user = o;
 	g.kind = knum;
 	g.kname = kname;

@@ -148,7 +148,16 @@ typedef struct ing {
 	 * &src), and paths[] are only their names (wn_ingest_from) */
 	int (*open)(void *ud, size_t i, wn_source **out);
 	void *open_ud;
+	/* NULL, or told the outcome of every record decided, in order (WN_OUTCOME_*) */
+	void (*decided)(void *ud, int outcome);
+	void *decided_ud;
 } ing;
+
+/* What became of one record read (the scale-out's merge puts the partitions' records
+ * back in input order with them): flags */
+#define WN_OUTCOME_STORED 1     /* it got an ordinal (kept, or a revision that won) */
+#define WN_OUTCOME_LEDGER 2     /* it has a ledger entry */
+#define WN_OUTCOME_REJECT 4     /* it has a reject entry */
 
 /* What parsing needs; the parsing thread's own (see "parsing ahead"). */
 typedef struct pctx {
@@ -196,9 +205,11 @@ typedef struct parser {
 /* ---- what the scale-out's map tasks (dist.c) share with ingest (ingest.c) ---- */
 /* The run of wn_ingest, with input i opened by open(open_ud, i, &src) (0 or a code, the
  * source's err saying why) instead of by name; paths[i] is then input i's name, as the
- * records' ledger and reject entries name it, and it chooses the default profile. */
+ * records' ledger and reject entries name it, and it chooses the default profile.
+ * decided (may be NULL) is told each record's outcome (WN_OUTCOME_* flags), in order. */
 int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, size_t n,
-	int (*open)(void *ud, size_t i, wn_source **out), void *open_ud, wn_ingest_result *res);
+	int (*open)(void *ud, size_t i, wn_source **out), void *open_ud,
+	void (*decided)(void *ud, int outcome), void *decided_ud, wn_ingest_result *res);
 /* The format of the first input as its name says (it chooses the built-in profile). */
 const char *wn_ingest_first_format(const wn_ingest_opts *o, const char *const *paths, size_t n);
 /* The options the sources see (eo: o's with profile p's shaping options) and p's

@@ -53,7 +53,7 @@ static void cctx_free(void *w)
 }
 
 /* A frame job's task: compress raw into comp (on a pool thread). */
-static void compress_job(wn_task *t, void *worker)
+void wn_series_compress_job(wn_task *t, void *worker)
 {
 	wn_job *j = (wn_job *)t;
 	ZSTD_CCtx *cctx = worker;
@@ -501,7 +501,7 @@ int wn_series_submit(wn_series *s)
 	int wrc = writer_wait(s, j);   /* its comp buffer may still be queued for writing */
 	if (wrc)
 		return wrc;
-	j->task.run = compress_job;
+	j->task.run = wn_series_compress_job;
 	wn_pool_submit(s->pool, &j->task);
 	s->count++;
 	int rc;

@@ -71,6 +71,9 @@ typedef struct wn_series {
 /* The pool that compresses frames at zstd `level` (which must outlive it), with its
  * threads below the ingesting thread's priority. 0 or WN_E_NOMEM. */
 int wn_series_pool_new(int threads, const int *level, wn_pool **out);
+/* The task of a frame job on that pool: raw[0..raw_len) compressed into comp (grown as
+ * needed), checksum set, err 0 or a code. Set j->task.run to it and submit the job. */
+void wn_series_compress_job(wn_task *t, void *worker);
 
 /* Open the series (role, kind): resumes an unsealed file left by an interrupted run.
  * first_ord: number given to the next record added. */

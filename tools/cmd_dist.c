@@ -72,7 +72,8 @@ static const char merge_usage[] =
 static int dist_fail(const char *cmd, int rc, const wn_dist_result *r)
 {
 	fprintf(stderr, "winnow %s: %s\n", cmd, *r->err ? r->err : wn_strerror(rc));
-	return exit_for(rc);
+	/* an earlier stage that has not completed: the task cannot run yet */
+	return rc == WN_E_NOTFOUND ? EXIT_IO : exit_for(rc);
 }
 
 static void on_note(const char *msg, void *ud)
@@ -330,10 +331,19 @@ int cmd_merge(int argc, char **argv)
 		return usage_error("merge", "-C WORK and -o CATALOG are required");
 	if (optind < argc)
 		return usage_error("merge", "unexpected argument '%s'", argv[optind]);
+	static ingest_args ia;
+	char **block = NULL;
+	int e = plan_options("merge", work, &ia, &block);
+	if (e) {
+		free(block);
+		return e;
+	}
+	mo.ingest = &ia.o;
 	catch_signals();
 	mo.cancel = &wn_interrupted;
 	wn_dist_result r;
 	int rc = wn_dist_merge(work, outdir, &mo, &r);
+	free(block);
 	if (rc)
 		return dist_fail("merge", rc, &r);
 	if (r.done_before) {
@@ -344,8 +354,7 @@ int cmd_merge(int argc, char **argv)
 		return EXIT_OK;
 	outbuf out;
 	out_init(&out);
-	out_fmt(&out, "merged %u partitions into %s: %llu records; %llu files linked, %llu ledger files rewritten; "
-		"%.2f s\n", r.parts, outdir, (unsigned long long)r.records, (unsigned long long)r.linked,
-		(unsigned long long)r.rewritten, r.seconds);
+	out_fmt(&out, "merged %u partitions into %s: %llu records in input order, %llu data files; %.2f s\n", r.parts,
+		outdir, (unsigned long long)r.records, (unsigned long long)r.rewritten, r.seconds);
 	return out_end(&out, NULL);
 }
