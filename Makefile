@@ -58,7 +58,7 @@ MAN_PAGES := $(sort $(wildcard doc/man/*.1))
 # the version is written once, in winnow.h's WN_VERSION_MAJOR/MINOR/PATCH
 VERSION := $(shell awk '$$2 ~ /^WN_VERSION_(MAJOR|MINOR|PATCH)$$/ { v = v s $$3; s = "." } END { print v }' include/winnow.h)
 
-.PHONY: demo all test check bench bench-compare bench-scale fuzz fuzz-run install uninstall clean help unit cli gen
+.PHONY: demo all test check bench bench-compare bench-scale bench-dist fuzz fuzz-run install uninstall clean help unit cli gen
 
 all: $(B)/winnow winnow bench/gen $(B)/bench/ctruth  ## build the winnow tool, libwinnow.a and the data generator
 
@@ -144,6 +144,11 @@ bench-compare: ## ingest and verify --deep with OLD=binary and this tree's, side
 bench-scale: ## ingest 1M, 10M and 100M generated records (long; needs ~80 GB free)
 	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
 	WINNOW=build-bench/winnow bash bench/scale.sh
+	WINNOW=build-bench/winnow bash bench/dist.sh
+
+bench-dist: ## the scale-out: a 2-partition plan of 10M records against one ingest (bench/RESULTS-scale.md)
+	$(MAKE) B=build-bench OPT="-O3 -march=native" CFLAGS="-O3 -march=native -g" build-bench/winnow bench/gen
+	WINNOW=build-bench/winnow bash bench/dist.sh
 
 # written on every install: it holds $(PREFIX), which may differ from one install to the next
 .PHONY: winnow.pc

@@ -447,13 +447,13 @@ int wn_input_open_member(wn_input *m, wn_input *a, const char *name, size_t max_
 int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines)
 {
 	size_t buffered = in->end - in->start;
-	if (bytes - buffered >= in->cap && bytes > buffered && in->regular && !in->zst && !in->codec && !in->ar &&
-	    !in->parent && !in->archive) {
-		/* a plain file: more than a buffer past what is buffered is passed over by seeking,
-		 * not read (a map task of the scale-out starts in the middle of a large file). A
-		 * short skip reads: the JSON reader's skip of one byte is how it refills its buffer
-		 * and finds the end of the file (source_json.c more()) */
-		uint64_t at = in->raw_read + (bytes - buffered);
+	if (bytes > buffered + 1 && in->regular && !in->zst && !in->codec && !in->ar && !in->parent && !in->archive) {
+		/* a plain file: what is not buffered is passed over by seeking, not read (a map
+		 * task of the scale-out starts in the middle of a large file). The last byte is
+		 * read, below, so that the buffer holds what follows it, as after a skip that
+		 * reads: source_json.c's more() skips one byte to refill and steps back over it. */
+		uint64_t past = bytes - buffered - 1;
+		uint64_t at = in->raw_read + past;
 		if (at > in->size) {
 			snprintf(in->err, sizeof in->err, "input is shorter than the %llu bytes an earlier run read",
 				(unsigned long long)bytes);
@@ -461,10 +461,10 @@ int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines)
 		}
 		if (lseek(in->fd, (off_t)at, SEEK_SET) < 0)
 			return errno;
-		in->offset += bytes;
+		in->offset += buffered + past;
 		in->raw_read = at;
 		in->start = in->end = 0;
-		bytes = 0;
+		bytes = 1;
 	}
 	while (bytes) {
 		size_t have = in->end - in->start;

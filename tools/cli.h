@@ -129,5 +129,6 @@ int cmd_merge(int argc, char **argv);
 int cmd_compact(int argc, char **argv);
 int cmd_forget(int argc, char **argv);
 int cmd_contributors(int argc, char **argv);
+int cmd_slurm(int argc, char **argv);
 
 #endif

@@ -34,6 +34,7 @@ static const struct cmd {
 	{ "reduce", cmd_reduce, "run a reduce task of a plan: one partition's catalog" },
 	{ "merge", cmd_merge, "merge a plan's partition catalogs into one catalog" },
 	{ "contributors", cmd_contributors, "who brought what to a pool: repeated exports, shared histories, rare values" },
+	{ "slurm", cmd_slurm, "plan, then submit map, reduce and merge to Slurm as array jobs" },
 };
 
 static void help(FILE *f)
