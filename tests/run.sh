@@ -9,8 +9,9 @@ passed=0 failed=0 skipped=0
 tmpout=$(mktemp)
 run_one() {
 	local name=$1; shift
+	local t0=$SECONDS
 	"$@" >"$tmpout" 2>&1
-	local rc=$?
+	local rc=$? secs=$((SECONDS - t0))
 	local p f s
 	p=$(grep -cE '^ok ' "$tmpout")
 	s=$(grep -cE '^ok .*# *(SKIP|skip)' "$tmpout")
@@ -24,9 +25,9 @@ run_one() {
 	fi
 	passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
 	if [ "$f" -gt 0 ]; then
-		echo "FAIL $name ($p passed, $f failed)"; sed 's/^/    /' "$tmpout"
+		echo "FAIL $name ($p passed, $f failed; ${secs} s)"; sed 's/^/    /' "$tmpout"
 	else
-		printf 'ok   %-40s %d passed%s\n' "$name" "$p" "$([ "$s" -gt 0 ] && echo ", $s skipped")"
+		printf 'ok   %-40s %d passed%s (%d s)\n' "$name" "$p" "$([ "$s" -gt 0 ] && echo ", $s skipped")" "$secs"
 	fi
 }
 for t in "$@"; do run_one "unit/$(basename "$t")" "$t"; done
