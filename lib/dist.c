@@ -1819,7 +1819,7 @@ static int merge_done(const char *work, const dplan *p, const char *out)
 
 /* Load partition i: its dist.json, MANIFEST.json (checked against the digest reduce
  * wrote), catalog.json, outcomes; set up its stream readers. */
-static int merge_load(const char *work, const dplan *p, unsigned i, pcat *pc, int kind_ok, wn_dist_result *res)
+static int merge_load(const char *work, const dplan *p, unsigned i, pcat *pc, const char *kname, wn_dist_result *res)
 {
 	char want[33], ohex[33], hex[33], path[4300];
 	uint64_t size, nout;
@@ -1835,6 +1835,7 @@ static int merge_load(const char *work, const dplan *p, unsigned i, pcat *pc, in
 	wn_mjson_cb cb = { .file = collect_file, .ud = pc };
 	if ((rc = wn_mjson_read(pc->mtext.p, pc->mtext.len, &cb, &pc->mj)) || !pc->mj.have_counts)
 		return fail(res, WN_E_CORRUPT, "%s: not a MANIFEST.json as winnow writes it", path);
+	int kind_ok = wn_kinds_find(&pc->mj.kinds, kname, strlen(kname));
 	snprintf(path, sizeof path, "%s/part/%u/catalog.json", work, i);
 	if ((rc = read_small(path, &pc->ctext)))
 		return fail(res, WN_E_CORRUPT, "%s: cannot be read", path);
@@ -2015,10 +2016,7 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 	const char *profiles = NULL;
 	size_t profiles_len = 0;
 	for (unsigned i = 0; i < p.parts && !rc; i++) {
-		wn_kinds pk;   /* the partition's numbers of the kinds */
-		wn_kinds_init(&pk);
-		int pkind = wn_kinds_add(&pk, p.kind, strlen(p.kind));
-		if ((rc = merge_load(work, &p, i, &pc[i], pkind, res)))
+		if ((rc = merge_load(work, &p, i, &pc[i], p.kind, res)))
 			break;
 		for (int k = 0; k < pc[i].mj.kinds.n; k++) {
 			const uint64_t *c = pc[i].mj.counts[k];
