@@ -65,11 +65,13 @@ static int fail(wn_dist_result *r, int code, const char *fmt, ...)
 static void put_le64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> 8 * i); }
 static uint64_t get_le64(const uint8_t *p) { uint64_t v = 0; for (int i = 7; i >= 0; i--) v = v << 8 | p[i]; return v; }
 
-/* The partition of an id hash: the hash's place in [0, 2^64) scaled to [0, parts), so
- * partitions are contiguous ranges of the hash, in order. */
+/* The partition of an id hash: its low 32 bits scaled to [0, parts). Not its top bits:
+ * the memtable and the bloom filters place an id by the top bits of its hash, and a
+ * partition whose ids all shared them would fill one end of its tables (probe chains
+ * that grow without end once a checkpoint's ids outnumber that end's slots). */
 static unsigned part_of(uint64_t hash, unsigned parts)
 {
-	return (unsigned)(((unsigned __int128)hash * parts) >> 64);
+	return (unsigned)(((hash & 0xffffffffu) * (uint64_t)parts) >> 32);
 }
 
 static void xxh_hex(char out[33], const void *p, size_t n)
@@ -266,7 +268,7 @@ static const char *S(const dplan *p, size_t off) { return p->strs.p + off; }
 
 static int plan_encode(const dplan *p, wn_buf *b)
 {
-	int rc = wn_buf_printf(b, "{\"plan\":%d,\"parts\":%u,\"partition\":\"xxh3-128-id-high64\",\"tasks\":%u,\"ingest\":[",
+	int rc = wn_buf_printf(b, "{\"plan\":%d,\"parts\":%u,\"partition\":\"xxh3-128-id-high64-low32\",\"tasks\":%u,\"ingest\":[",
 		PLAN_VERSION, p->parts, p->tasks);
 	for (size_t i = 0; i < p->nargs; i++) {
 		rc |= i ? wn_buf_puts(b, ",") : 0;
