@@ -1991,6 +1991,8 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 	int level = o->level, rc = plan_load(work, &p, res);
 	if (rc)
 		goto out;
+	if (o->kind)
+		p.kind = o->kind;   /* as the parser read it ("tracks" is track) */
 	if (!merge_done(work, &p, outdir)) {
 		res->done_before = 1;
 		goto out;

@@ -446,26 +446,6 @@ int wn_input_open_member(wn_input *m, wn_input *a, const char *name, size_t max_
 
 int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines)
 {
-	size_t buffered = in->end - in->start;
-	if (bytes > buffered + 1 && in->regular && !in->zst && !in->codec && !in->ar && !in->parent && !in->archive) {
-		/* a plain file: what is not buffered is passed over by seeking, not read (a map
-		 * task of the scale-out starts in the middle of a large file). The last byte is
-		 * read, below, so that the buffer holds what follows it, as after a skip that
-		 * reads: source_json.c's more() skips one byte to refill and steps back over it. */
-		uint64_t past = bytes - buffered - 1;
-		uint64_t at = in->raw_read + past;
-		if (at > in->size) {
-			snprintf(in->err, sizeof in->err, "input is shorter than the %llu bytes an earlier run read",
-				(unsigned long long)bytes);
-			return WN_E_MISMATCH;
-		}
-		if (lseek(in->fd, (off_t)at, SEEK_SET) < 0)
-			return errno;
-		in->offset += buffered + past;
-		in->raw_read = at;
-		in->start = in->end = 0;
-		bytes = 1;
-	}
 	while (bytes) {
 		size_t have = in->end - in->start;
 		if (!have) {
@@ -487,6 +467,30 @@ int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines)
 	}
 	in->line = lines;
 	return 0;
+}
+
+int wn_input_seek_skip(wn_input *in, uint64_t bytes, uint64_t lines)
+{
+	size_t buffered = in->end - in->start;
+	/* a plain file read by lines from its start: the bytes not buffered are passed over by
+	 * seeking, not read (a map task of the scale-out starts in the middle of a large file) */
+	if (bytes > buffered && in->regular && !in->zst && !in->codec && !in->ar && !in->parent && !in->archive &&
+	    in->raw_read == in->offset + buffered) {
+		uint64_t at = in->raw_read + (bytes - buffered);
+		if (at > in->size) {
+			snprintf(in->err, sizeof in->err, "input is shorter than the %llu bytes an earlier run read",
+				(unsigned long long)(in->offset + bytes));
+			return WN_E_MISMATCH;
+		}
+		if (lseek(in->fd, (off_t)at, SEEK_SET) < 0)
+			return errno;
+		in->offset += bytes;
+		in->raw_read = at;
+		in->start = in->end = 0;
+		in->line = lines;
+		return 0;
+	}
+	return wn_input_skip(in, bytes, lines);
 }
 
 /* Hand out the l bytes at start as the next line; `term` bytes of terminator follow. */

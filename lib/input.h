@@ -78,6 +78,9 @@ int wn_input_next_member(wn_input *a, const char **name, int *regular, int *more
 int wn_input_open_member(wn_input *m, wn_input *a, const char *name, size_t max_line);
 /* Skip bytes already ingested by an interrupted run, which had read `lines` lines. */
 int wn_input_skip(wn_input *in, uint64_t bytes, uint64_t lines);
+/* The same for an input read by lines (wn_input_line): a plain file seeks past what is not
+ * buffered instead of reading it. */
+int wn_input_seek_skip(wn_input *in, uint64_t bytes, uint64_t lines);
 /* Next line without its terminator ("\n" or "\r\n"). 1 = a line, 0 = end of input, <0 or
  * errno = error. *line is valid until the next call. A line longer than max_line comes
  * back cut to at most 4096 bytes with *toolong set and in->toolong_len its length. */

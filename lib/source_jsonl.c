@@ -50,7 +50,7 @@ static int jsonl_skip(wn_source *s, uint64_t pos, uint64_t recno)
 			(unsigned long long)pos);
 		return WN_E_MISMATCH;
 	}
-	int rc = wn_input_skip(&j->in, pos - j->in.offset, recno);
+	int rc = wn_input_seek_skip(&j->in, pos - j->in.offset, recno);
 	if (rc)
 		snprintf(s->err, sizeof s->err, "%s", j->in.err);
 	return rc;

@@ -182,3 +182,24 @@ must_fail "merge refuses a partition catalog that is not the one its task wrote"
 	printf "{}" >>w3/part/2/MANIFEST.json && "$0" merge -C w3 -o m3' "$WINNOW"
 said "that refusal names the file" 'part/2/MANIFEST.json: not the one its reduce task wrote'
 must_fail "merge into a folder that exists" 2 "$WINNOW" merge -C work.clean -o single
+
+# ---- small cases: more partitions than records, records larger than a run's buffer, a
+# kind named as the parser reads it ----
+printf '{"id":"a","v":1}\n{"id":"b"}\n{"id":"a","v":2}\n' >tiny.jsonl
+python3 -c '
+import json
+print(json.dumps({"id": "big1", "pad": "x" * 3000000}))
+print(json.dumps({"id": "big2", "pad": "y" * 1500000}))
+print(json.dumps({"id": "big1", "pad": "x" * 3000000}))' >bigrec.jsonl
+small() { # WORK OUT: 8 partitions, most of them empty
+	local m p i
+	m=$("$WINNOW" plan -C "$1" --parts 8 --kind tracks tiny.jsonl bigrec.jsonl) || return 1
+	for ((i = 0; i < m; i++)); do "$WINNOW" map -C "$1" --task $i -q || return 1; done
+	for p in 0 1 2 3 4 5 6 7; do "$WINNOW" reduce -C "$1" --part $p -q || return 1; done
+	"$WINNOW" merge -C "$1" -o "$2" -q
+}
+check "8 partitions for 6 records (empty ones), 3 MB records, --kind tracks" small w8 m8
+check "... the single ingest of the same" "$WINNOW" ingest -C s8 -q --kind tracks tiny.jsonl bigrec.jsonl
+is "... the same records" "$("$WINNOW" export -C m8 | md5sum)" "$("$WINNOW" export -C s8 | md5sum)"
+is "... the same ledger" "$(zstd -dc m8/ledger/*.zst | md5sum)" "$(zstd -dc s8/ledger/*.zst | md5sum)"
+check "... verify --deep" "$WINNOW" verify -C m8 --deep
