@@ -17,6 +17,9 @@
 # the same catalog again.
 . "$(dirname "$0")/lib.sh"
 
+# the scripts name WORK and winnow by their real paths (no symbolic link in them)
+T=$(cd "$T" && pwd -P)
+WREAL=$(readlink -f "$WINNOW")
 W=$T/work
 mkdir -p "$T/in"
 "$GEN" -n 240k -s 975 -o "$T/all.jsonl"
@@ -85,7 +88,7 @@ if "$WINNOW" --help 2>/dev/null | grep -q "^  plan "; then
 			grep -qxF "#SBATCH --account=acct" "$f" && grep -qxF "#SBATCH --mem=100M" "$f" &&
 			grep -qxF '#SBATCH "--comment=two words"' "$f"
 		is "$s.sbatch: the Slurm options as #SBATCH lines, in order, a blank in double quotes" "$?" 0
-		grep -q "^exec '$WINNOW' $s -C '$W'" "$f"
+		grep -q "^exec '$WREAL' $s -C '$W'" "$f"
 		is "$s.sbatch: runs this winnow by its absolute path on WORK's absolute path" "$?" 0
 		sh -n "$f"
 		is "$s.sbatch: is valid sh" "$?" 0
@@ -231,7 +234,7 @@ task_pid() {
 		pid=${pid%/cmdline}
 		args=$(tr '\0' ' ' 2>/dev/null <"$f")
 		args=${args% }
-		case $args in "$WINNOW $1 -C $2 "*) echo "$pid ${args##* }"; return ;; esac
+		case $args in "$WREAL $1 -C $2 "*) echo "$pid ${args##* }"; return ;; esac
 	done
 }
 # catch STAGE WORK: wait up to 60 s for one of its tasks to run, stop it (SIGSTOP);
