@@ -90,7 +90,22 @@ static int plan_refuses(const char *name)
 	return !strcmp(name, "strict");
 }
 
+static int plan_run(int argc, char **argv, char **args);
+
 int cmd_plan(int argc, char **argv)
+{
+	/* the ingest options as given: what the plan stores (copied: --map splits its value) */
+	char **args = calloc((size_t)argc * 2 + 1, sizeof *args);
+	if (!args)
+		return die(EXIT_IO, "out of memory");
+	int e = plan_run(argc, argv, args);
+	for (size_t i = 0; args[i]; i++)
+		free(args[i]);
+	free(args);
+	return e;
+}
+
+static int plan_run(int argc, char **argv, char **args)
 {
 	enum { O_PARTS = 1000, O_TASKS, O_SLICE };
 	const int NING = ingest_noptions;
@@ -103,13 +118,9 @@ int cmd_plan(int argc, char **argv)
 	ingest_args_init(&ia);
 	wn_dist_plan_opts po = { 0 };
 	const char *work = NULL;
-	/* the ingest options as given: what the plan stores (copied: --map splits its value) */
-	char **args = calloc((size_t)argc * 2 + 1, sizeof *args);
 	size_t nargs = 0;
 	uint64_t v;
 	int c, e, li;
-	if (!args)
-		return die(EXIT_IO, "out of memory");
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "C:k:l:j:h", lo, &li)) != -1) {
 		switch (c) {
@@ -162,9 +173,6 @@ int cmd_plan(int argc, char **argv)
 	po.ingest = &ia.o;
 	wn_dist_result r;
 	int rc = wn_dist_plan(work, &po, (const char *const *)argv + optind, (size_t)(argc - optind), &r);
-	for (size_t i = 0; i < nargs; i++)
-		free(args[i]);
-	free(args);
 	if (rc)
 		return dist_fail("plan", rc, &r);
 	if (r.done_before)
