@@ -472,10 +472,11 @@ static void mark_ranges(const char *ids, int state, unsigned char *st, long n)
 }
 
 /* Fold what scontrol says about job id into st[0..n) (n 1 for a job that is not an
- * array): a task done in any job stays done. Returns 1 when some task of it is still
+ * array), and id into jid[] for each task it sets: a task done in any job stays done.
+ * Returns 1 when some task of it is still
  * pending or running, 0 when it is over or Slurm has forgotten it, -1 when scontrol
  * could not be run. */
-static int job_state(long id, unsigned char *st, long n)
+static int job_state(long id, unsigned char *st, long *jid, long n)
 {
 	char a[32];
 	snprintf(a, sizeof a, "%ld", id);
@@ -503,12 +504,15 @@ static int job_state(long id, unsigned char *st, long n)
 			if (mark) {
 				mark_ranges(t, s + 1, mark, n);
 				for (long i = 0; i < n; i++)
-					if (mark[i] && st[i] != T_DONE)
+					if (mark[i] && st[i] != T_DONE) {
 						st[i] = (unsigned char)(mark[i] - 1);
+						jid[i] = id;
+					}
 				free(mark);
 			}
 		} else if (!t && n == 1 && st[0] != T_DONE) {
 			st[0] = (unsigned char)s;
+			jid[0] = id;
 		}
 	}
 	free(out.p);
@@ -539,6 +543,7 @@ static int marker_done(const job *j, int stage, long i)
 
 typedef struct outcome {
 	unsigned char *st[NSTAGES];
+	long *jid[NSTAGES];     /* the job that last said how each task went (0: none) */
 	long n[NSTAGES];
 	int waiting;            /* some task is still pending or running */
 	int unknown;            /* scontrol could not be run */
@@ -546,8 +551,10 @@ typedef struct outcome {
 
 static void outcome_free(outcome *o)
 {
-	for (int s = 0; s < NSTAGES; s++)
+	for (int s = 0; s < NSTAGES; s++) {
 		free(o->st[s]);
+		free(o->jid[s]);
+	}
 }
 
 /* Add to u the jobs Slurm still lists whose script is one of WORK's, whoever submitted
@@ -594,10 +601,11 @@ static int outcome_get(const job *j, sub *u, outcome *o)
 	o->n[MAP] = j->tasks, o->n[REDUCE] = j->parts, o->n[MERGE] = 1;
 	for (int s = 0; s < NSTAGES; s++) {
 		o->st[s] = calloc((size_t)o->n[s], 1);
-		if (!o->st[s])
+		o->jid[s] = calloc((size_t)o->n[s], sizeof *o->jid[s]);
+		if (!o->st[s] || !o->jid[s])
 			return ENOMEM;
 		for (int k = 0; k < u->n[s]; k++) {
-			int w = job_state(u->id[s][k], o->st[s], o->n[s]);
+			int w = job_state(u->id[s][k], o->st[s], o->jid[s], o->n[s]);
 			if (w < 0)
 				o->unknown = 1;
 			else
@@ -691,6 +699,46 @@ static void print_rerun(const job *j, const str *map, const str *red)
 	free(c.p);
 }
 
+/* The last line a failed task wrote to its batch output, on stderr (for up to 5 tasks
+ * of each stage): most often winnow's own message saying why. */
+static void print_failures(const job *j, const outcome *o)
+{
+	for (int s = 0; s < NSTAGES; s++) {
+		int shown = 0;
+		for (long i = 0; i < o->n[s] && shown < 5; i++) {
+			if (o->st[s][i] != T_FAILED || !o->jid[s][i])
+				continue;
+			char path[PATH_MAX], tail[4096], task[64];
+			if (s == MERGE)
+				snprintf(task, sizeof task, "%ld", o->jid[s][i]);
+			else
+				snprintf(task, sizeof task, "%ld_%ld", o->jid[s][i], i);
+			int n = snprintf(path, sizeof path, "%s/slurm/log/%s-%s.out", j->work, stage_name[s], task);
+			FILE *f = n > 0 && n < (int)sizeof path ? fopen(path, "r") : NULL;
+			if (!f)
+				continue;   /* never started (cancelled while pending) */
+			size_t got = 0;
+			if (fseek(f, -(long)(sizeof tail - 1), SEEK_END) != 0)
+				rewind(f);
+			got = fread(tail, 1, sizeof tail - 1, f);
+			fclose(f);
+			while (got && (tail[got - 1] == '\n' || tail[got - 1] == '\r'))
+				got--;
+			tail[got] = 0;
+			char *line = strrchr(tail, '\n');
+			line = line ? line + 1 : tail;
+			for (char *c = line; *c; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = '?';
+			if (!*line)
+				continue;
+			fprintf(stderr, "%s: %s task %ld (job %s): %.300s\n", wn_prog, stage_name[s], s == MERGE ? 0 : i, task,
+				line);
+			shown++;
+		}
+	}
+}
+
 /* Wait until no task of the submitted jobs is pending or running, then report. */
 static int wait_jobs(job *j)
 {
@@ -734,6 +782,7 @@ static int wait_jobs(job *j)
 			map.n ? " (they wait for the map tasks)" : " (failed, cancelled or never run)", red.p, j->parts - 1);
 	fprintf(stderr, "%s: merge did not run%s; the batch output is in %s/slurm/log/\n", wn_prog,
 		map.n || red.n ? "" : " to its end", j->work);
+	print_failures(j, &o);
 	print_rerun(j, &map, &red);
 	free(map.p);
 	free(red.p);

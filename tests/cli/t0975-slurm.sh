@@ -17,6 +17,9 @@
 # the same catalog again.
 . "$(dirname "$0")/lib.sh"
 
+# the scripts name WORK and winnow by their real paths (no symbolic link in them)
+T=$(cd "$T" && pwd -P)
+WREAL=$(readlink -f "$WINNOW")
 W=$T/work
 mkdir -p "$T/in"
 "$GEN" -n 240k -s 975 -o "$T/all.jsonl"
@@ -85,7 +88,7 @@ if "$WINNOW" --help 2>/dev/null | grep -q "^  plan "; then
 			grep -qxF "#SBATCH --account=acct" "$f" && grep -qxF "#SBATCH --mem=100M" "$f" &&
 			grep -qxF '#SBATCH "--comment=two words"' "$f"
 		is "$s.sbatch: the Slurm options as #SBATCH lines, in order, a blank in double quotes" "$?" 0
-		grep -q "^exec '$WINNOW' $s -C '$W'" "$f"
+		grep -q "^exec '$WREAL' $s -C '$W'" "$f"
 		is "$s.sbatch: runs this winnow by its absolute path on WORK's absolute path" "$?" 0
 		sh -n "$f"
 		is "$s.sbatch: is valid sh" "$?" 0
@@ -207,6 +210,21 @@ check "--resume when all is done exits 0" "$WINNOW" slurm -C "$W" --resume
 grep -q "nothing to rerun" "$T/.out"
 is "... and submits nothing" "$?" 0
 
+# ---- a task that fails: its own message is reported ----
+# the tasks may start 3 s after submission (--begin): time enough to change an input
+# after the plan, which the map task that reads it must refuse
+mkdir -p "$T/f"
+head -n 500 "$T/in/part00.jsonl" >"$T/f/a.jsonl"
+head -n 500 "$T/in/part01.jsonl" >"$T/f/b.jsonl"
+check "a run that starts in 3 s is submitted" "$WINNOW" slurm -C "$T/w4" --parts 2 --tasks 2 \
+	--sbatch-opt=--begin=now+3 "$T/f/a.jsonl" "$T/f/b.jsonl"
+mapjob=$(sed -n 's/^map job //p' "$T/.out")
+echo '{"id":"changed"}' >>"$T/f/b.jsonl"
+must_fail "an input changed after the plan: --wait exits 3" 3 "$WINNOW" slurm -C "$T/w4" --wait
+grep -q "^winnow: map task \([0-9]*\) (job ${mapjob}_\1): winnow map: $T/f/b.jsonl: changed since the plan" "$T/.err"
+is "... and shows the failed task's own message, from its batch output" "$?" 0
+diag "$(cat "$T/.err")"
+
 # ---- a map task cancelled, then a reduce task killed -9, each mid-run ----
 # task_pid STAGE WORK: the PID of a running `winnow STAGE -C WORK ...` and its index, or nothing
 task_pid() {
@@ -216,7 +234,7 @@ task_pid() {
 		pid=${pid%/cmdline}
 		args=$(tr '\0' ' ' 2>/dev/null <"$f")
 		args=${args% }
-		case $args in "$WINNOW $1 -C $2 "*) echo "$pid ${args##* }"; return ;; esac
+		case $args in "$WREAL $1 -C $2 "*) echo "$pid ${args##* }"; return ;; esac
 	done
 }
 # catch STAGE WORK: wait up to 60 s for one of its tasks to run, stop it (SIGSTOP);

@@ -17,7 +17,8 @@ stop() {
 	kill -KILL "$pid" 2>/dev/null
 	for _ in $(seq 20); do ours "$pid" || return 0; sleep 0.1; done
 }
-if [ -f "$dir/slurm.conf" ]; then
+ctld=$(awk '$1 == "slurmctld" { print $2 }' "$dir/pids")
+if [ -f "$dir/slurm.conf" ] && [ -n "$ctld" ] && ours "$ctld"; then
 	export SLURM_CONF=$dir/slurm.conf
 	jobs=$(timeout 10 squeue -h -o %A 2>/dev/null)
 	if [ -n "$jobs" ]; then
