@@ -114,6 +114,14 @@ is "... same counts" "$(counts_of "$T/rx")" "$after"
 "$WINNOW" export -C "$T/rx" --kind listen | sort | cmp -s - "$T/all.after"
 is "... same export" "$?" 0
 check "... verify --deep clean" "$WINNOW" verify -C "$T/rx" --deep
+rm -rf "$T/rx2" && cp -r "$T/orig" "$T/rx2"
+"$WINNOW" reindex -C "$T/rx2" -q
+check "forget after a reindex (which finds each contributor's files again)" \
+	"$WINNOW" forget -C "$T/rx2" --contributor "member 1" --key-file "$T/key" --json
+is "... takes out as much" "$(json_get "$T/.out" records) $(json_get "$T/.out" ledger_entries) $(json_get "$T/.out" rejects)" \
+	"$(json_get "$T/forget.json" records) $(json_get "$T/forget.json" ledger_entries) $(json_get "$T/forget.json" rejects)"
+"$WINNOW" export -C "$T/rx2" --kind listen | sort | cmp -s - "$T/all.after"
+is "... and leaves the same export" "$?" 0
 
 # ---- the tombstone ----
 must_fail "its export again is refused" 2 "$WINNOW" ingest -C "$P" -q --kind listen --key-file "$T/key" --contributor "member 1" "$T/L/member-1.json"
