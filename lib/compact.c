@@ -899,7 +899,9 @@ static int forget_commit(rw *w, MDB_txn *txn, void *ud)
 		rc = wn_meta_del(c, txn, key);
 	}
 	if (!rc) {
-		snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, g->hex);
+		char tid[33];
+		wn_tombstone_id(g->hex, tid);
+		snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, tid);
 		rc = wn_meta_put(c, txn, key, g->date, strlen(g->date));
 	}
 	return rc;
@@ -1011,7 +1013,9 @@ int wn_forget(wn_catalog *c, const wn_forget_opts *o, wn_forget_result *res)
 	if (!rc) {
 		char key[64];
 		MDB_val v;
-		snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, g->hex);
+		char tid[33];
+		wn_tombstone_id(g->hex, tid);
+		snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, tid);
 		int t = wn_meta_get(c, txn, key, &v);
 		r->already = !t;
 		if (t && t != WN_E_NOTFOUND)

@@ -128,6 +128,7 @@ typedef struct rx {
 	wn_kinds kinds;         /* the kinds of the manifests and file names, in their order */
 	int have_cj, digest, nabsent, badver;
 	char *profiles_text;          /* catalog.json's "profiles" (cj.profiles points here) */
+	char *tombs_text;             /* ... and its "tombstones" */
 	wn_profile prof[WN_KINDS_MAX];   /* the profiles the keys are taken with */
 	int have_prof[WN_KINDS_MAX];     /* stored in the catalog (else: the kind's default) */
 	wn_hasher *h;
@@ -283,6 +284,13 @@ static int read_json(rx *x, const char *name, int catalog, wn_mjson *out)
 				rc = WN_E_NOMEM;
 			else
 				out->profiles = memcpy(x->profiles_text, out->profiles, out->profiles_len);
+		}
+		if (!rc && out->tombstones) {
+			free(x->tombs_text);
+			if (!(x->tombs_text = malloc(out->tombstones_len ? out->tombstones_len : 1)))
+				rc = WN_E_NOMEM;
+			else
+				out->tombstones = memcpy(x->tombs_text, out->tombstones, out->tombstones_len);
 		}
 		if (!rc && x->badver)
 			rc = WN_E_VERSION;
@@ -1031,6 +1039,19 @@ static int put_kinds(rx *x)
 	return 0;
 }
 
+struct tput {
+	wn_catalog *c;
+	MDB_txn *txn;
+};
+
+static int put_tombstone(void *ud, const char *who, const char *date)
+{
+	struct tput *t = ud;
+	char key[64];
+	snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, who);
+	return wn_meta_put(t->c, t->txn, key, date, 10);
+}
+
 /* The metadata of the whole catalog, in the last transaction. */
 static int put_meta(rx *x)
 {
@@ -1052,6 +1073,13 @@ static int put_meta(rx *x)
 	if (!rc && x->digest) {
 		rc = wn_meta_put(c, txn, "digest", "sha256", 6);
 		c->digest = 1;
+	}
+	if (!rc && x->have_cj && x->cj.tombstones) {
+		struct tput t = { c, txn };
+		rc = wn_tombstones_decode(x->cj.tombstones, x->cj.tombstones_len, put_tombstone, &t);
+		if (rc == -1)
+			rc = wn_seterr(c, WN_E_CORRUPT, "%s/catalog.json: \"tombstones\" is not an object of pseudonyms and dates",
+				x->mdir);
 	}
 	if (rc) {
 		mdb_txn_abort(txn);
@@ -1268,6 +1296,7 @@ int wn_reindex(const char *dir, const wn_reindex_opts *o, wn_reindex_result *res
 	free(x.rows);
 	free(x.sup);
 	free(x.profiles_text);
+	free(x.tombs_text);
 	res->seconds = wn_now() - t0;
 	return rc;
 }
