@@ -115,3 +115,10 @@ must_fail "a damaged shard: compact exits 1" 1 "$WINNOW" compact -C "$D" --shard
 grep -q 'track-000003' "$T/.err"
 is "... naming it" "$?" 0
 is "... and the shards are as they were" "$(ls "$D/shards" | grep -c '^track-')" 17
+D=$T/short
+rm -rf "$D" && cp -r "$T/orig" "$D"
+truncate -s -20 "$D/ledger/track-000002.jsonl.zst"
+must_fail "a truncated ledger file: compact exits 1" 1 "$WINNOW" compact -C "$D" --shard-size 3M
+grep -q 'ledger/track-000002.jsonl.zst: .* bytes, the index and MANIFEST say' "$T/.err"
+is "... naming it and its size" "$?" 0
+is "... and nothing staged is left" "$(ls "$D"/shards "$D"/ledger "$D"/rejects | grep -c '\.new$')" 0
