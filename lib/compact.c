@@ -822,13 +822,13 @@ static int forget_line(void *ud, const splan *p, const char *line, size_t n)
 	int mine = 0, rc;
 	if (p->role == WN_ROLE_LEDGER) {
 		wn_ledger_entry e;
-		rc = wn_ledger_decode(line, n, WN_LEDGER_ALL, &e, &scratch);
 		size_t pl = strlen(g->id_pre);
+		/* the head first (a scan), the whole entry only for the contributor's: the id as
+		 * its JSON string, "[\"<hex>\",...]", has the prefix escaped */
+		rc = wn_ledger_decode(line, n, WN_LEDGER_HEAD, &e, NULL);
 		mine = !rc && e.id_json_len >= pl + 2 && e.id_json[0] == '"' && !memcmp(e.id_json + 1, g->id_pre, pl);
-		/* (the id as its JSON string: "[\"<hex>\",...]" has the prefix escaped) */
-		if (!rc && !mine && e.id_len >= strlen(g->hex) + 2 && e.id[0] == '[' && e.id[1] == '"' &&
-		    !memcmp(e.id + 2, g->hex, strlen(g->hex)) && e.id[2 + strlen(g->hex)] == '"')
-			mine = 1;
+		if (!rc && mine)
+			rc = wn_ledger_decode(line, n, WN_LEDGER_ALL, &e, &scratch);
 		if (!rc && mine) {
 			if (e.revision)
 				k->revisions++;
