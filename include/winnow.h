@@ -930,8 +930,8 @@ typedef struct wn_forget_result {
  * rewritten, each record's line left as a placeholder so that no ordinal moves; its ids,
  * fingerprints and ISRCs leave the maps; the counters lose them (read, kept, duplicates,
  * revisions, rejected, superseded; meta forgotten.<kind> counts the placeholders); the
- * manifests are rewritten; a tombstone (the pseudonym and the date, meta
- * tombstone:<pseudonym>) makes a later ingest of the contributor fail unless
+ * manifests are rewritten; a tombstone (a digest of the pseudonym and the date, in the
+ * index and catalog.json) makes a later ingest of the contributor fail unless
  * allow_forgotten. Forgetting a contributor the catalog holds nothing of writes the
  * tombstone only. Crash-safe as wn_compact.
  * Errors: WN_E_USAGE (no name or key; no kind pseudonymises; read-only handle; an

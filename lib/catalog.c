@@ -1230,6 +1230,42 @@ int wn_catalog_set_digest(wn_catalog *c, const char *algo)
 	return wn_catalog_write_manifests(c);
 }
 
+/* {"<pseudonym>":"YYYY-MM-DD",...} of meta tombstone:<pseudonym> into b (left empty, p
+ * NULL, when there is none): catalog.json keeps them, so that reindex does too. */
+static int tombstones_json(wn_catalog *c, wn_buf *b)
+{
+	MDB_txn *txn;
+	MDB_cursor *cur;
+	size_t pl = strlen(WN_TOMBSTONE_PREFIX);
+	MDB_val k = { pl, (void *)WN_TOMBSTONE_PREFIX }, v;
+	int rc = mdb_txn_begin(c->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	if ((rc = mdb_cursor_open(txn, c->db_meta, &cur))) {
+		mdb_txn_abort(txn);
+		return wn_lmdb_err(c, rc, "meta cursor");
+	}
+	int n = 0, err = 0;
+	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc && !err; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+		if (k.mv_size < pl || memcmp(k.mv_data, WN_TOMBSTONE_PREFIX, pl))
+			break;
+		if (!wn_sum_ok(k.mv_data, k.mv_size, v.mv_data, v.mv_size) || v.mv_size != 10 + WN_SUM_BYTES ||
+		    k.mv_size != pl + 32) {
+			err = wn_index_damaged(c, "meta %.*s", (int)k.mv_size, (const char *)k.mv_data);
+			break;
+		}
+		err = wn_buf_printf(b, "%s\"%.32s\":\"%.10s\"", n++ ? "," : "{", (const char *)k.mv_data + pl,
+			(const char *)v.mv_data);
+	}
+	mdb_cursor_close(cur);
+	mdb_txn_abort(txn);
+	if (!err && n)
+		err = wn_buf_puts(b, "}");
+	if (err)
+		return err;
+	return rc && rc != MDB_NOTFOUND ? wn_lmdb_err(c, rc, "meta") : 0;
+}
+
 int wn_catalog_write_manifests(wn_catalog *c)
 {
 	MDB_txn *txn;
@@ -1279,8 +1315,16 @@ int wn_catalog_write_manifests(wn_catalog *c)
 		return rc;
 	}
 	wn_manifest_json_end(&js, &c->kinds, c->ks);
+	wn_buf tombs = { 0 };
+	if ((rc = tombstones_json(c, &tombs))) {
+		wn_buf_free(&man);
+		wn_buf_free(&js);
+		wn_buf_free(&sums);
+		return rc;
+	}
 	if (!wn_profiles_encode(c, &opts))
-		wn_catalog_json(&cat, c->generation, open_files, opts.p, &c->kinds, c->ks);
+		wn_catalog_json(&cat, c->generation, open_files, opts.p, tombs.p, &c->kinds, c->ks);
+	wn_buf_free(&tombs);
 	wn_buf_free(&opts);
 	if (!man.p)
 		wn_buf_puts(&man, "");

@@ -200,8 +200,14 @@ static int copy_file(rw *w, const splan *p, const wn_fileinfo *f, wn_series *s)
 		return WN_E_NOMEM;
 	}
 	XXH3_128bits_reset(hs);
-	rc = wn_seektable_read(fd, f->size, &ents, &n, &tbytes, err, sizeof err);
-	if (rc == WN_E_CORRUPT)
+	struct stat st;
+	if (fstat(fd, &st))
+		rc = wn_seterr(c, errno, "%s/%s: %s", c->dir, rel, strerror(errno));
+	else if ((uint64_t)st.st_size != f->size)
+		rc = wn_seterr(c, WN_E_CORRUPT, "%s/%s: %llu bytes, the index and MANIFEST say %llu", c->dir, rel,
+			(unsigned long long)st.st_size, (unsigned long long)f->size);
+	snprintf(err, sizeof err, "cannot read its seek table");
+	if (!rc && (rc = wn_seektable_read(fd, f->size, &ents, &n, &tbytes, err, sizeof err)) == WN_E_CORRUPT)
 		wn_seterr(c, rc, "%s/%s: %s", c->dir, rel, err);
 	else if (!rc && (n != f->nframes || f->size - tbytes != f->data_len))
 		rc = wn_seterr(c, WN_E_CORRUPT, "%s/%s: its seek table (%u frames) is not what the index says (%u frames)",
@@ -337,6 +343,21 @@ static int write_all(rw *w)
 		mark_changes(p);
 	}
 	return 0;
+}
+
+/* A rewrite that fails before its transaction committed removes what it staged (the
+ * next writer open would too). */
+static void unstage(rw *w)
+{
+	char rel[170];
+	for (size_t i = 0; i < w->nplans; i++)
+		for (size_t j = 0; j < w->plans[i].nout; j++)
+			if (w->plans[i].out[j].rewrite) {
+				wn_file_relpath(rel, sizeof rel, w->plans[i].role, wn_catalog_kind_name(w->c, w->plans[i].kind),
+					w->plans[i].out[j].seq);
+				strcat(rel, WN_STAGED_SUFFIX);
+				unlinkat(w->c->dirfd, rel, 0);
+			}
 }
 
 /* ---- the transaction that switches to the new layout ---- */
@@ -584,10 +605,13 @@ static int commit_all(rw *w, int (*more)(rw *w, MDB_txn *txn, void *ud), void *u
 	wn_buf_free(&j);
 	if (rc) {
 		mdb_txn_abort(txn);
+		unstage(w);
 		return rc;
 	}
-	if ((rc = mdb_txn_commit(txn)))
+	if ((rc = mdb_txn_commit(txn))) {
+		unstage(w);
 		return wn_lmdb_err(c, rc, "commit");
+	}
 	step(w, "committed");
 	int done;
 	char what[32];
@@ -699,7 +723,9 @@ int wn_compact(wn_catalog *c, const wn_compact_opts *o, wn_compact_result *res)
 		any |= w.plans[i].changed;
 	if (!rc && any) {
 		step(&w, "planned");
-		if (!(rc = write_all(&w)))
+		if ((rc = write_all(&w)))
+			unstage(&w);
+		else
 			rc = commit_all(&w, NULL, NULL);
 	}
 	r->files_written = w.files_written;
@@ -797,13 +823,13 @@ static int forget_line(void *ud, const splan *p, const char *line, size_t n)
 	int mine = 0, rc;
 	if (p->role == WN_ROLE_LEDGER) {
 		wn_ledger_entry e;
-		rc = wn_ledger_decode(line, n, WN_LEDGER_ALL, &e, &scratch);
 		size_t pl = strlen(g->id_pre);
+		/* the head first (a scan), the whole entry only for the contributor's: the id as
+		 * its JSON string, "[\"<hex>\",...]", has the prefix escaped */
+		rc = wn_ledger_decode(line, n, WN_LEDGER_HEAD, &e, NULL);
 		mine = !rc && e.id_json_len >= pl + 2 && e.id_json[0] == '"' && !memcmp(e.id_json + 1, g->id_pre, pl);
-		/* (the id as its JSON string: "[\"<hex>\",...]" has the prefix escaped) */
-		if (!rc && !mine && e.id_len >= strlen(g->hex) + 2 && e.id[0] == '[' && e.id[1] == '"' &&
-		    !memcmp(e.id + 2, g->hex, strlen(g->hex)) && e.id[2 + strlen(g->hex)] == '"')
-			mine = 1;
+		if (!rc && mine)
+			rc = wn_ledger_decode(line, n, WN_LEDGER_ALL, &e, &scratch);
 		if (!rc && mine) {
 			if (e.revision)
 				k->revisions++;
@@ -903,7 +929,9 @@ static int forget_commit(rw *w, MDB_txn *txn, void *ud)
 		rc = wn_contribs_forget(c, txn, kd, g->hex);
 	}
 	if (!rc) {
-		snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, g->hex);
+		char tid[33];
+		wn_tombstone_id(g->hex, tid);
+		snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, tid);
 		rc = wn_meta_put(c, txn, key, g->date, strlen(g->date));
 	}
 	return rc;
@@ -1015,7 +1043,9 @@ int wn_forget(wn_catalog *c, const wn_forget_opts *o, wn_forget_result *res)
 	if (!rc) {
 		char key[64];
 		MDB_val v;
-		snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, g->hex);
+		char tid[33];
+		wn_tombstone_id(g->hex, tid);
+		snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, tid);
 		int t = wn_meta_get(c, txn, key, &v);
 		r->already = !t;
 		if (t && t != WN_E_NOTFOUND)
@@ -1025,7 +1055,9 @@ int wn_forget(wn_catalog *c, const wn_forget_opts *o, wn_forget_result *res)
 		mdb_txn_abort(txn);
 	if (!rc) {
 		step(&w, "planned");
-		if (!(rc = write_all(&w)))
+		if ((rc = write_all(&w)))
+			unstage(&w);
+		else
 			rc = commit_all(&w, forget_commit, g);
 	}
 	for (int kd = 0; kd < WN_KINDS_MAX; kd++) {

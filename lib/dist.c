@@ -2110,7 +2110,7 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 	}
 	if ((profiles && wn_buf_put(&prof, profiles, profiles_len)) || wn_buf_put(&prof, "", 1) ||
 	    (rc = wn_manifest_json_end(&mj, &kinds, ks)) ||
-	    (rc = wn_catalog_json(&cj, 1, 0, profiles ? prof.p : NULL, &kinds, ks)))
+	    (rc = wn_catalog_json(&cj, 1, 0, profiles ? prof.p : NULL, NULL, &kinds, ks)))
 		goto nomem;
 	if ((rc = write_in(tmp, "MANIFEST.json", mj.p, mj.len)) || (rc = write_in(tmp, "catalog.json", cj.p, cj.len))) {
 		fail(res, rc, "%s: %s", tmp, strerror(rc));

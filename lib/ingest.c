@@ -139,7 +139,9 @@ static int check_forgotten(ing *g, MDB_txn *txn)
 	MDB_val v;
 	if (!*g->contrib)
 		return 0;
-	snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, g->contrib);
+	char tid[33];
+	wn_tombstone_id(g->contrib, tid);
+	snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, tid);
 	int rc = wn_meta_get(g->c, txn, key, &v);
 	if (rc)
 		return rc == WN_E_NOTFOUND ? 0 : rc;

@@ -391,7 +391,8 @@ int wn_index_create(wn_catalog **out, const char *dir, const char *index, unsign
  * before the next starts, so that it can be done again after a crash at any point, and
  * deletes it; every writer open calls it. */
 #define WN_STAGED_SUFFIX ".new"
-/* meta "tombstone:<pseudonym>": the tombstone of a contributor forget took out, and
+/* meta "tombstone:<id>": the tombstone of a contributor forget took out (the id:
+ * wn_tombstone_id of its pseudonym), and
  * "holds.<kind>.<pseudonym>": the files of kind that hold a contributor's records and
  * entries (doc/FORMAT.md 18.4, 18.5) */
 #define WN_TOMBSTONE_PREFIX "tombstone:"

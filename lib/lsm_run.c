@@ -312,47 +312,60 @@ int wn_map_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
 
 /* ---- taking entries out (forget) ---- */
 
-/* Take the entry that matches e (id map: hash and check, the first 10 bytes; pair maps:
- * all 13) out of run r, if it holds one: the block is written again without it under the
- * sort key of its new last entry, or deleted when it was the only one. 1 taken, 0 not
- * there, <0 error. */
-static int run_take(wn_catalog *c, MDB_cursor *cur, int map, run *r, const uint8_t *e)
+/* Take the entries of ents[0..n) (sorted by sort key) that match one of run r's out of
+ * it, starting with the block that may hold ents[0] and every entry of ents that falls in
+ * that block (*used of them): the block is written again without them under the sort key
+ * of its new last entry, or deleted when none is left. An id entry matches on hash and
+ * check (the first 10 bytes), a pair on all 13. *taken counts the entries taken. */
+static int run_take(wn_catalog *c, MDB_cursor *cur, int map, run *r, const uint8_t *ents, size_t n, size_t *used,
+	uint64_t *taken)
 {
 	size_t es = entry_size[map], kl = sortkey_size[map], match = map == WN_MAP_ID ? 10 : 13;
 	MDB_val k, v;
 	const uint8_t *b;
-	size_t n;
-	int rc = block_seek(c, cur, r->no, e, kl, &k, &v);
+	size_t nb;
+	*used = 1;
+	int rc = block_seek(c, cur, r->no, ents, kl, &k, &v);
 	if (rc <= 0)
 		return rc;
-	if ((rc = wn_block_entries(c, es, &k, &v, &b, &n)))
+	if ((rc = wn_block_entries(c, es, &k, &v, &b, &nb)))
 		return rc;
-	size_t at = block_lower(b, n, es, wn_get_be64(e));
-	while (at < n && memcmp(b + at * es, e, match) < 0)
-		at++;
-	if (at == n || memcmp(b + at * es, e, match))
-		return 0;
-	uint8_t nb[BLOCK_BYTES], kb[4 + 16];
-	size_t len = 0;
-	for (size_t i = 0; i < n; i++)
-		if (i != at) {
-			memcpy(nb + len, b + i * es, es);
-			len += es;
+	const uint8_t *last = (const uint8_t *)k.mv_data + 4;
+	size_t m = 1;
+	while (m < n && memcmp(ents + m * es, last, kl) <= 0)
+		m++;
+	*used = m;
+	uint8_t nbuf[BLOCK_BYTES], kb[4 + 16];
+	size_t len = 0, gone = 0, i = 0, j = 0;
+	while (i < nb) {
+		int d = j < m ? memcmp(b + i * es, ents + j * es, match) : -1;
+		if (d > 0) {
+			j++;
+			continue;
 		}
+		if (d == 0)
+			gone++;
+		else
+			memcpy(nbuf + (len += es) - es, b + i * es, es);
+		i++;
+	}
+	if (!gone)
+		return 0;
 	if ((rc = mdb_cursor_del(cur, 0)))
 		return wn_lmdb_err(c, rc, "block");
-	r->entries--;
+	r->entries -= gone;
+	*taken += gone;
 	if (!len) {
 		r->blocks--;
-		return 1;
+		return 0;
 	}
 	wn_put_be32(kb, r->no);
-	memcpy(kb + 4, nb + len - es, kl);
-	wn_sum_seal(kb, 4 + kl, nb, len);
-	MDB_val nk = { 4 + kl, kb }, nv = { len + WN_SUM_BYTES, nb };
+	memcpy(kb + 4, nbuf + len - es, kl);
+	wn_sum_seal(kb, 4 + kl, nbuf, len);
+	MDB_val nk = { 4 + kl, kb }, nv = { len + WN_SUM_BYTES, nbuf };
 	if ((rc = mdb_cursor_put(cur, &nk, &nv, 0)))
 		return wn_lmdb_err(c, rc, "block");
-	return 1;
+	return 0;
 }
 
 int wn_map_take(wn_catalog *c, MDB_txn *txn, int kind, int map, const uint8_t *ents, size_t n, uint64_t *taken)
@@ -368,14 +381,9 @@ int wn_map_take(wn_catalog *c, MDB_txn *txn, int kind, int map, const uint8_t *e
 		free(rl.r);
 		return wn_lmdb_err(c, rc, "cursor");
 	}
-	for (size_t i = 0; !rc && i < n; i++)
-		for (size_t j = 0; !rc && j < rl.n; j++) {
-			int t = run_take(c, cur, map, &rl.r[j], ents + i * es);
-			if (t < 0)
-				rc = t;
-			else
-				*taken += (uint64_t)t;
-		}
+	for (size_t j = 0; !rc && j < rl.n; j++)
+		for (size_t i = 0, used; !rc && i < n; i += used)
+			rc = run_take(c, cur, map, &rl.r[j], ents + i * es, n - i, &used, taken);
 	mdb_cursor_close(cur);
 	/* a run left empty leaves the list (and its filter goes), unless a merge in progress
 	 * names its runs: then it stays, with no blocks, and the merge takes it as any other */

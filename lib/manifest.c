@@ -227,13 +227,17 @@ int wn_manifest_json_end(wn_buf *b, const wn_kinds *kinds, const wn_kstate *ks)
 }
 
 int wn_catalog_json(wn_buf *b, uint64_t generation, int interrupted, const char *profiles_json,
-	const wn_kinds *kinds, const wn_kstate *ks)
+	const char *tombstones_json, const wn_kinds *kinds, const wn_kstate *ks)
 {
 	int rc = wn_buf_printf(b, "{\"format\":\"winnow catalog\",\"format_version\":%d,\"fingerprint_version\":%d,"
 		"\"fingerprint\":\"XXH3-128 of the canonical form (doc/FORMAT.md)\",\"generation\":%llu,"
 		"\"interrupted_run\":%s,\"profiles\":", WN_FORMAT_VERSION, WN_FP_VERSION,
 		(unsigned long long)generation, interrupted ? "true" : "false");
 	rc |= wn_buf_puts(b, profiles_json ? profiles_json : "null");
+	if (tombstones_json) {
+		rc |= wn_buf_puts(b, ",\"tombstones\":");
+		rc |= wn_buf_puts(b, tombstones_json);
+	}
 	rc |= wn_buf_puts(b, ",\"counts\":{");
 	rc |= counts_json(b, kinds, ks);
 	rc |= wn_buf_puts(b, "}}\n");
@@ -575,6 +579,15 @@ static int read_member(mjr *r, const char *key, wn_mjson *out)
 		out->profiles_len = (size_t)(j->p - st);
 		return 0;
 	}
+	if (cb->catalog && !strcmp(key, "tombstones") && ch == '{') {
+		wn_jread_ws(j);
+		const char *st = j->p;
+		if (wn_jread_skip(j, 1))
+			return 1;
+		out->tombstones = st;
+		out->tombstones_len = (size_t)(j->p - st);
+		return 0;
+	}
 	if (cb->catalog && !strcmp(key, "options") && ch == '{') {
 		int bad = read_options(j, &out->options) != 0;
 		out->have_options = !bad;
@@ -629,6 +642,29 @@ static int read_doc(const char *text, size_t n, const wn_mjson_cb *cb, wn_kinds 
 	out->bad = bad;
 	out->bad_at = (size_t)(r.j.p - text);
 	return 0;
+}
+
+int wn_tombstones_decode(const char *s, size_t n, int (*fn)(void *ud, const char *who, const char *date), void *ud)
+{
+	wn_jread j = { s, s + n };
+	char who[64], date[16];
+	size_t wl, dl;
+	if (!wn_jread_eat(&j, '{'))
+		return -1;
+	if (wn_jread_eat(&j, '}'))
+		return 0;
+	do {
+		if (wn_jread_str(&j, who, sizeof who, &wl) || wl != 32 || !wn_jread_eat(&j, ':') ||
+		    wn_jread_str(&j, date, sizeof date, &dl) || dl != 10)
+			return -1;
+		for (int i = 0; i < 32; i++)
+			if (wn_hexval(who[i]) < 0 || (who[i] >= 'A' && who[i] <= 'F'))
+				return -1;
+		int rc = fn(ud, who, date);
+		if (rc)
+			return rc;
+	} while (wn_jread_eat(&j, ','));
+	return wn_jread_eat(&j, '}') ? 0 : -1;
 }
 
 int wn_mjson_read(const char *text, size_t n, const wn_mjson_cb *cb, wn_mjson *out)

@@ -52,9 +52,10 @@ const char *wn_mfield_name(int i);     /* "path", "role", ... "sha256"; "?" out 
 int wn_manifest_json_begin(wn_buf *b, uint64_t generation);
 int wn_manifest_json_file(wn_buf *b, const char *rel, size_t rl, const wn_fileinfo *f, const char *kind, int first);
 int wn_manifest_json_end(wn_buf *b, const wn_kinds *kinds, const wn_kstate *ks);
-/* catalog.json; profiles_json: the profiles object (wn_profiles_encode), NULL for null. */
+/* catalog.json; profiles_json: the profiles object (wn_profiles_encode), NULL for null;
+ * tombstones_json: the tombstones object, NULL when there is none (the member is left out). */
 int wn_catalog_json(wn_buf *b, uint64_t generation, int interrupted, const char *profiles_json,
-	const wn_kinds *kinds, const wn_kstate *ks);
+	const char *tombstones_json, const wn_kinds *kinds, const wn_kstate *ks);
 
 /* ---- reading MANIFEST.json or catalog.json (text the strict parser accepted) ---- */
 typedef struct wn_mjson_cb {
@@ -87,6 +88,8 @@ typedef struct wn_mjson {
 	int interrupted;                /* interrupted_run: 1, 0, or -1 when absent */
 	const char *profiles;           /* catalog.json: the "profiles" object's text (NULL: none) */
 	size_t profiles_len;
+	const char *tombstones;         /* catalog.json: the "tombstones" object's text (NULL: none) */
+	size_t tombstones_len;
 	int have_options;               /* a catalog.json written before profiles: "options" is an */
 	wn_catopts options;             /* object, read into options (zero-filled otherwise) */
 	int bad;                        /* the layout is not what winnow writes ... */
@@ -96,5 +99,8 @@ typedef struct wn_mjson {
 /* Read the top level; unknown keys are passed over; every kind name is checked (a name
  * that is not one is named through the field callback). 0, or what a callback returned. */
 int wn_mjson_read(const char *text, size_t n, const wn_mjson_cb *cb, wn_mjson *out);
+/* The members of catalog.json's "tombstones" ({"<pseudonym>":"YYYY-MM-DD",...}, FORMAT.md
+ * 7.3): fn for each. 0, -1 if the text is not such an object, or what fn returned. */
+int wn_tombstones_decode(const char *s, size_t n, int (*fn)(void *ud, const char *who, const char *date), void *ud);
 
 #endif

@@ -687,6 +687,20 @@ void wn_key_id(const uint8_t *key, size_t n, char out[WN_KEY_ID_HEX + 1])
 	wn_hex(out, mac, WN_KEY_ID_HEX / 2);
 }
 
+void wn_tombstone_id(const char *pseudonym, char out[33])
+{
+	static const char label[] = "winnow tombstone 1\n";
+	uint8_t md[32];
+	unsigned len = sizeof md;
+	EVP_MD_CTX *h = EVP_MD_CTX_new();
+	if (h && EVP_DigestInit_ex(h, EVP_sha256(), NULL) && EVP_DigestUpdate(h, label, sizeof label - 1) &&
+	    EVP_DigestUpdate(h, pseudonym, strlen(pseudonym)) && EVP_DigestFinal_ex(h, md, &len))
+		wn_hex(out, md, 16);
+	else
+		memset(out, '0', 32), out[32] = 0;
+	EVP_MD_CTX_free(h);
+}
+
 int wn_profiles_decode(const char *s, size_t n, int (*fn)(void *ud, const char *kind, const wn_profile *p), void *ud,
 	char *why, size_t wl)
 {

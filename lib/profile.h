@@ -126,5 +126,9 @@ void wn_profile_id_spec(const wn_profile *p, char *out, size_t cap);
 
 /* The key identifier of a pseudonymisation key (hex, WN_KEY_ID_HEX digits + NUL). */
 void wn_key_id(const uint8_t *key, size_t n, char out[WN_KEY_ID_HEX + 1]);
+/* The id of a forgotten contributor's tombstone (meta tombstone:<id>, FORMAT.md 18.4):
+ * 32 hex digits of SHA-256("winnow tombstone 1\n" || the pseudonym's hex), so that not
+ * even the pseudonym stays in the catalog. */
+void wn_tombstone_id(const char *pseudonym, char out[33]);
 
 #endif

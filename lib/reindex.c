@@ -107,6 +107,8 @@ typedef struct rtask {
 	size_t nisrc, capisrc;
 	lent *l;
 	size_t capk, capl;
+	char (*who)[33];        /* the contributors' pseudonyms its lines hold (FORMAT.md 18.5) */
+	size_t nwho, capwho;
 } rtask;
 
 typedef struct rworker {
@@ -126,6 +128,7 @@ typedef struct rx {
 	wn_kinds kinds;         /* the kinds of the manifests and file names, in their order */
 	int have_cj, digest, nabsent, badver;
 	char *profiles_text;          /* catalog.json's "profiles" (cj.profiles points here) */
+	char *tombs_text;             /* ... and its "tombstones" */
 	wn_profile prof[WN_KINDS_MAX];   /* the profiles the keys are taken with */
 	int have_prof[WN_KINDS_MAX];     /* stored in the catalog (else: the kind's default) */
 	wn_hasher *h;
@@ -136,6 +139,8 @@ typedef struct rx {
 	int nt;
 	/* the kind being indexed */
 	int kind;
+	struct rhold { char who[33]; uint8_t role; uint32_t seq; } *holds;   /* holds.<kind>.<who> to add */
+	size_t nholds, capholds;
 	wn_lsm *lsm;
 	MDB_txn *rtxn;
 	uint64_t next_ord, since, ckpt_every, winners, entries[WN_NROLES];
@@ -280,6 +285,13 @@ static int read_json(rx *x, const char *name, int catalog, wn_mjson *out)
 			else
 				out->profiles = memcpy(x->profiles_text, out->profiles, out->profiles_len);
 		}
+		if (!rc && out->tombstones) {
+			free(x->tombs_text);
+			if (!(x->tombs_text = malloc(out->tombstones_len ? out->tombstones_len : 1)))
+				rc = WN_E_NOMEM;
+			else
+				out->tombstones = memcpy(x->tombs_text, out->tombstones, out->tombstones_len);
+		}
 		if (!rc && x->badver)
 			rc = WN_E_VERSION;
 		else if (!rc && out->bad)
@@ -387,6 +399,25 @@ static void *worker_state(void *ud, int i)
 	return w->bad ? NULL : w;
 }
 
+/* Note the contributor pseudonym at s (32 hex digits and a quote) in t's list. */
+static int note_who(rtask *t, const char *s, const char *end)
+{
+	if (end - s < 33 || s[32] != '"')
+		return 0;
+	for (int i = 0; i < 32; i++)
+		if (wn_hexval(s[i]) < 0 || (s[i] >= 'A' && s[i] <= 'F'))
+			return 0;
+	for (size_t i = t->nwho; i-- > 0;)
+		if (!memcmp(t->who[i], s, 32))
+			return 0;
+	if (WN_GROW(t->who, t->nwho, t->capwho, 4))
+		return WN_E_NOMEM;
+	memcpy(t->who[t->nwho], s, 32);
+	t->who[t->nwho++][32] = 0;
+	return 0;
+}
+#define CONTRIB_PRE "{\"contributor\":\""
+
 static int shard_lines(rtask *t, rworker *w, const char *p, const char *end)
 {
 	const rfile *f = t->f;
@@ -409,6 +440,8 @@ static int shard_lines(rtask *t, rworker *w, const char *p, const char *end)
 		if (rc)
 			return wn_frame_damaged(t->ec, f->rel, &t->fi, "line %u is not a valid record: %s at byte %zu", i + 1, jr.err,
 				jr.err_offset);
+		if (!strncmp(p, CONTRIB_PRE, strlen(CONTRIB_PRE)) && (rc = note_who(t, p + strlen(CONTRIB_PRE), nl)))
+			return rc;
 		if (wn_record_keys(&jr, &t->x->prof[f->kind], &k, idbuf, why, sizeof why))
 			return wn_frame_damaged(t->ec, f->rel, &t->fi, "line %u: %s", i + 1, why);
 		rkey *o = &t->k[i];
@@ -442,6 +475,11 @@ static int ledger_lines(rtask *t, rworker *w, const char *p, const char *end)
 		if (rc)
 			return wn_frame_damaged(t->ec, t->f->rel, &t->fi, "line %u is not a ledger entry", i + 1);
 		lent *o = &t->l[i];
+		/* an id whose first part is the contributor: ["<pseudonym>",...] */
+		const wn_profile *pf = &t->x->prof[t->f->kind];
+		if (pf->n_id > 1 && wn_profile_contributor_part(pf) == 0 && e.id_len > 2 && !memcmp(e.id, "[\"", 2) &&
+		    (rc = note_who(t, e.id + 2, e.id + e.id_len)))
+			return rc;
 		wn_id_hash(e.id, e.id_len, &o->hash, &o->check);
 		o->survivor = e.survivor;
 		o->superseded = e.superseded;
@@ -459,6 +497,7 @@ static void run_frame(wn_task *task, void *state)
 	rworker *w = state;
 	t->nrec = 0;
 	t->nisrc = 0;
+	t->nwho = 0;
 	t->ec->err[0] = 0;
 	if (!w) {
 		t->rc = WN_E_NOMEM;
@@ -476,8 +515,14 @@ static void run_frame(wn_task *task, void *state)
 	else if (t->f->role == WN_ROLE_LEDGER)
 		t->rc = ledger_lines(t, w, p, end);
 	else
-		for (; (p = memchr(p, '\n', (size_t)(end - p))); p++)
+		for (const char *l = p; !t->rc && (p = memchr(p, '\n', (size_t)(end - p))); l = ++p) {
 			t->nrec++;
+			/* a run's contributor, after "input" */
+			wn_reject_entry e;
+			if (memmem(l, (size_t)(p - l), ",\"contributor\":\"", 16) && !wn_reject_decode(l, (size_t)(p - l), &e, &w->dec) &&
+			    e.contributor)
+				t->rc = note_who(t, e.contributor, e.contributor + e.contributor_len + 1);
+		}
 }
 
 static int workers_start(rx *x)
@@ -522,10 +567,14 @@ static void workers_end(rx *x)
 		free(x->t[i].k);
 		free(x->t[i].isrc);
 		free(x->t[i].l);
+		free(x->t[i].who);
 		free(x->t[i].ec);
 	}
 	free(x->ws);
 	free(x->t);
+	free(x->holds);
+	x->holds = NULL;
+	x->nholds = x->capholds = 0;
 }
 
 /* ---- checkpoints: the memtable as runs, and the rows, in one transaction ---- */
@@ -578,7 +627,10 @@ static int checkpoint(rx *x)
 	char key[WN_KIND_NAME_MAX + 16];
 	wn_put_be64(fb, x->forgotten);
 	snprintf(key, sizeof key, "forgotten.%s", wn_catalog_kind_name(c, x->kind));
-	if ((rc = wn_lsm_flush(x->lsm, txn)) || (rc = put_rows(x, txn)) ||
+	for (size_t i = 0; i < x->nholds && !rc; i++)
+		rc = wn_holds_add(c, txn, x->kind, x->holds[i].who, x->holds[i].role, x->holds[i].seq);
+	x->nholds = 0;
+	if (rc || (rc = wn_lsm_flush(x->lsm, txn)) || (rc = put_rows(x, txn)) ||
 	    (rc = wn_meta_put_kstate(c, txn, x->kind, &c->ks[x->kind])) ||
 	    (x->forgotten && (rc = wn_meta_put(c, txn, key, fb, 8)))) {
 		mdb_txn_abort(txn);
@@ -805,6 +857,17 @@ static int take_frames(rx *x, const rfile *f, int fd, const wn_seekent *ents, wn
 		}
 		fi->nrecords += t->nrec;
 		fi->raw_bytes += t->fi.dsize;
+		for (size_t i = 0; i < t->nwho && !rc; i++) {
+			struct rhold *h = x->nholds ? &x->holds[x->nholds - 1] : NULL;
+			if (h && h->role == f->role && h->seq == f->seq && !strcmp(h->who, t->who[i]))
+				continue;
+			if ((rc = WN_GROW(x->holds, x->nholds, x->capholds, 64)))
+				break;
+			h = &x->holds[x->nholds++];
+			memcpy(h->who, t->who[i], 33);
+			h->role = (uint8_t)f->role;
+			h->seq = f->seq;
+		}
 		if (f->role == WN_ROLE_SHARD) {
 			t->fi.first_ord = x->next_ord;
 			t->fi.nrec = t->nrec;
@@ -976,6 +1039,19 @@ static int put_kinds(rx *x)
 	return 0;
 }
 
+struct tput {
+	wn_catalog *c;
+	MDB_txn *txn;
+};
+
+static int put_tombstone(void *ud, const char *who, const char *date)
+{
+	struct tput *t = ud;
+	char key[64];
+	snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, who);
+	return wn_meta_put(t->c, t->txn, key, date, 10);
+}
+
 /* The metadata of the whole catalog, in the last transaction. */
 static int put_meta(rx *x)
 {
@@ -997,6 +1073,13 @@ static int put_meta(rx *x)
 	if (!rc && x->digest) {
 		rc = wn_meta_put(c, txn, "digest", "sha256", 6);
 		c->digest = 1;
+	}
+	if (!rc && x->have_cj && x->cj.tombstones) {
+		struct tput t = { c, txn };
+		rc = wn_tombstones_decode(x->cj.tombstones, x->cj.tombstones_len, put_tombstone, &t);
+		if (rc == -1)
+			rc = wn_seterr(c, WN_E_CORRUPT, "%s/catalog.json: \"tombstones\" is not an object of pseudonyms and dates",
+				x->mdir);
 	}
 	if (rc) {
 		mdb_txn_abort(txn);
@@ -1213,6 +1296,7 @@ int wn_reindex(const char *dir, const wn_reindex_opts *o, wn_reindex_result *res
 	free(x.rows);
 	free(x.sup);
 	free(x.profiles_text);
+	free(x.tombs_text);
 	res->seconds = wn_now() - t0;
 	return rc;
 }

@@ -115,3 +115,24 @@ must_fail "a damaged shard: compact exits 1" 1 "$WINNOW" compact -C "$D" --shard
 grep -q 'track-000003' "$T/.err"
 is "... naming it" "$?" 0
 is "... and the shards are as they were" "$(ls "$D/shards" | grep -c '^track-')" 17
+D=$T/short
+rm -rf "$D" && cp -r "$T/orig" "$D"
+truncate -s -20 "$D/ledger/track-000002.jsonl.zst"
+must_fail "a truncated ledger file: compact exits 1" 1 "$WINNOW" compact -C "$D" --shard-size 3M
+grep -q 'ledger/track-000002.jsonl.zst: .* bytes, the index and MANIFEST say' "$T/.err"
+is "... naming it and its size" "$?" 0
+is "... and nothing staged is left" "$(ls "$D"/shards "$D"/ledger "$D"/rejects | grep -c '\.new$')" 0
+
+# a kind with an interrupted run (an unsealed file) is refused until an ingest finishes it
+D=$T/interrupted
+rm -rf "$D" && cp -r "$T/orig" "$D"
+"$GEN" --count 30000 --seed 123 -o "$T/more.jsonl"
+crash_mid_input "$D" "$T/more.jsonl" --checkpoint 1000 --frame-size 16K
+if [ -n "$(unsealed_shard "$D")" ]; then
+	must_fail "an interrupted run: compact exits 2" 2 "$WINNOW" compact -C "$D" --shard-size 3M
+	grep -q 'unsealed file of an interrupted run of kind track' "$T/.err"
+	is "... saying so" "$?" 0
+	check "compact --kind artist still runs" "$WINNOW" compact -C "$D" --kind artist
+else
+	skip "an interrupted run: compact exits 2" "the ingest was not interrupted after a checkpoint"
+fi
