@@ -597,7 +597,8 @@ static int cross(report *r, double threshold)
 		free(pairs);
 		return rc;
 	}
-	qsort(pairs, npairs, sizeof *pairs, cmp_pair);
+	if (npairs > 1)
+		qsort(pairs, npairs, sizeof *pairs, cmp_pair);
 	for (size_t s = 0, e; s < npairs && !rc; s = e) {
 		for (e = s + 1; e < npairs && pairs[e] == pairs[s]; e++)
 			;
@@ -621,7 +622,7 @@ static int cross(report *r, double threshold)
 			swap ? x->who : y->who, ov };
 	}
 	free(pairs);
-	if (!rc)
+	if (!rc && r->nov > 1)
 		qsort(r->ov, r->nov, sizeof *r->ov, cmp_overlap);
 	r->pub.noverlaps = r->nov;
 	r->pub.overlaps = r->ov;
