@@ -115,6 +115,15 @@ is "... the contributor is the username's pseudonym" "$(py 'j["contributors"][0]
 check "... the same export with --contributor frank_77" ing "$T/g" --contributor frank_77 "$T/endsong_0.json"
 is "... is the same contributor: all duplicates" "$(counts "$T/.out")" "2 0 2 0 0"
 
+# ---- no contributor: the run stops at its first play, even after rejected ones ----
+printf '[{"ts":"2023-01-01T00:00:00Z","spotify_track_uri":"spotify:track:I","incognito_mode":true},\n{"ts":"2023-01-01T00:05:00Z","spotify_track_uri":"spotify:track:J"}]\n' >"$T/inc.json"
+must_fail "a generation-2 export whose first play is incognito, without --contributor" 2 ing "$T/ni" "$T/inc.json"
+grep -q "inc.json line 2: whose records are these?" "$T/.err"; is "... stops at its first play, line 2" "$?" 0
+[ -z "$(ls "$T/ni/rejects" 2>/dev/null)" ] || [ "$(zstd -dcq "$T"/ni/rejects/*.zst 2>/dev/null | wc -c)" = 0 ]
+is "... and keeps not even the incognito play's reject" "$?" 0
+check "... with --contributor" ing "$T/ni" --contributor "Kim Quill" "$T/inc.json"
+is "... one kept, one excluded" "$(counts "$T/.out")" "2 1 0 0 1"
+
 # ---- platform generalised to its family ----
 python3 - "$T/plat.json" <<'PY'
 import json,sys
