@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <xxhash.h>
 
 #define CONTRIB_VERSION 1
 
@@ -30,23 +31,57 @@
 void wn_contribs_free(wn_contribs *a)
 {
 	free(a->v);
+	free(a->tab);
 	memset(a, 0, sizeof *a);
+}
+
+static size_t who_slot(const wn_contribs *a, const char *who, size_t n)
+{
+	size_t mask = a->tabcap - 1, i = (size_t)XXH3_64bits(who, n) & mask;
+	for (; a->tab[i]; i = (i + 1) & mask) {
+		const wn_contrib *x = &a->v[a->tab[i] - 1];
+		if (!memcmp(x->who, who, n) && !x->who[n])
+			break;
+	}
+	return i;
+}
+
+/* Make the table twice n + 1 at least (rehashing what is there). 0 or WN_E_NOMEM. */
+static int who_grow(wn_contribs *a)
+{
+	if (a->tabcap >= 2 * (a->n + 1))
+		return 0;
+	size_t cap = a->tabcap ? a->tabcap * 2 : 64;
+	while (cap < 2 * (a->n + 1))
+		cap *= 2;
+	uint32_t *t = calloc(cap, sizeof *t);
+	if (!t)
+		return WN_E_NOMEM;
+	free(a->tab);
+	a->tab = t;
+	a->tabcap = cap;
+	for (size_t k = 0; k < a->n; k++)
+		a->tab[who_slot(a, a->v[k].who, strlen(a->v[k].who))] = (uint32_t)k + 1;
+	return 0;
 }
 
 static wn_contrib *acc_for(wn_contribs *a, const char *who, size_t n)
 {
 	if (n > WN_WHO_MAX)
 		n = WN_WHO_MAX;
-	if (a->last < a->n && strlen(a->v[a->last].who) == n && !memcmp(a->v[a->last].who, who, n))
+	if (a->last < a->n && !memcmp(a->v[a->last].who, who, n) && !a->v[a->last].who[n])
 		return &a->v[a->last];
-	for (size_t i = 0; i < a->n; i++)
-		if (strlen(a->v[i].who) == n && !memcmp(a->v[i].who, who, n))
-			return &a->v[a->last = i];
+	if (who_grow(a))
+		return NULL;
+	size_t i = who_slot(a, who, n);
+	if (a->tab[i])
+		return &a->v[a->last = a->tab[i] - 1];
 	if (WN_GROW(a->v, a->n, a->cap, 4))
 		return NULL;
 	wn_contrib *x = &a->v[a->n];
 	memset(x, 0, sizeof *x);
 	memcpy(x->who, who, n);
+	a->tab[i] = (uint32_t)a->n + 1;
 	a->last = a->n++;
 	return x;
 }
@@ -257,6 +292,9 @@ int wn_contribs_decode(wn_contribs *a, const void *p, size_t n)
 	rd r = { p, (const uint8_t *)p + n, 0 };
 	uint64_t cnt = get_be(&r, 4);
 	a->n = 0;
+	free(a->tab);   /* made again from v when it is next needed */
+	a->tab = NULL;
+	a->tabcap = 0;
 	for (uint64_t i = 0; i < cnt && !r.bad; i++) {
 		uint64_t len = get_be(&r, 4);
 		if (r.bad || len > (uint64_t)(r.end - r.p) || WN_GROW(a->v, a->n, a->cap, 4))
@@ -559,7 +597,8 @@ static int cross(report *r, double threshold)
 		free(pairs);
 		return rc;
 	}
-	qsort(pairs, npairs, sizeof *pairs, cmp_pair);
+	if (npairs > 1)
+		qsort(pairs, npairs, sizeof *pairs, cmp_pair);
 	for (size_t s = 0, e; s < npairs && !rc; s = e) {
 		for (e = s + 1; e < npairs && pairs[e] == pairs[s]; e++)
 			;
@@ -583,7 +622,7 @@ static int cross(report *r, double threshold)
 			swap ? x->who : y->who, ov };
 	}
 	free(pairs);
-	if (!rc)
+	if (!rc && r->nov > 1)
 		qsort(r->ov, r->nov, sizeof *r->ov, cmp_overlap);
 	r->pub.noverlaps = r->nov;
 	r->pub.overlaps = r->ov;

@@ -33,10 +33,13 @@ typedef struct wn_contrib {
 	char tally[WN_TALLY_MAX][WN_TALLY_VALUES][WN_TALLY_LEN + 1];
 } wn_contrib;
 
-/* The accumulators of one run. */
+/* The accumulators of one run, found by contributor through an open-addressing table of
+ * indices + 1 (a run of a multi-member export meets thousands of contributors). */
 typedef struct wn_contribs {
 	wn_contrib *v;
 	size_t n, cap, last;
+	uint32_t *tab;
+	size_t tabcap;             /* a power of two, at least twice n; 0: none yet */
 } wn_contribs;
 void wn_contribs_free(wn_contribs *a);
 

@@ -302,9 +302,11 @@ static int decide(ing *g, const wn_source *src, const prep *r)
 {
 	int rc;
 	COUNT(g, read);
-	if (r->code == WN_E_NOID && r->nocontrib && g->rc.read == 1) {
-		/* the run's first record says whose it is not: a usage error, before anything is
-		 * stored (later ones are rejected with the same reason) */
+	if (r->code == WN_E_NOID && r->nocontrib && !g->rc_done.read && !g->ck.busy &&
+	    !(g->rc.kept + g->rc.duplicates + g->rc.revisions)) {
+		/* the run's first play (nothing but rejects before it, nothing committed) says
+		 * whose it is not: a usage error, and what the run wrote is cut back (a play
+		 * without a contributor after others is rejected with the same reason) */
 		g->nocontrib_stop = 1;
 		return wn_seterr(g->c, WN_E_USAGE, "%s line %" PRIu64 ": whose records are these? %s: --contributor NAME "
 			"says", src->name, r->lineno, r->err);
@@ -990,7 +992,7 @@ out:
 	wn_series_close(g.shard);
 	wn_series_close(g.ledger);
 	wn_series_close(g.rejects);
-	if (rc && rc != WN_E_REJECTED && rc != WN_E_MISMATCH && rc != WN_E_USAGE) {
+	if (rc && rc != WN_E_REJECTED && ((rc != WN_E_MISMATCH && rc != WN_E_USAGE) || g.nocontrib_stop)) {
 		/* cut the files back to the last checkpoint now rather than at the next open */
 		char keep[sizeof c->err];
 		memcpy(keep, c->err, sizeof keep);
