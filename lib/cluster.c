@@ -1483,6 +1483,7 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 		to.kind = "track";
 		to.rebuild = 0;
 		to.survivor = NULL;
+		to.merge_candidates = 0;
 		int rc = wn_cluster(c, &to, &tr);
 		if (rc)
 			return rc;
