@@ -69,3 +69,26 @@ cp "$T/g/clusters/track.bin" "$T/inc.bin"
 check "... and a rebuild" "$WINNOW" cluster -C "$T/g" --rebuild
 cmp -s "$T/g/clusters/track.bin" "$T/inc.bin"
 is "... the same state, byte for byte" "$?" 0
+
+# real data: the tidytuesday CSV holds the same songs under several ids, some of them
+# other masters a few seconds longer: scored candidates, each of one artist and title
+TT=$SHARED/tidytuesday-spotify-songs-subset-5k.csv
+if [ -f "$TT" ]; then
+	check "the tidytuesday CSV, clustered" "$WINNOW" ingest -C "$T/tt" -q --map id=track_id --map title=track_name \
+		--map artist=track_artist --map duration=duration_ms --cluster --json "$TT"
+	diag "tidytuesday: $(jget "$T/.out" 'd["cluster"]')"
+	"$WINNOW" dups -C "$T/tt" --edge candidate >"$T/tt.cand"
+	python3 - "$T/tt.cand" >"$T/tt.check" <<'PY'
+import json, sys
+c = [json.loads(l) for l in open(sys.argv[1])]
+s = [d for d in c if d["reason"] == "similar"]
+bad = [d for d in s if d["score"] < 0.85 or len(set(d["evidence"]["artists"])) != 1]
+print(len(s), len(bad))
+PY
+	read -r nsim nbad <"$T/tt.check"
+	[ "$nsim" -gt 10 ]
+	is "... more than 10 scored candidates ($nsim)" "$?" 0
+	is "... each of one artist, scored at least 0.85" "$nbad" 0
+else
+	skip "the tidytuesday CSV" "no $TT"
+fi
