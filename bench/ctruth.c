@@ -63,7 +63,7 @@ static rec *R;
 static size_t NR, CAPR;
 static map ids, isrcs, texts, blocks1, blocks2;
 static uint64_t edges[5], capped;
-#define BLOCK_TRIES 32   /* as lib/cluster.c: the newest 32 of a block are scored */
+#define BLOCK_TRIES 8    /* as lib/cluster.c: the newest 8 of a block are scored */
 
 /* Note (o, p) as a candidate, once per pair. */
 static void note(uint32_t o, uint32_t p);

@@ -585,7 +585,7 @@ typedef struct wn_cluster_result {
 	uint64_t edges[WN_NEDGES];    /* joins made, by edge kind (edges[WN_EDGE_FIRST] is 0) */
 	uint64_t candidates;          /* pairs an edge would have joined that the guard kept apart,
 	                                 and scored candidates, still in different clusters */
-	uint64_t blocks_capped;       /* scored-candidate blocks cut at 32 records (hot blocks) */
+	uint64_t blocks_capped;       /* scored-candidate blocks cut at 8 records (hot blocks) */
 	int merge_candidates;         /* the stored setting */
 	int rebuilt;                  /* the clusters were built from every record */
 	char survivor[160];           /* the policy in use */

@@ -741,7 +741,7 @@ static int same_b2(const crec *a, const crec *b)
 /* Records of one block scored per new record, newest first: a block is as hot as a
  * prolific artist's titles that start alike, and scoring all of it would be quadratic.
  * A walk cut short is counted (s->capped). */
-#define BLOCK_TRIES 32
+#define BLOCK_TRIES 8
 
 /* The scored candidates of o in the block on chain head (slot, in-block predicate). */
 static int score_walk(cstate *s, uint32_t o, uint32_t head, unsigned slot, int (*same)(const crec *, const crec *),
@@ -1483,6 +1483,7 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 		to.kind = "track";
 		to.rebuild = 0;
 		to.survivor = NULL;
+		to.merge_candidates = 0;
 		int rc = wn_cluster(c, &to, &tr);
 		if (rc)
 			return rc;

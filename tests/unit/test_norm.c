@@ -388,6 +388,66 @@ static void test_predicates(void)
  * characters that make it hard (marks after Latin and after other scripts, jamo,
  * composing pairs, ignorables, compatibility forms, invalid bytes), it must give what
  * the utf8proc path alone gives. */
+/* ---- 14.6: scored candidates ---- */
+
+static wn_norm W2;   /* the artists', beside W's title */
+
+static void srec(wn_match *m, const char *artist, const char *t, uint32_t dur)
+{
+	wn_title ti;
+	wn_artists a;
+	wn_str name = { artist, strlen(artist) };
+	wn_match_init(m);
+	m->dur_ms = dur;
+	if (wn_norm_artists(&W2, &name, 1, NULL, 0, &a) || wn_norm_title(&W, t, strlen(t), &ti))
+		return;
+	wn_match_set_text(m, &a, &ti);
+}
+
+static void test_scores(void)
+{
+	static const struct {
+		const char *a1, *t1;
+		uint32_t d1;
+		const char *a2, *t2;
+		uint32_t d2;
+		int candidate;
+	} pairs[] = {
+		{ "Beyonc\xc3\xa9", "Halo", 261000, "Beyonce", "Hallo", 261400, 1 },         /* a typo */
+		{ "Beyonc\xc3\xa9", "Halo", 261000, "Beyonce", "Halo", 264500, 1 },          /* 3.5 s apart */
+		{ "Beyonc\xc3\xa9", "Halo", 261000, "Beyonce", "Halo", 267000, 0 },          /* 6 s apart */
+		{ "Beyonc\xc3\xa9", "Halo", 261000, "Someone Else", "Halo", 261000, 0 },     /* another artist */
+		{ "Beyonc\xc3\xa9", "Halo", WN_MATCH_NODUR, "Beyonce", "Halo", 261000, 1 },  /* unknown: 0.5 */
+		{ "Armin van Buuren", "A State Of Trance (ASOT 1145) - Coming Up", 33041,
+		  "Armin van Buuren", "A State Of Trance (ASOT 1145) - Track Recap, Pt. 1", 33920, 0 },
+		{ "\xd0\x90\xd0\xbb\xd0\xbb\xd0\xb0", "\xd0\x94\xd0\xbe\xd0\xbc\xd0\xbe\xd0\xb9", 200000,
+		  "\xd0\x90\xd0\xbb\xd0\xbb\xd0\xb0", "\xd0\x94\xd0\xbe\xd0\xbc\xd0\xbe\xd0\xb9", 203000, 1 },
+	};
+	for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+		wn_match a, b;
+		srec(&a, pairs[i].a1, pairs[i].t1, pairs[i].d1);
+		srec(&b, pairs[i].a2, pairs[i].t2, pairs[i].d2);
+		double sc = wn_match_score(&a, &b);
+		OK((sc >= WN_SCORE_MIN) == pairs[i].candidate, "score \"%s\" / \"%s\" %.3f %s %.2f", pairs[i].t1,
+			pairs[i].t2, sc, pairs[i].candidate ? ">=" : "<", WN_SCORE_MIN);
+		OK(sc == wn_match_score(&b, &a), "... symmetric");
+	}
+	wn_match a, b;
+	srec(&a, "X", "Song", 100000);
+	srec(&b, "X", "Song", 100000);
+	OK(wn_match_score(&a, &b) == 1, "equal keys and durations: score 1");
+	OK(a.pfx && a.pfx == wn_norm_hash("son", 3), "pfx: the hash of the core's first three characters");
+	srec(&b, "X", "Dom", 100000);
+	OK(b.pfx == wn_norm_hash("dom", 3), "pfx of a three-character core: all of it");
+	uint64_t sig[2], one;
+	wn_norm_sig("", 0, sig, 128);
+	OK(!sig[0] && !sig[1], "sig of an empty key: no bits");
+	wn_norm_sig("a", 1, &one, 64);
+	OK(__builtin_popcountll(one) == 1, "sig of a one-byte key: one bit");
+	wn_norm_sig("abab", 4, sig, 128);
+	OK(__builtin_popcountll(sig[0]) + __builtin_popcountll(sig[1]) <= 2, "sig: a set (ab, ba), repeats once");
+}
+
 static void test_fast_path(uint64_t seed)
 {
 	static const char *const pool[] = {
@@ -598,10 +658,12 @@ int main(void)
 	test_artists();
 	test_isrc();
 	test_predicates();
+	test_scores();
 	test_fast_path(seed);
 	test_real();
 	test_long();
 	test_no_alloc();
 	wn_norm_free(&W);
+	wn_norm_free(&W2);
 	return tap_done();
 }
