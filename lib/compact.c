@@ -806,6 +806,23 @@ static int forget_record(fg *g, const splan *p, const char *line, size_t n)
 	return 0;
 }
 
+/* Is a shard record whose contributor part is not its first member the contributor's? Its
+ * id, as the profile takes it, starts with the pseudonym. A record that does not parse is
+ * not (forget_record would refuse it; verify --deep reports it). */
+static int mine_by_id(fg *g, const splan *p, const char *line, size_t n)
+{
+	fkind *k = &g->k[p->kind];
+	wn_jresult jr;
+	wn_keys keys;
+	char idbuf[WN_ID_BUF];
+	size_t hl = strlen(g->hex);
+	if (wn_json_record(k->json, line, n, &jr) ||
+	    wn_record_keys(&jr, wn_catalog_profile(g->w->c, p->kind), &keys, idbuf, NULL, 0))
+		return 0;
+	return keys.id_len > hl + 3 && !memcmp(keys.id, "[\"", 2) && !memcmp(keys.id + 2, g->hex, hl) &&
+		keys.id[2 + hl] == '"';
+}
+
 static int forget_line(void *ud, const splan *p, const char *line, size_t n)
 {
 	fg *g = ud;
@@ -814,8 +831,15 @@ static int forget_line(void *ud, const splan *p, const char *line, size_t n)
 	char rel[160];
 	if (p->role == WN_ROLE_SHARD) {
 		size_t pl = strlen(g->shard_pre);
-		if (n < pl || memcmp(line, g->shard_pre, pl))
-			return LINE_KEEP;
+		if (n < pl || memcmp(line, g->shard_pre, pl)) {
+			/* no "contributor" member first: when the profile's contributor part has
+			 * alternatives (the listen id's contributor|username: an export's account
+			 * name, pseudonymised), the record is the contributor's if its id says so */
+			int cp = wn_profile_contributor_part(wn_catalog_profile(c, p->kind));
+			if (cp != 0 || !strchr(wn_catalog_profile(c, p->kind)->id[0], '|') || (n >= 15 &&
+			    !memcmp(line, "{\"contributor\":", 15)) || !mine_by_id(g, p, line, n))
+				return LINE_KEEP;
+		}
 		int rc = forget_record(g, p, line, n);
 		return rc ? rc : LINE_FORGET;
 	}

@@ -133,14 +133,14 @@ int wn_ingest_shape(const wn_profile *p, const wn_ingest_opts *o, const char *ki
 
 /* A contributor the catalog forgot comes back only when the run says so; then its
  * tombstone goes (doc/FORMAT.md 18.4). */
-static int check_forgotten(ing *g, MDB_txn *txn)
+int wn_ingest_check_forgotten(ing *g, MDB_txn *txn, const char *hex)
 {
 	char key[64];
 	MDB_val v;
-	if (!*g->contrib)
+	if (!*hex)
 		return 0;
 	char tid[33];
-	wn_tombstone_id(g->contrib, tid);
+	wn_tombstone_id(hex, tid);
 	snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, tid);
 	int rc = wn_meta_get(g->c, txn, key, &v);
 	if (rc)
@@ -148,7 +148,7 @@ static int check_forgotten(ing *g, MDB_txn *txn)
 	if (g->o_user->allow_forgotten)
 		return wn_meta_del(g->c, txn, key);
 	return wn_seterr(g->c, WN_E_USAGE, "contributor %s was forgotten (%.*s): its records are not taken again "
-		"without --allow-forgotten", g->contrib, (int)(v.mv_size < 10 ? v.mv_size : 10), (const char *)v.mv_data);
+		"without --allow-forgotten", hex, (int)(v.mv_size < 10 ? v.mv_size : 10), (const char *)v.mv_data);
 }
 
 /* Store the run's profile while the kind has no record kept (a run that keeps nothing
@@ -810,7 +810,7 @@ int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *pa
 		rc = wn_lmdb_err(c, rc, "begin");
 		goto out;
 	}
-	if ((kind < 0 && (rc = wn_catalog_kind(c, txn, kname, 1)) < 0) || (rc = check_forgotten(&g, txn)) ||
+	if ((kind < 0 && (rc = wn_catalog_kind(c, txn, kname, 1)) < 0) || (rc = wn_ingest_check_forgotten(&g, txn, g.contrib)) ||
 	    (rc = store_profile(&g, txn)) ||
 	    (rc = wn_pending_load(&g, txn)) || (rc = wn_pending_decide(&g, txn)) ||
 	    (g.cpart >= 0 && g.n_in && g.in[0].resume && (rc = wn_contribs_resume(c, txn, g.kind, &g.contribs)))) {
@@ -1017,6 +1017,7 @@ out:
 	free(g.ck.job.sup);
 	wn_buf_free(&g.ck.job.pending);
 	wn_buf_free(&g.ck.job.contrib);
+	free(g.ck.job.who);
 	wn_contribs_free(&g.contribs);
 	for (int i = 0; i < WN_NROLES; i++)
 		wn_series_snap_free(&g.ck.job.snap[i]);

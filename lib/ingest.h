@@ -93,6 +93,8 @@ typedef struct ckjob {
 	int final;
 	wn_buf pending;             /* meta "pending.KIND" (not final) */
 	wn_buf contrib;             /* the run's contributions so far (contrib.c), when the kind has them */
+	char (*who)[33];            /* the pseudonyms of the contributors the run has met (its contributions'), */
+	size_t nwho, capwho;        /* which the files it wrote hold: meta holds (FORMAT.md 18.5) */
 	supers *sup;                /* superseded ordinals */
 	size_t nsup, capsup;
 } ckjob;
@@ -258,5 +260,9 @@ int wn_checkpoint_bg(ing *g);                /* in the background (inline if the
 int wn_ckpt_wait(ing *g);                    /* wait for the one in the background, and catch up with it */
 int wn_ckpt_poll(ing *g);                    /* catch up with it if it is done */
 void wn_ckpt_stop(ing *g);                   /* end the checkpoint thread */
+/* A contributor (its pseudonym's hex) the catalog forgot is refused, in txn, unless the
+ * run allows it, which then removes its tombstone (ingest.c; FORMAT.md 18.4). 0 or an
+ * error. At the start for --contributor, at each checkpoint for every contributor met. */
+int wn_ingest_check_forgotten(ing *g, MDB_txn *txn, const char *hex);
 
 #endif

@@ -382,13 +382,19 @@ static int ckpt_txn(ing *g, ckjob *j)
 	rc = wn_lsm_flush_frozen(g->lsm, txn);
 	for (int i = 0; i < WN_NROLES && !rc; i++)
 		rc = wn_series_commit(c, &j->snap[i], txn);
-	/* which files hold the contributor's records: what forget rewrites (FORMAT.md 18.5) */
-	for (int i = 0; i < WN_NROLES && !rc && *g->contrib; i++) {
-		const wn_series_snap *sn = &j->snap[i];
-		for (size_t d = 0; d < sn->ndirty && !rc; d++)
-			rc = wn_holds_add(c, txn, g->kind, g->contrib, sn->dirty[d].role, sn->dirty[d].seq);
-		if (!rc && sn->open)
-			rc = wn_holds_add(c, txn, g->kind, g->contrib, sn->fi.role, sn->fi.seq);
+	/* which files hold each contributor's records: what forget rewrites (FORMAT.md 18.5);
+	 * the run's contributors are --contributor's, or those the records name (an export's
+	 * username), each refused here if the catalog forgot it */
+	for (size_t w = 0; w < j->nwho && !rc; w++) {
+		if ((rc = wn_ingest_check_forgotten(g, txn, j->who[w])))
+			break;
+		for (int i = 0; i < WN_NROLES && !rc; i++) {
+			const wn_series_snap *sn = &j->snap[i];
+			for (size_t d = 0; d < sn->ndirty && !rc; d++)
+				rc = wn_holds_add(c, txn, g->kind, j->who[w], sn->dirty[d].role, sn->dirty[d].seq);
+			if (!rc && sn->open)
+				rc = wn_holds_add(c, txn, g->kind, j->who[w], sn->fi.role, sn->fi.seq);
+		}
 	}
 	if (!rc && j->nsup) {
 		MDB_cursor *cur = NULL;
@@ -463,6 +469,21 @@ static int ckpt_prepare(ing *g, ckjob *j, int final)
 		return rc;
 	if (g->cpart >= 0 && (rc = wn_contribs_encode(&g->contribs, &j->contrib)))
 		return rc;
+	/* the contributors met: --contributor's, and every one the contributions name */
+	j->nwho = 0;
+	for (size_t i = 0; i <= g->contribs.n; i++) {
+		const char *w = i < g->contribs.n ? g->contribs.v[i].who : g->contrib;
+		size_t k = 0;
+		if (strlen(w) != 32)
+			continue;
+		while (k < j->nwho && strcmp(j->who[k], w))
+			k++;
+		if (k < j->nwho)
+			continue;
+		if (WN_GROW(j->who, j->nwho, j->capwho, 4))
+			return WN_E_NOMEM;
+		memcpy(j->who[j->nwho++], w, 33);
+	}
 	/* the superseded pairs go with the job; its emptied array comes back */
 	supers *sp = j->sup;
 	size_t cap = j->capsup;

@@ -181,3 +181,35 @@ is "... all of them" "$?" 1
 check "... and verify --deep is clean" "$WINNOW" verify -C "$C" --deep
 check "compact after forget" "$WINNOW" compact -C "$P"
 check "... and verify --deep is clean" "$WINNOW" verify -C "$P" --deep
+
+# ---- a generation-1 export names its account: the username is the contributor ----
+# (no --contributor: the runs' contributors are the records' pseudonymised usernames, and
+# forget by that name finds them, and refuses that export again, as for --contributor)
+U=$T/users
+mkdir -p "$U/in"
+python3 - "$U/in" <<'PY'
+import json, sys
+for n, user in enumerate(["alice", "bob"]):
+    plays = [{"ts": "2021-03-0%dT10:00:0%dZ" % (i + 1, i), "username": user, "platform": "Android OS 9",
+              "ms_played": 1000 + i, "conn_country": "SE", "ip_addr_decrypted": "10.9.8.%d" % i,
+              "user_agent_decrypted": "ua-%s" % user, "master_metadata_track_name": "T%d" % i,
+              "master_metadata_album_artist_name": "A", "master_metadata_album_album_name": "B",
+              "spotify_track_uri": "spotify:track:%022d" % (i + 10 * n), "episode_name": None,
+              "episode_show_name": None, "spotify_episode_uri": None, "reason_start": "clickrow",
+              "reason_end": "trackdone", "shuffle": False, "skipped": None, "offline": False,
+              "offline_timestamp": 0, "incognito_mode": False} for i in range(6)]
+    json.dump(plays, open("%s/endsong_%d.json" % (sys.argv[1], n), "w"))
+PY
+for n in 0 1; do
+	check "ingest endsong_$n.json without --contributor" "$WINNOW" ingest -C "$U/pool" -q --kind listen --key-file "$T/key" "$U/in/endsong_$n.json"
+done
+check "forget alice, the username of endsong_0.json" "$WINNOW" forget -C "$U/pool" --contributor alice --key-file "$T/key" --json
+is "... takes out her 6 plays" "$(json_get "$T/.out" records)" 6
+is "... and leaves bob's" "$("$WINNOW" export -C "$U/pool" --kind listen | wc -l | tr -d ' ')" 6
+datatext "$U/pool" | grep -aqF "$(pseudo alice)"
+is "... her pseudonym is in no file of the pool" "$?" 1
+must_fail "her export again is refused" 2 "$WINNOW" ingest -C "$U/pool" -q --kind listen --key-file "$T/key" "$U/in/endsong_0.json"
+is "... and nothing is added" "$("$WINNOW" export -C "$U/pool" --kind listen | wc -l | tr -d ' ')" 6
+check "... unless --allow-forgotten" "$WINNOW" ingest -C "$U/pool" -q --kind listen --key-file "$T/key" --allow-forgotten "$U/in/endsong_0.json"
+is "... which takes her plays again" "$("$WINNOW" export -C "$U/pool" --kind listen | wc -l | tr -d ' ')" 12
+check "... and verify --deep is clean" "$WINNOW" verify -C "$U/pool" --deep
