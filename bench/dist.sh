@@ -27,6 +27,7 @@ settle() { sync; sleep 2; }
 now() { date +%s.%N; }
 fail() { echo "bench-dist: CORRECTNESS CHECK FAILED: $*" >&2; exit 1; }
 
+load0=$(cut -d' ' -f1 /proc/loadavg)
 echo "== generating $N records"
 "$GEN" --count "$N" --seed 11 --truth "$D/truth.json" -o "$D/in.jsonl"
 cat "$D/in.jsonl" >/dev/null
@@ -96,7 +97,8 @@ fi
 	echo "in the page cache; one \`winnow ingest\`, then a $PARTS-partition plan on the same machine: the $m map tasks side"
 	echo "by side, the $PARTS reduce tasks side by side, then the merge. Both catalogs' counts matched the generator's"
 	echo "truth, and their exports were byte for byte the same, before any figure was taken. One run on a machine"
-	echo "shared with other work: the figures are noisy, the ratios are of the same run."
+	echo "shared with other work: the figures are noisy, the ratios are of the same run (load average $load0 at the"
+	echo "start, $(cut -d' ' -f1 /proc/loadavg) at the end, on $(nproc) cores)."
 	echo
 	printf -- '- end to end: %.2f s against %.2f s for one ingest: %.2fx (target <= 1.2x: %s)\n' "$total" "$single" "$ratio" \
 		"$(met "$ratio <= 1.2")"

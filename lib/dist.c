@@ -65,11 +65,13 @@ static int fail(wn_dist_result *r, int code, const char *fmt, ...)
 static void put_le64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> 8 * i); }
 static uint64_t get_le64(const uint8_t *p) { uint64_t v = 0; for (int i = 7; i >= 0; i--) v = v << 8 | p[i]; return v; }
 
-/* The partition of an id hash: the hash's place in [0, 2^64) scaled to [0, parts), so
- * partitions are contiguous ranges of the hash, in order. */
+/* The partition of an id hash: its low 32 bits scaled to [0, parts). Not its top bits:
+ * the memtable and the bloom filters place an id by the top bits of its hash, and a
+ * partition whose ids all shared them would fill one end of its tables (probe chains
+ * that grow without end once a checkpoint's ids outnumber that end's slots). */
 static unsigned part_of(uint64_t hash, unsigned parts)
 {
-	return (unsigned)(((unsigned __int128)hash * parts) >> 64);
+	return (unsigned)(((hash & 0xffffffffu) * (uint64_t)parts) >> 32);
 }
 
 static void xxh_hex(char out[33], const void *p, size_t n)
@@ -266,7 +268,7 @@ static const char *S(const dplan *p, size_t off) { return p->strs.p + off; }
 
 static int plan_encode(const dplan *p, wn_buf *b)
 {
-	int rc = wn_buf_printf(b, "{\"plan\":%d,\"parts\":%u,\"partition\":\"xxh3-128-id-high64\",\"tasks\":%u,\"ingest\":[",
+	int rc = wn_buf_printf(b, "{\"plan\":%d,\"parts\":%u,\"partition\":\"xxh3-128-id-high64-low32\",\"tasks\":%u,\"ingest\":[",
 		PLAN_VERSION, p->parts, p->tasks);
 	for (size_t i = 0; i < p->nargs; i++) {
 		rc |= i ? wn_buf_puts(b, ",") : 0;
@@ -1819,7 +1821,7 @@ static int merge_done(const char *work, const dplan *p, const char *out)
 
 /* Load partition i: its dist.json, MANIFEST.json (checked against the digest reduce
  * wrote), catalog.json, outcomes; set up its stream readers. */
-static int merge_load(const char *work, const dplan *p, unsigned i, pcat *pc, int kind_ok, wn_dist_result *res)
+static int merge_load(const char *work, const dplan *p, unsigned i, pcat *pc, const char *kname, wn_dist_result *res)
 {
 	char want[33], ohex[33], hex[33], path[4300];
 	uint64_t size, nout;
@@ -1835,6 +1837,7 @@ static int merge_load(const char *work, const dplan *p, unsigned i, pcat *pc, in
 	wn_mjson_cb cb = { .file = collect_file, .ud = pc };
 	if ((rc = wn_mjson_read(pc->mtext.p, pc->mtext.len, &cb, &pc->mj)) || !pc->mj.have_counts)
 		return fail(res, WN_E_CORRUPT, "%s: not a MANIFEST.json as winnow writes it", path);
+	int kind_ok = wn_kinds_find(&pc->mj.kinds, kname, strlen(kname));
 	snprintf(path, sizeof path, "%s/part/%u/catalog.json", work, i);
 	if ((rc = read_small(path, &pc->ctext)))
 		return fail(res, WN_E_CORRUPT, "%s: cannot be read", path);
@@ -2015,10 +2018,7 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 	const char *profiles = NULL;
 	size_t profiles_len = 0;
 	for (unsigned i = 0; i < p.parts && !rc; i++) {
-		wn_kinds pk;   /* the partition's numbers of the kinds */
-		wn_kinds_init(&pk);
-		int pkind = wn_kinds_add(&pk, p.kind, strlen(p.kind));
-		if ((rc = merge_load(work, &p, i, &pc[i], pkind, res)))
+		if ((rc = merge_load(work, &p, i, &pc[i], p.kind, res)))
 			break;
 		for (int k = 0; k < pc[i].mj.kinds.n; k++) {
 			const uint64_t *c = pc[i].mj.counts[k];
