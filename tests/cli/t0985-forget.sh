@@ -113,6 +113,10 @@ is "... which are most of them" "$([ "$(comm -12 "$T/h.before" "$T/h.after" | wc
 grep -F -f <(comm -23 "$T/h.before" "$T/h.after") "$T/hashes.before" | grep -q '^shards/'
 is "... its shards among the rewritten" "$?" 0
 
+must_fail "cluster of a kind with forgotten records is refused" 2 "$WINNOW" cluster -C "$P" --kind listen
+grep -q 'forgotten ones (winnow forget)' "$T/.err"
+is "... saying why" "$?" 0
+
 # ---- reindex agrees ----
 cp -r "$P" "$T/rx"
 check "reindex of the pool" "$WINNOW" reindex -C "$T/rx" -q
