@@ -371,7 +371,7 @@ int wn_meta_get_kstate(wn_catalog *c, MDB_txn *txn, int kind, wn_kstate *ks)
 	for (int i = 0; i < KSTATE_FIELDS - 1; i++)
 		*f[i] = wn_get_be64(p + 8 * i);
 	ks->runs_next = (uint32_t)wn_get_be64(p + 8 * (KSTATE_FIELDS - 1));
-	return 0;
+	return wn_meta_forgotten(c, txn, kind, &ks->forgotten);
 }
 
 int wn_meta_put_kstate(wn_catalog *c, MDB_txn *txn, int kind, const wn_kstate *ks)

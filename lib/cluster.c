@@ -1499,6 +1499,12 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 		mdb_txn_abort(txn);
 		return kind < 0 ? kind : tkind < 0 ? tkind : rc;
 	}
+	if (ks.forgotten) {
+		/* (clusters are over every ordinal; a forgotten one holds no record) */
+		mdb_txn_abort(txn);
+		return wn_seterr(c, WN_E_USAGE, "the %s records of %s include %llu forgotten ones (winnow forget): clusters "
+			"of such a kind are not built", wn_catalog_kind_name(c, kind), c->dir, (unsigned long long)ks.forgotten);
+	}
 	cstate s = { 0 };
 	s.kind = kind;
 	s.kname = wn_catalog_kind_name(c, kind);

@@ -940,6 +940,7 @@ static int forget_commit(rw *w, MDB_txn *txn, void *ud)
 		ks.ledger_entries -= ledger;
 		ks.reject_entries -= k->rejected;
 		ks.runs_next = c->ks[kd].runs_next;
+		ks.forgotten = fc + k->nords;
 		uint8_t fb[8];
 		wn_put_be64(fb, fc + k->nords);
 		snprintf(key, sizeof key, "forgotten.%s", wn_catalog_kind_name(c, kd));

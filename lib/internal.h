@@ -301,6 +301,7 @@ typedef struct wn_kstate {
 #undef WN_X
 	uint64_t ledger_entries, reject_entries;
 	uint32_t runs_next;      /* next LSM run number */
+	uint64_t forgotten;      /* not in "state.<kind>": meta "forgotten.<kind>", read with it */
 } wn_kstate;
 
 /* The options a catalog stored before record profiles (meta "options.bin", catalog.json

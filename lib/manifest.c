@@ -138,6 +138,8 @@ static int counts_json(wn_buf *b, const wn_kinds *kinds, const wn_kstate *ks)
 		rc |= wn_buf_printf(b, "%s\"%s\":{", k ? "," : "", kinds->name[k]);
 		for (int i = 0; i < WN_NCOUNTS; i++)
 			rc |= wn_buf_printf(b, "%s\"%s\":%llu", i ? "," : "", count_names[i], (unsigned long long)v[i]);
+		if (ks[k].forgotten)
+			rc |= wn_buf_printf(b, ",\"forgotten\":%llu", (unsigned long long)ks[k].forgotten);
 		rc |= wn_buf_puts(b, "}");
 	}
 	return rc ? WN_E_NOMEM : 0;
@@ -282,7 +284,7 @@ static int role_by_name(const char *s)
 
 /* One kind's {"records":N,...} into c; seen[i]: 1 the count was there and usable, 2 it
  * was there and is named as unusable. */
-static int read_kind_counts(mjr *r, const char *kn, uint64_t c[WN_NCOUNTS], uint8_t seen[WN_NCOUNTS])
+static int read_kind_counts(mjr *r, const char *kn, uint64_t c[WN_NCOUNTS], uint8_t seen[WN_NCOUNTS], uint64_t *forgotten)
 {
 	wn_jread *j = &r->j;
 	char k2[64], name[160];
@@ -296,6 +298,15 @@ static int read_kind_counts(mjr *r, const char *kn, uint64_t c[WN_NCOUNTS], uint
 		for (int i = 0; i < WN_NCOUNTS; i++)
 			if (!strcmp(k2, count_names[i]))
 				idx = i;
+		if (idx < 0 && !strcmp(k2, "forgotten")) {
+			/* written only when not 0 (FORMAT.md 17.3) */
+			const char *why;
+			if (wn_jread_u64(j, forgotten, &why))
+				return -1;
+			if (why)
+				*forgotten = 0;
+			continue;
+		}
 		if (idx < 0) {
 			if (wn_jread_skip(j, 2))
 				return -1;
@@ -326,7 +337,7 @@ static int kind_met(mjr *r, const char *s, size_t n, const char **why)
 /* "counts":{"track":{"records":N,...},"artist":{...},...}: what it holds of each kind.
  * 0 with *ok when every count of every kind of the table (those known before, those it
  * names, those files[] names) is there and usable (the others are named). */
-static int read_counts(mjr *r, uint64_t c[WN_KINDS_MAX][WN_NCOUNTS], int *ok)
+static int read_counts(mjr *r, uint64_t c[WN_KINDS_MAX][WN_NCOUNTS], uint64_t forgotten[WN_KINDS_MAX], int *ok)
 {
 	wn_jread *j = &r->j;
 	char key[64], name[160];
@@ -360,7 +371,7 @@ static int read_counts(mjr *r, uint64_t c[WN_KINDS_MAX][WN_NCOUNTS], int *ok)
 					return -1;
 				continue;
 			}
-			if (read_kind_counts(r, key, c[kd], seen[kd]))
+			if (read_kind_counts(r, key, c[kd], seen[kd], &forgotten[kd]))
 				return -1;
 		} while (wn_jread_eat(j, ','));
 		if (!wn_jread_eat(j, '}'))
@@ -594,7 +605,7 @@ static int read_member(mjr *r, const char *key, wn_mjson *out)
 		return bad;
 	}
 	if (!strcmp(key, "counts") && ch == '{') {
-		int ok = 0, bad = read_counts(r, out->counts, &ok) != 0;
+		int ok = 0, bad = read_counts(r, out->counts, out->forgotten, &ok) != 0;
 		out->have_counts = !bad && ok;
 		return bad;
 	}

@@ -85,6 +85,7 @@ typedef struct wn_mjson {
 	wn_kinds kinds;                 /* the kinds, when wn_mjson_cb.kinds is NULL */
 	int have_counts;                /* every count of every kind there and usable */
 	uint64_t counts[WN_KINDS_MAX][WN_NCOUNTS];
+	uint64_t forgotten[WN_KINDS_MAX];   /* counts.<kind>.forgotten, 0 when absent */
 	int interrupted;                /* interrupted_run: 1, 0, or -1 when absent */
 	const char *profiles;           /* catalog.json: the "profiles" object's text (NULL: none) */
 	size_t profiles_len;

@@ -961,6 +961,7 @@ static int index_kind(rx *x, int kind)
 	/* the counters: as the files say, or, when some are absent, as MANIFEST.json says */
 	ks->next_ord = x->next_ord;
 	ks->kept = ks->next_ord - ks->superseded - x->forgotten;
+	ks->forgotten = x->forgotten;
 	ks->ledger_entries = x->entries[WN_ROLE_LEDGER];
 	ks->reject_entries = x->entries[WN_ROLE_REJECT];
 	ks->read = ks->kept + ks->duplicates + ks->revisions + ks->rejected;

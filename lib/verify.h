@@ -199,6 +199,7 @@ typedef struct vctx {
 	int have_mjson, have_cjson, interrupted;   /* interrupted: -1 unknown */
 	int mj_counts, cj_counts;
 	uint64_t mjc[WN_KINDS_MAX][WN_NCOUNTS], cjc[WN_KINDS_MAX][WN_NCOUNTS];
+	uint64_t mjf[WN_KINDS_MAX], cjf[WN_KINDS_MAX];   /* their counts' "forgotten" */
 	uint64_t mj_gen, cj_gen;
 	int mj_have_gen, cj_have_gen;
 	vkind k[WN_KINDS_MAX];

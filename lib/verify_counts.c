@@ -124,7 +124,9 @@ void wn_vcheck_counters(vctx *x)
 		uint64_t (*m)[WN_NCOUNTS] = x->mj_counts ? x->mjc : x->cj_counts ? x->cjc : NULL;
 		if (!m || x->interrupted == 1)
 			continue;
-		const uint64_t want[WN_NROLES] = { m[kd][WN_C_kept] + m[kd][WN_C_superseded], m[kd][WN_C_duplicates] + m[kd][WN_C_revisions], m[kd][WN_C_rejected] };
+		uint64_t gone = x->mj_counts ? x->mjf[kd] : x->cjf[kd];
+		const uint64_t want[WN_NROLES] = { m[kd][WN_C_kept] + m[kd][WN_C_superseded] + gone,
+			m[kd][WN_C_duplicates] + m[kd][WN_C_revisions], m[kd][WN_C_rejected] };
 		if (m[kd][WN_C_read] != m[kd][WN_C_kept] + m[kd][WN_C_duplicates] + m[kd][WN_C_revisions] + m[kd][WN_C_rejected])
 			wn_vprob(x, PK_METADATA, &NOLOC, "%s: %s read %llu is not kept + duplicates + revisions + rejected",
 				x->mj_counts ? "MANIFEST.json" : "catalog.json", kn, (unsigned long long)m[kd][WN_C_read]);

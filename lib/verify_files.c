@@ -389,6 +389,7 @@ int wn_vload_manifests_json(vctx *x)
 	if (!rc && x->have_mjson) {
 		x->mj_counts = mj.have_counts;
 		memcpy(x->mjc, mj.counts, sizeof x->mjc);
+		memcpy(x->mjf, mj.forgotten, sizeof x->mjf);
 		x->mj_have_gen = mj.have_generation;
 		x->mj_gen = mj.generation;
 	}
@@ -400,6 +401,7 @@ int wn_vload_manifests_json(vctx *x)
 	if (!rc && x->have_cjson) {
 		x->cj_counts = cj.have_counts;
 		memcpy(x->cjc, cj.counts, sizeof x->cjc);
+		memcpy(x->cjf, cj.forgotten, sizeof x->cjf);
 		x->cj_have_gen = cj.have_generation;
 		x->cj_gen = cj.generation;
 		x->interrupted = cj.interrupted;

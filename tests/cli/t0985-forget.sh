@@ -82,6 +82,9 @@ is "... and its rejects" "$(json_get "$T/forget.json" rejects)" "$j1"
 check "verify --deep is clean" "$WINNOW" verify -C "$P" --deep
 (cd "$P" && xxhsum -c --strict MANIFEST >/dev/null 2>&1)
 is "xxhsum -c MANIFEST passes" "$?" 0
+check "verify --deep of the pool as a bare folder (the manifests' counts hold the forgotten places)" \
+	"$WINNOW" verify --manifest "$P/MANIFEST" --deep "$P"
+is "... MANIFEST.json counts them" "$(grep -o '"forgotten":[0-9]*' "$P/MANIFEST.json" | cut -d: -f2)" "$((k1 + s1))"
 datatext() { (cd "$1" && for f in shards/* ledger/* rejects/*; do zstd -dcq "$f"; done; cat MANIFEST MANIFEST.json catalog.json); }
 datatext "$P" | grep -aqF "$p1"
 is "its pseudonym is in no decompressed byte of a data file or manifest" "$?" 1
@@ -114,6 +117,10 @@ is "only the files that held its entries were rewritten (as reported): the other
 is "... which are most of them" "$([ "$(comm -12 "$T/h.before" "$T/h.after" | wc -l)" -ge 10 ] && echo yes)" yes
 grep -F -f <(comm -23 "$T/h.before" "$T/h.after") "$T/hashes.before" | grep -q '^shards/'
 is "... its shards among the rewritten" "$?" 0
+
+must_fail "cluster of a kind with forgotten records is refused" 2 "$WINNOW" cluster -C "$P" --kind listen
+grep -q 'forgotten ones (winnow forget)' "$T/.err"
+is "... saying why" "$?" 0
 
 # ---- reindex agrees ----
 cp -r "$P" "$T/rx"
