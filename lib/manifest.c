@@ -299,7 +299,7 @@ static int read_kind_counts(mjr *r, const char *kn, uint64_t c[WN_NCOUNTS], uint
 			if (!strcmp(k2, count_names[i]))
 				idx = i;
 		if (idx < 0 && !strcmp(k2, "forgotten")) {
-			/* written only when not 0 (FORMAT.md 17.3) */
+			/* written only when not 0 (FORMAT.md 18.3) */
 			const char *why;
 			if (wn_jread_u64(j, forgotten, &why))
 				return -1;
