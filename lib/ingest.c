@@ -176,10 +176,17 @@ static int add_entry(ing *g, wn_series *s)
 static int reject(ing *g, const wn_source *src, const prep *r, const char *raw, size_t len, int code,
 	const char *why, size_t err_off, int has_off)
 {
+	/* a pool whose profile hides fields keeps no rejected line's bytes: its reason, place
+	 * and keyed hash (doc/FORMAT.md 6) */
+	int withheld = r->withheld || (g->xf && wn_profile_private(&g->prof));
+	char hmac[33];
+	if (withheld && g->xf && g->prof.n_pseudo)
+		wn_xform_keyed_hex(g->xf, r->in_line, r->in_len, hmac);
 	wn_reject_entry e = { .input_json = g->name_json.p, .input_json_len = g->name_json.len, .line = r->lineno,
 		.offset = r->off, .code = code, .detail = why, .detail_len = strlen(why), .has_error_offset = has_off,
-		.error_offset = err_off, .truncated = code == WN_E_TOOLONG && !r->withheld, .length = r->toolong_len,
-		.withheld = r->withheld, .raw = raw, .raw_len = len, .contributor = *g->contrib ? g->contrib : NULL,
+		.error_offset = err_off, .truncated = code == WN_E_TOOLONG && !withheld, .length = r->toolong_len,
+		.withheld = withheld, .raw_hmac = withheld && g->xf && g->prof.n_pseudo ? hmac : NULL, .raw_hmac_len = 32,
+		.raw = withheld ? "" : raw, .raw_len = withheld ? 0 : len, .contributor = *g->contrib ? g->contrib : NULL,
 		.contributor_len = strlen(g->contrib) };
 	g->rc.rejected++;
 	g->ks->rejected++;

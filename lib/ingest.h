@@ -65,6 +65,8 @@ typedef struct run_in {
 typedef struct prep {
 	const char *line;
 	size_t len;
+	const char *in_line;         /* the line as read (line is the transformed record) */
+	size_t in_len;
 	uint64_t off, lineno, end;   /* byte offset of the line, its number, offset after it */
 	size_t toolong_len;
 	int code;                    /* 0, or why it is rejected (WN_E_*) */

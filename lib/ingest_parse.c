@@ -78,8 +78,8 @@ int wn_ingest_prepare(pctx *x, prep *r, const wn_srec *s)
 {
 	const char *line = s->rec;
 	size_t len = s->len;
-	r->line = line;
-	r->len = len;
+	r->line = r->in_line = line;
+	r->len = r->in_len = len;
 	r->has_err_off = 0;
 	r->key.n_isrc = r->key.isrc_over = 0;
 	/* with fields to hide, a record the transforms cannot read is not kept even in rejects */

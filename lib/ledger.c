@@ -125,6 +125,10 @@ int wn_reject_encode(const wn_reject_entry *e, wn_buf *b)
 	}
 	if (e->withheld)
 		rc |= wn_buf_puts(b, ",\"raw_withheld\":true");
+	if (e->withheld && e->raw_hmac) {
+		rc |= wn_buf_puts(b, ",\"raw_hmac\":");
+		rc |= wn_buf_json_str(b, e->raw_hmac, e->raw_hmac_len);
+	}
 	rc |= wn_buf_puts(b, ",\"raw\":");
 	if (wn_utf8_valid(e->raw, e->raw_len)) {
 		rc |= wn_buf_json_str(b, e->raw, e->raw_len);
@@ -319,6 +323,8 @@ static int reject_middle(cur *c, wn_reject_entry *e)
 	}
 	if (LIT(c, ",\"raw_withheld\":true"))
 		e->withheld = 1;
+	if (e->withheld && LIT(c, ",\"raw_hmac\":") && !string(c, &e->raw_hmac, &e->raw_hmac_len))
+		return -1;
 	return 0;
 }
 

@@ -68,6 +68,9 @@ typedef struct wn_reject_entry {
 	uint64_t length;            /* ... and this is the line's full length */
 	int withheld;               /* the profile hides fields, and the record could not be read
 	                               to hide them: raw is empty (doc/FORMAT.md 6) */
+	const char *raw_hmac;       /* with withheld in a pool whose profile hides fields: the keyed hash of
+	                               the line's bytes (32 hex digits), so that a line can be told again */
+	size_t raw_hmac_len;
 	const char *raw;            /* the line's bytes (decoded: exact, from raw_base64 if there) */
 	size_t raw_len;
 } wn_reject_entry;

@@ -384,6 +384,14 @@ static void pseudonym(const wn_xform *x, const uint8_t *v, size_t n, char hex[2 
 	hex[2 * PSEUDO_BYTES + 2] = 0;
 }
 
+void wn_xform_keyed_hex(const wn_xform *x, const void *v, size_t n, char out[33])
+{
+	char hex[2 * PSEUDO_BYTES + 3];
+	pseudonym(x, (const uint8_t *)v, n, hex);
+	memcpy(out, hex + 1, 2 * PSEUDO_BYTES);
+	out[2 * PSEUDO_BYTES] = 0;
+}
+
 /* Replace one value (and everything in it) by its pseudonym. */
 static int pseudo_value(walk *w, int depth)
 {

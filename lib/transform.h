@@ -28,4 +28,9 @@ int wn_xform_contributor(const wn_xform *x, char out[33]);
 int wn_xform_apply(wn_xform *x, const char *rec, size_t n, const char **out, size_t *outlen, const char **why,
 	size_t *err_off);
 
+/* The keyed hash of v[0..n) as 32 hex digits and a NUL: the pseudonym function, without
+ * the quotes (a private pool's reject entries carry it instead of the line's bytes). Reads
+ * only the key's state, so any thread may call it. x must have a key. */
+void wn_xform_keyed_hex(const wn_xform *x, const void *v, size_t n, char out[33]);
+
 #endif

@@ -112,8 +112,20 @@ is "... which is HMAC-SHA256(key, value), its first 16 bytes in hex" "$u1" "$wan
 is "the stored record is the transformed JSON" "$(sed -n 2p "$T/tr.exp" | sed 's/"user":"[0-9a-f]*"/"user":U/')" \
 	'{"id":"p2","user":U,"track":{"name":"B","uri":"spotify:track:2"},"extra":{}}'
 zstd -dcq "$T"/tr/rejects/*.zst >"$T/tr.rej"
-is "a reject the transforms could not read keeps its place and reason, not its bytes" \
-	"$(grep -c '"raw_withheld":true,"raw":""' "$T/tr.rej")" 1
+# a pool whose profile hides fields keeps no rejected line's bytes (the one the transforms
+# could not read, and the one they could but which has no id): its place, its reason and
+# the keyed hash of its bytes, so that the same line can be told again
+is "every reject keeps its place and reason, not its bytes" \
+	"$(grep -c '"raw_withheld":true,"raw_hmac":"[0-9a-f]\{32\}","raw":""' "$T/tr.rej")" 2
+want=$(python3 - "$T/key" "$T/plays.jsonl" <<'EOF'
+import hmac, hashlib, sys
+key = open(sys.argv[1], "rb").read()
+lines = open(sys.argv[2], "rb").read().split(b"\n")
+print(" ".join(hmac.new(key, lines[i], hashlib.sha256).hexdigest()[:32] for i in (3, 4)))
+EOF
+)
+is "... the hash: HMAC-SHA256(key, the line's bytes), as pseudonyms are made" \
+	"$(grep -o '"raw_hmac":"[0-9a-f]*"' "$T/tr.rej" | cut -d'"' -f4 | tr '\n' ' ' | sed 's/ $//')" "$want"
 grep -q '"line":4' "$T/tr.rej" && grep -q '"line":5' "$T/tr.rej"
 is "... both rejects are accounted for with their lines" "$?" 0
 check "the same input again: all duplicates" "$WINNOW" ingest -C "$T/tr" --json -q --key-file "$T/key" "$T/plays.jsonl"
