@@ -64,7 +64,7 @@ others=set(json.loads(l)["ts"] for l in open(sys.argv[2]))
 print("\n".join(sorted(mine-others)))' "$T/mine.before" "$T/others.before" >"$T/mine.ts"
 is "... many at times no one else played at" "$([ "$(wc -l <"$T/mine.ts")" -gt 300 ] && echo yes)" yes
 cp -r "$P" "$T/orig"
-hashes() { (cd "$1" && for f in shards/* ledger/* rejects/*; do echo "$f $(xxhsum -H2 "$f" | cut -d' ' -f1)"; done); }
+hashes() { (cd "$1" && for f in shards/* ledger/* rejects/*; do echo "$f $(xxhsum -H2 "$f" 2>/dev/null | cut -d' ' -f1)"; done); }
 hashes "$P" >"$T/hashes.before"
 
 # ---- forget ----
