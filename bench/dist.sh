@@ -99,6 +99,8 @@ fi
 	echo "truth, and their exports were byte for byte the same, before any figure was taken. One run on a machine"
 	echo "shared with other work: the figures are noisy, the ratios are of the same run (load average $load0 at the"
 	echo "start, $(cut -d' ' -f1 /proc/loadavg) at the end, on $(nproc) cores)."
+	echo "The model of the 256M-track dump on 1, 8 and 64 nodes, from per-stage costs like these, is in"
+	echo "DEVELOPERS.md (\"Scale-out: the dump on 1, 8 and 64 nodes\")."
 	echo
 	printf -- '- end to end: %.2f s against %.2f s for one ingest: %.2fx (target <= 1.2x: %s)\n' "$total" "$single" "$ratio" \
 		"$(met "$ratio <= 1.2")"
