@@ -369,6 +369,26 @@ int wn_pending_text(ing *g, wn_buf *b)
 	return b->p ? 0 : WN_E_NOMEM;
 }
 
+/* A contributor the catalog forgot comes back only when the run says so; then its
+ * tombstone goes (doc/FORMAT.md 18.4). */
+int wn_ingest_check_forgotten(ing *g, MDB_txn *txn, const char *hex)
+{
+	char key[64];
+	MDB_val v;
+	if (!*hex)
+		return 0;
+	char tid[33];
+	wn_tombstone_id(hex, tid);
+	snprintf(key, sizeof key, "%s%s", WN_TOMBSTONE_PREFIX, tid);
+	int rc = wn_meta_get(g->c, txn, key, &v);
+	if (rc)
+		return rc == WN_E_NOTFOUND ? 0 : rc;
+	if (g->o_user->allow_forgotten)
+		return wn_meta_del(g->c, txn, key);
+	return wn_seterr(g->c, WN_E_USAGE, "contributor %s was forgotten (%.*s): its records are not taken again "
+		"without --allow-forgotten", hex, (int)(v.mv_size < 10 ? v.mv_size : 10), (const char *)v.mv_data);
+}
+
 /* ---- checkpoint ---- */
 
 
