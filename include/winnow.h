@@ -425,6 +425,7 @@ typedef struct wn_kind_stats {
 	char name[WN_KIND_NAME_MAX + 1];   /* the kind */
 	uint64_t records;        /* surviving records */
 	uint64_t read, kept, duplicates, revisions, rejected, superseded;
+	uint64_t forgotten;      /* placeholders of records winnow forget took out (they hold no record) */
 	uint64_t shards, frames;
 	uint64_t raw_bytes;      /* uncompressed bytes in shards */
 	uint64_t stored_bytes;   /* bytes of shard files */

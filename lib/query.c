@@ -715,6 +715,7 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out)
 #define WN_X(n) s->n = ks.n;
 		WN_OUTCOMES(WN_X)
 #undef WN_X
+		s->forgotten = ks.forgotten;
 		s->ledger_entries = ks.ledger_entries;
 		s->reject_entries = ks.reject_entries;
 		uint64_t runs;

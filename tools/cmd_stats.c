@@ -82,6 +82,7 @@ int cmd_stats(int argc, char **argv)
 #define WN_X(n) out_fmt(&o, ",\"" #n "\":%llu", (unsigned long long)x->n);
 			WN_OUTCOMES(WN_X)
 #undef WN_X
+			out_fmt(&o, ",\"forgotten\":%llu", (unsigned long long)x->forgotten);
 			out_fmt(&o, ",\"shards\":%llu,\"frames\":%llu,\"raw_bytes\":%llu,"
 				"\"compressed_bytes\":%llu,\"ratio\":%.3f,\"id_entries\":%llu,\"fp_entries\":%llu,\"isrc_entries\":%llu,"
 				"\"index_runs\":%llu", (unsigned long long)x->shards,
@@ -110,6 +111,8 @@ int cmd_stats(int argc, char **argv)
 				(unsigned long long)x->duplicates, (unsigned long long)x->revisions, (unsigned long long)x->rejected);
 			if (x->superseded)
 				out_fmt(&o, "; %llu versions superseded", (unsigned long long)x->superseded);
+			if (x->forgotten)
+				out_fmt(&o, "; %llu forgotten", (unsigned long long)x->forgotten);
 			out_fmt(&o, ")\n  %llu shards, %llu frames, %.1f MiB raw, %.1f MiB compressed (ratio %.2f)\n",
 				(unsigned long long)x->shards, (unsigned long long)x->frames, x->raw_bytes / 1048576.0,
 				x->stored_bytes / 1048576.0, x->stored_bytes ? (double)x->raw_bytes / x->stored_bytes : 0);

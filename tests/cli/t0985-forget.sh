@@ -212,6 +212,8 @@ for n in 0 1; do
 done
 check "forget alice, the username of endsong_0.json" "$WINNOW" forget -C "$U/pool" --contributor alice --key-file "$T/key" --json
 is "... takes out her 6 plays" "$(json_get "$T/.out" records)" 6
+"$WINNOW" stats -C "$U/pool" --json >"$T/ustats.json"
+is "... and stats counts their 6 places as forgotten" "$(grep -o '"listen":{[^{]*"forgotten":[0-9]*' "$T/ustats.json" | grep -o '[0-9]*$')" 6
 is "... and leaves bob's" "$("$WINNOW" export -C "$U/pool" --kind listen | wc -l | tr -d ' ')" 6
 datatext "$U/pool" | grep -aqF "$(pseudo alice)"
 is "... her pseudonym is in no file of the pool" "$?" 1
