@@ -431,7 +431,11 @@ static int same_plays(const report *r, size_t a, size_t b)
 	return x->plays == y->plays && x->nsk == y->nsk && !memcmp(x->sk, y->sk, sizeof x->sk[0] * x->nsk);
 }
 
-static int load(wn_catalog *c, MDB_txn *txn, int kind, report *r)
+/* Every stored contribution of kind (meta "contrib.<kind>.<N>", in number order), each
+ * checked and decoded, handed to fn with the cursor on its key (fn may delete it there).
+ * 0, fn's error, or an error (c->err). */
+static int each_contrib(wn_catalog *c, MDB_txn *txn, int kind, int (*fn)(MDB_cursor *cur, const wn_contrib *x,
+	void *ud), void *ud)
 {
 	char pfx[WN_KIND_NAME_MAX + 16];
 	int pl = snprintf(pfx, sizeof pfx, "contrib.%s.", wn_catalog_kind_name(c, kind));
@@ -439,29 +443,49 @@ static int load(wn_catalog *c, MDB_txn *txn, int kind, report *r)
 	int rc = mdb_cursor_open(txn, c->db_meta, &cur);
 	if (rc)
 		return wn_lmdb_err(c, rc, "meta");
+	wn_contrib *x = malloc(sizeof *x);
+	if (!x) {
+		mdb_cursor_close(cur);
+		return WN_E_NOMEM;
+	}
 	MDB_val k = { (size_t)pl, pfx }, v;
 	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
 		if (k.mv_size < (size_t)pl || memcmp(k.mv_data, pfx, (size_t)pl))
 			break;
 		if (!wn_sum_ok(k.mv_data, k.mv_size, v.mv_data, v.mv_size)) {
-			mdb_cursor_close(cur);
-			return wn_index_damaged(c, "meta %.*s", (int)k.mv_size, (const char *)k.mv_data);
-		}
-		if (WN_GROW(r->v, r->n, r->cap, 64)) {
-			mdb_cursor_close(cur);
-			return WN_E_NOMEM;
+			rc = wn_index_damaged(c, "meta %.*s", (int)k.mv_size, (const char *)k.mv_data);
+			break;
 		}
 		rd one = { v.mv_data, (const uint8_t *)v.mv_data + v.mv_size - WN_SUM_BYTES, 0 };
-		if (decode_one(&one, &r->v[r->n]) || one.p != one.end) {
-			mdb_cursor_close(cur);
-			return wn_seterr(c, WN_E_CORRUPT, "index: meta %.*s is not a contribution; rebuild the index with "
+		if (decode_one(&one, x) || one.p != one.end) {
+			rc = wn_seterr(c, WN_E_CORRUPT, "index: meta %.*s is not a contribution; rebuild the index with "
 				"`winnow reindex -C %s` (which does not keep contributions)", (int)k.mv_size,
 				(const char *)k.mv_data, c->dir);
+			break;
 		}
-		r->n++;
+		if ((rc = fn(cur, x, ud)))
+			break;
 	}
+	free(x);
 	mdb_cursor_close(cur);
-	return rc == MDB_NOTFOUND || !rc ? 0 : wn_lmdb_err(c, rc, "meta");
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	return rc > 0 || rc < -30000 ? wn_lmdb_err(c, rc, "meta") : rc;
+}
+
+static int load_one(MDB_cursor *cur, const wn_contrib *x, void *ud)
+{
+	report *r = ud;
+	(void)cur;
+	if (WN_GROW(r->v, r->n, r->cap, 64))
+		return WN_E_NOMEM;
+	r->v[r->n++] = *x;
+	return 0;
+}
+
+static int load(wn_catalog *c, MDB_txn *txn, int kind, report *r)
+{
+	return each_contrib(c, txn, kind, load_one, r);
 }
 
 static int by_who(const void *a, const void *b, void *ud)
@@ -735,41 +759,12 @@ void wn_contrib_report_free(wn_contrib_report *pub)
 
 /* ---- forgetting a contributor ---- */
 
+static int forget_one(MDB_cursor *cur, const wn_contrib *x, void *ud)
+{
+	return strcmp(x->who, ud) ? 0 : mdb_cursor_del(cur, 0);
+}
+
 int wn_contribs_forget(wn_catalog *c, MDB_txn *txn, int kind, const char *who)
 {
-	char pfx[WN_KIND_NAME_MAX + 16];
-	int pl = snprintf(pfx, sizeof pfx, "contrib.%s.", wn_catalog_kind_name(c, kind));
-	MDB_cursor *cur;
-	int rc = mdb_cursor_open(txn, c->db_meta, &cur);
-	if (rc)
-		return wn_lmdb_err(c, rc, "meta");
-	wn_contrib *x = malloc(sizeof *x);
-	if (!x) {
-		mdb_cursor_close(cur);
-		return WN_E_NOMEM;
-	}
-	MDB_val k = { (size_t)pl, pfx }, v;
-	for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); !rc; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-		if (k.mv_size < (size_t)pl || memcmp(k.mv_data, pfx, (size_t)pl))
-			break;
-		if (!wn_sum_ok(k.mv_data, k.mv_size, v.mv_data, v.mv_size)) {
-			rc = wn_index_damaged(c, "meta %.*s", (int)k.mv_size, (const char *)k.mv_data);
-			break;
-		}
-		rd one = { v.mv_data, (const uint8_t *)v.mv_data + v.mv_size - WN_SUM_BYTES, 0 };
-		if (decode_one(&one, x) || one.p != one.end) {
-			rc = wn_seterr(c, WN_E_CORRUPT, "index: meta %.*s is not a contribution", (int)k.mv_size,
-				(const char *)k.mv_data);
-			break;
-		}
-		if (!strcmp(x->who, who) && (rc = mdb_cursor_del(cur, 0))) {
-			rc = wn_lmdb_err(c, rc, "meta");
-			break;
-		}
-	}
-	free(x);
-	mdb_cursor_close(cur);
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	return rc > 0 || rc < -30000 ? wn_lmdb_err(c, rc, "meta") : rc;
+	return each_contrib(c, txn, kind, forget_one, (void *)who);
 }

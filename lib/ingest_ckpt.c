@@ -489,17 +489,15 @@ static int ckpt_prepare(ing *g, ckjob *j, int final)
 		return rc;
 	if (g->cpart >= 0 && (rc = wn_contribs_encode(&g->contribs, &j->contrib)))
 		return rc;
-	/* the contributors met: --contributor's, and every one the contributions name */
+	/* the contributors met: every one the contributions name (one accumulator each), and
+	 * --contributor's, which they name once the run has a play */
 	j->nwho = 0;
+	int named = !*g->contrib;
 	for (size_t i = 0; i <= g->contribs.n; i++) {
 		const char *w = i < g->contribs.n ? g->contribs.v[i].who : g->contrib;
-		size_t k = 0;
-		if (strlen(w) != 32)
+		if (strlen(w) != 32 || (i == g->contribs.n && named))
 			continue;
-		while (k < j->nwho && strcmp(j->who[k], w))
-			k++;
-		if (k < j->nwho)
-			continue;
+		named |= !strcmp(w, g->contrib);
 		if (WN_GROW(j->who, j->nwho, j->capwho, 4))
 			return WN_E_NOMEM;
 		memcpy(j->who[j->nwho++], w, 33);

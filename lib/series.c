@@ -296,13 +296,14 @@ static int series_resume(wn_series *s, MDB_txn *txn)
 	return 0;
 }
 
-int wn_series_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *pool, int njobs,
-	size_t frame_bytes, uint64_t file_bytes, uint64_t first_ord, wn_series **out)
+/* A series of role and kind with its ring of njobs frames, hash states and no file open
+ * (both openers): NULL when out of memory (nothing is left allocated). */
+static wn_series *series_new(wn_catalog *c, int role, int kind, wn_pool *pool, int njobs, size_t frame_bytes,
+	uint64_t file_bytes, uint64_t first_ord)
 {
 	wn_series *s = calloc(1, sizeof *s);
-	*out = NULL;
 	if (!s)
-		return WN_E_NOMEM;
+		return NULL;
 	s->c = c;
 	s->pool = pool;
 	s->role = role;
@@ -314,16 +315,26 @@ int wn_series_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *poo
 	s->jobs = calloc((size_t)s->njobs, sizeof *s->jobs);
 	s->hs = XXH3_createState();
 	s->fd = -1;
+	if (!s->jobs || !s->hs || (c->digest && !(s->sha = EVP_MD_CTX_new()))) {
+		wn_series_close(s);
+		return NULL;
+	}
+	return s;
+}
+
+int wn_series_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *pool, int njobs,
+	size_t frame_bytes, uint64_t file_bytes, uint64_t first_ord, wn_series **out)
+{
+	wn_series *s = series_new(c, role, kind, pool, njobs, frame_bytes, file_bytes, first_ord);
+	*out = NULL;
+	if (!s)
+		return WN_E_NOMEM;
 	if (role == WN_ROLE_SHARD) {
 		s->async = 1;
 		pthread_mutex_init(&s->wmu, NULL);
 		pthread_cond_init(&s->wcv, NULL);
 	}
-	if (c->digest && !(s->sha = EVP_MD_CTX_new())) {
-		wn_series_close(s);
-		return WN_E_NOMEM;
-	}
-	int rc = (!s->jobs || !s->hs) ? WN_E_NOMEM : series_resume(s, txn);
+	int rc = series_resume(s, txn);
 	if (rc) {
 		wn_series_close(s);
 		return rc;
@@ -339,25 +350,11 @@ int wn_series_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *poo
 int wn_series_open_at(wn_catalog *c, int role, int kind, wn_pool *pool, int njobs, size_t frame_bytes, uint32_t seq,
 	uint64_t first_ord, wn_series **out)
 {
-	wn_series *s = calloc(1, sizeof *s);
+	/* one file, however large */
+	wn_series *s = series_new(c, role, kind, pool, njobs, frame_bytes, UINT64_MAX, first_ord);
 	*out = NULL;
 	if (!s)
 		return WN_E_NOMEM;
-	s->c = c;
-	s->pool = pool;
-	s->role = role;
-	s->kind = kind;
-	s->frame_bytes = frame_bytes;
-	s->file_bytes = UINT64_MAX;   /* one file, however large */
-	s->next_ord = first_ord;
-	s->njobs = njobs < 2 ? 2 : njobs;
-	s->jobs = calloc((size_t)s->njobs, sizeof *s->jobs);
-	s->hs = XXH3_createState();
-	s->fd = -1;
-	if (!s->jobs || !s->hs || (c->digest && !(s->sha = EVP_MD_CTX_new()))) {
-		wn_series_close(s);
-		return WN_E_NOMEM;
-	}
 	s->fi.role = (uint8_t)role;
 	s->fi.kind = (uint8_t)kind;
 	s->fi.seq = s->sub_seq = seq;

@@ -57,6 +57,32 @@ static int open_existing(wn_catalog **cat, const char *dir)
 
 enum { O_SHARD = 256, O_FRAME, O_LEVEL, O_JSON };
 
+/* The options both rewrites take (how the new files are written): 0 when c is one of them
+ * and arg is good, a usage error's status when arg is bad, -1 when c is another option. */
+static int rewrite_option(const char *cmd, int c, const char *arg, size_t *frame_size, int *level, int *threads)
+{
+	uint64_t v;
+	switch (c) {
+	case O_FRAME:
+		if (parse_size(arg, &v) || v < 4096 || v > (1u << 30))
+			return usage_error(cmd, "bad --frame-size '%s' (4K to 1G)", arg);
+		*frame_size = (size_t)v;
+		return 0;
+	case O_LEVEL:
+		*level = atoi(arg);
+		if (*level < 1 || *level > 19)
+			return usage_error(cmd, "bad --level '%s' (1 to 19)", arg);
+		return 0;
+	case 'j':
+		*threads = atoi(arg);
+		if (*threads < 1)
+			return usage_error(cmd, "bad --threads '%s'", arg);
+		return 0;
+	default:
+		return -1;
+	}
+}
+
 int cmd_compact(int argc, char **argv)
 {
 	static const struct option lo[] = { { "catalog", 1, 0, 'C' }, { "kind", 1, 0, 'k' },
@@ -81,25 +107,15 @@ int cmd_compact(int argc, char **argv)
 				return usage_error("compact", "bad --shard-size '%s'", optarg);
 			o.shard_size = v;
 			break;
-		case O_FRAME:
-			if (parse_size(optarg, &v) || v < 4096 || v > (1u << 30))
-				return usage_error("compact", "bad --frame-size '%s' (4K to 1G)", optarg);
-			o.frame_size = (size_t)v;
-			break;
-		case O_LEVEL:
-			o.level = atoi(optarg);
-			if (o.level < 1 || o.level > 19)
-				return usage_error("compact", "bad --level '%s' (1 to 19)", optarg);
-			break;
-		case 'j':
-			o.threads = atoi(optarg);
-			if (o.threads < 1)
-				return usage_error("compact", "bad --threads '%s'", optarg);
-			break;
 		case O_JSON: json = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h': fputs(compact_usage, stdout); return EXIT_OK;
-		default: return usage_error("compact", "bad option");
+		default:
+			if ((e = rewrite_option("compact", c, optarg, &o.frame_size, &o.level, &o.threads)) < 0)
+				return usage_error("compact", "bad option");
+			if (e)
+				return e;
+			break;
 		}
 	}
 	if (!dir)
@@ -180,33 +196,22 @@ int cmd_forget(int argc, char **argv)
 	wn_forget_opts o;
 	wn_forget_opts_init(&o);
 	const char *dir = NULL, *key_file = NULL;
-	int json = 0, quiet = 0, c;
-	uint64_t v;
+	int json = 0, quiet = 0, c, e;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "C:j:qh", lo, NULL)) != -1) {
 		switch (c) {
 		case 'C': dir = optarg; break;
 		case O_CONTRIB: o.contributor = optarg; break;
 		case O_KEYFILE: key_file = optarg; break;
-		case O_FRAME:
-			if (parse_size(optarg, &v) || v < 4096 || v > (1u << 30))
-				return usage_error("forget", "bad --frame-size '%s' (4K to 1G)", optarg);
-			o.frame_size = (size_t)v;
-			break;
-		case O_LEVEL:
-			o.level = atoi(optarg);
-			if (o.level < 1 || o.level > 19)
-				return usage_error("forget", "bad --level '%s' (1 to 19)", optarg);
-			break;
-		case 'j':
-			o.threads = atoi(optarg);
-			if (o.threads < 1)
-				return usage_error("forget", "bad --threads '%s'", optarg);
-			break;
 		case O_JSON: json = 1; break;
 		case 'q': quiet = 1; break;
 		case 'h': fputs(forget_usage, stdout); return EXIT_OK;
-		default: return usage_error("forget", "bad option");
+		default:
+			if ((e = rewrite_option("forget", c, optarg, &o.frame_size, &o.level, &o.threads)) < 0)
+				return usage_error("forget", "bad option");
+			if (e)
+				return e;
+			break;
 		}
 	}
 	if (!dir)
