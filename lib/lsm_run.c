@@ -220,17 +220,27 @@ int wn_run_pairs(wn_catalog *c, MDB_cursor *cur, uint32_t no, uint64_t hash,
 
 /* ---- read-only access (get, verify, stats) ---- */
 
+/* The runs of a map and a cursor on its database: 0, or an error with nothing left open. */
+static int runs_open(wn_catalog *c, MDB_txn *txn, int kind, int map, runlist *rl, MDB_cursor **cur)
+{
+	int rc = wn_runs_load(c, txn, kind, map, rl);
+	if (rc)
+		return rc;
+	if ((rc = mdb_cursor_open(txn, c->db_map[kind][map], cur))) {
+		free(rl->r);
+		rl->r = NULL;
+		return wn_lmdb_err(c, rc, "cursor");
+	}
+	return 0;
+}
+
 int wn_map_find_id(wn_catalog *c, MDB_txn *txn, int kind, uint64_t hash, uint16_t check, wn_idrec *out)
 {
 	runlist rl = { 0 };
 	MDB_cursor *cur;
-	int rc = wn_runs_load(c, txn, kind, WN_MAP_ID, &rl);
+	int rc = runs_open(c, txn, kind, WN_MAP_ID, &rl, &cur);
 	if (rc)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, c->db_map[kind][WN_MAP_ID], &cur))) {
-		free(rl.r);
-		return wn_lmdb_err(c, rc, "cursor");
-	}
 	rc = 0;
 	for (size_t i = rl.n; i-- > 0 && rc == 0;)
 		rc = wn_run_find_id(c, cur, rl.r[i].no, hash, check, out);
@@ -244,13 +254,9 @@ int wn_map_pairs(wn_catalog *c, MDB_txn *txn, int kind, int map, uint64_t hash,
 {
 	runlist rl = { 0 };
 	MDB_cursor *cur;
-	int rc = wn_runs_load(c, txn, kind, map, &rl);
+	int rc = runs_open(c, txn, kind, map, &rl, &cur);
 	if (rc)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, c->db_map[kind][map], &cur))) {
-		free(rl.r);
-		return wn_lmdb_err(c, rc, "cursor");
-	}
 	rc = 0;
 	for (size_t i = 0; i < rl.n && rc == 0; i++)
 		rc = wn_run_pairs(c, cur, rl.r[i].no, hash, fn, ud);
@@ -277,13 +283,9 @@ int wn_map_scan(wn_catalog *c, MDB_txn *txn, int kind, int map,
 	runlist rl = { 0 };
 	MDB_cursor *cur;
 	MDB_val k, v;
-	int rc = wn_runs_load(c, txn, kind, map, &rl);
+	int rc = runs_open(c, txn, kind, map, &rl, &cur);
 	if (rc)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, c->db_map[kind][map], &cur))) {
-		free(rl.r);
-		return wn_lmdb_err(c, rc, "cursor");
-	}
 	size_t es = entry_size[map];
 	for (size_t i = 0; i < rl.n && !rc; i++) {
 		uint8_t kb[4];
@@ -374,13 +376,9 @@ int wn_map_take(wn_catalog *c, MDB_txn *txn, int kind, int map, const uint8_t *e
 	MDB_cursor *cur;
 	size_t es = entry_size[map];
 	*taken = 0;
-	int rc = wn_runs_load(c, txn, kind, map, &rl);
+	int rc = runs_open(c, txn, kind, map, &rl, &cur);
 	if (rc)
 		return rc;
-	if ((rc = mdb_cursor_open(txn, c->db_map[kind][map], &cur))) {
-		free(rl.r);
-		return wn_lmdb_err(c, rc, "cursor");
-	}
 	for (size_t j = 0; !rc && j < rl.n; j++)
 		for (size_t i = 0, used; !rc && i < n; i += used)
 			rc = run_take(c, cur, map, &rl.r[j], ents + i * es, n - i, &used, taken);
