@@ -103,11 +103,25 @@ int wn_ingest_prepare(pctx *x, prep *r, const wn_srec *s)
 		return 0;
 	}
 	double t0 = x->sample ? wn_now() : 0;
+	int rc = WN_E_USAGE, parsed = 0;
 	if (x->xf) {
-		/* the record as it is stored: transformed, into the slot's arena */
+		/* the record as it is stored: transformed, in the strict parse's one pass when
+		 * it can; else (any fault) in two passes, which decide what the record is */
+		const char *out;
+		size_t olen;
+		if (!(rc = wn_json_record_edit(x->json, line, len, wn_xform_edit(x->xf), &x->jr, &out, &olen))) {
+			if (!(line = arena_str(x, out, olen)))
+				return WN_E_NOMEM;
+			len = olen;
+			r->line = line;
+			r->len = len;
+			parsed = 1;
+		}
+	}
+	if (!parsed && x->xf) {
 		const char *out, *bad;
 		size_t olen, at;
-		int rc = wn_xform_apply(x->xf, line, len, &out, &olen, &bad, &at);
+		rc = wn_xform_apply(x->xf, line, len, &out, &olen, &bad, &at);
 		if (rc == WN_E_NOMEM)
 			return rc;
 		if (rc) {
@@ -124,7 +138,8 @@ int wn_ingest_prepare(pctx *x, prep *r, const wn_srec *s)
 		r->line = line;
 		r->len = len;
 	}
-	int rc = wn_json_record(x->json, line, len, &x->jr);
+	if (!parsed)
+		rc = wn_json_record(x->json, line, len, &x->jr);
 	if (x->sample)
 		x->t_parse += (wn_now() - t0) * 16;
 	char why[200];

@@ -10,7 +10,9 @@
  * once with XXH3-128 to give the record's fingerprint. Along the way it picks out the
  * values at a few dotted paths (slots: the id, the ISRC, ...) and leaves out of the
  * canonical form the members the user asked to ignore. wn_json_quote() (util.c) is
- * the way back: it writes a string as a JSON literal.
+ * the way back: it writes a string as a JSON literal. wn_json_record_edit() does the
+ * same while applying a profile's transforms (transform.c says what they are), writing
+ * the transformed text in the same pass.
  *
  * This runs once per input record on the ingest hot path, so it is written for speed:
  * - nothing is allocated per record: every buffer lives in the handle and only grows;
@@ -103,6 +105,7 @@ struct wn_json {
 	size_t arenacap;
 	struct wn_member *ms; /* members of all open objects, innermost last */
 	size_t mcap;
+	wn_buf out;           /* the edited record's text (wn_json_record_edit) */
 
 	struct wn_pnode *nodes;
 	size_t nnodes, nodecap;
@@ -122,6 +125,11 @@ struct ps {
 	size_t nm;            /* entries used in j->ms */
 	size_t alen;          /* bytes used in j->arena */
 	int code;
+	/* editing (wn_json_record_edit) */
+	const wn_jedit *ed;
+	wn_buf *out;          /* the edited text */
+	uint8_t *cbend;       /* canonical bytes past this need a check (edits only) */
+	unsigned fixmask;     /* slots whose ptr is an offset into out until the end */
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -695,6 +703,7 @@ static void set_slots(struct ps *s, unsigned mask, const uint8_t *vs, const uint
 	case 'n': v.type = WN_JT_NULL; break;
 	default: v.type = WN_JT_NUMBER; break;
 	}
+	s->fixmask &= ~mask;
 	for (; mask; mask &= mask - 1) {
 		k = __builtin_ctz(mask);
 		s->res->slot[k] = v;
@@ -877,13 +886,433 @@ static const uint8_t *value(struct ps *s, const uint8_t *p, int depth, int node)
 	}
 }
 
+/* ---- edits (wn_json_record_edit) -------------------------------------------- */
+
+/* The edited text is written as the record is read: a member no path reaches is copied
+ * as it stands (its key to its value's end, one copy), an object or array the trie
+ * reaches into is rebuilt member by member without the whitespace between its tokens,
+ * and a replaced value is written in place of its text. The canonical form is written
+ * as for any record, but for the edited text: a renamed key under its new name, a
+ * replaced value as the string that replaces it, a left-out member not at all. Slots
+ * of values whose text is not the input's point into the edited text, which may still
+ * move while it grows: they hold offsets until the record is complete. */
+
+static WN_COLD int no_room(struct ps *s)
+{
+	fail(s, WN_E_TOOLONG, s->buf, "edits need more room than one pass has");
+	return -1;
+}
+
+/* Room for n more canonical bytes? (Replacements and renames may outgrow the bound
+ * the canonical buffer was reserved by; the slack stays for the over-stores.) */
+static inline int room(struct ps *s, size_t n)
+{
+	return WN_LIKELY((size_t)(s->cbend - s->o) >= n) ? 0 : no_room(s);
+}
+
+static inline int oput(struct ps *s, const void *p, size_t n)
+{
+	wn_buf *b = s->out;
+
+	if (WN_LIKELY(b->cap - b->len >= n)) {
+		memcpy(b->p + b->len, p, n);
+		b->len += n;
+		return 0;
+	}
+	if (wn_buf_put(b, p, n) == 0)
+		return 0;
+	fail(s, WN_E_NOMEM, s->buf, "out of memory");
+	return -1;
+}
+
+/* set_slots() for a value whose edited text is out[os..oe) (canonical bytes at vo). */
+static void eset_slots(struct ps *s, unsigned mask, size_t os, size_t oe, const uint8_t *vo)
+{
+	const uint8_t *t = (const uint8_t *)s->out->p + os;
+	wn_jslot v;
+	int fix = 1, k;
+
+	v.ptr = (const char *)(uintptr_t)os;
+	v.len = oe - os;
+	switch (*t) {
+	case '"':
+		v.type = WN_JT_STRING;
+		v.len = (size_t)(s->o - vo - 5);
+		if (v.len == oe - os - 2) {
+			v.ptr = (const char *)(uintptr_t)(os + 1);
+		} else {
+			/* an escape in it: the unescaped bytes, as set_slots() keeps them */
+			v.ptr = (const char *)s->j->arena + s->alen;
+			memcpy(s->j->arena + s->alen, vo + 5, v.len);
+			s->alen += v.len;
+			fix = 0;
+		}
+		break;
+	case '{': v.type = WN_JT_OBJECT; break;
+	case '[': v.type = WN_JT_ARRAY; break;
+	case 't': v.type = WN_JT_TRUE; break;
+	case 'f': v.type = WN_JT_FALSE; break;
+	case 'n': v.type = WN_JT_NULL; break;
+	default: v.type = WN_JT_NUMBER; break;
+	}
+	if (fix)
+		s->fixmask |= mask;
+	else
+		s->fixmask &= ~mask;
+	for (; mask; mask &= mask - 1) {
+		k = __builtin_ctz(mask);
+		s->res->slot[k] = v;
+	}
+}
+
+/* The value just parsed (input vs..ve, canonical bytes at vo) replaced as d says, or
+ * copied when the editor keeps it. 0 or -1. */
+static int replace_value(struct ps *s, const wn_jedit_member *d, const uint8_t *vs, const uint8_t *ve, uint8_t *vo)
+{
+	char r[WN_JEDIT_REPL_MAX];
+	const char *v = (const char *)vs;
+	size_t n = (size_t)(ve - vs);
+	int type, rl;
+
+	switch (*vs) {
+	case '"':
+		type = WN_JT_STRING;
+		v = (const char *)vo + 5;
+		n = (size_t)(s->o - vo - 5);
+		break;
+	case '{': type = WN_JT_OBJECT; v = NULL; n = 0; break;
+	case '[': type = WN_JT_ARRAY; v = NULL; n = 0; break;
+	case 't': type = WN_JT_TRUE; break;
+	case 'f': type = WN_JT_FALSE; break;
+	case 'n': type = WN_JT_NULL; break;
+	default: type = WN_JT_NUMBER; break;
+	}
+	rl = s->ed->replace(s->ed->ud, d->how, d->node, type, v, n, r);
+	if (rl < 0)
+		return oput(s, vs, (size_t)(ve - vs));
+	s->o = vo;
+	if (room(s, 5 + (size_t)rl + 16))
+		return -1;
+	vo[0] = 's';
+	put32(vo + 1, (uint32_t)rl);
+	memcpy(vo + 5, r, (size_t)rl);
+	s->o = vo + 5 + rl;
+	return oput(s, "\"", 1) || oput(s, r, (size_t)rl) || oput(s, "\"", 1) ? -1 : 0;
+}
+
+static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jnode, const wn_jedit_member *d, int top);
+static const uint8_t *earray(struct ps *s, const uint8_t *p, int depth, const wn_jedit_member *d);
+
+/* The value at p as d says: copied, rebuilt, or replaced. */
+static const uint8_t *evalue(struct ps *s, const uint8_t *p, int depth, int jnode, const wn_jedit_member *d)
+{
+	const uint8_t *vs = p;
+	uint8_t *vo = s->o;
+	int keep = d->how == WN_JE_COPY || d->how == WN_JE_REBUILD;
+
+	if (d->how == WN_JE_REBUILD || d->how == WN_JE_EACH) {
+		if (*p == '{')
+			return eobject(s, p, depth + 1, jnode, d, 0);
+		if (*p == '[')
+			return earray(s, p, depth + 1, d);
+	}
+	/* a value replaced as a whole has no slots inside it */
+	p = value(s, p, depth, keep ? jnode : -1);
+	if (!p)
+		return NULL;
+	if (keep)
+		return oput(s, vs, (size_t)(p - vs)) ? NULL : p;
+	return replace_value(s, d, vs, p, vo) ? NULL : p;
+}
+
+static const uint8_t *earray(struct ps *s, const uint8_t *p, int depth, const wn_jedit_member *d)
+{
+	const uint8_t *end = s->end;
+	uint8_t *hdr = s->o;
+	uint32_t count = 0;
+	wn_jedit_member el;
+
+	if (depth > WN_JSON_MAX_DEPTH)
+		return fail(s, WN_E_DEPTH, p, "nesting deeper than %d levels", WN_JSON_MAX_DEPTH);
+	if (d->how == WN_JE_EACH)
+		el = *d;
+	else
+		s->ed->element(s->ed->ud, d->node, d->kept, &el);
+	hdr[0] = 'a';
+	s->o = hdr + 5;
+	if (oput(s, "[", 1))
+		return NULL;
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == ']')
+		goto close;
+	for (;;) {
+		if (p == end)
+			return fail(s, WN_E_PARSE, p, "unterminated array");
+		if (count && oput(s, ",", 1))
+			return NULL;
+		p = evalue(s, p, depth, -1, &el);
+		if (!p)
+			return NULL;
+		count++;
+		p = skip_ws(p, end);
+		if (p < end && *p == ',') {
+			p = skip_ws(p + 1, end);
+			if (p < end && *p == ']')
+				return fail(s, WN_E_PARSE, p, "trailing comma before ']'");
+			continue;
+		}
+		if (p < end && *p == ']')
+			break;
+		if (p == end)
+			return fail(s, WN_E_PARSE, p, "unterminated array");
+		return unexpected(s, p, "expected ',' or ']' after array element");
+	}
+close:
+	put32(hdr + 1, count);
+	return oput(s, "]", 1) ? NULL : p + 1;
+}
+
+/* The trie slots and ignore flag of member key k[0..klen) below jnode, and its node. */
+static inline int jlookup(const struct ps *s, int jnode, const uint8_t *k, size_t klen, uint64_t pfx,
+	unsigned *slots, unsigned *ign)
+{
+	const struct wn_pnode *nd = s->j->nodes;
+	int c;
+
+	*slots = *ign = 0;
+	if (jnode < 0 || !(nd[jnode].cmask & key_bit(pfx, klen)))
+		return -1;
+	for (c = nd[jnode].child; c >= 0; c = nd[c].next)
+		if (nd[c].pfx == pfx && nd[c].len == klen && (klen <= 8 || memcmp(nd[c].seg + 8, k + 8, klen - 8) == 0)) {
+			*ign = nd[c].ignore;
+			*slots = nd[c].slots;
+			return nd[c].child >= 0 ? c : -1;
+		}
+	return -1;
+}
+
+/* A new member entry for the key the caller writes at s->o + 4, or NULL. */
+static struct wn_member *new_member(struct ps *s, const uint8_t *p, size_t *mi)
+{
+	if (WN_UNLIKELY(s->nm == s->j->mcap)) {
+		struct wn_member *nm = grow(s->j->ms, &s->j->mcap, s->nm + 1, sizeof *nm);
+		if (!nm)
+			return fail(s, WN_E_NOMEM, p, "out of memory"), NULL;
+		s->j->ms = nm;
+	}
+	*mi = s->nm++;
+	return &s->j->ms[*mi];
+}
+
+/* The editor's injected member, first in the record: 0, 1 when it is ignored, -1. */
+static int inject(struct ps *s, int jnode)
+{
+	const char *k = s->ed->inject_key, *v = s->ed->inject_val;
+	size_t kl = strlen(k), vl = strlen(v), mi;
+	struct wn_member *m;
+	uint8_t *mo = s->o, *vo;
+	unsigned slots, ign;
+
+	if (room(s, 4 + kl + 5 + vl + 16) || !(m = new_member(s, s->buf, &mi)))
+		return -1;
+	put32(mo, (uint32_t)kl);
+	memcpy(mo + 4, k, kl);
+	m->at = 0;
+	m->start = (uint32_t)(mo - s->cb);
+	m->klen = (uint32_t)kl;
+	m->pfx = key_prefix(mo + 4, kl);
+	m->ignored = 0;
+	vo = mo + 4 + kl;
+	vo[0] = 's';
+	put32(vo + 1, (uint32_t)vl);
+	memcpy(vo + 5, v, vl);
+	s->o = vo + 5 + vl;
+	jlookup(s, jnode, mo + 4, kl, m->pfx, &slots, &ign);
+	for (; slots; slots &= slots - 1) {
+		wn_jslot *sl = &s->res->slot[__builtin_ctz(slots)];
+		sl->type = WN_JT_STRING;
+		sl->ptr = v;
+		sl->len = vl;
+		s->fixmask &= ~(1u << __builtin_ctz(slots));
+	}
+	if (ign) {
+		s->o = mo + 4 + kl;
+		m->ignored = 1;
+	}
+	m->end = (uint32_t)(s->o - s->cb);
+	if (oput(s, "\"", 1) || oput(s, k, kl) || oput(s, "\":\"", 3) || oput(s, v, vl) || oput(s, "\"", 1))
+		return -1;
+	return ign ? 1 : 0;
+}
+
+/* object() for an object the edits reach (d: what they say of it; top: the record). */
+static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jnode, const wn_jedit_member *d, int top)
+{
+	const uint8_t *end = s->end;
+	uint8_t *hdr = s->o;
+	size_t base = s->nm, nign = 0, n_out = 0;
+	int each = d->how == WN_JE_EACH;
+
+	if (depth > WN_JSON_MAX_DEPTH)
+		return fail(s, WN_E_DEPTH, p, "nesting deeper than %d levels", WN_JSON_MAX_DEPTH);
+	hdr[0] = 'o';
+	s->o = hdr + 5;
+	if (oput(s, "{", 1))
+		return NULL;
+	if (top && s->ed->inject_key) {
+		int r = inject(s, jnode);
+		if (r < 0)
+			return NULL;
+		nign += (size_t)r;
+		n_out = 1;
+	}
+	p = skip_ws(p + 1, end);
+	if (p < end && *p == '}')
+		goto close;
+	for (;;) {
+		struct wn_member *m;
+		wn_jedit_member md;
+		uint8_t *mo, *vo;
+		const uint8_t *ks, *ke, *kc, *vs;
+		size_t klen, mi;
+		int child;
+		unsigned ign, slots;
+
+		if (p == end)
+			return fail(s, WN_E_PARSE, p, "unterminated object");
+		if (*p != '"')
+			return unexpected(s, p, "object key must be a string");
+		if (!(m = new_member(s, p, &mi)))
+			return NULL;
+		mo = s->o;
+		s->o = mo + 4;
+		m->at = (uint32_t)(p - s->buf);
+		ks = p;
+		p = string_body(s, p);
+		if (!p)
+			return NULL;
+		ke = p;
+		klen = (size_t)(s->o - mo - 4);
+		if (each) {
+			md = *d;
+		} else if (d->copy_unlisted && !(d->listed & key_bit(key_prefix(mo + 4, klen), klen))) {
+			md.node = -1;
+			md.skip = 0;
+			md.rename = NULL;
+			md.how = WN_JE_COPY;
+		} else {
+			s->ed->member(s->ed->ud, d->node, d->kept, (const char *)mo + 4, klen, &md);
+			if (md.rename) {
+				s->o = mo + 4;
+				if (room(s, md.rename_len + 16))
+					return NULL;
+				memcpy(mo + 4, md.rename, md.rename_len);
+				klen = md.rename_len;
+				s->o = mo + 4 + klen;
+			}
+		}
+		put32(mo, (uint32_t)klen);
+		m = &s->j->ms[mi];
+		m->start = (uint32_t)(mo - s->cb);
+		m->klen = (uint32_t)klen;
+		m->pfx = key_prefix(mo + 4, klen);
+		m->ignored = 0;
+		child = -1;
+		ign = slots = 0;
+		if (!md.skip)
+			child = jlookup(s, jnode, mo + 4, klen, m->pfx, &slots, &ign);
+		p = skip_ws(p, end);
+		if (p == end)
+			return fail(s, WN_E_PARSE, p, "unterminated object");
+		if (*p != ':')
+			return unexpected(s, p, "expected ':' after object key");
+		kc = p;
+		p = skip_ws(p + 1, end);
+		if (p == end)
+			return fail(s, WN_E_PARSE, p, "unterminated object");
+		vs = p;
+		vo = s->o;
+		if (md.skip) {
+			/* parsed (strictly: the caller's second pass decides a fault here), then
+			 * forgotten: not written, not counted, no duplicate of anything */
+			p = value(s, p, depth, -1);
+			if (!p)
+				return NULL;
+			s->o = mo;
+			s->nm = mi;
+			goto next;
+		}
+		if (n_out++ && oput(s, ",", 1))
+			return NULL;
+		if (md.node < 0 && !each) {
+			/* no path reaches it: the member as it stands, key to value's end */
+			p = value(s, p, depth, child);
+			if (!p || oput(s, ks, (size_t)(p - ks)))
+				return NULL;
+			if (slots)
+				set_slots(s, slots, vs, p, vo);
+		} else {
+			size_t os;
+			if (each) {
+				if (oput(s, ks, (size_t)(kc + 1 - ks)))   /* the key as written, through ':' */
+					return NULL;
+			} else if (md.rename) {
+				if (wn_buf_json_str(s->out, md.rename, md.rename_len)) {
+					fail(s, WN_E_NOMEM, p, "out of memory");
+					return NULL;
+				}
+				if (oput(s, ":", 1))
+					return NULL;
+			} else if (oput(s, ks, (size_t)(ke - ks)) || oput(s, ":", 1)) {
+				return NULL;
+			}
+			os = s->out->len;
+			p = evalue(s, p, depth, child, &md);
+			if (!p)
+				return NULL;
+			if (slots)
+				eset_slots(s, slots, os, s->out->len, vo);
+		}
+		m = &s->j->ms[mi];   /* the value may have grown the member stack */
+		if (ign) {
+			s->o = mo + 4 + klen;
+			m->ignored = 1;
+			nign++;
+		}
+		m->end = (uint32_t)(s->o - s->cb);
+next:
+		p = skip_ws(p, end);
+		if (p < end && *p == ',') {
+			p = skip_ws(p + 1, end);
+			if (p < end && *p == '}')
+				return fail(s, WN_E_PARSE, p, "trailing comma before '}'");
+			continue;
+		}
+		if (p < end && *p == '}')
+			break;
+		if (p == end)
+			return fail(s, WN_E_PARSE, p, "unterminated object");
+		return unexpected(s, p, "expected ',' or '}' after object member");
+	}
+close:
+	if (finish_object(s, hdr, base, nign))
+		return NULL;
+	return oput(s, "}", 1) ? NULL : p + 1;
+}
+
 /* ---- the interface ---------------------------------------------------------- */
 
-int wn_json_record(wn_json *j, const char *buf, size_t len, wn_jresult *res)
+/* Extra canonical room an edited record is given: replacements and renames longer
+ * than what they replace use it, and a record that needs more is edited in two passes. */
+#define EDIT_ROOM(len) ((len) + 4096)
+
+/* wn_json_record(), editing as e says when e is not NULL. */
+static int parse_record(wn_json *j, const char *buf, size_t len, const wn_jedit *e, wn_jresult *res)
 {
 	struct ps s;
 	const uint8_t *p, *start;
 	XXH128_canonical_t c;
+	size_t extra = e ? EDIT_ROOM(len) : 0;
 	int k;
 
 	if (!res)
@@ -906,9 +1335,10 @@ int wn_json_record(wn_json *j, const char *buf, size_t len, wn_jresult *res)
 		snprintf(res->err, sizeof res->err, "record longer than %zu bytes", WN_JSON_MAX_LEN - 1);
 		return WN_E_TOOLONG;
 	}
-	if (reserve_bytes(&j->cb, &j->cbcap, 3 * len + CANON_SLACK) ||
-	    reserve_bytes(&j->tmp, &j->tmpcap, 3 * len + CANON_SLACK) ||
-	    (j->any_slot && reserve_bytes(&j->arena, &j->arenacap, len + 1))) {
+	if (reserve_bytes(&j->cb, &j->cbcap, 3 * len + CANON_SLACK + extra) ||
+	    reserve_bytes(&j->tmp, &j->tmpcap, 3 * len + CANON_SLACK + extra) ||
+	    (j->any_slot && reserve_bytes(&j->arena, &j->arenacap, len + 1)) ||
+	    (e && (j->out.len = 0, wn_buf_reserve(&j->out, len + 256)))) {
 		snprintf(res->err, sizeof res->err, "out of memory");
 		return WN_E_NOMEM;
 	}
@@ -920,6 +1350,10 @@ int wn_json_record(wn_json *j, const char *buf, size_t len, wn_jresult *res)
 	s.nm = 0;
 	s.alen = 0;
 	s.code = 0;
+	s.ed = e;
+	s.out = &j->out;
+	s.cbend = j->cb + (j->cbcap < j->tmpcap ? j->cbcap : j->tmpcap) - CANON_SLACK;
+	s.fixmask = 0;
 
 	p = skip_ws(s.buf, s.end);
 	if (p == s.end) {
@@ -927,7 +1361,14 @@ int wn_json_record(wn_json *j, const char *buf, size_t len, wn_jresult *res)
 		return s.code;
 	}
 	start = p;
-	p = value(&s, p, 0, j->nodes[0].child >= 0 ? 0 : -1);
+	if (!e) {
+		p = value(&s, p, 0, j->nodes[0].child >= 0 ? 0 : -1);
+	} else if (*p == '{') {
+		/* the record: rebuilt, whatever the trie says of its members */
+		p = eobject(&s, p, 1, j->nodes[0].child >= 0 ? 0 : -1, &e->root, 1);
+	} else {
+		p = fail(&s, WN_E_NOTOBJECT, start, "record is not a JSON object");
+	}
 	if (p) {
 		p = skip_ws(p, s.end);
 		if (p != s.end)
@@ -940,11 +1381,38 @@ int wn_json_record(wn_json *j, const char *buf, size_t len, wn_jresult *res)
 			res->slot[k].type = WN_JT_NONE;
 		return s.code;
 	}
+	for (unsigned m = s.fixmask; m; m &= m - 1) {
+		wn_jslot *sl = &res->slot[__builtin_ctz(m)];
+		sl->ptr = j->out.p + (uintptr_t)sl->ptr;
+	}
 	res->canon = j->cb;
 	res->canon_len = (size_t)(s.o - j->cb);
 	XXH128_canonicalFromHash(&c, XXH3_128bits(res->canon, res->canon_len));
 	memcpy(res->fp, c.digest, sizeof res->fp);
 	return 0;
+}
+
+uint64_t wn_json_key_filter(const char *key, size_t len)
+{
+	uint8_t b[8] = { 0 };
+
+	memcpy(b, key, len < 8 ? len : 8);
+	return key_bit(key_prefix(b, len), len);
+}
+
+int wn_json_record(wn_json *j, const char *buf, size_t len, wn_jresult *res)
+{
+	return parse_record(j, buf, len, NULL, res);
+}
+
+int wn_json_record_edit(wn_json *j, const char *buf, size_t len, const wn_jedit *e, wn_jresult *res,
+	const char **out, size_t *outlen)
+{
+	int rc = e ? parse_record(j, buf, len, e, res) : WN_E_USAGE;
+
+	*out = rc ? NULL : j->out.p;
+	*outlen = rc ? 0 : j->out.len;
+	return rc;
 }
 
 
@@ -1069,6 +1537,7 @@ void wn_json_free(wn_json *j)
 	free(j->tmp);
 	free(j->arena);
 	free(j->ms);
+	wn_buf_free(&j->out);
 	free(j->nodes);
 	for (i = 0; i < WN_JSON_MAX_SLOTS; i++)
 		free(j->slot_path[i]);

@@ -79,6 +79,65 @@ int wn_json_add_ignore(wn_json *j, const char *path);
  *   WN_E_NOMEM     out of memory */
 int wn_json_record(wn_json *j, const char *buf, size_t len, wn_jresult *res);
 
+/* ---- edits made in the same pass -------------------------------------------------
+ * A record profile's transforms (transform.c owns what they mean) can be applied while
+ * the record is parsed: the parser then also writes the record out as text, members
+ * left out, keys renamed and values replaced, and its canonical form, fingerprint and
+ * slots are those of that text, as if the text had been parsed instead. The edit trie
+ * is the transformer's: json.c asks it, member by member of the objects it reaches,
+ * what to do, and does it. */
+enum wn_jedit_how {
+	WN_JE_COPY = 0,   /* the value as it stands */
+	WN_JE_REBUILD,    /* an object or array whose members the trie says more about */
+	WN_JE_EACH,       /* every scalar in it replaced (keys kept), null kept */
+	WN_JE_WHOLE       /* the value replaced as a whole, null kept */
+};
+
+typedef struct wn_jedit_member {
+	int node;             /* its edit node, -1: no path reaches it */
+	int skip;             /* left out of the record */
+	const char *rename;   /* its new name (UTF-8), or NULL */
+	size_t rename_len;
+	int how;              /* enum wn_jedit_how, for its value */
+	int kept;             /* for the members below it: inside a --keep path */
+	/* For the members below it (WN_JE_REBUILD): when `copy_unlisted`, a member whose
+	 * wn_json_key_filter() bit is not in `listed` is copied without asking member(). */
+	int copy_unlisted;
+	uint64_t listed;
+} wn_jedit_member;
+
+/* One of 64 bits for a member name, the filter of wn_jedit_member.listed. */
+uint64_t wn_json_key_filter(const char *key, size_t len);
+
+#define WN_JEDIT_REPL_MAX 64   /* bytes of a replacement */
+
+typedef struct wn_jedit {
+	void *ud;
+	/* Member key[0..klen) (unescaped) of an object whose edit node is `node` (>= 0);
+	 * kept as the parent's wn_jedit_member.kept. Fills m. */
+	void (*member)(void *ud, int node, int kept, const char *key, size_t klen, wn_jedit_member *m);
+	/* The elements of an array whose edit node is `node` (m->skip and m->rename unused). */
+	void (*element)(void *ud, int node, int kept, wn_jedit_member *m);
+	/* The replacement of a value for `how` (WN_JE_EACH or WN_JE_WHOLE) at edit node
+	 * `node`: type is its wn_jtype, v[0..n) a string's unescaped bytes or a number's or
+	 * literal's text (NULL for an object or array). Writes a string of letters and
+	 * digits (no quotes, nothing to escape, < WN_JEDIT_REPL_MAX bytes) into out and
+	 * returns its length, or -1 to keep the value as it stands. */
+	int (*replace)(void *ud, int how, int node, int type, const char *v, size_t n, char *out);
+	/* A member put first in the record, or inject_key NULL: key and value plain strings
+	 * (nothing to escape), the value kept by the caller while records are parsed. */
+	const char *inject_key, *inject_val;
+	wn_jedit_member root;   /* what it says of the record itself (node 0, WN_JE_REBUILD) */
+} wn_jedit;
+
+/* wn_json_record() over the record as e edits it: 0, with the slots, canonical form and
+ * fingerprint of the edited text and that text in *out, *outlen (valid until the next
+ * call on j). Nonzero on any fault, including faults the edited text would not have
+ * (a dropped value that is not strict JSON) and edits that need more room than one pass
+ * reserves: the caller then edits and parses in two passes, which decides. */
+int wn_json_record_edit(wn_json *j, const char *buf, size_t len, const wn_jedit *e, wn_jresult *res,
+	const char **out, size_t *outlen);
+
 /* wn_json_quote() (winnow.h, public: the tools use it too) without the quotes: `out`
  * needs room for 6*n bytes. The library's one JSON escaper (util.c). */
 size_t wn_json_escape(char *out, const char *s, size_t n);

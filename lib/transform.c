@@ -3,11 +3,15 @@
  * --pseudonymise, in that order, and the profile's device families (doc/FORMAT.md,
  * "Record profiles"; transform.h).
  *
- * One pass over the record's text with the token reader of jread.c: a member that no
- * path reaches is copied as its bytes stand; one that a path reaches is rebuilt. The
- * result is one JSON object, which the strict parser then reads as any record (so
- * nothing here needs to be the judge of strict JSON: a record this pass accepts and the
- * parser refuses is still rejected, with its reason).
+ * Two ways to apply them, one set of rules (member_rule, element_rule, replacement):
+ * - ingest first asks json.c to transform the record while it parses it strictly
+ *   (wn_json_record_edit with wn_xform_edit's callbacks): one pass over the text;
+ * - any record that pass refuses is then transformed here, in a pass over its text with
+ *   the token reader of jread.c (a member that no path reaches is copied as its bytes
+ *   stand; one that a path reaches is rebuilt), and the strict parser reads the result
+ *   as any record. That second way decides: nothing here needs to be the judge of
+ *   strict JSON (a record this pass accepts and the parser refuses is still rejected,
+ *   with its reason), and tests/unit/test_transform.c checks that both ways agree.
  *
  * Paths: rename's OLD paths are the record's own names; the other lists name members
  * after the renames. "a[].b" reaches member b of every element of array a. They are
@@ -22,6 +26,7 @@
 #include "profile.h"
 #include "transform.h"
 #include "jread.h"
+#include "json.h"
 
 /* SHA-256's block function, called directly: OpenSSL's HMAC through EVP costs a
  * provider dispatch and a context set-up per call, several times the hash of a short
@@ -29,6 +34,7 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 #include <stdlib.h>
+#include <xxhash.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -42,10 +48,24 @@ typedef struct tnode {
 	const char *name;          /* in the profile (or "[]") */
 	size_t len;
 	const char *rename;        /* its new name, or NULL */
+	size_t rename_len;
 	unsigned flags;
+	uint64_t listed;           /* wn_json_key_filter() bits of its children's names */
 	int child, next;           /* first child, next sibling: indices, -1 none */
 } tnode;
 #define MAX_NODES (4 * WN_NPATHS * 8)
+
+/* Replacements already made, by value. The values replaced repeat (an artist on many
+ * tracks, a listener's name on every play, a few device names), and a pseudonym costs
+ * two SHA-256 blocks; a value is looked up by its hash and compared whole. */
+#define MEMO 4096                  /* entries, direct-mapped (a power of two) */
+#define MEMO_VAL 48                /* longest value remembered */
+typedef struct memo {
+	uint64_t h;
+	uint8_t n, rl, used;
+	char v[MEMO_VAL];
+	char r[2 * PSEUDO_BYTES];
+} memo;
 
 struct wn_xform {
 	const wn_profile *p;
@@ -56,6 +76,9 @@ struct wn_xform {
 	wn_buf str;                /* an unescaped string */
 	size_t nparse;             /* bytes of the record the error is at */
 	char contrib[64];          /* "contributor":"<pseudonym>" to inject, or "" */
+	char contrib_hex[2 * PSEUDO_BYTES + 1];   /* its pseudonym alone */
+	wn_jedit ed;               /* the same transforms, for json.c's edited parse */
+	memo *memo;                /* MEMO entries, made on first use (NULL: none) */
 	const char *why;
 };
 
@@ -70,7 +93,7 @@ typedef struct walk {
 static int child_of(const wn_xform *x, int parent, const char *name, size_t len)
 {
 	for (int c = x->node[parent].child; c >= 0; c = x->node[c].next)
-		if (x->node[c].len == len && !memcmp(x->node[c].name, name, len))
+		if (x->node[c].len == len && (!len || x->node[c].name[0] == name[0]) && !memcmp(x->node[c].name, name, len))
 			return c;
 	return -1;
 }
@@ -83,7 +106,8 @@ static int add_child(wn_xform *x, int parent, const char *name, size_t len)
 	if (x->nnodes == MAX_NODES)
 		return -1;
 	c = x->nnodes++;
-	x->node[c] = (tnode){ name, len, NULL, 0, -1, x->node[parent].child };
+	x->node[c] = (tnode){ .name = name, .len = len, .child = -1, .next = x->node[parent].child };
+	x->node[parent].listed |= wn_json_key_filter(name, len);
 	x->node[parent].child = c;
 	return c;
 }
@@ -125,12 +149,13 @@ static int build_trie(wn_xform *x)
 {
 	const wn_profile *p = x->p;
 	x->nnodes = 1;
-	x->node[0] = (tnode){ "", 0, NULL, 0, -1, -1 };
+	x->node[0] = (tnode){ .name = "", .child = -1, .next = -1 };
 	for (int i = 0; i < p->n_rename; i++) {
 		int n = path_node(x, p->rename_from[i], 0);
 		if (n < 0)
 			return -1;
 		x->node[n].rename = p->rename_to[i];
+		x->node[n].rename_len = strlen(p->rename_to[i]);
 	}
 	const struct { const wn_path *v; int n; unsigned flag; } lists[] = {
 		{ p->drop, p->n_drop, N_DROP }, { p->keep, p->n_keep, N_KEEP }, { p->pseudo, p->n_pseudo, N_PSEUDO },
@@ -157,6 +182,8 @@ static int build_trie(wn_xform *x)
 	return 0;
 }
 
+static void edit_init(wn_xform *x);
+
 wn_xform *wn_xform_new(const wn_profile *p, const uint8_t *key, size_t keylen)
 {
 	wn_xform *x = calloc(1, sizeof *x);
@@ -167,6 +194,7 @@ wn_xform *wn_xform_new(const wn_profile *p, const uint8_t *key, size_t keylen)
 		free(x);
 		return NULL;
 	}
+	edit_init(x);
 	if (p->n_pseudo) {
 		uint8_t k[SHA256_CBLOCK] = { 0 }, pad[SHA256_CBLOCK];
 		if (!key) {
@@ -198,6 +226,10 @@ int wn_xform_set_contributor(wn_xform *x, const char *name)
 	char hex[2 * PSEUDO_BYTES + 3];
 	pseudonym(x, (const uint8_t *)name, strlen(name), hex);
 	snprintf(x->contrib, sizeof x->contrib, "\"contributor\":%s", hex);
+	memcpy(x->contrib_hex, hex + 1, 2 * PSEUDO_BYTES);
+	x->contrib_hex[2 * PSEUDO_BYTES] = 0;
+	x->ed.inject_key = "contributor";
+	x->ed.inject_val = x->contrib_hex;
 	return 0;
 }
 
@@ -218,6 +250,7 @@ void wn_xform_free(wn_xform *x)
 		return;
 	wn_buf_free(&x->out);
 	wn_buf_free(&x->str);
+	free(x->memo);
 	free(x);
 }
 
@@ -392,6 +425,8 @@ void wn_xform_keyed_hex(const wn_xform *x, const void *v, size_t n, char out[33]
 	out[2 * PSEUDO_BYTES] = 0;
 }
 
+static int replacement(wn_xform *x, int how, int type, const char *v, size_t n, char *out);
+
 /* Replace one value (and everything in it) by its pseudonym. */
 static int pseudo_value(walk *w, int depth)
 {
@@ -439,9 +474,10 @@ static int pseudo_value(walk *w, int depth)
 		v = (const uint8_t *)s;
 		n = (size_t)(w->j.p - s);
 	}
-	char hex[2 * PSEUDO_BYTES + 3];
-	pseudonym(x, v, n, hex);
-	return put(w, hex, 2 * PSEUDO_BYTES + 2);
+	char r[WN_JEDIT_REPL_MAX + 2];
+	int rl = replacement(x, WN_JE_EACH, ch == '"' ? WN_JT_STRING : WN_JT_NUMBER, (const char *)v, n, r + 1);
+	r[0] = r[rl + 1] = '"';
+	return put(w, r, (size_t)rl + 2);
 }
 
 static int rebuild(walk *w, int node, int kept, int depth);
@@ -468,6 +504,126 @@ static const char *device_family(const char *s, size_t n)
 	return "other";
 }
 
+/* ---- what the transforms do: the rules both walks follow ----
+ * This pass (rebuild(), below) and json.c's edited parse (wn_json_record_edit) apply the
+ * same transforms; what they mean is decided here, once, and json.c only carries it out. */
+
+/* What becomes of the value of a member whose node is c (-1: none). */
+static int value_how(const wn_xform *x, int c)
+{
+	const tnode *t = c >= 0 ? &x->node[c] : NULL;
+	if (!t)
+		return WN_JE_COPY;
+	if (t->flags & N_PSEUDO)
+		return WN_JE_EACH;
+	if (t->flags & N_FAMILY)
+		return WN_JE_WHOLE;
+	return t->child >= 0 ? WN_JE_REBUILD : WN_JE_COPY;
+}
+
+/* The members below node c as json.c may take them without asking: when nothing is
+ * projected there, those no path names are copied. */
+static void below(const wn_xform *x, int c, wn_jedit_member *m)
+{
+	m->copy_unlisted = c >= 0 && !(x->p->n_keep && !m->kept);
+	m->listed = c >= 0 ? x->node[c].listed : 0;
+}
+
+/* Member key[0..klen) of an object whose node is `node`, inside a --keep path or not. */
+static void member_rule(const wn_xform *x, int node, int kept, const char *key, size_t klen, wn_jedit_member *m)
+{
+	int c = child_of(x, node, key, klen);
+	const tnode *t = c >= 0 ? &x->node[c] : NULL;
+	int projecting = x->p->n_keep && !kept;
+	m->node = c;
+	m->skip = t ? (t->flags & N_DROP) || (projecting && !(t->flags & (N_KEEP | N_ABOVE_KEEP))) : projecting;
+	m->rename = t ? t->rename : NULL;
+	m->rename_len = t ? t->rename_len : 0;
+	m->how = value_how(x, c);
+	m->kept = kept || (t && (t->flags & N_KEEP));
+	below(x, c, m);
+}
+
+/* The elements of an array whose node is `node`. */
+static void element_rule(const wn_xform *x, int node, int kept, wn_jedit_member *m)
+{
+	int el = child_of(x, node, "[]", 2);
+	m->node = el;
+	m->skip = 0;
+	m->rename = NULL;
+	m->rename_len = 0;
+	m->how = value_how(x, el);
+	m->kept = kept || (el >= 0 && (x->node[el].flags & N_KEEP));
+	below(x, el, m);
+}
+
+/* The replacement of a value (wn_jedit.replace): its pseudonym (WN_JE_EACH) or its device
+ * family (WN_JE_WHOLE: a device name's family, any other value "other"); null is kept. */
+static int replacement(wn_xform *x, int how, int type, const char *v, size_t n, char *out)
+{
+	if (type == WN_JT_NULL)
+		return -1;
+	memo *m = NULL;
+	uint64_t h = 0;
+	if (n <= MEMO_VAL && (x->memo || (x->memo = calloc(MEMO, sizeof *x->memo)))) {
+		h = XXH3_64bits_withSeed(v, n, (uint64_t)how << 1 | (type == WN_JT_STRING));
+		m = &x->memo[h & (MEMO - 1)];
+		if (m->used && m->h == h && m->n == n && !memcmp(m->v, v, n)) {
+			memcpy(out, m->r, m->rl);
+			return m->rl;
+		}
+	}
+	int rl;
+	if (how == WN_JE_EACH) {
+		char hex[2 * PSEUDO_BYTES + 3];
+		pseudonym(x, (const uint8_t *)v, n, hex);
+		memcpy(out, hex + 1, 2 * PSEUDO_BYTES);
+		rl = 2 * PSEUDO_BYTES;
+	} else {
+		const char *fam = type == WN_JT_STRING ? device_family(v, n) : "other";
+		rl = (int)strlen(fam);
+		memcpy(out, fam, (size_t)rl);
+	}
+	if (m) {
+		m->h = h;
+		m->n = (uint8_t)n;
+		m->rl = (uint8_t)rl;
+		m->used = 1;
+		memcpy(m->v, v, n);
+		memcpy(m->r, out, (size_t)rl);
+	}
+	return rl;
+}
+
+static void member_cb(void *ud, int node, int kept, const char *key, size_t klen, wn_jedit_member *m)
+{
+	member_rule(ud, node, kept, key, klen, m);
+}
+static void element_cb(void *ud, int node, int kept, wn_jedit_member *m)
+{
+	element_rule(ud, node, kept, m);
+}
+static int replace_cb(void *ud, int how, int node, int type, const char *v, size_t n, char *out)
+{
+	(void)node;
+	return replacement(ud, how, type, v, n, out);
+}
+
+const wn_jedit *wn_xform_edit(wn_xform *x)
+{
+	return &x->ed;
+}
+
+static void edit_init(wn_xform *x)
+{
+	x->ed.ud = x;
+	x->ed.member = member_cb;
+	x->ed.element = element_cb;
+	x->ed.replace = replace_cb;
+	x->ed.root = (wn_jedit_member){ .node = 0, .how = WN_JE_REBUILD };
+	below(x, 0, &x->ed.root);
+}
+
 /* A device name replaced by its family; null stays null, any other value is "other". */
 static int family_value(walk *w, int depth)
 {
@@ -475,34 +631,38 @@ static int family_value(walk *w, int depth)
 	int ch = peek(w);
 	if (ch == 'n')
 		return copy_value(w, depth);
-	const char *fam = "other";
+	char r[WN_JEDIT_REPL_MAX];
+	int rl;
 	if (ch == '"') {
 		x->str.len = 0;
 		int rc = wn_jread_str_buf(&w->j, &x->str);
 		if (rc)
 			return rc == WN_E_NOMEM ? rc : bad(w, "malformed string");
-		fam = device_family(x->str.p, x->str.len);
+		rl = replacement(x, WN_JE_WHOLE, WN_JT_STRING, x->str.p, x->str.len, r);
 	} else {
 		const char *end = skip_value(w->j.p, w->j.e);
 		if (!end)
 			return bad(w, "malformed value");
 		w->j.p = end;
+		rl = replacement(x, WN_JE_WHOLE, WN_JT_OBJECT, NULL, 0, r);
 	}
-	return wn_buf_json_str(&x->out, fam, strlen(fam)) ? WN_E_NOMEM : 0;
+	return wn_buf_json_str(&x->out, r, (size_t)rl) ? WN_E_NOMEM : 0;
 }
 
-/* The value of a member whose node is `node` (-1: none): pseudonymised, copied, or
- * rebuilt (a node below it says something). `kept`: inside a --keep path. */
-static int member_value(walk *w, int node, int kept, int depth)
+/* The value of a member as m says: pseudonymised, generalised, copied, or rebuilt. */
+static int member_value(walk *w, const wn_jedit_member *m, int depth)
 {
-	const tnode *t = node >= 0 ? &w->x->node[node] : NULL;
-	if (t && (t->flags & N_PSEUDO))
-		return pseudo_value(w, depth);
-	if (t && (t->flags & N_FAMILY))
-		return family_value(w, depth);
 	int ch = peek(w);
-	if (t && t->child >= 0 && (ch == '{' || ch == '['))
-		return rebuild(w, node, kept || (t->flags & N_KEEP), depth);
+	switch (m->how) {
+	case WN_JE_EACH:
+		return pseudo_value(w, depth);
+	case WN_JE_WHOLE:
+		return family_value(w, depth);
+	case WN_JE_REBUILD:
+		if (ch == '{' || ch == '[')
+			return rebuild(w, m->node, m->kept, depth);
+		break;
+	}
 	return copy_value(w, depth);
 }
 
@@ -510,20 +670,20 @@ static int member_value(walk *w, int node, int kept, int depth)
 static int rebuild(walk *w, int node, int kept, int depth)
 {
 	wn_xform *x = w->x;
-	int projecting = x->p->n_keep && !kept;
 	if (depth > WN_JSON_MAX_DEPTH)
 		return bad(w, "nested too deep");
 	int ch = peek(w);
 	int rc;
+	wn_jedit_member m;
 	if (ch == '[') {
 		w->j.p++;
 		if ((rc = put(w, "[", 1)))
 			return rc;
-		int el = child_of(x, node, "[]", 2);
+		element_rule(x, node, kept, &m);
 		for (int first = 1; !eat(w, ']'); first = 0) {
 			if (!first && (!eat(w, ',') || (rc = put(w, ",", 1))))
 				return rc ? rc : bad(w, "expected ',' or ']'");
-			if ((rc = member_value(w, el, kept, depth + 1)))
+			if ((rc = member_value(w, &m, depth + 1)))
 				return rc;
 		}
 		return put(w, "]", 1);
@@ -556,10 +716,8 @@ static int rebuild(walk *w, int node, int kept, int depth)
 		}
 		if (!eat(w, ':'))
 			return bad(w, "expected ':' after key");
-		int c = child_of(x, node, key, klen);
-		const tnode *t = c >= 0 ? &x->node[c] : NULL;
-		int skip = t ? (t->flags & N_DROP) || (projecting && !(t->flags & (N_KEEP | N_ABOVE_KEEP))) : projecting;
-		if (skip) {
+		member_rule(x, node, kept, key, klen, &m);
+		if (m.skip) {
 			const char *end = skip_value(w->j.p, w->j.e);
 			if (!end)
 				return bad(w, "malformed value");
@@ -568,7 +726,7 @@ static int rebuild(walk *w, int node, int kept, int depth)
 		}
 		if (n_out++ && (rc = put(w, ",", 1)))
 			return rc;
-		if (!t) {
+		if (m.node < 0) {
 			/* no path reaches it: the member as it stands, key to value's end, in one copy */
 			const char *end = skip_value(w->j.p, w->j.e);
 			if (!end)
@@ -578,11 +736,11 @@ static int rebuild(walk *w, int node, int kept, int depth)
 				return rc;
 			continue;
 		}
-		if (t->rename)
-			rc = wn_buf_json_str(&x->out, t->rename, strlen(t->rename)) ? WN_E_NOMEM : put(w, ":", 1);
+		if (m.rename)
+			rc = wn_buf_json_str(&x->out, m.rename, m.rename_len) ? WN_E_NOMEM : put(w, ":", 1);
 		else if (!(rc = put(w, ks, (size_t)(ke - ks))))
 			rc = put(w, ":", 1);
-		if (rc || (rc = member_value(w, c, kept, depth + 1)))
+		if (rc || (rc = member_value(w, &m, depth + 1)))
 			return rc;
 	}
 	return put(w, "}", 1);

@@ -28,6 +28,12 @@ int wn_xform_contributor(const wn_xform *x, char out[33]);
 int wn_xform_apply(wn_xform *x, const char *rec, size_t n, const char **out, size_t *outlen, const char **why,
 	size_t *err_off);
 
+/* The same transforms for json.c's one-pass parse and edit (wn_json_record_edit), which
+ * the caller tries first; a record it refuses is then given to wn_xform_apply() and the
+ * strict parser, in two passes, which decide. Valid while x lives. */
+struct wn_jedit;
+const struct wn_jedit *wn_xform_edit(wn_xform *x);
+
 /* The keyed hash of v[0..n) as 32 hex digits and a NUL: the pseudonym function, without
  * the quotes (a private pool's reject entries carry it instead of the line's bytes). Reads
  * only the key's state, so any thread may call it. x must have a key. */
