@@ -190,6 +190,26 @@ static inline const char *string_stop(const char *p, const char *e)
 	return p;
 }
 
+/* Past the bytes of a container outside its strings that need no look: the first of
+ * '"', a bracket or brace, whitespace (or any byte below 0x21 or above 0x7f, which the
+ * byte loop passes over), or e. */
+static inline const char *struct_stop(const char *p, const char *e)
+{
+#ifdef __SSE2__
+	const __m128i q = _mm_set1_epi8('"'), lo = _mm_set1_epi8(0x21), up = _mm_set1_epi8(0x20),
+		ob = _mm_set1_epi8('{'), cb = _mm_set1_epi8('}');
+	for (; e - p >= 16; p += 16) {
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)p), f = _mm_or_si128(v, up);
+		/* signed: below 0x21 takes in the bytes above 0x7f too; '[' | 0x20 is '{' */
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, q),
+			_mm_cmplt_epi8(v, lo)), _mm_or_si128(_mm_cmpeq_epi8(f, ob), _mm_cmpeq_epi8(f, cb))));
+		if (m)
+			return p + __builtin_ctz(m);
+	}
+#endif
+	return p;
+}
+
 /* Take (copy to d->rec when keep) the value starting at the current byte. 0, or an error. */
 static int take_value(jdoc *d, int keep)
 {
@@ -245,6 +265,9 @@ static int take_value(jdoc *d, int keep)
 				}
 				continue;
 			}
+			if ((p = struct_stop(p, e)) == e)
+				break;
+			ch = *p;
 			switch (ch) {
 			case '"':
 				in_str = 1;
