@@ -25,8 +25,8 @@
  *   be in order (or a member is ignored) are the members' byte ranges permuted, through
  *   a scratch buffer. Keys are compared on a 64-bit big-endian prefix first;
  * - paths (slots and ignores) live in a small trie; a key is looked up only while the
- *   object being parsed lies on some path, and a 64-bit filter per node turns most
- *   keys away before any comparison.
+ *   object being parsed lies on some path, among the children of its node that share
+ *   its 6-bit hash (most often none or one).
  *
  * Errors: the first fault from the left is the one reported. An unexpected byte that
  * does not start valid UTF-8 is reported as WN_E_UTF8, since that is the more basic
@@ -79,7 +79,7 @@ struct wn_pnode {
 	uint32_t len;
 	int32_t child;        /* first child, -1 if none */
 	int32_t next;         /* next sibling, -1 if none */
-	uint64_t cmask;       /* bit key_bit() set for each child: most keys miss here */
+	int32_t nextbit;      /* next sibling with the same key_slot(), -1 if none */
 	uint8_t ignore;       /* leave this member out of the canonical form */
 	uint32_t slots;       /* bit k set: slot k takes this member's value */
 };
@@ -109,6 +109,8 @@ struct wn_json {
 
 	struct wn_pnode *nodes;
 	size_t nnodes, nodecap;
+	int32_t *bybit;       /* 64 per node: its first child of each key_slot(), -1 none */
+	size_t bybitcap;
 	char *slot_path[WN_JSON_MAX_SLOTS];
 	char **ign;
 	size_t nign, igncap;
@@ -176,9 +178,14 @@ static inline uint64_t key_prefix(const uint8_t *k, size_t len)
 
 /* One of 64 bits for a key, from its prefix and length; a cheap filter before the
  * children of a trie node are walked. */
+static inline unsigned key_slot(uint64_t pfx, size_t len)
+{
+	return (unsigned)((pfx + len) * 0x9e3779b97f4a7c15ull >> 58);
+}
+
 static inline uint64_t key_bit(uint64_t pfx, size_t len)
 {
-	return (uint64_t)1 << ((pfx + len) * 0x9e3779b97f4a7c15ull >> 58);
+	return (uint64_t)1 << key_slot(pfx, len);
 }
 
 static inline unsigned ctz64(uint64_t v)
@@ -710,10 +717,39 @@ static void set_slots(struct ps *s, unsigned mask, const uint8_t *vs, const uint
 	}
 }
 
+/* The trie node of member key k[0..klen) (prefix pfx) below node (>= 0), or -1: the
+ * children of the key's slot of 64, most often none or one. */
+static inline int trie_child(const wn_json *j, int node, const uint8_t *k, size_t klen, uint64_t pfx)
+{
+	const struct wn_pnode *nd = j->nodes;
+	int c;
+
+	for (c = j->bybit[(size_t)node * 64 + key_slot(pfx, klen)]; c >= 0; c = nd[c].nextbit)
+		if (nd[c].pfx == pfx && nd[c].len == klen && (klen <= 8 || memcmp(nd[c].seg + 8, k + 8, klen - 8) == 0))
+			return c;
+	return -1;
+}
+
+/* The slots and ignore flag of member key k[0..klen) below jnode (-1: none), and the
+ * node its value is to be parsed under (-1: no path goes deeper). */
+static inline int jlookup(const struct ps *s, int jnode, const uint8_t *k, size_t klen, uint64_t pfx,
+	unsigned *slots, unsigned *ign)
+{
+	const struct wn_pnode *nd = s->j->nodes;
+	int c = jnode >= 0 ? trie_child(s->j, jnode, k, klen, pfx) : -1;
+
+	if (c < 0) {
+		*slots = *ign = 0;
+		return -1;
+	}
+	*ign = nd[c].ignore;
+	*slots = nd[c].slots;
+	return nd[c].child >= 0 ? c : -1;
+}
+
 static const uint8_t *object(struct ps *s, const uint8_t *p, int depth, int node)
 {
 	const uint8_t *end = s->end;
-	const struct wn_pnode *nd = s->j->nodes;
 	uint8_t *hdr = s->o;
 	size_t base = s->nm, nign = 0;
 
@@ -731,7 +767,7 @@ static const uint8_t *object(struct ps *s, const uint8_t *p, int depth, int node
 		uint8_t *mo, *vo;
 		const uint8_t *vs;
 		size_t klen, mi;
-		int child = -1, c;
+		int child;
 		unsigned ign = 0, slots = 0;
 
 		if (p == end)
@@ -758,17 +794,7 @@ static const uint8_t *object(struct ps *s, const uint8_t *p, int depth, int node
 		m->klen = (uint32_t)klen;
 		m->pfx = key_prefix(mo + 4, klen);
 		m->ignored = 0;
-		if (node >= 0 && (nd[node].cmask & key_bit(m->pfx, klen))) {
-			for (c = nd[node].child; c >= 0; c = nd[c].next) {
-				if (nd[c].pfx == m->pfx && nd[c].len == klen &&
-				    (klen <= 8 || memcmp(nd[c].seg + 8, mo + 12, klen - 8) == 0)) {
-					ign = nd[c].ignore;
-					slots = nd[c].slots;
-					child = nd[c].child >= 0 ? c : -1;
-					break;
-				}
-			}
-		}
+		child = jlookup(s, node, mo + 4, klen, m->pfx, &slots, &ign);
 		p = skip_ws(p, end);
 		if (p == end)
 			return fail(s, WN_E_PARSE, p, "unterminated object");
@@ -1070,25 +1096,6 @@ static const uint8_t *earray(struct ps *s, const uint8_t *p, int depth, const wn
 close:
 	put32(hdr + 1, count);
 	return oput(s, "]", 1) ? NULL : p + 1;
-}
-
-/* The trie slots and ignore flag of member key k[0..klen) below jnode, and its node. */
-static inline int jlookup(const struct ps *s, int jnode, const uint8_t *k, size_t klen, uint64_t pfx,
-	unsigned *slots, unsigned *ign)
-{
-	const struct wn_pnode *nd = s->j->nodes;
-	int c;
-
-	*slots = *ign = 0;
-	if (jnode < 0 || !(nd[jnode].cmask & key_bit(pfx, klen)))
-		return -1;
-	for (c = nd[jnode].child; c >= 0; c = nd[c].next)
-		if (nd[c].pfx == pfx && nd[c].len == klen && (klen <= 8 || memcmp(nd[c].seg + 8, k + 8, klen - 8) == 0)) {
-			*ign = nd[c].ignore;
-			*slots = nd[c].slots;
-			return nd[c].child >= 0 ? c : -1;
-		}
-	return -1;
 }
 
 /* A new member entry for the key the caller writes at s->o + 4, or NULL. */
@@ -1471,10 +1478,8 @@ static int32_t trie_add(wn_json *j, const char *path)
 			nd->child = -1;
 			nd->ignore = 0;
 			nd->slots = 0;
-			nd->cmask = 0;
 			nd->next = j->nodes[cur].child;
 			j->nodes[cur].child = c;
-			j->nodes[cur].cmask |= key_bit(nd->pfx, len);
 		}
 		cur = c;
 		if (!seg[len])
@@ -1513,6 +1518,24 @@ static int trie_build(wn_json *j)
 		j->nodes[n].slots |= 1u << i;
 		j->any_slot = 1;
 	}
+	/* each node's children by key_slot(), for trie_child() */
+	if (j->bybitcap < j->nnodes * 64) {
+		int32_t *b = realloc(j->bybit, j->nnodes * 64 * sizeof *b);
+		if (!b)
+			return WN_E_NOMEM;
+		j->bybit = b;
+		j->bybitcap = j->nnodes * 64;
+	}
+	for (i = 0; i < j->nnodes * 64; i++)
+		j->bybit[i] = -1;
+	for (i = 0; i < j->nnodes; i++) {
+		int32_t c;
+		for (c = j->nodes[i].child; c >= 0; c = j->nodes[c].next) {
+			int32_t *head = &j->bybit[i * 64 + key_slot(j->nodes[c].pfx, j->nodes[c].len)];
+			j->nodes[c].nextbit = *head;
+			*head = c;
+		}
+	}
 	return 0;
 }
 
@@ -1539,6 +1562,7 @@ void wn_json_free(wn_json *j)
 	free(j->ms);
 	wn_buf_free(&j->out);
 	free(j->nodes);
+	free(j->bybit);
 	for (i = 0; i < WN_JSON_MAX_SLOTS; i++)
 		free(j->slot_path[i]);
 	for (i = 0; i < j->nign; i++)
