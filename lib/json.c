@@ -96,6 +96,21 @@ struct wn_member {
 	uint32_t pad_;
 };
 
+/* The key order of the last record's own object, and the sort it needed: records of one
+ * source come with their members in one order, so the next record whose keys are the
+ * same, in the same order, takes the same permutation without sorting (nor the check for
+ * duplicates: the same keys had none). */
+#define ORDER_MAX 32          /* members remembered */
+#define ORDER_TAIL 512        /* bytes of their keys past the 8th */
+struct order {
+	uint32_t n;           /* members, 0: nothing remembered */
+	uint64_t pfx[ORDER_MAX];
+	uint32_t klen[ORDER_MAX];
+	uint16_t toff[ORDER_MAX];   /* where key i's bytes past the 8th are in tail */
+	uint8_t perm[ORDER_MAX];    /* the k-th in key order is input member perm[k] */
+	uint8_t tail[ORDER_TAIL];
+};
+
 struct wn_json {
 	uint8_t *cb;          /* canonical bytes of the current record */
 	size_t cbcap;
@@ -106,6 +121,7 @@ struct wn_json {
 	struct wn_member *ms; /* members of all open objects, innermost last */
 	size_t mcap;
 	wn_buf out;           /* the edited record's text (wn_json_record_edit) */
+	struct order order;
 
 	struct wn_pnode *nodes;
 	size_t nnodes, nodecap;
@@ -617,12 +633,66 @@ static WN_COLD const uint8_t *dupkey(struct ps *s, const struct wn_member *a, co
 /* The object whose header is at hdr has its members j->ms[base..s->nm) in the
  * canonical buffer in input order: check for duplicate keys, put the members in key
  * order, drop the ignored ones, write the count. Returns 0 or -1 (error set). */
+/* Are the members m[0..n) of the record's own object the keys `od` remembers, in its order? */
+static int same_order(const struct ps *s, const struct wn_member *m, size_t n, const struct order *od)
+{
+	size_t i;
+
+	if (od->n != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (m[i].pfx != od->pfx[i] || m[i].klen != od->klen[i])
+			return 0;
+	for (i = 0; i < n; i++)
+		if (m[i].klen > 8 && memcmp(s->cb + m[i].start + 12, od->tail + od->toff[i], m[i].klen - 8))
+			return 0;
+	return 1;
+}
+
+/* Remember the order of m[0..n), now in key order, each with its input position in pad_. */
+static void note_order(const struct ps *s, const struct wn_member *m, size_t n, struct order *od)
+{
+	size_t k, t = 0;
+
+	od->n = 0;
+	if (n > ORDER_MAX)
+		return;
+	for (k = 0; k < n; k++) {
+		size_t i = m[k].pad_;
+		od->perm[k] = (uint8_t)i;
+		od->pfx[i] = m[k].pfx;
+		od->klen[i] = m[k].klen;
+		if (m[k].klen > 8) {
+			if (t + m[k].klen - 8 > ORDER_TAIL)
+				return;
+			memcpy(od->tail + t, s->cb + m[k].start + 12, m[k].klen - 8);
+			od->toff[i] = (uint16_t)t;
+			t += m[k].klen - 8;
+		}
+	}
+	od->n = (uint32_t)n;
+}
+
 static int finish_object(struct ps *s, uint8_t *hdr, size_t base, size_t nign)
 {
 	struct wn_member *m = s->j->ms + base;
 	size_t n = s->nm - base, i, x = 0;
-	int sorted = 1;
+	int sorted = 1, top = hdr == s->cb;
 
+	if (top && n > 1 && n <= ORDER_MAX) {
+		struct order *od = &s->j->order;
+		if (same_order(s, m, n, od)) {
+			struct wn_member in[ORDER_MAX];
+			memcpy(in, m, n * sizeof *m);
+			for (i = 0; i < n; i++) {
+				m[i] = in[od->perm[i]];
+				sorted &= od->perm[i] == i;
+			}
+			goto ordered;
+		}
+		for (i = 0; i < n; i++)
+			m[i].pad_ = (uint32_t)i;
+	}
 	for (i = 1; i < n; i++) {
 		int c = member_cmp(s->cb, &m[i - 1], &m[i]);
 		if (c >= 0) {
@@ -642,11 +712,13 @@ static int finish_object(struct ps *s, uint8_t *hdr, size_t base, size_t nign)
 				return -1;
 			}
 	}
+	if (top && n > 1 && n <= ORDER_MAX)
+		note_order(s, m, n, &s->j->order);
+ordered:
 	if (!sorted || nign) {
 		uint8_t *t = s->j->tmp;
 		/* The record's own object is built in tmp behind a copy of its header and
 		 * then tmp and cb trade places, which saves copying it back. */
-		int top = hdr == s->cb;
 		if (top)
 			x = 5;
 		for (i = 0; i < n; i++) {

@@ -1535,6 +1535,48 @@ static int bench(const char *file, long loops)
 	return 0;
 }
 
+/* The record's object remembers its key order for the next record: a record whose keys
+ * look the same (first 8 bytes and length) but are not must not take the last record's
+ * sort, nor hide a duplicate key. Each record's fingerprint on a warm handle must be the
+ * one a fresh handle gives. */
+static void test_order_memo(void)
+{
+	static const char *recs[] = {
+		"{\"track_number\":1,\"duration_ms\":2,\"id\":3}",
+		"{\"track_number\":1,\"duration_ms\":2,\"id\":3}",
+		"{\"track_number\":1,\"duration_mx\":2,\"id\":3}",   /* same prefix and length */
+		"{\"track_numbez\":1,\"duration_ms\":2,\"id\":3}",
+		"{\"track_number\":5,\"duration_ms\":6,\"id\":7}",
+		"{\"track_number\":1,\"duration_ms\":2,\"id\":3,\"x\":4}",
+		"{\"id\":3,\"duration_ms\":2,\"track_number\":1}",
+		"{\"duration_ms\":1,\"duration_mx\":2}",
+		"{\"duration_ms\":1,\"duration_ms\":2}",                 /* a duplicate after it */
+		"{\"a\":1,\"b\":2}",
+		"{\"a\":1,\"a\":2}",
+		"{\"b\":1,\"a\":2}",
+		"{\"b\":1,\"b\":2}",
+		NULL };
+	wn_json *warm = wn_json_new();
+	int bad = 0, i;
+	for (int round = 0; round < 2; round++)
+		for (i = 0; recs[i]; i++) {
+			wn_json *fresh = wn_json_new();
+			char a[200], b[200];
+			fp_hex(warm, recs[i], strlen(recs[i]), a);
+			fp_hex(fresh, recs[i], strlen(recs[i]), b);
+			if (strcmp(a, b)) {
+				printf("#   %s: warm %s, fresh %s\n", recs[i], a, b);
+				bad++;
+			}
+			wn_json_free(fresh);
+		}
+	OK(!bad, "a handle that saw other key orders gives every record its own fingerprint and errors");
+	OK(parse(warm, recs[7]) == 0 && parse(warm, recs[8]) == WN_E_DUPKEY, "a duplicate key is found after keys that look the same");
+	OK(parse(warm, recs[9]) == 0 && parse(warm, recs[10]) == WN_E_DUPKEY && parse(warm, recs[11]) == 0 &&
+	   parse(warm, recs[12]) == WN_E_DUPKEY, "and after short keys");
+	wn_json_free(warm);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 3 && strcmp(argv[1], "--bench") == 0)
@@ -1555,6 +1597,7 @@ int main(int argc, char **argv)
 	test_big_objects();
 	test_quote();
 	test_misc();
+	test_order_memo();
 	test_random();
 	return tap_done();
 }
