@@ -1,7 +1,7 @@
 /*
  * ingest.c - the ingest pipeline: lines in, every record accounted for.
  *
- * The stages: the parsing thread reads, parses, fingerprints and keys records ahead
+ * The stages: the parsing threads read, parse, fingerprint and key records ahead
  * (ingest_parse.c); the ingesting thread, here, decides each one in input order (kept /
  * duplicate / revision / rejected) and writes it to its series (shards, ledger,
  * rejects), whose frames the pool compresses in parallel; every checkpoint_records
@@ -561,7 +561,7 @@ static int read_source(ing *g, run_in *in, wn_source *src, int resume, const cha
 	while (!eof && !rc) {
 		pslot *sl = wn_parser_take(g, ps);
 		if (!sl) {
-			rc = wn_seterr(g->c, WN_E_NOMEM, "%s: cannot start the parsing thread", src->name);
+			rc = wn_seterr(g->c, WN_E_NOMEM, "%s: cannot start the parsing threads", src->name);
 			break;
 		}
 		/* decide, in order; the memory a decision needs (bloom filter block, memtable
