@@ -270,6 +270,10 @@ typedef struct wn_ingest_opts {
 	 * remark (on_note) that names it. */
 	const char *const *members;
 	size_t n_members;
+	/* Threads that parse records (JSON, transforms, keys) while one reads each input and
+	 * another decides; 0 = the number of cores, at most 16. The records, their order and
+	 * every result are the same whatever the number. */
+	int parse_threads;
 } wn_ingest_opts;
 
 /* Set every field of *o to its default. */
@@ -305,8 +309,9 @@ typedef struct wn_ingest_result {
 	 * the number of records read after it, whose work was thrown away. */
 	uint64_t dropped;
 	double seconds;               /* wall time of the run */
-	/* time split by stage: reading and parsing in the parsing thread, the rest in the
-	 * ingesting thread, which waits t_input_wait for parsed records */
+	/* time split by stage: reading and parsing in the reading and parsing threads (their
+	 * times summed), the rest in the ingesting thread, which waits t_input_wait for parsed
+	 * records */
 	double t_read, t_parse, t_dedup, t_store, t_commit, t_compress_wait;
 	double t_compress;            /* CPU seconds spent compressing, all threads */
 	double t_merge;               /* the part of t_commit spent merging runs of the index */

@@ -1,7 +1,7 @@
 /*
  * ingest.c - the ingest pipeline: lines in, every record accounted for.
  *
- * The stages: the parsing thread reads, parses, fingerprints and keys records ahead
+ * The stages: the parsing threads read, parse, fingerprint and key records ahead
  * (ingest_parse.c); the ingesting thread, here, decides each one in input order (kept /
  * duplicate / revision / rejected) and writes it to its series (shards, ledger,
  * rejects), whose frames the pool compresses in parallel; every checkpoint_records
@@ -90,12 +90,30 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 	return 0;
 }
 
+/* Profile p's transforms with o's key and contributor (*xf NULL when it has none). 0, or
+ * a code with why. */
+static int new_xform(const wn_profile *p, const wn_ingest_opts *o, struct wn_xform **xf, char *why, size_t wl)
+{
+	int rc;
+	*xf = NULL;
+	if (wn_profile_transforms(p) && !(*xf = wn_xform_new(p, o->key, o->key_len))) {
+		snprintf(why, wl, "cannot set up the transforms (out of memory, or the key)");
+		return WN_E_NOMEM;
+	}
+	if (o->contributor && (rc = wn_xform_set_contributor(*xf, o->contributor))) {
+		snprintf(why, wl, "cannot set the contributor");
+		wn_xform_free(*xf);
+		*xf = NULL;
+		return rc;
+	}
+	return 0;
+}
+
 /* The options the sources see (eo): o's, with profile p's shaping options; and p's
  * transforms (*xf, NULL when it has none). 0, or a code with why. */
 int wn_ingest_shape(const wn_profile *p, const wn_ingest_opts *o, const char *kind, wn_ingest_opts *eo,
 	struct wn_xform **xf, char *why, size_t wl)
 {
-	int rc;
 	*xf = NULL;
 	*eo = *o;
 	eo->csv_types = *p->types ? p->types : NULL;
@@ -120,15 +138,7 @@ int wn_ingest_shape(const wn_profile *p, const wn_ingest_opts *o, const char *ki
 			"--contributor needs a profile that pseudonymises (its name is stored only as a keyed pseudonym)");
 		return WN_E_USAGE;
 	}
-	if (wn_profile_transforms(p) && !(*xf = wn_xform_new(p, o->key, o->key_len))) {
-		snprintf(why, wl, "cannot set up the transforms (out of memory, or the key)");
-		return WN_E_NOMEM;
-	}
-	if (o->contributor && (rc = wn_xform_set_contributor(*xf, o->contributor))) {
-		snprintf(why, wl, "cannot set the contributor");
-		return rc;
-	}
-	return 0;
+	return new_xform(p, o, xf, why, wl);
 }
 
 
@@ -497,6 +507,40 @@ static int reopen_input(ing *g, run_in *in, wn_source **out)
 	return 0;
 }
 
+/* Set up a parser of the run's records: the record's keys (record.c), then the
+ * exclude, tally and newest fields. 0 or an error (in g->c). */
+static int setup_json(ing *g, wn_json *j)
+{
+	const wn_profile *p = &g->prof;
+	int rc;
+	if ((rc = wn_record_parser(j, p, WN_RECORD_FP)))
+		return rc;
+	if (*p->exclude && (rc = wn_json_set_slot(j, SLOT_EXCLUDE, p->exclude)))
+		return wn_seterr(g->c, rc, "bad exclude path \"%s\" in the profile", p->exclude);
+	for (int f = 0; f < p->n_tally && g->cpart >= 0 && f < WN_TALLY_MAX; f++)
+		if ((rc = wn_json_set_slot(j, SLOT_TALLY + f, p->tally[f])))
+			return wn_seterr(g->c, rc, "bad tally path \"%s\" in the profile", p->tally[f]);
+	if (g->o->on_conflict == WN_CONFLICT_NEWEST && (rc = wn_json_set_slot(j, SLOT_NEWEST, g->o->newest_field)))
+		return wn_seterr(g->c, rc, "bad --on-conflict field \"%s\"", g->o->newest_field);
+	return 0;
+}
+
+int wn_ingest_parser_setup(ing *g, wn_json **json, struct wn_xform **xf)
+{
+	char why[512];
+	int rc;
+	*xf = NULL;
+	if (!(*json = wn_json_new()))
+		return wn_seterr(g->c, WN_E_NOMEM, "cannot set up the parsing threads: %s", wn_strerror(WN_E_NOMEM));
+	if (!(rc = setup_json(g, *json)) && (rc = new_xform(&g->prof, g->o_user, xf, why, sizeof why)))
+		wn_seterr(g->c, rc, "%s", why);
+	if (rc) {
+		wn_json_free(*json);
+		*json = NULL;
+	}
+	return rc;
+}
+
 /* Read the records of src (input in, or a member of it) to its end, deciding each;
  * resume: skip what the interrupted run's last checkpoint had done of it. */
 static int read_source(ing *g, run_in *in, wn_source *src, int resume, const char *label)
@@ -509,25 +553,15 @@ static int read_source(ing *g, run_in *in, wn_source *src, int resume, const cha
 	/* resume where the interrupted run's last checkpoint was */
 	if (resume && (in->offset || in->line) && (rc = src->skip(src, in->offset, in->line)))
 		return wn_seterr(g->c, rc, "%s: cannot resume: %s", src->name, src->err);
-	parser *ps = calloc(1, sizeof *ps);
+	parser *ps = wn_parser_new(g, src);
 	if (!ps)
 		return wn_seterr(g->c, WN_E_NOMEM, "%s: %s", src->name, wn_strerror(WN_E_NOMEM));
-	pthread_mutex_init(&ps->mu, NULL);
-	pthread_cond_init(&ps->cv, NULL);
-	ps->src = src;
-	ps->x.json = g->json;
-	ps->x.prof = &g->prof;
-	ps->x.xf = g->xf;
-	ps->x.newest = g->o->on_conflict == WN_CONFLICT_NEWEST;
-	ps->x.cpart = g->cpart;
-	ps->x.tpart = g->tpart;
-	ps->cancel = g->o->cancel;
 	uint64_t n = 0, consumed = 0;
 	int eof = 0;
 	while (!eof && !rc) {
 		pslot *sl = wn_parser_take(g, ps);
 		if (!sl) {
-			rc = wn_seterr(g->c, WN_E_NOMEM, "%s: cannot start the parsing thread", src->name);
+			rc = wn_seterr(g->c, WN_E_NOMEM, "%s: cannot start the parsing threads", src->name);
 			break;
 		}
 		/* decide, in order; the memory a decision needs (bloom filter block, memtable
@@ -813,30 +847,21 @@ int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *pa
 	}
 	if (g.rc_done.read)
 		g.early_bytes = UINT64_MAX;   /* resumed from a checkpoint */
-	/* parser: the record's keys (record.c), then the newest field */
-	if ((rc = wn_record_parser(g.json, &g.prof, WN_RECORD_FP)))
+	if ((rc = setup_json(&g, g.json)))
 		goto out;
-	if (*g.prof.exclude && (rc = wn_json_set_slot(g.json, SLOT_EXCLUDE, g.prof.exclude))) {
-		wn_seterr(c, rc, "bad exclude path \"%s\" in the profile", g.prof.exclude);
-		goto out;
-	}
-	for (int f = 0; f < g.prof.n_tally && g.cpart >= 0 && f < WN_TALLY_MAX; f++)
-		if ((rc = wn_json_set_slot(g.json, SLOT_TALLY + f, g.prof.tally[f]))) {
-			wn_seterr(c, rc, "bad tally path \"%s\" in the profile", g.prof.tally[f]);
-			goto out;
-		}
 	if (o->on_conflict == WN_CONFLICT_NEWEST) {
 		g.json2 = wn_json_new();
 		if (!g.json2) {
 			rc = WN_E_NOMEM;
 			goto out;
 		}
-		if ((rc = wn_json_set_slot(g.json, SLOT_NEWEST, o->newest_field)) ||
-		    (rc = wn_json_set_slot(g.json2, 0, o->newest_field))) {
+		if ((rc = wn_json_set_slot(g.json2, 0, o->newest_field))) {
 			wn_seterr(c, rc, "bad --on-conflict field \"%s\"", o->newest_field);
 			goto out;
 		}
 	}
+	if ((rc = wn_parse_team_new(&g, o->parse_threads)))
+		goto out;
 
 	/* sizes of the inputs, for progress and for sizing the filter */
 	uint64_t expect = 0;
@@ -992,6 +1017,7 @@ out:
 		mdb_txn_abort(g.rtxn);
 	wn_lsm_close(g.lsm);
 	wn_pool_free(g.pool);
+	wn_parse_team_free(g.team);
 	wn_json_free(g.json);
 	wn_json_free(g.json2);
 	wn_xform_free(g.xf);

@@ -3,13 +3,14 @@
  *
  *   ingest.c        the run: options, inputs, the decision on each record, ledger and
  *                   reject entries, the conflict policy
- *   ingest_parse.c  the parsing thread: records read, parsed and keyed ahead of the
+ *   ingest_parse.c  the parsing threads: records read, parsed and keyed ahead of the
  *                   decisions, in slots
  *   ingest_ckpt.c   checkpoints (on the ingesting thread or in the background) and the
  *                   "pending" record of where an interrupted run stood
  *
- * The ingesting thread owns `ing`; the parsing thread touches only its parser and the
- * slots it has not handed over; the checkpoint thread only its job (see ingest_ckpt.c).
+ * The ingesting thread owns `ing`; the reading and parsing threads touch only their
+ * parser, their parsing context and the slots not handed over; the checkpoint thread
+ * only its job (see ingest_ckpt.c).
  */
 #ifndef WN_INGEST_H
 #define WN_INGEST_H
@@ -123,7 +124,8 @@ typedef struct ing {
 	char contrib[33];            /* the contributor's pseudonym (hex), or "" */
 	uint64_t isrc_seen, isrc_over;   /* records with an ISRC, with more than WN_MAX_ISRCS */
 	int kind;
-	wn_json *json;
+	wn_json *json;          /* the first parsing thread's (the others have their own: team) */
+	struct pteam *team;     /* the parsing threads (ingest_parse.c) */
 	wn_json *json2;         /* parses stored records (newest:FIELD) without disturbing json */
 	wn_jresult jr;
 	wn_lsm *lsm;
@@ -176,11 +178,11 @@ typedef struct ing {
 #define WN_OUTCOME_LEDGER 2     /* it has a ledger entry */
 #define WN_OUTCOME_REJECT 4     /* it has a reject entry */
 
-/* What parsing needs; the parsing thread's own (see "parsing ahead"). */
+/* What parsing needs; each parsing thread has its own (see "parsing ahead"). */
 typedef struct pctx {
 	wn_json *json;
 	wn_jresult jr;
-	wn_arena *arena;        /* the slot being filled: its records' bytes, ids, error texts */
+	wn_arena *arena;        /* the slot being parsed: its records' bytes, ids, error texts */
 	const wn_profile *prof;
 	struct wn_xform *xf;    /* the profile's transforms, or NULL */
 	char idbuf[WN_ID_BUF];  /* a composite or content id */
@@ -192,32 +194,50 @@ typedef struct pctx {
 
 /* ---- parsing ahead: slots of parsed records (ingest_parse.c says how) ---- */
 
-#define SLOTS 8
+#define SLOTS 8         /* slots of a parser with one parsing thread; more with more */
 #define SLOT_RECS 1024
 #define PREFETCH 16     /* records between the prefetch of a record's index memory and its decision */
 #define END 1           /* slot status: the input ends after this slot */
+#define PARSE_THREADS_MAX 16
 
 typedef struct pslot {
 	prep r[SLOT_RECS];
+	wn_srec s[SLOT_RECS];   /* the records as read, their bytes copied into `bytes` */
 	int n;
 	int status;             /* 0 more follow, END, or the error that stopped the source */
+	int ready;              /* read and parsed: the ingesting thread's to take (guarded by mu) */
 	char err[256];
 	uint64_t consumed;      /* input bytes read when the slot was filled */
+	uint64_t first;         /* the input's record number of r[0] (one in 16 is timed) */
+	double t_read, t_work, t_parse;   /* reading it, parsing it, of which the timed parse (x16) */
 	wn_arena bytes;         /* the records' bytes, ids, error texts */
 } pslot;
 
+/* A run's parsing contexts (wn_parse_team_new), one for each parsing thread: x[0] has
+ * the run's json and xf handles, the others their own. */
+typedef struct pteam {
+	int n;
+	pctx *x;
+} pteam;
+
+/* The reading of one input (wn_parser_new) by team->n threads: each in turn reads the
+ * next slot's records, then parses them while another reads; the ingesting thread takes
+ * the slots in the order they were read. */
 typedef struct parser {
 	wn_source *src;
-	pctx x;
-	pthread_t th;
-	int started, stop;
+	pteam *team;
+	pthread_t th[PARSE_THREADS_MAX];
+	int started;                /* threads running */
+	int stop;                   /* guarded by mu, as what follows */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	uint64_t filled, taken;     /* slots filled by the parser; slots the ingesting thread is done with */
-	uint64_t nrec;
+	int reading;                /* a thread is reading the source */
+	int ended;                  /* a slot read had the input's end or an error: no more */
+	uint64_t next, taken;       /* the next slot to read; slots the ingesting thread is done with */
+	uint64_t nrec;              /* records read (by the thread reading) */
 	volatile const int *cancel;     /* a slot ends early when it is set */
-	double t_fill;              /* the parser's time filling slots (reading and parsing) */
-	pslot slots[SLOTS];
+	int nslots;
+	pslot *slots;
 } parser;
 
 /* ---- what the scale-out's map tasks (dist.c) share with ingest (ingest.c) ---- */
@@ -240,14 +260,25 @@ int wn_ingest_member_chosen(const wn_ingest_opts *o, const char *member);
  * r->code. 0, or WN_E_NOMEM. x->arena receives the copies r points at. */
 int wn_ingest_prepare(pctx *x, prep *r, const wn_srec *s);
 
-/* ---- the parsing thread (ingest_parse.c) ---- */
-/* The next filled slot (waiting for it; starts the thread on first use), or NULL when
- * the thread cannot start. */
+/* ---- the parsing threads (ingest_parse.c) ---- */
+/* The parsing contexts of the run's n parsing threads (n <= PARSE_THREADS_MAX; 0 = the
+ * number of cores), set up as g's own (g->json and g->xf are x[0]'s). 0 or an error
+ * (in g->c). */
+int wn_parse_team_new(ing *g, int n);   /* into g->team */
+void wn_parse_team_free(pteam *t);      /* NULL is accepted */
+/* A parser of src for g's team, or NULL (no memory). */
+parser *wn_parser_new(ing *g, wn_source *src);
+/* The next slot read and parsed (waiting for it; starts the threads on first use), or
+ * NULL when no thread can start. */
 pslot *wn_parser_take(ing *g, parser *ps);
 /* The ingesting thread is done with the slot wn_parser_take gave it. */
 void wn_parser_give_back(parser *ps);
-/* Stop the thread (if it runs) and free the parser; the source stays open. */
+/* Stop the threads (if they run) and free the parser; the source stays open. */
 void wn_parser_end(ing *g, parser *ps);
+/* A parser set up as the run's (the record's keys, exclude, tally and newest slots) and
+ * its transforms (*xf; NULL if the profile has none), for another parsing thread
+ * (ingest.c). 0 or an error (in g->c). */
+int wn_ingest_parser_setup(ing *g, wn_json **json, struct wn_xform **xf);
 
 /* ---- checkpoints and "pending" (ingest_ckpt.c) ---- */
 int wn_pending_load(ing *g, MDB_txn *txn);   /* where an interrupted run stood, into g->pend and g->pend_rc */

@@ -1,14 +1,20 @@
 /*
- * ingest_parse.c - the parsing thread of ingest: records read, parsed, fingerprinted
+ * ingest_parse.c - the parsing threads of ingest: records read, parsed, fingerprinted
  * and keyed ahead of the decisions.
  *
- * Reading and parsing (a third of the work per record) run in a thread of their own,
- * one input at a time, while the ingesting thread decides and stores: the two halves
- * overlap on two cores. The parser fills slots of SLOT_RECS records in turn, each with
- * an arena of its own holding the records' bytes (the source's buffer moves on), their
- * ids and error texts; the ingesting thread takes the slots in order, so the result
- * does not depend on the timing. A slot ends early at the end of the input or at an
- * error of the source, which the ingesting thread sees after that slot's records.
+ * Reading and parsing (a third of the work per record) run in threads of their own,
+ * one input at a time, while the ingesting thread decides and stores. One thread reads
+ * the input (finding where records end is cheap, and a source reads in order): it fills
+ * slots of SLOT_RECS records in turn, each with an arena of its own holding the records'
+ * bytes (the source's buffer moves on). Each slot is then parsed as a whole by one of the
+ * run's parsing threads (the team: one task a slot on a pool of its own, each thread
+ * with its own parser and transforms, or the reading thread itself when the team has
+ * one), which adds the records' ids and error texts to the slot's arena. The ingesting
+ * thread takes the slots in the order they were read, each once its parse is done, so
+ * the result does not depend on the timing nor on the number of threads. A slot ends
+ * early at the end of the input or at an error of the source, which the ingesting thread
+ * sees after that slot's records. What a slot's reading and parsing cost is kept in the
+ * slot and added to the run's stage times when it is taken: no counter is shared.
  */
 #include "ingest.h"
 #include "transform.h"
@@ -182,16 +188,18 @@ int wn_ingest_prepare(pctx *x, prep *r, const wn_srec *s)
 	return 0;
 }
 
-/* ---- the thread ---- */
+/* ---- the threads ---- */
 
-static int fill_slot(parser *ps, pslot *sl)
+/* Read the next records of the input into sl (its bytes into the slot's arena): 0 (a
+ * full slot, or cancelled), END or the source's error. */
+static int read_slot(parser *ps, pslot *sl)
 {
 	wn_arena_reset(&sl->bytes);
 	sl->n = 0;
-	ps->x.arena = &sl->bytes;
+	sl->first = ps->nrec;
 	while (sl->n < SLOT_RECS && !(ps->cancel && __atomic_load_n(ps->cancel, __ATOMIC_RELAXED))) {
-		wn_srec s;
-		int got = ps->src->next(ps->src, &s, 1);
+		wn_srec *s = &sl->s[sl->n];
+		int got = ps->src->next(ps->src, s, 1);
 		if (got == 2)
 			continue;   /* not with may_move; be safe */
 		if (got == 0)
@@ -200,92 +208,206 @@ static int fill_slot(parser *ps, pslot *sl)
 			memcpy(sl->err, ps->src->err, sizeof sl->err);
 			return got;
 		}
+		if (!(s->rec = wn_arena_copy(&sl->bytes, s->rec, s->len)) ||
+		    (s->why && !(s->why = wn_arena_copy(&sl->bytes, s->why, strlen(s->why) + 1)))) {
+			snprintf(sl->err, sizeof sl->err, "%s", wn_strerror(WN_E_NOMEM));
+			return WN_E_NOMEM;
+		}
 		prep *r = &sl->r[sl->n];
-		if (!(s.rec = wn_arena_copy(&sl->bytes, s.rec, s.len)) ||
-		    (s.why && !(s.why = wn_arena_copy(&sl->bytes, s.why, strlen(s.why) + 1))))
-			goto nomem;
-		r->off = s.off;
-		r->lineno = s.lineno;
-		r->end = s.end;
-		r->toolong_len = s.toolong_len;
-		ps->x.sample = ps->nrec++ % 16 == 0;
-		if (wn_ingest_prepare(&ps->x, r, &s))
-			goto nomem;
+		r->off = s->off;
+		r->lineno = s->lineno;
+		r->end = s->end;
+		r->toolong_len = s->toolong_len;
 		sl->n++;
+		ps->nrec++;
 	}
 	return 0;
-nomem:
-	snprintf(sl->err, sizeof sl->err, "%s", wn_strerror(WN_E_NOMEM));
-	return WN_E_NOMEM;
 }
 
+/* Parse the records sl holds, with the context of the thread that runs it. Out of
+ * memory ends the slot at that record, with the error. */
+static void parse_slot(pctx *x, pslot *sl)
+{
+	double p0 = x->t_parse;
+	x->arena = &sl->bytes;
+	for (int i = 0; i < sl->n; i++) {
+		x->sample = (sl->first + (uint64_t)i) % 16 == 0;
+		if (wn_ingest_prepare(x, &sl->r[i], &sl->s[i])) {
+			sl->n = i;
+			sl->status = WN_E_NOMEM;
+			snprintf(sl->err, sizeof sl->err, "%s", wn_strerror(WN_E_NOMEM));
+			break;
+		}
+	}
+	sl->t_parse = x->t_parse - p0;
+}
+
+typedef struct pworker {
+	parser *ps;
+	pctx *x;
+} pworker;
+
+/* One of the parser's threads: takes the source when no other reads it, reads the next
+ * slot, lets the source go and parses that slot. The slots are read in order, whichever
+ * thread reads them, and each is the ingesting thread's once it is parsed. */
 static void *parse_main(void *arg)
 {
-	parser *ps = arg;
+	parser *ps = ((pworker *)arg)->ps;
+	pctx *x = ((pworker *)arg)->x;
+	free(arg);
 	pthread_setname_np(pthread_self(), "winnow-parse");
+	pthread_mutex_lock(&ps->mu);
 	for (;;) {
-		pthread_mutex_lock(&ps->mu);
-		while (ps->filled - ps->taken == SLOTS && !ps->stop)
+		while (!ps->stop && !ps->ended && (ps->reading || ps->next - ps->taken == (uint64_t)ps->nslots))
 			pthread_cond_wait(&ps->cv, &ps->mu);
-		int stop = ps->stop;
-		uint64_t k = ps->filled;
-		pthread_mutex_unlock(&ps->mu);
-		if (stop)
+		if (ps->stop || ps->ended)
 			break;
-		pslot *sl = &ps->slots[k % SLOTS];
+		pslot *sl = &ps->slots[ps->next++ % (uint64_t)ps->nslots];
+		ps->reading = 1;
+		pthread_mutex_unlock(&ps->mu);
 		double t0 = wn_now();
-		int st = fill_slot(ps, sl);
+		int st = read_slot(ps, sl);
 		sl->consumed = ps->src->consumed(ps->src);
-		ps->t_fill += wn_now() - t0;
-		pthread_mutex_lock(&ps->mu);
 		sl->status = st;
-		ps->filled++;
+		double t1 = wn_now();
+		pthread_mutex_lock(&ps->mu);
+		ps->reading = 0;
+		if (st)
+			ps->ended = 1;
 		pthread_cond_broadcast(&ps->cv);
 		pthread_mutex_unlock(&ps->mu);
-		if (st)
-			break;
+		parse_slot(x, sl);
+		sl->t_read = t1 - t0;
+		sl->t_work = wn_now() - t1;
+		pthread_mutex_lock(&ps->mu);
+		sl->ready = 1;
+		pthread_cond_broadcast(&ps->cv);
 	}
+	pthread_mutex_unlock(&ps->mu);
 	return NULL;
 }
 
-/* The next filled slot (waiting for it), or NULL when the thread cannot start. */
+int wn_parse_team_new(ing *g, int n)
+{
+	if (n <= 0)
+		n = wn_ncores();
+	if (n > PARSE_THREADS_MAX)
+		n = PARSE_THREADS_MAX;
+	pteam *t = calloc(1, sizeof *t);
+	if (!t || !(t->x = calloc((size_t)n, sizeof *t->x))) {
+		free(t);
+		return wn_seterr(g->c, WN_E_NOMEM, "cannot set up the parsing threads: %s", wn_strerror(WN_E_NOMEM));
+	}
+	g->team = t;
+	for (; t->n < n; t->n++) {
+		pctx *x = &t->x[t->n];
+		x->prof = &g->prof;
+		x->newest = g->o->on_conflict == WN_CONFLICT_NEWEST;
+		x->cpart = g->cpart;
+		x->tpart = g->tpart;
+		if (!t->n) {
+			x->json = g->json;
+			x->xf = g->xf;
+		} else {
+			int rc = wn_ingest_parser_setup(g, &x->json, &x->xf);
+			if (rc)
+				return rc;   /* x->json and x->xf are NULL */
+		}
+	}
+	return 0;
+}
+
+void wn_parse_team_free(pteam *t)
+{
+	if (!t)
+		return;
+	for (int i = 1; i < t->n; i++) {
+		wn_json_free(t->x[i].json);
+		wn_xform_free(t->x[i].xf);
+	}
+	free(t->x);
+	free(t);
+}
+
+parser *wn_parser_new(ing *g, wn_source *src)
+{
+	parser *ps = calloc(1, sizeof *ps);
+	if (!ps)
+		return NULL;
+	/* a slot being decided, one for each thread (read or parsed), and as many ready */
+	ps->nslots = g->team->n > 1 ? 2 * g->team->n + 4 : SLOTS;
+	if (!(ps->slots = calloc((size_t)ps->nslots, sizeof *ps->slots))) {
+		free(ps);
+		return NULL;
+	}
+	pthread_mutex_init(&ps->mu, NULL);
+	pthread_cond_init(&ps->cv, NULL);
+	ps->src = src;
+	ps->team = g->team;
+	ps->cancel = g->o->cancel;
+	return ps;
+}
+
+/* The threads (as many as start, at least one), on first use. 0 or -1. */
+static int start(parser *ps)
+{
+	for (int i = 0; i < ps->team->n; i++) {
+		pworker *w = malloc(sizeof *w);
+		if (!w)
+			break;
+		*w = (pworker){ ps, &ps->team->x[i] };
+		if (pthread_create(&ps->th[i], NULL, parse_main, w)) {
+			free(w);
+			break;
+		}
+		ps->started++;
+	}
+	return ps->started ? 0 : -1;
+}
+
+/* The next slot read and parsed (waiting for it), or NULL when no thread can start. */
 pslot *wn_parser_take(ing *g, parser *ps)
 {
-	if (!ps->started) {
-		if (pthread_create(&ps->th, NULL, parse_main, ps))
-			return NULL;
-		ps->started = 1;
-	}
+	if (!ps->started && start(ps))
+		return NULL;
+	pslot *sl = &ps->slots[ps->taken % (uint64_t)ps->nslots];
 	pthread_mutex_lock(&ps->mu);
-	if (ps->filled == ps->taken) {
+	if (!sl->ready) {
 		double t0 = wn_now();
-		while (ps->filled == ps->taken)
+		while (!sl->ready)
 			pthread_cond_wait(&ps->cv, &ps->mu);
 		g->t_input_wait += wn_now() - t0;
 	}
 	pthread_mutex_unlock(&ps->mu);
-	return &ps->slots[ps->taken % SLOTS];
+	/* read: what reading and parsing took but the parse proper (timed one in 16) */
+	double all = sl->t_read + sl->t_work;
+	g->t_read += all > sl->t_parse ? all - sl->t_parse : 0;
+	g->t_parse += sl->t_parse;
+	return sl;
 }
 
 void wn_parser_give_back(parser *ps)
 {
 	pthread_mutex_lock(&ps->mu);
+	ps->slots[ps->taken % (uint64_t)ps->nslots].ready = 0;
 	ps->taken++;
 	pthread_cond_broadcast(&ps->cv);
 	pthread_mutex_unlock(&ps->mu);
 }
 
-/* Stop the thread (if it runs) and free the parser; the source stays open. */
+/* Stop the threads (if they run) and free the parser; the source stays open. */
 void wn_parser_end(ing *g, parser *ps)
 {
-	if (ps->started)
-		wn_thread_stop(ps->th, &ps->mu, &ps->cv, &ps->stop);
-	g->t_read += ps->t_fill > ps->x.t_parse ? ps->t_fill - ps->x.t_parse : 0;
-	g->t_parse += ps->x.t_parse;
+	pthread_mutex_lock(&ps->mu);
+	ps->stop = 1;
+	pthread_cond_broadcast(&ps->cv);
+	pthread_mutex_unlock(&ps->mu);
+	for (int i = 0; i < ps->started; i++)
+		pthread_join(ps->th[i], NULL);
 	pthread_mutex_destroy(&ps->mu);
 	pthread_cond_destroy(&ps->cv);
-	for (int i = 0; i < SLOTS; i++) {
+	for (int i = 0; i < ps->nslots; i++)
 		wn_arena_free(&ps->slots[i].bytes);
-	}
+	free(ps->slots);
 	free(ps);
 }

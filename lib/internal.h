@@ -31,7 +31,7 @@
  *                latin1 decorator; source_open.c the dispatcher on top
  *   contrib.c    contributions: each run's plays per contributor, their sketches, and
  *                the report of winnow contributors (contrib.h)
- *   ingest.c     the ingest pipeline (ingest.h): ingest_parse.c the parsing thread,
+ *   ingest.c     the ingest pipeline (ingest.h): ingest_parse.c the parsing threads,
  *                ingest_ckpt.c checkpoints and "pending"
  *   query.c      export, get, stats
  *   cluster.c    same-recording clusters: the builder, the stored state, its readers

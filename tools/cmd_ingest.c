@@ -370,6 +370,16 @@ int ingest_args_finish(ingest_args *a, const char *cmd)
 	}
 	o->members = a->nmem ? a->members : NULL;
 	o->n_members = a->nmem;
+	/* the parsing threads (winnow-ingest(1), ENVIRONMENT): the results are the same with
+	 * any number, which the tests check by comparing 1 with several */
+	const char *pt = getenv("WINNOW_PARSE_THREADS");
+	if (pt && *pt) {
+		char *end;
+		long v = strtol(pt, &end, 10);
+		if (*end || v < 1 || v > 16)
+			return usage_error(cmd, "WINNOW_PARSE_THREADS takes 1 to 16");
+		o->parse_threads = (int)v;
+	}
 	return 0;
 }
 
