@@ -1494,6 +1494,10 @@ int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_
 		ro.format = wn_ingest_first_format(o, all, p.nin);
 		free(all);
 		ro.strict = 0;
+		/* the partition's data files are read once, by the merge, which compresses every
+		 * record again at the plan's level into the merged order: zstd's fastest level
+		 * here saves most of a compression */
+		ro.level = 1;
 		rc = wn_ingest_from(cat, &ro, names, rd.nseg, open_segment, &rd, on_decided, &rd, &res->ingest);
 		if (!rc && rd.nomem)
 			rc = wn_seterr(cat, WN_E_NOMEM, "out of memory");
