@@ -15,10 +15,11 @@
  *           be rejected) goes to partition 0, so it is counted once
  *   reduce  drives wn_ingest (ingest.c) over partition P's runs, one input per segment
  *           (a map task's part of one input), each named as the input was: the ledger and
- *           reject entries are those of a single ingest, byte for byte
- *   merge   lays the partition catalogs' data files side by side in one new catalog
- *           (hard links: shards and rejects hold no ordinal, so they are not rewritten;
- *           ledgers are, their ordinals moved) and builds its index with wn_reindex
+ *           reject entries are those of a single ingest, byte for byte; beside them, each
+ *           record's outcome and the keys of each record stored
+ *   merge   walks the routes in input order and takes each record's entries from its
+ *           partition's streams as its outcome says (ledger ordinals moved), compressed
+ *           into new files; the index is built by reindex.c fed with the partitions' keys
  *
  * Crash safety is the same for every task: it builds its output in NAME.tmp (removed
  * first if a killed run left one), fsyncs it, and renames it to NAME; NAME exists only
@@ -2293,7 +2294,10 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 	ro.threads = mo->threads;
 	ro.cancel = mo->cancel;
 	wn_reindex_result rr;
-	if ((rc = wn_reindex_fed(tmp, &ro, &feed, &rr))) {
+	double ti = wn_now();
+	rc = wn_reindex_fed(tmp, &ro, &feed, &rr);
+	res->index_seconds = wn_now() - ti;
+	if (rc) {
 		fail(res, rc, "%s: %s", tmp, rr.err);
 		goto out;
 	}

@@ -37,7 +37,7 @@
  *   cluster.c    same-recording clusters: the builder, the stored state, its readers
  *   reindex.c    the index built again from the data files (winnow reindex)
  *   dist.c       the scale-out: plan, map, reduce (an ingest over run files), merge
- *                (back into input order, the index by reindex)
+ *                (back into input order, the index by reindex fed with reduce's keys)
  *   compact.c    rewrites of sealed files: winnow compact and winnow forget
  *   verify.c     checking a catalog or a bare folder (verify.h): verify_report.c,
  *                verify_files.c, verify_frames.c, verify_index.c, verify_counts.c
