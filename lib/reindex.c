@@ -30,6 +30,11 @@
  * environment beside the old one (index.reindex/, without syncs until the end), which
  * is synced and then swapped with index/ by one rename (RENAME_EXCHANGE): a crash leaves
  * the old index or the new one, and the next run removes what a crash left behind.
+ *
+ * wn_reindex_fed is the same build for a writer that knows the shards' keys (the
+ * scale-out's merge, which wrote the files from partitions that keyed every record): the
+ * files are proven as above, the ledger and rejects read as above, and each shard frame's
+ * records and keys come from the feed instead of the frame decoded and parsed.
  */
 #include "internal.h"
 #include "ledger.h"
