@@ -744,6 +744,7 @@ typedef struct wn_dist_result {
 	uint64_t linked, rewritten;    /* merge: data files linked (or copied), ledger files rewritten */
 	wn_ingest_result ingest;       /* reduce: the ingest of the partition's runs */
 	double seconds;
+	double index_seconds;          /* merge: of seconds, those building the index */
 	char err[512];                 /* when the call fails: why ("" otherwise) */
 } wn_dist_result;
 

@@ -15,10 +15,11 @@
  *           be rejected) goes to partition 0, so it is counted once
  *   reduce  drives wn_ingest (ingest.c) over partition P's runs, one input per segment
  *           (a map task's part of one input), each named as the input was: the ledger and
- *           reject entries are those of a single ingest, byte for byte
- *   merge   lays the partition catalogs' data files side by side in one new catalog
- *           (hard links: shards and rejects hold no ordinal, so they are not rewritten;
- *           ledgers are, their ordinals moved) and builds its index with wn_reindex
+ *           reject entries are those of a single ingest, byte for byte; beside them, each
+ *           record's outcome and the keys of each record stored
+ *   merge   walks the routes in input order and takes each record's entries from its
+ *           partition's streams as its outcome says (ledger ordinals moved), compressed
+ *           into new files; the index is built by reindex.c fed with the partitions' keys
  *
  * Crash safety is the same for every task: it builds its output in NAME.tmp (removed
  * first if a killed run left one), fsyncs it, and renames it to NAME; NAME exists only
@@ -1118,28 +1119,57 @@ typedef struct reducer {
 	rseg *segs;
 	size_t nseg, capseg;
 	wn_buf outcomes;        /* one byte (WN_OUTCOME_*) per record, in the order read */
-	int nomem;
+	runw keys;              /* the keys of every record stored, in ordinal order (17.4) */
+	int nomem, werr;
 } reducer;
 
-static void on_decided(void *ud, int outcome)
+/* A stored record's keys as the keys file holds them (FORMAT.md 17.4): at most
+ * KEYS_HEAD + 8 * WN_MAX_ISRCS bytes at p; returns how many. */
+#define KEYS_HEAD 27
+static size_t keys_put(uint8_t *p, const wn_keys *k)
+{
+	put_le64(p, k->hash);
+	p[8] = (uint8_t)k->check;
+	p[9] = (uint8_t)(k->check >> 8);
+	memcpy(p + 10, k->fp, 16);
+	p[26] = (uint8_t)k->n_isrc;
+	for (int i = 0; i < k->n_isrc; i++)
+		put_le64(p + KEYS_HEAD + 8 * i, k->isrc_hash[i]);
+	return KEYS_HEAD + 8 * (size_t)k->n_isrc;
+}
+
+static void on_decided(void *ud, int outcome, const wn_keys *k)
 {
 	reducer *rd = ud;
 	char b = (char)outcome;
 	if (wn_buf_put(&rd->outcomes, &b, 1))
 		rd->nomem = 1;
+	if (k && !rd->werr) {
+		uint8_t e[KEYS_HEAD + 8 * WN_MAX_ISRCS];
+		size_t n = keys_put(e, k);
+		int rc = runw_put(&rd->keys, e, n);
+		if (rc)
+			rd->werr = rc;
+		rd->keys.records++;
+	}
 }
+
+/* A part of a file read front to back through a buffer (a run segment, a keys file). */
+typedef struct breader {
+	int fd;
+	uint64_t pos, left;     /* where the next read starts; bytes still to read */
+	char *buf;
+	size_t cap, start, end;
+} breader;
 
 typedef struct runsrc {
 	wn_source s;
-	int fd;
-	uint64_t pos, left;     /* where the next read starts in the run file; bytes still to read */
+	breader b;
 	uint64_t base_line, consumed;
-	char *buf;
-	size_t cap, start, end;
 } runsrc;
 
-/* make at least n bytes stand at buf+start: 1, 0 at the segment's end, or -errno */
-static int run_need(runsrc *r, size_t n)
+/* make at least n bytes stand at buf+start: 1, 0 at the part's end, or -errno */
+static int br_need(breader *r, size_t n)
 {
 	while (r->end - r->start < n) {
 		if (r->start) {
@@ -1176,10 +1206,10 @@ static int run_need(runsrc *r, size_t n)
 
 static int run_next(wn_source *s, wn_srec *out, int may_move)
 {
-	runsrc *r = (runsrc *)s;
+	breader *r = &((runsrc *)s)->b;
 	if (r->end - r->start < RUN_HEAD && !may_move && r->left)
 		return 2;
-	int got = run_need(r, RUN_HEAD);
+	int got = br_need(r, RUN_HEAD);
 	if (got <= 0) {
 		if (got == 0 && r->end != r->start)
 			return wn_source_fail(s, WN_E_CORRUPT, "run file: a record cut short");
@@ -1187,14 +1217,14 @@ static int run_next(wn_source *s, wn_srec *out, int may_move)
 	}
 	const uint8_t *h = (const uint8_t *)r->buf + r->start;
 	size_t len = wn_get_le32(h), wl = wn_get_le32(h + 4);
-	if ((got = run_need(r, RUN_HEAD + len + wl)) <= 0)
+	if ((got = br_need(r, RUN_HEAD + len + wl)) <= 0)
 		return got ? wn_source_fail(s, -got, "run file: %s", strerror(-got)) :
 			wn_source_fail(s, WN_E_CORRUPT, "run file: a record cut short");
 	h = (const uint8_t *)r->buf + r->start;
 	out->rec = r->buf + r->start + RUN_HEAD;
 	out->len = len;
 	out->off = get_le64(h + 8);
-	out->lineno = r->base_line + get_le64(h + 16);
+	out->lineno = ((runsrc *)s)->base_line + get_le64(h + 16);
 	out->end = get_le64(h + 24);
 	out->toolong_len = wn_get_le32(h + 32);
 	out->code = (int)wn_get_le32(h + 36);
@@ -1202,7 +1232,7 @@ static int run_next(wn_source *s, wn_srec *out, int may_move)
 	if (wl && out->why[wl - 1])
 		return wn_source_fail(s, WN_E_CORRUPT, "run file: a reason not ended");
 	r->start += RUN_HEAD + len + wl;
-	r->consumed += RUN_HEAD + len + wl;
+	((runsrc *)s)->consumed += RUN_HEAD + len + wl;
 	return 1;
 }
 
@@ -1217,13 +1247,19 @@ static uint64_t run_consumed(wn_source *s)
 	return ((runsrc *)s)->consumed;
 }
 
-static void run_close(wn_source *s)
+static void br_free(breader *r)
 {
-	runsrc *r = (runsrc *)s;
 	if (r->fd >= 0)
 		close(r->fd);
+	r->fd = -1;
 	free(r->buf);
-	free(r);
+	r->buf = NULL;
+}
+
+static void run_close(wn_source *s)
+{
+	br_free(&((runsrc *)s)->b);
+	free(s);
 }
 
 /* wn_ingest_from's opener: segment i of the partition as a source named as its input. */
@@ -1236,9 +1272,9 @@ static int open_segment(void *ud, size_t i, wn_source **out)
 	runsrc *r = calloc(1, sizeof *r);
 	if (!r)
 		return WN_E_NOMEM;
-	r->fd = open(path, O_RDONLY | O_CLOEXEC);
+	r->b.fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
-	if (r->fd < 0 || fstat(r->fd, &st)) {
+	if (r->b.fd < 0 || fstat(r->b.fd, &st)) {
 		int e = errno;
 		wn_source_fail(&r->s, e, "%s: %s", path, strerror(e));
 		r->s.close = run_close;
@@ -1256,8 +1292,8 @@ static int open_segment(void *ud, size_t i, wn_source **out)
 	r->s.skip = run_skip;
 	r->s.consumed = run_consumed;
 	r->s.close = run_close;
-	r->pos = g->off;
-	r->left = g->bytes;
+	r->b.pos = g->off;
+	r->b.left = g->bytes;
 	r->base_line = g->base_line;
 	*out = &r->s;
 	return 0;
@@ -1279,13 +1315,17 @@ static int file_xxh(const char *path, char hex[33], uint64_t *size)
 	return rc;
 }
 
-static int reduce_done_json(const dplan *p, unsigned part, const char *mhex, const wn_buf *oc,
+static int reduce_done_json(const dplan *p, unsigned part, const char *mhex, const wn_buf *oc, const runw *keys,
 	const wn_ingest_result *r, wn_buf *b)
 {
-	char ohex[33];
+	char ohex[33], khex[33];
 	xxh_hex(ohex, oc->p ? oc->p : "", oc->len);
+	XXH128_canonical_t c;
+	XXH128_canonicalFromHash(&c, XXH3_128bits_digest(keys->h));
+	wn_hex(khex, c.digest, 16);
 	int rc = wn_buf_printf(b, "{\"reduce\":%d,\"plan\":\"%s\",\"part\":%u,\"manifest_json\":\"%s\","
-		"\"outcomes\":%zu,\"outcomes_xxh128\":\"%s\"", PLAN_VERSION, p->hex, part, mhex, oc->len, ohex);
+		"\"outcomes\":%zu,\"outcomes_xxh128\":\"%s\",\"keys\":%" PRIu64 ",\"keys_records\":%" PRIu64
+		",\"keys_xxh128\":\"%s\"", PLAN_VERSION, p->hex, part, mhex, oc->len, ohex, keys->bytes, keys->records, khex);
 #define WN_X(n) rc |= wn_buf_printf(b, ",\"" #n "\":%" PRIu64, r->n);
 	WN_OUTCOMES(WN_X)
 #undef WN_X
@@ -1293,17 +1333,16 @@ static int reduce_done_json(const dplan *p, unsigned part, const char *mhex, con
 	return rc ? WN_E_NOMEM : 0;
 }
 
-/* A partition catalog's dist.json: 0 and the XXH128 of its MANIFEST.json, WN_E_NOTFOUND,
- * or WN_E_CORRUPT. */
-static int part_done(const char *work, const dplan *p, unsigned part, char mhex[33], uint64_t *noutc, char ohex[33],
-	wn_dist_result *res)
+/* What a partition catalog's dist.json says of its files. */
+typedef struct pdone {
+	char manifest[33];      /* XXH128 of its MANIFEST.json */
+	uint64_t outcomes, keys, keys_records;   /* bytes; bytes and records */
+	char outcomes_xxh[33], keys_xxh[33];
+} pdone;
+
+/* A partition catalog's dist.json into *d: 0, WN_E_NOTFOUND, or WN_E_CORRUPT. */
+static int part_done(const char *work, const dplan *p, unsigned part, pdone *d, wn_dist_result *res)
 {
-	char oh[33];
-	uint64_t on = 0;
-	if (!ohex)
-		ohex = oh;
-	if (!noutc)
-		noutc = &on;
 	char path[4096];
 	wn_buf t = { 0 };
 	snprintf(path, sizeof path, "%s/part/%u/dist.json", work, part);
@@ -1321,9 +1360,12 @@ static int part_done(const char *work, const dplan *p, unsigned part, char mhex[
 	jnum(&r, "reduce");
 	jhex(&r, "plan", plan);
 	unsigned got = (unsigned)jnum(&r, "part");
-	jhex(&r, "manifest_json", mhex);
-	*noutc = jnum(&r, "outcomes");
-	jhex(&r, "outcomes_xxh128", ohex);
+	jhex(&r, "manifest_json", d->manifest);
+	d->outcomes = jnum(&r, "outcomes");
+	jhex(&r, "outcomes_xxh128", d->outcomes_xxh);
+	d->keys = jnum(&r, "keys");
+	d->keys_records = jnum(&r, "keys_records");
+	jhex(&r, "keys_xxh128", d->keys_xxh);
 	if (r.bad)
 		rc = fail(res, WN_E_CORRUPT, "%s: not a reduce task's dist.json as winnow writes it", path);
 	else if (strcmp(plan, p->hex) || got != part)
@@ -1338,7 +1380,7 @@ int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_
 	memset(res, 0, sizeof *res);
 	double t0 = wn_now();
 	dplan p;
-	reducer rd = { .work = work, .part = part };
+	reducer rd = { .work = work, .part = part, .keys = { .fd = -1 } };
 	const char **names = NULL;
 	wn_catalog *cat = NULL;
 	char dir[4096], tmp[4200], path[4300], mhex[33];
@@ -1352,7 +1394,8 @@ int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_
 	}
 	snprintf(dir, sizeof dir, "%s/part/%u", work, part);
 	snprintf(tmp, sizeof tmp, "%s.tmp", dir);
-	rc = part_done(work, &p, part, mhex, NULL, NULL, res);
+	pdone pd;
+	rc = part_done(work, &p, part, &pd, res);
 	if (rc != WN_E_NOTFOUND) {
 		res->done_before = !rc;
 		goto out;
@@ -1429,6 +1472,16 @@ int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_
 		fail(res, rc, "%s: %s", tmp, cat ? wn_catalog_errmsg(cat) : wn_strerror(rc));
 		goto out;
 	}
+	snprintf(path, sizeof path, "%s/keys", tmp);
+	rd.keys.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	rd.keys.buf = malloc(WBUF);
+	rd.keys.h = XXH3_createState();
+	if (rd.keys.fd < 0 || !rd.keys.buf || !rd.keys.h) {
+		rc = fail(res, rd.keys.fd < 0 ? errno : WN_E_NOMEM, "%s: %s", path, rd.keys.fd < 0 ? strerror(errno) :
+			"out of memory");
+		goto out;
+	}
+	XXH3_128bits_reset(rd.keys.h);
 	if (rd.nseg) {
 		/* the profile as the plan's first input chooses it, whatever this partition holds */
 		wn_ingest_opts ro = *o;
@@ -1442,9 +1495,15 @@ int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_
 		ro.format = wn_ingest_first_format(o, all, p.nin);
 		free(all);
 		ro.strict = 0;
+		/* the partition's data files are read once, by the merge, which compresses every
+		 * record again at the plan's level into the merged order: zstd's fastest level
+		 * here saves most of a compression */
+		ro.level = 1;
 		rc = wn_ingest_from(cat, &ro, names, rd.nseg, open_segment, &rd, on_decided, &rd, &res->ingest);
 		if (!rc && rd.nomem)
 			rc = wn_seterr(cat, WN_E_NOMEM, "out of memory");
+		if (!rc && rd.werr)
+			rc = wn_seterr(cat, rd.werr, "%s/keys: %s", tmp, strerror(rd.werr));
 		if (rc) {
 			fail(res, rc, "partition %u: %s", part, wn_catalog_errmsg(cat));
 			goto out;
@@ -1452,6 +1511,10 @@ int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_
 	}
 	wn_catalog_close(cat);
 	cat = NULL;
+	if ((rc = run_flush(&rd.keys)) || (fsync(rd.keys.fd) && (rc = errno))) {
+		fail(res, rc, "%s/keys: %s", tmp, strerror(rc));
+		goto out;
+	}
 	snprintf(path, sizeof path, "%s/MANIFEST.json", tmp);
 	uint64_t msize;
 	wn_buf b = { 0 };
@@ -1459,7 +1522,7 @@ int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_
 		fail(res, rc, "%s: %s", path, rc > 0 ? strerror(rc) : wn_strerror(rc));
 	else if ((rc = write_in(tmp, "outcomes", rd.outcomes.p ? rd.outcomes.p : "", rd.outcomes.len)))
 		fail(res, rc, "%s/outcomes: %s", tmp, strerror(rc));
-	else if ((rc = reduce_done_json(&p, part, mhex, &rd.outcomes, &res->ingest, &b)))
+	else if ((rc = reduce_done_json(&p, part, mhex, &rd.outcomes, &rd.keys, &res->ingest, &b)))
 		fail(res, rc, "out of memory");
 	else if ((rc = write_in(tmp, "dist.json", b.p, b.len)))
 		fail(res, rc, "%s/dist.json: %s", tmp, strerror(rc));
@@ -1475,6 +1538,10 @@ out:
 	free(rd.maps);
 	free(rd.segs);
 	wn_buf_free(&rd.outcomes);
+	if (rd.keys.fd > 0)
+		close(rd.keys.fd);
+	free(rd.keys.buf);
+	XXH3_freeState(rd.keys.h);
 	free(names);
 	plan_free(&p);
 	return rc;
@@ -1522,6 +1589,8 @@ typedef struct pcat {
 	uint64_t noutc, at;
 	uint64_t *ord;          /* partition ordinal -> merged ordinal */
 	uint64_t nord;
+	breader kr;             /* its keys file (17.4), read by the index's feed */
+	uint64_t nkeys;         /* records it holds */
 } pcat;
 
 static int collect_file(void *ud, size_t idx, const char *path, size_t plen, int have_path, const wn_mfile *m)
@@ -1650,6 +1719,10 @@ typedef struct swriter {
 	wn_fileinfo *done;      /* sealed files, with their names */
 	char (*names)[160];
 	size_t ndone, capdone, capnames;
+	uint32_t *fnrec;        /* the records of every frame written, in order */
+	size_t nfnrec, capfnrec;
+	size_t *fstart;         /* per sealed file: its first frame in fnrec */
+	size_t capfstart, cur_start;
 	wn_dist_result *res;
 } swriter;
 
@@ -1666,6 +1739,9 @@ static int sw_retire(swriter *w)
 	if (WN_GROW(w->seek, w->nseek, w->capseek, 64))
 		return fail(w->res, WN_E_NOMEM, "out of memory");
 	w->seek[w->nseek++] = (wn_seekent){ (uint32_t)j->comp_len, (uint32_t)j->raw_len, j->checksum };
+	if (WN_GROW(w->fnrec, w->nfnrec, w->capfnrec, 256))
+		return fail(w->res, WN_E_NOMEM, "out of memory");
+	w->fnrec[w->nfnrec++] = j->nrec;
 	w->fi.nframes++;
 	w->fi.nrecords += j->nrec;
 	w->fi.raw_bytes += j->raw_len;
@@ -1700,8 +1776,10 @@ static int sw_seal(swriter *w)
 	memcpy(w->fi.xxh128, c.digest, 16);
 	w->fi.size = w->fi.data_len + tl;
 	w->fi.sealed = 1;
-	if (WN_GROW(w->done, w->ndone, w->capdone, 16) || WN_GROW(w->names, w->ndone, w->capnames, 16))
+	if (WN_GROW(w->done, w->ndone, w->capdone, 16) || WN_GROW(w->names, w->ndone, w->capnames, 16) ||
+	    WN_GROW(w->fstart, w->ndone, w->capfstart, 16))
 		return fail(w->res, WN_E_NOMEM, "out of memory");
+	w->fstart[w->ndone] = w->cur_start;
 	w->done[w->ndone] = w->fi;
 	memcpy(w->names[w->ndone], w->rel, sizeof w->rel);
 	w->ndone++;
@@ -1732,6 +1810,7 @@ static int sw_submit(swriter *w)
 		w->fi.kind = (uint8_t)w->kind;
 		w->fi.seq = seq;
 		w->fi.first_ord = w->next;
+		w->cur_start = w->nfnrec;   /* every frame of the files before is retired */
 		XXH3_128bits_reset(w->h);
 	}
 	w->file_raw += j->raw_len;
@@ -1791,6 +1870,8 @@ static void sw_free(swriter *w)
 	free(w->seek);
 	free(w->done);
 	free(w->names);
+	free(w->fnrec);
+	free(w->fstart);
 }
 
 static int merge_done(const char *work, const dplan *p, const char *out)
@@ -1823,11 +1904,13 @@ static int merge_done(const char *work, const dplan *p, const char *out)
  * wrote), catalog.json, outcomes; set up its stream readers. */
 static int merge_load(const char *work, const dplan *p, unsigned i, pcat *pc, const char *kname, wn_dist_result *res)
 {
-	char want[33], ohex[33], hex[33], path[4300];
-	uint64_t size, nout;
-	int rc = part_done(work, p, i, want, &nout, ohex, res);
+	char hex[33], path[4300];
+	uint64_t size;
+	pdone pd;
+	int rc = part_done(work, p, i, &pd, res);
 	if (rc)
 		return rc;
+	const char *want = pd.manifest;
 	snprintf(path, sizeof path, "%s/part/%u/MANIFEST.json", work, i);
 	if ((rc = file_xxh(path, hex, &size)) || strcmp(hex, want))
 		return fail(res, WN_E_CORRUPT, "%s: %s", path, rc ? wn_strerror(rc) :
@@ -1848,12 +1931,22 @@ static int merge_load(const char *work, const dplan *p, unsigned i, pcat *pc, co
 		return fail(res, rc == ENOENT ? WN_E_CORRUPT : rc, "%s: %s", path, wn_open_why(rc));
 	}
 	xxh_hex(hex, ob.p, ob.len);
-	if (ob.len != nout || strcmp(hex, ohex)) {
+	if (ob.len != pd.outcomes || strcmp(hex, pd.outcomes_xxh)) {
 		wn_buf_free(&ob);
 		return fail(res, WN_E_CORRUPT, "%s: damaged: not the one its reduce task wrote", path);
 	}
 	pc->outc = (uint8_t *)ob.p;
 	pc->noutc = ob.len;
+	/* the keys of its stored records, proven whole before the index reads them */
+	snprintf(path, sizeof path, "%s/part/%u/keys", work, i);
+	if ((rc = file_xxh(path, hex, &size)))
+		return fail(res, rc == ENOENT ? WN_E_CORRUPT : rc, "%s: %s", path, rc > 0 ? strerror(rc) : wn_strerror(rc));
+	if (size != pd.keys || strcmp(hex, pd.keys_xxh))
+		return fail(res, WN_E_CORRUPT, "%s: damaged: not the one its reduce task wrote", path);
+	if ((pc->kr.fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return fail(res, errno, "%s: %s", path, strerror(errno));
+	pc->kr.left = size;
+	pc->nkeys = pd.keys_records;
 	for (int r = 0; r < WN_NROLES; r++) {
 		ereader *er = &pc->rd[r];
 		er->fd = -1;
@@ -1888,8 +1981,66 @@ static int ledger_moved(pcat *pc, const char *line, size_t len, wn_buf *out, wn_
 	return wn_ledger_encode(&e, out) ? fail(res, WN_E_NOMEM, "out of memory") : 0;
 }
 
+/* The merged catalog's stored records: the partition of each, in ordinal order (2 bytes
+ * a record), and the shard files' frames (sw): what the index's feed reads the partitions'
+ * keys files by. */
+typedef struct mfeed {
+	pcat *pc;
+	unsigned parts;
+	uint16_t *order;
+	uint64_t n, cap, at;
+	const swriter *sw;
+	const char *work;
+} mfeed;
+
+static int feed_frame(void *ud, uint32_t seq, uint32_t frame, uint32_t *nrec)
+{
+	const mfeed *f = ud;
+	const swriter *w = f->sw;
+	if (!seq || seq > w->ndone)
+		return WN_E_CORRUPT;
+	size_t a = w->fstart[seq - 1], b = seq < w->ndone ? w->fstart[seq] : w->nfnrec;
+	if (frame >= b - a)
+		return WN_E_CORRUPT;
+	*nrec = w->fnrec[a + frame];
+	return 0;
+}
+
+static int feed_keys(void *ud, wn_keys *k, char *err, size_t el)
+{
+	mfeed *f = ud;
+	if (f->at >= f->n) {
+		snprintf(err, el, "more records than the partitions stored");
+		return WN_E_CORRUPT;
+	}
+	unsigned part = f->order[f->at++];
+	breader *r = &f->pc[part].kr;
+	int got = br_need(r, KEYS_HEAD);
+	const uint8_t *h = (const uint8_t *)r->buf + r->start;
+	size_t n = got == 1 ? KEYS_HEAD + 8 * (size_t)h[26] : 0;
+	if (got == 1 && (h[26] > WN_MAX_ISRCS || (got = br_need(r, n)) != 1))
+		got = got == 1 ? 0 : got;
+	if (got != 1) {
+		snprintf(err, el, "%s/part/%u/keys: %s", f->work, part, got < 0 ? strerror(-got) :
+			"fewer keys than the partition stored, or damaged");
+		return got < 0 ? -got : WN_E_CORRUPT;
+	}
+	h = (const uint8_t *)r->buf + r->start;
+	k->id = NULL;
+	k->id_len = 0;
+	k->hash = get_le64(h);
+	k->check = (uint16_t)(h[8] | h[9] << 8);
+	memcpy(k->fp, h + 10, 16);
+	k->n_isrc = h[26];
+	k->isrc_over = 0;
+	for (int i = 0; i < k->n_isrc; i++)
+		k->isrc_hash[i] = get_le64(h + KEYS_HEAD + 8 * i);
+	r->start += n;
+	return 0;
+}
+
 /* Walk the routes of every map task, in order: the records in input order. */
-static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, wn_dist_result *res)
+static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, mfeed *fd, wn_dist_result *res)
 {
 	char path[4300], hex[33];
 	wn_buf ent = { 0 }, scratch = { 0 }, route = { 0 };
@@ -1936,6 +2087,12 @@ static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, w
 					break;
 				}
 				if (r == WN_ROLE_SHARD) {
+					if (c->nord >= c->nkeys || WN_GROW(fd->order, fd->n, fd->cap, 1 << 16)) {
+						rc = c->nord >= c->nkeys ? fail(res, WN_E_CORRUPT, "%s/part/%u/keys: fewer keys than its "
+							"shards hold", work, part) : fail(res, WN_E_NOMEM, "out of memory");
+						break;
+					}
+					fd->order[fd->n++] = (uint16_t)part;
 					c->ord[c->nord++] = gord++;
 				} else if (r == WN_ROLE_LEDGER) {
 					char where[64];
@@ -1956,6 +2113,9 @@ static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, w
 		if (pc[i].at != pc[i].noutc)
 			rc = fail(res, WN_E_CORRUPT, "%s/part/%u/outcomes: %" PRIu64 " records, and the routes send it %" PRIu64,
 				work, i, pc[i].noutc, pc[i].at);
+		else if (pc[i].nord != pc[i].nkeys)
+			rc = fail(res, WN_E_CORRUPT, "%s/part/%u/keys: %" PRIu64 " records, and its shards hold %" PRIu64, work, i,
+				pc[i].nkeys, pc[i].nord);
 		for (int r = 0; r < WN_NROLES && !rc; r++) {
 			int got = er_next(&pc[i].rd[r], &line, &len);
 			if (got)
@@ -1990,6 +2150,7 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 		sw[r].fd = -1;
 	wn_pool *pool = NULL;
 	wn_buf mj = { 0 }, cj = { 0 }, b = { 0 }, prof = { 0 };
+	mfeed fd = { 0 };
 	char tmp[4200], path[4300], mhex[33];
 	int level = o->level, rc = plan_load(work, &p, res);
 	if (rc)
@@ -2009,6 +2170,11 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 		rc = fail(res, WN_E_NOMEM, "out of memory");
 		goto out;
 	}
+	for (unsigned i = 0; i < p.parts; i++)
+		pc[i].kr.fd = -1;
+	fd.pc = pc;
+	fd.parts = p.parts;
+	fd.work = work;
 	/* every partition catalog, as its reduce task sealed it */
 	wn_kinds kinds;
 	wn_kinds_init(&kinds);
@@ -2082,7 +2248,7 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 			goto out;
 		}
 	}
-	if ((rc = merge_walk(work, &p, pc, sw, res)))
+	if ((rc = merge_walk(work, &p, pc, sw, &fd, res)))
 		goto out;
 	for (int r = 0; r < WN_NROLES && !rc; r++)
 		rc = sw_finish(&sw[r]);
@@ -2118,17 +2284,29 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 	}
 	wn_pool_free(pool);
 	pool = NULL;
-	/* the index, from the data files: the code that makes a catalog of a mirror */
+	/* the index, as reindex builds it from the data files, with the keys each record was
+	 * indexed by in its partition (the records are not parsed again) */
+	fd.sw = &sw[WN_ROLE_SHARD];
+	wn_reindex_feed feed = { .frame_records = feed_frame, .next_keys = feed_keys, .ud = &fd };
 	wn_reindex_opts ro;
 	wn_reindex_opts_init(&ro);
 	ro.memory = mo->memory ? mo->memory : ro.memory;
 	ro.threads = mo->threads;
 	ro.cancel = mo->cancel;
 	wn_reindex_result rr;
-	if ((rc = wn_reindex(tmp, &ro, &rr))) {
+	double ti = wn_now();
+	rc = wn_reindex_fed(tmp, &ro, &feed, &rr);
+	res->index_seconds = wn_now() - ti;
+	if (rc) {
 		fail(res, rc, "%s: %s", tmp, rr.err);
 		goto out;
 	}
+	/* fed (a kind without contributors): every key taken, no more */
+	for (unsigned i = 0; i < p.parts && fd.at && !rc; i++)
+		if (fd.at != fd.n || pc[i].kr.left || pc[i].kr.start != pc[i].kr.end)
+			rc = fail(res, WN_E_CORRUPT, "%s/part/%u/keys: keys that no stored record accounts for", work, i);
+	if (rc)
+		goto out;
 	/* merge.json first, naming the MANIFEST.json the catalog has: a crash between it and
 	 * the rename leaves no catalog, and the rerun does the merge again */
 	uint64_t size;
@@ -2159,12 +2337,14 @@ out:
 			for (int r = 0; r < WN_NROLES; r++)
 				er_free(&pc[i].rd[r]);
 			free(pc[i].f);
+			br_free(&pc[i].kr);
 			free(pc[i].outc);
 			free(pc[i].ord);
 			wn_buf_free(&pc[i].mtext);
 			wn_buf_free(&pc[i].ctext);
 		}
 	free(pc);
+	free(fd.order);
 	wn_buf_free(&mj);
 	wn_buf_free(&cj);
 	wn_buf_free(&b);

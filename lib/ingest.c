@@ -581,7 +581,8 @@ static int read_source(ing *g, run_in *in, wn_source *src, int resume, const cha
 			if (g->decided && (rc == 0 || rc == WN_E_REJECTED))
 				g->decided(g->decided_ud, (g->shard->next_ord != ords0 ? WN_OUTCOME_STORED : 0) |
 					(g->ks->ledger_entries != led ? WN_OUTCOME_LEDGER : 0) |
-					(g->ks->reject_entries != rej ? WN_OUTCOME_REJECT : 0));
+					(g->ks->reject_entries != rej ? WN_OUTCOME_REJECT : 0),
+					g->shard->next_ord != ords0 ? &sl->r[i].key : NULL);
 			if (!rc && sl->r[i].has_play && !sl->r[i].code)
 				rc = wn_contribs_note(&g->contribs, &sl->r[i].play, g->rc.kept > k0 ? 1 : g->rc.duplicates > d0 ? 2 : 3,
 					g->prof.n_tally);
@@ -751,7 +752,7 @@ int wn_ingest(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, 
 
 int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, size_t n,
 	int (*open)(void *ud, size_t i, wn_source **out), void *open_ud,
-	void (*decided)(void *ud, int outcome), void *decided_ud, wn_ingest_result *res)
+	void (*decided)(void *ud, int outcome, const wn_keys *k), void *decided_ud, wn_ingest_result *res)
 {
 	static const char *const stdin_only[] = { "-" };
 	c->err[0] = 0;

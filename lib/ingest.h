@@ -167,8 +167,9 @@ typedef struct ing {
 	 * &src), and paths[] are only their names (wn_ingest_from) */
 	int (*open)(void *ud, size_t i, wn_source **out);
 	void *open_ud;
-	/* NULL, or told the outcome of every record decided, in order (WN_OUTCOME_*) */
-	void (*decided)(void *ud, int outcome);
+	/* NULL, or told the outcome of every record decided, in order (WN_OUTCOME_*), with
+	 * the keys it was indexed by when it was stored */
+	void (*decided)(void *ud, int outcome, const wn_keys *k);
 	void *decided_ud;
 } ing;
 
@@ -244,10 +245,12 @@ typedef struct parser {
 /* The run of wn_ingest, with input i opened by open(open_ud, i, &src) (0 or a code, the
  * source's err saying why) instead of by name; paths[i] is then input i's name, as the
  * records' ledger and reject entries name it, and it chooses the default profile.
- * decided (may be NULL) is told each record's outcome (WN_OUTCOME_* flags), in order. */
+ * decided (may be NULL) is told each record's outcome (WN_OUTCOME_* flags), in order,
+ * and k, the keys its id, fp and isrc entries were made of, when it was stored (else
+ * NULL; k and what it points at are valid during the call only). */
 int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *paths, size_t n,
 	int (*open)(void *ud, size_t i, wn_source **out), void *open_ud,
-	void (*decided)(void *ud, int outcome), void *decided_ud, wn_ingest_result *res);
+	void (*decided)(void *ud, int outcome, const wn_keys *k), void *decided_ud, wn_ingest_result *res);
 /* The format of the first input as its name says (it chooses the built-in profile). */
 const char *wn_ingest_first_format(const wn_ingest_opts *o, const char *const *paths, size_t n);
 /* The options the sources see (eo: o's with profile p's shaping options) and p's

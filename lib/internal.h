@@ -37,7 +37,7 @@
  *   cluster.c    same-recording clusters: the builder, the stored state, its readers
  *   reindex.c    the index built again from the data files (winnow reindex)
  *   dist.c       the scale-out: plan, map, reduce (an ingest over run files), merge
- *                (back into input order, the index by reindex)
+ *                (back into input order, the index by reindex fed with reduce's keys)
  *   compact.c    rewrites of sealed files: winnow compact and winnow forget
  *   verify.c     checking a catalog or a bare folder (verify.h): verify_report.c,
  *                verify_files.c, verify_frames.c, verify_index.c, verify_counts.c
@@ -553,5 +553,24 @@ int wn_cluster_check(wn_catalog *c, int kind, uint64_t *records);
 
 /* Was record `ord` superseded by a later version? 1, 0, or an LMDB error. */
 int wn_is_superseded(wn_catalog *c, MDB_txn *txn, int kind, uint64_t ord);
+
+/* ---- reindex fed with the shards' keys (reindex.c; the scale-out's merge) ---- */
+
+/* Who built the shards knows each record's keys and each frame's records; then the index
+ * is built from those instead of from the records parsed again. The ledger and rejects
+ * are read as wn_reindex reads them, and every file is still proven against
+ * MANIFEST.json (size, XXH128, seek table, frames); shard frames are not decoded. */
+typedef struct wn_reindex_feed {
+	/* *nrec: the records of frame `frame` (0-based) of shard file number seq; 0 or a code */
+	int (*frame_records)(void *ud, uint32_t seq, uint32_t frame, uint32_t *nrec);
+	/* the keys of the next shard record (ordinal order; id, id_len and isrc_over unused):
+	 * 0, or a code (with why, when it has one, in err, err_len bytes) */
+	int (*next_keys)(void *ud, wn_keys *k, char *err, size_t err_len);
+	void *ud;
+} wn_reindex_feed;
+/* wn_reindex of the catalog in dir (o->from NULL) with the shards' keys from feed, for a
+ * kind whose profile has no contributor part (else its shards are read as wn_reindex
+ * reads them, and feed is not called for it). */
+int wn_reindex_fed(const char *dir, const wn_reindex_opts *o, const wn_reindex_feed *feed, wn_reindex_result *res);
 
 #endif

@@ -30,6 +30,11 @@
  * environment beside the old one (index.reindex/, without syncs until the end), which
  * is synced and then swapped with index/ by one rename (RENAME_EXCHANGE): a crash leaves
  * the old index or the new one, and the next run removes what a crash left behind.
+ *
+ * wn_reindex_fed is the same build for a writer that knows the shards' keys (the
+ * scale-out's merge, which wrote the files from partitions that keyed every record): the
+ * files are proven as above, the ledger and rejects read as above, and each shard frame's
+ * records and keys come from the feed instead of the frame decoded and parsed.
  */
 #include "internal.h"
 #include "ledger.h"
@@ -152,6 +157,8 @@ typedef struct rx {
 	size_t nrows, caprows;
 	rsup *sup;
 	size_t nsup, capsup;
+	const wn_reindex_feed *feed;   /* the shards' keys, given (wn_reindex_fed), or NULL */
+	int fed;                /* the kind being indexed takes them (it has no contributor part) */
 } rx;
 
 static int cancelled(const rx *x)
@@ -828,10 +835,96 @@ static int absent_file(rx *x, rfile *f, wn_fileinfo *fi)
 	return 0;
 }
 
+/* Frame t of file f, decoded and keyed (or fed), taken: its row, records and entries. */
+static int take_frame(rx *x, const rfile *f, const rtask *t, wn_fileinfo *fi)
+{
+	int rc = 0;
+	fi->nrecords += t->nrec;
+	fi->raw_bytes += t->fi.dsize;
+	for (size_t i = 0; i < t->nwho && !rc; i++) {
+		struct rhold *h = x->nholds ? &x->holds[x->nholds - 1] : NULL;
+		if (h && h->role == f->role && h->seq == f->seq && !strcmp(h->who, t->who[i]))
+			continue;
+		if ((rc = WN_GROW(x->holds, x->nholds, x->capholds, 64)))
+			return rc;
+		h = &x->holds[x->nholds++];
+		memcpy(h->who, t->who[i], 33);
+		h->role = (uint8_t)f->role;
+		h->seq = f->seq;
+	}
+	if (f->role == WN_ROLE_SHARD) {
+		wn_frameinfo r = t->fi;
+		r.first_ord = x->next_ord;
+		r.nrec = t->nrec;
+		if ((rc = WN_GROW(x->fr, x->nfr, x->capfr, 256)))
+			return rc;
+		x->fr[x->nfr++] = r;
+		x->res->records += t->nrec;
+		return take_shard(x, t);
+	}
+	x->res->entries += t->nrec;
+	if (f->role == WN_ROLE_LEDGER)
+		rc = take_ledger(x, t);
+	else
+		x->c->ks[x->kind].rejected += t->nrec;
+	x->entries[f->role] += t->nrec;
+	return rc;
+}
+
+/* The frames of shard file f with the keys the feed gives: no frame is decoded (the
+ * file was proven whole against MANIFEST.json), the feed says what each holds. */
+static int take_fed(rx *x, const rfile *f, const wn_seekent *ents, wn_fileinfo *fi)
+{
+	rtask *t = &x->t[0];
+	uint64_t off = 0;
+	int rc = 0;
+	char why[200];
+	for (uint32_t n = 0; n < fi->nframes && !rc; n++) {
+		t->f = f;
+		t->fi = (wn_frameinfo){ .shard_seq = f->seq, .frame_no = n, .offset = off, .csize = ents[n].csize,
+			.dsize = ents[n].dsize, .checksum = ents[n].checksum };
+		off += ents[n].csize;
+		t->nrec = 0;
+		t->nisrc = 0;
+		t->nwho = 0;
+		uint32_t nrec;
+		*why = 0;
+		if ((rc = x->feed->frame_records(x->feed->ud, f->seq, n, &nrec)))
+			return wn_seterr(x->c, rc, "%s/%s: frame %u: its records are not known", x->dir, f->rel, n);
+		if (WN_GROW(t->k, nrec ? nrec - 1 : 0, t->capk, 1024))
+			return WN_E_NOMEM;
+		for (uint32_t i = 0; i < nrec; i++) {
+			wn_keys k;
+			if ((rc = x->feed->next_keys(x->feed->ud, &k, why, sizeof why)))
+				return wn_seterr(x->c, rc, "%s/%s: frame %u line %u: %s", x->dir, f->rel, n, i + 1,
+					*why ? why : wn_strerror(rc));
+			rkey *o = &t->k[i];
+			o->gone = 0;
+			o->hash = k.hash;
+			o->check = k.check;
+			memcpy(o->fp, k.fp, 16);
+			o->n_isrc = (uint8_t)k.n_isrc;
+			o->isrc_at = (uint32_t)t->nisrc;
+			for (int s = 0; s < k.n_isrc; s++) {
+				if (WN_GROW(t->isrc, t->nisrc, t->capisrc, 1024))
+					return WN_E_NOMEM;
+				t->isrc[t->nisrc++] = k.isrc_hash[s];
+			}
+			t->nrec = i + 1;
+		}
+		if (cancelled(x))
+			return wn_seterr(x->c, WN_E_INTERRUPTED, "interrupted: the catalog keeps the index it had");
+		rc = take_frame(x, f, t, fi);
+	}
+	return rc;
+}
+
 /* The frames of file f (open as fd, its seek table ents), decoded on the pool a ring
  * of them ahead, taken in order: their rows, records and entries. */
 static int take_frames(rx *x, const rfile *f, int fd, const wn_seekent *ents, wn_fileinfo *fi)
 {
+	if (f->role == WN_ROLE_SHARD && x->fed)
+		return take_fed(x, f, ents, fi);
 	uint64_t off = 0;
 	uint32_t next = 0, done = 0, nt = (uint32_t)x->nt;
 	int rc = 0;
@@ -855,35 +948,7 @@ static int take_frames(rx *x, const rfile *f, int fd, const wn_seekent *ents, wn
 			rc = wn_seterr(x->c, WN_E_INTERRUPTED, "interrupted: the catalog keeps the index it had");
 			break;
 		}
-		fi->nrecords += t->nrec;
-		fi->raw_bytes += t->fi.dsize;
-		for (size_t i = 0; i < t->nwho && !rc; i++) {
-			struct rhold *h = x->nholds ? &x->holds[x->nholds - 1] : NULL;
-			if (h && h->role == f->role && h->seq == f->seq && !strcmp(h->who, t->who[i]))
-				continue;
-			if ((rc = WN_GROW(x->holds, x->nholds, x->capholds, 64)))
-				break;
-			h = &x->holds[x->nholds++];
-			memcpy(h->who, t->who[i], 33);
-			h->role = (uint8_t)f->role;
-			h->seq = f->seq;
-		}
-		if (f->role == WN_ROLE_SHARD) {
-			t->fi.first_ord = x->next_ord;
-			t->fi.nrec = t->nrec;
-			if ((rc = WN_GROW(x->fr, x->nfr, x->capfr, 256)))
-				break;
-			x->fr[x->nfr++] = t->fi;
-			x->res->records += t->nrec;
-			rc = take_shard(x, t);
-		} else {
-			x->res->entries += t->nrec;
-			if (f->role == WN_ROLE_LEDGER)
-				rc = take_ledger(x, t);
-			else
-				x->c->ks[x->kind].rejected += t->nrec;
-			x->entries[f->role] += t->nrec;
-		}
+		rc = take_frame(x, f, t, fi);
 	}
 	/* the tasks still running read fd: let them end first */
 	while (done < next)
@@ -940,6 +1005,7 @@ static int index_kind(rx *x, int kind)
 	wn_kstate *ks = &c->ks[kind];
 	uint64_t total = 0;
 	x->kind = kind;
+	x->fed = x->feed && wn_profile_contributor_part(&x->prof[kind]) < 0;
 	x->next_ord = x->since = x->winners = x->forgotten = 0;
 	x->kind_absent = 0;
 	memset(x->entries, 0, sizeof x->entries);
@@ -1218,7 +1284,7 @@ static int reindex(rx *x)
 	return rc;
 }
 
-int wn_reindex(const char *dir, const wn_reindex_opts *o, wn_reindex_result *res)
+static int reindex_run(const char *dir, const wn_reindex_opts *o, const wn_reindex_feed *feed, wn_reindex_result *res)
 {
 	wn_reindex_result dummy;
 	wn_reindex_opts defaults;
@@ -1239,6 +1305,7 @@ int wn_reindex(const char *dir, const wn_reindex_opts *o, wn_reindex_result *res
 	x.o = o;
 	x.res = res;
 	x.dir = dir;
+	x.feed = feed;
 	x.mdir = o->from ? o->from : dir;
 	char p[4400];
 	int rc = 0, lockfd = -1;
@@ -1300,4 +1367,21 @@ int wn_reindex(const char *dir, const wn_reindex_opts *o, wn_reindex_result *res
 	free(x.tombs_text);
 	res->seconds = wn_now() - t0;
 	return rc;
+}
+
+int wn_reindex(const char *dir, const wn_reindex_opts *o, wn_reindex_result *res)
+{
+	return reindex_run(dir, o, NULL, res);
+}
+
+int wn_reindex_fed(const char *dir, const wn_reindex_opts *o, const wn_reindex_feed *feed, wn_reindex_result *res)
+{
+	if (o && o->from) {
+		if (res) {
+			memset(res, 0, sizeof *res);
+			snprintf(res->err, sizeof res->err, "a fed reindex is of the catalog's own files");
+		}
+		return WN_E_USAGE;
+	}
+	return reindex_run(dir, o, feed, res);
 }

@@ -362,7 +362,8 @@ int cmd_merge(int argc, char **argv)
 		return EXIT_OK;
 	outbuf out;
 	out_init(&out);
-	out_fmt(&out, "merged %u partitions into %s: %llu records in input order, %llu data files; %.2f s\n", r.parts,
-		outdir, (unsigned long long)r.records, (unsigned long long)r.rewritten, r.seconds);
+	out_fmt(&out, "merged %u partitions into %s: %llu records in input order, %llu data files; %.2f s (the index "
+		"%.2f s)\n", r.parts, outdir, (unsigned long long)r.records, (unsigned long long)r.rewritten, r.seconds,
+		r.index_seconds);
 	return out_end(&out, NULL);
 }

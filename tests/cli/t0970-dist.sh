@@ -181,6 +181,28 @@ must_fail "merge refuses a partition catalog that is not the one its task wrote"
 	cp -r work.clean/map w3/ && cp -r work.clean/part w3/ &&
 	printf "{}" >>w3/part/2/MANIFEST.json && "$0" merge -C w3 -o m3' "$WINNOW"
 said "that refusal names the file" 'part/2/MANIFEST.json: not the one its reduce task wrote'
+rm -rf w3/part && cp -r work.clean/part w3/
+printf '\377' | dd of=w3/part/1/keys bs=1 seek=40 conv=notrunc 2>/dev/null
+must_fail "merge refuses a damaged keys file (the index is built from it)" 1 "$WINNOW" merge -C w3 -o m3
+said "that refusal names the keys file" 'part/1/keys: damaged: not the one its reduce task wrote'
+check "and leaves no merged catalog" test ! -e m3
+# a keys file one record short whose digest was made to match: the counts disagree
+rm -rf w3/part && cp -r work.clean/part w3/
+python3 - w3/part/1 <<'PY'
+import json, sys
+d = sys.argv[1]
+k = open(d + "/keys", "rb").read()
+n = 27 + 8 * k[26]
+open(d + "/keys", "wb").write(k[n:])
+j = json.load(open(d + "/dist.json"))
+j["keys"] = len(k) - n
+j["keys_records"] -= 1
+open(d + "/dist.json", "w").write(json.dumps(j, separators=(",", ":")) + "\n")
+PY
+h=$(xxhsum -H2 w3/part/1/keys 2>/dev/null | cut -d' ' -f1)
+sed -i "s/\"keys_xxh128\":\"[0-9a-f]*\"/\"keys_xxh128\":\"$h\"/" w3/part/1/dist.json
+must_fail "merge refuses keys that do not account for every stored record" 1 "$WINNOW" merge -C w3 -o m3
+said "that refusal says so" 'part/1/keys: fewer keys than its shards hold'
 must_fail "merge into a folder that exists" 2 "$WINNOW" merge -C work.clean -o single
 
 # ---- small cases: more partitions than records, records larger than a run's buffer, a
@@ -203,3 +225,20 @@ check "... the single ingest of the same" "$WINNOW" ingest -C s8 -q --kind track
 is "... the same records" "$("$WINNOW" export -C m8 | md5sum)" "$("$WINNOW" export -C s8 | md5sum)"
 is "... the same ledger" "$(zstd -dc m8/ledger/*.zst | md5sum)" "$(zstd -dc s8/ledger/*.zst | md5sum)"
 check "... verify --deep" "$WINNOW" verify -C m8 --deep
+
+# ---- a kind with contributors: its merged index is built from the records (the holds
+# of each file come from them), not from the partitions' keys ----
+head -c 32 /dev/urandom >key
+"$GEN" --kind listen --layout endsong --members 3 --count 3000 --seed 27 -o plays.json
+check "listen plays: the single ingest" "$WINNOW" ingest -C sl -q --kind listen --key-file key plays.json
+plays() { # WORK OUT
+	local m p i
+	m=$("$WINNOW" plan -C "$1" --parts 2 --kind listen --key-file key plays.json) || return 1
+	for ((i = 0; i < m; i++)); do "$WINNOW" map -C "$1" --task $i -q || return 1; done
+	for p in 0 1; do "$WINNOW" reduce -C "$1" --part $p -q || return 1; done
+	"$WINNOW" merge -C "$1" -o "$2" -q
+}
+check "... the pipeline" plays wl ml
+is "... the same records" "$("$WINNOW" export -C ml | md5sum)" "$("$WINNOW" export -C sl | md5sum)"
+is "... the same ledger" "$(zstd -dc ml/ledger/*.zst | md5sum)" "$(zstd -dc sl/ledger/*.zst | md5sum)"
+check "... verify --deep" "$WINNOW" verify -C ml --deep
