@@ -543,6 +543,8 @@ typedef struct linker {
 	uint32_t *ref;           /* their refs (queries: ord * NQ + Q_x) */
 	uint64_t *isq;           /* which pairs are queries (bits) */
 	uint32_t *qa, *qb;       /* the answers for the records from..to */
+	struct opair { uint64_t key; uint32_t ref; } *old;   /* incremental: the old records' */
+	size_t nold, oldcap;                                /* wanted pairs, in order */
 } linker;
 
 /* The pairs of record o, in the order they are linked: queries first, then the refs. */
@@ -594,12 +596,6 @@ static size_t set_slot(const linker *l, uint64_t key)
 	return j;
 }
 
-/* Is the pair of old record o with key wanted? Every pair of a new one is. */
-static int wanted(const linker *l, uint32_t o, uint64_t key)
-{
-	return o >= l->from || !l->set || l->set[set_slot(l, key)] == key;
-}
-
 /* The keys the new records look up (incremental runs): l->set. */
 static int set_build(linker *l)
 {
@@ -619,6 +615,22 @@ static int set_build(linker *l)
 	return 0;
 }
 
+/* Put the pair (key, slot) of record o in its bucket's place if that is in b0..b1-1. */
+static void scatter(linker *l, uint32_t b0, uint32_t b1, size_t *at, uint64_t o, uint64_t key, unsigned slot)
+{
+	uint32_t b = BUCKET_OF(key);
+	if (b < b0 || b >= b1)
+		return;
+	size_t j = at[b - b0]++;
+	l->key[j] = key;
+	if (slot >= NK) {
+		l->ref[j] = (uint32_t)(o - l->from) * 2 + (slot == Q_B);
+		l->isq[j >> 6] |= 1ull << (j & 63);
+	} else {
+		l->ref[j] = (uint32_t)o * NK + slot;
+	}
+}
+
 /* Link the pairs of buckets b0..b1-1 (np of them, count[] each, in ordinal order). */
 static int link_buckets(linker *l, uint32_t b0, uint32_t b1, size_t np)
 {
@@ -632,21 +644,12 @@ static int link_buckets(linker *l, uint32_t b0, uint32_t b1, size_t np)
 		pos += l->count[b];
 	}
 	memset(l->isq, 0, (np / 64 + 1) * 8);
-	for (uint64_t o = 0; o < l->to; o++) {
+	for (size_t i = 0; i < l->nold; i++)
+		scatter(l, b0, b1, at, l->old[i].ref / NK, l->old[i].key, l->old[i].ref % NK);
+	for (uint64_t o = l->set ? l->from : 0; o < l->to; o++) {
 		int n = pairs_of(l, (uint32_t)o, key, slot);
-		for (int i = 0; i < n; i++) {
-			uint32_t b = BUCKET_OF(key[i]);
-			if (b < b0 || b >= b1 || !wanted(l, (uint32_t)o, key[i]))
-				continue;
-			size_t j = at[b - b0]++;
-			l->key[j] = key[i];
-			if (slot[i] >= NK) {
-				l->ref[j] = (uint32_t)(o - l->from) * 2 + (slot[i] == Q_B);
-				l->isq[j >> 6] |= 1ull << (j & 63);
-			} else {
-				l->ref[j] = (uint32_t)o * NK + slot[i];
-			}
-		}
+		for (int i = 0; i < n; i++)
+			scatter(l, b0, b1, at, o, key[i], slot[i]);
 	}
 	free(at);
 	/* each bucket with a local table: key -> its newest ref so far */
@@ -709,14 +712,19 @@ static int link_chains(linker *l)
 		return rc;
 	if (!(l->count = calloc(NBUCKETS, 4)))
 		return WN_E_NOMEM;
-	size_t total = 0;
+	/* the pairs per bucket; an incremental run keeps the old records' few wanted ones */
 	for (uint64_t o = 0; o < l->to; o++) {
 		int n = pairs_of(l, (uint32_t)o, key, slot);
-		for (int i = 0; i < n; i++)
-			if (wanted(l, (uint32_t)o, key[i])) {
-				l->count[BUCKET_OF(key[i])]++;
-				total++;
+		for (int i = 0; i < n; i++) {
+			if (o < l->from) {
+				if (l->set[set_slot(l, key[i])] != key[i])
+					continue;
+				if (WN_GROW(l->old, l->nold, l->oldcap, 1024))
+					return WN_E_NOMEM;
+				l->old[l->nold++] = (struct opair){ key[i], (uint32_t)o * NK + slot[i] };
 			}
+			l->count[BUCKET_OF(key[i])]++;
+		}
 	}
 	/* ranges of buckets of at most LINK_BUDGET pairs (one bucket may be more) */
 	size_t most = 0, run = 0;
@@ -742,7 +750,6 @@ static int link_chains(linker *l)
 		if (b < NBUCKETS)
 			run += l->count[b];
 	}
-	(void)total;
 	return rc;
 }
 
@@ -755,6 +762,7 @@ static void linker_free(linker *l)
 	free(l->isq);
 	free(l->qa);
 	free(l->qb);
+	free(l->old);
 }
 
 static int guard_member(const crec *r)
@@ -973,13 +981,22 @@ static int add_record(cstate *s, uint32_t o, uint32_t qa, uint32_t qb)
 	return rc;
 }
 
-/* Bring the first records of the chains of record o into the cache. */
-static void prefetch_heads(const cstate *s, uint32_t o)
+/* Bring the records on the chains of record o, from the depth-th on, into the cache,
+ * with the links to the next ones: called at depths 0, 1, 2 for records ever nearer to
+ * being joined, each call finds the links the one before fetched (a walk's loads are
+ * each one miss after the other; fetched ahead, they are not). */
+static void prefetch_chains(const cstate *s, uint32_t o, int depth)
 {
 	const uint32_t *n = &s->nxt[(uint64_t)o * NK];
-	for (int k = 0; k < NK; k++)
-		if (n[k] != NONE && n[k] / NK < o)
-			__builtin_prefetch(&s->r[n[k] / NK]);
+	for (int k = 0; k < NK; k++) {
+		uint32_t h = n[k];
+		for (int d = 0; d < depth && h != NONE; d++)
+			h = s->nxt[h];
+		if (h != NONE) {
+			__builtin_prefetch(&s->r[h / NK]);
+			__builtin_prefetch(&s->nxt[h]);
+		}
+	}
 }
 
 /* Join the records from..to-1 (extracted) in ordinal order. */
@@ -991,8 +1008,12 @@ static int join_records(cstate *s, uint64_t from, uint64_t to, volatile const in
 		if (!((o - from) & 0xFFFF) && cancel && *cancel)
 			rc = WN_E_INTERRUPTED;
 		else {
+			if (o + 24 < to)
+				prefetch_chains(s, (uint32_t)(o + 24), 0);
+			if (o + 16 < to)
+				prefetch_chains(s, (uint32_t)(o + 16), 1);
 			if (o + 8 < to)
-				prefetch_heads(s, (uint32_t)(o + 8));
+				prefetch_chains(s, (uint32_t)(o + 8), 2);
 			rc = add_record(s, (uint32_t)o, l.links ? l.qa[o - from] : NONE, l.links ? l.qb[o - from] : NONE);
 		}
 	}
