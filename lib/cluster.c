@@ -51,15 +51,18 @@
 /* the key chains of a record: its keys, then its two blocks (scored candidates) */
 enum { K_ID, K_LINK, K_ISRC0, K_ISRC1, K_TEXT, K_B1, K_B2, NK };
 
+/* 128 bytes, kept on 64-byte boundaries: two cache lines a record (a join's walks
+ * touch records at random, and every line is a miss). */
 typedef struct crec {
 	wn_match m;          /* id, duration, ISRCs, artist, core, qualifiers (norm.h) */
 	uint64_t link;       /* id hash of the linked_from id, 0 none */
-	uint16_t link_check;
-	uint8_t edge;        /* WN_EDGE_* it joined by; WN_EDGE_FIRST while it is a root */
 	uint64_t r1, r2;     /* survivor rank, lower first (then the ordinal) */
 	uint32_t root;       /* union-find parent; the root is the cluster's first member */
 	uint32_t to, via;    /* the edge that joined it: via (its side) to `to` */
+	uint16_t link_check;
+	uint8_t edge;        /* WN_EDGE_* it joined by; WN_EDGE_FIRST while it is a root */
 } crec;
+_Static_assert(sizeof(crec) == 128, "crec is two cache lines");
 
 typedef struct cand {
 	uint32_t a, b;       /* a the later record */
@@ -524,7 +527,9 @@ static int blocked(const crec *r) { return r->m.artist && r->m.core && r->m.dur_
  * queries, generated just before the record's own pairs, answered with the newest ref
  * seen, and kept in qa/qb. */
 
-#define BUCKET_BITS 16
+/* 1024 buckets: few enough write streams for the scatter to stay in the caches, and
+ * a bucket of a million records' pairs (some 5000) links in a table that fits in L2 */
+#define BUCKET_BITS 10
 #define NBUCKETS (1u << BUCKET_BITS)
 #define BUCKET_OF(k) ((uint32_t)((k) >> (64 - BUCKET_BITS)))
 /* the pairs linked at once: 12 bytes each (so 96 MiB at most) */
@@ -1025,9 +1030,12 @@ static int state_reserve(cstate *s, uint64_t n, int builder)
 {
 	if (n > MAX_RECORDS)
 		return WN_E_NOMEM;
-	crec *r = realloc(s->r, (n ? n : 1) * sizeof *r);
-	if (!r)
+	void *r;
+	if (posix_memalign(&r, 64, (n ? n : 1) * sizeof(crec)))
 		return WN_E_NOMEM;
+	if (s->r)
+		memcpy(r, s->r, (s->cap < n ? s->cap : n) * sizeof(crec));
+	free(s->r);
 	s->r = r;
 	s->cap = n;
 	if (builder) {
