@@ -1030,14 +1030,16 @@ static int state_reserve(cstate *s, uint64_t n, int builder)
 {
 	if (n > MAX_RECORDS)
 		return WN_E_NOMEM;
-	void *r;
-	if (posix_memalign(&r, 64, (n ? n : 1) * sizeof(crec)))
-		return WN_E_NOMEM;
-	if (s->r)
-		memcpy(r, s->r, (s->cap < n ? s->cap : n) * sizeof(crec));
-	free(s->r);
-	s->r = r;
-	s->cap = n;
+	if (!s->r || n > s->cap) {
+		void *r;
+		if (posix_memalign(&r, 64, (n ? n : 1) * sizeof(crec)))
+			return WN_E_NOMEM;
+		if (s->r)
+			memcpy(r, s->r, (s->n < n ? s->n : n) * sizeof(crec));
+		free(s->r);
+		s->r = r;
+		s->cap = n;
+	}
 	if (builder) {
 		free(s->gnext);
 		free(s->ghead);
@@ -1235,7 +1237,16 @@ static int state_write(wn_catalog *c, cstate *s)
 /* Read the stored state of kind. 0; ENOENT when there is none; WN_E_CORRUPT when it is
  * damaged (c->err names it and the command that rebuilds it); WN_E_STALE when it was
  * made by another norm or Unicode version (the same); errno. */
+static int state_read_room(wn_catalog *c, int kind, cstate *s, uint64_t room);
+
 static int state_read(wn_catalog *c, int kind, cstate *s)
+{
+	return state_read_room(c, kind, s, 0);
+}
+
+/* state_read, with room for `room` records in s->r (the builder's, which goes on from
+ * the stored ones: so they are not copied). */
+static int state_read_room(wn_catalog *c, int kind, cstate *s, uint64_t room)
 {
 	char rel[64];
 	const char *kname = wn_catalog_kind_name(c, kind);
@@ -1269,7 +1280,7 @@ static int state_read(wn_catalog *c, int kind, cstate *s)
 		    (uint64_t)st.st_size != HDR_BYTES + n * ENT_BYTES + ncand * CAND_BYTES + 16)
 			bad = "has the wrong size";
 	}
-	if (!rc && !bad && (rc = state_reserve(s, n, 0)) == 0 && ncand) {
+	if (!rc && !bad && (rc = state_reserve(s, n > room ? n : room, 0)) == 0 && ncand) {
 		s->cand = malloc(ncand * sizeof *s->cand);
 		s->candcap = ncand;
 		if (!s->cand)
@@ -1731,7 +1742,7 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	s.kname = wn_catalog_kind_name(c, kind);
 	int rebuild = o->rebuild;
 	if (!rebuild) {
-		rc = state_read(c, kind, &s);
+		rc = state_read_room(c, kind, &s, ks.next_ord <= MAX_RECORDS ? ks.next_ord : 0);
 		if (rc == ENOENT) {
 			rebuild = 1;
 			rc = 0;
