@@ -543,6 +543,7 @@ typedef struct linker {
 	int links;               /* some record of 0..to has a linked_from id: ask the queries */
 	uint64_t *set;           /* incremental: the keys the new records look up */
 	size_t setcap;
+	uint64_t *seen, seenmask; /* and a bitmap of them (by their low bits) that fits in L2 */
 	uint32_t *count;         /* pairs per bucket */
 	uint64_t *key;           /* a range's pairs */
 	uint32_t *ref;           /* their refs (queries: ord * NQ + Q_x) */
@@ -609,13 +610,20 @@ static int set_build(linker *l)
 	size_t cap = 64;
 	while (cap < (l->to - l->from) * NQ * 2)
 		cap *= 2;
-	if (!(l->set = calloc(cap, 8)))
+	size_t bits = 1 << 16;
+	while (bits < cap * 16 && bits < (1u << 24))
+		bits *= 2;
+	if (!(l->set = calloc(cap, 8)) || !(l->seen = calloc(bits / 64, 8)))
 		return WN_E_NOMEM;
 	l->setcap = cap;
+	l->seenmask = bits - 1;
 	for (uint64_t o = l->from; o < l->to; o++) {
 		int n = pairs_of(l, (uint32_t)o, key, slot);
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < n; i++) {
+			uint64_t b = key[i] & l->seenmask;
+			l->seen[b >> 6] |= 1ull << (b & 63);
 			l->set[set_slot(l, key[i])] = key[i];
+		}
 	}
 	return 0;
 }
@@ -722,7 +730,8 @@ static int link_chains(linker *l)
 		int n = pairs_of(l, (uint32_t)o, key, slot);
 		for (int i = 0; i < n; i++) {
 			if (o < l->from) {
-				if (l->set[set_slot(l, key[i])] != key[i])
+				uint64_t b = key[i] & l->seenmask;
+				if (!(l->seen[b >> 6] >> (b & 63) & 1) || l->set[set_slot(l, key[i])] != key[i])
 					continue;
 				if (WN_GROW(l->old, l->nold, l->oldcap, 1024))
 					return WN_E_NOMEM;
@@ -761,6 +770,7 @@ static int link_chains(linker *l)
 static void linker_free(linker *l)
 {
 	free(l->set);
+	free(l->seen);
 	free(l->count);
 	free(l->key);
 	free(l->ref);
