@@ -721,6 +721,10 @@ static int link_chains(linker *l)
 		return WN_E_NOMEM;
 	for (uint64_t i = 0; l->links && i < nq; i++)
 		l->qa[i] = l->qb[i] = NONE;
+	/* every slot of a new record, keyed or not, is a chain end until linked (the joins
+	 * fetch ahead through all of them) */
+	for (uint64_t i = l->from * NK; i < l->to * NK; i++)
+		s->nxt[i] = NONE;
 	if (l->from && (rc = set_build(l)))
 		return rc;
 	if (!(l->count = calloc(NBUCKETS, 4)))
