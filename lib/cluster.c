@@ -532,8 +532,9 @@ static int blocked(const crec *r) { return r->m.artist && r->m.core && r->m.dur_
 #define BUCKET_BITS 10
 #define NBUCKETS (1u << BUCKET_BITS)
 #define BUCKET_OF(k) ((uint32_t)((k) >> (64 - BUCKET_BITS)))
-/* the pairs linked at once: 12 bytes each (so 96 MiB at most) */
-#define LINK_BUDGET (8u << 20)
+/* the pairs linked at once: 12 bytes each, so 30 MiB at most (a million records make
+ * some 5.7M: two ranges, each a sweep over the entries) */
+#define LINK_BUDGET (5u << 19)
 
 enum { Q_A = NK, Q_B, NQ };   /* the query "slots": qa (key_id(link)), qb (key_link(id)) */
 
