@@ -1001,41 +1001,52 @@ static int add_record(cstate *s, uint32_t o, uint32_t qa, uint32_t qb)
 	return rc;
 }
 
-/* Bring the records on the chains of record o, from the depth-th on, into the cache,
- * with the links to the next ones: called at depths 0, 1, 2 for records ever nearer to
- * being joined, each call finds the links the one before fetched (a walk's loads are
- * each one miss after the other; fetched ahead, they are not). */
-static void prefetch_chains(const cstate *s, uint32_t o, int depth)
+/* The records to be joined next have their chains fetched ahead, a link a step: each
+ * record AHEAD on gets a cursor per chain at its head, and every step moves every
+ * cursor one link on (the link the step before fetched) and fetches the record and the
+ * link there. A record joined has had its chains fetched AHEAD - 1 records deep; a
+ * walk's loads are each one miss after the other, fetched ahead they are not. */
+#define AHEAD 8
+
+static void fetch_at(const cstate *s, uint32_t ref)
 {
-	const uint32_t *n = &s->nxt[(uint64_t)o * NK];
-	for (int k = 0; k < NK; k++) {
-		uint32_t h = n[k];
-		for (int d = 0; d < depth && h != NONE; d++)
-			h = s->nxt[h];
-		if (h != NONE) {
-			__builtin_prefetch(&s->r[h / NK]);
-			__builtin_prefetch(&s->nxt[h]);
-		}
-	}
+	__builtin_prefetch(&s->r[ref / NK]);
+	__builtin_prefetch(&s->nxt[ref]);
+}
+
+static void ahead_start(const cstate *s, uint32_t *cur, uint32_t o)
+{
+	for (int k = 0; k < NK; k++)
+		if ((cur[k] = s->nxt[(uint64_t)o * NK + k]) != NONE)
+			fetch_at(s, cur[k]);
+}
+
+static void ahead_step(const cstate *s, uint32_t *cur)
+{
+	for (int k = 0; k < NK; k++)
+		if (cur[k] != NONE && (cur[k] = s->nxt[cur[k]]) != NONE)
+			fetch_at(s, cur[k]);
 }
 
 /* Join the records from..to-1 (extracted) in ordinal order. */
 static int join_records(cstate *s, uint64_t from, uint64_t to, volatile const int *cancel)
 {
 	linker l = { .s = s, .from = from, .to = to };
+	uint32_t cur[AHEAD][NK];
 	int rc = link_chains(&l);
+	for (uint64_t o = from; o < from + AHEAD && o < to && !rc; o++)
+		ahead_start(s, cur[o % AHEAD], (uint32_t)o);
 	for (uint64_t o = from; o < to && !rc; o++) {
-		if (!((o - from) & 0xFFFF) && cancel && *cancel)
+		if (!((o - from) & 0xFFFF) && cancel && *cancel) {
 			rc = WN_E_INTERRUPTED;
-		else {
-			if (o + 24 < to)
-				prefetch_chains(s, (uint32_t)(o + 24), 0);
-			if (o + 16 < to)
-				prefetch_chains(s, (uint32_t)(o + 16), 1);
-			if (o + 8 < to)
-				prefetch_chains(s, (uint32_t)(o + 8), 2);
-			rc = add_record(s, (uint32_t)o, l.links ? l.qa[o - from] : NONE, l.links ? l.qb[o - from] : NONE);
+			break;
 		}
+		rc = add_record(s, (uint32_t)o, l.links ? l.qa[o - from] : NONE, l.links ? l.qb[o - from] : NONE);
+		/* o's cursors go to o + AHEAD; the others of the records to come move on */
+		for (uint64_t q = o + 1; q < o + AHEAD && q < to; q++)
+			ahead_step(s, cur[q % AHEAD]);
+		if (o + AHEAD < to)
+			ahead_start(s, cur[o % AHEAD], (uint32_t)(o + AHEAD));
 	}
 	linker_free(&l);
 	return rc;
