@@ -547,7 +547,7 @@ typedef struct linker {
 	uint64_t *seen, seenmask; /* and a bitmap of them (by their low bits) that fits in L2 */
 	uint32_t *count;         /* pairs per bucket */
 	uint64_t *key;           /* a range's pairs */
-	uint32_t *ref;           /* their refs (queries: ord * NQ + Q_x) */
+	uint32_t *ref;           /* their refs (queries: (ord - from) * 2, + 1 for Q_B) */
 	uint64_t *isq;           /* which pairs are queries (bits) */
 	uint32_t *qa, *qb;       /* the answers for the records from..to */
 	struct opair { uint64_t key; uint32_t ref; } *old;   /* incremental: the old records' */
