@@ -5,9 +5,11 @@
  *
  * The builder is a union-find over ordinals. Records are taken in ordinal order; each is
  * joined to the earlier records it has an automatic edge with (norm.h's predicates),
- * found through a hash table of keys (id, linked_from id, valid ISRC, primary artist +
- * title core + qualifiers) whose chains run through per-record links, newest first, so no
- * two records are ever compared unless they share a key. Because a record's edges go only
+ * found through chains of keys (id, linked_from id, valid ISRC, primary artist + title
+ * core + qualifiers) that run through per-record links, newest first, so no two records
+ * are ever compared unless they share a key. The records are extracted first (on the
+ * pool), then the chains are linked bucket by bucket (see "the chains"), then the records
+ * are joined in order on one thread. Because a record's edges go only
  * to earlier records and are tried in a fixed order (id, linked, isrc, text; newer
  * partner first), the clusters after record n depend on records 0..n only: an
  * incremental run, which loads the stored state and goes on from the first new ordinal,
@@ -49,15 +51,18 @@
 /* the key chains of a record: its keys, then its two blocks (scored candidates) */
 enum { K_ID, K_LINK, K_ISRC0, K_ISRC1, K_TEXT, K_B1, K_B2, NK };
 
+/* 128 bytes, kept on 64-byte boundaries: two cache lines a record (a join's walks
+ * touch records at random, and every line is a miss). */
 typedef struct crec {
 	wn_match m;          /* id, duration, ISRCs, artist, core, qualifiers (norm.h) */
 	uint64_t link;       /* id hash of the linked_from id, 0 none */
-	uint16_t link_check;
-	uint8_t edge;        /* WN_EDGE_* it joined by; WN_EDGE_FIRST while it is a root */
 	uint64_t r1, r2;     /* survivor rank, lower first (then the ordinal) */
 	uint32_t root;       /* union-find parent; the root is the cluster's first member */
 	uint32_t to, via;    /* the edge that joined it: via (its side) to `to` */
+	uint16_t link_check;
+	uint8_t edge;        /* WN_EDGE_* it joined by; WN_EDGE_FIRST while it is a root */
 } crec;
+_Static_assert(sizeof(crec) == 128, "crec is two cache lines");
 
 typedef struct cand {
 	uint32_t a, b;       /* a the later record */
@@ -86,9 +91,6 @@ typedef struct cstate {
 	/* the builder only */
 	uint32_t *gnext, *ghead;   /* guard rings */
 	uint32_t *nxt;             /* NK links per record: ref = ord * NK + slot */
-	uint64_t *tkey;            /* hash table: key -> newest ref */
-	uint32_t *thead;
-	size_t tcap, tn;
 	credit *credits;           /* artists only */
 	size_t ncredits;
 } cstate;
@@ -100,8 +102,6 @@ static void state_free(cstate *s)
 	free(s->gnext);
 	free(s->ghead);
 	free(s->nxt);
-	free(s->tkey);
-	free(s->thead);
 	free(s->credits);
 	memset(s, 0, sizeof *s);
 }
@@ -510,86 +510,279 @@ static uint64_t key_b1(const wn_match *m) { return mix(5, mix(m->artist, m->pfx)
 static uint64_t key_b2(const wn_match *m) { return mix(6, mix(m->core, m->dur_ms / WN_SCORE_BUCKET_MS)); }
 static int blocked(const crec *r) { return r->m.artist && r->m.core && r->m.dur_ms != WN_MATCH_NODUR; }
 
-static int table_grow(cstate *s)
+/* ---- the chains, linked by bucket (no hash table over every key) ----
+ *
+ * A walk needs, for each key of record o, the newest earlier record holding that key,
+ * and from each record on a chain the next older one: nxt[ref] (ref = ord * NK + slot),
+ * the previous ref of the same key. Those links do not need a table of every key live
+ * at once: the (key, ref) pairs are generated in ordinal order, scattered stably into
+ * buckets by the key's top bits, and each bucket, small and in cache, is linked with a
+ * local table. Pairs are made again from the records (cheap hashes) rather than held,
+ * so a budget bounds them: the buckets are linked a range at a time. An incremental
+ * run links only the old records' keys that a new record looks up.
+ *
+ * A record's own lookups (id, ISRCs, text, blocks) start at its own ref's link, as the
+ * table's head before its insertion was. The linked_from lookups ask for another key
+ * (the linked id among the ids, its own id among the linked_from ids): those are
+ * queries, generated just before the record's own pairs, answered with the newest ref
+ * seen, and kept in qa/qb. */
+
+/* 1024 buckets: few enough write streams for the scatter to stay in the caches, and
+ * a bucket of a million records' pairs (some 5000) links in a table that fits in L2 */
+#define BUCKET_BITS 10
+#define NBUCKETS (1u << BUCKET_BITS)
+#define BUCKET_OF(k) ((uint32_t)((k) >> (64 - BUCKET_BITS)))
+/* the pairs linked at once: 12 bytes each, so 30 MiB at most (a million records make
+ * some 5.7M: two ranges, each a sweep over the entries) */
+#define LINK_BUDGET (5u << 19)
+
+enum { Q_A = NK, Q_B, NQ };   /* the query "slots": qa (key_id(link)), qb (key_link(id)) */
+
+typedef struct linker {
+	cstate *s;
+	uint64_t from, to;
+	int links;               /* some record of 0..to has a linked_from id: ask the queries */
+	uint64_t *set;           /* incremental: the keys the new records look up */
+	size_t setcap;
+	uint64_t *seen, seenmask; /* and a bitmap of them (by their low bits) that fits in L2 */
+	uint32_t *count;         /* pairs per bucket */
+	uint64_t *key;           /* a range's pairs */
+	uint32_t *ref;           /* their refs (queries: (ord - from) * 2, + 1 for Q_B) */
+	uint64_t *isq;           /* which pairs are queries (bits) */
+	uint32_t *qa, *qb;       /* the answers for the records from..to */
+	struct opair { uint64_t key; uint32_t ref; } *old;   /* incremental: the old records' */
+	size_t nold, oldcap;                                /* wanted pairs, in order */
+} linker;
+
+/* The pairs of record o, in the order they are linked: queries first, then the refs. */
+static int pairs_of(const linker *l, uint32_t o, uint64_t *key, uint8_t *slot)
 {
-	size_t cap = s->tcap ? s->tcap * 2 : 1 << 16;
-	uint64_t *k = calloc(cap, 8);
-	uint32_t *h = malloc(cap * 4);
-	if (!k || !h) {
-		free(k);
-		free(h);
-		return WN_E_NOMEM;
+	const crec *r = &l->s->r[o];
+	int n = 0;
+	if (o >= l->from && l->links) {
+		if (r->link) {
+			key[n] = key_id(r->link, r->link_check);
+			slot[n++] = Q_A;
+		}
+		if (r->m.id) {
+			key[n] = key_link(r->m.id, r->m.id_check);
+			slot[n++] = Q_B;
+		}
 	}
-	for (size_t i = 0; i < s->tcap; i++) {
-		if (!s->tkey[i])
-			continue;
-		size_t j = s->tkey[i] & (cap - 1);
-		while (k[j])
-			j = (j + 1) & (cap - 1);
-		k[j] = s->tkey[i];
-		h[j] = s->thead[i];
+	if (r->m.id) {
+		key[n] = key_id(r->m.id, r->m.id_check);
+		slot[n++] = K_ID;
 	}
-	free(s->tkey);
-	free(s->thead);
-	s->tkey = k;
-	s->thead = h;
-	s->tcap = cap;
-	return 0;
+	if (r->link) {
+		key[n] = key_link(r->link, r->link_check);
+		slot[n++] = K_LINK;
+	}
+	for (int i = 0; i < 2; i++)
+		if (r->m.isrc[i]) {
+			key[n] = key_isrc(r->m.isrc[i]);
+			slot[n++] = (uint8_t)(K_ISRC0 + i);
+		}
+	if (r->m.artist && (r->m.core || l->s->artists)) {
+		key[n] = key_text(&r->m);
+		slot[n++] = K_TEXT;
+	}
+	if (!l->s->artists && blocked(r)) {
+		key[n] = key_b1(&r->m);
+		slot[n++] = K_B1;
+		key[n] = key_b2(&r->m);
+		slot[n++] = K_B2;
+	}
+	return n;
 }
 
-/* The slot of key in the table (an empty one if it is not there). */
-static size_t table_slot(const cstate *s, uint64_t key)
+static size_t set_slot(const linker *l, uint64_t key)
 {
-	size_t j = key & (s->tcap - 1);
-	while (s->tkey[j] && s->tkey[j] != key)
-		j = (j + 1) & (s->tcap - 1);
+	size_t j = key & (l->setcap - 1);
+	while (l->set[j] && l->set[j] != key)
+		j = (j + 1) & (l->setcap - 1);
 	return j;
 }
 
-static uint32_t table_head(const cstate *s, uint64_t key)
+/* The keys the new records look up (incremental runs): l->set. */
+static int set_build(linker *l)
 {
-	size_t j = table_slot(s, key);
-	return s->tkey[j] ? s->thead[j] : NONE;
-}
-
-static int table_push(cstate *s, uint64_t key, uint32_t ref)
-{
-	if ((s->tn + 1) * 10 > s->tcap * 7) {
-		int rc = table_grow(s);
-		if (rc)
-			return rc;
+	uint64_t key[NQ];
+	uint8_t slot[NQ];
+	size_t cap = 64;
+	while (cap < (l->to - l->from) * NQ * 2)
+		cap *= 2;
+	size_t bits = 1 << 16;
+	while (bits < cap * 16 && bits < (1u << 24))
+		bits *= 2;
+	if (!(l->set = calloc(cap, 8)) || !(l->seen = calloc(bits / 64, 8)))
+		return WN_E_NOMEM;
+	l->setcap = cap;
+	l->seenmask = bits - 1;
+	for (uint64_t o = l->from; o < l->to; o++) {
+		int n = pairs_of(l, (uint32_t)o, key, slot);
+		for (int i = 0; i < n; i++) {
+			uint64_t b = key[i] & l->seenmask;
+			l->seen[b >> 6] |= 1ull << (b & 63);
+			l->set[set_slot(l, key[i])] = key[i];
+		}
 	}
-	size_t j = table_slot(s, key);
-	if (!s->tkey[j]) {
-		s->tkey[j] = key;
-		s->tn++;
-		s->nxt[ref] = NONE;
-	} else {
-		s->nxt[ref] = s->thead[j];
-	}
-	s->thead[j] = ref;
 	return 0;
 }
 
-/* Put record o on its chains (after its edges were made). */
-static int insert_keys(cstate *s, uint32_t o)
+/* Put the pair (key, slot) of record o in its bucket's place if that is in b0..b1-1. */
+static void scatter(linker *l, uint32_t b0, uint32_t b1, size_t *at, uint64_t o, uint64_t key, unsigned slot)
 {
-	const crec *r = &s->r[o];
+	uint32_t b = BUCKET_OF(key);
+	if (b < b0 || b >= b1)
+		return;
+	size_t j = at[b - b0]++;
+	l->key[j] = key;
+	if (slot >= NK) {
+		l->ref[j] = (uint32_t)(o - l->from) * 2 + (slot == Q_B);
+		l->isq[j >> 6] |= 1ull << (j & 63);
+	} else {
+		l->ref[j] = (uint32_t)o * NK + slot;
+	}
+}
+
+/* Link the pairs of buckets b0..b1-1 (np of them, count[] each, in ordinal order). */
+static int link_buckets(linker *l, uint32_t b0, uint32_t b1, size_t np)
+{
+	size_t *at = malloc((size_t)(b1 - b0 + 1) * sizeof *at), pos = 0, tcap = 0;
+	uint64_t key[NQ];
+	uint8_t slot[NQ];
+	if (!at)
+		return WN_E_NOMEM;
+	for (uint32_t b = b0; b < b1; b++) {
+		at[b - b0] = pos;
+		pos += l->count[b];
+	}
+	memset(l->isq, 0, (np / 64 + 1) * 8);
+	for (size_t i = 0; i < l->nold; i++)
+		scatter(l, b0, b1, at, l->old[i].ref / NK, l->old[i].key, l->old[i].ref % NK);
+	for (uint64_t o = l->set ? l->from : 0; o < l->to; o++) {
+		int n = pairs_of(l, (uint32_t)o, key, slot);
+		for (int i = 0; i < n; i++)
+			scatter(l, b0, b1, at, o, key[i], slot[i]);
+	}
+	free(at);
+	/* each bucket with a local table: key -> its newest ref so far */
+	uint64_t *tk = NULL;
+	uint32_t *tv = NULL;
+	pos = 0;
+	for (uint32_t b = b0; b < b1; b++) {
+		size_t len = l->count[b], cap = 16;
+		while (cap < len * 2)
+			cap *= 2;
+		if (cap > tcap) {
+			free(tk);
+			free(tv);
+			tk = malloc(cap * 8);
+			tv = malloc(cap * 4);
+			tcap = cap;
+			if (!tk || !tv) {
+				free(tk);
+				free(tv);
+				return WN_E_NOMEM;
+			}
+		}
+		memset(tk, 0, cap * 8);
+		for (size_t i = pos; i < pos + len; i++) {
+			uint64_t k = l->key[i];
+			size_t j = k & (cap - 1);
+			while (tk[j] && tk[j] != k)
+				j = (j + 1) & (cap - 1);
+			uint32_t prev = tk[j] ? tv[j] : NONE;
+			if (l->isq[i >> 6] >> (i & 63) & 1) {
+				(l->ref[i] & 1 ? l->qb : l->qa)[l->ref[i] >> 1] = prev;
+				continue;
+			}
+			l->s->nxt[l->ref[i]] = prev;
+			tk[j] = k;
+			tv[j] = l->ref[i];
+		}
+		pos += len;
+	}
+	free(tk);
+	free(tv);
+	return 0;
+}
+
+/* Link the chains the records from..to walk (s->nxt, l->qa, l->qb). */
+static int link_chains(linker *l)
+{
+	uint64_t key[NQ];
+	uint8_t slot[NQ];
+	cstate *s = l->s;
 	int rc = 0;
-	for (int k = 0; k < NK; k++)
-		s->nxt[(uint64_t)o * NK + k] = NONE;
-	if (r->m.id)
-		rc = table_push(s, key_id(r->m.id, r->m.id_check), o * NK + K_ID);
-	if (!rc && r->link)
-		rc = table_push(s, key_link(r->link, r->link_check), o * NK + K_LINK);
-	for (int i = 0; i < 2 && !rc; i++)
-		if (r->m.isrc[i])
-			rc = table_push(s, key_isrc(r->m.isrc[i]), o * NK + K_ISRC0 + i);
-	if (!rc && r->m.artist && (r->m.core || s->artists))
-		rc = table_push(s, key_text(&r->m), o * NK + K_TEXT);
-	if (!rc && !s->artists && blocked(r) && !(rc = table_push(s, key_b1(&r->m), o * NK + K_B1)))
-		rc = table_push(s, key_b2(&r->m), o * NK + K_B2);
+	for (uint64_t o = 0; o < l->to && !l->links; o++)
+		l->links = s->r[o].link != 0;
+	uint64_t nq = l->to - l->from;
+	if (l->links && (!(l->qa = malloc((nq ? nq : 1) * 4)) || !(l->qb = malloc((nq ? nq : 1) * 4))))
+		return WN_E_NOMEM;
+	for (uint64_t i = 0; l->links && i < nq; i++)
+		l->qa[i] = l->qb[i] = NONE;
+	/* every slot of a new record, keyed or not, is a chain end until linked (the joins
+	 * fetch ahead through all of them) */
+	for (uint64_t i = l->from * NK; i < l->to * NK; i++)
+		s->nxt[i] = NONE;
+	if (l->from && (rc = set_build(l)))
+		return rc;
+	if (!(l->count = calloc(NBUCKETS, 4)))
+		return WN_E_NOMEM;
+	/* the pairs per bucket; an incremental run keeps the old records' few wanted ones */
+	for (uint64_t o = 0; o < l->to; o++) {
+		int n = pairs_of(l, (uint32_t)o, key, slot);
+		for (int i = 0; i < n; i++) {
+			if (o < l->from) {
+				uint64_t b = key[i] & l->seenmask;
+				if (!(l->seen[b >> 6] >> (b & 63) & 1) || l->set[set_slot(l, key[i])] != key[i])
+					continue;
+				if (WN_GROW(l->old, l->nold, l->oldcap, 1024))
+					return WN_E_NOMEM;
+				l->old[l->nold++] = (struct opair){ key[i], (uint32_t)o * NK + slot[i] };
+			}
+			l->count[BUCKET_OF(key[i])]++;
+		}
+	}
+	/* ranges of buckets of at most LINK_BUDGET pairs (one bucket may be more) */
+	size_t most = 0, run = 0;
+	for (uint32_t b = 0; b < NBUCKETS; b++) {
+		if (run && run + l->count[b] > LINK_BUDGET) {
+			most = run > most ? run : most;
+			run = 0;
+		}
+		run += l->count[b];
+	}
+	most = run > most ? run : most;
+	if (!(l->key = malloc((most ? most : 1) * 8)) || !(l->ref = malloc((most ? most : 1) * 4)) ||
+	    !(l->isq = malloc((most / 64 + 1) * 8)))
+		return WN_E_NOMEM;
+	uint32_t b0 = 0;
+	run = 0;
+	for (uint32_t b = 0; b <= NBUCKETS && !rc; b++) {
+		if (b == NBUCKETS || (run && run + l->count[b] > LINK_BUDGET)) {
+			rc = link_buckets(l, b0, b, run);
+			b0 = b;
+			run = 0;
+		}
+		if (b < NBUCKETS)
+			run += l->count[b];
+	}
 	return rc;
+}
+
+static void linker_free(linker *l)
+{
+	free(l->set);
+	free(l->seen);
+	free(l->count);
+	free(l->key);
+	free(l->ref);
+	free(l->isq);
+	free(l->qa);
+	free(l->qb);
+	free(l->old);
 }
 
 static int guard_member(const crec *r)
@@ -768,8 +961,19 @@ static int score_walk(cstate *s, uint32_t o, uint32_t head, unsigned slot, int (
 	return 0;
 }
 
-/* Add record o (its crec filled in): its edges to earlier records, then its keys. */
-static int add_record(cstate *s, uint32_t o)
+/* The newest record before o on the chain of o's own key in slot k (its own ref's link;
+ * a ref of o itself there would be two of its keys alike, which the table never gave). */
+static uint32_t own_head(const cstate *s, uint32_t o, int k)
+{
+	uint32_t h = s->nxt[(uint64_t)o * NK + k];
+	while (h != NONE && h / NK == o)
+		h = s->nxt[h];
+	return h;
+}
+
+/* Add record o (its crec filled in, its chains linked): its edges to earlier records.
+ * qa, qb: the heads of its linked_from lookups (NONE: none). */
+static int add_record(cstate *s, uint32_t o, uint32_t qa, uint32_t qb)
 {
 	crec *r = &s->r[o];
 	size_t fc = s->ncand;
@@ -782,33 +986,86 @@ static int add_record(cstate *s, uint32_t o)
 	if (guard_member(r))
 		ring_add(s, o, o);
 	if (r->m.id)
-		rc = walk(s, o, table_head(s, key_id(r->m.id, r->m.id_check)), 1u << K_ID, WN_EDGE_ID, same_id, fc);
+		rc = walk(s, o, own_head(s, o, K_ID), 1u << K_ID, WN_EDGE_ID, same_id, fc);
 	if (!rc && r->link)
-		rc = walk(s, o, table_head(s, key_id(r->link, r->link_check)), 1u << K_ID, WN_EDGE_LINK, a_links_b, fc);
+		rc = walk(s, o, qa, 1u << K_ID, WN_EDGE_LINK, a_links_b, fc);
 	if (!rc && r->m.id)
-		rc = walk(s, o, table_head(s, key_link(r->m.id, r->m.id_check)), 1u << K_LINK, WN_EDGE_LINK, b_links_a, fc);
+		rc = walk(s, o, qb, 1u << K_LINK, WN_EDGE_LINK, b_links_a, fc);
 	for (int i = 0; i < 2 && !rc; i++)
 		if (r->m.isrc[i])
-			rc = walk(s, o, table_head(s, key_isrc(r->m.isrc[i])), 1u << K_ISRC0 | 1u << K_ISRC1, WN_EDGE_ISRC,
-				isrc_edge, fc);
+			rc = walk(s, o, own_head(s, o, K_ISRC0 + i), 1u << K_ISRC0 | 1u << K_ISRC1, WN_EDGE_ISRC, isrc_edge, fc);
 	if (!rc && r->m.artist && (r->m.core || s->artists))
-		rc = walk(s, o, table_head(s, key_text(&r->m)), 1u << K_TEXT, WN_EDGE_TEXT,
-			s->artists ? same_name : text_edge, fc);
-	if (!rc && !s->artists && blocked(r) &&
-	    !(rc = score_walk(s, o, table_head(s, key_b1(&r->m)), K_B1, same_b1, fc)))
-		rc = score_walk(s, o, table_head(s, key_b2(&r->m)), K_B2, same_b2, fc);
-	return rc ? rc : insert_keys(s, o);
+		rc = walk(s, o, own_head(s, o, K_TEXT), 1u << K_TEXT, WN_EDGE_TEXT, s->artists ? same_name : text_edge, fc);
+	if (!rc && !s->artists && blocked(r) && !(rc = score_walk(s, o, own_head(s, o, K_B1), K_B1, same_b1, fc)))
+		rc = score_walk(s, o, own_head(s, o, K_B2), K_B2, same_b2, fc);
+	return rc;
+}
+
+/* The records to be joined next have their chains fetched ahead, a link a step: each
+ * record AHEAD on gets a cursor per chain at its head, and every step moves every
+ * cursor one link on (the link the step before fetched) and fetches the record and the
+ * link there. A record joined has had its chains fetched AHEAD - 1 records deep; a
+ * walk's loads are each one miss after the other, fetched ahead they are not. */
+#define AHEAD 8
+
+static void fetch_at(const cstate *s, uint32_t ref)
+{
+	__builtin_prefetch(&s->r[ref / NK]);
+	__builtin_prefetch(&s->nxt[ref]);
+}
+
+static void ahead_start(const cstate *s, uint32_t *cur, uint32_t o)
+{
+	for (int k = 0; k < NK; k++)
+		if ((cur[k] = s->nxt[(uint64_t)o * NK + k]) != NONE)
+			fetch_at(s, cur[k]);
+}
+
+static void ahead_step(const cstate *s, uint32_t *cur)
+{
+	for (int k = 0; k < NK; k++)
+		if (cur[k] != NONE && (cur[k] = s->nxt[cur[k]]) != NONE)
+			fetch_at(s, cur[k]);
+}
+
+/* Join the records from..to-1 (extracted) in ordinal order. */
+static int join_records(cstate *s, uint64_t from, uint64_t to, volatile const int *cancel)
+{
+	linker l = { .s = s, .from = from, .to = to };
+	uint32_t cur[AHEAD][NK];
+	int rc = link_chains(&l);
+	for (uint64_t o = from; o < from + AHEAD && o < to && !rc; o++)
+		ahead_start(s, cur[o % AHEAD], (uint32_t)o);
+	for (uint64_t o = from; o < to && !rc; o++) {
+		if (!((o - from) & 0xFFFF) && cancel && *cancel) {
+			rc = WN_E_INTERRUPTED;
+			break;
+		}
+		rc = add_record(s, (uint32_t)o, l.links ? l.qa[o - from] : NONE, l.links ? l.qb[o - from] : NONE);
+		/* o's cursors go to o + AHEAD; the others of the records to come move on */
+		for (uint64_t q = o + 1; q < o + AHEAD && q < to; q++)
+			ahead_step(s, cur[q % AHEAD]);
+		if (o + AHEAD < to)
+			ahead_start(s, cur[o % AHEAD], (uint32_t)(o + AHEAD));
+	}
+	linker_free(&l);
+	return rc;
 }
 
 static int state_reserve(cstate *s, uint64_t n, int builder)
 {
 	if (n > MAX_RECORDS)
 		return WN_E_NOMEM;
-	crec *r = realloc(s->r, (n ? n : 1) * sizeof *r);
-	if (!r)
-		return WN_E_NOMEM;
-	s->r = r;
-	s->cap = n;
+	if (!s->r || n > s->cap) {
+		void *r;
+		if (posix_memalign(&r, 64, (n ? n : 1) * sizeof(crec)))
+			return WN_E_NOMEM;
+		if (s->r)
+			memcpy(r, s->r, (s->n < n ? s->n : n) * sizeof(crec));
+		free(s->r);
+		s->r = r;
+		s->cap = n;
+	}
 	if (builder) {
 		free(s->gnext);
 		free(s->ghead);
@@ -822,18 +1079,15 @@ static int state_reserve(cstate *s, uint64_t n, int builder)
 	return 0;
 }
 
-/* The builder's structures for records 0..n-1 as they were stored: chains and rings. */
-static int rebuild_index(cstate *s)
+/* The guard rings of records 0..n-1 as they were stored. */
+static int rebuild_rings(cstate *s)
 {
-	int rc = table_grow(s);
-	for (uint64_t o = 0; o < s->n && !rc; o++) {
+	for (uint64_t o = 0; o < s->n; o++)
 		s->ghead[o] = s->gnext[o] = NONE;
-		rc = insert_keys(s, (uint32_t)o);
-	}
-	for (uint64_t o = 0; o < s->n && !rc; o++)
+	for (uint64_t o = 0; o < s->n; o++)
 		if (guard_member(&s->r[o]))
 			ring_add(s, find(s->r, (uint32_t)o), (uint32_t)o);
-	return rc;
+	return 0;
 }
 
 /* ---- the stored state (FORMAT.md section 16) ---- */
@@ -1009,7 +1263,16 @@ static int state_write(wn_catalog *c, cstate *s)
 /* Read the stored state of kind. 0; ENOENT when there is none; WN_E_CORRUPT when it is
  * damaged (c->err names it and the command that rebuilds it); WN_E_STALE when it was
  * made by another norm or Unicode version (the same); errno. */
+static int state_read_room(wn_catalog *c, int kind, cstate *s, uint64_t room);
+
 static int state_read(wn_catalog *c, int kind, cstate *s)
+{
+	return state_read_room(c, kind, s, 0);
+}
+
+/* state_read, with room for `room` records in s->r (the builder's, which goes on from
+ * the stored ones: so they are not copied). */
+static int state_read_room(wn_catalog *c, int kind, cstate *s, uint64_t room)
 {
 	char rel[64];
 	const char *kname = wn_catalog_kind_name(c, kind);
@@ -1043,7 +1306,7 @@ static int state_read(wn_catalog *c, int kind, cstate *s)
 		    (uint64_t)st.st_size != HDR_BYTES + n * ENT_BYTES + ncand * CAND_BYTES + 16)
 			bad = "has the wrong size";
 	}
-	if (!rc && !bad && (rc = state_reserve(s, n, 0)) == 0 && ncand) {
+	if (!rc && !bad && (rc = state_reserve(s, n > room ? n : room, 0)) == 0 && ncand) {
 		s->cand = malloc(ncand * sizeof *s->cand);
 		s->candcap = ncand;
 		if (!s->cand)
@@ -1245,7 +1508,7 @@ static void *xworker_of(void *ud, int i)
 	return (xworker *)ud + i;
 }
 
-/* Wait for task t and join its records. */
+/* Wait for task t (its records extracted). */
 static int take(wn_catalog *c, wn_pool *pool, xtask *t)
 {
 	wn_pool_wait(pool, &t->task);
@@ -1253,11 +1516,6 @@ static int take(wn_catalog *c, wn_pool *pool, xtask *t)
 	if (t->rc) {
 		snprintf(c->err, sizeof c->err, "%s", t->ec->err);
 		return t->rc;
-	}
-	for (uint64_t o = t->a; o < t->b; o++) {
-		int rc = add_record(t->s, (uint32_t)o);
-		if (rc)
-			return rc;
 	}
 	return 0;
 }
@@ -1372,7 +1630,7 @@ static int build(wn_catalog *c, MDB_txn *txn, cstate *s, uint64_t from, uint64_t
 	}
 	free(ws);
 	free(ts);
-	return rc;
+	return rc ? rc : join_records(s, from, to, cancel);
 }
 
 /* ---- artists: the track clusters they are credited in ---- */
@@ -1510,7 +1768,7 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	s.kname = wn_catalog_kind_name(c, kind);
 	int rebuild = o->rebuild;
 	if (!rebuild) {
-		rc = state_read(c, kind, &s);
+		rc = state_read_room(c, kind, &s, ks.next_ord <= MAX_RECORDS ? ks.next_ord : 0);
 		if (rc == ENOENT) {
 			rebuild = 1;
 			rc = 0;
@@ -1553,7 +1811,7 @@ int wn_cluster(wn_catalog *c, const wn_cluster_opts *o, wn_cluster_result *res)
 	s.merge = merge;
 	if (res->added || rebuild) {
 		if ((artists && (rc = load_credits(c, txn, &s, tkind, tks.next_ord, o->cancel))) ||
-		    (rc = state_reserve(&s, ks.next_ord, 1)) || (rc = rebuild_index(&s)) ||
+		    (rc = state_reserve(&s, ks.next_ord, 1)) || (rc = rebuild_rings(&s)) ||
 		    (rc = build(c, txn, &s, old, ks.next_ord, o->cancel)))
 			goto out;
 		s.n = ks.next_ord;
