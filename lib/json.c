@@ -148,6 +148,7 @@ struct ps {
 	wn_buf *out;          /* the edited text */
 	uint8_t *cbend;       /* canonical bytes past this need a check (edits only) */
 	unsigned fixmask;     /* slots whose ptr is an offset into out until the end */
+	const uint8_t *raw_s, *raw_e;   /* input bytes still to append to out (oraw) */
 };
 
 /* ---- small helpers ---------------------------------------------------------- */
@@ -1008,7 +1009,7 @@ static inline int room(struct ps *s, size_t n)
 	return WN_LIKELY((size_t)(s->cbend - s->o) >= n) ? 0 : no_room(s);
 }
 
-static inline int oput(struct ps *s, const void *p, size_t n)
+static inline int oput_now(struct ps *s, const void *p, size_t n)
 {
 	wn_buf *b = s->out;
 
@@ -1021,6 +1022,53 @@ static inline int oput(struct ps *s, const void *p, size_t n)
 		return 0;
 	fail(s, WN_E_NOMEM, s->buf, "out of memory");
 	return -1;
+}
+
+/* The input bytes copied as they stand are appended lazily: a run of them that follows
+ * on in the input (members no path reaches, with their commas) is one copy. */
+static inline int oflush(struct ps *s)
+{
+	const uint8_t *p = s->raw_s;
+	size_t n = (size_t)(s->raw_e - p);
+
+	s->raw_s = s->raw_e = NULL;
+	return n ? oput_now(s, p, n) : 0;
+}
+
+/* Append input bytes p[0..n) as they stand. */
+static inline int oraw(struct ps *s, const uint8_t *p, size_t n)
+{
+	if (p == s->raw_e) {
+		s->raw_e += n;
+		return 0;
+	}
+	if (oflush(s))
+		return -1;
+	s->raw_s = p;
+	s->raw_e = p + n;
+	return 0;
+}
+
+/* Append bytes that are not the input's. */
+static inline int oput(struct ps *s, const void *p, size_t n)
+{
+	return oflush(s) || oput_now(s, p, n);
+}
+
+/* The comma between two members or elements: the input's own when the bytes before it
+ * were the input's and it follows them. */
+static inline int ocomma(struct ps *s)
+{
+	if (s->raw_e && s->raw_e < s->end && *s->raw_e == ',')
+		return oraw(s, s->raw_e, 1);
+	return oput(s, ",", 1);
+}
+
+/* The length of out, the pending bytes included (they are written first). */
+static inline size_t olen(struct ps *s)
+{
+	oflush(s);
+	return s->out->len;
 }
 
 /* set_slots() for a value whose edited text is out[os..oe) (canonical bytes at vo). */
@@ -1087,7 +1135,7 @@ static int replace_value(struct ps *s, const wn_jedit_member *d, const uint8_t *
 	}
 	rl = s->ed->replace(s->ed->ud, d->how, d->node, type, v, n, r);
 	if (rl < 0)
-		return oput(s, vs, (size_t)(ve - vs));
+		return oraw(s, vs, (size_t)(ve - vs));
 	s->o = vo;
 	if (room(s, 5 + (size_t)rl + 16))
 		return -1;
@@ -1119,7 +1167,7 @@ static const uint8_t *evalue(struct ps *s, const uint8_t *p, int depth, int jnod
 	if (!p)
 		return NULL;
 	if (keep)
-		return oput(s, vs, (size_t)(p - vs)) ? NULL : p;
+		return oraw(s, vs, (size_t)(p - vs)) ? NULL : p;
 	return replace_value(s, d, vs, p, vo) ? NULL : p;
 }
 
@@ -1146,7 +1194,7 @@ static const uint8_t *earray(struct ps *s, const uint8_t *p, int depth, const wn
 	for (;;) {
 		if (p == end)
 			return fail(s, WN_E_PARSE, p, "unterminated array");
-		if (count && oput(s, ",", 1))
+		if (count && ocomma(s))
 			return NULL;
 		p = evalue(s, p, depth, -1, &el);
 		if (!p)
@@ -1321,36 +1369,36 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 			s->nm = mi;
 			goto next;
 		}
-		if (n_out++ && oput(s, ",", 1))
+		if (n_out++ && ocomma(s))
 			return NULL;
 		if (md.node < 0 && !each) {
 			/* no path reaches it: the member as it stands, key to value's end */
 			p = value(s, p, depth, child);
-			if (!p || oput(s, ks, (size_t)(p - ks)))
+			if (!p || oraw(s, ks, (size_t)(p - ks)))
 				return NULL;
 			if (slots)
 				set_slots(s, slots, vs, p, vo);
 		} else {
 			size_t os;
 			if (each) {
-				if (oput(s, ks, (size_t)(kc + 1 - ks)))   /* the key as written, through ':' */
+				if (oraw(s, ks, (size_t)(kc + 1 - ks)))   /* the key as written, through ':' */
 					return NULL;
 			} else if (md.rename) {
-				if (wn_buf_json_str(s->out, md.rename, md.rename_len)) {
+				if (oflush(s) || wn_buf_json_str(s->out, md.rename, md.rename_len)) {
 					fail(s, WN_E_NOMEM, p, "out of memory");
 					return NULL;
 				}
 				if (oput(s, ":", 1))
 					return NULL;
-			} else if (oput(s, ks, (size_t)(ke - ks)) || oput(s, ":", 1)) {
+			} else if (oraw(s, ks, (size_t)(ke - ks)) || (*ke == ':' ? oraw(s, ke, 1) : oput(s, ":", 1))) {
 				return NULL;
 			}
-			os = s->out->len;
+			os = slots ? olen(s) : 0;
 			p = evalue(s, p, depth, child, &md);
 			if (!p)
 				return NULL;
 			if (slots)
-				eset_slots(s, slots, os, s->out->len, vo);
+				eset_slots(s, slots, os, olen(s), vo);
 		}
 		m = &s->j->ms[mi];   /* the value may have grown the member stack */
 		if (ign) {
@@ -1433,6 +1481,7 @@ static int parse_record(wn_json *j, const char *buf, size_t len, const wn_jedit 
 	s.out = &j->out;
 	s.cbend = j->cb + (j->cbcap < j->tmpcap ? j->cbcap : j->tmpcap) - CANON_SLACK;
 	s.fixmask = 0;
+	s.raw_s = s.raw_e = NULL;
 
 	p = skip_ws(s.buf, s.end);
 	if (p == s.end) {
@@ -1445,6 +1494,8 @@ static int parse_record(wn_json *j, const char *buf, size_t len, const wn_jedit 
 	} else if (*p == '{') {
 		/* the record: rebuilt, whatever the trie says of its members */
 		p = eobject(&s, p, 1, j->nodes[0].child >= 0 ? 0 : -1, &e->root, 1);
+		if (p && oflush(&s))
+			p = NULL;
 	} else {
 		p = fail(&s, WN_E_NOTOBJECT, start, "record is not a JSON object");
 	}
