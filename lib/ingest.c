@@ -90,25 +90,6 @@ static int run_profile(ing *g, const char *const *paths, size_t n)
 	return 0;
 }
 
-/* Profile p's transforms with o's key and contributor (*xf NULL when it has none). 0, or
- * a code with why. */
-static int new_xform(const wn_profile *p, const wn_ingest_opts *o, struct wn_xform **xf, char *why, size_t wl)
-{
-	int rc;
-	*xf = NULL;
-	if (wn_profile_transforms(p) && !(*xf = wn_xform_new(p, o->key, o->key_len))) {
-		snprintf(why, wl, "cannot set up the transforms (out of memory, or the key)");
-		return WN_E_NOMEM;
-	}
-	if (o->contributor && (rc = wn_xform_set_contributor(*xf, o->contributor))) {
-		snprintf(why, wl, "cannot set the contributor");
-		wn_xform_free(*xf);
-		*xf = NULL;
-		return rc;
-	}
-	return 0;
-}
-
 /* The options the sources see (eo): o's, with profile p's shaping options; and p's
  * transforms (*xf, NULL when it has none). 0, or a code with why. */
 int wn_ingest_shape(const wn_profile *p, const wn_ingest_opts *o, const char *kind, wn_ingest_opts *eo,
@@ -138,7 +119,7 @@ int wn_ingest_shape(const wn_profile *p, const wn_ingest_opts *o, const char *ki
 			"--contributor needs a profile that pseudonymises (its name is stored only as a keyed pseudonym)");
 		return WN_E_USAGE;
 	}
-	return new_xform(p, o, xf, why, wl);
+	return wn_ingest_new_xform(p, o, xf, why, wl);
 }
 
 
@@ -507,40 +488,6 @@ static int reopen_input(ing *g, run_in *in, wn_source **out)
 	return 0;
 }
 
-/* Set up a parser of the run's records: the record's keys (record.c), then the
- * exclude, tally and newest fields. 0 or an error (in g->c). */
-static int setup_json(ing *g, wn_json *j)
-{
-	const wn_profile *p = &g->prof;
-	int rc;
-	if ((rc = wn_record_parser(j, p, WN_RECORD_FP)))
-		return rc;
-	if (*p->exclude && (rc = wn_json_set_slot(j, SLOT_EXCLUDE, p->exclude)))
-		return wn_seterr(g->c, rc, "bad exclude path \"%s\" in the profile", p->exclude);
-	for (int f = 0; f < p->n_tally && g->cpart >= 0 && f < WN_TALLY_MAX; f++)
-		if ((rc = wn_json_set_slot(j, SLOT_TALLY + f, p->tally[f])))
-			return wn_seterr(g->c, rc, "bad tally path \"%s\" in the profile", p->tally[f]);
-	if (g->o->on_conflict == WN_CONFLICT_NEWEST && (rc = wn_json_set_slot(j, SLOT_NEWEST, g->o->newest_field)))
-		return wn_seterr(g->c, rc, "bad --on-conflict field \"%s\"", g->o->newest_field);
-	return 0;
-}
-
-int wn_ingest_parser_setup(ing *g, wn_json **json, struct wn_xform **xf)
-{
-	char why[512];
-	int rc;
-	*xf = NULL;
-	if (!(*json = wn_json_new()))
-		return wn_seterr(g->c, WN_E_NOMEM, "cannot set up the parsing threads: %s", wn_strerror(WN_E_NOMEM));
-	if (!(rc = setup_json(g, *json)) && (rc = new_xform(&g->prof, g->o_user, xf, why, sizeof why)))
-		wn_seterr(g->c, rc, "%s", why);
-	if (rc) {
-		wn_json_free(*json);
-		*json = NULL;
-	}
-	return rc;
-}
-
 /* Read the records of src (input in, or a member of it) to its end, deciding each;
  * resume: skip what the interrupted run's last checkpoint had done of it. */
 static int read_source(ing *g, run_in *in, wn_source *src, int resume, const char *label)
@@ -848,7 +795,7 @@ int wn_ingest_from(wn_catalog *c, const wn_ingest_opts *o, const char *const *pa
 	}
 	if (g.rc_done.read)
 		g.early_bytes = UINT64_MAX;   /* resumed from a checkpoint */
-	if ((rc = setup_json(&g, g.json)))
+	if ((rc = wn_ingest_setup_json(&g, g.json)))
 		goto out;
 	if (o->on_conflict == WN_CONFLICT_NEWEST) {
 		g.json2 = wn_json_new();

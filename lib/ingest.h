@@ -282,6 +282,11 @@ void wn_parser_end(ing *g, parser *ps);
  * its transforms (*xf; NULL if the profile has none), for another parsing thread
  * (ingest.c). 0 or an error (in g->c). */
 int wn_ingest_parser_setup(ing *g, wn_json **json, struct wn_xform **xf);
+/* What wn_ingest_parser_setup() is made of: the parser's slots for the run's profile, and
+ * profile p's transforms with o's key and contributor (*xf NULL when it has none; a code
+ * with why). Both in ingest_parse.c, the one place a parser is set up. */
+int wn_ingest_setup_json(ing *g, wn_json *j);
+int wn_ingest_new_xform(const wn_profile *p, const wn_ingest_opts *o, struct wn_xform **xf, char *why, size_t wl);
 
 /* ---- checkpoints and "pending" (ingest_ckpt.c) ---- */
 int wn_pending_load(ing *g, MDB_txn *txn);   /* where an interrupted run stood, into g->pend and g->pend_rc */

@@ -188,6 +188,61 @@ int wn_ingest_prepare(pctx *x, prep *r, const wn_srec *s)
 	return 0;
 }
 
+/* ---- a parsing thread's handles ---- */
+
+/* Profile p's transforms with o's key and contributor (*xf NULL when it has none). 0, or
+ * a code with why. */
+int wn_ingest_new_xform(const wn_profile *p, const wn_ingest_opts *o, struct wn_xform **xf, char *why, size_t wl)
+{
+	int rc;
+	*xf = NULL;
+	if (wn_profile_transforms(p) && !(*xf = wn_xform_new(p, o->key, o->key_len))) {
+		snprintf(why, wl, "cannot set up the transforms (out of memory, or the key)");
+		return WN_E_NOMEM;
+	}
+	if (o->contributor && (rc = wn_xform_set_contributor(*xf, o->contributor))) {
+		snprintf(why, wl, "cannot set the contributor");
+		wn_xform_free(*xf);
+		*xf = NULL;
+		return rc;
+	}
+	return 0;
+}
+
+/* Set up a parser of the run's records: the record's keys (record.c), then the
+ * exclude, tally and newest fields. 0 or an error (in g->c). */
+int wn_ingest_setup_json(ing *g, wn_json *j)
+{
+	const wn_profile *p = &g->prof;
+	int rc;
+	if ((rc = wn_record_parser(j, p, WN_RECORD_FP)))
+		return rc;
+	if (*p->exclude && (rc = wn_json_set_slot(j, SLOT_EXCLUDE, p->exclude)))
+		return wn_seterr(g->c, rc, "bad exclude path \"%s\" in the profile", p->exclude);
+	for (int f = 0; f < p->n_tally && g->cpart >= 0 && f < WN_TALLY_MAX; f++)
+		if ((rc = wn_json_set_slot(j, SLOT_TALLY + f, p->tally[f])))
+			return wn_seterr(g->c, rc, "bad tally path \"%s\" in the profile", p->tally[f]);
+	if (g->o->on_conflict == WN_CONFLICT_NEWEST && (rc = wn_json_set_slot(j, SLOT_NEWEST, g->o->newest_field)))
+		return wn_seterr(g->c, rc, "bad --on-conflict field \"%s\"", g->o->newest_field);
+	return 0;
+}
+
+int wn_ingest_parser_setup(ing *g, wn_json **json, struct wn_xform **xf)
+{
+	char why[512];
+	int rc;
+	*xf = NULL;
+	if (!(*json = wn_json_new()))
+		return wn_seterr(g->c, WN_E_NOMEM, "cannot set up the parsing threads: %s", wn_strerror(WN_E_NOMEM));
+	if (!(rc = wn_ingest_setup_json(g, *json)) && (rc = wn_ingest_new_xform(&g->prof, g->o_user, xf, why, sizeof why)))
+		wn_seterr(g->c, rc, "%s", why);
+	if (rc) {
+		wn_json_free(*json);
+		*json = NULL;
+	}
+	return rc;
+}
+
 /* ---- the threads ---- */
 
 /* Read the next records of the input into sl (its bytes into the slot's arena): 0 (a

@@ -753,6 +753,20 @@ ordered:
 	return 0;
 }
 
+/* The type of the value whose text starts with c (valid JSON). */
+static inline int jtype_of(uint8_t c)
+{
+	switch (c) {
+	case '"': return WN_JT_STRING;
+	case '{': return WN_JT_OBJECT;
+	case '[': return WN_JT_ARRAY;
+	case 't': return WN_JT_TRUE;
+	case 'f': return WN_JT_FALSE;
+	case 'n': return WN_JT_NULL;
+	default: return WN_JT_NUMBER;
+	}
+}
+
 /* Record the value just parsed (input vs..ve, canonical bytes at vo) in the slots of
  * `mask`. */
 static void set_slots(struct ps *s, unsigned mask, const uint8_t *vs, const uint8_t *ve, const uint8_t *vo)
@@ -776,12 +790,7 @@ static void set_slots(struct ps *s, unsigned mask, const uint8_t *vs, const uint
 			s->alen += v.len;
 		}
 		break;
-	case '{': v.type = WN_JT_OBJECT; break;
-	case '[': v.type = WN_JT_ARRAY; break;
-	case 't': v.type = WN_JT_TRUE; break;
-	case 'f': v.type = WN_JT_FALSE; break;
-	case 'n': v.type = WN_JT_NULL; break;
-	default: v.type = WN_JT_NUMBER; break;
+	default: v.type = jtype_of(*vs); break;
 	}
 	s->fixmask &= ~mask;
 	for (; mask; mask &= mask - 1) {
@@ -820,6 +829,102 @@ static inline int jlookup(const struct ps *s, int jnode, const uint8_t *k, size_
 	return nd[c].child >= 0 ? c : -1;
 }
 
+/* ---- the steps of an object member, for object() and eobject() ---- */
+
+/* A new member entry for the key the caller writes at s->o + 4, or NULL. */
+static struct wn_member *new_member(struct ps *s, const uint8_t *p, size_t *mi)
+{
+	if (WN_UNLIKELY(s->nm == s->j->mcap)) {
+		struct wn_member *nm = grow(s->j->ms, &s->j->mcap, s->nm + 1, sizeof *nm);
+		if (!nm)
+			return fail(s, WN_E_NOMEM, p, "out of memory"), NULL;
+		s->j->ms = nm;
+	}
+	*mi = s->nm++;
+	return &s->j->ms[*mi];
+}
+
+/* The key at p (after a check that one is there) into a new member entry *mi, its
+ * canonical bytes at *mo: its text unescaped, the length not yet written (key_close).
+ * Returns the byte after the key, or NULL. */
+static inline const uint8_t *key_open(struct ps *s, const uint8_t *p, size_t *mi, uint8_t **mo)
+{
+	if (p == s->end)
+		return fail(s, WN_E_PARSE, p, "unterminated object");
+	if (*p != '"')
+		return unexpected(s, p, "object key must be a string");
+	if (!new_member(s, p, mi))
+		return NULL;
+	*mo = s->o;
+	s->o = *mo + 4;
+	s->j->ms[*mi].at = (uint32_t)(p - s->buf);
+	return string_body(s, p);
+}
+
+/* The key of member mi, klen bytes at mo + 4, written: its length and its entry. */
+static inline struct wn_member *key_close(struct ps *s, size_t mi, uint8_t *mo, size_t klen)
+{
+	struct wn_member *m = &s->j->ms[mi];
+
+	put32(mo, (uint32_t)klen);
+	m->start = (uint32_t)(mo - s->cb);
+	m->klen = (uint32_t)klen;
+	m->pfx = key_prefix(mo + 4, klen);
+	m->ignored = 0;
+	return m;
+}
+
+/* Past the ':' after a key (p just after it): the value's first byte, or NULL. */
+static inline const uint8_t *key_colon(struct ps *s, const uint8_t *p)
+{
+	p = skip_ws(p, s->end);
+	if (p == s->end)
+		return fail(s, WN_E_PARSE, p, "unterminated object");
+	if (*p != ':')
+		return unexpected(s, p, "expected ':' after object key");
+	p = skip_ws(p + 1, s->end);
+	if (p == s->end)
+		return fail(s, WN_E_PARSE, p, "unterminated object");
+	return p;
+}
+
+/* Member mi parsed to its value's end: an ignored one keeps only its key (until the
+ * object closes, for the duplicate check). */
+static inline void member_close(struct ps *s, size_t mi, uint8_t *mo, size_t klen, unsigned ign, size_t *nign)
+{
+	struct wn_member *m = &s->j->ms[mi];   /* the value may have grown the member stack */
+
+	if (ign) {
+		s->o = mo + 4 + klen;
+		m->ignored = 1;
+		(*nign)++;
+	}
+	m->end = (uint32_t)(s->o - s->cb);
+}
+
+/* After a member or element (p past its value) of a container that `close` ends: 1 and
+ * *pp at the next one, 0 and *pp at the close, or -1 (error set). */
+static inline int next_item(struct ps *s, const uint8_t **pp, uint8_t close)
+{
+	const uint8_t *p = skip_ws(*pp, s->end), *end = s->end;
+	int obj = close == '}';
+
+	if (p < end && *p == ',') {
+		p = skip_ws(p + 1, end);
+		*pp = p;
+		if (p < end && *p == close)
+			return fail(s, WN_E_PARSE, p, "trailing comma before '%c'", close), -1;
+		return 1;
+	}
+	*pp = p;
+	if (p < end && *p == close)
+		return 0;
+	if (p == end)
+		return fail(s, WN_E_PARSE, p, obj ? "unterminated object" : "unterminated array"), -1;
+	return unexpected(s, p, obj ? "expected ',' or '}' after object member" :
+	                              "expected ',' or ']' after array element"), -1;
+}
+
 static const uint8_t *object(struct ps *s, const uint8_t *p, int depth, int node)
 {
 	const uint8_t *end = s->end;
@@ -839,43 +944,18 @@ static const uint8_t *object(struct ps *s, const uint8_t *p, int depth, int node
 		struct wn_member *m;
 		uint8_t *mo, *vo;
 		const uint8_t *vs;
-		size_t klen, mi;
-		int child;
-		unsigned ign = 0, slots = 0;
+		size_t klen, mi = 0;
+		int child, more;
+		unsigned ign, slots;
 
-		if (p == end)
-			return fail(s, WN_E_PARSE, p, "unterminated object");
-		if (*p != '"')
-			return unexpected(s, p, "object key must be a string");
-		if (WN_UNLIKELY(s->nm == s->j->mcap)) {
-			struct wn_member *nm = grow(s->j->ms, &s->j->mcap, s->nm + 1, sizeof *nm);
-			if (!nm)
-				return fail(s, WN_E_NOMEM, p, "out of memory");
-			s->j->ms = nm;
-		}
-		mi = s->nm++;
-		mo = s->o;
-		s->o = mo + 4;
-		m = &s->j->ms[mi];
-		m->at = (uint32_t)(p - s->buf);
-		p = string_body(s, p);
-		if (!p)
+		mo = NULL;
+		if (!(p = key_open(s, p, &mi, &mo)))
 			return NULL;
 		klen = (size_t)(s->o - mo - 4);
-		put32(mo, (uint32_t)klen);
-		m->start = (uint32_t)(mo - s->cb);
-		m->klen = (uint32_t)klen;
-		m->pfx = key_prefix(mo + 4, klen);
-		m->ignored = 0;
+		m = key_close(s, mi, mo, klen);
 		child = jlookup(s, node, mo + 4, klen, m->pfx, &slots, &ign);
-		p = skip_ws(p, end);
-		if (p == end)
-			return fail(s, WN_E_PARSE, p, "unterminated object");
-		if (*p != ':')
-			return unexpected(s, p, "expected ':' after object key");
-		p = skip_ws(p + 1, end);
-		if (p == end)
-			return fail(s, WN_E_PARSE, p, "unterminated object");
+		if (!(p = key_colon(s, p)))
+			return NULL;
 		vs = p;
 		vo = s->o;
 		p = value(s, p, depth, child);
@@ -883,26 +963,11 @@ static const uint8_t *object(struct ps *s, const uint8_t *p, int depth, int node
 			return NULL;
 		if (slots)
 			set_slots(s, slots, vs, p, vo);
-		m = &s->j->ms[mi];   /* the value may have grown the member stack */
-		if (ign) {
-			/* Keep the key until the object closes, for the duplicate check. */
-			s->o = mo + 4 + klen;
-			m->ignored = 1;
-			nign++;
-		}
-		m->end = (uint32_t)(s->o - s->cb);
-		p = skip_ws(p, end);
-		if (p < end && *p == ',') {
-			p = skip_ws(p + 1, end);
-			if (p < end && *p == '}')
-				return fail(s, WN_E_PARSE, p, "trailing comma before '}'");
-			continue;
-		}
-		if (p < end && *p == '}')
+		member_close(s, mi, mo, klen, ign, &nign);
+		if ((more = next_item(s, &p, '}')) < 0)
+			return NULL;
+		if (!more)
 			break;
-		if (p == end)
-			return fail(s, WN_E_PARSE, p, "unterminated object");
-		return unexpected(s, p, "expected ',' or '}' after object member");
 	}
 	if (finish_object(s, hdr, base, nign))
 		return NULL;
@@ -914,6 +979,7 @@ static const uint8_t *array(struct ps *s, const uint8_t *p, int depth)
 	const uint8_t *end = s->end;
 	uint8_t *hdr = s->o;
 	uint32_t count = 0;
+	int more;
 
 	if (depth > WN_JSON_MAX_DEPTH)
 		return fail(s, WN_E_DEPTH, p, "nesting deeper than %d levels", WN_JSON_MAX_DEPTH);
@@ -931,18 +997,10 @@ static const uint8_t *array(struct ps *s, const uint8_t *p, int depth)
 		if (!p)
 			return NULL;
 		count++;
-		p = skip_ws(p, end);
-		if (p < end && *p == ',') {
-			p = skip_ws(p + 1, end);
-			if (p < end && *p == ']')
-				return fail(s, WN_E_PARSE, p, "trailing comma before ']'");
-			continue;
-		}
-		if (p < end && *p == ']')
+		if ((more = next_item(s, &p, ']')) < 0)
+			return NULL;
+		if (!more)
 			break;
-		if (p == end)
-			return fail(s, WN_E_PARSE, p, "unterminated array");
-		return unexpected(s, p, "expected ',' or ']' after array element");
 	}
 	put32(hdr + 1, count);
 	return p + 1;
@@ -1094,12 +1152,7 @@ static void eset_slots(struct ps *s, unsigned mask, size_t os, size_t oe, const 
 			fix = 0;
 		}
 		break;
-	case '{': v.type = WN_JT_OBJECT; break;
-	case '[': v.type = WN_JT_ARRAY; break;
-	case 't': v.type = WN_JT_TRUE; break;
-	case 'f': v.type = WN_JT_FALSE; break;
-	case 'n': v.type = WN_JT_NULL; break;
-	default: v.type = WN_JT_NUMBER; break;
+	default: v.type = jtype_of(*t); break;
 	}
 	if (fix)
 		s->fixmask |= mask;
@@ -1126,12 +1179,12 @@ static int replace_value(struct ps *s, const wn_jedit_member *d, const uint8_t *
 		v = (const char *)vo + 5;
 		n = (size_t)(s->o - vo - 5);
 		break;
-	case '{': type = WN_JT_OBJECT; v = NULL; n = 0; break;
-	case '[': type = WN_JT_ARRAY; v = NULL; n = 0; break;
-	case 't': type = WN_JT_TRUE; break;
-	case 'f': type = WN_JT_FALSE; break;
-	case 'n': type = WN_JT_NULL; break;
-	default: type = WN_JT_NUMBER; break;
+	default:
+		if ((type = jtype_of(*vs)) == WN_JT_OBJECT || type == WN_JT_ARRAY) {
+			v = NULL;
+			n = 0;
+		}
+		break;
 	}
 	rl = s->ed->replace(s->ed->ud, d->how, d->node, type, v, n, r);
 	if (rl < 0)
@@ -1176,6 +1229,7 @@ static const uint8_t *earray(struct ps *s, const uint8_t *p, int depth, const wn
 	const uint8_t *end = s->end;
 	uint8_t *hdr = s->o;
 	uint32_t count = 0;
+	int more;
 	wn_jedit_member el;
 
 	if (depth > WN_JSON_MAX_DEPTH)
@@ -1200,36 +1254,16 @@ static const uint8_t *earray(struct ps *s, const uint8_t *p, int depth, const wn
 		if (!p)
 			return NULL;
 		count++;
-		p = skip_ws(p, end);
-		if (p < end && *p == ',') {
-			p = skip_ws(p + 1, end);
-			if (p < end && *p == ']')
-				return fail(s, WN_E_PARSE, p, "trailing comma before ']'");
-			continue;
-		}
-		if (p < end && *p == ']')
+		if ((more = next_item(s, &p, ']')) < 0)
+			return NULL;
+		if (!more)
 			break;
-		if (p == end)
-			return fail(s, WN_E_PARSE, p, "unterminated array");
-		return unexpected(s, p, "expected ',' or ']' after array element");
 	}
 close:
 	put32(hdr + 1, count);
 	return oput(s, "]", 1) ? NULL : p + 1;
 }
 
-/* A new member entry for the key the caller writes at s->o + 4, or NULL. */
-static struct wn_member *new_member(struct ps *s, const uint8_t *p, size_t *mi)
-{
-	if (WN_UNLIKELY(s->nm == s->j->mcap)) {
-		struct wn_member *nm = grow(s->j->ms, &s->j->mcap, s->nm + 1, sizeof *nm);
-		if (!nm)
-			return fail(s, WN_E_NOMEM, p, "out of memory"), NULL;
-		s->j->ms = nm;
-	}
-	*mi = s->nm++;
-	return &s->j->ms[*mi];
-}
 
 /* The editor's injected member, first in the record: 0, 1 when it is ignored, -1. */
 static int inject(struct ps *s, int jnode)
@@ -1301,22 +1335,13 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 		wn_jedit_member md;
 		uint8_t *mo, *vo;
 		const uint8_t *ks, *ke, *kc, *vs;
-		size_t klen, mi;
-		int child;
+		size_t klen, mi = 0;
+		int child, more;
 		unsigned ign, slots;
 
-		if (p == end)
-			return fail(s, WN_E_PARSE, p, "unterminated object");
-		if (*p != '"')
-			return unexpected(s, p, "object key must be a string");
-		if (!(m = new_member(s, p, &mi)))
-			return NULL;
-		mo = s->o;
-		s->o = mo + 4;
-		m->at = (uint32_t)(p - s->buf);
 		ks = p;
-		p = string_body(s, p);
-		if (!p)
+		mo = NULL;
+		if (!(p = key_open(s, p, &mi, &mo)))
 			return NULL;
 		ke = p;
 		klen = (size_t)(s->o - mo - 4);
@@ -1338,25 +1363,13 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 				s->o = mo + 4 + klen;
 			}
 		}
-		put32(mo, (uint32_t)klen);
-		m = &s->j->ms[mi];
-		m->start = (uint32_t)(mo - s->cb);
-		m->klen = (uint32_t)klen;
-		m->pfx = key_prefix(mo + 4, klen);
-		m->ignored = 0;
+		m = key_close(s, mi, mo, klen);
 		child = -1;
 		ign = slots = 0;
 		if (!md.skip)
 			child = jlookup(s, jnode, mo + 4, klen, m->pfx, &slots, &ign);
-		p = skip_ws(p, end);
-		if (p == end)
-			return fail(s, WN_E_PARSE, p, "unterminated object");
-		if (*p != ':')
-			return unexpected(s, p, "expected ':' after object key");
-		kc = p;
-		p = skip_ws(p + 1, end);
-		if (p == end)
-			return fail(s, WN_E_PARSE, p, "unterminated object");
+		if (!(p = key_colon(s, p)))
+			return NULL;
 		vs = p;
 		vo = s->o;
 		if (md.skip) {
@@ -1381,6 +1394,7 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 		} else {
 			size_t os;
 			if (each) {
+				kc = skip_ws(ke, end);   /* the ':' */
 				if (oraw(s, ks, (size_t)(kc + 1 - ks)))   /* the key as written, through ':' */
 					return NULL;
 			} else if (md.rename) {
@@ -1400,26 +1414,12 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 			if (slots)
 				eset_slots(s, slots, os, olen(s), vo);
 		}
-		m = &s->j->ms[mi];   /* the value may have grown the member stack */
-		if (ign) {
-			s->o = mo + 4 + klen;
-			m->ignored = 1;
-			nign++;
-		}
-		m->end = (uint32_t)(s->o - s->cb);
+		member_close(s, mi, mo, klen, ign, &nign);
 next:
-		p = skip_ws(p, end);
-		if (p < end && *p == ',') {
-			p = skip_ws(p + 1, end);
-			if (p < end && *p == '}')
-				return fail(s, WN_E_PARSE, p, "trailing comma before '}'");
-			continue;
-		}
-		if (p < end && *p == '}')
+		if ((more = next_item(s, &p, '}')) < 0)
+			return NULL;
+		if (!more)
 			break;
-		if (p == end)
-			return fail(s, WN_E_PARSE, p, "unterminated object");
-		return unexpected(s, p, "expected ',' or '}' after object member");
 	}
 close:
 	if (finish_object(s, hdr, base, nign))

@@ -425,6 +425,25 @@ static int note_who(rtask *t, const char *s, const char *end)
 }
 #define CONTRIB_PRE "{\"contributor\":\""
 
+/* Record i of t's frame has keys k: its entry, and its ISRC hashes. 0 or WN_E_NOMEM. */
+static int take_keys(rtask *t, uint32_t i, const wn_keys *k)
+{
+	rkey *o = &t->k[i];
+	o->gone = 0;
+	o->hash = k->hash;
+	o->check = k->check;
+	memcpy(o->fp, k->fp, 16);
+	o->n_isrc = (uint8_t)k->n_isrc;
+	o->isrc_at = (uint32_t)t->nisrc;
+	for (int s = 0; s < k->n_isrc; s++) {
+		if (WN_GROW(t->isrc, t->nisrc, t->capisrc, 1024))
+			return WN_E_NOMEM;
+		t->isrc[t->nisrc++] = k->isrc_hash[s];
+	}
+	t->nrec = i + 1;
+	return 0;
+}
+
 static int shard_lines(rtask *t, rworker *w, const char *p, const char *end)
 {
 	const rfile *f = t->f;
@@ -451,19 +470,8 @@ static int shard_lines(rtask *t, rworker *w, const char *p, const char *end)
 			return rc;
 		if (wn_record_keys(&jr, &t->x->prof[f->kind], &k, idbuf, why, sizeof why))
 			return wn_frame_damaged(t->ec, f->rel, &t->fi, "line %u: %s", i + 1, why);
-		rkey *o = &t->k[i];
-		o->gone = 0;
-		o->hash = k.hash;
-		o->check = k.check;
-		memcpy(o->fp, k.fp, 16);
-		o->n_isrc = (uint8_t)k.n_isrc;
-		o->isrc_at = (uint32_t)t->nisrc;
-		for (int s = 0; s < k.n_isrc; s++) {
-			if (WN_GROW(t->isrc, t->nisrc, t->capisrc, 1024))
-				return WN_E_NOMEM;
-			t->isrc[t->nisrc++] = k.isrc_hash[s];
-		}
-		t->nrec = i + 1;
+		if (take_keys(t, i, &k))
+			return WN_E_NOMEM;
 		p = nl + 1;
 	}
 	return 0;
@@ -898,19 +906,8 @@ static int take_fed(rx *x, const rfile *f, const wn_seekent *ents, wn_fileinfo *
 			if ((rc = x->feed->next_keys(x->feed->ud, &k, why, sizeof why)))
 				return wn_seterr(x->c, rc, "%s/%s: frame %u line %u: %s", x->dir, f->rel, n, i + 1,
 					*why ? why : wn_strerror(rc));
-			rkey *o = &t->k[i];
-			o->gone = 0;
-			o->hash = k.hash;
-			o->check = k.check;
-			memcpy(o->fp, k.fp, 16);
-			o->n_isrc = (uint8_t)k.n_isrc;
-			o->isrc_at = (uint32_t)t->nisrc;
-			for (int s = 0; s < k.n_isrc; s++) {
-				if (WN_GROW(t->isrc, t->nisrc, t->capisrc, 1024))
-					return WN_E_NOMEM;
-				t->isrc[t->nisrc++] = k.isrc_hash[s];
-			}
-			t->nrec = i + 1;
+			if (take_keys(t, i, &k))
+				return WN_E_NOMEM;
 		}
 		if (cancelled(x))
 			return wn_seterr(x->c, WN_E_INTERRUPTED, "interrupted: the catalog keeps the index it had");
