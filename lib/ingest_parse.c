@@ -24,6 +24,10 @@
 
 /* ---- one record ---- */
 
+/* Room for a record's edited text beyond its own length (pseudonyms are longer than what
+ * they replace); a record that needs more is edited in two passes. */
+#define EDIT_ROOM 4096
+
 /* A NUL-terminated copy of p[0..n) in the slot's arena, or NULL (no memory). */
 static const char *arena_str(pctx *x, const char *p, size_t n)
 {
@@ -113,11 +117,14 @@ int wn_ingest_prepare(pctx *x, prep *r, const wn_srec *s)
 	if (x->xf) {
 		/* the record as it is stored: transformed, in the strict parse's one pass when
 		 * it can; else (any fault) in two passes, which decide what the record is */
-		const char *out;
-		size_t olen;
-		if (!(rc = wn_json_record_edit(x->json, line, len, wn_xform_edit(x->xf), &x->jr, &out, &olen))) {
-			if (!(line = arena_str(x, out, olen)))
-				return WN_E_NOMEM;
+		size_t olen, cap = len + EDIT_ROOM;
+		char *out = wn_arena_room(x->arena, cap + 1);
+		if (!out)
+			return WN_E_NOMEM;
+		if (!(rc = wn_json_record_edit(x->json, line, len, wn_xform_edit(x->xf), &x->jr, out, cap, &olen))) {
+			out[olen] = 0;
+			wn_arena_take(x->arena, olen + 1);
+			line = out;
 			len = olen;
 			r->line = line;
 			r->len = len;

@@ -120,7 +120,6 @@ struct wn_json {
 	size_t arenacap;
 	struct wn_member *ms; /* members of all open objects, innermost last */
 	size_t mcap;
-	wn_buf out;           /* the edited record's text (wn_json_record_edit) */
 	struct order order;
 
 	struct wn_pnode *nodes;
@@ -145,7 +144,7 @@ struct ps {
 	int code;
 	/* editing (wn_json_record_edit) */
 	const wn_jedit *ed;
-	wn_buf *out;          /* the edited text */
+	uint8_t *ob, *oe, *oc;   /* the edited text: its start, end, and the end of its room */
 	uint8_t *cbend;       /* canonical bytes past this need a check (edits only) */
 	unsigned fixmask;     /* slots whose ptr is an offset into out until the end */
 	const uint8_t *raw_s, *raw_e;   /* input bytes still to append to out (oraw) */
@@ -1067,19 +1066,19 @@ static inline int room(struct ps *s, size_t n)
 	return WN_LIKELY((size_t)(s->cbend - s->o) >= n) ? 0 : no_room(s);
 }
 
+static WN_COLD int no_out_room(struct ps *s)
+{
+	fail(s, WN_E_TOOLONG, s->buf, "the edited record outgrows its room");
+	return -1;
+}
+
 static inline int oput_now(struct ps *s, const void *p, size_t n)
 {
-	wn_buf *b = s->out;
-
-	if (WN_LIKELY(b->cap - b->len >= n)) {
-		memcpy(b->p + b->len, p, n);
-		b->len += n;
-		return 0;
-	}
-	if (wn_buf_put(b, p, n) == 0)
-		return 0;
-	fail(s, WN_E_NOMEM, s->buf, "out of memory");
-	return -1;
+	if (WN_UNLIKELY((size_t)(s->oc - s->oe) < n))
+		return no_out_room(s);
+	memcpy(s->oe, p, n);
+	s->oe += n;
+	return 0;
 }
 
 /* The input bytes copied as they stand are appended lazily: a run of them that follows
@@ -1126,13 +1125,13 @@ static inline int ocomma(struct ps *s)
 static inline size_t olen(struct ps *s)
 {
 	oflush(s);
-	return s->out->len;
+	return (size_t)(s->oe - s->ob);
 }
 
 /* set_slots() for a value whose edited text is out[os..oe) (canonical bytes at vo). */
 static void eset_slots(struct ps *s, unsigned mask, size_t os, size_t oe, const uint8_t *vo)
 {
-	const uint8_t *t = (const uint8_t *)s->out->p + os;
+	const uint8_t *t = s->ob + os;
 	wn_jslot v;
 	int fix = 1, k;
 
@@ -1398,12 +1397,14 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 				if (oraw(s, ks, (size_t)(kc + 1 - ks)))   /* the key as written, through ':' */
 					return NULL;
 			} else if (md.rename) {
-				if (oflush(s) || wn_buf_json_str(s->out, md.rename, md.rename_len)) {
-					fail(s, WN_E_NOMEM, p, "out of memory");
+				if (oflush(s))
 					return NULL;
-				}
-				if (oput(s, ":", 1))
-					return NULL;
+				if ((size_t)(s->oc - s->oe) < 6 * md.rename_len + 3)
+					return no_out_room(s), NULL;
+				*s->oe++ = '"';
+				s->oe += wn_json_escape((char *)s->oe, md.rename, md.rename_len);
+				*s->oe++ = '"';
+				*s->oe++ = ':';
 			} else if (oraw(s, ks, (size_t)(ke - ks)) || (*ke == ':' ? oraw(s, ke, 1) : oput(s, ":", 1))) {
 				return NULL;
 			}
@@ -1434,7 +1435,8 @@ close:
 #define EDIT_ROOM(len) ((len) + 4096)
 
 /* wn_json_record(), editing as e says when e is not NULL. */
-static int parse_record(wn_json *j, const char *buf, size_t len, const wn_jedit *e, wn_jresult *res)
+static int parse_record(wn_json *j, const char *buf, size_t len, const wn_jedit *e, wn_jresult *res, char *out,
+	size_t cap, size_t *outlen)
 {
 	struct ps s;
 	const uint8_t *p, *start;
@@ -1464,8 +1466,7 @@ static int parse_record(wn_json *j, const char *buf, size_t len, const wn_jedit 
 	}
 	if (reserve_bytes(&j->cb, &j->cbcap, 3 * len + CANON_SLACK + extra) ||
 	    reserve_bytes(&j->tmp, &j->tmpcap, 3 * len + CANON_SLACK + extra) ||
-	    (j->any_slot && reserve_bytes(&j->arena, &j->arenacap, len + 1)) ||
-	    (e && (j->out.len = 0, wn_buf_reserve(&j->out, len + 256)))) {
+	    (j->any_slot && reserve_bytes(&j->arena, &j->arenacap, len + 1))) {
 		snprintf(res->err, sizeof res->err, "out of memory");
 		return WN_E_NOMEM;
 	}
@@ -1478,7 +1479,8 @@ static int parse_record(wn_json *j, const char *buf, size_t len, const wn_jedit 
 	s.alen = 0;
 	s.code = 0;
 	s.ed = e;
-	s.out = &j->out;
+	s.ob = s.oe = (uint8_t *)out;
+	s.oc = s.ob + cap;
 	s.cbend = j->cb + (j->cbcap < j->tmpcap ? j->cbcap : j->tmpcap) - CANON_SLACK;
 	s.fixmask = 0;
 	s.raw_s = s.raw_e = NULL;
@@ -1513,8 +1515,10 @@ static int parse_record(wn_json *j, const char *buf, size_t len, const wn_jedit 
 	}
 	for (unsigned m = s.fixmask; m; m &= m - 1) {
 		wn_jslot *sl = &res->slot[__builtin_ctz(m)];
-		sl->ptr = j->out.p + (uintptr_t)sl->ptr;
+		sl->ptr = (const char *)s.ob + (uintptr_t)sl->ptr;
 	}
+	if (outlen)
+		*outlen = (size_t)(s.oe - s.ob);
 	res->canon = j->cb;
 	res->canon_len = (size_t)(s.o - j->cb);
 	XXH128_canonicalFromHash(&c, XXH3_128bits(res->canon, res->canon_len));
@@ -1532,17 +1536,14 @@ uint64_t wn_json_key_filter(const char *key, size_t len)
 
 int wn_json_record(wn_json *j, const char *buf, size_t len, wn_jresult *res)
 {
-	return parse_record(j, buf, len, NULL, res);
+	return parse_record(j, buf, len, NULL, res, NULL, 0, NULL);
 }
 
-int wn_json_record_edit(wn_json *j, const char *buf, size_t len, const wn_jedit *e, wn_jresult *res,
-	const char **out, size_t *outlen)
+int wn_json_record_edit(wn_json *j, const char *buf, size_t len, const wn_jedit *e, wn_jresult *res, char *out,
+	size_t cap, size_t *outlen)
 {
-	int rc = e ? parse_record(j, buf, len, e, res) : WN_E_USAGE;
-
-	*out = rc ? NULL : j->out.p;
-	*outlen = rc ? 0 : j->out.len;
-	return rc;
+	*outlen = 0;
+	return e && out ? parse_record(j, buf, len, e, res, out, cap, outlen) : WN_E_USAGE;
 }
 
 
@@ -1683,7 +1684,6 @@ void wn_json_free(wn_json *j)
 	free(j->tmp);
 	free(j->arena);
 	free(j->ms);
-	wn_buf_free(&j->out);
 	free(j->nodes);
 	free(j->bybit);
 	for (i = 0; i < WN_JSON_MAX_SLOTS; i++)

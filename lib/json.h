@@ -131,12 +131,13 @@ typedef struct wn_jedit {
 } wn_jedit;
 
 /* wn_json_record() over the record as e edits it: 0, with the slots, canonical form and
- * fingerprint of the edited text and that text in *out, *outlen (valid until the next
- * call on j). Nonzero on any fault, including faults the edited text would not have
- * (a dropped value that is not strict JSON) and edits that need more room than one pass
- * reserves: the caller then edits and parses in two passes, which decides. */
-int wn_json_record_edit(wn_json *j, const char *buf, size_t len, const wn_jedit *e, wn_jresult *res,
-	const char **out, size_t *outlen);
+ * fingerprint of the edited text, that text written to out[0..*outlen) (cap bytes of
+ * room; the slots may point into it). Nonzero on any fault, including faults the edited
+ * text would not have (a dropped value that is not strict JSON) and edits that need
+ * more room than one pass has (a canonical form past its bound, a text past cap): the
+ * caller then edits and parses in two passes, which decides. */
+int wn_json_record_edit(wn_json *j, const char *buf, size_t len, const wn_jedit *e, wn_jresult *res, char *out,
+	size_t cap, size_t *outlen);
 
 /* wn_json_quote() (winnow.h, public: the tools use it too) without the quotes: `out`
  * needs room for 6*n bytes. The library's one JSON escaper (util.c). */

@@ -7,7 +7,10 @@
  * - the pass accepts it too, and its output is a record the strict parser accepts (but
  *   for a key made twice by a rename);
  * - a dropped member is not in the output, a pseudonymised string is 32 hex digits;
- * - the output is never longer than the input by more than the renames and pseudonyms add.
+ * - the output is never longer than the input by more than the renames and pseudonyms add;
+ * - json.c's one-pass edit (wn_json_record_edit, what ingest tries first), whenever it
+ *   succeeds, gives the text, fingerprint and slots of the two passes (this pass, then the
+ *   strict parser), which must then succeed too.
  *
  * Build: make fuzz; run: build-fuzz/fuzz_transform tests/fuzz/corpus/fuzz_transform
  */
@@ -18,15 +21,20 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static wn_json *strict, *check;
+	static wn_json *strict, *check, *one;
+	static char obuf[1 << 20];
 	static const uint8_t key[32] = { 7 };
 	if (!size)
 		return 0;
 	if (!strict) {
 		strict = wn_json_new();
 		check = wn_json_new();
-		FUZZ_ASSERT(strict && check);
+		one = wn_json_new();
+		FUZZ_ASSERT(strict && check && one);
 		FUZZ_ASSERT(!wn_json_set_slot(check, 0, "ip") && !wn_json_set_slot(check, 1, "user"));
+		FUZZ_ASSERT(!wn_json_set_slot(one, 0, "ip") && !wn_json_set_slot(one, 1, "user"));
+		FUZZ_ASSERT(!wn_json_set_slot(check, 2, "name") && !wn_json_set_slot(one, 2, "name"));
+		FUZZ_ASSERT(!wn_json_set_slot(check, 3, "a") && !wn_json_set_slot(one, 3, "a"));
 	}
 	int variant = data[0] % 3;
 	data++;
@@ -74,6 +82,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		free(copy);
+	}
+	{
+		wn_jresult j1, j2;
+		size_t l1;
+		if (!wn_json_record_edit(one, rec, size, wn_xform_edit(x), &j1, obuf, sizeof obuf, &l1)) {
+			const char *o2, *bad2;
+			size_t l2, at2;
+			FUZZ_ASSERT(!wn_xform_apply(x, rec, size, &o2, &l2, &bad2, &at2));
+			FUZZ_ASSERT(l1 == l2 && !memcmp(obuf, o2, l1));
+			char *copy = fuzz_copy(o2, l2);
+			FUZZ_ASSERT(!wn_json_record(check, copy, l2, &j2));
+			FUZZ_ASSERT(!memcmp(j1.fp, j2.fp, 16));
+			for (int k = 0; k < 4; k++)
+				FUZZ_ASSERT(j1.slot[k].type == j2.slot[k].type && j1.slot[k].len == j2.slot[k].len &&
+				            (!j1.slot[k].len || !memcmp(j1.slot[k].ptr, j2.slot[k].ptr, j1.slot[k].len)));
+			free(copy);
+		}
 	}
 	free(rec);
 	wn_xform_free(x);

@@ -42,15 +42,15 @@ static wn_json *new_parser(void)
 }
 
 static wn_jresult R1, R2;
-static char two[1 << 16];
+static char one[1 << 17], two[1 << 16];
 
 /* 1: both agree (one pass succeeded), 0: the one pass refused and the two passes
  * decide, -1: they disagree (reported). */
 static int compare(wn_xform *x, wn_json *j1, wn_json *j2, const char *rec, size_t n, const char *what)
 {
-	const char *o1, *o2, *why;
+	const char *o1 = one, *o2, *why;
 	size_t l1, l2, at;
-	int rc1 = wn_json_record_edit(j1, rec, n, wn_xform_edit(x), &R1, &o1, &l1);
+	int rc1 = wn_json_record_edit(j1, rec, n, wn_xform_edit(x), &R1, one, sizeof one, &l1);
 	int rc2 = wn_xform_apply(x, rec, n, &o2, &l2, &why, &at);
 	if (!rc2) {
 		memcpy(two, o2, l2 < sizeof two ? l2 : sizeof two);
@@ -306,7 +306,7 @@ static int bench(const char *file, int only, const char *which)
 				if (mode == 0)
 					wn_json_record(j, l, (size_t)(e - l), &R1);
 				else if (mode == 1)
-					wn_json_record_edit(j, l, (size_t)(e - l), wn_xform_edit(x), &R1, &o, &ol);
+					wn_json_record_edit(j, l, (size_t)(e - l), wn_xform_edit(x), &R1, one, sizeof one, &ol);
 				else if (!wn_xform_apply(x, l, (size_t)(e - l), &o, &ol, &why, &at))
 					wn_json_record(j, o, ol, &R1);
 				recs++;
@@ -428,11 +428,15 @@ int main(int argc, char **argv)
 		for (int i = 0; i < 3000; i++)
 			sputs(&b, i ? ",1" : "1");
 		sputs(&b, "]}");
-		const char *o;
 		size_t l;
-		int rc = wn_json_record_edit(j1, b.p, b.n, wn_xform_edit(x), &R1, &o, &l);
+		int rc = wn_json_record_edit(j1, b.p, b.n, wn_xform_edit(x), &R1, one, sizeof one, &l);
 		OK(rc != 0, "3000 one-digit values pseudonymised do not fit one pass (rc %d)", rc);
 		OK(compare(x, j1, j2, b.p, b.n, "room") == 0, "and the two passes take it");
+		const char *clean = "{\"id\":\"a\",\"album\":\"b\",\"x\":1}";
+		rc = wn_json_record_edit(j1, clean, strlen(clean), wn_xform_edit(x), &R1, one, 12, &l);
+		OK(rc != 0 && l == 0, "an edited text longer than its room is refused, not cut (rc %d)", rc);
+		rc = wn_json_record_edit(j1, clean, strlen(clean), wn_xform_edit(x), &R1, one, sizeof one, &l);
+		OK(rc == 0 && l > 12, "and with room it is edited (%zu bytes)", l);
 		free(b.p);
 		wn_xform_free(x);
 	}
