@@ -565,7 +565,7 @@ static int replacement(wn_xform *x, int how, int type, const char *v, size_t n, 
 		return -1;
 	memo *m = NULL;
 	uint64_t h = 0;
-	if (n <= MEMO_VAL && (x->memo || (x->memo = calloc(MEMO, sizeof *x->memo)))) {
+	if (v && n <= MEMO_VAL && (x->memo || (x->memo = calloc(MEMO, sizeof *x->memo)))) {
 		h = XXH3_64bits_withSeed(v, n, (uint64_t)how << 1 | (type == WN_JT_STRING));
 		m = &x->memo[h & (MEMO - 1)];
 		if (m->used && m->h == h && m->n == n && !memcmp(m->v, v, n)) {
