@@ -595,11 +595,13 @@ static int pairs_of(const linker *l, uint32_t o, uint64_t *key, uint8_t *slot)
 	return n;
 }
 
-static size_t set_slot(const linker *l, uint64_t key)
+/* The place of key in an open-addressing table t of cap (a power of two) keys, 0 empty:
+ * where it is, or the empty place it would take. */
+static inline size_t probe(const uint64_t *t, size_t cap, uint64_t key)
 {
-	size_t j = key & (l->setcap - 1);
-	while (l->set[j] && l->set[j] != key)
-		j = (j + 1) & (l->setcap - 1);
+	size_t j = key & (cap - 1);
+	while (t[j] && t[j] != key)
+		j = (j + 1) & (cap - 1);
 	return j;
 }
 
@@ -623,7 +625,7 @@ static int set_build(linker *l)
 		for (int i = 0; i < n; i++) {
 			uint64_t b = key[i] & l->seenmask;
 			l->seen[b >> 6] |= 1ull << (b & 63);
-			l->set[set_slot(l, key[i])] = key[i];
+			l->set[probe(l->set, l->setcap, key[i])] = key[i];
 		}
 	}
 	return 0;
@@ -689,9 +691,7 @@ static int link_buckets(linker *l, uint32_t b0, uint32_t b1, size_t np)
 		memset(tk, 0, cap * 8);
 		for (size_t i = pos; i < pos + len; i++) {
 			uint64_t k = l->key[i];
-			size_t j = k & (cap - 1);
-			while (tk[j] && tk[j] != k)
-				j = (j + 1) & (cap - 1);
+			size_t j = probe(tk, cap, k);
 			uint32_t prev = tk[j] ? tv[j] : NONE;
 			if (l->isq[i >> 6] >> (i & 63) & 1) {
 				(l->ref[i] & 1 ? l->qb : l->qa)[l->ref[i] >> 1] = prev;
@@ -736,7 +736,7 @@ static int link_chains(linker *l)
 		for (int i = 0; i < n; i++) {
 			if (o < l->from) {
 				uint64_t b = key[i] & l->seenmask;
-				if (!(l->seen[b >> 6] >> (b & 63) & 1) || l->set[set_slot(l, key[i])] != key[i])
+				if (!(l->seen[b >> 6] >> (b & 63) & 1) || l->set[probe(l->set, l->setcap, key[i])] != key[i])
 					continue;
 				if (WN_GROW(l->old, l->nold, l->oldcap, 1024))
 					return WN_E_NOMEM;

@@ -669,6 +669,35 @@ static int run_flush(runw *w)
 	return rc;
 }
 
+/* Open a run writer on a new file at path: 0, or a code with res's message. */
+static int runw_open(runw *w, const char *path, wn_dist_result *res)
+{
+	w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	w->buf = malloc(WBUF);
+	w->h = XXH3_createState();
+	if (w->fd < 0 || !w->buf || !w->h)
+		return fail(res, w->fd < 0 ? errno : WN_E_NOMEM, "%s: %s", path, w->fd < 0 ? strerror(errno) : "out of memory");
+	XXH3_128bits_reset(w->h);
+	return 0;
+}
+
+/* Flush a run writer and fsync its file: 0, or a code with res's message. */
+static int runw_sync(runw *w, const char *path, wn_dist_result *res)
+{
+	int rc;
+	if ((rc = run_flush(w)) || (fsync(w->fd) && (rc = errno)))
+		return fail(res, rc, "%s: %s", path, strerror(rc));
+	return 0;
+}
+
+static void runw_close(runw *w)
+{
+	if (w->fd > 0)
+		close(w->fd);
+	free(w->buf);
+	XXH3_freeState(w->h);
+}
+
 static int run_put(runw *w, const wn_srec *s)
 {
 	size_t wl = s->why ? strlen(s->why) + 1 : 0;
@@ -1050,15 +1079,8 @@ int wn_dist_map(const char *work, unsigned task, const wn_ingest_opts *o, wn_dis
 			snprintf(path, sizeof path, "%s/%u.run", tmp, i);
 		else
 			snprintf(path, sizeof path, "%s/route", tmp);
-		m.w[i].fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-		m.w[i].buf = malloc(WBUF);
-		m.w[i].h = XXH3_createState();
-		if (m.w[i].fd < 0 || !m.w[i].buf || !m.w[i].h) {
-			rc = fail(res, m.w[i].fd < 0 ? errno : WN_E_NOMEM, "%s: %s", path, m.w[i].fd < 0 ? strerror(errno) :
-				"out of memory");
+		if ((rc = runw_open(&m.w[i], path, res)))
 			goto out;
-		}
-		XXH3_128bits_reset(m.w[i].h);
 	}
 	/* the plan's inputs this task reads: each checked, as the plan saw it */
 	for (size_t k = 0; k < p.nsl && !rc; k++)
@@ -1066,8 +1088,7 @@ int wn_dist_map(const char *work, unsigned task, const wn_ingest_opts *o, wn_dis
 			rc = map_slice(&m, k);
 	for (unsigned i = 0; i <= p.parts && !rc; i++) {
 		snprintf(path, sizeof path, "%s/%u.run", tmp, i);
-		if ((rc = run_flush(&m.w[i])) || (fsync(m.w[i].fd) && (rc = errno)))
-			fail(res, rc, "%s: %s", path, strerror(rc));
+		rc = runw_sync(&m.w[i], path, res);
 	}
 	wn_buf b = { 0 };
 	if (!rc && (rc = map_done_json(&m, task, &b)))
@@ -1082,12 +1103,8 @@ out:
 	res->bytes = m.bytes;
 	res->seconds = wn_now() - t0;
 	if (m.w)
-		for (unsigned i = 0; i <= p.parts; i++) {
-			if (m.w[i].fd > 0)
-				close(m.w[i].fd);
-			free(m.w[i].buf);
-			XXH3_freeState(m.w[i].h);
-		}
+		for (unsigned i = 0; i <= p.parts; i++)
+			runw_close(&m.w[i]);
 	free(m.w);
 	for (size_t i = 0; i < m.nseg; i++) {
 		free(m.seg[i].bytes);
@@ -1473,15 +1490,8 @@ int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_
 		goto out;
 	}
 	snprintf(path, sizeof path, "%s/keys", tmp);
-	rd.keys.fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	rd.keys.buf = malloc(WBUF);
-	rd.keys.h = XXH3_createState();
-	if (rd.keys.fd < 0 || !rd.keys.buf || !rd.keys.h) {
-		rc = fail(res, rd.keys.fd < 0 ? errno : WN_E_NOMEM, "%s: %s", path, rd.keys.fd < 0 ? strerror(errno) :
-			"out of memory");
+	if ((rc = runw_open(&rd.keys, path, res)))
 		goto out;
-	}
-	XXH3_128bits_reset(rd.keys.h);
 	if (rd.nseg) {
 		/* the profile as the plan's first input chooses it, whatever this partition holds */
 		wn_ingest_opts ro = *o;
@@ -1511,10 +1521,9 @@ int wn_dist_reduce(const char *work, unsigned part, const wn_ingest_opts *o, wn_
 	}
 	wn_catalog_close(cat);
 	cat = NULL;
-	if ((rc = run_flush(&rd.keys)) || (fsync(rd.keys.fd) && (rc = errno))) {
-		fail(res, rc, "%s/keys: %s", tmp, strerror(rc));
+	snprintf(path, sizeof path, "%s/keys", tmp);
+	if ((rc = runw_sync(&rd.keys, path, res)))
 		goto out;
-	}
 	snprintf(path, sizeof path, "%s/MANIFEST.json", tmp);
 	uint64_t msize;
 	wn_buf b = { 0 };
@@ -1538,10 +1547,7 @@ out:
 	free(rd.maps);
 	free(rd.segs);
 	wn_buf_free(&rd.outcomes);
-	if (rd.keys.fd > 0)
-		close(rd.keys.fd);
-	free(rd.keys.buf);
-	XXH3_freeState(rd.keys.h);
+	runw_close(&rd.keys);
 	free(names);
 	plan_free(&p);
 	return rc;

@@ -224,10 +224,17 @@ typedef struct pteam {
 /* The reading of one input (wn_parser_new) by team->n threads: each in turn reads the
  * next slot's records, then parses them while another reads; the ingesting thread takes
  * the slots in the order they were read. */
+/* What a parsing thread is started with: its parser and its context. */
+typedef struct pworker {
+	struct parser *ps;
+	pctx *x;
+} pworker;
+
 typedef struct parser {
 	wn_source *src;
 	pteam *team;
 	pthread_t th[PARSE_THREADS_MAX];
+	pworker w[PARSE_THREADS_MAX];
 	int started;                /* threads running */
 	int stop;                   /* guarded by mu, as what follows */
 	pthread_mutex_t mu;
@@ -279,8 +286,8 @@ void wn_parser_give_back(parser *ps);
 /* Stop the threads (if they run) and free the parser; the source stays open. */
 void wn_parser_end(ing *g, parser *ps);
 /* A parser set up as the run's (the record's keys, exclude, tally and newest slots) and
- * its transforms (*xf; NULL if the profile has none), for another parsing thread
- * (ingest.c). 0 or an error (in g->c). */
+ * its transforms (*xf; NULL if the profile has none), for another parsing thread.
+ * 0 or an error (in g->c). */
 int wn_ingest_parser_setup(ing *g, wn_json **json, struct wn_xform **xf);
 /* What wn_ingest_parser_setup() is made of: the parser's slots for the run's profile, and
  * profile p's transforms with o's key and contributor (*xf NULL when it has none; a code

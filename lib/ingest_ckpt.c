@@ -613,7 +613,7 @@ void wn_ckpt_stop(ing *g)
 	ckthread *t = &g->ck;
 	if (!t->started)
 		return;
-	wn_thread_stop(t->th, &t->mu, &t->cv, &t->quit);
+	wn_thread_stop(&t->th, 1, &t->mu, &t->cv, &t->quit);
 	pthread_mutex_destroy(&t->mu);
 	pthread_cond_destroy(&t->cv);
 	t->started = 0;

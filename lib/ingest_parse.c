@@ -6,10 +6,10 @@
  * one input at a time, while the ingesting thread decides and stores. One thread reads
  * the input (finding where records end is cheap, and a source reads in order): it fills
  * slots of SLOT_RECS records in turn, each with an arena of its own holding the records'
- * bytes (the source's buffer moves on). Each slot is then parsed as a whole by one of the
- * run's parsing threads (the team: one task a slot on a pool of its own, each thread
- * with its own parser and transforms, or the reading thread itself when the team has
- * one), which adds the records' ids and error texts to the slot's arena. The ingesting
+ * bytes (the source's buffer moves on). The run's parsing threads (the team, each with
+ * its own parser and transforms) take turns at the source: one reads the next slot, lets
+ * the source go and parses that slot as a whole while another reads, adding the records'
+ * ids and error texts to the slot's arena. The ingesting
  * thread takes the slots in the order they were read, each once its parse is done, so
  * the result does not depend on the timing nor on the number of threads. A slot ends
  * early at the end of the input or at an error of the source, which the ingesting thread
@@ -113,46 +113,36 @@ int wn_ingest_prepare(pctx *x, prep *r, const wn_srec *s)
 		return 0;
 	}
 	double t0 = x->sample ? wn_now() : 0;
-	int rc = WN_E_USAGE, parsed = 0;
+	int rc, parsed = 0;
 	if (x->xf) {
 		/* the record as it is stored: transformed, in the strict parse's one pass when
 		 * it can; else (any fault) in two passes, which decide what the record is */
-		size_t olen, cap = len + EDIT_ROOM;
-		char *out = wn_arena_room(x->arena, cap + 1);
-		if (!out)
-			return WN_E_NOMEM;
-		if (!(rc = wn_json_record_edit(x->json, line, len, wn_xform_edit(x->xf), &x->jr, out, cap, &olen))) {
-			out[olen] = 0;
-			wn_arena_take(x->arena, olen + 1);
-			line = out;
-			len = olen;
-			r->line = line;
-			r->len = len;
-			parsed = 1;
-		}
-	}
-	if (!parsed && x->xf) {
+		size_t olen, cap = len + EDIT_ROOM, at;
+		char *room = wn_arena_room(x->arena, cap + 1);
 		const char *out, *bad;
-		size_t olen, at;
-		rc = wn_xform_apply(x->xf, line, len, &out, &olen, &bad, &at);
-		if (rc == WN_E_NOMEM)
-			return rc;
-		if (rc) {
+		if (!room)
+			return WN_E_NOMEM;
+		if (!wn_json_record_edit(x->json, line, len, wn_xform_edit(x->xf), &x->jr, room, cap, &olen)) {
+			room[olen] = 0;
+			wn_arena_take(x->arena, olen + 1);
+			parsed = 1;
+			out = room;
+		} else if ((rc = wn_xform_apply(x->xf, line, len, &out, &olen, &bad, &at))) {
+			if (rc == WN_E_NOMEM)
+				return rc;
 			r->code = rc;
 			r->err_off = at;
 			r->has_err_off = 1;
 			r->withheld = wn_profile_private(x->prof);
 			r->err = arena_str(x, bad, strlen(bad));
 			return r->err ? 0 : WN_E_NOMEM;
-		}
-		if (!(line = arena_str(x, out, olen)))
+		} else if (!(out = arena_str(x, out, olen))) {
 			return WN_E_NOMEM;
-		len = olen;
-		r->line = line;
-		r->len = len;
+		}
+		r->line = line = out;
+		r->len = len = olen;
 	}
-	if (!parsed)
-		rc = wn_json_record(x->json, line, len, &x->jr);
+	rc = parsed ? 0 : wn_json_record(x->json, line, len, &x->jr);
 	if (x->sample)
 		x->t_parse += (wn_now() - t0) * 16;
 	char why[200];
@@ -304,11 +294,6 @@ static void parse_slot(pctx *x, pslot *sl)
 	sl->t_parse = x->t_parse - p0;
 }
 
-typedef struct pworker {
-	parser *ps;
-	pctx *x;
-} pworker;
-
 /* One of the parser's threads: takes the source when no other reads it, reads the next
  * slot, lets the source go and parses that slot. The slots are read in order, whichever
  * thread reads them, and each is the ingesting thread's once it is parsed. */
@@ -316,7 +301,6 @@ static void *parse_main(void *arg)
 {
 	parser *ps = ((pworker *)arg)->ps;
 	pctx *x = ((pworker *)arg)->x;
-	free(arg);
 	pthread_setname_np(pthread_self(), "winnow-parse");
 	pthread_mutex_lock(&ps->mu);
 	for (;;) {
@@ -414,14 +398,9 @@ parser *wn_parser_new(ing *g, wn_source *src)
 static int start(parser *ps)
 {
 	for (int i = 0; i < ps->team->n; i++) {
-		pworker *w = malloc(sizeof *w);
-		if (!w)
+		ps->w[i] = (pworker){ ps, &ps->team->x[i] };
+		if (pthread_create(&ps->th[i], NULL, parse_main, &ps->w[i]))
 			break;
-		*w = (pworker){ ps, &ps->team->x[i] };
-		if (pthread_create(&ps->th[i], NULL, parse_main, w)) {
-			free(w);
-			break;
-		}
 		ps->started++;
 	}
 	return ps->started ? 0 : -1;
@@ -460,12 +439,7 @@ void wn_parser_give_back(parser *ps)
 /* Stop the threads (if they run) and free the parser; the source stays open. */
 void wn_parser_end(ing *g, parser *ps)
 {
-	pthread_mutex_lock(&ps->mu);
-	ps->stop = 1;
-	pthread_cond_broadcast(&ps->cv);
-	pthread_mutex_unlock(&ps->mu);
-	for (int i = 0; i < ps->started; i++)
-		pthread_join(ps->th[i], NULL);
+	wn_thread_stop(ps->th, ps->started, &ps->mu, &ps->cv, &ps->stop);
 	pthread_mutex_destroy(&ps->mu);
 	pthread_cond_destroy(&ps->cv);
 	for (int i = 0; i < ps->nslots; i++)

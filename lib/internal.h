@@ -146,8 +146,8 @@ void *wn_big_alloc(size_t n);                 /* zero-filled, huge pages where p
 void *wn_big_realloc(void *p, size_t old, size_t n);
 void wn_big_free(void *p, size_t n);
 int wn_ncores(void);
-/* Set *flag under mu, wake the thread waiting on cv, and join it. */
-void wn_thread_stop(pthread_t th, pthread_mutex_t *mu, pthread_cond_t *cv, int *flag);
+/* Set *flag under mu, wake the threads waiting on cv, and join the n of th. */
+void wn_thread_stop(const pthread_t *th, int n, pthread_mutex_t *mu, pthread_cond_t *cv, int *flag);
 
 /* ---- whole-file digests (digest.c) ---- */
 typedef struct wn_hasher wn_hasher;   /* buffers and hash states for hashing files, one per thread */

@@ -146,7 +146,6 @@ struct ps {
 	const wn_jedit *ed;
 	uint8_t *ob, *oe, *oc;   /* the edited text: its start, end, and the end of its room */
 	uint8_t *cbend;       /* canonical bytes past this need a check (edits only) */
-	unsigned fixmask;     /* slots whose ptr is an offset into out until the end */
 	const uint8_t *raw_s, *raw_e;   /* input bytes still to append to out (oraw) */
 };
 
@@ -192,8 +191,8 @@ static inline uint64_t key_prefix(const uint8_t *k, size_t len)
 	return v;
 }
 
-/* One of 64 bits for a key, from its prefix and length; a cheap filter before the
- * children of a trie node are walked. */
+/* One of 64 slots for a key, from its prefix and length: the trie node's bucket its
+ * children are found in (trie_child), and the bit of a filter (key_bit). */
 static inline unsigned key_slot(uint64_t pfx, size_t len)
 {
 	return (unsigned)((pfx + len) * 0x9e3779b97f4a7c15ull >> 58);
@@ -630,9 +629,6 @@ static WN_COLD const uint8_t *dupkey(struct ps *s, const struct wn_member *a, co
 	return fail(s, WN_E_DUPKEY, s->buf + later->at, "duplicate key %s", k);
 }
 
-/* The object whose header is at hdr has its members j->ms[base..s->nm) in the
- * canonical buffer in input order: check for duplicate keys, put the members in key
- * order, drop the ignored ones, write the count. Returns 0 or -1 (error set). */
 /* Are the members m[0..n) of the record's own object the keys `od` remembers, in its order? */
 static int same_order(const struct ps *s, const struct wn_member *m, size_t n, const struct order *od)
 {
@@ -673,6 +669,9 @@ static void note_order(const struct ps *s, const struct wn_member *m, size_t n, 
 	od->n = (uint32_t)n;
 }
 
+/* The object whose header is at hdr has its members j->ms[base..s->nm) in the
+ * canonical buffer in input order: check for duplicate keys, put the members in key
+ * order, drop the ignored ones, write the count. Returns 0 or -1 (error set). */
 static int finish_object(struct ps *s, uint8_t *hdr, size_t base, size_t nign)
 {
 	struct wn_member *m = s->j->ms + base;
@@ -791,7 +790,6 @@ static void set_slots(struct ps *s, unsigned mask, const uint8_t *vs, const uint
 		break;
 	default: v.type = jtype_of(*vs); break;
 	}
-	s->fixmask &= ~mask;
 	for (; mask; mask &= mask - 1) {
 		k = __builtin_ctz(mask);
 		s->res->slot[k] = v;
@@ -1050,8 +1048,8 @@ static const uint8_t *value(struct ps *s, const uint8_t *p, int depth, int node)
  * and a replaced value is written in place of its text. The canonical form is written
  * as for any record, but for the edited text: a renamed key under its new name, a
  * replaced value as the string that replaces it, a left-out member not at all. Slots
- * of values whose text is not the input's point into the edited text, which may still
- * move while it grows: they hold offsets until the record is complete. */
+ * of values whose text is not the input's point into the edited text (the caller's
+ * room, which does not move). */
 
 static WN_COLD int no_room(struct ps *s)
 {
@@ -1133,30 +1131,25 @@ static void eset_slots(struct ps *s, unsigned mask, size_t os, size_t oe, const 
 {
 	const uint8_t *t = s->ob + os;
 	wn_jslot v;
-	int fix = 1, k;
+	int k;
 
-	v.ptr = (const char *)(uintptr_t)os;
+	v.ptr = (const char *)t;
 	v.len = oe - os;
 	switch (*t) {
 	case '"':
 		v.type = WN_JT_STRING;
 		v.len = (size_t)(s->o - vo - 5);
 		if (v.len == oe - os - 2) {
-			v.ptr = (const char *)(uintptr_t)(os + 1);
+			v.ptr = (const char *)t + 1;
 		} else {
 			/* an escape in it: the unescaped bytes, as set_slots() keeps them */
 			v.ptr = (const char *)s->j->arena + s->alen;
 			memcpy(s->j->arena + s->alen, vo + 5, v.len);
 			s->alen += v.len;
-			fix = 0;
 		}
 		break;
 	default: v.type = jtype_of(*t); break;
 	}
-	if (fix)
-		s->fixmask |= mask;
-	else
-		s->fixmask &= ~mask;
 	for (; mask; mask &= mask - 1) {
 		k = __builtin_ctz(mask);
 		s->res->slot[k] = v;
@@ -1185,7 +1178,7 @@ static int replace_value(struct ps *s, const wn_jedit_member *d, const uint8_t *
 		}
 		break;
 	}
-	rl = s->ed->replace(s->ed->ud, d->how, d->node, type, v, n, r);
+	rl = s->ed->replace(s->ed->ud, d->how, type, v, n, r);
 	if (rl < 0)
 		return oraw(s, vs, (size_t)(ve - vs));
 	s->o = vo;
@@ -1268,20 +1261,16 @@ close:
 static int inject(struct ps *s, int jnode)
 {
 	const char *k = s->ed->inject_key, *v = s->ed->inject_val;
-	size_t kl = strlen(k), vl = strlen(v), mi;
+	size_t kl = strlen(k), vl = strlen(v), mi, nign = 0;
 	struct wn_member *m;
 	uint8_t *mo = s->o, *vo;
 	unsigned slots, ign;
 
-	if (room(s, 4 + kl + 5 + vl + 16) || !(m = new_member(s, s->buf, &mi)))
+	if (room(s, 4 + kl + 5 + vl + 16) || !new_member(s, s->buf, &mi))
 		return -1;
-	put32(mo, (uint32_t)kl);
 	memcpy(mo + 4, k, kl);
+	m = key_close(s, mi, mo, kl);
 	m->at = 0;
-	m->start = (uint32_t)(mo - s->cb);
-	m->klen = (uint32_t)kl;
-	m->pfx = key_prefix(mo + 4, kl);
-	m->ignored = 0;
 	vo = mo + 4 + kl;
 	vo[0] = 's';
 	put32(vo + 1, (uint32_t)vl);
@@ -1293,16 +1282,11 @@ static int inject(struct ps *s, int jnode)
 		sl->type = WN_JT_STRING;
 		sl->ptr = v;
 		sl->len = vl;
-		s->fixmask &= ~(1u << __builtin_ctz(slots));
 	}
-	if (ign) {
-		s->o = mo + 4 + kl;
-		m->ignored = 1;
-	}
-	m->end = (uint32_t)(s->o - s->cb);
+	member_close(s, mi, mo, kl, ign, &nign);
 	if (oput(s, "\"", 1) || oput(s, k, kl) || oput(s, "\":\"", 3) || oput(s, v, vl) || oput(s, "\"", 1))
 		return -1;
-	return ign ? 1 : 0;
+	return (int)nign;
 }
 
 /* object() for an object the edits reach (d: what they say of it; top: the record). */
@@ -1482,7 +1466,6 @@ static int parse_record(wn_json *j, const char *buf, size_t len, const wn_jedit 
 	s.ob = s.oe = (uint8_t *)out;
 	s.oc = s.ob + cap;
 	s.cbend = j->cb + (j->cbcap < j->tmpcap ? j->cbcap : j->tmpcap) - CANON_SLACK;
-	s.fixmask = 0;
 	s.raw_s = s.raw_e = NULL;
 
 	p = skip_ws(s.buf, s.end);
@@ -1512,10 +1495,6 @@ static int parse_record(wn_json *j, const char *buf, size_t len, const wn_jedit 
 		for (k = 0; k < WN_JSON_MAX_SLOTS; k++)
 			res->slot[k].type = WN_JT_NONE;
 		return s.code;
-	}
-	for (unsigned m = s.fixmask; m; m &= m - 1) {
-		wn_jslot *sl = &res->slot[__builtin_ctz(m)];
-		sl->ptr = (const char *)s.ob + (uintptr_t)sl->ptr;
 	}
 	if (outlen)
 		*outlen = (size_t)(s.oe - s.ob);

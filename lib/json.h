@@ -118,12 +118,12 @@ typedef struct wn_jedit {
 	void (*member)(void *ud, int node, int kept, const char *key, size_t klen, wn_jedit_member *m);
 	/* The elements of an array whose edit node is `node` (m->skip and m->rename unused). */
 	void (*element)(void *ud, int node, int kept, wn_jedit_member *m);
-	/* The replacement of a value for `how` (WN_JE_EACH or WN_JE_WHOLE) at edit node
-	 * `node`: type is its wn_jtype, v[0..n) a string's unescaped bytes or a number's or
-	 * literal's text (NULL for an object or array). Writes a string of letters and
-	 * digits (no quotes, nothing to escape, < WN_JEDIT_REPL_MAX bytes) into out and
-	 * returns its length, or -1 to keep the value as it stands. */
-	int (*replace)(void *ud, int how, int node, int type, const char *v, size_t n, char *out);
+	/* The replacement of a value for `how` (WN_JE_EACH or WN_JE_WHOLE): type is its
+	 * wn_jtype, v[0..n) a string's unescaped bytes or a number's or literal's text (NULL
+	 * for an object or array). Writes a string of letters and digits (no quotes, nothing
+	 * to escape, < WN_JEDIT_REPL_MAX bytes) into out and returns its length, or -1 to
+	 * keep the value as it stands. */
+	int (*replace)(void *ud, int how, int type, const char *v, size_t n, char *out);
 	/* A member put first in the record, or inject_key NULL: key and value plain strings
 	 * (nothing to escape), the value kept by the caller while records are parsed. */
 	const char *inject_key, *inject_val;

@@ -375,7 +375,7 @@ void wn_series_close(wn_series *s)
 	for (int i = 0; i < s->count; i++)
 		wn_pool_wait(s->pool, &ring_at(s, i)->task);
 	if (s->wstarted)
-		wn_thread_stop(s->wth, &s->wmu, &s->wcv, &s->wstop);
+		wn_thread_stop(&s->wth, 1, &s->wmu, &s->wcv, &s->wstop);
 	if (s->async) {
 		pthread_mutex_destroy(&s->wmu);
 		pthread_cond_destroy(&s->wcv);

@@ -190,9 +190,10 @@ static inline const char *string_stop(const char *p, const char *e)
 	return p;
 }
 
-/* Past the bytes of a container outside its strings that need no look: the first of
- * '"', a bracket or brace, whitespace (or any byte below 0x21 or above 0x7f, which the
- * byte loop passes over), or e. */
+/* Past the bytes of a container outside its strings that need no look, 16 at a time:
+ * the first of '"', a bracket or brace, whitespace (or any byte below 0x21 or above
+ * 0x7f, which the byte loop passes over), or e; in the last 15 bytes, p as it was (the
+ * byte loop looks at those). */
 static inline const char *struct_stop(const char *p, const char *e)
 {
 #ifdef __SSE2__

@@ -75,9 +75,9 @@ struct wn_xform {
 	wn_buf out;
 	wn_buf str;                /* an unescaped string */
 	size_t nparse;             /* bytes of the record the error is at */
-	char contrib[64];          /* "contributor":"<pseudonym>" to inject, or "" */
-	char contrib_hex[2 * PSEUDO_BYTES + 1];   /* its pseudonym alone */
-	wn_jedit ed;               /* the same transforms, for json.c's edited parse */
+	char contrib_hex[2 * PSEUDO_BYTES + 1];   /* the contributor's pseudonym (ed.inject_val) */
+	wn_jedit ed;               /* the same transforms, for json.c's edited parse; its
+	                              inject_key and inject_val: the member both ways put first */
 	memo *memo;                /* MEMO entries, made on first use (NULL: none) */
 	const char *why;
 };
@@ -225,7 +225,6 @@ int wn_xform_set_contributor(wn_xform *x, const char *name)
 		return WN_E_USAGE;
 	char hex[2 * PSEUDO_BYTES + 3];
 	pseudonym(x, (const uint8_t *)name, strlen(name), hex);
-	snprintf(x->contrib, sizeof x->contrib, "\"contributor\":%s", hex);
 	memcpy(x->contrib_hex, hex + 1, 2 * PSEUDO_BYTES);
 	x->contrib_hex[2 * PSEUDO_BYTES] = 0;
 	x->ed.inject_key = "contributor";
@@ -235,12 +234,9 @@ int wn_xform_set_contributor(wn_xform *x, const char *name)
 
 int wn_xform_contributor(const wn_xform *x, char out[33])
 {
-	const char *pre = "\"contributor\":\"";
-	size_t pl = strlen(pre);
-	if (!x || strncmp(x->contrib, pre, pl) || strlen(x->contrib) != pl + 2 * PSEUDO_BYTES + 1)
+	if (!x || !x->ed.inject_key)
 		return -1;
-	memcpy(out, x->contrib + pl, 2 * PSEUDO_BYTES);
-	out[2 * PSEUDO_BYTES] = 0;
+	memcpy(out, x->contrib_hex, sizeof x->contrib_hex);
 	return 0;
 }
 
@@ -603,9 +599,8 @@ static void element_cb(void *ud, int node, int kept, wn_jedit_member *m)
 {
 	element_rule(ud, node, kept, m);
 }
-static int replace_cb(void *ud, int how, int node, int type, const char *v, size_t n, char *out)
+static int replace_cb(void *ud, int how, int type, const char *v, size_t n, char *out)
 {
-	(void)node;
 	return replacement(ud, how, type, v, n, out);
 }
 
@@ -766,13 +761,15 @@ int wn_xform_apply(wn_xform *x, const char *rec, size_t n, const char **out, siz
 		*err_off = x->nparse;
 		return rc;
 	}
-	if (*x->contrib) {
+	if (x->ed.inject_key) {
 		/* the contributor first, before any member (the output is one object, "{...}") */
-		size_t cl = strlen(x->contrib), add = cl + (x->out.len > 2);
-		if (wn_buf_reserve(&x->out, x->out.len + add))
+		char inj[64];
+		size_t cl = (size_t)snprintf(inj, sizeof inj, "\"%s\":\"%s\"", x->ed.inject_key, x->ed.inject_val);
+		size_t add = cl + (x->out.len > 2);
+		if (wn_buf_reserve(&x->out, add))
 			return WN_E_NOMEM;
 		memmove(x->out.p + 1 + add, x->out.p + 1, x->out.len - 1);
-		memcpy(x->out.p + 1, x->contrib, cl);
+		memcpy(x->out.p + 1, inj, cl);
 		if (add > cl)
 			x->out.p[1 + cl] = ',';
 		x->out.len += add;

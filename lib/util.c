@@ -621,13 +621,14 @@ void *wn_big_realloc(void *p, size_t old, size_t n)
 	return q;
 }
 
-void wn_thread_stop(pthread_t th, pthread_mutex_t *mu, pthread_cond_t *cv, int *flag)
+void wn_thread_stop(const pthread_t *th, int n, pthread_mutex_t *mu, pthread_cond_t *cv, int *flag)
 {
 	pthread_mutex_lock(mu);
 	*flag = 1;
 	pthread_cond_broadcast(cv);
 	pthread_mutex_unlock(mu);
-	pthread_join(th, NULL);
+	for (int i = 0; i < n; i++)
+		pthread_join(th[i], NULL);
 }
 
 void wn_big_free(void *p, size_t n)
