@@ -1464,7 +1464,7 @@ static int parse_record(wn_json *j, const char *buf, size_t len, const wn_jedit 
 	s.code = 0;
 	s.ed = e;
 	s.ob = s.oe = (uint8_t *)out;
-	s.oc = s.ob + cap;
+	s.oc = out ? s.ob + cap : NULL;   /* (NULL + 0 is undefined too) */
 	s.cbend = j->cb + (j->cbcap < j->tmpcap ? j->cbcap : j->tmpcap) - CANON_SLACK;
 	s.raw_s = s.raw_e = NULL;
 
