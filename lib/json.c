@@ -111,6 +111,23 @@ struct order {
 	uint8_t tail[ORDER_TAIL];
 };
 
+/* What an editor said of a member (wn_jedit.member) or of an array's elements (element),
+ * by its uid, the node, `kept` and the key: its answers depend on nothing else, and the
+ * same few keys come in every record. Two ways in each of EMEMO / 2 sets; a key longer
+ * than EMEMO_KEY bytes is asked every time. */
+#define EMEMO 64
+#define EMEMO_KEY 24
+#define EMEMO_ELEMENTS UINT32_MAX   /* klen of the element rule's entry */
+struct ememo {
+	uint64_t uid;         /* the editor's, 0: empty */
+	uint64_t pfx;         /* the key's first 8 bytes, as wn_member.pfx */
+	int32_t node, kept;
+	uint32_t klen;
+	uint8_t older;        /* (a set's first way) which way the next entry replaces */
+	uint8_t tail[EMEMO_KEY - 8];   /* the key's bytes past the 8th */
+	wn_jedit_member m;
+};
+
 struct wn_json {
 	uint8_t *cb;          /* canonical bytes of the current record */
 	size_t cbcap;
@@ -130,6 +147,7 @@ struct wn_json {
 	char **ign;
 	size_t nign, igncap;
 	int any_slot;
+	struct ememo ememo[EMEMO];
 };
 
 /* Per-call parse state; lives on the stack of wn_json_record(). */
@@ -858,15 +876,16 @@ static inline const uint8_t *key_open(struct ps *s, const uint8_t *p, size_t *mi
 	return string_body(s, p);
 }
 
-/* The key of member mi, klen bytes at mo + 4, written: its length and its entry. */
-static inline struct wn_member *key_close(struct ps *s, size_t mi, uint8_t *mo, size_t klen)
+/* The key of member mi, klen bytes at mo + 4 (pfx: key_prefix() of them), written: its
+ * length and its entry. */
+static inline struct wn_member *key_close(struct ps *s, size_t mi, uint8_t *mo, size_t klen, uint64_t pfx)
 {
 	struct wn_member *m = &s->j->ms[mi];
 
 	put32(mo, (uint32_t)klen);
 	m->start = (uint32_t)(mo - s->cb);
 	m->klen = (uint32_t)klen;
-	m->pfx = key_prefix(mo + 4, klen);
+	m->pfx = pfx;
 	m->ignored = 0;
 	return m;
 }
@@ -949,7 +968,7 @@ static const uint8_t *object(struct ps *s, const uint8_t *p, int depth, int node
 		if (!(p = key_open(s, p, &mi, &mo)))
 			return NULL;
 		klen = (size_t)(s->o - mo - 4);
-		m = key_close(s, mi, mo, klen);
+		m = key_close(s, mi, mo, klen, key_prefix(mo + 4, klen));
 		child = jlookup(s, node, mo + 4, klen, m->pfx, &slots, &ign);
 		if (!(p = key_colon(s, p)))
 			return NULL;
@@ -1191,6 +1210,40 @@ static int replace_value(struct ps *s, const wn_jedit_member *d, const uint8_t *
 	return oput(s, "\"", 1) || oput(s, r, (size_t)rl) || oput(s, "\"", 1) ? -1 : 0;
 }
 
+/* The editor's rule for member k[0..klen) (pfx: its first 8 bytes, as key_prefix()) of
+ * an object d describes, or for the elements of an array d describes (klen
+ * EMEMO_ELEMENTS): from the memo when the editor said it before, else asked and noted. */
+static const wn_jedit_member *erule(struct ps *s, const wn_jedit_member *d, const uint8_t *k, size_t klen,
+	uint64_t pfx, wn_jedit_member *asked)
+{
+	const wn_jedit *e = s->ed;
+	size_t tail = klen > 8 && klen != EMEMO_ELEMENTS ? klen - 8 : 0;
+	uint64_t h = (pfx ^ (uint64_t)klen << 40 ^ (uint64_t)(uint32_t)d->node << 8 ^ (uint64_t)(d->kept != 0)) * 0x9e3779b97f4a7c15ull;
+	struct ememo *set = &s->j->ememo[(h >> 59) * 2], *m;
+
+	for (m = set; m < set + 2; m++)
+		if (m->uid == e->uid && e->uid && m->pfx == pfx && m->klen == klen && m->node == d->node &&
+		    m->kept == d->kept && (!tail || !memcmp(m->tail, k + 8, tail)))
+			return &m->m;
+	if (klen == EMEMO_ELEMENTS)
+		e->element(e->ud, d->node, d->kept, asked);
+	else
+		e->member(e->ud, d->node, d->kept, (const char *)k, klen, asked);
+	if (e->uid && tail <= EMEMO_KEY - 8) {
+		/* into an empty way, else the one the set's last entry did not take */
+		m = !set[0].uid ? set : !set[1].uid ? set + 1 : set + (set[0].older ^= 1);
+		m->uid = e->uid;
+		m->pfx = pfx;
+		m->klen = (uint32_t)klen;
+		m->node = d->node;
+		m->kept = d->kept;
+		if (tail)
+			memcpy(m->tail, k + 8, tail);
+		m->m = *asked;
+	}
+	return asked;
+}
+
 static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jnode, const wn_jedit_member *d, int top);
 static const uint8_t *earray(struct ps *s, const uint8_t *p, int depth, const wn_jedit_member *d);
 
@@ -1229,7 +1282,7 @@ static const uint8_t *earray(struct ps *s, const uint8_t *p, int depth, const wn
 	if (d->how == WN_JE_EACH)
 		el = *d;
 	else
-		s->ed->element(s->ed->ud, d->node, d->kept, &el);
+		el = *erule(s, d, NULL, EMEMO_ELEMENTS, 0, &el);
 	hdr[0] = 'a';
 	s->o = hdr + 5;
 	if (oput(s, "[", 1))
@@ -1269,7 +1322,7 @@ static int inject(struct ps *s, int jnode)
 	if (room(s, 4 + kl + 5 + vl + 16) || !new_member(s, s->buf, &mi))
 		return -1;
 	memcpy(mo + 4, k, kl);
-	m = key_close(s, mi, mo, kl);
+	m = key_close(s, mi, mo, kl, key_prefix(mo + 4, kl));
 	m->at = 0;
 	vo = mo + 4 + kl;
 	vo[0] = 's';
@@ -1319,6 +1372,7 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 		uint8_t *mo, *vo;
 		const uint8_t *ks, *ke, *kc, *vs;
 		size_t klen, mi = 0;
+		uint64_t pfx;
 		int child, more;
 		unsigned ign, slots;
 
@@ -1328,15 +1382,16 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 			return NULL;
 		ke = p;
 		klen = (size_t)(s->o - mo - 4);
+		pfx = key_prefix(mo + 4, klen);
 		if (each) {
 			md = *d;
-		} else if (d->copy_unlisted && !(d->listed & key_bit(key_prefix(mo + 4, klen), klen))) {
+		} else if (d->copy_unlisted && !(d->listed & key_bit(pfx, klen))) {
 			md.node = -1;
 			md.skip = 0;
 			md.rename = NULL;
 			md.how = WN_JE_COPY;
 		} else {
-			s->ed->member(s->ed->ud, d->node, d->kept, (const char *)mo + 4, klen, &md);
+			md = *erule(s, d, mo + 4, klen, pfx, &md);
 			if (md.rename) {
 				s->o = mo + 4;
 				if (room(s, md.rename_len + 16))
@@ -1344,9 +1399,10 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 				memcpy(mo + 4, md.rename, md.rename_len);
 				klen = md.rename_len;
 				s->o = mo + 4 + klen;
+				pfx = key_prefix(mo + 4, klen);
 			}
 		}
-		m = key_close(s, mi, mo, klen);
+		m = key_close(s, mi, mo, klen, pfx);
 		child = -1;
 		ign = slots = 0;
 		if (!md.skip)
@@ -1381,14 +1437,8 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 				if (oraw(s, ks, (size_t)(kc + 1 - ks)))   /* the key as written, through ':' */
 					return NULL;
 			} else if (md.rename) {
-				if (oflush(s))
+				if (oput(s, md.rename_text, md.rename_text_len))
 					return NULL;
-				if ((size_t)(s->oc - s->oe) < 6 * md.rename_len + 3)
-					return no_out_room(s), NULL;
-				*s->oe++ = '"';
-				s->oe += wn_json_escape((char *)s->oe, md.rename, md.rename_len);
-				*s->oe++ = '"';
-				*s->oe++ = ':';
 			} else if (oraw(s, ks, (size_t)(ke - ks)) || (*ke == ':' ? oraw(s, ke, 1) : oput(s, ":", 1))) {
 				return NULL;
 			}

@@ -98,6 +98,8 @@ typedef struct wn_jedit_member {
 	int skip;             /* left out of the record */
 	const char *rename;   /* its new name (UTF-8), or NULL */
 	size_t rename_len;
+	const char *rename_text;   /* the new name as it is written: JSON, quotes and ':' included */
+	size_t rename_text_len;
 	int how;              /* enum wn_jedit_how, for its value */
 	int kept;             /* for the members below it: inside a --keep path */
 	/* For the members below it (WN_JE_REBUILD): when `copy_unlisted`, a member whose
@@ -113,6 +115,10 @@ uint64_t wn_json_key_filter(const char *key, size_t len);
 
 typedef struct wn_jedit {
 	void *ud;
+	/* A number no other editor has had in this process, or 0. When it is not 0, member()
+	 * and element() must answer the same arguments the same way for as long as the
+	 * editor lives: json.c remembers their answers by uid. */
+	uint64_t uid;
 	/* Member key[0..klen) (unescaped) of an object whose edit node is `node` (>= 0);
 	 * kept as the parent's wn_jedit_member.kept. Fills m. */
 	void (*member)(void *ud, int node, int kept, const char *key, size_t klen, wn_jedit_member *m);

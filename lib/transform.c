@@ -49,6 +49,8 @@ typedef struct tnode {
 	size_t len;
 	const char *rename;        /* its new name, or NULL */
 	size_t rename_len;
+	char *rename_text;         /* the new name written as JSON, "name": (made by build_trie) */
+	size_t rename_text_len;
 	unsigned flags;
 	uint64_t listed;           /* wn_json_key_filter() bits of its children's names */
 	int child, next;           /* first child, next sibling: indices, -1 none */
@@ -154,8 +156,14 @@ static int build_trie(wn_xform *x)
 		int n = path_node(x, p->rename_from[i], 0);
 		if (n < 0)
 			return -1;
-		x->node[n].rename = p->rename_to[i];
-		x->node[n].rename_len = strlen(p->rename_to[i]);
+		tnode *t = &x->node[n];
+		t->rename = p->rename_to[i];
+		t->rename_len = strlen(t->rename);
+		free(t->rename_text);   /* (a path renamed twice: the last name stands) */
+		if (!(t->rename_text = malloc(6 * t->rename_len + 3)))
+			return -1;
+		t->rename_text_len = wn_json_quote(t->rename_text, t->rename, t->rename_len);
+		t->rename_text[t->rename_text_len++] = ':';
 	}
 	const struct { const wn_path *v; int n; unsigned flag; } lists[] = {
 		{ p->drop, p->n_drop, N_DROP }, { p->keep, p->n_keep, N_KEEP }, { p->pseudo, p->n_pseudo, N_PSEUDO },
@@ -191,7 +199,7 @@ wn_xform *wn_xform_new(const wn_profile *p, const uint8_t *key, size_t keylen)
 		return NULL;
 	x->p = p;
 	if (build_trie(x)) {
-		free(x);
+		wn_xform_free(x);
 		return NULL;
 	}
 	edit_init(x);
@@ -247,6 +255,8 @@ void wn_xform_free(wn_xform *x)
 	wn_buf_free(&x->out);
 	wn_buf_free(&x->str);
 	free(x->memo);
+	for (int n = 0; n < x->nnodes; n++)
+		free(x->node[n].rename_text);
 	free(x);
 }
 
@@ -535,6 +545,8 @@ static void member_rule(const wn_xform *x, int node, int kept, const char *key, 
 	m->skip = t ? (t->flags & N_DROP) || (projecting && !(t->flags & (N_KEEP | N_ABOVE_KEEP))) : projecting;
 	m->rename = t ? t->rename : NULL;
 	m->rename_len = t ? t->rename_len : 0;
+	m->rename_text = t ? t->rename_text : NULL;
+	m->rename_text_len = t ? t->rename_text_len : 0;
 	m->how = value_how(x, c);
 	m->kept = kept || (t && (t->flags & N_KEEP));
 	below(x, c, m);
@@ -546,8 +558,8 @@ static void element_rule(const wn_xform *x, int node, int kept, wn_jedit_member 
 	int el = child_of(x, node, "[]", 2);
 	m->node = el;
 	m->skip = 0;
-	m->rename = NULL;
-	m->rename_len = 0;
+	m->rename = m->rename_text = NULL;
+	m->rename_len = m->rename_text_len = 0;
 	m->how = value_how(x, el);
 	m->kept = kept || (el >= 0 && (x->node[el].flags & N_KEEP));
 	below(x, el, m);
@@ -611,6 +623,9 @@ const wn_jedit *wn_xform_edit(wn_xform *x)
 
 static void edit_init(wn_xform *x)
 {
+	static uint64_t editors;   /* editors made so far: each one's uid */
+
+	x->ed.uid = __atomic_add_fetch(&editors, 1, __ATOMIC_RELAXED);
 	x->ed.ud = x;
 	x->ed.member = member_cb;
 	x->ed.element = element_cb;
@@ -732,7 +747,7 @@ static int rebuild(walk *w, int node, int kept, int depth)
 			continue;
 		}
 		if (m.rename)
-			rc = wn_buf_json_str(&x->out, m.rename, m.rename_len) ? WN_E_NOMEM : put(w, ":", 1);
+			rc = put(w, m.rename_text, m.rename_text_len);
 		else if (!(rc = put(w, ks, (size_t)(ke - ks))))
 			rc = put(w, ":", 1);
 		if (rc || (rc = member_value(w, &m, depth + 1)))
