@@ -113,18 +113,19 @@ struct order {
 
 /* What an editor said of a member (wn_jedit.member) or of an array's elements (element),
  * by its uid, the node, `kept` and the key: its answers depend on nothing else, and the
- * same few keys come in every record. Two ways in each of EMEMO / 2 sets; a key longer
- * than EMEMO_KEY bytes is asked every time. */
-#define EMEMO 64
+ * same few keys come in every record. Two ways in each of EMEMO / 2 sets. An entry is
+ * never replaced while its editor is the one parsing (only one of another editor's, or
+ * an empty one, is), so the rules handed out stay put while the values below them are
+ * parsed; a key that finds no room, or is longer than EMEMO_KEY bytes, is asked every time. */
+#define EMEMO 128
 #define EMEMO_KEY 24
 #define EMEMO_ELEMENTS UINT32_MAX   /* klen of the element rule's entry */
 struct ememo {
 	uint64_t uid;         /* the editor's, 0: empty */
 	uint64_t pfx;         /* the key's first 8 bytes, as wn_member.pfx */
-	int32_t node, kept;
-	uint32_t klen;
-	uint8_t older;        /* (a set's first way) which way the next entry replaces */
-	uint8_t tail[EMEMO_KEY - 8];   /* the key's bytes past the 8th */
+	uint64_t tag;         /* klen << 32 | node */
+	uint64_t tail[2];     /* the key's bytes past the 8th (etail()) */
+	int32_t kept;
 	wn_jedit_member m;
 };
 
@@ -1210,36 +1211,54 @@ static int replace_value(struct ps *s, const wn_jedit_member *d, const uint8_t *
 	return oput(s, "\"", 1) || oput(s, r, (size_t)rl) || oput(s, "\"", 1) ? -1 : 0;
 }
 
+/* Key bytes 8 to 24 of a key of klen bytes (8 < klen <= EMEMO_KEY) at k, zero-padded
+ * (over-reading into the canonical buffer's slack). */
+static inline void etail(const uint8_t *k, size_t klen, uint64_t t[2])
+{
+	size_t n = klen - 8;
+
+	t[0] = load64le(k + 8);
+	t[1] = n > 8 ? load64le(k + 16) : 0;
+	if (n < 8)
+		t[0] &= ~(uint64_t)0 >> (64 - 8 * n);
+	else if (n > 8 && n < 16)
+		t[1] &= ~(uint64_t)0 >> (64 - 8 * (n - 8));
+}
+
 /* The editor's rule for member k[0..klen) (pfx: its first 8 bytes, as key_prefix()) of
  * an object d describes, or for the elements of an array d describes (klen
- * EMEMO_ELEMENTS): from the memo when the editor said it before, else asked and noted. */
-static const wn_jedit_member *erule(struct ps *s, const wn_jedit_member *d, const uint8_t *k, size_t klen,
+ * EMEMO_ELEMENTS): from the memo when the editor said it before, else asked (into
+ * *asked) and noted. */
+static inline const wn_jedit_member *erule(struct ps *s, const wn_jedit_member *d, const uint8_t *k, size_t klen,
 	uint64_t pfx, wn_jedit_member *asked)
 {
 	const wn_jedit *e = s->ed;
-	size_t tail = klen > 8 && klen != EMEMO_ELEMENTS ? klen - 8 : 0;
-	uint64_t h = (pfx ^ (uint64_t)klen << 40 ^ (uint64_t)(uint32_t)d->node << 8 ^ (uint64_t)(d->kept != 0)) * 0x9e3779b97f4a7c15ull;
-	struct ememo *set = &s->j->ememo[(h >> 59) * 2], *m;
+	uint64_t tag = (uint64_t)(uint32_t)klen << 32 | (uint32_t)d->node, t[2] = { 0, 0 };
+	uint64_t h = (pfx ^ tag * 0x2545f4914f6cdd1dull) * 0x9e3779b97f4a7c15ull;
+	struct ememo *set = &s->j->ememo[(h >> 58) * 2], *m;
 
+	if (klen > 8 && klen <= EMEMO_KEY)
+		etail(k, klen, t);
 	for (m = set; m < set + 2; m++)
-		if (m->uid == e->uid && e->uid && m->pfx == pfx && m->klen == klen && m->node == d->node &&
-		    m->kept == d->kept && (!tail || !memcmp(m->tail, k + 8, tail)))
+		if (m->uid == e->uid && m->pfx == pfx && m->tag == tag && m->kept == d->kept && m->tail[0] == t[0] &&
+		    m->tail[1] == t[1] && e->uid)
 			return &m->m;
 	if (klen == EMEMO_ELEMENTS)
 		e->element(e->ud, d->node, d->kept, asked);
 	else
 		e->member(e->ud, d->node, d->kept, (const char *)k, klen, asked);
-	if (e->uid && tail <= EMEMO_KEY - 8) {
-		/* into an empty way, else the one the set's last entry did not take */
-		m = !set[0].uid ? set : !set[1].uid ? set + 1 : set + (set[0].older ^= 1);
+	if (!e->uid || (klen > EMEMO_KEY && klen != EMEMO_ELEMENTS))
+		return asked;
+	m = set[0].uid != e->uid ? set : set[1].uid != e->uid ? set + 1 : NULL;
+	if (m) {
 		m->uid = e->uid;
 		m->pfx = pfx;
-		m->klen = (uint32_t)klen;
-		m->node = d->node;
+		m->tag = tag;
+		m->tail[0] = t[0];
+		m->tail[1] = t[1];
 		m->kept = d->kept;
-		if (tail)
-			memcpy(m->tail, k + 8, tail);
 		m->m = *asked;
+		return &m->m;
 	}
 	return asked;
 }
@@ -1275,14 +1294,12 @@ static const uint8_t *earray(struct ps *s, const uint8_t *p, int depth, const wn
 	uint8_t *hdr = s->o;
 	uint32_t count = 0;
 	int more;
-	wn_jedit_member el;
+	wn_jedit_member asked;
+	const wn_jedit_member *el;
 
 	if (depth > WN_JSON_MAX_DEPTH)
 		return fail(s, WN_E_DEPTH, p, "nesting deeper than %d levels", WN_JSON_MAX_DEPTH);
-	if (d->how == WN_JE_EACH)
-		el = *d;
-	else
-		el = *erule(s, d, NULL, EMEMO_ELEMENTS, 0, &el);
+	el = d->how == WN_JE_EACH ? d : erule(s, d, NULL, EMEMO_ELEMENTS, 0, &asked);
 	hdr[0] = 'a';
 	s->o = hdr + 5;
 	if (oput(s, "[", 1))
@@ -1295,7 +1312,7 @@ static const uint8_t *earray(struct ps *s, const uint8_t *p, int depth, const wn
 			return fail(s, WN_E_PARSE, p, "unterminated array");
 		if (count && ocomma(s))
 			return NULL;
-		p = evalue(s, p, depth, -1, &el);
+		p = evalue(s, p, depth, -1, el);
 		if (!p)
 			return NULL;
 		count++;
@@ -1367,7 +1384,8 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 	if (p < end && *p == '}')
 		goto close;
 	for (;;) {
-		struct wn_member *m;
+		static const wn_jedit_member unlisted = { .node = -1, .how = WN_JE_COPY };
+		const wn_jedit_member *mr;
 		wn_jedit_member md;
 		uint8_t *mo, *vo;
 		const uint8_t *ks, *ke, *kc, *vs;
@@ -1384,34 +1402,31 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 		klen = (size_t)(s->o - mo - 4);
 		pfx = key_prefix(mo + 4, klen);
 		if (each) {
-			md = *d;
+			mr = d;
 		} else if (d->copy_unlisted && !(d->listed & key_bit(pfx, klen))) {
-			md.node = -1;
-			md.skip = 0;
-			md.rename = NULL;
-			md.how = WN_JE_COPY;
+			mr = &unlisted;
 		} else {
-			md = *erule(s, d, mo + 4, klen, pfx, &md);
-			if (md.rename) {
+			mr = erule(s, d, mo + 4, klen, pfx, &md);
+			if (mr->rename) {
 				s->o = mo + 4;
-				if (room(s, md.rename_len + 16))
+				if (room(s, mr->rename_len + 16))
 					return NULL;
-				memcpy(mo + 4, md.rename, md.rename_len);
-				klen = md.rename_len;
+				memcpy(mo + 4, mr->rename, mr->rename_len);
+				klen = mr->rename_len;
 				s->o = mo + 4 + klen;
 				pfx = key_prefix(mo + 4, klen);
 			}
 		}
-		m = key_close(s, mi, mo, klen, pfx);
+		key_close(s, mi, mo, klen, pfx);
 		child = -1;
 		ign = slots = 0;
-		if (!md.skip)
-			child = jlookup(s, jnode, mo + 4, klen, m->pfx, &slots, &ign);
+		if (!mr->skip)
+			child = jlookup(s, jnode, mo + 4, klen, pfx, &slots, &ign);
 		if (!(p = key_colon(s, p)))
 			return NULL;
 		vs = p;
 		vo = s->o;
-		if (md.skip) {
+		if (mr->skip) {
 			/* parsed (strictly: the caller's second pass decides a fault here), then
 			 * forgotten: not written, not counted, no duplicate of anything */
 			p = value(s, p, depth, -1);
@@ -1423,7 +1438,7 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 		}
 		if (n_out++ && ocomma(s))
 			return NULL;
-		if (md.node < 0 && !each) {
+		if (mr->node < 0 && !each) {
 			/* no path reaches it: the member as it stands, key to value's end */
 			p = value(s, p, depth, child);
 			if (!p || oraw(s, ks, (size_t)(p - ks)))
@@ -1436,14 +1451,14 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 				kc = skip_ws(ke, end);   /* the ':' */
 				if (oraw(s, ks, (size_t)(kc + 1 - ks)))   /* the key as written, through ':' */
 					return NULL;
-			} else if (md.rename) {
-				if (oput(s, md.rename_text, md.rename_text_len))
+			} else if (mr->rename) {
+				if (oput(s, mr->rename_text, mr->rename_text_len))
 					return NULL;
 			} else if (oraw(s, ks, (size_t)(ke - ks)) || (*ke == ':' ? oraw(s, ke, 1) : oput(s, ":", 1))) {
 				return NULL;
 			}
 			os = slots ? olen(s) : 0;
-			p = evalue(s, p, depth, child, &md);
+			p = evalue(s, p, depth, child, mr);
 			if (!p)
 				return NULL;
 			if (slots)
