@@ -1208,7 +1208,15 @@ static int replace_value(struct ps *s, const wn_jedit_member *d, const uint8_t *
 	put32(vo + 1, (uint32_t)rl);
 	memcpy(vo + 5, r, (size_t)rl);
 	s->o = vo + 5 + rl;
-	return oput(s, "\"", 1) || oput(s, r, (size_t)rl) || oput(s, "\"", 1) ? -1 : 0;
+	if (oflush(s))
+		return -1;
+	if (WN_UNLIKELY((size_t)(s->oc - s->oe) < (size_t)rl + 2))
+		return no_out_room(s);
+	*s->oe = '"';
+	memcpy(s->oe + 1, r, (size_t)rl);
+	s->oe[rl + 1] = '"';
+	s->oe += rl + 2;
+	return 0;
 }
 
 /* Key bytes 8 to 24 of a key of klen bytes (8 < klen <= EMEMO_KEY) at k, zero-padded
@@ -1436,17 +1444,25 @@ static const uint8_t *eobject(struct ps *s, const uint8_t *p, int depth, int jno
 			s->nm = mi;
 			goto next;
 		}
-		if (n_out++ && ocomma(s))
-			return NULL;
 		if (mr->node < 0 && !each) {
-			/* no path reaches it: the member as it stands, key to value's end */
-			p = value(s, p, depth, child);
-			if (!p || oraw(s, ks, (size_t)(p - ks)))
+			/* no path reaches it: the member as it stands, key to value's end; most
+			 * often right after the input's comma after the input's last bytes */
+			int joined = n_out && ks - 1 == s->raw_e && *s->raw_e == ',';
+			if (!joined && n_out && ocomma(s))
+				return NULL;
+			n_out++;
+			if (!(p = value(s, p, depth, child)))
+				return NULL;
+			if (joined)
+				s->raw_e = p;
+			else if (oraw(s, ks, (size_t)(p - ks)))
 				return NULL;
 			if (slots)
 				set_slots(s, slots, vs, p, vo);
 		} else {
 			size_t os;
+			if (n_out++ && ocomma(s))
+				return NULL;
 			if (each) {
 				kc = skip_ws(ke, end);   /* the ':' */
 				if (oraw(s, ks, (size_t)(kc + 1 - ks)))   /* the key as written, through ':' */
