@@ -34,6 +34,8 @@
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <openssl/sha.h>
 #include <stdlib.h>
+/* the memo's hash of a short value, inlined: a call into the library costs as much */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 #ifdef __SSE2__
 #include <emmintrin.h>
