@@ -211,6 +211,105 @@ static inline const char *struct_stop(const char *p, const char *e)
 	return p;
 }
 
+#ifdef __SSE2__
+/* 64 bytes and the masks take_block() needs of them: bit i for byte i. */
+typedef struct block64 {
+	uint64_t quote, bslash, open, close;   /* '"'; '\\'; '{' or '['; '}' or ']' */
+	uint64_t low;                          /* a byte of 0x20 or below: space, control */
+	__m128i v[4];
+} block64;
+
+static inline uint64_t mask16(__m128i m, int i)
+{
+	return (uint64_t)(uint16_t)_mm_movemask_epi8(m) << (16 * i);
+}
+
+static inline void classify(block64 *b, const char *p)
+{
+	const __m128i q = _mm_set1_epi8('"'), bs = _mm_set1_epi8('\\'), ob = _mm_set1_epi8('{'),
+		cb = _mm_set1_epi8('}'), lower = _mm_set1_epi8(0x20), sp = _mm_set1_epi8(' ');
+	b->quote = b->bslash = b->open = b->close = b->low = 0;
+	for (int i = 0; i < 4; i++) {
+		__m128i v = b->v[i] = _mm_loadu_si128((const __m128i *)(const void *)(p + 16 * i)), f = _mm_or_si128(v, lower);
+		b->quote |= mask16(_mm_cmpeq_epi8(v, q), i);
+		b->bslash |= mask16(_mm_cmpeq_epi8(v, bs), i);
+		b->open |= mask16(_mm_cmpeq_epi8(f, ob), i);    /* '[' | 0x20 is '{' */
+		b->close |= mask16(_mm_cmpeq_epi8(f, cb), i);   /* ']' | 0x20 is '}' */
+		b->low |= mask16(_mm_cmpeq_epi8(_mm_min_epu8(v, sp), v), i);
+	}
+}
+
+/* The bits of the block's bytes equal to c. */
+static inline uint64_t eq64(const block64 *b, char c)
+{
+	const __m128i k = _mm_set1_epi8(c);
+	uint64_t m = 0;
+	for (int i = 0; i < 4; i++)
+		m |= mask16(_mm_cmpeq_epi8(b->v[i], k), i);
+	return m;
+}
+
+/* Bit i set when an odd number of bits 0..i of x are. */
+static inline uint64_t prefix_xor(uint64_t x)
+{
+	x ^= x << 1;
+	x ^= x << 2;
+	x ^= x << 4;
+	x ^= x << 8;
+	x ^= x << 16;
+	x ^= x << 32;
+	return x;
+}
+
+/* take_value()'s loop over one block of 64 bytes at p inside a container (*depth > 0),
+ * the block and the state before it without a backslash: where the strings are follows
+ * from the quotes alone (bit i of `inside`: p[i] is in a string, or opens one), and
+ * only the brackets outside them, and the whitespace outside them (which the record
+ * leaves out), need a look one by one. Returns the bytes passed (64, or fewer when the
+ * value ends in the block: *done set), or 0 when the block has a backslash and the
+ * byte loop must take it. */
+static inline size_t take_block(jdoc *d, const char *p, int keep, int *in_str, int *depth, const char **copy_from,
+	int *done, int *rc)
+{
+	block64 b;
+	classify(&b, p);
+	if (b.bslash)
+		return 0;
+	uint64_t inside = prefix_xor(b.quote) ^ (*in_str ? ~(uint64_t)0 : 0);
+	uint64_t open = b.open & ~inside, close = b.close & ~inside, nl = 0, ws = 0;
+	if (b.low) {
+		/* line ends anywhere, and the whitespace outside strings (other bytes below 0x21
+		 * stay, for the strict parser to refuse) */
+		nl = eq64(&b, '\n');
+		if (b.low & ~inside)
+			ws = (eq64(&b, ' ') | eq64(&b, '\t') | eq64(&b, '\r') | nl) & ~inside;
+	}
+	uint64_t upto = ~(uint64_t)0;   /* the bits of the block that are the value's */
+	size_t n = 64;
+	for (uint64_t m = open | close; m; m &= m - 1) {
+		uint64_t bit = m & -m;
+		if (open & bit) {
+			++*depth;
+		} else if (--*depth == 0) {
+			unsigned at = (unsigned)__builtin_ctzll(m);
+			n = at + 1;
+			upto = n == 64 ? ~(uint64_t)0 : ((uint64_t)1 << n) - 1;
+			*done = 1;
+			break;
+		}
+	}
+	d->line += (uint64_t)__builtin_popcountll(nl & upto);
+	for (uint64_t w = keep ? ws & upto : 0; w; w &= w - 1) {
+		const char *at = p + __builtin_ctzll(w);
+		if (at > *copy_from && (*rc = rec_put(d, *copy_from, (size_t)(at - *copy_from))))
+			return n;
+		*copy_from = at + 1;
+	}
+	*in_str = (int)(inside >> 63);
+	return n;
+}
+#endif
+
 /* Take (copy to d->rec when keep) the value starting at the current byte. 0, or an error. */
 static int take_value(jdoc *d, int keep)
 {
@@ -238,6 +337,22 @@ static int take_value(jdoc *d, int keep)
 		int done = 0;
 		for (; p < e; p++) {
 			char ch = *p;
+#ifdef __SSE2__
+			if (depth && !esc && e - p >= 64) {
+				int err = 0;
+				size_t n = take_block(d, p, keep, &in_str, &depth, &copy_from, &done, &err);
+				if (err)
+					return err;
+				if (n) {
+					p += n - 1;   /* (the loop's p++) */
+					if (done) {
+						p++;
+						break;
+					}
+					continue;
+				}
+			}
+#endif
 			if (in_str) {
 				if (esc) {
 					esc = 0;

@@ -187,12 +187,16 @@ static const char *const ws[] = { "", " ", "\n  ", "\t", "\r\n" };
 /* a random JSON value: its text with random whitespace into doc, compact into want */
 static void value(wn_buf *doc, wn_buf *want, int depth)
 {
+	/* the long ones, without a backslash, fill whole 64-byte blocks of the reader's fast
+	 * path, with brackets, quotes' neighbours and spaces on either side of block edges */
 	static const char *const strs[] = { "\"a\"", "\"]}[{,:\"", "\"q\\\"uote\"", "\"back\\\\\"", "\"\\u00e9t\\u00e9\"",
-		"\"sp ace\"", "\"日本\"", "\"\"" };
+		"\"sp ace\"", "\"日本\"", "\"\"",
+		"\"a string long enough to fill a block: ]}[{ ,: and {\\\"} and more ]] }} to the end of it \"",
+		"\"{{{{[[[[ ]]]]}}}} sixty-four bytes and more, none of it structure: ]}]}]}]}]}]}]} \"" };
 	static const char *const lits[] = { "0", "-1.5e3", "true", "false", "null", "12345678901234567890" };
 	int k = depth > 3 ? rnd(2) : rnd(4);
 	if (k == 0) {
-		const char *s = strs[rnd(8)];
+		const char *s = strs[rnd(10)];
 		wn_buf_puts(doc, s);
 		wn_buf_puts(want, s);
 	} else if (k == 1) {
@@ -227,10 +231,15 @@ static void randomised(void)
 	rng = tap_seed() | 1;
 	wn_buf doc = { 0 }, want = { 0 };
 	size_t *at = malloc(sizeof(size_t) * 400000), n = 0;
+	uint64_t *line = malloc(sizeof(uint64_t) * 400000), lines = 1;   /* each record's first line */
+	size_t counted = 0;
 	wn_buf_puts(&doc, "{\"skip\": [1, {\"records\": [\"no\"]}],\n \"data\": {\"records\": [\n");
 	while (doc.len < (9u << 20)) {
 		if (n)
 			wn_buf_puts(&doc, rnd(2) ? ",\n" : " , ");
+		for (; counted < doc.len; counted++)
+			lines += doc.p[counted] == '\n';
+		line[n] = lines;
 		at[n++] = want.len;
 		wn_buf_printf(&doc, "{%s\"id\":%s\"r%zu\",%s\"v\":", ws[rnd(5)], ws[rnd(5)], n, ws[rnd(5)]);
 		wn_buf_printf(&want, "{\"id\":\"r%zu\",\"v\":", n);
@@ -260,7 +269,7 @@ static void randomised(void)
 		int rc = wn_source_open(&s, file, &o);
 		IS_INT(rc, 0, "%s opens", name);
 		wn_srec r;
-		size_t k = 0, bad = 0;
+		size_t k = 0, bad = 0, badline = 0;
 		uint64_t mid = 0, mid_line = 0;
 		size_t mid_k = 0;
 		while (!rc && s->next(s, &r, 1) == 1) {
@@ -270,6 +279,9 @@ static void randomised(void)
 					printf("# record %zu: got %.*s\n#   want %.*s\n", k, (int)(r.len > 200 ? 200 : r.len), r.rec,
 						(int)(wl > 200 ? 200 : wl), want.p + at[k]);
 			}
+			if (k < n && r.lineno != line[k] && badline++ < 3)
+				printf("# record %zu: line %llu, want %llu\n", k, (unsigned long long)r.lineno,
+				       (unsigned long long)line[k]);
 			k++;
 			if (k == n / 2) {
 				mid = r.end;
@@ -279,6 +291,7 @@ static void randomised(void)
 		}
 		IS_INT(k, n, "%s: every record (%zu, %zu bytes)", name, n, doc.len);
 		IS_INT(bad, 0, "%s: each is its compact text", name);
+		IS_INT(badline, 0, "%s: each is on its line", name);
 		wn_source_close(s);
 		rc = wn_source_open(&s, file, &o);
 		if (!rc)
@@ -293,6 +306,7 @@ static void randomised(void)
 	wn_buf_free(&doc);
 	wn_buf_free(&want);
 	free(at);
+	free(line);
 }
 
 int main(void)
