@@ -2082,8 +2082,8 @@ static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, m
 			int oc = c->outc[c->at++];
 			const char *line;
 			size_t len;
-			for (int r = 0; r < WN_NROLES && !rc; r++) {
-				static const int flag[WN_NROLES] = { WN_OUTCOME_STORED, WN_OUTCOME_LEDGER, WN_OUTCOME_REJECT };
+			for (int r = 0; r < WN_NSTREAMS && !rc; r++) {
+				static const int flag[WN_NSTREAMS] = { WN_OUTCOME_STORED, WN_OUTCOME_LEDGER, WN_OUTCOME_REJECT };
 				if (!(oc & flag[r]))
 					continue;
 				int got = er_next(&c->rd[r], &line, &len);
@@ -2122,7 +2122,7 @@ static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, m
 		else if (pc[i].nord != pc[i].nkeys)
 			rc = fail(res, WN_E_CORRUPT, "%s/part/%u/keys: %" PRIu64 " records, and its shards hold %" PRIu64, work, i,
 				pc[i].nkeys, pc[i].nord);
-		for (int r = 0; r < WN_NROLES && !rc; r++) {
+		for (int r = 0; r < WN_NSTREAMS && !rc; r++) {
 			int got = er_next(&pc[i].rd[r], &line, &len);
 			if (got)
 				rc = got < 0 || got > 1 ? got : fail(res, WN_E_CORRUPT, "%s/part/%u: %s entries that no outcome "
