@@ -1597,6 +1597,9 @@ typedef struct pcat {
 	uint64_t nord;
 	breader kr;             /* its keys file (17.4), read by the index's feed */
 	uint64_t nkeys;         /* records it holds */
+	wn_contrib *con;        /* its contributions (its one run's), in their order */
+	size_t ncon, capcon, cnext;   /* ... cnext: the first whose first record the walk has not met */
+	uint64_t *cfirst;       /* per contribution: the merged ordinal of its first record */
 } pcat;
 
 static int collect_file(void *ud, size_t idx, const char *path, size_t plen, int have_path, const wn_mfile *m)
@@ -2045,6 +2048,111 @@ static int feed_keys(void *ud, wn_keys *k, char *err, size_t el)
 	return 0;
 }
 
+/* ---- the contributions of the merged catalog (FORMAT.md 17.5) ----
+ *
+ * A partition's one run stored a contribution per contributor it met, numbered in the
+ * order its contributors first came; the single ingest numbers them in the order they
+ * first came in the inputs. A contributor's first play is always stored (its id, which
+ * holds the contributor, is new), so the walk finds, for each partition contribution in
+ * turn, the first stored record of its partition that holds its contributor's value as a
+ * JSON string (a pseudonym), and notes its merged ordinal; a contributor's contributions
+ * are folded into one (contrib.c), numbered by the least such ordinal. */
+
+/* Does record line[0..len) hold who as a JSON string? */
+static int holds_who(const char *line, size_t len, const char *who)
+{
+	char q[WN_WHO_MAX + 3];
+	int n = snprintf(q, sizeof q, "\"%s\"", who);
+	return memmem(line, len, q, (size_t)n) != NULL;
+}
+
+/* Every partition's contributions, read from its contributions files (each checked
+ * against its MANIFEST.json as every data file is). */
+static int merge_contribs_load(const char *work, pcat *pc, unsigned parts, wn_dist_result *res)
+{
+	wn_buf scratch = { 0 };
+	int rc = 0;
+	for (unsigned i = 0; i < parts && !rc; i++) {
+		const char *line;
+		size_t len;
+		int got;
+		while (!rc && (got = er_next(&pc[i].rd[WN_ROLE_CONTRIB], &line, &len)) == 1) {
+			if (WN_GROW(pc[i].con, pc[i].ncon, pc[i].capcon, 16)) {
+				rc = fail(res, WN_E_NOMEM, "out of memory");
+				break;
+			}
+			int e = wn_contrib_line_parse(line, len, &pc[i].con[pc[i].ncon], &scratch);
+			if (e)
+				rc = e == WN_E_NOMEM ? fail(res, e, "out of memory") : fail(res, WN_E_CORRUPT,
+					"%s/part/%u: contribution %zu is not one as winnow writes it", work, i, pc[i].ncon + 1);
+			else if (pc[i].con[pc[i].ncon].no != pc[i].ncon + 1)
+				rc = fail(res, WN_E_CORRUPT, "%s/part/%u: its contributions are not numbered 1, 2, ... (one run's)", work, i);
+			else
+				pc[i].ncon++;
+		}
+		if (!rc && got)
+			rc = got;
+		if (!rc && !(pc[i].cfirst = malloc((pc[i].ncon ? pc[i].ncon : 1) * sizeof *pc[i].cfirst)))
+			rc = fail(res, WN_E_NOMEM, "out of memory");
+		for (size_t k = 0; !rc && k < pc[i].ncon; k++)
+			pc[i].cfirst[k] = UINT64_MAX;
+	}
+	wn_buf_free(&scratch);
+	return rc;
+}
+
+typedef struct corder {
+	uint64_t first;
+	const char *who;
+	size_t at;
+} corder;
+
+static int cmp_corder(const void *a, const void *b)
+{
+	const corder *x = a, *y = b;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return strcmp(x->who, y->who);
+}
+
+/* The partitions' contributions folded per contributor, numbered 1, 2, ... in the order
+ * of their first records, generation 1, written to the new contributions series. */
+static int merge_contribs_write(pcat *pc, unsigned parts, swriter *sw, wn_dist_result *res)
+{
+	wn_contribs all = { 0 };
+	corder *ord = NULL;
+	size_t cap = 0;
+	wn_buf line = { 0 };
+	int rc = 0;
+	for (unsigned i = 0; i < parts && !rc; i++)
+		for (size_t k = 0; k < pc[i].ncon && !rc; k++) {
+			size_t at, had = all.n;
+			if ((rc = wn_contribs_fold(&all, &pc[i].con[k], &at)) || (rc = WN_GROW(ord, had, cap, 16)))
+				break;
+			if (all.n > had)   /* a contributor met for the first time */
+				ord[at] = (corder){ UINT64_MAX, NULL, at };
+			if (pc[i].cfirst[k] < ord[at].first)
+				ord[at].first = pc[i].cfirst[k];
+		}
+	for (size_t i = 0; i < all.n; i++)
+		ord[i].who = all.v[i].who;
+	if (!rc && all.n > 1)
+		qsort(ord, all.n, sizeof *ord, cmp_corder);
+	for (size_t i = 0; !rc && i < all.n; i++) {
+		wn_contrib *x = &all.v[ord[i].at];
+		x->no = (uint32_t)i + 1;
+		x->generation = 1;
+		if (!(rc = wn_contrib_line(x, &line)))
+			rc = sw_add(&sw[WN_ROLE_CONTRIB], line.p, line.len);
+	}
+	if (rc == WN_E_NOMEM && !*res->err)
+		fail(res, rc, "out of memory");
+	free(ord);
+	wn_buf_free(&line);
+	wn_contribs_free(&all);
+	return rc;
+}
+
 /* Walk the routes of every map task, in order: the records in input order. */
 static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, mfeed *fd, wn_dist_result *res)
 {
@@ -2099,6 +2207,8 @@ static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, m
 						break;
 					}
 					fd->order[fd->n++] = (uint16_t)part;
+					if (c->cnext < c->ncon && holds_who(line, len, c->con[c->cnext].who))
+						c->cfirst[c->cnext++] = gord;
 					c->ord[c->nord++] = gord++;
 				} else if (r == WN_ROLE_LEDGER) {
 					char where[64];
@@ -2254,7 +2364,8 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 			goto out;
 		}
 	}
-	if ((rc = merge_walk(work, &p, pc, sw, &fd, res)))
+	if ((rc = merge_contribs_load(work, pc, p.parts, res)) || (rc = merge_walk(work, &p, pc, sw, &fd, res)) ||
+	    (rc = merge_contribs_write(pc, p.parts, sw, res)))
 		goto out;
 	for (int r = 0; r < WN_NROLES && !rc; r++)
 		rc = sw_finish(&sw[r]);
@@ -2268,9 +2379,10 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 	if ((rc = wn_manifest_json_begin(&mj, 1)))
 		goto nomem;
 	int firstfile = 1;
-	for (int r = WN_ROLE_LEDGER; ; r = r == WN_ROLE_LEDGER ? WN_ROLE_REJECT : r == WN_ROLE_REJECT ? WN_ROLE_SHARD : -1) {
-		if (r < 0)
-			break;
+	/* in the byte order of their paths, as MANIFEST.json lists them */
+	static const int by_path[WN_NROLES] = { WN_ROLE_CONTRIB, WN_ROLE_LEDGER, WN_ROLE_REJECT, WN_ROLE_SHARD };
+	for (int ri = 0; ri < WN_NROLES; ri++) {
+		int r = by_path[ri];
 		for (size_t f = 0; f < sw[r].ndone; f++) {
 			if ((rc = wn_manifest_json_file(&mj, sw[r].names[f], strlen(sw[r].names[f]), &sw[r].done[f], p.kind,
 				     firstfile)))
@@ -2342,6 +2454,8 @@ out:
 		for (unsigned i = 0; i < p.parts; i++) {
 			for (int r = 0; r < WN_NROLES; r++)
 				er_free(&pc[i].rd[r]);
+			free(pc[i].con);
+			free(pc[i].cfirst);
 			free(pc[i].f);
 			br_free(&pc[i].kr);
 			free(pc[i].outc);
