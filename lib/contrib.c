@@ -674,7 +674,7 @@ static int each_contrib(wn_catalog *c, MDB_txn *txn, int kind, int (*fn)(MDB_cur
 		rd one = { v.mv_data, (const uint8_t *)v.mv_data + v.mv_size - WN_SUM_BYTES, 0 };
 		if (decode_one(&one, x) || one.p != one.end) {
 			rc = wn_seterr(c, WN_E_CORRUPT, "index: meta %.*s is not a contribution; rebuild the index with "
-				"`winnow reindex -C %s` (which does not keep contributions)", (int)k.mv_size,
+				"`winnow reindex -C %s` (which takes them back from the contributions files)", (int)k.mv_size,
 				(const char *)k.mv_data, c->dir);
 			break;
 		}
