@@ -2054,16 +2054,62 @@ static int feed_keys(void *ud, wn_keys *k, char *err, size_t el)
  * order its contributors first came; the single ingest numbers them in the order they
  * first came in the inputs. A contributor's first play is always stored (its id, which
  * holds the contributor, is new), so the walk finds, for each partition contribution in
- * turn, the first stored record of its partition that holds its contributor's value as a
- * JSON string (a pseudonym), and notes its merged ordinal; a contributor's contributions
- * are folded into one (contrib.c), numbered by the least such ordinal. */
+ * turn, the first stored record of its partition whose id's contributor part is its
+ * contributor, and notes its merged ordinal; a contributor's contributions are folded
+ * into one (contrib.c), numbered by the least such ordinal. */
 
-/* Does record line[0..len) hold who as a JSON string? */
-static int holds_who(const char *line, size_t len, const char *who)
+/* How the walk tells a stored record's contributor: the kind's profile and a parser. */
+typedef struct whof {
+	const char *kind;
+	wn_profile prof;
+	int cpart;              /* its contributor part, or -1 (no contributions) */
+	wn_json *json;
+} whof;
+
+static int whof_profile(void *ud, const char *kind, const wn_profile *p)
 {
-	char q[WN_WHO_MAX + 3];
-	int n = snprintf(q, sizeof q, "\"%s\"", who);
-	return memmem(line, len, q, (size_t)n) != NULL;
+	whof *w = ud;
+	if (!strcmp(kind, w->kind)) {
+		w->prof = *p;
+		w->cpart = wn_profile_contributor_part(p);
+	}
+	return 0;
+}
+
+/* The profile of the partitions' catalog.json (profiles[0..n), NULL: none) and its parser. */
+static int whof_open(whof *w, const char *kind, const char *profiles, size_t n, wn_dist_result *res)
+{
+	char why[200];
+	memset(w, 0, sizeof *w);
+	w->kind = kind;
+	w->cpart = -1;
+	if (!profiles)
+		return 0;
+	if (wn_profiles_decode(profiles, n, whof_profile, w, why, sizeof why))
+		return fail(res, WN_E_CORRUPT, "the partitions' catalog.json: profiles: %s", why);
+	if (w->cpart < 0)
+		return 0;
+	if (!(w->json = wn_json_new()))
+		return fail(res, WN_E_NOMEM, "out of memory");
+	int rc = wn_record_parser(w->json, &w->prof, 0);
+	return rc ? fail(res, rc, "the partitions' profile: a field path winnow refuses") : 0;
+}
+
+/* Is stored record line[0..len) one of who's (its id's contributor part is who, as a
+ * contribution keeps it)? A record holds its contributor's value as it is (a string
+ * without escapes, or a number) or with a backslash somewhere: any other is passed over
+ * without parsing. */
+static int is_whos(whof *w, const char *line, size_t len, const char *who)
+{
+	size_t wl = strlen(who);
+	wn_jresult res;
+	const wn_jslot *part[8];
+	if (!w->json || (!memmem(line, len, who, wl) && !memchr(line, '\\', len)) || wn_json_record(w->json, line, len, &res))
+		return 0;
+	wn_record_id_values(&res, &w->prof, part);
+	const wn_jslot *v = part[w->cpart];
+	size_t n = v ? (v->len > WN_WHO_MAX ? WN_WHO_MAX : v->len) : 0;
+	return v && (v->type == WN_JT_STRING || v->type == WN_JT_NUMBER) && n == wl && !memcmp(v->ptr, who, wl);
 }
 
 /* Every partition's contributions, read from its contributions files (each checked
@@ -2154,7 +2200,7 @@ static int merge_contribs_write(pcat *pc, unsigned parts, swriter *sw, wn_dist_r
 }
 
 /* Walk the routes of every map task, in order: the records in input order. */
-static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, mfeed *fd, wn_dist_result *res)
+static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, mfeed *fd, whof *wf, wn_dist_result *res)
 {
 	char path[4300], hex[33];
 	wn_buf ent = { 0 }, scratch = { 0 }, route = { 0 };
@@ -2207,7 +2253,7 @@ static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, m
 						break;
 					}
 					fd->order[fd->n++] = (uint16_t)part;
-					if (c->cnext < c->ncon && holds_who(line, len, c->con[c->cnext].who))
+					if (c->cnext < c->ncon && is_whos(wf, line, len, c->con[c->cnext].who))
 						c->cfirst[c->cnext++] = gord;
 					c->ord[c->nord++] = gord++;
 				} else if (r == WN_ROLE_LEDGER) {
@@ -2267,6 +2313,7 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 	wn_pool *pool = NULL;
 	wn_buf mj = { 0 }, cj = { 0 }, b = { 0 }, prof = { 0 };
 	mfeed fd = { 0 };
+	whof wf = { .cpart = -1 };
 	char tmp[4200], path[4300], mhex[33];
 	int level = o->level, rc = plan_load(work, &p, res);
 	if (rc)
@@ -2364,7 +2411,8 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 			goto out;
 		}
 	}
-	if ((rc = merge_contribs_load(work, pc, p.parts, res)) || (rc = merge_walk(work, &p, pc, sw, &fd, res)) ||
+	if ((rc = whof_open(&wf, p.kind, profiles, profiles_len, res)) || (rc = merge_contribs_load(work, pc, p.parts, res)) ||
+	    (rc = merge_walk(work, &p, pc, sw, &fd, &wf, res)) ||
 	    (rc = merge_contribs_write(pc, p.parts, sw, res)))
 		goto out;
 	for (int r = 0; r < WN_NROLES && !rc; r++)
@@ -2450,6 +2498,7 @@ out:
 		if (sw[r].pool)
 			sw_free(&sw[r]);
 	wn_pool_free(pool);
+	wn_json_free(wf.json);
 	if (pc)
 		for (unsigned i = 0; i < p.parts; i++) {
 			for (int r = 0; r < WN_NROLES; r++)
