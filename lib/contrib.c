@@ -330,6 +330,11 @@ static int decode_one(rd *r, wn_contrib *x)
 	return r->bad ? WN_E_CORRUPT : 0;
 }
 
+static int cmp_tally(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 int wn_contribs_encode(const wn_contribs *a, wn_buf *b)
 {
 	b->len = 0;
@@ -361,6 +366,9 @@ int wn_contribs_decode(wn_contribs *a, const void *p, size_t n)
 		wn_contrib *x = &a->v[a->n];
 		if (decode_one(&one, x) || one.p != one.end)
 			return WN_E_CORRUPT;
+		/* a run written before the values were kept smallest first goes on with them so */
+		for (int f = 0; f < WN_TALLY_MAX; f++)
+			qsort(x->tally[f], x->ntally[f], sizeof x->tally[f][0], cmp_tally);
 		/* ascending is a min-heap: the run goes on with a max-heap */
 		for (uint32_t k = 0; k < x->nsk / 2; k++) {
 			uint64_t t = x->sk[k];
