@@ -830,6 +830,9 @@ typedef struct wn_reindex_result {
 	uint64_t entries;             /* ledger and reject entries read */
 	uint64_t files_absent;        /* files listed but not there (ignore_missing) */
 	uint64_t records_absent;      /* records of the absent shards */
+	uint64_t contributions;       /* contributions taken back from the contributions files */
+	uint64_t contrib_plays_lost;  /* plays whose contributions no file holds (runs written before
+	                               * contributions files: those cannot be rebuilt; a note says so) */
 	double seconds;
 	char err[512];                /* when the call fails: why ("" otherwise) */
 } wn_reindex_result;

@@ -843,6 +843,11 @@ static int forget_line(void *ud, const splan *p, const char *line, size_t n)
 		int rc = forget_record(g, p, line, n);
 		return rc ? rc : LINE_FORGET;
 	}
+	if (p->role == WN_ROLE_CONTRIB) {
+		/* a contribution line starts with its contributor (contrib.c, FORMAT.md 15.7) */
+		size_t pl = strlen(g->shard_pre);
+		return n >= pl && !memcmp(line, g->shard_pre, pl) ? LINE_DROP : LINE_KEEP;
+	}
 	wn_buf scratch = { 0 };
 	int mine = 0, rc;
 	if (p->role == WN_ROLE_LEDGER) {

@@ -18,6 +18,7 @@
  * the work is close to linear in the number of contributions.
  */
 #include "contrib.h"
+#include "series.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -134,6 +135,8 @@ static void put_text(char *dst, size_t cap, const char *s, size_t n)
 	dst[n] = 0;
 }
 
+static void tally_add(wn_contrib *x, int f, const char *v);
+
 int wn_contribs_note(wn_contribs *a, const wn_play *p, int outcome, int ntally)
 {
 	wn_contrib *x = acc_for(a, p->who, p->who_len);
@@ -154,13 +157,68 @@ int wn_contribs_note(wn_contribs *a, const wn_play *p, int outcome, int ntally)
 	for (int f = 0; f < ntally && f < WN_TALLY_MAX; f++) {
 		if (!p->tally[f])
 			continue;
-		size_t n = p->tally_len[f] > WN_TALLY_LEN ? WN_TALLY_LEN : p->tally_len[f];
-		int seen = 0;
-		for (int i = 0; i < x->ntally[f] && !seen; i++)
-			seen = strlen(x->tally[f][i]) == n && !memcmp(x->tally[f][i], p->tally[f], n);
-		if (!seen && x->ntally[f] < WN_TALLY_VALUES)
-			put_text(x->tally[f][x->ntally[f]++], WN_TALLY_LEN + 1, p->tally[f], n);
+		char v[WN_TALLY_LEN + 1];
+		put_text(v, sizeof v, p->tally[f], p->tally_len[f]);
+		tally_add(x, f, v);
 	}
+	return 0;
+}
+
+/* Value v into the distinct values of released field f: the WN_TALLY_VALUES smallest
+ * (strcmp), kept ascending, so that the values of a contribution made of parts (the
+ * partitions of a scale-out run) are those of the whole, whatever the order. */
+static void tally_add(wn_contrib *x, int f, const char *v)
+{
+	int n = x->ntally[f], at = 0;
+	while (at < n && strcmp(x->tally[f][at], v) < 0)
+		at++;
+	if ((at < n && !strcmp(x->tally[f][at], v)) || at == WN_TALLY_VALUES)
+		return;
+	if (n == WN_TALLY_VALUES)
+		n--;
+	memmove(x->tally[f][at + 1], x->tally[f][at], (size_t)(n - at) * sizeof x->tally[f][0]);
+	snprintf(x->tally[f][at], sizeof x->tally[f][at], "%s", v);
+	x->ntally[f] = (uint8_t)(n + 1);
+}
+
+/* ---- contributions of parts made one (the scale-out's partitions) ----
+ *
+ * A partitioned run's plays of a contributor are split among the partitions by id, and
+ * what a contribution keeps is made so that its parts give the whole: the counts add up,
+ * the span is the least first and the greatest last time, the released values are the
+ * WN_TALLY_VALUES smallest of the union, the sketch the WN_SKETCH_K smallest hashes of
+ * the union (a bottom-k sketch of a union is the bottom k of the parts' sketches). */
+
+static int cmp_u64(const void *a, const void *b);
+
+int wn_contribs_fold(wn_contribs *a, const wn_contrib *x, size_t *at)
+{
+	wn_contrib *t = acc_for(a, x->who, strlen(x->who));
+	if (!t)
+		return WN_E_NOMEM;
+	*at = (size_t)(t - a->v);
+	t->plays += x->plays;
+	t->kept += x->kept;
+	t->duplicates += x->duplicates;
+	t->revisions += x->revisions;
+	if (*x->first && (!*t->first || strcmp(x->first, t->first) < 0))
+		snprintf(t->first, sizeof t->first, "%s", x->first);
+	if (*x->last && (!*t->last || strcmp(x->last, t->last) > 0))
+		snprintf(t->last, sizeof t->last, "%s", x->last);
+	for (int f = 0; f < WN_TALLY_MAX; f++)
+		for (int i = 0; i < x->ntally[f]; i++)
+			tally_add(t, f, x->tally[f][i]);
+	uint64_t u[2 * WN_SKETCH_K];
+	uint32_t n = 0;
+	memcpy(u, t->sk, t->nsk * sizeof *u);
+	n = t->nsk;
+	memcpy(u + n, x->sk, x->nsk * sizeof *u);
+	n += x->nsk;
+	qsort(u, n, sizeof *u, cmp_u64);
+	t->nsk = 0;
+	for (uint32_t i = 0; i < n && t->nsk < WN_SKETCH_K; i++)
+		if (!i || u[i] != u[i - 1])
+			t->sk[t->nsk++] = u[i];
 	return 0;
 }
 
@@ -272,6 +330,11 @@ static int decode_one(rd *r, wn_contrib *x)
 	return r->bad ? WN_E_CORRUPT : 0;
 }
 
+static int cmp_tally(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 int wn_contribs_encode(const wn_contribs *a, wn_buf *b)
 {
 	b->len = 0;
@@ -303,6 +366,9 @@ int wn_contribs_decode(wn_contribs *a, const void *p, size_t n)
 		wn_contrib *x = &a->v[a->n];
 		if (decode_one(&one, x) || one.p != one.end)
 			return WN_E_CORRUPT;
+		/* a run written before the values were kept smallest first goes on with them so */
+		for (int f = 0; f < WN_TALLY_MAX; f++)
+			qsort(x->tally[f], x->ntally[f], sizeof x->tally[f][0], cmp_tally);
 		/* ascending is a min-heap: the run goes on with a max-heap */
 		for (uint32_t k = 0; k < x->nsk / 2; k++) {
 			uint64_t t = x->sk[k];
@@ -322,6 +388,23 @@ static void key_pending(char *k, size_t cap, const wn_catalog *c, int kind)
 	snprintf(k, cap, "contribs_pending.%s", wn_catalog_kind_name(c, kind));
 }
 
+/* The number the kind's next contribution gets (meta "contrib_next.<kind>", named in
+ * key[0..cap)): 1 when there is none. 0 or an error. */
+static int next_number(wn_catalog *c, MDB_txn *txn, int kind, uint32_t *next, char *key, size_t cap)
+{
+	snprintf(key, cap, "contrib_next.%s", wn_catalog_kind_name(c, kind));
+	MDB_val v;
+	*next = 1;
+	int rc = wn_meta_get(c, txn, key, &v);
+	if (!rc && v.mv_size == 4)
+		*next = wn_get_be32(v.mv_data);
+	else if (!rc)
+		rc = wn_index_damaged(c, "meta %s", key);
+	else if (rc == WN_E_NOTFOUND)
+		rc = 0;
+	return rc;
+}
+
 int wn_contribs_commit(wn_catalog *c, MDB_txn *txn, int kind, const void *blob, size_t n, int final, uint64_t gen)
 {
 	char key[WN_KIND_NAME_MAX + 40];
@@ -336,18 +419,9 @@ int wn_contribs_commit(wn_catalog *c, MDB_txn *txn, int kind, const void *blob, 
 		wn_contribs_free(&a);
 		return wn_seterr(c, rc, "contributions of the run: cannot encode them");
 	}
-	/* the next number: meta "contrib_next.<kind>" */
 	char nk[WN_KIND_NAME_MAX + 40];
-	snprintf(nk, sizeof nk, "contrib_next.%s", wn_catalog_kind_name(c, kind));
-	MDB_val v;
-	uint32_t next = 1;
-	rc = wn_meta_get(c, txn, nk, &v);
-	if (!rc && v.mv_size == 4)
-		next = wn_get_be32(v.mv_data);
-	else if (!rc)
-		rc = wn_index_damaged(c, "meta %s", nk);
-	else if (rc == WN_E_NOTFOUND)
-		rc = 0;
+	uint32_t next;
+	rc = next_number(c, txn, kind, &next, nk, sizeof nk);
 	wn_buf b = { 0 };
 	for (size_t i = 0; i < a.n && !rc; i++) {
 		wn_contrib *x = &a.v[i];
@@ -381,6 +455,155 @@ int wn_contribs_resume(wn_catalog *c, MDB_txn *txn, int kind, wn_contribs *a)
 	rc = wn_contribs_decode(a, v.mv_data, v.mv_size);
 	if (rc == WN_E_CORRUPT)
 		return wn_index_damaged(c, "meta %s", key);
+	return rc;
+}
+
+/* ---- the contributions files (FORMAT.md 15.7) ----
+ *
+ * Each completed run's contributions are also lines of a sealed data file of their own
+ * series (contributions/<kind>-<seq>.jsonl.zst), written and sealed before the final
+ * checkpoint's transaction records it with them, so that the data files hold everything
+ * the index holds: reindex takes them back, forget takes a contributor's lines out, the
+ * scale-out's merge combines the partitions'. A line holds the contribution's bytes (the
+ * meta value, 15.6) in hex, after the members a reader looks for without decoding them;
+ * it is read back by decoding those bytes and writing the line again, which must give
+ * the same bytes. */
+
+#define LINE_PRE "{\"contributor\":"
+
+int wn_contrib_line(const wn_contrib *x, wn_buf *b)
+{
+	wn_buf v = { 0 };
+	b->len = 0;
+	int rc = encode_one(x, &v);
+	if (!rc && (wn_buf_puts(b, LINE_PRE) || wn_buf_json_bytes(b, x->who, strlen(x->who)) ||
+	    wn_buf_printf(b, ",\"contribution\":%" PRIu32 ",\"generation\":%" PRIu64 ",\"value\":\"", x->no, x->generation)))
+		rc = WN_E_NOMEM;
+	for (size_t i = 0; !rc && i < v.len; i += 32) {
+		char h[65];
+		size_t n = v.len - i < 32 ? v.len - i : 32;
+		wn_hex(h, (const uint8_t *)v.p + i, n);
+		rc = wn_buf_put(b, h, 2 * n) ? WN_E_NOMEM : 0;
+	}
+	if (!rc && wn_buf_puts(b, "\"}"))
+		rc = WN_E_NOMEM;
+	wn_buf_free(&v);
+	return rc;
+}
+
+int wn_contrib_line_parse(const char *p, size_t n, wn_contrib *x, wn_buf *scratch)
+{
+	static const char vk[] = ",\"value\":\"";
+	const char *v = n > strlen(LINE_PRE) && !memcmp(p, LINE_PRE, strlen(LINE_PRE)) ? memmem(p, n, vk, strlen(vk)) : NULL;
+	if (!v || n < 2 || p[n - 1] != '}' || p[n - 2] != '"')
+		return WN_E_CORRUPT;
+	v += strlen(vk);
+	size_t hl = (size_t)(p + n - 2 - v);
+	if (hl % 2 || !hl)
+		return WN_E_CORRUPT;
+	scratch->len = 0;
+	if (wn_buf_put(scratch, v, hl / 2))   /* room for the bytes */
+		return WN_E_NOMEM;
+	if (wn_unhex((uint8_t *)scratch->p, v, hl / 2))
+		return WN_E_CORRUPT;
+	rd r = { (const uint8_t *)scratch->p, (const uint8_t *)scratch->p + hl / 2, 0 };
+	if (decode_one(&r, x) || r.p != r.end || !x->no)
+		return WN_E_CORRUPT;
+	wn_buf again = { 0 };
+	int rc = wn_contrib_line(x, &again);
+	if (!rc && (again.len != n || memcmp(again.p, p, n)))
+		rc = WN_E_CORRUPT;
+	wn_buf_free(&again);
+	return rc;
+}
+
+int wn_contrib_value(const wn_contrib *x, wn_buf *b)
+{
+	b->len = 0;
+	return encode_one(x, b);
+}
+
+int wn_contrib_put(wn_catalog *c, MDB_txn *txn, int kind, const wn_contrib *x)
+{
+	char key[WN_KIND_NAME_MAX + 40];
+	wn_buf b = { 0 };
+	snprintf(key, sizeof key, "contrib.%s.%010" PRIu32, wn_catalog_kind_name(c, kind), x->no);
+	int rc = encode_one(x, &b);
+	if (!rc)
+		rc = wn_meta_put(c, txn, key, b.p, b.len);
+	wn_buf_free(&b);
+	return rc;
+}
+
+int wn_contrib_get(wn_catalog *c, MDB_txn *txn, int kind, uint32_t no, wn_contrib *x)
+{
+	char key[WN_KIND_NAME_MAX + 40];
+	snprintf(key, sizeof key, "contrib.%s.%010" PRIu32, wn_catalog_kind_name(c, kind), no);
+	MDB_val v;
+	int rc = wn_meta_get(c, txn, key, &v);
+	if (rc)
+		return rc;
+	rd r = { v.mv_data, (const uint8_t *)v.mv_data + v.mv_size, 0 };
+	if (decode_one(&r, x) || r.p != r.end)
+		return wn_index_damaged(c, "meta %s", key);
+	return 0;
+}
+
+int wn_contribs_write(wn_catalog *c, MDB_txn *txn, int kind, wn_pool *pool, const wn_contribs *a, uint64_t gen,
+	size_t frame_bytes, uint64_t file_bytes, wn_series_snap *out)
+{
+	memset(out, 0, sizeof *out);
+	if (!a->n)
+		return 0;
+	char nk[WN_KIND_NAME_MAX + 40];
+	uint32_t next;
+	int rc = next_number(c, txn, kind, &next, nk, sizeof nk);
+	wn_series *s = NULL;
+	if (!rc)
+		rc = wn_series_open(c, txn, WN_ROLE_CONTRIB, kind, pool, 2, frame_bytes, file_bytes, WN_SERIES_AFTER, &s);
+	wn_contrib *x = rc ? NULL : malloc(sizeof *x);
+	wn_buf b = { 0 };
+	if (!rc && !x)
+		rc = WN_E_NOMEM;
+	for (size_t i = 0; !rc && i < a->n; i++) {
+		*x = a->v[i];
+		x->no = next + (uint32_t)i;
+		x->generation = gen;
+		if (!(rc = wn_contrib_line(x, &b)))
+			rc = wn_series_add(s, b.p, b.len);
+	}
+	if (!rc && !(rc = wn_series_sync(s)) && !(rc = wn_series_seal(s)))
+		rc = wn_series_snapshot(s, out);
+	wn_buf_free(&b);
+	free(x);
+	wn_series_close(s);
+	return rc;
+}
+
+static int each_contrib(wn_catalog *c, MDB_txn *txn, int kind, int (*fn)(MDB_cursor *cur, const wn_contrib *x,
+	void *ud), void *ud);
+
+static int sums_one(MDB_cursor *cur, const wn_contrib *x, void *ud)
+{
+	uint64_t *t = ud;
+	wn_buf b = { 0 };
+	int rc = encode_one(x, &b);
+	if (!rc) {
+		t[0]++;
+		t[1] += x->plays;
+		t[2] += XXH64(b.p, b.len, 0);
+	}
+	wn_buf_free(&b);
+	return rc;
+}
+
+int wn_contribs_sums(wn_catalog *c, MDB_txn *txn, int kind, uint64_t *n, uint64_t *plays, uint64_t *sum)
+{
+	uint64_t t[3] = { 0, 0, 0 };
+	int rc = each_contrib(c, txn, kind, sums_one, t);
+	*n = t[0];
+	*plays = t[1];
+	*sum = t[2];
 	return rc;
 }
 
@@ -459,7 +682,7 @@ static int each_contrib(wn_catalog *c, MDB_txn *txn, int kind, int (*fn)(MDB_cur
 		rd one = { v.mv_data, (const uint8_t *)v.mv_data + v.mv_size - WN_SUM_BYTES, 0 };
 		if (decode_one(&one, x) || one.p != one.end) {
 			rc = wn_seterr(c, WN_E_CORRUPT, "index: meta %.*s is not a contribution; rebuild the index with "
-				"`winnow reindex -C %s` (which does not keep contributions)", (int)k.mv_size,
+				"`winnow reindex -C %s` (which takes them back from the contributions files)", (int)k.mv_size,
 				(const char *)k.mv_data, c->dir);
 			break;
 		}

@@ -67,6 +67,37 @@ int wn_contribs_commit(wn_catalog *c, MDB_txn *txn, int kind, const void *blob, 
 /* The pending accumulators of kind (a resumed run), into a: 0 (none is 0 too), or an error. */
 int wn_contribs_resume(wn_catalog *c, MDB_txn *txn, int kind, wn_contribs *a);
 
+/* Contribution x (a part: one partition's) folded into the accumulator of its
+ * contributor in a (made if there is none), which then holds what one contribution of
+ * all the parts holds; *at is its index in a->v (in the order contributors first came).
+ * The sketch is kept ascending. 0 or WN_E_NOMEM. */
+int wn_contribs_fold(wn_contribs *a, const wn_contrib *x, size_t *at);
+
+/* The contributions files (FORMAT.md 15.7). */
+struct wn_pool;
+struct wn_series_snap;
+/* The final checkpoint's: the run's accumulators a, numbered from meta contrib_next (as
+ * wn_contribs_commit numbers them in the transaction after) with generation gen, written
+ * as the lines of a new file of the kind's contributions series and sealed; *out is the
+ * series' snapshot for that transaction (empty when a has none). 0 or an error. */
+int wn_contribs_write(wn_catalog *c, MDB_txn *txn, int kind, struct wn_pool *pool, const wn_contribs *a, uint64_t gen,
+	size_t frame_bytes, uint64_t file_bytes, struct wn_series_snap *out);
+/* x as a line of such a file (no line end) into b. 0 or WN_E_NOMEM. */
+int wn_contrib_line(const wn_contrib *x, wn_buf *b);
+/* Line p[0..n) (no line end) into x: 0, WN_E_NOMEM or WN_E_CORRUPT (not a line as
+ * wn_contrib_line writes it). scratch is the caller's. */
+int wn_contrib_line_parse(const char *p, size_t n, wn_contrib *x, wn_buf *scratch);
+/* x's meta value (15.6, without its checksum) into b. 0 or WN_E_NOMEM. */
+int wn_contrib_value(const wn_contrib *x, wn_buf *b);
+/* x stored as meta contrib.<kind>.<x->no>, in txn; 0 or an error. */
+int wn_contrib_put(wn_catalog *c, MDB_txn *txn, int kind, const wn_contrib *x);
+/* Contribution no of kind from meta: 0, WN_E_NOTFOUND, or an error (damage). */
+int wn_contrib_get(wn_catalog *c, MDB_txn *txn, int kind, uint32_t no, wn_contrib *x);
+
+/* The kind's contributions in meta: how many, their plays, and the sum of XXH64 of their
+ * values (wn_contrib_value): what verify holds the files against. 0 or an error. */
+int wn_contribs_sums(wn_catalog *c, MDB_txn *txn, int kind, uint64_t *n, uint64_t *plays, uint64_t *sum);
+
 /* In a forget's transaction: every contribution of kind made by who (its pseudonym)
  * deleted (meta "contrib.<kind>.<N>"; the numbers of the others stay). 0 or an error. */
 int wn_contribs_forget(wn_catalog *c, MDB_txn *txn, int kind, const char *who);

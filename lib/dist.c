@@ -1597,6 +1597,9 @@ typedef struct pcat {
 	uint64_t nord;
 	breader kr;             /* its keys file (17.4), read by the index's feed */
 	uint64_t nkeys;         /* records it holds */
+	wn_contrib *con;        /* its contributions (its one run's), in their order */
+	size_t ncon, capcon, cnext;   /* ... cnext: the first whose first record the walk has not met */
+	uint64_t *cfirst;       /* per contribution: the merged ordinal of its first record */
 } pcat;
 
 static int collect_file(void *ud, size_t idx, const char *path, size_t plen, int have_path, const wn_mfile *m)
@@ -2045,8 +2048,159 @@ static int feed_keys(void *ud, wn_keys *k, char *err, size_t el)
 	return 0;
 }
 
+/* ---- the contributions of the merged catalog (FORMAT.md 17.5) ----
+ *
+ * A partition's one run stored a contribution per contributor it met, numbered in the
+ * order its contributors first came; the single ingest numbers them in the order they
+ * first came in the inputs. A contributor's first play is always stored (its id, which
+ * holds the contributor, is new), so the walk finds, for each partition contribution in
+ * turn, the first stored record of its partition whose id's contributor part is its
+ * contributor, and notes its merged ordinal; a contributor's contributions are folded
+ * into one (contrib.c), numbered by the least such ordinal. */
+
+/* How the walk tells a stored record's contributor: the kind's profile and a parser. */
+typedef struct whof {
+	const char *kind;
+	wn_profile prof;
+	int cpart;              /* its contributor part, or -1 (no contributions) */
+	wn_json *json;
+} whof;
+
+static int whof_profile(void *ud, const char *kind, const wn_profile *p)
+{
+	whof *w = ud;
+	if (!strcmp(kind, w->kind)) {
+		w->prof = *p;
+		w->cpart = wn_profile_contributor_part(p);
+	}
+	return 0;
+}
+
+/* The profile of the partitions' catalog.json (profiles[0..n), NULL: none) and its parser. */
+static int whof_open(whof *w, const char *kind, const char *profiles, size_t n, wn_dist_result *res)
+{
+	char why[200];
+	memset(w, 0, sizeof *w);
+	w->kind = kind;
+	w->cpart = -1;
+	if (!profiles)
+		return 0;
+	if (wn_profiles_decode(profiles, n, whof_profile, w, why, sizeof why))
+		return fail(res, WN_E_CORRUPT, "the partitions' catalog.json: profiles: %s", why);
+	if (w->cpart < 0)
+		return 0;
+	if (!(w->json = wn_json_new()))
+		return fail(res, WN_E_NOMEM, "out of memory");
+	int rc = wn_record_parser(w->json, &w->prof, 0);
+	return rc ? fail(res, rc, "the partitions' profile: a field path winnow refuses") : 0;
+}
+
+/* Is stored record line[0..len) one of who's (its id's contributor part is who, as a
+ * contribution keeps it)? A record holds its contributor's value as it is (a string
+ * without escapes, or a number) or with a backslash somewhere: any other is passed over
+ * without parsing. */
+static int is_whos(whof *w, const char *line, size_t len, const char *who)
+{
+	size_t wl = strlen(who);
+	wn_jresult res;
+	const wn_jslot *part[8];
+	if (!w->json || (!memmem(line, len, who, wl) && !memchr(line, '\\', len)) || wn_json_record(w->json, line, len, &res))
+		return 0;
+	wn_record_id_values(&res, &w->prof, part);
+	const wn_jslot *v = part[w->cpart];
+	size_t n = v ? (v->len > WN_WHO_MAX ? WN_WHO_MAX : v->len) : 0;
+	return v && (v->type == WN_JT_STRING || v->type == WN_JT_NUMBER) && n == wl && !memcmp(v->ptr, who, wl);
+}
+
+/* Every partition's contributions, read from its contributions files (each checked
+ * against its MANIFEST.json as every data file is). */
+static int merge_contribs_load(const char *work, pcat *pc, unsigned parts, wn_dist_result *res)
+{
+	wn_buf scratch = { 0 };
+	int rc = 0;
+	for (unsigned i = 0; i < parts && !rc; i++) {
+		const char *line;
+		size_t len;
+		int got;
+		while (!rc && (got = er_next(&pc[i].rd[WN_ROLE_CONTRIB], &line, &len)) == 1) {
+			if (WN_GROW(pc[i].con, pc[i].ncon, pc[i].capcon, 16)) {
+				rc = fail(res, WN_E_NOMEM, "out of memory");
+				break;
+			}
+			int e = wn_contrib_line_parse(line, len, &pc[i].con[pc[i].ncon], &scratch);
+			if (e)
+				rc = e == WN_E_NOMEM ? fail(res, e, "out of memory") : fail(res, WN_E_CORRUPT,
+					"%s/part/%u: contribution %zu is not one as winnow writes it", work, i, pc[i].ncon + 1);
+			else if (pc[i].con[pc[i].ncon].no != pc[i].ncon + 1)
+				rc = fail(res, WN_E_CORRUPT, "%s/part/%u: its contributions are not numbered 1, 2, ... (one run's)", work, i);
+			else
+				pc[i].ncon++;
+		}
+		if (!rc && got)
+			rc = got;
+		if (!rc && !(pc[i].cfirst = malloc((pc[i].ncon ? pc[i].ncon : 1) * sizeof *pc[i].cfirst)))
+			rc = fail(res, WN_E_NOMEM, "out of memory");
+		for (size_t k = 0; !rc && k < pc[i].ncon; k++)
+			pc[i].cfirst[k] = UINT64_MAX;
+	}
+	wn_buf_free(&scratch);
+	return rc;
+}
+
+typedef struct corder {
+	uint64_t first;
+	const char *who;
+	size_t at;
+} corder;
+
+static int cmp_corder(const void *a, const void *b)
+{
+	const corder *x = a, *y = b;
+	if (x->first != y->first)
+		return x->first < y->first ? -1 : 1;
+	return strcmp(x->who, y->who);
+}
+
+/* The partitions' contributions folded per contributor, numbered 1, 2, ... in the order
+ * of their first records, generation 1, written to the new contributions series. */
+static int merge_contribs_write(pcat *pc, unsigned parts, swriter *sw, wn_dist_result *res)
+{
+	wn_contribs all = { 0 };
+	corder *ord = NULL;
+	size_t cap = 0;
+	wn_buf line = { 0 };
+	int rc = 0;
+	for (unsigned i = 0; i < parts && !rc; i++)
+		for (size_t k = 0; k < pc[i].ncon && !rc; k++) {
+			size_t at, had = all.n;
+			if ((rc = wn_contribs_fold(&all, &pc[i].con[k], &at)) || (rc = WN_GROW(ord, had, cap, 16)))
+				break;
+			if (all.n > had)   /* a contributor met for the first time */
+				ord[at] = (corder){ UINT64_MAX, NULL, at };
+			if (pc[i].cfirst[k] < ord[at].first)
+				ord[at].first = pc[i].cfirst[k];
+		}
+	for (size_t i = 0; i < all.n; i++)
+		ord[i].who = all.v[i].who;
+	if (!rc && all.n > 1)
+		qsort(ord, all.n, sizeof *ord, cmp_corder);
+	for (size_t i = 0; !rc && i < all.n; i++) {
+		wn_contrib *x = &all.v[ord[i].at];
+		x->no = (uint32_t)i + 1;
+		x->generation = 1;
+		if (!(rc = wn_contrib_line(x, &line)))
+			rc = sw_add(&sw[WN_ROLE_CONTRIB], line.p, line.len);
+	}
+	if (rc == WN_E_NOMEM && !*res->err)
+		fail(res, rc, "out of memory");
+	free(ord);
+	wn_buf_free(&line);
+	wn_contribs_free(&all);
+	return rc;
+}
+
 /* Walk the routes of every map task, in order: the records in input order. */
-static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, mfeed *fd, wn_dist_result *res)
+static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, mfeed *fd, whof *wf, wn_dist_result *res)
 {
 	char path[4300], hex[33];
 	wn_buf ent = { 0 }, scratch = { 0 }, route = { 0 };
@@ -2082,8 +2236,8 @@ static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, m
 			int oc = c->outc[c->at++];
 			const char *line;
 			size_t len;
-			for (int r = 0; r < WN_NROLES && !rc; r++) {
-				static const int flag[WN_NROLES] = { WN_OUTCOME_STORED, WN_OUTCOME_LEDGER, WN_OUTCOME_REJECT };
+			for (int r = 0; r < WN_NSTREAMS && !rc; r++) {
+				static const int flag[WN_NSTREAMS] = { WN_OUTCOME_STORED, WN_OUTCOME_LEDGER, WN_OUTCOME_REJECT };
 				if (!(oc & flag[r]))
 					continue;
 				int got = er_next(&c->rd[r], &line, &len);
@@ -2099,6 +2253,8 @@ static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, m
 						break;
 					}
 					fd->order[fd->n++] = (uint16_t)part;
+					if (c->cnext < c->ncon && is_whos(wf, line, len, c->con[c->cnext].who))
+						c->cfirst[c->cnext++] = gord;
 					c->ord[c->nord++] = gord++;
 				} else if (r == WN_ROLE_LEDGER) {
 					char where[64];
@@ -2122,7 +2278,7 @@ static int merge_walk(const char *work, const dplan *p, pcat *pc, swriter *sw, m
 		else if (pc[i].nord != pc[i].nkeys)
 			rc = fail(res, WN_E_CORRUPT, "%s/part/%u/keys: %" PRIu64 " records, and its shards hold %" PRIu64, work, i,
 				pc[i].nkeys, pc[i].nord);
-		for (int r = 0; r < WN_NROLES && !rc; r++) {
+		for (int r = 0; r < WN_NSTREAMS && !rc; r++) {
 			int got = er_next(&pc[i].rd[r], &line, &len);
 			if (got)
 				rc = got < 0 || got > 1 ? got : fail(res, WN_E_CORRUPT, "%s/part/%u: %s entries that no outcome "
@@ -2157,6 +2313,7 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 	wn_pool *pool = NULL;
 	wn_buf mj = { 0 }, cj = { 0 }, b = { 0 }, prof = { 0 };
 	mfeed fd = { 0 };
+	whof wf = { .cpart = -1 };
 	char tmp[4200], path[4300], mhex[33];
 	int level = o->level, rc = plan_load(work, &p, res);
 	if (rc)
@@ -2254,7 +2411,9 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 			goto out;
 		}
 	}
-	if ((rc = merge_walk(work, &p, pc, sw, &fd, res)))
+	if ((rc = whof_open(&wf, p.kind, profiles, profiles_len, res)) || (rc = merge_contribs_load(work, pc, p.parts, res)) ||
+	    (rc = merge_walk(work, &p, pc, sw, &fd, &wf, res)) ||
+	    (rc = merge_contribs_write(pc, p.parts, sw, res)))
 		goto out;
 	for (int r = 0; r < WN_NROLES && !rc; r++)
 		rc = sw_finish(&sw[r]);
@@ -2268,9 +2427,10 @@ int wn_dist_merge(const char *work, const char *outdir, const wn_dist_merge_opts
 	if ((rc = wn_manifest_json_begin(&mj, 1)))
 		goto nomem;
 	int firstfile = 1;
-	for (int r = WN_ROLE_LEDGER; ; r = r == WN_ROLE_LEDGER ? WN_ROLE_REJECT : r == WN_ROLE_REJECT ? WN_ROLE_SHARD : -1) {
-		if (r < 0)
-			break;
+	/* in the byte order of their paths, as MANIFEST.json lists them */
+	static const int by_path[WN_NROLES] = { WN_ROLE_CONTRIB, WN_ROLE_LEDGER, WN_ROLE_REJECT, WN_ROLE_SHARD };
+	for (int ri = 0; ri < WN_NROLES; ri++) {
+		int r = by_path[ri];
 		for (size_t f = 0; f < sw[r].ndone; f++) {
 			if ((rc = wn_manifest_json_file(&mj, sw[r].names[f], strlen(sw[r].names[f]), &sw[r].done[f], p.kind,
 				     firstfile)))
@@ -2338,10 +2498,13 @@ out:
 		if (sw[r].pool)
 			sw_free(&sw[r]);
 	wn_pool_free(pool);
+	wn_json_free(wf.json);
 	if (pc)
 		for (unsigned i = 0; i < p.parts; i++) {
 			for (int r = 0; r < WN_NROLES; r++)
 				er_free(&pc[i].rd[r]);
+			free(pc[i].con);
+			free(pc[i].cfirst);
 			free(pc[i].f);
 			br_free(&pc[i].kr);
 			free(pc[i].outc);

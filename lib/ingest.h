@@ -89,7 +89,7 @@ typedef struct supers {
 
 /* A checkpoint's index transaction and what it records (see "checkpoint"). */
 typedef struct ckjob {
-	wn_series_snap snap[WN_NROLES];   /* shards, ledger, rejects */
+	wn_series_snap snap[WN_NROLES];   /* shards, ledger, rejects; contributions (final) */
 	wn_kstate ks;
 	run_counts rc;              /* the run's counts at the checkpoint */
 	uint64_t partial;           /* bytes consumed of inputs not done, at the checkpoint */

@@ -467,14 +467,19 @@ static int ckpt_txn(ing *g, ckjob *j)
 /* Make the files durable, take what the checkpoint records and freeze the memtable. */
 static int ckpt_prepare(ing *g, ckjob *j, int final)
 {
-	wn_series *st[WN_NROLES] = { g->shard, g->ledger, g->rejects };
+	wn_series *st[WN_NSTREAMS] = { g->shard, g->ledger, g->rejects };
 	int rc = 0;
-	for (int i = 0; i < WN_NROLES && !rc; i++)
+	for (int i = 0; i < WN_NSTREAMS && !rc; i++)
 		rc = wn_series_sync(st[i]);
-	for (int i = 0; i < WN_NROLES && !rc && final; i++)
+	for (int i = 0; i < WN_NSTREAMS && !rc && final; i++)
 		rc = wn_series_seal(st[i]);
-	for (int i = 0; i < WN_NROLES && !rc; i++)
+	for (int i = 0; i < WN_NSTREAMS && !rc; i++)
 		rc = wn_series_snapshot(st[i], &j->snap[i]);
+	/* the run's contributions, numbered, in a file of their own, sealed before the
+	 * transaction that records it and them (FORMAT.md 15.7) */
+	if (!rc && final && g->cpart >= 0)
+		rc = wn_contribs_write(g->c, g->rtxn, g->kind, g->pool, &g->contribs, g->c->generation + 1, g->o->frame_bytes,
+			g->o->shard_bytes, &j->snap[WN_ROLE_CONTRIB]);
 	if (rc)
 		return rc;
 	g->ks->next_ord = g->shard->next_ord;
@@ -521,14 +526,14 @@ static int ckpt_prepare(ing *g, ckjob *j, int final)
 /* The job's transaction committed (rc 0) or failed: catch up with it. */
 static int ckpt_finish(ing *g, ckjob *j, int rc, int rtxn_reset)
 {
-	wn_series *st[WN_NROLES] = { g->shard, g->ledger, g->rejects };
+	wn_series *st[WN_NSTREAMS] = { g->shard, g->ledger, g->rejects };
 	if (rc) {
 		wn_lsm_aborted(g->lsm);
 	} else {
 		if (j->final)
 			g->c->generation++;
 		rc = wn_lsm_install(g->lsm);
-		for (int i = 0; i < WN_NROLES; i++)
+		for (int i = 0; i < WN_NSTREAMS; i++)
 			wn_series_committed(st[i], &j->snap[i]);
 		g->rc_done = j->rc;
 		g->partial_done = j->partial;

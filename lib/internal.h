@@ -219,17 +219,23 @@ int wn_kind_file_name(const char *name, size_t *kind_len, uint32_t *seq);
 #define WN_ROLE_SHARD  0
 #define WN_ROLE_LEDGER 1
 #define WN_ROLE_REJECT 2
-#define WN_NROLES 3
-/* A role's folder ("shards", "ledger", "rejects") and its name in MANIFEST.json ("shard",
- * "ledger", "rejects"): the one table of both, inline so that every layer can use it. */
+#define WN_ROLE_CONTRIB 3
+/* The roles a record's outcome writes to (an ingest run's streams, the merge's walk):
+ * shards, ledger, rejects. A run's contributions (contrib.c) are written once, at its
+ * end, to a series of their own. */
+#define WN_NSTREAMS 3
+#define WN_NROLES 4
+/* A role's folder ("shards", "ledger", "rejects", "contributions") and its name in
+ * MANIFEST.json ("shard", "ledger", "rejects", "contributions"): the one table of both,
+ * inline so that every layer can use it. */
 static inline const char *wn_role_dir(int role)
 {
-	static const char *const dir[WN_NROLES] = { "shards", "ledger", "rejects" };
+	static const char *const dir[WN_NROLES] = { "shards", "ledger", "rejects", "contributions" };
 	return role >= 0 && role < WN_NROLES ? dir[role] : "?";
 }
 static inline const char *wn_role_name(int role)
 {
-	static const char *const name[WN_NROLES] = { "shard", "ledger", "rejects" };
+	static const char *const name[WN_NROLES] = { "shard", "ledger", "rejects", "contributions" };
 	return role >= 0 && role < WN_NROLES ? name[role] : "?";
 }
 /* the maps of the index, per kind (lsm.c; their names: catalog.c) */

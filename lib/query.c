@@ -748,7 +748,7 @@ int wn_catalog_stats(wn_catalog *c, wn_stats *out)
 			s->stored_bytes += bytes;
 		} else if (f.role == WN_ROLE_LEDGER) {
 			out->ledger_bytes += bytes;
-		} else {
+		} else if (f.role == WN_ROLE_REJECT) {
 			out->reject_bytes += bytes;
 		}
 	}

@@ -37,6 +37,7 @@
  * records and keys come from the feed instead of the frame decoded and parsed.
  */
 #include "internal.h"
+#include "contrib.h"
 #include "ledger.h"
 #include "manifest.h"
 #include "pool.h"
@@ -157,6 +158,8 @@ typedef struct rx {
 	size_t nrows, caprows;
 	rsup *sup;
 	size_t nsup, capsup;
+	uint32_t contrib_next;  /* the kind's contributions: the number after the highest */
+	uint64_t contrib_plays; /* ... and the plays they count */
 	const wn_reindex_feed *feed;   /* the shards' keys, given (wn_reindex_fed), or NULL */
 	int fed;                /* the kind being indexed takes them (it has no contributor part) */
 } rx;
@@ -506,6 +509,28 @@ static int ledger_lines(rtask *t, rworker *w, const char *p, const char *end)
 	return 0;
 }
 
+/* A contributions file's lines (FORMAT.md 15.7): each must read back as written; the
+ * calling thread stores them (take_contribs), the contributor's pseudonym is noted. */
+static int contrib_lines(rtask *t, rworker *w, const char *p, const char *end)
+{
+	wn_contrib *x = malloc(sizeof *x);
+	if (!x)
+		return WN_E_NOMEM;
+	int rc = 0;
+	for (uint32_t i = 0; p < end && !rc; i++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		rc = wn_contrib_line_parse(p, (size_t)(nl - p), x, &w->dec);
+		if (rc == WN_E_CORRUPT)
+			rc = wn_frame_damaged(t->ec, t->f->rel, &t->fi, "line %u is not a contribution as winnow writes it", i + 1);
+		if (!rc && strlen(x->who) == 32)
+			rc = note_who(t, p + strlen(CONTRIB_PRE), nl);
+		t->nrec = i + 1;
+		p = nl + 1;
+	}
+	free(x);
+	return rc;
+}
+
 static void run_frame(wn_task *task, void *state)
 {
 	rtask *t = (rtask *)task;
@@ -529,6 +554,8 @@ static void run_frame(wn_task *task, void *state)
 		t->rc = shard_lines(t, w, p, end);
 	else if (t->f->role == WN_ROLE_LEDGER)
 		t->rc = ledger_lines(t, w, p, end);
+	else if (t->f->role == WN_ROLE_CONTRIB)
+		t->rc = contrib_lines(t, w, p, end);
 	else
 		for (const char *l = p; !t->rc && (p = memchr(p, '\n', (size_t)(end - p))); l = ++p) {
 			t->nrec++;
@@ -740,6 +767,43 @@ static int take_ledger(rx *x, const rtask *t)
 	return rc;
 }
 
+/* The contributions of t's frame (read by contrib_lines) into meta contrib.<kind>.<N>,
+ * in a transaction of their own (the index is not synced before the swap). Numbers go
+ * up across the files of the kind, each once. */
+static int take_contribs(rx *x, const rtask *t)
+{
+	wn_contrib *c1 = malloc(sizeof *c1);
+	wn_buf scratch = { 0 };
+	MDB_txn *txn = NULL;
+	int rc = c1 ? mdb_txn_begin(x->c->env, NULL, 0, &txn) : WN_E_NOMEM;
+	if (rc > 0) {
+		txn = NULL;
+		rc = wn_lmdb_err(x->c, rc, "begin");
+	}
+	const char *p = t->raw.p, *end = p + t->raw.len;
+	for (uint32_t i = 0; !rc && p < end; i++) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!(rc = wn_contrib_line_parse(p, (size_t)(nl - p), c1, &scratch))) {
+			if (c1->no < x->contrib_next)
+				rc = wn_frame_damaged(x->c, t->f->rel, &t->fi, "line %u: contribution %" PRIu32 " after contribution %"
+					PRIu32, i + 1, c1->no, x->contrib_next - 1);
+			else if (!(rc = wn_contrib_put(x->c, txn, x->kind, c1))) {
+				x->contrib_next = c1->no + 1;
+				x->contrib_plays += c1->plays;
+				x->res->contributions++;
+			}
+		}
+		p = nl + 1;
+	}
+	if (txn && rc)
+		mdb_txn_abort(txn);
+	else if (txn && (rc = mdb_txn_commit(txn)))
+		rc = wn_lmdb_err(x->c, rc, "commit");
+	wn_buf_free(&scratch);
+	free(c1);
+	return rc;
+}
+
 /* ---- one file ---- */
 
 static int open_file(rx *x, rfile *f, int *fdo, uint64_t *size)
@@ -870,9 +934,12 @@ static int take_frame(rx *x, const rfile *f, const rtask *t, wn_fileinfo *fi)
 		x->res->records += t->nrec;
 		return take_shard(x, t);
 	}
-	x->res->entries += t->nrec;
+	if (f->role != WN_ROLE_CONTRIB)
+		x->res->entries += t->nrec;
 	if (f->role == WN_ROLE_LEDGER)
 		rc = take_ledger(x, t);
+	else if (f->role == WN_ROLE_CONTRIB)
+		rc = take_contribs(x, t);
 	else
 		x->c->ks[x->kind].rejected += t->nrec;
 	x->entries[f->role] += t->nrec;
@@ -996,6 +1063,43 @@ static int index_file(rx *x, rfile *f)
 
 /* ---- one kind ---- */
 
+/* After the kind's files: the number its next contribution gets, and what its files do
+ * not hold. Every record a run decided (kept, duplicate, revision) is a play of one of
+ * its contributions, so the plays they count fall short of the kind's decided records
+ * only when contributions are not in the files: runs written before contributions had
+ * files (FORMAT.md 15.7), or a file a mirror left out. Those cannot be rebuilt: said. */
+static int contribs_done(rx *x, int kind)
+{
+	wn_catalog *c = x->c;
+	const wn_kstate *ks = &c->ks[kind];
+	if (wn_profile_contributor_part(&x->prof[kind]) < 0)
+		return 0;
+	uint64_t decided = ks->kept + ks->duplicates + ks->revisions;
+	x->res->contrib_plays_lost += decided > x->contrib_plays ? decided - x->contrib_plays : 0;
+	if (decided > x->contrib_plays)
+		note(x, "%s: %" PRIu64 " of the %" PRIu64 " plays have no contribution in the data files (runs written before "
+			"contributions files, or files that are not there): their contributions are lost, `winnow contributors` "
+			"leaves them out", wn_catalog_kind_name(c, kind), decided - x->contrib_plays, decided);
+	else if (decided < x->contrib_plays)
+		return wn_seterr(c, WN_E_CORRUPT, "%s: the %s contributions count %" PRIu64 " plays, the data files hold %" PRIu64
+			" decided records", x->dir, wn_catalog_kind_name(c, kind), x->contrib_plays, decided);
+	if (x->contrib_next == 1)
+		return 0;
+	MDB_txn *txn;
+	char key[WN_KIND_NAME_MAX + 40];
+	uint8_t nb[4];
+	snprintf(key, sizeof key, "contrib_next.%s", wn_catalog_kind_name(c, kind));
+	wn_put_be32(nb, x->contrib_next);
+	int rc = mdb_txn_begin(c->env, NULL, 0, &txn);
+	if (rc)
+		return wn_lmdb_err(c, rc, "begin");
+	if ((rc = wn_meta_put(c, txn, key, nb, 4))) {
+		mdb_txn_abort(txn);
+		return rc;
+	}
+	return (rc = mdb_txn_commit(txn)) ? wn_lmdb_err(c, rc, "commit") : 0;
+}
+
 static int index_kind(rx *x, int kind)
 {
 	wn_catalog *c = x->c;
@@ -1004,6 +1108,8 @@ static int index_kind(rx *x, int kind)
 	x->kind = kind;
 	x->fed = x->feed && wn_profile_contributor_part(&x->prof[kind]) < 0;
 	x->next_ord = x->since = x->winners = x->forgotten = 0;
+	x->contrib_next = 1;
+	x->contrib_plays = 0;
 	x->kind_absent = 0;
 	memset(x->entries, 0, sizeof x->entries);
 	for (size_t i = 0; i < x->nf; i++)
@@ -1058,6 +1164,8 @@ static int index_kind(rx *x, int kind)
 	x->rtxn = NULL;
 	wn_lsm_close(x->lsm);
 	x->lsm = NULL;
+	if (!rc)
+		rc = contribs_done(x, kind);
 	return rc;
 }
 
@@ -1314,9 +1422,8 @@ static int reindex_run(const char *dir, const wn_reindex_opts *o, const wn_reind
 		return WN_E_USAGE;
 	}
 	/* the writer lock of the catalog, in its index folder (made if there is none) */
-	const char *sub[] = { "index", "shards", "ledger", "rejects" };
-	for (size_t i = 0; i < 4 && !rc; i++) {
-		snprintf(p, sizeof p, "%s/%s", dir, sub[i]);
+	for (int i = -1; i < WN_NROLES && !rc; i++) {
+		snprintf(p, sizeof p, "%s/%s", dir, i < 0 ? "index" : wn_role_dir(i));
 		if ((rc = wn_mkdir_p(p)))
 			snprintf(res->err, sizeof res->err, "%.400s: %s", p, strerror(rc));
 	}

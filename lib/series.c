@@ -240,6 +240,8 @@ static int series_resume(wn_series *s, MDB_txn *txn)
 	mdb_cursor_close(cur);
 	if (rc == WN_E_CORRUPT)
 		return rc;
+	if (s->next_ord == WN_SERIES_AFTER)
+		s->next_ord = have ? last.first_ord + last.nrecords : 0;
 	s->fi.role = (uint8_t)s->role;
 	s->fi.kind = (uint8_t)s->kind;
 	s->fd = -1;

@@ -76,7 +76,9 @@ int wn_series_pool_new(int threads, const int *level, wn_pool **out);
 void wn_series_compress_job(wn_task *t, void *worker);
 
 /* Open the series (role, kind): resumes an unsealed file left by an interrupted run.
- * first_ord: number given to the next record added. */
+ * first_ord: number given to the next record added; WN_SERIES_AFTER: the number after
+ * the last line of the series' newest file (0 when it has none). */
+#define WN_SERIES_AFTER UINT64_MAX
 int wn_series_open(wn_catalog *c, MDB_txn *txn, int role, int kind, wn_pool *pool, int njobs,
 	size_t frame_bytes, uint64_t file_bytes, uint64_t first_ord, wn_series **out);
 /* Open a series that writes one file only, numbered seq, under its staged name (its

@@ -69,6 +69,7 @@ typedef struct vframe {
 	uint8_t *rflags;
 	uint64_t dup, rev, max_survivor;
 	uint8_t has_survivor;
+	uint64_t cplays, csum;          /* contributions: their plays, the sum of XXH64 of their values */
 } vframe;
 
 typedef struct vfile {

@@ -8,11 +8,14 @@
 
 #include "internal.h"
 #include "verify.h"
+#include "contrib.h"
+
+#include <xxhash.h>
 
 /* ---- the counters ---- */
 
 typedef struct rolesum {
-	uint64_t rows, counted, dup, rev, max_survivor, json;
+	uint64_t rows, counted, dup, rev, max_survivor, json, cplays, csum;
 	int all_decoded, have_survivor, json_all, any;
 } rolesum;
 
@@ -43,6 +46,8 @@ static void sums_of(vctx *x, int kd, rolesum s[WN_NROLES])
 				break;
 			}
 			t->counted += fr->nrec;
+			t->cplays += fr->cplays;
+			t->csum += fr->csum;
 			t->dup += fr->dup;
 			t->rev += fr->rev;
 			if (fr->has_survivor && (!t->have_survivor || fr->max_survivor > t->max_survivor))
@@ -76,9 +81,35 @@ static void manifest_counts(vctx *x, const char *name, uint64_t m[WN_KINDS_MAX][
 	}
 }
 
+/* The contributions files of kind kd against the index's contributions (meta
+ * contrib.<kind>.<N>, FORMAT.md 15.7): as many lines as contributions, and (deep) the
+ * same values. Contributions that no file holds are those of runs written before the
+ * files: a note, since reindex cannot rebuild them. */
+static void check_contribs(vctx *x, int kd, const rolesum *s)
+{
+	uint64_t n = 0, plays = 0, sum = 0;
+	const char *kn = wn_kinds_name(&x->kinds, kd);
+	if (wn_contribs_sums(x->c, x->txn, kd, &n, &plays, &sum)) {
+		wn_vprob(x, PK_METADATA, &NOLOC, "index: the %s contributions cannot be read: %s", kn, x->c->err);
+		return;
+	}
+	if (s->rows > n)
+		wn_vprob(x, PK_METADATA, &NOLOC, "index: the %s contributions files rows hold %llu contributions, the index %llu",
+			kn, (unsigned long long)s->rows, (unsigned long long)n);
+	else if (s->rows < n)
+		wn_vprob(x, PK_NOTE, &NOLOC, "%llu of the %llu %s contributions are in no contributions file (runs written "
+			"before them): winnow reindex cannot rebuild them", (unsigned long long)(n - s->rows), (unsigned long long)n, kn);
+	if (x->deep && s->any && s->all_decoded && s->counted == n && (s->cplays != plays || s->csum != sum))
+		wn_vprob(x, PK_COUNT, &NOLOC, "the %s contributions files do not hold the index's contributions (%llu plays, "
+			"the index %llu)", kn, (unsigned long long)s->cplays, (unsigned long long)plays);
+	else if (x->deep && s->any && s->all_decoded && s->counted != s->rows)
+		wn_vprob(x, PK_COUNT, &NOLOC, "the %s contributions files hold %llu lines, their rows %llu", kn,
+			(unsigned long long)s->counted, (unsigned long long)s->rows);
+}
+
 void wn_vcheck_counters(vctx *x)
 {
-	static const char *const what[WN_NROLES] = { "shard records", "ledger entries", "reject entries" };
+	static const char *const what[WN_NSTREAMS] = { "shard records", "ledger entries", "reject entries" };
 	int stale = x->stale;
 	for (int kd = 0; kd < x->kinds.n; kd++) {
 		rolesum s[WN_NROLES];
@@ -86,7 +117,7 @@ void wn_vcheck_counters(vctx *x)
 		const char *kn = wn_kinds_name(&x->kinds, kd);
 		if (x->c) {
 			const wn_kstate *k = &x->ks[kd];
-			const uint64_t want[WN_NROLES] = { k->next_ord, k->ledger_entries, k->reject_entries };
+			const uint64_t want[WN_NSTREAMS] = { k->next_ord, k->ledger_entries, k->reject_entries };
 			if (k->read != k->kept + k->duplicates + k->revisions + k->rejected)
 				wn_vprob(x, PK_METADATA, &NOLOC, "index: %s read %llu is not kept + duplicates + revisions + rejected = %llu",
 					kn, (unsigned long long)k->read,
@@ -101,7 +132,8 @@ void wn_vcheck_counters(vctx *x)
 			if (k->reject_entries != k->rejected)
 				wn_vprob(x, PK_METADATA, &NOLOC, "index: %s reject entries %llu are not rejected = %llu", kn,
 					(unsigned long long)k->reject_entries, (unsigned long long)k->rejected);
-			for (int r = 0; r < WN_NROLES; r++) {
+			check_contribs(x, kd, &s[WN_ROLE_CONTRIB]);
+			for (int r = 0; r < WN_NSTREAMS; r++) {
 				if (s[r].rows != want[r])
 					wn_vprob(x, PK_METADATA, &NOLOC, "index: the %s files rows hold %llu %s, the counters say %llu", kn,
 						(unsigned long long)s[r].rows, what[r], (unsigned long long)want[r]);
@@ -125,12 +157,12 @@ void wn_vcheck_counters(vctx *x)
 		if (!m || x->interrupted == 1)
 			continue;
 		uint64_t gone = x->mj_counts ? x->mjf[kd] : x->cjf[kd];
-		const uint64_t want[WN_NROLES] = { m[kd][WN_C_kept] + m[kd][WN_C_superseded] + gone,
+		const uint64_t want[WN_NSTREAMS] = { m[kd][WN_C_kept] + m[kd][WN_C_superseded] + gone,
 			m[kd][WN_C_duplicates] + m[kd][WN_C_revisions], m[kd][WN_C_rejected] };
 		if (m[kd][WN_C_read] != m[kd][WN_C_kept] + m[kd][WN_C_duplicates] + m[kd][WN_C_revisions] + m[kd][WN_C_rejected])
 			wn_vprob(x, PK_METADATA, &NOLOC, "%s: %s read %llu is not kept + duplicates + revisions + rejected",
 				x->mj_counts ? "MANIFEST.json" : "catalog.json", kn, (unsigned long long)m[kd][WN_C_read]);
-		for (int r = 0; r < WN_NROLES; r++) {
+		for (int r = 0; r < WN_NSTREAMS; r++) {
 			if (s[r].json_all && (s[r].any || want[r]) && s[r].json != want[r])
 				wn_vprob(x, PK_COUNT, &NOLOC, "MANIFEST.json: the %s files hold %llu %s, its counts say %llu", kn,
 					(unsigned long long)s[r].json, what[r], (unsigned long long)want[r]);

@@ -18,6 +18,7 @@
 
 #include "internal.h"
 #include "verify.h"
+#include "contrib.h"
 #include "ledger.h"
 
 /* ---- frame lists (deep mode) ---- */
@@ -435,6 +436,25 @@ void wn_vtask_frame(vworker *w, vfile *f, uint32_t fi)
 	fr->nrec = n;
 	if (f->role == WN_ROLE_SHARD && x->c && f->kind >= 0) {
 		frame_records(w, f, fi, w->out, r);
+	} else if (f->role == WN_ROLE_CONTRIB) {
+		/* each line must read back as written (contrib.c); its value's hash and plays are
+		 * held against the index's contributions (verify_counts.c) */
+		const char *p = w->out, *end = w->out + r;
+		wn_contrib *c1 = malloc(sizeof *c1);
+		wn_buf sb = { 0 }, vb = { 0 };
+		for (uint32_t i = 0; c1 && i < n; i++) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (wn_contrib_line_parse(p, (size_t)(nl - p), c1, &sb) || wn_contrib_value(c1, &vb)) {
+				wn_vprob(x, PK_FRAME, &l, "line %u of the frame is not a contribution as winnow writes it", i + 1);
+			} else {
+				fr->cplays += c1->plays;
+				fr->csum += XXH64(vb.p, vb.len, 0);
+			}
+			p = nl + 1;
+		}
+		free(c1);
+		wn_buf_free(&sb);
+		wn_buf_free(&vb);
 	} else if (f->role == WN_ROLE_LEDGER) {
 		const char *p = w->out, *end = w->out + r;
 		for (uint32_t i = 0; i < n; i++) {

@@ -84,15 +84,21 @@ int cmd_reindex(int argc, char **argv)
 	double rate = r.seconds > 0 ? r.records / r.seconds : 0;
 	if (json)
 		out_fmt(&out, "{\"files\":%llu,\"bytes\":%llu,\"records\":%llu,\"entries\":%llu,\"files_absent\":%llu,"
-			"\"records_absent\":%llu,\"seconds\":%.3f,\"records_per_second\":%.0f}\n", (unsigned long long)r.files,
+			"\"records_absent\":%llu,\"contributions\":%llu,\"contribution_plays_lost\":%llu,\"seconds\":%.3f,"
+			"\"records_per_second\":%.0f}\n", (unsigned long long)r.files,
 			(unsigned long long)r.bytes, (unsigned long long)r.records, (unsigned long long)r.entries,
-			(unsigned long long)r.files_absent, (unsigned long long)r.records_absent, r.seconds, rate);
+			(unsigned long long)r.files_absent, (unsigned long long)r.records_absent, (unsigned long long)r.contributions,
+			(unsigned long long)r.contrib_plays_lost, r.seconds, rate);
 	else if (!quiet) {
 		out_fmt(&out, "reindexed %s: %llu records and %llu ledger and reject entries from %llu files", dir,
 			(unsigned long long)r.records, (unsigned long long)r.entries, (unsigned long long)r.files);
 		if (r.files_absent)
 			out_fmt(&out, " (%llu files absent, holding %llu records)", (unsigned long long)r.files_absent,
 				(unsigned long long)r.records_absent);
+		if (r.contributions)
+			out_fmt(&out, ", %llu contributions", (unsigned long long)r.contributions);
+		if (r.contrib_plays_lost)
+			out_fmt(&out, " (the contributions of %llu plays are lost)", (unsigned long long)r.contrib_plays_lost);
 		out_fmt(&out, "; %.2f s, %.0f records/s\n", r.seconds, rate);
 	}
 	return out_end(&out, NULL);

@@ -64,7 +64,7 @@ others=set(json.loads(l)["ts"] for l in open(sys.argv[2]))
 print("\n".join(sorted(mine-others)))' "$T/mine.before" "$T/others.before" >"$T/mine.ts"
 is "... many at times no one else played at" "$([ "$(wc -l <"$T/mine.ts")" -gt 300 ] && echo yes)" yes
 cp -r "$P" "$T/orig"
-hashes() { (cd "$1" && for f in shards/* ledger/* rejects/*; do echo "$f $(xxhsum -H2 "$f" 2>/dev/null | cut -d' ' -f1)"; done); }
+hashes() { (cd "$1" && for f in shards/* ledger/* rejects/* contributions/*; do echo "$f $(xxhsum -H2 "$f" 2>/dev/null | cut -d' ' -f1)"; done); }
 hashes "$P" >"$T/hashes.before"
 
 # ---- forget ----
@@ -85,7 +85,7 @@ is "xxhsum -c MANIFEST passes" "$?" 0
 check "verify --deep of the pool as a bare folder (the manifests' counts hold the forgotten places)" \
 	"$WINNOW" verify --manifest "$P/MANIFEST" --deep "$P"
 is "... MANIFEST.json counts them" "$(grep -o '"forgotten":[0-9]*' "$P/MANIFEST.json" | cut -d: -f2)" "$((k1 + s1))"
-datatext() { (cd "$1" && for f in shards/* ledger/* rejects/*; do zstd -dcq "$f"; done; cat MANIFEST MANIFEST.json catalog.json); }
+datatext() { (cd "$1" && for f in shards/* ledger/* rejects/* contributions/*; do zstd -dcq "$f"; done; cat MANIFEST MANIFEST.json catalog.json); }
 datatext "$P" | grep -aqF "$p1"
 is "its pseudonym is in no decompressed byte of a data file or manifest" "$?" 1
 datatext "$P" | grep -aqF -f "$T/mine.ts"
