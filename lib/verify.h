@@ -228,6 +228,13 @@ static inline int cancelled(vctx *x)
 	return 0;
 }
 
+/* A shard of a known kind: in a catalog its records' keys are recomputed (deep mode)
+ * and the index is checked against them. */
+static inline int keyed_records(const vfile *f)
+{
+	return f->role == WN_ROLE_SHARD && f->kind >= 0;
+}
+
 static const vloc NOLOC WN_UNUSED = { NULL, -1, -1, -1, 0, NULL, 0 };
 
 static inline vloc at_file(vfile *f)
@@ -257,6 +264,8 @@ typedef struct vworker {
 	size_t incap;
 	char *out;
 	size_t outcap;
+	uint32_t *lend;          /* deep: where each line of the frame in out ends (its newline) */
+	size_t lendcap;          /* bytes */
 	wn_hasher *hasher;
 	vfile *fd_file;          /* the file fd is open on */
 	int fd;

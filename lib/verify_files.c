@@ -638,6 +638,7 @@ void wn_vworker_free(vworker *w)
 	wn_hasher_free(w->hasher);
 	free(w->in);
 	free(w->out);
+	free(w->lend);
 	for (int k = 0; k < WN_KINDS_MAX; k++)
 		wn_json_free(w->json[k]);
 	if (w->fd >= 0)
