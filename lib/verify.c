@@ -434,6 +434,7 @@ out:
 		wn_vfile_free(x->f[i]);
 	free(x->f);
 	free(x->ht);
+	wn_vprob_free_shown(x->shown_nofile);
 	for (int kd = 0; kd < WN_KINDS_MAX; kd++) {
 		vkind *K = &x->k[kd];
 		size_t n = K->n ? K->n : 1;

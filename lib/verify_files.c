@@ -127,6 +127,7 @@ void wn_vfile_free(vfile *f)
 	free(f->fr);
 	free(f->olist);
 	free(f->path);
+	wn_vprob_free_shown(f->shown);
 	free(f);
 }
 
