@@ -1000,8 +1000,9 @@ typedef struct wn_verify_opts {
 	 * catalog.json from the manifest's folder, each if present. No index is opened. */
 	const char *dir;
 	const char *manifest;
-	unsigned max_per_kind;       /* problems of one kind reported per file (the rest are
-	                                counted, and summed up in a note); default 20, 0 = all */
+	unsigned max_per_kind;       /* problems of one kind reported per file, the first by
+	                                place whatever the threads (the rest are counted, and
+	                                summed up in a note); default 20, 0 = all */
 	/* Called for each problem and note, from the calling thread, after the checks, in
 	 * file order (files by path, then frame and offset; index findings last). */
 	void (*problem)(const wn_problem *p, void *ud);

@@ -9,8 +9,10 @@
  * listed (verify_files.c). Deep mode adds, per frame and in parallel across frames:
  * decoding, the seek table checked against the frames, records counted, and, for a
  * catalog, every shard record's fingerprint recomputed (verify_frames.c). The index is
- * then cross-checked both ways with one sequential pass over each map (verify_index.c);
- * the ledger and the counters must add up (verify_counts.c).
+ * then cross-checked both ways with one sequential pass over each map (verify_index.c),
+ * once the shard frames are decoded; those passes need nothing of the ledger's and
+ * rejects' frames, so they share the pool with them, which keeps every thread busy to
+ * the end. The ledger and the counters must add up (verify_counts.c).
  *
  * Everything found is a located problem (kind, file, frame, byte range, record, id,
  * detail) handed to the caller's callback from the calling thread at the end, sorted by
@@ -206,6 +208,7 @@ static int verify_run(vctx *x, wn_pool *pool, vworker *ws, int nw)
 			return wn_vfail(x, rc, "out of memory");
 		x->total_bytes += f->size;
 	}
+	size_t nlater = 0;
 	if (x->deep) {
 		for (size_t i = 0; i < x->nf; i++)
 			if (x->f[i]->checked && (rc = wn_vplan_frames(x, x->f[i])))
@@ -214,14 +217,19 @@ static int verify_run(vctx *x, wn_pool *pool, vworker *ws, int nw)
 			return rc;
 		if ((rc = wn_vset_ord0(x)))
 			return wn_vfail(x, rc, "out of memory");
-		for (size_t i = 0; i < x->nf; i++) {
-			vfile *f = x->f[i];
-			for (uint32_t j = 0; f->frames_known && j < f->nfr; j++) {
-				if ((rc = add_task(x, &cap, f, j)))
-					return wn_vfail(x, rc, "out of memory");
-				x->total_bytes += f->fr[j].csize;
+		/* the shard frames first; a catalog's other frames wait for the index scans */
+		for (int phase = 0; phase < 2; phase++)
+			for (size_t i = 0; i < x->nf; i++) {
+				vfile *f = x->f[i];
+				if (phase != (c && !keyed_records(f)))
+					continue;
+				for (uint32_t j = 0; f->frames_known && j < f->nfr; j++) {
+					if ((rc = add_task(x, &cap, f, j)))
+						return wn_vfail(x, rc, "out of memory");
+					x->total_bytes += f->fr[j].csize;
+					nlater += phase;
+				}
 			}
-		}
 	}
 	/* the biggest files first, so that the threads finish together */
 	size_t nhash = 0;
@@ -229,31 +237,50 @@ static int verify_run(vctx *x, wn_pool *pool, vworker *ws, int nw)
 		nhash++;
 	if (nhash > 1)
 		qsort(x->task, nhash, sizeof *x->task, cmp_task_size);
+	vtask *later = NULL;
+	if (nlater) {
+		/* kept aside, to run beside the index scans */
+		if (!(later = malloc(nlater * sizeof *later)))
+			return wn_vfail(x, WN_E_NOMEM, "out of memory");
+		x->ntask -= nlater;
+		memcpy(later, x->task + x->ntask, nlater * sizeof *later);
+	}
 	x->stage = x->deep ? "frames" : "files";
-	if ((rc = run_pool(x, pool, nw)) || x->fatal)
+	rc = run_pool(x, pool, nw);
+	if (!rc && !x->fatal && cancelled(x))
+		rc = wn_vfail(x, WN_E_INTERRUPTED, "interrupted");
+	if (rc || x->fatal) {
+		free(later);
 		return x->fatal ? x->fatal : rc;
-	if (cancelled(x))
-		return wn_vfail(x, WN_E_INTERRUPTED, "interrupted");
+	}
 	for (size_t i = 0; i < x->nf; i++)
 		wn_vcheck_file(x, x->f[i]);
-	if (x->deep)
-		for (size_t i = 0; i < x->nf; i++)
+	for (size_t i = 0; x->deep && i < x->nf; i++)
+		if (!c || keyed_records(x->f[i]))
 			wn_vcheck_file_frames(x, x->f[i]);
-	/* the index against the records */
+	/* the index against the records: the scans of the maps, on the pool beside the
+	 * ledger's and rejects' frames, which they do not depend on */
 	if (x->deep && c) {
 		x->ntask = 0;
-		for (int kd = 0; kd < x->kinds.n; kd++) {
-			if ((rc = wn_vplace_kind(x, kd)))
-				return rc;
-			if (!x->k[kd].nspan)
+		for (int kd = 0; kd < x->kinds.n && !rc; kd++) {
+			if ((rc = wn_vplace_kind(x, kd)) || !x->k[kd].nspan)
 				continue;
-			for (int m = 0; m < 3; m++)
-				if ((rc = add_task(x, &cap, NULL, -(int64_t)(kd * 3 + m) - 1)))
-					return wn_vfail(x, rc, "out of memory");
+			for (int m = 0; m < 3 && !rc; m++)
+				rc = add_task(x, &cap, NULL, -(int64_t)(kd * 3 + m) - 1);
 		}
-		x->stage = "index";
+		for (size_t i = 0; i < nlater && !rc; i++)
+			rc = add_task(x, &cap, later[i].f, later[i].frame);
+		free(later);
+		if (rc)
+			return x->fatal ? x->fatal : wn_vfail(x, rc, "out of memory");
 		if ((rc = run_pool(x, pool, nw)) || x->fatal)
 			return x->fatal ? x->fatal : rc;
+		if (cancelled(x))
+			return wn_vfail(x, WN_E_INTERRUPTED, "interrupted");
+		for (size_t i = 0; i < x->nf; i++)
+			if (!keyed_records(x->f[i]))
+				wn_vcheck_file_frames(x, x->f[i]);
+		x->stage = "index";
 		for (int i = 0; i < x->kinds.n * 3; i++)
 			if (x->scan_redo[i] && (rc = wn_vscan_map(x, c, x->txn, i / 3, i % 3)))
 				return wn_vfail(x, rc, "%s", c->err);
@@ -407,6 +434,7 @@ out:
 		wn_vfile_free(x->f[i]);
 	free(x->f);
 	free(x->ht);
+	wn_vprob_free_shown(x->shown_nofile);
 	for (int kd = 0; kd < WN_KINDS_MAX; kd++) {
 		vkind *K = &x->k[kd];
 		size_t n = K->n ? K->n : 1;

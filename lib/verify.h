@@ -99,6 +99,7 @@ typedef struct vfile {
 	uint8_t frames_known;
 	uint64_t data_len, table_off, table_len;
 	unsigned nprob[PK_N];
+	struct vshown *shown;           /* per problem kind: the problems kept to show (verify_report.c) */
 } vfile;
 
 typedef struct vprob {
@@ -188,6 +189,7 @@ typedef struct vctx {
 	vprob *pr;
 	size_t npr, cappr;
 	unsigned nprob_nofile[PK_N];
+	struct vshown *shown_nofile;
 	uint64_t pseq;
 	uint64_t problems, notes;
 	/* index */
@@ -229,6 +231,13 @@ static inline int cancelled(vctx *x)
 	return 0;
 }
 
+/* A shard of a known kind: in a catalog its records' keys are recomputed (deep mode)
+ * and the index is checked against them. */
+static inline int keyed_records(const vfile *f)
+{
+	return f->role == WN_ROLE_SHARD && f->kind >= 0;
+}
+
 static const vloc NOLOC WN_UNUSED = { NULL, -1, -1, -1, 0, NULL, 0 };
 
 static inline vloc at_file(vfile *f)
@@ -258,6 +267,8 @@ typedef struct vworker {
 	size_t incap;
 	char *out;
 	size_t outcap;
+	uint32_t *lend;          /* deep: where each line of the frame in out ends (its newline) */
+	size_t lendcap;          /* bytes */
 	wn_hasher *hasher;
 	vfile *fd_file;          /* the file fd is open on */
 	int fd;
@@ -269,13 +280,17 @@ typedef struct vworker {
 /* A fatal error (the check cannot go on): the first one wins. Returns code. */
 int wn_vfail(vctx *x, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int wn_vlmdb_fail(vctx *x, int rc, const char *what);
-/* A located problem, counted; shown unless max_per_kind of its kind were shown here. */
+/* A located problem, counted. Of each kind, at most max_per_kind are shown per file (and
+ * per catalog for those in no file): those first by place, whichever thread found them
+ * first. */
 void wn_vprob(vctx *x, int kind, const vloc *l, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The same, shown whatever the count (the notes that sum up what was not shown). */
 void wn_vprob_force(vctx *x, int kind, const vloc *l, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 unsigned *wn_vprob_counter(vctx *x, int kind, vfile *f);
-/* Is there room to show one more problem of this kind here? */
-int wn_vprob_room(vctx *x, int kind, vfile *f);
+/* Would a problem of this kind at l be shown (as things stand)? */
+int wn_vprob_room(vctx *x, int kind, const vloc *l);
+/* Free what the report keeps of a file. */
+void wn_vprob_free_shown(struct vshown *s);
 /* qsort order of problems: by place, notes last. */
 int wn_vcmp_prob(const void *a, const void *b);
 

@@ -127,6 +127,7 @@ void wn_vfile_free(vfile *f)
 	free(f->fr);
 	free(f->olist);
 	free(f->path);
+	wn_vprob_free_shown(f->shown);
 	free(f);
 }
 
@@ -638,6 +639,7 @@ void wn_vworker_free(vworker *w)
 	wn_hasher_free(w->hasher);
 	free(w->in);
 	free(w->out);
+	free(w->lend);
 	for (int k = 0; k < WN_KINDS_MAX; k++)
 		wn_json_free(w->json[k]);
 	if (w->fd >= 0)

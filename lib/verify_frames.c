@@ -248,8 +248,9 @@ int wn_vplan_frames(vctx *x, vfile *f)
 	return rc;
 }
 
-/* The fingerprint and id of every record of a shard frame (catalog, deep mode). */
-static void frame_records(vworker *w, vfile *f, uint32_t fi, const char *raw, size_t len)
+/* The fingerprint and id of every record of a shard frame (catalog, deep mode); raw
+ * holds fr->nrec lines, ending where w->lend says. */
+static void frame_records(vworker *w, vfile *f, uint32_t fi, const char *raw)
 {
 	vctx *x = w->x;
 	vframe *fr = &f->fr[fi];
@@ -269,9 +270,9 @@ static void frame_records(vworker *w, vfile *f, uint32_t fi, const char *raw, si
 			return;
 		}
 	}
-	const char *p = raw, *end = raw + len;
+	const char *p = raw;
 	for (uint32_t i = 0; i < fr->nrec; i++) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *nl = raw + w->lend[i];
 		size_t ll = (size_t)(nl - p);
 		vloc l = at_frame(f, fi);
 		l.record = fr->ord0 >= 0 ? fr->ord0 + i : -1;
@@ -430,20 +431,31 @@ void wn_vtask_frame(vworker *w, vfile *f, uint32_t fi)
 		wn_vprob(x, PK_FRAME, &l, "frame %u %s", fi, r ? "does not end with a newline" : "is empty");
 		return;
 	}
+	/* the lines, found once: where each ends */
 	uint32_t n = 0;
-	for (const char *p = w->out, *end = w->out + r; (p = memchr(p, '\n', (size_t)(end - p))); p++)
-		n++;
+	for (const char *p = w->out, *end = w->out + r; (p = memchr(p, '\n', (size_t)(end - p))); p++) {
+		size_t need = ((size_t)n + 1) * sizeof *w->lend;
+		if (need > w->lendcap && wn_vgrow((void **)&w->lend, &w->lendcap, need)) {
+			wn_vfail(x, WN_E_NOMEM, "out of memory");
+			return;
+		}
+		w->lend[n++] = (uint32_t)(p - w->out);
+	}
 	fr->nrec = n;
-	if (f->role == WN_ROLE_SHARD && x->c && f->kind >= 0) {
-		frame_records(w, f, fi, w->out, r);
+	if (x->c && keyed_records(f)) {
+		frame_records(w, f, fi, w->out);
 	} else if (f->role == WN_ROLE_CONTRIB) {
 		/* each line must read back as written (contrib.c); its value's hash and plays are
 		 * held against the index's contributions (verify_counts.c) */
-		const char *p = w->out, *end = w->out + r;
+		const char *p = w->out;
 		wn_contrib *c1 = malloc(sizeof *c1);
 		wn_buf sb = { 0 }, vb = { 0 };
-		for (uint32_t i = 0; c1 && i < n; i++) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
+		if (!c1) {
+			wn_vfail(x, WN_E_NOMEM, "out of memory");
+			return;
+		}
+		for (uint32_t i = 0; i < n; i++) {
+			const char *nl = w->out + w->lend[i];
 			if (wn_contrib_line_parse(p, (size_t)(nl - p), c1, &sb) || wn_contrib_value(c1, &vb)) {
 				wn_vprob(x, PK_FRAME, &l, "line %u of the frame is not a contribution as winnow writes it", i + 1);
 			} else {
@@ -456,9 +468,9 @@ void wn_vtask_frame(vworker *w, vfile *f, uint32_t fi)
 		wn_buf_free(&sb);
 		wn_buf_free(&vb);
 	} else if (f->role == WN_ROLE_LEDGER) {
-		const char *p = w->out, *end = w->out + r;
+		const char *p = w->out;
 		for (uint32_t i = 0; i < n; i++) {
-			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			const char *nl = w->out + w->lend[i];
 			wn_ledger_entry le;
 			if (wn_ledger_decode(p, (size_t)(nl - p), WN_LEDGER_HEAD, &le, NULL)) {
 				wn_vprob(x, PK_FRAME, &l, "line %u of the frame is not a ledger entry", i + 1);

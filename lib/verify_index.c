@@ -420,7 +420,7 @@ void wn_vcheck_index_kind(vctx *x, vworker *w, int kd)
 		uint64_t ord = K->sus[i].ord;
 		vloc l = wn_vrec_loc(x, kd, ord);
 		int kind = PK_DANGLING;
-		if (!wn_vprob_room(x, kind, l.f) && !wn_vprob_room(x, PK_IXMISMATCH, l.f)) {
+		if (!wn_vprob_room(x, kind, &l) && !wn_vprob_room(x, PK_IXMISMATCH, &l)) {
 			wn_vprob(x, kind, &l, "index: an id entry points at record %llu, which does not have its id or fingerprint",
 				(unsigned long long)ord);
 			continue;
@@ -478,7 +478,7 @@ void wn_vcheck_index_kind(vctx *x, vworker *w, int kd)
 			continue;
 		vloc l = wn_vrec_loc(x, kd, ord);
 		int have = 0;
-		if (wn_vprob_room(x, PK_UNINDEXED, l.f) && !describe(x, w, kd, ord, id, sizeof id, &idlen, fp)) {
+		if (wn_vprob_room(x, PK_UNINDEXED, &l) && !describe(x, w, kd, ord, id, sizeof id, &idlen, fp)) {
 			l.id = id;
 			l.idlen = idlen;
 			have = 1;
