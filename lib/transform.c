@@ -62,11 +62,12 @@ typedef struct tnode {
 /* Replacements already made, by value. The values replaced repeat (an artist on many
  * tracks, a listener's name on every play, a few device names), and a pseudonym costs
  * two SHA-256 blocks; a value is looked up by its hash and compared whole. */
-#define MEMO 1024                  /* entries, direct-mapped (a power of two): a 96 KiB table stays in cache */
+#define MEMO 4096                  /* entries, two ways of MEMO / 2 sets (a power of two): 384 KiB */
 #define MEMO_VAL 48                /* longest value remembered */
 typedef struct memo {
 	uint64_t h;
 	uint8_t n, rl, used;
+	uint8_t older;             /* (a set's first way) the way the next new value takes */
 	char v[MEMO_VAL];
 	char r[2 * PSEUDO_BYTES];
 } memo;
@@ -577,11 +578,13 @@ static int replacement(wn_xform *x, int how, int type, const char *v, size_t n, 
 	uint64_t h = 0;
 	if (v && n <= MEMO_VAL && (x->memo || (x->memo = calloc(MEMO, sizeof *x->memo)))) {
 		h = XXH3_64bits_withSeed(v, n, (uint64_t)how << 1 | (type == WN_JT_STRING));
-		m = &x->memo[h & (MEMO - 1)];
-		if (m->used && m->h == h && m->n == n && !memcmp(m->v, v, n)) {
-			memcpy(out, m->r, m->rl);
-			return m->rl;
-		}
+		memo *set = &x->memo[(h & (MEMO / 2 - 1)) * 2];
+		for (m = set; m < set + 2; m++)
+			if (m->used && m->h == h && m->n == n && !memcmp(m->v, v, n)) {
+				memcpy(out, m->r, m->rl);
+				return m->rl;
+			}
+		m = !set[0].used ? set : !set[1].used ? set + 1 : set + (set[0].older ^= 1);
 	}
 	int rl;
 	if (how == WN_JE_EACH) {
